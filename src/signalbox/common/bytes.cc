@@ -1,0 +1,1 @@
+#include "signalbox/common/bytes.h"

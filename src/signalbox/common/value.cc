@@ -1,0 +1,118 @@
+#include "signalbox/common/value.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace signalbox {
+
+double Value::number() const {
+  if (auto* d = std::get_if<double>(&data_)) return *d;
+  if (auto* i = std::get_if<std::int64_t>(&data_)) return static_cast<double>(*i);
+  if (auto* u = std::get_if<std::uint64_t>(&data_)) return static_cast<double>(*u);
+  return 0;
+}
+
+const Value* Value::find(std::string_view key) const {
+  auto* obj = std::get_if<Object>(&data_);
+  if (!obj) return nullptr;
+  for (const auto& [k, v] : *obj)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+std::string Value::to_json() const {
+  std::string out;
+  append_json(out);
+  return out;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  std::size_t n;
+  std::uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f;
+  else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f;
+  else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+      ++i;
+      continue;
+    }
+    std::size_t n = utf8_sequence_length(s, i);
+    if (n == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out.push_back('"');
+}
+
+void Value::append_json(std::string& out) const {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::monostate) { out += "null"; }
+    void operator()(bool b) { out += b ? "true" : "false"; }
+    void operator()(double d) {
+      if (!std::isfinite(d)) out += "null";
+      else fmt::format_to(std::back_inserter(out), "{}", d);
+    }
+    void operator()(std::int64_t i) { fmt::format_to(std::back_inserter(out), "{}", i); }
+    void operator()(std::uint64_t u) { fmt::format_to(std::back_inserter(out), "{}", u); }
+    void operator()(const std::string& s) { append_json_string(out, s); }
+    void operator()(const Array& a) {
+      out.push_back('[');
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        if (i) out.push_back(',');
+        a[i].append_json(out);
+      }
+      out.push_back(']');
+    }
+    void operator()(const Object& o) {
+      out.push_back('{');
+      for (std::size_t i = 0; i < o.size(); ++i) {
+        if (i) out.push_back(',');
+        append_json_string(out, o[i].first);
+        out.push_back(':');
+        o[i].second.append_json(out);
+      }
+      out.push_back('}');
+    }
+  };
+  std::visit(Visitor{out}, data_);
+}
+
+}  // namespace signalbox

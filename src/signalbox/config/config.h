@@ -1,0 +1,137 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "signalbox/common/time.h"
+
+namespace signalbox {
+
+// Where a config item was written, for error messages of the form "file:line: key: problem".
+struct ConfigLocation {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+};
+
+// Throws ConfigError("<file>:<line>: <key>: <problem>").
+[[noreturn]] void throw_config_error(const ConfigLocation& where, std::string_view key,
+                                     std::string_view problem);
+
+// A scalar parameter not known to the loader (for custom aggregators, views and sources),
+// kept as written with its location.
+struct ConfigParam {
+  std::string text;
+  ConfigLocation where;
+};
+using ConfigParams = std::map<std::string, ConfigParam, std::less<>>;
+
+struct ServerConfig {
+  std::string http = "127.0.0.1:8080";  // host:port
+  std::optional<std::string> grpc;      // absent: no gRPC server
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+};
+
+struct StorageConfig {
+  std::string kind = "rocksdb";        // rocksdb | redis
+  std::filesystem::path path;          // rocksdb: data folder, absolute (default <config dir>/data)
+  std::vector<std::string> nodes;      // redis: host:port of each node
+};
+
+struct EventStoreConfig {
+  TimeMs retention = 7 * kDayMs;       // raw events older than stream time - retention expire
+  TimeMs max_future_skew = kHourMs;    // events with ts > wall clock + this are rejected
+};
+
+struct IngestConfig {
+  std::string kind;                    // http | kafka
+  ConfigParams params;                 // kafka: brokers, topic, group, format
+  ConfigLocation where;
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string kind;                    // table | fasttext | redis
+  std::filesystem::path path;          // table: TSV file, absolute
+  std::string key;                     // table: key column
+  std::filesystem::path model;         // fasttext: model file, absolute
+  ConfigParams params;                 // anything else, for the source to read
+  ConfigLocation where;
+};
+
+enum class FeatureType { kStrings, kVector, kNumber };
+
+struct FeatureConfig {
+  std::string name;
+  std::string source;
+  std::string key;                     // a value reference: item_id, query, attrs.NAME, feature
+  std::string field;                   // table column; empty for fasttext
+  FeatureType type = FeatureType::kStrings;
+  int top = 0;                         // fasttext: labels kept (0: source default)
+  double min_prob = 0;                 // fasttext: lowest probability kept
+  ConfigLocation where;
+};
+
+struct WindowConfig {
+  std::string text;                    // as written, e.g. "7d": the key in answers
+  TimeMs length = 0;
+};
+
+struct SignalConfig {
+  std::string name;
+  std::string aggregator;
+  std::string group_by;                // empty: not grouped
+  std::string value;                   // empty: none
+  std::optional<std::vector<std::pair<std::string, double>>> actions;  // absent: all, weight 1
+  std::vector<WindowConfig> windows;   // empty: one result over all history
+  ConfigParams params;                 // k, half_life, ... (each aggregator reads its own)
+  ConfigLocation where;
+};
+
+struct ViewConfig {
+  std::string name;
+  std::string signal;
+  std::string window;                  // as written in the signal's windows; empty for none
+  std::string transform;
+  ConfigParams params;                 // k, gap, ...
+  ConfigLocation where;
+};
+
+// A whole config file (SPEC §2). Every section but `signals` has defaults. Paths are made
+// absolute against the config file's folder.
+struct Config {
+  std::filesystem::path file;
+  ServerConfig server;
+  StorageConfig storage;
+  EventStoreConfig event_store;
+  std::vector<IngestConfig> ingest;    // empty in the file: HTTP only
+  std::vector<SourceConfig> sources;
+  std::vector<FeatureConfig> features;
+  std::vector<SignalConfig> signals;
+  std::vector<ViewConfig> views;
+  std::vector<std::filesystem::path> plugins;
+};
+
+// Reads and checks the structure of a config file: YAML syntax, known sections and keys,
+// types, durations, unique names. Throws ConfigError naming file, line and key. Semantic
+// checks that need the aggregator registry (unknown aggregator, a view of an unknown window)
+// are made when the engine is built from the config, with the same message form.
+Config load_config(const std::filesystem::path& file);
+
+// The same, from text, as if read from `file` (for tests and `check` on stdin).
+Config parse_config(const std::string& yaml_text, const std::filesystem::path& file);
+
+// Helpers for aggregators and views that read ConfigParams; each throws ConfigError naming
+// the parameter on a bad value. `fallback` is used when the parameter is absent; without
+// one, absence is an error too.
+std::int64_t param_int(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
+                       std::optional<std::int64_t> fallback = std::nullopt);
+double param_double(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
+                    std::optional<double> fallback = std::nullopt);
+TimeMs param_duration(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
+                      std::optional<TimeMs> fallback = std::nullopt);
+
+}  // namespace signalbox

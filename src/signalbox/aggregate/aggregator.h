@@ -1,0 +1,111 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/time.h"
+#include "signalbox/common/value.h"
+#include "signalbox/config/config.h"
+#include "signalbox/event/event.h"
+#include "signalbox/event/value_ref.h"
+
+namespace signalbox {
+
+// The partial aggregate of some set of events. Each Aggregator defines its own State type;
+// the engine only moves states between an aggregator's functions.
+class State {
+ public:
+  virtual ~State() = default;
+};
+
+// Folds events into incremental, mergeable state and turns state into a result. State must
+// form a commutative monoid under merge() with make_state() as identity — merging the states
+// of two disjoint event sets must equal folding both sets — because the engine keeps state in
+// time tiles, combines tiles in any order, and folds boundary events at query time.
+// An Aggregator is immutable after construction and safe to use from many threads.
+class Aggregator {
+ public:
+  virtual ~Aggregator() = default;
+
+  virtual std::unique_ptr<State> make_state() const = 0;
+  // Adds one event with weight `weight` (from the signal's `actions`; 1 without them).
+  virtual void fold(State& state, const MaterializedEvent& event, double weight) const = 0;
+  virtual void merge(State& into, const State& from) const = 0;
+  // The answer for the events folded into `state`, evaluated as of `as_of` (every event
+  // folded has ts <= as_of).
+  virtual Value result(const State& state, TimeMs as_of) const = 0;
+
+  // Serialisation for tiles. decode() of encode() must give an equal state; decode() of
+  // other bytes throws CorruptionError.
+  virtual void encode(const State& state, std::string& out) const = 0;
+  virtual std::unique_ptr<State> decode(std::string_view bytes) const = 0;
+
+  // What this aggregator folds, as a stable string (name and parameters that change the
+  // state). Signals whose fingerprints match share state; changing it starts state afresh.
+  virtual std::string fingerprint() const = 0;
+};
+
+// Convenience base for an aggregator whose state is a plain C++ type S (copyable, default
+// constructible as the empty state). Implement the five functions on S; the casting and
+// ownership are done here.
+template <class S>
+class AggregatorOf : public Aggregator {
+ public:
+  virtual void fold(S& state, const MaterializedEvent& event, double weight) const = 0;
+  virtual void merge(S& into, const S& from) const = 0;
+  virtual Value result(const S& state, TimeMs as_of) const = 0;
+  virtual void encode(const S& state, ByteWriter& out) const = 0;
+  virtual S decode(ByteReader& in) const = 0;
+
+ private:
+  struct Holder : State {
+    S value;
+  };
+  static S& get(State& s) { return static_cast<Holder&>(s).value; }
+  static const S& get(const State& s) { return static_cast<const Holder&>(s).value; }
+
+  std::unique_ptr<State> make_state() const final { return std::make_unique<Holder>(); }
+  void fold(State& state, const MaterializedEvent& event, double weight) const final {
+    fold(get(state), event, weight);
+  }
+  void merge(State& into, const State& from) const final { merge(get(into), get(from)); }
+  Value result(const State& state, TimeMs as_of) const final { return result(get(state), as_of); }
+  void encode(const State& state, std::string& out) const final {
+    ByteWriter writer(out);
+    encode(get(state), writer);
+  }
+  std::unique_ptr<State> decode(std::string_view bytes) const final {
+    auto holder = std::make_unique<Holder>();
+    ByteReader reader(bytes);
+    holder->value = decode(reader);
+    if (!reader.done()) throw CorruptionError("trailing bytes after aggregator state");
+    return holder;
+  }
+};
+
+// What an aggregator factory gets: the signal's config and the resolved value references.
+struct AggregatorContext {
+  const SignalConfig& signal;
+  const FeatureNames& features;
+  // `group_by` and `value` resolved; nullopt when not written in the config.
+  std::optional<ValueRef> group_by;
+  std::optional<ValueRef> value;
+};
+
+using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext&)>;
+
+// Registers a factory under `name` (the `aggregator:` of a signal). Registering a name twice
+// replaces the first. Safe to call during static initialisation.
+void register_aggregator(const std::string& name, AggregatorFactory factory);
+
+// Builds the aggregator a signal names. Throws ConfigError at the signal's location for an
+// unknown name (listing the known ones) or parameters the factory rejects.
+std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context);
+
+std::vector<std::string> aggregator_names();
+
+}  // namespace signalbox

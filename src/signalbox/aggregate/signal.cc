@@ -1,0 +1,52 @@
+#include "signalbox/aggregate/signal.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/hash.h"
+
+namespace signalbox {
+
+namespace {
+
+std::optional<ValueRef> resolve(const SignalConfig& config, std::string_view key,
+                                const std::string& text, const FeatureNames& features) {
+  if (text.empty()) return std::nullopt;
+  auto ref = ValueRef::parse(text, features);
+  if (!ref) {
+    throw_config_error(config.where, key,
+                       fmt::format("\"{}\" is neither an event field (item_id, query, action, "
+                                   "attrs.NAME) nor a configured feature",
+                                   text));
+  }
+  return ref;
+}
+
+}  // namespace
+
+Signal::Signal(const SignalConfig& config, const FeatureNames& features) : config_(config) {
+  AggregatorContext context{config_, features, resolve(config_, "group_by", config_.group_by, features),
+                            resolve(config_, "value", config_.value, features)};
+  aggregator_ = make_aggregator(context);
+  std::string identity = aggregator_->fingerprint();
+  if (config_.actions) {
+    weights_.emplace();
+    auto sorted = *config_.actions;
+    std::sort(sorted.begin(), sorted.end());
+    identity += "|actions=";
+    for (const auto& [action, weight] : sorted) {
+      (*weights_)[action] = weight;
+      identity += fmt::format("{}:{},", action, weight);
+    }
+  }
+  state_id_ = hash64(identity);
+}
+
+TimeMs Signal::longest_window() const {
+  TimeMs longest = 0;
+  for (const auto& w : config_.windows) longest = std::max(longest, w.length);
+  return longest;
+}
+
+}  // namespace signalbox

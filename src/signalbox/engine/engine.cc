@@ -1,0 +1,439 @@
+#include "signalbox/engine/engine.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/error.h"
+#include "signalbox/common/hash.h"
+#include "signalbox/store/rocksdb/rocksdb_store.h"
+#include "signalbox/store/tiles.h"
+
+namespace signalbox {
+
+namespace {
+
+struct TileKeyHash {
+  std::size_t operator()(const TileKey& k) const {
+    return static_cast<std::size_t>(k.user_id * 0x9e3779b97f4a7c15ULL ^ k.state_id ^
+                                    (static_cast<std::uint64_t>(k.start) << 3) ^
+                                    static_cast<std::uint64_t>(k.kind));
+  }
+};
+
+struct EventIdHash {
+  std::size_t operator()(const std::pair<std::uint64_t, std::string>& id) const {
+    return static_cast<std::size_t>(hash64(id.second, id.first));
+  }
+};
+
+std::string join_names(const std::vector<std::string>& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+Value params_value(const ConfigParams& params) {
+  Value::Object out;
+  for (const auto& [key, param] : params) out.emplace_back(key, Value(param.text));
+  return Value(std::move(out));
+}
+
+}  // namespace
+
+// Merges stored tile states through the aggregator that owns each state id.
+class Engine::Merger final : public TileMerger {
+ public:
+  explicit Merger(const std::vector<const Signal*>& owners) {
+    for (const Signal* s : owners) owners_[s->state_id()] = &s->aggregator();
+  }
+
+  std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const override {
+    auto it = owners_.find(state_id);
+    if (it == owners_.end() || operands.empty())
+      return operands.empty() ? std::string() : std::string(operands.back());
+    const Aggregator& aggregator = *it->second;
+    std::unique_ptr<State> total = aggregator.decode(operands[0]);
+    for (std::size_t i = 1; i < operands.size(); ++i)
+      aggregator.merge(*total, *aggregator.decode(operands[i]));
+    std::string out;
+    aggregator.encode(*total, out);
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, const Aggregator*> owners_;
+};
+
+Engine::Engine(const Config& config, Options options) : config_(config), options_(options) {
+  materializer_ = std::make_unique<Materializer>(config_);
+  const FeatureNames& features = materializer_->feature_names();
+  std::unordered_map<std::uint64_t, const Signal*> owners;
+  // Raw events are kept for the retention plus the allowed clock skew, so that a window as long
+  // as the retention still answers exactly at the wall clock when producers' clocks run ahead.
+  retention_.retention = config_.event_store.retention + config_.event_store.max_future_skew;
+  for (const SignalConfig& sc : config_.signals) {
+    if (signal_index_.count(sc.name))
+      throw_config_error(sc.where, "name", fmt::format("signal \"{}\" defined twice", sc.name));
+    auto signal = std::make_unique<Signal>(sc, features);
+    signal_index_[sc.name] = signals_.size();
+    if (!owners.count(signal->state_id())) {
+      owners[signal->state_id()] = signal.get();
+      state_owners_.push_back(signal.get());
+    }
+    StatePolicy& policy = retention_.states[signal->state_id()];
+    policy.longest_window = std::max(policy.longest_window, signal->longest_window());
+    policy.keep_base = policy.keep_base || !signal->windowed();
+    signals_.push_back(std::move(signal));
+  }
+  for (const ViewConfig& vc : config_.views) {
+    auto it = signal_index_.find(vc.signal);
+    if (it == signal_index_.end())
+      throw_config_error(vc.where, "signal", fmt::format("no signal named \"{}\"", vc.signal));
+    if (signal_index_.count(vc.name) || view_index_.count(vc.name))
+      throw_config_error(vc.where, "name", fmt::format("name \"{}\" is already used", vc.name));
+    views_.push_back(make_view(ViewContext{vc, *signals_[it->second]}));
+    view_signal_.push_back(it->second);
+    view_index_[vc.name] = views_.size() - 1;
+  }
+  merger_ = std::make_unique<Merger>(state_owners_);
+  if (config_.storage.kind != "rocksdb")
+    throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this build (use rocksdb)",
+                                  config_.file.string(), config_.storage.kind));
+  if (!options_.open_store) return;
+  store_ = open_rocksdb_store(RocksDbOptions{config_.storage.path, options_.read_only, false}, *merger_);
+  decode_options_.max_future_skew = config_.event_store.max_future_skew;
+  last_expiry_ = store_->high_water();
+}
+
+Engine::~Engine() = default;
+
+std::vector<std::string> Engine::names() const {
+  std::vector<std::string> out;
+  for (const auto& s : signals_) out.push_back(s->name());
+  for (const auto& v : config_.views) out.push_back(v.name);
+  return out;
+}
+
+IngestResult Engine::ingest_json(std::string_view body) {
+  EventDecoder decoder(decode_options_);
+  std::vector<Event> events;
+  std::vector<std::size_t> indexes;
+  IngestResult result;
+  decoder.decode_batch(
+      body,
+      [&](std::size_t i, Event&& e) {
+        events.push_back(std::move(e));
+        indexes.push_back(i);
+      },
+      [&](std::size_t i, std::string&& error) { result.rejected.emplace_back(i, std::move(error)); });
+  counters_.events_rejected_invalid += result.rejected.size();
+  return ingest_indexed(std::move(events), std::move(indexes), std::move(result));
+}
+
+IngestResult Engine::ingest(std::vector<Event> events) {
+  std::vector<std::size_t> indexes(events.size());
+  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  return ingest_indexed(std::move(events), std::move(indexes), IngestResult());
+}
+
+IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::size_t> indexes,
+                                    IngestResult result) {
+  if (options_.read_only) throw StorageError("the store is open read-only");
+  std::vector<MaterializedEvent> materialized = materializer_->materialize(std::move(events));
+  const FeatureNames& names = materializer_->feature_names();
+
+  std::lock_guard lock(write_mutex_);
+  TimeMs high_water = store_->high_water();
+  const TimeMs horizon =
+      high_water == kBeginningOfTime ? kBeginningOfTime : high_water - retention_.retention;
+
+  // Late events first, then duplicates within the batch, then duplicates already stored.
+  std::vector<std::size_t> candidates;
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  std::unordered_set<std::pair<std::uint64_t, std::string>, EventIdHash> seen;
+  std::size_t late = 0;
+  for (std::size_t i = 0; i < materialized.size(); ++i) {
+    const Event& e = materialized[i].event;
+    if (e.ts <= horizon) {
+      result.rejected.emplace_back(
+          indexes[i], fmt::format("ts: {} is older than the retention horizon {} (stream time {} "
+                                  "minus retention and max_future_skew); such a late event can no longer be deduplicated",
+                                  e.ts, horizon, high_water));
+      ++late;
+      continue;
+    }
+    if (!seen.emplace(e.user_id, e.event_id).second) {
+      ++result.accepted;
+      ++result.duplicates;
+      continue;
+    }
+    candidates.push_back(i);
+    ids.emplace_back(e.user_id, e.event_id);
+  }
+  std::vector<bool> stored = store_->contains(ids);
+
+  CommitBatch batch;
+  batch.high_water = high_water;
+  std::unordered_map<TileKey, std::unique_ptr<State>, TileKeyHash> deltas;
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    ++result.accepted;
+    if (stored[c]) {
+      ++result.duplicates;
+      continue;
+    }
+    const MaterializedEvent& me = materialized[candidates[c]];
+    const Event& e = me.event;
+    StoredEvent se{e.user_id, e.ts, e.event_id, {}};
+    encode_event(me, names, se.bytes);
+    batch.events.push_back(std::move(se));
+    batch.high_water = std::max(batch.high_water, e.ts);
+    for (const Signal* owner : state_owners_) {
+      std::optional<double> weight = owner->weight(me);
+      if (!weight) continue;
+      for (TileKind kind : {TileKind::kDay, TileKind::kHour}) {
+        TileKey key{e.user_id, owner->state_id(), kind, floor_to(e.ts, tile_length(kind))};
+        auto& state = deltas[key];
+        if (!state) state = owner->aggregator().make_state();
+        owner->aggregator().fold(*state, me, *weight);
+      }
+    }
+  }
+  std::unordered_map<std::uint64_t, const Aggregator*> aggregators;
+  for (const Signal* owner : state_owners_) aggregators[owner->state_id()] = &owner->aggregator();
+  batch.tiles.reserve(deltas.size());
+  for (auto& [key, state] : deltas) {
+    TileDelta delta{key, {}};
+    aggregators[key.state_id]->encode(*state, delta.state);
+    batch.tiles.push_back(std::move(delta));
+  }
+  if (!batch.events.empty()) store_->commit(batch);
+
+  counters_.events_accepted += result.accepted;
+  counters_.events_duplicate += result.duplicates;
+  counters_.events_rejected_late += late;
+  std::sort(result.rejected.begin(), result.rejected.end());
+  if (options_.auto_expire) maybe_expire(batch.high_water);
+  return result;
+}
+
+void Engine::maybe_expire(TimeMs high_water) {
+  // Called with write_mutex_ held.
+  if (high_water == kBeginningOfTime) return;
+  if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) return;
+  store_->expire(retention_, false);
+  last_expiry_ = high_water;
+}
+
+void Engine::expire(bool compact) {
+  std::lock_guard lock(write_mutex_);
+  store_->expire(retention_, compact);
+  last_expiry_ = store_->high_water();
+}
+
+// One query's working set: the snapshot, the horizons it implies, and the raw events read.
+struct Engine::Query {
+  std::unique_ptr<StoreSnapshot> snapshot;
+  TimeMs as_of = 0;
+  TimeMs raw_after = kBeginningOfTime;  // raw events with ts > this are all present
+  std::vector<MaterializedEvent> events;  // by ts
+};
+
+namespace {
+
+// One window of one signal, planned: where its events come from.
+struct WindowPlan {
+  std::string label;  // the window as written; empty for a signal without windows
+  const StoredTile* base = nullptr;
+  std::vector<CoverPiece> pieces;
+};
+
+}  // namespace
+
+Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
+                    std::optional<TimeMs> as_of) {
+  counters_.queries++;
+  std::vector<std::string> names = requested.empty() ? this->names() : requested;
+  std::vector<std::size_t> signal_ids;
+  std::vector<bool> needed(signals_.size(), false);
+  for (const std::string& name : names) {
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
+      needed[it->second] = true;
+    } else if (auto v = view_index_.find(name); v != view_index_.end()) {
+      needed[view_signal_[v->second]] = true;
+    } else {
+      throw QueryError(fmt::format("unknown signal or view \"{}\" (known: {})", name,
+                                   join_names(this->names())));
+    }
+  }
+
+  Query q;
+  q.as_of = as_of ? *as_of : wall_clock_ms();
+  if (q.as_of < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
+  q.snapshot = store_->snapshot();
+  const TimeMs retention = config_.event_store.retention;
+  TimeMs high_water = q.snapshot->high_water();
+  q.raw_after = std::max(
+      high_water == kBeginningOfTime ? kBeginningOfTime : high_water - retention_.retention,
+      q.snapshot->expired_through());
+  const TimeMs hour_tiles_from = q.raw_after == kBeginningOfTime ? kBeginningOfTime
+                                                                 : floor_day(q.raw_after) - kDayMs;
+
+  // Plan every window of every needed signal, checking the pieces are all still present.
+  std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;
+  std::vector<std::vector<WindowPlan>> plans(signals_.size());
+  std::vector<std::pair<TimeMs, TimeMs>> raw_ranges;
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (!needed[s]) continue;
+    const Signal& signal = *signals_[s];
+    auto [tiles_it, inserted] = tiles.try_emplace(signal.state_id());
+    if (inserted) tiles_it->second = q.snapshot->tiles(user_id, signal.state_id());
+    const std::vector<StoredTile>& stored = tiles_it->second;
+    const StatePolicy& policy = retention_.states.at(signal.state_id());
+    const TimeMs day_tiles_from =
+        q.raw_after == kBeginningOfTime ? kBeginningOfTime
+                                        : floor_day(q.raw_after - policy.longest_window) - kDayMs;
+
+    auto plan_window = [&](WindowPlan plan, TimeMs from) {
+      plan.pieces = cover_interval(from, q.as_of);
+      for (const CoverPiece& piece : plan.pieces) {
+        bool present = piece.kind == CoverPiece::Kind::kRaw
+                           ? piece.from > q.raw_after
+                           : piece.tile == TileKind::kHour ? piece.from >= hour_tiles_from
+                                                           : plan.base || !signal.windowed() ||
+                                                                 piece.from >= day_tiles_from;
+        if (!present) {
+          throw QueryError(fmt::format(
+              "as_of: {} is too old for signal \"{}\"{}: the online state holds raw events "
+              "only after {} (stream time {} minus retention and max_future_skew); use `signalbox backfill` "
+              "for older points",
+              q.as_of, signal.name(), plan.label.empty() ? "" : " window " + plan.label,
+              q.raw_after, high_water));
+        }
+        if (piece.kind == CoverPiece::Kind::kRaw) raw_ranges.emplace_back(piece.from, piece.to);
+      }
+      plans[s].push_back(std::move(plan));
+    };
+
+    if (signal.windowed()) {
+      for (const WindowConfig& w : signal.windows()) {
+        TimeMs from = w.length <= retention ? q.as_of - w.length + 1 : floor_day(q.as_of - w.length);
+        plan_window(WindowPlan{w.text, nullptr, {}}, from);
+      }
+    } else {
+      const StoredTile* base = nullptr;
+      for (const StoredTile& t : stored)
+        if (t.kind == TileKind::kBase) base = &t;
+      if (base && base->covered_through > q.as_of) {
+        throw QueryError(fmt::format(
+            "as_of: {} is too old for signal \"{}\": its state before {} is only kept in sum; "
+            "use `signalbox backfill` for older points",
+            q.as_of, signal.name(), base->covered_through + 1));
+      }
+      plan_window(WindowPlan{"", base, {}}, base ? base->covered_through + 1 : kBeginningOfTime);
+    }
+  }
+
+  // Read the raw events of all partial ends in one pass per merged range.
+  std::sort(raw_ranges.begin(), raw_ranges.end());
+  std::vector<std::pair<TimeMs, TimeMs>> merged;
+  for (const auto& r : raw_ranges) {
+    if (!merged.empty() && r.first <= merged.back().second + 1)
+      merged.back().second = std::max(merged.back().second, r.second);
+    else
+      merged.push_back(r);
+  }
+  const FeatureNames& features = materializer_->feature_names();
+  for (const auto& [from, to] : merged)
+    q.snapshot->scan_events(user_id, from, to, [&](std::string_view bytes) {
+      q.events.push_back(decode_event(bytes, features));
+    });
+
+  // Evaluate: merge tiles and fold raw events per window.
+  std::vector<Value> signal_results(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (!needed[s]) continue;
+    const Signal& signal = *signals_[s];
+    const Aggregator& aggregator = signal.aggregator();
+    const std::vector<StoredTile>& stored = tiles.at(signal.state_id());
+    std::vector<std::unique_ptr<State>> decoded(stored.size());
+    auto tile_state = [&](std::size_t i) -> const State& {
+      if (!decoded[i]) decoded[i] = aggregator.decode(stored[i].state);
+      return *decoded[i];
+    };
+    Value::Object windows;
+    Value single;
+    for (const WindowPlan& plan : plans[s]) {
+      std::unique_ptr<State> state = aggregator.make_state();
+      if (plan.base) aggregator.merge(*state, tile_state(plan.base - stored.data()));
+      for (const CoverPiece& piece : plan.pieces) {
+        if (piece.kind == CoverPiece::Kind::kTiles) {
+          for (std::size_t i = 0; i < stored.size(); ++i) {
+            const StoredTile& t = stored[i];
+            if (t.kind == piece.tile && t.start >= piece.from && t.start < piece.to)
+              aggregator.merge(*state, tile_state(i));
+          }
+          continue;
+        }
+        auto first = std::lower_bound(
+            q.events.begin(), q.events.end(), piece.from,
+            [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
+        for (auto it = first; it != q.events.end() && it->event.ts <= piece.to; ++it) {
+          if (std::optional<double> weight = signal.weight(*it)) aggregator.fold(*state, *it, *weight);
+        }
+      }
+      Value result = aggregator.result(*state, q.as_of);
+      if (plan.label.empty()) single = std::move(result);
+      else windows.emplace_back(plan.label, std::move(result));
+    }
+    signal_results[s] = signal.windowed() ? Value(std::move(windows)) : std::move(single);
+  }
+
+  Value::Object out_signals;
+  for (const std::string& name : names) {
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
+      out_signals.emplace_back(name, signal_results[it->second]);
+      continue;
+    }
+    std::size_t v = view_index_.at(name);
+    const ViewConfig& vc = config_.views[v];
+    const Value& input = signal_results[view_signal_[v]];
+    const Value* window_result = vc.window.empty() ? &input : input.find(vc.window);
+    out_signals.emplace_back(name, views_[v]->transform(window_result ? *window_result : Value()));
+  }
+  return Value(Value::Object{{"user_id", Value(user_id)},
+                             {"as_of", Value(q.as_of)},
+                             {"signals", Value(std::move(out_signals))}});
+}
+
+Value Engine::describe() const {
+  Value::Array signals;
+  for (const auto& s : signals_) {
+    const SignalConfig& c = s->config();
+    Value::Object o{{"name", Value(c.name)}, {"aggregator", Value(c.aggregator)}};
+    if (!c.group_by.empty()) o.emplace_back("group_by", Value(c.group_by));
+    if (!c.value.empty()) o.emplace_back("value", Value(c.value));
+    if (c.actions) {
+      Value::Object actions;
+      for (const auto& [action, weight] : *c.actions) actions.emplace_back(action, Value(weight));
+      o.emplace_back("actions", Value(std::move(actions)));
+    }
+    if (!c.windows.empty()) {
+      Value::Array windows;
+      for (const auto& w : c.windows) windows.emplace_back(w.text);
+      o.emplace_back("windows", Value(std::move(windows)));
+    }
+    if (!c.params.empty()) o.emplace_back("params", params_value(c.params));
+    signals.emplace_back(std::move(o));
+  }
+  Value::Array views;
+  for (const ViewConfig& c : config_.views) {
+    Value::Object o{{"name", Value(c.name)}, {"signal", Value(c.signal)}};
+    if (!c.window.empty()) o.emplace_back("window", Value(c.window));
+    o.emplace_back("transform", Value(c.transform));
+    if (!c.params.empty()) o.emplace_back("params", params_value(c.params));
+    views.emplace_back(std::move(o));
+  }
+  return Value(Value::Object{{"signals", Value(std::move(signals))}, {"views", Value(std::move(views))}});
+}
+
+}  // namespace signalbox

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "signalbox/aggregate/signal.h"
+#include "signalbox/common/time.h"
+#include "signalbox/common/value.h"
+#include "signalbox/config/config.h"
+#include "signalbox/event/decode.h"
+#include "signalbox/materialize/materializer.h"
+#include "signalbox/store/store.h"
+#include "signalbox/view/view.h"
+
+namespace signalbox {
+
+// What became of one ingest call. `rejected` lists (index, message) for each event not taken,
+// index counting from 0 over the call's input; `duplicates` counts accepted events that were
+// already stored (taking one again changes nothing).
+struct IngestResult {
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::vector<std::pair<std::size_t, std::string>> rejected;
+};
+
+// Counters since start, for /metrics.
+struct EngineCounters {
+  std::atomic<std::uint64_t> events_accepted{0};
+  std::atomic<std::uint64_t> events_duplicate{0};
+  std::atomic<std::uint64_t> events_rejected_invalid{0};
+  std::atomic<std::uint64_t> events_rejected_late{0};
+  std::atomic<std::uint64_t> queries{0};
+};
+
+// The heart of Signalbox: the ingest pipeline (decode, materialize, deduplicate, store events
+// and tile deltas) and the query path (plan windows over tiles and raw events, aggregate,
+// apply views). One Engine owns one store. ingest(), query() and expire() may be called from
+// any number of threads; writes are serialised inside, queries run in parallel with them and
+// see every event whose ingest() returned before the query began.
+class Engine {
+ public:
+  struct Options {
+    // Open the store read-only (for `signalbox get` beside a running server).
+    bool read_only = false;
+    // Expire old events and tiles whenever stream time has advanced by a day.
+    bool auto_expire = true;
+    // Build and check everything but leave the store closed (`signalbox check`): only
+    // config(), describe() and names() may then be called.
+    bool open_store = true;
+  };
+
+  // Builds materializer, signals, views and store from `config`. Throws ConfigError for a
+  // config the registries reject and StorageError when the store does not open.
+  explicit Engine(const Config& config, Options options);
+  explicit Engine(const Config& config) : Engine(config, Options()) {}
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const Config& config() const { return config_; }
+
+  // Decodes a body (NDJSON or a JSON array, see EventDecoder) and ingests what decodes.
+  IngestResult ingest_json(std::string_view body);
+  // Ingests decoded events. Events older than the retention horizon (stream time − retention)
+  // are rejected: their duplicates could no longer be recognised.
+  IngestResult ingest(std::vector<Event> events);
+
+  // The signals and views named (all when `names` is empty) for one user, as of `as_of`
+  // (the wall clock when absent): {"user_id", "as_of", "signals": {name: result}}. Throws
+  // QueryError for an unknown name or an as_of the online state cannot answer exactly.
+  Value query(std::uint64_t user_id, const std::vector<std::string>& names,
+              std::optional<TimeMs> as_of);
+
+  // The configured signals and views with their parameters (GET /v1/signals).
+  Value describe() const;
+  // Every signal and view name, signals first, in config order.
+  std::vector<std::string> names() const;
+
+  // Drops expired raw events and unreachable tiles now; with `compact` also reclaims space.
+  void expire(bool compact);
+
+  TimeMs stream_time() const { return store_->high_water(); }
+  StoreStats store_stats() { return store_->stats(); }
+  const EngineCounters& counters() const { return counters_; }
+  Materializer& materializer() { return *materializer_; }
+
+ private:
+  class Merger;
+  struct Query;
+
+  IngestResult ingest_indexed(std::vector<Event> events, std::vector<std::size_t> indexes,
+                              IngestResult result);
+  void maybe_expire(TimeMs high_water);
+
+  Config config_;
+  Options options_;
+  std::unique_ptr<Materializer> materializer_;
+  std::vector<std::unique_ptr<Signal>> signals_;
+  std::vector<std::unique_ptr<View>> views_;
+  std::vector<std::size_t> view_signal_;  // views_[i] reads signals_[view_signal_[i]]
+  std::unordered_map<std::string, std::size_t> signal_index_;
+  std::unordered_map<std::string, std::size_t> view_index_;
+  // One signal per distinct state id: the one whose aggregator folds and merges that state.
+  std::vector<const Signal*> state_owners_;
+  RetentionPolicy retention_;
+  std::unique_ptr<Merger> merger_;
+  std::unique_ptr<Store> store_;
+  DecodeOptions decode_options_;
+  std::mutex write_mutex_;
+  TimeMs last_expiry_ = kBeginningOfTime;
+  EngineCounters counters_;
+};
+
+}  // namespace signalbox

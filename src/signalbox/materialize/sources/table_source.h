@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "signalbox/config/config.h"
+#include "signalbox/materialize/source.h"
+
+namespace signalbox {
+
+// A source read from a TSV file with a header row (SPEC §2, `kind: table`). The `key`
+// column holds the lookup key; any other column can be served as `strings` (values split
+// on '|', an empty cell an empty list), `vector` (comma-separated floats, one length per
+// column) or `number` (a double). The whole file is loaded at start-up and never changes,
+// so concurrent lookup() calls need no locking.
+class TableSource : public Source {
+ public:
+  // Reads and indexes the file. Throws ConfigError: at `config.where` when the file or
+  // the key column is missing; at the TSV's own file and line when a row is malformed
+  // (wrong number of cells, an empty or duplicate key).
+  static std::unique_ptr<TableSource> load(const SourceConfig& config);
+  TableSource(const TableSource&) = delete;
+  TableSource& operator=(const TableSource&) = delete;
+
+  // Throws ConfigError when the column is missing or, for `vector` and `number`, when some
+  // cell of it does not parse (naming the TSV file and line).
+  void check_field(const FieldRequest& request, const ConfigLocation& where) const override;
+
+  // Throws std::invalid_argument for a field check_field() would have refused.
+  std::vector<std::vector<FeatureValue>> lookup(std::span<const std::string> keys,
+                                                std::span<const FieldRequest> fields) override;
+
+  std::size_t rows() const { return key_to_row_.size(); }
+
+ private:
+  // One column, with each typed reading computed at load so lookups never parse. A
+  // reading that failed keeps the line and reason, reported only if a feature asks for it.
+  // Why one typed reading of a column fails; line 0 when it does not.
+  struct Failure {
+    int line = 0;
+    std::string reason;
+  };
+
+  // One column, with each typed reading computed at load so lookups never parse. A failed
+  // reading is reported only if a feature asks for it: most columns are one type only.
+  struct Column {
+    std::string name;
+    std::vector<std::string_view> cells;  // per row, into text_
+
+    Failure vector_failure;
+    std::size_t dim = 0;
+    std::vector<std::uint32_t> vector_slot;  // per row: kNoVector or the index into vectors
+    std::vector<float> vectors;              // slot s at [s * dim, (s + 1) * dim)
+
+    Failure number_failure;
+    std::vector<double> numbers;  // per row; NaN for an empty cell
+  };
+  static constexpr std::uint32_t kNoVector = 0xffffffff;
+
+  TableSource() = default;
+  void parse(const SourceConfig& config);
+  void read_vectors(Column& column, const std::vector<int>& lines);
+  void read_numbers(Column& column, const std::vector<int>& lines);
+  const Column* find_column(std::string_view name) const;
+
+  std::string file_;  // the TSV's path, for messages
+  std::string text_;  // the whole file; cells and keys are views into it
+  std::vector<Column> columns_;
+  std::unordered_map<std::string_view, std::uint32_t> key_to_row_;
+};
+
+}  // namespace signalbox

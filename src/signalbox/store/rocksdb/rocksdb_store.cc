@@ -1,0 +1,474 @@
+#include "signalbox/store/rocksdb/rocksdb_store.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/error.h"
+
+namespace signalbox {
+
+namespace {
+
+constexpr char kHighWaterKey[] = "meta/high_water";
+constexpr char kExpiredKey[] = "meta/expired_through";
+constexpr char kFormatKey[] = "meta/format";
+constexpr char kFormat[] = "signalbox-rocksdb-1";
+
+std::string user_prefix(std::uint64_t user) {
+  std::string key;
+  ByteWriter(key).fixed64_be(user);
+  return key;
+}
+
+std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id) {
+  std::string key;
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.time_be(ts);
+  w.raw(event_id);
+  return key;
+}
+
+std::string event_id_key(std::uint64_t user, std::string_view event_id) {
+  std::string key;
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.raw(event_id);
+  return key;
+}
+
+std::string tile_prefix(std::uint64_t user, std::uint64_t state) {
+  std::string key;
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.fixed64_be(state);
+  return key;
+}
+
+std::string tile_key(const TileKey& t) {
+  std::string key = tile_prefix(t.user_id, t.state_id);
+  ByteWriter w(key);
+  w.byte(static_cast<std::uint8_t>(t.kind));
+  w.time_be(t.start);
+  return key;
+}
+
+TileKey parse_tile_key(std::string_view key) {
+  if (key.size() != 25) throw CorruptionError("tile key of unexpected length");
+  ByteReader r(key);
+  TileKey t;
+  t.user_id = r.fixed64_be();
+  t.state_id = r.fixed64_be();
+  std::uint8_t kind = r.byte();
+  if (kind > 2) throw CorruptionError("unknown tile kind");
+  t.kind = static_cast<TileKind>(kind);
+  t.start = r.time_be();
+  return t;
+}
+
+std::string encode_time(TimeMs t) {
+  std::string s;
+  ByteWriter(s).time_be(t);
+  return s;
+}
+
+TimeMs decode_time(std::string_view s) {
+  ByteReader r(s);
+  return r.time_be();
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+void check(const rocksdb::Status& status, std::string_view what) {
+  if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
+}
+
+// Merges tile operands through the engine's aggregators. A base tile's value is prefixed by
+// the time it covers through; merging keeps the latest such time.
+class TileMergeOperator final : public rocksdb::MergeOperator {
+ public:
+  explicit TileMergeOperator(const TileMerger& merger) : merger_(merger) {}
+
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<std::string_view> operands;
+    operands.reserve(in.operand_list.size() + 1);
+    if (in.existing_value) operands.push_back(view(*in.existing_value));
+    for (const auto& op : in.operand_list) operands.push_back(view(op));
+    return merge(view(in.key), operands, &out->new_value);
+  }
+
+  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operand_list,
+                         std::string* new_value, rocksdb::Logger*) const override {
+    std::vector<std::string_view> operands;
+    for (const auto& op : operand_list) operands.push_back(view(op));
+    return merge(view(key), operands, new_value);
+  }
+
+  const char* Name() const override { return "signalbox.TileMerge"; }
+
+ private:
+  bool merge(std::string_view key, std::span<const std::string_view> operands,
+             std::string* out) const {
+    try {
+      TileKey tile = parse_tile_key(key);
+      if (tile.kind != TileKind::kBase) {
+        *out = merger_.merge(tile.state_id, operands);
+        return true;
+      }
+      TimeMs covered = kBeginningOfTime;
+      std::vector<std::string_view> states;
+      for (std::string_view op : operands) {
+        ByteReader r(op);
+        covered = std::max(covered, r.time_be());
+        states.push_back(r.rest());
+      }
+      out->clear();
+      ByteWriter(*out).time_be(covered);
+      out->append(merger_.merge(tile.state_id, states));
+      return true;
+    } catch (const std::exception&) {
+      return false;  // RocksDB reports a corruption for this key
+    }
+  }
+
+  const TileMerger& merger_;
+};
+
+// Drops what has expired during compaction: raw events (by key ts) and dedup ids (by value
+// ts) at or before `expired_through`, which only expire() advances.
+class ExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  enum class Where { kEvents, kEventIds };
+  ExpiryFilter(Where where, const std::atomic<TimeMs>& expired_through)
+      : where_(where), expired_through_(expired_through) {}
+
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    TimeMs through = expired_through_.load(std::memory_order_acquire);
+    if (where_ == Where::kEvents) {
+      if (key.size() < 16) return false;
+      return decode_time(std::string_view(key.data() + 8, 8)) <= through;
+    }
+    if (value.size() != 8) return false;
+    return decode_time(view(value)) <= through;
+  }
+  const char* Name() const override {
+    return where_ == Where::kEvents ? "signalbox.EventExpiry" : "signalbox.EventIdExpiry";
+  }
+
+ private:
+  Where where_;
+  const std::atomic<TimeMs>& expired_through_;
+};
+
+class RocksDbSnapshot;
+
+class RocksDbStore final : public Store {
+ public:
+  RocksDbStore(const RocksDbOptions& options, const TileMerger& merger)
+      : options_(options),
+        merge_operator_(std::make_shared<TileMergeOperator>(merger)),
+        event_filter_(ExpiryFilter::Where::kEvents, expired_through_),
+        id_filter_(ExpiryFilter::Where::kEventIds, expired_through_) {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = !options.read_only;
+    db_options.create_missing_column_families = !options.read_only;
+    db_options.IncreaseParallelism(2);
+    db_options.max_background_jobs = 2;
+    db_options.keep_log_file_num = 4;
+
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.block_cache = rocksdb::NewLRUCache(256 << 20);
+    auto table_factory = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
+
+    rocksdb::ColumnFamilyOptions events_options;
+    events_options.table_factory = table_factory;
+    events_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    events_options.compaction_filter = &event_filter_;
+    events_options.compression = rocksdb::kLZ4Compression;
+
+    rocksdb::ColumnFamilyOptions ids_options;
+    ids_options.table_factory = table_factory;
+    ids_options.compaction_filter = &id_filter_;
+
+    rocksdb::ColumnFamilyOptions tiles_options;
+    tiles_options.table_factory = table_factory;
+    tiles_options.merge_operator = merge_operator_;
+    tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+    tiles_options.compression = rocksdb::kLZ4Compression;
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+        {"events", events_options},
+        {"event_ids", ids_options},
+        {"tiles", tiles_options},
+    };
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    std::string path = options.path.string();
+    rocksdb::Status status =
+        options.read_only
+            ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
+            : rocksdb::DB::Open(db_options, path, families, &handles, &db);
+    check(status, fmt::format("open {}", path));
+    db_.reset(db);
+    default_ = handles[0];
+    events_ = handles[1];
+    event_ids_ = handles[2];
+    tiles_ = handles[3];
+
+    std::string format;
+    status = db_->Get(rocksdb::ReadOptions(), default_, kFormatKey, &format);
+    if (status.IsNotFound()) {
+      if (!options.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+    } else {
+      check(status, "read format");
+      if (format != kFormat)
+        throw StorageError(fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
+    }
+    high_water_ = read_time(kHighWaterKey);
+    expired_through_ = read_time(kExpiredKey);
+  }
+
+  ~RocksDbStore() override {
+    // Debian's RocksDB keeps its assertions: handles must go before the database.
+    for (auto* handle : {events_, event_ids_, tiles_, default_})
+      if (handle) db_->DestroyColumnFamilyHandle(handle);
+    db_.reset();
+  }
+
+  TimeMs high_water() const override { return high_water_.load(std::memory_order_acquire); }
+
+  std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (const auto& [user, id] : ids) keys.push_back(event_id_key(user, id));
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<std::string> values(keys.size());
+    std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), event_ids_);
+    std::vector<rocksdb::Status> statuses =
+        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    std::vector<bool> found(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      check(statuses[i], "read event id");
+      found[i] = true;
+    }
+    return found;
+  }
+
+  void commit(const CommitBatch& batch) override {
+    require_writable();
+    rocksdb::WriteBatch wb;
+    for (const StoredEvent& e : batch.events) {
+      check(wb.Put(events_, event_key(e.user_id, e.ts, e.event_id), e.bytes), "batch event");
+      check(wb.Put(event_ids_, event_id_key(e.user_id, e.event_id), encode_time(e.ts)), "batch id");
+    }
+    for (const TileDelta& t : batch.tiles) check(wb.Merge(tiles_, tile_key(t.key), t.state), "batch tile");
+    TimeMs high_water = std::max(batch.high_water, high_water_.load());
+    check(wb.Put(default_, kHighWaterKey, encode_time(high_water)), "batch high water");
+    check(db_->Write(write_options(), &wb), "commit");
+    high_water_.store(high_water, std::memory_order_release);
+  }
+
+  std::unique_ptr<StoreSnapshot> snapshot() override;
+
+  void expire(const RetentionPolicy& policy, bool compact) override {
+    require_writable();
+    TimeMs high = high_water();
+    if (high == kBeginningOfTime) return;
+    TimeMs through = std::max(expired_through_.load(), high - policy.retention);
+    // Persist the horizon before anything is dropped by it, so a snapshot never sees data
+    // missing below a horizon it does not know.
+    check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
+    expired_through_.store(through, std::memory_order_release);
+
+    TimeMs keep_from = floor_day(through) - kDayMs;  // hour tiles, and base-folded day tiles
+    rocksdb::ReadOptions read;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, tiles_));
+    rocksdb::WriteBatch wb;
+    auto flush = [&] {
+      if (wb.Count() == 0) return;
+      check(db_->Write(write_options(), &wb), "expire tiles");
+      wb.Clear();
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      TileKey tile = parse_tile_key(view(it->key()));
+      auto policy_it = policy.states.find(tile.state_id);
+      if (policy_it == policy.states.end()) {
+        check(wb.Delete(tiles_, it->key()), "drop orphan tile");
+      } else if (tile.kind == TileKind::kHour) {
+        if (tile.start < keep_from) check(wb.Delete(tiles_, it->key()), "drop hour tile");
+      } else if (tile.kind == TileKind::kDay) {
+        const StatePolicy& state = policy_it->second;
+        if (state.keep_base) {
+          if (tile.start < keep_from) {
+            std::string operand;
+            ByteWriter(operand).time_be(tile.start + kDayMs - 1);
+            operand.append(view(it->value()));
+            TileKey base{tile.user_id, tile.state_id, TileKind::kBase, 0};
+            check(wb.Merge(tiles_, tile_key(base), operand), "fold into base");
+            check(wb.Delete(tiles_, it->key()), "drop folded tile");
+          }
+        } else if (tile.start < floor_day(through - state.longest_window) - kDayMs) {
+          check(wb.Delete(tiles_, it->key()), "drop day tile");
+        }
+      }
+      if (wb.Count() >= 4096) flush();
+    }
+    check(it->status(), "scan tiles");
+    it.reset();
+    flush();
+    if (compact) {
+      rocksdb::CompactRangeOptions options;
+      options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      for (auto* family : {events_, event_ids_, tiles_})
+        check(db_->CompactRange(options, family, nullptr, nullptr), "compact");
+    }
+  }
+
+  StoreStats stats() override {
+    StoreStats s;
+    std::uint64_t v = 0;
+    if (db_->GetIntProperty(events_, "rocksdb.estimate-num-keys", &v)) s.events = v;
+    if (db_->GetIntProperty(tiles_, "rocksdb.estimate-num-keys", &v)) s.tiles = v;
+    for (auto* family : {default_, events_, event_ids_, tiles_})
+      if (db_->GetIntProperty(family, "rocksdb.total-sst-files-size", &v)) s.bytes_on_disk += v;
+    return s;
+  }
+
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* events() { return events_; }
+  rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }
+  rocksdb::ColumnFamilyHandle* meta() { return default_; }
+  TimeMs expired_through_now() const { return expired_through_.load(std::memory_order_acquire); }
+
+ private:
+  rocksdb::WriteOptions write_options() const {
+    rocksdb::WriteOptions w;
+    w.sync = options_.sync;
+    return w;
+  }
+  void require_writable() const {
+    if (options_.read_only) throw StorageError("the store is open read-only");
+  }
+  TimeMs read_time(const char* key) {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, key, &value);
+    if (status.IsNotFound()) return kBeginningOfTime;
+    check(status, "read meta");
+    return decode_time(value);
+  }
+
+  RocksDbOptions options_;
+  std::shared_ptr<TileMergeOperator> merge_operator_;
+  std::atomic<TimeMs> high_water_{kBeginningOfTime};
+  std::atomic<TimeMs> expired_through_{kBeginningOfTime};
+  ExpiryFilter event_filter_;
+  ExpiryFilter id_filter_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* default_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tiles_ = nullptr;
+};
+
+// Iterators are created with the snapshot: they pin the files they read, so a compaction that
+// drops expired events afterwards cannot take anything from under this view.
+class RocksDbSnapshot final : public StoreSnapshot {
+ public:
+  explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()) {
+    snapshot_ = db_->GetSnapshot();
+    read_.snapshot = snapshot_;
+    events_.reset(db_->NewIterator(read_, store.events()));
+    tiles_.reset(db_->NewIterator(read_, store.tiles()));
+    high_water_ = read_time(store.meta(), kHighWaterKey);
+    expired_through_ = std::max(read_time(store.meta(), kExpiredKey), store.expired_through_now());
+  }
+  ~RocksDbSnapshot() override {
+    events_.reset();
+    tiles_.reset();
+    db_->ReleaseSnapshot(snapshot_);
+  }
+
+  TimeMs high_water() const override { return high_water_; }
+  TimeMs expired_through() const override { return expired_through_; }
+
+  void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
+                   const std::function<void(std::string_view)>& fn) override {
+    std::string prefix = user_prefix(user);
+    std::string start = event_key(user, from, "");
+    for (events_->Seek(start); events_->Valid(); events_->Next()) {
+      std::string_view key = view(events_->key());
+      if (key.size() < 16 || key.substr(0, 8) != prefix) break;
+      if (decode_time(key.substr(8, 8)) > to) break;
+      fn(view(events_->value()));
+    }
+    check(events_->status(), "scan events");
+  }
+
+  std::vector<StoredTile> tiles(std::uint64_t user, std::uint64_t state) override {
+    std::vector<StoredTile> out;
+    std::string prefix = tile_prefix(user, state);
+    for (tiles_->Seek(prefix); tiles_->Valid(); tiles_->Next()) {
+      std::string_view key = view(tiles_->key());
+      if (key.substr(0, 16) != prefix) break;
+      TileKey parsed = parse_tile_key(key);
+      StoredTile tile;
+      tile.kind = parsed.kind;
+      tile.start = parsed.start;
+      std::string_view value = view(tiles_->value());
+      if (parsed.kind == TileKind::kBase) {
+        ByteReader r(value);
+        tile.covered_through = r.time_be();
+        value = r.rest();
+      }
+      tile.state.assign(value);
+      out.push_back(std::move(tile));
+    }
+    check(tiles_->status(), "read tiles");
+    return out;
+  }
+
+ private:
+  TimeMs read_time(rocksdb::ColumnFamilyHandle* family, const char* key) {
+    std::string value;
+    rocksdb::Status status = db_->Get(read_, family, key, &value);
+    if (status.IsNotFound()) return kBeginningOfTime;
+    check(status, "read meta");
+    return decode_time(value);
+  }
+
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  rocksdb::ReadOptions read_;
+  std::unique_ptr<rocksdb::Iterator> events_;
+  std::unique_ptr<rocksdb::Iterator> tiles_;
+  TimeMs high_water_ = kBeginningOfTime;
+  TimeMs expired_through_ = kBeginningOfTime;
+};
+
+std::unique_ptr<StoreSnapshot> RocksDbStore::snapshot() {
+  return std::make_unique<RocksDbSnapshot>(*this);
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_rocksdb_store(const RocksDbOptions& options, const TileMerger& merger) {
+  return std::make_unique<RocksDbStore>(options, merger);
+}
+
+}  // namespace signalbox

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "signalbox/store/tiles.h"
+#include "signalbox/common/time.h"
+
+namespace signalbox {
+
+// One event ready to store: its identity and its encoded bytes (encode_event).
+struct StoredEvent {
+  std::uint64_t user_id = 0;
+  TimeMs ts = 0;
+  std::string event_id;
+  std::string bytes;
+};
+
+// Identifies one tile of one (user, state).
+struct TileKey {
+  std::uint64_t user_id = 0;
+  std::uint64_t state_id = 0;
+  TileKind kind = TileKind::kDay;
+  TimeMs start = 0;  // 0 for the base tile
+
+  friend bool operator==(const TileKey&, const TileKey&) = default;
+};
+
+// A partial aggregate to be merged into a tile (never a replacement: tile updates are
+// associative merges, so ingest never reads state back).
+struct TileDelta {
+  TileKey key;
+  std::string state;
+};
+
+// A stored tile as read back.
+struct StoredTile {
+  TileKind kind = TileKind::kDay;
+  TimeMs start = 0;
+  TimeMs covered_through = 0;  // base tile only: it holds every event with ts <= this
+  std::string state;
+};
+
+// Everything one ingest batch writes, applied atomically: the events, their ids for
+// deduplication, the tile deltas and the new stream time.
+struct CommitBatch {
+  std::vector<StoredEvent> events;
+  std::vector<TileDelta> tiles;
+  TimeMs high_water = 0;
+};
+
+// Merges encoded states of one state id: `operands` oldest first. Supplied by the engine,
+// which knows the aggregators. For a state id it does not know (a signal since removed from
+// the config) it returns the newest operand; such tiles are deleted by expire().
+class TileMerger {
+ public:
+  virtual ~TileMerger() = default;
+  virtual std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const = 0;
+};
+
+// How long each state's tiles are kept.
+struct StatePolicy {
+  TimeMs longest_window = 0;  // the longest window of any signal using the state
+  bool keep_base = false;     // a signal without windows uses it: fold old day tiles into base
+};
+
+struct RetentionPolicy {
+  TimeMs retention = 7 * kDayMs;
+  std::unordered_map<std::uint64_t, StatePolicy> states;
+};
+
+// Sizes for /metrics and the docs; approximate where the backend only estimates.
+struct StoreStats {
+  std::uint64_t events = 0;
+  std::uint64_t tiles = 0;
+  std::uint64_t bytes_on_disk = 0;
+};
+
+// A consistent read-only view of the store at one moment: later commits and expiries do not
+// show through. Not thread-safe; use one snapshot per thread.
+class StoreSnapshot {
+ public:
+  virtual ~StoreSnapshot() = default;
+  // Stream time when the snapshot was taken: the highest ts ingested.
+  virtual TimeMs high_water() const = 0;
+  // Raw events with ts <= this may already be gone.
+  virtual TimeMs expired_through() const = 0;
+  // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order.
+  virtual void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
+                           const std::function<void(std::string_view)>& fn) = 0;
+  // Every tile of (user, state), base first, then day tiles, then hour tiles, by start.
+  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::uint64_t state_id) = 0;
+};
+
+// Stores raw events and tiled state. Implementations are safe for concurrent use, except
+// that commit() and expire() calls must not overlap (the engine has one writer at a time).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stream time: the highest ts committed (kBeginningOfTime when empty).
+  virtual TimeMs high_water() const = 0;
+  // For each (user, event_id), whether that event is stored.
+  virtual std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) = 0;
+  // Applies `batch` atomically and durably (in the write-ahead log) before returning.
+  virtual void commit(const CommitBatch& batch) = 0;
+  virtual std::unique_ptr<StoreSnapshot> snapshot() = 0;
+  // Drops raw events older than stream time - retention and the tiles no window can reach
+  // any more, folding old day tiles of base-keeping states into their base tile. With
+  // `compact`, reclaims the space at once rather than in background compactions.
+  virtual void expire(const RetentionPolicy& policy, bool compact) = 0;
+  virtual StoreStats stats() = 0;
+};
+
+}  // namespace signalbox

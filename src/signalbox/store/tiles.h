@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "signalbox/common/time.h"
+
+namespace signalbox {
+
+// State is kept per (user, signal) in time tiles: hour tiles for the recent past, day tiles
+// for longer, and for signals without windows one base tile holding everything older than
+// the day tiles kept. A window is answered by merging the whole tiles inside it and folding
+// the raw events of its partial ends.
+enum class TileKind : std::uint8_t { kBase = 0, kDay = 1, kHour = 2 };
+
+inline constexpr TimeMs tile_length(TileKind kind) {
+  return kind == TileKind::kDay ? kDayMs : kHourMs;
+}
+
+// A time before any event, day-aligned, far enough from the int64 limits to do arithmetic on.
+inline constexpr TimeMs kBeginningOfTime = -(TimeMs{1} << 62);
+
+// One part of a window's cover: either all tiles of one kind whose start lies in
+// [from, to_exclusive), or the raw events with from <= ts <= to_inclusive.
+struct CoverPiece {
+  enum class Kind { kTiles, kRaw };
+  Kind kind;
+  TileKind tile = TileKind::kDay;
+  TimeMs from = 0;
+  TimeMs to = 0;  // exclusive for tiles, inclusive for raw
+};
+
+// Covers the closed interval [from, to] with as few pieces as possible: whole days as day
+// tiles, whole hours of the partial days as hour tiles, and the partial hours at both ends
+// as raw ranges. `from` may be kBeginningOfTime. Empty when from > to.
+std::vector<CoverPiece> cover_interval(TimeMs from, TimeMs to);
+
+}  // namespace signalbox

@@ -241,8 +241,9 @@ class Parser {
   std::vector<std::pair<YAML::Node, ConfigLocation>> items(const Entry& e, std::string_view path,
                                                            std::string_view what) const {
     if (e.value.IsNull()) return {};
-    if (!e.value.IsSequence())
+    if (!e.value.IsSequence()) {
       throw_config_error(e.value_where, path, fmt::format("must be a list of {}", what));
+    }
     std::vector<std::pair<YAML::Node, ConfigLocation>> out;
     for (const YAML::Node& n : e.value) out.emplace_back(n, value_location(n, e.value_where));
     return out;
@@ -273,8 +274,9 @@ class Parser {
   TimeMs duration(const YAML::Node& n, const ConfigLocation& where, std::string_view path) const {
     std::string s = text(n, where, path);
     auto d = parse_duration(s);
-    if (!d)
+    if (!d) {
       throw_config_error(where, path, fmt::format("bad duration {} {}", quote(s), kDurationHint));
+    }
     return *d;
   }
 
@@ -436,16 +438,17 @@ class Parser {
       std::vector<Entry> fields =
           s.value.IsNull() ? std::vector<Entry>() : entries(s.value, path, s.value_where);
       for (const Entry& e : fields) {
-        if (e.key == "kind")
+        if (e.key == "kind") {
           kind = &e;
-        else if (e.key == "path")
+        } else if (e.key == "path") {
           file = &e;
-        else if (e.key == "key")
+        } else if (e.key == "key") {
           key = &e;
-        else if (e.key == "model")
+        } else if (e.key == "model") {
           model = &e;
-        else
+        } else {
           add_param(e, path, source.params);
+        }
       }
       if (!kind) throw_config_error(source.where, child(path, "kind"), "required");
       source.kind = text(*kind, child(path, "kind"));
@@ -497,8 +500,9 @@ class Parser {
       feature.where = where;
       std::map<std::string, Entry, std::less<>> given;
       for (Entry& e : entries(node, path, where)) {
-        if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end())
+        if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
           unknown_key(e, path, kKeys);
+        }
         given.emplace(e.key, std::move(e));
       }
       auto need = [&](std::string_view k) -> const Entry& {
@@ -535,10 +539,10 @@ class Parser {
       if (!source) {
         std::vector<std::string> names;
         for (const SourceConfig& s : sources) names.push_back(s.name);
-        throw_config_error(
-            source_entry.value_where, child(path, "source"),
-            fmt::format("unknown source {} ({})", quote(feature.source),
-                        names.empty() ? "no sources are defined" : "defined: " + comma_list(names)));
+        std::string known =
+            names.empty() ? "no sources are defined" : "defined: " + comma_list(names);
+        throw_config_error(source_entry.value_where, child(path, "source"),
+                           fmt::format("unknown source {} ({})", quote(feature.source), known));
       }
 
       // Keys may chain through features defined above, which also rules out cycles.
@@ -546,8 +550,9 @@ class Parser {
 
       bool fasttext = source->kind == "fasttext";
       if (const Entry* e = get("field")) {
-        if (fasttext)
+        if (fasttext) {
           throw_config_error(e->where, child(path, "field"), "not used by a fasttext source");
+        }
         feature.field = nonempty(*e, child(path, "field"));
       } else if (!fasttext) {
         throw_config_error(where, child(path, "field"),
@@ -556,13 +561,13 @@ class Parser {
 
       if (const Entry* e = get("type")) {
         std::string type = text(*e, child(path, "type"));
-        if (type == "strings")
+        if (type == "strings") {
           feature.type = FeatureType::kStrings;
-        else if (type == "vector")
+        } else if (type == "vector") {
           feature.type = FeatureType::kVector;
-        else if (type == "number")
+        } else if (type == "number") {
           feature.type = FeatureType::kNumber;
-        else {
+        } else {
           throw_config_error(
               e->value_where, child(path, "type"),
               fmt::format("unknown type {} (use strings, vector or number)", quote(type)));
@@ -574,8 +579,9 @@ class Parser {
       }
 
       if (const Entry* e = get("top")) {
-        if (!fasttext)
+        if (!fasttext) {
           throw_config_error(e->where, child(path, "top"), "only for a fasttext source");
+        }
         auto n = parse_int(text(*e, child(path, "top")));
         if (!n || *n < 0 || *n > 1000000) {
           throw_config_error(e->value_where, child(path, "top"), "must be an integer >= 0");
@@ -661,7 +667,6 @@ class Parser {
 
   std::vector<WindowConfig> parse_windows(const Entry& e, std::string_view path) const {
     std::vector<WindowConfig> windows;
-    std::vector<int> lines;
     for (const auto& [n, where] : items(e, path, "durations")) {
       std::string w_path = index(path, windows.size());
       WindowConfig w{text(n, where, w_path), duration(n, where, w_path)};
@@ -727,11 +732,12 @@ class Parser {
         std::vector<std::string> texts;
         for (const WindowConfig& w : signal->windows) texts.push_back(w.text);
         if (std::find(texts.begin(), texts.end(), view.window) == texts.end()) {
-          throw_config_error(
-              window_entry->value_where, child(path, "window"),
-              texts.empty() ? fmt::format("signal {} has no windows", quote(signal->name))
-                            : fmt::format("unknown window {} (signal {} has {})",
-                                          quote(view.window), quote(signal->name), comma_list(texts)));
+          std::string problem =
+              texts.empty()
+                  ? fmt::format("signal {} has no windows", quote(signal->name))
+                  : fmt::format("unknown window {} (signal {} has {})", quote(view.window),
+                                quote(signal->name), comma_list(texts));
+          throw_config_error(window_entry->value_where, child(path, "window"), problem);
         }
       }
       out.push_back(std::move(view));

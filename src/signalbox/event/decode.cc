@@ -1,5 +1,6 @@
 #include "signalbox/event/decode.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -333,6 +334,8 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
     *error = "attrs: must be an object";
     return false;
   }
+  // size() is read from the parsed tape; one allocation instead of one per doubling.
+  event->attrs.reserve(std::min<std::size_t>(attrs.size(), kMaxAttrs + 1));
   for (const simdjson::dom::key_value_pair& attr : attrs) {
     std::string_view name = attr.key;
     if (event->attrs.size() == kMaxAttrs) {

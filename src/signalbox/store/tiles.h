@@ -18,7 +18,7 @@ inline constexpr TimeMs tile_length(TileKind kind) {
 }
 
 // A time before any event, day-aligned, far enough from the int64 limits to do arithmetic on.
-inline constexpr TimeMs kBeginningOfTime = -(TimeMs{1} << 62);
+inline constexpr TimeMs kBeginningOfTime = floor_day(-(TimeMs{1} << 62));
 
 // One part of a window's cover: either all tiles of one kind whose start lies in
 // [from, to_exclusive), or the raw events with from <= ts <= to_inclusive.

@@ -1,0 +1,178 @@
+// The engine against a brute-force reference on generated traffic: every aggregator and view,
+// windows shorter and longer than retention, out-of-order, duplicated and late events,
+// several users, as_of at the head of the stream and inside it.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "signalbox/common/error.h"
+#include "world.h"
+
+namespace signalbox::testing {
+namespace {
+
+constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+constexpr double kTolerance = 1e-9;
+
+// Feeds events to the engine in random-sized batches and keeps the reference's view of what
+// was accepted: the first non-rejected occurrence of each (user, event_id).
+class Feeder {
+ public:
+  Feeder(Engine& engine, World& world) : engine_(engine), world_(world) {}
+
+  void feed(std::vector<Event> events) {
+    IngestResult result = engine_.ingest(events);
+    std::set<std::size_t> rejected;
+    for (const auto& [index, message] : result.rejected) rejected.insert(index);
+    rejected_total += rejected.size();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (rejected.count(i)) continue;
+      if (!ids_.emplace(events[i].user_id, events[i].event_id).second) continue;
+      accepted.push_back(world_.to_ref(events[i]));
+    }
+  }
+
+  void check(std::uint64_t user, TimeMs as_of) {
+    Value actual = engine_.query(user, {}, as_of);
+    Value expected = world_.expected(accepted, user, as_of);
+    std::string d = diff(expected, actual, kTolerance);
+    ASSERT_EQ(d, "") << "user " << user << " as_of " << as_of;
+    ++checks;
+  }
+
+  std::vector<RefEvent> accepted;
+  std::size_t rejected_total = 0;
+  std::size_t checks = 0;
+
+ private:
+  Engine& engine_;
+  World& world_;
+  std::set<std::pair<std::uint64_t, std::string>> ids_;
+};
+
+// Events about every `step` ms from kStart, up to `disorder` late, with exact and altered
+// duplicates of earlier events and a few far too late.
+std::vector<Event> generate(World& world, std::size_t count, std::size_t users, TimeMs step,
+                            TimeMs disorder) {
+  std::vector<Event> events;
+  auto& rng = world.rng();
+  for (std::size_t i = 0; i < count; ++i) {
+    TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(disorder));
+    std::uint64_t r = rng() % 1000;
+    if (r < 40 && !events.empty()) {
+      events.push_back(events[rng() % events.size()]);  // sent again, verbatim
+    } else if (r < 60 && !events.empty()) {
+      Event again = events[rng() % events.size()];  // same id, other content: still the same event
+      again.action = "purchase";
+      again.ts += 1000;
+      events.push_back(std::move(again));
+    } else if (r < 65) {
+      events.push_back(world.make_event(users, ts - 40 * kDayMs, i));  // beyond the horizon
+    } else {
+      events.push_back(world.make_event(users, ts, i));
+    }
+  }
+  return events;
+}
+
+TEST(EngineProperty, EveryAggregatorAndViewMatchesTheReference) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  Feeder feeder(engine, world);
+  const std::size_t users = 25;
+  std::vector<Event> events = generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs);
+  auto& rng = world.rng();
+
+  std::size_t next = 0, next_check = 1500;
+  while (next < events.size()) {
+    std::size_t n = std::min<std::size_t>(1 + rng() % 400, events.size() - next);
+    feeder.feed(std::vector<Event>(events.begin() + next, events.begin() + next + n));
+    next += n;
+    if (next >= next_check) {
+      next_check += 1500;
+      TimeMs head = engine.stream_time();
+      for (int k = 0; k < 4; ++k) {
+        std::uint64_t user = 1000 + (k < 2 ? k : rng() % users);
+        feeder.check(user, head);
+        feeder.check(user, head - static_cast<TimeMs>(rng() % (45 * kMinuteMs)));
+        feeder.check(user, head + 2 * kHourMs);
+      }
+    }
+  }
+  TimeMs head = engine.stream_time();
+  for (std::uint64_t user = 1000; user < 1000 + users + 1; ++user) feeder.check(user, head);
+  for (int k = 0; k < 30; ++k) {
+    TimeMs as_of = head - 50 * kMinuteMs + static_cast<TimeMs>(rng() % (2 * kDayMs));
+    feeder.check(1000 + rng() % users, as_of);
+  }
+  EXPECT_GT(feeder.rejected_total, 0u) << "the stream should contain events beyond the horizon";
+  EXPECT_GT(feeder.checks, 100u);
+}
+
+TEST(EngineProperty, ReingestingEverythingChangesNothing) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  Feeder feeder(engine, world);
+  std::vector<Event> events = generate(world, 4000, 10, 10 * kMinuteMs, kHourMs);
+  feeder.feed(events);
+  TimeMs head = engine.stream_time();
+  std::vector<Value> before;
+  for (std::uint64_t user = 1000; user < 1010; ++user) before.push_back(engine.query(user, {}, head));
+  IngestResult again = engine.ingest(events);
+  EXPECT_EQ(again.accepted, again.duplicates) << "every accepted event was a duplicate";
+  for (std::uint64_t user = 1000; user < 1010; ++user) {
+    EXPECT_EQ(engine.query(user, {}, head).to_json(), before[user - 1000].to_json());
+    feeder.check(user, head);
+  }
+}
+
+TEST(EngineProperty, AnswersSurviveARestart) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Feeder* feeder_ptr = nullptr;
+  std::vector<std::string> before;
+  TimeMs head = 0;
+  std::vector<Event> events = generate(world, 3000, 8, 10 * kMinuteMs, kHourMs);
+  {
+    Engine engine(world.config);
+    engine.ingest(events);
+    head = engine.stream_time();
+    for (std::uint64_t user = 1000; user < 1008; ++user) before.push_back(engine.query(user, {}, head).to_json());
+  }
+  Engine reopened(world.config);
+  EXPECT_EQ(reopened.stream_time(), head);
+  for (std::uint64_t user = 1000; user < 1008; ++user)
+    EXPECT_EQ(reopened.query(user, {}, head).to_json(), before[user - 1000]);
+  (void)feeder_ptr;
+}
+
+TEST(EngineProperty, AnAsOfOlderThanTheOnlineStateIsRefused) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  engine.ingest(generate(world, 3000, 8, 10 * kMinuteMs, kHourMs));
+  TimeMs head = engine.stream_time();
+  try {
+    engine.query(1000, {"saves"}, head - 10 * kDayMs);
+    FAIL() << "expected a QueryError";
+  } catch (const QueryError& e) {
+    EXPECT_NE(std::string(e.what()).find("too old"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("saves"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(engine.query(1000, {"no_such_signal"}, head), QueryError);
+}
+
+TEST(EngineProperty, UnknownUsersGetZerosAndEmptyLists) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  Value v = engine.query(42, {}, kStart);
+  const Value* signals = v.find("signals");
+  ASSERT_NE(signals, nullptr);
+  EXPECT_EQ(signals->find("saves")->to_json(), R"({"1d":0,"40d":0})");
+  EXPECT_EQ(signals->find("category_counts")->find("1h")->to_json(), "{}");
+  EXPECT_EQ(signals->find("recent_items")->to_json(), "[]");
+  EXPECT_EQ(signals->find("taste")->find("1d")->to_json(), "null");
+  EXPECT_EQ(signals->find("top3")->to_json(), "[]");
+}
+
+}  // namespace
+}  // namespace signalbox::testing

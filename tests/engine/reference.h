@@ -1,0 +1,222 @@
+#pragma once
+
+// A brute-force reference for the window rule (SPEC §3) and the built-in aggregators and
+// views (SPEC §4): it recomputes every answer from all raw events, sharing no code with the
+// engine's tiles, planner or aggregators.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "signalbox/common/value.h"
+#include "signalbox/config/config.h"
+#include "signalbox/event/event.h"
+
+namespace signalbox::testing {
+
+// One accepted event as the reference sees it: the fields its signals read.
+struct RefEvent {
+  std::uint64_t user = 0;
+  TimeMs ts = 0;
+  std::string action;
+  std::string event_id;
+  std::string item_id;               // empty when absent
+  std::vector<std::string> categories;  // the pin's categories (empty when unknown)
+  std::vector<float> embedding;      // the pin's embedding (empty when unknown)
+  std::optional<double> price;
+};
+
+inline bool in_window(TimeMs ts, TimeMs as_of, std::optional<TimeMs> window, TimeMs retention) {
+  if (ts > as_of) return false;
+  if (!window) return true;
+  if (*window <= retention) return as_of - *window < ts;
+  TimeMs start = as_of - *window;
+  TimeMs day = 86400000;
+  TimeMs floor = (start / day) * day - ((start % day != 0 && start < 0) ? day : 0);
+  return floor <= ts;
+}
+
+inline std::optional<double> weight_of(const RefEvent& e, const std::map<std::string, double>* actions) {
+  if (!actions) return 1.0;
+  auto it = actions->find(e.action);
+  if (it == actions->end()) return std::nullopt;
+  return it->second;
+}
+
+template <class Pred>
+std::vector<const RefEvent*> select(const std::vector<RefEvent>& events, Pred pred) {
+  std::vector<const RefEvent*> out;
+  for (const auto& e : events)
+    if (pred(e)) out.push_back(&e);
+  return out;
+}
+
+inline Value map_value(const std::map<std::string, double>& m) {
+  Value::Object o;
+  for (const auto& [k, v] : m)
+    if (v != 0) o.emplace_back(k, Value(v));
+  return Value(std::move(o));
+}
+
+inline std::set<std::string> distinct_categories(const RefEvent& e) {
+  return std::set<std::string>(e.categories.begin(), e.categories.end());
+}
+
+inline Value ref_count_by_category(const std::vector<const RefEvent*>& es,
+                                   const std::map<std::string, double>* actions) {
+  std::map<std::string, double> m;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions))
+      for (const auto& c : distinct_categories(*e)) m[c] += *w;
+  return map_value(m);
+}
+
+inline Value ref_count(const std::vector<const RefEvent*>& es, const std::map<std::string, double>* actions) {
+  double total = 0;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions)) total += *w;
+  return Value(total);
+}
+
+inline Value ref_sum_price(const std::vector<const RefEvent*>& es, const std::map<std::string, double>* actions) {
+  double total = 0;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions); w && e->price) total += *w * *e->price;
+  return Value(total);
+}
+
+inline Value ref_decayed_by_category(const std::vector<const RefEvent*>& es, TimeMs as_of,
+                                     TimeMs half_life, const std::map<std::string, double>* actions) {
+  std::map<std::string, double> m;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions))
+      for (const auto& c : distinct_categories(*e))
+        m[c] += *w * std::exp2(-static_cast<double>(as_of - e->ts) / static_cast<double>(half_life));
+  return map_value(m);
+}
+
+inline Value ref_last_k_items(const std::vector<const RefEvent*>& es, std::size_t k) {
+  struct Newest {
+    TimeMs ts;
+    std::string event_id;
+  };
+  std::map<std::string, Newest> newest;
+  for (const RefEvent* e : es) {
+    if (e->item_id.empty()) continue;
+    auto it = newest.find(e->item_id);
+    if (it == newest.end() || std::tie(e->ts, e->event_id) > std::tie(it->second.ts, it->second.event_id))
+      newest[e->item_id] = {e->ts, e->event_id};
+  }
+  std::vector<std::pair<std::string, Newest>> list(newest.begin(), newest.end());
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second.ts, a.second.event_id) > std::tie(b.second.ts, b.second.event_id);
+  });
+  if (list.size() > k) list.resize(k);
+  Value::Array out;
+  for (const auto& [item, n] : list)
+    out.emplace_back(Value::Object{{"value", Value(item)}, {"ts", Value(n.ts)}});
+  return Value(std::move(out));
+}
+
+inline Value ref_distinct_items(const std::vector<const RefEvent*>& es) {
+  std::set<std::string> items;
+  for (const RefEvent* e : es)
+    if (!e->item_id.empty()) items.insert(e->item_id);
+  return Value(static_cast<double>(items.size()));
+}
+
+inline Value ref_mean_embedding(const std::vector<const RefEvent*>& es,
+                                const std::map<std::string, double>* actions) {
+  std::vector<double> sums;
+  double weight = 0;
+  for (const RefEvent* e : es) {
+    auto w = weight_of(*e, actions);
+    if (!w || e->embedding.empty()) continue;
+    if (sums.empty()) sums.assign(e->embedding.size(), 0);
+    for (std::size_t i = 0; i < sums.size(); ++i) sums[i] += *w * e->embedding[i];
+    weight += *w;
+  }
+  if (sums.empty() || weight == 0) return Value();
+  Value::Array out;
+  for (double s : sums) out.emplace_back(s / weight);
+  return Value(std::move(out));
+}
+
+inline Value ref_top_k(const Value& map, std::size_t k) {
+  std::vector<std::pair<std::string, double>> entries;
+  for (const auto& [key, v] : map.object()) entries.emplace_back(key, v.number());
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (entries.size() > k) entries.resize(k);
+  Value::Array out;
+  for (const auto& [key, v] : entries)
+    out.emplace_back(Value::Object{{"key", Value(key)}, {"value", Value(v)}});
+  return Value(std::move(out));
+}
+
+inline Value ref_normalize(const Value& map) {
+  double total = 0;
+  for (const auto& [key, v] : map.object()) total += v.number();
+  Value::Object out;
+  if (total == 0) return Value(std::move(out));
+  for (const auto& [key, v] : map.object()) out.emplace_back(key, Value(v.number() / total));
+  return Value(std::move(out));
+}
+
+inline Value ref_last_session(const Value& list, TimeMs gap) {
+  Value::Array out;
+  double previous = 0;
+  for (const Value& entry : list.array()) {
+    double ts = entry.find("ts")->number();
+    if (!out.empty() && previous - ts > static_cast<double>(gap)) break;
+    out.push_back(entry);
+    previous = ts;
+  }
+  return Value(std::move(out));
+}
+
+// Compares two answers: same shape, same keys in the same order, strings equal, numbers equal
+// within `relative` (absolute for numbers near zero). Returns "" or a description of the
+// first difference.
+inline std::string diff(const Value& expected, const Value& actual, double relative,
+                        const std::string& path = "") {
+  if (expected.is_number() && actual.is_number()) {
+    double e = expected.number(), a = actual.number();
+    double tolerance = relative * std::max(1.0, std::max(std::abs(e), std::abs(a)));
+    if (std::abs(e - a) > tolerance)
+      return path + ": expected " + expected.to_json() + ", got " + actual.to_json();
+    return "";
+  }
+  if (expected.is_object() && actual.is_object()) {
+    const auto& eo = expected.object();
+    const auto& ao = actual.object();
+    if (eo.size() != ao.size())
+      return path + ": expected " + expected.to_json() + ", got " + actual.to_json();
+    for (std::size_t i = 0; i < eo.size(); ++i) {
+      if (eo[i].first != ao[i].first)
+        return path + ": expected key " + eo[i].first + ", got " + ao[i].first + " in " + actual.to_json();
+      std::string d = diff(eo[i].second, ao[i].second, relative, path + "." + eo[i].first);
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (expected.is_array() && actual.is_array()) {
+    const auto& ea = expected.array();
+    const auto& aa = actual.array();
+    if (ea.size() != aa.size())
+      return path + ": expected " + expected.to_json() + ", got " + actual.to_json();
+    for (std::size_t i = 0; i < ea.size(); ++i) {
+      std::string d = diff(ea[i], aa[i], relative, path + "[" + std::to_string(i) + "]");
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (expected == actual) return "";
+  return path + ": expected " + expected.to_json() + ", got " + actual.to_json();
+}
+
+}  // namespace signalbox::testing

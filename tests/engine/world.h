@@ -1,0 +1,209 @@
+#pragma once
+
+// A generated world for engine tests: a pin table, a config over it, and streams of events
+// with the awkward parts of real traffic (skewed users, disorder, duplicates, late events).
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "reference.h"
+#include "signalbox/engine/engine.h"
+
+namespace signalbox::testing {
+
+inline const std::vector<std::string> kCategories = {
+    "food", "travel", "diy", "fashion", "home", "garden", "art", "cars", "pets", "fitness", "music", "kids"};
+
+struct Pin {
+  std::string id;
+  std::vector<std::string> categories;
+  std::vector<float> embedding;
+};
+
+class World {
+ public:
+  World(TimeMs retention, std::vector<std::string> count_windows, std::uint64_t seed = 7)
+      : rng_(seed) {
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("signalbox-test-{}-{}", ::getpid(), counter()++);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    write_pins();
+    build_config(retention, std::move(count_windows));
+  }
+  ~World() { std::filesystem::remove_all(dir_); }
+
+  Config config;
+  std::vector<Pin> pins;
+  std::map<std::string, const Pin*> pin_by_id;
+
+  // One generated event per call: user by a skewed choice among `users`, time near `ts`.
+  Event make_event(std::size_t users, TimeMs ts, std::size_t serial) {
+    static const std::vector<std::pair<std::string, int>> actions = {
+        {"click", 50}, {"closeup", 20}, {"save", 15}, {"search", 10}, {"purchase", 5}};
+    Event e;
+    std::uint64_t r = rng_() % 1000;
+    // Users 0..2 are heavy: half the traffic.
+    e.user_id = r < 500 ? 1000 + rng_() % 3 : 1000 + rng_() % users;
+    e.ts = ts;
+    int pick = static_cast<int>(rng_() % 100);
+    for (const auto& [name, share] : actions) {
+      if (pick < share) {
+        e.action = name;
+        break;
+      }
+      pick -= share;
+    }
+    e.event_id = fmt::format("e{}", serial);
+    if (e.action == "search") {
+      e.query = kCategories[rng_() % kCategories.size()] + " ideas";
+    } else if (rng_() % 50 != 0) {  // a few events carry an unknown pin
+      std::size_t p = static_cast<std::size_t>(std::pow(static_cast<double>(rng_() % 1000) / 1000.0, 2) * pins.size());
+      e.item_id = pins[p].id;
+    } else {
+      e.item_id = "unknown-pin";
+    }
+    if (e.action == "purchase") e.attrs.emplace_back("price", static_cast<double>(rng_() % 10000) / 100.0);
+    if (rng_() % 3 == 0) e.attrs.emplace_back("surface", std::string(rng_() % 2 ? "home" : "search"));
+    return e;
+  }
+
+  std::mt19937_64& rng() { return rng_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  RefEvent to_ref(const Event& e) const {
+    RefEvent r;
+    r.user = e.user_id;
+    r.ts = e.ts;
+    r.action = e.action;
+    r.event_id = e.event_id;
+    if (e.item_id) {
+      r.item_id = *e.item_id;
+      if (auto it = pin_by_id.find(*e.item_id); it != pin_by_id.end()) {
+        r.categories = it->second->categories;
+        r.embedding = it->second->embedding;
+      }
+    }
+    for (const auto& [name, v] : e.attrs)
+      if (name == "price") r.price = std::get<double>(v);
+    return r;
+  }
+
+  // The whole expected answer of Engine::query(user, {}, as_of) for this world's config.
+  Value expected(const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of) const {
+    std::vector<RefEvent> mine;
+    for (const auto& e : all)
+      if (e.user == user) mine.push_back(e);
+    TimeMs retention = config.event_store.retention;
+    auto windowed = [&](const SignalConfig& s, auto compute) {
+      Value::Object o;
+      for (const auto& w : s.windows) {
+        auto es = select(mine, [&](const RefEvent& e) { return in_window(e.ts, as_of, w.length, retention); });
+        o.emplace_back(w.text, compute(es));
+      }
+      return Value(std::move(o));
+    };
+    auto everything = select(mine, [&](const RefEvent& e) { return e.ts <= as_of; });
+    std::map<std::string, Value> results;
+    for (const SignalConfig& s : config.signals) {
+      std::map<std::string, double> actions;
+      const std::map<std::string, double>* acts = nullptr;
+      if (s.actions) {
+        actions.insert(s.actions->begin(), s.actions->end());
+        acts = &actions;
+      }
+      Value v;
+      if (s.name == "category_counts") v = windowed(s, [&](auto& es) { return ref_count_by_category(es, acts); });
+      else if (s.name == "saves") v = windowed(s, [&](auto& es) { return ref_count(es, acts); });
+      else if (s.name == "purchase_value") v = windowed(s, [&](auto& es) { return ref_sum_price(es, acts); });
+      else if (s.name == "affinity") v = ref_decayed_by_category(everything, as_of, 2 * kDayMs, acts);
+      else if (s.name == "recent_items") v = ref_last_k_items(everything, 5);
+      else if (s.name == "distinct_items") v = windowed(s, [&](auto& es) { return ref_distinct_items(es); });
+      else if (s.name == "taste") v = windowed(s, [&](auto& es) { return ref_mean_embedding(es, acts); });
+      else if (s.name == "all_clicks") v = ref_count(everything, acts);
+      else throw std::logic_error("no reference for " + s.name);
+      results[s.name] = v;
+    }
+    Value::Object signals;
+    for (const SignalConfig& s : config.signals) signals.emplace_back(s.name, results[s.name]);
+    const auto& counts = results["category_counts"];
+    signals.emplace_back("top3", ref_top_k(*counts.find(config.views[0].window), 3));
+    signals.emplace_back("mix", ref_normalize(*counts.find(config.views[1].window)));
+    signals.emplace_back("session", ref_last_session(results["recent_items"], 30 * kMinuteMs));
+    return Value(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", Value(std::move(signals))}});
+  }
+
+ private:
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+
+  void write_pins() {
+    std::ofstream out(dir_ / "pins.tsv");
+    out << "item_id\tcategories\tembedding\n";
+    for (int i = 0; i < 300; ++i) {
+      Pin p;
+      p.id = fmt::format("pin{}", i);
+      std::size_t n = 1 + rng_() % 3;
+      for (std::size_t k = 0; k < n; ++k) p.categories.push_back(kCategories[rng_() % kCategories.size()]);
+      for (int d = 0; d < 4; ++d) p.embedding.push_back(static_cast<float>(static_cast<int>(rng_() % 2001) - 1000) / 1000.0f);
+      out << p.id << '\t' << fmt::format("{}", fmt::join(p.categories, "|")) << '\t'
+          << fmt::format("{}", fmt::join(p.embedding, ",")) << '\n';
+      pins.push_back(std::move(p));
+    }
+    for (const auto& p : pins) pin_by_id[p.id] = &p;
+  }
+
+  static std::vector<WindowConfig> windows(const std::vector<std::string>& texts) {
+    std::vector<WindowConfig> out;
+    for (const auto& t : texts) out.push_back({t, *parse_duration(t)});
+    return out;
+  }
+
+  void build_config(TimeMs retention, std::vector<std::string> count_windows) {
+    config.file = dir_ / "test.yaml";
+    config.storage.path = dir_ / "store";
+    config.event_store.retention = retention;
+    config.sources.push_back(SourceConfig{"pins", "table", dir_ / "pins.tsv", "item_id", {}, {}, {}});
+    config.features.push_back(FeatureConfig{"pin.categories", "pins", "item_id", "categories", FeatureType::kStrings, 0, 0, {}});
+    config.features.push_back(FeatureConfig{"pin.embedding", "pins", "item_id", "embedding", FeatureType::kVector, 0, 0, {}});
+    std::string longest = count_windows.back();
+    std::string retention_text = fmt::format("{}h", retention / kHourMs);
+    auto signal = [&](std::string name, std::string aggregator, std::string group_by, std::string value,
+                      std::optional<std::vector<std::pair<std::string, double>>> actions,
+                      std::vector<std::string> w, ConfigParams params = {}) {
+      SignalConfig s;
+      s.name = std::move(name);
+      s.aggregator = std::move(aggregator);
+      s.group_by = std::move(group_by);
+      s.value = std::move(value);
+      s.actions = std::move(actions);
+      s.windows = windows(w);
+      s.params = std::move(params);
+      config.signals.push_back(std::move(s));
+    };
+    signal("category_counts", "count", "pin.categories", "", std::nullopt, count_windows);
+    signal("saves", "count", "", "", std::vector<std::pair<std::string, double>>{{"save", 1}}, {"1d", longest});
+    signal("purchase_value", "sum", "", "attrs.price", std::vector<std::pair<std::string, double>>{{"purchase", 1}},
+           {retention_text, longest});
+    signal("affinity", "decayed_count", "pin.categories", "",
+           std::vector<std::pair<std::string, double>>{{"save", 3}, {"click", 1}}, {}, {{"half_life", {"2d", {}}}});
+    signal("recent_items", "last_k", "", "item_id", std::nullopt, {}, {{"k", {"5", {}}}});
+    signal("distinct_items", "distinct_count", "", "item_id", std::nullopt, {"1d", longest});
+    signal("taste", "mean", "", "pin.embedding", std::vector<std::pair<std::string, double>>{{"save", 2}, {"click", 1}},
+           {"1d", longest});
+    signal("all_clicks", "count", "", "", std::vector<std::pair<std::string, double>>{{"click", 1}}, {});
+    config.views.push_back(ViewConfig{"top3", "category_counts", count_windows[count_windows.size() - 2], "top_k", {{"k", {"3", {}}}}, {}});
+    config.views.push_back(ViewConfig{"mix", "category_counts", count_windows[2], "normalize", {}, {}});
+    config.views.push_back(ViewConfig{"session", "recent_items", "", "last_session", {{"gap", {"30m", {}}}}, {}});
+  }
+
+  std::filesystem::path dir_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace signalbox::testing

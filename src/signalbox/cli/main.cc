@@ -58,6 +58,7 @@ int run_replay(const std::string& config_path, const std::vector<std::string>& f
   };
   ReplayStats stats = replay_files(engine, files, options);
   engine.expire(false);
+  engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
   fmt::print("replayed {} lines: {} events accepted ({} duplicates), {} rejected; stream time {}\n",

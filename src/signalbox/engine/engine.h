@@ -86,6 +86,10 @@ class Engine {
   // Drops expired raw events and unreachable tiles now; with `compact` also reclaims space.
   void expire(bool compact);
 
+  // Makes everything ingested so far quick to reopen (see Store::flush); for shutdown and
+  // the end of a replay.
+  void flush() { store_->flush(); }
+
   TimeMs stream_time() const { return store_->high_water(); }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }

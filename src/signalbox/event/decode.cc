@@ -141,10 +141,11 @@ struct EventDecoder::Impl {
 
   // Latest ts accepted right now, saturating instead of overflowing on a huge skew.
   TimeMs ts_limit() const {
-    TimeMs now = options.now();
-    if (options.max_future_skew > std::numeric_limits<TimeMs>::max() - now)
-      return std::numeric_limits<TimeMs>::max();
-    return now + options.max_future_skew;
+    TimeMs limit;
+    if (__builtin_add_overflow(options.now(), options.max_future_skew, &limit))
+      return options.max_future_skew > 0 ? std::numeric_limits<TimeMs>::max()
+                                         : std::numeric_limits<TimeMs>::min();
+    return limit;
   }
 
   bool decode(std::string_view json, TimeMs max_ts, Event* event, std::string* error);
@@ -419,7 +420,8 @@ std::string EventDecoder::Impl::diagnose_number_error(std::size_t len) {
       for (auto attr_result : attrs) {
         simdjson::ondemand::field attr;
         std::string_view attr_key;
-        if (std::move(attr_result).get(attr) || attr.unescaped_key().get(attr_key)) return generic;
+        if (std::move(attr_result).get(attr) || attr.unescaped_key().get(attr_key))
+          return generic;
         std::string attr_name(attr_key);
         if (is_bad_number(attr.value()))
           return fmt::format("attrs.{}: number out of range", shown(attr_name));

@@ -117,6 +117,9 @@ class Store {
   // `compact`, reclaims the space at once rather than in background compactions.
   virtual void expire(const RetentionPolicy& policy, bool compact) = 0;
   virtual StoreStats stats() = 0;
+  // Writes in-memory data to disk files so that a restart or a read-only reader need not
+  // replay the write-ahead log.
+  virtual void flush() = 0;
 };
 
 }  // namespace signalbox

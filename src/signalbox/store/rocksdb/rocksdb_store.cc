@@ -350,6 +350,13 @@ class RocksDbStore final : public Store {
     return s;
   }
 
+  void flush() override {
+    if (options_.read_only) return;
+    rocksdb::FlushOptions options;
+    options.wait = true;
+    check(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
+  }
+
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events() { return events_; }
   rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }

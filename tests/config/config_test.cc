@@ -640,26 +640,26 @@ TEST(ConfigParamsTest, Helpers) {
     return "(no error)";
   };
   EXPECT_EQ(error([&] { param_int(s.params, "bad_k", s.where, 3); }),
-            "p.yaml:5: bad_k: must be a positive integer");
+            "p.yaml:5: signals[0].bad_k: must be a positive integer");
   EXPECT_EQ(error([&] { param_int(s.params, "alpha", s.where); }),
-            "p.yaml:6: alpha: must be a positive integer");
-  EXPECT_EQ(error([&] { param_int(s.params, "n", s.where); }), "p.yaml:2: n: required");
+            "p.yaml:6: signals[0].alpha: must be a positive integer");
+  EXPECT_EQ(error([&] { param_int(s.params, "n", s.where); }), "p.yaml:2: signals[0].n: required");
   EXPECT_EQ(error([&] { param_double(s.params, "beta", s.where); }),
-            "p.yaml:7: beta: must be a finite number");
-  EXPECT_EQ(error([&] { param_double(s.params, "zeta", s.where); }), "p.yaml:2: zeta: required");
+            "p.yaml:7: signals[0].beta: must be a finite number");
+  EXPECT_EQ(error([&] { param_double(s.params, "zeta", s.where); }), "p.yaml:2: signals[0].zeta: required");
   EXPECT_EQ(error([&] { param_duration(s.params, "gap", s.where); }),
-            "p.yaml:9: gap: bad duration \"30\" (use <integer><unit>, unit ms, s, m, h or d)");
-  EXPECT_EQ(error([&] { param_duration(s.params, "gap2", s.where); }), "p.yaml:2: gap2: required");
+            "p.yaml:9: signals[0].gap: bad duration \"30\" (use <integer><unit>, unit ms, s, m, h or d)");
+  EXPECT_EQ(error([&] { param_duration(s.params, "gap2", s.where); }), "p.yaml:2: signals[0].gap2: required");
 }
 
 TEST(ConfigErrors, ThrowConfigErrorFormat) {
   try {
-    throw_config_error(ConfigLocation{"f.yaml", 12}, "signals[0].k", "must be a positive integer");
+    throw_config_error(ConfigLocation{"f.yaml", 12, ""}, "signals[0].k", "must be a positive integer");
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "f.yaml:12: signals[0].k: must be a positive integer");
   }
   try {
-    throw_config_error(ConfigLocation{"f.yaml", 0}, "k", "required");
+    throw_config_error(ConfigLocation{"f.yaml", 0, ""}, "k", "required");
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "f.yaml: k: required");
   }

@@ -20,10 +20,12 @@ namespace fs = std::filesystem;
 
 void throw_config_error(const ConfigLocation& where, std::string_view key,
                         std::string_view problem) {
+  std::string full(key);
+  if (!where.path.empty() && !key.starts_with(where.path)) full = where.path + "." + full;
   if (where.line > 0) {
-    throw ConfigError(fmt::format("{}:{}: {}: {}", where.file, where.line, key, problem));
+    throw ConfigError(fmt::format("{}:{}: {}: {}", where.file, where.line, full, problem));
   }
-  throw ConfigError(fmt::format("{}: {}: {}", where.file, key, problem));
+  throw ConfigError(fmt::format("{}: {}: {}", where.file, full, problem));
 }
 
 namespace {
@@ -315,7 +317,9 @@ class Parser {
     if (!e.value.IsScalar()) {
       throw_config_error(e.value_where, child(path, e.key), "must be a single value");
     }
-    params.emplace(e.key, ConfigParam{e.value.Scalar(), e.value_where});
+    ConfigLocation where = e.value_where;
+    where.path = std::string(path);
+    params.emplace(e.key, ConfigParam{e.value.Scalar(), where});
   }
 
   void parse_server(const Entry& section, ServerConfig& out) const {
@@ -390,6 +394,7 @@ class Parser {
       std::string path = index("ingest", i++);
       IngestConfig ingest;
       ingest.where = where;
+      ingest.where.path = path;
       bool has_kind = false;
       for (const Entry& e : entries(node, path, where)) {
         if (e.key == "kind") {
@@ -431,6 +436,7 @@ class Parser {
       SourceConfig source;
       source.name = s.key;
       source.where = s.value_where;
+      source.where.path = path;
       const Entry* kind = nullptr;
       const Entry* file = nullptr;
       const Entry* key = nullptr;
@@ -498,6 +504,7 @@ class Parser {
       std::string path = index("features", i++);
       FeatureConfig feature;
       feature.where = where;
+      feature.where.path = path;
       std::map<std::string, Entry, std::less<>> given;
       for (Entry& e : entries(node, path, where)) {
         if (std::find(kKeys.begin(), kKeys.end(), e.key) == kKeys.end()) {
@@ -616,6 +623,7 @@ class Parser {
       std::string path = index("signals", i++);
       SignalConfig signal;
       signal.where = where;
+      signal.where.path = path;
       bool has_name = false, has_aggregator = false;
       for (const Entry& e : entries(node, path, where)) {
         std::string key_path = child(path, e.key);
@@ -694,6 +702,7 @@ class Parser {
       std::string path = index("views", i++);
       ViewConfig view;
       view.where = where;
+      view.where.path = path;
       const Entry* signal_entry = nullptr;
       const Entry* window_entry = nullptr;
       bool has_name = false, has_transform = false;

@@ -14,10 +14,12 @@ namespace signalbox {
 // Where a config item was written, for error messages of the form "file:line: key: problem".
 struct ConfigLocation {
   std::string file;
-  int line = 0;  // 1-based; 0 when unknown
+  int line = 0;       // 1-based; 0 when unknown
+  std::string path;   // the item's dotted path ("signals[2]"); empty for top-level places
 };
 
-// Throws ConfigError("<file>:<line>: <key>: <problem>").
+// Throws ConfigError("<file>:<line>: <key>: <problem>"). A key not already under the
+// location's path is put under it ("k" at signals[2] reads "signals[2].k").
 [[noreturn]] void throw_config_error(const ConfigLocation& where, std::string_view key,
                                      std::string_view problem);
 

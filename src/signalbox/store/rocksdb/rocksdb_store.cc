@@ -88,7 +88,6 @@ TimeMs decode_time(std::string_view s) {
   return r.time_be();
 }
 
-rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 void check(const rocksdb::Status& status, std::string_view what) {

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds Signalbox into build/ (or $SIGNALBOX_BUILD_DIR). Extra arguments go
+# to cmake, e.g. -DCMAKE_BUILD_TYPE=Release.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${SIGNALBOX_BUILD_DIR:-$root/build}"
+cmake -S "$root" -B "$build" -G Ninja "$@" >/dev/null
+ninja -C "$build" -j"${SIGNALBOX_JOBS:-$(nproc)}"

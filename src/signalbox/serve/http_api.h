@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "signalbox/engine/engine.h"
+#include "signalbox/serve/asio.h"
+#include "signalbox/serve/metrics.h"
+
+namespace signalbox {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct HttpApiOptions {
+  // Most user ids one POST /v1/signals:batchGet may ask for; more is a 400.
+  std::size_t max_batch_users = 1000;
+};
+
+// The HTTP API of SPEC §5 over one Engine, apart from any socket: turns a complete request into
+// its complete response and keeps the serving metrics. Thread-safe. handle() blocks on the
+// engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
+//
+// Routes: POST /v1/events, GET /v1/users/{user_id}/signals, POST /v1/signals:batchGet,
+// GET /v1/signals, GET /healthz, GET /metrics (HEAD too for each GET). Answers are JSON with
+// Content-Type application/json, except /metrics (Prometheus text). Errors are
+// {"error": "..."} whose message starts with the parameter at fault.
+class HttpApi {
+ public:
+  HttpApi(Engine& engine, HttpApiOptions options = {});
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // The answer to `request`; never throws for anything a client sends (engine failures become
+  // 500s). Keep-alive is left for the caller to decide; the version is the request's.
+  HttpResponse handle(const HttpRequest& request);
+
+  // An error answer the server makes before a request reaches handle() (body over the limit,
+  // headers too large, bad framing), counted in the metrics under `route`.
+  HttpResponse error_response(boost::beast::http::status status, unsigned version, Route route,
+                              std::string_view message);
+
+  // The route a request target would take, for counting requests that fail before handle().
+  static Route route_of(std::string_view target);
+
+  ServeMetrics& metrics() { return metrics_; }
+
+ private:
+  HttpResponse dispatch(const HttpRequest& request, Route* route);
+  HttpResponse post_events(const HttpRequest& request);
+  HttpResponse get_user_signals(const HttpRequest& request, std::string_view user_id,
+                                std::string_view query);
+  HttpResponse batch_get(const HttpRequest& request);
+  HttpResponse get_metrics(const HttpRequest& request);
+
+  Engine& engine_;
+  HttpApiOptions options_;
+  ServeMetrics metrics_;
+};
+
+}  // namespace signalbox

@@ -1,0 +1,212 @@
+// The `signalbox` binary end to end: replay then get on generated demo data, bad input,
+// config errors and usage errors, each with its message and exit status (SPEC §6).
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "run.h"
+#include "signalbox/event/decode.h"
+
+namespace signalbox::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("signalbox-cli-{}-{}", ::getpid(),
+                                                   ::testing::UnitTest::GetInstance()->random_seed() + counter_++);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+
+  // The demo config, pointed at this test's folder (with a tiny pin table unless the demo
+  // data was generated there).
+  std::string config_path() {
+    if (!fs::exists(dir_ / "data/pins.tsv")) {
+      fs::create_directories(dir_ / "data");
+      write("data/pins.tsv", "item_id\tcategories\tembedding\np1\tfood|travel\t0.5,0.5\np2\tart\t1,0\n");
+    }
+    std::string yaml = read_file(fs::path(SIGNALBOX_SOURCE_DIR) / "examples/demo.yaml");
+    write("demo.yaml", yaml);
+    return (dir_ / "demo.yaml").string();
+  }
+
+  RunResult cli(const std::string& args) { return run(signalbox(args), dir_); }
+
+  fs::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
+  RunResult gen = run(fmt::format("{} --out {} --users 300 --events 30000 --days 20 --end-ms {}",
+                                  shell_quote(SIGNALBOX_DEMO_DATA_BINARY), shell_quote((dir_ / "data").string()), kEnd),
+                      dir_);
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  std::string config = config_path();
+  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "data/events.ndjson").string()));
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_NE(replay.out.find("0 rejected"), std::string::npos) << replay.out;
+
+  // Brute force from the file: saves per window and the newest distinct pins of each user.
+  std::string ndjson = read_file(dir_ / "data/events.ndjson");
+  EventDecoder decoder;
+  std::map<std::uint64_t, std::vector<Event>> by_user;
+  std::set<std::pair<std::uint64_t, std::string>> seen;
+  decoder.decode_batch(
+      ndjson,
+      [&](std::size_t, Event&& e) {
+        if (seen.emplace(e.user_id, e.event_id).second) by_user[e.user_id].push_back(std::move(e));
+      },
+      [&](std::size_t i, std::string&& error) { FAIL() << "line " << i << ": " << error; });
+  ASSERT_GT(by_user.size(), 100u);
+
+  std::vector<std::uint64_t> users;
+  for (const auto& [user, events] : by_user) users.push_back(user);
+  std::sort(users.begin(), users.end(), [&](auto a, auto b) { return by_user[a].size() > by_user[b].size(); });
+  users.resize(5);
+  users.push_back(123456789);  // never seen
+
+  const std::int64_t as_of = kEnd;
+  for (std::uint64_t user : users) {
+    RunResult get = cli(fmt::format("get --config {} --user {} --names saves,distinct_pins --as-of {}", config, user, as_of));
+    ASSERT_EQ(get.exit_code, 0) << get.err;
+    std::map<std::string, int> saves = {{"1d", 0}, {"7d", 0}, {"90d", 0}};
+    std::map<std::string, std::set<std::string>> pins = {{"1d", {}}, {"30d", {}}};
+    const std::int64_t day = 86400000;
+    for (const Event& e : by_user[user]) {
+      if (e.ts > as_of) continue;
+      bool in_1d = as_of - day < e.ts, in_7d = as_of - 7 * day < e.ts;
+      bool in_30d = (as_of - 30 * day) / day * day <= e.ts;  // longer than the 7d retention: day-aligned
+      bool in_90d = (as_of - 90 * day) / day * day <= e.ts;
+      if (e.action == "save") {
+        saves["1d"] += in_1d;
+        saves["7d"] += in_7d;
+        saves["90d"] += in_90d;
+      }
+      if (e.item_id) {
+        if (in_1d) pins["1d"].insert(*e.item_id);
+        if (in_30d) pins["30d"].insert(*e.item_id);
+      }
+    }
+    std::string expected = fmt::format(
+        R"({{"user_id":{},"as_of":{},"signals":{{"saves":{{"1d":{},"7d":{},"90d":{}}},"distinct_pins":{{"1d":{},"30d":{}}}}}}})",
+        user, as_of, saves["1d"], saves["7d"], saves["90d"], pins["1d"].size(), pins["30d"].size());
+    EXPECT_EQ(get.out, expected + "\n") << "user " << user;
+  }
+
+  RunResult all = cli(fmt::format("get --config {} --user {} --as-of {}", config, users[0], as_of));
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  for (const char* name : {"category_counts", "saves", "category_affinity", "recent_pins", "distinct_pins",
+                           "pin_embedding", "purchases_value", "top_categories_7d", "category_mix_30d",
+                           "last_session_pins"})
+    EXPECT_NE(all.out.find(fmt::format("\"{}\":", name)), std::string::npos) << name;
+}
+
+TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
+  std::string config = config_path();
+  std::string big(300, 'x');
+  write("events.ndjson",
+        "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"save\", \"item_id\": \"p1\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767225000001, \"action\": \"save\", \"item_id\": \"p2\"\n"  // malformed
+        "{\"user_id\": \"seven\", \"ts\": 1767225000002, \"action\": \"save\"}\n"            // wrong type
+        "{\"user_id\": 7, \"action\": \"save\"}\n"                                           // missing ts
+        "{\"user_id\": 7, \"ts\": 1767225000003, \"action\": \"save\", \"item_id\": \"" + big + "\"}\n"
+        "\n"
+        "{\"user_id\": 7, \"ts\": 1767225000004, \"action\": \"save\", \"item_id\": \"p3\"}\n");
+  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
+  EXPECT_EQ(replay.exit_code, 1);
+  const std::string file = (dir_ / "events.ndjson").string();
+  EXPECT_NE(replay.err.find(file + ":2: json:"), std::string::npos) << replay.err;
+  EXPECT_NE(replay.err.find(file + ":3: user_id:"), std::string::npos) << replay.err;
+  EXPECT_NE(replay.err.find(file + ":4: ts: required"), std::string::npos) << replay.err;
+  EXPECT_NE(replay.err.find(file + ":5: item_id:"), std::string::npos) << replay.err;
+  EXPECT_NE(replay.err.find("4 of 6 events rejected"), std::string::npos) << replay.err;
+  EXPECT_NE(replay.out.find("2 events accepted"), std::string::npos) << replay.out;
+
+  RunResult get = cli(fmt::format("get --config {} --user 7 --names saves,recent_pins --as-of 1767225600000", config));
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out,
+            R"({"user_id":7,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
+            R"("recent_pins":[{"value":"p3","ts":1767225000004},{"value":"p1","ts":1767225000000}]}})"
+            "\n");
+
+  RunResult allowed = cli(fmt::format("replay -q --allow-rejects --config {} {}", config, file));
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+}
+
+TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {
+  std::string config = config_path();
+  write("a.ndjson", "{\"user_id\": 9, \"ts\": 1767225000000, \"action\": \"save\"}\n");
+  write("b.ndjson", "{\"user_id\": 9, \"ts\": 1767225000001, \"action\": \"save\"}\n");
+  ASSERT_EQ(std::system(fmt::format("gzip -f {}", shell_quote((dir_ / "a.ndjson").string())).c_str()), 0);
+  RunResult gz = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "a.ndjson.gz").string()));
+  ASSERT_EQ(gz.exit_code, 0) << gz.err;
+  RunResult in = run(fmt::format("cat {} | {}", shell_quote((dir_ / "b.ndjson").string()),
+                                 signalbox(fmt::format("replay -q --config {} -", config))),
+                     dir_);
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  RunResult get = cli(fmt::format("get --config {} --user 9 --names saves --as-of 1767225600000", config));
+  EXPECT_EQ(get.out, R"({"user_id":9,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
+}
+
+TEST_F(CliTest, ConfigErrorsNameFileLineAndKeyAndExitTwo) {
+  write("bad.yaml",
+        "storage: { kind: rocksdb, path: store }\n"
+        "signals:\n"
+        "  - { name: saves, aggregator: count, windows: [1d, 7x] }\n");
+  const std::string file = (dir_ / "bad.yaml").string();
+  RunResult check = cli("check --config " + file);
+  EXPECT_EQ(check.exit_code, 2);
+  EXPECT_NE(check.err.find(file + ":3: signals[0].windows[1]: bad duration \"7x\""), std::string::npos) << check.err;
+  EXPECT_EQ(std::count(check.err.begin(), check.err.end(), '\n'), 1) << "one clear line: " << check.err;
+
+  write("unknown.yaml", "signals:\n  - { name: s, aggregator: median, value: item_id }\n");
+  RunResult unknown = cli("check --config " + (dir_ / "unknown.yaml").string());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown.yaml:2: signals[0].aggregator: unknown aggregator \"median\""), std::string::npos)
+      << unknown.err;
+
+  write("events.ndjson", "{\"user_id\": 1, \"ts\": 1, \"action\": \"save\"}\n");
+  RunResult replay = cli(fmt::format("replay -q --config {} {}", file, (dir_ / "events.ndjson").string()));
+  EXPECT_EQ(replay.exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "store")) << "nothing is done before the config is valid";
+
+  RunResult missing = cli("check --config " + (dir_ / "nope.yaml").string());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("nope.yaml: cannot read"), std::string::npos) << missing.err;
+
+  RunResult good = cli("check --config " + config_path());
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndOtherFailuresOne) {
+  std::string config = config_path();
+  EXPECT_EQ(cli("").exit_code, 2);
+  EXPECT_EQ(cli("replay").exit_code, 2);
+  EXPECT_EQ(cli("frobnicate --config x").exit_code, 2);
+  RunResult bad_user = cli(fmt::format("get --config {} --user -3", config));
+  EXPECT_EQ(bad_user.exit_code, 2);
+  EXPECT_NE(bad_user.err.find("--user"), std::string::npos) << bad_user.err;
+  RunResult no_file = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "missing.ndjson").string()));
+  EXPECT_EQ(no_file.exit_code, 1);
+  EXPECT_NE(no_file.err.find("missing.ndjson: cannot open"), std::string::npos) << no_file.err;
+  write("e.ndjson", "{\"user_id\": 1, \"ts\": 1767225000000, \"action\": \"save\"}\n");
+  ASSERT_EQ(cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code, 0);
+  RunResult unknown_name = cli(fmt::format("get --config {} --user 1 --names nope", config));
+  EXPECT_EQ(unknown_name.exit_code, 2);
+  EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos) << unknown_name.err;
+}
+
+}  // namespace
+}  // namespace signalbox::testing

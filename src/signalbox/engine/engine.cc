@@ -97,8 +97,10 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   }
   merger_ = std::make_unique<Merger>(state_owners_);
   if (config_.storage.kind != "rocksdb")
-    throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this build (use rocksdb)",
+    throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this version (use rocksdb)",
                                   config_.file.string(), config_.storage.kind));
+  if (!config_.plugins.empty())
+    throw ConfigError(fmt::format("{}: plugins: not supported by this version", config_.file.string()));
   if (!options_.open_store) return;
   store_ = open_rocksdb_store(RocksDbOptions{config_.storage.path, options_.read_only, false}, *merger_);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;

@@ -104,7 +104,7 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   if (!options_.open_store) return;
   store_ = open_rocksdb_store(RocksDbOptions{config_.storage.path, options_.read_only, false}, *merger_);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
-  last_expiry_ = store_->high_water();
+  last_expiry_ = last_fold_ = store_->high_water();
 }
 
 Engine::~Engine() = default;
@@ -219,17 +219,20 @@ IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::
 }
 
 void Engine::maybe_expire(TimeMs high_water) {
-  // Called with write_mutex_ held.
+  // Called with write_mutex_ held. Moving the horizon is cheap; folding scans every tile, so
+  // it waits for a week of stream time.
   if (high_water == kBeginningOfTime) return;
   if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) return;
-  store_->expire(retention_, false);
+  bool fold = last_fold_ == kBeginningOfTime || high_water - last_fold_ >= 7 * kDayMs;
+  store_->expire(retention_, {.fold_base = fold, .compact = false});
   last_expiry_ = high_water;
+  if (fold) last_fold_ = high_water;
 }
 
 void Engine::expire(bool compact) {
   std::lock_guard lock(write_mutex_);
-  store_->expire(retention_, compact);
-  last_expiry_ = store_->high_water();
+  store_->expire(retention_, {.fold_base = true, .compact = compact});
+  last_expiry_ = last_fold_ = store_->high_water();
 }
 
 // One query's working set: the snapshot, the horizons it implies, and the raw events read.

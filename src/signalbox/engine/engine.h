@@ -119,6 +119,7 @@ class Engine {
   DecodeOptions decode_options_;
   std::mutex write_mutex_;
   TimeMs last_expiry_ = kBeginningOfTime;
+  TimeMs last_fold_ = kBeginningOfTime;
   EngineCounters counters_;
 };
 

@@ -112,10 +112,16 @@ class Store {
   // Applies `batch` atomically and durably (in the write-ahead log) before returning.
   virtual void commit(const CommitBatch& batch) = 0;
   virtual std::unique_ptr<StoreSnapshot> snapshot() = 0;
-  // Drops raw events older than stream time - retention and the tiles no window can reach
-  // any more, folding old day tiles of base-keeping states into their base tile. With
-  // `compact`, reclaims the space at once rather than in background compactions.
-  virtual void expire(const RetentionPolicy& policy, bool compact) = 0;
+  // Advances the expiry horizon to stream time - policy.retention. Raw events, their ids and
+  // the tiles no window can reach any more are then dropped in background compactions.
+  // With `fold_base`, also merges old day tiles of base-keeping states into their base tile
+  // (a scan of all tiles: do it now and then, not per batch). With `compact`, reclaims the
+  // space at once.
+  struct ExpireOptions {
+    bool fold_base = true;
+    bool compact = false;
+  };
+  virtual void expire(const RetentionPolicy& policy, ExpireOptions options) = 0;
   virtual StoreStats stats() = 0;
   // Writes in-memory data to disk files so that a restart or a read-only reader need not
   // replay the write-ahead log.

@@ -172,6 +172,49 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
   const std::atomic<TimeMs>& expired_through_;
 };
 
+// Drops tiles no query can reach any more: hour tiles before the day preceding the horizon,
+// day tiles of window-only states beyond their longest window, tiles of states no signal
+// uses. Queries never rely on such tiles (they check what the horizon guarantees), so
+// dropping them in compaction, snapshot or not, changes no answer. Day tiles of base-keeping
+// states are left to expire(), which folds them into the base first.
+class TileExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  TileExpiryFilter(const std::atomic<TimeMs>& expired_through,
+                   const std::shared_ptr<const RetentionPolicy>& policy, std::mutex& policy_mutex)
+      : expired_through_(expired_through), policy_(policy), policy_mutex_(policy_mutex) {}
+
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType type, const rocksdb::Slice&,
+                    std::string*, std::string*) const override {
+    if (type != ValueType::kValue && type != ValueType::kMergeOperand) return Decision::kKeep;
+    std::shared_ptr<const RetentionPolicy> policy;
+    {
+      std::lock_guard lock(policy_mutex_);
+      policy = policy_;
+    }
+    TimeMs through = expired_through_.load(std::memory_order_acquire);
+    if (!policy || through == kBeginningOfTime || key.size() != 25) return Decision::kKeep;
+    TileKey tile;
+    try {
+      tile = parse_tile_key(view(key));
+    } catch (const CorruptionError&) {
+      return Decision::kKeep;
+    }
+    auto it = policy->states.find(tile.state_id);
+    if (it == policy->states.end()) return Decision::kRemove;
+    if (tile.kind == TileKind::kHour) return tile.start < floor_day(through) - kDayMs ? Decision::kRemove : Decision::kKeep;
+    if (tile.kind == TileKind::kDay && !it->second.keep_base &&
+        tile.start < floor_day(through - it->second.longest_window) - kDayMs)
+      return Decision::kRemove;
+    return Decision::kKeep;
+  }
+  const char* Name() const override { return "signalbox.TileExpiry"; }
+
+ private:
+  const std::atomic<TimeMs>& expired_through_;
+  const std::shared_ptr<const RetentionPolicy>& policy_;
+  std::mutex& policy_mutex_;
+};
+
 class RocksDbSnapshot;
 
 class RocksDbStore final : public Store {
@@ -180,7 +223,8 @@ class RocksDbStore final : public Store {
       : options_(options),
         merge_operator_(std::make_shared<TileMergeOperator>(merger)),
         event_filter_(ExpiryFilter::Where::kEvents, expired_through_),
-        id_filter_(ExpiryFilter::Where::kEventIds, expired_through_) {
+        id_filter_(ExpiryFilter::Where::kEventIds, expired_through_),
+        tile_filter_(expired_through_, policy_, policy_mutex_) {
     rocksdb::Options db_options;
     db_options.create_if_missing = !options.read_only;
     db_options.create_missing_column_families = !options.read_only;
@@ -206,6 +250,7 @@ class RocksDbStore final : public Store {
     rocksdb::ColumnFamilyOptions tiles_options;
     tiles_options.table_factory = table_factory;
     tiles_options.merge_operator = merge_operator_;
+    tiles_options.compaction_filter = &tile_filter_;
     tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     tiles_options.compression = rocksdb::kLZ4Compression;
 
@@ -285,8 +330,12 @@ class RocksDbStore final : public Store {
 
   std::unique_ptr<StoreSnapshot> snapshot() override;
 
-  void expire(const RetentionPolicy& policy, bool compact) override {
+  void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
+    {
+      std::lock_guard lock(policy_mutex_);
+      policy_ = std::make_shared<const RetentionPolicy>(policy);
+    }
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
     TimeMs through = std::max(expired_through_.load(), high - policy.retention);
@@ -294,49 +343,42 @@ class RocksDbStore final : public Store {
     // missing below a horizon it does not know.
     check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
     expired_through_.store(through, std::memory_order_release);
+    if (options.fold_base) fold_into_base(policy, through);
+    if (options.compact) {
+      rocksdb::CompactRangeOptions compact;
+      compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      for (auto* family : {events_, event_ids_, tiles_})
+        check(db_->CompactRange(compact, family, nullptr, nullptr), "compact");
+    }
+  }
 
-    TimeMs keep_from = floor_day(through) - kDayMs;  // hour tiles, and base-folded day tiles
-    rocksdb::ReadOptions read;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, tiles_));
+  // Merges the day tiles of base-keeping states that are older than the hour tiles kept into
+  // their base tile, deleting each in the same atomic batch that merges it.
+  void fold_into_base(const RetentionPolicy& policy, TimeMs through) {
+    const TimeMs keep_from = floor_day(through) - kDayMs;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), tiles_));
     rocksdb::WriteBatch wb;
     auto flush = [&] {
       if (wb.Count() == 0) return;
-      check(db_->Write(write_options(), &wb), "expire tiles");
+      check(db_->Write(write_options(), &wb), "fold tiles");
       wb.Clear();
     };
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       TileKey tile = parse_tile_key(view(it->key()));
-      auto policy_it = policy.states.find(tile.state_id);
-      if (policy_it == policy.states.end()) {
-        check(wb.Delete(tiles_, it->key()), "drop orphan tile");
-      } else if (tile.kind == TileKind::kHour) {
-        if (tile.start < keep_from) check(wb.Delete(tiles_, it->key()), "drop hour tile");
-      } else if (tile.kind == TileKind::kDay) {
-        const StatePolicy& state = policy_it->second;
-        if (state.keep_base) {
-          if (tile.start < keep_from) {
-            std::string operand;
-            ByteWriter(operand).time_be(tile.start + kDayMs - 1);
-            operand.append(view(it->value()));
-            TileKey base{tile.user_id, tile.state_id, TileKind::kBase, 0};
-            check(wb.Merge(tiles_, tile_key(base), operand), "fold into base");
-            check(wb.Delete(tiles_, it->key()), "drop folded tile");
-          }
-        } else if (tile.start < floor_day(through - state.longest_window) - kDayMs) {
-          check(wb.Delete(tiles_, it->key()), "drop day tile");
-        }
-      }
+      if (tile.kind != TileKind::kDay || tile.start >= keep_from) continue;
+      auto state = policy.states.find(tile.state_id);
+      if (state == policy.states.end() || !state->second.keep_base) continue;
+      std::string operand;
+      ByteWriter(operand).time_be(tile.start + kDayMs - 1);
+      operand.append(view(it->value()));
+      TileKey base{tile.user_id, tile.state_id, TileKind::kBase, 0};
+      check(wb.Merge(tiles_, tile_key(base), operand), "fold into base");
+      check(wb.Delete(tiles_, it->key()), "drop folded tile");
       if (wb.Count() >= 4096) flush();
     }
     check(it->status(), "scan tiles");
     it.reset();
     flush();
-    if (compact) {
-      rocksdb::CompactRangeOptions options;
-      options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      for (auto* family : {events_, event_ids_, tiles_})
-        check(db_->CompactRange(options, family, nullptr, nullptr), "compact");
-    }
   }
 
   StoreStats stats() override {
@@ -383,8 +425,11 @@ class RocksDbStore final : public Store {
   std::shared_ptr<TileMergeOperator> merge_operator_;
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
+  std::mutex policy_mutex_;
+  std::shared_ptr<const RetentionPolicy> policy_;
   ExpiryFilter event_filter_;
   ExpiryFilter id_filter_;
+  TileExpiryFilter tile_filter_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;

@@ -270,6 +270,19 @@ TEST_F(ConfigTest, RelativeFileResolvesAgainstWorkingDirectory) {
   EXPECT_EQ(c.signals[0].where.file, "sub/c.yaml");
 }
 
+TEST_F(ConfigTest, CustomSourceKindKeepsItsParameters) {
+  // The loader accepts any well-formed kind; the Materializer rejects one nobody registered.
+  Config c = parse_config(with_signals("sources:\n"
+                                       "  geo: { kind: geo_ip, path: db/geo.mmdb, key: ip, "
+                                       "level: city }\n"),
+                          dir_ / "c.yaml");
+  ASSERT_EQ(c.sources.size(), 1u);
+  EXPECT_EQ(c.sources[0].kind, "geo_ip");
+  EXPECT_EQ(c.sources[0].path, dir_ / "db/geo.mmdb");
+  EXPECT_EQ(c.sources[0].key, "ip");
+  EXPECT_EQ(c.sources[0].params.at("level").text, "city");
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -409,8 +422,9 @@ TEST(ConfigErrors, Sources) {
             ". -)");
   EXPECT_EQ(error_of(with_signals("sources:\n  pins: { path: p, key: k }\n")),
             "cfg.yaml:2: sources.pins.kind: required");
-  EXPECT_EQ(error_of(with_signals("sources:\n  pins: { kind: csv }\n")),
-            "cfg.yaml:2: sources.pins.kind: unknown kind \"csv\" (use table, fasttext or redis)");
+  EXPECT_EQ(error_of(with_signals("sources:\n  pins: { kind: CSV }\n")),
+            "cfg.yaml:2: sources.pins.kind: bad kind \"CSV\" (use table, fasttext, redis or a "
+            "registered kind of characters a-z 0-9 _)");
   EXPECT_EQ(error_of(with_signals("sources:\n  pins:\n    kind: table\n    key: k\n")),
             "cfg.yaml:3: sources.pins.path: required for a table source");
   EXPECT_EQ(error_of(with_signals("sources:\n  q:\n    kind: fasttext\n    model: m.bin\n"
@@ -662,6 +676,26 @@ TEST(ConfigErrors, ThrowConfigErrorFormat) {
     throw_config_error(ConfigLocation{"f.yaml", 0, ""}, "k", "required");
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "f.yaml: k: required");
+  }
+}
+
+}  // namespace
+}  // namespace signalbox
+
+namespace signalbox {
+namespace {
+
+// Inputs on which yaml-cpp 0.7 alone never returns; the loader must refuse them promptly.
+TEST(ConfigErrors, InputsThatHangYamlCppAreRefused) {
+  for (std::string text : {std::string(","), std::string("{a: 1},"), std::string("signals: [],\n,"),
+                           std::string("# )\n, ty\0p }\n", 14)}) {
+    EXPECT_THROW(parse_config(text, "cfg.yaml"), ConfigError) << text;
+  }
+  try {
+    parse_config(std::string("signals:\n  - {name: a\0}\n", 22), "cfg.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "cfg.yaml:2: yaml: control character 0x00 is not allowed");
   }
 }
 

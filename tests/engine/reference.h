@@ -179,6 +179,80 @@ inline Value ref_last_session(const Value& list, TimeMs gap) {
   return Value(std::move(out));
 }
 
+// The tutorial's `histogram` (examples/plugin/histogram.cc): Σ weight per bucket
+// floor(price / width), keyed by the bucket's lower bound in numeric order, zeros left out.
+inline Value ref_histogram(const std::vector<const RefEvent*>& es,
+                           const std::map<std::string, double>* actions, double width) {
+  std::map<std::int64_t, double> buckets;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions); w && e->price)
+      buckets[static_cast<std::int64_t>(std::floor(*e->price / width))] += *w;
+  Value::Object out;
+  for (const auto& [bucket, total] : buckets)
+    if (total != 0)
+      out.emplace_back(Value(static_cast<double>(bucket) * width).to_json(), Value(total));
+  return Value(std::move(out));
+}
+
+// The engagement example's `session_mean` (examples/engagement/session_mean.cc), by sorting
+// all counted events and cutting them where consecutive ones are more than `gap` apart.
+inline Value ref_session_mean(const std::vector<const RefEvent*>& es,
+                              const std::map<std::string, double>* actions, TimeMs gap,
+                              TimeMs as_of) {
+  std::vector<std::pair<const RefEvent*, double>> counted;
+  for (const RefEvent* e : es)
+    if (auto w = weight_of(*e, actions); w && !e->embedding.empty()) counted.emplace_back(e, *w);
+  if (counted.empty())
+    return Value(Value::Object{{"mean", Value()}, {"events", Value(0)}, {"session", Value()}});
+  std::stable_sort(counted.begin(), counted.end(),
+                   [](const auto& a, const auto& b) { return a.first->ts < b.first->ts; });
+  auto mean = [](const std::vector<std::pair<const RefEvent*, double>>& part) {
+    std::vector<double> sums(part.front().first->embedding.size(), 0.0);
+    double weight = 0;
+    for (const auto& [e, w] : part) {
+      for (std::size_t i = 0; i < sums.size(); ++i) sums[i] += w * e->embedding[i];
+      weight += w;
+    }
+    if (weight == 0) return Value();
+    Value::Array out;
+    for (double x : sums) out.emplace_back(x / weight);
+    return Value(std::move(out));
+  };
+  std::size_t newest = counted.size() - 1;  // where the newest session starts
+  while (newest > 0 && counted[newest].first->ts - counted[newest - 1].first->ts <= gap) --newest;
+  std::vector<std::pair<const RefEvent*, double>> session(
+      counted.begin() + static_cast<long>(newest), counted.end());
+  TimeMs end = counted.back().first->ts;
+  Value session_value(Value::Object{{"mean", mean(session)},
+                                    {"start", Value(session.front().first->ts)},
+                                    {"end", Value(end)},
+                                    {"events", Value(static_cast<std::uint64_t>(session.size()))},
+                                    {"current", Value(as_of - end <= gap)}});
+  return Value(Value::Object{{"mean", mean(counted)},
+                             {"events", Value(static_cast<std::uint64_t>(counted.size()))},
+                             {"session", std::move(session_value)}});
+}
+
+// The engagement example's `session_profile` view of a session_mean result.
+inline Value ref_session_profile(const Value& result, const SignalConfig& signal) {
+  const Value* longest = &result;
+  TimeMs longest_length = -1;
+  for (const auto& w : signal.windows) {
+    if (w.length > longest_length) {
+      longest_length = w.length;
+      longest = result.find(w.text);
+    }
+  }
+  const Value* session = longest->find("session");
+  Value::Object out;
+  out.emplace_back("session", !session->is_null() && *session->find("current") == Value(true)
+                                  ? *session->find("mean")
+                                  : Value());
+  if (signal.windows.empty()) out.emplace_back("all", *result.find("mean"));
+  for (const auto& w : signal.windows) out.emplace_back(w.text, *result.find(w.text)->find("mean"));
+  return Value(std::move(out));
+}
+
 // Compares two answers: same shape, same keys in the same order, strings equal, numbers equal
 // within `relative` (absolute for numbers near zero). Returns "" or a description of the
 // first difference.

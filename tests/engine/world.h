@@ -71,6 +71,12 @@ class World {
     return e;
   }
 
+  const SignalConfig* find_signal(const std::string& name) const {
+    for (const SignalConfig& s : config.signals)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
   std::mt19937_64& rng() { return rng_; }
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -107,6 +113,10 @@ class World {
       return Value(std::move(o));
     };
     auto everything = select(mine, [&](const RefEvent& e) { return e.ts <= as_of; });
+    // A custom signal may have windows or not.
+    auto custom = [&](const SignalConfig& s, auto compute) {
+      return s.windows.empty() ? compute(everything) : windowed(s, compute);
+    };
     std::map<std::string, Value> results;
     for (const SignalConfig& s : config.signals) {
       std::map<std::string, double> actions;
@@ -124,6 +134,12 @@ class World {
       else if (s.name == "distinct_items") v = windowed(s, [&](auto& es) { return ref_distinct_items(es); });
       else if (s.name == "taste") v = windowed(s, [&](auto& es) { return ref_mean_embedding(es, acts); });
       else if (s.name == "all_clicks") v = ref_count(everything, acts);
+      else if (s.aggregator == "histogram") v = custom(s, [&](auto& es) {
+        return ref_histogram(es, acts, std::stod(s.params.at("width").text));
+      });
+      else if (s.aggregator == "session_mean") v = custom(s, [&](auto& es) {
+        return ref_session_mean(es, acts, *parse_duration(s.params.at("gap").text), as_of);
+      });
       else throw std::logic_error("no reference for " + s.name);
       results[s.name] = v;
     }
@@ -133,6 +149,12 @@ class World {
     signals.emplace_back("top3", ref_top_k(*counts.find(config.views[0].window), 3));
     signals.emplace_back("mix", ref_normalize(*counts.find(config.views[1].window)));
     signals.emplace_back("session", ref_last_session(results["recent_items"], 30 * kMinuteMs));
+    // Views added by a test after the three above.
+    for (std::size_t i = 3; i < config.views.size(); ++i) {
+      const ViewConfig& v = config.views[i];
+      if (v.transform != "session_profile") throw std::logic_error("no reference for " + v.name);
+      signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
+    }
     return Value(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", Value(std::move(signals))}});
   }
 

@@ -20,6 +20,7 @@
 #include "signalbox/materialize/materializer.h"
 #include "signalbox/materialize/source.h"
 #include "signalbox/materialize/sources/table_source.h"
+#include "support.h"
 
 namespace signalbox {
 namespace {
@@ -29,29 +30,7 @@ using ::testing::HasSubstr;
 using Strings = std::vector<std::string>;
 using Floats = std::vector<float>;
 
-// A folder of its own per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (std::string("signalbox_materialize_") + info->test_suite_name() + "_" + info->name() +
-             "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    std::filesystem::path p = path_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 SourceConfig table_config(const std::string& name, const std::filesystem::path& path,
                           const std::string& key = "item_id") {
@@ -253,10 +232,16 @@ TEST(TableSource, LoadErrorsNameTheConfigEntry) {
   EXPECT_THAT(no_key, HasSubstr("columns: id, x"));
 
   SourceConfig unknown = table_config("pins", dir.write("u.tsv", kPins));
-  unknown.kind = "redis";
-  EXPECT_THAT(
-      config_error([&] { make_source(unknown); }),
-      HasSubstr("demo.yaml:7: sources.pins.kind: unknown source kind \"redis\" (known: table)"));
+  unknown.kind = "csv";
+  std::string kind = config_error([&] { make_source(unknown); });
+  EXPECT_THAT(kind, HasSubstr("demo.yaml:7: sources.pins.kind: unknown source kind \"csv\" "
+                              "(known: "));
+  for (const char* known : {"fasttext", "redis", "table"}) EXPECT_THAT(kind, HasSubstr(known));
+
+  SourceConfig extra = table_config("pins", dir.write("x.tsv", kPins));
+  extra.params["colour"] = {"red", {"demo.yaml", 9}};
+  EXPECT_THAT(config_error([&] { make_source(extra); }),
+              HasSubstr("demo.yaml:9: sources.pins.colour: unknown key for a table source"));
 }
 
 TEST(TableSource, RowErrorsNameTheTsvLine) {
@@ -541,9 +526,9 @@ TEST(Materializer, ConfigErrorsNameTheFeature) {
   EXPECT_THAT(config_error([&] { Materializer m(bad_field); }), HasSubstr("demo.yaml:41:"));
 
   Config bad_kind = base;
-  bad_kind.sources[0].kind = "fasttext";
+  bad_kind.sources[0].kind = "no_such_kind";
   EXPECT_THAT(config_error([&] { Materializer m(bad_kind); }),
-              HasSubstr("sources.pins.kind: unknown source kind \"fasttext\""));
+              HasSubstr("sources.pins.kind: unknown source kind \"no_such_kind\""));
 }
 
 TEST(Materializer, ConcurrentBatches) {
@@ -572,6 +557,548 @@ TEST(Materializer, ConcurrentBatches) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(m.lookups().at("pins"), std::uint64_t{kThreads * kBatches});
+}
+
+// --- Execution: concurrency, timeouts, backoff, cache, reloads ------------------------------
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+double elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+// A source that sleeps `delay` per call and answers each key with {"<key>"} for every field
+// ("?"-prefixed keys are unknown). Records each call's keys and when it ran.
+class SlowSource : public Source {
+ public:
+  struct Call {
+    Strings keys;
+    Clock::time_point start, end;
+  };
+
+  explicit SlowSource(milliseconds delay, bool remote = false) : remote_(remote) {
+    delay_ms = delay.count();
+  }
+
+  void check_field(const FieldRequest&, const ConfigLocation&) const override {}
+  bool remote() const override { return remote_; }
+
+  std::vector<std::vector<FeatureValue>> lookup(std::span<const std::string> keys,
+                                                std::span<const FieldRequest> fields) override {
+    Call call;
+    call.keys.assign(keys.begin(), keys.end());
+    call.start = Clock::now();
+    std::this_thread::sleep_for(milliseconds(delay_ms.load()));
+    call.end = Clock::now();
+    {
+      std::lock_guard lock(mu_);
+      calls_.push_back(call);
+    }
+    if (fail.load()) throw std::runtime_error("backend down");
+    std::vector<std::vector<FeatureValue>> out(keys.size());
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      out[k].resize(fields.size());
+      if (keys[k].starts_with("?")) continue;
+      for (auto& v : out[k]) v = Strings{keys[k]};
+    }
+    return out;
+  }
+
+  std::vector<Call> calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+  std::atomic<bool> fail{false};
+  std::atomic<long> delay_ms{0};
+
+ private:
+  bool remote_;
+  mutable std::mutex mu_;
+  std::vector<Call> calls_;
+};
+
+std::unique_ptr<SlowSource> slow_source(milliseconds delay, bool remote = false) {
+  return std::make_unique<SlowSource>(delay, remote);
+}
+
+// A config entry for a prebuilt source: only its common parameters matter.
+SourceConfig params_for(const std::string& name,
+                        std::map<std::string, std::string> params) {
+  SourceConfig c;
+  c.name = name;
+  c.kind = "test";
+  c.where = {"demo.yaml", 8};
+  for (auto& [k, v] : params) c.params[k] = ConfigParam{v, {"demo.yaml", 9}};
+  return c;
+}
+
+// A clock that moves only when told.
+class ManualClock {
+ public:
+  ClockFn fn() const {
+    auto t = t_;
+    return [t] { return Clock::time_point(Clock::duration(t->load())); };
+  }
+  void advance(Clock::duration d) { t_->fetch_add(d.count()); }
+
+ private:
+  std::shared_ptr<std::atomic<Clock::rep>> t_ =
+      std::make_shared<std::atomic<Clock::rep>>(Clock::now().time_since_epoch().count());
+};
+
+const SourceStats& stats_of(const std::vector<SourceStats>& all, const std::string& name) {
+  for (const auto& s : all) {
+    if (s.source == name) return s;
+  }
+  throw std::out_of_range(name);
+}
+
+TEST(MaterializerExecution, SourcesOfOneStageRunConcurrently) {
+  Config config;
+  config.features.push_back(feature("a.v", "a", "item_id", "v"));
+  config.features.push_back(feature("b.v", "b", "item_id", "v"));
+  auto a = slow_source(milliseconds(300));
+  auto b = slow_source(milliseconds(300));
+  SlowSource* ra = a.get();
+  SlowSource* rb = b.get();
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["a"] = std::move(a);
+  prebuilt["b"] = std::move(b);
+  Materializer m(config, std::move(prebuilt));
+
+  auto start = Clock::now();
+  auto out = m.materialize({event(1, "x"), event(2, "y"), event(3, "x")});
+  double took = elapsed_ms(start);
+  EXPECT_GE(took, 290);
+  EXPECT_LT(took, 520) << "two 300 ms sources of one stage should overlap, not add up";
+  ASSERT_EQ(ra->calls().size(), 1u);
+  ASSERT_EQ(rb->calls().size(), 1u);
+  EXPECT_THAT(ra->calls()[0].keys, ElementsAre("x", "y"));
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"x"}));
+  EXPECT_EQ(out[1].features[1], FeatureValue(Strings{"y"}));
+  EXPECT_EQ(out[2].features[1], FeatureValue(Strings{"x"}));
+}
+
+TEST(MaterializerExecution, LaterStagesWaitForTheirDependencies) {
+  Config config;
+  config.features.push_back(feature("a.v", "a", "item_id", "v"));
+  config.features.push_back(feature("b.v", "b", "item_id", "v"));
+  config.features.push_back(feature("c.v", "c", "b.v", "v"));  // stage 1: keyed by b's output
+  auto a = slow_source(milliseconds(50));
+  auto b = slow_source(milliseconds(150));
+  auto c = slow_source(milliseconds(10));
+  SlowSource* rb = b.get();
+  SlowSource* rc = c.get();
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["a"] = std::move(a);
+  prebuilt["b"] = std::move(b);
+  prebuilt["c"] = std::move(c);
+  Materializer m(config, std::move(prebuilt));
+
+  auto out = m.materialize({event(1, "x"), event(2, "y")});
+  ASSERT_EQ(rc->calls().size(), 1u);
+  EXPECT_THAT(rc->calls()[0].keys, ElementsAre("x", "y"));
+  EXPECT_GE(rc->calls()[0].start, rb->calls()[0].end);
+  EXPECT_EQ(out[1].features[2], FeatureValue(Strings{"y"}));
+}
+
+TEST(MaterializerExecution, ASourcePastItsTimeoutIsAbandonedAndCounted) {
+  Config config;
+  config.sources.push_back(params_for("slow", {{"timeout", "50ms"}}));
+  config.features.push_back(feature("slow.v", "slow", "item_id", "v"));
+  config.features.push_back(feature("fast.v", "fast", "item_id", "v"));
+  auto slow = slow_source(milliseconds(600));
+  SlowSource* rs = slow.get();
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["slow"] = std::move(slow);
+  prebuilt["fast"] = slow_source(milliseconds(0));
+  Materializer m(config, std::move(prebuilt));
+
+  auto start = Clock::now();
+  auto out = m.materialize({event(1, "x"), event(2, "y"), event(3, std::nullopt)});
+  double took = elapsed_ms(start);
+  EXPECT_GE(took, 45);
+  EXPECT_LT(took, 300) << "the batch should go on at the 50 ms timeout";
+  EXPECT_EQ(out[0].features[0], FeatureValue());
+  EXPECT_EQ(out[0].features[1], FeatureValue(Strings{"x"}));
+  EXPECT_EQ(out[1].features[1], FeatureValue(Strings{"y"}));
+
+  auto stats = m.stats();
+  EXPECT_EQ(stats_of(stats, "slow").timeouts, 1u);
+  EXPECT_EQ(stats_of(stats, "slow").failures, 0u);
+  EXPECT_EQ(stats_of(stats, "slow").degraded_events, 2u);  // the event without a key lost nothing
+  EXPECT_EQ(stats_of(stats, "fast").timeouts, 0u);
+  EXPECT_EQ(stats_of(stats, "fast").degraded_events, 0u);
+
+  // A second call is abandoned too; with two still running, the source is skipped outright.
+  m.materialize({event(1, "x")});
+  start = Clock::now();
+  out = m.materialize({event(1, "x")});
+  EXPECT_LT(elapsed_ms(start), 40);
+  EXPECT_EQ(out[0].features[0], FeatureValue());
+  EXPECT_EQ(out[0].features[1], FeatureValue(Strings{"x"}));
+  stats = m.stats();
+  EXPECT_EQ(stats_of(stats, "slow").timeouts, 2u);
+  EXPECT_EQ(stats_of(stats, "slow").skipped, 1u);
+  EXPECT_EQ(stats_of(stats, "slow").lookups, 2u);
+  EXPECT_EQ(stats_of(stats, "slow").degraded_events, 4u);
+
+  // Once the abandoned calls are back, the source is asked again.
+  for (int i = 0; i < 200 && rs->calls().size() < 2; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  std::this_thread::sleep_for(milliseconds(20));
+  rs->delay_ms = 0;
+  out = m.materialize({event(1, "x")});
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"x"}));
+  EXPECT_EQ(stats_of(m.stats(), "slow").lookups, 3u);
+}
+
+TEST(MaterializerExecution, RemoteSourcesGetATimeoutAndACacheByDefault) {
+  Config config;
+  config.sources.push_back(params_for("nocache", {{"cache_bytes", "0"}, {"timeout", "none"}}));
+  config.features.push_back(feature("remote.v", "remote", "item_id", "v"));
+  config.features.push_back(feature("local.v", "local", "item_id", "v"));
+  config.features.push_back(feature("nocache.v", "nocache", "item_id", "v"));
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["remote"] = slow_source(milliseconds(300), /*remote=*/true);
+  prebuilt["local"] = slow_source(milliseconds(0));
+  prebuilt["nocache"] = slow_source(milliseconds(100), /*remote=*/true);
+  Materializer m(config, std::move(prebuilt));
+
+  auto out = m.materialize({event(1, "x")});
+  EXPECT_EQ(out[0].features[0], FeatureValue());  // past the 50 ms default
+  EXPECT_EQ(out[0].features[2], FeatureValue(Strings{"x"}));  // no timeout at all
+  auto stats = m.stats();
+  EXPECT_EQ(stats_of(stats, "remote").timeouts, 1u);
+  EXPECT_TRUE(stats_of(stats, "remote").cached);
+  EXPECT_EQ(stats_of(stats, "remote").cache.capacity_bytes, 64u << 20);
+  EXPECT_FALSE(stats_of(stats, "local").cached);
+  EXPECT_FALSE(stats_of(stats, "nocache").cached);
+  EXPECT_EQ(stats_of(stats, "nocache").timeouts, 0u);
+}
+
+TEST(MaterializerExecution, FailingSourceBacksOffThenIsTriedAgain) {
+  ManualClock clock;
+  Config config;
+  config.sources.push_back(params_for("bad", {{"backoff", "2s"}}));
+  config.features.push_back(feature("bad.v", "bad", "item_id", "v"));
+  auto bad = slow_source(milliseconds(0));
+  SlowSource* rb = bad.get();
+  rb->fail = true;
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["bad"] = std::move(bad);
+  MaterializerOptions options;
+  options.clock = clock.fn();
+  Materializer m(config, std::move(prebuilt), options);
+
+  for (int i = 0; i < 3; ++i) m.materialize({event(1, "x")});
+  EXPECT_EQ(rb->calls().size(), 3u);
+  auto out = m.materialize({event(1, "x"), event(2, "y")});
+  EXPECT_EQ(rb->calls().size(), 3u) << "skipped while backing off";
+  EXPECT_EQ(out[0].features[0], FeatureValue());
+  auto s = stats_of(m.stats(), "bad");
+  EXPECT_EQ(s.failures, 3u);
+  EXPECT_EQ(s.skipped, 1u);
+  EXPECT_EQ(s.degraded_events, 5u);
+  EXPECT_TRUE(s.backing_off);
+
+  clock.advance(std::chrono::milliseconds(2100));
+  m.materialize({event(1, "x")});  // one try after the backoff; it fails: back off again
+  EXPECT_EQ(rb->calls().size(), 4u);
+  m.materialize({event(1, "x")});
+  EXPECT_EQ(rb->calls().size(), 4u);
+
+  rb->fail = false;
+  clock.advance(std::chrono::milliseconds(2100));
+  out = m.materialize({event(1, "x")});
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"x"}));
+  EXPECT_FALSE(stats_of(m.stats(), "bad").backing_off);
+}
+
+TEST(MaterializerExecution, CacheServesRepeatsAndMissesOnlyWhatItLacks) {
+  ManualClock clock;
+  Config config;
+  config.sources.push_back(params_for("remote", {{"cache_ttl", "10m"}, {"timeout", "5s"}}));
+  config.features.push_back(feature("remote.a", "remote", "item_id", "a"));
+  config.features.push_back(feature("remote.b", "remote", "item_id", "b"));
+  auto remote = slow_source(milliseconds(0), /*remote=*/true);
+  SlowSource* rr = remote.get();
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["remote"] = std::move(remote);
+  MaterializerOptions options;
+  options.clock = clock.fn();
+  Materializer m(config, std::move(prebuilt), options);
+
+  m.materialize({event(1, "x"), event(2, "y"), event(3, "?unknown")});
+  ASSERT_EQ(rr->calls().size(), 1u);
+  EXPECT_THAT(rr->calls()[0].keys, ElementsAre("x", "y", "?unknown"));
+
+  // Only the new key is asked for; unknown keys are cached as unknown.
+  auto out = m.materialize({event(1, "y"), event(2, "z"), event(3, "?unknown"), event(4, "x")});
+  ASSERT_EQ(rr->calls().size(), 2u);
+  EXPECT_THAT(rr->calls()[1].keys, ElementsAre("z"));
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"y"}));
+  EXPECT_EQ(out[0].features[1], FeatureValue(Strings{"y"}));
+  EXPECT_EQ(out[1].features[1], FeatureValue(Strings{"z"}));
+  EXPECT_EQ(out[2].features[0], FeatureValue());
+  EXPECT_EQ(out[3].features[0], FeatureValue(Strings{"x"}));
+
+  m.materialize({event(1, "x"), event(2, "y"), event(3, "z")});
+  EXPECT_EQ(rr->calls().size(), 2u);
+  auto s = stats_of(m.stats(), "remote");
+  EXPECT_EQ(s.cache.hits, 3u + 3u);
+  EXPECT_EQ(s.cache.misses, 3u + 1u);
+  EXPECT_EQ(s.cache.entries, 4u);
+  EXPECT_EQ(s.lookups, 2u);
+  EXPECT_EQ(s.keys, 4u);
+
+  // Past the TTL every entry is asked for again.
+  clock.advance(std::chrono::minutes(10) + std::chrono::seconds(1));
+  m.materialize({event(1, "x"), event(2, "y")});
+  ASSERT_EQ(rr->calls().size(), 3u);
+  EXPECT_THAT(rr->calls()[2].keys, ElementsAre("x", "y"));
+  s = stats_of(m.stats(), "remote");
+  EXPECT_EQ(s.cache.expirations, 2u);
+}
+
+TEST(MaterializerExecution, StagesAskingOtherFieldsOfOneSourceHaveTheirOwnEntries) {
+  Config config;
+  config.sources.push_back(params_for("remote", {{"timeout", "5s"}}));
+  config.features.push_back(feature("remote.a", "remote", "item_id", "a"));
+  config.features.push_back(feature("remote.b", "remote", "item_id", "b"));
+  config.features.push_back(feature("remote.c", "remote", "remote.a", "c"));  // stage 1
+  auto remote = slow_source(milliseconds(0), /*remote=*/true);
+  SlowSource* rr = remote.get();
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["remote"] = std::move(remote);
+  Materializer m(config, std::move(prebuilt));
+
+  for (int round = 0; round < 2; ++round) {
+    auto out = m.materialize({event(1, "x"), event(2, "y")});
+    EXPECT_EQ(out[0].features,
+              (std::vector<FeatureValue>{Strings{"x"}, Strings{"x"}, Strings{"x"}}));
+    EXPECT_EQ(out[1].features[2], FeatureValue(Strings{"y"}));
+  }
+  // Stage 0 asked (a, b) of x and y, stage 1 asked (c) of the same keys: four entries.
+  ASSERT_EQ(rr->calls().size(), 2u);
+  auto s = stats_of(m.stats(), "remote");
+  EXPECT_EQ(s.cache.entries, 4u);
+  EXPECT_EQ(s.cache.hits, 4u);
+}
+
+TEST(MaterializerExecution, CacheStaysWithinItsBytes) {
+  Config config;
+  config.sources.push_back(params_for("remote", {{"cache_bytes", "4KiB"}, {"timeout", "5s"}}));
+  config.features.push_back(feature("remote.a", "remote", "item_id", "a"));
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["remote"] = slow_source(milliseconds(0), /*remote=*/true);
+  Materializer m(config, std::move(prebuilt));
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 20; ++i) {
+      events.push_back(event(1, "key-" + std::to_string(batch * 20 + i)));
+    }
+    m.materialize(std::move(events));
+  }
+  auto s = stats_of(m.stats(), "remote");
+  EXPECT_EQ(s.cache.capacity_bytes, 4096u);
+  EXPECT_LE(s.cache.bytes, 4096u);
+  EXPECT_GT(s.cache.evictions, 100u);
+  EXPECT_EQ(s.cache.evictions + s.cache.entries, 200u);
+}
+
+TEST(MaterializerExecution, BadCommonParametersNameTheSourceKey) {
+  auto build = [](std::map<std::string, std::string> params) {
+    Config config;
+    config.sources.push_back(params_for("s", std::move(params)));
+    std::map<std::string, std::unique_ptr<Source>> prebuilt;
+    prebuilt["s"] = slow_source(milliseconds(0));
+    Materializer m(config, std::move(prebuilt));
+  };
+  EXPECT_THAT(config_error([&] { build({{"timeout", "fast"}}); }),
+              HasSubstr("demo.yaml:9: sources.s.timeout: bad duration \"fast\""));
+  EXPECT_THAT(config_error([&] { build({{"cache_bytes", "lots"}}); }),
+              HasSubstr("demo.yaml:9: sources.s.cache_bytes: bad size \"lots\""));
+  EXPECT_THAT(config_error([&] { build({{"cache_bytes", "64MB"}}); }),
+              HasSubstr("sources.s.cache_bytes"));
+  EXPECT_NO_THROW(build({{"cache_bytes", "64MiB"}, {"cache_ttl", "none"}, {"backoff", "none"}}));
+}
+
+TEST(MaterializerExecution, ConcurrentBatchesThroughTheAsyncPath) {
+  Config config;
+  config.sources.push_back(params_for("r1", {{"cache_bytes", "1MiB"}, {"timeout", "10s"}}));
+  config.sources.push_back(params_for("r2", {{"cache_bytes", "0"}, {"timeout", "10s"}}));
+  config.features.push_back(feature("r1.v", "r1", "item_id", "v"));
+  config.features.push_back(feature("r2.v", "r2", "r1.v", "v"));
+  std::map<std::string, std::unique_ptr<Source>> prebuilt;
+  prebuilt["r1"] = slow_source(milliseconds(1), true);
+  prebuilt["r2"] = slow_source(milliseconds(1), true);
+  Materializer m(config, std::move(prebuilt));
+
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < 40; ++b) {
+        std::string k1 = "k" + std::to_string((t * 7 + b) % 13), k2 = "k" + std::to_string(b);
+        auto out = m.materialize({event(t, k1), event(t, k2), event(t, std::nullopt)});
+        if (out[0].features[0] != FeatureValue(Strings{k1}) ||
+            out[0].features[1] != FeatureValue(Strings{k1}) ||
+            out[1].features[1] != FeatureValue(Strings{k2}) ||
+            out[2].features != std::vector<FeatureValue>(2)) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  auto stats = m.stats();
+  EXPECT_EQ(stats_of(stats, "r2").lookups, 160u);
+  EXPECT_EQ(stats_of(stats, "r1").timeouts + stats_of(stats, "r2").timeouts, 0u);
+}
+
+// --- Table reloads ----------------------------------------------------------------------------
+
+// Rewrites `path` and moves its modification time on, so that the change shows even within
+// the file system's timestamp granularity.
+void rewrite(const std::filesystem::path& path, const std::string& text, int seconds_later) {
+  auto before = std::filesystem::last_write_time(path);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  std::filesystem::last_write_time(path, before + std::chrono::seconds(seconds_later));
+}
+
+TEST(TableReload, ChangedFileIsReadAgainAtTheNextCheck) {
+  TempDir dir;
+  ManualClock clock;
+  auto path = dir.write("pins.tsv", "item_id\tcategories\np1\tfood\n");
+  Config config;
+  config.sources.push_back(table_config("pins", path));
+  config.sources[0].params["reload_interval"] = {"5s", {"demo.yaml", 8}};
+  config.features.push_back(feature("pin.categories", "pins", "item_id", "categories"));
+  MaterializerOptions options;
+  options.clock = clock.fn();
+  Materializer m(config, {}, options);
+  EXPECT_EQ(m.materialize({event(1, "p1")})[0].features[0], FeatureValue(Strings{"food"}));
+
+  rewrite(path, "item_id\tcategories\np1\ttravel|art\np2\tdiy\n", 10);
+  // Not yet due: the old table still answers.
+  EXPECT_EQ(m.materialize({event(1, "p1")})[0].features[0], FeatureValue(Strings{"food"}));
+
+  clock.advance(std::chrono::seconds(6));
+  m.materialize({event(1, "p1")});  // due: the check runs in the background
+  for (int i = 0; i < 500 && stats_of(m.stats(), "pins").reloads == 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(stats_of(m.stats(), "pins").reloads, 1u);
+  auto out = m.materialize({event(1, "p1"), event(2, "p2")});
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"travel", "art"}));
+  EXPECT_EQ(out[1].features[0], FeatureValue(Strings{"diy"}));
+
+  // An unchanged file is not read again.
+  clock.advance(std::chrono::seconds(6));
+  m.materialize({event(1, "p1")});
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(stats_of(m.stats(), "pins").reloads, 1u);
+  EXPECT_EQ(stats_of(m.stats(), "pins").reload_failures, 0u);
+}
+
+TEST(TableReload, FailedReloadKeepsTheOldTable) {
+  TempDir dir;
+  auto path = dir.write("pins.tsv", "item_id\tcategories\tprice\np1\tfood\t3\n");
+  Config config;
+  config.sources.push_back(table_config("pins", path));
+  config.features.push_back(feature("pin.categories", "pins", "item_id", "categories"));
+  config.features.push_back(feature("pin.price", "pins", "item_id", "price", FeatureType::kNumber));
+  Materializer m(config);
+  auto check_old = [&] {
+    auto out = m.materialize({event(1, "p1")});
+    EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"food"}));
+    EXPECT_EQ(out[0].features[1], FeatureValue(3.0));
+  };
+
+  rewrite(path, "item_id\tcategories\tprice\np1\tart\t1\np1\tdup\t2\n", 10);
+  std::vector<std::string> errors = m.reload_sources();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("pins: "));
+  EXPECT_THAT(errors[0], HasSubstr("duplicate key \"p1\""));
+  check_old();
+
+  // A column a feature reads must still be there, and of its type.
+  rewrite(path, "item_id\tcategories\np1\tart\n", 20);
+  errors = m.reload_sources();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("no column \"price\""));
+  rewrite(path, "item_id\tcategories\tprice\np1\tart\tcheap\n", 30);
+  errors = m.reload_sources();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("\"cheap\""));
+  check_old();
+
+  std::filesystem::remove(path);
+  errors = m.reload_sources();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("cannot read"));
+  check_old();
+  EXPECT_EQ(stats_of(m.stats(), "pins").reload_failures, 4u);
+  EXPECT_EQ(stats_of(m.stats(), "pins").reloads, 0u);
+
+  std::ofstream(path, std::ios::binary) << "item_id\tcategories\tprice\np1\tart\t1.5\n";
+  EXPECT_TRUE(m.reload_sources().empty());
+  auto out = m.materialize({event(1, "p1")});
+  EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"art"}));
+  EXPECT_EQ(out[0].features[1], FeatureValue(1.5));
+  EXPECT_EQ(stats_of(m.stats(), "pins").reloads, 1u);
+}
+
+TEST(TableReload, ABrokenFileIsReportedOnceUntilItChanges) {
+  TempDir dir;
+  auto path = dir.write("pins.tsv", "item_id\tcategories\np1\tfood\n");
+  auto source = TableSource::load(table_config("pins", path));
+  source->check_field({"categories", FeatureType::kStrings}, {"demo.yaml", 20});
+  EXPECT_FALSE(source->reload(false));  // unchanged
+
+  rewrite(path, "item_id\tcategories\np1\n", 10);
+  EXPECT_THROW(source->reload(false), ConfigError);
+  EXPECT_FALSE(source->reload(false));  // already reported
+  EXPECT_THROW(source->reload(true), ConfigError);
+  rewrite(path, "item_id\tcategories\np1\tart\n", 20);
+  EXPECT_TRUE(source->reload(false));
+  Strings keys = {"p1"};
+  std::vector<FieldRequest> fields = {{"categories", FeatureType::kStrings}};
+  EXPECT_EQ(source->lookup(keys, fields)[0][0], FeatureValue(Strings{"art"}));
+}
+
+// --- Registry ---------------------------------------------------------------------------------
+
+TEST(SourceRegistry, CustomKindsAreBuiltByName) {
+  register_source_kind("test_echo", [](const SourceConfig& c) -> std::unique_ptr<Source> {
+    check_source_params(c, {"suffix"});
+    return std::make_unique<RecordingSource>(
+        std::map<std::string, std::string>{{"x", source_param(c, "suffix", "!")}});
+  });
+  auto kinds = source_kinds();
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "test_echo"), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "table"), kinds.end());
+
+  Config config;
+  config.sources.push_back(params_for("echo", {{"suffix", "?"}}));
+  config.sources[0].kind = "test_echo";
+  config.features.push_back(feature("echo.v", "echo", "item_id", "v"));
+  Materializer m(config);
+  EXPECT_EQ(m.materialize({event(1, "x")})[0].features[0], FeatureValue(Strings{"v:?"}));
+
+  config.sources[0].params["colour"] = {"red", {"demo.yaml", 12}};
+  EXPECT_THAT(config_error([&] { Materializer bad(config); }),
+              HasSubstr("demo.yaml:12: sources.echo.colour: unknown key for a test_echo source "
+                        "(expected suffix, cache_bytes,"));
+
+  EXPECT_THROW(register_source_kind("Bad-Kind", [](const SourceConfig&) { return nullptr; }),
+               std::invalid_argument);
+  EXPECT_THROW(register_source_kind("ok", nullptr), std::invalid_argument);
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 
 namespace signalbox {
 
+// Defined in builtin_aggregators.cc: adds the built-ins of SPEC §4 through `add`.
+void add_builtin_aggregators(const std::function<void(std::string, AggregatorFactory)>& add);
+
 namespace {
 
 struct Registry {
@@ -14,14 +17,59 @@ struct Registry {
   std::map<std::string, AggregatorFactory> factories;
 };
 
+// The built-ins go in when the registry is created, so that a later registration under the
+// same name (static or from a plugin) always wins whatever the order of static
+// initialisation. Never destroyed: a plugin's factory may be looked up during exit.
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* r = [] {
+    auto* fresh = new Registry;
+    add_builtin_aggregators([fresh](std::string name, AggregatorFactory factory) {
+      fresh->factories[std::move(name)] = std::move(factory);
+    });
+    return fresh;
+  }();
+  return *r;
 }
 
 }  // namespace
 
-void register_builtin_aggregators();
+void AggregatorContext::reject(std::string_view key, std::string_view problem) const {
+  throw_config_error(signal.where, key, problem);
+}
+
+const ValueRef& AggregatorContext::require_value() const {
+  if (!value) reject("value", fmt::format("required by aggregator {}", signal.aggregator));
+  return *value;
+}
+
+void AggregatorContext::forbid_group_by() const {
+  if (group_by)
+    reject("group_by", fmt::format("not supported by aggregator {}", signal.aggregator));
+}
+
+void AggregatorContext::forbid_value() const {
+  if (value) reject("value", fmt::format("not used by aggregator {}", signal.aggregator));
+}
+
+void AggregatorContext::forbid_windows() const {
+  if (!signal.windows.empty())
+    reject("windows", fmt::format("aggregator {} answers over all history; it takes no windows",
+                                  signal.aggregator));
+}
+
+std::int64_t AggregatorContext::param_int(std::string_view key,
+                                          std::optional<std::int64_t> fallback) const {
+  return signalbox::param_int(signal.params, key, signal.where, fallback);
+}
+
+double AggregatorContext::param_double(std::string_view key, std::optional<double> fallback) const {
+  return signalbox::param_double(signal.params, key, signal.where, fallback);
+}
+
+TimeMs AggregatorContext::param_duration(std::string_view key,
+                                         std::optional<TimeMs> fallback) const {
+  return signalbox::param_duration(signal.params, key, signal.where, fallback);
+}
 
 void register_aggregator(const std::string& name, AggregatorFactory factory) {
   Registry& r = registry();
@@ -30,7 +78,6 @@ void register_aggregator(const std::string& name, AggregatorFactory factory) {
 }
 
 std::vector<std::string> aggregator_names() {
-  register_builtin_aggregators();
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   std::vector<std::string> names;
@@ -39,7 +86,6 @@ std::vector<std::string> aggregator_names() {
 }
 
 std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context) {
-  register_builtin_aggregators();
   AggregatorFactory factory;
   {
     Registry& r = registry();

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +47,10 @@ class Aggregator {
 
   // What this aggregator folds, as a stable string (name and parameters that change the
   // state). Signals whose fingerprints match share state; changing it starts state afresh.
-  virtual std::string fingerprint() const = 0;
+  // The default, an empty string, stands for the signal's aggregator name, `group_by`,
+  // `value` and every other parameter as written: right unless some parameter does not
+  // change the state (then override, and leave that parameter out).
+  virtual std::string fingerprint() const { return std::string(); }
 };
 
 // Convenience base for an aggregator whose state is a plain C++ type S (copyable, default
@@ -87,19 +91,37 @@ class AggregatorOf : public Aggregator {
   }
 };
 
-// What an aggregator factory gets: the signal's config and the resolved value references.
+// What an aggregator factory gets: the signal's config and the resolved value references,
+// with helpers that read parameters and reject a config. Every helper that fails throws
+// ConfigError at the signal's location ("file:line: signals[2].k: must be ...").
 struct AggregatorContext {
   const SignalConfig& signal;
   const FeatureNames& features;
   // `group_by` and `value` resolved; nullopt when not written in the config.
   std::optional<ValueRef> group_by;
   std::optional<ValueRef> value;
+
+  // Throws ConfigError naming the signal's `key` with `problem`.
+  [[noreturn]] void reject(std::string_view key, std::string_view problem) const;
+  // The `value` reference; a ConfigError when the signal has none.
+  const ValueRef& require_value() const;
+  // ConfigError when the signal has `group_by` / `value` / `windows`.
+  void forbid_group_by() const;
+  void forbid_value() const;
+  void forbid_windows() const;
+  // Parameter `key` of the signal (see param_int in config.h): `fallback` when absent, a
+  // ConfigError when absent without a fallback or not of the type.
+  std::int64_t param_int(std::string_view key,
+                         std::optional<std::int64_t> fallback = std::nullopt) const;
+  double param_double(std::string_view key, std::optional<double> fallback = std::nullopt) const;
+  TimeMs param_duration(std::string_view key, std::optional<TimeMs> fallback = std::nullopt) const;
 };
 
 using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext&)>;
 
 // Registers a factory under `name` (the `aggregator:` of a signal). Registering a name twice
-// replaces the first. Safe to call during static initialisation.
+// replaces the first, so a program may replace a built-in (the built-ins are registered
+// before anything else). Safe to call from any thread, also during static initialisation.
 void register_aggregator(const std::string& name, AggregatorFactory factory);
 
 // Builds the aggregator a signal names. Throws ConfigError at the signal's location for an

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,23 +15,6 @@
 namespace signalbox {
 
 namespace {
-
-[[noreturn]] void reject(const AggregatorContext& c, std::string_view key, std::string_view why) {
-  throw_config_error(c.signal.where, key, why);
-}
-
-void require_value(const AggregatorContext& c) {
-  if (!c.value) reject(c, "value", fmt::format("required by aggregator {}", c.signal.aggregator));
-}
-
-void forbid_group_by(const AggregatorContext& c) {
-  if (c.group_by)
-    reject(c, "group_by", fmt::format("not supported by aggregator {}", c.signal.aggregator));
-}
-
-void forbid_value(const AggregatorContext& c) {
-  if (c.value) reject(c, "value", fmt::format("not used by aggregator {}", c.signal.aggregator));
-}
 
 // The distinct strings an event carries at `ref`: an event adds its weight once to each
 // distinct value, however often a multi-valued feature repeats it.
@@ -426,45 +408,38 @@ class MeanAggregator final : public AggregatorOf<VectorSum> {
 
 }  // namespace
 
-void register_builtin_aggregators() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_aggregator("count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-      forbid_value(c);
-      return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
-    });
-    register_aggregator("sum", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-      require_value(c);
-      return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
-    });
-    register_aggregator("decayed_count",
-                        [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-                          forbid_value(c);
-                          if (!c.signal.windows.empty())
-                            reject(c, "windows", "decayed_count has no windows (it decays instead)");
-                          TimeMs half_life = param_duration(c.signal.params, "half_life", c.signal.where);
-                          return std::make_unique<DecayedCountAggregator>(half_life, c.group_by);
-                        });
-    register_aggregator("last_k", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-      require_value(c);
-      forbid_group_by(c);
-      std::int64_t k = param_int(c.signal.params, "k", c.signal.where);
-      if (k < 1 || k > 10000) reject(c, "k", "must be between 1 and 10000");
-      return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), *c.value);
-    });
-    register_aggregator("distinct_count",
-                        [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-                          require_value(c);
-                          forbid_group_by(c);
-                          return std::make_unique<DistinctCountAggregator>(*c.value);
-                        });
-    register_aggregator("mean", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-      require_value(c);
-      forbid_group_by(c);
-      if (c.value->kind() != ValueRef::Kind::kFeature)
-        reject(c, "value", "mean needs a vector feature");
-      return std::make_unique<MeanAggregator>(*c.value);
-    });
+void add_builtin_aggregators(const std::function<void(std::string, AggregatorFactory)>& add) {
+  add("count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    c.forbid_value();
+    return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
+  });
+  add("sum", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    c.require_value();
+    return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
+  });
+  add("decayed_count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    c.forbid_value();
+    if (!c.signal.windows.empty())
+      c.reject("windows", "decayed_count has no windows (it decays instead)");
+    return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"), c.group_by);
+  });
+  add("last_k", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    const ValueRef& value = c.require_value();
+    c.forbid_group_by();
+    std::int64_t k = c.param_int("k");
+    if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
+    return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), value);
+  });
+  add("distinct_count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    const ValueRef& value = c.require_value();
+    c.forbid_group_by();
+    return std::make_unique<DistinctCountAggregator>(value);
+  });
+  add("mean", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    const ValueRef& value = c.require_value();
+    c.forbid_group_by();
+    if (value.kind() != ValueRef::Kind::kFeature) c.reject("value", "mean needs a vector feature");
+    return std::make_unique<MeanAggregator>(value);
   });
 }
 

@@ -23,6 +23,16 @@ std::optional<ValueRef> resolve(const SignalConfig& config, std::string_view key
   return ref;
 }
 
+// What a signal folds when its aggregator does not say: everything written about it but its
+// name, windows and actions (the actions join the identity below). Params are in a sorted
+// map, so the order they are written in does not matter.
+std::string default_fingerprint(const SignalConfig& config) {
+  std::string out = fmt::format("{}(group_by={},value={}", config.aggregator, config.group_by,
+                                config.value);
+  for (const auto& [key, param] : config.params) out += fmt::format(",{}={}", key, param.text);
+  return out + ")";
+}
+
 }  // namespace
 
 Signal::Signal(const SignalConfig& config, const FeatureNames& features) : config_(config) {
@@ -30,6 +40,7 @@ Signal::Signal(const SignalConfig& config, const FeatureNames& features) : confi
                             resolve(config_, "value", config_.value, features)};
   aggregator_ = make_aggregator(context);
   std::string identity = aggregator_->fingerprint();
+  if (identity.empty()) identity = default_fingerprint(config_);
   if (config_.actions) {
     weights_.emplace();
     auto sorted = *config_.actions;

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "signalbox/common/error.h"
@@ -30,6 +31,8 @@ void throw_config_error(const ConfigLocation& where, std::string_view key,
 
 namespace {
 
+// A config is a page of YAML; anything near this size is a mistake (or an attack).
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::string_view kDurationHint = "(use <integer><unit>, unit ms, s, m, h or d)";
 constexpr std::string_view kRefHint = "(use item_id, query, action, attrs.NAME or a feature)";
 
@@ -74,6 +77,15 @@ bool is_name(std::string_view s) {
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_source_kind(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -131,6 +143,47 @@ struct Entry {
   ConfigLocation value_where;  // of the value, for messages about it
 };
 
+// Where a second YAML document starts, if the text has one.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  // Records where each document's first node is (a document start's own mark is where the
+  // previous one ended).
+  class DocumentStarts final : public YAML::EventHandler {
+   public:
+    std::vector<YAML::Mark> marks;
+    void OnDocumentStart(const YAML::Mark&) override { pending_ = true; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+      node(m);
+    }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnMapEnd() override {}
+
+   private:
+    void node(const YAML::Mark& m) {
+      if (pending_) marks.push_back(m);
+      pending_ = false;
+    }
+    bool pending_ = false;
+  };
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+  }
+  if (starts.marks.size() > 1) return starts.marks[1];
+  return std::nullopt;
+}
+
 class Parser {
  public:
   explicit Parser(const fs::path& file) : file_(file.string()) {
@@ -140,17 +193,18 @@ class Parser {
   }
 
   Config parse(const std::string& text) {
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
     try {
-      docs = YAML::LoadAll(text);
+      // A second document is almost always a paste error; silently ignoring it would hide it.
+      // Counted with a bounded loop: yaml-cpp 0.7's LoadAll() loops forever on some broken
+      // input (a stray ',' at the top level), producing empty documents without end.
+      if (auto second = second_document(text)) {
+        throw_config_error(location(*second), "yaml", "more than one document");
+      }
+      root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       throw_config_error(location(e.mark), "yaml", e.msg);
     }
-    // A second document is almost always a paste error; silently ignoring it would hide it.
-    if (docs.size() > 1) {
-      throw_config_error(location(docs[1].Mark()), "yaml", "more than one document");
-    }
-    YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
     ConfigLocation root_where = location(root.Mark());
     if (root_where.line == 0) root_where.line = 1;
 
@@ -187,7 +241,7 @@ class Parser {
     if (signals == sections.end()) throw_config_error(root_where, "signals", "required");
     parse_signals(signals->second, config.features, config.signals);
     if (auto* e = section("views")) parse_views(*e, config.signals, config.views);
-    if (auto* e = section("plugins")) parse_plugins(*e, config.plugins);
+    if (auto* e = section("plugins")) parse_plugins(*e, config.plugins, config.plugin_locations);
     return config;
   }
 
@@ -390,7 +444,10 @@ class Parser {
 
   void parse_ingest(const Entry& section, std::vector<IngestConfig>& out) const {
     std::size_t i = 0;
-    for (const auto& [node, where] : items(section, "ingest", "mappings")) {
+    for (const auto& item : items(section, "ingest", "mappings")) {
+      // Named copies, not a structured binding: lambdas below capture them (clang 14).
+      const auto& node = item.first;
+      const ConfigLocation& where = item.second;
       std::string path = index("ingest", i++);
       IngestConfig ingest;
       ingest.where = where;
@@ -483,11 +540,14 @@ class Parser {
       } else if (source.kind == "redis") {
         not_for(file);
         not_for(model);
-      } else {
-        throw_config_error(
-            kind->value_where, child(path, "kind"),
-            fmt::format("unknown kind {} (use table, fasttext or redis)", quote(source.kind)));
+      } else if (!is_source_kind(source.kind)) {
+        throw_config_error(kind->value_where, child(path, "kind"),
+                           fmt::format("bad kind {} (use table, fasttext, redis or a registered "
+                                       "kind of characters a-z 0-9 _)",
+                                       quote(source.kind)));
       }
+      // Any other kind is registered in code (a plugin, the embedding program); whether it
+      // exists is known only when the sources are built, which rejects an unknown one.
       if (file) source.path = local_path(*file, child(path, "path"));
       if (key) source.key = nonempty(*key, child(path, "key"));
       if (model) source.model = local_path(*model, child(path, "model"));
@@ -500,7 +560,10 @@ class Parser {
     static const std::vector<std::string> kKeys = {"name", "source", "key",     "field",
                                                    "type", "top",    "min_prob"};
     std::size_t i = 0;
-    for (const auto& [node, where] : items(section, "features", "mappings")) {
+    for (const auto& item : items(section, "features", "mappings")) {
+      // Named copies, not a structured binding: lambdas below capture them (clang 14).
+      const auto& node = item.first;
+      const ConfigLocation& where = item.second;
       std::string path = index("features", i++);
       FeatureConfig feature;
       feature.where = where;
@@ -619,7 +682,10 @@ class Parser {
       throw_config_error(section.value_where, "signals", "must not be empty");
     }
     std::size_t i = 0;
-    for (const auto& [node, where] : items(section, "signals", "signals")) {
+    for (const auto& item : items(section, "signals", "signals")) {
+      // Named copies, not a structured binding: lambdas below capture them (clang 14).
+      const auto& node = item.first;
+      const ConfigLocation& where = item.second;
       std::string path = index("signals", i++);
       SignalConfig signal;
       signal.where = where;
@@ -698,7 +764,10 @@ class Parser {
   void parse_views(const Entry& section, const std::vector<SignalConfig>& signals,
                    std::vector<ViewConfig>& out) {
     std::size_t i = 0;
-    for (const auto& [node, where] : items(section, "views", "views")) {
+    for (const auto& item : items(section, "views", "views")) {
+      // Named copies, not a structured binding: lambdas below capture them (clang 14).
+      const auto& node = item.first;
+      const ConfigLocation& where = item.second;
       std::string path = index("views", i++);
       ViewConfig view;
       view.where = where;
@@ -753,12 +822,15 @@ class Parser {
     }
   }
 
-  void parse_plugins(const Entry& section, std::vector<fs::path>& out) const {
+  void parse_plugins(const Entry& section, std::vector<fs::path>& out,
+                     std::vector<ConfigLocation>& locations) const {
     for (const auto& [n, where] : items(section, "plugins", "paths")) {
       std::string path = index("plugins", out.size());
       std::string p = text(n, where, path);
       if (p.empty()) throw_config_error(where, path, "must not be empty");
       out.push_back(resolve(p));
+      locations.push_back(where);
+      locations.back().path = path;
     }
   }
 
@@ -788,6 +860,19 @@ const ConfigParam* find_param(const ConfigParams& params, std::string_view key,
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const fs::path& file) {
+  // YAML allows no C0 control characters but tab and line breaks, and yaml-cpp 0.7 can loop
+  // forever on some (a NUL inside a flow collection): refuse them before it sees the text.
+  if (yaml_text.size() > kMaxConfigBytes) {
+    throw ConfigError(fmt::format("{}: config larger than {} bytes", file.string(), kMaxConfigBytes));
+  }
+  int line = 1;
+  for (unsigned char c : yaml_text) {
+    if (c == '\n') ++line;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      throw_config_error(ConfigLocation{file.string(), line, ""}, "yaml",
+                         fmt::format("control character 0x{:02x} is not allowed", c));
+    }
+  }
   return Parser(file).parse(yaml_text);
 }
 

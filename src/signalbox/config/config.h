@@ -114,7 +114,8 @@ struct Config {
   std::vector<FeatureConfig> features;
   std::vector<SignalConfig> signals;
   std::vector<ViewConfig> views;
-  std::vector<std::filesystem::path> plugins;
+  std::vector<std::filesystem::path> plugins;       // absolute
+  std::vector<ConfigLocation> plugin_locations;     // where plugins[i] is written
 };
 
 // Reads and checks the structure of a config file: YAML syntax, known sections and keys,

@@ -7,6 +7,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
+#include "signalbox/engine/plugins.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/tiles.h"
 
@@ -65,6 +66,8 @@ class Engine::Merger final : public TileMerger {
 };
 
 Engine::Engine(const Config& config, Options options) : config_(config), options_(options) {
+  // First: a plugin may define the aggregators and views the signals below name.
+  load_plugins(config_);
   materializer_ = std::make_unique<Materializer>(config_);
   const FeatureNames& features = materializer_->feature_names();
   std::unordered_map<std::uint64_t, const Signal*> owners;
@@ -99,8 +102,6 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   if (config_.storage.kind != "rocksdb")
     throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this version (use rocksdb)",
                                   config_.file.string(), config_.storage.kind));
-  if (!config_.plugins.empty())
-    throw ConfigError(fmt::format("{}: plugins: not supported by this version", config_.file.string()));
   if (!options_.open_store) return;
   store_ = open_rocksdb_store(RocksDbOptions{config_.storage.path, options_.read_only, false}, *merger_);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
@@ -229,9 +230,9 @@ void Engine::maybe_expire(TimeMs high_water) {
   if (fold) last_fold_ = high_water;
 }
 
-void Engine::expire(bool compact) {
+void Engine::expire(ExpireOptions options) {
   std::lock_guard lock(write_mutex_);
-  store_->expire(retention_, {.fold_base = true, .compact = compact});
+  store_->expire(retention_, {.fold_base = true, .compact_tiles = options.compact_tiles, .compact = options.compact});
   last_expiry_ = last_fold_ = store_->high_water();
 }
 
@@ -291,7 +292,18 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     if (!needed[s]) continue;
     const Signal& signal = *signals_[s];
     auto [tiles_it, inserted] = tiles.try_emplace(signal.state_id());
-    if (inserted) tiles_it->second = q.snapshot->tiles(user_id, signal.state_id());
+    if (inserted) {
+      // Read only the tiles some window of a signal sharing this state can use.
+      TimeMs from = q.as_of;
+      for (std::size_t o = 0; o < signals_.size(); ++o) {
+        const Signal& other = *signals_[o];
+        if (!needed[o] || other.state_id() != signal.state_id()) continue;
+        if (!other.windowed()) from = kBeginningOfTime;
+        for (const WindowConfig& w : other.windows())
+          from = std::min(from, w.length <= retention ? q.as_of - w.length + 1 : floor_day(q.as_of - w.length));
+      }
+      tiles_it->second = q.snapshot->tiles(user_id, signal.state_id(), floor_day(from), q.as_of);
+    }
     const std::vector<StoredTile>& stored = tiles_it->second;
     const StatePolicy& policy = retention_.states.at(signal.state_id());
     const TimeMs day_tiles_from =

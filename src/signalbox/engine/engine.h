@@ -83,8 +83,17 @@ class Engine {
   // Every signal and view name, signals first, in config order.
   std::vector<std::string> names() const;
 
-  // Drops expired raw events and unreachable tiles now; with `compact` also reclaims space.
-  void expire(bool compact);
+  struct ExpireOptions {
+    // Compact the tiles now so reads find one value per tile (after a bulk load).
+    bool compact_tiles = false;
+    // Also reclaim the space of expired raw events now rather than in background compactions.
+    bool compact = false;
+  };
+  // Moves the expiry horizon to stream time and folds old day tiles into base tiles; expired
+  // events and tiles then go in compactions (see Store::expire).
+  void expire(ExpireOptions options);
+  // expire() with every compaction on or off.
+  void expire(bool compact) { expire(ExpireOptions{compact, compact}); }
 
   // Makes everything ingested so far quick to reopen (see Store::flush); for shutdown and
   // the end of a replay.

@@ -6,11 +6,17 @@ namespace signalbox {
 
 namespace {
 
-constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {
-    "/v1/events", "/v1/users/{user_id}/signals", "/v1/signals:batchGet", "/v1/signals",
-    "/healthz",   "/metrics",                    "unmatched"};
+constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {"/v1/events",
+                                                                    "/v1/users/{user_id}/signals",
+                                                                    "/v1/signals:batchGet",
+                                                                    "/v1/signals",
+                                                                    "/healthz",
+                                                                    "/metrics",
+                                                                    "unmatched"};
 
-std::size_t index_of(Route route) { return static_cast<std::size_t>(route); }
+std::size_t index_of(Route route) {
+  return static_cast<std::size_t>(route);
+}
 
 void append_help(std::string& out, std::string_view name, std::string_view type,
                  std::string_view help) {
@@ -19,7 +25,9 @@ void append_help(std::string& out, std::string_view name, std::string_view type,
 
 }  // namespace
 
-std::string_view route_label(Route route) { return kRouteLabels[index_of(route)]; }
+std::string_view route_label(Route route) {
+  return kRouteLabels[index_of(route)];
+}
 
 void DurationHistogram::observe(std::chrono::nanoseconds duration) {
   double seconds = std::chrono::duration<double>(duration).count();

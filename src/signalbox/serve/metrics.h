@@ -60,8 +60,7 @@ class ServeMetrics {
                                                          413, 431, 500, 503, 505};
   static constexpr std::size_t kOtherStatus = kStatuses.size();
 
-  std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size() + 1>, kRouteCount>
-      requests_{};
+  std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size() + 1>, kRouteCount> requests_{};
   std::array<DurationHistogram, kRouteCount> query_durations_;
   DurationHistogram ingest_duration_;
   std::atomic<std::int64_t> connections_{0};

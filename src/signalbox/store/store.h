@@ -95,8 +95,10 @@ class StoreSnapshot {
   // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order.
   virtual void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
                            const std::function<void(std::string_view)>& fn) = 0;
-  // Every tile of (user, state), base first, then day tiles, then hour tiles, by start.
-  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::uint64_t state_id) = 0;
+  // The tiles of (user, state) a query over [from, to] can use: the base tile, then day
+  // tiles, then hour tiles whose start lies in [from, to], each kind by start.
+  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::uint64_t state_id, TimeMs from,
+                                        TimeMs to) = 0;
 };
 
 // Stores raw events and tiled state. Implementations are safe for concurrent use, except
@@ -115,10 +117,12 @@ class Store {
   // Advances the expiry horizon to stream time - policy.retention. Raw events, their ids and
   // the tiles no window can reach any more are then dropped in background compactions.
   // With `fold_base`, also merges old day tiles of base-keeping states into their base tile
-  // (a scan of all tiles: do it now and then, not per batch). With `compact`, reclaims the
-  // space at once.
+  // (a scan of all tiles: do it now and then, not per batch). `compact_tiles` compacts the
+  // tiles now, merging pending deltas so that reads find one value per tile (worth it after
+  // a bulk load); `compact` also reclaims the space of expired raw events at once.
   struct ExpireOptions {
     bool fold_base = true;
+    bool compact_tiles = false;
     bool compact = false;
   };
   virtual void expire(const RetentionPolicy& policy, ExpireOptions options) = 0;

@@ -10,27 +10,6 @@ namespace signalbox {
 
 namespace {
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, ViewFactory> factories;
-};
-
-Registry& registry() {
-  static Registry r;
-  return r;
-}
-
-[[noreturn]] void reject(const ViewContext& c, std::string_view key, std::string_view why) {
-  throw_config_error(c.view.where, key, why);
-}
-
-void require_grouped(const ViewContext& c) {
-  if (c.signal.config().group_by.empty())
-    reject(c, "signal",
-           fmt::format("{} needs a grouped signal (with group_by); \"{}\" has none",
-                       c.view.transform, c.signal.name()));
-}
-
 // The k largest entries of a map, value descending, key ascending on ties.
 class TopK final : public View {
  public:
@@ -90,30 +69,82 @@ class LastSession final : public View {
   TimeMs gap_;
 };
 
-void register_builtin_views() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_view("top_k", [](const ViewContext& c) -> std::unique_ptr<View> {
-      require_grouped(c);
-      std::int64_t k = param_int(c.view.params, "k", c.view.where);
-      if (k < 1 || k > 10000) reject(c, "k", "must be between 1 and 10000");
-      return std::make_unique<TopK>(static_cast<std::size_t>(k));
-    });
-    register_view("normalize", [](const ViewContext& c) -> std::unique_ptr<View> {
-      require_grouped(c);
-      return std::make_unique<Normalize>();
-    });
-    register_view("last_session", [](const ViewContext& c) -> std::unique_ptr<View> {
-      if (c.signal.config().aggregator != "last_k")
-        reject(c, "signal",
-               fmt::format("last_session needs a last_k signal; \"{}\" is {}", c.signal.name(),
-                           c.signal.config().aggregator));
-      return std::make_unique<LastSession>(param_duration(c.view.params, "gap", c.view.where));
-    });
-  });
+void add_builtin_views(std::map<std::string, ViewFactory>& factories) {
+  factories["top_k"] = [](const ViewContext& c) -> std::unique_ptr<View> {
+    c.require_grouped();
+    std::int64_t k = c.param_int("k");
+    if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
+    return std::make_unique<TopK>(static_cast<std::size_t>(k));
+  };
+  factories["normalize"] = [](const ViewContext& c) -> std::unique_ptr<View> {
+    c.require_grouped();
+    return std::make_unique<Normalize>();
+  };
+  factories["last_session"] = [](const ViewContext& c) -> std::unique_ptr<View> {
+    if (c.signal.config().aggregator != "last_k")
+      c.reject("signal", fmt::format("last_session needs a last_k signal; \"{}\" is {}",
+                                     c.signal.name(), c.signal.config().aggregator));
+    return std::make_unique<LastSession>(c.param_duration("gap"));
+  };
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, ViewFactory> factories;
+};
+
+// The built-ins go in when the registry is created, so that a later registration under the
+// same name always wins whatever the order of static initialisation. Never destroyed: a
+// plugin's factory may be looked up during exit.
+Registry& registry() {
+  static Registry* r = [] {
+    auto* fresh = new Registry;
+    add_builtin_views(fresh->factories);
+    return fresh;
+  }();
+  return *r;
 }
 
 }  // namespace
+
+void ViewContext::reject(std::string_view key, std::string_view problem) const {
+  throw_config_error(view.where, key, problem);
+}
+
+void ViewContext::require_grouped() const {
+  if (signal.config().group_by.empty())
+    reject("signal", fmt::format("{} needs a grouped signal (with group_by); \"{}\" has none",
+                                 view.transform, signal.name()));
+}
+
+std::int64_t ViewContext::param_int(std::string_view key,
+                                    std::optional<std::int64_t> fallback) const {
+  return signalbox::param_int(view.params, key, view.where, fallback);
+}
+
+double ViewContext::param_double(std::string_view key, std::optional<double> fallback) const {
+  return signalbox::param_double(view.params, key, view.where, fallback);
+}
+
+TimeMs ViewContext::param_duration(std::string_view key, std::optional<TimeMs> fallback) const {
+  return signalbox::param_duration(view.params, key, view.where, fallback);
+}
+
+const WindowConfig& ViewContext::param_window(std::string_view key) const {
+  auto it = view.params.find(key);
+  std::vector<std::string> written;
+  for (const WindowConfig& w : signal.windows()) {
+    if (it != view.params.end() && w.text == it->second.text) return w;
+    written.push_back(w.text);
+  }
+  if (it == view.params.end()) reject(key, "required (one of the signal's windows)");
+  if (written.empty())
+    throw_config_error(it->second.where, key,
+                       fmt::format("signal \"{}\" has no windows", signal.name()));
+  throw_config_error(it->second.where, key,
+                     fmt::format("signal \"{}\" has no window \"{}\" (it has {})", signal.name(),
+                                 it->second.text, fmt::join(written, ", ")));
+}
 
 void register_view(const std::string& name, ViewFactory factory) {
   Registry& r = registry();
@@ -122,7 +153,6 @@ void register_view(const std::string& name, ViewFactory factory) {
 }
 
 std::vector<std::string> view_names() {
-  register_builtin_views();
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   std::vector<std::string> names;
@@ -131,24 +161,6 @@ std::vector<std::string> view_names() {
 }
 
 std::unique_ptr<View> make_view(const ViewContext& c) {
-  register_builtin_views();
-  const auto& windows = c.signal.windows();
-  if (c.signal.windowed()) {
-    if (c.view.window.empty()) {
-      std::vector<std::string> written;
-      for (const auto& w : windows) written.push_back(w.text);
-      reject(c, "window",
-             fmt::format("required: signal \"{}\" has windows ({})", c.signal.name(),
-                         fmt::join(written, ", ")));
-    }
-    bool known = std::any_of(windows.begin(), windows.end(),
-                             [&](const WindowConfig& w) { return w.text == c.view.window; });
-    if (!known)
-      reject(c, "window",
-             fmt::format("signal \"{}\" has no window \"{}\"", c.signal.name(), c.view.window));
-  } else if (!c.view.window.empty()) {
-    reject(c, "window", fmt::format("signal \"{}\" has no windows", c.signal.name()));
-  }
   ViewFactory factory;
   {
     Registry& r = registry();
@@ -157,10 +169,31 @@ std::unique_ptr<View> make_view(const ViewContext& c) {
     if (it != r.factories.end()) factory = it->second;
   }
   if (!factory)
-    reject(c, "transform",
-           fmt::format("unknown transform \"{}\" (known: {})", c.view.transform,
-                       fmt::join(view_names(), ", ")));
-  return factory(c);
+    c.reject("transform", fmt::format("unknown transform \"{}\" (known: {})", c.view.transform,
+                                      fmt::join(view_names(), ", ")));
+  std::unique_ptr<View> view = factory(c);
+  const auto& windows = c.signal.windows();
+  if (view->input() == View::Input::kAllWindows) {
+    if (!c.view.window.empty())
+      c.reject("window", fmt::format("not used by transform {}: it reads every window of the "
+                                     "signal",
+                                     c.view.transform));
+  } else if (c.signal.windowed()) {
+    if (c.view.window.empty()) {
+      std::vector<std::string> written;
+      for (const auto& w : windows) written.push_back(w.text);
+      c.reject("window", fmt::format("required: signal \"{}\" has windows ({})", c.signal.name(),
+                                     fmt::join(written, ", ")));
+    }
+    bool known = std::any_of(windows.begin(), windows.end(),
+                             [&](const WindowConfig& w) { return w.text == c.view.window; });
+    if (!known)
+      c.reject("window",
+               fmt::format("signal \"{}\" has no window \"{}\"", c.signal.name(), c.view.window));
+  } else if (!c.view.window.empty()) {
+    c.reject("window", fmt::format("signal \"{}\" has no windows", c.signal.name()));
+  }
+  return view;
 }
 
 }  // namespace signalbox

@@ -2,7 +2,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "signalbox/aggregate/signal.h"
@@ -15,14 +17,40 @@ namespace signalbox {
 // cheap and do no I/O; many views may share one signal's state. Immutable and thread-safe.
 class View {
  public:
+  // What transform() receives.
+  enum class Input {
+    // The signal's result for the view's `window` (required of a windowed signal), or the
+    // only result of a signal without windows.
+    kWindow,
+    // The signal's whole result: for a windowed signal the object of every window keyed as
+    // written ({"1d": ..., "30d": ...}), for one without windows its only result. For views
+    // that compare windows; such a view takes no `window` key.
+    kAllWindows,
+  };
+
   virtual ~View() = default;
-  // `input` is the signal's result for the view's window (or its only result).
+  virtual Input input() const { return Input::kWindow; }
   virtual Value transform(const Value& input) const = 0;
 };
 
+// What a view factory gets: the view's config and the signal it reads, with helpers that read
+// parameters and reject a config. Every helper that fails throws ConfigError at the view's
+// location ("file:line: views[1].k: must be ...").
 struct ViewContext {
   const ViewConfig& view;
   const Signal& signal;
+
+  [[noreturn]] void reject(std::string_view key, std::string_view problem) const;
+  // ConfigError unless the signal is grouped (has `group_by`).
+  void require_grouped() const;
+  // Parameter `key` of the view (see param_int in config.h).
+  std::int64_t param_int(std::string_view key,
+                         std::optional<std::int64_t> fallback = std::nullopt) const;
+  double param_double(std::string_view key, std::optional<double> fallback = std::nullopt) const;
+  TimeMs param_duration(std::string_view key, std::optional<TimeMs> fallback = std::nullopt) const;
+  // Parameter `key` naming one of the signal's windows as written (for a kAllWindows view);
+  // a ConfigError listing the windows otherwise.
+  const WindowConfig& param_window(std::string_view key) const;
 };
 
 using ViewFactory = std::function<std::unique_ptr<View>(const ViewContext&)>;
@@ -31,9 +59,9 @@ using ViewFactory = std::function<std::unique_ptr<View>(const ViewContext&)>;
 // the same name replaces the first.
 void register_view(const std::string& name, ViewFactory factory);
 
-// Builds the view a config entry names, after checking that its window matches the signal:
-// a windowed signal needs one of its windows, a signal without windows takes none. Throws
-// ConfigError at the view's location.
+// Builds the view a config entry names and checks its window against the signal: a kWindow
+// view of a windowed signal needs one of its windows, and takes none otherwise; a
+// kAllWindows view takes none. Throws ConfigError at the view's location.
 std::unique_ptr<View> make_view(const ViewContext& context);
 
 std::vector<std::string> view_names();

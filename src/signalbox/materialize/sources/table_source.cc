@@ -62,13 +62,7 @@ const char* type_name(FeatureType type) {
 
 }  // namespace
 
-std::unique_ptr<TableSource> TableSource::load(const SourceConfig& config) {
-  std::unique_ptr<TableSource> source(new TableSource);
-  source->parse(config);
-  return source;
-}
-
-void TableSource::parse(const SourceConfig& config) {
+void TableSource::Data::parse(const SourceConfig& config) {
   const std::string path_key = fmt::format("sources.{}.path", config.name);
   const std::string key_key = fmt::format("sources.{}.key", config.name);
   if (config.path.empty())
@@ -167,7 +161,7 @@ void TableSource::parse(const SourceConfig& config) {
   }
 }
 
-void TableSource::read_vectors(Column& column, const std::vector<int>& lines) {
+void TableSource::Data::read_vectors(Column& column, const std::vector<int>& lines) {
   std::vector<std::string_view> parts;
   int dim_line = 0;
   std::uint32_t slots = 0;
@@ -204,7 +198,7 @@ void TableSource::read_vectors(Column& column, const std::vector<int>& lines) {
   }
 }
 
-void TableSource::read_numbers(Column& column, const std::vector<int>& lines) {
+void TableSource::Data::read_numbers(Column& column, const std::vector<int>& lines) {
   column.numbers.reserve(column.cells.size());
   for (std::size_t r = 0; r < column.cells.size(); ++r) {
     std::string_view cell = column.cells[r];
@@ -221,14 +215,15 @@ void TableSource::read_numbers(Column& column, const std::vector<int>& lines) {
   }
 }
 
-const TableSource::Column* TableSource::find_column(std::string_view name) const {
+const TableSource::Column* TableSource::Data::find_column(std::string_view name) const {
   for (const Column& column : columns_) {
     if (column.name == name) return &column;
   }
   return nullptr;
 }
 
-void TableSource::check_field(const FieldRequest& request, const ConfigLocation& where) const {
+void TableSource::Data::check_field(const FieldRequest& request,
+                                   const ConfigLocation& where) const {
   const Column* column = find_column(request.field);
   if (column == nullptr) {
     std::string names;
@@ -249,18 +244,83 @@ void TableSource::check_field(const FieldRequest& request, const ConfigLocation&
   }
 }
 
+void TableSource::check_field(const FieldRequest& request, const ConfigLocation& where) const {
+  std::lock_guard lock(mutex_);
+  data_->check_field(request, where);
+  checked_.emplace_back(request, where);
+}
+
+std::shared_ptr<const TableSource::Data> TableSource::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return data_;
+}
+
+std::size_t TableSource::rows() const { return snapshot()->key_to_row_.size(); }
+
+std::optional<TableSource::Stamp> TableSource::stamp() const {
+  std::error_code ec;
+  Stamp s;
+  s.mtime = std::filesystem::last_write_time(config_.path, ec);
+  if (ec) return std::nullopt;
+  s.size = std::filesystem::file_size(config_.path, ec);
+  if (ec) return std::nullopt;
+  return s;
+}
+
+std::unique_ptr<TableSource> TableSource::load(const SourceConfig& config) {
+  check_source_params(config, {});
+  std::unique_ptr<TableSource> source(new TableSource(config));
+  source->attempted_ = source->stamp();
+  auto data = std::make_shared<Data>();
+  data->parse(config);
+  source->data_ = std::move(data);
+  return source;
+}
+
+bool TableSource::reload(bool force) {
+  std::lock_guard reload_lock(reload_mutex_);
+  std::optional<Stamp> before = stamp();
+  if (!before) {
+    // Reported once, not at every check, until the file is back.
+    if (!force && attempted_missing_) return false;
+    attempted_missing_ = true;
+    attempted_.reset();
+    throw_config_error(config_.where, fmt::format("sources.{}.path", config_.name),
+                       fmt::format("cannot read \"{}\"; still serving the table read before",
+                                   config_.path.string()));
+  }
+  attempted_missing_ = false;
+  if (!force && attempted_ == before) return false;
+  attempted_ = before;
+
+  auto fresh = std::make_shared<Data>();
+  fresh->parse(config_);
+  // A file still being written may parse cleanly yet be cut short; it is read again at
+  // the next check, once it has stopped changing.
+  if (stamp() != before) {
+    attempted_.reset();
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [request, where] : checked_) fresh->check_field(request, where);
+  data_ = std::move(fresh);
+  return true;
+}
+
 std::vector<std::vector<FeatureValue>> TableSource::lookup(std::span<const std::string> keys,
                                                            std::span<const FieldRequest> fields) {
+  std::shared_ptr<const Data> data = snapshot();
   std::vector<const Column*> columns;
   columns.reserve(fields.size());
   for (const FieldRequest& request : fields) {
-    const Column* column = find_column(request.field);
+    const Column* column = data->find_column(request.field);
     bool ok = column != nullptr;
     if (ok && request.type == FeatureType::kVector) ok = column->vector_failure.line == 0;
     if (ok && request.type == FeatureType::kNumber) ok = column->number_failure.line == 0;
     if (!ok) {
-      throw std::invalid_argument(fmt::format("table \"{}\" cannot serve field \"{}\" as {}", file_,
-                                              request.field, type_name(request.type)));
+      throw std::invalid_argument(fmt::format("table \"{}\" cannot serve field \"{}\" as {}",
+                                              data->file_, request.field,
+                                              type_name(request.type)));
     }
     columns.push_back(column);
   }
@@ -270,8 +330,8 @@ std::vector<std::vector<FeatureValue>> TableSource::lookup(std::span<const std::
   for (std::size_t k = 0; k < keys.size(); ++k) {
     std::vector<FeatureValue>& values = result[k];
     values.resize(fields.size());
-    auto it = key_to_row_.find(std::string_view(keys[k]));
-    if (it == key_to_row_.end()) continue;
+    auto it = data->key_to_row_.find(std::string_view(keys[k]));
+    if (it == data->key_to_row_.end()) continue;
     std::uint32_t row = it->second;
     for (std::size_t f = 0; f < fields.size(); ++f) {
       const Column& column = *columns[f];

@@ -252,6 +252,9 @@ class RocksDbStore final : public Store {
     tiles_options.table_factory = table_factory;
     tiles_options.merge_operator = merge_operator_;
     tiles_options.compaction_filter = &tile_filter_;
+    // A hot tile (a heavy user's current hour) gets a delta per batch; past a few pending
+    // deltas in the memtable, merge them at write time so reads do not redo it every time.
+    tiles_options.max_successive_merges = 8;
     tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     tiles_options.compression = rocksdb::kLZ4Compression;
 
@@ -264,6 +267,11 @@ class RocksDbStore final : public Store {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     std::string path = options.path.string();
+    if (!options.read_only) {
+      std::error_code ec;
+      std::filesystem::create_directories(options.path, ec);
+      if (ec) throw StorageError(fmt::format("cannot create {}: {}", path, ec.message()));
+    }
     rocksdb::Status status =
         options.read_only
             ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
@@ -360,12 +368,14 @@ class RocksDbStore final : public Store {
     check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
     expired_through_.store(through, std::memory_order_release);
     if (options.fold_base) fold_into_base(policy, through);
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     if (options.compact) {
-      rocksdb::CompactRangeOptions compact;
-      compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      for (auto* family : {events_, event_ids_, tiles_})
+      for (auto* family : {events_, event_ids_})
         check(db_->CompactRange(compact, family, nullptr, nullptr), "compact");
     }
+    if (options.compact || options.compact_tiles)
+      check(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
   }
 
   // Merges the day tiles of base-keeping states that are older than the hour tiles kept into
@@ -487,26 +497,32 @@ class RocksDbSnapshot final : public StoreSnapshot {
     check(events_->status(), "scan events");
   }
 
-  std::vector<StoredTile> tiles(std::uint64_t user, std::uint64_t state) override {
+  std::vector<StoredTile> tiles(std::uint64_t user, std::uint64_t state, TimeMs from,
+                                TimeMs to) override {
     std::vector<StoredTile> out;
-    std::string prefix = tile_prefix(user, state);
-    for (tiles_->Seek(prefix); tiles_->Valid(); tiles_->Next()) {
-      std::string_view key = view(tiles_->key());
-      if (key.substr(0, 16) != prefix) break;
-      TileKey parsed = parse_tile_key(key);
-      StoredTile tile;
-      tile.kind = parsed.kind;
-      tile.start = parsed.start;
-      std::string_view value = view(tiles_->value());
-      if (parsed.kind == TileKind::kBase) {
-        ByteReader r(value);
-        tile.covered_through = r.time_be();
-        value = r.rest();
+    for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
+      TileKey first{user, state, kind, kind == TileKind::kBase ? 0 : from};
+      std::string start = tile_key(first);
+      std::string prefix = start.substr(0, 17);
+      for (tiles_->Seek(start); tiles_->Valid(); tiles_->Next()) {
+        std::string_view key = view(tiles_->key());
+        if (key.substr(0, 17) != prefix) break;
+        TileKey parsed = parse_tile_key(key);
+        if (kind != TileKind::kBase && parsed.start > to) break;
+        StoredTile tile;
+        tile.kind = parsed.kind;
+        tile.start = parsed.start;
+        std::string_view value = view(tiles_->value());
+        if (parsed.kind == TileKind::kBase) {
+          ByteReader r(value);
+          tile.covered_through = r.time_be();
+          value = r.rest();
+        }
+        tile.state.assign(value);
+        out.push_back(std::move(tile));
       }
-      tile.state.assign(value);
-      out.push_back(std::move(tile));
+      check(tiles_->status(), "read tiles");
     }
-    check(tiles_->status(), "read tiles");
     return out;
   }
 

@@ -1,0 +1,475 @@
+#include "signalbox/serve/http_api.h"
+
+#include <chrono>
+#include <exception>
+#include <stdexcept>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "signalbox/common/error.h"
+#include "signalbox/serve/url.h"
+
+namespace signalbox {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A request the API refuses with 400; the message starts with the parameter at fault.
+class BadRequest : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string json_quoted(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+std::string_view view(boost::beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+HttpResponse json_response(http::status status, unsigned version, std::string body) {
+  HttpResponse response(status, version);
+  response.set(http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+HttpResponse error_json(http::status status, unsigned version, std::string_view message) {
+  std::string body = "{\"error\":";
+  append_json_string(body, message);
+  body += "}";
+  return json_response(status, version, std::move(body));
+}
+
+// What a path names: its route and the methods it takes, or nothing (404).
+struct Match {
+  Route route = Route::kUnmatched;
+  std::string_view allow;  // for the Allow header of a 405
+  std::string user_id;     // the {user_id} segment of kUserSignals, decoded
+};
+
+constexpr std::string_view kGetMethods = "GET, HEAD";
+constexpr std::string_view kPostMethods = "POST";
+
+// Routes on decoded path segments, so that "/v1/signals%3AbatchGet" is batchGet as well.
+Match match_path(const std::vector<std::string>& s) {
+  if (s.size() == 2 && s[0] == "v1") {
+    if (s[1] == "events") return {Route::kEvents, kPostMethods, {}};
+    if (s[1] == "signals") return {Route::kSignals, kGetMethods, {}};
+    if (s[1] == "signals:batchGet") return {Route::kBatchGet, kPostMethods, {}};
+  }
+  if (s.size() == 1 && s[0] == "healthz") return {Route::kHealthz, kGetMethods, {}};
+  if (s.size() == 1 && s[0] == "metrics") return {Route::kMetrics, kGetMethods, {}};
+  if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "signals")
+    return {Route::kUserSignals, kGetMethods, s[2]};
+  return {};
+}
+
+bool method_allowed(http::verb method, std::string_view allow) {
+  if (allow == kPostMethods) return method == http::verb::post;
+  return method == http::verb::get || method == http::verb::head;
+}
+
+std::uint64_t parse_user_id(std::string_view text) {
+  std::optional<std::uint64_t> id = parse_uint64(text);
+  if (!id)
+    throw BadRequest(
+        fmt::format("user_id: {} is not an unsigned 64-bit integer", json_quoted(text)));
+  return *id;
+}
+
+TimeMs parse_as_of(std::string_view text) {
+  std::optional<std::int64_t> t = parse_int64(text);
+  if (!t || *t < 0) {
+    throw BadRequest(fmt::format(
+        "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
+        json_quoted(text)));
+  }
+  return *t;
+}
+
+// Adds the comma-separated names of `csv` to `names`, skipping empty ones and repeats.
+void add_names(std::string_view csv, std::vector<std::string>& names,
+               std::unordered_set<std::string>& seen) {
+  while (!csv.empty()) {
+    std::size_t comma = csv.find(',');
+    std::string name(csv.substr(0, comma));
+    csv = comma == std::string_view::npos ? std::string_view() : csv.substr(comma + 1);
+    if (!name.empty() && seen.insert(name).second) names.push_back(std::move(name));
+  }
+}
+
+// --- batchGet body ---------------------------------------------------------------------
+
+struct BatchRequest {
+  std::vector<std::uint64_t> user_ids;
+  std::vector<std::string> names;
+  std::optional<TimeMs> as_of;
+};
+
+constexpr std::string_view kBatchShape =
+    R"(a JSON object {"user_ids": [...], "names": [...], "as_of": T})";
+
+std::uint64_t batch_user_id(simdjson::dom::element e, std::size_t i) {
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::UINT64:
+      return e.get_uint64().value_unsafe();
+    case element_type::INT64: {
+      std::int64_t v = e.get_int64().value_unsafe();
+      if (v >= 0) return static_cast<std::uint64_t>(v);
+      break;
+    }
+    case element_type::STRING: {
+      std::string_view text = e.get_string().value_unsafe();
+      if (std::optional<std::uint64_t> v = parse_uint64(text)) return *v;
+      break;
+    }
+    default:
+      break;
+  }
+  throw BadRequest(
+      fmt::format("user_ids[{}]: {} is not an unsigned 64-bit integer", i, simdjson::minify(e)));
+}
+
+BatchRequest parse_batch(const std::string& body, std::size_t max_users) {
+  // One parser per engine thread: it keeps its buffers between requests.
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    throw BadRequest(fmt::format("body: not valid JSON ({}); expected {}",
+                                 simdjson::error_message(error), kBatchShape));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object))
+    throw BadRequest(fmt::format("body: expected {}", kBatchShape));
+  BatchRequest batch;
+  bool has_user_ids = false;
+  std::unordered_set<std::string> seen_names;
+  for (auto [key, value] : object) {
+    if (key == "user_ids") {
+      simdjson::dom::array ids;
+      if (value.get_array().get(ids)) throw BadRequest("user_ids: must be an array of user ids");
+      if (ids.size() > max_users) {
+        throw BadRequest(fmt::format("user_ids: at most {} user ids per request, got {}", max_users,
+                                     ids.size()));
+      }
+      has_user_ids = true;
+      batch.user_ids.clear();
+      std::size_t i = 0;
+      for (simdjson::dom::element id : ids) batch.user_ids.push_back(batch_user_id(id, i++));
+    } else if (key == "names") {
+      simdjson::dom::array names;
+      if (value.get_array().get(names)) throw BadRequest("names: must be an array of strings");
+      batch.names.clear();
+      seen_names.clear();
+      std::size_t i = 0;
+      for (simdjson::dom::element name : names) {
+        std::string_view text;
+        if (name.get_string().get(text))
+          throw BadRequest(fmt::format("names[{}]: {} is not a string", i, simdjson::minify(name)));
+        if (seen_names.emplace(text).second) batch.names.emplace_back(text);
+        ++i;
+      }
+    } else if (key == "as_of") {
+      std::int64_t t = 0;
+      if (value.is_null()) {
+        batch.as_of.reset();
+      } else if (value.get_int64().get(t) || t < 0) {
+        throw BadRequest(fmt::format(
+            "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
+            simdjson::minify(value)));
+      } else {
+        batch.as_of = t;
+      }
+    } else {
+      throw BadRequest(
+          fmt::format("body: unknown field {} (known: user_ids, names, as_of)", json_quoted(key)));
+    }
+  }
+  if (!has_user_ids) throw BadRequest("user_ids: required (an array of user ids)");
+  return batch;
+}
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// The per-source metrics of docs/sources.md, one sample per source (label source="name").
+void append_source_metrics(const std::vector<SourceStats>& sources, std::string& out) {
+  if (sources.empty()) return;
+  auto inserter = std::back_inserter(out);
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                    bool cache_only, auto value) {
+    bool any = false;
+    for (const SourceStats& s : sources) any = any || !cache_only || s.cached;
+    if (!any) return;
+    fmt::format_to(inserter, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const SourceStats& s : sources) {
+      if (cache_only && !s.cached) continue;
+      fmt::format_to(inserter, "{}{{source=\"{}\"}} {}\n", name, label_value(s.source), value(s));
+    }
+  };
+  using S = const SourceStats&;
+  family("signalbox_source_lookups_total", "counter", "Source lookup() calls made.", false,
+         [](S s) { return s.lookups; });
+  family("signalbox_source_keys_total", "counter",
+         "Keys sent to source lookup() calls, after deduplication and the cache.", false,
+         [](S s) { return s.keys; });
+  family("signalbox_source_failures_total", "counter",
+         "Source lookup() calls that threw or answered the wrong shape.", false,
+         [](S s) { return s.failures; });
+  family("signalbox_source_timeouts_total", "counter",
+         "Source lookup() calls abandoned at their timeout.", false,
+         [](S s) { return s.timeouts; });
+  family("signalbox_source_skipped_total", "counter",
+         "Source lookup() calls not made while the source was backing off.", false,
+         [](S s) { return s.skipped; });
+  family("signalbox_source_degraded_events_total", "counter",
+         "Events stored with a source's features empty because it failed, timed out or was "
+         "backing off.",
+         false, [](S s) { return s.degraded_events; });
+  family("signalbox_source_lookup_seconds_total", "counter",
+         "Time spent in source lookup() calls that returned.", false,
+         [](S s) { return static_cast<double>(s.lookup_micros) / 1e6; });
+  family("signalbox_source_reloads_total", "counter", "Source reloads that took new data.", false,
+         [](S s) { return s.reloads; });
+  family("signalbox_source_reload_failures_total", "counter",
+         "Source reloads that failed and kept the old data.", false,
+         [](S s) { return s.reload_failures; });
+  family("signalbox_source_backing_off", "gauge",
+         "1 while the source is skipped after failures, else 0.", false,
+         [](S s) { return s.backing_off ? 1 : 0; });
+  family("signalbox_feature_cache_hits_total", "counter", "Keys answered from the feature cache.",
+         true, [](S s) { return s.cache.hits; });
+  family("signalbox_feature_cache_misses_total", "counter",
+         "Keys not in the feature cache, or expired.", true, [](S s) { return s.cache.misses; });
+  family("signalbox_feature_cache_evictions_total", "counter",
+         "Feature cache entries dropped to stay within cache_bytes.", true,
+         [](S s) { return s.cache.evictions; });
+  family("signalbox_feature_cache_expirations_total", "counter",
+         "Feature cache entries dropped after cache_ttl.", true,
+         [](S s) { return s.cache.expirations; });
+  family("signalbox_feature_cache_entries", "gauge", "Feature cache entries held.", true,
+         [](S s) { return s.cache.entries; });
+  family("signalbox_feature_cache_bytes", "gauge", "Bytes charged to the feature cache.", true,
+         [](S s) { return s.cache.bytes; });
+  family("signalbox_feature_cache_capacity_bytes", "gauge", "The feature cache's cache_bytes.",
+         true, [](S s) { return s.cache.capacity_bytes; });
+}
+
+}  // namespace
+
+HttpApi::HttpApi(Engine& engine, HttpApiOptions options) : engine_(engine), options_(options) {}
+
+Route HttpApi::route_of(std::string_view target) {
+  std::optional<std::vector<std::string>> segments = split_path(split_target(target).path);
+  return segments ? match_path(*segments).route : Route::kUnmatched;
+}
+
+HttpResponse HttpApi::error_response(http::status status, unsigned version, Route route,
+                                     std::string_view message) {
+  metrics_.count_request(route, static_cast<unsigned>(status));
+  return error_json(status, version, message);
+}
+
+HttpResponse HttpApi::handle(const HttpRequest& request) {
+  Route route = Route::kUnmatched;
+  HttpResponse response;
+  try {
+    response = dispatch(request, &route);
+  } catch (const BadRequest& e) {
+    response = error_json(http::status::bad_request, request.version(), e.what());
+  } catch (const QueryError& e) {
+    response = error_json(http::status::bad_request, request.version(), e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", view(request.method_string()), view(request.target()), e.what());
+    response = error_json(http::status::internal_server_error, request.version(),
+                          fmt::format("internal error: {}", e.what()));
+  }
+  metrics_.count_request(route, response.result_int());
+  if (request.method() == http::verb::head) {
+    // The headers a GET would have had, without its body.
+    std::size_t length = response.body().size();
+    response.body().clear();
+    response.content_length(length);
+  }
+  return response;
+}
+
+HttpResponse HttpApi::dispatch(const HttpRequest& request, Route* route) {
+  Target target = split_target(view(request.target()));
+  std::optional<std::vector<std::string>> segments = split_path(target.path);
+  if (!segments) {
+    throw BadRequest(fmt::format("path: bad percent-encoding in {}", json_quoted(target.path)));
+  }
+  Match match = match_path(*segments);
+  *route = match.route;
+  if (match.route == Route::kUnmatched) {
+    return error_json(http::status::not_found, request.version(),
+                      fmt::format("no route for {} {} (see docs/http-api.md)",
+                                  view(request.method_string()), target.path));
+  }
+  if (!method_allowed(request.method(), match.allow)) {
+    HttpResponse response = error_json(
+        http::status::method_not_allowed, request.version(),
+        fmt::format("method {} is not allowed on {} (allowed: {})", view(request.method_string()),
+                    route_label(match.route), match.allow));
+    response.set(http::field::allow,
+                 boost::beast::string_view(match.allow.data(), match.allow.size()));
+    return response;
+  }
+
+  switch (match.route) {
+    case Route::kEvents:
+      return post_events(request);
+    case Route::kUserSignals: {
+      Clock::time_point start = Clock::now();
+      HttpResponse response = get_user_signals(request, match.user_id, target.query);
+      metrics_.observe_query(Route::kUserSignals, Clock::now() - start);
+      return response;
+    }
+    case Route::kBatchGet: {
+      Clock::time_point start = Clock::now();
+      HttpResponse response = batch_get(request);
+      metrics_.observe_query(Route::kBatchGet, Clock::now() - start);
+      return response;
+    }
+    case Route::kSignals:
+      return json_response(http::status::ok, request.version(), engine_.describe().to_json());
+    case Route::kHealthz:
+      return json_response(http::status::ok, request.version(), R"({"status":"ok"})");
+    case Route::kMetrics:
+      return get_metrics(request);
+    case Route::kUnmatched:
+      break;
+  }
+  throw std::logic_error("unrouted request");
+}
+
+HttpResponse HttpApi::post_events(const HttpRequest& request) {
+  // The errors listed in one answer; the count of rejected events is always complete.
+  constexpr std::size_t kMaxErrorsListed = 100;
+  Clock::time_point start = Clock::now();
+  IngestResult result = engine_.ingest_json(request.body());
+  metrics_.observe_ingest(Clock::now() - start);
+
+  std::string body = fmt::format(R"({{"accepted":{},"rejected":{},"errors":[)", result.accepted,
+                                 result.rejected.size());
+  std::size_t listed = std::min(result.rejected.size(), kMaxErrorsListed);
+  for (std::size_t i = 0; i < listed; ++i) {
+    if (i > 0) body += ',';
+    fmt::format_to(std::back_inserter(body), R"({{"index":{},"error":)", result.rejected[i].first);
+    append_json_string(body, result.rejected[i].second);
+    body += '}';
+  }
+  fmt::format_to(std::back_inserter(body), R"(],"duplicates":{}}})", result.duplicates);
+  return json_response(http::status::ok, request.version(), std::move(body));
+}
+
+HttpResponse HttpApi::get_user_signals(const HttpRequest& request, std::string_view user_text,
+                                       std::string_view query) {
+  std::uint64_t user_id = parse_user_id(user_text);
+  std::string bad;
+  std::optional<std::vector<QueryParam>> params = parse_query(query, &bad);
+  if (!params) throw BadRequest(fmt::format("query: bad percent-encoding in {}", json_quoted(bad)));
+  std::vector<std::string> names;
+  std::unordered_set<std::string> seen;
+  std::optional<TimeMs> as_of;
+  for (const auto& [name, value] : *params) {
+    if (name == "names") {
+      add_names(value, names, seen);
+    } else if (name == "as_of") {
+      if (as_of) throw BadRequest("as_of: given more than once");
+      as_of = parse_as_of(value);
+    } else {
+      throw BadRequest(
+          fmt::format("unknown query parameter {} (known: names, as_of)", json_quoted(name)));
+    }
+  }
+  return json_response(http::status::ok, request.version(),
+                       engine_.query(user_id, names, as_of).to_json());
+}
+
+HttpResponse HttpApi::batch_get(const HttpRequest& request) {
+  BatchRequest batch = parse_batch(request.body(), options_.max_batch_users);
+  // One as_of for the whole batch, so that its answers are mutually consistent.
+  TimeMs as_of = batch.as_of ? *batch.as_of : wall_clock_ms();
+  std::string body = R"({"results":[)";
+  for (std::size_t i = 0; i < batch.user_ids.size(); ++i) {
+    if (i > 0) body += ',';
+    engine_.query(batch.user_ids[i], batch.names, as_of).append_json(body);
+  }
+  body += "]}";
+  return json_response(http::status::ok, request.version(), std::move(body));
+}
+
+HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
+  const EngineCounters& c = engine_.counters();
+  StoreStats store = engine_.store_stats();
+  TimeMs stream_time = engine_.stream_time();
+  std::string body;
+  auto out = std::back_inserter(body);
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(out, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  metric("signalbox_events_accepted_total", "counter",
+         "Events accepted since start, duplicates included.");
+  fmt::format_to(out, "signalbox_events_accepted_total {}\n", c.events_accepted.load());
+  metric("signalbox_events_rejected_total", "counter",
+         "Events rejected since start: invalid (a field breaks a rule) or late (older than the "
+         "retention horizon).");
+  fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"invalid\"}} {}\n",
+                 c.events_rejected_invalid.load());
+  fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"late\"}} {}\n",
+                 c.events_rejected_late.load());
+  metric("signalbox_events_duplicate_total", "counter",
+         "Accepted events that were already stored, so changed nothing.");
+  fmt::format_to(out, "signalbox_events_duplicate_total {}\n", c.events_duplicate.load());
+  metric("signalbox_queries_total", "counter",
+         "User queries run since start (a batchGet runs one per user id).");
+  fmt::format_to(out, "signalbox_queries_total {}\n", c.queries.load());
+  metric("signalbox_stream_time_seconds", "gauge",
+         "Stream time: the highest event ts ingested, in seconds since the Unix epoch (0 "
+         "before the first event).");
+  // The store reports an empty stream as a time far before the epoch.
+  double stream_seconds = stream_time < 0 ? 0.0 : static_cast<double>(stream_time) / 1000.0;
+  fmt::format_to(out, "signalbox_stream_time_seconds {}\n", stream_seconds);
+  metric("signalbox_store_events", "gauge", "Raw events in the event store (an estimate).");
+  fmt::format_to(out, "signalbox_store_events {}\n", store.events);
+  metric("signalbox_store_tiles", "gauge", "State tiles in the state store (an estimate).");
+  fmt::format_to(out, "signalbox_store_tiles {}\n", store.tiles);
+  metric("signalbox_store_disk_bytes", "gauge", "Bytes of the store's table files on disk.");
+  fmt::format_to(out, "signalbox_store_disk_bytes {}\n", store.bytes_on_disk);
+  append_source_metrics(engine_.materializer().stats(), body);
+  metrics_.append_prometheus(body);
+
+  HttpResponse response(http::status::ok, request.version());
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace signalbox

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "signalbox/engine/engine.h"
+
+namespace signalbox {
+
+struct HttpServerOptions {
+  // host:port to listen on (server.http); port 0 picks a free one, see local_address().
+  std::string address = "127.0.0.1:8080";
+  // A request body over this is answered 413 and the connection closed (server.max_body_bytes).
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Request line plus headers over this are answered 431 and the connection closed.
+  std::size_t max_header_bytes = 16 * 1024;
+  // Most user ids one batchGet may ask for.
+  std::size_t max_batch_users = 1000;
+  // Threads running sockets and HTTP framing; threads running POST /v1/events and expiry;
+  // threads running every other request. 0 picks the defaults explained at HttpServer.
+  unsigned io_threads = 0;
+  unsigned ingest_threads = 0;
+  unsigned query_threads = 0;
+  // A keep-alive connection idle this long is closed.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // Longest time to receive one request once its first byte arrived, and to send one answer.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
+  // On stop: longest wait for in-flight requests before their connections are closed.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  // How often Engine::expire(false) runs, by the wall clock; zero: never.
+  std::chrono::milliseconds expire_interval = std::chrono::seconds(60);
+  // From listen() on: SIGTERM and SIGINT stop the server as stop() does (a second one closes
+  // busy connections at once); SIGHUP makes every source read its data again.
+  bool handle_signals = true;
+};
+
+// The HTTP/1.1 server of `signalbox serve`: HttpApi behind Boost.Beast on Boost.Asio C++20
+// coroutines, with keep-alive and pipelining, body and header limits, timeouts, a periodic
+// expiry, source reloads on SIGHUP, and a graceful stop. listen() and run() are called once, from one thread; stop() is
+// thread-safe and may be called at any time, also before run().
+//
+// Threads: sockets, HTTP parsing and writing run on an io_context (`io_threads`, default 1).
+// Engine calls block (RocksDB reads and writes; ingest is serialised behind one lock), so they
+// run on two thread pools and their answers are written back on the I/O thread: running them
+// on the I/O threads would stall accepting and every other connection whenever all I/O threads
+// wait on the engine. Ingest bodies and the periodic expiry go to `ingest_threads` (default 2:
+// one decodes and materialises the next body while the other holds the write lock; more would
+// only queue on that lock), everything else to `query_threads` (default max(4, 2 × cores)),
+// so that a backlog of POSTs waiting for the lock never holds up a GET. One I/O thread is
+// enough because framing costs microseconds beside a query; on 2 cores a second one made no
+// consistent difference under wrk (docs/http-api.md, Performance).
+//
+// Stopping: stop accepting, close idle keep-alive connections, let every request already
+// received finish and be answered (with Connection: close), then return from run() once the
+// last connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
+// owns it.
+class HttpServer {
+ public:
+  // `engine` must outlive the server.
+  HttpServer(Engine& engine, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Throws std::runtime_error naming the address when it cannot.
+  void listen();
+  // The address listened on, as host:port with the real port; valid after listen().
+  std::string local_address() const;
+  // Serves until stopped, then drains as described above and returns.
+  void run();
+  // Starts the stop described above. Thread-safe; not async-signal-safe (signals are handled
+  // by the server itself, see handle_signals).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace signalbox

@@ -1,0 +1,247 @@
+// `signalbox backfill` end to end: against the reference through the real binary (gzip and
+// several logs, a query file with header and blank rows, stdin), the same answers as
+// `replay` + `get` at the end of the stream, and bad input with its message and exit status.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "log.h"
+#include "run.h"
+#include "signalbox/backfill/query_file.h"
+
+namespace signalbox::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kDemoEnd = 1767225600000;  // 2026-01-01T00:00:00Z
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+class BackfillCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("signalbox-backfill-cli-{}-{}", ::getpid(), counter_++);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  RunResult cli(const std::string& args) { return run(signalbox(args), dir_); }
+
+  // The demo config and a demo log of 300 users over 20 days ending at kDemoEnd.
+  std::string demo() {
+    RunResult gen = run(
+        fmt::format("{} --out {} --users 300 --events 30000 --days 20 --end-ms {}",
+                    shell_quote(SIGNALBOX_DEMO_DATA_BINARY), shell_quote(path("data")), kDemoEnd),
+        dir_);
+    EXPECT_EQ(gen.exit_code, 0) << gen.err;
+    write("demo.yaml", read_file(fs::path(SIGNALBOX_SOURCE_DIR) / "examples/demo.yaml"));
+    return path("demo.yaml");
+  }
+
+  fs::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 21);
+  world.config.file = dir_ / "world.yaml";
+  write("world.yaml", config_yaml(world.config));
+  const std::size_t users = 20;
+  EventLog log = generate_log(world, 8000, users, 5 * kMinuteMs, kHourMs);
+  // Two logs read in order: the first compressed.
+  const std::size_t half = log.lines.size() / 2;
+  log.write(dir_ / "a.ndjson", 0, half);
+  log.write(dir_ / "b.ndjson", half, log.lines.size());
+  ASSERT_EQ(std::system(fmt::format("gzip {}", shell_quote(path("a.ndjson"))).c_str()), 0);
+
+  auto& rng = world.rng();
+  std::vector<BackfillQuery> queries;
+  std::string csv = "user_id,as_of\n";
+  for (int i = 0; i < 300; ++i) {
+    BackfillQuery q{1000 + rng() % (users + 1),
+                    kLogStart + static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(
+                                                                log.newest - kLogStart + kDayMs))};
+    if (i % 50 == 0) q.as_of = log.newest;
+    queries.push_back(q);
+    csv += fmt::format("{},{}\n{}", q.user_id, q.as_of, i % 7 == 0 ? "\n" : "");
+  }
+  write("q.csv", csv);
+
+  RunResult result =
+      cli(fmt::format("backfill -q --config {} --events {} {} --queries {} --out {} --lateness 2h",
+                      path("world.yaml"), path("a.ndjson.gz"), path("b.ndjson"), path("q.csv"),
+                      path("out.ndjson")));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("backfilled 300 queries (0 refused)"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(fmt::format("read {} lines", log.lines.size())), std::string::npos)
+      << result.out;
+
+  EXPECT_NE(result.err.find("rejected: ... and"), std::string::npos)
+      << "more than 20: " << result.err;
+  // The reference needs every rejection: list them all, as file:line: problem with line
+  // numbers counting in each file.
+  result = cli(fmt::format(
+      "backfill -q --max-errors 100000 --config {} --events {} {} --queries {} --out {} "
+      "--lateness 2h",
+      path("world.yaml"), path("a.ndjson.gz"), path("b.ndjson"), path("q.csv"),
+      path("out.ndjson")));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::set<std::size_t> rejected;
+  for (const std::string& line : split_lines(result.err)) {
+    for (auto [file, first] :
+         {std::pair{path("a.ndjson.gz"), std::size_t{0}}, {path("b.ndjson"), half}}) {
+      std::string prefix = "rejected: " + file + ":";
+      if (line.rfind(prefix, 0) == 0)
+        rejected.insert(first + std::stoul(line.substr(prefix.size())) - 1);
+    }
+  }
+
+  std::vector<std::string> answers = split_lines(read_file(dir_ / "out.ndjson"));
+  ASSERT_EQ(answers.size(), queries.size());
+  auto accepted = log.accepted(world, log.lines.size(), rejected);
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const BackfillQuery& q = queries[i];
+    std::string d =
+        diff(world.expected(accepted[q.user_id], q.user_id, q.as_of), parse_json(answers[i]), 1e-9);
+    ASSERT_EQ(d, "") << "query " << i << ": user " << q.user_id << " as_of " << q.as_of;
+  }
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find("signalbox-backfill-"), std::string::npos)
+        << entry.path();
+
+  // The same from standard input to standard output; the summary then goes to stderr.
+  RunResult piped = run(
+      fmt::format("cat {} | {}", shell_quote(path("b.ndjson")),
+                  signalbox(fmt::format("backfill -q --config {} --events - --queries {} --out - "
+                                        "--lateness 2h --tmp-dir {}",
+                                        path("world.yaml"), path("q.csv"), path("data-tmp")))),
+      dir_);
+  EXPECT_EQ(piped.exit_code, 1) << "the temporary folder's parent does not exist: " << piped.err;
+  fs::create_directories(dir_ / "data-tmp");
+  piped = run(
+      fmt::format("cat {} | {}", shell_quote(path("b.ndjson")),
+                  signalbox(fmt::format("backfill -q --config {} --events - --queries {} --out - "
+                                        "--lateness 2h --tmp-dir {}",
+                                        path("world.yaml"), path("q.csv"), path("data-tmp")))),
+      dir_);
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(split_lines(piped.out).size(), queries.size());
+  EXPECT_NE(piped.err.find("backfilled 300 queries"), std::string::npos) << piped.err;
+  EXPECT_TRUE(fs::is_empty(dir_ / "data-tmp"));
+}
+
+// Online and offline agree: backfill at the end of the stream answers what replay + get do.
+TEST_F(BackfillCliTest, AtTheEndOfTheStreamBackfillEqualsReplayThenGet) {
+  std::string config = demo();
+  const std::string events = path("data/events.ndjson");
+  ASSERT_EQ(cli(fmt::format("replay -q --config {} {}", config, events)).exit_code, 0);
+
+  // The busiest users, a quiet one and one never seen.
+  std::map<std::uint64_t, int> counts;
+  std::stringstream log(read_file(events));
+  for (std::string line; std::getline(log, line);) {
+    std::size_t at = line.find("\"user_id\":");
+    if (at != std::string::npos) counts[std::stoull(line.substr(at + 10))]++;
+  }
+  std::vector<std::pair<int, std::uint64_t>> by_count;
+  for (const auto& [user, n] : counts) by_count.emplace_back(n, user);
+  std::sort(by_count.rbegin(), by_count.rend());
+  std::vector<std::uint64_t> users;
+  for (std::size_t i = 0; i < 6; ++i) users.push_back(by_count[i].second);
+  users.push_back(by_count.back().second);
+  users.push_back(987654321);
+
+  std::string csv;
+  for (std::uint64_t user : users) csv += fmt::format("{},{}\n", user, kDemoEnd);
+  write("q.csv", csv);
+  RunResult backfill = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
+                                       config, events, path("q.csv"), path("out.ndjson")));
+  ASSERT_EQ(backfill.exit_code, 0) << backfill.err;
+  EXPECT_NE(backfill.out.find(", 0 rejected"), std::string::npos) << backfill.out;
+  std::vector<std::string> answers = split_lines(read_file(dir_ / "out.ndjson"));
+  ASSERT_EQ(answers.size(), users.size());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    RunResult get =
+        cli(fmt::format("get --config {} --user {} --as-of {}", config, users[i], kDemoEnd));
+    ASSERT_EQ(get.exit_code, 0) << get.err;
+    // Tiles merge in another order in each store: doubles may differ in their last bits.
+    std::string d = diff(parse_json(get.out), parse_json(answers[i]), 1e-9);
+    EXPECT_EQ(d, "") << "user " << users[i];
+  }
+  EXPECT_NE(answers[0].find("\"top_categories_7d\":[{"), std::string::npos) << answers[0];
+}
+
+TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
+  std::string config = demo();
+  const std::string events = path("data/events.ndjson");
+  auto backfill = [&](const std::string& queries, const std::string& more = "") {
+    return cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {} {}", config,
+                           events, queries, path("out.ndjson"), more));
+  };
+
+  write("bad.csv", "user_id,as_of\n1,1767225600000\n\n7,tomorrow\n");
+  RunResult bad = backfill(path("bad.csv"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            fmt::format("signalbox: {}:4: as_of: \"tomorrow\" is not a time in ms since the epoch "
+                        "(0 to 253402300799999)\n",
+                        path("bad.csv")));
+  write("columns.csv", "1,2\n3;4\n");
+  RunResult columns = backfill(path("columns.csv"));
+  EXPECT_EQ(columns.exit_code, 2);
+  EXPECT_NE(columns.err.find("columns.csv:2: expected two columns user_id,as_of"),
+            std::string::npos)
+      << columns.err;
+  RunResult no_queries = backfill(path("nope.csv"));
+  EXPECT_EQ(no_queries.exit_code, 2);
+  EXPECT_NE(no_queries.err.find("nope.csv: cannot open"), std::string::npos) << no_queries.err;
+
+  write("q.csv", "1,1767225600000\n");
+  RunResult no_events =
+      cli(fmt::format("backfill -q --config {} --events {} {} --queries {} --out {}", config,
+                      events, path("missing.ndjson"), path("q.csv"), path("out.ndjson")));
+  EXPECT_EQ(no_events.exit_code, 1);
+  EXPECT_EQ(no_events.err, fmt::format("signalbox: {}: cannot open: No such file or directory\n",
+                                       path("missing.ndjson")));
+
+  RunResult lateness = backfill(path("q.csv"), "--lateness soon");
+  EXPECT_EQ(lateness.exit_code, 2);
+  EXPECT_NE(lateness.err.find("--lateness: \"soon\" is not a duration"), std::string::npos)
+      << lateness.err;
+  EXPECT_EQ(cli(fmt::format("backfill --config {} --events {} --out x", config, events)).exit_code,
+            2)
+      << "--queries is required";
+
+  write("broken.yaml", "signals:\n  - { name: s, aggregator: count, windows: [1x] }\n");
+  RunResult broken =
+      cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
+                      path("broken.yaml"), events, path("q.csv"), path("out.ndjson")));
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find("broken.yaml:2: signals[0].windows[0]"), std::string::npos)
+      << broken.err;
+
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find("out.ndjson"), std::string::npos)
+        << entry.path();
+    EXPECT_EQ(entry.path().filename().string().find("signalbox-backfill-"), std::string::npos)
+        << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace signalbox::testing

@@ -1,0 +1,120 @@
+// HttpServer in-process: listening on port 0, stop() from another thread, timeouts, the
+// periodic expiry running beside traffic.
+
+#include "signalbox/serve/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http_client.h"
+#include "world.h"
+
+namespace signalbox::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+
+std::uint16_t port_of(const std::string& address) {
+  return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+struct Running {
+  Running(Engine& engine, HttpServerOptions options) : server(engine, std::move(options)) {
+    server.listen();
+    port = port_of(server.local_address());
+    thread = std::thread([this] { server.run(); });
+  }
+  ~Running() {
+    server.stop();
+    thread.join();
+  }
+  HttpServer server;
+  std::uint16_t port = 0;
+  std::thread thread;
+};
+
+HttpServerOptions test_options() {
+  HttpServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.handle_signals = false;
+  return options;
+}
+
+TEST(HttpServer, ServesWhileExpiringAndStopsOnRequest) {
+  World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  HttpServerOptions options = test_options();
+  options.expire_interval = 5ms;
+  auto running = std::make_unique<Running>(engine, options);
+  EXPECT_EQ(running->server.local_address(), fmt::format("127.0.0.1:{}", running->port));
+  HttpClient client(running->port);
+  for (int day = 0; day < 5; ++day) {
+    std::string body;
+    for (int i = 0; i < 200; ++i) {
+      body += fmt::format(R"({{"user_id": 1, "ts": {}, "action": "click", "item_id": "pin{}"}})",
+                          kStart + day * kDayMs + i * kMinuteMs, i % 7) + "\n";
+    }
+    HttpAnswer answer = client.post("/v1/events", body);
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    EXPECT_EQ(answer.json().find("accepted")->number(), 200.0);
+    std::this_thread::sleep_for(20ms);
+    HttpAnswer got = client.get(fmt::format("/v1/users/1/signals?names=all_clicks&as_of={}",
+                                            kStart + day * kDayMs + kHourMs));
+    ASSERT_EQ(got.status, 200u) << got.body;
+    EXPECT_EQ(got.json().find("signals")->find("all_clicks")->number(), 200.0 * day + 61);
+  }
+  auto start = std::chrono::steady_clock::now();
+  running.reset();  // stop() and join
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(HttpServer, StopBeforeRunReturnsAtOnce) {
+  World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  HttpServer server(engine, test_options());
+  server.listen();
+  server.stop();
+  auto start = std::chrono::steady_clock::now();
+  server.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST(HttpServer, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  HttpServerOptions options = test_options();
+  options.idle_timeout = 100ms;
+  Running running(engine, options);
+  HttpClient client(running.port);
+  ASSERT_EQ(client.get("/healthz").status, 200u);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(client.closed_by_server());
+  HttpClient again(running.port);
+  EXPECT_EQ(again.get("/healthz").status, 200u);
+}
+
+TEST(HttpServer, ListenNamesTheAddressItCannotTake) {
+  World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  HttpServer first(engine, test_options());
+  first.listen();
+  HttpServerOptions options = test_options();
+  options.address = first.local_address();
+  HttpServer second(engine, options);
+  try {
+    second.listen();
+    FAIL() << "expected the second listen to fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(options.address), std::string::npos) << e.what();
+  }
+  options.address = "no-such-host.invalid:80";
+  HttpServer third(engine, options);
+  EXPECT_THROW(third.listen(), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace signalbox::testing

@@ -73,5 +73,49 @@ TEST(LongHistory, SignalsOutliveTheRawEvents) {
   EXPECT_LT(stored, accepted.size() / 10);
 }
 
+// A windowed signal and an all-history signal that fold the same thing: the all-history
+// one folds old day tiles into its base tile, which must not take them from the windowed one.
+TEST(LongHistory, WindowedAndAllHistorySignalsOfTheSameFoldStayExact) {
+  World world(7 * kDayMs, {"1h", "1d", "7d", "30d", "90d"});
+  SignalConfig clicks;
+  clicks.name = "clicks_windowed";
+  clicks.aggregator = "count";
+  clicks.actions = std::vector<std::pair<std::string, double>>{{"click", 1}};
+  clicks.windows = {{"1d", kDayMs}, {"30d", 30 * kDayMs}, {"90d", 90 * kDayMs}};
+  world.config.signals.push_back(clicks);  // all_clicks is the same fold without windows
+  Engine engine(world.config);
+  std::vector<RefEvent> accepted;
+  std::vector<Event> batch;
+  const std::size_t count = 8000;
+  for (std::size_t i = 0; i < count; ++i) {
+    TimeMs ts = kStart + static_cast<TimeMs>(i) * (100 * kDayMs / static_cast<TimeMs>(count));
+    batch.push_back(world.make_event(6, ts, i));
+    if (batch.size() == 400 || i + 1 == count) {
+      ASSERT_TRUE(engine.ingest(batch).rejected.empty());
+      for (const Event& e : batch) accepted.push_back(world.to_ref(e));
+      batch.clear();
+    }
+  }
+  engine.expire(/*compact=*/true);
+  const TimeMs head = engine.stream_time();
+  const std::map<std::string, double> click_weight = {{"click", 1}};
+  for (std::uint64_t user = 1000; user < 1006; ++user) {
+    Value actual = engine.query(user, {"clicks_windowed", "all_clicks"}, head);
+    Value::Object windows;
+    for (const auto& w : clicks.windows) {
+      std::vector<const RefEvent*> in;
+      for (const RefEvent& e : accepted)
+        if (e.user == user && in_window(e.ts, head, w.length, 7 * kDayMs)) in.push_back(&e);
+      windows.emplace_back(w.text, ref_count(in, &click_weight));
+    }
+    std::vector<const RefEvent*> all;
+    for (const RefEvent& e : accepted)
+      if (e.user == user && e.ts <= head) all.push_back(&e);
+    Value expected(Value::Object{{"clicks_windowed", Value(std::move(windows))},
+                                 {"all_clicks", ref_count(all, &click_weight)}});
+    EXPECT_EQ(diff(expected, *actual.find("signals"), 1e-9), "") << "user " << user;
+  }
+}
+
 }  // namespace
 }  // namespace signalbox::testing

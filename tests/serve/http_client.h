@@ -3,6 +3,9 @@
 // A small blocking HTTP/1.1 client over Beast for the end-to-end tests: one keep-alive
 // connection, reopened when the server closed it. Not thread-safe: one client per thread.
 
+#include <poll.h>
+
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,14 +99,19 @@ class HttpClient {
     return answer;
   }
 
-  // True when the server closed the connection: a read sees the end of the stream.
-  bool closed_by_server() {
+  // True when the server closed the connection within `timeout`: a read sees the end of the
+  // stream (or a reset).
+  bool closed_by_server(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     connect();
+    pollfd fd{stream_->socket().native_handle(), POLLIN, 0};
+    bool readable = ::poll(&fd, 1, static_cast<int>(timeout.count())) == 1;
     beast::error_code ec;
-    char byte;
-    stream_->socket().read_some(asio::buffer(&byte, 1), ec);
+    if (readable) {
+      char byte;
+      stream_->socket().read_some(asio::buffer(&byte, 1), ec);
+    }
     close();
-    return ec == asio::error::eof;
+    return readable && (ec == asio::error::eof || ec == asio::error::connection_reset);
   }
 
   void close() {

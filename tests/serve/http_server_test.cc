@@ -55,7 +55,8 @@ TEST(HttpServer, ServesWhileExpiringAndStopsOnRequest) {
     std::string body;
     for (int i = 0; i < 200; ++i) {
       body += fmt::format(R"({{"user_id": 1, "ts": {}, "action": "click", "item_id": "pin{}"}})",
-                          kStart + day * kDayMs + i * kMinuteMs, i % 7) + "\n";
+                          kStart + day * kDayMs + i * kMinuteMs, i % 7) +
+              "\n";
     }
     HttpAnswer answer = client.post("/v1/events", body);
     ASSERT_EQ(answer.status, 200u) << answer.body;

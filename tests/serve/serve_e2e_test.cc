@@ -287,7 +287,7 @@ TEST(ServeEndToEnd, SighupReloadsSourcesAndMetricsShowIt) {
   EXPECT_EQ(s.server->terminate(), 0);
 }
 
-TEST(ServeEndToEnd, KafkaIngestIsRefusedAtStart) {
+TEST(ServeEndToEnd, KafkaIngestAndGrpcAreRefusedAtStart) {
   World world(3 * kDayMs, kWindows);
   std::string yaml = config_yaml(world.config, free_port(), 1 << 20) +
                      "ingest:\n  - { kind: http }\n"
@@ -299,6 +299,14 @@ TEST(ServeEndToEnd, KafkaIngestIsRefusedAtStart) {
   EXPECT_EQ(status, 2) << output;
   EXPECT_NE(output.find("ingest[1].kind"), std::string::npos) << output;
   EXPECT_NE(output.find("not supported by this build yet"), std::string::npos) << output;
+
+  std::string grpc = config_yaml(world.config, free_port(), 1 << 20);
+  grpc.replace(grpc.find("server: {"), 9, "server: { grpc: 127.0.0.1:9090,");
+  std::ofstream(world.config.file) << grpc;
+  status = run_signalbox({"serve", "--config", world.config.file.string()},
+                         world.dir() / "grpc.log", &output);
+  EXPECT_EQ(status, 2) << output;
+  EXPECT_NE(output.find("server.grpc"), std::string::npos) << output;
 }
 
 TEST(ServeEndToEnd, HttpIngestEntryAndAPortInUse) {

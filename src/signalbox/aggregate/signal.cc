@@ -51,6 +51,9 @@ Signal::Signal(const SignalConfig& config, const FeatureNames& features) : confi
       identity += fmt::format("{}:{},", action, weight);
     }
   }
+  // A signal without windows keeps a base tile into which old day tiles are folded; a
+  // windowed signal needs those day tiles as they are. So the two never share state.
+  identity += windowed() ? "|windowed" : "|all-history";
   state_id_ = hash64(identity);
 }
 

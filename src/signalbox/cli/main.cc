@@ -161,6 +161,11 @@ int run_serve(const std::string& config_path) {
                          "out the ingest section for HTTP only)");
     }
   }
+  if (config.server.grpc) {
+    throw ConfigError(fmt::format("{}: server.grpc: gRPC is not served by this build yet (leave "
+                                  "server.grpc out for HTTP only)",
+                                  config.file.string()));
+  }
   spdlog::set_default_logger(spdlog::stderr_logger_mt("signalbox"));
   Engine engine(config);
   HttpServerOptions options;
@@ -168,8 +173,6 @@ int run_serve(const std::string& config_path) {
   options.max_body_bytes = config.server.max_body_bytes;
   HttpServer server(engine, options);
   server.listen();
-  if (config.server.grpc)
-    spdlog::warn("server.grpc: gRPC is not served by this build yet; serving HTTP only");
   spdlog::info("signalbox serve: listening on http://{} ({} signals, {} views)",
                server.local_address(), config.signals.size(), config.views.size());
   server.run();

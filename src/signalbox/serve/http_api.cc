@@ -82,9 +82,10 @@ bool method_allowed(http::verb method, std::string_view allow) {
 
 std::uint64_t parse_user_id(std::string_view text) {
   std::optional<std::uint64_t> id = parse_uint64(text);
-  if (!id)
+  if (!id) {
     throw BadRequest(
         fmt::format("user_id: {} is not an unsigned 64-bit integer", json_quoted(text)));
+  }
   return *id;
 }
 

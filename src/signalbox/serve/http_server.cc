@@ -68,14 +68,14 @@ bool is_closed_by_peer(const error_code& ec) {
          ec == asio::error::operation_aborted || ec == beast::error::timeout;
 }
 
-}  // namespace
-
 // One client connection; its socket and `idle` belong to the connection's strand.
 struct Session {
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool idle = false;  // waiting for the first byte of the next request
 };
+
+}  // namespace
 
 struct HttpServer::Impl {
   Impl(Engine& engine, HttpServerOptions opts)

@@ -38,8 +38,8 @@ struct HttpServerOptions {
 
 // The HTTP/1.1 server of `signalbox serve`: HttpApi behind Boost.Beast on Boost.Asio C++20
 // coroutines, with keep-alive and pipelining, body and header limits, timeouts, a periodic
-// expiry, source reloads on SIGHUP, and a graceful stop. listen() and run() are called once, from one thread; stop() is
-// thread-safe and may be called at any time, also before run().
+// expiry, source reloads on SIGHUP, and a graceful stop. listen() and run() are called once, from
+// one thread; stop() is thread-safe and may be called at any time, also before run().
 //
 // Threads: sockets, HTTP parsing and writing run on an io_context (`io_threads`, default 1).
 // Engine calls block (RocksDB reads and writes; ingest is serialised behind one lock), so they

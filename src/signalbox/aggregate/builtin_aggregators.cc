@@ -207,11 +207,9 @@ class LastKAggregator final : public AggregatorOf<Recent> {
     value_.for_each_string(e, [&](std::string_view v) {
       add(s, Recent::Entry{std::string(v), e.event.ts, e.event.event_id});
     });
-    trim(s);
   }
   void merge(Recent& into, const Recent& from) const override {
     for (const auto& entry : from.entries) add(into, entry);
-    trim(into);
   }
   Value result(const Recent& s, TimeMs) const override {
     Value::Array list;
@@ -245,18 +243,20 @@ class LastKAggregator final : public AggregatorOf<Recent> {
   }
 
  private:
-  static void add(Recent& s, Recent::Entry entry) {
-    for (auto& existing : s.entries) {
-      if (existing.value == entry.value) {
-        if (newer(entry, existing)) existing = std::move(entry);
-        return;
-      }
+  // Keeps s.entries newest first and at most k long with O(k) work per entry, so folding a
+  // long run of events never sorts.
+  void add(Recent& s, Recent::Entry entry) const {
+    auto& list = s.entries;
+    auto same = std::find_if(list.begin(), list.end(),
+                             [&](const Recent::Entry& e) { return e.value == entry.value; });
+    if (same != list.end()) {
+      if (!newer(entry, *same)) return;
+      list.erase(same);
     }
-    s.entries.push_back(std::move(entry));
-  }
-  void trim(Recent& s) const {
-    std::sort(s.entries.begin(), s.entries.end(), newer);
-    if (s.entries.size() > k_) s.entries.resize(k_);
+    auto at = std::lower_bound(list.begin(), list.end(), entry, newer);
+    if (static_cast<std::size_t>(at - list.begin()) >= k_) return;
+    list.insert(at, std::move(entry));
+    if (list.size() > k_) list.pop_back();
   }
 
   std::size_t k_;

@@ -1,4 +1,5 @@
 #include "signalbox/materialize/materializer.h"
+#include "signalbox/materialize/field_text.h"
 
 #include <algorithm>
 #include <atomic>
@@ -35,18 +36,6 @@ struct KeyHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-
-const char* type_name(FeatureType type) {
-  switch (type) {
-    case FeatureType::kStrings:
-      return "strings";
-    case FeatureType::kVector:
-      return "vector";
-    case FeatureType::kNumber:
-      return "number";
-  }
-  return "?";
-}
 
 // `cache_bytes`: a byte count, optionally in KiB, MiB or GiB; 0 turns the cache off.
 std::size_t cache_bytes(const SourceConfig& config, std::size_t fallback) {
@@ -246,7 +235,7 @@ Materializer::Materializer(const Config& config,
       if (dependency.request.type != FeatureType::kStrings) {
         throw_config_error(fc.where, key_key,
                            fmt::format("feature \"{}\" is a {}; a key needs strings", fc.key,
-                                       type_name(dependency.request.type)));
+                                       feature_type_name(dependency.request.type)));
       }
       feature.stage = dependency.stage + 1;
     }

@@ -1,4 +1,5 @@
 #include "signalbox/materialize/sources/redis_source.h"
+#include "signalbox/materialize/field_text.h"
 
 #include <sys/time.h>
 
@@ -15,20 +16,6 @@ namespace {
 
 // Commands per pipelined round trip: bounds the client's buffers on very large batches.
 constexpr std::size_t kPipelineDepth = 1024;
-
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
-template <typename T>
-bool parse_finite(std::string_view s, T& out) {
-  s = trim_spaces(s);
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
-}
 
 // The text of one hash field as a feature value, read the way a table cell is.
 FeatureValue parse_value(std::string_view text, FeatureType type) {

@@ -1,4 +1,5 @@
 #include "signalbox/materialize/sources/table_source.h"
+#include "signalbox/materialize/field_text.h"
 
 #include <cerrno>
 #include <charconv>
@@ -18,22 +19,6 @@ namespace signalbox {
 
 namespace {
 
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
-// Parses the whole of `s` (spaces around it allowed) as a finite number. Non-finite values
-// are refused because one NaN would poison every mean and sum it reaches.
-template <typename T>
-bool parse_finite(std::string_view s, T& out) {
-  s = trim_spaces(s);
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(out);
-}
-
 void split(std::string_view s, char sep, std::vector<std::string_view>& out) {
   out.clear();
   std::size_t start = 0;
@@ -46,18 +31,6 @@ void split(std::string_view s, char sep, std::vector<std::string_view>& out) {
     out.push_back(s.substr(start, end - start));
     start = end + 1;
   }
-}
-
-const char* type_name(FeatureType type) {
-  switch (type) {
-    case FeatureType::kStrings:
-      return "strings";
-    case FeatureType::kVector:
-      return "vector";
-    case FeatureType::kNumber:
-      return "number";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -239,8 +212,8 @@ void TableSource::Data::check_field(const FieldRequest& request,
     // The TSV's line is what needs fixing; the feature's line says who asked.
     throw_config_error(
         ConfigLocation{file_, failure->line}, column->name,
-        fmt::format("not a {} column: {} (read as a {} by {}:{})", type_name(request.type),
-                    failure->reason, type_name(request.type), where.file, where.line));
+        fmt::format("not a {} column: {} (read as a {} by {}:{})", feature_type_name(request.type),
+                    failure->reason, feature_type_name(request.type), where.file, where.line));
   }
 }
 
@@ -320,7 +293,7 @@ std::vector<std::vector<FeatureValue>> TableSource::lookup(std::span<const std::
     if (!ok) {
       throw std::invalid_argument(fmt::format("table \"{}\" cannot serve field \"{}\" as {}",
                                               data->file_, request.field,
-                                              type_name(request.type)));
+                                              feature_type_name(request.type)));
     }
     columns.push_back(column);
   }

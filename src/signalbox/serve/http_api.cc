@@ -426,6 +426,11 @@ HttpResponse HttpApi::batch_get(const HttpRequest& request) {
   return json_response(http::status::ok, request.version(), std::move(body));
 }
 
+void HttpApi::add_metrics_appender(std::function<void(std::string&)> append) {
+  std::lock_guard lock(appenders_mutex_);
+  metrics_appenders_.push_back(std::move(append));
+}
+
 HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
   const EngineCounters& c = engine_.counters();
   StoreStats store = engine_.store_stats();
@@ -465,6 +470,10 @@ HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
   fmt::format_to(out, "signalbox_store_disk_bytes {}\n", store.bytes_on_disk);
   append_source_metrics(engine_.materializer().stats(), body);
   metrics_.append_prometheus(body);
+  {
+    std::lock_guard lock(appenders_mutex_);
+    for (const auto& append : metrics_appenders_) append(body);
+  }
 
   HttpResponse response(http::status::ok, request.version());
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "signalbox/engine/engine.h"
 #include "signalbox/serve/asio.h"
@@ -46,6 +49,12 @@ class HttpApi {
 
   ServeMetrics& metrics() { return metrics_; }
 
+  // Adds metrics rendered by someone else (another front end, an ingest adapter) to every
+  // GET /metrics answer: `append` appends complete HELP/TYPE/sample lines in Prometheus text
+  // format. It is called from query threads, so it must be thread-safe; it must outlive the
+  // HttpApi or be removed by destroying the HttpApi first.
+  void add_metrics_appender(std::function<void(std::string&)> append);
+
  private:
   HttpResponse dispatch(const HttpRequest& request, Route* route);
   HttpResponse post_events(const HttpRequest& request);
@@ -57,6 +66,8 @@ class HttpApi {
   Engine& engine_;
   HttpApiOptions options_;
   ServeMetrics metrics_;
+  std::mutex appenders_mutex_;
+  std::vector<std::function<void(std::string&)>> metrics_appenders_;
 };
 
 }  // namespace signalbox

@@ -290,6 +290,7 @@ void HttpServer::Impl::wait_for_signal() {
 
 void HttpServer::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
+  if (options.on_stop) options.on_stop();
   error_code ec;
   acceptor.close(ec);
   expire_timer.cancel();
@@ -404,6 +405,8 @@ void HttpServer::run() {
   impl.ingest_pool.join();
   impl.query_pool.join();
 }
+
+HttpApi& HttpServer::api() { return impl_->api; }
 
 void HttpServer::stop() {
   asio::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });

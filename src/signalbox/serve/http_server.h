@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "signalbox/engine/engine.h"
+#include "signalbox/serve/http_api.h"
 
 namespace signalbox {
 
@@ -34,6 +36,9 @@ struct HttpServerOptions {
   // From listen() on: SIGTERM and SIGINT stop the server as stop() does (a second one closes
   // busy connections at once); SIGHUP makes every source read its data again.
   bool handle_signals = true;
+  // Called once, on the server's control thread, when the stop begins (signal or stop()):
+  // lets the other front ends of the process (gRPC, Kafka ingest) stop with it. Must not block.
+  std::function<void()> on_stop;
 };
 
 // The HTTP/1.1 server of `signalbox serve`: HttpApi behind Boost.Beast on Boost.Asio C++20
@@ -73,6 +78,10 @@ class HttpServer {
   // Starts the stop described above. Thread-safe; not async-signal-safe (signals are handled
   // by the server itself, see handle_signals).
   void stop();
+
+  // The HTTP API the server answers with, e.g. to add metrics of other front ends before
+  // listen(). Lives as long as the server.
+  HttpApi& api();
 
  private:
   struct Impl;

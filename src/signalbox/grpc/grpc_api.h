@@ -1,0 +1,65 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include "signalbox/engine/engine.h"
+#include "signalbox/grpc/grpc_metrics.h"
+#include "signalbox/grpc/results.h"
+#include "signalbox/serve/metrics.h"
+#include "signalbox/v1/signalbox.grpc.pb.h"
+
+namespace signalbox {
+
+struct GrpcApiOptions {
+  // Most user ids one BatchGetSignals may ask for; more is RESOURCE_EXHAUSTED.
+  std::size_t max_batch_users = 1000;
+  // Where IngestEvents counts events by source (IngestSource::kGrpc); optional.
+  ServeMetrics* ingest_metrics = nullptr;
+};
+
+// The signalbox.v1.Signalbox service over one Engine: the operations of the HTTP API (HttpApi)
+// with the same engine calls, validation and limits, answered with typed messages. Thread-safe:
+// gRPC calls its methods from many threads at once.
+//
+// Status codes (docs/grpc.md): a request the engine refuses (unknown name, bad as_of) is
+// INVALID_ARGUMENT with the engine's message, as HTTP's 400; a batch over max_batch_users is
+// RESOURCE_EXHAUSTED; a call whose deadline passed or that was cancelled gets
+// DEADLINE_EXCEEDED / CANCELLED without touching the engine (a batch is checked again between
+// users; an ingest once begun is finished, so nothing is half taken); after stop_accepting()
+// every call is UNAVAILABLE; an engine failure is INTERNAL. Bad events are not an error of the
+// call: like POST /v1/events, IngestEvents takes the good ones and lists the bad ones.
+class GrpcApi final : public v1::Signalbox::Service {
+ public:
+  GrpcApi(Engine& engine, GrpcApiOptions options);
+
+  grpc::Status IngestEvents(grpc::ServerContext* context, const v1::IngestEventsRequest* request,
+                            v1::IngestEventsResponse* response) override;
+  grpc::Status GetSignals(grpc::ServerContext* context, const v1::GetSignalsRequest* request,
+                          v1::UserSignals* response) override;
+  grpc::Status BatchGetSignals(grpc::ServerContext* context,
+                               const v1::BatchGetSignalsRequest* request,
+                               v1::BatchGetSignalsResponse* response) override;
+  grpc::Status ListSignals(grpc::ServerContext* context, const v1::ListSignalsRequest* request,
+                           v1::ListSignalsResponse* response) override;
+
+  // From now on every call is answered UNAVAILABLE (the server is stopping). Thread-safe.
+  void stop_accepting() { stopping_.store(true, std::memory_order_relaxed); }
+  // Waits until no call is running or `deadline` passed; true when none is.
+  bool wait_idle(std::chrono::steady_clock::time_point deadline) const;
+
+  const GrpcMetrics& metrics() const { return metrics_; }
+
+ private:
+  template <typename Work>
+  grpc::Status run(GrpcMethod method, grpc::ServerContext* context, Work&& work);
+
+  Engine& engine_;
+  GrpcApiOptions options_;
+  ResultTranslator translator_;
+  GrpcMetrics metrics_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace signalbox

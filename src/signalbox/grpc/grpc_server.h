@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <grpcpp/server.h>
+
+#include "signalbox/engine/engine.h"
+#include "signalbox/grpc/grpc_api.h"
+
+namespace signalbox {
+
+struct GrpcServerOptions {
+  // host:port to listen on (server.grpc); port 0 picks a free one, see local_address().
+  std::string address = "127.0.0.1:9090";
+  // A request message over this is refused with RESOURCE_EXHAUSTED (server.max_body_bytes, the
+  // HTTP body limit).
+  std::size_t max_message_bytes = 16 * 1024 * 1024;
+  // Most user ids one BatchGetSignals may ask for.
+  std::size_t max_batch_users = 1000;
+  // On stop: longest wait for calls in flight before they are cancelled.
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  // Where IngestEvents counts its events (signalbox_events_total{source="grpc"}, freshness):
+  // the HTTP API's metrics, so /metrics shows every source in one family. Optional; must
+  // outlive every call (stop() and wait() before destroying it).
+  ServeMetrics* ingest_metrics = nullptr;
+  // Serve grpc.reflection.v1alpha.ServerReflection, so grpcurl and similar tools need no
+  // .proto file.
+  bool reflection = true;
+};
+
+// The gRPC server of `signalbox serve`: GrpcApi on gRPC's synchronous server, which runs each
+// call on a thread of its own pool (engine calls block). start(), stop() and wait() may be
+// called from any thread; stop() never blocks, so it can run from HttpServerOptions::on_stop.
+//
+// Stopping: calls arriving from stop() on are answered UNAVAILABLE, calls in flight finish
+// (or are cancelled after `drain_timeout`), the port is closed; wait() returns once all that
+// is done. The engine is not flushed here; the caller owns it.
+class GrpcServer {
+ public:
+  // `engine` must outlive the server.
+  GrpcServer(Engine& engine, GrpcServerOptions options);
+  // Stops as stop() does and waits for it.
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  // Binds and starts serving. Throws std::runtime_error naming the address when it cannot.
+  // Does nothing when stop() came first.
+  void start();
+  // The address listened on, as host:port with the real port; valid after start().
+  std::string local_address() const;
+  // Begins the stop described above and returns at once.
+  void stop();
+  // Blocks until a stop begun by stop() has finished (at once when never started).
+  void wait();
+
+  // Appends the gRPC metrics (calls by method and code, latency) in Prometheus text format,
+  // for HttpApi::add_metrics_appender. Thread-safe.
+  void append_metrics(std::string& out) const { api_.metrics().append_prometheus(out); }
+
+ private:
+  GrpcServerOptions options_;
+  GrpcApi api_;
+  std::mutex mutex_;
+  bool stopped_ = false;
+  std::unique_ptr<grpc::Server> server_;
+  std::string local_address_;
+  std::thread shutdown_thread_;
+};
+
+}  // namespace signalbox

@@ -1,0 +1,182 @@
+#include "signalbox/grpc/results.h"
+
+#include <algorithm>
+
+namespace signalbox {
+
+namespace {
+
+using Shape = ResultTranslator::Shape;
+
+Shape aggregator_shape(const std::string& aggregator) {
+  if (aggregator == "count" || aggregator == "sum" || aggregator == "decayed_count" ||
+      aggregator == "distinct_count")
+    return Shape::kNumberOrMap;
+  if (aggregator == "last_k") return Shape::kRecent;
+  if (aggregator == "mean") return Shape::kVector;
+  return Shape::kAuto;
+}
+
+Shape transform_shape(const std::string& transform) {
+  if (transform == "top_k") return Shape::kRanked;
+  if (transform == "normalize") return Shape::kNumberOrMap;
+  if (transform == "last_session") return Shape::kRecent;
+  return Shape::kAuto;
+}
+
+// An object with exactly the members `a` and `b` (in any order), or nullptr members.
+bool pair_object(const Value& v, std::string_view a, std::string_view b, const Value** va,
+                 const Value** vb) {
+  if (!v.is_object() || v.object().size() != 2) return false;
+  *va = v.find(a);
+  *vb = v.find(b);
+  return *va && *vb;
+}
+
+bool is_recent_list(const Value::Array& items) {
+  return std::all_of(items.begin(), items.end(), [](const Value& item) {
+    const Value *value, *ts;
+    return pair_object(item, "value", "ts", &value, &ts) && value->is_string() &&
+           ts->is_number();
+  });
+}
+
+bool is_ranked_list(const Value::Array& items) {
+  return std::all_of(items.begin(), items.end(), [](const Value& item) {
+    const Value *key, *value;
+    return pair_object(item, "key", "value", &key, &value) && key->is_string() &&
+           value->is_number();
+  });
+}
+
+bool is_vector(const Value::Array& items) {
+  return std::all_of(items.begin(), items.end(), [](const Value& v) { return v.is_number(); });
+}
+
+bool is_number_map(const Value::Object& members) {
+  return std::all_of(members.begin(), members.end(),
+                     [](const auto& member) { return member.second.is_number(); });
+}
+
+void fill_recent(const Value::Array& items, v1::Result* out) {
+  v1::RecentList* list = out->mutable_recent();
+  for (const Value& item : items) {
+    v1::RecentValue* entry = list->add_items();
+    entry->set_value(item.find("value")->string());
+    entry->set_ts(static_cast<std::int64_t>(item.find("ts")->number()));
+  }
+}
+
+void fill_ranked(const Value::Array& items, v1::Result* out) {
+  v1::RankedList* list = out->mutable_ranked();
+  for (const Value& item : items) {
+    v1::RankedEntry* entry = list->add_items();
+    entry->set_key(item.find("key")->string());
+    entry->set_value(item.find("value")->number());
+  }
+}
+
+void fill_vector(const Value::Array& items, v1::Result* out) {
+  v1::Vector* vector = out->mutable_vector();
+  for (const Value& v : items) vector->add_values(v.number());
+}
+
+std::string text(const Value* v) { return v && v->is_string() ? v->string() : std::string(); }
+
+void fill_params(const Value* params, google::protobuf::Map<std::string, std::string>* out) {
+  if (!params || !params->is_object()) return;
+  for (const auto& [key, value] : params->object())
+    (*out)[key] = value.is_string() ? value.string() : value.to_json();
+}
+
+}  // namespace
+
+ResultTranslator::ResultTranslator(const Config& config) {
+  for (const SignalConfig& s : config.signals)
+    kinds_[s.name] = Kind{!s.windows.empty(), aggregator_shape(s.aggregator)};
+  for (const ViewConfig& v : config.views)
+    kinds_[v.name] = Kind{false, transform_shape(v.transform)};
+}
+
+void ResultTranslator::result(const Value& value, Shape shape, v1::Result* out) {
+  out->Clear();
+  if (value.is_null()) return;  // kind unset: null
+  if (value.is_number()) {
+    out->set_number(value.number());
+    return;
+  }
+  if (value.is_object() && is_number_map(value.object())) {
+    auto* entries = out->mutable_map()->mutable_entries();
+    for (const auto& [key, v] : value.object()) (*entries)[key] = v.number();
+    return;
+  }
+  if (value.is_array()) {
+    const Value::Array& items = value.array();
+    // An empty list takes the expected shape; an unknown one is only typed when non-empty.
+    bool guess = shape == Shape::kAuto && !items.empty();
+    if ((shape == Shape::kRecent || guess) && is_recent_list(items)) return fill_recent(items, out);
+    if ((shape == Shape::kRanked || guess) && is_ranked_list(items)) return fill_ranked(items, out);
+    if ((shape == Shape::kVector || guess) && is_vector(items)) return fill_vector(items, out);
+  }
+  out->set_json(value.to_json());
+}
+
+void ResultTranslator::user_signals(std::uint64_t user_id, const Value& answer,
+                                    v1::UserSignals* out) const {
+  out->set_user_id(user_id);
+  if (const Value* as_of = answer.find("as_of"))
+    out->set_as_of(static_cast<std::int64_t>(as_of->number()));
+  const Value* signals = answer.find("signals");
+  if (!signals || !signals->is_object()) return;
+  for (const auto& [name, value] : signals->object()) {
+    v1::SignalResult* signal = out->add_signals();
+    signal->set_name(name);
+    auto it = kinds_.find(name);
+    Kind kind = it == kinds_.end() ? Kind{} : it->second;
+    if (kind.windowed && value.is_object()) {
+      v1::WindowedResults* windowed = signal->mutable_windowed();
+      for (const auto& [window, result] : value.object()) {
+        v1::WindowedResult* w = windowed->add_windows();
+        w->set_window(window);
+        ResultTranslator::result(result, kind.shape, w->mutable_result());
+      }
+    } else {
+      ResultTranslator::result(value, kind.shape, signal->mutable_result());
+    }
+  }
+}
+
+void ResultTranslator::list_signals(const Value& described, v1::ListSignalsResponse* out) {
+  if (const Value* signals = described.find("signals"); signals && signals->is_array()) {
+    for (const Value& s : signals->array()) {
+      v1::SignalInfo* info = out->add_signals();
+      info->set_name(text(s.find("name")));
+      info->set_aggregator(text(s.find("aggregator")));
+      info->set_group_by(text(s.find("group_by")));
+      info->set_value(text(s.find("value")));
+      if (const Value* actions = s.find("actions"); actions && actions->is_object()) {
+        for (const auto& [action, weight] : actions->object()) {
+          v1::ActionWeight* a = info->add_actions();
+          a->set_action(action);
+          a->set_weight(weight.number());
+        }
+      }
+      if (const Value* windows = s.find("windows"); windows && windows->is_array()) {
+        for (const Value& w : windows->array()) info->add_windows(text(&w));
+      }
+      fill_params(s.find("params"), info->mutable_params());
+    }
+  }
+  if (const Value* views = described.find("views"); views && views->is_array()) {
+    for (const Value& v : views->array()) {
+      v1::ViewInfo* info = out->add_views();
+      info->set_name(text(v.find("name")));
+      info->set_signal(text(v.find("signal")));
+      info->set_window(text(v.find("window")));
+      info->set_transform(text(v.find("transform")));
+      fill_params(v.find("params"), info->mutable_params());
+    }
+  }
+}
+
+}  // namespace signalbox

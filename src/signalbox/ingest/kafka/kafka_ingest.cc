@@ -1,0 +1,630 @@
+#include "signalbox/ingest/kafka/kafka_ingest.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "signalbox/common/error.h"
+#include "signalbox/event/decode.h"
+#include "signalbox/grpc/event_json.h"
+#include "signalbox/serve/metrics.h"
+
+namespace signalbox {
+namespace {
+
+constexpr std::size_t kMaxBatchMessages = 100000;
+constexpr std::chrono::milliseconds kMaxBatchLinger{10000};
+// How long one poll waits when nothing arrives: the longest stop() waits for an idle consumer.
+constexpr int kIdlePollMs = 100;
+// How often the lag of an idle consumer is refreshed from the cached watermarks.
+constexpr std::chrono::milliseconds kLagRefresh{500};
+// Wait before retrying, while idle, a commit the group refused (during a rebalance).
+constexpr std::chrono::milliseconds kCommitRetry{500};
+// Wait before retrying a batch the engine failed on (store unavailable, ...).
+constexpr std::chrono::milliseconds kIngestRetryDelay{1000};
+
+// Properties Signalbox sets itself and users may not override: delivery depends on them.
+const std::set<std::string, std::less<>> kReservedProperties = {
+    "enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstrap.servers"};
+
+// Owns an rd_kafka_conf_t until librdkafka takes it.
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// Sets one property; returns librdkafka's complaint, or "" when it took it.
+std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char error[512] = {0};
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK)
+    return error[0] ? std::string(error) : fmt::format("librdkafka refused {}", name);
+  return "";
+}
+
+// The consumer configuration of `options`: Signalbox's defaults, then the user's properties,
+// then the settings at-least-once delivery depends on. Throws ConfigError on a refused property.
+ConfPtr make_conf(const KafkaIngestOptions& options) {
+  ConfPtr conf(rd_kafka_conf_new());
+  auto set = [&](const std::string& name, const std::string& value) {
+    std::string error = set_property(conf.get(), name, value);
+    if (!error.empty())
+      throw ConfigError(fmt::format("kafka ingest of topic {}: {}: {}", options.topic, name, error));
+  };
+  set("client.id", "signalbox");
+  // A new group reads the topic from its beginning: nothing produced before the first start
+  // is skipped.
+  set("auto.offset.reset", "earliest");
+  // Eager assignors: librdkafka 2.0 aborts when closing a cooperative-sticky consumer that never
+  // got an assignment, and eager revocation is where the batch in flight gets committed.
+  set("partition.assignment.strategy", "range,roundrobin");
+  set("enable.partition.eof", "false");
+  for (const auto& [name, value] : options.rdkafka) set(name, value);
+  set("bootstrap.servers", options.brokers);
+  set("group.id", options.group);
+  set("enable.auto.commit", "false");
+  set("enable.auto.offset.store", "false");
+  return conf;
+}
+
+spdlog::level::level_enum spdlog_level(int syslog_level) {
+  if (syslog_level <= 3) return spdlog::level::err;
+  if (syslog_level == 4) return spdlog::level::warn;
+  if (syslog_level <= 6) return spdlog::level::info;
+  return spdlog::level::debug;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, const Config& config) {
+  KafkaIngestOptions options;
+  const ConfigParams& params = entry.params;
+  auto text = [&](std::string_view key) -> const ConfigParam* {
+    auto it = params.find(key);
+    return it == params.end() ? nullptr : &it->second;
+  };
+  for (const auto& [key, param] : params) {
+    static const std::set<std::string, std::less<>> kKeys = {
+        "brokers", "topic", "group", "format", "batch_size", "batch_linger"};
+    if (kKeys.count(key)) continue;
+    if (key.rfind("rdkafka.", 0) == 0 && key.size() > 8) {
+      std::string property = key.substr(8);
+      if (kReservedProperties.count(property)) {
+        throw_config_error(param.where, key,
+                           "is set by Signalbox (use brokers and group; offsets are always "
+                           "committed by Signalbox after ingest)");
+      }
+      ConfPtr scratch(rd_kafka_conf_new());
+      std::string error = set_property(scratch.get(), property, param.text);
+      if (!error.empty()) throw_config_error(param.where, key, error);
+      options.rdkafka[property] = param.text;
+      continue;
+    }
+    throw_config_error(param.where, key,
+                       "unknown key (use brokers, topic, group, format, batch_size, batch_linger "
+                       "or rdkafka.<librdkafka property>)");
+  }
+  for (std::string_view key : {"brokers", "topic"}) {
+    const ConfigParam* p = text(key);
+    if (!p || p->text.empty()) throw_config_error(entry.where, key, "required for kind kafka");
+  }
+  options.brokers = text("brokers")->text;
+  options.topic = text("topic")->text;
+  if (const ConfigParam* group = text("group")) {
+    if (group->text.empty()) throw_config_error(group->where, "group", "must not be empty");
+    options.group = group->text;
+  }
+  if (const ConfigParam* format = text("format")) {
+    if (format->text == "json") {
+      options.format = KafkaFormat::kJson;
+    } else if (format->text == "protobuf") {
+      options.format = KafkaFormat::kProtobuf;
+    } else {
+      throw_config_error(format->where, "format",
+                         fmt::format("unknown format \"{}\" (use json or protobuf)", format->text));
+    }
+  }
+  std::int64_t batch = param_int(params, "batch_size", entry.where,
+                                 static_cast<std::int64_t>(options.batch_messages));
+  if (batch < 1 || batch > static_cast<std::int64_t>(kMaxBatchMessages)) {
+    throw_config_error(text("batch_size")->where, "batch_size",
+                       fmt::format("must be between 1 and {}", kMaxBatchMessages));
+  }
+  options.batch_messages = static_cast<std::size_t>(batch);
+  TimeMs linger = param_duration(params, "batch_linger", entry.where, options.batch_linger.count());
+  if (linger < 0 || linger > kMaxBatchLinger.count()) {
+    throw_config_error(text("batch_linger")->where, "batch_linger", "must be between 0ms and 10s");
+  }
+  options.batch_linger = std::chrono::milliseconds(linger);
+  options.max_future_skew = config.event_store.max_future_skew;
+  make_conf(options);  // librdkafka's own checks of the combination, at config time
+  return options;
+}
+
+struct KafkaIngest::Impl {
+  Impl(Engine& engine, const KafkaIngestOptions& options)
+      : engine(engine), options(options), decoder(DecodeOptions{options.max_future_skew}) {}
+
+  // One message of the batch in flight.
+  struct Delivery {
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::int64_t timestamp_ms = -1;  // -1: the message has none
+  };
+
+  Engine& engine;
+  const KafkaIngestOptions& options;
+  rd_kafka_t* consumer = nullptr;
+  std::thread thread;
+  std::atomic<bool> stop_requested{false};
+  bool started = false;
+
+  // Consumer thread only.
+  EventDecoder decoder;
+  v1::Event proto_event;    // format protobuf: the message being decoded
+  std::string proto_json;   // ... and its fields as JSON, for the decoder's rules
+  std::vector<Event> events;              // decoded events of the batch in flight
+  std::vector<Delivery> event_deliveries; // event_deliveries[i] carried events[i]
+  std::map<std::int32_t, std::int64_t> next_offsets;  // per partition: last offset in batch + 1
+  std::size_t batch_messages = 0;
+  std::chrono::steady_clock::time_point batch_received;  // when its first message was polled
+  // Messages of the batch that yielded no event, as (message index in batch, error), for the
+  // server's per-source reject counts.
+  std::vector<std::pair<std::size_t, std::string>> decode_rejects;
+  std::set<std::int32_t> assigned;
+  std::map<std::int32_t, std::int64_t> committed;     // per partition, by this consumer
+  // Offsets ingested but whose commit was refused (during a rebalance): sent again with the
+  // next commit, so a refused commit costs re-delivery only if the partition moves.
+  std::map<std::int32_t, std::int64_t> uncommitted;
+  std::uint64_t refused_in_a_row = 0;                 // refused commits since the last success
+  std::chrono::steady_clock::time_point last_commit_attempt;
+  std::chrono::steady_clock::time_point last_lag_refresh;
+
+  struct Counters {
+    std::atomic<std::uint64_t> messages{0}, accepted{0}, duplicates{0}, undecodable{0},
+        invalid{0}, late{0}, commits{0}, commit_failures{0}, ingest_failures{0},
+        client_errors{0};
+  } counters;
+  DurationHistogram freshness;
+  mutable std::mutex lag_mutex;
+  std::map<std::int32_t, std::int64_t> lag;  // guarded by lag_mutex
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    static_cast<Impl*>(opaque)->rebalance(rk, err, partitions);
+  }
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    Impl* self = static_cast<Impl*>(opaque);
+    self->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    // librdkafka's own log already has a line for each failed connection.
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) return;
+    spdlog::warn("kafka {}: {} ({}); retrying", self->options.topic,
+                 rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  }
+  static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+    const Impl* self = static_cast<const Impl*>(rd_kafka_opaque(rk));
+    spdlog::log(spdlog_level(level), "kafka {}: librdkafka {}: {}", self->options.topic, facility,
+                text);
+  }
+
+  void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions) {
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < partitions->cnt; ++i) ids.push_back(partitions->elems[i].partition);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      spdlog::info("kafka {}: assigned partitions [{}] in group {}", options.topic,
+                   fmt::join(ids, ", "), options.group);
+      rd_kafka_assign(rk, partitions);
+      assigned.insert(ids.begin(), ids.end());
+      for (std::int32_t p : ids) committed.erase(p);
+    } else {
+      if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        // Eager protocol: the partitions go to someone else once this returns, so what was
+        // read from them is ingested and committed now, while this consumer still owns them.
+        finish_batch();
+        if (!uncommitted.empty()) {
+          spdlog::warn("kafka {}: partitions [{}] revoked with offsets not committed; their "
+                       "newest messages will be delivered again, which changes nothing",
+                       options.topic, fmt::join(ids, ", "));
+        }
+        spdlog::info("kafka {}: revoked partitions [{}]", options.topic, fmt::join(ids, ", "));
+      } else {
+        spdlog::error("kafka {}: rebalance failed: {}", options.topic, rd_kafka_err2str(err));
+      }
+      rd_kafka_assign(rk, nullptr);
+      assigned.clear();
+      committed.clear();
+      uncommitted.clear();
+    }
+    refresh_lag();
+  }
+
+  void run() {
+    rd_kafka_poll_set_consumer(consumer);
+    PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), options.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer, topics.get());
+    if (err) {
+      spdlog::error("kafka {}: cannot subscribe: {}", options.topic, rd_kafka_err2str(err));
+    } else {
+      spdlog::info("kafka {}: consuming from {} in group {}", options.topic, options.brokers,
+                   options.group);
+    }
+    while (!stop_requested.load()) {
+      collect_batch();
+      finish_batch(false);
+      if (std::chrono::steady_clock::now() - last_lag_refresh >= kLagRefresh) refresh_lag();
+    }
+    finish_batch();
+    // Leaves the group: the revoke callback runs (nothing left to commit) and the partitions
+    // go to the other members at once rather than after the session timeout.
+    err = rd_kafka_consumer_close(consumer);
+    if (err) spdlog::warn("kafka {}: close: {}", options.topic, rd_kafka_err2str(err));
+    rd_kafka_destroy(consumer);
+    consumer = nullptr;
+    {
+      std::lock_guard lock(lag_mutex);
+      lag.clear();
+    }
+    spdlog::info("kafka {}: stopped", options.topic);
+  }
+
+  // Polls until the batch is full, `batch_linger` passed since its first message, or nothing
+  // arrived for a poll interval while empty.
+  void collect_batch() {
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    while (batch_messages < options.batch_messages && !stop_requested.load()) {
+      int timeout = kIdlePollMs;
+      if (deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            *deadline - std::chrono::steady_clock::now());
+        timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+      }
+      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, timeout);
+      if (message) {
+        take(*message);
+        rd_kafka_message_destroy(message);
+        if (batch_messages > 0 && !deadline)
+          deadline = std::chrono::steady_clock::now() + options.batch_linger;
+      }
+      if (batch_messages == 0 && !message) return;
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) return;
+    }
+  }
+
+  void take(const rd_kafka_message_t& message) {
+    if (message.err) {
+      if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("kafka {}: consumer error: {}", options.topic,
+                   rd_kafka_message_errstr(&message));
+      return;
+    }
+    counters.messages.fetch_add(1, std::memory_order_relaxed);
+    if (batch_messages++ == 0) batch_received = std::chrono::steady_clock::now();
+    Delivery delivery{message.partition, message.offset, -1};
+    rd_kafka_timestamp_type_t type;
+    std::int64_t ts = rd_kafka_message_timestamp(&message, &type);
+    if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) delivery.timestamp_ms = ts;
+    auto& next = next_offsets[message.partition];
+    next = std::max(next, message.offset + 1);
+
+    Event event;
+    std::string error;
+    bool ok = false;
+    if (message.payload == nullptr || message.len == 0) {
+      error = "empty message";
+    } else if (options.format == KafkaFormat::kJson) {
+      ok = decoder.decode(
+          std::string_view(static_cast<const char*>(message.payload), message.len), &event, &error);
+    } else if (message.len > kMaxEventJsonBytes) {
+      error = fmt::format("protobuf: event larger than {} bytes", kMaxEventJsonBytes);
+    } else if (!proto_event.ParseFromArray(message.payload, static_cast<int>(message.len))) {
+      error = "protobuf: not a signalbox.v1.Event message";
+    } else {
+      // The same rules and messages as JSON events: the decoder judges the fields set.
+      proto_json.clear();
+      append_event_json(proto_event, proto_json);
+      ok = decoder.decode(proto_json, &event, &error);
+    }
+    if (ok) {
+      events.push_back(std::move(event));
+      event_deliveries.push_back(delivery);
+      return;
+    }
+    // The decoder names the field at fault for a rule broken, "json: ..." for bytes that are
+    // no JSON object at all.
+    bool undecodable = message.payload == nullptr || message.len == 0 ||
+                       error.rfind("json:", 0) == 0 || error.rfind("protobuf:", 0) == 0;
+    (undecodable ? counters.undecodable : counters.invalid).fetch_add(1, std::memory_order_relaxed);
+    if (options.ingest_metrics) decode_rejects.emplace_back(batch_messages - 1, error);
+    spdlog::warn("kafka {} partition {} offset {}: skipped {} message: {}", options.topic,
+                 delivery.partition, delivery.offset, undecodable ? "undecodable" : "invalid",
+                 error);
+  }
+
+  // Ingests the batch in flight, then commits its offsets. An engine failure is retried until
+  // it succeeds or stop() is called; then nothing of the batch is committed and its messages
+  // are delivered again to whoever consumes the partitions next.
+  void finish_batch(bool retry_refused_commit_now = true) {
+    if (batch_messages == 0) {
+      // Nothing new: retry a refused commit, so an idle partition does not keep it pending.
+      if (!uncommitted.empty() &&
+          (retry_refused_commit_now ||
+           std::chrono::steady_clock::now() - last_commit_attempt >= kCommitRetry)) {
+        commit();
+      }
+      return;
+    }
+    IngestResult result;
+    while (!events.empty()) {
+      try {
+        result = engine.ingest(events);
+        break;
+      } catch (const std::exception& e) {
+        counters.ingest_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("kafka {}: ingest of {} events failed, offsets not committed: {}",
+                      options.topic, events.size(), e.what());
+        if (wait_for_stop(kIngestRetryDelay)) {
+          clear_batch();
+          return;
+        }
+      }
+    }
+    // Events reach the engine decoded and validated: the engine refuses them only as late.
+    std::set<std::size_t> rejected;
+    for (const auto& [index, error] : result.rejected) {
+      rejected.insert(index);
+      const Delivery& d = event_deliveries[index];
+      counters.late.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("kafka {} partition {} offset {}: skipped late event: {}", options.topic,
+                   d.partition, d.offset, error);
+    }
+    counters.accepted.fetch_add(result.accepted, std::memory_order_relaxed);
+    counters.duplicates.fetch_add(result.duplicates, std::memory_order_relaxed);
+    if (options.ingest_metrics) {
+      decode_rejects.insert(decode_rejects.end(), result.rejected.begin(), result.rejected.end());
+      options.ingest_metrics->count_ingest(IngestSource::kKafka, result.accepted,
+                                           result.duplicates, decode_rejects);
+      if (result.accepted > 0) {
+        options.ingest_metrics->observe_freshness(IngestSource::kKafka,
+                                                  std::chrono::steady_clock::now() - batch_received);
+      }
+    }
+
+    if (commit()) {
+      std::int64_t now = now_ms();
+      for (std::size_t i = 0; i < event_deliveries.size(); ++i) {
+        if (event_deliveries[i].timestamp_ms < 0 || rejected.count(i)) continue;
+        std::int64_t age = std::max<std::int64_t>(0, now - event_deliveries[i].timestamp_ms);
+        freshness.observe(std::chrono::milliseconds(age));
+      }
+    }
+    clear_batch();
+    refresh_lag();
+  }
+
+  // Commits the batch's next offsets (and any refused before) synchronously; true on success.
+  bool commit() {
+    last_commit_attempt = std::chrono::steady_clock::now();
+    for (const auto& [partition, next] : next_offsets) {
+      auto& pending = uncommitted[partition];
+      pending = std::max(pending, next);
+    }
+    PartitionListPtr offsets(rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted.size())));
+    for (const auto& [partition, next] : uncommitted)
+      rd_kafka_topic_partition_list_add(offsets.get(), options.topic.c_str(), partition)->offset = next;
+    rd_kafka_resp_err_t err = rd_kafka_commit(consumer, offsets.get(), 0);
+    if (!err) {
+      for (int i = 0; i < offsets->cnt; ++i) {
+        if (offsets->elems[i].err) err = offsets->elems[i].err;
+      }
+    }
+    if (err) {
+      counters.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      // One line per run of refusals: a rebalance refuses every commit until it completes.
+      if (refused_in_a_row++ == 0) {
+        spdlog::warn("kafka {}: offset commit refused ({}); retried with the next batch",
+                     options.topic, rd_kafka_err2str(err));
+      }
+      return false;
+    }
+    if (refused_in_a_row > 0) {
+      spdlog::info("kafka {}: offsets committed again after {} refused commits", options.topic,
+                   refused_in_a_row);
+      refused_in_a_row = 0;
+    }
+    counters.commits.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& [partition, next] : uncommitted) committed[partition] = next;
+    uncommitted.clear();
+    return true;
+  }
+
+  void clear_batch() {
+    events.clear();
+    event_deliveries.clear();
+    next_offsets.clear();
+    decode_rejects.clear();
+    batch_messages = 0;
+  }
+
+  // Sleeps up to `delay`; true when stop() was called meanwhile.
+  bool wait_for_stop(std::chrono::milliseconds delay) {
+    auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until) {
+      if (stop_requested.load()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return stop_requested.load();
+  }
+
+  // Recomputes the lag of every assigned partition from librdkafka's cached high watermarks
+  // (updated by every fetch response, so no broker round trip here).
+  void refresh_lag() {
+    last_lag_refresh = std::chrono::steady_clock::now();
+    std::map<std::int32_t, std::int64_t> fresh;
+    PartitionListPtr positions(rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size())));
+    for (std::int32_t p : assigned)
+      rd_kafka_topic_partition_list_add(positions.get(), options.topic.c_str(), p);
+    if (!assigned.empty()) rd_kafka_position(consumer, positions.get());
+    for (int i = 0; i < positions->cnt; ++i) {
+      std::int32_t p = positions->elems[i].partition;
+      std::int64_t low = -1, high = -1;
+      std::int64_t lag_value = -1;
+      if (!rd_kafka_get_watermark_offsets(consumer, options.topic.c_str(), p, &low, &high) &&
+          high >= 0) {
+        auto c = committed.find(p);
+        std::int64_t done = c != committed.end() ? c->second : positions->elems[i].offset;
+        if (done >= 0) lag_value = std::max<std::int64_t>(0, high - done);
+      }
+      fresh[p] = lag_value;
+    }
+    std::lock_guard lock(lag_mutex);
+    lag = std::move(fresh);
+  }
+};
+
+KafkaIngest::KafkaIngest(Engine& engine, KafkaIngestOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>(engine, options_)) {
+  ConfPtr conf = make_conf(options_);
+  rd_kafka_conf_set_opaque(conf.get(), impl_.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &Impl::on_log);
+  char error[512] = {0};
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error, sizeof error);
+  if (!consumer) {
+    throw ConfigError(fmt::format("kafka ingest of topic {}: cannot create the consumer: {}",
+                                  options_.topic, error));
+  }
+  conf.release();  // rd_kafka_new took it
+  impl_->consumer = consumer;
+}
+
+KafkaIngest::~KafkaIngest() {
+  stop();
+  join();
+  if (impl_->consumer) rd_kafka_destroy(impl_->consumer);  // never started
+}
+
+void KafkaIngest::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void KafkaIngest::stop() { impl_->stop_requested.store(true); }
+
+void KafkaIngest::join() {
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+KafkaIngestStats KafkaIngest::stats() const {
+  const Impl::Counters& c = impl_->counters;
+  KafkaIngestStats s;
+  s.messages = c.messages.load();
+  s.accepted = c.accepted.load();
+  s.duplicates = c.duplicates.load();
+  s.rejected_undecodable = c.undecodable.load();
+  s.rejected_invalid = c.invalid.load();
+  s.rejected_late = c.late.load();
+  s.commits = c.commits.load();
+  s.commit_failures = c.commit_failures.load();
+  s.ingest_failures = c.ingest_failures.load();
+  s.client_errors = c.client_errors.load();
+  return s;
+}
+
+std::map<std::int32_t, std::int64_t> KafkaIngest::lag() const {
+  std::lock_guard lock(impl_->lag_mutex);
+  return impl_->lag;
+}
+
+void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std::string& out) {
+  if (ingests.empty()) return;
+  auto inserter = std::back_inserter(out);
+  std::vector<KafkaIngestStats> stats;
+  for (const KafkaIngest* ingest : ingests) stats.push_back(ingest->stats());
+  auto counter = [&](std::string_view name, std::string_view help, auto field) {
+    fmt::format_to(inserter, "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (std::size_t i = 0; i < ingests.size(); ++i) {
+      fmt::format_to(inserter, "{}{{topic=\"{}\"}} {}\n", name, ingests[i]->options().topic,
+                     stats[i].*field);
+    }
+  };
+  counter("signalbox_kafka_messages_total", "Kafka messages consumed, bad ones included.",
+          &KafkaIngestStats::messages);
+  counter("signalbox_kafka_events_accepted_total",
+          "Events from Kafka taken by the engine, duplicates included.",
+          &KafkaIngestStats::accepted);
+  counter("signalbox_kafka_events_duplicate_total",
+          "Events from Kafka that were already stored (re-deliveries), so changed nothing.",
+          &KafkaIngestStats::duplicates);
+  fmt::format_to(inserter,
+                 "# HELP signalbox_kafka_messages_rejected_total Kafka messages skipped: "
+                 "undecodable (no event at all), invalid (a field breaks a rule) or late (older "
+                 "than the retention horizon).\n"
+                 "# TYPE signalbox_kafka_messages_rejected_total counter\n");
+  for (std::size_t i = 0; i < ingests.size(); ++i) {
+    const std::string& topic = ingests[i]->options().topic;
+    fmt::format_to(inserter,
+                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"undecodable\"}} {}\n"
+                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"invalid\"}} {}\n"
+                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"late\"}} {}\n",
+                   topic, stats[i].rejected_undecodable, topic, stats[i].rejected_invalid, topic,
+                   stats[i].rejected_late);
+  }
+  counter("signalbox_kafka_commits_total", "Offset commits after an ingested batch.",
+          &KafkaIngestStats::commits);
+  counter("signalbox_kafka_commit_failures_total",
+          "Offset commits refused (e.g. during a rebalance); their messages come again.",
+          &KafkaIngestStats::commit_failures);
+  counter("signalbox_kafka_ingest_failures_total",
+          "Batches the engine failed to store; retried, offsets not committed.",
+          &KafkaIngestStats::ingest_failures);
+  counter("signalbox_kafka_client_errors_total",
+          "Errors reported by the Kafka client (broker unreachable, ...); it keeps retrying.",
+          &KafkaIngestStats::client_errors);
+  fmt::format_to(inserter,
+                 "# HELP signalbox_kafka_consumer_lag Messages of an assigned partition not yet "
+                 "committed: high watermark minus committed offset.\n"
+                 "# TYPE signalbox_kafka_consumer_lag gauge\n");
+  for (const KafkaIngest* ingest : ingests) {
+    for (const auto& [partition, lag] : ingest->lag()) {
+      if (lag < 0) continue;
+      fmt::format_to(inserter, "signalbox_kafka_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n",
+                     ingest->options().topic, partition, lag);
+    }
+  }
+  fmt::format_to(inserter,
+                 "# HELP signalbox_kafka_freshness_seconds Time from a message's Kafka timestamp "
+                 "to the commit of its ingested event.\n"
+                 "# TYPE signalbox_kafka_freshness_seconds histogram\n");
+  for (const KafkaIngest* ingest : ingests) {
+    ingest->impl_->freshness.append_samples(out, "signalbox_kafka_freshness_seconds",
+                                            fmt::format("topic=\"{}\"", ingest->options().topic));
+  }
+}
+
+}  // namespace signalbox

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "signalbox/config/config.h"
+#include "signalbox/engine/engine.h"
+
+namespace signalbox {
+
+class ServeMetrics;
+
+// How Kafka messages carry events.
+enum class KafkaFormat {
+  kJson,      // one JSON event (SPEC §1) per message
+  kProtobuf,  // one serialized signalbox.v1.Event per message
+};
+
+// What one `ingest: - { kind: kafka, ... }` entry asks for (docs/kafka.md).
+struct KafkaIngestOptions {
+  // bootstrap.servers: comma-separated host:port list.
+  std::string brokers;
+  std::string topic;
+  // The consumer group: every process of one group shares the topic's partitions.
+  std::string group = "signalbox";
+  KafkaFormat format = KafkaFormat::kJson;
+  // Most messages handed to Engine::ingest at once, and the longest wait for a batch to fill
+  // once its first message arrived. Bigger batches amortise lookups and the commit; the linger
+  // bounds how much freshness that costs.
+  std::size_t batch_messages = 1000;
+  std::chrono::milliseconds batch_linger{20};
+  // Rejects events with ts > wall clock + this (event_store.max_future_skew).
+  TimeMs max_future_skew = kHourMs;
+  // Further librdkafka consumer properties (`rdkafka.<property>` keys of the entry), applied
+  // after Signalbox's own defaults so they can override them, except the commit settings
+  // delivery depends on (enable.auto.commit, enable.auto.offset.store), which are refused.
+  std::map<std::string, std::string> rdkafka;
+  // When set, every batch is also counted in the server's per-source ingest metrics
+  // (signalbox_events_total{source="kafka"}, ...). Must outlive the KafkaIngest.
+  ServeMetrics* ingest_metrics = nullptr;
+
+  // The options of one ingest entry of kind kafka. Throws ConfigError naming the file, line and
+  // key for an unknown key or a bad value (including a librdkafka property it rejects).
+  static KafkaIngestOptions from_config(const IngestConfig& entry, const Config& config);
+};
+
+// Counters since construction. Events are counted once per delivery: a message re-delivered
+// after a rebalance or restart counts again (as a duplicate when it was stored before).
+struct KafkaIngestStats {
+  std::uint64_t messages = 0;          // messages consumed (good and bad)
+  std::uint64_t accepted = 0;          // events taken by the engine, duplicates included
+  std::uint64_t duplicates = 0;        // accepted events that were already stored
+  std::uint64_t rejected_undecodable = 0;  // not a JSON object / not a protobuf Event
+  std::uint64_t rejected_invalid = 0;  // decoded, but a field breaks a rule of SPEC §1
+  std::uint64_t rejected_late = 0;     // older than the retention horizon
+  std::uint64_t commits = 0;           // successful offset commits
+  std::uint64_t commit_failures = 0;   // refused commits (their messages will come again)
+  std::uint64_t ingest_failures = 0;   // batches the engine failed on (retried)
+  std::uint64_t client_errors = 0;     // errors reported by librdkafka (broker down, ...)
+};
+
+// Consumes one Kafka topic in a consumer group and ingests its events into an Engine, with
+// at-least-once delivery: a batch's offsets are committed only after Engine::ingest returned
+// for it, so a crash re-delivers at most the uncommitted batches, and re-delivery is harmless
+// because the engine takes an event twice only once (same user_id and event_id).
+//
+// A bad message (undecodable, invalid, too late) is counted, logged with its topic, partition
+// and offset, and skipped; it never stops consumption. Broker outages are logged and retried
+// until stop(). start(), stop() and join() may be called from any thread; the consumer runs on
+// one thread of its own. stats() and append_prometheus() are thread-safe.
+class KafkaIngest {
+ public:
+  // Builds the consumer; nothing connects before start(). `engine` must outlive this object.
+  // Throws ConfigError when librdkafka refuses the configuration.
+  KafkaIngest(Engine& engine, KafkaIngestOptions options);
+  // Stops and joins the consumer when still running.
+  ~KafkaIngest();
+  KafkaIngest(const KafkaIngest&) = delete;
+  KafkaIngest& operator=(const KafkaIngest&) = delete;
+
+  // Subscribes and starts consuming on a new thread. Returns at once: an unreachable broker is
+  // logged and retried, never an error here. Call at most once.
+  void start();
+  // Asks the consumer to stop: the batch in flight is ingested and committed, then the consumer
+  // leaves its group. Returns at once; thread-safe; idempotent.
+  void stop();
+  // Waits until the consumer has stopped (after stop()). No-op when never started.
+  void join();
+
+  const KafkaIngestOptions& options() const { return options_; }
+  KafkaIngestStats stats() const;
+  // Partitions assigned to this consumer now, with their lag: the high watermark minus the
+  // committed offset (or the position before the first commit), -1 while unknown.
+  std::map<std::int32_t, std::int64_t> lag() const;
+
+ private:
+  friend void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests,
+                                      std::string& out);
+  struct Impl;
+  KafkaIngestOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends the Prometheus text of every ingest's metrics, each family's HELP and TYPE once,
+// samples labelled by topic (and partition for the lag): signalbox_kafka_messages_total,
+// signalbox_kafka_events_accepted_total, signalbox_kafka_events_duplicate_total,
+// signalbox_kafka_messages_rejected_total{reason}, signalbox_kafka_commits_total,
+// signalbox_kafka_commit_failures_total, signalbox_kafka_ingest_failures_total,
+// signalbox_kafka_client_errors_total, signalbox_kafka_consumer_lag{partition} and the
+// histogram signalbox_kafka_freshness_seconds (commit time minus the message timestamp).
+// Thread-safe.
+void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std::string& out);
+
+}  // namespace signalbox

@@ -1,0 +1,147 @@
+// `signalbox serve` with a kafka ingest entry, end to end: the test process runs librdkafka's
+// mock cluster, the real binary consumes from it, and the events become visible over HTTP
+// exactly as the engine computes them in-process; /metrics shows the Kafka counters. A broker
+// that cannot be reached does not keep the server from serving or from stopping.
+
+#include <gtest/gtest.h>
+
+#include "mock_kafka.h"
+#include "server_process.h"
+#include "traffic.h"
+#include "world_yaml.h"
+
+namespace signalbox::testing {
+namespace {
+
+const std::vector<std::string> kWindows = {"1h", "1d", "3d", "10d", "40d"};
+constexpr std::size_t kUsers = 20;
+
+std::string kafka_entry(const std::string& brokers) {
+  return fmt::format(
+      "ingest:\n  - {{ kind: http }}\n"
+      "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, group: signalbox, format: json, "
+      "batch_linger: 5ms, rdkafka.session.timeout.ms: 6000, rdkafka.heartbeat.interval.ms: 500, "
+      "rdkafka.reconnect.backoff.max.ms: 1000 }}\n",
+      brokers);
+}
+
+TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
+  World world(3 * kDayMs, kWindows);
+  MockKafka kafka("user-events", 3);
+  std::uint16_t port = free_port();
+  std::ofstream(world.config.file) << config_yaml(world.config, port, 1 << 20)
+                                   << kafka_entry(kafka.bootstrap_servers());
+  ServerProcess server(world.config.file, port, world.dir() / "serve.log");
+
+  std::vector<Event> events =
+      generate(world, 900, kUsers, kMinuteMs, 30 * kMinuteMs, false);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i == events.size() / 2) {
+      kafka.produce(0, "{\"user_id\": 1000, \"ts\": ");           // undecodable
+      kafka.produce(1, R"({"user_id": 1001, "action": "click"})");  // invalid: no ts
+    }
+    kafka.produce_for_user(events[i].user_id, event_json(events[i]));
+  }
+  kafka.flush();
+  const std::size_t messages = events.size() + 2;
+
+  Config reference_config = world.config;
+  reference_config.storage.path = world.dir() / "reference-store";
+  Engine reference(reference_config);
+  ASSERT_TRUE(reference.ingest_json(events_body(events, false)).rejected.empty());
+  TimeMs head = 0;
+  for (const Event& e : events) head = std::max(head, e.ts);
+
+  HttpClient client(port);
+  for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
+    Value want = reference.query(user, {}, head);
+    std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, head);
+    std::string last;
+    bool same = wait_until([&] {
+      HttpAnswer answer = client.get(target);
+      if (answer.status != 200) {
+        last = answer.body;
+        return false;
+      }
+      last = diff(want, answer.json(), 1e-9);
+      return last.empty();
+    }, std::chrono::seconds(20));
+    ASSERT_TRUE(same) << "user " << user << ": " << last << "\n" << server.log();
+  }
+
+  std::string metrics;
+  std::string expected_total =
+      fmt::format("signalbox_kafka_messages_total{{topic=\"user-events\"}} {}\n", messages);
+  ASSERT_TRUE(wait_until([&] {
+    metrics = client.get("/metrics").body;
+    return metrics.find(expected_total) != std::string::npos;
+  })) << metrics;
+  EXPECT_NE(metrics.find(fmt::format(
+                "signalbox_kafka_events_accepted_total{{topic=\"user-events\"}} {}\n",
+                events.size())),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("signalbox_kafka_messages_rejected_total{topic=\"user-events\","
+                         "reason=\"undecodable\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("signalbox_kafka_messages_rejected_total{topic=\"user-events\","
+                         "reason=\"invalid\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("# TYPE signalbox_kafka_consumer_lag gauge\n"), std::string::npos);
+  EXPECT_NE(metrics.find("signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"0\"} "),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(fmt::format(
+                "signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n",
+                events.size())),
+            std::string::npos)
+      << metrics;
+  // The engine-wide counters include what came over Kafka.
+  EXPECT_NE(metrics.find(fmt::format("signalbox_events_accepted_total {}\n", events.size())),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("signalbox_events_total{source=\"kafka\",outcome=\"rejected\"} 2\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("signalbox_events_total{source=\"kafka\",outcome=\"accepted\"} "),
+            std::string::npos)
+      << metrics;
+
+  EXPECT_EQ(server.terminate(), 0) << server.log();
+  std::string log = server.log();
+  EXPECT_NE(log.find("partition 1 offset"), std::string::npos) << log;
+  EXPECT_NE(log.find("ts: required"), std::string::npos) << log;
+  // Everything consumed was committed before the exit.
+  std::int64_t committed = 0;
+  for (const auto& [partition, offset] : kafka.committed("signalbox")) committed += offset;
+  EXPECT_EQ(committed, static_cast<std::int64_t>(messages));
+}
+
+TEST(KafkaServeEndToEnd, AnUnreachableBrokerNeitherStopsServingNorStopping) {
+  World world(3 * kDayMs, kWindows);
+  std::uint16_t port = free_port();
+  std::uint16_t nobody = free_port();
+  std::ofstream(world.config.file) << config_yaml(world.config, port, 1 << 20)
+                                   << kafka_entry(fmt::format("127.0.0.1:{}", nobody));
+  ServerProcess server(world.config.file, port, world.dir() / "serve.log");
+  HttpClient client(port);
+  Event e = world.make_event(kUsers, kStart, 1);
+  HttpAnswer posted = client.post("/v1/events", events_body({e}, false));
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  EXPECT_NE(posted.body.find("\"accepted\":1"), std::string::npos) << posted.body;
+  // The client reports the broker down and keeps trying.
+  ASSERT_TRUE(wait_until([&] {
+    return client.get("/metrics").body.find(
+               "signalbox_kafka_client_errors_total{topic=\"user-events\"} 0\n") ==
+           std::string::npos;
+  })) << server.log();
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.terminate(std::chrono::seconds(15)), 0) << server.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10));
+  EXPECT_NE(server.log().find("kafka user-events: "), std::string::npos) << server.log();
+}
+
+}  // namespace
+}  // namespace signalbox::testing

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "signalbox/store/store.h"
+
+namespace signalbox {
+
+// The users whose events were committed most recently, at most `capacity` of them, newest
+// first: a cheap answer to "whom can I look at" without scanning the store. Thread-safe.
+class RecentUsers {
+ public:
+  explicit RecentUsers(std::size_t capacity) : capacity_(capacity) {}
+  RecentUsers(const RecentUsers&) = delete;
+  RecentUsers& operator=(const RecentUsers&) = delete;
+
+  // Marks the users of `events` as the most recent, later events more recent than earlier
+  // ones; the least recent users beyond the capacity are forgotten.
+  void note(std::span<const StoredEvent> events);
+
+  // Up to `limit` users, most recent first.
+  std::vector<std::uint64_t> newest(std::size_t limit) const;
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::list<std::uint64_t> order_;  // newest first
+  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> position_;
+};
+
+}  // namespace signalbox

@@ -4,8 +4,12 @@
 //   query    a user's every signal from tiles vs naive recompute: the same answers folded
 //            from all of the user's raw events at query time (90 days kept raw for it);
 //   memory   bytes of state per user and signal, raw bytes per event, store size on disk.
-// Usage: engine_bench --data DIR --config demo.yaml --out results.md
-// DIR holds pins.tsv and events.ndjson from signalbox-demo-data.
+// Usage: engine_bench --data DIR --config demo.yaml [--out results.md] [--work DIR]
+//                     [--tiled STORE] [--metrics FILE] [--heavy-reps N]
+// DIR holds pins.tsv and events.ndjson from signalbox-demo-data. With --tiled, the Signalbox
+// store is one already loaded (bench/run.sh loads it with `signalbox replay`, which it times
+// itself) and only the baseline's ingest is measured here. --metrics appends "key value"
+// lines for bench/run.sh.
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +21,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/options.h>
 
 #include "signalbox/common/error.h"
 #include "signalbox/config/config.h"
@@ -153,6 +158,55 @@ bool same(const Value& a, const Value& b) {
   return a == b;
 }
 
+// On-disk (compressed SST) bytes of each column family of a RocksDB store, and of each given
+// user's tiles (keys start with the user id, big-endian). Read-only, so it may run while the
+// engine has the store open read-only too.
+struct FamilySizes {
+  std::map<std::string, std::uint64_t> family_bytes;
+  std::map<std::uint64_t, std::uint64_t> user_tile_bytes;
+};
+
+FamilySizes family_sizes(const fs::path& path, const std::vector<std::uint64_t>& users) {
+  std::vector<std::string> names;
+  rocksdb::Options options;
+  if (!rocksdb::DB::ListColumnFamilies(options, path.string(), &names).ok()) throw std::runtime_error("cannot list column families");
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(options, path.string(), families, &handles, &raw).ok())
+    throw std::runtime_error("cannot open " + path.string() + " read-only");
+  FamilySizes sizes;
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    std::uint64_t bytes = 0;
+    raw->GetIntProperty(handles[i], "rocksdb.total-sst-files-size", &bytes);
+    sizes.family_bytes[names[i]] = bytes;
+    if (names[i] != "tiles") continue;
+    for (std::uint64_t user : users) {
+      auto be = [](std::uint64_t v) {
+        std::string key(8, '\0');
+        for (int b = 0; b < 8; ++b) key[b] = static_cast<char>(v >> (56 - 8 * b));
+        return key;
+      };
+      std::string from = be(user), to = be(user + 1);
+      rocksdb::Range range(from, to);
+      std::uint64_t user_bytes = 0;
+      raw->GetApproximateSizes(rocksdb::SizeApproximationOptions(), handles[i], &range, 1, &user_bytes);
+      sizes.user_tile_bytes[user] = user_bytes;
+    }
+  }
+  for (auto* handle : handles) raw->DestroyColumnFamilyHandle(handle);
+  delete raw;
+  return sizes;
+}
+
+std::uintmax_t folder_bytes(const fs::path& path) {
+  std::uintmax_t bytes = 0;
+  for (auto& f : fs::recursive_directory_iterator(path))
+    if (f.is_regular_file()) bytes += f.file_size();
+  return bytes;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,9 +229,12 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", line);
     report += line + "\n";
   };
+  std::string metrics;
+  auto metric = [&](const std::string& key, double value) { metrics += fmt::format("{} {:.10g}\n", key, value); };
+  const bool given_store = args.count("--tiled") > 0;
 
   Config tiled = load_config(args["--config"]);
-  tiled.storage.path = work / "tiled";
+  tiled.storage.path = given_store ? fs::path(args["--tiled"]) : work / "tiled";
   Config naive = tiled;
   naive.storage.path = work / "naive";
   naive.event_store.retention = 91 * kDayMs;  // keeps 90 days raw for recompute
@@ -192,6 +249,9 @@ int main(int argc, char** argv) {
     end = Engine(tiled, ro).stream_time();
   } else {
   double raw_seconds = raw_store_ingest(events, work / "raw", &raw_count);
+  metric("raw_ingest.events", static_cast<double>(raw_count));
+  metric("raw_ingest.seconds", raw_seconds);
+  metric("raw_ingest.events_per_s", raw_count / raw_seconds);
   ReplayOptions quiet;
   quiet.progress = false;
   ReplayStats stats;
@@ -199,17 +259,22 @@ int main(int argc, char** argv) {
   {
     Engine engine(tiled);
     auto start = Clock::now();
-    stats = replay_files(engine, {events.string()}, quiet);
+    if (!given_store) stats = replay_files(engine, {events.string()}, quiet);
     engine.expire(Engine::ExpireOptions{.compact_tiles = true});
     engine.flush();
     tiled_seconds = seconds_since(start);
     end = engine.stream_time();
+    // A full compaction (not timed), so that the sizes below are those of settled state.
+    engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
+    engine.flush();
   }
   {
     Engine engine(naive);
     replay_files(engine, {events.string()}, quiet);
+    engine.expire(Engine::ExpireOptions{.compact = true});
     engine.flush();
   }
+  if (!given_store) {
   double events_total = static_cast<double>(stats.accepted + stats.rejected);
   row("## Ingest (one process, replay of events.ndjson)\n");
   row("| pipeline | events | seconds | events/s | ratio |");
@@ -219,6 +284,8 @@ int main(int argc, char** argv) {
   row(fmt::format("| Signalbox (decode, materialize, dedup, events + tiles) | {:.0f} | {:.2f} | {:.0f} | {:.2f} |",
                   events_total, tiled_seconds, events_total / tiled_seconds,
                   (events_total / tiled_seconds) / (raw_count / raw_seconds)));
+  metric("engine_ingest.events_per_s", events_total / tiled_seconds);
+  }
   }
 
   // --- query ---
@@ -250,7 +317,7 @@ int main(int argc, char** argv) {
   for (auto& [label, users] : {std::pair{std::string("heavy"), heavy}, std::pair{std::string("light"), light}}) {
     Latency fast, slow;
     std::size_t mismatches = 0;
-    int reps = label == "heavy" ? 200 : 20;
+    int reps = label == "heavy" ? static_cast<int>(args.count("--heavy-reps") ? std::stoi(args["--heavy-reps"]) : 200) : 20;
     for (int r = 0; r < reps; ++r) {
       for (std::uint64_t user : users) {
         auto t0 = Clock::now();
@@ -268,6 +335,13 @@ int main(int argc, char** argv) {
     std::size_t events_per_user = 0;
     for (auto u : users) events_per_user += per_user[u];
     events_per_user /= users.size();
+    metric(fmt::format("inproc_{}.events_per_user", label), static_cast<double>(events_per_user));
+    metric(fmt::format("inproc_{}.tiled_p50_us", label), fast.percentile(0.5));
+    metric(fmt::format("inproc_{}.tiled_p99_us", label), fast.percentile(0.99));
+    metric(fmt::format("inproc_{}.naive_p50_us", label), slow.percentile(0.5));
+    metric(fmt::format("inproc_{}.naive_p99_us", label), slow.percentile(0.99));
+    metric(fmt::format("inproc_{}.speedup_p50", label), slow.percentile(0.5) / fast.percentile(0.5));
+    metric(fmt::format("inproc_{}.mismatches", label), static_cast<double>(mismatches));
     row(fmt::format("| {} ({}) | {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.1f}x{} |", label, users.size(), events_per_user,
                     fast.percentile(0.5), fast.percentile(0.99), slow.percentile(0.5), slow.percentile(0.99),
                     slow.percentile(0.5) / fast.percentile(0.5),
@@ -276,15 +350,47 @@ int main(int argc, char** argv) {
 
   // --- memory ---
   StoreStats tiled_stats = engine.store_stats();
-  std::uintmax_t tiled_disk = 0, naive_disk = 0;
-  for (auto& f : fs::recursive_directory_iterator(tiled.storage.path)) if (f.is_regular_file()) tiled_disk += f.file_size();
-  for (auto& f : fs::recursive_directory_iterator(naive.storage.path)) if (f.is_regular_file()) naive_disk += f.file_size();
+  std::uintmax_t tiled_disk = folder_bytes(tiled.storage.path), naive_disk = folder_bytes(naive.storage.path);
   row("\n## Memory and disk\n");
   row("| store | raw events kept | tiles | disk bytes | bytes/user |");
   row("|---|---|---|---|---|");
   row(fmt::format("| naive (90 days raw) | ~{} | 0 | {} | {:.0f} |", raw_count, naive_disk, double(naive_disk) / per_user.size()));
   row(fmt::format("| Signalbox (7 days raw + tiles) | ~{} | ~{} | {} | {:.0f} |", tiled_stats.events, tiled_stats.tiles,
                   tiled_disk, double(tiled_disk) / per_user.size()));
+
+  // State and raw bytes per user, from column family sizes after compaction.
+  FamilySizes tiled_sizes = family_sizes(tiled.storage.path, heavy);
+  FamilySizes naive_sizes = family_sizes(naive.storage.path, {});
+  std::size_t windowed = 0;
+  for (const auto& s : tiled.signals) windowed += !s.windows.empty();
+  const double users = static_cast<double>(per_user.size());
+  const double state = static_cast<double>(tiled_sizes.family_bytes["tiles"]);
+  const double raw7 = static_cast<double>(tiled_sizes.family_bytes["events"] + tiled_sizes.family_bytes["event_ids"]);
+  const double raw90 = static_cast<double>(naive_sizes.family_bytes["events"] + naive_sizes.family_bytes["event_ids"]);
+  double heavy_state = 0;
+  for (auto [user, bytes] : tiled_sizes.user_tile_bytes) heavy_state += static_cast<double>(bytes);
+  heavy_state /= std::max<std::size_t>(1, tiled_sizes.user_tile_bytes.size());
+  row("\n## State per user (column families after compaction, compressed)\n");
+  row("| what | bytes | per user | per user per windowed signal |");
+  row("|---|---|---|---|");
+  row(fmt::format("| state (tiles), all {:.0f} users, {} windowed signals | {:.0f} | {:.0f} | {:.0f} |", users, windowed, state,
+                  state / users, state / users / std::max<std::size_t>(1, windowed)));
+  row(fmt::format("| state (tiles), heavy users (approximate) | - | {:.0f} | {:.0f} |", heavy_state,
+                  heavy_state / std::max<std::size_t>(1, windowed)));
+  row(fmt::format("| raw events kept by Signalbox (7 days + ids) | {:.0f} | {:.0f} | - |", raw7, raw7 / users));
+  row(fmt::format("| raw events, 90 days (naive baseline) | {:.0f} | {:.0f} | - |", raw90, raw90 / users));
+  metric("memory.users", users);
+  metric("memory.windowed_signals", static_cast<double>(windowed));
+  metric("memory.state_bytes", state);
+  metric("memory.state_per_user", state / users);
+  metric("memory.state_per_user_signal", state / users / std::max<std::size_t>(1, windowed));
+  metric("memory.heavy_state_per_user", heavy_state);
+  metric("memory.heavy_state_per_user_signal", heavy_state / std::max<std::size_t>(1, windowed));
+  metric("memory.raw7_per_user", raw7 / users);
+  metric("memory.raw90_per_user", raw90 / users);
+  metric("memory.tiled_disk_bytes", static_cast<double>(tiled_disk));
+  metric("memory.naive_disk_bytes", static_cast<double>(naive_disk));
   if (args.count("--out")) std::ofstream(args["--out"]) << report;
+  if (args.count("--metrics")) std::ofstream(args["--metrics"], std::ios::app) << metrics;
   return 0;
 }

@@ -1,0 +1,577 @@
+// http_load: the loopback load generator of the Signalbox benchmarks (bench/run.sh). Three
+// modes, each against a running `signalbox serve`:
+//
+//   query      GET /v1/users/{id}/signals over keep-alive connections, either open-loop at a
+//              fixed offered rate (--rate) or closed-loop at saturation (no --rate). Open-loop
+//              latency is measured from each request's *intended* send time, as wrk2 does, so
+//              a slow answer that delays the requests behind it is charged to them too (no
+//              coordinated omission). Reports achieved requests/s and p50/p99/p99.9.
+//   ingest     POST /v1/events with NDJSON batches of a file over keep-alive connections;
+//              reports events/s end to end (decode, materialize, store, tiles, answer).
+//   freshness  posts one event for a user nobody else writes, then reads that user's signals
+//              over a second connection until the event shows; reports the time from sending
+//              the POST to the first answer that shows it.
+//   kafka-freshness  the same with the event produced to Kafka instead: this process runs a
+//              librdkafka mock cluster (real Kafka protocol on loopback), writes its bootstrap
+//              address to a file for the `kafka` ingest of the serve config, waits for serve,
+//              and measures produce -> visible. It keeps the cluster up until serve stopped.
+//
+// Written here rather than using wrk because wrk cannot hold a fixed rate, and wrk2 is not
+// packaged. Results go to stdout as one line and, with --metrics, as "key value" lines
+// appended to a file that bench/run.sh turns into bench/results.md.
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "signalbox/serve/asio.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kUsage = R"(usage: http_load MODE --port P [options]
+
+modes:
+  query      --users FILE (one user id a line) --duration S [--rate R] [--connections C]
+             [--threads T] [--warmup S] [--as-of MS] [--names LIST]
+             no --rate: closed loop at saturation; with --rate: open loop at R requests/s,
+             latency from each request's intended send time
+  ingest     --events FILE (NDJSON) [--batch N (1000)] [--connections C] [--limit N]
+  freshness  --samples N --as-of MS --ts MS [--user-base U]
+  kafka-freshness  --samples N --as-of MS --ts MS --brokers-file F --done-file F [--topic T]
+             [--user-base U]  (see bench/run.sh for the order of steps)
+
+common: --host H (127.0.0.1), --label NAME (the metric prefix), --metrics FILE (appends
+"NAME.key value" lines), --connections C (default 8 for query, 4 for ingest)
+)";
+
+[[noreturn]] void fail(const std::string& message) {
+  fmt::print(stderr, "http_load: {}\n", message);
+  std::exit(2);
+}
+
+// The "--flag value" pairs after the mode. A plain value; not synchronised.
+struct Args {
+  std::map<std::string, std::string> values;
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = values.find(key);
+    return it == values.end() ? fallback : it->second;
+  }
+  bool has(const std::string& key) const { return values.count(key) > 0; }
+  double number(const std::string& key, double fallback) const {
+    if (!has(key)) return fallback;
+    const std::string& text = values.at(key);
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+      fail(fmt::format("{} needs a non-negative number, got \"{}\"", key, text));
+    return v;
+  }
+  std::string required(const std::string& key) const {
+    if (!has(key)) fail(fmt::format("{} is required (see --help)", key));
+    return values.at(key);
+  }
+};
+
+// Latencies in microseconds; percentiles by sorting (a few million samples at most). One per
+// thread; merge() them afterwards.
+struct Samples {
+  std::vector<double> micros;
+  void add(Clock::duration d) { micros.push_back(std::chrono::duration<double, std::micro>(d).count()); }
+  void merge(const Samples& other) { micros.insert(micros.end(), other.micros.begin(), other.micros.end()); }
+  double percentile(double p) {
+    if (micros.empty()) return 0;
+    std::sort(micros.begin(), micros.end());
+    auto index = static_cast<std::size_t>(p * static_cast<double>(micros.size()));
+    return micros[std::min(micros.size() - 1, index)];
+  }
+};
+
+// One run's results: a "label: key=value ..." line on stdout and "label.key value" lines
+// appended to the --metrics file. Not thread-safe.
+class Report {
+ public:
+  Report(std::string label, std::string metrics) : label_(std::move(label)), metrics_(std::move(metrics)) {}
+  void add(const std::string& key, double value) {
+    line_ += fmt::format(" {}={:.10g}", key, value);
+    lines_ += fmt::format("{}.{} {:.10g}\n", label_, key, value);
+  }
+  void finish() {
+    fmt::print("{}:{}\n", label_, line_);
+    if (!metrics_.empty()) {
+      std::ofstream out(metrics_, std::ios::app);
+      out << lines_;
+      if (!out) fail("cannot append to " + metrics_);
+    }
+  }
+
+ private:
+  std::string label_, metrics_, line_, lines_;
+};
+
+tcp::endpoint endpoint_of(const Args& args) {
+  auto port = static_cast<unsigned short>(args.number("--port", 0));
+  if (port == 0) fail("--port is required");
+  return tcp::endpoint(asio::ip::make_address(args.get("--host", "127.0.0.1")), port);
+}
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --- query -----------------------------------------------------------------------------------
+
+// What one thread's query connections saw; each thread owns one.
+struct QueryTotals {
+  Samples latency;
+  std::uint64_t ok = 0;
+  std::uint64_t errors = 0;
+  std::string first_error;
+};
+
+// One connection's loop. Open loop: request i of this connection is due at
+// start + offset + i × interval and is sent then, or as soon as the previous answer arrived if
+// that is later; its latency counts from the due time. Closed loop: the next request goes out
+// when the answer arrives, latency from sending.
+asio::awaitable<void> query_connection(tcp::endpoint endpoint, const std::vector<std::string>* requests,
+                                       std::size_t first, Clock::duration interval, Clock::time_point due,
+                                       Clock::time_point record_from, Clock::time_point end, QueryTotals* totals) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
+  co_await stream.async_connect(endpoint, asio::use_awaitable);
+  stream.socket().set_option(tcp::no_delay(true));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  beast::flat_buffer buffer;
+  const bool open_loop = interval != Clock::duration::zero();
+  for (std::size_t i = first;; i += 7919) {  // a prime stride spreads connections over the users
+    Clock::time_point sent;
+    if (open_loop) {
+      if (due >= end) break;
+      if (Clock::now() < due) {
+        timer.expires_at(due);
+        co_await timer.async_wait(asio::use_awaitable);
+      }
+      sent = due;
+      due += interval;
+    } else {
+      sent = Clock::now();
+      if (sent >= end) break;
+    }
+    const std::string& request = (*requests)[i % requests->size()];
+    co_await asio::async_write(stream.socket(), asio::buffer(request), asio::use_awaitable);
+    http::response<http::string_body> response;
+    co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+    Clock::time_point done = Clock::now();
+    if (sent < record_from) continue;
+    if (response.result_int() == 200) {
+      ++totals->ok;
+      totals->latency.add(done - sent);
+    } else {
+      if (totals->errors++ == 0) totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
+    }
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+int run_query(const Args& args) {
+  tcp::endpoint endpoint = endpoint_of(args);
+  std::vector<std::string> requests;
+  {
+    std::ifstream in(args.required("--users"));
+    std::string line;
+    std::string query;
+    if (args.has("--as-of")) query += "as_of=" + args.get("--as-of");
+    if (args.has("--names")) query += std::string(query.empty() ? "" : "&") + "names=" + args.get("--names");
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      requests.push_back(fmt::format("GET /v1/users/{}/signals{}{} HTTP/1.1\r\nHost: {}\r\n\r\n", line,
+                                     query.empty() ? "" : "?", query, args.get("--host", "127.0.0.1")));
+    }
+  }
+  if (requests.empty()) fail("--users names no user ids");
+  const double duration = args.number("--duration", 5);
+  const double warmup = args.number("--warmup", std::min(1.0, duration / 5));
+  const double rate = args.number("--rate", 0);
+  const auto threads = static_cast<unsigned>(std::max(1.0, args.number("--threads", 1)));
+  const auto connections = static_cast<unsigned>(std::max<double>(threads, args.number("--connections", 8)));
+  if (duration <= 0) fail("--duration must be positive");
+
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
+  const Clock::time_point record_from = start + std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(warmup));
+  const Clock::time_point end = record_from + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(duration));
+  // Each connection offers rate / connections, staggered so the offered load is smooth.
+  const Clock::duration interval =
+      rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(connections / rate))
+               : Clock::duration::zero();
+  std::vector<QueryTotals> totals(threads);
+  std::vector<std::thread> workers;
+  std::atomic<bool> failed{false};
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      asio::io_context io;
+      for (unsigned c = t; c < connections; c += threads) {
+        Clock::time_point due = start + interval * c / connections;
+        asio::co_spawn(io, query_connection(endpoint, &requests, c * requests.size() / connections, interval, due,
+                                            record_from, end, &totals[t]),
+                       [&](std::exception_ptr e) {
+                         if (!e) return;
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& error) {
+                           if (!failed.exchange(true)) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
+                         }
+                       });
+      }
+      io.run();
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (failed) return 1;
+  QueryTotals all;
+  for (auto& t : totals) {
+    all.latency.merge(t.latency);
+    all.ok += t.ok;
+    all.errors += t.errors;
+    if (all.first_error.empty()) all.first_error = t.first_error;
+  }
+  Report report(args.get("--label", rate > 0 ? "query_fixed" : "query_saturation"), args.get("--metrics"));
+  report.add("offered_rps", rate);
+  report.add("rps", static_cast<double>(all.ok) / duration);
+  report.add("p50_us", all.latency.percentile(0.5));
+  report.add("p99_us", all.latency.percentile(0.99));
+  report.add("p999_us", all.latency.percentile(0.999));
+  report.add("requests", static_cast<double>(all.ok));
+  report.add("errors", static_cast<double>(all.errors));
+  report.add("connections", connections);
+  report.finish();
+  if (all.errors) fmt::print(stderr, "http_load: {} requests failed; the first: {}\n", all.errors, all.first_error);
+  return all.ok == 0 || all.errors ? 1 : 0;
+}
+
+// --- ingest ----------------------------------------------------------------------------------
+
+// The number after "<key>": in a JSON answer, or 0.
+std::uint64_t json_count(std::string_view body, std::string_view key) {
+  std::string needle = fmt::format("\"{}\":", key);
+  auto at = body.find(needle);
+  if (at == std::string_view::npos) return 0;
+  std::uint64_t v = 0;
+  std::from_chars(body.data() + at + needle.size(), body.data() + body.size(), v);
+  return v;
+}
+
+// What the ingest connections saw (they share one single-threaded io_context).
+struct IngestTotals {
+  std::uint64_t accepted = 0, rejected = 0, failures = 0;
+  std::string first_error;
+  std::string first_rejection;  // the answer that first reported rejected events
+};
+
+asio::awaitable<void> ingest_connection(tcp::endpoint endpoint, const std::vector<std::string_view>* batches,
+                                        std::atomic<std::size_t>* next, IngestTotals* totals, std::string host) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
+  co_await stream.async_connect(endpoint, asio::use_awaitable);
+  stream.socket().set_option(tcp::no_delay(true));
+  beast::flat_buffer buffer;
+  for (;;) {
+    std::size_t i = next->fetch_add(1);
+    if (i >= batches->size()) break;
+    std::string_view body = (*batches)[i];
+    std::string head = fmt::format(
+        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+        host, body.size());
+    std::array<asio::const_buffer, 2> parts = {asio::buffer(head), asio::buffer(body.data(), body.size())};
+    co_await asio::async_write(stream.socket(), parts, asio::use_awaitable);
+    http::response<http::string_body> response;
+    co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+    if (response.result_int() != 200) {
+      if (totals->failures++ == 0) totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
+      continue;
+    }
+    totals->accepted += json_count(response.body(), "accepted");
+    std::uint64_t rejected = json_count(response.body(), "rejected");
+    if (rejected && totals->rejected == 0) totals->first_rejection = response.body().substr(0, 1000);
+    totals->rejected += rejected;
+  }
+}
+
+int run_ingest(const Args& args) {
+  tcp::endpoint endpoint = endpoint_of(args);
+  const std::string text = read_whole(args.required("--events"));
+  const auto batch_lines = static_cast<std::size_t>(std::max(1.0, args.number("--batch", 1000)));
+  const auto limit = static_cast<std::size_t>(args.number("--limit", 1e18));
+  const auto connections = static_cast<unsigned>(std::max(1.0, args.number("--connections", 4)));
+  std::vector<std::string_view> batches;
+  std::size_t lines = 0, begin = 0, in_batch = 0, pos = 0;
+  while (pos < text.size() && lines < limit) {
+    std::size_t eol = text.find('\n', pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    ++lines;
+    if (++in_batch == batch_lines) {
+      batches.emplace_back(text.data() + begin, pos - begin);
+      begin = pos;
+      in_batch = 0;
+    }
+  }
+  if (in_batch) batches.emplace_back(text.data() + begin, pos - begin);
+  if (batches.empty()) fail("--events holds no events");
+
+  asio::io_context io;
+  std::atomic<std::size_t> next{0};
+  IngestTotals totals;
+  bool failed = false;
+  auto start = Clock::now();
+  for (unsigned c = 0; c < connections; ++c) {
+    asio::co_spawn(io, ingest_connection(endpoint, &batches, &next, &totals, args.get("--host", "127.0.0.1")),
+                   [&](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& error) {
+                       if (!failed) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
+                       failed = true;
+                     }
+                   });
+  }
+  io.run();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (failed) return 1;
+  Report report(args.get("--label", "ingest_http"), args.get("--metrics"));
+  report.add("events", static_cast<double>(lines));
+  report.add("accepted", static_cast<double>(totals.accepted));
+  report.add("rejected", static_cast<double>(totals.rejected));
+  report.add("seconds", seconds);
+  report.add("events_per_s", static_cast<double>(lines) / seconds);
+  report.add("batch", static_cast<double>(batch_lines));
+  report.add("connections", connections);
+  report.finish();
+  if (totals.failures) fmt::print(stderr, "http_load: {} batches failed; the first: {}\n", totals.failures, totals.first_error);
+  if (totals.rejected) fmt::print(stderr, "http_load: {} events rejected; the first answer with rejections: {}\n", totals.rejected, totals.first_rejection);
+  return totals.failures || totals.accepted + totals.rejected != lines ? 1 : 0;
+}
+
+// --- freshness -------------------------------------------------------------------------------
+
+// A blocking keep-alive HTTP/1.1 connection, written and read by hand so that a request can be
+// sent before the previous answer is read. Not thread-safe.
+class Connection {
+ public:
+  Connection(asio::io_context& io, tcp::endpoint endpoint) : stream_(io) {
+    stream_.connect(endpoint);
+    stream_.socket().set_option(tcp::no_delay(true));
+  }
+  void write(std::string_view bytes) { asio::write(stream_.socket(), asio::buffer(bytes.data(), bytes.size())); }
+  http::response<http::string_body> read() {
+    http::response<http::string_body> response;
+    http::read(stream_, buffer_, response);
+    return response;
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+// One freshness measurement per sample: `send` hands one event of a user nobody else writes to
+// Signalbox (and may leave its acknowledgement for `finish`), then a reader polls that user's
+// signals until the event shows. The time counts from just before `send`.
+struct FreshnessResult {
+  Samples visible;
+  std::uint64_t polls = 0;
+};
+
+FreshnessResult measure_freshness(const Args& args, std::size_t samples, std::uint64_t user_base,
+                                  const std::function<void(std::uint64_t user, std::size_t i, const std::string& event)>& send,
+                                  const std::function<void()>& finish) {
+  tcp::endpoint endpoint = endpoint_of(args);
+  const auto as_of = static_cast<std::int64_t>(args.number("--as-of", 0));
+  const auto ts = static_cast<std::int64_t>(args.number("--ts", 0));
+  if (as_of == 0 || ts == 0 || ts > as_of) fail("--as-of and --ts are required, with ts <= as_of");
+  const std::string host = args.get("--host", "127.0.0.1");
+  asio::io_context io;
+  Connection reader(io, endpoint);
+  FreshnessResult result;
+  for (std::size_t i = 0; i < samples; ++i) {
+    const std::uint64_t user = user_base + i;
+    std::string event = fmt::format(
+        "{{\"user_id\":{},\"ts\":{},\"action\":\"save\",\"item_id\":\"p1\",\"event_id\":\"fresh{}\"}}", user, ts, user);
+    std::string get = fmt::format("GET /v1/users/{}/signals?names=saves&as_of={} HTTP/1.1\r\nHost: {}\r\n\r\n", user,
+                                  as_of, host);
+    const auto sent = Clock::now();
+    send(user, i, event);
+    for (;;) {
+      reader.write(get);
+      auto answer = reader.read();
+      ++result.polls;
+      if (answer.result_int() != 200) fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));
+      if (answer.body().find("\"90d\":1") != std::string::npos) break;
+      if (Clock::now() - sent > std::chrono::seconds(i == 0 ? 60 : 10))
+        fail(fmt::format("the event of user {} is not visible after {} s", user, i == 0 ? 60 : 10));
+    }
+    result.visible.add(Clock::now() - sent);
+    finish();
+  }
+  return result;
+}
+
+void report_freshness(const Args& args, const std::string& label, FreshnessResult& r, std::size_t samples) {
+  Report report(args.get("--label", label), args.get("--metrics"));
+  report.add("samples", static_cast<double>(samples));
+  report.add("p50_us", r.visible.percentile(0.5));
+  report.add("p99_us", r.visible.percentile(0.99));
+  report.add("max_us", r.visible.percentile(1.0));
+  report.add("polls_per_sample", static_cast<double>(r.polls) / static_cast<double>(samples));
+  report.finish();
+}
+
+int run_freshness(const Args& args) {
+  const auto samples = static_cast<std::size_t>(std::max(1.0, args.number("--samples", 1000)));
+  const auto user_base = static_cast<std::uint64_t>(args.number("--user-base", 900'000'000'000));
+  const std::string host = args.get("--host", "127.0.0.1");
+  asio::io_context io;
+  Connection writer(io, endpoint_of(args));
+  // The POST is written, not awaited: its answer is read after the event showed, so the time
+  // is until a reader sees the event, whichever comes first.
+  auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
+    writer.write(fmt::format(
+        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n{}\n",
+        host, event.size() + 1, event));
+  };
+  auto finish = [&] {
+    auto ack = writer.read();
+    if (ack.result_int() != 200 || json_count(ack.body(), "accepted") != 1)
+      fail(fmt::format("POST answered {}: {}", ack.result_int(), ack.body()));
+  };
+  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
+  report_freshness(args, "freshness_http", r, samples);
+  return 0;
+}
+
+// GET /healthz answers 200.
+bool serve_answers(const Args& args) {
+  try {
+    asio::io_context io;
+    Connection c(io, endpoint_of(args));
+    c.write(fmt::format("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", args.get("--host", "127.0.0.1")));
+    return c.read().result_int() == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << text;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
+}
+
+int run_kafka_freshness(const Args& args) {
+  const auto samples = static_cast<std::size_t>(std::max(1.0, args.number("--samples", 1000)));
+  const auto user_base = static_cast<std::uint64_t>(args.number("--user-base", 910'000'000'000));
+  const std::string topic = args.get("--topic", "signalbox-bench");
+  const std::string brokers_file = args.required("--brokers-file");
+  const std::string done_file = args.required("--done-file");
+  char error[512];
+  // The mock cluster lives in a handle of its own, which must outlive every client of it.
+  rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(owner_conf, "log_level", "4", error, sizeof error);  // it has no brokers, by design
+  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
+  if (owner == nullptr) fail(fmt::format("kafka: {}", error));
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
+  if (cluster == nullptr) fail("kafka: cannot create the mock cluster");
+  if (rd_kafka_mock_topic_create(cluster, topic.c_str(), 1, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    fail("kafka: cannot create topic " + topic);
+  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* key, const std::string& value) {
+    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK)
+      fail(fmt::format("kafka: {}: {}", key, error));
+  };
+  set("bootstrap.servers", bootstraps);
+  set("linger.ms", "0");  // send each event at once: freshness, not throughput
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (producer == nullptr) fail(fmt::format("kafka: {}", error));
+
+  write_file_atomically(brokers_file, bootstraps + "\n");
+  for (int i = 0; !serve_answers(args); ++i) {
+    if (i > 1200) fail("signalbox serve did not answer in 120 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                                RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) fail(fmt::format("kafka: produce: {}", rd_kafka_err2str(err)));
+    rd_kafka_poll(producer, 0);
+  };
+  auto finish = [&] { rd_kafka_poll(producer, 0); };
+  // The first event waits for the consumer group's first assignment (seconds): not counted.
+  measure_freshness(args, 1, user_base + samples, send, finish);
+  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
+  report_freshness(args, "freshness_kafka", r, samples);
+  write_file_atomically(done_file, "done\n");
+
+  // Keep the cluster up until serve stopped: its consumer would otherwise retry a vanished
+  // broker while it shuts down.
+  for (int i = 0; serve_answers(args) && i < 1200; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  rd_kafka_flush(producer, 5000);
+  rd_kafka_destroy(producer);
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(owner);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
+    fmt::print("{}", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string mode = argv[1];
+  Args args;
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (!flag.starts_with("--")) fail(fmt::format("unexpected argument \"{}\"", flag));
+    if (i + 1 >= argc) fail(flag + " needs a value");
+    args.values[flag] = argv[++i];
+  }
+  try {
+    if (mode == "query") return run_query(args);
+    if (mode == "ingest") return run_ingest(args);
+    if (mode == "freshness") return run_freshness(args);
+    if (mode == "kafka-freshness") return run_kafka_freshness(args);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "http_load: {}\n", e.what());
+    return 1;
+  }
+  fail(fmt::format("unknown mode \"{}\" (query, ingest or freshness)", mode));
+}

@@ -52,6 +52,10 @@ options:
   --days D       days of history, ending at --end-ms (default: 30)
   --end-ms T     end of the history, ms since the epoch (default: now, floored to the hour)
   --seed S       random seed (default: 42)
+  --heavy-users N   a heavy tier: the N most active users get at least --heavy-events
+                    events each, added to the --events total (default: 0, no tier)
+  --heavy-events M  events of each heavy user, less the few of a session running past
+                    the end of the history (default: 20000)
   -h, --help     this text
 
 The same options give byte-identical files; pass --end-ms to pin the time as well.
@@ -341,6 +345,8 @@ struct Options {
   std::int64_t days = 30;
   std::int64_t end_ms = -1;
   std::uint64_t seed = 42;
+  std::int64_t heavy_users = 0;
+  std::int64_t heavy_events = 20000;
 };
 
 // Events per hour of the day (UTC), evening-heavy like a consumer app.
@@ -378,6 +384,7 @@ class Generator {
       auto n = static_cast<std::int64_t>(expected);
       if (rng_.chance(expected - static_cast<double>(n))) ++n;
       n = std::max<std::int64_t>(n, 1);
+      if (static_cast<std::int64_t>(rank[u]) < o_.heavy_users) n = std::max(n, o_.heavy_events);
       std::size_t before = records_.size();
       user_events(ids[u], n);
       per_user.emplace_back(ids[u], static_cast<std::int64_t>(records_.size() - before));
@@ -554,6 +561,10 @@ Options parse_args(int argc, char** argv) {
       o.days = parse_int(flag, value, 1);
     else if (flag == "--end-ms")
       o.end_ms = parse_int(flag, value, 0);
+    else if (flag == "--heavy-users")
+      o.heavy_users = parse_int(flag, value, 0);
+    else if (flag == "--heavy-events")
+      o.heavy_events = parse_int(flag, value, 1);
     else if (flag == "--seed")
       o.seed = static_cast<std::uint64_t>(parse_int(flag, value, 0));
     else
@@ -561,6 +572,7 @@ Options parse_args(int argc, char** argv) {
   }
   if (o.out.empty()) usage_error("--out needs a folder");
   if (o.users > 1'000'000) usage_error("--users is at most 1000000");  // ids have 7 digits
+  if (o.heavy_users > o.users) usage_error("--heavy-users is at most --users");
   if (o.pins > 10'000'000) usage_error("--pins is at most 10000000");
   if (o.days > 36500) usage_error("--days is at most 36500");
   if (o.end_ms < 0) o.end_ms = signalbox::floor_hour(signalbox::wall_clock_ms());

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Signalbox builds and tests with. Does nothing when they
-# are all present already; uses sudo when not run as root.
+# Installs the Debian 12 packages Signalbox builds and tests with, and the npm packages of
+# the browser test (tests/web). Does nothing when they are all present already; uses sudo
+# when not run as root.
 set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
@@ -9,16 +11,26 @@ packages=(
   libboost-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk
+  chromium
 )
+# The browser test runs on node; a machine that already has node (and npm) keeps its own.
+command -v node >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "installing: ${missing[*]}" >&2
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# playwright-core for tests/web, as pinned in its package-lock.json. It drives the system's
+# Chromium: no browser is downloaded.
+if [ ! -d "$root/tests/web/node_modules" ]; then
+  echo "installing: npm packages of tests/web" >&2
+  (cd "$root/tests/web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi

@@ -326,8 +326,34 @@ TEST(ConfigErrors, TopLevel) {
   EXPECT_EQ(error_of("server: {}\n"), "cfg.yaml:1: signals: required");
   EXPECT_EQ(error_of("- a\n- b\n"), "cfg.yaml:1: config: must be a mapping of sections");
   EXPECT_EQ(error_of(std::string(kMinimal) + "\nsignal: []\n"),
-            "cfg.yaml:3: signal: unknown section (expected server, storage, event_store, ingest, "
-            "sources, features, signals, views or plugins)");
+            "cfg.yaml:3: signal: unknown section (expected server, log, storage, event_store, "
+            "ingest, sources, features, signals, views or plugins)");
+}
+
+TEST(ConfigErrors, Log) {
+  auto with = [](const std::string& log) { return error_of(std::string(kMinimal) + log); };
+  EXPECT_EQ(with("log: { level: loud }\n"),
+            R"(cfg.yaml:2: log.level: unknown level "loud" (use trace, debug, info, warn, error or off))");
+  EXPECT_EQ(with("log: { level: [info] }\n"), "cfg.yaml:2: log.level: must be a string");
+  EXPECT_EQ(with("log: { format: xml }\n"),
+            R"(cfg.yaml:2: log.format: unknown format "xml" (use text or json))");
+  EXPECT_EQ(with("log: { slow_query: 5 }\n").rfind(R"(cfg.yaml:2: log.slow_query: bad duration "5")", 0),
+            0u);
+  EXPECT_EQ(with("log: { levle: info }\n"),
+            "cfg.yaml:2: log.levle: unknown key (expected level, format or slow_query)");
+}
+
+TEST(ConfigLog, DefaultsAndValues) {
+  Config defaults = parse_config(kMinimal, "cfg.yaml");
+  EXPECT_EQ(defaults.log.level, "info");
+  EXPECT_EQ(defaults.log.format, "text");
+  EXPECT_EQ(defaults.log.slow_query, 1000);
+  Config set = parse_config(std::string(kMinimal) +
+                                "log: { level: warn, format: json, slow_query: 250ms }\n",
+                            "cfg.yaml");
+  EXPECT_EQ(set.log.level, "warn");
+  EXPECT_EQ(set.log.format, "json");
+  EXPECT_EQ(set.log.slow_query, 250);
 }
 
 TEST(ConfigErrors, DuplicateKey) {

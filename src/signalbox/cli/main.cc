@@ -16,9 +16,12 @@
 
 #include "signalbox/backfill/backfill.h"
 #include "signalbox/common/error.h"
+#include "signalbox/common/logging.h"
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/fixture/fixture.h"
+#include "signalbox/grpc/grpc_server.h"
+#include "signalbox/ingest/kafka/kafka_ingest.h"
 #include "signalbox/ingest/replay.h"
 #include "signalbox/serve/http_server.h"
 
@@ -40,8 +43,33 @@ std::vector<std::string> split_names(const std::string& csv) {
   return names;
 }
 
+// Set once the log writes JSON: the last words of a failing command go through it too, so
+// that every stderr line parses.
+bool json_logging = false;
+
+// The failure line of main_impl() for `e`.
+void print_failure(std::string_view prefix, const std::exception& e) {
+  // Even with the log off, a failure gets its line.
+  if (json_logging && spdlog::should_log(spdlog::level::err)) {
+    spdlog::error("{}{}", prefix, e.what());
+  } else {
+    fmt::print(stderr, "{}{}\n", prefix, e.what());
+  }
+}
+
+// Sets up the log from the config's log section; `cli_level` (--log-level), when given,
+// overrides its level. Both are checked before this runs.
+void start_logging(const Config& config, const std::string& cli_level) {
+  json_logging = config.log.format == "json";
+  configure_logging(*parse_log_level(cli_level.empty() ? config.log.level : cli_level),
+                    *parse_log_format(config.log.format));
+}
+
 int run_check(const std::string& config_path) {
   Config config = load_config(config_path);
+  for (const IngestConfig& ingest : config.ingest) {
+    if (ingest.kind == "kafka") KafkaIngestOptions::from_config(ingest, config);
+  }
   Engine::Options options;
   options.open_store = false;
   Engine engine(config, options);
@@ -52,8 +80,10 @@ int run_check(const std::string& config_path) {
 }
 
 int run_replay(const std::string& config_path, const std::vector<std::string>& files,
-               bool quiet, bool allow_rejects, std::size_t max_errors_shown) {
+               bool quiet, bool allow_rejects, std::size_t max_errors_shown,
+               const std::string& log_level) {
   Config config = load_config(config_path);
+  start_logging(config, log_level);
   Engine engine(config);
   ReplayOptions options;
   options.progress = !quiet;
@@ -106,7 +136,7 @@ void stop_backfill(int signal) {
 
 struct BackfillArgs {
   std::vector<std::string> events;
-  std::string queries, out, lateness, tmp_dir;
+  std::string queries, out, lateness, tmp_dir, log_level;
   bool quiet = false;
   std::size_t max_errors = 20;
 };
@@ -128,6 +158,7 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
     return kExitUsage;
   }
   Config config = load_config(config_path);
+  start_logging(config, args.log_level);
   std::vector<BackfillQuery> queries = read_query_file(args.queries);
   options.event_files = args.events;
   options.out = args.out;
@@ -151,31 +182,79 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   return 0;
 }
 
-int run_serve(const std::string& config_path) {
+int run_serve(const std::string& config_path, const std::string& log_level) {
   Config config = load_config(config_path);
-  for (std::size_t i = 0; i < config.ingest.size(); ++i) {
-    const IngestConfig& ingest = config.ingest[i];
-    if (ingest.kind == "kafka") {
-      throw_config_error(ingest.where, fmt::format("ingest[{}].kind", i),
-                         "kafka ingest is not supported by this build yet (use http, or leave "
-                         "out the ingest section for HTTP only)");
-    }
+  start_logging(config, log_level);
+  std::vector<KafkaIngestOptions> kafka_options;
+  for (const IngestConfig& ingest : config.ingest) {
+    if (ingest.kind == "kafka") kafka_options.push_back(KafkaIngestOptions::from_config(ingest, config));
   }
-  if (config.server.grpc) {
-    throw ConfigError(fmt::format("{}: server.grpc: gRPC is not served by this build yet (leave "
-                                  "server.grpc out for HTTP only)",
-                                  config.file.string()));
-  }
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("signalbox"));
+  log_event(spdlog::level::info, "signalbox serve: starting",
+            {{"version", SIGNALBOX_VERSION},
+             {"config", config.file.string()},
+             {"storage", config.storage.kind == "rocksdb" ? config.storage.path.string()
+                                                          : config.storage.kind},
+             {"http", config.server.http},
+             {"signals", config.signals.size()},
+             {"views", config.views.size()},
+             {"sources", config.sources.size()},
+             {"retention_ms", config.event_store.retention},
+             {"log_level", log_level.empty() ? config.log.level : log_level},
+             {"log_format", config.log.format}});
   Engine engine(config);
+  // One consumer per kafka entry (made once the server's metrics exist); an unreachable
+  // broker is logged and retried, never fatal.
+  std::vector<std::unique_ptr<KafkaIngest>> kafka_ingests;
+  std::vector<const KafkaIngest*> kafka_metrics;
+  // gRPC (server.grpc) serves the same engine and stops when the HTTP server's stop begins.
+  // Declared before the HTTP server, which holds its metrics appender, so it outlives it.
+  std::unique_ptr<GrpcServer> grpc_server;
   HttpServerOptions options;
   options.address = config.server.http;
   options.max_body_bytes = config.server.max_body_bytes;
+  options.on_stop = [&kafka_ingests, &grpc_server] {
+    if (grpc_server) grpc_server->stop();
+    for (auto& kafka : kafka_ingests) kafka->stop();
+  };
   HttpServer server(engine, options);
+  if (config.server.grpc) {
+    GrpcServerOptions grpc_options;
+    grpc_options.address = *config.server.grpc;
+    grpc_options.max_message_bytes = config.server.max_body_bytes;
+    grpc_options.ingest_metrics = &server.api().metrics();
+    grpc_server = std::make_unique<GrpcServer>(engine, std::move(grpc_options));
+    server.api().add_metrics_appender(
+        [&grpc = *grpc_server](std::string& out) { grpc.append_metrics(out); });
+  }
+  for (KafkaIngestOptions& o : kafka_options) {
+    o.ingest_metrics = &server.api().metrics();
+    kafka_ingests.push_back(std::make_unique<KafkaIngest>(engine, std::move(o)));
+    kafka_metrics.push_back(kafka_ingests.back().get());
+  }
+  if (!kafka_metrics.empty()) {
+    server.api().add_metrics_appender(
+        [kafka_metrics](std::string& out) { append_kafka_prometheus(kafka_metrics, out); });
+  }
+  server.api().set_slow_query_threshold(std::chrono::milliseconds(config.log.slow_query));
   server.listen();
-  spdlog::info("signalbox serve: listening on http://{} ({} signals, {} views)",
-               server.local_address(), config.signals.size(), config.views.size());
+  log_event(spdlog::level::info,
+            fmt::format("signalbox serve: listening on http://{} ({} signals, {} views)",
+                        server.local_address(), config.signals.size(), config.views.size()),
+            {{"address", server.local_address()}});
+  if (grpc_server) {
+    grpc_server->start();
+    log_event(spdlog::level::info,
+              fmt::format("signalbox serve: listening on grpc://{}", grpc_server->local_address()),
+              {{"grpc_address", grpc_server->local_address()}});
+  }
+  for (auto& kafka : kafka_ingests) kafka->start();
   server.run();
+  if (grpc_server) grpc_server->wait();
+  // Each consumer ingests and commits its batch in flight, then leaves its group.
+  for (auto& kafka : kafka_ingests) {
+    kafka->stop();
+    kafka->join();
+  }
   engine.flush();
   spdlog::info("signalbox serve: stopped");
   return 0;
@@ -216,8 +295,15 @@ int main_impl(int argc, char** argv) {
     cmd->add_option("--config,-c", config_path, "config file (YAML)")->required();
   };
 
-  CLI::App* serve = app.add_subcommand("serve", "ingest and serve signals over HTTP until SIGTERM");
+  CLI::App* serve = app.add_subcommand("serve", "ingest and serve signals over HTTP (and gRPC) until SIGTERM");
   add_config(serve);
+  std::string log_level;
+  auto add_log_level = [&](CLI::App* cmd, std::string& level) {
+    cmd->add_option("--log-level", level,
+                    "trace, debug, info, warn, error or off (default: the config's log.level)")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  };
+  add_log_level(serve, log_level);
 
   CLI::App* check = app.add_subcommand("check", "validate a config");
   add_config(check);
@@ -231,6 +317,7 @@ int main_impl(int argc, char** argv) {
   replay->add_flag("--quiet,-q", quiet, "no progress output");
   replay->add_flag("--allow-rejects", allow_rejects, "exit 0 even when some events are rejected");
   replay->add_option("--max-errors", max_errors, "rejected events listed at most (default 20)");
+  add_log_level(replay, log_level);
 
   CLI::App* get = app.add_subcommand("get", "print one user's signals as JSON, read from storage");
   add_config(get);
@@ -264,6 +351,7 @@ int main_impl(int argc, char** argv) {
   backfill->add_flag("--quiet,-q", backfill_args.quiet, "no progress output");
   backfill->add_option("--max-errors", backfill_args.max_errors,
                        "rejected events listed at most (default 20)");
+  add_log_level(backfill, backfill_args.log_level);
 
   try {
     app.parse(argc, argv);
@@ -273,20 +361,21 @@ int main_impl(int argc, char** argv) {
   }
 
   try {
-    if (*serve) return run_serve(config_path);
+    if (*serve) return run_serve(config_path, log_level);
     if (*check) return run_check(config_path);
-    if (*replay) return run_replay(config_path, files, quiet, allow_rejects, max_errors);
+    if (*replay)
+      return run_replay(config_path, files, quiet, allow_rejects, max_errors, log_level);
     if (*get) return run_get(config_path, user, names, as_of);
     if (*test) return run_test(fixtures);
     if (*backfill) return run_backfill_command(config_path, backfill_args);
   } catch (const ConfigError& e) {
-    fmt::print(stderr, "signalbox: config error: {}\n", e.what());
+    print_failure("signalbox: config error: ", e);
     return kExitUsage;
   } catch (const QueryError& e) {
-    fmt::print(stderr, "signalbox: {}\n", e.what());
+    print_failure("signalbox: ", e);
     return kExitUsage;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "signalbox: {}\n", e.what());
+    print_failure("signalbox: ", e);
     return kExitFailure;
   }
   return kExitUsage;

@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/logging.h"
 
 namespace signalbox {
 
@@ -216,9 +217,10 @@ class Parser {
 
     std::map<std::string, Entry, std::less<>> sections;
     for (Entry& e : entries(root, "", root_where)) sections.emplace(e.key, std::move(e));
-    static const std::vector<std::string> kSections = {"server",  "storage", "event_store",
-                                                       "ingest",  "sources", "features",
-                                                       "signals", "views",   "plugins"};
+    static const std::vector<std::string> kSections = {"server",  "log",     "storage",
+                                                       "event_store", "ingest", "sources",
+                                                       "features", "signals", "views",
+                                                       "plugins"};
     for (const auto& [key, e] : sections) {
       if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
         throw_config_error(e.where, key, "unknown section (expected " + join(kSections) + ")");
@@ -232,6 +234,7 @@ class Parser {
       return &it->second;
     };
     if (auto* e = section("server")) parse_server(*e, config.server);
+    if (auto* e = section("log")) parse_log(*e, config.log);
     if (auto* e = section("storage")) parse_storage(*e, config.storage);
     if (auto* e = section("event_store")) parse_event_store(*e, config.event_store);
     if (auto* e = section("ingest")) parse_ingest(*e, config.ingest);
@@ -390,6 +393,32 @@ class Parser {
         out.max_body_bytes = static_cast<std::size_t>(*n);
       } else {
         unknown_key(e, "server", kKeys);
+      }
+    }
+  }
+
+  void parse_log(const Entry& section, LogConfig& out) const {
+    static const std::vector<std::string> kKeys = {"level", "format", "slow_query"};
+    for (const Entry& e : sub_entries(section, "log")) {
+      std::string path = child("log", e.key);
+      if (e.key == "level") {
+        out.level = text(e, path);
+        if (!parse_log_level(out.level)) {
+          throw_config_error(
+              e.value_where, path,
+              fmt::format("unknown level {} (use trace, debug, info, warn, error or off)",
+                          quote(out.level)));
+        }
+      } else if (e.key == "format") {
+        out.format = text(e, path);
+        if (!parse_log_format(out.format)) {
+          throw_config_error(e.value_where, path,
+                             fmt::format("unknown format {} (use text or json)", quote(out.format)));
+        }
+      } else if (e.key == "slow_query") {
+        out.slow_query = duration(e.value, e.value_where, path);
+      } else {
+        unknown_key(e, "log", kKeys);
       }
     }
   }

@@ -37,6 +37,12 @@ struct ServerConfig {
   std::size_t max_body_bytes = 16 * 1024 * 1024;
 };
 
+struct LogConfig {
+  std::string level = "info";          // trace | debug | info | warn | error | off
+  std::string format = "text";         // text | json (one JSON object per line)
+  TimeMs slow_query = 1000;            // query requests slower than this are logged (warn)
+};
+
 struct StorageConfig {
   std::string kind = "rocksdb";        // rocksdb | redis
   std::filesystem::path path;          // rocksdb: data folder, absolute (default <config dir>/data)
@@ -107,6 +113,7 @@ struct ViewConfig {
 struct Config {
   std::filesystem::path file;
   ServerConfig server;
+  LogConfig log;
   StorageConfig storage;
   EventStoreConfig event_store;
   std::vector<IngestConfig> ingest;    // empty in the file: HTTP only

@@ -210,6 +210,7 @@ IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::
     batch.tiles.push_back(std::move(delta));
   }
   if (!batch.events.empty()) store_->commit(batch);
+  recent_users_.note(batch.events);
 
   counters_.events_accepted += result.accepted;
   counters_.events_duplicate += result.duplicates;
@@ -254,6 +255,17 @@ struct WindowPlan {
 };
 
 }  // namespace
+
+std::vector<std::uint64_t> Engine::sample_users(std::size_t limit) {
+  std::vector<std::uint64_t> out = recent_users_.newest(limit);
+  std::unordered_set<std::uint64_t> seen(out.begin(), out.end());
+  // Asks for enough stored users to fill the answer even if every recent one is among them.
+  for (std::uint64_t user : store_->snapshot()->users(0, limit + out.size())) {
+    if (out.size() >= limit) break;
+    if (seen.insert(user).second) out.push_back(user);
+  }
+  return out;
+}
 
 Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
                     std::optional<TimeMs> as_of) {

@@ -14,6 +14,7 @@
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
+#include "signalbox/engine/recent_users.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/materialize/materializer.h"
 #include "signalbox/store/store.h"
@@ -78,6 +79,12 @@ class Engine {
   Value query(std::uint64_t user_id, const std::vector<std::string>& names,
               std::optional<TimeMs> as_of);
 
+  // Up to `limit` user ids to browse (GET /v1/users): the users this process ingested most
+  // recently, newest first (at most kRecentUsers of them), then users with raw events in the
+  // store in ascending id order, without repeats. Costs one seek per stored user listed.
+  std::vector<std::uint64_t> sample_users(std::size_t limit);
+  static constexpr std::size_t kRecentUsers = 1000;
+
   // The configured signals and views with their parameters (GET /v1/signals).
   Value describe() const;
   // Every signal and view name, signals first, in config order.
@@ -130,6 +137,7 @@ class Engine {
   TimeMs last_expiry_ = kBeginningOfTime;
   TimeMs last_fold_ = kBeginningOfTime;
   EngineCounters counters_;
+  RecentUsers recent_users_{kRecentUsers};
 };
 
 }  // namespace signalbox

@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/logging.h"
 #include "signalbox/serve/url.h"
+#include "signalbox/serve/web_routes.h"
 
 namespace signalbox {
 
@@ -56,6 +58,7 @@ struct Match {
   Route route = Route::kUnmatched;
   std::string_view allow;  // for the Allow header of a 405
   std::string user_id;     // the {user_id} segment of kUserSignals, decoded
+  std::string asset;       // the file of kWebPage, as find_web_asset() takes it
 };
 
 constexpr std::string_view kGetMethods = "GET, HEAD";
@@ -70,6 +73,9 @@ Match match_path(const std::vector<std::string>& s) {
   }
   if (s.size() == 1 && s[0] == "healthz") return {Route::kHealthz, kGetMethods, {}};
   if (s.size() == 1 && s[0] == "metrics") return {Route::kMetrics, kGetMethods, {}};
+  if (s.size() == 2 && s[0] == "v1" && s[1] == "users") return {Route::kUsers, kGetMethods, {}};
+  if (s.size() == 1 && find_web_asset("/" + s[0]))
+    return {Route::kWebPage, kGetMethods, {}, "/" + s[0]};
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "signals")
     return {Route::kUserSignals, kGetMethods, s[2]};
   return {};
@@ -295,11 +301,12 @@ HttpResponse HttpApi::error_response(http::status status, unsigned version, Rout
   return error_json(status, version, message);
 }
 
-HttpResponse HttpApi::handle(const HttpRequest& request) {
+HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point received) {
   Route route = Route::kUnmatched;
   HttpResponse response;
+  Clock::time_point start = Clock::now();
   try {
-    response = dispatch(request, &route);
+    response = dispatch(request, received, &route);
   } catch (const BadRequest& e) {
     response = error_json(http::status::bad_request, request.version(), e.what());
   } catch (const QueryError& e) {
@@ -310,6 +317,18 @@ HttpResponse HttpApi::handle(const HttpRequest& request) {
                           fmt::format("internal error: {}", e.what()));
   }
   metrics_.count_request(route, response.result_int());
+  std::int64_t slow_ms = slow_query_ms_.load(std::memory_order_relaxed);
+  auto took = Clock::now() - start;
+  if (route != Route::kEvents && slow_ms > 0 && took >= std::chrono::milliseconds(slow_ms)) {
+    // The target is the client's text: bounded, so that one line stays a sane size.
+    constexpr std::size_t kMaxTarget = 300;
+    std::string_view target = view(request.target()).substr(0, kMaxTarget);
+    log_event(spdlog::level::warn, "slow query",
+              {{"route", route_label(route)},
+               {"target", target},
+               {"status", response.result_int()},
+               {"seconds", std::chrono::duration<double>(took).count()}});
+  }
   if (request.method() == http::verb::head) {
     // The headers a GET would have had, without its body.
     std::size_t length = response.body().size();
@@ -319,7 +338,8 @@ HttpResponse HttpApi::handle(const HttpRequest& request) {
   return response;
 }
 
-HttpResponse HttpApi::dispatch(const HttpRequest& request, Route* route) {
+HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point received,
+                               Route* route) {
   Target target = split_target(view(request.target()));
   std::optional<std::vector<std::string>> segments = split_path(target.path);
   if (!segments) {
@@ -344,7 +364,7 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Route* route) {
 
   switch (match.route) {
     case Route::kEvents:
-      return post_events(request);
+      return post_events(request, received);
     case Route::kUserSignals: {
       Clock::time_point start = Clock::now();
       HttpResponse response = get_user_signals(request, match.user_id, target.query);
@@ -363,18 +383,26 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Route* route) {
       return json_response(http::status::ok, request.version(), R"({"status":"ok"})");
     case Route::kMetrics:
       return get_metrics(request);
+    case Route::kUsers:
+      return users_response(engine_, target.query, request.version());
+    case Route::kWebPage:
+      return web_asset_response(*find_web_asset(match.asset), request.version());
     case Route::kUnmatched:
       break;
   }
   throw std::logic_error("unrouted request");
 }
 
-HttpResponse HttpApi::post_events(const HttpRequest& request) {
+HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point received) {
   // The errors listed in one answer; the count of rejected events is always complete.
   constexpr std::size_t kMaxErrorsListed = 100;
   Clock::time_point start = Clock::now();
   IngestResult result = engine_.ingest_json(request.body());
-  metrics_.observe_ingest(Clock::now() - start);
+  Clock::time_point visible = Clock::now();
+  metrics_.observe_ingest(visible - start);
+  metrics_.count_ingest(IngestSource::kHttp, result.accepted, result.duplicates, result.rejected);
+  if (result.accepted > 0) metrics_.observe_freshness(IngestSource::kHttp, visible - received);
+  reject_log_.note(IngestSource::kHttp, result.accepted + result.rejected.size(), result.rejected);
 
   std::string body = fmt::format(R"({{"accepted":{},"rejected":{},"errors":[)", result.accepted,
                                  result.rejected.size());
@@ -464,12 +492,18 @@ HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
   fmt::format_to(out, "signalbox_stream_time_seconds {}\n", stream_seconds);
   metric("signalbox_store_events", "gauge", "Raw events in the event store (an estimate).");
   fmt::format_to(out, "signalbox_store_events {}\n", store.events);
-  metric("signalbox_store_tiles", "gauge", "State tiles in the state store (an estimate).");
+  // RocksDB's key estimate for the tile column family. Not a count: every merge operand not
+  // yet compacted counts once (over), and each deletion from folds and expiry is subtracted
+  // twice (under). An exact count needs a scan of every tile, too slow for a scrape.
+  metric("signalbox_store_tiles", "gauge",
+         "State tiles in the state store: RocksDB's estimate, which counts uncompacted tile "
+         "updates and undercounts after deletions; a trend, not a count.");
   fmt::format_to(out, "signalbox_store_tiles {}\n", store.tiles);
   metric("signalbox_store_disk_bytes", "gauge", "Bytes of the store's table files on disk.");
   fmt::format_to(out, "signalbox_store_disk_bytes {}\n", store.bytes_on_disk);
   append_source_metrics(engine_.materializer().stats(), body);
   metrics_.append_prometheus(body);
+  append_process_metrics(body);
   {
     std::lock_guard lock(appenders_mutex_);
     for (const auto& append : metrics_appenders_) append(body);

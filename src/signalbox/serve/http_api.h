@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <mutex>
@@ -26,9 +28,10 @@ struct HttpApiOptions {
 // engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
 //
 // Routes: POST /v1/events, GET /v1/users/{user_id}/signals, POST /v1/signals:batchGet,
-// GET /v1/signals, GET /healthz, GET /metrics (HEAD too for each GET). Answers are JSON with
-// Content-Type application/json, except /metrics (Prometheus text). Errors are
-// {"error": "..."} whose message starts with the parameter at fault.
+// GET /v1/signals, GET /healthz, GET /metrics, GET /v1/users and the web page at / (HEAD too
+// for each GET). Answers are JSON with Content-Type application/json, except /metrics
+// (Prometheus text) and the page's files. Errors are {"error": "..."} whose message starts
+// with the parameter at fault.
 class HttpApi {
  public:
   HttpApi(Engine& engine, HttpApiOptions options = {});
@@ -37,7 +40,18 @@ class HttpApi {
 
   // The answer to `request`; never throws for anything a client sends (engine failures become
   // 500s). Keep-alive is left for the caller to decide; the version is the request's.
-  HttpResponse handle(const HttpRequest& request);
+  // `received` is when the request was read in full: ingest freshness is measured from it.
+  HttpResponse handle(const HttpRequest& request,
+                      std::chrono::steady_clock::time_point received);
+  HttpResponse handle(const HttpRequest& request) {
+    return handle(request, std::chrono::steady_clock::now());
+  }
+
+  // Requests other than POST /v1/events slower than `threshold` are logged (warn) with their
+  // target and time; zero logs none. Default one second (log.slow_query).
+  void set_slow_query_threshold(std::chrono::milliseconds threshold) {
+    slow_query_ms_.store(threshold.count(), std::memory_order_relaxed);
+  }
 
   // An error answer the server makes before a request reaches handle() (body over the limit,
   // headers too large, bad framing), counted in the metrics under `route`.
@@ -56,8 +70,10 @@ class HttpApi {
   void add_metrics_appender(std::function<void(std::string&)> append);
 
  private:
-  HttpResponse dispatch(const HttpRequest& request, Route* route);
-  HttpResponse post_events(const HttpRequest& request);
+  HttpResponse dispatch(const HttpRequest& request, std::chrono::steady_clock::time_point received,
+                        Route* route);
+  HttpResponse post_events(const HttpRequest& request,
+                           std::chrono::steady_clock::time_point received);
   HttpResponse get_user_signals(const HttpRequest& request, std::string_view user_id,
                                 std::string_view query);
   HttpResponse batch_get(const HttpRequest& request);
@@ -66,6 +82,8 @@ class HttpApi {
   Engine& engine_;
   HttpApiOptions options_;
   ServeMetrics metrics_;
+  RejectLog reject_log_;
+  std::atomic<std::int64_t> slow_query_ms_{1000};
   std::mutex appenders_mutex_;
   std::vector<std::function<void(std::string&)>> metrics_appenders_;
 };

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "signalbox/common/logging.h"
 #include "signalbox/serve/asio.h"
 #include "signalbox/serve/http_api.h"
 
@@ -42,20 +43,42 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
   return fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
-awaitable<HttpResponse> handle_in_pool(HttpApi& api, HttpRequest request) {
-  co_return api.handle(request);
+awaitable<HttpResponse> handle_in_pool(HttpApi& api, HttpRequest request,
+                                       std::chrono::steady_clock::time_point received) {
+  co_return api.handle(request, received);
 }
 
 awaitable<void> expire_in_pool(Engine& engine) {
+  auto start = std::chrono::steady_clock::now();
+  StoreStats before = engine.store_stats();
   engine.expire(false);
+  StoreStats after = engine.store_stats();
+  // Expired data goes in background compactions, so the counts may drop in later runs. An
+  // empty store has nothing to expire: that run is logged only for debugging.
+  log_event(engine.stream_time() == kBeginningOfTime ? spdlog::level::debug : spdlog::level::info,
+            "expiry run",
+            {{"stream_time_ms", engine.stream_time()},
+             {"store_events_before", before.events},
+             {"store_events_after", after.events},
+             {"disk_bytes_before", before.bytes_on_disk},
+             {"disk_bytes_after", after.bytes_on_disk},
+             {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                             .count()}});
   co_return;
 }
 
 awaitable<void> reload_sources_in_pool(Engine& engine) {
   spdlog::info("signalbox serve: SIGHUP received, reloading sources");
   try {
-    for (const std::string& failure : engine.materializer().reload_sources())
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> failures = engine.materializer().reload_sources();
+    for (const std::string& failure : failures)
       spdlog::error("reloading source {} (the old data stays in service)", failure);
+    log_event(spdlog::level::info, "sources reloaded",
+              {{"sources", engine.config().sources.size()},
+               {"failed", failures.size()},
+               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                               .count()}});
   } catch (const std::exception& e) {
     spdlog::error("reloading sources failed: {}", e.what());
   }
@@ -215,13 +238,14 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
     }
 
     HttpRequest request = parser.release();
+    auto received = std::chrono::steady_clock::now();
     bool keep_alive = request.keep_alive();
     HttpResponse response;
     try {
       Route route = HttpApi::route_of({request.target().data(), request.target().size()});
       asio::thread_pool& pool = route == Route::kEvents ? ingest_pool : query_pool;
       response =
-          co_await asio::co_spawn(pool, handle_in_pool(api, std::move(request)), use_awaitable);
+          co_await asio::co_spawn(pool, handle_in_pool(api, std::move(request), received), use_awaitable);
     } catch (const std::exception& e) {
       spdlog::error("request failed: {}", e.what());
       response = api.error_response(http::status::internal_server_error, 11, Route::kUnmatched,

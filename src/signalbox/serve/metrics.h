@@ -4,14 +4,28 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace signalbox {
 
 // The routes of the HTTP API, as metric labels. kUnmatched collects requests no route took.
-enum class Route { kEvents, kUserSignals, kBatchGet, kSignals, kHealthz, kMetrics, kUnmatched };
-inline constexpr std::size_t kRouteCount = 7;
+// kWebPage is the web page and its files (docs/web.md).
+enum class Route {
+  kEvents,
+  kUserSignals,
+  kBatchGet,
+  kSignals,
+  kHealthz,
+  kMetrics,
+  kUsers,
+  kWebPage,
+  kUnmatched
+};
+inline constexpr std::size_t kRouteCount = 9;
 
 // The route as written in the API reference, e.g. "/v1/users/{user_id}/signals".
 std::string_view route_label(Route route);
@@ -34,9 +48,28 @@ class DurationHistogram {
   std::atomic<std::uint64_t> sum_nanoseconds_{0};
 };
 
-// The serving side's own metrics: requests by route and status, query and ingest latency, open
-// connections. Engine counters and store sizes are read from the Engine when rendering.
-// Thread-safe and lock-free.
+// Where ingested events came from: the `source` label of signalbox_events_total.
+enum class IngestSource { kHttp, kReplay, kKafka, kGrpc };
+inline constexpr std::size_t kIngestSourceCount = 4;
+
+// "http", "replay", "kafka" or "grpc".
+std::string_view ingest_source_label(IngestSource source);
+
+// The bounded label naming why the engine rejected an event, from its message (which starts
+// with the field at fault): the field ("json", "user_id", "ts", "action", "event_id",
+// "item_id", "query", "attrs"), "late" (older than the retention horizon), "future" (beyond
+// max_future_skew), "unknown_field", or "other".
+std::string_view reject_reason(std::string_view message);
+
+// The reasons reject_reason() returns, in the order /metrics lists them.
+inline constexpr std::array<std::string_view, 11> kRejectReasons = {
+    "json",  "user_id", "ts",   "action", "event_id",      "item_id",
+    "query", "attrs",   "late", "future", "unknown_field"};
+// ...and one more: "other", counted at index kRejectReasons.size().
+
+// The serving side's own metrics: requests by route and status, query and ingest latency,
+// ingest outcomes by source, open connections. Engine counters and store sizes are read from
+// the Engine when rendering. Thread-safe and lock-free.
 class ServeMetrics {
  public:
   ServeMetrics() = default;
@@ -48,6 +81,14 @@ class ServeMetrics {
   void observe_query(Route route, std::chrono::nanoseconds duration);
   // Time spent decoding and committing one POST /v1/events body.
   void observe_ingest(std::chrono::nanoseconds duration);
+  // Counts one ingest call from `source`: `accepted` events taken (duplicates included, as
+  // IngestResult counts them), `duplicates` among them, and the reject messages. Front ends
+  // other than HTTP (Kafka, gRPC) call it for their own source.
+  void count_ingest(IngestSource source, std::size_t accepted, std::size_t duplicates,
+                    const std::vector<std::pair<std::size_t, std::string>>& rejected);
+  // Time from receiving an ingest request (its last byte) to its events being visible to
+  // queries (the engine's ingest returned).
+  void observe_freshness(IngestSource source, std::chrono::nanoseconds duration);
   void connection_opened() { connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -64,6 +105,42 @@ class ServeMetrics {
   std::array<DurationHistogram, kRouteCount> query_durations_;
   DurationHistogram ingest_duration_;
   std::atomic<std::int64_t> connections_{0};
+  // [source][accepted (new), duplicate, rejected]
+  std::array<std::array<std::atomic<std::uint64_t>, 3>, kIngestSourceCount> events_{};
+  // [source][reason index, "other" last]
+  std::array<std::array<std::atomic<std::uint64_t>, kRejectReasons.size() + 1>,
+             kIngestSourceCount>
+      rejections_{};
+  std::array<DurationHistogram, kIngestSourceCount> freshness_;
+};
+
+// Appends the standard process metrics (process_resident_memory_bytes,
+// process_virtual_memory_bytes, process_cpu_seconds_total, process_start_time_seconds,
+// process_open_fds, process_max_fds) read from /proc, and signalbox_build_info.
+void append_process_metrics(std::string& out);
+
+// Logs rejected events as summaries at most once per `interval`: the first batch with
+// rejects is logged at once, later ones are added up until the interval has passed, so a
+// flood of bad events makes one line per interval, not one per event. Thread-safe.
+class RejectLog {
+ public:
+  explicit RejectLog(std::chrono::steady_clock::duration interval = std::chrono::seconds(10))
+      : interval_(interval) {}
+
+  // Notes the rejects of one ingest call from `source` (of `events` events).
+  void note(IngestSource source, std::size_t events,
+            const std::vector<std::pair<std::size_t, std::string>>& rejected);
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::duration interval_;
+  std::chrono::steady_clock::time_point last_line_{};
+  bool logged_any_ = false;
+  std::uint64_t pending_rejected_ = 0;
+  std::uint64_t pending_events_ = 0;
+  std::uint64_t pending_batches_ = 0;
+  std::array<std::uint64_t, kRejectReasons.size() + 1> pending_reasons_{};
+  std::string first_message_;
 };
 
 }  // namespace signalbox

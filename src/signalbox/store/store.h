@@ -99,6 +99,10 @@ class StoreSnapshot {
   // tiles, then hour tiles whose start lies in [from, to], each kind by start.
   virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::uint64_t state_id, TimeMs from,
                                         TimeMs to) = 0;
+  // Up to `limit` distinct user ids >= `from` that have raw events stored, ascending. Costs
+  // about one seek per user returned, however many events each has (for listing users to
+  // browse, not for analytics).
+  virtual std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) = 0;
 };
 
 // Stores raw events and tiled state. Implementations are safe for concurrent use, except

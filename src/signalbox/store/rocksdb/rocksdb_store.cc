@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -470,7 +471,8 @@ class RocksDbSnapshot final : public StoreSnapshot {
   explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()) {
     snapshot_ = db_->GetSnapshot();
     read_.snapshot = snapshot_;
-    events_.reset(db_->NewIterator(read_, store.events()));
+    events_family_ = store.events();
+    events_.reset(db_->NewIterator(read_, events_family_));
     tiles_.reset(db_->NewIterator(read_, store.tiles()));
     high_water_ = read_time(store.meta(), kHighWaterKey);
     expired_through_ = std::max(read_time(store.meta(), kExpiredKey), store.expired_through_now());
@@ -495,6 +497,26 @@ class RocksDbSnapshot final : public StoreSnapshot {
       fn(view(events_->value()));
     }
     check(events_->status(), "scan events");
+  }
+
+  std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override {
+    std::vector<std::uint64_t> out;
+    if (limit == 0) return out;
+    // Seeks cross user prefixes here, which the prefix bloom filters of the default
+    // iterators do not support.
+    rocksdb::ReadOptions total_order = read_;
+    total_order.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(total_order, events_family_));
+    for (it->Seek(user_prefix(from)); out.size() < limit && it->Valid();) {
+      std::string_view key = view(it->key());
+      if (key.size() < 16) throw CorruptionError("event key of unexpected length");
+      std::uint64_t user = ByteReader(key).fixed64_be();
+      out.push_back(user);
+      if (user == std::numeric_limits<std::uint64_t>::max()) break;
+      it->Seek(user_prefix(user + 1));  // skip the rest of this user's events
+    }
+    check(it->status(), "list users");
+    return out;
   }
 
   std::vector<StoredTile> tiles(std::uint64_t user, std::uint64_t state, TimeMs from,
@@ -538,6 +560,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   rocksdb::DB* db_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   rocksdb::ReadOptions read_;
+  rocksdb::ColumnFamilyHandle* events_family_ = nullptr;
   std::unique_ptr<rocksdb::Iterator> events_;
   std::unique_ptr<rocksdb::Iterator> tiles_;
   TimeMs high_water_ = kBeginningOfTime;

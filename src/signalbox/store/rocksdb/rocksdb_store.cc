@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -484,7 +485,9 @@ class RocksDbStore final : public Store {
   // batch. Commits do not overlap this (one writer), so what the scan read is still current.
   void fold_into_base(const RetentionPolicy& policy, TimeMs through) {
     const TimeMs keep_from = floor_day(through) - kDayMs;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), tiles_));
+    rocksdb::ReadOptions across_users;
+    across_users.total_order_seek = true;  // the seeks below go from user to user
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(across_users, tiles_));
     rocksdb::WriteBatch wb;
     auto flush = [&] {
       if (wb.Count() == 0) return;
@@ -505,16 +508,14 @@ class RocksDbStore final : public Store {
       to_bases.clear();
     };
     std::vector<TilePart> parts;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      TileKey tile = parse_tile_key(view(it->key()));
-      if (tile.kind != TileKind::kDay || tile.start >= keep_from) continue;
+    auto fold_tile = [&](const TileKey& tile, std::string_view key, std::string_view value) {
       if (tile.user_id != user) {
         write_base();
         if (wb.Count() >= 4096) flush();
         user = tile.user_id;
       }
       parts.clear();
-      parse_parts(view(it->value()), parts);
+      parse_parts(value, parts);
       std::string to_base, kept;
       for (const TilePart& part : parts) {
         auto state = policy.states.find(part.state_id);
@@ -527,10 +528,27 @@ class RocksDbStore final : public Store {
         covered.append(part.bytes);
         append_part(to_base, part.state_id, covered);
       }
-      if (to_base.empty()) continue;
+      if (to_base.empty()) return;
       to_bases.push_back(std::move(to_base));
-      if (kept.empty()) check(wb.Delete(tiles_, it->key()), "drop folded tile");
-      else check(wb.Put(tiles_, it->key(), kept), "rewrite folded tile");
+      if (kept.empty()) check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
+      else check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
+    };
+    it->SeekToFirst();
+    while (it->Valid()) {
+      TileKey tile = parse_tile_key(view(it->key()));
+      if (tile.kind == TileKind::kDay && tile.start < keep_from) {
+        fold_tile(tile, view(it->key()), view(it->value()));
+        it->Next();
+        continue;
+      }
+      // Nothing more of this user's to fold: skip its base, recent day and hour tiles.
+      if (tile.kind == TileKind::kBase) {
+        it->Seek(tile_key(TileKey{tile.user_id, TileKind::kDay, kBeginningOfTime}));
+      } else if (tile.user_id == std::numeric_limits<std::uint64_t>::max()) {
+        break;
+      } else {
+        it->Seek(tile_key(TileKey{tile.user_id + 1, TileKind::kDay, kBeginningOfTime}));
+      }
     }
     check(it->status(), "scan tiles");
     it.reset();

@@ -128,8 +128,8 @@ struct Engine::TileStates {
 };
 
 // A batch between prepare and ingest_prepared(): decoded, materialized, encoded, and its
-// tile deltas folded on the assumption that every event is new (a batch in which that turns
-// out wrong is folded again without the rest; in a replay it hardly ever does).
+// tile deltas folded and encoded on the assumption that every event is new (a batch in
+// which that turns out wrong is folded again without the rest; in a replay it hardly is).
 struct Engine::PreparedBatch::Work {
   std::vector<MaterializedEvent> events;
   std::vector<std::size_t> indexes;  // events[i] is input item indexes[i]
@@ -137,7 +137,7 @@ struct Engine::PreparedBatch::Work {
   std::vector<std::string> encoded;  // encode_event(events[i])
   std::vector<bool> repeat;          // an earlier event of the batch has the same id
   std::vector<std::size_t> firsts;   // the events that are not repeats
-  std::vector<TileStates> deltas;    // of the events in `firsts`
+  std::vector<TileDelta> tiles;      // the tile deltas of the events in `firsts`
 };
 
 Engine::PreparedBatch::PreparedBatch() = default;
@@ -220,8 +220,26 @@ Engine::PreparedBatch Engine::prepare(std::vector<Event> events, std::vector<std
   }
   // Every event is encoded: a repeat becomes the one stored when its first is late.
   for (std::size_t i = 0; i < w.events.size(); ++i) encode_event(w.events[i], names, w.encoded[i]);
-  fold_deltas(w.events, w.firsts, w.deltas);
+  std::vector<TileStates> deltas;
+  fold_deltas(w.events, w.firsts, deltas);
+  w.tiles = encode_deltas(deltas);
   return batch;
+}
+
+std::vector<TileDelta> Engine::encode_deltas(const std::vector<TileStates>& deltas) const {
+  std::vector<TileDelta> tiles;
+  tiles.reserve(deltas.size());
+  for (const TileStates& tile : deltas) {
+    TileDelta delta{tile.key, {}};
+    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+      if (!tile.states[o]) continue;
+      StateDelta part{state_owners_[o]->state_id(), {}};
+      state_owners_[o]->aggregator().encode(*tile.states[o], part.state);
+      delta.states.push_back(std::move(part));
+    }
+    tiles.push_back(std::move(delta));
+  }
+  return tiles;
 }
 
 IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
@@ -286,23 +304,13 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     batch.high_water = std::max(batch.high_water, e.ts);
     fresh.push_back(i);
   }
-  // The deltas folded ahead are right when exactly the events they fold are stored.
-  std::vector<TileStates> refolded;
-  std::vector<TileStates>* deltas = &w.deltas;
-  if (fresh != w.firsts) {
+  // The deltas encoded ahead are right when exactly the events they fold are stored.
+  if (fresh == w.firsts) {
+    batch.tiles = std::move(w.tiles);
+  } else {
+    std::vector<TileStates> refolded;
     fold_deltas(w.events, fresh, refolded);
-    deltas = &refolded;
-  }
-  batch.tiles.reserve(deltas->size());
-  for (TileStates& tile : *deltas) {
-    TileDelta delta{tile.key, {}};
-    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
-      if (!tile.states[o]) continue;
-      StateDelta part{state_owners_[o]->state_id(), {}};
-      state_owners_[o]->aggregator().encode(*tile.states[o], part.state);
-      delta.states.push_back(std::move(part));
-    }
-    batch.tiles.push_back(std::move(delta));
+    batch.tiles = encode_deltas(refolded);
   }
   if (!batch.events.empty()) store_->commit(batch);
 

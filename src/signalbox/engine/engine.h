@@ -135,6 +135,7 @@ class Engine {
   // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`.
   void fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
                    std::vector<TileStates>& deltas) const;
+  std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water);
 
   Config config_;

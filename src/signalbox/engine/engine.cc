@@ -17,14 +17,14 @@ namespace {
 
 struct TileKeyHash {
   std::size_t operator()(const TileKey& k) const {
-    return static_cast<std::size_t>(k.user_id * 0x9e3779b97f4a7c15ULL ^ k.state_id ^
-                                    (static_cast<std::uint64_t>(k.start) << 3) ^
+    return static_cast<std::size_t>((k.user_id * 0x9e3779b97f4a7c15ULL) ^
+                                    (static_cast<std::uint64_t>(k.start) * 0xc2b2ae3d27d4eb4fULL) ^
                                     static_cast<std::uint64_t>(k.kind));
   }
 };
 
 struct EventIdHash {
-  std::size_t operator()(const std::pair<std::uint64_t, std::string>& id) const {
+  std::size_t operator()(const std::pair<std::uint64_t, std::string_view>& id) const {
     return static_cast<std::size_t>(hash64(id.second, id.first));
   }
 };
@@ -98,6 +98,9 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
     view_signal_.push_back(it->second);
     view_index_[vc.name] = views_.size() - 1;
   }
+  // By state id: the order a tile stores its states in.
+  std::sort(state_owners_.begin(), state_owners_.end(),
+            [](const Signal* a, const Signal* b) { return a->state_id() < b->state_id(); });
   merger_ = std::make_unique<Merger>(state_owners_);
   if (config_.storage.kind != "rocksdb")
     throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this version (use rocksdb)",
@@ -117,7 +120,32 @@ std::vector<std::string> Engine::names() const {
   return out;
 }
 
-IngestResult Engine::ingest_json(std::string_view body) {
+// One tile's deltas being folded: states[o] belongs to state_owners_[o], null when no event
+// folded into it.
+struct Engine::TileStates {
+  TileKey key;
+  std::vector<std::unique_ptr<State>> states;
+};
+
+// A batch between prepare and ingest_prepared(): decoded, materialized, encoded, and its
+// tile deltas folded and encoded on the assumption that every event is new (a batch in
+// which that turns out wrong is folded again without the rest; in a replay it hardly is).
+struct Engine::PreparedBatch::Work {
+  std::vector<MaterializedEvent> events;
+  std::vector<std::size_t> indexes;  // events[i] is input item indexes[i]
+  IngestResult result;               // the events that did not decode
+  std::vector<std::string> encoded;  // encode_event(events[i])
+  std::vector<bool> repeat;          // an earlier event of the batch has the same id
+  std::vector<std::size_t> firsts;   // the events that are not repeats
+  std::vector<TileDelta> tiles;      // the tile deltas of the events in `firsts`
+};
+
+Engine::PreparedBatch::PreparedBatch() = default;
+Engine::PreparedBatch::~PreparedBatch() = default;
+Engine::PreparedBatch::PreparedBatch(PreparedBatch&&) noexcept = default;
+Engine::PreparedBatch& Engine::PreparedBatch::operator=(PreparedBatch&&) noexcept = default;
+
+Engine::PreparedBatch Engine::prepare_json(std::string_view body) {
   EventDecoder decoder(decode_options_);
   std::vector<Event> events;
   std::vector<std::size_t> indexes;
@@ -130,20 +158,95 @@ IngestResult Engine::ingest_json(std::string_view body) {
       },
       [&](std::size_t i, std::string&& error) { result.rejected.emplace_back(i, std::move(error)); });
   counters_.events_rejected_invalid += result.rejected.size();
-  return ingest_indexed(std::move(events), std::move(indexes), std::move(result));
+  return prepare(std::move(events), std::move(indexes), std::move(result));
 }
+
+IngestResult Engine::ingest_json(std::string_view body) { return ingest_prepared(prepare_json(body)); }
 
 IngestResult Engine::ingest(std::vector<Event> events) {
   std::vector<std::size_t> indexes(events.size());
   for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
-  return ingest_indexed(std::move(events), std::move(indexes), IngestResult());
+  return ingest_prepared(prepare(std::move(events), std::move(indexes), IngestResult()));
 }
 
-IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::size_t> indexes,
-                                    IngestResult result) {
+void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
+                         const std::vector<std::size_t>& which, std::vector<TileStates>& deltas) const {
+  std::unordered_map<TileKey, std::size_t, TileKeyHash> index;
+  std::vector<std::optional<double>> weights(state_owners_.size());
+  for (std::size_t i : which) {
+    const MaterializedEvent& me = events[i];
+    bool any = false;
+    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+      weights[o] = state_owners_[o]->weight(me);
+      any = any || weights[o].has_value();
+    }
+    if (!any) continue;
+    for (TileKind kind : {TileKind::kDay, TileKind::kHour}) {
+      TileKey key{me.event.user_id, kind, floor_to(me.event.ts, tile_length(kind))};
+      auto [at, inserted] = index.try_emplace(key, deltas.size());
+      if (inserted) deltas.push_back(TileStates{key, std::vector<std::unique_ptr<State>>(state_owners_.size())});
+      std::vector<std::unique_ptr<State>>& states = deltas[at->second].states;
+      for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+        if (!weights[o]) continue;
+        const Aggregator& aggregator = state_owners_[o]->aggregator();
+        if (!states[o]) states[o] = aggregator.make_state();
+        aggregator.fold(*states[o], me, *weights[o]);
+      }
+    }
+  }
+}
+
+Engine::PreparedBatch Engine::prepare(std::vector<Event> events, std::vector<std::size_t> indexes,
+                                      IngestResult result) {
   if (options_.read_only) throw StorageError("the store is open read-only");
-  std::vector<MaterializedEvent> materialized = materializer_->materialize(std::move(events));
+  PreparedBatch batch;
+  batch.work_ = std::make_unique<PreparedBatch::Work>();
+  PreparedBatch::Work& w = *batch.work_;
+  w.events = materializer_->materialize(std::move(events));
+  w.indexes = std::move(indexes);
+  w.result = std::move(result);
   const FeatureNames& names = materializer_->feature_names();
+  w.encoded.resize(w.events.size());
+  w.repeat.assign(w.events.size(), false);
+  std::unordered_set<std::pair<std::uint64_t, std::string_view>, EventIdHash> seen;
+  w.firsts.reserve(w.events.size());
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    const Event& e = w.events[i].event;
+    if (!seen.emplace(e.user_id, e.event_id).second) {
+      w.repeat[i] = true;
+      continue;
+    }
+    w.firsts.push_back(i);
+  }
+  // Every event is encoded: a repeat becomes the one stored when its first is late.
+  for (std::size_t i = 0; i < w.events.size(); ++i) encode_event(w.events[i], names, w.encoded[i]);
+  std::vector<TileStates> deltas;
+  fold_deltas(w.events, w.firsts, deltas);
+  w.tiles = encode_deltas(deltas);
+  return batch;
+}
+
+std::vector<TileDelta> Engine::encode_deltas(const std::vector<TileStates>& deltas) const {
+  std::vector<TileDelta> tiles;
+  tiles.reserve(deltas.size());
+  for (const TileStates& tile : deltas) {
+    TileDelta delta{tile.key, {}};
+    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+      if (!tile.states[o]) continue;
+      StateDelta part{state_owners_[o]->state_id(), {}};
+      state_owners_[o]->aggregator().encode(*tile.states[o], part.state);
+      delta.states.push_back(std::move(part));
+    }
+    tiles.push_back(std::move(delta));
+  }
+  return tiles;
+}
+
+IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
+  if (options_.read_only) throw StorageError("the store is open read-only");
+  if (!prepared.work_) return IngestResult();
+  PreparedBatch::Work& w = *prepared.work_;
+  IngestResult result = std::move(w.result);
 
   std::lock_guard lock(write_mutex_);
   TimeMs high_water = store_->high_water();
@@ -151,25 +254,35 @@ IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::
       high_water == kBeginningOfTime ? kBeginningOfTime : high_water - retention_.retention;
 
   // Late events first, then duplicates within the batch, then duplicates already stored.
-  std::vector<std::size_t> candidates;
-  std::vector<std::pair<std::uint64_t, std::string>> ids;
-  std::unordered_set<std::pair<std::uint64_t, std::string>, EventIdHash> seen;
+  std::vector<bool> is_late(w.events.size(), false);
   std::size_t late = 0;
-  for (std::size_t i = 0; i < materialized.size(); ++i) {
-    const Event& e = materialized[i].event;
-    if (e.ts <= horizon) {
-      result.rejected.emplace_back(
-          indexes[i], fmt::format("ts: {} is older than the retention horizon {} (stream time {} "
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    const Event& e = w.events[i].event;
+    if (e.ts > horizon) continue;
+    result.rejected.emplace_back(
+        w.indexes[i], fmt::format("ts: {} is older than the retention horizon {} (stream time {} "
                                   "minus retention and max_future_skew); such a late event can no longer be deduplicated",
                                   e.ts, horizon, high_water));
-      ++late;
-      continue;
-    }
-    if (!seen.emplace(e.user_id, e.event_id).second) {
+    is_late[i] = true;
+    ++late;
+  }
+  // Repeats as found ahead hold unless a late event was the first of its id.
+  std::vector<bool> repeat = w.repeat;
+  if (late > 0) {
+    std::unordered_set<std::pair<std::uint64_t, std::string_view>, EventIdHash> seen;
+    for (std::size_t i = 0; i < w.events.size(); ++i)
+      repeat[i] = !is_late[i] && !seen.emplace(w.events[i].event.user_id, w.events[i].event.event_id).second;
+  }
+  std::vector<std::size_t> candidates;
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    if (is_late[i]) continue;
+    if (repeat[i]) {
       ++result.accepted;
       ++result.duplicates;
       continue;
     }
+    const Event& e = w.events[i].event;
     candidates.push_back(i);
     ids.emplace_back(e.user_id, e.event_id);
   }
@@ -177,37 +290,27 @@ IngestResult Engine::ingest_indexed(std::vector<Event> events, std::vector<std::
 
   CommitBatch batch;
   batch.high_water = high_water;
-  std::unordered_map<TileKey, std::unique_ptr<State>, TileKeyHash> deltas;
+  std::vector<std::size_t> fresh;
+  fresh.reserve(candidates.size());
   for (std::size_t c = 0; c < candidates.size(); ++c) {
     ++result.accepted;
     if (stored[c]) {
       ++result.duplicates;
       continue;
     }
-    const MaterializedEvent& me = materialized[candidates[c]];
-    const Event& e = me.event;
-    StoredEvent se{e.user_id, e.ts, e.event_id, {}};
-    encode_event(me, names, se.bytes);
-    batch.events.push_back(std::move(se));
+    const std::size_t i = candidates[c];
+    const Event& e = w.events[i].event;
+    batch.events.push_back(StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i])});
     batch.high_water = std::max(batch.high_water, e.ts);
-    for (const Signal* owner : state_owners_) {
-      std::optional<double> weight = owner->weight(me);
-      if (!weight) continue;
-      for (TileKind kind : {TileKind::kDay, TileKind::kHour}) {
-        TileKey key{e.user_id, owner->state_id(), kind, floor_to(e.ts, tile_length(kind))};
-        auto& state = deltas[key];
-        if (!state) state = owner->aggregator().make_state();
-        owner->aggregator().fold(*state, me, *weight);
-      }
-    }
+    fresh.push_back(i);
   }
-  std::unordered_map<std::uint64_t, const Aggregator*> aggregators;
-  for (const Signal* owner : state_owners_) aggregators[owner->state_id()] = &owner->aggregator();
-  batch.tiles.reserve(deltas.size());
-  for (auto& [key, state] : deltas) {
-    TileDelta delta{key, {}};
-    aggregators[key.state_id]->encode(*state, delta.state);
-    batch.tiles.push_back(std::move(delta));
+  // The deltas encoded ahead are right when exactly the events they fold are stored.
+  if (fresh == w.firsts) {
+    batch.tiles = std::move(w.tiles);
+  } else {
+    std::vector<TileStates> refolded;
+    fold_deltas(w.events, fresh, refolded);
+    batch.tiles = encode_deltas(refolded);
   }
   if (!batch.events.empty()) store_->commit(batch);
   recent_users_.note(batch.events);
@@ -296,27 +399,39 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   const TimeMs hour_tiles_from = q.raw_after == kBeginningOfTime ? kBeginningOfTime
                                                                  : floor_day(q.raw_after) - kDayMs;
 
-  // Plan every window of every needed signal, checking the pieces are all still present.
+  // Read, in one pass over the user's tiles, only the states and the time some window of a
+  // needed signal can use; then hand each state its own.
   std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;
+  {
+    std::unordered_map<std::uint64_t, TimeMs> state_from;
+    for (std::size_t s = 0; s < signals_.size(); ++s) {
+      if (!needed[s]) continue;
+      const Signal& signal = *signals_[s];
+      TimeMs& from = state_from.try_emplace(signal.state_id(), q.as_of).first->second;
+      if (!signal.windowed()) from = kBeginningOfTime;
+      for (const WindowConfig& w : signal.windows())
+        from = std::min(from, w.length <= retention ? q.as_of - w.length + 1 : floor_day(q.as_of - w.length));
+    }
+    std::vector<std::uint64_t> state_ids;
+    TimeMs from = q.as_of;
+    for (auto& [state_id, state_from_time] : state_from) {
+      state_ids.push_back(state_id);
+      state_from_time = floor_day(state_from_time);
+      from = std::min(from, state_from_time);
+      tiles[state_id];
+    }
+    std::sort(state_ids.begin(), state_ids.end());
+    for (StoredTile& tile : q.snapshot->tiles(user_id, state_ids, from, q.as_of)) {
+      if (tile.kind != TileKind::kBase && tile.start < state_from.at(tile.state_id)) continue;
+      tiles[tile.state_id].push_back(std::move(tile));
+    }
+  }
   std::vector<std::vector<WindowPlan>> plans(signals_.size());
   std::vector<std::pair<TimeMs, TimeMs>> raw_ranges;
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (!needed[s]) continue;
     const Signal& signal = *signals_[s];
-    auto [tiles_it, inserted] = tiles.try_emplace(signal.state_id());
-    if (inserted) {
-      // Read only the tiles some window of a signal sharing this state can use.
-      TimeMs from = q.as_of;
-      for (std::size_t o = 0; o < signals_.size(); ++o) {
-        const Signal& other = *signals_[o];
-        if (!needed[o] || other.state_id() != signal.state_id()) continue;
-        if (!other.windowed()) from = kBeginningOfTime;
-        for (const WindowConfig& w : other.windows())
-          from = std::min(from, w.length <= retention ? q.as_of - w.length + 1 : floor_day(q.as_of - w.length));
-      }
-      tiles_it->second = q.snapshot->tiles(user_id, signal.state_id(), floor_day(from), q.as_of);
-    }
-    const std::vector<StoredTile>& stored = tiles_it->second;
+    const std::vector<StoredTile>& stored = tiles.at(signal.state_id());
     const StatePolicy& policy = retention_.states.at(signal.state_id());
     const TimeMs day_tiles_from =
         q.raw_after == kBeginningOfTime ? kBeginningOfTime

@@ -73,6 +73,28 @@ class Engine {
   // are rejected: their duplicates could no longer be recognised.
   IngestResult ingest(std::vector<Event> events);
 
+  // A body decoded and materialized, with its tile deltas folded, waiting to be stored by
+  // ingest_prepared(). Holds nothing of the store; movable only.
+  class PreparedBatch {
+   public:
+    PreparedBatch();
+    ~PreparedBatch();
+    PreparedBatch(PreparedBatch&&) noexcept;
+    PreparedBatch& operator=(PreparedBatch&&) noexcept;
+
+   private:
+    friend class Engine;
+    struct Work;
+    std::unique_ptr<Work> work_;
+  };
+  // ingest_json() in two steps, so that a caller can decode and materialize the next body
+  // while the one before is being stored (the two take about as long): prepare_json() takes
+  // no lock and may run on any thread alongside anything else; ingest_prepared() stores what
+  // it prepared exactly as ingest_json() would have, deduplicating and checking for late
+  // events at that moment. Batches are stored in the order ingest_prepared() gets them.
+  PreparedBatch prepare_json(std::string_view body);
+  IngestResult ingest_prepared(PreparedBatch batch);
+
   // The signals and views named (all when `names` is empty) for one user, as of `as_of`
   // (the wall clock when absent): {"user_id", "as_of", "signals": {name: result}}. Throws
   // QueryError for an unknown name or an as_of the online state cannot answer exactly.
@@ -114,9 +136,13 @@ class Engine {
  private:
   class Merger;
   struct Query;
+  struct TileStates;
 
-  IngestResult ingest_indexed(std::vector<Event> events, std::vector<std::size_t> indexes,
-                              IngestResult result);
+  PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes, IngestResult result);
+  // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`.
+  void fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
+                   std::vector<TileStates>& deltas) const;
+  std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water);
 
   Config config_;

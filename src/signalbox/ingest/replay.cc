@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -83,6 +85,15 @@ class LineSource {
   bool eof_ = false;
 };
 
+// One batch of lines on its way: being decoded and materialized on another thread while the
+// batch before it is stored.
+struct PendingBatch {
+  std::string file;
+  std::vector<std::uint64_t> line_of_event;
+  std::uint64_t position = 0;  // progress after it
+  std::future<Engine::PreparedBatch> prepared;
+};
+
 }  // namespace
 
 ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
@@ -94,35 +105,57 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
     if (f != "-" && ::stat(f.c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_size);
   }
   ProgressReporter progress("replay", total, "events", options.progress);
+
+  // Stores a prepared batch, in file order; the next one is prepared meanwhile.
+  auto store = [&](PendingBatch& batch) {
+    IngestResult result = engine.ingest_prepared(batch.prepared.get());
+    stats.accepted += result.accepted;
+    stats.duplicates += result.duplicates;
+    stats.rejected += result.rejected.size();
+    if (options.on_reject)
+      for (const auto& [index, message] : result.rejected)
+        options.on_reject(fmt::format("{}:{}: {}", batch.file, batch.line_of_event.at(index), message));
+    progress.update(batch.position, stats.accepted + stats.rejected);
+  };
+
+  std::optional<PendingBatch> in_flight;
+  // On an error, wait for the batch being prepared: it refers to this frame.
+  struct Drain {
+    std::optional<PendingBatch>& batch;
+    ~Drain() {
+      if (batch && batch->prepared.valid()) batch->prepared.wait();
+    }
+  } drain{in_flight};
+
   std::uint64_t done_before = 0;
   std::vector<std::string> lines;
-  std::string body;
   for (const std::string& name : files) {
     LineSource source(name);
     std::uint64_t first_line = 1;
     while (source.next_lines(options.batch_lines, lines)) {
       // Blank lines keep their line numbers: they are ingested as nothing but still count.
-      body.clear();
-      std::vector<std::uint64_t> line_of_event;
+      PendingBatch next;
+      next.file = name;
+      auto body = std::make_shared<std::string>();
       for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view line = lines[i];
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-        body.append(line);
-        body.push_back('\n');
-        line_of_event.push_back(first_line + i);
+        body->append(line);
+        body->push_back('\n');
+        next.line_of_event.push_back(first_line + i);
       }
       first_line += lines.size();
       stats.lines += lines.size();
-      IngestResult result = engine.ingest_json(body);
-      stats.accepted += result.accepted;
-      stats.duplicates += result.duplicates;
-      stats.rejected += result.rejected.size();
-      if (options.on_reject)
-        for (const auto& [index, message] : result.rejected)
-          options.on_reject(fmt::format("{}:{}: {}", name, line_of_event.at(index), message));
-      progress.update(done_before + source.position(), stats.accepted + stats.rejected);
+      next.position = done_before + source.position();
+      next.prepared = std::async(std::launch::async, [&engine, body] { return engine.prepare_json(*body); });
+      if (in_flight) store(*in_flight);
+      in_flight = std::move(next);
     }
     done_before += source.size();
+  }
+  if (in_flight) {
+    store(*in_flight);
+    in_flight.reset();
   }
   progress.finish(total, stats.accepted + stats.rejected);
   return stats;

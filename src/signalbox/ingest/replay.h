@@ -10,8 +10,10 @@
 namespace signalbox {
 
 struct ReplayOptions {
-  // Lines ingested per engine call: larger batches amortise lookups and writes.
-  std::size_t batch_lines = 8192;
+  // Lines ingested per engine call: larger batches amortise lookups and writes and combine
+  // more events into each tile delta. Two batches are in memory at once (one prepared while
+  // the other is stored), with their decoded and materialized events.
+  std::size_t batch_lines = 32768;
   bool progress = true;
   // Called with "file:line: message" for each rejected event.
   std::function<void(const std::string&)> on_reject;

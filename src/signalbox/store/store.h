@@ -23,25 +23,34 @@ struct StoredEvent {
   std::string bytes;
 };
 
-// Identifies one tile of one (user, state).
+// Identifies one tile of one user: the time bucket every state of the user keeps its
+// partial aggregate of that bucket in (stored together, so one event touches one tile per
+// kind however many signals it feeds).
 struct TileKey {
   std::uint64_t user_id = 0;
-  std::uint64_t state_id = 0;
   TileKind kind = TileKind::kDay;
   TimeMs start = 0;  // 0 for the base tile
 
   friend bool operator==(const TileKey&, const TileKey&) = default;
 };
 
-// A partial aggregate to be merged into a tile (never a replacement: tile updates are
-// associative merges, so ingest never reads state back).
-struct TileDelta {
-  TileKey key;
+// One state's encoded partial aggregate within a tile.
+struct StateDelta {
+  std::uint64_t state_id = 0;
   std::string state;
 };
 
-// A stored tile as read back.
+// Partial aggregates to be merged into one tile, at most one per state, by ascending state
+// id (never a replacement: tile updates are associative merges, so ingest never reads state
+// back).
+struct TileDelta {
+  TileKey key;
+  std::vector<StateDelta> states;
+};
+
+// One state's part of a stored tile as read back.
 struct StoredTile {
+  std::uint64_t state_id = 0;
   TileKind kind = TileKind::kDay;
   TimeMs start = 0;
   TimeMs covered_through = 0;  // base tile only: it holds every event with ts <= this
@@ -95,10 +104,11 @@ class StoreSnapshot {
   // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order.
   virtual void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
                            const std::function<void(std::string_view)>& fn) = 0;
-  // The tiles of (user, state) a query over [from, to] can use: the base tile, then day
-  // tiles, then hour tiles whose start lies in [from, to], each kind by start.
-  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::uint64_t state_id, TimeMs from,
-                                        TimeMs to) = 0;
+  // The parts of the user's tiles a query over [from, to] can use, for the states in
+  // `state_ids` (ascending): the base tile's, then the day tiles', then the hour tiles' whose
+  // start lies in [from, to]; each kind by start, each tile's states by id.
+  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
+                                        TimeMs from, TimeMs to) = 0;
   // Up to `limit` distinct user ids >= `from` that have raw events stored, ascending. Costs
   // about one seek per user returned, however many events each has (for listing users to
   // browse, not for analytics).

@@ -10,6 +10,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
@@ -25,7 +26,9 @@ namespace {
 constexpr char kHighWaterKey[] = "meta/high_water";
 constexpr char kExpiredKey[] = "meta/expired_through";
 constexpr char kFormatKey[] = "meta/format";
-constexpr char kFormat[] = "signalbox-rocksdb-1";
+// Format 2 keeps one tile per (user, kind, start) holding every state's part; format 1 kept
+// one tile per (user, state, kind, start). The two cannot be read as each other.
+constexpr char kFormat[] = "signalbox-rocksdb-2";
 
 std::string user_prefix(std::uint64_t user) {
   std::string key;
@@ -50,28 +53,23 @@ std::string event_id_key(std::uint64_t user, std::string_view event_id) {
   return key;
 }
 
-std::string tile_prefix(std::uint64_t user, std::uint64_t state) {
-  std::string key;
-  ByteWriter w(key);
-  w.fixed64_be(user);
-  w.fixed64_be(state);
-  return key;
-}
+constexpr std::size_t kTileKeySize = 17;
 
 std::string tile_key(const TileKey& t) {
-  std::string key = tile_prefix(t.user_id, t.state_id);
+  std::string key;
+  key.reserve(kTileKeySize);
   ByteWriter w(key);
+  w.fixed64_be(t.user_id);
   w.byte(static_cast<std::uint8_t>(t.kind));
   w.time_be(t.start);
   return key;
 }
 
 TileKey parse_tile_key(std::string_view key) {
-  if (key.size() != 25) throw CorruptionError("tile key of unexpected length");
+  if (key.size() != kTileKeySize) throw CorruptionError("tile key of unexpected length");
   ByteReader r(key);
   TileKey t;
   t.user_id = r.fixed64_be();
-  t.state_id = r.fixed64_be();
   std::uint8_t kind = r.byte();
   if (kind > 2) throw CorruptionError("unknown tile kind");
   t.kind = static_cast<TileKind>(kind);
@@ -92,12 +90,41 @@ TimeMs decode_time(std::string_view s) {
 
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
+// A tile's value: for each state present, by ascending state id, the state id (fixed64),
+// then the length and bytes of its part. A base tile's part starts with the time it covers
+// through.
+struct TilePart {
+  std::uint64_t state_id;
+  std::string_view bytes;
+};
+
+void append_part(std::string& out, std::uint64_t state_id, std::string_view bytes) {
+  ByteWriter w(out);
+  w.fixed64_be(state_id);
+  w.str(bytes);
+}
+
+// Appends the parts of `value` to `parts`; throws CorruptionError for bytes not so written.
+void parse_parts(std::string_view value, std::vector<TilePart>& parts) {
+  ByteReader r(value);
+  std::uint64_t previous = 0;
+  bool first = true;
+  while (!r.done()) {
+    std::uint64_t state = r.fixed64_be();
+    if (!first && state <= previous) throw CorruptionError("tile states out of order");
+    parts.push_back(TilePart{state, r.str()});
+    previous = state;
+    first = false;
+  }
+}
+
 void check(const rocksdb::Status& status, std::string_view what) {
   if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
 }
 
-// Merges tile operands through the engine's aggregators. A base tile's value is prefixed by
-// the time it covers through; merging keeps the latest such time.
+// Merges tile operands state by state through the engine's aggregators; a state found in one
+// operand only is copied as it is. A base tile's part is prefixed by the time it covers
+// through; merging keeps the latest such time.
 class TileMergeOperator final : public rocksdb::MergeOperator {
  public:
   explicit TileMergeOperator(const TileMerger& merger) : merger_(merger) {}
@@ -117,27 +144,50 @@ class TileMergeOperator final : public rocksdb::MergeOperator {
     return merge(view(key), operands, new_value);
   }
 
-  const char* Name() const override { return "signalbox.TileMerge"; }
+  const char* Name() const override { return "signalbox.TileMerge2"; }
 
- private:
+  // Merges `operands` (oldest first) of the tile at `key` into `out`; false when one of them
+  // is not a tile value.
   bool merge(std::string_view key, std::span<const std::string_view> operands,
              std::string* out) const {
     try {
       TileKey tile = parse_tile_key(key);
-      if (tile.kind != TileKind::kBase) {
-        *out = merger_.merge(tile.state_id, operands);
+      if (operands.size() == 1) {
+        out->assign(operands[0]);
         return true;
       }
-      TimeMs covered = kBeginningOfTime;
-      std::vector<std::string_view> states;
-      for (std::string_view op : operands) {
-        ByteReader r(op);
-        covered = std::max(covered, r.time_be());
-        states.push_back(r.rest());
-      }
+      std::vector<TilePart> parts;
+      for (std::string_view op : operands) parse_parts(op, parts);
+      // Oldest first within each state: the sort is stable.
+      std::stable_sort(parts.begin(), parts.end(),
+                       [](const TilePart& a, const TilePart& b) { return a.state_id < b.state_id; });
       out->clear();
-      ByteWriter(*out).time_be(covered);
-      out->append(merger_.merge(tile.state_id, states));
+      std::vector<std::string_view> states;
+      for (std::size_t begin = 0; begin < parts.size();) {
+        std::size_t end = begin + 1;
+        while (end < parts.size() && parts[end].state_id == parts[begin].state_id) ++end;
+        const std::uint64_t state_id = parts[begin].state_id;
+        if (end - begin == 1) {
+          append_part(*out, state_id, parts[begin].bytes);
+        } else if (tile.kind != TileKind::kBase) {
+          states.clear();
+          for (std::size_t i = begin; i < end; ++i) states.push_back(parts[i].bytes);
+          append_part(*out, state_id, merger_.merge(state_id, states));
+        } else {
+          TimeMs covered = kBeginningOfTime;
+          states.clear();
+          for (std::size_t i = begin; i < end; ++i) {
+            ByteReader r(parts[i].bytes);
+            covered = std::max(covered, r.time_be());
+            states.push_back(r.rest());
+          }
+          std::string merged;
+          ByteWriter(merged).time_be(covered);
+          merged.append(merger_.merge(state_id, states));
+          append_part(*out, state_id, merged);
+        }
+        begin = end;
+      }
       return true;
     } catch (const std::exception&) {
       return false;  // RocksDB reports a corruption for this key
@@ -174,19 +224,20 @@ class ExpiryFilter final : public rocksdb::CompactionFilter {
   const std::atomic<TimeMs>& expired_through_;
 };
 
-// Drops tiles no query can reach any more: hour tiles before the day preceding the horizon,
-// day tiles of window-only states beyond their longest window, tiles of states no signal
-// uses. Queries never rely on such tiles (they check what the horizon guarantees), so
-// dropping them in compaction, snapshot or not, changes no answer. Day tiles of base-keeping
-// states are left to expire(), which folds them into the base first.
+// Drops what no query can reach any more: hour tiles before the day preceding the horizon,
+// the parts of day tiles of window-only states beyond their longest window, the parts of
+// states no signal uses (a tile left with no part goes). Queries never rely on such tiles
+// (they check what the horizon guarantees), so dropping them in compaction, snapshot or not,
+// changes no answer. Day tiles of base-keeping states are left to expire(), which folds them
+// into the base first.
 class TileExpiryFilter final : public rocksdb::CompactionFilter {
  public:
   TileExpiryFilter(const std::atomic<TimeMs>& expired_through,
                    const std::shared_ptr<const RetentionPolicy>& policy, std::mutex& policy_mutex)
       : expired_through_(expired_through), policy_(policy), policy_mutex_(policy_mutex) {}
 
-  Decision FilterV2(int, const rocksdb::Slice& key, ValueType type, const rocksdb::Slice&,
-                    std::string*, std::string*) const override {
+  Decision FilterV2(int, const rocksdb::Slice& key, ValueType type, const rocksdb::Slice& value,
+                    std::string* new_value, std::string*) const override {
     if (type != ValueType::kValue && type != ValueType::kMergeOperand) return Decision::kKeep;
     std::shared_ptr<const RetentionPolicy> policy;
     {
@@ -194,20 +245,30 @@ class TileExpiryFilter final : public rocksdb::CompactionFilter {
       policy = policy_;
     }
     TimeMs through = expired_through_.load(std::memory_order_acquire);
-    if (!policy || through == kBeginningOfTime || key.size() != 25) return Decision::kKeep;
+    if (!policy || through == kBeginningOfTime || key.size() != kTileKeySize) return Decision::kKeep;
     TileKey tile;
+    std::vector<TilePart> parts;
     try {
       tile = parse_tile_key(view(key));
+      if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs)
+        return Decision::kRemove;
+      parse_parts(view(value), parts);
     } catch (const CorruptionError&) {
       return Decision::kKeep;
     }
-    auto it = policy->states.find(tile.state_id);
-    if (it == policy->states.end()) return Decision::kRemove;
-    if (tile.kind == TileKind::kHour) return tile.start < floor_day(through) - kDayMs ? Decision::kRemove : Decision::kKeep;
-    if (tile.kind == TileKind::kDay && !it->second.keep_base &&
-        tile.start < floor_day(through - it->second.longest_window) - kDayMs)
-      return Decision::kRemove;
-    return Decision::kKeep;
+    std::size_t kept = 0;
+    for (const TilePart& part : parts) {
+      auto it = policy->states.find(part.state_id);
+      bool drop = it == policy->states.end() ||
+                  (tile.kind == TileKind::kDay && !it->second.keep_base &&
+                   tile.start < floor_day(through - it->second.longest_window) - kDayMs);
+      if (!drop) parts[kept++] = part;
+    }
+    if (kept == parts.size()) return Decision::kKeep;
+    if (kept == 0) return Decision::kRemove;
+    new_value->clear();
+    for (std::size_t i = 0; i < kept; ++i) append_part(*new_value, parts[i].state_id, parts[i].bytes);
+    return Decision::kChangeValue;
   }
   const char* Name() const override { return "signalbox.TileExpiry"; }
 
@@ -239,15 +300,26 @@ class RocksDbStore final : public Store {
     table.block_cache = rocksdb::NewLRUCache(256 << 20);
     auto table_factory = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
 
+    // Every key starts with the user, and a user's new events, ids and tiles land next to
+    // that user's last ones (events and tiles by time): a memtable insert then starts from
+    // where the user's previous insert went instead of searching the whole skip list.
+    std::shared_ptr<const rocksdb::SliceTransform> by_user(rocksdb::NewFixedPrefixTransform(8));
+
     rocksdb::ColumnFamilyOptions events_options;
     events_options.table_factory = table_factory;
     events_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
     events_options.compaction_filter = &event_filter_;
     events_options.compression = rocksdb::kLZ4Compression;
+    events_options.memtable_insert_with_hint_prefix_extractor = by_user;
 
     rocksdb::ColumnFamilyOptions ids_options;
     ids_options.table_factory = table_factory;
     ids_options.compaction_filter = &id_filter_;
+    // Nearly every id looked up at ingest is new: a memtable bloom filter answers those
+    // without searching the memtable's skip list.
+    ids_options.memtable_whole_key_filtering = true;
+    ids_options.memtable_prefix_bloom_size_ratio = 0.05;
+    ids_options.memtable_insert_with_hint_prefix_extractor = by_user;
 
     rocksdb::ColumnFamilyOptions tiles_options;
     tiles_options.table_factory = table_factory;
@@ -256,8 +328,9 @@ class RocksDbStore final : public Store {
     // A hot tile (a heavy user's current hour) gets a delta per batch; past a few pending
     // deltas in the memtable, merge them at write time so reads do not redo it every time.
     tiles_options.max_successive_merges = 8;
-    tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+    tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
     tiles_options.compression = rocksdb::kLZ4Compression;
+    tiles_options.memtable_insert_with_hint_prefix_extractor = by_user;
 
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
         {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
@@ -283,13 +356,30 @@ class RocksDbStore final : public Store {
     events_ = handles[1];
     event_ids_ = handles[2];
     tiles_ = handles[3];
+    try {
+      check_format_and_load(path);
+    } catch (...) {
+      close();  // a constructor that throws runs no destructor
+      throw;
+    }
+  }
 
+  ~RocksDbStore() override { close(); }
+
+  void check_format_and_load(const std::string& path) {
+    rocksdb::Status status;
     std::string format;
     status = db_->Get(rocksdb::ReadOptions(), default_, kFormatKey, &format);
     if (status.IsNotFound()) {
-      if (!options.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+      if (!options_.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
     } else {
       check(status, "read format");
+      if (format == "signalbox-rocksdb-1")
+        throw StorageError(fmt::format(
+            "{}: this store was written by an earlier version of Signalbox (format \"{}\", one "
+            "tile per signal state); this version reads \"{}\" only. Replay the events into a new "
+            "storage.path to rebuild it",
+            path, format, kFormat));
       if (format != kFormat)
         throw StorageError(fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
@@ -297,16 +387,19 @@ class RocksDbStore final : public Store {
     expired_through_ = read_time(kExpiredKey);
   }
 
-  ~RocksDbStore() override {
+  void close() {
     // Debian's RocksDB keeps its assertions: handles must go before the database.
-    for (auto* handle : {events_, event_ids_, tiles_, default_})
-      if (handle) db_->DestroyColumnFamilyHandle(handle);
+    for (auto** handle : {&events_, &event_ids_, &tiles_, &default_}) {
+      if (*handle) db_->DestroyColumnFamilyHandle(*handle);
+      *handle = nullptr;
+    }
     db_.reset();
   }
 
   TimeMs high_water() const override { return high_water_.load(std::memory_order_acquire); }
 
   std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see commit()
     std::vector<std::string> keys;
     keys.reserve(ids.size());
     for (const auto& [user, id] : ids) keys.push_back(event_id_key(user, id));
@@ -326,6 +419,9 @@ class RocksDbStore final : public Store {
 
   void commit(const CommitBatch& batch) override {
     require_writable();
+    // RocksDB counts into a thread-local perf context by default, which costs a TLS lookup
+    // in every key comparison of a memtable insert; nothing here reads those counts.
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     // Keys go in in key order: the memtable's skip list then finds each insert point next to
     // the previous one instead of searching from the top, which halves the cost of a batch.
     std::vector<std::pair<std::string, const std::string*>> events, ids, tiles;
@@ -339,8 +435,13 @@ class RocksDbStore final : public Store {
     }
     for (std::size_t i = 0; i < batch.events.size(); ++i)
       ids.emplace_back(event_id_key(batch.events[i].user_id, batch.events[i].event_id), &id_values[i]);
+    std::vector<std::string> tile_values(batch.tiles.size());
     tiles.reserve(batch.tiles.size());
-    for (const TileDelta& t : batch.tiles) tiles.emplace_back(tile_key(t.key), &t.state);
+    for (std::size_t i = 0; i < batch.tiles.size(); ++i) {
+      const TileDelta& t = batch.tiles[i];
+      for (const StateDelta& part : t.states) append_part(tile_values[i], part.state_id, part.state);
+      tiles.emplace_back(tile_key(t.key), &tile_values[i]);
+    }
     for (auto* list : {&events, &ids, &tiles}) std::sort(list->begin(), list->end());
 
     rocksdb::WriteBatch wb;
@@ -379,32 +480,79 @@ class RocksDbStore final : public Store {
       check(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
   }
 
-  // Merges the day tiles of base-keeping states that are older than the hour tiles kept into
-  // their base tile, deleting each in the same atomic batch that merges it.
+  // Merges the parts of base-keeping states in day tiles older than the hour tiles kept into
+  // their base tile, rewriting (or deleting) each day tile without them in the same atomic
+  // batch. Commits do not overlap this (one writer), so what the scan read is still current.
   void fold_into_base(const RetentionPolicy& policy, TimeMs through) {
     const TimeMs keep_from = floor_day(through) - kDayMs;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), tiles_));
+    rocksdb::ReadOptions across_users;
+    across_users.total_order_seek = true;  // the seeks below go from user to user
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(across_users, tiles_));
     rocksdb::WriteBatch wb;
     auto flush = [&] {
       if (wb.Count() == 0) return;
       check(db_->Write(write_options(), &wb), "fold tiles");
       wb.Clear();
     };
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    // A user's day tiles come one after another: their parts go to the base tile as one
+    // operand, merged here, rather than one operand per day tile.
+    std::uint64_t user = 0;
+    std::vector<std::string> to_bases;
+    auto write_base = [&] {
+      if (to_bases.empty()) return;
+      std::string key = tile_key(TileKey{user, TileKind::kBase, 0});
+      std::vector<std::string_view> operands(to_bases.begin(), to_bases.end());
+      std::string merged;
+      if (!merge_operator_->merge(key, operands, &merged)) throw CorruptionError("a day tile cannot be merged");
+      check(wb.Merge(tiles_, key, merged), "fold into base");
+      to_bases.clear();
+    };
+    std::vector<TilePart> parts;
+    auto fold_tile = [&](const TileKey& tile, std::string_view key, std::string_view value) {
+      if (tile.user_id != user) {
+        write_base();
+        if (wb.Count() >= 4096) flush();
+        user = tile.user_id;
+      }
+      parts.clear();
+      parse_parts(value, parts);
+      std::string to_base, kept;
+      for (const TilePart& part : parts) {
+        auto state = policy.states.find(part.state_id);
+        if (state == policy.states.end() || !state->second.keep_base) {
+          append_part(kept, part.state_id, part.bytes);
+          continue;
+        }
+        std::string covered;
+        ByteWriter(covered).time_be(tile.start + kDayMs - 1);
+        covered.append(part.bytes);
+        append_part(to_base, part.state_id, covered);
+      }
+      if (to_base.empty()) return;
+      to_bases.push_back(std::move(to_base));
+      if (kept.empty()) check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
+      else check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
+    };
+    it->SeekToFirst();
+    while (it->Valid()) {
       TileKey tile = parse_tile_key(view(it->key()));
-      if (tile.kind != TileKind::kDay || tile.start >= keep_from) continue;
-      auto state = policy.states.find(tile.state_id);
-      if (state == policy.states.end() || !state->second.keep_base) continue;
-      std::string operand;
-      ByteWriter(operand).time_be(tile.start + kDayMs - 1);
-      operand.append(view(it->value()));
-      TileKey base{tile.user_id, tile.state_id, TileKind::kBase, 0};
-      check(wb.Merge(tiles_, tile_key(base), operand), "fold into base");
-      check(wb.Delete(tiles_, it->key()), "drop folded tile");
-      if (wb.Count() >= 4096) flush();
+      if (tile.kind == TileKind::kDay && tile.start < keep_from) {
+        fold_tile(tile, view(it->key()), view(it->value()));
+        it->Next();
+        continue;
+      }
+      // Nothing more of this user's to fold: skip its base, recent day and hour tiles.
+      if (tile.kind == TileKind::kBase) {
+        it->Seek(tile_key(TileKey{tile.user_id, TileKind::kDay, kBeginningOfTime}));
+      } else if (tile.user_id == std::numeric_limits<std::uint64_t>::max()) {
+        break;
+      } else {
+        it->Seek(tile_key(TileKey{tile.user_id + 1, TileKind::kDay, kBeginningOfTime}));
+      }
     }
     check(it->status(), "scan tiles");
     it.reset();
+    write_base();
     flush();
   }
 
@@ -469,6 +617,7 @@ class RocksDbStore final : public Store {
 class RocksDbSnapshot final : public StoreSnapshot {
  public:
   explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see RocksDbStore::commit
     snapshot_ = db_->GetSnapshot();
     read_.snapshot = snapshot_;
     events_family_ = store.events();
@@ -519,29 +668,37 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return out;
   }
 
-  std::vector<StoredTile> tiles(std::uint64_t user, std::uint64_t state, TimeMs from,
-                                TimeMs to) override {
+  std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
+                                TimeMs from, TimeMs to) override {
     std::vector<StoredTile> out;
+    std::vector<TilePart> parts;
     for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
-      TileKey first{user, state, kind, kind == TileKind::kBase ? 0 : from};
+      TileKey first{user, kind, kind == TileKind::kBase ? 0 : from};
       std::string start = tile_key(first);
-      std::string prefix = start.substr(0, 17);
+      std::string_view prefix = std::string_view(start).substr(0, 9);
       for (tiles_->Seek(start); tiles_->Valid(); tiles_->Next()) {
         std::string_view key = view(tiles_->key());
-        if (key.substr(0, 17) != prefix) break;
+        if (key.substr(0, 9) != prefix) break;
         TileKey parsed = parse_tile_key(key);
         if (kind != TileKind::kBase && parsed.start > to) break;
-        StoredTile tile;
-        tile.kind = parsed.kind;
-        tile.start = parsed.start;
-        std::string_view value = view(tiles_->value());
-        if (parsed.kind == TileKind::kBase) {
-          ByteReader r(value);
-          tile.covered_through = r.time_be();
-          value = r.rest();
+        parts.clear();
+        parse_parts(view(tiles_->value()), parts);
+        for (const TilePart& part : parts) {
+          if (!std::binary_search(state_ids.begin(), state_ids.end(), part.state_id)) continue;
+          StoredTile tile;
+          tile.state_id = part.state_id;
+          tile.kind = parsed.kind;
+          tile.start = parsed.start;
+          std::string_view value = part.bytes;
+          if (parsed.kind == TileKind::kBase) {
+            ByteReader r(value);
+            tile.covered_through = r.time_be();
+            value = r.rest();
+          }
+          tile.state.assign(value);
+          out.push_back(std::move(tile));
         }
-        tile.state.assign(value);
-        out.push_back(std::move(tile));
+        if (kind == TileKind::kBase) break;
       }
       check(tiles_->status(), "read tiles");
     }

@@ -1,0 +1,67 @@
+// A store written in another on-disk format is refused with a message saying what to do,
+// never read as if it were the current one.
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "signalbox/common/error.h"
+#include "world.h"
+
+namespace signalbox::testing {
+namespace {
+
+// Creates a RocksDB folder at `path` with Signalbox's column families whose format record
+// says `format`.
+void write_format(const std::filesystem::path& path, const std::string& format) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : {"default", "events", "event_ids", "tiles"})
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path.string(), families, &handles, &db).ok());
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], "meta/format", format).ok());
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  delete db;
+}
+
+std::string open_error(const Config& config, bool read_only) {
+  Engine::Options options;
+  options.read_only = read_only;
+  try {
+    Engine engine(config, options);
+  } catch (const StorageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(StoreFormat, AStoreOfTheEarlierTileLayoutIsRefusedWithAWayOut) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  write_format(world.config.storage.path, "signalbox-rocksdb-1");
+  for (bool read_only : {false, true}) {
+    std::string message = open_error(world.config, read_only);
+    EXPECT_NE(message.find("earlier version"), std::string::npos) << message;
+    EXPECT_NE(message.find("signalbox-rocksdb-1"), std::string::npos) << message;
+    EXPECT_NE(message.find("Replay the events into a new storage.path"), std::string::npos) << message;
+  }
+}
+
+TEST(StoreFormat, AnUnknownFormatIsRefused) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  write_format(world.config.storage.path, "something-else");
+  std::string message = open_error(world.config, false);
+  EXPECT_NE(message.find("\"something-else\""), std::string::npos) << message;
+}
+
+TEST(StoreFormat, AStoreOfThisVersionReopens) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  { Engine engine(world.config); }
+  EXPECT_EQ(open_error(world.config, false), "");
+  EXPECT_EQ(open_error(world.config, true), "");
+}
+
+}  // namespace
+}  // namespace signalbox::testing

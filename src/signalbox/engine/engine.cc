@@ -532,21 +532,41 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     signal_results[s] = signal.windowed() ? Value(std::move(windows)) : std::move(single);
   }
 
+  // A signal's result is moved into the answer at its last use rather than copied: views
+  // read it only through a reference, and copying a nested Value allocates per node.
+  std::vector<std::size_t> uses(signals_.size(), 0);
+  for (const std::string& name : names)
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) uses[it->second]++;
   Value::Object out_signals;
-  for (const std::string& name : names) {
-    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      out_signals.emplace_back(name, signal_results[it->second]);
-      continue;
-    }
-    std::size_t v = view_index_.at(name);
+  out_signals.reserve(names.size());
+  std::vector<std::size_t> pending_views;
+  for (std::size_t n = 0; n < names.size(); ++n)
+    if (!signal_index_.count(names[n])) pending_views.push_back(n);
+  // Views first, while every signal result is still in place; then the signals, in order.
+  std::vector<Value> view_results(names.size());
+  for (std::size_t n : pending_views) {
+    std::size_t v = view_index_.at(names[n]);
     const ViewConfig& vc = config_.views[v];
     const Value& input = signal_results[view_signal_[v]];
     const Value* window_result = vc.window.empty() ? &input : input.find(vc.window);
-    out_signals.emplace_back(name, views_[v]->transform(window_result ? *window_result : Value()));
+    view_results[n] = views_[v]->transform(window_result ? *window_result : Value());
   }
-  return Value(Value::Object{{"user_id", Value(user_id)},
-                             {"as_of", Value(q.as_of)},
-                             {"signals", Value(std::move(out_signals))}});
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    const std::string& name = names[n];
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
+      if (--uses[it->second] == 0) out_signals.emplace_back(name, std::move(signal_results[it->second]));
+      else out_signals.emplace_back(name, signal_results[it->second]);
+    } else {
+      out_signals.emplace_back(name, std::move(view_results[n]));
+    }
+  }
+  // Not an initializer list: its elements are const, so the signals would be copied.
+  Value::Object answer;
+  answer.reserve(3);
+  answer.emplace_back("user_id", Value(user_id));
+  answer.emplace_back("as_of", Value(q.as_of));
+  answer.emplace_back("signals", Value(std::move(out_signals)));
+  return Value(std::move(answer));
 }
 
 Value Engine::describe() const {

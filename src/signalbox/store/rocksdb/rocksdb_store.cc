@@ -672,11 +672,19 @@ class RocksDbSnapshot final : public StoreSnapshot {
                                 TimeMs from, TimeMs to) override {
     std::vector<StoredTile> out;
     std::vector<TilePart> parts;
+    // A seek costs far more than a step (it positions an iterator in every level), and a
+    // user's base, day and hour tiles are adjacent keys: the iterator walks on from one kind
+    // into the next and seeks again only to skip tiles before `from`. The keys stepped over
+    // lie between ones already read, so none of the kind's tiles in [from, to] is missed.
+    bool positioned = false;
     for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
       TileKey first{user, kind, kind == TileKind::kBase ? 0 : from};
       std::string start = tile_key(first);
       std::string_view prefix = std::string_view(start).substr(0, 9);
-      for (tiles_->Seek(start); tiles_->Valid(); tiles_->Next()) {
+      if (!positioned || !tiles_->Valid() || tiles_->key().compare(rocksdb::Slice(start)) < 0)
+        tiles_->Seek(start);
+      positioned = true;
+      for (; tiles_->Valid(); tiles_->Next()) {
         std::string_view key = view(tiles_->key());
         if (key.substr(0, 9) != prefix) break;
         TileKey parsed = parse_tile_key(key);
@@ -698,7 +706,10 @@ class RocksDbSnapshot final : public StoreSnapshot {
           tile.state.assign(value);
           out.push_back(std::move(tile));
         }
-        if (kind == TileKind::kBase) break;
+        if (kind == TileKind::kBase) {
+          tiles_->Next();  // a user has one base tile
+          break;
+        }
       }
       check(tiles_->status(), "read tiles");
     }

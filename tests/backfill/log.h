@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "json_io.h"
+#include "json.h"
+#include "world_yaml.h"
 #include "world.h"
 
 namespace signalbox::testing {

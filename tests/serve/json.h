@@ -16,28 +16,34 @@
 namespace signalbox::testing {
 
 inline Value to_value(simdjson::dom::element e) {
-  simdjson::dom::array array;
-  simdjson::dom::object object;
-  std::int64_t i = 0;
-  std::uint64_t u = 0;
-  double d = 0;
-  std::string_view s;
-  bool b = false;
-  if (!e.get(array)) {
-    Value::Array out;
-    for (simdjson::dom::element item : array) out.push_back(to_value(item));
-    return Value(std::move(out));
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::ARRAY: {
+      simdjson::dom::array array = e.get_array().value_unsafe();
+      Value::Array out;
+      for (simdjson::dom::element item : array) out.push_back(to_value(item));
+      return Value(std::move(out));
+    }
+    case element_type::OBJECT: {
+      simdjson::dom::object object = e.get_object().value_unsafe();
+      Value::Object out;
+      for (simdjson::dom::key_value_pair field : object)
+        out.emplace_back(std::string(field.key), to_value(field.value));
+      return Value(std::move(out));
+    }
+    case element_type::INT64:
+      return Value(e.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return Value(e.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return Value(e.get_double().value_unsafe());
+    case element_type::STRING:
+      return Value(std::string(e.get_string().value_unsafe()));
+    case element_type::BOOL:
+      return Value(e.get_bool().value_unsafe());
+    case element_type::NULL_VALUE:
+      return Value();
   }
-  if (!e.get(object)) {
-    Value::Object out;
-    for (auto [key, item] : object) out.emplace_back(std::string(key), to_value(item));
-    return Value(std::move(out));
-  }
-  if (e.is_int64() && !e.get(i)) return Value(i);
-  if (e.is_uint64() && !e.get(u)) return Value(u);
-  if (!e.get(d)) return Value(d);
-  if (!e.get(s)) return Value(std::string(s));
-  if (!e.get(b)) return Value(b);
   return Value();
 }
 

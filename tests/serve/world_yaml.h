@@ -23,13 +23,13 @@ inline std::string yaml_quoted(const std::string& s) {
   return out + "\"";
 }
 
-inline std::string config_yaml(const Config& config, std::uint16_t port,
-                               std::size_t max_body_bytes) {
+// `config` as YAML without a server section: storage, event_store, sources (table kind),
+// features, signals, views — what `replay`, `get` and `backfill` read.
+inline std::string config_yaml(const Config& config) {
   std::string out;
   auto add = [&]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
     fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
   };
-  add("server: {{ http: 127.0.0.1:{}, max_body_bytes: {} }}\n", port, max_body_bytes);
   add("storage: {{ kind: rocksdb, path: {} }}\n", yaml_quoted(config.storage.path.string()));
   add("event_store: {{ retention: {}ms, max_future_skew: {}ms }}\n", config.event_store.retention,
       config.event_store.max_future_skew);
@@ -75,6 +75,14 @@ inline std::string config_yaml(const Config& config, std::uint16_t port,
     add(" }}\n");
   }
   return out;
+}
+
+// `config` as the YAML `signalbox serve` reads: HTTP on 127.0.0.1:`port`, then the rest.
+inline std::string config_yaml(const Config& config, std::uint16_t port,
+                               std::size_t max_body_bytes) {
+  return fmt::format("server: {{ http: 127.0.0.1:{}, max_body_bytes: {} }}\n", port,
+                     max_body_bytes) +
+         config_yaml(config);
 }
 
 // Writes config.file and returns its path.

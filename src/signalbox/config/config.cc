@@ -458,13 +458,15 @@ class Parser {
   }
 
   void parse_event_store(const Entry& section, EventStoreConfig& out) const {
-    static const std::vector<std::string> kKeys = {"retention", "max_future_skew"};
+    static const std::vector<std::string> kKeys = {"retention", "max_future_skew", "late_horizon"};
     for (const Entry& e : sub_entries(section, "event_store")) {
       std::string path = child("event_store", e.key);
       if (e.key == "retention") {
         out.retention = duration(e.value, e.value_where, path);
       } else if (e.key == "max_future_skew") {
         out.max_future_skew = duration(e.value, e.value_where, path);
+      } else if (e.key == "late_horizon") {
+        out.late_horizon = duration(e.value, e.value_where, path);
       } else {
         unknown_key(e, "event_store", kKeys);
       }

@@ -52,6 +52,10 @@ struct StorageConfig {
 struct EventStoreConfig {
   TimeMs retention = 7 * kDayMs;       // raw events older than stream time - retention expire
   TimeMs max_future_skew = kHourMs;    // events with ts > wall clock + this are rejected
+  // Events up to this far behind stream time are accepted and counted exactly once; older
+  // ones are rejected as too late. Absent: the longest finite window of any signal, and at
+  // least the retention (the engine resolves it, see Engine::late_horizon()).
+  std::optional<TimeMs> late_horizon;
 };
 
 struct IngestConfig {

@@ -929,6 +929,18 @@ Config load_config(const fs::path& file) {
   return parse_config(text.str(), file);
 }
 
+TimeMs late_horizon(const Config& config) {
+  const EventStoreConfig& store = config.event_store;
+  TimeMs horizon = 0;
+  if (store.late_horizon) {
+    horizon = *store.late_horizon;
+  } else {
+    for (const SignalConfig& signal : config.signals)
+      for (const WindowConfig& window : signal.windows) horizon = std::max(horizon, window.length);
+  }
+  return std::max(horizon, store.retention + store.max_future_skew);
+}
+
 std::int64_t param_int(const ConfigParams& params, std::string_view key,
                        const ConfigLocation& where, std::optional<std::int64_t> fallback) {
   const ConfigParam* p = find_param(params, key, where, fallback.has_value());

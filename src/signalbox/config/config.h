@@ -138,6 +138,11 @@ Config load_config(const std::filesystem::path& file);
 // The same, from text, as if read from `file` (for tests and `check` on stdin).
 Config parse_config(const std::string& yaml_text, const std::filesystem::path& file);
 
+// How far behind stream time an event is still accepted (and its id remembered for
+// deduplication): event_store.late_horizon when written, else the longest window of any
+// signal; never less than the retention plus max_future_skew, for which raw events are kept.
+TimeMs late_horizon(const Config& config);
+
 // Helpers for aggregators and views that read ConfigParams; each throws ConfigError naming
 // the parameter on a bad value. `fallback` is used when the parameter is absent; without
 // one, absence is an error too.

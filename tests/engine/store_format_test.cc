@@ -38,14 +38,16 @@ std::string open_error(const Config& config, bool read_only) {
   return "";
 }
 
-TEST(StoreFormat, AStoreOfTheEarlierTileLayoutIsRefusedWithAWayOut) {
-  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
-  write_format(world.config.storage.path, "signalbox-rocksdb-1");
-  for (bool read_only : {false, true}) {
-    std::string message = open_error(world.config, read_only);
-    EXPECT_NE(message.find("earlier version"), std::string::npos) << message;
-    EXPECT_NE(message.find("signalbox-rocksdb-1"), std::string::npos) << message;
-    EXPECT_NE(message.find("Replay the events into a new storage.path"), std::string::npos) << message;
+TEST(StoreFormat, AStoreOfAnEarlierLayoutIsRefusedWithAWayOut) {
+  for (std::string format : {"signalbox-rocksdb-1", "signalbox-rocksdb-2"}) {
+    World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+    write_format(world.config.storage.path, format);
+    for (bool read_only : {false, true}) {
+      std::string message = open_error(world.config, read_only);
+      EXPECT_NE(message.find("earlier version"), std::string::npos) << message;
+      EXPECT_NE(message.find(format), std::string::npos) << message;
+      EXPECT_NE(message.find("Replay the events into a new storage.path"), std::string::npos) << message;
+    }
   }
 }
 

@@ -74,6 +74,7 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   // Raw events are kept for the retention plus the allowed clock skew, so that a window as long
   // as the retention still answers exactly at the wall clock when producers' clocks run ahead.
   retention_.retention = config_.event_store.retention + config_.event_store.max_future_skew;
+  retention_.late_horizon = signalbox::late_horizon(config_);
   for (const SignalConfig& sc : config_.signals) {
     if (signal_index_.count(sc.name))
       throw_config_error(sc.where, "name", fmt::format("signal \"{}\" defined twice", sc.name));
@@ -250,19 +251,21 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
 
   std::lock_guard lock(write_mutex_);
   TimeMs high_water = store_->high_water();
-  const TimeMs horizon =
-      high_water == kBeginningOfTime ? kBeginningOfTime : high_water - retention_.retention;
+  const bool empty = high_water == kBeginningOfTime;
+  const TimeMs too_late_through = empty ? kBeginningOfTime : high_water - retention_.late_horizon;
+  const TimeMs raw_horizon = empty ? kBeginningOfTime : high_water - retention_.retention;
 
-  // Late events first, then duplicates within the batch, then duplicates already stored.
+  // Too late events first, then duplicates within the batch, then duplicates already stored.
   std::vector<bool> is_late(w.events.size(), false);
   std::size_t late = 0;
   for (std::size_t i = 0; i < w.events.size(); ++i) {
     const Event& e = w.events[i].event;
-    if (e.ts > horizon) continue;
+    if (e.ts > too_late_through) continue;
     result.rejected.emplace_back(
-        w.indexes[i], fmt::format("ts: {} is older than the retention horizon {} (stream time {} "
-                                  "minus retention and max_future_skew); such a late event can no longer be deduplicated",
-                                  e.ts, horizon, high_water));
+        w.indexes[i],
+        fmt::format("ts: {} is too late: stream time is {}, and events more than the late horizon "
+                    "({} ms, event_store.late_horizon) behind it can no longer be deduplicated",
+                    e.ts, high_water, retention_.late_horizon));
     is_late[i] = true;
     ++late;
   }
@@ -300,7 +303,7 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     }
     const std::size_t i = candidates[c];
     const Event& e = w.events[i].event;
-    batch.events.push_back(StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i])});
+    batch.events.push_back(StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i]), e.ts > raw_horizon});
     batch.high_water = std::max(batch.high_water, e.ts);
     fresh.push_back(i);
   }
@@ -508,7 +511,16 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     Value single;
     for (const WindowPlan& plan : plans[s]) {
       std::unique_ptr<State> state = aggregator.make_state();
-      if (plan.base) aggregator.merge(*state, tile_state(plan.base - stored.data()));
+      if (plan.base) {
+        aggregator.merge(*state, tile_state(plan.base - stored.data()));
+        // A late event of a day already folded into the base lands in a day tile of its own
+        // until the next fold moves it there too: it belongs to the base's span.
+        for (std::size_t i = 0; i < stored.size(); ++i) {
+          const StoredTile& t = stored[i];
+          if (t.kind == TileKind::kDay && t.start + kDayMs - 1 <= plan.base->covered_through)
+            aggregator.merge(*state, tile_state(i));
+        }
+      }
       for (const CoverPiece& piece : plan.pieces) {
         if (piece.kind == CoverPiece::Kind::kTiles) {
           for (std::size_t i = 0; i < stored.size(); ++i) {

@@ -69,8 +69,10 @@ class Engine {
 
   // Decodes a body (NDJSON or a JSON array, see EventDecoder) and ingests what decodes.
   IngestResult ingest_json(std::string_view body);
-  // Ingests decoded events. Events older than the retention horizon (stream time − retention)
-  // are rejected: their duplicates could no longer be recognised.
+  // Ingests decoded events. An event at most late_horizon() behind stream time is taken and
+  // counted exactly once in every window it falls in, also when it is older than the raw
+  // retention (then only its tile deltas and its id are stored); an older one is rejected as
+  // too late: its duplicates could no longer be recognised.
   IngestResult ingest(std::vector<Event> events);
 
   // A body decoded and materialized, with its tile deltas folded, waiting to be stored by
@@ -129,6 +131,8 @@ class Engine {
   void flush() { store_->flush(); }
 
   TimeMs stream_time() const { return store_->high_water(); }
+  // How far behind stream time an event is still taken (see late_horizon(const Config&)).
+  TimeMs late_horizon() const { return retention_.late_horizon; }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }
   Materializer& materializer() { return *materializer_; }

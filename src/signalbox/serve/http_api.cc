@@ -472,8 +472,8 @@ HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
          "Events accepted since start, duplicates included.");
   fmt::format_to(out, "signalbox_events_accepted_total {}\n", c.events_accepted.load());
   metric("signalbox_events_rejected_total", "counter",
-         "Events rejected since start: invalid (a field breaks a rule) or late (older than the "
-         "retention horizon).");
+         "Events rejected since start: invalid (a field breaks a rule) or late (more than the "
+         "late horizon behind stream time).");
   fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"invalid\"}} {}\n",
                  c.events_rejected_invalid.load());
   fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"late\"}} {}\n",

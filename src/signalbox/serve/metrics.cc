@@ -66,7 +66,7 @@ std::string_view reject_reason(std::string_view message) {
     return "unknown_field";
   std::string_view field = message.substr(0, message.find(':'));
   if (field == "ts") {
-    if (message.find("older than the retention horizon") != std::string_view::npos) return "late";
+    if (message.find(" is too late") != std::string_view::npos) return "late";
     if (message.find("in the future") != std::string_view::npos) return "future";
   }
   if (field.starts_with("attrs")) return "attrs";

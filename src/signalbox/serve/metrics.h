@@ -57,7 +57,7 @@ std::string_view ingest_source_label(IngestSource source);
 
 // The bounded label naming why the engine rejected an event, from its message (which starts
 // with the field at fault): the field ("json", "user_id", "ts", "action", "event_id",
-// "item_id", "query", "attrs"), "late" (older than the retention horizon), "future" (beyond
+// "item_id", "query", "attrs"), "late" (more than the late horizon behind stream time), "future" (beyond
 // max_future_skew), "unknown_field", or "other".
 std::string_view reject_reason(std::string_view message);
 

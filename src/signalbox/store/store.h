@@ -15,12 +15,15 @@
 
 namespace signalbox {
 
-// One event ready to store: its identity and its encoded bytes (encode_event).
+// One event ready to store: its identity and its encoded bytes (encode_event). A late event
+// older than the raw retention keeps only its id (for deduplication) and its tile deltas:
+// its raw copy would be expired at once and no query could read it.
 struct StoredEvent {
   std::uint64_t user_id = 0;
   TimeMs ts = 0;
   std::string event_id;
   std::string bytes;
+  bool keep_raw = true;
 };
 
 // Identifies one tile of one user: the time bucket every state of the user keeps its
@@ -82,6 +85,9 @@ struct StatePolicy {
 
 struct RetentionPolicy {
   TimeMs retention = 7 * kDayMs;
+  // How long the record of seen event ids is kept, at least `retention`: events up to this
+  // far behind stream time are still deduplicated.
+  TimeMs late_horizon = 7 * kDayMs;
   std::unordered_map<std::uint64_t, StatePolicy> states;
 };
 
@@ -123,13 +129,15 @@ class Store {
 
   // Stream time: the highest ts committed (kBeginningOfTime when empty).
   virtual TimeMs high_water() const = 0;
-  // For each (user, event_id), whether that event is stored.
+  // For each (user, event_id), whether that event was stored and its id is still remembered
+  // (ids are kept for RetentionPolicy::late_horizon behind stream time).
   virtual std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) = 0;
   // Applies `batch` atomically and durably (in the write-ahead log) before returning.
   virtual void commit(const CommitBatch& batch) = 0;
   virtual std::unique_ptr<StoreSnapshot> snapshot() = 0;
-  // Advances the expiry horizon to stream time - policy.retention. Raw events, their ids and
-  // the tiles no window can reach any more are then dropped in background compactions.
+  // Advances the expiry horizon to stream time - policy.retention and the id horizon to
+  // stream time - policy.late_horizon. Raw events, ids and the tiles no window can reach any
+  // more are then dropped in background compactions.
   // With `fold_base`, also merges old day tiles of base-keeping states into their base tile
   // (a scan of all tiles: do it now and then, not per batch). `compact_tiles` compacts the
   // tiles now, merging pending deltas so that reads find one value per tile (worth it after

@@ -583,8 +583,8 @@ void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std
           &KafkaIngestStats::duplicates);
   fmt::format_to(inserter,
                  "# HELP signalbox_kafka_messages_rejected_total Kafka messages skipped: "
-                 "undecodable (no event at all), invalid (a field breaks a rule) or late (older "
-                 "than the retention horizon).\n"
+                 "undecodable (no event at all), invalid (a field breaks a rule) or late (more "
+                 "than the late horizon behind stream time).\n"
                  "# TYPE signalbox_kafka_messages_rejected_total counter\n");
   for (std::size_t i = 0; i < ingests.size(); ++i) {
     const std::string& topic = ingests[i]->options().topic;

@@ -57,7 +57,7 @@ struct KafkaIngestStats {
   std::uint64_t duplicates = 0;        // accepted events that were already stored
   std::uint64_t rejected_undecodable = 0;  // not a JSON object / not a protobuf Event
   std::uint64_t rejected_invalid = 0;  // decoded, but a field breaks a rule of SPEC §1
-  std::uint64_t rejected_late = 0;     // older than the retention horizon
+  std::uint64_t rejected_late = 0;     // more than the late horizon behind stream time
   std::uint64_t commits = 0;           // successful offset commits
   std::uint64_t commit_failures = 0;   // refused commits (their messages will come again)
   std::uint64_t ingest_failures = 0;   // batches the engine failed on (retried)

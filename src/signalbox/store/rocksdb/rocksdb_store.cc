@@ -18,6 +18,7 @@
 
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
+#include "signalbox/common/hash.h"
 
 namespace signalbox {
 
@@ -26,9 +27,12 @@ namespace {
 constexpr char kHighWaterKey[] = "meta/high_water";
 constexpr char kExpiredKey[] = "meta/expired_through";
 constexpr char kFormatKey[] = "meta/format";
-// Format 2 keeps one tile per (user, kind, start) holding every state's part; format 1 kept
-// one tile per (user, state, kind, start). The two cannot be read as each other.
-constexpr char kFormat[] = "signalbox-rocksdb-2";
+constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // fixed: ids are stored by it
+// Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
+// late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
+// whole id. Format 1 kept one tile per (user, state, kind, start) instead of one per (user,
+// kind, start) holding every state's part. None can be read as another.
+constexpr char kFormat[] = "signalbox-rocksdb-3";
 
 std::string user_prefix(std::uint64_t user) {
   std::string key;
@@ -45,11 +49,14 @@ std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id) 
   return key;
 }
 
+// The id record's key: the user, then a 64-bit hash of the event id. Two ids of one user that
+// share a hash (odds about n^2 / 2^65 for n ids of that user within the late horizon) would
+// make the second look like a duplicate; at a million ids per user that is 3e-8.
 std::string event_id_key(std::uint64_t user, std::string_view event_id) {
   std::string key;
   ByteWriter w(key);
   w.fixed64_be(user);
-  w.raw(event_id);
+  w.fixed64_be(hash64(event_id, kEventIdHashSeed));
   return key;
 }
 
@@ -197,8 +204,9 @@ class TileMergeOperator final : public rocksdb::MergeOperator {
   const TileMerger& merger_;
 };
 
-// Drops what has expired during compaction: raw events (by key ts) and dedup ids (by value
-// ts) at or before `expired_through`, which only expire() advances.
+// Drops what has expired during compaction: raw events (by key ts) at or before the raw
+// horizon, and dedup ids (by value ts) at or before the id horizon; only expire() advances
+// either.
 class ExpiryFilter final : public rocksdb::CompactionFilter {
  public:
   enum class Where { kEvents, kEventIds };
@@ -286,7 +294,7 @@ class RocksDbStore final : public Store {
       : options_(options),
         merge_operator_(std::make_shared<TileMergeOperator>(merger)),
         event_filter_(ExpiryFilter::Where::kEvents, expired_through_),
-        id_filter_(ExpiryFilter::Where::kEventIds, expired_through_),
+        id_filter_(ExpiryFilter::Where::kEventIds, ids_expired_through_),
         tile_filter_(expired_through_, policy_, policy_mutex_) {
     rocksdb::Options db_options;
     db_options.create_if_missing = !options.read_only;
@@ -374,12 +382,13 @@ class RocksDbStore final : public Store {
       if (!options_.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
     } else {
       check(status, "read format");
-      if (format == "signalbox-rocksdb-1")
+      if (format == "signalbox-rocksdb-1" || format == "signalbox-rocksdb-2")
         throw StorageError(fmt::format(
-            "{}: this store was written by an earlier version of Signalbox (format \"{}\", one "
-            "tile per signal state); this version reads \"{}\" only. Replay the events into a new "
-            "storage.path to rebuild it",
-            path, format, kFormat));
+            "{}: this store was written by an earlier version of Signalbox (format \"{}\", {}); "
+            "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild it",
+            path, format,
+            format == "signalbox-rocksdb-1" ? "one tile per signal state" : "event ids stored whole",
+            kFormat));
       if (format != kFormat)
         throw StorageError(fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
@@ -430,7 +439,7 @@ class RocksDbStore final : public Store {
     std::vector<std::string> id_values;
     id_values.reserve(batch.events.size());
     for (const StoredEvent& e : batch.events) {
-      events.emplace_back(event_key(e.user_id, e.ts, e.event_id), &e.bytes);
+      if (e.keep_raw) events.emplace_back(event_key(e.user_id, e.ts, e.event_id), &e.bytes);
       id_values.push_back(encode_time(e.ts));
     }
     for (std::size_t i = 0; i < batch.events.size(); ++i)
@@ -469,6 +478,12 @@ class RocksDbStore final : public Store {
     // missing below a horizon it does not know.
     check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
     expired_through_.store(through, std::memory_order_release);
+    // Ids are only ever looked up for events inside the late horizon, which the engine checks
+    // before it looks: the id horizon needs no persisting (until the first expire() after a
+    // start, no id expires).
+    const TimeMs ids_through = std::max(ids_expired_through_.load(),
+                                        high - std::max(policy.late_horizon, policy.retention));
+    ids_expired_through_.store(ids_through, std::memory_order_release);
     if (options.fold_base) fold_into_base(policy, through);
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -600,6 +615,7 @@ class RocksDbStore final : public Store {
   std::shared_ptr<TileMergeOperator> merge_operator_;
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
+  std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};
   std::mutex policy_mutex_;
   std::shared_ptr<const RetentionPolicy> policy_;
   ExpiryFilter event_filter_;

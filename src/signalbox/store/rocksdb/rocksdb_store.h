@@ -18,7 +18,8 @@ struct RocksDbOptions {
 };
 
 // The embedded default store on RocksDB. Column families: `events` (key: user, ts, event_id),
-// `event_ids` (key: user, event_id; for deduplication), `tiles` (key: user, state, kind,
+// `event_ids` (key: user, 64-bit hash of event_id; value: ts; for deduplication, kept for the
+// late horizon), `tiles` (key: user, state, kind,
 // start; updated with a merge operator that calls `merger`), and `default` for stream time.
 // Raw events expire in compaction (a compaction filter), so expiry costs no scans. `merger`
 // must outlive the store. Throws StorageError when the folder cannot be opened (for example

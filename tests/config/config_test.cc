@@ -389,8 +389,8 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path or nodes)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
-            "cfg.yaml:3: event_store.retension: unknown key (expected retention or "
-            "max_future_skew)");
+            "cfg.yaml:3: event_store.retension: unknown key (expected retention, "
+            "max_future_skew or late_horizon)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
                                   "features:\n"
                                   "  - { name: f, source: p, key: item_id, field: c, kind: x }\n")),
@@ -420,6 +420,27 @@ TEST(ConfigErrors, EventStore) {
   EXPECT_EQ(error_of(with_signals("event_store: { max_future_skew: 0s }\n")),
             "cfg.yaml:1: event_store.max_future_skew: bad duration \"0s\" (use <integer><unit>, "
             "unit ms, s, m, h or d)");
+  EXPECT_EQ(error_of(with_signals("event_store: { late_horizon: soon }\n")),
+            "cfg.yaml:1: event_store.late_horizon: bad duration \"soon\" (use <integer><unit>, "
+            "unit ms, s, m, h or d)");
+}
+
+TEST(Config, TheLateHorizonIsTheLongestWindowUnlessWritten) {
+  const std::string signals =
+      "signals:\n"
+      "  - { name: a, aggregator: count, windows: [1h, 30d] }\n"
+      "  - { name: b, aggregator: count, windows: [90d] }\n"
+      "  - { name: c, aggregator: decayed_count, half_life: 400d }\n";
+  Config longest = parse_config("event_store: { retention: 7d }\n" + signals, "cfg.yaml");
+  EXPECT_FALSE(longest.event_store.late_horizon);
+  EXPECT_EQ(late_horizon(longest), 90 * kDayMs);
+  Config written = parse_config("event_store: { retention: 7d, late_horizon: 14d }\n" + signals, "cfg.yaml");
+  EXPECT_EQ(late_horizon(written), 14 * kDayMs);
+  // Never shorter than what raw events are kept for: retention plus max_future_skew.
+  Config short_one = parse_config("event_store: { retention: 7d, late_horizon: 1d }\n" + signals, "cfg.yaml");
+  EXPECT_EQ(late_horizon(short_one), 7 * kDayMs + kHourMs);
+  Config no_windows = parse_config("event_store: { retention: 2d }\nsignals:\n  - { name: c, aggregator: last_k, value: item_id, k: 3 }\n", "cfg.yaml");
+  EXPECT_EQ(late_horizon(no_windows), 2 * kDayMs + kHourMs);
 }
 
 // --- ingest, sources, features ---

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
+#include "late_rule.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -14,39 +16,6 @@ namespace {
 
 constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr double kTolerance = 1e-9;
-
-// The rule as documented in docs/events.md, applied by the reference on its own: an event is
-// too late when its ts is at or before (stream time before its batch) - late horizon, where
-// stream time is the highest ts of any event taken; the first taken copy of an id counts.
-class LateRule {
- public:
-  explicit LateRule(TimeMs late_horizon) : late_horizon_(late_horizon) {}
-
-  // Which of `batch` the reference expects rejected; records the taken ones.
-  std::set<std::size_t> decide(const World& world, const std::vector<Event>& batch) {
-    std::set<std::size_t> rejected;
-    TimeMs head_after = head_;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (head_ != kNone && batch[i].ts <= head_ - late_horizon_) {
-        rejected.insert(i);
-        continue;
-      }
-      head_after = head_after == kNone ? batch[i].ts : std::max(head_after, batch[i].ts);
-      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second) taken.push_back(world.to_ref(batch[i]));
-    }
-    head_ = head_after;
-    return rejected;
-  }
-
-  TimeMs head() const { return head_; }
-  std::vector<RefEvent> taken;
-
- private:
-  static constexpr TimeMs kNone = std::numeric_limits<TimeMs>::min();
-  TimeMs late_horizon_;
-  TimeMs head_ = kNone;
-  std::set<std::pair<std::uint64_t, std::string>> ids_;
-};
 
 std::set<std::size_t> rejected_indexes(const IngestResult& result) {
   std::set<std::size_t> out;
@@ -101,11 +70,11 @@ TEST_F(LateEvents, LateEventsCountOnceInEveryWindowAfterTheirRawCopiesExpired) {
     std::shuffle(batch.begin(), batch.end(), rng);
 
     const TimeMs head_before = rule->head();
-    std::set<std::size_t> expected = rule->decide(world, batch);
+    std::set<std::size_t> expected = rule->decide(world, batch).rejected;
     IngestResult result = engine.ingest(batch);
     ASSERT_EQ(rejected_indexes(result), expected) << "hour " << hour;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (head_before == std::numeric_limits<TimeMs>::min() || batch[i].ts > head_before - 3 * kDayMs) continue;
+      if (head_before == LateRule::kNone || batch[i].ts > head_before - 3 * kDayMs) continue;
       if (expected.count(i)) ++late_refused;
       else ++late_taken;
     }
@@ -131,12 +100,12 @@ TEST_F(LateEvents, AnEventBeyondTheConfiguredHorizonIsTooLate) {
   rule = std::make_unique<LateRule>(engine.late_horizon());
   const TimeMs head = kStart + 20 * kDayMs;
   std::vector<Event> first = {world.make_event(5, head, 1)};
-  EXPECT_EQ(rule->decide(world, first), std::set<std::size_t>{});
+  EXPECT_EQ(rule->decide(world, first).rejected, std::set<std::size_t>{});
   EXPECT_TRUE(engine.ingest(first).rejected.empty());
 
   std::vector<Event> late = {world.make_event(5, head - 5 * kDayMs + 1, 2),  // just inside
                              world.make_event(5, head - 5 * kDayMs, 3)};     // just beyond
-  EXPECT_EQ(rule->decide(world, late), std::set<std::size_t>{1});
+  EXPECT_EQ(rule->decide(world, late).rejected, std::set<std::size_t>{1});
   IngestResult result = engine.ingest(late);
   ASSERT_EQ(result.rejected.size(), 1u);
   EXPECT_EQ(result.rejected[0].first, 1u);
@@ -149,6 +118,139 @@ TEST_F(LateEvents, AHorizonShorterThanTheRetentionIsRaisedToIt) {
   world.config.event_store.late_horizon = kHourMs;
   Engine engine(world.config);
   EXPECT_EQ(engine.late_horizon(), world.config.event_store.retention + world.config.event_store.max_future_skew);
+}
+
+// The per-input rule of Engine::ingest(events, lanes), applied by the test on its own: an
+// event is too late when it is more than the late horizon behind the newest event taken from
+// its own input, or at or before the id horizon the test set up.
+class LaneRule {
+ public:
+  explicit LaneRule(TimeMs late_horizon) : late_horizon_(late_horizon) {}
+
+  std::set<std::size_t> decide(const World& world, const std::vector<Event>& batch,
+                               const std::vector<std::string>& lanes) {
+    std::set<std::size_t> rejected;
+    std::map<std::string, TimeMs> after = clocks_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto clock = clocks_.find(lanes[i]);
+      TimeMs floor = ids_horizon;
+      if (clock != clocks_.end()) floor = std::max(floor, clock->second - late_horizon_);
+      if (batch[i].ts <= floor) {
+        rejected.insert(i);
+        continue;
+      }
+      auto [it, inserted] = after.try_emplace(lanes[i], batch[i].ts);
+      if (!inserted) it->second = std::max(it->second, batch[i].ts);
+      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second) taken.push_back(world.to_ref(batch[i]));
+    }
+    clocks_ = std::move(after);
+    return rejected;
+  }
+  void release(const std::string& lane) { clocks_.erase(lane); }
+
+  TimeMs ids_horizon = std::numeric_limits<TimeMs>::min();
+  std::vector<RefEvent> taken;
+
+ private:
+  TimeMs late_horizon_;
+  std::map<std::string, TimeMs> clocks_;
+  std::set<std::pair<std::uint64_t, std::string>> ids_;
+};
+
+TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
+  Engine engine(world.config);
+  const TimeMs horizon = engine.late_horizon();
+  LaneRule lanes_rule(horizon);
+  const std::size_t users = 10;
+  auto& rng = world.rng();
+  std::size_t serial = 0;
+  std::vector<Event> old_sent;
+  auto send = [&](const std::vector<Event>& batch, const std::vector<std::string>& lanes) {
+    std::set<std::size_t> expected = lanes_rule.decide(world, batch, lanes);
+    IngestResult result = engine.ingest(batch, lanes);
+    std::set<std::size_t> actual;
+    for (const auto& [index, message] : result.rejected) {
+      EXPECT_NE(message.find("too late"), std::string::npos) << message;
+      actual.insert(index);
+    }
+    EXPECT_EQ(actual, expected);
+    return expected.size();
+  };
+
+  // Input "ahead" is at day 70 from the start; input "behind" works through days 0 to 45 in
+  // hourly batches, each with a copy of an earlier event of its own and, now and then, an
+  // event more than the late horizon behind its own stream time.
+  // Both inputs are open from the start, as a consumer's partitions are once assigned.
+  engine.open_lanes({"ahead", "behind"});
+  std::vector<Event> ahead;
+  for (int i = 0; i < 200; ++i)
+    ahead.push_back(world.make_event(users, kStart + 70 * kDayMs + static_cast<TimeMs>(rng() % kDayMs), serial++));
+  EXPECT_EQ(send(ahead, std::vector<std::string>(ahead.size(), "ahead")), 0u);
+  std::size_t refused = 0;
+  for (int hour = 0; hour < 45 * 24; ++hour) {
+    std::vector<Event> batch;
+    for (int i = 0; i < 3; ++i)
+      batch.push_back(world.make_event(users, kStart + hour * kHourMs + static_cast<TimeMs>(rng() % kHourMs), serial++));
+    if (!old_sent.empty() && rng() % 4 == 0) batch.push_back(old_sent[rng() % old_sent.size()]);
+    if (hour > 41 * 24 && rng() % 10 == 0)
+      batch.push_back(world.make_event(users, kStart + hour * kHourMs - horizon - kHourMs, serial++));
+    old_sent.insert(old_sent.end(), batch.begin(), batch.end());
+    refused += send(batch, std::vector<std::string>(batch.size(), "behind"));
+  }
+  EXPECT_GT(refused, 0u);
+  // The ahead input moves on a little: stream time passes days, expiry runs, and the ids of
+  // the behind input stay, held by its clock.
+  for (int day = 71; day < 74; ++day) {
+    std::vector<Event> batch = {world.make_event(users, kStart + day * kDayMs, serial++)};
+    send(batch, {"ahead"});
+  }
+  // Copies of the behind input's last 300 events: those taken the first time are recognised
+  // by their held ids (the rule checks which are refused, as the first time).
+  std::vector<Event> again(old_sent.end() - 300, old_sent.end());
+  std::vector<std::string> behind(again.size(), "behind");
+  std::set<std::size_t> expected_again = lanes_rule.decide(world, again, behind);
+  IngestResult result_again = engine.ingest(again, behind);
+  EXPECT_EQ(result_again.rejected.size(), expected_again.size());
+  EXPECT_EQ(result_again.accepted, again.size() - expected_again.size());
+  EXPECT_EQ(result_again.duplicates, result_again.accepted) << "held ids recognise these";
+  const TimeMs head = engine.stream_time();
+  for (std::uint64_t user = 1000; user < 1000 + users; ++user)
+    ASSERT_EQ(diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head), kTolerance), "")
+        << "user " << user;
+
+  // Once the behind input is gone, the id horizon moves to stream time - late horizon: a new
+  // input without a clock is judged by that floor alone.
+  engine.release_lanes({"behind"});
+  lanes_rule.release("behind");
+  engine.expire(false);
+  lanes_rule.ids_horizon = head - horizon;
+  std::vector<Event> fresh = {world.make_event(users, head - horizon, serial++),
+                              world.make_event(users, head - horizon + 1, serial++)};
+  EXPECT_EQ(lanes_rule.decide(world, fresh, {"new", "new"}), std::set<std::size_t>{0});
+  IngestResult result = engine.ingest(fresh, {"new", "new"});
+  ASSERT_EQ(result.rejected.size(), 1u);
+  EXPECT_EQ(result.rejected[0].first, 0u);
+  EXPECT_NE(result.rejected[0].second.find("no longer kept"), std::string::npos) << result.rejected[0].second;
+}
+
+TEST_F(LateEvents, AnOpenedInputHoldsTheIdHorizonUntilItSendsOrSettles) {
+  Engine engine(world.config);
+  const TimeMs horizon = engine.late_horizon();
+  engine.open_lanes({"backlog"});
+  // Stream time runs 60 days ahead on another input; expiry runs along the way.
+  for (int day = 0; day < 60; ++day)
+    engine.ingest({world.make_event(5, kStart + day * kDayMs, static_cast<std::size_t>(day))}, {"live"});
+  ASSERT_GT(engine.stream_time() - kStart, horizon);
+  // The backlog's first events, from the very start, are still taken: no id was forgotten.
+  IngestResult backlog = engine.ingest({world.make_event(5, kStart + kHourMs, 1000)}, {"backlog"});
+  EXPECT_TRUE(backlog.rejected.empty());
+  // Without a held horizon (a settled input), expiry forgets ids behind the late horizon.
+  engine.open_lanes({"idle"});
+  engine.settle_lanes({"idle"});
+  engine.release_lanes({"backlog"});
+  engine.expire(false);
+  IngestResult idle = engine.ingest({world.make_event(5, kStart + 2 * kHourMs, 1001)}, {"idle"});
+  ASSERT_EQ(idle.rejected.size(), 1u);
 }
 
 }  // namespace

@@ -149,6 +149,54 @@ TEST(KafkaIngest, EventsOverPartitionsEqualHttpIngestAndBadMessagesAreSkipped) {
   EXPECT_EQ(sum_committed(kafka.committed("signalbox")), static_cast<std::int64_t>(messages));
 }
 
+// A partition 50 days ahead of another (a topic filled partition by partition, or one
+// partition catching up after an outage): the lagging partition's events are on time for
+// their own partition and must all count, once, whichever partition the consumer reads first.
+TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
+  World world(3 * kDayMs, kWindows);  // late horizon: the longest window, 40 days
+  MockKafka kafka("user-events", 2);
+  std::vector<Event> ahead, behind;
+  for (std::size_t i = 0; i < 1500; ++i) {
+    ahead.push_back(world.make_event(kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(i) * kMinuteMs, i));
+    behind.push_back(world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * 4 * kMinuteMs, 10000 + i));
+  }
+  // Each partition in time order of its own, as a producer would write it. The lagging
+  // partition's first events and all of the other's come first; once the consumer has taken
+  // them (stream time is then 50 days on), the rest of the lagging partition arrives, with
+  // copies of its first events re-sent.
+  const std::size_t first = 50;
+  for (const Event& e : ahead) kafka.produce(0, event_json(e));
+  for (std::size_t i = 0; i < first; ++i) kafka.produce(1, event_json(behind[i]));
+  kafka.flush();
+
+  Engine engine(with_store(world.config, world.dir() / "kafka-store"));
+  KafkaIngest ingest(engine, options_for(kafka, "signalbox"));
+  ingest.start();
+  ASSERT_TRUE(wait_until([&] { return settled(ingest, ahead.size() + first); }))
+      << "consumed " << ingest.stats().messages << " of " << ahead.size() + first;
+  ASSERT_GT(engine.stream_time(), kStart + 50 * kDayMs);
+  for (std::size_t i = first; i < behind.size(); ++i) kafka.produce(1, event_json(behind[i]));
+  for (std::size_t i = 0; i < 100; ++i) kafka.produce(1, event_json(behind[i]));
+  kafka.flush();
+  const std::uint64_t messages = ahead.size() + behind.size() + 100;
+  ASSERT_TRUE(wait_until([&] { return settled(ingest, messages); }))
+      << "consumed " << ingest.stats().messages << " of " << messages;
+  KafkaIngestStats s = ingest.stats();
+  EXPECT_EQ(s.rejected_late, 0u);
+  EXPECT_EQ(s.accepted, messages);
+  EXPECT_EQ(s.duplicates, 100u);
+
+  // The brute-force reference over every event, each once.
+  std::vector<RefEvent> all;
+  for (const auto* list : {&ahead, &behind})
+    for (const Event& e : *list) all.push_back(world.to_ref(e));
+  const TimeMs head = head_of(ahead);
+  for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user)
+    ASSERT_EQ(diff(world.expected(all, user, head), engine.query(user, {}, head), 1e-9), "") << "user " << user;
+  ingest.stop();
+  ingest.join();
+}
+
 TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothing) {
   World world(3 * kDayMs, kWindows);
   MockKafka kafka("user-events", 3);

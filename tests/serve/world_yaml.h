@@ -31,8 +31,10 @@ inline std::string config_yaml(const Config& config) {
     fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
   };
   add("storage: {{ kind: rocksdb, path: {} }}\n", yaml_quoted(config.storage.path.string()));
-  add("event_store: {{ retention: {}ms, max_future_skew: {}ms }}\n", config.event_store.retention,
+  add("event_store: {{ retention: {}ms, max_future_skew: {}ms", config.event_store.retention,
       config.event_store.max_future_skew);
+  if (config.event_store.late_horizon) add(", late_horizon: {}ms", *config.event_store.late_horizon);
+  add(" }}\n");
   add("sources:\n");
   for (const SourceConfig& s : config.sources) {
     add("  {}: {{ kind: {}, path: {}, key: {} }}\n", s.name, s.kind, yaml_quoted(s.path.string()),

@@ -1,6 +1,7 @@
 #include "signalbox/engine/engine.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -139,6 +140,7 @@ struct Engine::PreparedBatch::Work {
   std::vector<bool> repeat;          // an earlier event of the batch has the same id
   std::vector<std::size_t> firsts;   // the events that are not repeats
   std::vector<TileDelta> tiles;      // the tile deltas of the events in `firsts`
+  std::vector<std::string> lanes;    // the input of each event, by input index; empty: one input
 };
 
 Engine::PreparedBatch::PreparedBatch() = default;
@@ -168,6 +170,44 @@ IngestResult Engine::ingest(std::vector<Event> events) {
   std::vector<std::size_t> indexes(events.size());
   for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
   return ingest_prepared(prepare(std::move(events), std::move(indexes), IngestResult()));
+}
+
+IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::string>& lanes) {
+  if (lanes.size() != events.size())
+    throw std::invalid_argument(fmt::format("{} lanes for {} events", lanes.size(), events.size()));
+  std::vector<std::size_t> indexes(events.size());
+  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  PreparedBatch batch = prepare(std::move(events), std::move(indexes), IngestResult());
+  batch.work_->lanes = lanes;
+  return ingest_prepared(std::move(batch));
+}
+
+void Engine::open_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes)
+    if (!lane_clocks_.count(lane)) pending_lanes_.insert(lane);
+}
+
+void Engine::settle_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes) pending_lanes_.erase(lane);
+}
+
+void Engine::release_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes) {
+    lane_clocks_.erase(lane);
+    pending_lanes_.erase(lane);
+  }
+}
+
+std::optional<TimeMs> Engine::ids_hold() const {
+  // An input whose backlog has not shown its times yet could be far behind: hold still.
+  if (!pending_lanes_.empty()) return kBeginningOfTime;
+  if (lane_clocks_.empty()) return std::nullopt;
+  TimeMs oldest = lane_clocks_.begin()->second;
+  for (const auto& [lane, clock] : lane_clocks_) oldest = std::min(oldest, clock);
+  return oldest;
 }
 
 void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
@@ -256,16 +296,37 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   const TimeMs raw_horizon = empty ? kBeginningOfTime : high_water - retention_.retention;
 
   // Too late events first, then duplicates within the batch, then duplicates already stored.
+  // An event of an input with a clock of its own is judged by that clock, but never below the
+  // id horizon: older ids may be forgotten.
+  const TimeMs ids_horizon = store_->ids_expired_through();
   std::vector<bool> is_late(w.events.size(), false);
   std::size_t late = 0;
   for (std::size_t i = 0; i < w.events.size(); ++i) {
     const Event& e = w.events[i].event;
-    if (e.ts > too_late_through) continue;
-    result.rejected.emplace_back(
-        w.indexes[i],
-        fmt::format("ts: {} is too late: stream time is {}, and events more than the late horizon "
-                    "({} ms, event_store.late_horizon) behind it can no longer be deduplicated",
-                    e.ts, high_water, retention_.late_horizon));
+    if (w.lanes.empty()) {
+      if (e.ts > too_late_through) continue;
+      result.rejected.emplace_back(
+          w.indexes[i],
+          fmt::format("ts: {} is too late: stream time is {}, and events more than the late horizon "
+                      "({} ms, event_store.late_horizon) behind it can no longer be deduplicated",
+                      e.ts, high_water, retention_.late_horizon));
+    } else {
+      const std::string& lane = w.lanes[w.indexes[i]];
+      auto clock = lane_clocks_.find(lane);
+      const TimeMs lane_through =
+          clock == lane_clocks_.end() ? kBeginningOfTime : clock->second - retention_.late_horizon;
+      if (e.ts > std::max(lane_through, ids_horizon)) continue;
+      result.rejected.emplace_back(
+          w.indexes[i],
+          e.ts <= ids_horizon
+              ? fmt::format("ts: {} is too late: ids of events up to {} are no longer kept for "
+                            "deduplication (event_store.late_horizon)",
+                            e.ts, ids_horizon)
+              : fmt::format("ts: {} is too late: the stream time of {} is {}, and events more than the "
+                            "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
+                            "deduplicated",
+                            e.ts, lane, clock->second, retention_.late_horizon));
+    }
     is_late[i] = true;
     ++late;
   }
@@ -317,6 +378,15 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   }
   if (!batch.events.empty()) store_->commit(batch);
   recent_users_.note(batch.events);
+  if (!w.lanes.empty()) {
+    for (std::size_t i = 0; i < w.events.size(); ++i) {
+      if (is_late[i]) continue;
+      const std::string& lane = w.lanes[w.indexes[i]];
+      auto [clock, inserted] = lane_clocks_.try_emplace(lane, w.events[i].event.ts);
+      if (!inserted) clock->second = std::max(clock->second, w.events[i].event.ts);
+      if (inserted) pending_lanes_.erase(lane);
+    }
+  }
 
   counters_.events_accepted += result.accepted;
   counters_.events_duplicate += result.duplicates;
@@ -332,14 +402,17 @@ void Engine::maybe_expire(TimeMs high_water) {
   if (high_water == kBeginningOfTime) return;
   if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) return;
   bool fold = last_fold_ == kBeginningOfTime || high_water - last_fold_ >= 7 * kDayMs;
-  store_->expire(retention_, {.fold_base = fold, .compact = false});
+  store_->expire(retention_, {.ids_hold = ids_hold(), .fold_base = fold, .compact = false});
   last_expiry_ = high_water;
   if (fold) last_fold_ = high_water;
 }
 
 void Engine::expire(ExpireOptions options) {
   std::lock_guard lock(write_mutex_);
-  store_->expire(retention_, {.fold_base = true, .compact_tiles = options.compact_tiles, .compact = options.compact});
+  store_->expire(retention_, {.ids_hold = ids_hold(),
+                              .fold_base = true,
+                              .compact_tiles = options.compact_tiles,
+                              .compact = options.compact});
   last_expiry_ = last_fold_ = store_->high_water();
 }
 

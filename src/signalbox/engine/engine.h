@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "signalbox/aggregate/signal.h"
@@ -74,6 +75,22 @@ class Engine {
   // retention (then only its tile deltas and its id are stored); an older one is rejected as
   // too late: its duplicates could no longer be recognised.
   IngestResult ingest(std::vector<Event> events);
+
+  // ingest() for events from several inputs that each run in time order of their own but
+  // not with each other, such as the partitions of a Kafka topic: `lanes[i]` names the input
+  // events[i] came from. An event is then too late only when it is more than late_horizon()
+  // behind the newest event taken from its own input (and older than the store's id horizon,
+  // see Store::ids_expired_through), so one input running ahead does not make another's
+  // on-time events late; while an input is open, ids are kept for the late horizon behind the
+  // slowest input. Call release_lanes() when an input goes away (a partition revoked).
+  IngestResult ingest(std::vector<Event> events, const std::vector<std::string>& lanes);
+  // Announces inputs that have not sent anything yet (partitions just assigned): until each
+  // has sent its first event or is settled, the id horizon stays where it is, so that a
+  // backlog of old events on it is not refused as too late meanwhile.
+  void open_lanes(const std::vector<std::string>& lanes);
+  // Inputs announced by open_lanes() that turned out to have nothing to send (caught up).
+  void settle_lanes(const std::vector<std::string>& lanes);
+  void release_lanes(const std::vector<std::string>& lanes);
 
   // A body decoded and materialized, with its tile deltas folded, waiting to be stored by
   // ingest_prepared(). Holds nothing of the store; movable only.
@@ -148,6 +165,8 @@ class Engine {
                    std::vector<TileStates>& deltas) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water);
+  // The oldest input clock while any input is open (with write_mutex_ held).
+  std::optional<TimeMs> ids_hold() const;
 
   Config config_;
   Options options_;
@@ -166,6 +185,10 @@ class Engine {
   std::mutex write_mutex_;
   TimeMs last_expiry_ = kBeginningOfTime;
   TimeMs last_fold_ = kBeginningOfTime;
+  // The newest ts taken from each open input of ingest(events, lanes).
+  std::unordered_map<std::string, TimeMs> lane_clocks_;
+  // Inputs opened that have not sent anything yet: they hold the id horizon still.
+  std::unordered_set<std::string> pending_lanes_;
   EngineCounters counters_;
   RecentUsers recent_users_{kRecentUsers};
 };

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -129,6 +130,9 @@ class Store {
 
   // Stream time: the highest ts committed (kBeginningOfTime when empty).
   virtual TimeMs high_water() const = 0;
+  // Ids of events with ts <= this may have been forgotten (see expire()); kBeginningOfTime
+  // before the first expiry. Survives a restart.
+  virtual TimeMs ids_expired_through() const = 0;
   // For each (user, event_id), whether that event was stored and its id is still remembered
   // (ids are kept for RetentionPolicy::late_horizon behind stream time).
   virtual std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) = 0;
@@ -143,6 +147,10 @@ class Store {
   // tiles now, merging pending deltas so that reads find one value per tile (worth it after
   // a bulk load); `compact` also reclaims the space of expired raw events at once.
   struct ExpireOptions {
+    // When set, ids of events with ts > *ids_hold - late_horizon are kept even when stream
+    // time has moved further: a slower input (a Kafka partition behind the others) may still
+    // send their duplicates.
+    std::optional<TimeMs> ids_hold;
     bool fold_base = true;
     bool compact_tiles = false;
     bool compact = false;

@@ -237,6 +237,9 @@ struct KafkaIngest::Impl {
                    fmt::join(ids, ", "), options.group);
       rd_kafka_assign(rk, partitions);
       assigned.insert(ids.begin(), ids.end());
+      std::vector<std::string> lanes;
+      for (std::int32_t p : ids) lanes.push_back(lane(p));
+      engine.open_lanes(lanes);
       for (std::int32_t p : ids) committed.erase(p);
     } else {
       if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -253,6 +256,7 @@ struct KafkaIngest::Impl {
         spdlog::error("kafka {}: rebalance failed: {}", options.topic, rd_kafka_err2str(err));
       }
       rd_kafka_assign(rk, nullptr);
+      release_lanes(assigned);
       assigned.clear();
       committed.clear();
       uncommitted.clear();
@@ -364,6 +368,18 @@ struct KafkaIngest::Impl {
                  error);
   }
 
+  // Each partition is an input of its own to the engine, with its own stream time (see
+  // Engine::ingest with lanes): a partition running ahead does not make another one's
+  // on-time events late.
+  std::string lane(std::int32_t partition) const {
+    return fmt::format("partition {} of {}", partition, options.topic);
+  }
+  void release_lanes(const std::set<std::int32_t>& partitions) {
+    std::vector<std::string> lanes;
+    for (std::int32_t p : partitions) lanes.push_back(lane(p));
+    engine.release_lanes(lanes);
+  }
+
   // Ingests the batch in flight, then commits its offsets. An engine failure is retried until
   // it succeeds or stop() is called; then nothing of the batch is committed and its messages
   // are delivered again to whoever consumes the partitions next.
@@ -378,9 +394,12 @@ struct KafkaIngest::Impl {
       return;
     }
     IngestResult result;
+    std::vector<std::string> lanes;
+    lanes.reserve(event_deliveries.size());
+    for (const Delivery& d : event_deliveries) lanes.push_back(lane(d.partition));
     while (!events.empty()) {
       try {
-        result = engine.ingest(events);
+        result = engine.ingest(events, lanes);
         break;
       } catch (const std::exception& e) {
         counters.ingest_failures.fetch_add(1, std::memory_order_relaxed);
@@ -484,6 +503,7 @@ struct KafkaIngest::Impl {
   void refresh_lag() {
     last_lag_refresh = std::chrono::steady_clock::now();
     std::map<std::int32_t, std::int64_t> fresh;
+    std::vector<std::string> caught_up;
     PartitionListPtr positions(rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size())));
     for (std::int32_t p : assigned)
       rd_kafka_topic_partition_list_add(positions.get(), options.topic.c_str(), p);
@@ -497,9 +517,13 @@ struct KafkaIngest::Impl {
         auto c = committed.find(p);
         std::int64_t done = c != committed.end() ? c->second : positions->elems[i].offset;
         if (done >= 0) lag_value = std::max<std::int64_t>(0, high - done);
+        else if (low >= 0 && high == low) lag_value = 0;  // an empty partition: nothing to read
       }
       fresh[p] = lag_value;
+      if (lag_value == 0) caught_up.push_back(lane(p));
     }
+    // A partition with nothing left to read holds no backlog that could be behind the others.
+    if (!caught_up.empty()) engine.settle_lanes(caught_up);
     std::lock_guard lock(lag_mutex);
     lag = std::move(fresh);
   }

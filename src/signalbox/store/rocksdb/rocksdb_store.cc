@@ -26,6 +26,7 @@ namespace {
 
 constexpr char kHighWaterKey[] = "meta/high_water";
 constexpr char kExpiredKey[] = "meta/expired_through";
+constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
 constexpr char kFormatKey[] = "meta/format";
 constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // fixed: ids are stored by it
 // Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
@@ -394,6 +395,7 @@ class RocksDbStore final : public Store {
     }
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
+    ids_expired_through_ = read_time(kIdsExpiredKey);
   }
 
   void close() {
@@ -406,6 +408,9 @@ class RocksDbStore final : public Store {
   }
 
   TimeMs high_water() const override { return high_water_.load(std::memory_order_acquire); }
+  TimeMs ids_expired_through() const override {
+    return ids_expired_through_.load(std::memory_order_acquire);
+  }
 
   std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see commit()
@@ -478,12 +483,15 @@ class RocksDbStore final : public Store {
     // missing below a horizon it does not know.
     check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
     expired_through_.store(through, std::memory_order_release);
-    // Ids are only ever looked up for events inside the late horizon, which the engine checks
-    // before it looks: the id horizon needs no persisting (until the first expire() after a
-    // start, no id expires).
+    // The id horizon is persisted too: after a restart the engine judges inputs it has no
+    // clock for by it.
+    const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
     const TimeMs ids_through = std::max(ids_expired_through_.load(),
-                                        high - std::max(policy.late_horizon, policy.retention));
-    ids_expired_through_.store(ids_through, std::memory_order_release);
+                                        ids_from - std::max(policy.late_horizon, policy.retention));
+    if (ids_through != ids_expired_through_.load()) {
+      check(db_->Put(write_options(), default_, kIdsExpiredKey, encode_time(ids_through)), "write id horizon");
+      ids_expired_through_.store(ids_through, std::memory_order_release);
+    }
     if (options.fold_base) fold_into_base(policy, through);
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

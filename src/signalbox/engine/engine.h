@@ -15,6 +15,7 @@
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
+#include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/recent_users.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/materialize/materializer.h"
@@ -156,8 +157,14 @@ class Engine {
 
  private:
   class Merger;
-  struct Query;
   struct TileStates;
+
+  // What a query for `names` asks of each signal (by signal index; a signal not needed gets an
+  // empty request). Throws QueryError for an unknown name.
+  std::vector<SignalRequest> requests_for(const std::vector<std::string>& names) const;
+  // The answer object for `names` from the results of the signals they need.
+  Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
+               std::vector<Value> signal_results) const;
 
   PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes, IngestResult result);
   // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`.

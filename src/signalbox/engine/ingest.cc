@@ -1,0 +1,309 @@
+// Engine's ingest path: decode, materialize, fold tile deltas (prepare, no lock), then the
+// late and duplicate checks and the atomic store commit (ingest_prepared, one writer).
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/error.h"
+#include "signalbox/common/hash.h"
+#include "signalbox/engine/engine.h"
+#include "signalbox/store/tiles.h"
+
+namespace signalbox {
+
+namespace {
+
+struct TileKeyHash {
+  std::size_t operator()(const TileKey& k) const {
+    return static_cast<std::size_t>((k.user_id * 0x9e3779b97f4a7c15ULL) ^
+                                    (static_cast<std::uint64_t>(k.start) * 0xc2b2ae3d27d4eb4fULL) ^
+                                    static_cast<std::uint64_t>(k.kind));
+  }
+};
+
+struct EventIdHash {
+  std::size_t operator()(const std::pair<std::uint64_t, std::string_view>& id) const {
+    return static_cast<std::size_t>(hash64(id.second, id.first));
+  }
+};
+
+}  // namespace
+
+// One tile's deltas being folded: states[o] belongs to state_owners_[o], null when no event
+// folded into it.
+struct Engine::TileStates {
+  TileKey key;
+  std::vector<std::unique_ptr<State>> states;
+};
+
+// A batch between prepare and ingest_prepared(): decoded, materialized, encoded, and its
+// tile deltas folded and encoded on the assumption that every event is new (a batch in
+// which that turns out wrong is folded again without the rest; in a replay it hardly is).
+struct Engine::PreparedBatch::Work {
+  std::vector<MaterializedEvent> events;
+  std::vector<std::size_t> indexes;  // events[i] is input item indexes[i]
+  IngestResult result;               // the events that did not decode
+  std::vector<std::string> encoded;  // encode_event(events[i])
+  std::vector<bool> repeat;          // an earlier event of the batch has the same id
+  std::vector<std::size_t> firsts;   // the events that are not repeats
+  std::vector<TileDelta> tiles;      // the tile deltas of the events in `firsts`
+  std::vector<std::string> lanes;    // the input of each event, by input index; empty: one input
+};
+
+Engine::PreparedBatch::PreparedBatch() = default;
+Engine::PreparedBatch::~PreparedBatch() = default;
+Engine::PreparedBatch::PreparedBatch(PreparedBatch&&) noexcept = default;
+Engine::PreparedBatch& Engine::PreparedBatch::operator=(PreparedBatch&&) noexcept = default;
+
+Engine::PreparedBatch Engine::prepare_json(std::string_view body) {
+  EventDecoder decoder(decode_options_);
+  std::vector<Event> events;
+  std::vector<std::size_t> indexes;
+  IngestResult result;
+  decoder.decode_batch(
+      body,
+      [&](std::size_t i, Event&& e) {
+        events.push_back(std::move(e));
+        indexes.push_back(i);
+      },
+      [&](std::size_t i, std::string&& error) { result.rejected.emplace_back(i, std::move(error)); });
+  counters_.events_rejected_invalid += result.rejected.size();
+  return prepare(std::move(events), std::move(indexes), std::move(result));
+}
+
+IngestResult Engine::ingest_json(std::string_view body) { return ingest_prepared(prepare_json(body)); }
+
+IngestResult Engine::ingest(std::vector<Event> events) {
+  std::vector<std::size_t> indexes(events.size());
+  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  return ingest_prepared(prepare(std::move(events), std::move(indexes), IngestResult()));
+}
+
+IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::string>& lanes) {
+  if (lanes.size() != events.size())
+    throw std::invalid_argument(fmt::format("{} lanes for {} events", lanes.size(), events.size()));
+  std::vector<std::size_t> indexes(events.size());
+  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  PreparedBatch batch = prepare(std::move(events), std::move(indexes), IngestResult());
+  batch.work_->lanes = lanes;
+  return ingest_prepared(std::move(batch));
+}
+
+void Engine::open_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes)
+    if (!lane_clocks_.count(lane)) pending_lanes_.insert(lane);
+}
+
+void Engine::settle_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes) pending_lanes_.erase(lane);
+}
+
+void Engine::release_lanes(const std::vector<std::string>& lanes) {
+  std::lock_guard lock(write_mutex_);
+  for (const std::string& lane : lanes) {
+    lane_clocks_.erase(lane);
+    pending_lanes_.erase(lane);
+  }
+}
+
+std::optional<TimeMs> Engine::ids_hold() const {
+  // An input whose backlog has not shown its times yet could be far behind: hold still.
+  if (!pending_lanes_.empty()) return kBeginningOfTime;
+  if (lane_clocks_.empty()) return std::nullopt;
+  TimeMs oldest = lane_clocks_.begin()->second;
+  for (const auto& [lane, clock] : lane_clocks_) oldest = std::min(oldest, clock);
+  return oldest;
+}
+
+void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
+                         const std::vector<std::size_t>& which, std::vector<TileStates>& deltas) const {
+  std::unordered_map<TileKey, std::size_t, TileKeyHash> index;
+  std::vector<std::optional<double>> weights(state_owners_.size());
+  for (std::size_t i : which) {
+    const MaterializedEvent& me = events[i];
+    bool any = false;
+    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+      weights[o] = state_owners_[o]->weight(me);
+      any = any || weights[o].has_value();
+    }
+    if (!any) continue;
+    for (TileKind kind : {TileKind::kDay, TileKind::kHour}) {
+      TileKey key{me.event.user_id, kind, floor_to(me.event.ts, tile_length(kind))};
+      auto [at, inserted] = index.try_emplace(key, deltas.size());
+      if (inserted) deltas.push_back(TileStates{key, std::vector<std::unique_ptr<State>>(state_owners_.size())});
+      std::vector<std::unique_ptr<State>>& states = deltas[at->second].states;
+      for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+        if (!weights[o]) continue;
+        const Aggregator& aggregator = state_owners_[o]->aggregator();
+        if (!states[o]) states[o] = aggregator.make_state();
+        aggregator.fold(*states[o], me, *weights[o]);
+      }
+    }
+  }
+}
+
+Engine::PreparedBatch Engine::prepare(std::vector<Event> events, std::vector<std::size_t> indexes,
+                                      IngestResult result) {
+  if (options_.read_only) throw StorageError("the store is open read-only");
+  PreparedBatch batch;
+  batch.work_ = std::make_unique<PreparedBatch::Work>();
+  PreparedBatch::Work& w = *batch.work_;
+  w.events = materializer_->materialize(std::move(events));
+  w.indexes = std::move(indexes);
+  w.result = std::move(result);
+  const FeatureNames& names = materializer_->feature_names();
+  w.encoded.resize(w.events.size());
+  w.repeat.assign(w.events.size(), false);
+  std::unordered_set<std::pair<std::uint64_t, std::string_view>, EventIdHash> seen;
+  w.firsts.reserve(w.events.size());
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    const Event& e = w.events[i].event;
+    if (!seen.emplace(e.user_id, e.event_id).second) {
+      w.repeat[i] = true;
+      continue;
+    }
+    w.firsts.push_back(i);
+  }
+  // Every event is encoded: a repeat becomes the one stored when its first is late.
+  for (std::size_t i = 0; i < w.events.size(); ++i) encode_event(w.events[i], names, w.encoded[i]);
+  std::vector<TileStates> deltas;
+  fold_deltas(w.events, w.firsts, deltas);
+  w.tiles = encode_deltas(deltas);
+  return batch;
+}
+
+std::vector<TileDelta> Engine::encode_deltas(const std::vector<TileStates>& deltas) const {
+  std::vector<TileDelta> tiles;
+  tiles.reserve(deltas.size());
+  for (const TileStates& tile : deltas) {
+    TileDelta delta{tile.key, {}};
+    for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+      if (!tile.states[o]) continue;
+      StateDelta part{state_owners_[o]->state_id(), {}};
+      state_owners_[o]->aggregator().encode(*tile.states[o], part.state);
+      delta.states.push_back(std::move(part));
+    }
+    tiles.push_back(std::move(delta));
+  }
+  return tiles;
+}
+
+IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
+  if (options_.read_only) throw StorageError("the store is open read-only");
+  if (!prepared.work_) return IngestResult();
+  PreparedBatch::Work& w = *prepared.work_;
+  IngestResult result = std::move(w.result);
+
+  std::lock_guard lock(write_mutex_);
+  TimeMs high_water = store_->high_water();
+  const bool empty = high_water == kBeginningOfTime;
+  const TimeMs too_late_through = empty ? kBeginningOfTime : high_water - retention_.late_horizon;
+  const TimeMs raw_horizon = empty ? kBeginningOfTime : high_water - retention_.retention;
+
+  // Too late events first, then duplicates within the batch, then duplicates already stored.
+  // An event of an input with a clock of its own is judged by that clock, but never below the
+  // id horizon: older ids may be forgotten.
+  const TimeMs ids_horizon = store_->ids_expired_through();
+  std::vector<bool> is_late(w.events.size(), false);
+  std::size_t late = 0;
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    const Event& e = w.events[i].event;
+    if (w.lanes.empty()) {
+      if (e.ts > too_late_through) continue;
+      result.rejected.emplace_back(
+          w.indexes[i],
+          fmt::format("ts: {} is too late: stream time is {}, and events more than the late horizon "
+                      "({} ms, event_store.late_horizon) behind it can no longer be deduplicated",
+                      e.ts, high_water, retention_.late_horizon));
+    } else {
+      const std::string& lane = w.lanes[w.indexes[i]];
+      auto clock = lane_clocks_.find(lane);
+      const TimeMs lane_through =
+          clock == lane_clocks_.end() ? kBeginningOfTime : clock->second - retention_.late_horizon;
+      if (e.ts > std::max(lane_through, ids_horizon)) continue;
+      result.rejected.emplace_back(
+          w.indexes[i],
+          e.ts <= ids_horizon
+              ? fmt::format("ts: {} is too late: ids of events up to {} are no longer kept for "
+                            "deduplication (event_store.late_horizon)",
+                            e.ts, ids_horizon)
+              : fmt::format("ts: {} is too late: the stream time of {} is {}, and events more than the "
+                            "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
+                            "deduplicated",
+                            e.ts, lane, clock->second, retention_.late_horizon));
+    }
+    is_late[i] = true;
+    ++late;
+  }
+  // Repeats as found ahead hold unless a late event was the first of its id.
+  std::vector<bool> repeat = w.repeat;
+  if (late > 0) {
+    std::unordered_set<std::pair<std::uint64_t, std::string_view>, EventIdHash> seen;
+    for (std::size_t i = 0; i < w.events.size(); ++i)
+      repeat[i] = !is_late[i] && !seen.emplace(w.events[i].event.user_id, w.events[i].event.event_id).second;
+  }
+  std::vector<std::size_t> candidates;
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  for (std::size_t i = 0; i < w.events.size(); ++i) {
+    if (is_late[i]) continue;
+    if (repeat[i]) {
+      ++result.accepted;
+      ++result.duplicates;
+      continue;
+    }
+    const Event& e = w.events[i].event;
+    candidates.push_back(i);
+    ids.emplace_back(e.user_id, e.event_id);
+  }
+  std::vector<bool> stored = store_->contains(ids);
+
+  CommitBatch batch;
+  batch.high_water = high_water;
+  std::vector<std::size_t> fresh;
+  fresh.reserve(candidates.size());
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    ++result.accepted;
+    if (stored[c]) {
+      ++result.duplicates;
+      continue;
+    }
+    const std::size_t i = candidates[c];
+    const Event& e = w.events[i].event;
+    batch.events.push_back(StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i]), e.ts > raw_horizon});
+    batch.high_water = std::max(batch.high_water, e.ts);
+    fresh.push_back(i);
+  }
+  // The deltas encoded ahead are right when exactly the events they fold are stored.
+  if (fresh == w.firsts) {
+    batch.tiles = std::move(w.tiles);
+  } else {
+    std::vector<TileStates> refolded;
+    fold_deltas(w.events, fresh, refolded);
+    batch.tiles = encode_deltas(refolded);
+  }
+  if (!batch.events.empty()) store_->commit(batch);
+  recent_users_.note(batch.events);
+  if (!w.lanes.empty()) {
+    for (std::size_t i = 0; i < w.events.size(); ++i) {
+      if (is_late[i]) continue;
+      const std::string& lane = w.lanes[w.indexes[i]];
+      auto [clock, inserted] = lane_clocks_.try_emplace(lane, w.events[i].event.ts);
+      if (!inserted) clock->second = std::max(clock->second, w.events[i].event.ts);
+      if (inserted) pending_lanes_.erase(lane);
+    }
+  }
+
+  counters_.events_accepted += result.accepted;
+  counters_.events_duplicate += result.duplicates;
+  counters_.events_rejected_late += late;
+  std::sort(result.rejected.begin(), result.rejected.end());
+  if (options_.auto_expire) maybe_expire(batch.high_water);
+  return result;
+}
+
+}  // namespace signalbox

@@ -1,0 +1,103 @@
+#include "signalbox/engine/query_planner.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/error.h"
+
+namespace signalbox {
+
+TimeMs window_start(TimeMs length, TimeMs as_of, TimeMs retention) {
+  return length <= retention ? as_of - length + 1 : floor_day(as_of - length);
+}
+
+OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention, TimeMs raw_kept) {
+  OnlineState state;
+  state.stream_time = high_water;
+  state.retention = retention;
+  state.raw_after =
+      std::max(high_water == kBeginningOfTime ? kBeginningOfTime : high_water - raw_kept, expired_through);
+  state.hour_tiles_from =
+      state.raw_after == kBeginningOfTime ? kBeginningOfTime : floor_day(state.raw_after) - kDayMs;
+  return state;
+}
+
+TimeMs tiles_needed_from(const SignalRequest& request, TimeMs as_of, TimeMs retention) {
+  if (!request.windowed) return kBeginningOfTime;
+  TimeMs from = as_of;
+  for (const WindowConfig& w : request.windows) from = std::min(from, window_start(w.length, as_of, retention));
+  return floor_day(from);
+}
+
+namespace {
+
+// Whether the online state still holds `piece` of a window of `request`.
+bool holds(const CoverPiece& piece, const SignalRequest& request, const OnlineState& state, bool base) {
+  if (piece.kind == CoverPiece::Kind::kRaw) return piece.from > state.raw_after;
+  if (piece.tile == TileKind::kHour) return piece.from >= state.hour_tiles_from;
+  // Day tiles of a windowed state are kept for its longest window behind the raw horizon;
+  // those of a state without windows are folded into its base, never dropped.
+  if (base || !request.windowed || state.raw_after == kBeginningOfTime) return true;
+  return piece.from >= floor_day(state.raw_after - request.state_longest_window) - kDayMs;
+}
+
+WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs from, TimeMs as_of,
+                       const OnlineState& state, std::optional<TimeMs> base_through) {
+  WindowPlan plan;
+  plan.label = std::move(label);
+  plan.base = base_through.has_value();
+  if (base_through) plan.base_through = *base_through;
+  plan.pieces = cover_interval(from, as_of);
+  for (const CoverPiece& piece : plan.pieces) {
+    if (holds(piece, request, state, plan.base)) continue;
+    throw QueryError(fmt::format(
+        "as_of: {} is too old for signal \"{}\"{}: the online state holds raw events only after {} "
+        "(stream time {} minus retention and max_future_skew); use `signalbox backfill` for older "
+        "points",
+        as_of, request.name, plan.label.empty() ? "" : " window " + plan.label, state.raw_after,
+        state.stream_time));
+  }
+  return plan;
+}
+
+}  // namespace
+
+std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of, const OnlineState& state,
+                                    std::optional<TimeMs> base_covered_through) {
+  std::vector<WindowPlan> plans;
+  if (request.windowed) {
+    for (const WindowConfig& w : request.windows)
+      plans.push_back(plan_window(request, w.text, window_start(w.length, as_of, state.retention), as_of,
+                                  state, std::nullopt));
+    return plans;
+  }
+  if (base_covered_through && *base_covered_through > as_of) {
+    throw QueryError(fmt::format(
+        "as_of: {} is too old for signal \"{}\": its state before {} is only kept in sum; use "
+        "`signalbox backfill` for older points",
+        as_of, request.name, *base_covered_through + 1));
+  }
+  const TimeMs from = base_covered_through ? *base_covered_through + 1 : kBeginningOfTime;
+  plans.push_back(plan_window(request, "", from, as_of, state, base_covered_through));
+  return plans;
+}
+
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(const std::vector<std::vector<WindowPlan>>& plans) {
+  std::vector<std::pair<TimeMs, TimeMs>> ranges;
+  for (const auto& signal_plans : plans)
+    for (const WindowPlan& plan : signal_plans)
+      for (const CoverPiece& piece : plan.pieces)
+        if (piece.kind == CoverPiece::Kind::kRaw) ranges.emplace_back(piece.from, piece.to);
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<TimeMs, TimeMs>> merged;
+  for (const auto& r : ranges) {
+    if (!merged.empty() && r.first <= merged.back().second + 1)
+      merged.back().second = std::max(merged.back().second, r.second);
+    else
+      merged.push_back(r);
+  }
+  return merged;
+}
+
+}  // namespace signalbox

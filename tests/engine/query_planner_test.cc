@@ -1,0 +1,154 @@
+// The query planner on its own, without any store: window starts, what the online state
+// holds, each window's cover, coverage errors and merged raw ranges.
+
+#include "signalbox/engine/query_planner.h"
+
+#include <gtest/gtest.h>
+
+#include "signalbox/common/error.h"
+
+namespace signalbox {
+namespace {
+
+constexpr TimeMs kT = 1704067200000 + 13 * kHourMs + 17 * kMinuteMs + 5 * kSecondMs;  // mid-day
+constexpr TimeMs kRetention = 3 * kDayMs;
+
+WindowConfig window(const char* text, TimeMs length) { return WindowConfig{text, length}; }
+
+SignalRequest windowed(std::vector<WindowConfig> windows, TimeMs longest = 40 * kDayMs) {
+  SignalRequest r;
+  r.name = "counts";
+  r.windowed = true;
+  r.windows = std::move(windows);
+  r.state_longest_window = longest;
+  return r;
+}
+
+// The pieces of a plan, checked to cover [from, to] exactly once: every millisecond in one
+// piece, in order, tiles aligned to their length.
+void expect_exact_cover(const WindowPlan& plan, TimeMs from, TimeMs to) {
+  ASSERT_FALSE(plan.pieces.empty());
+  TimeMs next = from;
+  for (const CoverPiece& p : plan.pieces) {
+    EXPECT_EQ(p.from, next);
+    if (p.kind == CoverPiece::Kind::kRaw) {
+      next = p.to + 1;
+    } else {
+      EXPECT_EQ(p.from % tile_length(p.tile), 0);
+      EXPECT_EQ(p.to % tile_length(p.tile), 0);
+      next = p.to;
+    }
+  }
+  EXPECT_EQ(next, to + 1);
+}
+
+TEST(QueryPlanner, WindowStartIsExactUpToTheRetentionAndDayAlignedBeyond) {
+  EXPECT_EQ(window_start(kHourMs, kT, kRetention), kT - kHourMs + 1);
+  EXPECT_EQ(window_start(kRetention, kT, kRetention), kT - kRetention + 1);
+  EXPECT_EQ(window_start(10 * kDayMs, kT, kRetention), floor_day(kT - 10 * kDayMs));
+  EXPECT_EQ(window_start(10 * kDayMs, kT, kRetention) % kDayMs, 0);
+}
+
+TEST(QueryPlanner, TheOnlineStateFollowsStreamTimeAndTheExpiryHorizon) {
+  OnlineState empty = online_state(kBeginningOfTime, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  EXPECT_EQ(empty.raw_after, kBeginningOfTime);
+  EXPECT_EQ(empty.hour_tiles_from, kBeginningOfTime);
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  EXPECT_EQ(s.raw_after, kT - kRetention - kHourMs);
+  EXPECT_EQ(s.hour_tiles_from, floor_day(s.raw_after) - kDayMs);
+  // An expiry horizon beyond what the keep time says (a retention shortened since) wins.
+  OnlineState later = online_state(kT, kT - kDayMs, kRetention, kRetention + kHourMs);
+  EXPECT_EQ(later.raw_after, kT - kDayMs);
+}
+
+TEST(QueryPlanner, EachWindowIsCoveredExactlyOnceByTilesAndRawEnds) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  SignalRequest r = windowed({window("1h", kHourMs), window("1d", kDayMs), window("3d", kRetention),
+                              window("10d", 10 * kDayMs), window("40d", 40 * kDayMs)});
+  std::vector<WindowPlan> plans = plan_signal(r, kT, s, std::nullopt);
+  ASSERT_EQ(plans.size(), 5u);
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    EXPECT_EQ(plans[i].label, r.windows[i].text);
+    EXPECT_FALSE(plans[i].base);
+    expect_exact_cover(plans[i], window_start(r.windows[i].length, kT, kRetention), kT);
+  }
+  // The 1d window: a raw partial hour at each end, hour tiles between.
+  const std::vector<CoverPiece>& day = plans[1].pieces;
+  EXPECT_EQ(day.front().kind, CoverPiece::Kind::kRaw);
+  EXPECT_EQ(day.back().kind, CoverPiece::Kind::kRaw);
+  // The 40d window: whole days as day tiles.
+  bool has_days = false;
+  for (const CoverPiece& p : plans[4].pieces) has_days |= p.kind == CoverPiece::Kind::kTiles && p.tile == TileKind::kDay;
+  EXPECT_TRUE(has_days);
+}
+
+TEST(QueryPlanner, OnlyTheWindowsAskedForArePlanned) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  std::vector<WindowPlan> plans = plan_signal(windowed({window("10d", 10 * kDayMs)}), kT, s, std::nullopt);
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_EQ(plans[0].label, "10d");
+  EXPECT_EQ(tiles_needed_from(windowed({window("10d", 10 * kDayMs)}), kT, kRetention),
+            floor_day(kT - 10 * kDayMs));
+  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs), window("10d", 10 * kDayMs)}), kT, kRetention),
+            floor_day(kT - 10 * kDayMs));
+  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs)}), kT, kRetention), floor_day(kT - kHourMs + 1));
+}
+
+TEST(QueryPlanner, AnAsOfTheOnlineStateNoLongerHoldsIsRefusedNamingSignalAndWindow) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  SignalRequest r = windowed({window("1h", kHourMs)});
+  try {
+    plan_signal(r, kT - 5 * kDayMs, s, std::nullopt);
+    FAIL() << "expected a QueryError";
+  } catch (const QueryError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("too old"), std::string::npos) << m;
+    EXPECT_NE(m.find("\"counts\" window 1h"), std::string::npos) << m;
+    EXPECT_NE(m.find("signalbox backfill"), std::string::npos) << m;
+  }
+  // A long window is answered from day tiles as long as its state keeps them: for the
+  // longest window of any signal sharing the state, behind the raw horizon.
+  EXPECT_NO_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 40 * kDayMs), kT - 2 * kDayMs, s, std::nullopt));
+  EXPECT_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 10 * kDayMs), kT - 2 * kDayMs, s, std::nullopt),
+               QueryError);
+}
+
+TEST(QueryPlanner, ASignalWithoutWindowsStartsFromItsBase) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  SignalRequest r;
+  r.name = "affinity";
+  const TimeMs base_through = floor_day(kT - 10 * kDayMs) - 1;
+  std::vector<WindowPlan> plans = plan_signal(r, kT, s, base_through);
+  ASSERT_EQ(plans.size(), 1u);
+  EXPECT_TRUE(plans[0].base);
+  EXPECT_EQ(plans[0].base_through, base_through);
+  EXPECT_EQ(plans[0].label, "");
+  expect_exact_cover(plans[0], base_through + 1, kT);
+  // Without a base tile, from the beginning of time.
+  std::vector<WindowPlan> fresh = plan_signal(r, kT, s, std::nullopt);
+  EXPECT_FALSE(fresh[0].base);
+  EXPECT_EQ(fresh[0].pieces.front().from, kBeginningOfTime);
+  // Before the base: only its sum is kept.
+  try {
+    plan_signal(r, base_through - kDayMs, s, base_through);
+    FAIL() << "expected a QueryError";
+  } catch (const QueryError& e) {
+    EXPECT_NE(std::string(e.what()).find("only kept in sum"), std::string::npos) << e.what();
+  }
+}
+
+TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
+  auto plan_of = [](std::vector<std::pair<TimeMs, TimeMs>> raws) {
+    WindowPlan p;
+    for (auto [from, to] : raws) p.pieces.push_back({CoverPiece::Kind::kRaw, TileKind::kDay, from, to});
+    p.pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, 0, kHourMs});
+    return p;
+  };
+  std::vector<std::vector<WindowPlan>> plans = {{plan_of({{10, 20}, {50, 60}})}, {}, {plan_of({{21, 30}, {55, 70}, {100, 100}})}};
+  std::vector<std::pair<TimeMs, TimeMs>> expected = {{10, 30}, {50, 70}, {100, 100}};
+  EXPECT_EQ(raw_ranges(plans), expected);
+  EXPECT_TRUE(raw_ranges({}).empty());
+}
+
+}  // namespace
+}  // namespace signalbox

@@ -10,10 +10,9 @@
 namespace signalbox {
 
 // Reads one event log file as lines: plain or gzip-compressed (recognised by content, so any
-// name), or standard input for "-". Not thread-safe.
-//
-// It resembles the reader inside replay.cc but hands out views into its own buffer instead
-// of a string per line, which matters at tens of millions of lines.
+// name), or standard input for "-". The one line reader of `replay`, `backfill`, the order
+// check and the external sort. It hands out views into its own buffer instead of a string per
+// line, which matters at tens of millions of lines. Not thread-safe.
 class EventLogReader {
  public:
   // Throws std::runtime_error("<name>: cannot open: <reason>") when the file cannot be opened.

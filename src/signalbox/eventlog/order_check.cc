@@ -40,12 +40,12 @@ bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
     EventLogReader log(name);
     while (log.next_lines(kLinesPerRead, lines)) {
       if (stop && stop->load()) throw std::runtime_error("interrupted");
-      for (std::string_view line : lines) {
-        if (blank(line)) continue;
-        TimeMs ts = times.read(line);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (blank(lines[i])) continue;
+        TimeMs ts = times.read(lines[i]);
         if (ts == kNoTime) continue;
         if (ts < newest) {
-          reporter.finish(done_before + log.position(), lines_read);
+          reporter.finish(done_before + log.position(), lines_read + i + 1);
           return false;
         }
         newest = ts;

@@ -206,6 +206,28 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   EXPECT_TRUE(named_late);
 }
 
+// Once the sorted stream has passed every as_of, the rest of it is not ingested.
+TEST(BackfillEventTime, IngestingStopsOnceEveryQueryIsAnswered) {
+  World world(7 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 43);
+  EventLog log = user_major_log(world);
+  const std::string file = (world.dir() / "events.ndjson").string();
+  log.write(file);
+  std::vector<BackfillQuery> queries = {{1000, kLogStart + 10 * kDayMs},
+                                        {1003, kLogStart + 20 * kDayMs}};
+  BackfillRun run = backfill(world, {file}, queries, BackfillOptions());
+  EXPECT_TRUE(run.stats.sorted);
+  EXPECT_EQ(run.stats.stopped_at.rfind(file + ":", 0), 0u) << run.stats.stopped_at;
+  EXPECT_LE(run.stats.stream_time, kLogStart + 20 * kDayMs);
+  EXPECT_LT(run.stats.accepted, log.lines.size() / 4);
+  Reference reference(world, log);
+  ASSERT_EQ(run.answers.size(), queries.size());
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const BackfillQuery& q = queries[i];
+    Value expected = world.expected(reference.by_user[q.user_id], q.user_id, q.as_of);
+    EXPECT_EQ(diff(expected, parse_json(run.answers[i]), 1e-9), "") << "query " << i;
+  }
+}
+
 TEST(BackfillEventTime, LatenessBelongsToArrivalOrder) {
   World world(7 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 42);
   EventLog log = user_major_log(world);

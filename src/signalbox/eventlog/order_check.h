@@ -14,7 +14,8 @@ namespace signalbox {
 //
 // Stops at the first line out of order. `progress` draws a "check order" phase on stderr;
 // `stop`, when set and true, ends the check with std::runtime_error("interrupted"). Throws
-// std::runtime_error naming the file when one cannot be read.
+// std::runtime_error naming the file when one cannot be read. Keeps no state: may be called
+// from any thread.
 bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
                         const std::atomic<bool>* stop = nullptr);
 

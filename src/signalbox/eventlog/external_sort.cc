@@ -28,10 +28,6 @@ constexpr std::size_t kMinReadBuffer = 4096;
 constexpr std::size_t kMaxReadBuffer = 1 << 20;
 constexpr std::uint64_t kStopCheckEvery = 4096;
 
-bool blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
-
 // A run on disk is a sequence of records: ts, line, file, length, then the line's text.
 struct RunHeader {
   TimeMs ts;
@@ -201,7 +197,7 @@ void ExternalSort::sort() {
       check_stop();
       for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view line = lines[i];
-        if (blank(line)) continue;
+        if (is_blank_line(line)) continue;
         if (!chunk_->empty() &&
             chunk_->bytes() + line.size() + sizeof(Entry) > options_.memory_budget)
           spill();

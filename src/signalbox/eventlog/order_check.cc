@@ -16,10 +16,6 @@ namespace {
 
 constexpr std::size_t kLinesPerRead = 8192;
 
-bool blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
-
 }  // namespace
 
 bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
@@ -41,7 +37,7 @@ bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
     while (log.next_lines(kLinesPerRead, lines)) {
       if (stop && stop->load()) throw std::runtime_error("interrupted");
       for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (blank(lines[i])) continue;
+        if (is_blank_line(lines[i])) continue;
         TimeMs ts = times.read(lines[i]);
         if (ts == kNoTime) continue;
         if (ts < newest) {

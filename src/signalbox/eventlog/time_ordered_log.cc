@@ -15,10 +15,6 @@ namespace {
 
 constexpr std::size_t kLinesPerRead = 8192;
 
-bool blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
-
 }  // namespace
 
 struct TimeOrderedLog::State {
@@ -90,7 +86,7 @@ void TimeOrderedLog::read_as_given(const LogRecordConsumer& consume) {
     while (log.next_lines(kLinesPerRead, lines)) {
       if (s.options.stop && s.options.stop->load()) throw std::runtime_error("interrupted");
       for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (blank(lines[i])) continue;
+        if (is_blank_line(lines[i])) continue;
         const std::uint64_t line = log.first_line() + i;
         s.lines = s.lines_before + line;
         ++s.handed;

@@ -184,6 +184,8 @@ TEST_F(CliTest, ReplaySortsLinesOutOfOrderUnlessPresorted) {
                                      (dir_ / "sort-tmp").string(), config, file));
   ASSERT_EQ(sorted.exit_code, 0) << sorted.err;
   EXPECT_NE(sorted.out.find("32769 events accepted"), std::string::npos) << sorted.out;
+  EXPECT_NE(sorted.out.find("lines (sorted by ts first):"), std::string::npos) << sorted.out;
+  EXPECT_EQ(presorted.out.find("sorted"), std::string::npos) << presorted.out;
   EXPECT_TRUE(fs::is_empty(dir_ / "sort-tmp"));
 
   RunResult size = cli(fmt::format("replay -q --sort-memory 12x --config {} {}", config, file));

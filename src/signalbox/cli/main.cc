@@ -121,8 +121,9 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
   engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
-  fmt::print("replayed {} lines: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
-             stats.lines, stats.accepted, stats.duplicates, stats.rejected, engine.stream_time());
+  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
+             stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted,
+             stats.duplicates, stats.rejected, engine.stream_time());
   if (stats.rejected > 0 && !args.allow_rejects) {
     fmt::print(stderr, "signalbox replay: {} of {} events rejected (first: {})\n", stats.rejected,
                stats.accepted + stats.rejected, first_error);

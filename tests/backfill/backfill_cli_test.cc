@@ -83,7 +83,8 @@ TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
   write("q.csv", csv);
 
   RunResult result =
-      cli(fmt::format("backfill -q --config {} --events {} {} --queries {} --out {} --lateness 2h",
+      cli(fmt::format("backfill -q --config {} --events {} {} --queries {} --out {} "
+                      "--arrival-order --lateness 2h",
                       path("world.yaml"), path("a.ndjson.gz"), path("b.ndjson"), path("q.csv"),
                       path("out.ndjson")));
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -97,7 +98,7 @@ TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
   // numbers counting in each file.
   result = cli(fmt::format(
       "backfill -q --max-errors 100000 --config {} --events {} {} --queries {} --out {} "
-      "--lateness 2h",
+      "--arrival-order --lateness 2h",
       path("world.yaml"), path("a.ndjson.gz"), path("b.ndjson"), path("q.csv"),
       path("out.ndjson")));
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -128,7 +129,7 @@ TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
   RunResult piped = run(
       fmt::format("cat {} | {}", shell_quote(path("b.ndjson")),
                   signalbox(fmt::format("backfill -q --config {} --events - --queries {} --out - "
-                                        "--lateness 2h --tmp-dir {}",
+                                        "--arrival-order --lateness 2h --tmp-dir {}",
                                         path("world.yaml"), path("q.csv"), path("data-tmp")))),
       dir_);
   EXPECT_EQ(piped.exit_code, 1) << "the temporary folder's parent does not exist: " << piped.err;
@@ -136,7 +137,7 @@ TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
   piped = run(
       fmt::format("cat {} | {}", shell_quote(path("b.ndjson")),
                   signalbox(fmt::format("backfill -q --config {} --events - --queries {} --out - "
-                                        "--lateness 2h --tmp-dir {}",
+                                        "--arrival-order --lateness 2h --tmp-dir {}",
                                         path("world.yaml"), path("q.csv"), path("data-tmp")))),
       dir_);
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
@@ -219,10 +220,18 @@ TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
   EXPECT_EQ(no_events.err, fmt::format("signalbox: {}: cannot open: No such file or directory\n",
                                        path("missing.ndjson")));
 
-  RunResult lateness = backfill(path("q.csv"), "--lateness soon");
+  RunResult lateness = backfill(path("q.csv"), "--arrival-order --lateness soon");
   EXPECT_EQ(lateness.exit_code, 2);
   EXPECT_NE(lateness.err.find("--lateness: \"soon\" is not a duration"), std::string::npos)
       << lateness.err;
+  RunResult event_time = backfill(path("q.csv"), "--lateness 1h");
+  EXPECT_EQ(event_time.exit_code, 2);
+  EXPECT_NE(event_time.err.find("--lateness applies only with --arrival-order"), std::string::npos)
+      << event_time.err;
+  RunResult both = backfill(path("q.csv"), "--presorted --arrival-order");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--presorted and --arrival-order exclude each other"), std::string::npos)
+      << both.err;
   EXPECT_EQ(cli(fmt::format("backfill --config {} --events {} --out x", config, events)).exit_code,
             2)
       << "--queries is required";

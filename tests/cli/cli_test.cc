@@ -160,6 +160,43 @@ TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {
   EXPECT_EQ(get.out, R"({"user_id":9,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
 }
 
+// Lines far out of order are sorted before they are ingested, unless --presorted says the
+// files are in order already; then the line far behind is rejected as late.
+TEST_F(CliTest, ReplaySortsLinesOutOfOrderUnlessPresorted) {
+  std::string config = config_path();
+  // A full batch of 32 768 lines first: events of one batch are checked against the stream
+  // time before it, so the line far behind must come in a later batch.
+  std::string text;
+  for (int i = 0; i < 32768; ++i)
+    text += fmt::format("{{\"user_id\": {}, \"ts\": {}, \"action\": \"click\"}}\n", 100 + i % 50,
+                        kEnd - 3600000 + i);
+  text += fmt::format("{{\"user_id\": 5, \"ts\": {}, \"action\": \"save\"}}\n", kEnd - 200 * 86400000LL);
+  write("late.ndjson", text);
+  const std::string file = (dir_ / "late.ndjson").string();
+  RunResult presorted = cli(fmt::format("replay -q --presorted --config {} {}", config, file));
+  EXPECT_EQ(presorted.exit_code, 1);
+  EXPECT_NE(presorted.err.find(file + ":32769: ts:"), std::string::npos) << presorted.err;
+  EXPECT_NE(presorted.err.find("late"), std::string::npos) << presorted.err;
+  fs::remove_all(dir_ / "data/store");
+
+  fs::create_directories(dir_ / "sort-tmp");
+  RunResult sorted = cli(fmt::format("replay -q --sort-memory 64KiB --tmp-dir {} --config {} {}",
+                                     (dir_ / "sort-tmp").string(), config, file));
+  ASSERT_EQ(sorted.exit_code, 0) << sorted.err;
+  EXPECT_NE(sorted.out.find("32769 events accepted"), std::string::npos) << sorted.out;
+  EXPECT_NE(sorted.out.find("lines (sorted by ts first):"), std::string::npos) << sorted.out;
+  EXPECT_EQ(presorted.out.find("sorted"), std::string::npos) << presorted.out;
+  EXPECT_TRUE(fs::is_empty(dir_ / "sort-tmp"));
+
+  RunResult size = cli(fmt::format("replay -q --sort-memory 12x --config {} {}", config, file));
+  EXPECT_EQ(size.exit_code, 2);
+  EXPECT_NE(size.err.find("--sort-memory: \"12x\" is not a size"), std::string::npos) << size.err;
+  RunResult stdin_twice = cli(fmt::format("replay -q --config {} - -", config));
+  EXPECT_EQ(stdin_twice.exit_code, 2);
+  EXPECT_NE(stdin_twice.err.find("standard input can be read only once"), std::string::npos)
+      << stdin_twice.err;
+}
+
 TEST_F(CliTest, ConfigErrorsNameFileLineAndKeyAndExitTwo) {
   write("bad.yaml",
         "storage: { kind: rocksdb, path: store }\n"

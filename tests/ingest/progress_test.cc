@@ -17,7 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "run.h"
-#include "signalbox/ingest/progress.h"
+#include "signalbox/eventlog/progress.h"
 
 namespace signalbox::testing {
 namespace {

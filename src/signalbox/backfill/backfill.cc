@@ -15,11 +15,12 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "signalbox/backfill/event_log.h"
 #include "signalbox/common/error.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/event/decode.h"
-#include "signalbox/ingest/progress.h"
+#include "signalbox/eventlog/progress.h"
+#include "signalbox/eventlog/temp_folder.h"
+#include "signalbox/eventlog/time_ordered_log.h"
 #include "signalbox/store/tiles.h"
 
 namespace signalbox {
@@ -35,28 +36,6 @@ namespace fs = std::filesystem;
 TimeMs saturating_add(TimeMs a, TimeMs b) {
   return a > std::numeric_limits<TimeMs>::max() - b ? std::numeric_limits<TimeMs>::max() : a + b;
 }
-
-// A fresh folder (mkdtemp) removed with everything in it on destruction.
-class TempFolder {
- public:
-  explicit TempFolder(const fs::path& parent) {
-    std::string pattern = (parent / "signalbox-backfill-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-      throw_io_error(fmt::format("{}: cannot create a temporary folder", parent.string()));
-    path_ = pattern;
-  }
-  ~TempFolder() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Answers in the order they are computed (by as_of), each findable by its query's position,
 // so the output can be written in query order without holding the answers in memory.
@@ -196,7 +175,8 @@ class Backfill {
       : queries_(queries),
         options_(options),
         lateness_(lateness),
-        online_keep_(config.event_store.retention + config.event_store.max_future_skew),
+        folder_(folder),
+        online_horizon_(late_horizon(config)),
         decoder_(DecodeOptions{config.event_store.max_future_skew, wall_clock_ms}),
         engine_(temporary_config(config, folder, lateness)),
         spool_(folder / "answers", queries.size()),
@@ -207,6 +187,7 @@ class Backfill {
     });
     stats_.queries = queries.size();
     stats_.lateness = lateness;
+    stats_.arrival_order = options.arrival_order;
   }
 
   BackfillStats run(Output& output) {
@@ -227,6 +208,7 @@ class Backfill {
  private:
   struct Pending {
     Event event;
+    std::uint32_t file = 0;
     std::uint64_t line = 0;
     bool beyond_lateness = false;
   };
@@ -276,8 +258,8 @@ class Backfill {
   }
 
   // Ingests what is pending and answers the due queries.
-  void answer_pending(const std::string& file) {
-    ingest_pending(file);
+  void answer_pending() {
+    ingest_pending();
     answer_due();
   }
 
@@ -299,47 +281,49 @@ class Backfill {
     }
   }
 
-  void reject(const std::string& file, std::uint64_t line, const std::string& message) {
-    if (options_.on_reject) options_.on_reject(fmt::format("{}:{}: {}", file, line, message));
+  void reject(std::uint32_t file, std::uint64_t line, const std::string& message) {
+    if (options_.on_reject)
+      options_.on_reject(fmt::format("{}:{}: {}", options_.event_files[file], line, message));
   }
 
   // Ingests what was read since the last call. An event beyond the lateness goes in a call of
   // its own, so that the result tells whether it was new or a harmless duplicate.
-  void ingest_pending(const std::string& file) {
+  void ingest_pending() {
     std::size_t start = 0;
     while (start < pending_.size()) {
       std::size_t end = start + 1;
       if (!pending_[start].beyond_lateness)
         while (end < pending_.size() && !pending_[end].beyond_lateness) ++end;
-      ingest_range(file, start, end);
+      ingest_range(start, end);
       start = end;
     }
     pending_.clear();
   }
 
   // Ingests pending_[start, end), rejecting what online serving would reject.
-  void ingest_range(const std::string& file, std::size_t start, std::size_t end) {
-    // The temporary engine keeps raw events longer than online serving does, so it would take
-    // late events online rejects; judge them by the online horizon here instead.
+  void ingest_range(std::size_t start, std::size_t end) {
+    // The temporary engine accepts events further behind stream time than online serving
+    // does (it keeps raw events longer, see temporary_config), so in arrival order late
+    // events are judged by the online horizon here. In ts order nothing is late.
     const TimeMs stream_time = engine_.stream_time();
-    const TimeMs horizon =
-        stream_time == kBeginningOfTime ? kBeginningOfTime : stream_time - online_keep_;
+    const TimeMs horizon = !options_.arrival_order || stream_time == kBeginningOfTime
+                               ? kBeginningOfTime
+                               : stream_time - online_horizon_;
     std::vector<Event> events;
-    std::vector<std::uint64_t> lines;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> origin;
     events.reserve(end - start);
     for (std::size_t i = start; i < end; ++i) {
       Pending& p = pending_[i];
-      if (p.event.ts <= horizon) {
+      if (p.event.ts < horizon) {
         ++stats_.rejected_late;
-        reject(file, p.line,
-               fmt::format("ts: {} is older than the retention horizon {} (stream time {} minus "
-                           "retention and max_future_skew); such a late event can no longer be "
-                           "deduplicated",
-                           p.event.ts, horizon, stream_time));
+        reject(p.file, p.line,
+               fmt::format("ts: {} is too late: more than {} ms behind stream time {} "
+                           "(event_store.late_horizon)",
+                           p.event.ts, online_horizon_, stream_time));
         continue;
       }
       events.push_back(std::move(p.event));
-      lines.push_back(p.line);
+      origin.emplace_back(p.file, p.line);
     }
     if (events.empty()) return;
     IngestResult result = engine_.ingest(std::move(events));
@@ -347,69 +331,67 @@ class Backfill {
     stats_.duplicates += result.duplicates;
     for (const auto& [index, message] : result.rejected) {
       ++stats_.rejected_late;
-      reject(file, lines[index], message);
+      reject(origin[index].first, origin[index].second, message);
     }
     if (pending_[start].beyond_lateness && result.accepted == 1 && result.duplicates == 0)
       ++stats_.beyond_lateness;
   }
 
   void read_log() {
-    std::uint64_t total = 0;
-    for (const std::string& f : options_.event_files) {
-      struct stat st;
-      if (f != "-" && ::stat(f.c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_size);
-    }
-    ProgressReporter progress("backfill", total, "events", options_.progress);
-    std::uint64_t done_before = 0;
+    TimeOrderOptions order;
+    order.presorted = options_.arrival_order || options_.presorted;
+    order.tmp_dir = folder_;
+    order.sort_memory = options_.sort_memory;
+    order.progress = options_.progress;
+    order.stop = options_.stop;
+    TimeOrderedLog log(options_.event_files, order);
+    log.prepare();
+    stats_.sorted = log.sorted();
+    ProgressReporter progress("backfill", log.total(), "events", options_.progress);
     std::uint64_t events_read = 0;
-    std::vector<std::string_view> lines;
+    std::size_t batch = 0;
     Event event;
     std::string error;
-    for (const std::string& name : options_.event_files) {
-      if (all_due() && options_.stop_when_answered) break;
-      EventLogReader log(name);
-      while (log.next_lines(options_.batch_lines, lines)) {
+    bool stopped = false;
+    log.read([&](const LogRecord& record) {
+      if (++batch == options_.batch_lines) {
+        batch = 0;
         if (options_.stop && options_.stop->load()) throw std::runtime_error("interrupted");
-        for (std::size_t i = 0; i < lines.size(); ++i) {
-          std::string_view line = lines[i];
-          if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-          const std::uint64_t line_number = log.first_line() + i;
-          ++events_read;
-          if (!decoder_.decode(line, &event, &error)) {
-            ++stats_.rejected_invalid;
-            reject(name, line_number, error);
-            event = Event();
-            error.clear();
-            continue;
-          }
-          mark_due(event.ts);
-          if (must_answer_before(event)) answer_pending(name);
-          if (all_due() && options_.stop_when_answered) {
-            // The rest of the log cannot change any answer.
-            answer_pending(name);
-            stats_.lines += i + 1;
-            stats_.stopped_at = fmt::format("{}:{}", name, line_number);
-            progress.finish(done_before + log.position(), events_read);
-            return;
-          }
-          const bool beyond = log_time_ != kBeginningOfTime && event.ts < log_time_ - lateness_;
-          log_time_ = std::max(log_time_, event.ts);
-          pending_.push_back(Pending{std::move(event), line_number, beyond});
-          event = Event();
-        }
-        stats_.lines += lines.size();
-        answer_pending(name);
-        progress.update(done_before + log.position(), events_read);
+        answer_pending();
+        progress.update(log.done(), events_read);
       }
-      done_before += log.size();
-    }
-    progress.finish(total, events_read);
+      ++events_read;
+      if (!decoder_.decode(record.text, &event, &error)) {
+        ++stats_.rejected_invalid;
+        reject(record.file, record.line, error);
+        event = Event();
+        error.clear();
+        return true;
+      }
+      mark_due(event.ts);
+      if (must_answer_before(event)) answer_pending();
+      if (all_due() && options_.stop_when_answered) {
+        // The rest of the log cannot change any answer.
+        stats_.stopped_at = fmt::format("{}:{}", options_.event_files[record.file], record.line);
+        stopped = true;
+        return false;
+      }
+      const bool beyond = log_time_ != kBeginningOfTime && event.ts < log_time_ - lateness_;
+      log_time_ = std::max(log_time_, event.ts);
+      pending_.push_back(Pending{std::move(event), record.file, record.line, beyond});
+      event = Event();
+      return true;
+    });
+    answer_pending();
+    stats_.lines = log.lines();
+    progress.finish(stopped ? log.done() : log.total(), events_read);
   }
 
   const std::vector<BackfillQuery>& queries_;
   const BackfillOptions& options_;
   const TimeMs lateness_;
-  const TimeMs online_keep_;
+  const fs::path folder_;  // the temporary folder: store, spool, sorted runs
+  const TimeMs online_horizon_;  // late_horizon() of the online config
   EventDecoder decoder_;
   Engine engine_;
   AnswerSpool spool_;
@@ -433,11 +415,15 @@ std::string duration_text(TimeMs ms) {
 std::string summary_line(const BackfillStats& s) {
   std::string line = fmt::format(
       "backfilled {} queries ({} refused); read {} lines: {} events accepted ({} duplicates), "
-      "{} rejected ({} invalid, {} older than the retention horizon), {} more than {} late; "
-      "stream time {}",
+      "{} rejected ({} invalid, {} too late), ",
       s.queries, s.query_errors, s.lines, s.accepted, s.duplicates,
-      s.rejected_invalid + s.rejected_late, s.rejected_invalid, s.rejected_late, s.beyond_lateness,
-      duration_text(s.lateness), s.stream_time);
+      s.rejected_invalid + s.rejected_late, s.rejected_invalid, s.rejected_late);
+  if (s.arrival_order)
+    line += fmt::format("{} more than {} late in arrival order", s.beyond_lateness,
+                        duration_text(s.lateness));
+  else
+    line += s.sorted ? "in event time (sorted)" : "in event time (already in order)";
+  line += fmt::format("; stream time {}", s.stream_time);
   if (!s.stopped_at.empty())
     line += fmt::format("; stopped reading at {}, every query answered", s.stopped_at);
   return line;
@@ -445,7 +431,11 @@ std::string summary_line(const BackfillStats& s) {
 
 BackfillStats run_backfill(const Config& config, const std::vector<BackfillQuery>& queries,
                            const BackfillOptions& options) {
-  const TimeMs lateness = options.lateness.value_or(config.event_store.max_future_skew);
+  if (options.lateness && !options.arrival_order)
+    throw std::invalid_argument("lateness: applies only to arrival order");
+  // In event time the stream is in ts order: a query is due as soon as it is passed.
+  const TimeMs lateness =
+      options.arrival_order ? options.lateness.value_or(config.event_store.max_future_skew) : 0;
   if (lateness < 0) throw std::invalid_argument("lateness: must not be negative");
   check_event_files(options.event_files);
   Output output(options.out);
@@ -456,7 +446,7 @@ BackfillStats run_backfill(const Config& config, const std::vector<BackfillQuery
              : out.has_parent_path() ? out.parent_path()
                                      : fs::path(".");
   }
-  TempFolder folder(parent);
+  TempFolder folder(parent, "signalbox-backfill");
   Backfill backfill(config, queries, options, folder.path(), lateness);
   return backfill.run(output);
 }

@@ -15,18 +15,32 @@
 namespace signalbox {
 
 struct BackfillOptions {
-  // NDJSON event logs, read in this order as one stream: plain or gzip (by content), "-"
-  // for standard input.
+  // NDJSON event logs: plain or gzip (by content), "-" for standard input. Read as one
+  // stream, in ts order (sorted first unless `presorted`) or, with `arrival_order`, in the
+  // order given.
   std::vector<std::string> event_files;
   // Where the answers go, one NDJSON line per query in query order; "-" for standard output.
   // A file is written under a temporary name beside it and renamed when complete, so it
   // never holds a partial result.
   std::string out;
-  // Folder for the temporary store and result spool (a fresh subfolder, removed at the end).
-  // Empty: the folder of `out`, or the system's temporary folder when `out` is "-".
+  // Folder for the temporary store, result spool and sort runs (fresh subfolders, removed at
+  // the end). Empty: the folder of `out`, or the system's temporary folder when `out` is "-".
   std::filesystem::path tmp_dir;
-  // A query as of T is answered once the log shows an event with ts > T + lateness, with
-  // every event read before that one. Absent: the config's event_store.max_future_skew.
+  // Event time (the default): a query as of T sees every event with ts <= T, wherever it
+  // stands in the logs. The logs are checked and, when out of order, sorted by
+  // (ts, file, line); each query is answered once the sorted stream passes its as_of.
+  //
+  // Arrival order (`arrival_order`): the logs are read as given, as online serving would
+  // have received them. A query as of T is answered once the log shows an event with
+  // ts > T + lateness, with every event read before that one; an event more than
+  // late_horizon(config) behind stream time is rejected as too late.
+  bool arrival_order = false;
+  // The logs are known to be in ts order: no check and no sort (event time only).
+  bool presorted = false;
+  // Memory the sort may hold, in bytes.
+  std::size_t sort_memory = std::size_t{256} << 20;
+  // Arrival order only (std::invalid_argument otherwise). Absent: the config's
+  // event_store.max_future_skew.
   std::optional<TimeMs> lateness;
   // Event lines ingested per engine call, at most.
   std::size_t batch_lines = 8192;
@@ -34,8 +48,8 @@ struct BackfillOptions {
   bool progress = true;
   // Stop reading the log once every query has been answered.
   bool stop_when_answered = true;
-  // Called with "file:line: message" for each event rejected (invalid, or older than the
-  // retention horizon when it arrived).
+  // Called with "file:line: message" for each event rejected (invalid, or, in arrival order,
+  // too late when it arrived).
   std::function<void(const std::string&)> on_reject;
   // When set and it becomes true, the backfill stops between batches and throws
   // std::runtime_error("interrupted"), leaving no output file and no temporary data.
@@ -46,16 +60,20 @@ struct BackfillStats {
   std::uint64_t queries = 0;
   std::uint64_t query_errors = 0;  // queries answered with {"error": ...}
   std::string first_query_error;   // the first such error, as written
+  bool arrival_order = false;      // the mode used (see BackfillOptions)
+  bool sorted = false;             // event time: the logs were out of order and were sorted
   std::uint64_t lines = 0;         // event log lines read, blank ones included
   std::uint64_t accepted = 0;      // events taken, duplicates included
   std::uint64_t duplicates = 0;
   std::uint64_t rejected_invalid = 0;  // lines that are not a valid event
-  std::uint64_t rejected_late = 0;     // older than the retention horizon when read
-  // Events stored (not duplicates) that arrived more than `lateness` behind the newest event
-  // read before them: queries as of a time in [ts, newest - lateness) were answered without
-  // them.
+  // Arrival order: more than late_horizon(config) behind stream time when read. Event time
+  // reads in ts order, where nothing is late: 0.
+  std::uint64_t rejected_late = 0;
+  // Arrival order: events stored (not duplicates) that arrived more than `lateness` behind
+  // the newest event read before them: queries as of a time in [ts, newest - lateness) were
+  // answered without them. Event time: 0.
   std::uint64_t beyond_lateness = 0;
-  TimeMs lateness = 0;     // the lateness used
+  TimeMs lateness = 0;     // the lateness used (0 in event time)
   TimeMs stream_time = 0;  // the newest event ts ingested (0 when none)
   // When reading stopped before the log's end because every query was answered: the
   // "file:line" of the event that answered the last ones. Empty when the log was read whole.
@@ -64,11 +82,13 @@ struct BackfillStats {
 
 // Computes, for each query, the answer Engine::query(user_id, all names, as_of) gives —
 // the same materializer, aggregators, tiles and views as online — from event logs, by
-// streaming them in order through a temporary engine and answering each query as soon as
-// the log has passed its as_of by `lateness` (see docs/backfill.md). A query the engine
+// streaming them in ts order (or, in arrival order, as given) through a temporary engine and
+// answering each query as soon as the stream has passed its as_of (by `lateness` in arrival
+// order; see docs/backfill.md). A query the engine
 // refuses gets {"user_id", "as_of", "error"} on its line and counts in query_errors.
-// Memory holds the queries and the temporary engine's caches, not the log: the temporary
-// store and the answers waiting for their turn are on disk.
+// Memory holds the queries, the temporary engine's caches and at most `sort_memory` of the
+// log: the sorted runs, the temporary store and the answers waiting for their turn are on
+// disk.
 //
 // Throws ConfigError when `config` does not build an engine, std::runtime_error naming the
 // file when an event log cannot be read or the output cannot be written, StorageError when

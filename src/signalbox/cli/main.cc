@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/backfill/backfill.h"
+#include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
 #include "signalbox/config/config.h"
@@ -79,28 +80,51 @@ int run_check(const std::string& config_path) {
   return 0;
 }
 
-int run_replay(const std::string& config_path, const std::vector<std::string>& files,
-               bool quiet, bool allow_rejects, std::size_t max_errors_shown,
-               const std::string& log_level) {
-  Config config = load_config(config_path);
-  start_logging(config, log_level);
-  Engine engine(config);
+struct ReplayArgs {
+  std::vector<std::string> files;
+  bool quiet = false, allow_rejects = false, presorted = false;
+  std::size_t max_errors = 20;
+  std::string tmp_dir, sort_memory, log_level;
+};
+
+int run_replay(const std::string& config_path, const ReplayArgs& args) {
   ReplayOptions options;
-  options.progress = !quiet;
+  if (!args.sort_memory.empty()) {
+    std::optional<std::uint64_t> bytes = parse_byte_size(args.sort_memory);
+    if (!bytes) {
+      fmt::print(stderr, "signalbox replay: --sort-memory: \"{}\" is not a size (use bytes, or "
+                 "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 512MiB)\n",
+                 args.sort_memory);
+      return kExitUsage;
+    }
+    options.sort_memory = static_cast<std::size_t>(*bytes);
+  }
+  if (std::count(args.files.begin(), args.files.end(), "-") > 1) {
+    fmt::print(stderr, "signalbox replay: -: standard input can be read only once\n");
+    return kExitUsage;
+  }
+  Config config = load_config(config_path);
+  start_logging(config, args.log_level);
+  Engine engine(config);
+  options.progress = !args.quiet;
+  options.presorted = args.presorted;
+  options.tmp_dir = args.tmp_dir;
   std::size_t shown = 0;
   std::string first_error;
+  const std::size_t max_errors_shown = args.max_errors;
   options.on_reject = [&](const std::string& message) {
     if (first_error.empty()) first_error = message;
     if (shown++ < max_errors_shown) fmt::print(stderr, "rejected: {}\n", message);
   };
-  ReplayStats stats = replay_files(engine, files, options);
+  ReplayStats stats = replay_files(engine, args.files, options);
   engine.expire(Engine::ExpireOptions{.compact_tiles = true});
   engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
-  fmt::print("replayed {} lines: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
-             stats.lines, stats.accepted, stats.duplicates, stats.rejected, engine.stream_time());
-  if (stats.rejected > 0 && !allow_rejects) {
+  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
+             stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted,
+             stats.duplicates, stats.rejected, engine.stream_time());
+  if (stats.rejected > 0 && !args.allow_rejects) {
     fmt::print(stderr, "signalbox replay: {} of {} events rejected (first: {})\n", stats.rejected,
                stats.accepted + stats.rejected, first_error);
     return kExitFailure;
@@ -137,12 +161,24 @@ void stop_backfill(int signal) {
 struct BackfillArgs {
   std::vector<std::string> events;
   std::string queries, out, lateness, tmp_dir, log_level;
-  bool quiet = false;
+  bool quiet = false, presorted = false, arrival_order = false;
   std::size_t max_errors = 20;
 };
 
 int run_backfill_command(const std::string& config_path, const BackfillArgs& args) {
   BackfillOptions options;
+  if (!args.lateness.empty() && !args.arrival_order) {
+    fmt::print(stderr, "signalbox backfill: --lateness applies only with --arrival-order (in "
+               "event time the log is read in ts order, where nothing is late)\n");
+    return kExitUsage;
+  }
+  if (args.presorted && args.arrival_order) {
+    fmt::print(stderr, "signalbox backfill: --presorted and --arrival-order exclude each other "
+               "(arrival order reads the logs as given)\n");
+    return kExitUsage;
+  }
+  options.arrival_order = args.arrival_order;
+  options.presorted = args.presorted;
   if (!args.lateness.empty()) {
     options.lateness =
         args.lateness == "0" ? std::optional<TimeMs>(0) : parse_duration(args.lateness);
@@ -310,14 +346,20 @@ int main_impl(int argc, char** argv) {
 
   CLI::App* replay = app.add_subcommand("replay", "ingest NDJSON files (.gz too; - for stdin)");
   add_config(replay);
-  std::vector<std::string> files;
-  bool quiet = false, allow_rejects = false;
-  std::size_t max_errors = 20;
-  replay->add_option("files", files, "NDJSON files")->required();
-  replay->add_flag("--quiet,-q", quiet, "no progress output");
-  replay->add_flag("--allow-rejects", allow_rejects, "exit 0 even when some events are rejected");
-  replay->add_option("--max-errors", max_errors, "rejected events listed at most (default 20)");
-  add_log_level(replay, log_level);
+  ReplayArgs replay_args;
+  replay->add_option("files", replay_args.files, "NDJSON files")->required();
+  replay->add_flag("--quiet,-q", replay_args.quiet, "no progress output");
+  replay->add_flag("--allow-rejects", replay_args.allow_rejects,
+                   "exit 0 even when some events are rejected");
+  replay->add_option("--max-errors", replay_args.max_errors,
+                     "rejected events listed at most (default 20)");
+  replay->add_flag("--presorted", replay_args.presorted,
+                   "the files are in ts order: ingest them as given, no check, no sort");
+  replay->add_option("--tmp-dir", replay_args.tmp_dir,
+                     "folder for the sort's temporary runs (default: the system's)");
+  replay->add_option("--sort-memory", replay_args.sort_memory,
+                     "memory the sort may hold, e.g. 512MiB or 2GiB (default 256MiB)");
+  add_log_level(replay, replay_args.log_level);
 
   CLI::App* get = app.add_subcommand("get", "print one user's signals as JSON, read from storage");
   add_config(get);
@@ -337,15 +379,20 @@ int main_impl(int argc, char** argv) {
   BackfillArgs backfill_args;
   backfill
       ->add_option("--events,-e", backfill_args.events,
-                   "NDJSON event logs in order (.gz too; - for stdin)")
+                   "NDJSON event logs (.gz too; - for stdin)")
       ->required();
   backfill->add_option("--queries", backfill_args.queries, "CSV of user_id,as_of rows")->required();
   backfill
       ->add_option("--out,-o", backfill_args.out,
                    "NDJSON answers, one line per query (- for stdout)")
       ->required();
+  backfill->add_flag("--presorted", backfill_args.presorted,
+                     "the logs are in ts order: read them as given, no check, no sort");
+  backfill->add_flag("--arrival-order", backfill_args.arrival_order,
+                     "read the logs as given, as online serving received them, not in ts order");
   backfill->add_option("--lateness", backfill_args.lateness,
-                       "how far the log may run out of order (default: max_future_skew)");
+                       "with --arrival-order: how far the log may run out of order "
+                       "(default: max_future_skew)");
   backfill->add_option("--tmp-dir", backfill_args.tmp_dir,
                        "temporary data folder (default: the output's)");
   backfill->add_flag("--quiet,-q", backfill_args.quiet, "no progress output");
@@ -364,7 +411,7 @@ int main_impl(int argc, char** argv) {
     if (*serve) return run_serve(config_path, log_level);
     if (*check) return run_check(config_path);
     if (*replay)
-      return run_replay(config_path, files, quiet, allow_rejects, max_errors, log_level);
+      return run_replay(config_path, replay_args);
     if (*get) return run_get(config_path, user, names, as_of);
     if (*test) return run_test(fixtures);
     if (*backfill) return run_backfill_command(config_path, backfill_args);

@@ -9,11 +9,16 @@
 
 namespace signalbox {
 
+// Whether a line holds nothing but blanks: such lines are skipped, but still count in line
+// numbers.
+inline bool is_blank_line(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
 // Reads one event log file as lines: plain or gzip-compressed (recognised by content, so any
-// name), or standard input for "-". Not thread-safe.
-//
-// It resembles the reader inside replay.cc but hands out views into its own buffer instead
-// of a string per line, which matters at tens of millions of lines.
+// name), or standard input for "-". The one line reader of `replay`, `backfill`, the order
+// check and the external sort. It hands out views into its own buffer instead of a string per
+// line, which matters at tens of millions of lines. Not thread-safe.
 class EventLogReader {
  public:
   // Throws std::runtime_error("<name>: cannot open: <reason>") when the file cannot be opened.

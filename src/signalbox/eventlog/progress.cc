@@ -1,4 +1,4 @@
-#include "signalbox/ingest/progress.h"
+#include "signalbox/eventlog/progress.h"
 
 #include <unistd.h>
 

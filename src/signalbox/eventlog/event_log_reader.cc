@@ -1,4 +1,4 @@
-#include "signalbox/backfill/event_log.h"
+#include "signalbox/eventlog/event_log_reader.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "json.h"
+#include "signalbox/event/decode.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -174,6 +175,79 @@ TEST(ReplayOrder, AShuffledLogEndsLikeTheTimeOrderedOne) {
   bool late = false;
   for (const std::string& message : as_given.rejected) late |= message.find("late") != std::string::npos;
   EXPECT_TRUE(late);
+}
+
+// The property: one generated log (120 days, windows shorter and longer than the retention,
+// duplicates re-sent days later) replayed in time order, user by user, and in a random order
+// gives the same signals, equal to the brute-force reference over every valid event, each
+// (user, event_id) counted once by its earliest copy.
+TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 77);
+  std::vector<Line> lines = generate(world, 9000);
+  // Copies of earlier events re-sent at the end of the export, days after their first copy.
+  const std::size_t original = lines.size();
+  for (std::size_t i = 0; i < 200; ++i) {
+    const Line& again = lines[world.rng()() % original];
+    if (!again.garbage) lines.push_back(again);
+  }
+
+  // The reference decides on its own which lines are events and which copy of an id counts.
+  std::map<std::pair<std::uint64_t, std::string>, Event> first_copy;
+  EventDecoder decoder(DecodeOptions{kHourMs, [] { return kStart + 1000 * kDayMs; }});
+  for (const Line& line : lines) {
+    Event e;
+    std::string error;
+    if (line.garbage) continue;
+    ASSERT_TRUE(decoder.decode(line.text, &e, &error)) << error;
+    auto key = std::make_pair(e.user_id, e.event_id);
+    auto it = first_copy.find(key);
+    if (it == first_copy.end() || e.ts < it->second.ts) first_copy[key] = e;
+  }
+  std::vector<RefEvent> reference;
+  TimeMs newest = 0;
+  for (const auto& [key, e] : first_copy) {
+    reference.push_back(world.to_ref(e));
+    newest = std::max(newest, e.ts);
+  }
+
+  std::vector<const Line*> by_time, by_user, random;
+  for (const Line& line : lines) by_time.push_back(&line);
+  random = by_time;
+  std::stable_sort(by_time.begin(), by_time.end(), [](const Line* a, const Line* b) { return a->ts < b->ts; });
+  std::shuffle(random.begin(), random.end(), world.rng());
+  // User-major as a warehouse export writes it: each user's history in time order, then the
+  // next user's (bad lines first), and the re-sent copies at the very end.
+  auto user_of = [](const Line* line) -> std::uint64_t {
+    std::size_t at = line->text.find("\"user_id\":");
+    return at == std::string::npos ? 0 : std::stoull(line->text.substr(at + 10));
+  };
+  for (std::size_t i = 0; i < original; ++i) by_user.push_back(&lines[i]);
+  std::stable_sort(by_user.begin(), by_user.end(), [&](const Line* a, const Line* b) {
+    return std::pair(user_of(a), a->ts) < std::pair(user_of(b), b->ts);
+  });
+  for (std::size_t i = original; i < lines.size(); ++i) by_user.push_back(&lines[i]);
+
+  ReplayOptions options;
+  options.tmp_dir = world.dir();
+  options.sort_memory = 128 << 10;
+  options.batch_lines = 700;
+  const std::vector<TimeMs> as_ofs = {newest, newest - 30 * kMinuteMs, newest + 2 * kDayMs};
+  std::vector<Replayed> runs;
+  for (auto [name, order] : {std::pair{"time", &by_time}, std::pair{"user", &by_user}, std::pair{"random", &random}}) {
+    const std::string file = (world.dir() / (std::string(name) + ".ndjson")).string();
+    write(file, *order, false);
+    runs.push_back(replay(world, name, {file}, options, as_ofs));
+    EXPECT_EQ(runs.back().stats.accepted - runs.back().stats.duplicates, reference.size()) << name;
+  }
+  EXPECT_FALSE(runs[0].stats.sorted);
+  EXPECT_TRUE(runs[1].stats.sorted);
+  EXPECT_TRUE(runs[2].stats.sorted);
+  for (std::uint64_t user = 1000; user <= 1000 + kUsers; ++user) {
+    Value::Array expected;
+    for (TimeMs as_of : as_ofs) expected.push_back(world.expected(reference, user, as_of));
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      ASSERT_EQ(diff(Value(expected), runs[r].answers[user], 1e-9), "") << "run " << r << " user " << user;
+  }
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ struct EventLog {
 // About `count` lines, an event every `step` ms from kLogStart, each up to `disorder` ms
 // older than its place in the log; about 2% duplicates of earlier events (half verbatim,
 // half with other content under the same id, which still counts as the first), 0.5% events
-// 40 days too old and 0.2% lines that are not valid events.
+// 100 days too old (beyond the late horizon of every test config: its longest window) and
+// 0.2% lines that are not valid events.
 inline EventLog generate_log(World& world, std::size_t count, std::size_t users, TimeMs step,
                              TimeMs disorder) {
   EventLog log;
@@ -75,7 +76,7 @@ inline EventLog generate_log(World& world, std::size_t count, std::size_t users,
       again.ts += 1000;
       line.event = again;
     } else if (r < 25) {
-      line.event = world.make_event(users, ts - 40 * kDayMs, i);
+      line.event = world.make_event(users, ts - 100 * kDayMs, i);
     } else if (r < 27) {
       line.garbage =
           r == 25 ? R"({"user_id": 1000, "ts": "yesterday", "action": "click"})" : "{not json";

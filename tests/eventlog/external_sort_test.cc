@@ -89,15 +89,21 @@ void expect_order(const Logs& logs, const std::vector<Got>& got) {
   }
 }
 
+// Quiet options writing runs into `tmp`, with a memory budget (0: the default).
+ExternalSortOptions quiet_options(const fs::path& tmp, std::size_t budget = 0) {
+  ExternalSortOptions options;
+  options.tmp_dir = tmp;
+  if (budget) options.memory_budget = budget;
+  options.progress = false;
+  return options;
+}
+
 TEST(ExternalSort, ATinyBudgetMergesHundredsOfRunsInOrder) {
   LogFolder folder;
   Logs logs(folder);
   fs::path tmp = folder.path() / "tmp";
   fs::create_directories(tmp);
-  ExternalSortOptions options;
-  options.tmp_dir = tmp;
-  options.memory_budget = 2048;
-  options.progress = false;
+  ExternalSortOptions options = quiet_options(tmp, 2048);
   {
     ExternalSort sort(logs.files, options);
     sort.sort();
@@ -115,9 +121,7 @@ TEST(ExternalSort, OneChunkNeedsNoDisk) {
   Logs logs(folder);
   fs::path tmp = folder.path() / "tmp";
   fs::create_directories(tmp);
-  ExternalSortOptions options;
-  options.tmp_dir = tmp;
-  options.progress = false;
+  ExternalSortOptions options = quiet_options(tmp);
   ExternalSort sort(logs.files, options);
   sort.sort();
   EXPECT_EQ(sort.runs(), 0u);
@@ -129,10 +133,7 @@ TEST(ExternalSort, SameAnswerWhateverTheBudget) {
   LogFolder folder;
   Logs logs(folder, 700);
   for (std::size_t budget : {1ul, 300ul, 5000ul, 64ul << 10}) {
-    ExternalSortOptions options;
-    options.tmp_dir = folder.path();
-    options.memory_budget = budget;
-    options.progress = false;
+    ExternalSortOptions options = quiet_options(folder.path(), budget);
     ExternalSort sort(logs.files, options);
     sort.sort();
     expect_order(logs, merge_all(sort));
@@ -144,10 +145,7 @@ TEST(ExternalSort, StoppingEarlyOrFailingInTheConsumerLeavesNoTemporaryData) {
   Logs logs(folder, 500);
   fs::path tmp = folder.path() / "tmp";
   fs::create_directories(tmp);
-  ExternalSortOptions options;
-  options.tmp_dir = tmp;
-  options.memory_budget = 4096;
-  options.progress = false;
+  ExternalSortOptions options = quiet_options(tmp, 4096);
   {
     ExternalSort sort(logs.files, options);
     sort.sort();
@@ -174,10 +172,7 @@ TEST(ExternalSort, AnUnreadableLogIsNamedAndLeavesNoTemporaryData) {
   std::ofstream(folder.path() / "broken.gz", std::ios::binary) << gz;
   std::vector<std::string> files = logs.files;
   files.push_back((folder.path() / "broken.gz").string());
-  ExternalSortOptions options;
-  options.tmp_dir = tmp;
-  options.memory_budget = 1024;
-  options.progress = false;
+  ExternalSortOptions options = quiet_options(tmp, 1024);
   try {
     ExternalSort sort(files, options);
     sort.sort();
@@ -192,9 +187,7 @@ TEST(ExternalSort, AStopRequestInterrupts) {
   LogFolder folder;
   Logs logs(folder, 300);
   std::atomic<bool> stop{true};
-  ExternalSortOptions options;
-  options.tmp_dir = folder.path();
-  options.progress = false;
+  ExternalSortOptions options = quiet_options(folder.path());
   options.stop = &stop;
   ExternalSort sort(logs.files, options);
   EXPECT_THROW(sort.sort(), std::runtime_error);

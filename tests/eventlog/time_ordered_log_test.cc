@@ -17,13 +17,19 @@ std::vector<std::pair<std::uint32_t, std::uint64_t>> origins(TimeOrderedLog& log
   return out;
 }
 
+// Quiet options with runs in the test's folder.
+TimeOrderOptions quiet_options(const LogFolder& folder) {
+  TimeOrderOptions options;
+  options.progress = false;
+  options.tmp_dir = folder.path();
+  return options;
+}
+
 TEST(TimeOrderedLog, OrderedFilesAreReadAsTheyAre) {
   LogFolder folder;
   std::string a = folder.write("a.ndjson", {event_line(1, 0), "", event_line(3, 1)});
   std::string b = folder.write("b.ndjson", {event_line(3, 2), event_line(4, 3), ""});
-  TimeOrderOptions options;
-  options.progress = false;
-  options.tmp_dir = folder.path();
+  TimeOrderOptions options = quiet_options(folder);
   TimeOrderedLog log({a, b}, options);
   auto got = origins(log);
   EXPECT_FALSE(log.sorted());
@@ -35,9 +41,7 @@ TEST(TimeOrderedLog, FilesOutOfOrderAreSortedUnlessPresorted) {
   LogFolder folder;
   std::string a = folder.write("a.ndjson", {event_line(5, 0), event_line(2, 1)});
   std::string b = folder.write("b.ndjson", {event_line(1, 2), "{no ts", "", event_line(5, 3)});
-  TimeOrderOptions options;
-  options.progress = false;
-  options.tmp_dir = folder.path();
+  TimeOrderOptions options = quiet_options(folder);
   TimeOrderedLog sorted({a, b}, options);
   auto got = origins(sorted);
   EXPECT_TRUE(sorted.sorted());

@@ -415,11 +415,11 @@ TEST(GrpcEndToEnd, StatusCodes) {
   EXPECT_EQ(bad_batch_as_of.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_batch_as_of.message().rfind("as_of:", 0), 0u) << bad_batch_as_of.message();
 
-  // Over the batch limit: RESOURCE_EXHAUSTED, naming the limit.
+  // Over the batch limit: INVALID_ARGUMENT (HTTP's 400), naming the limit.
   std::vector<std::uint64_t> many(1001);
   for (std::size_t i = 0; i < many.size(); ++i) many[i] = i;
   RpcError too_many = rpc_error([&] { client.get_signals(many, {}, kStart); });
-  EXPECT_EQ(too_many.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(too_many.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(too_many.message(), "user_ids: at most 1000 user ids per request, got 1001");
   // At the limit it answers.
   many.pop_back();
@@ -466,7 +466,7 @@ TEST(GrpcEndToEnd, StatusCodes) {
   EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="GetSignals",code="INVALID_ARGUMENT"} 2)"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="BatchGetSignals",code="RESOURCE_EXHAUSTED"} 1)"),
+  EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="BatchGetSignals",code="INVALID_ARGUMENT"} 2)"),
             std::string::npos);
   EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="IngestEvents",code="OK"} 1)"),
             std::string::npos)

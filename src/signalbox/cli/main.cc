@@ -215,7 +215,8 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
                stats.query_errors, stats.queries, stats.first_query_error);
   // With the answers on standard output, the summary must not mix into them.
   fmt::print(args.out == "-" ? stderr : stdout, "{}\n", summary_line(stats));
-  return 0;
+  // Rows holding an error are no training data: a pipeline must notice.
+  return stats.query_errors > 0 ? 1 : 0;
 }
 
 int run_serve(const std::string& config_path, const std::string& log_level) {

@@ -126,7 +126,8 @@ grpc::Status GrpcApi::BatchGetSignals(grpc::ServerContext* context,
                                       v1::BatchGetSignalsResponse* response) {
   return run(GrpcMethod::kBatchGetSignals, context, [&] {
     if (static_cast<std::size_t>(request->user_ids_size()) > options_.max_batch_users) {
-      throw CallError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+      // A request-shape error, as over HTTP (400), not a lack of resources.
+      throw CallError(grpc::StatusCode::INVALID_ARGUMENT,
                       fmt::format("user_ids: at most {} user ids per request, got {}",
                                   options_.max_batch_users, request->user_ids_size()));
     }

@@ -182,6 +182,16 @@ TEST_F(KitTest, AViewOfSeveralWindowsTakesNoWindowAndNamesItsWindowsByParameter)
   EXPECT_NE(unknown.err.find("views[0].short: signal \"s\" has no window \"7d\" (it has 1d, 30d)"),
             std::string::npos)
       << unknown.err;
+
+  // A custom view's parameters are the ones it declared: `lon` would otherwise be ignored and
+  // `long` reported missing.
+  write("misspelt.yaml",
+        config + "  - { name: v, signal: s, transform: rising, short: 1d, lon: 30d }\n");
+  RunResult misspelt = cli("check --config misspelt.yaml");
+  EXPECT_EQ(misspelt.exit_code, 2);
+  EXPECT_EQ(misspelt.err,
+            "signalbox: config error: misspelt.yaml:5: views[0].lon: unknown key for transform "
+            "rising (did you mean long?)\n");
 }
 
 TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
@@ -211,6 +221,16 @@ TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
             "{\"user_id\":3,\"as_of\":1772352060000,\"signals\":{\"price_histogram\":"
             "{\"1d\":{\"10\":2},\"30d\":{\"10\":2}}}}\n");
 
+  // A misspelt parameter of the plugin's aggregator is refused, naming the one it declared;
+  // unchecked, the signal would not even build (width is required), but for an optional
+  // parameter it would silently take the default.
+  write("widht.yaml", replace(read_file(dir_ / "histogram.yaml"), "width: 10", "widht: 10"));
+  RunResult widht = cli("check --config widht.yaml");
+  EXPECT_EQ(widht.exit_code, 2);
+  EXPECT_EQ(widht.err,
+            "signalbox: config error: widht.yaml:10: signals[0].widht: unknown key for aggregator "
+            "histogram (did you mean width?)\n");
+
   // A second plugin may not take a name that is already defined.
   fs::copy_file(dir_ / "build/histogram.so", dir_ / "build/histogram-again.so");
   write("twice.yaml", replace(read_file(dir_ / "histogram.yaml"), "plugins: [build/histogram.so]",
@@ -235,7 +255,7 @@ TEST_F(KitTest, APluginOfAnotherAbiVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(r.err.find("signalbox: config error: old.yaml:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("plugins[0]: plugin " + (dir_ / "build-old/histogram.so").string() +
                        ": built for plugin ABI version 999, but this signalbox has plugin ABI "
-                       "version 1; rebuild the plugin"),
+                       "version 2; rebuild the plugin"),
             std::string::npos)
       << r.err;
   RunResult get = cli("get --config old.yaml --user 1");

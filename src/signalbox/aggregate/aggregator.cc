@@ -8,13 +8,19 @@
 namespace signalbox {
 
 // Defined in builtin_aggregators.cc: adds the built-ins of SPEC §4 through `add`.
-void add_builtin_aggregators(const std::function<void(std::string, AggregatorFactory)>& add);
+void add_builtin_aggregators(
+    const std::function<void(std::string, AggregatorFactory, ParamSpecs)>& add);
 
 namespace {
 
+struct Registered {
+  AggregatorFactory factory;
+  ParamSpecs params;
+};
+
 struct Registry {
   std::mutex mutex;
-  std::map<std::string, AggregatorFactory> factories;
+  std::map<std::string, Registered> factories;
 };
 
 // The built-ins go in when the registry is created, so that a later registration under the
@@ -23,8 +29,9 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* fresh = new Registry;
-    add_builtin_aggregators([fresh](std::string name, AggregatorFactory factory) {
-      fresh->factories[std::move(name)] = std::move(factory);
+    add_builtin_aggregators([fresh](std::string name, AggregatorFactory factory,
+                                    ParamSpecs params) {
+      fresh->factories[std::move(name)] = Registered{std::move(factory), std::move(params)};
     });
     return fresh;
   }();
@@ -71,10 +78,24 @@ TimeMs AggregatorContext::param_duration(std::string_view key,
   return signalbox::param_duration(signal.params, key, signal.where, fallback);
 }
 
-void register_aggregator(const std::string& name, AggregatorFactory factory) {
+void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  r.factories[name] = std::move(factory);
+  r.factories[name] = Registered{std::move(factory), std::move(params)};
+}
+
+std::optional<ParamSpecs> aggregator_params(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.factories.find(name);
+  if (it == r.factories.end()) return std::nullopt;
+  return it->second.params;
+}
+
+const std::vector<std::string>& signal_keys() {
+  static const std::vector<std::string> kKeys = {"name",  "aggregator", "group_by",
+                                                 "value", "actions",    "windows"};
+  return kKeys;
 }
 
 std::vector<std::string> aggregator_names() {
@@ -86,19 +107,22 @@ std::vector<std::string> aggregator_names() {
 }
 
 std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context) {
-  AggregatorFactory factory;
+  Registered found;
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     auto it = r.factories.find(context.signal.aggregator);
-    if (it != r.factories.end()) factory = it->second;
+    if (it != r.factories.end()) found = it->second;
   }
+  const AggregatorFactory& factory = found.factory;
   if (!factory) {
     throw_config_error(context.signal.where, "aggregator",
                        fmt::format("unknown aggregator \"{}\" (known: {})",
                                    context.signal.aggregator,
                                    fmt::join(aggregator_names(), ", ")));
   }
+  check_params(context.signal.params, found.params,
+               fmt::format("aggregator {}", context.signal.aggregator), signal_keys());
   return factory(context);
 }
 

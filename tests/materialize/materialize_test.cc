@@ -1129,9 +1129,16 @@ TEST(SourceRegistry, CustomKindsAreBuiltByName) {
   EXPECT_EQ(config_error([&] { Materializer bad(config); }),
             "demo.yaml:16: sources.echo.suffix: must be a single value");
 
-  EXPECT_THROW(register_source_kind("Bad-Kind", [](const SourceConfig&) { return nullptr; }),
+  EXPECT_THROW(register_source_kind("Bad-Kind", [](const SourceConfig&) { return nullptr; }, {}),
                std::invalid_argument);
-  EXPECT_THROW(register_source_kind("ok", nullptr), std::invalid_argument);
+  EXPECT_THROW(register_source_kind("ok", nullptr, {}), std::invalid_argument);
+  // The loader takes these keys itself, so a parameter of that name could never be set.
+  for (const char* taken : {"kind", "path", "key", "model", "timeout"}) {
+    EXPECT_THROW(register_source_kind(
+                     "ok", [](const SourceConfig&) { return nullptr; }, {{taken, "x"}}),
+                 std::invalid_argument)
+        << taken;
+  }
 }
 
 }  // namespace

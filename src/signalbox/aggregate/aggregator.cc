@@ -1,7 +1,9 @@
 #include "signalbox/aggregate/aggregator.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -79,6 +81,13 @@ TimeMs AggregatorContext::param_duration(std::string_view key,
 }
 
 void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params) {
+  for (const ParamSpec& p : params) {
+    const auto& taken = signal_keys();
+    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
+      throw std::invalid_argument(fmt::format(
+          "aggregator \"{}\" declares parameter \"{}\", which every signal has", name, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   r.factories[name] = Registered{std::move(factory), std::move(params)};

@@ -121,7 +121,8 @@ using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const Aggreg
 
 // Registers a factory under `name` (the `aggregator:` of a signal) with the parameters it
 // reads (`{}` for none): a signal naming it may write those and the keys every signal takes
-// (signal_keys()), and anything else is refused before the factory runs. Registering a name
+// (signal_keys()), and anything else is refused before the factory runs; declaring one of
+// those keys throws std::invalid_argument. Registering a name
 // twice replaces the first, so a program may replace a built-in (the built-ins are registered
 // before anything else). Safe to call from any thread, also during static initialisation.
 void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params);

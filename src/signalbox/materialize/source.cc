@@ -69,6 +69,16 @@ void register_source_kind(const std::string& kind, SourceFactory factory, ParamS
         fmt::format("bad source kind \"{}\" (use characters a-z 0-9 _)", kind));
   }
   if (!factory) throw std::invalid_argument("register_source_kind: empty factory");
+  const ParamSpecs& common = common_source_params();
+  for (const ParamSpec& p : params) {
+    bool taken = p.name == "kind" || p.name == "path" || p.name == "key" || p.name == "model" ||
+                 std::any_of(common.begin(), common.end(),
+                             [&](const ParamSpec& c) { return c.name == p.name; });
+    if (taken) {
+      throw std::invalid_argument(fmt::format(
+          "source kind \"{}\" declares parameter \"{}\", which every source has", kind, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   r.factories[kind] = Registered{std::move(factory), std::move(params)};

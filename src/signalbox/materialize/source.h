@@ -64,7 +64,8 @@ using SourceFactory = std::function<std::unique_ptr<Source>(const SourceConfig& 
 // Registers `factory` for sources of kind `kind` (a name of [a-z0-9_]+; throws
 // std::invalid_argument otherwise) with the parameters it reads (`{}` for none). A source of
 // the kind may write those, the common ones (common_source_params()) and kind, path, key and
-// model; anything else is refused before the factory runs. Registering a kind twice replaces
+// model; anything else is refused before the factory runs (a declared parameter named like
+// one of those throws std::invalid_argument). Registering a kind twice replaces
 // the first, so a program may also replace a built-in kind. Safe to call from any thread,
 // also during static initialisation (a plugin's constructor).
 void register_source_kind(const std::string& kind, SourceFactory factory, ParamSpecs params);

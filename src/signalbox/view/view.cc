@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -156,6 +157,13 @@ const WindowConfig& ViewContext::param_window(std::string_view key) const {
 }
 
 void register_view(const std::string& name, ViewFactory factory, ParamSpecs params) {
+  for (const ParamSpec& p : params) {
+    const auto& taken = view_keys();
+    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
+      throw std::invalid_argument(fmt::format(
+          "view transform \"{}\" declares parameter \"{}\", which every view has", name, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   r.factories[name] = Registered{std::move(factory), std::move(params)};

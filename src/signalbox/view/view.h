@@ -57,7 +57,8 @@ using ViewFactory = std::function<std::unique_ptr<View>(const ViewContext&)>;
 
 // Registers a factory under `name` (the `transform:` of a view) with the parameters it reads
 // (`{}` for none): a view naming it may write those and the keys every view takes
-// (view_keys()), and anything else is refused before the factory runs. A second
+// (view_keys()), and anything else is refused before the factory runs; declaring one of
+// those keys throws std::invalid_argument. A second
 // registration of the same name replaces the first. Safe to call from any thread.
 void register_view(const std::string& name, ViewFactory factory, ParamSpecs params);
 

@@ -11,7 +11,7 @@ namespace signalbox {
 
 // Defined in builtin_aggregators.cc: adds the built-ins of SPEC §4 through `add`.
 void add_builtin_aggregators(
-    const std::function<void(std::string, AggregatorFactory, ParamSpecs)>& add);
+    const std::function<void(std::string, ParamSpecs, AggregatorFactory)>& add);
 
 namespace {
 
@@ -31,8 +31,8 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* fresh = new Registry;
-    add_builtin_aggregators([fresh](std::string name, AggregatorFactory factory,
-                                    ParamSpecs params) {
+    add_builtin_aggregators([fresh](std::string name, ParamSpecs params,
+                                    AggregatorFactory factory) {
       fresh->factories[std::move(name)] = Registered{std::move(factory), std::move(params)};
     });
     return fresh;

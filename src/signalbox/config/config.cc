@@ -375,7 +375,8 @@ class Parser {
                           earlier ? " before it" : "")
             : fmt::format("use item_id, query, action, attrs.NAME or {}: {}",
                           earlier ? "an earlier feature" : "a feature", comma_list(names));
-    throw_config_error(e.value_where, path, fmt::format("unknown reference {} ({})", quote(s), hint));
+    throw_config_error(e.value_where, path,
+                       fmt::format("unknown reference {} ({})", quote(s), hint));
   }
 
   [[noreturn]] void unknown_key(const Entry& e, std::string_view path,
@@ -385,8 +386,9 @@ class Parser {
 
   // Reports a required key as missing, unless a parameter written in its place looks like
   // its misspelling: then that is the mistake to name.
-  [[noreturn]] void missing(const ConfigLocation& where, std::string_view path, std::string_view key,
-                            const ConfigParams& given, std::string_view problem = "required") const {
+  [[noreturn]] void missing(const ConfigLocation& where, std::string_view path,
+                            std::string_view key, const ConfigParams& given,
+                            std::string_view problem = "required") const {
     for (const auto& [written, param] : given) {
       if (written != key && !closest_match(written, {std::string(key)}).empty()) {
         throw_config_error(param.where, child(path, written),

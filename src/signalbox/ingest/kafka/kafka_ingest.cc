@@ -125,8 +125,9 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
     known.push_back("kind");
     std::string close = closest_match(key, known);
     if (!close.empty()) {
-      throw_config_error(param.where, key,
-                         fmt::format("unknown key for ingest kind kafka (did you mean {}?)", close));
+      throw_config_error(
+          param.where, key,
+          fmt::format("unknown key for ingest kind kafka (did you mean {}?)", close));
     }
     throw_config_error(param.where, key,
                        "unknown key (use brokers, topic, group, format, batch_size, batch_linger "

@@ -2,7 +2,8 @@
 // fixtures (with a fastText model trained here for search interests), a deliberately wrong
 // expected value and bad fixtures, views that read several windows, and the tutorial's
 // `histogram` built as a plugin out of tree - by a cmake run of its own - then loaded,
-// and once more claiming another plugin ABI version, which must be refused.
+// and once more claiming another plugin ABI version or declaring a parameter it could never
+// be given, which must be refused.
 
 #include <gtest/gtest.h>
 
@@ -43,10 +44,13 @@ class KitTest : public ::testing::Test {
   RunResult test(const fs::path& fixture) { return cli("test " + shell_quote(fixture.string())); }
 
   // Builds examples/plugin out of tree into `build` (a folder of this test), with extra
-  // cmake arguments; returns the build's output on failure.
-  RunResult build_plugin(const std::string& build, const std::string& extra = "") {
+  // cmake arguments and, when given, `source` in place of histogram.cc; returns the build's
+  // output on failure.
+  RunResult build_plugin(const std::string& build, const std::string& extra = "",
+                         const std::string& source = "") {
     copy_example("plugin",
                  {"CMakeLists.txt", "histogram.cc", "histogram.yaml", "histogram.test.yaml"});
+    if (!source.empty()) write("histogram.cc", source);
     const std::string cmake = shell_quote(SIGNALBOX_CMAKE);
     const std::string out = shell_quote((dir_ / build).string());
     RunResult r =
@@ -241,6 +245,35 @@ TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
                            ": registers aggregator \"histogram\", which is already defined"),
             std::string::npos)
       << twice.err;
+}
+
+TEST_F(KitTest, APluginDeclaringAKeyOfEverySignalIsRefused) {
+  // The loader takes `value` itself, so the aggregator could never be given its parameter.
+  const std::string source = R"(#include <signalbox/signal_kit.h>
+namespace {
+using namespace signalbox;
+class Zero final : public AggregatorOf<int> {
+ public:
+  explicit Zero(const AggregatorContext&) {}
+  void fold(int&, const MaterializedEvent&, double) const override {}
+  void merge(int&, const int&) const override {}
+  Value result(const int&, TimeMs) const override { return Value(0.0); }
+  void encode(const int&, ByteWriter&) const override {}
+  int decode(ByteReader&) const override { return 0; }
+};
+}  // namespace
+SIGNALBOX_REGISTER_AGGREGATOR(zero, Zero, {{"value", "clashes with a key of every signal"}});
+)";
+  RunResult build = build_plugin("build-taken", "", source);
+  ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
+  write("taken.yaml",
+        "signals:\n  - { name: s, aggregator: count }\nplugins: [build-taken/histogram.so]\n");
+  RunResult r = cli("check --config taken.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.err, "signalbox: config error: taken.yaml:3: plugins[0]: plugin " +
+                       (dir_ / "build-taken/histogram.so").string() +
+                       ": aggregator \"zero\" declares parameter \"value\", which is a key of "
+                       "every signal\n");
 }
 
 TEST_F(KitTest, APluginOfAnotherAbiVersionIsRefusedNamingBothVersions) {

@@ -217,5 +217,6 @@ class SessionProfile final : public View {
 
 }  // namespace
 
-SIGNALBOX_REGISTER_AGGREGATOR(session_mean, SessionMean);
-SIGNALBOX_REGISTER_VIEW(session_profile, SessionProfile);
+SIGNALBOX_REGISTER_AGGREGATOR(session_mean, SessionMean,
+                              {{"gap", "the longest pause within a session (a duration)"}});
+SIGNALBOX_REGISTER_VIEW(session_profile, SessionProfile, {});

@@ -57,4 +57,4 @@ class Histogram final : public AggregatorOf<Buckets> {
 
 }  // namespace
 
-SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram);
+SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram, {{"width", "bucket width (a number > 0)"}});

@@ -82,4 +82,7 @@ class Rising final : public View {
 
 }  // namespace
 
-SIGNALBOX_REGISTER_VIEW(rising, Rising);
+SIGNALBOX_REGISTER_VIEW(rising, Rising,
+                        {{"short", "the shorter of the two windows compared"},
+                         {"long", "the longer of the two windows compared"},
+                         {"k", "how many groups are listed, 1-10000 (default 5)"}});

@@ -5,10 +5,14 @@
 // A custom aggregator is a class that folds events into a mergeable state (AggregatorOf<S>:
 // fold, merge, result, encode, decode) with a constructor taking the AggregatorContext; a
 // custom view is a View with a constructor taking the ViewContext. One line registers either
-// under the name a config uses:
+// under the name a config uses, with the parameters it reads ({} for none):
 //
-//   SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram);   // aggregator: histogram
-//   SIGNALBOX_REGISTER_VIEW(rising, Rising);                // transform: rising
+//   SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram,    // aggregator: histogram
+//                                 {{"width", "bucket width (a number > 0)"}});
+//   SIGNALBOX_REGISTER_VIEW(rising, Rising, {{"k", "entries kept"}});  // transform: rising
+//
+// A config that writes any other key for it is refused at load ("unknown key for aggregator
+// histogram (did you mean width?)"), so a misspelt parameter never goes silently unused.
 //
 // Tiles, windows, storage, deduplication and serving then work for it with no more code.
 // The same source builds either into the `signalbox` executable (signalbox_add_signals in
@@ -40,17 +44,20 @@
 // The version of the plugin interface: this header and the headers it includes. It changes
 // whenever a change to them would break a plugin built against the previous ones, and a
 // plugin built for another version is refused when a config loads it.
-#define SIGNALBOX_PLUGIN_ABI_VERSION 1
+#define SIGNALBOX_PLUGIN_ABI_VERSION 2
 
 namespace signalbox {
 
 // What a plugin's register function adds its aggregators and views to. The host refuses a
 // name that is already registered (built in, or by another plugin) with a ConfigError
 // naming the plugin. Valid only during the register call; not thread-safe.
+// Each comes with the parameters it reads; one named like a key of every signal (or view)
+// is refused too, as the loader would never pass it on.
 class PluginRegistrar {
  public:
-  virtual void add_aggregator(const std::string& name, AggregatorFactory factory) = 0;
-  virtual void add_view(const std::string& name, ViewFactory factory) = 0;
+  virtual void add_aggregator(const std::string& name, AggregatorFactory factory,
+                              ParamSpecs params) = 0;
+  virtual void add_view(const std::string& name, ViewFactory factory, ParamSpecs params) = 0;
 
  protected:
   ~PluginRegistrar() = default;
@@ -86,6 +93,17 @@ ViewFactory view_factory() {
   };
 }
 
+// The parameter list of a registration macro: required, so that a class cannot be registered
+// without saying what it reads.
+inline ParamSpecs declared_params(ParamSpecs params) { return params; }
+template <int kNone = 0>
+ParamSpecs declared_params() {
+  static_assert(kNone != 0,
+                "SIGNALBOX_REGISTER_AGGREGATOR / _VIEW(name, Class, params): declare the "
+                "parameters the class reads, e.g. {{\"width\", \"bucket width\"}}, or {} for none");
+  return {};
+}
+
 }  // namespace kit_detail
 }  // namespace signalbox
 
@@ -101,6 +119,7 @@ struct Pending {
   std::string name;
   AggregatorFactory aggregator;  // one of the two is set
   ViewFactory view;
+  ParamSpecs params;
 };
 
 inline std::vector<Pending>& pending() {
@@ -109,14 +128,14 @@ inline std::vector<Pending>& pending() {
 }
 
 struct AggregatorRegistration {
-  AggregatorRegistration(const char* name, AggregatorFactory factory) {
-    pending().push_back(Pending{name, std::move(factory), nullptr});
+  AggregatorRegistration(const char* name, AggregatorFactory factory, ParamSpecs params) {
+    pending().push_back(Pending{name, std::move(factory), nullptr, std::move(params)});
   }
 };
 
 struct ViewRegistration {
-  ViewRegistration(const char* name, ViewFactory factory) {
-    pending().push_back(Pending{name, nullptr, std::move(factory)});
+  ViewRegistration(const char* name, ViewFactory factory, ParamSpecs params) {
+    pending().push_back(Pending{name, nullptr, std::move(factory), std::move(params)});
   }
 };
 
@@ -138,9 +157,9 @@ extern "C" __attribute__((visibility("default"), used)) inline void signalbox_pl
     signalbox::PluginRegistrar& registrar) {
   for (const auto& p : signalbox::kit_plugin::pending()) {
     if (p.aggregator) {
-      registrar.add_aggregator(p.name, p.aggregator);
+      registrar.add_aggregator(p.name, p.aggregator, p.params);
     } else {
-      registrar.add_view(p.name, p.view);
+      registrar.add_view(p.name, p.view, p.params);
     }
   }
 }
@@ -154,14 +173,14 @@ namespace signalbox::kit_builtin {
 
 // Registers at static initialisation, before main() reads any config.
 struct AggregatorRegistration {
-  AggregatorRegistration(const char* name, AggregatorFactory factory) {
-    register_aggregator(name, std::move(factory));
+  AggregatorRegistration(const char* name, AggregatorFactory factory, ParamSpecs params) {
+    register_aggregator(name, std::move(factory), std::move(params));
   }
 };
 
 struct ViewRegistration {
-  ViewRegistration(const char* name, ViewFactory factory) {
-    register_view(name, std::move(factory));
+  ViewRegistration(const char* name, ViewFactory factory, ParamSpecs params) {
+    register_view(name, std::move(factory), std::move(params));
   }
 };
 
@@ -175,14 +194,20 @@ struct ViewRegistration {
 // Registers aggregator class `Class` under `name` (an identifier, the `aggregator:` of a
 // signal). `Class` derives from Aggregator (usually AggregatorOf<S>) and is constructible
 // from `const signalbox::AggregatorContext&`; the constructor reads the signal's parameters
-// and throws ConfigError (through the context's helpers) when they are wrong. Use at
-// namespace scope, once per name.
-#define SIGNALBOX_REGISTER_AGGREGATOR(name, Class)                                    \
+// and throws ConfigError (through the context's helpers) when they are wrong. The third
+// argument lists those parameters, {{"key", "what it means"}, ...}, or {} for none: a
+// signal may write them besides the keys of every signal (name, aggregator, group_by, value,
+// actions, windows), and nothing else. Use at namespace scope, once per name.
+#define SIGNALBOX_REGISTER_AGGREGATOR(name, Class, ...)                               \
   static const SIGNALBOX_KIT_AGGREGATOR_REGISTRATION signalbox_kit_aggregator_##name( \
-      #name, ::signalbox::kit_detail::aggregator_factory<Class>())
+      #name, ::signalbox::kit_detail::aggregator_factory<Class>(),                    \
+      ::signalbox::kit_detail::declared_params(__VA_ARGS__))
 
 // Registers view class `Class` under `name` (an identifier, the `transform:` of a view).
-// `Class` derives from View and is constructible from `const signalbox::ViewContext&`.
-#define SIGNALBOX_REGISTER_VIEW(name, Class)                              \
+// `Class` derives from View and is constructible from `const signalbox::ViewContext&`. The
+// third argument lists the parameters it reads, as for an aggregator; a view may write them
+// besides name, signal, window and transform.
+#define SIGNALBOX_REGISTER_VIEW(name, Class, ...)                         \
   static const SIGNALBOX_KIT_VIEW_REGISTRATION signalbox_kit_view_##name( \
-      #name, ::signalbox::kit_detail::view_factory<Class>())
+      #name, ::signalbox::kit_detail::view_factory<Class>(),              \
+      ::signalbox::kit_detail::declared_params(__VA_ARGS__))

@@ -340,7 +340,7 @@ TEST(ConfigErrors, Log) {
   EXPECT_EQ(with("log: { slow_query: 5 }\n").rfind(R"(cfg.yaml:2: log.slow_query: bad duration "5")", 0),
             0u);
   EXPECT_EQ(with("log: { levle: info }\n"),
-            "cfg.yaml:2: log.levle: unknown key (expected level, format or slow_query)");
+            "cfg.yaml:2: log.levle: unknown key (did you mean level?)");
 }
 
 TEST(ConfigLog, DefaultsAndValues) {
@@ -389,8 +389,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path or nodes)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
-            "cfg.yaml:3: event_store.retension: unknown key (expected retention, "
-            "max_future_skew or late_horizon)");
+            "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
                                   "features:\n"
                                   "  - { name: f, source: p, key: item_id, field: c, kind: x }\n")),
@@ -461,6 +460,13 @@ TEST(ConfigErrors, Ingest) {
             "cfg.yaml:1: ingest: must be a list of mappings");
   EXPECT_EQ(error_of(with_signals("ingest:\n  - http\n")),
             "cfg.yaml:2: ingest[0]: must be a mapping");
+  // HTTP ingest is configured in `server`; anything else written for it is a mistake.
+  EXPECT_EQ(error_of(with_signals("ingest:\n  - { kind: http, topic: t }\n")),
+            "cfg.yaml:2: ingest[0].topic: unknown key for ingest kind http (expected kind)");
+  EXPECT_EQ(error_of(with_signals("ingest:\n  - { kinds: http }\n")),
+            "cfg.yaml:2: ingest[0].kinds: unknown key (did you mean kind?)");
+  EXPECT_EQ(error_of(with_signals("ingest:\n  - { kind: kafka, brokers: b:1, topik: t }\n")),
+            "cfg.yaml:2: ingest[0].topik: unknown key (did you mean topic?)");
 }
 
 TEST(ConfigErrors, Sources) {
@@ -477,8 +483,16 @@ TEST(ConfigErrors, Sources) {
   EXPECT_EQ(error_of(with_signals("sources:\n  q:\n    kind: fasttext\n    model: m.bin\n"
                                   "    path: x\n")),
             "cfg.yaml:5: sources.q.path: not used by a fasttext source");
-  EXPECT_EQ(error_of(with_signals("sources:\n  q: { kind: fasttext, model: m, labels: [a] }\n")),
-            "cfg.yaml:2: sources.q.labels: must be a single value");
+  // Whether `labels` is a parameter of the kind is decided when the source is built, before
+  // its shape: the loader keeps it, marked as not a single value.
+  Config c = parse_config(with_signals("sources:\n  q: { kind: fasttext, model: m, labels: [a] }\n"),
+                          "cfg.yaml");
+  EXPECT_FALSE(c.sources[0].params.at("labels").scalar);
+  EXPECT_EQ(c.sources[0].params.at("labels").where.line, 2);
+  EXPECT_EQ(c.sources[0].params.at("labels").where.path, "sources.q");
+  // A misspelt `kind` is named as such rather than `kind` reported missing.
+  EXPECT_EQ(error_of(with_signals("sources:\n  pins: { knd: table, path: p, key: k }\n")),
+            "cfg.yaml:2: sources.pins.knd: unknown key (did you mean kind?)");
   EXPECT_EQ(error_of(with_signals("sources:\n  - { kind: table }\n")),
             "cfg.yaml:2: sources: must be a mapping");
 }
@@ -514,12 +528,17 @@ TEST(ConfigErrors, Features) {
             "cfg.yaml:5: features[0].type: unknown type \"list\" (use strings, vector or number)");
   EXPECT_EQ(features("  - { name: f, source: pins, key: pin_id, field: c }\n"),
             "cfg.yaml:5: features[0].key: unknown reference \"pin_id\" (use item_id, query, "
-            "action, attrs.NAME or a feature)");
+            "action or attrs.NAME; no features are defined before it)");
   // A feature may only be keyed by one defined above, so there are no cycles.
   EXPECT_EQ(features("  - { name: f, source: pins, key: g, field: c }\n"
                      "  - { name: g, source: pins, key: item_id, field: c }\n"),
-            "cfg.yaml:5: features[0].key: unknown reference \"g\" (use item_id, query, action, "
-            "attrs.NAME or a feature)");
+            "cfg.yaml:5: features[0].key: unknown reference \"g\" (use item_id, query, action "
+            "or attrs.NAME; no features are defined before it)");
+  EXPECT_EQ(features("  - { name: board, source: pins, key: item_id, field: b }\n"
+                     "  - { name: topic, source: pins, key: g, field: t }\n"
+                     "  - { name: g, source: pins, key: item_id, field: c }\n"),
+            "cfg.yaml:6: features[1].key: unknown reference \"g\" (use item_id, query, action, "
+            "attrs.NAME or an earlier feature: board)");
   EXPECT_EQ(features("  - { name: f, source: queries, key: query, min_prob: 1.5 }\n"),
             "cfg.yaml:5: features[0].min_prob: must be a number from 0 to 1");
   EXPECT_EQ(features("  - { name: f, source: queries, key: query, top: -1 }\n"),
@@ -546,6 +565,11 @@ TEST(ConfigErrors, SignalRequiredKeys) {
             "cfg.yaml:2: signals[0].name: required");
   EXPECT_EQ(error_of("signals:\n  - { name: a, aggregator: \"\" }\n"),
             "cfg.yaml:2: signals[0].aggregator: must not be empty");
+  // A misspelt required key is the mistake to name, not the key it was meant to be.
+  EXPECT_EQ(error_of("signals:\n  - name: a\n    aggregater: count\n"),
+            "cfg.yaml:3: signals[0].aggregater: unknown key (did you mean aggregator?)");
+  EXPECT_EQ(error_of("signals:\n  - { Name: a, aggregator: count }\n"),
+            "cfg.yaml:2: signals[0].Name: unknown key (did you mean name?)");
 }
 
 TEST(ConfigErrors, SignalNames) {
@@ -618,12 +642,36 @@ TEST(ConfigErrors, Actions) {
 TEST(ConfigErrors, SignalReferencesAndParams) {
   EXPECT_EQ(error_of("signals: [{ name: a, aggregator: count, group_by: pin.categories }]\n"),
             "cfg.yaml:1: signals[0].group_by: unknown reference \"pin.categories\" (use item_id, "
-            "query, action, attrs.NAME or a feature)");
+            "query, action or attrs.NAME; no features are defined)");
   EXPECT_EQ(error_of("signals: [{ name: a, aggregator: last_k, value: attrs. }]\n"),
             "cfg.yaml:1: signals[0].value: unknown reference \"attrs.\" (use item_id, query, "
-            "action, attrs.NAME or a feature)");
-  EXPECT_EQ(error_of("signals:\n  - name: a\n    aggregator: last_k\n    k: { n: 3 }\n"),
-            "cfg.yaml:4: signals[0].k: must be a single value");
+            "action or attrs.NAME; no features are defined)");
+  EXPECT_EQ(error_of("signals: [{ name: a, aggregator: last_k, value: itemid }]\n"),
+            "cfg.yaml:1: signals[0].value: unknown reference \"itemid\" (did you mean item_id?)");
+  // With features defined, the message lists them, or names the one meant.
+  const std::string features =
+      "sources: { pins: { kind: table, path: p.tsv, key: id } }\n"
+      "features:\n"
+      "  - { name: pin.categories, source: pins, key: item_id, field: c }\n"
+      "  - { name: pin.embedding, source: pins, key: item_id, field: e, type: vector }\n";
+  EXPECT_EQ(error_of(features + "signals: [{ name: a, aggregator: count, group_by: color }]\n"),
+            "cfg.yaml:5: signals[0].group_by: unknown reference \"color\" (use item_id, query, "
+            "action, attrs.NAME or a feature: pin.categories, pin.embedding)");
+  EXPECT_EQ(error_of(features + "signals: [{ name: a, aggregator: count, group_by: pin.category }]\n"),
+            "cfg.yaml:5: signals[0].group_by: unknown reference \"pin.category\" (did you mean "
+            "pin.categories?)");
+
+  // Whether a parameter is known is for its aggregator to say, when the engine is built; the
+  // loader keeps every one with its key's line, a list or mapping marked as such.
+  Config shapes = parse_config("signals:\n  - name: a\n    aggregator: last_k\n    k: { n: 3 }\n"
+                               "    action: purchase\n",
+                               "cfg.yaml");
+  EXPECT_FALSE(shapes.signals[0].params.at("k").scalar);
+  EXPECT_EQ(shapes.signals[0].params.at("k").where.line, 4);
+  EXPECT_TRUE(shapes.signals[0].params.at("action").scalar);
+  EXPECT_EQ(shapes.signals[0].params.at("action").text, "purchase");
+  EXPECT_EQ(shapes.signals[0].params.at("action").where.line, 5);
+  EXPECT_EQ(shapes.signals[0].params.at("action").where.path, "signals[0]");
 
   Config c = parse_config(
       "signals: [{ name: a, aggregator: count, group_by: attrs.color, value: action, k: 3 }]",
@@ -654,8 +702,10 @@ TEST(ConfigErrors, Views) {
   EXPECT_EQ(views("  - { name: v, signal: s, transform: top_k }\n"
                   "  - { name: v, signal: s, transform: normalize }\n"),
             "cfg.yaml:3: views[1].name: duplicate name \"v\" (first at line 2)");
-  EXPECT_EQ(views("  - { name: v, signal: s, transform: top_k, k: [5] }\n"),
-            "cfg.yaml:2: views[0].k: must be a single value");
+  EXPECT_EQ(views("  - { name: v, signl: s, transform: top_k }\n"),
+            "cfg.yaml:2: views[0].signl: unknown key (did you mean signal?)");
+  EXPECT_EQ(views("  - { name: v, signal: s, window: 1d, transfrom: top_k }\n"),
+            "cfg.yaml:2: views[0].transfrom: unknown key (did you mean transform?)");
   EXPECT_EQ(error_of("views:\n  - { name: v, signal: s, window: 1d, transform: top_k }\n"
                      "signals: [{ name: s, aggregator: count }]\n"),
             "cfg.yaml:2: views[0].window: signal \"s\" has no windows");
@@ -669,6 +719,68 @@ TEST(ConfigErrors, Plugins) {
 }
 
 // --- parameter helpers ---
+
+TEST(UnknownKeys, TheClosestKeyIsSuggestedWhenItIsAFewEditsAway) {
+  const std::vector<std::string> signal = {"name",  "aggregator", "group_by",
+                                           "value", "actions",    "windows"};
+  EXPECT_EQ(closest_match("action", signal), "actions");    // one left out
+  EXPECT_EQ(closest_match("groupby", signal), "group_by");  // one left out
+  EXPECT_EQ(closest_match("widht", {"width"}), "width");    // two swapped
+  EXPECT_EQ(closest_match("kk", {"k"}), "k");               // one too many
+  EXPECT_EQ(closest_match("Window", signal), "windows");    // case does not count
+  EXPECT_EQ(closest_match("half_lfie", {"half_life", "k"}), "half_life");
+  EXPECT_EQ(closest_match("agregatorr", signal), "aggregator");
+  // Nothing within reach: a replaced one-letter key, or nothing in common.
+  EXPECT_EQ(closest_match("x", {"k"}), "");
+  EXPECT_EQ(closest_match("colour", signal), "");
+  EXPECT_EQ(closest_match("action", {}), "");
+  // The nearest wins, and the first listed among equally near ones.
+  EXPECT_EQ(closest_match("valu", {"values", "value"}), "value");
+  EXPECT_EQ(closest_match("ab", {"ax", "xb"}), "ax");
+  EXPECT_EQ(closest_match(std::string(100, 'a'), {std::string(100, 'a')}), "");
+}
+
+TEST(UnknownKeys, TheProblemNamesTheOwnerAndTheClosestKeyOrAllOfThem) {
+  EXPECT_EQ(unknown_key_problem("action", {"actions", "windows"}, "aggregator count"),
+            "unknown key for aggregator count (did you mean actions?)");
+  EXPECT_EQ(unknown_key_problem("colour", {"k", "name", "signal"}, "transform top_k"),
+            "unknown key for transform top_k (expected k, name or signal)");
+  EXPECT_EQ(unknown_key_problem("port", {"http", "grpc"}), "unknown key (expected http or grpc)");
+  EXPECT_EQ(unknown_key_problem("x", {}, "ingest kind http"),
+            "unknown key for ingest kind http (it takes none)");
+}
+
+TEST(UnknownKeys, CheckParamsRefusesWhatIsNotDeclared) {
+  ConfigParams params;
+  params["k"] = ConfigParam{"5", {"c.yaml", 4, "views[1]"}};
+  const ParamSpecs top_k = {{"k", "how many"}};
+  const std::vector<std::string> view = {"name", "signal", "window", "transform"};
+  EXPECT_NO_THROW(check_params(params, top_k, "transform top_k", view));
+  EXPECT_NO_THROW(check_params(ConfigParams(), ParamSpecs(), "transform normalize", view));
+
+  auto problem = [&](const ParamSpecs& specs, std::string_view owner) -> std::string {
+    try {
+      check_params(params, specs, owner, view);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_EQ(problem({}, "transform normalize"),
+            "c.yaml:4: views[1].k: unknown key for transform normalize (expected name, signal, "
+            "window or transform)");
+  params["kk"] = ConfigParam{"5", {"c.yaml", 5, "views[1]"}};
+  EXPECT_EQ(problem(top_k, "transform top_k"),
+            "c.yaml:5: views[1].kk: unknown key for transform top_k (did you mean k?)");
+  params.erase("kk");
+  params["windw"] = ConfigParam{"1d", {"c.yaml", 6, "views[1]"}};
+  EXPECT_EQ(problem(top_k, "transform top_k"),
+            "c.yaml:6: views[1].windw: unknown key for transform top_k (did you mean window?)");
+  // A declared parameter written as a list or mapping.
+  params.erase("windw");
+  params["k"] = ConfigParam{"", {"c.yaml", 4, "views[1]"}, false};
+  EXPECT_EQ(problem(top_k, "transform top_k"), "c.yaml:4: views[1].k: must be a single value");
+}
 
 TEST(ConfigParamsTest, Helpers) {
   Config c = parse_config(

@@ -446,6 +446,11 @@ TEST(KafkaIngestOptions, ReadFromTheIngestEntryWithErrorsNamingTheKey) {
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch: 5 }"),
             "cfg.yaml:2: ingest[0].batch: unknown key (use brokers, topic, group, format, "
             "batch_size, batch_linger or rdkafka.<librdkafka property>)");
+  EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, grop: g }"),
+            "cfg.yaml:2: ingest[0].grop: unknown key for ingest kind kafka (did you mean group?)");
+  EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch_lingr: 5ms }"),
+            "cfg.yaml:2: ingest[0].batch_lingr: unknown key for ingest kind kafka (did you mean "
+            "batch_linger?)");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch_size: 200000 }"),
             "cfg.yaml:2: ingest[0].batch_size: must be between 1 and 100000");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch_linger: 1m }"),

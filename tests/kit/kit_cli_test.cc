@@ -2,7 +2,8 @@
 // fixtures (with a fastText model trained here for search interests), a deliberately wrong
 // expected value and bad fixtures, views that read several windows, and the tutorial's
 // `histogram` built as a plugin out of tree - by a cmake run of its own - then loaded,
-// and once more claiming another plugin ABI version, which must be refused.
+// and once more claiming another plugin ABI version or declaring a parameter it could never
+// be given, which must be refused.
 
 #include <gtest/gtest.h>
 
@@ -43,10 +44,13 @@ class KitTest : public ::testing::Test {
   RunResult test(const fs::path& fixture) { return cli("test " + shell_quote(fixture.string())); }
 
   // Builds examples/plugin out of tree into `build` (a folder of this test), with extra
-  // cmake arguments; returns the build's output on failure.
-  RunResult build_plugin(const std::string& build, const std::string& extra = "") {
+  // cmake arguments and, when given, `source` in place of histogram.cc; returns the build's
+  // output on failure.
+  RunResult build_plugin(const std::string& build, const std::string& extra = "",
+                         const std::string& source = "") {
     copy_example("plugin",
                  {"CMakeLists.txt", "histogram.cc", "histogram.yaml", "histogram.test.yaml"});
+    if (!source.empty()) write("histogram.cc", source);
     const std::string cmake = shell_quote(SIGNALBOX_CMAKE);
     const std::string out = shell_quote((dir_ / build).string());
     RunResult r =
@@ -182,6 +186,16 @@ TEST_F(KitTest, AViewOfSeveralWindowsTakesNoWindowAndNamesItsWindowsByParameter)
   EXPECT_NE(unknown.err.find("views[0].short: signal \"s\" has no window \"7d\" (it has 1d, 30d)"),
             std::string::npos)
       << unknown.err;
+
+  // A custom view's parameters are the ones it declared: `lon` would otherwise be ignored and
+  // `long` reported missing.
+  write("misspelt.yaml",
+        config + "  - { name: v, signal: s, transform: rising, short: 1d, lon: 30d }\n");
+  RunResult misspelt = cli("check --config misspelt.yaml");
+  EXPECT_EQ(misspelt.exit_code, 2);
+  EXPECT_EQ(misspelt.err,
+            "signalbox: config error: misspelt.yaml:5: views[0].lon: unknown key for transform "
+            "rising (did you mean long?)\n");
 }
 
 TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
@@ -211,6 +225,16 @@ TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
             "{\"user_id\":3,\"as_of\":1772352060000,\"signals\":{\"price_histogram\":"
             "{\"1d\":{\"10\":2},\"30d\":{\"10\":2}}}}\n");
 
+  // A misspelt parameter of the plugin's aggregator is refused, naming the one it declared;
+  // unchecked, the signal would not even build (width is required), but for an optional
+  // parameter it would silently take the default.
+  write("widht.yaml", replace(read_file(dir_ / "histogram.yaml"), "width: 10", "widht: 10"));
+  RunResult widht = cli("check --config widht.yaml");
+  EXPECT_EQ(widht.exit_code, 2);
+  EXPECT_EQ(widht.err,
+            "signalbox: config error: widht.yaml:10: signals[0].widht: unknown key for aggregator "
+            "histogram (did you mean width?)\n");
+
   // A second plugin may not take a name that is already defined.
   fs::copy_file(dir_ / "build/histogram.so", dir_ / "build/histogram-again.so");
   write("twice.yaml", replace(read_file(dir_ / "histogram.yaml"), "plugins: [build/histogram.so]",
@@ -221,6 +245,35 @@ TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
                            ": registers aggregator \"histogram\", which is already defined"),
             std::string::npos)
       << twice.err;
+}
+
+TEST_F(KitTest, APluginDeclaringAKeyOfEverySignalIsRefused) {
+  // The loader takes `value` itself, so the aggregator could never be given its parameter.
+  const std::string source = R"(#include <signalbox/signal_kit.h>
+namespace {
+using namespace signalbox;
+class Zero final : public AggregatorOf<int> {
+ public:
+  explicit Zero(const AggregatorContext&) {}
+  void fold(int&, const MaterializedEvent&, double) const override {}
+  void merge(int&, const int&) const override {}
+  Value result(const int&, TimeMs) const override { return Value(0.0); }
+  void encode(const int&, ByteWriter&) const override {}
+  int decode(ByteReader&) const override { return 0; }
+};
+}  // namespace
+SIGNALBOX_REGISTER_AGGREGATOR(zero, Zero, {{"value", "clashes with a key of every signal"}});
+)";
+  RunResult build = build_plugin("build-taken", "", source);
+  ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
+  write("taken.yaml",
+        "signals:\n  - { name: s, aggregator: count }\nplugins: [build-taken/histogram.so]\n");
+  RunResult r = cli("check --config taken.yaml");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.err, "signalbox: config error: taken.yaml:3: plugins[0]: plugin " +
+                       (dir_ / "build-taken/histogram.so").string() +
+                       ": aggregator \"zero\" declares parameter \"value\", which is a key of "
+                       "every signal\n");
 }
 
 TEST_F(KitTest, APluginOfAnotherAbiVersionIsRefusedNamingBothVersions) {
@@ -235,7 +288,7 @@ TEST_F(KitTest, APluginOfAnotherAbiVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(r.err.find("signalbox: config error: old.yaml:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("plugins[0]: plugin " + (dir_ / "build-old/histogram.so").string() +
                        ": built for plugin ABI version 999, but this signalbox has plugin ABI "
-                       "version 1; rebuild the plugin"),
+                       "version 2; rebuild the plugin"),
             std::string::npos)
       << r.err;
   RunResult get = cli("get --config old.yaml --user 1");

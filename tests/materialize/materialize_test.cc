@@ -240,8 +240,15 @@ TEST(TableSource, LoadErrorsNameTheConfigEntry) {
 
   SourceConfig extra = table_config("pins", dir.write("x.tsv", kPins));
   extra.params["colour"] = {"red", {"demo.yaml", 9}};
-  EXPECT_THAT(config_error([&] { make_source(extra); }),
-              HasSubstr("demo.yaml:9: sources.pins.colour: unknown key for a table source"));
+  EXPECT_EQ(config_error([&] { make_source(extra); }),
+            "demo.yaml:9: sources.pins.colour: unknown key for a table source (expected "
+            "cache_bytes, cache_ttl, timeout, backoff, reload_interval, kind, path or key)");
+  // A table takes no model, so a near miss of `model` is not suggested; `pth` is `path`.
+  extra.params.clear();
+  extra.params["pth"] = {"x.tsv", {"demo.yaml", 10}};
+  EXPECT_EQ(config_error([&] { make_source(extra); }),
+            "demo.yaml:10: sources.pins.pth: unknown key for a table source (did you mean "
+            "path?)");
 }
 
 TEST(TableSource, RowErrorsNameTheTsvLine) {
@@ -1075,11 +1082,15 @@ TEST(TableReload, ABrokenFileIsReportedOnceUntilItChanges) {
 // --- Registry ---------------------------------------------------------------------------------
 
 TEST(SourceRegistry, CustomKindsAreBuiltByName) {
-  register_source_kind("test_echo", [](const SourceConfig& c) -> std::unique_ptr<Source> {
-    check_source_params(c, {"suffix"});
-    return std::make_unique<RecordingSource>(
-        std::map<std::string, std::string>{{"x", source_param(c, "suffix", "!")}});
-  });
+  register_source_kind(
+      "test_echo",
+      [](const SourceConfig& c) -> std::unique_ptr<Source> {
+        return std::make_unique<RecordingSource>(
+            std::map<std::string, std::string>{{"x", source_param(c, "suffix", "!")}});
+      },
+      {{"suffix", "put after every value"}});
+  EXPECT_EQ(source_kind_params("test_echo")->at(0).name, "suffix");
+  EXPECT_FALSE(source_kind_params("no_such_kind"));
   auto kinds = source_kinds();
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "test_echo"), kinds.end());
   EXPECT_NE(std::find(kinds.begin(), kinds.end(), "table"), kinds.end());
@@ -1092,13 +1103,42 @@ TEST(SourceRegistry, CustomKindsAreBuiltByName) {
   EXPECT_EQ(m.materialize({event(1, "x")})[0].features[0], FeatureValue(Strings{"v:?"}));
 
   config.sources[0].params["colour"] = {"red", {"demo.yaml", 12}};
-  EXPECT_THAT(config_error([&] { Materializer bad(config); }),
-              HasSubstr("demo.yaml:12: sources.echo.colour: unknown key for a test_echo source "
-                        "(expected suffix, cache_bytes,"));
+  EXPECT_EQ(config_error([&] { Materializer bad(config); }),
+            "demo.yaml:12: sources.echo.colour: unknown key for a test_echo source (expected "
+            "suffix, cache_bytes, cache_ttl, timeout, backoff, reload_interval, kind, path, key "
+            "or model)");
+  // A misspelling of its own parameter, of a common one and of a key of every source.
+  config.sources[0].params.erase("colour");
+  config.sources[0].params["sufix"] = {"?", {"demo.yaml", 13}};
+  EXPECT_EQ(config_error([&] { Materializer bad(config); }),
+            "demo.yaml:13: sources.echo.sufix: unknown key for a test_echo source (did you mean "
+            "suffix?)");
+  config.sources[0].params.erase("sufix");
+  config.sources[0].params["time_out"] = {"1s", {"demo.yaml", 14}};
+  EXPECT_EQ(config_error([&] { Materializer bad(config); }),
+            "demo.yaml:14: sources.echo.time_out: unknown key for a test_echo source (did you "
+            "mean timeout?)");
+  config.sources[0].params.erase("time_out");
+  config.sources[0].params["modle"] = {"m.bin", {"demo.yaml", 15}};
+  EXPECT_EQ(config_error([&] { Materializer bad(config); }),
+            "demo.yaml:15: sources.echo.modle: unknown key for a test_echo source (did you "
+            "mean model?)");
+  // A declared parameter written as a list.
+  config.sources[0].params.erase("modle");
+  config.sources[0].params["suffix"] = {"", {"demo.yaml", 16}, false};
+  EXPECT_EQ(config_error([&] { Materializer bad(config); }),
+            "demo.yaml:16: sources.echo.suffix: must be a single value");
 
-  EXPECT_THROW(register_source_kind("Bad-Kind", [](const SourceConfig&) { return nullptr; }),
+  EXPECT_THROW(register_source_kind("Bad-Kind", [](const SourceConfig&) { return nullptr; }, {}),
                std::invalid_argument);
-  EXPECT_THROW(register_source_kind("ok", nullptr), std::invalid_argument);
+  EXPECT_THROW(register_source_kind("ok", nullptr, {}), std::invalid_argument);
+  // The loader takes these keys itself, so a parameter of that name could never be set.
+  for (const char* taken : {"kind", "path", "key", "model", "timeout"}) {
+    EXPECT_THROW(register_source_kind(
+                     "ok", [](const SourceConfig&) { return nullptr; }, {{taken, "x"}}),
+                 std::invalid_argument)
+        << taken;
+  }
 }
 
 }  // namespace

@@ -182,9 +182,14 @@ TEST(RedisSourceConfig, ParametersAreChecked) {
               HasSubstr("demo.yaml:5: sources.cache.address: bad address \"localhost\""));
   EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("a:1,b:2", {})); }),
               HasSubstr("Redis Cluster is not supported"));
-  EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("h:1", {{"prefix", "x"}})); }),
-              HasSubstr("sources.cache.prefix: unknown key for a redis source (expected address, "
-                        "nodes, key_prefix,"));
+  // Unknown keys are refused by make_source, from what the redis kind declares.
+  EXPECT_EQ(config_error([&] { make_source(redis_config("h:1", {{"prefix", "x"}})); }),
+            "demo.yaml:6: sources.cache.prefix: unknown key for a redis source (expected address, "
+            "nodes, key_prefix, db, password, pool, cache_bytes, cache_ttl, timeout, backoff, "
+            "reload_interval or kind)");
+  EXPECT_EQ(config_error([&] { make_source(redis_config("h:1", {{"keyprefix", "x"}})); }),
+            "demo.yaml:6: sources.cache.keyprefix: unknown key for a redis source (did you mean "
+            "key_prefix?)");
   EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("h:1", {{"pool", "0"}})); }),
               HasSubstr("sources.cache.pool: must be an integer from 1 to 1024"));
   EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("h:1", {{"timeout", "1"}})); }),

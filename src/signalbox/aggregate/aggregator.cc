@@ -1,20 +1,28 @@
 #include "signalbox/aggregate/aggregator.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace signalbox {
 
 // Defined in builtin_aggregators.cc: adds the built-ins of SPEC §4 through `add`.
-void add_builtin_aggregators(const std::function<void(std::string, AggregatorFactory)>& add);
+void add_builtin_aggregators(
+    const std::function<void(std::string, ParamSpecs, AggregatorFactory)>& add);
 
 namespace {
 
+struct Registered {
+  AggregatorFactory factory;
+  ParamSpecs params;
+};
+
 struct Registry {
   std::mutex mutex;
-  std::map<std::string, AggregatorFactory> factories;
+  std::map<std::string, Registered> factories;
 };
 
 // The built-ins go in when the registry is created, so that a later registration under the
@@ -23,8 +31,9 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* fresh = new Registry;
-    add_builtin_aggregators([fresh](std::string name, AggregatorFactory factory) {
-      fresh->factories[std::move(name)] = std::move(factory);
+    add_builtin_aggregators([fresh](std::string name, ParamSpecs params,
+                                    AggregatorFactory factory) {
+      fresh->factories[std::move(name)] = Registered{std::move(factory), std::move(params)};
     });
     return fresh;
   }();
@@ -71,10 +80,31 @@ TimeMs AggregatorContext::param_duration(std::string_view key,
   return signalbox::param_duration(signal.params, key, signal.where, fallback);
 }
 
-void register_aggregator(const std::string& name, AggregatorFactory factory) {
+void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params) {
+  for (const ParamSpec& p : params) {
+    const auto& taken = signal_keys();
+    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
+      throw std::invalid_argument(fmt::format(
+          "aggregator \"{}\" declares parameter \"{}\", which every signal has", name, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  r.factories[name] = std::move(factory);
+  r.factories[name] = Registered{std::move(factory), std::move(params)};
+}
+
+std::optional<ParamSpecs> aggregator_params(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.factories.find(name);
+  if (it == r.factories.end()) return std::nullopt;
+  return it->second.params;
+}
+
+const std::vector<std::string>& signal_keys() {
+  static const std::vector<std::string> kKeys = {"name",  "aggregator", "group_by",
+                                                 "value", "actions",    "windows"};
+  return kKeys;
 }
 
 std::vector<std::string> aggregator_names() {
@@ -86,19 +116,22 @@ std::vector<std::string> aggregator_names() {
 }
 
 std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context) {
-  AggregatorFactory factory;
+  Registered found;
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     auto it = r.factories.find(context.signal.aggregator);
-    if (it != r.factories.end()) factory = it->second;
+    if (it != r.factories.end()) found = it->second;
   }
+  const AggregatorFactory& factory = found.factory;
   if (!factory) {
     throw_config_error(context.signal.where, "aggregator",
                        fmt::format("unknown aggregator \"{}\" (known: {})",
                                    context.signal.aggregator,
                                    fmt::join(aggregator_names(), ", ")));
   }
+  check_params(context.signal.params, found.params,
+               fmt::format("aggregator {}", context.signal.aggregator), signal_keys());
   return factory(context);
 }
 

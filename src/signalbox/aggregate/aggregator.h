@@ -119,15 +119,26 @@ struct AggregatorContext {
 
 using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext&)>;
 
-// Registers a factory under `name` (the `aggregator:` of a signal). Registering a name twice
-// replaces the first, so a program may replace a built-in (the built-ins are registered
+// Registers a factory under `name` (the `aggregator:` of a signal) with the parameters it
+// reads (`{}` for none): a signal naming it may write those and the keys every signal takes
+// (signal_keys()), and anything else is refused before the factory runs; declaring one of
+// those keys throws std::invalid_argument. Registering a name
+// twice replaces the first, so a program may replace a built-in (the built-ins are registered
 // before anything else). Safe to call from any thread, also during static initialisation.
-void register_aggregator(const std::string& name, AggregatorFactory factory);
+void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params);
 
 // Builds the aggregator a signal names. Throws ConfigError at the signal's location for an
-// unknown name (listing the known ones) or parameters the factory rejects.
+// unknown name (listing the known ones), a parameter the aggregator does not declare (with
+// the closest known key), or parameters the factory rejects.
 std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context);
 
 std::vector<std::string> aggregator_names();
+
+// The parameters aggregator `name` declares; nullopt when no aggregator has that name.
+std::optional<ParamSpecs> aggregator_params(const std::string& name);
+
+// The keys of every signal, whatever its aggregator: name, aggregator, group_by, value,
+// actions, windows.
+const std::vector<std::string>& signal_keys();
 
 }  // namespace signalbox

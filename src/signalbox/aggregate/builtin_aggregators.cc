@@ -461,39 +461,49 @@ class MeanAggregator final : public AggregatorOf<VectorSum> {
 
 }  // namespace
 
-void add_builtin_aggregators(const std::function<void(std::string, AggregatorFactory)>& add) {
-  add("count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    c.forbid_value();
-    return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
-  });
-  add("sum", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    c.require_value();
-    return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
-  });
-  add("decayed_count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    c.forbid_value();
-    if (!c.signal.windows.empty())
-      c.reject("windows", "decayed_count has no windows (it decays instead)");
-    return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"), c.group_by);
-  });
-  add("last_k", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    const ValueRef& value = c.require_value();
-    c.forbid_group_by();
-    std::int64_t k = c.param_int("k");
-    if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
-    return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), value);
-  });
-  add("distinct_count", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    const ValueRef& value = c.require_value();
-    c.forbid_group_by();
-    return std::make_unique<DistinctCountAggregator>(value);
-  });
-  add("mean", [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-    const ValueRef& value = c.require_value();
-    c.forbid_group_by();
-    if (value.kind() != ValueRef::Kind::kFeature) c.reject("value", "mean needs a vector feature");
-    return std::make_unique<MeanAggregator>(value);
-  });
+void add_builtin_aggregators(
+    const std::function<void(std::string, ParamSpecs, AggregatorFactory)>& add) {
+  add("count", {},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        c.forbid_value();
+        return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
+      });
+  add("sum", {},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        c.require_value();
+        return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
+      });
+  add("decayed_count",
+      {{"half_life", "the age at which an event counts half (a duration, required)"}},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        c.forbid_value();
+        if (!c.signal.windows.empty())
+          c.reject("windows", "decayed_count has no windows (it decays instead)");
+        return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"),
+                                                        c.group_by);
+      });
+  add("last_k", {{"k", "how many of the newest values are kept, 1-10000 (required)"}},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        const ValueRef& value = c.require_value();
+        c.forbid_group_by();
+        std::int64_t k = c.param_int("k");
+        if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
+        return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), value);
+      });
+  add("distinct_count", {},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        const ValueRef& value = c.require_value();
+        c.forbid_group_by();
+        return std::make_unique<DistinctCountAggregator>(value);
+      });
+  add("mean", {},
+      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+        const ValueRef& value = c.require_value();
+        c.forbid_group_by();
+        if (value.kind() != ValueRef::Kind::kFeature)
+          c.reject("value", "mean needs a vector feature");
+        return std::make_unique<MeanAggregator>(value);
+      });
 }
 
 }  // namespace signalbox

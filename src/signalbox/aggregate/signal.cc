@@ -15,10 +15,15 @@ std::optional<ValueRef> resolve(const SignalConfig& config, std::string_view key
   if (text.empty()) return std::nullopt;
   auto ref = ValueRef::parse(text, features);
   if (!ref) {
-    throw_config_error(config.where, key,
-                       fmt::format("\"{}\" is neither an event field (item_id, query, action, "
-                                   "attrs.NAME) nor a configured feature",
-                                   text));
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < features.size(); ++i) names.push_back(features.name(i));
+    throw_config_error(
+        config.where, key,
+        fmt::format("\"{}\" is neither an event field (item_id, query, action, attrs.NAME) nor "
+                    "a configured feature ({})",
+                    text,
+                    names.empty() ? "none are configured"
+                                  : fmt::format("configured: {}", fmt::join(names, ", "))));
   }
   return ref;
 }

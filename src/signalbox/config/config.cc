@@ -35,7 +35,6 @@ namespace {
 // A config is a page of YAML; anything near this size is a mistake (or an attack).
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 constexpr std::string_view kDurationHint = "(use <integer><unit>, unit ms, s, m, h or d)";
-constexpr std::string_view kRefHint = "(use item_id, query, action, attrs.NAME or a feature)";
 
 // Values are echoed back in messages; escaping keeps a stray newline or quote from
 // garbling the one-line error the CLI prints.
@@ -354,29 +353,66 @@ class Parser {
   }
   fs::path resolve(const std::string& p) const { return (dir_ / fs::path(p)).lexically_normal(); }
 
+  // A value reference names an event field or one of `features`; the message for one that
+  // does neither lists what it could name. A feature's key may name only the features
+  // written before it (`earlier`).
   std::string reference(const Entry& e, std::string_view path,
-                        const std::vector<FeatureConfig>& features) const {
+                        const std::vector<FeatureConfig>& features, bool earlier = false) const {
     std::string s = text(e, path);
     if (is_event_field(s)) return s;
+    std::vector<std::string> names;
     for (const FeatureConfig& f : features) {
       if (f.name == s) return s;
+      names.push_back(f.name);
     }
+    std::vector<std::string> known = {"item_id", "query", "action"};
+    known.insert(known.end(), names.begin(), names.end());
+    std::string close = closest_match(s, known);
+    std::string hint =
+        !close.empty() ? fmt::format("did you mean {}?", close)
+        : names.empty()
+            ? fmt::format("use item_id, query, action or attrs.NAME; no features are defined{}",
+                          earlier ? " before it" : "")
+            : fmt::format("use item_id, query, action, attrs.NAME or {}: {}",
+                          earlier ? "an earlier feature" : "a feature", comma_list(names));
     throw_config_error(e.value_where, path,
-                       fmt::format("unknown reference {} {}", quote(s), kRefHint));
+                       fmt::format("unknown reference {} ({})", quote(s), hint));
   }
 
   [[noreturn]] void unknown_key(const Entry& e, std::string_view path,
                                 const std::vector<std::string>& known) const {
-    throw_config_error(e.where, child(path, e.key), "unknown key (expected " + join(known) + ")");
+    throw_config_error(e.where, child(path, e.key), unknown_key_problem(e.key, known));
   }
 
+  // Reports a required key as missing, unless a parameter written in its place looks like
+  // its misspelling: then that is the mistake to name.
+  [[noreturn]] void missing(const ConfigLocation& where, std::string_view path,
+                            std::string_view key, const ConfigParams& given,
+                            std::string_view problem = "required") const {
+    for (const auto& [written, param] : given) {
+      if (written != key && !closest_match(written, {std::string(key)}).empty()) {
+        throw_config_error(param.where, child(path, written),
+                           fmt::format("unknown key (did you mean {}?)", key));
+      }
+    }
+    throw_config_error(where, child(path, key), problem);
+  }
+
+  // A parameter of an ingest kind, which the loader checks itself: a single value.
   void add_param(const Entry& e, std::string_view path, ConfigParams& params) const {
     if (!e.value.IsScalar()) {
       throw_config_error(e.value_where, child(path, e.key), "must be a single value");
     }
-    ConfigLocation where = e.value_where;
+    add_any_param(e, path, params);
+  }
+
+  // A parameter for a kind registered in code, which declares what it takes: kept whatever
+  // its shape, so that a misspelt key is reported as one (check_params) before its value.
+  void add_any_param(const Entry& e, std::string_view path, ConfigParams& params) const {
+    ConfigLocation where = e.where;
     where.path = std::string(path);
-    params.emplace(e.key, ConfigParam{e.value.Scalar(), where});
+    bool scalar = e.value.IsScalar();
+    params.emplace(e.key, ConfigParam{scalar ? e.value.Scalar() : std::string(), where, scalar});
   }
 
   void parse_server(const Entry& section, ServerConfig& out) const {
@@ -484,7 +520,8 @@ class Parser {
       ingest.where = where;
       ingest.where.path = path;
       bool has_kind = false;
-      for (const Entry& e : entries(node, path, where)) {
+      std::vector<Entry> fields = entries(node, path, where);
+      for (const Entry& e : fields) {
         if (e.key == "kind") {
           ingest.kind = text(e, child(path, "kind"));
           if (ingest.kind != "http" && ingest.kind != "kafka") {
@@ -497,12 +534,22 @@ class Parser {
           add_param(e, path, ingest.params);
         }
       }
-      if (!has_kind) throw_config_error(where, child(path, "kind"), "required");
+      if (!has_kind) missing(where, path, "kind", ingest.params);
+      // The Kafka consumer checks its own keys (KafkaIngestOptions::from_config); HTTP
+      // ingest is configured in `server` and takes none here.
+      if (ingest.kind == "http") {
+        for (const Entry& e : fields) {
+          if (e.key != "kind") {
+            throw_config_error(e.where, child(path, e.key),
+                               unknown_key_problem(e.key, {"kind"}, "ingest kind http"));
+          }
+        }
+      }
       if (ingest.kind == "kafka") {
         for (std::string_view key : {"brokers", "topic"}) {
           auto it = ingest.params.find(key);
           if (it == ingest.params.end() || it->second.text.empty()) {
-            throw_config_error(where, child(path, key), "required for kind kafka");
+            missing(where, path, key, ingest.params, "required for kind kafka");
           }
         }
         auto format = ingest.params.find("format");
@@ -541,10 +588,10 @@ class Parser {
         } else if (e.key == "model") {
           model = &e;
         } else {
-          add_param(e, path, source.params);
+          add_any_param(e, path, source.params);
         }
       }
-      if (!kind) throw_config_error(source.where, child(path, "kind"), "required");
+      if (!kind) missing(source.where, path, "kind", source.params);
       source.kind = text(*kind, child(path, "kind"));
       // Each kind reads only some of the known keys; one given to the wrong kind is a mistake
       // the user should hear about rather than a value silently unused.
@@ -647,7 +694,7 @@ class Parser {
       }
 
       // Keys may chain through features defined above, which also rules out cycles.
-      feature.key = reference(need("key"), child(path, "key"), out);
+      feature.key = reference(need("key"), child(path, "key"), out, true);
 
       bool fasttext = source->kind == "fasttext";
       if (const Entry* e = get("field")) {
@@ -740,11 +787,11 @@ class Parser {
         } else if (e.key == "windows") {
           signal.windows = parse_windows(e, key_path);
         } else {
-          add_param(e, path, signal.params);
+          add_any_param(e, path, signal.params);
         }
       }
-      if (!has_name) throw_config_error(where, child(path, "name"), "required");
-      if (!has_aggregator) throw_config_error(where, child(path, "aggregator"), "required");
+      if (!has_name) missing(where, path, "name", signal.params);
+      if (!has_aggregator) missing(where, path, "aggregator", signal.params);
       out.push_back(std::move(signal));
     }
   }
@@ -823,12 +870,12 @@ class Parser {
           view.transform = nonempty(e, key_path);
           has_transform = true;
         } else {
-          add_param(e, path, view.params);
+          add_any_param(e, path, view.params);
         }
       }
-      if (!has_name) throw_config_error(where, child(path, "name"), "required");
-      if (!signal_entry) throw_config_error(where, child(path, "signal"), "required");
-      if (!has_transform) throw_config_error(where, child(path, "transform"), "required");
+      if (!has_name) missing(where, path, "name", view.params);
+      if (!signal_entry) missing(where, path, "signal", view.params);
+      if (!has_transform) missing(where, path, "transform", view.params);
       const SignalConfig* signal = nullptr;
       for (const SignalConfig& s : signals) {
         if (s.name == view.signal) signal = &s;
@@ -883,12 +930,80 @@ class Parser {
 const ConfigParam* find_param(const ConfigParams& params, std::string_view key,
                               const ConfigLocation& where, bool has_fallback) {
   auto it = params.find(key);
-  if (it != params.end()) return &it->second;
+  if (it != params.end()) {
+    if (!it->second.scalar) throw_config_error(it->second.where, key, "must be a single value");
+    return &it->second;
+  }
   if (!has_fallback) throw_config_error(where, key, "required");
   return nullptr;
 }
 
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Edits (insert, delete, replace, swap two neighbours) from `a` to `b`, ignoring case.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1])) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
 }  // namespace
+
+std::string closest_match(std::string_view text, const std::vector<std::string>& known) {
+  // Keys are short: comparing a long text only costs time and suggests nothing useful.
+  if (text.size() > 64) return std::string();
+  std::string best;
+  std::size_t best_distance = 0;
+  for (const std::string& candidate : known) {
+    if (candidate.size() > 64) continue;
+    std::size_t distance = edit_distance(text, candidate);
+    std::size_t longer = std::max(text.size(), candidate.size());
+    // A few edits for the length, and never all of it ("x" is no misspelling of "k").
+    std::size_t allowed = longer <= 3 ? 1 : longer <= 6 ? 2 : 3;
+    if (distance > allowed || distance >= longer) continue;
+    if (best.empty() || distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::string unknown_key_problem(std::string_view key, const std::vector<std::string>& known,
+                                std::string_view owner) {
+  std::string what = owner.empty() ? "unknown key" : fmt::format("unknown key for {}", owner);
+  std::string close = closest_match(key, known);
+  if (!close.empty()) return fmt::format("{} (did you mean {}?)", what, close);
+  if (known.empty()) return what + " (it takes none)";
+  return fmt::format("{} (expected {})", what, join(known));
+}
+
+void check_params(const ConfigParams& params, const ParamSpecs& accepted, std::string_view owner,
+                  const std::vector<std::string>& entry_keys) {
+  for (const auto& [key, param] : params) {
+    auto spec = std::find_if(accepted.begin(), accepted.end(),
+                             [&](const ParamSpec& s) { return s.name == key; });
+    if (spec == accepted.end()) {
+      // Its own parameters first: a tie between the two goes to the kind's.
+      std::vector<std::string> known;
+      for (const ParamSpec& s : accepted) known.push_back(s.name);
+      known.insert(known.end(), entry_keys.begin(), entry_keys.end());
+      throw_config_error(param.where, key, unknown_key_problem(key, known, owner));
+    }
+    if (!param.scalar) throw_config_error(param.where, key, "must be a single value");
+  }
+}
 
 Config parse_config(const std::string& yaml_text, const fs::path& file) {
   // YAML allows no C0 control characters but tab and line breaks, and yaml-cpp 0.7 can loop

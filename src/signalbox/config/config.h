@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,13 +24,45 @@ struct ConfigLocation {
 [[noreturn]] void throw_config_error(const ConfigLocation& where, std::string_view key,
                                      std::string_view problem);
 
-// A scalar parameter not known to the loader (for custom aggregators, views and sources),
-// kept as written with its location.
+// A parameter not known to the loader (for aggregators, views and sources, which declare the
+// parameters they take), kept as written with its location.
 struct ConfigParam {
   std::string text;
   ConfigLocation where;
+  // False when written as a list or mapping (then `text` is empty). No parameter takes one,
+  // but whether the key is known at all is decided first, by the kind it is written for.
+  bool scalar = true;
 };
 using ConfigParams = std::map<std::string, ConfigParam, std::less<>>;
+
+// One parameter a kind of aggregator, view or source takes, declared where the kind is
+// registered: its key and what it means, in one line.
+struct ParamSpec {
+  std::string name;
+  std::string meaning;
+};
+using ParamSpecs = std::vector<ParamSpec>;
+
+// Throws ConfigError at the first parameter in `params` that `accepted` does not declare, in
+// the form "file:line: signals[2].action: unknown key for aggregator count (did you mean
+// actions?)": `owner` ("aggregator count") says whose keys they are, and `entry_keys` are
+// the keys every entry of the section takes (name, aggregator, ...), which the loader has
+// already taken out of `params` but which a misspelling may be close to. The closest key of
+// either is suggested; when none is close the message lists them all. A declared parameter
+// written as a list or mapping is refused too ("must be a single value").
+void check_params(const ConfigParams& params, const ParamSpecs& accepted, std::string_view owner,
+                  const std::vector<std::string>& entry_keys);
+
+// The problem text for an unknown `key` among `known`: "unknown key[ for <owner>] (did you
+// mean <closest>?)" when one is close to it (a few edits apart, ignoring case), else
+// "... (expected a, b or c)".
+std::string unknown_key_problem(std::string_view key, const std::vector<std::string>& known,
+                                std::string_view owner = {});
+
+// The entry of `known` closest to `text` when it is close enough to be a likely misspelling
+// (a small edit distance for the length, letters compared ignoring case); empty otherwise.
+// Ties go to the entry listed first.
+std::string closest_match(std::string_view text, const std::vector<std::string>& known);
 
 struct ServerConfig {
   std::string http = "127.0.0.1:8080";  // host:port
@@ -70,7 +103,7 @@ struct SourceConfig {
   std::filesystem::path path;          // table: TSV file, absolute
   std::string key;                     // table: key column
   std::filesystem::path model;         // fasttext: model file, absolute
-  ConfigParams params;                 // anything else, for the source to read
+  ConfigParams params;                 // anything else: those its kind declares, or common ones
   ConfigLocation where;
 };
 
@@ -99,7 +132,7 @@ struct SignalConfig {
   std::string value;                   // empty: none
   std::optional<std::vector<std::pair<std::string, double>>> actions;  // absent: all, weight 1
   std::vector<WindowConfig> windows;   // empty: one result over all history
-  ConfigParams params;                 // k, half_life, ... (each aggregator reads its own)
+  ConfigParams params;                 // k, half_life, ...: those its aggregator declares
   ConfigLocation where;
 };
 
@@ -108,7 +141,7 @@ struct ViewConfig {
   std::string signal;
   std::string window;                  // as written in the signal's windows; empty for none
   std::string transform;
-  ConfigParams params;                 // k, gap, ...
+  ConfigParams params;                 // k, gap, ...: those its transform declares
   ConfigLocation where;
 };
 
@@ -131,8 +164,9 @@ struct Config {
 
 // Reads and checks the structure of a config file: YAML syntax, known sections and keys,
 // types, durations, unique names. Throws ConfigError naming file, line and key. Semantic
-// checks that need the aggregator registry (unknown aggregator, a view of an unknown window)
-// are made when the engine is built from the config, with the same message form.
+// checks that need the registries (an unknown aggregator, transform or source kind, a
+// parameter the kind does not declare) are made when the engine is built from the config,
+// with the same message form.
 Config load_config(const std::filesystem::path& file);
 
 // The same, from text, as if read from `file` (for tests and `check` on stdin).

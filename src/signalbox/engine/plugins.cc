@@ -19,15 +19,23 @@ namespace {
 // of them is taken.
 class CollectingRegistrar final : public PluginRegistrar {
  public:
-  void add_aggregator(const std::string& name, AggregatorFactory factory) override {
-    aggregators.emplace_back(name, std::move(factory));
+  template <class Factory>
+  struct Entry {
+    std::string name;
+    Factory factory;
+    ParamSpecs params;
+  };
+
+  void add_aggregator(const std::string& name, AggregatorFactory factory,
+                      ParamSpecs params) override {
+    aggregators.push_back({name, std::move(factory), std::move(params)});
   }
-  void add_view(const std::string& name, ViewFactory factory) override {
-    views.emplace_back(name, std::move(factory));
+  void add_view(const std::string& name, ViewFactory factory, ParamSpecs params) override {
+    views.push_back({name, std::move(factory), std::move(params)});
   }
 
-  std::vector<std::pair<std::string, AggregatorFactory>> aggregators;
-  std::vector<std::pair<std::string, ViewFactory>> views;
+  std::vector<Entry<AggregatorFactory>> aggregators;
+  std::vector<Entry<ViewFactory>> views;
 };
 
 std::mutex& loaded_mutex() {
@@ -86,20 +94,34 @@ void load_one(const std::filesystem::path& path, const std::filesystem::path& wr
   std::vector<std::string> aggregators = aggregator_names();
   std::vector<std::string> views = view_names();
   std::set<std::string> seen_aggregators, seen_views;
-  for (const auto& [name, factory] : registrar.aggregators) {
+  for (const auto& [name, factory, params] : registrar.aggregators) {
     if (std::find(aggregators.begin(), aggregators.end(), name) != aggregators.end())
       refuse(fmt::format("registers aggregator \"{}\", which is already defined", name));
     if (!seen_aggregators.insert(name).second)
       refuse(fmt::format("registers aggregator \"{}\" twice", name));
   }
-  for (const auto& [name, factory] : registrar.views) {
+  for (const auto& [name, factory, params] : registrar.views) {
     if (std::find(views.begin(), views.end(), name) != views.end())
       refuse(fmt::format("registers view transform \"{}\", which is already defined", name));
     if (!seen_views.insert(name).second)
       refuse(fmt::format("registers view transform \"{}\" twice", name));
   }
-  for (auto& [name, factory] : registrar.aggregators) register_aggregator(name, std::move(factory));
-  for (auto& [name, factory] : registrar.views) register_view(name, std::move(factory));
+  // The loader takes these keys before any parameter, so such a parameter could never be set.
+  auto check_declared = [&](std::string_view what, const std::string& name,
+                            const ParamSpecs& params, const std::vector<std::string>& taken) {
+    for (const ParamSpec& p : params)
+      if (std::find(taken.begin(), taken.end(), p.name) != taken.end())
+        refuse(fmt::format("{} \"{}\" declares parameter \"{}\", which is a key of every {}",
+                           what, name, p.name, what == "aggregator" ? "signal" : "view"));
+  };
+  for (const auto& [name, factory, params] : registrar.aggregators)
+    check_declared("aggregator", name, params, signal_keys());
+  for (const auto& [name, factory, params] : registrar.views)
+    check_declared("view transform", name, params, view_keys());
+  for (auto& [name, factory, params] : registrar.aggregators)
+    register_aggregator(name, std::move(factory), std::move(params));
+  for (auto& [name, factory, params] : registrar.views)
+    register_view(name, std::move(factory), std::move(params));
 }
 
 }  // namespace

@@ -15,9 +15,14 @@ namespace signalbox {
 
 namespace {
 
+struct Registered {
+  SourceFactory factory;
+  ParamSpecs params;
+};
+
 struct Registry {
   std::mutex mutex;
-  std::map<std::string, SourceFactory, std::less<>> factories;
+  std::map<std::string, Registered, std::less<>> factories;
 };
 
 // Built-ins are registered on first use rather than by static registrar objects: the linker
@@ -25,9 +30,17 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* fresh = new Registry;  // never destroyed: plugins may register during exit
-    fresh->factories["table"] = [](const SourceConfig& c) { return TableSource::load(c); };
-    fresh->factories["fasttext"] = [](const SourceConfig& c) { return FastTextSource::load(c); };
-    fresh->factories["redis"] = [](const SourceConfig& c) { return RedisSource::create(c); };
+    fresh->factories["table"] = {[](const SourceConfig& c) { return TableSource::load(c); }, {}};
+    fresh->factories["fasttext"] = {
+        [](const SourceConfig& c) { return FastTextSource::load(c); }, {}};
+    fresh->factories["redis"] = {
+        [](const SourceConfig& c) { return RedisSource::create(c); },
+        {{"address", "host:port of the Redis server (or nodes; one of them required)"},
+         {"nodes", "the same as address"},
+         {"key_prefix", "put before every key (default empty)"},
+         {"db", "database number (default 0)"},
+         {"password", "sent with AUTH on connect (default none)"},
+         {"pool", "connections kept open between batches (default 4)"}}};
     return fresh;
   }();
   return *r;
@@ -39,17 +52,44 @@ bool is_kind(std::string_view kind) {
   });
 }
 
+// The keys the loader takes for a source of `kind` besides its parameters: each built-in kind
+// uses only some of them (and the loader refuses the others), a registered kind may use all.
+std::vector<std::string> entry_keys(std::string_view kind) {
+  if (kind == "table") return {"kind", "path", "key"};
+  if (kind == "fasttext") return {"kind", "model"};
+  if (kind == "redis") return {"kind"};
+  return {"kind", "path", "key", "model"};
+}
+
 }  // namespace
 
-void register_source_kind(const std::string& kind, SourceFactory factory) {
+void register_source_kind(const std::string& kind, SourceFactory factory, ParamSpecs params) {
   if (!is_kind(kind)) {
     throw std::invalid_argument(
         fmt::format("bad source kind \"{}\" (use characters a-z 0-9 _)", kind));
   }
   if (!factory) throw std::invalid_argument("register_source_kind: empty factory");
+  const ParamSpecs& common = common_source_params();
+  for (const ParamSpec& p : params) {
+    bool taken = p.name == "kind" || p.name == "path" || p.name == "key" || p.name == "model" ||
+                 std::any_of(common.begin(), common.end(),
+                             [&](const ParamSpec& c) { return c.name == p.name; });
+    if (taken) {
+      throw std::invalid_argument(fmt::format(
+          "source kind \"{}\" declares parameter \"{}\", which every source has", kind, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  r.factories[kind] = std::move(factory);
+  r.factories[kind] = Registered{std::move(factory), std::move(params)};
+}
+
+std::optional<ParamSpecs> source_kind_params(const std::string& kind) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.factories.find(kind);
+  if (it == r.factories.end()) return std::nullopt;
+  return it->second.params;
 }
 
 std::vector<std::string> source_kinds() {
@@ -61,19 +101,39 @@ std::vector<std::string> source_kinds() {
 }
 
 std::unique_ptr<Source> make_source(const SourceConfig& config) {
-  SourceFactory factory;
+  Registered found;
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     auto it = r.factories.find(config.kind);
-    if (it != r.factories.end()) factory = it->second;
+    if (it != r.factories.end()) found = it->second;
   }
-  if (!factory) {
+  if (!found.factory) {
     throw_config_error(config.where, fmt::format("sources.{}.kind", config.name),
                        fmt::format("unknown source kind \"{}\" (known: {})", config.kind,
                                    fmt::join(source_kinds(), ", ")));
   }
-  std::unique_ptr<Source> source = factory(config);
+  ParamSpecs accepted = found.params;
+  const ParamSpecs& common = common_source_params();
+  accepted.insert(accepted.end(), common.begin(), common.end());
+  for (const auto& [key, param] : config.params) {
+    bool known = std::any_of(accepted.begin(), accepted.end(),
+                             [&](const ParamSpec& s) { return s.name == key; });
+    // Named here rather than by the parameter's location, which a source built in code may
+    // not have filled in.
+    std::string full_key = fmt::format("sources.{}.{}", config.name, key);
+    if (!known) {
+      std::vector<std::string> expected;
+      for (const ParamSpec& s : accepted) expected.push_back(s.name);
+      std::vector<std::string> entry = entry_keys(config.kind);
+      expected.insert(expected.end(), entry.begin(), entry.end());
+      throw_config_error(param.where, full_key,
+                         unknown_key_problem(key, expected,
+                                             fmt::format("a {} source", config.kind)));
+    }
+    if (!param.scalar) throw_config_error(param.where, full_key, "must be a single value");
+  }
+  std::unique_ptr<Source> source = found.factory(config);
   if (!source) {
     throw_config_error(config.where, fmt::format("sources.{}.kind", config.name),
                        fmt::format("the factory of kind \"{}\" built no source", config.kind));
@@ -81,25 +141,14 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
   return source;
 }
 
-const std::vector<std::string>& common_source_params() {
-  static const std::vector<std::string> kParams = {"cache_bytes", "cache_ttl", "timeout",
-                                                   "backoff", "reload_interval"};
+const ParamSpecs& common_source_params() {
+  static const ParamSpecs kParams = {
+      {"cache_bytes", "size of the feature cache in front of the source (0: none)"},
+      {"cache_ttl", "how long a cached answer is used (none: until evicted)"},
+      {"timeout", "how long one batched call may take before it is abandoned"},
+      {"backoff", "how long a failing source is skipped"},
+      {"reload_interval", "how often the source checks whether its data changed"}};
   return kParams;
-}
-
-void check_source_params(const SourceConfig& config,
-                         std::initializer_list<std::string_view> own) {
-  const auto& common = common_source_params();
-  for (const auto& [key, param] : config.params) {
-    bool known = std::find(own.begin(), own.end(), key) != own.end() ||
-                 std::find(common.begin(), common.end(), key) != common.end();
-    if (known) continue;
-    std::vector<std::string> expected(own.begin(), own.end());
-    expected.insert(expected.end(), common.begin(), common.end());
-    throw_config_error(param.where, fmt::format("sources.{}.{}", config.name, key),
-                       fmt::format("unknown key for a {} source (expected {})", config.kind,
-                                   fmt::join(expected, ", ")));
-  }
 }
 
 std::string source_param(const SourceConfig& config, std::string_view key,

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <functional>
-#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,27 +62,29 @@ class Source {
 using SourceFactory = std::function<std::unique_ptr<Source>(const SourceConfig& config)>;
 
 // Registers `factory` for sources of kind `kind` (a name of [a-z0-9_]+; throws
-// std::invalid_argument otherwise). Registering a kind twice replaces the first, so a
-// program may also replace a built-in kind. Safe to call from any thread, also during
-// static initialisation (a plugin's constructor).
-void register_source_kind(const std::string& kind, SourceFactory factory);
+// std::invalid_argument otherwise) with the parameters it reads (`{}` for none). A source of
+// the kind may write those, the common ones (common_source_params()) and kind, path, key and
+// model; anything else is refused before the factory runs (a declared parameter named like
+// one of those throws std::invalid_argument). Registering a kind twice replaces
+// the first, so a program may also replace a built-in kind. Safe to call from any thread,
+// also during static initialisation (a plugin's constructor).
+void register_source_kind(const std::string& kind, SourceFactory factory, ParamSpecs params);
 
 // The registered kinds, sorted; the built-ins (fasttext, redis, table) among them.
 std::vector<std::string> source_kinds();
 
 // Builds the source a config entry describes with the factory of its kind. Throws
-// ConfigError naming the entry when the kind is unknown (listing the known ones), or what
-// the factory throws.
+// ConfigError naming the entry when the kind is unknown (listing the known ones), a
+// parameter that neither the kind nor the Materializer takes (with the closest known key),
+// or what the factory throws.
 std::unique_ptr<Source> make_source(const SourceConfig& config);
+
+// The parameters kind `kind` declares (without the common ones); nullopt for an unknown kind.
+std::optional<ParamSpecs> source_kind_params(const std::string& kind);
 
 // Parameters every source may take, read by the Materializer (docs/sources.md): cache_bytes,
 // cache_ttl, timeout, backoff, reload_interval.
-const std::vector<std::string>& common_source_params();
-
-// Throws ConfigError at the parameter's location when `config.params` holds a parameter
-// that is neither in `own` nor a common one, so that a misspelt key is heard about rather
-// than silently unused.
-void check_source_params(const SourceConfig& config, std::initializer_list<std::string_view> own);
+const ParamSpecs& common_source_params();
 
 // The text of parameter `key`, or `fallback` when absent.
 std::string source_param(const SourceConfig& config, std::string_view key,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -69,28 +70,37 @@ class LastSession final : public View {
   TimeMs gap_;
 };
 
-void add_builtin_views(std::map<std::string, ViewFactory>& factories) {
-  factories["top_k"] = [](const ViewContext& c) -> std::unique_ptr<View> {
-    c.require_grouped();
-    std::int64_t k = c.param_int("k");
-    if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
-    return std::make_unique<TopK>(static_cast<std::size_t>(k));
-  };
-  factories["normalize"] = [](const ViewContext& c) -> std::unique_ptr<View> {
-    c.require_grouped();
-    return std::make_unique<Normalize>();
-  };
-  factories["last_session"] = [](const ViewContext& c) -> std::unique_ptr<View> {
-    if (c.signal.config().aggregator != "last_k")
-      c.reject("signal", fmt::format("last_session needs a last_k signal; \"{}\" is {}",
-                                     c.signal.name(), c.signal.config().aggregator));
-    return std::make_unique<LastSession>(c.param_duration("gap"));
-  };
+struct Registered {
+  ViewFactory factory;
+  ParamSpecs params;
+};
+
+void add_builtin_views(std::map<std::string, Registered>& factories) {
+  factories["top_k"] = {[](const ViewContext& c) -> std::unique_ptr<View> {
+                          c.require_grouped();
+                          std::int64_t k = c.param_int("k");
+                          if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
+                          return std::make_unique<TopK>(static_cast<std::size_t>(k));
+                        },
+                        {{"k", "how many of the largest entries are kept, 1-10000 (required)"}}};
+  factories["normalize"] = {[](const ViewContext& c) -> std::unique_ptr<View> {
+                              c.require_grouped();
+                              return std::make_unique<Normalize>();
+                            },
+                            {}};
+  factories["last_session"] = {
+      [](const ViewContext& c) -> std::unique_ptr<View> {
+        if (c.signal.config().aggregator != "last_k")
+          c.reject("signal", fmt::format("last_session needs a last_k signal; \"{}\" is {}",
+                                         c.signal.name(), c.signal.config().aggregator));
+        return std::make_unique<LastSession>(c.param_duration("gap"));
+      },
+      {{"gap", "the longest pause within a session (a duration, required)"}}};
 }
 
 struct Registry {
   std::mutex mutex;
-  std::map<std::string, ViewFactory> factories;
+  std::map<std::string, Registered> factories;
 };
 
 // The built-ins go in when the registry is created, so that a later registration under the
@@ -146,10 +156,30 @@ const WindowConfig& ViewContext::param_window(std::string_view key) const {
                                  it->second.text, fmt::join(written, ", ")));
 }
 
-void register_view(const std::string& name, ViewFactory factory) {
+void register_view(const std::string& name, ViewFactory factory, ParamSpecs params) {
+  for (const ParamSpec& p : params) {
+    const auto& taken = view_keys();
+    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
+      throw std::invalid_argument(fmt::format(
+          "view transform \"{}\" declares parameter \"{}\", which every view has", name, p.name));
+    }
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  r.factories[name] = std::move(factory);
+  r.factories[name] = Registered{std::move(factory), std::move(params)};
+}
+
+std::optional<ParamSpecs> view_params(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  auto it = r.factories.find(name);
+  if (it == r.factories.end()) return std::nullopt;
+  return it->second.params;
+}
+
+const std::vector<std::string>& view_keys() {
+  static const std::vector<std::string> kKeys = {"name", "signal", "window", "transform"};
+  return kKeys;
 }
 
 std::vector<std::string> view_names() {
@@ -161,17 +191,19 @@ std::vector<std::string> view_names() {
 }
 
 std::unique_ptr<View> make_view(const ViewContext& c) {
-  ViewFactory factory;
+  Registered found;
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     auto it = r.factories.find(c.view.transform);
-    if (it != r.factories.end()) factory = it->second;
+    if (it != r.factories.end()) found = it->second;
   }
-  if (!factory)
+  if (!found.factory)
     c.reject("transform", fmt::format("unknown transform \"{}\" (known: {})", c.view.transform,
                                       fmt::join(view_names(), ", ")));
-  std::unique_ptr<View> view = factory(c);
+  check_params(c.view.params, found.params, fmt::format("transform {}", c.view.transform),
+               view_keys());
+  std::unique_ptr<View> view = found.factory(c);
   const auto& windows = c.signal.windows();
   if (view->input() == View::Input::kAllWindows) {
     if (!c.view.window.empty())

@@ -55,15 +55,25 @@ struct ViewContext {
 
 using ViewFactory = std::function<std::unique_ptr<View>(const ViewContext&)>;
 
-// Registers a factory under `name` (the `transform:` of a view); a second registration of
-// the same name replaces the first.
-void register_view(const std::string& name, ViewFactory factory);
+// Registers a factory under `name` (the `transform:` of a view) with the parameters it reads
+// (`{}` for none): a view naming it may write those and the keys every view takes
+// (view_keys()), and anything else is refused before the factory runs; declaring one of
+// those keys throws std::invalid_argument. A second
+// registration of the same name replaces the first. Safe to call from any thread.
+void register_view(const std::string& name, ViewFactory factory, ParamSpecs params);
 
 // Builds the view a config entry names and checks its window against the signal: a kWindow
 // view of a windowed signal needs one of its windows, and takes none otherwise; a
-// kAllWindows view takes none. Throws ConfigError at the view's location.
+// kAllWindows view takes none. Throws ConfigError at the view's location, also for a
+// parameter the transform does not declare (with the closest known key).
 std::unique_ptr<View> make_view(const ViewContext& context);
 
 std::vector<std::string> view_names();
+
+// The parameters transform `name` declares; nullopt when no transform has that name.
+std::optional<ParamSpecs> view_params(const std::string& name);
+
+// The keys of every view, whatever its transform: name, signal, window, transform.
+const std::vector<std::string>& view_keys();
 
 }  // namespace signalbox

@@ -105,9 +105,9 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
     return it == params.end() ? nullptr : &it->second;
   };
   for (const auto& [key, param] : params) {
-    static const std::set<std::string, std::less<>> kKeys = {
-        "brokers", "topic", "group", "format", "batch_size", "batch_linger"};
-    if (kKeys.count(key)) continue;
+    static const std::vector<std::string> kKeys = {"brokers", "topic",      "group",
+                                                   "format",  "batch_size", "batch_linger"};
+    if (std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end()) continue;
     if (key.rfind("rdkafka.", 0) == 0 && key.size() > 8) {
       std::string property = key.substr(8);
       if (kReservedProperties.count(property)) {
@@ -120,6 +120,14 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
       if (!error.empty()) throw_config_error(param.where, key, error);
       options.rdkafka[property] = param.text;
       continue;
+    }
+    std::vector<std::string> known = kKeys;
+    known.push_back("kind");
+    std::string close = closest_match(key, known);
+    if (!close.empty()) {
+      throw_config_error(
+          param.where, key,
+          fmt::format("unknown key for ingest kind kafka (did you mean {}?)", close));
     }
     throw_config_error(param.where, key,
                        "unknown key (use brokers, topic, group, format, batch_size, batch_linger "

@@ -12,7 +12,6 @@
 namespace signalbox {
 
 std::unique_ptr<FastTextSource> FastTextSource::load(const SourceConfig& config) {
-  check_source_params(config, {});
   const std::string model_key = fmt::format("sources.{}.model", config.name);
   if (config.model.empty()) {
     throw_config_error(config.where, model_key, "required for a fasttext source");

@@ -126,7 +126,6 @@ class RedisSource::Connection {
 };
 
 std::unique_ptr<RedisSource> RedisSource::create(const SourceConfig& config) {
-  check_source_params(config, {"address", "nodes", "key_prefix", "db", "password", "pool"});
   std::unique_ptr<RedisSource> source(new RedisSource);
 
   auto address = config.params.find("address");

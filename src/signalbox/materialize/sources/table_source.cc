@@ -241,7 +241,6 @@ std::optional<TableSource::Stamp> TableSource::stamp() const {
 }
 
 std::unique_ptr<TableSource> TableSource::load(const SourceConfig& config) {
-  check_source_params(config, {});
   std::unique_ptr<TableSource> source(new TableSource(config));
   source->attempted_ = source->stamp();
   auto data = std::make_shared<Data>();

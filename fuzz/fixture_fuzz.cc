@@ -47,14 +47,25 @@ void write(const fs::path& file, std::string_view text) {
   if (!out) std::abort();
 }
 
+// A folder of this process's own, with the config beside the fixture; removed at exit.
+struct Scratch {
+  Scratch() {
+    std::string pattern = (fs::temp_directory_path() / "fixture-fuzz-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) std::abort();
+    dir = pattern;
+    write(dir / "config.yaml", kConfig);
+    write(dir / "pins.tsv", kPins);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  fs::path dir;
+};
+
 const fs::path& fixture_file() {
-  static const fs::path file = [] {
-    std::string dir = (fs::temp_directory_path() / "fixture-fuzz-XXXXXX").string();
-    if (!mkdtemp(dir.data())) std::abort();
-    write(fs::path(dir) / "config.yaml", kConfig);
-    write(fs::path(dir) / "pins.tsv", kPins);
-    return fs::path(dir) / "fuzz.test.yaml";
-  }();
+  static const Scratch scratch;
+  static const fs::path file = scratch.dir / "fuzz.test.yaml";
   return file;
 }
 

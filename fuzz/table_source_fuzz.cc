@@ -20,13 +20,24 @@
 
 namespace {
 
-// The file the input is written to: the source reads a path, as in production.
+// The file the input is written to (the source reads a path, as in production), in a folder of
+// this process's own that is removed at exit.
+struct Scratch {
+  Scratch() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "table-fuzz-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) std::abort();
+    dir = pattern;
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::filesystem::path dir;
+};
+
 const std::filesystem::path& table_file() {
-  static const std::filesystem::path file = [] {
-    std::string dir = (std::filesystem::temp_directory_path() / "table-fuzz-XXXXXX").string();
-    if (!mkdtemp(dir.data())) std::abort();
-    return std::filesystem::path(dir) / "table.tsv";
-  }();
+  static const Scratch scratch;
+  static const std::filesystem::path file = scratch.dir / "table.tsv";
   return file;
 }
 

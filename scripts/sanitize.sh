@@ -6,8 +6,8 @@
 #         the server routes it calls run sanitized in the end-to-end tests), and without the
 #         benchmarks (-DSIGNALBOX_BENCH=OFF: they measure speed, which sanitizers distort).
 #   tsan  ThreadSanitizer (-DSIGNALBOX_TSAN=ON) in build-tsan/: the tests that run threads
-#         (the HTTP server and its concurrency test, Kafka ingest, gRPC end to end, concurrent
-#         materializing and caching, replay's two-thread pipeline), against sanitized binaries.
+#         (the HTTP server and its concurrency test, gRPC end to end, concurrent materializing
+#         and caching, replay's two-thread pipeline), against sanitized binaries.
 # A report from any process, the test's own or a `signalbox` it started, fails the run: each
 # is written under <build>/sanitizer-reports/ and printed. tests/tsan.supp lists the only
 # suppressions, each with its reason.
@@ -26,10 +26,12 @@ kinds=("$@")
 common_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
 
-# The tests of the tsan run (ctest -R) and the targets they need.
-tsan_tests='^(ServeConcurrency|HttpServer|KafkaIngest|FeatureCache|GrpcEndToEnd)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)'
+# The tests of the tsan run (ctest -R) and the targets they need. Not Kafka ingest: librdkafka
+# starts its threads with C11 thrd_create, which g++ 12's TSan runtime does not intercept, and
+# the runtime crashes (SEGV) in those threads.
+tsan_tests='^(ServeConcurrency|HttpServer|FeatureCache|GrpcEndToEnd)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)'
 tsan_targets=(signalbox signalbox-demo-data serve_test serve_e2e_test materialize_test
-              kafka_ingest_test grpc_e2e_test cli_test)
+              grpc_e2e_test cli_test)
 
 # Fails when any process left a sanitizer report in $1/sanitizer-reports.
 check_reports() {

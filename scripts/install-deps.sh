@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Signalbox builds and tests with, and the npm packages of
-# the browser test (tests/web). Does nothing when they are all present already; uses sudo
+# Installs the Debian 12 packages Signalbox builds and tests with (clang, its sanitizer
+# runtimes and llvm-symbolizer are for scripts/fuzz.sh), and the npm packages of the browser
+# test (tests/web). Does nothing when they are all present already; uses sudo
 # when not run as root.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,6 +12,7 @@ packages=(
   libboost-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk
+  clang libclang-rt-14-dev llvm-14
   chromium
 )
 # The browser test runs on node; a machine that already has node (and npm) keeps its own.

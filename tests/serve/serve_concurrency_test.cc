@@ -16,6 +16,14 @@
 namespace signalbox::testing {
 namespace {
 
+// The run lasts a fixed time; this floor only says it did enough to mean something. Sanitizers
+// slow the server several times over.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kMinRequests = 200;
+#else
+constexpr std::size_t kMinRequests = 1000;
+#endif
+
 constexpr int kConnections = 32;
 constexpr std::size_t kUsers = 30;
 constexpr auto kDuration = std::chrono::seconds(10);
@@ -115,7 +123,7 @@ TEST(ServeConcurrency, ManyKeepAliveConnectionsMixingIngestAndQueries) {
   }
   for (std::thread& t : threads) t.join();
   ASSERT_EQ(failures.load(), 0u) << fmt::format("{}", fmt::join(problems, "\n"));
-  EXPECT_GT(requests.load(), 1000u);
+  EXPECT_GT(requests.load(), kMinRequests);
 
   // Every posted event once: their ids are unique, so arrival order does not matter.
   std::vector<RefEvent> events;

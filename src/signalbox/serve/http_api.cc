@@ -3,14 +3,13 @@
 #include <chrono>
 #include <exception>
 #include <stdexcept>
-#include <unordered_set>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
+#include "signalbox/serve/api_request.h"
 #include "signalbox/serve/url.h"
 #include "signalbox/serve/web_routes.h"
 
@@ -21,12 +20,6 @@ namespace http = boost::beast::http;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A request the API refuses with 400; the message starts with the parameter at fault.
-class BadRequest : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 std::string json_quoted(std::string_view s) {
   std::string out;
@@ -84,129 +77,6 @@ Match match_path(const std::vector<std::string>& s) {
 bool method_allowed(http::verb method, std::string_view allow) {
   if (allow == kPostMethods) return method == http::verb::post;
   return method == http::verb::get || method == http::verb::head;
-}
-
-std::uint64_t parse_user_id(std::string_view text) {
-  std::optional<std::uint64_t> id = parse_uint64(text);
-  if (!id) {
-    throw BadRequest(
-        fmt::format("user_id: {} is not an unsigned 64-bit integer", json_quoted(text)));
-  }
-  return *id;
-}
-
-TimeMs parse_as_of(std::string_view text) {
-  std::optional<std::int64_t> t = parse_int64(text);
-  if (!t || *t < 0) {
-    throw BadRequest(fmt::format(
-        "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
-        json_quoted(text)));
-  }
-  return *t;
-}
-
-// Adds the comma-separated names of `csv` to `names`, skipping empty ones and repeats.
-void add_names(std::string_view csv, std::vector<std::string>& names,
-               std::unordered_set<std::string>& seen) {
-  while (!csv.empty()) {
-    std::size_t comma = csv.find(',');
-    std::string name(csv.substr(0, comma));
-    csv = comma == std::string_view::npos ? std::string_view() : csv.substr(comma + 1);
-    if (!name.empty() && seen.insert(name).second) names.push_back(std::move(name));
-  }
-}
-
-// --- batchGet body ---------------------------------------------------------------------
-
-struct BatchRequest {
-  std::vector<std::uint64_t> user_ids;
-  std::vector<std::string> names;
-  std::optional<TimeMs> as_of;
-};
-
-constexpr std::string_view kBatchShape =
-    R"(a JSON object {"user_ids": [...], "names": [...], "as_of": T})";
-
-std::uint64_t batch_user_id(simdjson::dom::element e, std::size_t i) {
-  using simdjson::dom::element_type;
-  switch (e.type()) {
-    case element_type::UINT64:
-      return e.get_uint64().value_unsafe();
-    case element_type::INT64: {
-      std::int64_t v = e.get_int64().value_unsafe();
-      if (v >= 0) return static_cast<std::uint64_t>(v);
-      break;
-    }
-    case element_type::STRING: {
-      std::string_view text = e.get_string().value_unsafe();
-      if (std::optional<std::uint64_t> v = parse_uint64(text)) return *v;
-      break;
-    }
-    default:
-      break;
-  }
-  throw BadRequest(
-      fmt::format("user_ids[{}]: {} is not an unsigned 64-bit integer", i, simdjson::minify(e)));
-}
-
-BatchRequest parse_batch(const std::string& body, std::size_t max_users) {
-  // One parser per engine thread: it keeps its buffers between requests.
-  thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    throw BadRequest(fmt::format("body: not valid JSON ({}); expected {}",
-                                 simdjson::error_message(error), kBatchShape));
-  }
-  simdjson::dom::object object;
-  if (root.get_object().get(object))
-    throw BadRequest(fmt::format("body: expected {}", kBatchShape));
-  BatchRequest batch;
-  bool has_user_ids = false;
-  std::unordered_set<std::string> seen_names;
-  for (auto [key, value] : object) {
-    if (key == "user_ids") {
-      simdjson::dom::array ids;
-      if (value.get_array().get(ids)) throw BadRequest("user_ids: must be an array of user ids");
-      if (ids.size() > max_users) {
-        throw BadRequest(fmt::format("user_ids: at most {} user ids per request, got {}", max_users,
-                                     ids.size()));
-      }
-      has_user_ids = true;
-      batch.user_ids.clear();
-      std::size_t i = 0;
-      for (simdjson::dom::element id : ids) batch.user_ids.push_back(batch_user_id(id, i++));
-    } else if (key == "names") {
-      simdjson::dom::array names;
-      if (value.get_array().get(names)) throw BadRequest("names: must be an array of strings");
-      batch.names.clear();
-      seen_names.clear();
-      std::size_t i = 0;
-      for (simdjson::dom::element name : names) {
-        std::string_view text;
-        if (name.get_string().get(text))
-          throw BadRequest(fmt::format("names[{}]: {} is not a string", i, simdjson::minify(name)));
-        if (seen_names.emplace(text).second) batch.names.emplace_back(text);
-        ++i;
-      }
-    } else if (key == "as_of") {
-      std::int64_t t = 0;
-      if (value.is_null()) {
-        batch.as_of.reset();
-      } else if (value.get_int64().get(t) || t < 0) {
-        throw BadRequest(fmt::format(
-            "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
-            simdjson::minify(value)));
-      } else {
-        batch.as_of = t;
-      }
-    } else {
-      throw BadRequest(
-          fmt::format("body: unknown field {} (known: user_ids, names, as_of)", json_quoted(key)));
-    }
-  }
-  if (!has_user_ids) throw BadRequest("user_ids: required (an array of user ids)");
-  return batch;
 }
 
 // A Prometheus label value: backslash, double quote and newline escaped.
@@ -419,30 +289,13 @@ HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point 
 
 HttpResponse HttpApi::get_user_signals(const HttpRequest& request, std::string_view user_text,
                                        std::string_view query) {
-  std::uint64_t user_id = parse_user_id(user_text);
-  std::string bad;
-  std::optional<std::vector<QueryParam>> params = parse_query(query, &bad);
-  if (!params) throw BadRequest(fmt::format("query: bad percent-encoding in {}", json_quoted(bad)));
-  std::vector<std::string> names;
-  std::unordered_set<std::string> seen;
-  std::optional<TimeMs> as_of;
-  for (const auto& [name, value] : *params) {
-    if (name == "names") {
-      add_names(value, names, seen);
-    } else if (name == "as_of") {
-      if (as_of) throw BadRequest("as_of: given more than once");
-      as_of = parse_as_of(value);
-    } else {
-      throw BadRequest(
-          fmt::format("unknown query parameter {} (known: names, as_of)", json_quoted(name)));
-    }
-  }
+  SignalsRequest parsed = parse_signals_request(user_text, query);
   return json_response(http::status::ok, request.version(),
-                       engine_.query(user_id, names, as_of).to_json());
+                       engine_.query(parsed.user_id, parsed.names, parsed.as_of).to_json());
 }
 
 HttpResponse HttpApi::batch_get(const HttpRequest& request) {
-  BatchRequest batch = parse_batch(request.body(), options_.max_batch_users);
+  BatchRequest batch = parse_batch_request(request.body(), options_.max_batch_users);
   // One as_of for the whole batch, so that its answers are mutually consistent.
   TimeMs as_of = batch.as_of ? *batch.as_of : wall_clock_ms();
   std::string body = R"({"results":[)";

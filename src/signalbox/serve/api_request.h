@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "signalbox/common/time.h"
+
+namespace signalbox {
+
+// The parameters of the HTTP API's two query routes, read from the client's text apart from any
+// engine or socket (so that they can be tested and fuzzed alone). Plain functions of their
+// arguments: safe from any thread.
+
+// A request the API refuses with 400. The message starts with the parameter at fault and quotes
+// at most the first 200 bytes of the client's text, however much was sent.
+class BadRequest : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// GET /v1/users/{user_id}/signals?names=a,b&as_of=T
+struct SignalsRequest {
+  std::uint64_t user_id = 0;
+  std::vector<std::string> names;  // in the order given, without empty names and repeats
+  std::optional<TimeMs> as_of;
+};
+
+// `user_text` is the decoded {user_id} segment, `query` the raw query string. Throws BadRequest.
+SignalsRequest parse_signals_request(std::string_view user_text, std::string_view query);
+
+// The JSON body of POST /v1/signals:batchGet: {"user_ids": [...], "names": [...], "as_of": T}.
+struct BatchRequest {
+  std::vector<std::uint64_t> user_ids;
+  std::vector<std::string> names;  // in the order given, without repeats
+  std::optional<TimeMs> as_of;
+};
+
+// Throws BadRequest for a body that is not such an object, or that asks for more than
+// `max_users` users.
+BatchRequest parse_batch_request(std::string_view body, std::size_t max_users);
+
+}  // namespace signalbox

@@ -991,7 +991,10 @@ std::string unknown_key_problem(std::string_view key, const std::vector<std::str
 
 void check_params(const ConfigParams& params, const ParamSpecs& accepted, std::string_view owner,
                   const std::vector<std::string>& entry_keys) {
-  for (const auto& [key, param] : params) {
+  for (const auto& entry : params) {
+    // Named, not a structured binding: the lambda below captures it (clang 14).
+    const std::string& key = entry.first;
+    const ConfigParam& param = entry.second;
     auto spec = std::find_if(accepted.begin(), accepted.end(),
                              [&](const ParamSpec& s) { return s.name == key; });
     if (spec == accepted.end()) {

@@ -79,6 +79,12 @@ const RedisValue& checked(const RedisValue& v, std::string_view what) {
   return v;
 }
 
+// For a reply returned by value: kept alive by the caller's variable.
+RedisValue checked(RedisValue&& v, std::string_view what) {
+  if (v.is_error()) throw StorageError(fmt::format("redis: {}: {}", what, v.str));
+  return std::move(v);
+}
+
 // One tile of a user as stored: its merged value and the operands appended since, by seq.
 struct StoredTileValue {
   std::string field;  // kTileFieldSize bytes
@@ -279,11 +285,11 @@ class RedisStore final : public Store {
     const TimeMs ids_wanted = ids_from - std::max(policy.late_horizon, policy.retention);
     std::vector<std::string> args = {meta_, "expired_through", std::to_string(high - policy.retention)};
     if (ids_wanted > kBeginningOfTime) args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
-    const RedisValue& raised = checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
+    RedisValue raised = checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
     const TimeMs through = parse_time(raised.elements.at(0));
     const TimeMs ids_through = raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
     for (long long start = 0;; start += kExpireChunk) {
-      const RedisValue& page = checked(
+      RedisValue page = checked(
           cluster_.run(RedisCommand{known_,
                                     {"ZRANGE", known_, std::to_string(start), std::to_string(start + kExpireChunk - 1)}}),
           "list users");
@@ -426,7 +432,7 @@ class RedisStore final : public Store {
 
 RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {
   const std::string& meta = store.meta_key();
-  const RedisValue& r = checked(
+  RedisValue r = checked(
       store.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}), "read stream time");
   high_water_ = parse_time(r.elements.at(0));
   expired_through_ = parse_time(r.elements.at(1));
@@ -440,7 +446,7 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
                  {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't')},
                  &store_.read_user_script(),
                  3};
-  const RedisValue& r = checked(store_.cluster().run(c), "read user");
+  RedisValue r = checked(store_.cluster().run(c), "read user");
   if (r.elements.size() != 3) throw StorageError("redis: read user: unexpected reply");
   UserData data;
   const auto& members = r.elements[0].elements;
@@ -479,7 +485,7 @@ std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t 
   std::vector<std::uint64_t> out;
   if (limit == 0) return out;
   const std::string& users = store_.users_key();
-  const RedisValue& r = checked(
+  RedisValue r = checked(
       store_.cluster().run(RedisCommand{users, {"ZRANGEBYLEX", users, "[" + be64(from), "+", "LIMIT", "0",
                                                 std::to_string(limit)}}),
       "list users");

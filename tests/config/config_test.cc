@@ -387,7 +387,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
             "cfg.yaml:3: server.port: unknown key (expected http, grpc or max_body_bytes)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path or nodes)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout or pool)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (expected retention, "
             "max_future_skew or late_horizon)");

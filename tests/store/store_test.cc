@@ -294,8 +294,10 @@ TEST_P(StoreTest, StreamTimeIsTheHighestCommittedAndSharedByEveryClient) {
   EXPECT_EQ(first.snapshot()->high_water(), kT0 + 500);
 }
 
-TEST_P(StoreTest, RedisCommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) {
-  if (!redis()) GTEST_SKIP() << "RocksDB has one writer";
+// What only a shared store has: other writers, and a server that can go away.
+class RedisStoreTest : public StoreTest {};
+
+TEST_P(RedisStoreTest, CommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) {
   Store& first = open();
   Store& second = open();
   CommitBatch b;
@@ -320,8 +322,7 @@ TEST_P(StoreTest, RedisCommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) 
             (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
 }
 
-TEST_P(StoreTest, RedisUnreachableIsAStorageErrorNamingTheNode) {
-  if (!redis()) GTEST_SKIP() << "RocksDB has no server";
+TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();
   options.cluster.nodes = {"127.0.0.1:" + std::to_string(free_port())};
@@ -342,6 +343,7 @@ TEST_P(StoreTest, RedisUnreachableIsAStorageErrorNamingTheNode) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kRocksDb, Backend::kRedis, Backend::kCluster),
                          backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest, ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
 
 }  // namespace
 }  // namespace signalbox::testing

@@ -171,5 +171,48 @@ TEST(RedisClusterRedirect, MovedAfterASlotMovesIsFollowed) {
   EXPECT_EQ(bodies, (std::vector<std::string>{"body-a", "body-b"}));
 }
 
+// During a migration the slot's old node answers ASK for the keys already moved; the store
+// asks the new node (ASKING first) for those commands without taking it for the owner.
+TEST(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
+  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+  RedisClusterProcesses cluster;
+  ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
+  class Newest final : public TileMerger {
+   public:
+    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+      return std::string(operands.back());
+    }
+  } merger;
+  RedisStoreOptions options;
+  options.cluster.nodes = cluster.addresses();
+  options.key_prefix = "ask";
+  std::unique_ptr<Store> store = open_redis_store(options, merger);
+  const std::uint64_t user = 7;
+  const int slot = RedisCluster::key_slot("{ask:7}:e");
+  const std::size_t from = cluster.owner(slot);
+  ASSERT_LT(from, 3u);
+  CommitBatch b;
+  // Every key of the user exists (events, bodies, ids, tiles): a script over keys some of
+  // which are still to migrate would be answered TRYAGAIN instead.
+  b.events = {StoredEvent{user, kStart, "a", "body-a", true}};
+  b.tiles = {TileDelta{TileKey{user, TileKind::kHour, kStart}, {StateDelta{1, "x"}}}};
+  b.high_water = kStart;
+  store->commit(b);
+  const std::size_t to = (from + 1) % 3;
+  ASSERT_TRUE(cluster.migrate_slot(slot, from, to)) << "could not migrate slot " << slot;
+  EXPECT_EQ(cluster.node(from).command({"EXISTS", "{ask:7}:e"}).substr(0, 3), "ASK");
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{user, "a"}, {user, "b"}};
+  EXPECT_EQ(store->contains(ids), (std::vector<bool>{true, false}));
+  b.events = {StoredEvent{user, kStart + 1, "b", "body-b", true}};
+  b.high_water = kStart + 1;
+  store->commit(b);
+  std::vector<std::string> bodies;
+  store->snapshot()->scan_events(user, kBeginningOfTime, kStart + 10,
+                                 [&](std::string_view body) { bodies.emplace_back(body); });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"body-a", "body-b"}));
+  EXPECT_EQ(cluster.owner(slot), from) << "the slot was not to move yet";
+}
+
 }  // namespace
 }  // namespace signalbox::testing

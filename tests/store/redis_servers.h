@@ -184,6 +184,16 @@ class RedisClusterProcesses {
   // Moves `slot` with its keys from node `from` to node `to` (CLUSTER SETSLOT and MIGRATE,
   // as a resharding does).
   bool move_slot(int slot, std::size_t from, std::size_t to) {
+    if (!migrate_slot(slot, from, to)) return false;
+    const std::string s = std::to_string(slot), to_id = node_id(to);
+    for (const auto& n : nodes_)
+      if (n->command({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK") return false;
+    return owner_by_slots(slot) == to;
+  }
+
+  // The first half of a move: `slot` is MIGRATING on `from` and IMPORTING on `to`, and its
+  // keys are on `to` already; `from` still owns the slot and answers ASK for those keys.
+  bool migrate_slot(int slot, std::size_t from, std::size_t to) {
     const std::string s = std::to_string(slot), from_id = node_id(from), to_id = node_id(to);
     if (nodes_[to]->command({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}) != "OK") return false;
     if (nodes_[from]->command({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}) != "OK") return false;
@@ -199,9 +209,7 @@ class RedisClusterProcesses {
       }
       if (nodes_[from]->command(args) != "OK") return false;
     }
-    for (const auto& n : nodes_)
-      if (n->command({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK") return false;
-    return owner_by_slots(slot) == to;
+    return true;
   }
 
  private:

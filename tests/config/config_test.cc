@@ -387,7 +387,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
             "cfg.yaml:3: server.port: unknown key (expected http, grpc or max_body_bytes)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path or nodes)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout or pool)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
@@ -410,6 +410,31 @@ TEST(ConfigErrors, Storage) {
             "cfg.yaml:3: storage.nodes: must be a list of host:port addresses");
   EXPECT_EQ(error_of(with_signals("storage:\n  path: \"\"\n")),
             "cfg.yaml:2: storage.path: must not be empty");
+  const std::string redis = "storage:\n  kind: redis\n  nodes: [a:1]\n";
+  EXPECT_EQ(error_of(with_signals(redis + "  password: hunter2\n")),
+            "cfg.yaml:4: storage.password: give env:NAME or file:PATH (never the password itself in the file)");
+  EXPECT_EQ(error_of(with_signals(redis + "  key_prefix: \"a{b\"\n")),
+            "cfg.yaml:4: storage.key_prefix: must be a non-empty text without { or }");
+  EXPECT_EQ(error_of(with_signals(redis + "  pool: 0\n")),
+            "cfg.yaml:4: storage.pool: must be an integer from 1 to 1024");
+  EXPECT_EQ(error_of(with_signals(redis + "  timeout: soon\n")),
+            "cfg.yaml:4: storage.timeout: bad duration \"soon\" (use <integer><unit>, unit ms, s, m, h or d)");
+}
+
+TEST(ConfigStorage, RedisKeys) {
+  Config c = parse_config(with_signals("storage:\n  kind: redis\n  nodes: [a:1, b:2]\n  password: env:REDIS_PW\n"
+                                       "  key_prefix: sb-prod\n  timeout: 250ms\n  pool: 16\n"),
+                          "/tmp/cfg.yaml");
+  EXPECT_EQ(c.storage.nodes, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_EQ(c.storage.password, "env:REDIS_PW");
+  EXPECT_EQ(c.storage.key_prefix, "sb-prod");
+  EXPECT_EQ(c.storage.timeout, 250);
+  EXPECT_EQ(c.storage.pool, 16u);
+  Config defaults = parse_config(with_signals("storage:\n  kind: redis\n  nodes: [a:1]\n"), "/tmp/cfg.yaml");
+  EXPECT_EQ(defaults.storage.key_prefix, "signalbox");
+  EXPECT_EQ(defaults.storage.timeout, 2000);
+  EXPECT_EQ(defaults.storage.pool, 4u);
+  EXPECT_TRUE(defaults.storage.password.empty());
 }
 
 TEST(ConfigErrors, EventStore) {

@@ -460,7 +460,8 @@ class Parser {
   }
 
   void parse_storage(const Entry& section, StorageConfig& out) const {
-    static const std::vector<std::string> kKeys = {"kind", "path", "nodes"};
+    static const std::vector<std::string> kKeys = {"kind",       "path",    "nodes", "password",
+                                                   "key_prefix", "timeout", "pool"};
     const Entry* nodes = nullptr;
     ConfigLocation kind_where = section.value_where;
     std::vector<Entry> fields = sub_entries(section, "storage");
@@ -481,6 +482,23 @@ class Parser {
           out.nodes.push_back(endpoint(n, where, index(path, out.nodes.size())));
         }
         nodes = &e;
+      } else if (e.key == "password") {
+        out.password = text(e, path);
+        if (out.password.rfind("env:", 0) != 0 && out.password.rfind("file:", 0) != 0) {
+          throw_config_error(e.value_where, path,
+                             "give env:NAME or file:PATH (never the password itself in the file)");
+        }
+      } else if (e.key == "key_prefix") {
+        out.key_prefix = text(e, path);
+        if (out.key_prefix.empty() || out.key_prefix.find_first_of("{}") != std::string::npos)
+          throw_config_error(e.value_where, path, "must be a non-empty text without { or }");
+      } else if (e.key == "timeout") {
+        out.timeout = duration(e.value, e.value_where, path);
+        if (out.timeout <= 0) throw_config_error(e.value_where, path, "must be positive");
+      } else if (e.key == "pool") {
+        auto n = parse_int(text(e, path));
+        if (!n || *n < 1 || *n > 1024) throw_config_error(e.value_where, path, "must be an integer from 1 to 1024");
+        out.pool = static_cast<std::size_t>(*n);
       } else {
         unknown_key(e, "storage", kKeys);
       }

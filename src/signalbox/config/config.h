@@ -80,6 +80,10 @@ struct StorageConfig {
   std::string kind = "rocksdb";        // rocksdb | redis
   std::filesystem::path path;          // rocksdb: data folder, absolute (default <config dir>/data)
   std::vector<std::string> nodes;      // redis: host:port of each node
+  std::string password;                // redis: "env:NAME" or "file:PATH", read when the store opens
+  std::string key_prefix = "signalbox";  // redis: starts every key
+  TimeMs timeout = 2000;               // redis: connect and reply timeout
+  std::size_t pool = 4;                // redis: idle connections kept per node
 };
 
 struct EventStoreConfig {

@@ -7,7 +7,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/engine/plugins.h"
-#include "signalbox/store/rocksdb/rocksdb_store.h"
+#include "signalbox/store/open_store.h"
 
 namespace signalbox {
 
@@ -18,7 +18,6 @@ Value params_value(const ConfigParams& params) {
   for (const auto& [key, param] : params) out.emplace_back(key, Value(param.text));
   return Value(std::move(out));
 }
-
 
 }  // namespace
 
@@ -84,11 +83,8 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   std::sort(state_owners_.begin(), state_owners_.end(),
             [](const Signal* a, const Signal* b) { return a->state_id() < b->state_id(); });
   merger_ = std::make_unique<Merger>(state_owners_);
-  if (config_.storage.kind != "rocksdb")
-    throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported by this version (use rocksdb)",
-                                  config_.file.string(), config_.storage.kind));
   if (!options_.open_store) return;
-  store_ = open_rocksdb_store(RocksDbOptions{config_.storage.path, options_.read_only, false}, *merger_);
+  store_ = open_store(config_, *merger_, options_.read_only);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
   last_expiry_ = last_fold_ = store_->high_water();
 }

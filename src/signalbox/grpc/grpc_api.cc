@@ -67,6 +67,10 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
     status = grpc::Status(e.code, e.what());
   } catch (const QueryError& e) {
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  } catch (const StorageError& e) {
+    // As HTTP's 503: the store is unreachable for now and the call may be retried.
+    spdlog::warn("gRPC {}: {}", grpc_method_name(method), e.what());
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, fmt::format("storage unavailable: {}", e.what()));
   } catch (const std::exception& e) {
     spdlog::error("gRPC {}: {}", grpc_method_name(method), e.what());
     status = grpc::Status(grpc::StatusCode::INTERNAL, fmt::format("internal error: {}", e.what()));

@@ -181,6 +181,13 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point recei
     response = error_json(http::status::bad_request, request.version(), e.what());
   } catch (const QueryError& e) {
     response = error_json(http::status::bad_request, request.version(), e.what());
+  } catch (const StorageError& e) {
+    // The store is unreachable or refused the write for now (a shared store's server down, a
+    // concurrent writer): nothing was half-applied per user, and the same request can come again.
+    spdlog::warn("{} {}: {}", view(request.method_string()), view(request.target()), e.what());
+    response = error_json(http::status::service_unavailable, request.version(),
+                          fmt::format("storage unavailable: {}", e.what()));
+    response.set(http::field::retry_after, "1");
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", view(request.method_string()), view(request.target()), e.what());
     response = error_json(http::status::internal_server_error, request.version(),

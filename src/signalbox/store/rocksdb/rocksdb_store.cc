@@ -19,6 +19,7 @@
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
+#include "signalbox/store/tile_value.h"
 
 namespace signalbox {
 
@@ -98,34 +99,6 @@ TimeMs decode_time(std::string_view s) {
 
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
-// A tile's value: for each state present, by ascending state id, the state id (fixed64),
-// then the length and bytes of its part. A base tile's part starts with the time it covers
-// through.
-struct TilePart {
-  std::uint64_t state_id;
-  std::string_view bytes;
-};
-
-void append_part(std::string& out, std::uint64_t state_id, std::string_view bytes) {
-  ByteWriter w(out);
-  w.fixed64_be(state_id);
-  w.str(bytes);
-}
-
-// Appends the parts of `value` to `parts`; throws CorruptionError for bytes not so written.
-void parse_parts(std::string_view value, std::vector<TilePart>& parts) {
-  ByteReader r(value);
-  std::uint64_t previous = 0;
-  bool first = true;
-  while (!r.done()) {
-    std::uint64_t state = r.fixed64_be();
-    if (!first && state <= previous) throw CorruptionError("tile states out of order");
-    parts.push_back(TilePart{state, r.str()});
-    previous = state;
-    first = false;
-  }
-}
-
 void check(const rocksdb::Status& status, std::string_view what) {
   if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
 }
@@ -159,43 +132,7 @@ class TileMergeOperator final : public rocksdb::MergeOperator {
   bool merge(std::string_view key, std::span<const std::string_view> operands,
              std::string* out) const {
     try {
-      TileKey tile = parse_tile_key(key);
-      if (operands.size() == 1) {
-        out->assign(operands[0]);
-        return true;
-      }
-      std::vector<TilePart> parts;
-      for (std::string_view op : operands) parse_parts(op, parts);
-      // Oldest first within each state: the sort is stable.
-      std::stable_sort(parts.begin(), parts.end(),
-                       [](const TilePart& a, const TilePart& b) { return a.state_id < b.state_id; });
-      out->clear();
-      std::vector<std::string_view> states;
-      for (std::size_t begin = 0; begin < parts.size();) {
-        std::size_t end = begin + 1;
-        while (end < parts.size() && parts[end].state_id == parts[begin].state_id) ++end;
-        const std::uint64_t state_id = parts[begin].state_id;
-        if (end - begin == 1) {
-          append_part(*out, state_id, parts[begin].bytes);
-        } else if (tile.kind != TileKind::kBase) {
-          states.clear();
-          for (std::size_t i = begin; i < end; ++i) states.push_back(parts[i].bytes);
-          append_part(*out, state_id, merger_.merge(state_id, states));
-        } else {
-          TimeMs covered = kBeginningOfTime;
-          states.clear();
-          for (std::size_t i = begin; i < end; ++i) {
-            ByteReader r(parts[i].bytes);
-            covered = std::max(covered, r.time_be());
-            states.push_back(r.rest());
-          }
-          std::string merged;
-          ByteWriter(merged).time_be(covered);
-          merged.append(merger_.merge(state_id, states));
-          append_part(*out, state_id, merged);
-        }
-        begin = end;
-      }
+      *out = merge_tile_values(parse_tile_key(key).kind, operands, merger_);
       return true;
     } catch (const std::exception&) {
       return false;  // RocksDB reports a corruption for this key
@@ -261,7 +198,7 @@ class TileExpiryFilter final : public rocksdb::CompactionFilter {
       tile = parse_tile_key(view(key));
       if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs)
         return Decision::kRemove;
-      parse_parts(view(value), parts);
+      parse_tile_parts(view(value), parts);
     } catch (const CorruptionError&) {
       return Decision::kKeep;
     }
@@ -276,7 +213,7 @@ class TileExpiryFilter final : public rocksdb::CompactionFilter {
     if (kept == parts.size()) return Decision::kKeep;
     if (kept == 0) return Decision::kRemove;
     new_value->clear();
-    for (std::size_t i = 0; i < kept; ++i) append_part(*new_value, parts[i].state_id, parts[i].bytes);
+    for (std::size_t i = 0; i < kept; ++i) append_tile_part(*new_value, parts[i].state_id, parts[i].bytes);
     return Decision::kChangeValue;
   }
   const char* Name() const override { return "signalbox.TileExpiry"; }
@@ -453,7 +390,7 @@ class RocksDbStore final : public Store {
     tiles.reserve(batch.tiles.size());
     for (std::size_t i = 0; i < batch.tiles.size(); ++i) {
       const TileDelta& t = batch.tiles[i];
-      for (const StateDelta& part : t.states) append_part(tile_values[i], part.state_id, part.state);
+      tile_values[i] = encode_tile_delta(t);
       tiles.emplace_back(tile_key(t.key), &tile_values[i]);
     }
     for (auto* list : {&events, &ids, &tiles}) std::sort(list->begin(), list->end());
@@ -538,18 +475,18 @@ class RocksDbStore final : public Store {
         user = tile.user_id;
       }
       parts.clear();
-      parse_parts(value, parts);
+      parse_tile_parts(value, parts);
       std::string to_base, kept;
       for (const TilePart& part : parts) {
         auto state = policy.states.find(part.state_id);
         if (state == policy.states.end() || !state->second.keep_base) {
-          append_part(kept, part.state_id, part.bytes);
+          append_tile_part(kept, part.state_id, part.bytes);
           continue;
         }
         std::string covered;
         ByteWriter(covered).time_be(tile.start + kDayMs - 1);
         covered.append(part.bytes);
-        append_part(to_base, part.state_id, covered);
+        append_tile_part(to_base, part.state_id, covered);
       }
       if (to_base.empty()) return;
       to_bases.push_back(std::move(to_base));
@@ -695,7 +632,6 @@ class RocksDbSnapshot final : public StoreSnapshot {
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
                                 TimeMs from, TimeMs to) override {
     std::vector<StoredTile> out;
-    std::vector<TilePart> parts;
     // A seek costs far more than a step (it positions an iterator in every level), and a
     // user's base, day and hour tiles are adjacent keys: the iterator walks on from one kind
     // into the next and seeks again only to skip tiles before `from`. The keys stepped over
@@ -713,23 +649,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
         if (key.substr(0, 9) != prefix) break;
         TileKey parsed = parse_tile_key(key);
         if (kind != TileKind::kBase && parsed.start > to) break;
-        parts.clear();
-        parse_parts(view(tiles_->value()), parts);
-        for (const TilePart& part : parts) {
-          if (!std::binary_search(state_ids.begin(), state_ids.end(), part.state_id)) continue;
-          StoredTile tile;
-          tile.state_id = part.state_id;
-          tile.kind = parsed.kind;
-          tile.start = parsed.start;
-          std::string_view value = part.bytes;
-          if (parsed.kind == TileKind::kBase) {
-            ByteReader r(value);
-            tile.covered_through = r.time_be();
-            value = r.rest();
-          }
-          tile.state.assign(value);
-          out.push_back(std::move(tile));
-        }
+        append_stored_tiles(parsed, view(tiles_->value()), state_ids, out);
         if (kind == TileKind::kBase) {
           tiles_->Next();  // a user has one base tile
           break;

@@ -1,0 +1,102 @@
+#pragma once
+
+// The Lua scripts of the Redis store. Each touches the keys of one user only (one hash slot),
+// so it runs atomically on that user's node, clustered or not. Times are passed as decimal
+// strings and compared as Lua numbers (exact up to 2^53 ms).
+
+namespace signalbox::redis_scripts {
+
+// KEYS: events, bodies, ids, tiles. ARGV: n, then per event its id hash, ts, keep_raw (1/0),
+// event member and encoded bytes, then m, then per tile delta its tile field and value.
+// Checks every id first and writes nothing when one is already there: {0, duplicate
+// indexes}. Otherwise writes the events, ids and tile operands: {1, raw events written,
+// operands pending in the user's tiles}.
+inline constexpr char kCommit[] = R"lua(
+local n = tonumber(ARGV[1])
+local dups = {}
+for k = 0, n - 1 do
+  if redis.call('ZSCORE', KEYS[3], ARGV[2 + k * 5]) then dups[#dups + 1] = k end
+end
+if #dups > 0 then return {0, dups} end
+local raw = 0
+for k = 0, n - 1 do
+  local at = 2 + k * 5
+  redis.call('ZADD', KEYS[3], ARGV[at + 1], ARGV[at])
+  if ARGV[at + 2] == '1' then
+    redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at + 3])
+    redis.call('HSET', KEYS[2], ARGV[at + 3], ARGV[at + 4])
+    raw = raw + 1
+  end
+end
+local at = 2 + n * 5
+local m = tonumber(ARGV[at])
+local ops = 0
+for k = 1, m do
+  local seq = redis.call('HINCRBY', KEYS[4], '#seq', 1)
+  redis.call('HSET', KEYS[4], ARGV[at + 2 * k - 1] .. ':' .. seq, ARGV[at + 2 * k])
+end
+if m > 0 then ops = redis.call('HINCRBY', KEYS[4], '#ops', m) end
+return {1, raw, ops}
+)lua";
+
+// KEYS: events, bodies, tiles. One user's data at once: {event members by (ts, id), their
+// encoded bytes, the tile hash as field, value, ...}.
+inline constexpr char kReadUser[] = R"lua(
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local bodies = {}
+for i, m in ipairs(members) do bodies[i] = redis.call('HGET', KEYS[2], m) or '' end
+return {members, bodies, redis.call('HGETALL', KEYS[3])}
+)lua";
+
+// KEYS: tiles. ARGV: c, the operand fields merged, then b, then per tile field rewritten:
+// field, value expected now ('' when absent), new value ('' to delete). Applies only when
+// every merged operand is still there and every rewritten field holds what was read (a
+// concurrent rewrite of the same tiles wins otherwise): 1 applied, 0 not. Operands
+// appended meanwhile are new fields, untouched.
+inline constexpr char kRewriteTiles[] = R"lua(
+local c = tonumber(ARGV[1])
+for k = 1, c do
+  if redis.call('HEXISTS', KEYS[1], ARGV[1 + k]) == 0 then return 0 end
+end
+local at = 2 + c
+local b = tonumber(ARGV[at])
+for k = 0, b - 1 do
+  local now = redis.call('HGET', KEYS[1], ARGV[at + 1 + k * 3]) or ''
+  if now ~= ARGV[at + 2 + k * 3] then return 0 end
+end
+for k = 1, c do redis.call('HDEL', KEYS[1], ARGV[1 + k]) end
+for k = 0, b - 1 do
+  local field, value = ARGV[at + 1 + k * 3], ARGV[at + 3 + k * 3]
+  if value == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, value) end
+end
+if c > 0 then redis.call('HINCRBY', KEYS[1], '#ops', -c) end
+return 1
+)lua";
+
+// KEYS: events, bodies, ids. ARGV: raw horizon, id horizon. Drops raw events and ids at or
+// before them: {raw events dropped, raw events left}.
+inline constexpr char kExpireUser[] = R"lua(
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, m in ipairs(gone) do redis.call('HDEL', KEYS[2], m) end
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+return {#gone, redis.call('ZCARD', KEYS[1])}
+)lua";
+
+// KEYS: meta. ARGV: field, value pairs. Raises each field to its value when higher (absent
+// counts as lowest): stream time and the horizons only move forward, whichever process
+// writes. Returns the fields' values after.
+inline constexpr char kRaise[] = R"lua(
+local out = {}
+for k = 1, #ARGV, 2 do
+  local now = redis.call('HGET', KEYS[1], ARGV[k])
+  if not now or tonumber(ARGV[k + 1]) > tonumber(now) then
+    redis.call('HSET', KEYS[1], ARGV[k], ARGV[k + 1])
+    now = ARGV[k + 1]
+  end
+  out[#out + 1] = now
+end
+return out
+)lua";
+
+}  // namespace signalbox::redis_scripts

@@ -1,0 +1,503 @@
+#include "signalbox/store/redis/redis_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/error.h"
+#include "signalbox/common/hash.h"
+#include "signalbox/store/redis/redis_scripts.h"
+#include "signalbox/store/tile_value.h"
+
+namespace signalbox {
+
+namespace {
+
+constexpr char kFormat[] = "signalbox-redis-1";
+constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // as the RocksDB store's
+// A user's tiles are compacted once this many operands wait in them: reads merge them all.
+constexpr long long kCompactAfter = 16;
+// Users per pipelined round trip in expire().
+constexpr long long kExpireChunk = 512;
+constexpr std::size_t kTileFieldSize = 9;
+
+std::string user_tag(const std::string& prefix, std::uint64_t user) {
+  return fmt::format("{{{}:{}}}", prefix, user);
+}
+
+std::string be64(std::uint64_t v) {
+  std::string s;
+  ByteWriter(s).fixed64_be(v);
+  return s;
+}
+
+std::string event_member(TimeMs ts, std::string_view event_id) {
+  std::string s;
+  ByteWriter w(s);
+  w.time_be(ts);
+  w.raw(event_id);
+  return s;
+}
+
+std::string id_member(std::string_view event_id) { return be64(hash64(event_id, kEventIdHashSeed)); }
+
+std::string tile_field(TileKind kind, TimeMs start) {
+  std::string s;
+  ByteWriter w(s);
+  w.byte(static_cast<std::uint8_t>(kind));
+  w.time_be(start);
+  return s;
+}
+
+TileKey parse_tile_field(std::uint64_t user, std::string_view field) {
+  ByteReader r(field.substr(0, kTileFieldSize));
+  TileKey key;
+  key.user_id = user;
+  std::uint8_t kind = r.byte();
+  if (kind > 2) throw CorruptionError("redis store: unknown tile kind");
+  key.kind = static_cast<TileKind>(kind);
+  key.start = r.time_be();
+  return key;
+}
+
+TimeMs parse_time(const RedisValue& v) {
+  if (v.type == RedisValue::Type::kNil) return kBeginningOfTime;
+  if (v.type == RedisValue::Type::kInteger) return v.integer;
+  TimeMs t = 0;
+  auto [end, ec] = std::from_chars(v.str.data(), v.str.data() + v.str.size(), t);
+  if (ec != std::errc() || end != v.str.data() + v.str.size())
+    throw CorruptionError(fmt::format("redis store: \"{}\" is not a time", v.str));
+  return t;
+}
+
+const RedisValue& checked(const RedisValue& v, std::string_view what) {
+  if (v.is_error()) throw StorageError(fmt::format("redis: {}: {}", what, v.str));
+  return v;
+}
+
+// For a reply returned by value: kept alive by the caller's variable.
+RedisValue checked(RedisValue&& v, std::string_view what) {
+  if (v.is_error()) throw StorageError(fmt::format("redis: {}: {}", what, v.str));
+  return std::move(v);
+}
+
+// One tile of a user as stored: its merged value and the operands appended since, by seq.
+struct StoredTileValue {
+  std::string field;  // kTileFieldSize bytes
+  std::optional<std::string> base;
+  std::vector<std::pair<long long, std::string>> operands;  // seq, field
+  std::vector<std::string_view> operand_values;
+};
+
+// The tiles of a user's tile hash (field, value, ... as HGETALL answers), by kind and start.
+std::map<std::string, StoredTileValue> group_tiles(const RedisValue& hash) {
+  std::map<std::string, StoredTileValue> tiles;
+  std::map<std::string, std::vector<std::tuple<long long, std::string, const std::string*>>> ops;
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& field = hash.elements[i].str;
+    const std::string& value = hash.elements[i + 1].str;
+    if (field.size() < kTileFieldSize) continue;  // #seq, #ops
+    std::string key = field.substr(0, kTileFieldSize);
+    StoredTileValue& tile = tiles[key];
+    tile.field = key;
+    if (field.size() == kTileFieldSize) {
+      tile.base = value;
+      continue;
+    }
+    long long seq = 0;
+    const char* begin = field.data() + kTileFieldSize + 1;
+    auto [end, ec] = std::from_chars(begin, field.data() + field.size(), seq);
+    if (field[kTileFieldSize] != ':' || ec != std::errc() || end != field.data() + field.size())
+      throw CorruptionError("redis store: bad tile operand field");
+    ops[key].emplace_back(seq, field, &value);
+  }
+  for (auto& [key, list] : ops) {
+    std::sort(list.begin(), list.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    StoredTileValue& tile = tiles[key];
+    for (auto& [seq, field, value] : list) {
+      tile.operands.emplace_back(seq, field);
+      tile.operand_values.push_back(*value);
+    }
+  }
+  return tiles;
+}
+
+std::string merged_value(const StoredTileValue& tile, TileKind kind, const TileMerger& merger) {
+  std::vector<std::string_view> operands;
+  if (tile.base) operands.push_back(*tile.base);
+  operands.insert(operands.end(), tile.operand_values.begin(), tile.operand_values.end());
+  return merge_tile_values(kind, operands, merger);
+}
+
+class RedisStore;
+
+class RedisSnapshot final : public StoreSnapshot {
+ public:
+  explicit RedisSnapshot(RedisStore& store);
+
+  TimeMs high_water() const override { return high_water_; }
+  TimeMs expired_through() const override { return expired_through_; }
+  void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
+                   const std::function<void(std::string_view)>& fn) override;
+  std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids, TimeMs from,
+                                TimeMs to) override;
+  std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
+
+ private:
+  struct UserData {
+    std::vector<std::pair<TimeMs, std::string>> events;  // by ts, then id
+    std::vector<std::pair<TileKey, std::string>> tiles;  // merged, by kind then start
+  };
+  const UserData& user(std::uint64_t user_id);
+
+  RedisStore& store_;
+  TimeMs high_water_ = kBeginningOfTime;
+  TimeMs expired_through_ = kBeginningOfTime;
+  std::unordered_map<std::uint64_t, UserData> users_;
+};
+
+class RedisStore final : public Store {
+ public:
+  RedisStore(const RedisStoreOptions& options, const TileMerger& merger)
+      : cluster_(options.cluster), prefix_(options.key_prefix), merger_(merger) {
+    meta_ = fmt::format("{{{}}}:meta", prefix_);
+    users_ = fmt::format("{{{}}}:users", prefix_);
+    known_ = fmt::format("{{{}}}:known", prefix_);
+    for (auto* script : {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_}) cluster_.load(*script);
+    RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kFormat}});
+    checked(set, "write format");
+    RedisValue format = checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, "format"}}), "read format");
+    if (format.str != kFormat)
+      throw StorageError(fmt::format("redis: keys under \"{}\" hold stored format \"{}\", not \"{}\"", prefix_,
+                                     format.str, kFormat));
+  }
+
+  RedisCluster& cluster() { return cluster_; }
+  const TileMerger& merger() const { return merger_; }
+  const RedisScript& read_user_script() const { return read_user_; }
+  std::string key(std::uint64_t user, char what) const { return user_tag(prefix_, user) + ":" + what; }
+  const std::string& meta_key() const { return meta_; }
+  const std::string& users_key() const { return users_; }
+
+  TimeMs high_water() const override { return read_meta("high_water"); }
+  TimeMs ids_expired_through() const override { return read_meta("ids_expired_through"); }
+
+  std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
+    std::vector<RedisCommand> commands;
+    commands.reserve(ids.size());
+    for (const auto& [user, id] : ids) {
+      std::string k = key(user, 'i');
+      commands.push_back(RedisCommand{k, {"ZSCORE", k, id_member(id)}});
+    }
+    std::vector<RedisValue> replies = cluster_.run(commands);
+    std::vector<bool> found(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      found[i] = checked(replies[i], "read event id").type != RedisValue::Type::kNil;
+    return found;
+  }
+
+  void commit(const CommitBatch& batch) override {
+    // By user, in first-seen order: each user's part is one script run.
+    std::vector<std::uint64_t> order;
+    std::unordered_map<std::uint64_t, std::pair<std::vector<const StoredEvent*>, std::vector<const TileDelta*>>> parts;
+    for (const StoredEvent& e : batch.events) {
+      auto [it, inserted] = parts.try_emplace(e.user_id);
+      if (inserted) order.push_back(e.user_id);
+      it->second.first.push_back(&e);
+    }
+    for (const TileDelta& t : batch.tiles) {
+      auto [it, inserted] = parts.try_emplace(t.key.user_id);
+      if (inserted) order.push_back(t.key.user_id);
+      it->second.second.push_back(&t);
+    }
+    std::vector<RedisCommand> commands;
+    commands.reserve(order.size());
+    for (std::uint64_t user : order) {
+      const auto& [events, tiles] = parts[user];
+      RedisCommand c;
+      c.key = key(user, 'e');
+      c.script = &commit_;
+      c.key_count = 4;
+      c.args = {key(user, 'e'), key(user, 'b'), key(user, 'i'), key(user, 't'), std::to_string(events.size())};
+      for (const StoredEvent* e : events) {
+        c.args.push_back(id_member(e->event_id));
+        c.args.push_back(std::to_string(e->ts));
+        c.args.push_back(e->keep_raw ? "1" : "0");
+        c.args.push_back(event_member(e->ts, e->event_id));
+        c.args.push_back(e->keep_raw ? e->bytes : std::string());
+      }
+      c.args.push_back(std::to_string(tiles.size()));
+      for (const TileDelta* t : tiles) {
+        c.args.push_back(tile_field(t->key.kind, t->key.start));
+        c.args.push_back(encode_tile_delta(*t));
+      }
+      commands.push_back(std::move(c));
+    }
+    std::vector<RedisValue> replies = cluster_.run(commands);
+    std::vector<std::uint64_t> conflicted, to_compact;
+    TimeMs high = kBeginningOfTime;
+    long long raw = 0;
+    RedisCommand users{users_, {"ZADD", users_}};
+    RedisCommand known{known_, {"ZADD", known_}};
+    for (std::size_t u = 0; u < order.size(); ++u) {
+      const RedisValue& r = checked(replies[u], "commit");
+      if (r.elements.size() < 2) throw StorageError("redis: commit: unexpected reply");
+      if (r.elements[0].integer == 0) {
+        conflicted.push_back(order[u]);
+        continue;
+      }
+      for (const StoredEvent* e : parts[order[u]].first) high = std::max(high, e->ts);
+      raw += r.elements[1].integer;
+      known.args.insert(known.args.end(), {"0", be64(order[u])});
+      if (r.elements[1].integer > 0) users.args.insert(users.args.end(), {"0", be64(order[u])});
+      if (r.elements.size() > 2 && r.elements[2].integer >= kCompactAfter) to_compact.push_back(order[u]);
+    }
+    // Stream time moves with what was written: the events of a conflicted user come again.
+    if (conflicted.empty()) high = std::max(high, batch.high_water);
+    std::vector<RedisCommand> meta;
+    if (high != kBeginningOfTime)
+      meta.push_back(RedisCommand{meta_, {meta_, "high_water", std::to_string(high)}, &raise_, 1});
+    if (raw > 0) meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(raw)}});
+    if (users.args.size() > 2) meta.push_back(std::move(users));
+    if (known.args.size() > 2) meta.push_back(std::move(known));
+    if (!meta.empty())
+      for (const RedisValue& r : cluster_.run(meta)) checked(r, "commit stream time");
+    if (!to_compact.empty()) rewrite_tiles(to_compact, nullptr, kBeginningOfTime, false);
+    if (!conflicted.empty())
+      throw StorageError(fmt::format(
+          "redis: events of {} user(s) (user {} first) were stored by another writer between the duplicate "
+          "check and this commit; their part of the batch was not written, the rest was. Send the batch "
+          "again: what is stored counts once",
+          conflicted.size(), conflicted.front()));
+  }
+
+  std::unique_ptr<StoreSnapshot> snapshot() override { return std::make_unique<RedisSnapshot>(*this); }
+
+  void expire(const RetentionPolicy& policy, ExpireOptions options) override {
+    const TimeMs high = high_water();
+    if (high == kBeginningOfTime) return;
+    const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
+    const TimeMs ids_wanted = ids_from - std::max(policy.late_horizon, policy.retention);
+    std::vector<std::string> args = {meta_, "expired_through", std::to_string(high - policy.retention)};
+    if (ids_wanted > kBeginningOfTime) args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
+    RedisValue raised = checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
+    const TimeMs through = parse_time(raised.elements.at(0));
+    const TimeMs ids_through = raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
+    for (long long start = 0;; start += kExpireChunk) {
+      RedisValue page = checked(
+          cluster_.run(RedisCommand{known_,
+                                    {"ZRANGE", known_, std::to_string(start), std::to_string(start + kExpireChunk - 1)}}),
+          "list users");
+      if (page.elements.empty()) break;
+      std::vector<std::uint64_t> users;
+      std::vector<RedisCommand> commands;
+      for (const RedisValue& m : page.elements) {
+        if (m.str.size() != 8) continue;
+        std::uint64_t user = ByteReader(m.str).fixed64_be();
+        users.push_back(user);
+        commands.push_back(RedisCommand{key(user, 'e'),
+                                        {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(through),
+                                         ids_through == kBeginningOfTime ? "-inf" : std::to_string(ids_through)},
+                                        &expire_user_,
+                                        3});
+      }
+      std::vector<RedisValue> replies = cluster_.run(commands);
+      long long dropped = 0;
+      RedisCommand gone{users_, {"ZREM", users_}};
+      for (std::size_t u = 0; u < users.size(); ++u) {
+        const RedisValue& r = checked(replies[u], "expire events");
+        dropped += r.elements.at(0).integer;
+        if (r.elements.at(1).integer == 0) gone.args.push_back(be64(users[u]));
+      }
+      std::vector<RedisCommand> meta;
+      if (dropped > 0) meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(-dropped)}});
+      if (gone.args.size() > 2) meta.push_back(std::move(gone));
+      if (!meta.empty())
+        for (const RedisValue& r : cluster_.run(meta)) checked(r, "expire users");
+      rewrite_tiles(users, &policy, through, options.fold_base);
+    }
+  }
+
+  StoreStats stats() override {
+    StoreStats s;
+    TimeMs events = read_meta("events");
+    s.events = events > 0 ? static_cast<std::uint64_t>(events) : 0;
+    return s;
+  }
+
+  void flush() override {}
+
+ private:
+  TimeMs read_meta(const char* field) const {
+    return parse_time(checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, field}}), "read stream time"));
+  }
+
+  // Merges the operands of the users' tiles into their values and, with `policy`, drops what
+  // no window can reach past `through` and (with `fold`) folds old day tiles of base-keeping
+  // states into the base tile, as the RocksDB store's compaction does. Each user's rewrite is
+  // a compare-and-set: one that lost to a concurrent rewrite is left for the next time.
+  void rewrite_tiles(const std::vector<std::uint64_t>& users, const RetentionPolicy* policy, TimeMs through,
+                     bool fold) {
+    std::vector<RedisCommand> reads;
+    for (std::uint64_t user : users) reads.push_back(RedisCommand{key(user, 't'), {"HGETALL", key(user, 't')}});
+    std::vector<RedisValue> hashes = cluster_.run(reads);
+    std::vector<RedisCommand> writes;
+    const bool expiring = policy && through != kBeginningOfTime;
+    const TimeMs keep_from = expiring ? floor_day(through) - kDayMs : kBeginningOfTime;
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      std::map<std::string, StoredTileValue> tiles = group_tiles(checked(hashes[u], "read tiles"));
+      std::vector<std::string> consumed;
+      std::vector<std::string> rewritten;  // field, expected, new value
+      std::vector<std::string> to_base;
+      const StoredTileValue* base = nullptr;
+      for (auto& [field, tile] : tiles) {
+        TileKey k = parse_tile_field(users[u], field);
+        if (k.kind == TileKind::kBase) {
+          base = &tile;
+          continue;
+        }
+        bool changed = !tile.operands.empty();
+        std::string value = merged_value(tile, k.kind, merger_);
+        if (expiring && k.kind == TileKind::kHour && k.start < keep_from) {
+          value.clear();
+          changed = true;
+        } else if (expiring) {
+          std::vector<TilePart> parts;
+          parse_tile_parts(value, parts);
+          std::string kept, folded;
+          for (const TilePart& part : parts) {
+            auto state = policy->states.find(part.state_id);
+            if (state == policy->states.end()) continue;
+            if (k.kind == TileKind::kDay && !state->second.keep_base &&
+                k.start < floor_day(through - state->second.longest_window) - kDayMs)
+              continue;
+            if (fold && k.kind == TileKind::kDay && state->second.keep_base && k.start < keep_from) {
+              std::string covered;
+              ByteWriter(covered).time_be(k.start + kDayMs - 1);
+              covered.append(part.bytes);
+              append_tile_part(folded, part.state_id, covered);
+              continue;
+            }
+            append_tile_part(kept, part.state_id, part.bytes);
+          }
+          if (!folded.empty()) to_base.push_back(std::move(folded));
+          if (kept.size() != value.size()) {
+            value = std::move(kept);
+            changed = true;
+          }
+        }
+        if (!changed) continue;
+        for (const auto& op : tile.operands) consumed.push_back(op.second);
+        rewritten.insert(rewritten.end(), {field, tile.base.value_or(""), value});
+      }
+      if (base && (!base->operands.empty() || !to_base.empty())) {
+        std::vector<std::string_view> operands;
+        std::string current = merged_value(*base, TileKind::kBase, merger_);
+        if (!current.empty()) operands.push_back(current);
+        for (const std::string& f : to_base) operands.push_back(f);
+        for (const auto& op : base->operands) consumed.push_back(op.second);
+        rewritten.insert(rewritten.end(), {base->field, base->base.value_or(""),
+                                           merge_tile_values(TileKind::kBase, operands, merger_)});
+      } else if (!to_base.empty()) {
+        std::vector<std::string_view> operands(to_base.begin(), to_base.end());
+        rewritten.insert(rewritten.end(), {tile_field(TileKind::kBase, 0), "",
+                                           merge_tile_values(TileKind::kBase, operands, merger_)});
+      }
+      if (rewritten.empty()) continue;
+      RedisCommand c{key(users[u], 't'), {key(users[u], 't'), std::to_string(consumed.size())}, &rewrite_tiles_, 1};
+      c.args.insert(c.args.end(), consumed.begin(), consumed.end());
+      c.args.push_back(std::to_string(rewritten.size() / 3));
+      c.args.insert(c.args.end(), rewritten.begin(), rewritten.end());
+      writes.push_back(std::move(c));
+    }
+    if (writes.empty()) return;
+    for (const RedisValue& r : cluster_.run(writes)) checked(r, "rewrite tiles");
+  }
+
+  mutable RedisCluster cluster_;
+  std::string prefix_;
+  const TileMerger& merger_;
+  std::string meta_, users_, known_;
+  RedisScript commit_{redis_scripts::kCommit, {}};
+  RedisScript read_user_{redis_scripts::kReadUser, {}};
+  RedisScript rewrite_tiles_{redis_scripts::kRewriteTiles, {}};
+  RedisScript expire_user_{redis_scripts::kExpireUser, {}};
+  RedisScript raise_{redis_scripts::kRaise, {}};
+};
+
+RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {
+  const std::string& meta = store.meta_key();
+  RedisValue r = checked(
+      store.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}), "read stream time");
+  high_water_ = parse_time(r.elements.at(0));
+  expired_through_ = parse_time(r.elements.at(1));
+}
+
+const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
+  auto it = users_.find(user_id);
+  if (it != users_.end()) return it->second;
+  // Everything of the user in one script run: its events and tiles as of one moment.
+  RedisCommand c{store_.key(user_id, 'e'),
+                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't')},
+                 &store_.read_user_script(),
+                 3};
+  RedisValue r = checked(store_.cluster().run(c), "read user");
+  if (r.elements.size() != 3) throw StorageError("redis: read user: unexpected reply");
+  UserData data;
+  const auto& members = r.elements[0].elements;
+  const auto& bodies = r.elements[1].elements;
+  data.events.reserve(members.size());
+  for (std::size_t i = 0; i < members.size() && i < bodies.size(); ++i) {
+    ByteReader reader(members[i].str);
+    data.events.emplace_back(reader.time_be(), bodies[i].str);
+  }
+  for (auto& [field, tile] : group_tiles(r.elements[2])) {
+    TileKey k = parse_tile_field(user_id, field);
+    data.tiles.emplace_back(k, merged_value(tile, k.kind, store_.merger()));
+  }
+  return users_.emplace(user_id, std::move(data)).first->second;
+}
+
+void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
+                                const std::function<void(std::string_view)>& fn) {
+  const UserData& data = user(user_id);
+  auto it = std::lower_bound(data.events.begin(), data.events.end(), from,
+                             [](const auto& e, TimeMs t) { return e.first < t; });
+  for (; it != data.events.end() && it->first <= to; ++it) fn(it->second);
+}
+
+std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
+                                             TimeMs from, TimeMs to) {
+  std::vector<StoredTile> out;
+  for (const auto& [key, value] : user(user_id).tiles) {
+    if (key.kind != TileKind::kBase && (key.start < from || key.start > to)) continue;
+    append_stored_tiles(key, value, state_ids, out);
+  }
+  return out;
+}
+
+std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t limit) {
+  std::vector<std::uint64_t> out;
+  if (limit == 0) return out;
+  const std::string& users = store_.users_key();
+  RedisValue r = checked(
+      store_.cluster().run(RedisCommand{users, {"ZRANGEBYLEX", users, "[" + be64(from), "+", "LIMIT", "0",
+                                                std::to_string(limit)}}),
+      "list users");
+  for (const RedisValue& m : r.elements)
+    if (m.str.size() == 8) out.push_back(ByteReader(m.str).fixed64_be());
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_redis_store(const RedisStoreOptions& options, const TileMerger& merger) {
+  return std::make_unique<RedisStore>(options, merger);
+}
+
+}  // namespace signalbox

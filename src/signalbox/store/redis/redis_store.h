@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "signalbox/store/redis/redis_cluster.h"
+#include "signalbox/store/store.h"
+
+namespace signalbox {
+
+struct RedisStoreOptions {
+  RedisClusterOptions cluster;
+  // Starts every key, so that several deployments can share one Redis.
+  std::string key_prefix = "signalbox";
+};
+
+// The shared store on Redis, a single server or a Redis Cluster (see redis_cluster.h), for
+// several serving processes on one state. Every key of one user carries the hash tag
+// {prefix:user}, so one user's events, ids and tiles live on one node and change together
+// in one Lua script:
+//   {p:u}:e  sorted set of the raw events, score ts, member time_be(ts) + event_id
+//   {p:u}:b  hash member -> encoded event
+//   {p:u}:i  sorted set of the ids kept for deduplication, score ts, member 64-bit id hash
+//   {p:u}:t  hash of tiles: field kind + time_be(start) -> merged value; field
+//            kind + time_be(start) + ":" + seq -> an operand appended by a commit
+//   {p}:meta (hash: stream time, horizons, format, event count), {p}:users (users with raw
+//   events), {p}:known (every user stored, for expiry)
+// A commit checks the user's ids and writes its events, ids and tile operands in one script,
+// or nothing when another writer stored one of the ids first; the commit then throws
+// StorageError after writing the other users (a retry of the batch counts every event once).
+// Tile operands are merged by readers through `merger` and compacted now and then with a
+// compare-and-set script. Stream time and the horizons live in {p}:meta, raised with a
+// max() script, so every process on the store shares them.
+//
+// Thread-safety as Store requires; several processes may commit at once. Throws
+// StorageError when Redis cannot be reached or answers an error. `merger` must outlive the
+// store. flush() is a no-op: durability is the Redis servers' (appendonly) concern.
+std::unique_ptr<Store> open_redis_store(const RedisStoreOptions& options, const TileMerger& merger);
+
+}  // namespace signalbox

@@ -1,0 +1,218 @@
+// The engine on a Redis store (a single server and a three-master cluster) against the
+// brute-force reference: on-time, late and repeated events; two engines (two processes) on
+// one Redis ingesting the same users at once; a slot moved under a running store.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "late_rule.h"
+#include "redis_servers.h"
+#include "signalbox/common/error.h"
+#include "signalbox/store/redis/redis_store.h"
+#include "world.h"
+
+namespace signalbox::testing {
+namespace {
+
+constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+constexpr double kTolerance = 1e-9;
+
+class RedisEngine : public ::testing::TestWithParam<bool> {
+ protected:
+  RedisEngine() : world(3 * kDayMs, {"1h", "1d", "3d", "10d"}) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+    if (GetParam()) {
+      ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+      cluster = std::make_unique<RedisClusterProcesses>();
+      ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
+      world.config.storage.nodes = cluster->addresses();
+    } else {
+      server = std::make_unique<RedisProcess>(free_port(), std::vector<std::string>{});
+      ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
+      world.config.storage.nodes = {server->address()};
+    }
+    world.config.storage.kind = "redis";
+    world.config.storage.key_prefix = "engine";
+  }
+
+  void check_all(Engine& engine, const std::vector<RefEvent>& taken, TimeMs as_of, std::size_t users) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      Value actual = engine.query(user, {}, as_of);
+      Value expected = world.expected(taken, user, as_of);
+      ASSERT_EQ(diff(expected, actual, kTolerance), "") << "user " << user << " as_of " << as_of;
+    }
+  }
+
+  World world;
+  std::unique_ptr<RedisProcess> server;
+  std::unique_ptr<RedisClusterProcesses> cluster;
+};
+
+TEST_P(RedisEngine, MatchesTheReferenceWithLateAndRepeatedEvents) {
+  Engine engine(world.config);
+  LateRule rule(engine.late_horizon());
+  const std::size_t users = 10;
+  auto& rng = world.rng();
+  std::size_t serial = 0;
+  std::vector<Event> sent;
+  for (int hour = 0; hour < 14 * 24; ++hour) {
+    const TimeMs now = kStart + hour * kHourMs;
+    std::vector<Event> batch;
+    for (int i = 0; i < 5; ++i)
+      batch.push_back(world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
+    // Late: within the late horizon but older than the raw retention, or beyond it.
+    if (hour > 24 && rng() % 3 == 0)
+      batch.push_back(world.make_event(users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (7 * kDayMs)), serial++));
+    if (!sent.empty() && rng() % 3 == 0) batch.push_back(sent[rng() % sent.size()]);
+    std::shuffle(batch.begin(), batch.end(), rng);
+    std::set<std::size_t> expected = rule.decide(world, batch).rejected;
+    IngestResult result = engine.ingest(batch);
+    std::set<std::size_t> rejected;
+    for (const auto& [index, message] : result.rejected) rejected.insert(index);
+    ASSERT_EQ(rejected, expected) << "hour " << hour;
+    sent.insert(sent.end(), batch.begin(), batch.end());
+    if (hour % (4 * 24) == 0) check_all(engine, rule.taken, now + kHourMs, users);
+  }
+  check_all(engine, rule.taken, kStart + 14 * kDayMs, users);
+  // Another process opening the same store answers the same.
+  Engine other(world.config);
+  check_all(other, rule.taken, kStart + 14 * kDayMs, users);
+}
+
+TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
+  const std::size_t users = 6;
+  std::vector<Event> events;
+  for (std::size_t i = 0; i < 3000; ++i)
+    events.push_back(world.make_event(users, kStart + static_cast<TimeMs>(i) * 60000, i));
+  // Each engine gets every event, in batches cut and ordered its own way, and overlaps with
+  // the other's batches on the same users all along.
+  auto batches_of = [&](std::size_t size, std::uint64_t seed) {
+    std::vector<std::vector<Event>> out;
+    for (std::size_t at = 0; at < events.size(); at += size) {
+      std::vector<Event> b(events.begin() + at, events.begin() + std::min(events.size(), at + size));
+      std::shuffle(b.begin(), b.end(), std::mt19937_64(seed + at));
+      out.push_back(std::move(b));
+    }
+    return out;
+  };
+  Engine first(world.config), second(world.config);
+  std::atomic<int> retries{0};
+  auto run = [&](Engine& engine, std::vector<std::vector<Event>> batches) {
+    for (auto& batch : batches) {
+      for (int attempt = 0;; ++attempt) {
+        try {
+          engine.ingest(batch);
+          break;
+        } catch (const StorageError&) {
+          // As a client does on 503: the same batch again.
+          ++retries;
+          if (attempt > 50) throw;
+        }
+      }
+    }
+  };
+  std::thread a(run, std::ref(first), batches_of(40, 1));
+  std::thread b(run, std::ref(second), batches_of(25, 2));
+  a.join();
+  b.join();
+  std::vector<RefEvent> taken;
+  for (const Event& e : events) taken.push_back(world.to_ref(e));
+  const TimeMs as_of = kStart + 3000 * 60000;
+  check_all(first, taken, as_of, users);
+  check_all(second, taken, as_of, users);
+  std::cout << "batches sent again after a concurrent commit: " << retries.load() << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Cluster" : "Single"; });
+
+// A store keeps its slot map from when it opened; after a slot moves to another node, its
+// first command there is answered MOVED, which it follows.
+TEST(RedisClusterRedirect, MovedAfterASlotMovesIsFollowed) {
+  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+  RedisClusterProcesses cluster;
+  ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
+  class Newest final : public TileMerger {
+   public:
+    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+      return std::string(operands.back());
+    }
+  } merger;
+  RedisStoreOptions options;
+  options.cluster.nodes = {cluster.addresses()[0]};  // one seed is enough
+  options.key_prefix = "moved";
+  std::unique_ptr<Store> store = open_redis_store(options, merger);
+  const std::uint64_t user = 42;
+  const int slot = RedisCluster::key_slot("{moved:42}:e");
+  const std::size_t from = cluster.owner(slot);
+  ASSERT_LT(from, 3u);
+  CommitBatch b;
+  b.events = {StoredEvent{user, kStart, "a", "body-a", true}};
+  b.high_water = kStart;
+  store->commit(b);
+  const std::size_t to = (from + 1) % 3;
+  ASSERT_TRUE(cluster.move_slot(slot, from, to)) << "could not move slot " << slot;
+  EXPECT_EQ(cluster.node(from).command({"EXISTS", "{moved:42}:e"}).substr(0, 5), "MOVED");
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{user, "a"}, {user, "b"}};
+  EXPECT_EQ(store->contains(ids), (std::vector<bool>{true, false}));
+  b.events = {StoredEvent{user, kStart + 1, "b", "body-b", true}};
+  b.high_water = kStart + 1;
+  store->commit(b);
+  EXPECT_EQ(cluster.node(to).command({"ZCARD", "{moved:42}:e"}), "2");
+  std::vector<std::string> bodies;
+  store->snapshot()->scan_events(user, kBeginningOfTime, kStart + 10,
+                                 [&](std::string_view body) { bodies.emplace_back(body); });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"body-a", "body-b"}));
+}
+
+// During a migration the slot's old node answers ASK for the keys already moved; the store
+// asks the new node (ASKING first) for those commands without taking it for the owner.
+TEST(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
+  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+  RedisClusterProcesses cluster;
+  ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
+  class Newest final : public TileMerger {
+   public:
+    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+      return std::string(operands.back());
+    }
+  } merger;
+  RedisStoreOptions options;
+  options.cluster.nodes = cluster.addresses();
+  options.key_prefix = "ask";
+  std::unique_ptr<Store> store = open_redis_store(options, merger);
+  const std::uint64_t user = 7;
+  const int slot = RedisCluster::key_slot("{ask:7}:e");
+  const std::size_t from = cluster.owner(slot);
+  ASSERT_LT(from, 3u);
+  CommitBatch b;
+  // Every key of the user exists (events, bodies, ids, tiles): a script over keys some of
+  // which are still to migrate would be answered TRYAGAIN instead.
+  b.events = {StoredEvent{user, kStart, "a", "body-a", true}};
+  b.tiles = {TileDelta{TileKey{user, TileKind::kHour, kStart}, {StateDelta{1, "x"}}}};
+  b.high_water = kStart;
+  store->commit(b);
+  const std::size_t to = (from + 1) % 3;
+  ASSERT_TRUE(cluster.migrate_slot(slot, from, to)) << "could not migrate slot " << slot;
+  EXPECT_EQ(cluster.node(from).command({"EXISTS", "{ask:7}:e"}).substr(0, 3), "ASK");
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{user, "a"}, {user, "b"}};
+  EXPECT_EQ(store->contains(ids), (std::vector<bool>{true, false}));
+  b.events = {StoredEvent{user, kStart + 1, "b", "body-b", true}};
+  b.high_water = kStart + 1;
+  store->commit(b);
+  std::vector<std::string> bodies;
+  store->snapshot()->scan_events(user, kBeginningOfTime, kStart + 10,
+                                 [&](std::string_view body) { bodies.emplace_back(body); });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"body-a", "body-b"}));
+  EXPECT_EQ(cluster.owner(slot), from) << "the slot was not to move yet";
+}
+
+}  // namespace
+}  // namespace signalbox::testing

@@ -1,0 +1,253 @@
+#pragma once
+
+// redis-server processes of a test's own on free loopback ports: one plain server, or a
+// three-master Redis Cluster made with `redis-cli --cluster create`. Stopped by destructors.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+extern char** environ;
+
+namespace signalbox::testing {
+
+inline bool have_program(const std::string& name) {
+  return std::system(("command -v '" + name + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+inline bool port_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A port free now whose cluster bus port (port + 10000) is free too.
+inline int free_port() {
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (;;) {
+    int port = 20000 + static_cast<int>(rng() % 30000);
+    if (port_free(port) && port_free(port + 10000)) return port;
+  }
+}
+
+// Runs one command; the reply as text (arrays joined by newlines, "" for nil).
+inline std::string redis_command(int port, const std::vector<std::string>& args) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (c == nullptr || c->err) {
+    if (c) redisFree(c);
+    return "<no connection>";
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  std::string text;
+  if (reply == nullptr) {
+    text = "<error>";
+  } else {
+    auto one = [](const redisReply* r) {
+      if (r->type == REDIS_REPLY_INTEGER) return std::to_string(r->integer);
+      if (r->str) return std::string(r->str, r->len);
+      return std::string();
+    };
+    if (reply->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < reply->elements; ++i) text += (i ? "\n" : "") + one(reply->element[i]);
+    } else {
+      text = one(reply);
+    }
+    freeReplyObject(reply);
+  }
+  redisFree(c);
+  return text;
+}
+
+class RedisProcess {
+ public:
+  RedisProcess(int port, std::vector<std::string> extra) : port_(port) {
+    std::vector<std::string> args = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                                     "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                     "--loglevel", "warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    if (pid_ <= 0) return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (redis_command(port_, {"PING"}) == "PONG") {
+        ready_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~RedisProcess() { stop(); }
+  RedisProcess(const RedisProcess&) = delete;
+  RedisProcess& operator=(const RedisProcess&) = delete;
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string command(const std::vector<std::string>& args) const { return redis_command(port_, args); }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+// Three masters, every slot assigned, cluster_state ok on each before ready() is true.
+class RedisClusterProcesses {
+ public:
+  RedisClusterProcesses() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("signalbox-redis-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::string create = "redis-cli --cluster create";
+    for (int i = 0; i < 3; ++i) {
+      int port = free_port();
+      nodes_.push_back(std::make_unique<RedisProcess>(
+          port, std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                         (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(), "--dir",
+                                         dir_.string()}));
+      if (!nodes_.back()->ready()) return;
+      create += " " + nodes_.back()->address();
+    }
+    create += " --cluster-replicas 0 --cluster-yes >" + (dir_ / "create.log").string() + " 2>&1";
+    if (std::system(create.c_str()) != 0) return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool ok = true;
+      for (const auto& n : nodes_) ok = ok && n->command({"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
+      if (ok) {
+        ready_ = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~RedisClusterProcesses() {
+    nodes_.clear();
+    std::filesystem::remove_all(dir_);
+  }
+
+  bool ready() const { return ready_; }
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> out;
+    for (const auto& n : nodes_) out.push_back(n->address());
+    return out;
+  }
+  RedisProcess& node(std::size_t i) { return *nodes_[i]; }
+  std::string node_id(std::size_t i) const { return nodes_[i]->command({"CLUSTER", "MYID"}); }
+  // The node (index) serving `slot`, as the nodes themselves say.
+  std::size_t owner(int slot) const { return owner_by_slots(slot); }
+
+  // Moves `slot` with its keys from node `from` to node `to` (CLUSTER SETSLOT and MIGRATE,
+  // as a resharding does).
+  bool move_slot(int slot, std::size_t from, std::size_t to) {
+    if (!migrate_slot(slot, from, to)) return false;
+    const std::string s = std::to_string(slot), to_id = node_id(to);
+    for (const auto& n : nodes_)
+      if (n->command({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK") return false;
+    return owner_by_slots(slot) == to;
+  }
+
+  // The first half of a move: `slot` is MIGRATING on `from` and IMPORTING on `to`, and its
+  // keys are on `to` already; `from` still owns the slot and answers ASK for those keys.
+  bool migrate_slot(int slot, std::size_t from, std::size_t to) {
+    const std::string s = std::to_string(slot), from_id = node_id(from), to_id = node_id(to);
+    if (nodes_[to]->command({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}) != "OK") return false;
+    if (nodes_[from]->command({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}) != "OK") return false;
+    for (;;) {
+      std::string keys = nodes_[from]->command({"CLUSTER", "GETKEYSINSLOT", s, "1000"});
+      if (keys.empty()) break;
+      std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(nodes_[to]->port()), "", "0", "5000", "KEYS"};
+      for (std::size_t at = 0; at <= keys.size();) {
+        std::size_t nl = keys.find('\n', at);
+        if (nl == std::string::npos) nl = keys.size();
+        args.push_back(keys.substr(at, nl - at));
+        at = nl + 1;
+      }
+      if (nodes_[from]->command(args) != "OK") return false;
+    }
+    return true;
+  }
+
+ private:
+  std::size_t owner_by_slots(int slot) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      // A node's own line in CLUSTER NODES ("myself") ends with the slot ranges it serves.
+      std::string nodes = nodes_[i]->command({"CLUSTER", "NODES"});
+      std::size_t at = 0;
+      while (at < nodes.size()) {
+        std::size_t nl = nodes.find('\n', at);
+        if (nl == std::string::npos) nl = nodes.size();
+        std::string line = nodes.substr(at, nl - at);
+        at = nl + 1;
+        if (line.find("myself") == std::string::npos) continue;
+        std::size_t pos = 0;
+        for (int field = 0; field < 8 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
+        while (pos != std::string::npos && pos < line.size()) {
+          std::size_t end = line.find(' ', pos + 1);
+          std::string range = line.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+          pos = end;
+          if (range.empty() || range[0] == '[') continue;
+          std::size_t dash = range.find('-');
+          int lo = std::stoi(range.substr(0, dash));
+          int hi = dash == std::string::npos ? lo : std::stoi(range.substr(dash + 1));
+          if (slot >= lo && slot <= hi) return i;
+        }
+      }
+    }
+    return nodes_.size();
+  }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<RedisProcess>> nodes_;
+  bool ready_ = false;
+};
+
+}  // namespace signalbox::testing

@@ -1,0 +1,349 @@
+// One suite for every store backend: RocksDB, a single redis-server and a three-master Redis
+// Cluster, each started by the test. The tile states here are decimal counts merged by
+// addition, so the expected merges are plain sums the test works out itself.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+
+#include "redis_servers.h"
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/error.h"
+#include "signalbox/store/redis/redis_store.h"
+#include "signalbox/store/rocksdb/rocksdb_store.h"
+
+namespace signalbox::testing {
+namespace {
+
+constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
+
+// Sums decimal counts; for a state it does not know, the newest operand (as the engine's).
+class CountMerger final : public TileMerger {
+ public:
+  std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const override {
+    if (state_id >= 100) return std::string(operands.back());
+    long long total = 0;
+    for (std::string_view op : operands) {
+      long long v = 0;
+      std::from_chars(op.data(), op.data() + op.size(), v);
+      total += v;
+    }
+    return std::to_string(total);
+  }
+};
+
+enum class Backend { kRocksDb, kRedis, kCluster };
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  switch (info.param) {
+    case Backend::kRocksDb: return "RocksDb";
+    case Backend::kRedis: return "Redis";
+    case Backend::kCluster: return "RedisCluster";
+  }
+  return "";
+}
+
+StoredEvent event(std::uint64_t user, TimeMs ts, std::string id, bool keep_raw = true) {
+  return StoredEvent{user, ts, id, "body:" + id, keep_raw};
+}
+
+TileDelta delta(std::uint64_t user, TileKind kind, TimeMs start, std::vector<std::pair<std::uint64_t, int>> states) {
+  TileDelta d{TileKey{user, kind, start}, {}};
+  for (auto [state, n] : states) d.states.push_back(StateDelta{state, std::to_string(n)});
+  return d;
+}
+
+std::vector<std::string> scan(StoreSnapshot& s, std::uint64_t user, TimeMs from, TimeMs to) {
+  std::vector<std::string> out;
+  s.scan_events(user, from, to, [&](std::string_view bytes) { out.emplace_back(bytes); });
+  return out;
+}
+
+// (kind, start, state, value) of each tile part read, in the order read.
+using TileRow = std::tuple<TileKind, TimeMs, std::uint64_t, std::string>;
+std::vector<TileRow> rows(const std::vector<StoredTile>& tiles) {
+  std::vector<TileRow> out;
+  for (const StoredTile& t : tiles) out.emplace_back(t.kind, t.start, t.state_id, t.state);
+  return out;
+}
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("signalbox-store-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    if (GetParam() == Backend::kRocksDb) return;
+    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+    if (GetParam() == Backend::kRedis) {
+      server_ = std::make_unique<RedisProcess>(free_port(), std::vector<std::string>{});
+      ASSERT_TRUE(server_->ready()) << "redis-server did not answer PING";
+    } else {
+      ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+      cluster_ = std::make_unique<RedisClusterProcesses>();
+      ASSERT_TRUE(cluster_->ready()) << "the Redis Cluster did not come up";
+    }
+  }
+  void TearDown() override {
+    stores_.clear();
+    std::filesystem::remove_all(dir_);
+  }
+
+  bool redis() const { return GetParam() != Backend::kRocksDb; }
+
+  RedisStoreOptions redis_options() const {
+    RedisStoreOptions options;
+    options.cluster.nodes = cluster_ ? cluster_->addresses() : std::vector<std::string>{server_->address()};
+    options.key_prefix = "test";
+    return options;
+  }
+
+  // A store on the backend; for Redis another call opens another client of the same data
+  // (as a second process would).
+  Store& open() {
+    if (GetParam() == Backend::kRocksDb) {
+      stores_.clear();
+      stores_.push_back(open_rocksdb_store(RocksDbOptions{dir_ / "db", false, false}, merger_));
+    } else {
+      stores_.push_back(open_redis_store(redis_options(), merger_));
+    }
+    return *stores_.back();
+  }
+
+  static RetentionPolicy policy(TimeMs retention, TimeMs late_horizon) {
+    RetentionPolicy p;
+    p.retention = retention;
+    p.late_horizon = late_horizon;
+    p.states[1] = StatePolicy{30 * kDayMs, false};
+    p.states[2] = StatePolicy{kDayMs, true};
+    return p;
+  }
+
+  CountMerger merger_;
+  std::filesystem::path dir_;
+  std::unique_ptr<RedisProcess> server_;
+  std::unique_ptr<RedisClusterProcesses> cluster_;
+  std::vector<std::unique_ptr<Store>> stores_;
+};
+
+TEST_P(StoreTest, CommittedIdsAreFoundAndOthersNot) {
+  Store& store = open();
+  EXPECT_EQ(store.high_water(), kBeginningOfTime);
+  CommitBatch b;
+  b.events = {event(1, kT0, "a"), event(1, kT0 + 5, "b"), event(2, kT0 + 1, "a")};
+  b.high_water = kT0 + 5;
+  store.commit(b);
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "a"}, {1, "b"}, {2, "a"}, {2, "b"}, {3, "a"}, {1, "c"}};
+  EXPECT_EQ(store.contains(ids), (std::vector<bool>{true, true, true, false, false, false}));
+  EXPECT_EQ(store.high_water(), kT0 + 5);
+}
+
+TEST_P(StoreTest, KeepRawFalseKeepsTheIdButNoRawCopy) {
+  Store& store = open();
+  CommitBatch b;
+  b.events = {event(1, kT0, "kept"), event(1, kT0 + 1, "id-only", false)};
+  b.high_water = kT0 + 1;
+  store.commit(b);
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "kept"}, {1, "id-only"}};
+  EXPECT_EQ(store.contains(ids), (std::vector<bool>{true, true}));
+  auto snap = store.snapshot();
+  EXPECT_EQ(scan(*snap, 1, kBeginningOfTime, kT0 + kDayMs), (std::vector<std::string>{"body:kept"}));
+}
+
+TEST_P(StoreTest, SnapshotScansEventsByTimeWithinTheRange) {
+  Store& store = open();
+  CommitBatch b;
+  // Out of order, two at the same ts (ordered by id), another user's in between.
+  b.events = {event(7, kT0 + 30, "d"), event(7, kT0 + 10, "b"), event(8, kT0 + 15, "x"), event(7, kT0 + 10, "a"),
+              event(7, kT0 + 20, "c"), event(7, kT0 + 40, "e")};
+  b.high_water = kT0 + 40;
+  store.commit(b);
+  auto snap = store.snapshot();
+  EXPECT_EQ(snap->high_water(), kT0 + 40);
+  EXPECT_EQ(scan(*snap, 7, kT0 + 10, kT0 + 30), (std::vector<std::string>{"body:a", "body:b", "body:c", "body:d"}));
+  EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 19), std::vector<std::string>{});
+  EXPECT_EQ(scan(*snap, 8, kBeginningOfTime, kT0 + 100), std::vector<std::string>{"body:x"});
+  EXPECT_EQ(snap->users(0, 10), (std::vector<std::uint64_t>{7, 8}));
+  EXPECT_EQ(snap->users(8, 10), (std::vector<std::uint64_t>{8}));
+  EXPECT_EQ(snap->users(0, 1), (std::vector<std::uint64_t>{7}));
+}
+
+TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
+  Store& store = open();
+  const TimeMs day = floor_day(kT0), hour = kT0 + 3 * kHourMs;
+  for (int round = 0; round < 40; ++round) {  // enough operands for a Redis compaction or two
+    CommitBatch b;
+    b.events = {event(5, hour + round, "e" + std::to_string(round))};
+    b.tiles = {delta(5, TileKind::kHour, hour, {{1, 1}, {2, round}}), delta(5, TileKind::kDay, day, {{1, 1}})};
+    if (round % 2 == 0) b.tiles.push_back(delta(5, TileKind::kDay, day + kDayMs, {{2, 3}}));
+    b.high_water = hour + round;
+    store.commit(b);
+  }
+  auto snap = store.snapshot();
+  const std::vector<std::uint64_t> both = {1, 2}, only2 = {2};
+  std::vector<TileRow> expected = {{TileKind::kDay, day, 1, "40"},
+                                   {TileKind::kDay, day + kDayMs, 2, "60"},
+                                   {TileKind::kHour, hour, 1, "40"},
+                                   {TileKind::kHour, hour, 2, std::to_string(39 * 40 / 2)}};
+  EXPECT_EQ(rows(snap->tiles(5, both, kBeginningOfTime, day + 2 * kDayMs)), expected);
+  EXPECT_EQ(rows(snap->tiles(5, only2, day + kHourMs, day + 2 * kDayMs)),
+            (std::vector<TileRow>{{TileKind::kDay, day + kDayMs, 2, "60"},
+                                  {TileKind::kHour, hour, 2, std::to_string(39 * 40 / 2)}}));
+  EXPECT_TRUE(snap->tiles(6, both, kBeginningOfTime, day + 2 * kDayMs).empty());
+  // Compacting changes no answer.
+  store.expire(policy(100 * kDayMs, 100 * kDayMs), {.fold_base = false, .compact_tiles = true});
+  EXPECT_EQ(rows(store.snapshot()->tiles(5, both, kBeginningOfTime, day + 2 * kDayMs)), expected);
+}
+
+TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseStates) {
+  Store& store = open();
+  const TimeMs day = floor_day(kT0);
+  CommitBatch b;
+  // Events on days 0..19; state 1 is windowed (30 days), state 2 keeps a base.
+  for (int d = 0; d < 20; ++d) {
+    b.events.push_back(event(3, day + d * kDayMs + kHourMs, "d" + std::to_string(d)));
+    b.tiles.push_back(delta(3, TileKind::kDay, day + d * kDayMs, {{1, 1}, {2, d}, {150, 9}}));
+    b.tiles.push_back(delta(3, TileKind::kHour, day + d * kDayMs, {{1, 1}}));
+  }
+  b.high_water = day + 19 * kDayMs + kHourMs;
+  store.commit(b);
+  const TimeMs high = b.high_water;
+  // Raw events kept for 5 days, ids for 10.
+  store.expire(policy(5 * kDayMs, 10 * kDayMs), {.fold_base = true, .compact_tiles = true, .compact = true});
+  EXPECT_EQ(store.ids_expired_through(), high - 10 * kDayMs);
+  auto snap = store.snapshot();
+  EXPECT_GE(snap->expired_through(), high - 5 * kDayMs);
+  std::vector<std::string> expected_events;
+  for (int d = 15; d < 20; ++d) expected_events.push_back("body:d" + std::to_string(d));
+  EXPECT_EQ(scan(*snap, 3, kBeginningOfTime, high), expected_events);
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  for (int d = 0; d < 20; ++d) ids.emplace_back(3, "d" + std::to_string(d));
+  std::vector<bool> found = store.contains(ids);
+  for (int d = 0; d < 20; ++d) EXPECT_EQ(found[d], d >= 10) << "id of day " << d;
+  // Day tiles before the day preceding the horizon (day 13) folded state 2 into the base;
+  // state 1 (30-day window) stays in its day tiles; the unknown state 150 is gone; hour
+  // tiles before day 13 are gone.
+  const TimeMs keep_from = floor_day(high - 5 * kDayMs) - kDayMs;
+  const int keep_day = static_cast<int>((keep_from - day) / kDayMs);
+  ASSERT_EQ(keep_day, 13);
+  const std::vector<std::uint64_t> states = {1, 2, 150};
+  std::vector<StoredTile> tiles = snap->tiles(3, states, kBeginningOfTime, high);
+  int folded = 0;
+  for (int d = 0; d < keep_day; ++d) folded += d;
+  ASSERT_FALSE(tiles.empty());
+  EXPECT_EQ(tiles[0].kind, TileKind::kBase);
+  EXPECT_EQ(tiles[0].state_id, 2u);
+  EXPECT_EQ(tiles[0].state, std::to_string(folded));
+  EXPECT_EQ(tiles[0].covered_through, keep_from - 1);
+  std::map<std::pair<int, std::uint64_t>, std::string> days;
+  std::vector<int> hours;
+  for (std::size_t i = 1; i < tiles.size(); ++i) {
+    EXPECT_NE(tiles[i].state_id, 150u);
+    if (tiles[i].kind == TileKind::kDay)
+      days[{static_cast<int>((tiles[i].start - day) / kDayMs), tiles[i].state_id}] = tiles[i].state;
+    if (tiles[i].kind == TileKind::kHour) hours.push_back(static_cast<int>((tiles[i].start - day) / kDayMs));
+  }
+  for (int d = 0; d < 20; ++d) {
+    const std::pair<int, std::uint64_t> state1{d, 1}, state2{d, 2};
+    EXPECT_EQ(days[state1], "1") << "day " << d;
+    if (d < keep_day) EXPECT_EQ(days.count(state2), 0u) << "day " << d;
+    else EXPECT_EQ(days[state2], std::to_string(d)) << "day " << d;
+  }
+  EXPECT_EQ(hours, (std::vector<int>{13, 14, 15, 16, 17, 18, 19}));
+}
+
+TEST_P(StoreTest, IdsHoldKeepsIdsForASlowerInput) {
+  Store& store = open();
+  CommitBatch b;
+  for (int d = 0; d < 10; ++d) b.events.push_back(event(4, kT0 + d * kDayMs, "d" + std::to_string(d)));
+  b.high_water = kT0 + 9 * kDayMs;
+  store.commit(b);
+  // The slowest input is at day 6: ids after day 6 - 2 days stay, though stream time is at 9.
+  store.expire(policy(kDayMs, 2 * kDayMs), {.ids_hold = kT0 + 6 * kDayMs, .compact = true});
+  EXPECT_EQ(store.ids_expired_through(), kT0 + 4 * kDayMs);
+  std::vector<std::pair<std::uint64_t, std::string>> ids;
+  for (int d = 0; d < 10; ++d) ids.emplace_back(4, "d" + std::to_string(d));
+  std::vector<bool> found = store.contains(ids);
+  for (int d = 0; d < 10; ++d) EXPECT_EQ(found[d], d > 4) << "day " << d;
+  // The horizon never moves back.
+  store.expire(policy(kDayMs, 2 * kDayMs), {.ids_hold = kT0, .compact = true});
+  EXPECT_EQ(store.ids_expired_through(), kT0 + 4 * kDayMs);
+}
+
+TEST_P(StoreTest, StreamTimeIsTheHighestCommittedAndSharedByEveryClient) {
+  Store& first = open();
+  CommitBatch b;
+  b.events = {event(1, kT0 + 100, "a")};
+  b.high_water = kT0 + 100;
+  first.commit(b);
+  b.events = {event(1, kT0 + 50, "b")};
+  b.high_water = kT0 + 50;  // a late batch does not move stream time back
+  first.commit(b);
+  EXPECT_EQ(first.high_water(), kT0 + 100);
+  if (!redis()) return;
+  Store& second = open();  // another process on the same Redis
+  EXPECT_EQ(second.high_water(), kT0 + 100);
+  b.events = {event(2, kT0 + 500, "c")};
+  b.high_water = kT0 + 500;
+  second.commit(b);
+  EXPECT_EQ(first.high_water(), kT0 + 500);
+  EXPECT_EQ(first.snapshot()->high_water(), kT0 + 500);
+}
+
+// What only a shared store has: other writers, and a server that can go away.
+class RedisStoreTest : public StoreTest {};
+
+TEST_P(RedisStoreTest, CommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) {
+  Store& first = open();
+  Store& second = open();
+  CommitBatch b;
+  b.events = {event(1, kT0, "a")};
+  b.tiles = {delta(1, TileKind::kHour, kT0, {{1, 1}})};
+  b.high_water = kT0;
+  first.commit(b);
+  // The second writer checked before the first committed: its batch repeats id a of user 1
+  // and brings a new event of user 1 and one of user 2.
+  CommitBatch late;
+  late.events = {event(1, kT0, "a"), event(1, kT0 + 1, "b"), event(2, kT0 + 2, "z")};
+  late.tiles = {delta(1, TileKind::kHour, kT0, {{1, 2}}), delta(2, TileKind::kHour, kT0, {{1, 1}})};
+  late.high_water = kT0 + 2;
+  EXPECT_THROW(second.commit(late), StorageError);
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "a"}, {1, "b"}, {2, "z"}};
+  EXPECT_EQ(first.contains(ids), (std::vector<bool>{true, false, true}));
+  auto snap = first.snapshot();
+  const std::vector<std::uint64_t> states = {1};
+  EXPECT_EQ(rows(snap->tiles(1, states, kBeginningOfTime, kT0 + kDayMs)),
+            (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
+  EXPECT_EQ(rows(snap->tiles(2, states, kBeginningOfTime, kT0 + kDayMs)),
+            (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
+}
+
+TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
+  Store& store = open();
+  RedisStoreOptions options = redis_options();
+  options.cluster.nodes = {"127.0.0.1:" + std::to_string(free_port())};
+  try {
+    open_redis_store(options, merger_);
+    ADD_FAILURE() << "no StorageError";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find(options.cluster.nodes[0]), std::string::npos) << e.what();
+  }
+  if (server_) server_->stop();
+  else for (int i = 0; i < 3; ++i) cluster_->node(i).stop();
+  CommitBatch b;
+  b.events = {event(1, kT0, "a")};
+  b.high_water = kT0;
+  EXPECT_THROW(store.commit(b), StorageError);
+  EXPECT_THROW(store.snapshot(), StorageError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kRocksDb, Backend::kRedis, Backend::kCluster),
+                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest, ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
+
+}  // namespace
+}  // namespace signalbox::testing

@@ -116,7 +116,10 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
   ParamSpecs accepted = found.params;
   const ParamSpecs& common = common_source_params();
   accepted.insert(accepted.end(), common.begin(), common.end());
-  for (const auto& [key, param] : config.params) {
+  for (const auto& entry : config.params) {
+    // Named, not a structured binding: the lambda below captures it (clang 14).
+    const std::string& key = entry.first;
+    const ConfigParam& param = entry.second;
     bool known = std::any_of(accepted.begin(), accepted.end(),
                              [&](const ParamSpec& s) { return s.name == key; });
     // Named here rather than by the parameter's location, which a source built in code may

@@ -383,8 +383,8 @@ int main(int argc, char** argv) {
   // window): its size per user is what accepting late events costs.
   const double ids = static_cast<double>(tiled_sizes.family_bytes["event_ids"]);
   const double raw_only = static_cast<double>(tiled_sizes.family_bytes["events"]);
-  row(fmt::format("| of which raw events | {:.0f} | {:.0f} | - |", raw_only, raw_only / users));
-  row(fmt::format("| of which event-id record (64-bit hash + ts per event, kept for the late horizon) | {:.0f} | {:.0f} | - |",
+  row(fmt::format("| Signalbox: raw events alone (7 days) | {:.0f} | {:.0f} | - |", raw_only, raw_only / users));
+  row(fmt::format("| Signalbox: event-id record alone (64-bit hash + ts per event, kept for the late horizon: 90 days here) | {:.0f} | {:.0f} | - |",
                   ids, ids / users));
   metric("memory.users", users);
   metric("memory.windowed_signals", static_cast<double>(windowed));

@@ -350,8 +350,8 @@ out="$root/bench/results.md"
   echo "| HTTP POST to \`signalbox serve\`, 4 connections | $(fmt "$(get ingest_http.events)") | $(fmt "$(get ingest_http.seconds)" 2) | $(fmt "$(get ingest_http.events_per_s)") | $(fmt "$(get ingest_http.rejected)") |"
   echo
   echo "HTTP ingest posts the first events of the 90-day log in order over 4 connections: a batch"
-  echo "that stalls while later ones move stream time more than the retention ahead is rejected"
-  echo "(older than the retention horizon), so a few rejected events are possible on a busy machine."
+  echo "that stalls while later ones move stream time more than the late horizon (the longest"
+  echo "window) ahead would be rejected as too late, so rejected events are possible but unlikely."
   echo
   echo "## Replay order"
   echo

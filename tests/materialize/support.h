@@ -24,6 +24,8 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include "redis_command.h"
+
 extern char** environ;
 
 namespace signalbox::testing {
@@ -149,35 +151,7 @@ class RedisServer {
   }
 
   // Runs one command on a fresh connection; returns the reply as text ("" for nil/none).
-  std::string command(const std::vector<std::string>& args) const {
-    redisContext* c = redisConnect("127.0.0.1", port_);
-    if (c == nullptr || c->err) {
-      if (c) redisFree(c);
-      return "<no connection>";
-    }
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    std::string text;
-    if (reply == nullptr) {
-      text = "<error>";
-    } else {
-      if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-          reply->type == REDIS_REPLY_ERROR) {
-        text.assign(reply->str, reply->len);
-      } else if (reply->type == REDIS_REPLY_INTEGER) {
-        text = std::to_string(reply->integer);
-      }
-      freeReplyObject(reply);
-    }
-    redisFree(c);
-    return text;
-  }
+  std::string command(const std::vector<std::string>& args) const { return redis_command(port_, args); }
 
   // How many times the server has run `command` (from INFO commandstats).
   long calls_of(const std::string& command_name) const {

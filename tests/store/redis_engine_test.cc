@@ -131,40 +131,52 @@ TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
 INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Cluster" : "Single"; });
 
-// A store keeps its slot map from when it opened; after a slot moves to another node, its
-// first command there is answered MOVED, which it follows.
-TEST(RedisClusterRedirect, MovedAfterASlotMovesIsFollowed) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
-  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
-  RedisClusterProcesses cluster;
-  ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
+// A 3-node cluster of its own for each redirection test, and a merger keeping the newest
+// operand (these tests look at routing, not at tile merging).
+class RedisClusterRedirect : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+    ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+    cluster = std::make_unique<RedisClusterProcesses>();
+    ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
+  }
+
   class Newest final : public TileMerger {
    public:
     std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
       return std::string(operands.back());
     }
-  } merger;
+  };
+
+  std::unique_ptr<RedisClusterProcesses> cluster;
+  Newest merger;
+};
+
+// A store keeps its slot map from when it opened; after a slot moves to another node, its
+// first command there is answered MOVED, which it follows.
+TEST_F(RedisClusterRedirect, MovedAfterASlotMovesIsFollowed) {
   RedisStoreOptions options;
-  options.cluster.nodes = {cluster.addresses()[0]};  // one seed is enough
+  options.cluster.nodes = {cluster->addresses()[0]};  // one seed is enough
   options.key_prefix = "moved";
   std::unique_ptr<Store> store = open_redis_store(options, merger);
   const std::uint64_t user = 42;
   const int slot = RedisCluster::key_slot("{moved:42}:e");
-  const std::size_t from = cluster.owner(slot);
+  const std::size_t from = cluster->owner(slot);
   ASSERT_LT(from, 3u);
   CommitBatch b;
   b.events = {StoredEvent{user, kStart, "a", "body-a", true}};
   b.high_water = kStart;
   store->commit(b);
   const std::size_t to = (from + 1) % 3;
-  ASSERT_TRUE(cluster.move_slot(slot, from, to)) << "could not move slot " << slot;
-  EXPECT_EQ(cluster.node(from).command({"EXISTS", "{moved:42}:e"}).substr(0, 5), "MOVED");
+  ASSERT_TRUE(cluster->move_slot(slot, from, to)) << "could not move slot " << slot;
+  EXPECT_EQ(cluster->node(from).command({"EXISTS", "{moved:42}:e"}).substr(0, 5), "MOVED");
   std::vector<std::pair<std::uint64_t, std::string>> ids = {{user, "a"}, {user, "b"}};
   EXPECT_EQ(store->contains(ids), (std::vector<bool>{true, false}));
   b.events = {StoredEvent{user, kStart + 1, "b", "body-b", true}};
   b.high_water = kStart + 1;
   store->commit(b);
-  EXPECT_EQ(cluster.node(to).command({"ZCARD", "{moved:42}:e"}), "2");
+  EXPECT_EQ(cluster->node(to).command({"ZCARD", "{moved:42}:e"}), "2");
   std::vector<std::string> bodies;
   store->snapshot()->scan_events(user, kBeginningOfTime, kStart + 10,
                                  [&](std::string_view body) { bodies.emplace_back(body); });
@@ -173,24 +185,14 @@ TEST(RedisClusterRedirect, MovedAfterASlotMovesIsFollowed) {
 
 // During a migration the slot's old node answers ASK for the keys already moved; the store
 // asks the new node (ASKING first) for those commands without taking it for the owner.
-TEST(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
-  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
-  RedisClusterProcesses cluster;
-  ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
-  class Newest final : public TileMerger {
-   public:
-    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-      return std::string(operands.back());
-    }
-  } merger;
+TEST_F(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
   RedisStoreOptions options;
-  options.cluster.nodes = cluster.addresses();
+  options.cluster.nodes = cluster->addresses();
   options.key_prefix = "ask";
   std::unique_ptr<Store> store = open_redis_store(options, merger);
   const std::uint64_t user = 7;
   const int slot = RedisCluster::key_slot("{ask:7}:e");
-  const std::size_t from = cluster.owner(slot);
+  const std::size_t from = cluster->owner(slot);
   ASSERT_LT(from, 3u);
   CommitBatch b;
   // Every key of the user exists (events, bodies, ids, tiles): a script over keys some of
@@ -200,8 +202,8 @@ TEST(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
   b.high_water = kStart;
   store->commit(b);
   const std::size_t to = (from + 1) % 3;
-  ASSERT_TRUE(cluster.migrate_slot(slot, from, to)) << "could not migrate slot " << slot;
-  EXPECT_EQ(cluster.node(from).command({"EXISTS", "{ask:7}:e"}).substr(0, 3), "ASK");
+  ASSERT_TRUE(cluster->migrate_slot(slot, from, to)) << "could not migrate slot " << slot;
+  EXPECT_EQ(cluster->node(from).command({"EXISTS", "{ask:7}:e"}).substr(0, 3), "ASK");
   std::vector<std::pair<std::uint64_t, std::string>> ids = {{user, "a"}, {user, "b"}};
   EXPECT_EQ(store->contains(ids), (std::vector<bool>{true, false}));
   b.events = {StoredEvent{user, kStart + 1, "b", "body-b", true}};
@@ -211,7 +213,7 @@ TEST(RedisClusterRedirect, AskDuringASlotMigrationIsFollowed) {
   store->snapshot()->scan_events(user, kBeginningOfTime, kStart + 10,
                                  [&](std::string_view body) { bodies.emplace_back(body); });
   EXPECT_EQ(bodies, (std::vector<std::string>{"body-a", "body-b"}));
-  EXPECT_EQ(cluster.owner(slot), from) << "the slot was not to move yet";
+  EXPECT_EQ(cluster->owner(slot), from) << "the slot was not to move yet";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // late and duplicate checks and the atomic store commit (ingest_prepared, one writer).
 
 #include <algorithm>
+#include <numeric>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -29,6 +30,13 @@ struct EventIdHash {
     return static_cast<std::size_t>(hash64(id.second, id.first));
   }
 };
+
+// 0, 1, ..., n - 1: every event of a decoded batch is the input item of its own position.
+std::vector<std::size_t> input_indexes(std::size_t n) {
+  std::vector<std::size_t> indexes(n);
+  std::iota(indexes.begin(), indexes.end(), std::size_t{0});
+  return indexes;
+}
 
 }  // namespace
 
@@ -77,16 +85,14 @@ Engine::PreparedBatch Engine::prepare_json(std::string_view body) {
 IngestResult Engine::ingest_json(std::string_view body) { return ingest_prepared(prepare_json(body)); }
 
 IngestResult Engine::ingest(std::vector<Event> events) {
-  std::vector<std::size_t> indexes(events.size());
-  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  std::vector<std::size_t> indexes = input_indexes(events.size());
   return ingest_prepared(prepare(std::move(events), std::move(indexes), IngestResult()));
 }
 
 IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::string>& lanes) {
   if (lanes.size() != events.size())
     throw std::invalid_argument(fmt::format("{} lanes for {} events", lanes.size(), events.size()));
-  std::vector<std::size_t> indexes(events.size());
-  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  std::vector<std::size_t> indexes = input_indexes(events.size());
   PreparedBatch batch = prepare(std::move(events), std::move(indexes), IngestResult());
   batch.work_->lanes = lanes;
   return ingest_prepared(std::move(batch));

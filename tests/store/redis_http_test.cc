@@ -17,7 +17,7 @@ constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 TEST(RedisHttp, StoreUnavailableIs503WithRetryAfterAndTheReason) {
   ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
-  const int port = free_port();
+  const int port = free_redis_port();
   auto server = std::make_unique<RedisProcess>(port, std::vector<std::string>{});
   ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});

@@ -44,7 +44,7 @@ inline bool port_free(int port) {
 }
 
 // A port free now whose cluster bus port (port + 10000) is free too.
-inline int free_port() {
+inline int free_redis_port() {
   static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
                           static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   for (;;) {
@@ -112,7 +112,7 @@ class RedisClusterProcesses {
     std::filesystem::create_directories(dir_);
     std::string create = "redis-cli --cluster create";
     for (int i = 0; i < 3; ++i) {
-      int port = free_port();
+      int port = free_redis_port();
       nodes_.push_back(std::make_unique<RedisProcess>(
           port, std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
                                          (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(), "--dir",

@@ -80,7 +80,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     if (GetParam() == Backend::kRocksDb) return;
     ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
     if (GetParam() == Backend::kRedis) {
-      server_ = std::make_unique<RedisProcess>(free_port(), std::vector<std::string>{});
+      server_ = std::make_unique<RedisProcess>(free_redis_port(), std::vector<std::string>{});
       ASSERT_TRUE(server_->ready()) << "redis-server did not answer PING";
     } else {
       ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
@@ -325,7 +325,7 @@ TEST_P(RedisStoreTest, CommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) 
 TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();
-  options.cluster.nodes = {"127.0.0.1:" + std::to_string(free_port())};
+  options.cluster.nodes = {"127.0.0.1:" + std::to_string(free_redis_port())};
   try {
     open_redis_store(options, merger_);
     ADD_FAILURE() << "no StorageError";

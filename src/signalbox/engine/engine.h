@@ -147,6 +147,8 @@ class Engine {
   // Makes everything ingested so far quick to reopen (see Store::flush); for shutdown and
   // the end of a replay.
   void flush() { store_->flush(); }
+  // Throws StorageError when the store cannot serve now (see Store::check_ready).
+  void check_ready() { store_->check_ready(); }
 
   TimeMs stream_time() const { return store_->high_water(); }
   // How far behind stream time an event is still taken (see late_horizon(const Config&)).

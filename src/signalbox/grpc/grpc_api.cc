@@ -69,12 +69,13 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   } catch (const StorageError& e) {
     // As HTTP's 503: the store is unreachable for now and the call may be retried.
-    spdlog::warn("gRPC {}: {}", grpc_method_name(method), e.what());
+    storage_outage_.failed(e.what());
     status = grpc::Status(grpc::StatusCode::UNAVAILABLE, fmt::format("storage unavailable: {}", e.what()));
   } catch (const std::exception& e) {
     spdlog::error("gRPC {}: {}", grpc_method_name(method), e.what());
     status = grpc::Status(grpc::StatusCode::INTERNAL, fmt::format("internal error: {}", e.what()));
   }
+  if (status.ok()) storage_outage_.succeeded();
   metrics_.observe(method, static_cast<int>(status.error_code()), Clock::now() - start);
   in_flight_.fetch_sub(1);
   return status;

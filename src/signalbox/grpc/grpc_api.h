@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 
+#include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/grpc/grpc_metrics.h"
 #include "signalbox/grpc/results.h"
@@ -60,6 +61,7 @@ class GrpcApi final : public v1::Signalbox::Service {
   GrpcMetrics metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  OutageLog storage_outage_{"storage"};
 };
 
 }  // namespace signalbox

@@ -65,6 +65,7 @@ Match match_path(const std::vector<std::string>& s) {
     if (s[1] == "signals:batchGet") return {Route::kBatchGet, kPostMethods, {}};
   }
   if (s.size() == 1 && s[0] == "healthz") return {Route::kHealthz, kGetMethods, {}};
+  if (s.size() == 1 && s[0] == "readyz") return {Route::kReadyz, kGetMethods, {}};
   if (s.size() == 1 && s[0] == "metrics") return {Route::kMetrics, kGetMethods, {}};
   if (s.size() == 2 && s[0] == "v1" && s[1] == "users") return {Route::kUsers, kGetMethods, {}};
   if (s.size() == 1 && find_web_asset("/" + s[0]))
@@ -72,6 +73,12 @@ Match match_path(const std::vector<std::string>& s) {
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "signals")
     return {Route::kUserSignals, kGetMethods, s[2]};
   return {};
+}
+
+// Whether answering `route` reads or writes the store, so that its success ends an outage.
+bool touches_store(Route route) {
+  return route == Route::kEvents || route == Route::kUserSignals || route == Route::kBatchGet ||
+         route == Route::kReadyz || route == Route::kUsers;
 }
 
 bool method_allowed(http::verb method, std::string_view allow) {
@@ -184,7 +191,7 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point recei
   } catch (const StorageError& e) {
     // The store is unreachable or refused the write for now (a shared store's server down, a
     // concurrent writer): nothing was half-applied per user, and the same request can come again.
-    spdlog::warn("{} {}: {}", view(request.method_string()), view(request.target()), e.what());
+    storage_outage_.failed(e.what());
     response = error_json(http::status::service_unavailable, request.version(),
                           fmt::format("storage unavailable: {}", e.what()));
     response.set(http::field::retry_after, "1");
@@ -193,6 +200,7 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point recei
     response = error_json(http::status::internal_server_error, request.version(),
                           fmt::format("internal error: {}", e.what()));
   }
+  if (touches_store(route) && response.result_int() < 500) storage_outage_.succeeded();
   metrics_.count_request(route, response.result_int());
   std::int64_t slow_ms = slow_query_ms_.load(std::memory_order_relaxed);
   auto took = Clock::now() - start;
@@ -258,6 +266,9 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
       return json_response(http::status::ok, request.version(), engine_.describe().to_json());
     case Route::kHealthz:
       return json_response(http::status::ok, request.version(), R"({"status":"ok"})");
+    case Route::kReadyz:
+      engine_.check_ready();  // a StorageError answers 503, as for any request
+      return json_response(http::status::ok, request.version(), R"({"status":"ready"})");
     case Route::kMetrics:
       return get_metrics(request);
     case Route::kUsers:

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/serve/asio.h"
 #include "signalbox/serve/metrics.h"
@@ -28,7 +29,7 @@ struct HttpApiOptions {
 // engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
 //
 // Routes: POST /v1/events, GET /v1/users/{user_id}/signals, POST /v1/signals:batchGet,
-// GET /v1/signals, GET /healthz, GET /metrics, GET /v1/users and the web page at / (HEAD too
+// GET /v1/signals, GET /healthz, GET /readyz, GET /metrics, GET /v1/users and the web page at / (HEAD too
 // for each GET). Answers are JSON with Content-Type application/json, except /metrics
 // (Prometheus text) and the page's files. Errors are {"error": "..."} whose message starts
 // with the parameter at fault.
@@ -84,6 +85,7 @@ class HttpApi {
   ServeMetrics metrics_;
   RejectLog reject_log_;
   std::atomic<std::int64_t> slow_query_ms_{1000};
+  OutageLog storage_outage_{"storage"};
   std::mutex appenders_mutex_;
   std::vector<std::function<void(std::string&)>> metrics_appenders_;
 };

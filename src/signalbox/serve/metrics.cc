@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {"/v1/events"
                                                                     "/v1/signals:batchGet",
                                                                     "/v1/signals",
                                                                     "/healthz",
+                                                                    "/readyz",
                                                                     "/metrics",
                                                                     "/v1/users",
                                                                     "/",

@@ -20,12 +20,13 @@ enum class Route {
   kBatchGet,
   kSignals,
   kHealthz,
+  kReadyz,
   kMetrics,
   kUsers,
   kWebPage,
   kUnmatched
 };
-inline constexpr std::size_t kRouteCount = 9;
+inline constexpr std::size_t kRouteCount = 10;
 
 // The route as written in the API reference, e.g. "/v1/users/{user_id}/signals".
 std::string_view route_label(Route route);

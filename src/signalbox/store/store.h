@@ -157,6 +157,9 @@ class Store {
   };
   virtual void expire(const RetentionPolicy& policy, ExpireOptions options) = 0;
   virtual StoreStats stats() = 0;
+  // Throws StorageError naming what is wrong when the store cannot take reads and writes now
+  // (a Redis node unreachable). Cheap enough for a readiness probe; the default says ready.
+  virtual void check_ready() {}
   // Writes in-memory data to disk files so that a restart or a read-only reader need not
   // replay the write-ahead log.
   virtual void flush() = 0;

@@ -261,6 +261,26 @@ std::vector<std::string> RedisCluster::masters() {
   return out;
 }
 
+void RedisCluster::ping_all() {
+  for (const std::string& node : masters()) {
+    try {
+      auto connection = acquire(node);
+      connection->append({"PING"});
+      connection->send();
+      RedisValue reply = connection->next();
+      if (reply.is_error()) throw StorageError(fmt::format("redis {}: PING: {}", node, reply.str));
+      release(node, std::move(connection));
+    } catch (const StorageError&) {
+      try {
+        refresh_slots();  // a failed-over shard has a new master, asked for at the next probe
+      } catch (const StorageError&) {
+        // No node answers: the first error says enough.
+      }
+      throw;
+    }
+  }
+}
+
 void RedisCluster::load(RedisScript& script) {
   RedisValue reply = run(RedisCommand{{}, {"SCRIPT", "LOAD", script.body}});
   if (reply.type != RedisValue::Type::kString)

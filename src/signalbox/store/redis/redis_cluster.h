@@ -74,6 +74,8 @@ class RedisCluster {
   // The master nodes (host:port), for commands that go to every node.
   std::vector<std::string> masters();
   bool clustered() const { return clustered_; }
+  // PINGs every master; throws StorageError naming the first one that does not answer.
+  void ping_all();
 
   static std::uint16_t key_slot(std::string_view key);
 

@@ -323,6 +323,8 @@ class RedisStore final : public Store {
     }
   }
 
+  void check_ready() override { cluster_.ping_all(); }
+
   StoreStats stats() override {
     StoreStats s;
     TimeMs events = read_meta("events");

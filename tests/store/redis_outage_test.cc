@@ -1,0 +1,108 @@
+// redis-server stopped and restarted under HTTP ingest through the real binary: the client sees
+// 503s with Retry-After, /readyz says not ready while /healthz stays up, service comes back by
+// itself, the outage is logged once and not per request, and the final signals equal the
+// reference of every event (an at-least-once client sends each batch until it is answered 200).
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "redis_servers.h"
+#include "server_process.h"
+#include "traffic.h"
+#include "world_yaml.h"
+
+namespace signalbox::testing {
+namespace {
+
+constexpr double kTolerance = 1e-9;
+
+std::size_t count_lines_with(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// A redis-server that keeps its data across a restart: every write in the append-only file
+// before it is answered.
+std::unique_ptr<RedisProcess> durable_redis(int port, const std::filesystem::path& dir) {
+  return std::make_unique<RedisProcess>(
+      port, std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always", "--dir", dir.string()});
+}
+
+TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
+  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
+  const int redis_port = free_redis_port();
+  const std::filesystem::path redis_dir = world.dir() / "redis";
+  std::filesystem::create_directories(redis_dir);
+  auto redis = durable_redis(redis_port, redis_dir);
+  ASSERT_TRUE(redis->ready()) << "redis-server did not answer PING";
+
+  const std::uint16_t port = free_port();
+  std::string yaml = config_yaml(world.config, port, 16 * 1024 * 1024);
+  const std::size_t storage = yaml.find("storage:");
+  yaml.replace(storage, yaml.find('\n', storage) - storage,
+               fmt::format("storage: {{ kind: redis, nodes: [127.0.0.1:{}], timeout: 300ms }}", redis_port));
+  std::ofstream(world.config.file) << yaml;
+  ServerProcess server(world.config.file, port, world.dir() / "serve.log");
+
+  std::vector<Event> events;
+  const std::size_t users = 10;
+  for (std::size_t i = 0; i < 3000; ++i)
+    events.push_back(world.make_event(users, kStart + static_cast<TimeMs>(i) * kMinuteMs, i));
+
+  std::atomic<std::size_t> batches_done{0}, answered_503{0}, other_answers{0};
+  std::thread client_thread([&] {
+    HttpClient client(port);
+    for (std::size_t at = 0; at < events.size(); at += 30) {
+      std::vector<Event> batch(events.begin() + at, events.begin() + std::min(events.size(), at + 30));
+      for (;;) {
+        HttpAnswer answer = client.post("/v1/events", events_body(batch, true));
+        if (answer.status == 200) break;
+        if (answer.status == 503 && answer.body.find("storage unavailable") != std::string::npos) {
+          ++answered_503;
+        } else {
+          ++other_answers;
+          ADD_FAILURE() << "answer " << answer.status << ": " << answer.body;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ++batches_done;
+    }
+  });
+
+  HttpClient probe(port);
+  while (batches_done < 30) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  redis->stop();
+  while (answered_503 < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  HttpAnswer not_ready = probe.get("/readyz");
+  EXPECT_EQ(not_ready.status, 503u) << not_ready.body;
+  EXPECT_NE(not_ready.body.find(fmt::format("127.0.0.1:{}", redis_port)), std::string::npos) << not_ready.body;
+  EXPECT_EQ(probe.get("/healthz").status, 200u);
+
+  redis = durable_redis(redis_port, redis_dir);
+  ASSERT_TRUE(redis->ready());
+  client_thread.join();
+  EXPECT_EQ(other_answers, 0u);
+  EXPECT_EQ(probe.get("/readyz").status, 200u);
+
+  std::vector<RefEvent> reference;
+  for (const Event& e : events) reference.push_back(world.to_ref(e));
+  const TimeMs head = events.back().ts;
+  for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+    HttpAnswer answer = probe.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    ASSERT_EQ(diff(world.expected(reference, user, head), answer.json(), kTolerance), "") << "user " << user;
+  }
+
+  // One line when the outage began and one when it ended, however many requests failed.
+  const std::string log = server.log();
+  EXPECT_GE(answered_503, 5u);
+  EXPECT_EQ(count_lines_with(log, "storage unavailable:"), 1u) << log;
+  EXPECT_EQ(count_lines_with(log, "storage available again"), 1u) << log;
+}
+
+}  // namespace
+}  // namespace signalbox::testing

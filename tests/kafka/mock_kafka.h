@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,55 @@ class MockKafka {
   }
   MockKafka(const MockKafka&) = delete;
   MockKafka& operator=(const MockKafka&) = delete;
+
+  // Another topic on the same cluster (e.g. a dead-letter topic).
+  void create_topic(const std::string& name, int partitions) {
+    if (rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1))
+      throw std::runtime_error(fmt::format("create topic {}: {}", name, rd_kafka_err2str(err)));
+  }
+
+  // One message as read back: its value and headers.
+  struct ReadMessage {
+    std::string value;
+    std::map<std::string, std::string> headers;
+  };
+  // Every message of `topic` (partitions 0..partitions-1), from the beginning to the end.
+  std::vector<ReadMessage> read_all(const std::string& topic, int partitions) {
+    rd_kafka_t* reader = new_kafka_handle(
+        RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_servers()}, {"group.id", "signalbox-test-reader"},
+                            {"enable.partition.eof", "true"}, {"log_level", "3"}});
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p)
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(reader, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    std::vector<ReadMessage> out;
+    int at_end = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (at_end < partitions && std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(reader, 100);
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ++at_end;
+      } else if (!m->err) {
+        ReadMessage r;
+        if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name;
+          const void* value;
+          std::size_t size;
+          for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+            r.headers[name] = std::string(static_cast<const char*>(value), size);
+        }
+        out.push_back(std::move(r));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(reader);
+    rd_kafka_destroy(reader);
+    return out;
+  }
 
   std::string bootstrap_servers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
   const std::string& topic() const { return topic_; }

@@ -16,6 +16,7 @@
 #include "signalbox/common/error.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/grpc/event_json.h"
+#include "signalbox/ingest/kafka/dead_letter.h"
 #include "signalbox/serve/metrics.h"
 
 namespace signalbox {
@@ -29,6 +30,8 @@ constexpr int kIdlePollMs = 100;
 constexpr std::chrono::milliseconds kLagRefresh{500};
 // Wait before retrying, while idle, a commit the group refused (during a rebalance).
 constexpr std::chrono::milliseconds kCommitRetry{500};
+// Longest wait, before a commit, for the broker to acknowledge the batch's dead letters.
+constexpr int kDeadLetterFlushMs = 10000;
 // Wait before retrying a batch the engine failed on (store unavailable, ...).
 constexpr std::chrono::milliseconds kIngestRetryDelay{1000};
 
@@ -105,8 +108,9 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
     return it == params.end() ? nullptr : &it->second;
   };
   for (const auto& [key, param] : params) {
-    static const std::vector<std::string> kKeys = {"brokers", "topic",      "group",
-                                                   "format",  "batch_size", "batch_linger"};
+    static const std::vector<std::string> kKeys = {"brokers",    "topic",        "group",
+                                                   "format",     "batch_size",   "batch_linger",
+                                                   "dead_letter_topic"};
     if (std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end()) continue;
     if (key.rfind("rdkafka.", 0) == 0 && key.size() > 8) {
       std::string property = key.substr(8);
@@ -130,8 +134,8 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
           fmt::format("unknown key for ingest kind kafka (did you mean {}?)", close));
     }
     throw_config_error(param.where, key,
-                       "unknown key (use brokers, topic, group, format, batch_size, batch_linger "
-                       "or rdkafka.<librdkafka property>)");
+                       "unknown key (use brokers, topic, group, format, batch_size, batch_linger, "
+                       "dead_letter_topic or rdkafka.<librdkafka property>)");
   }
   for (std::string_view key : {"brokers", "topic"}) {
     const ConfigParam* p = text(key);
@@ -142,6 +146,12 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
   if (const ConfigParam* group = text("group")) {
     if (group->text.empty()) throw_config_error(group->where, "group", "must not be empty");
     options.group = group->text;
+  }
+  if (const ConfigParam* dead = text("dead_letter_topic")) {
+    if (dead->text.empty()) throw_config_error(dead->where, "dead_letter_topic", "must not be empty");
+    if (dead->text == options.topic)
+      throw_config_error(dead->where, "dead_letter_topic", "must differ from topic");
+    options.dead_letter_topic = dead->text;
   }
   if (const ConfigParam* format = text("format")) {
     if (format->text == "json") {
@@ -194,6 +204,10 @@ struct KafkaIngest::Impl {
   std::string proto_json;   // ... and its fields as JSON, for the decoder's rules
   std::vector<Event> events;              // decoded events of the batch in flight
   std::vector<Delivery> event_deliveries; // event_deliveries[i] carried events[i]
+  // With a dead-letter topic: the key and value of the message that carried events[i], in
+  // case the engine refuses it as late.
+  std::vector<std::pair<std::string, std::string>> event_messages;
+  std::unique_ptr<DeadLetterProducer> dead_letters;
   std::map<std::int32_t, std::int64_t> next_offsets;  // per partition: last offset in batch + 1
   std::size_t batch_messages = 0;
   std::chrono::steady_clock::time_point batch_received;  // when its first message was polled
@@ -363,6 +377,7 @@ struct KafkaIngest::Impl {
     if (ok) {
       events.push_back(std::move(event));
       event_deliveries.push_back(delivery);
+      if (dead_letters) event_messages.emplace_back(message_key(message), message_value(message));
       return;
     }
     // The decoder names the field at fault for a rule broken, "json: ..." for bytes that are
@@ -374,6 +389,18 @@ struct KafkaIngest::Impl {
     spdlog::warn("kafka {} partition {} offset {}: skipped {} message: {}", options.topic,
                  delivery.partition, delivery.offset, undecodable ? "undecodable" : "invalid",
                  error);
+    if (dead_letters) {
+      dead_letters->send(message_key(message), message_value(message), error,
+                         DeadLetterOrigin{options.topic, delivery.partition, delivery.offset});
+    }
+  }
+
+  static std::string message_key(const rd_kafka_message_t& message) {
+    return message.key ? std::string(static_cast<const char*>(message.key), message.key_len) : std::string();
+  }
+  static std::string message_value(const rd_kafka_message_t& message) {
+    return message.payload ? std::string(static_cast<const char*>(message.payload), message.len)
+                           : std::string();
   }
 
   // Each partition is an input of its own to the engine, with its own stream time (see
@@ -427,6 +454,10 @@ struct KafkaIngest::Impl {
       counters.late.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("kafka {} partition {} offset {}: skipped late event: {}", options.topic,
                    d.partition, d.offset, error);
+      if (dead_letters) {
+        dead_letters->send(event_messages[index].first, event_messages[index].second, error,
+                           DeadLetterOrigin{options.topic, d.partition, d.offset});
+      }
     }
     counters.accepted.fetch_add(result.accepted, std::memory_order_relaxed);
     counters.duplicates.fetch_add(result.duplicates, std::memory_order_relaxed);
@@ -458,6 +489,15 @@ struct KafkaIngest::Impl {
     for (const auto& [partition, next] : next_offsets) {
       auto& pending = uncommitted[partition];
       pending = std::max(pending, next);
+    }
+    // The skipped messages' copies first: a crash after the commit must not lose them.
+    if (dead_letters && !dead_letters->flush(kDeadLetterFlushMs)) {
+      counters.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      if (refused_in_a_row++ == 0) {
+        spdlog::warn("kafka {}: dead letters to {} not acknowledged yet; offsets not committed, "
+                     "retried with the next batch", options.topic, dead_letters->topic());
+      }
+      return false;
     }
     PartitionListPtr offsets(rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted.size())));
     for (const auto& [partition, next] : uncommitted)
@@ -491,6 +531,7 @@ struct KafkaIngest::Impl {
   void clear_batch() {
     events.clear();
     event_deliveries.clear();
+    event_messages.clear();
     next_offsets.clear();
     decode_rejects.clear();
     batch_messages = 0;
@@ -552,6 +593,16 @@ KafkaIngest::KafkaIngest(Engine& engine, KafkaIngestOptions options)
   }
   conf.release();  // rd_kafka_new took it
   impl_->consumer = consumer;
+  if (!options_.dead_letter_topic.empty()) {
+    // The connection and security settings of the consumer, not its consumer-only ones.
+    std::map<std::string, std::string> shared;
+    for (const auto& [name, value] : options_.rdkafka) {
+      for (std::string_view prefix : {"security.", "sasl.", "ssl.", "socket.", "broker.", "client."})
+        if (name.rfind(prefix, 0) == 0) shared[name] = value;
+    }
+    impl_->dead_letters =
+        std::make_unique<DeadLetterProducer>(options_.brokers, options_.dead_letter_topic, shared);
+  }
 }
 
 KafkaIngest::~KafkaIngest() {
@@ -585,6 +636,10 @@ KafkaIngestStats KafkaIngest::stats() const {
   s.commit_failures = c.commit_failures.load();
   s.ingest_failures = c.ingest_failures.load();
   s.client_errors = c.client_errors.load();
+  if (impl_->dead_letters) {
+    s.dead_letters = impl_->dead_letters->sent();
+    s.dead_letter_failures = impl_->dead_letters->failed();
+  }
   return s;
 }
 
@@ -638,6 +693,12 @@ void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std
   counter("signalbox_kafka_client_errors_total",
           "Errors reported by the Kafka client (broker unreachable, ...); it keeps retrying.",
           &KafkaIngestStats::client_errors);
+  counter("signalbox_kafka_dead_letters_total",
+          "Skipped messages copied to the dead-letter topic (dead_letter_topic).",
+          &KafkaIngestStats::dead_letters);
+  counter("signalbox_kafka_dead_letter_failures_total",
+          "Dead letters the broker never acknowledged after the producer's retries (lost).",
+          &KafkaIngestStats::dead_letter_failures);
   fmt::format_to(inserter,
                  "# HELP signalbox_kafka_consumer_lag Messages of an assigned partition not yet "
                  "committed: high watermark minus committed offset.\n"

@@ -40,6 +40,10 @@ struct KafkaIngestOptions {
   // after Signalbox's own defaults so they can override them, except the commit settings
   // delivery depends on (enable.auto.commit, enable.auto.offset.store), which are refused.
   std::map<std::string, std::string> rdkafka;
+  // When set, every skipped message (undecodable, invalid, late) is copied to this topic of
+  // the same brokers, with the reason in a header (see dead_letter.h), before its offset is
+  // committed.
+  std::string dead_letter_topic;
   // When set, every batch is also counted in the server's per-source ingest metrics
   // (signalbox_events_total{source="kafka"}, ...). Must outlive the KafkaIngest.
   ServeMetrics* ingest_metrics = nullptr;
@@ -62,6 +66,8 @@ struct KafkaIngestStats {
   std::uint64_t commit_failures = 0;   // refused commits (their messages will come again)
   std::uint64_t ingest_failures = 0;   // batches the engine failed on (retried)
   std::uint64_t client_errors = 0;     // errors reported by librdkafka (broker down, ...)
+  std::uint64_t dead_letters = 0;      // skipped messages sent to the dead-letter topic
+  std::uint64_t dead_letter_failures = 0;  // ... that the broker never acknowledged
 };
 
 // Consumes one Kafka topic in a consumer group and ingests its events into an Engine, with
@@ -70,7 +76,8 @@ struct KafkaIngestStats {
 // because the engine takes an event twice only once (same user_id and event_id).
 //
 // A bad message (undecodable, invalid, too late) is counted, logged with its topic, partition
-// and offset, and skipped; it never stops consumption. Broker outages are logged and retried
+// and offset, copied to the dead-letter topic when one is configured, and skipped; it never
+// stops consumption. Broker outages are logged and retried
 // until stop(). start(), stop() and join() may be called from any thread; the consumer runs on
 // one thread of its own. stats() and append_prometheus() are thread-safe.
 class KafkaIngest {
@@ -111,7 +118,8 @@ class KafkaIngest {
 // signalbox_kafka_events_accepted_total, signalbox_kafka_events_duplicate_total,
 // signalbox_kafka_messages_rejected_total{reason}, signalbox_kafka_commits_total,
 // signalbox_kafka_commit_failures_total, signalbox_kafka_ingest_failures_total,
-// signalbox_kafka_client_errors_total, signalbox_kafka_consumer_lag{partition} and the
+// signalbox_kafka_client_errors_total, signalbox_kafka_dead_letters_total,
+// signalbox_kafka_dead_letter_failures_total, signalbox_kafka_consumer_lag{partition} and the
 // histogram signalbox_kafka_freshness_seconds (commit time minus the message timestamp).
 // Thread-safe.
 void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std::string& out);

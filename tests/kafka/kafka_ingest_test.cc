@@ -445,7 +445,10 @@ TEST(KafkaIngestOptions, ReadFromTheIngestEntryWithErrorsNamingTheKey) {
 
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch: 5 }"),
             "cfg.yaml:2: ingest[0].batch: unknown key (use brokers, topic, group, format, "
-            "batch_size, batch_linger or rdkafka.<librdkafka property>)");
+            "batch_size, batch_linger, dead_letter_topic or rdkafka.<librdkafka property>)");
+  EXPECT_EQ(parse("{ kind: kafka, brokers: b:1, topic: t, dead_letter_topic: t-dead }").dead_letter_topic, "t-dead");
+  EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, dead_letter_topic: t }"),
+            "cfg.yaml:2: ingest[0].dead_letter_topic: must differ from topic");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, grop: g }"),
             "cfg.yaml:2: ingest[0].grop: unknown key for ingest kind kafka (did you mean group?)");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch_lingr: 5ms }"),

@@ -250,6 +250,44 @@ echo "== freshness: POST -> visible over HTTP, $fresh_samples samples"
   --ts "$(( end_ms - 60000 ))" --label fresh_http --metrics "$metrics"
 stop_serve
 
+# --- 5. the Redis store: replay into it, queries of serve on it, memory per user -------------
+store_redis_port="$(free_port)"
+redis-server --port "$store_redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$work" >"$work/redis-store.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$store_redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+port="$(free_port)"
+make_config "$work/redis-store.yaml" store-unused "$port"
+sed -i "s|storage: { kind: rocksdb, path: store-unused }|storage: { kind: redis, nodes: [127.0.0.1:$store_redis_port] }|" \
+  "$work/redis-store.yaml"
+grep -q "kind: redis" "$work/redis-store.yaml" ||
+  { echo "bench/run.sh: examples/demo.yaml changed shape; update the Redis store config" >&2; exit 1; }
+echo "== Redis store: signalbox replay of $lines events"
+t0="$(now)"
+(cd "$work" && "$signalbox" replay --quiet --config redis-store.yaml data/events.ndjson) >"$work/replay-redis.log"
+t1="$(now)"
+metric replay_redis.events_per_s "$(awk -v a="$t0" -v b="$t1" -v n="$lines" 'BEGIN { print n / (b - a) }')"
+metric replay_redis.seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+metric redis_store.used_memory_bytes "$(redis-cli -p "$store_redis_port" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')"
+metric redis_store.bytes_per_user "$(awk -v m="$(get redis_store.used_memory_bytes)" -v u="$total_users" 'BEGIN { print m / u }')"
+start_serve "$work/redis-store.yaml" "$port" "$work/serve-redis.log"
+for tier in light heavy; do
+  echo "== Redis store, queries, $tier users: saturation"
+  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
+    --connections "$connections" --label "q_sat_${tier}_redis_store" --metrics "$metrics"
+  half="$(awk -v r="$(get "q_sat_${tier}_redis_store.rps")" 'BEGIN { printf "%.0f", r / 2 }')"
+  echo "== Redis store, queries, $tier users: fixed rate $half/s (half of saturation)"
+  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
+    --connections "$fixed_connections" --rate "$half" --label "q_fixed_${tier}_redis_store" --metrics "$metrics"
+done
+echo "== Redis baseline answers vs Signalbox's on the Redis store"
+for tier in heavy light; do
+  "$redis_baseline" check --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
+    --as-of "$end_ms" --signalbox-port "$port" --sample "$check_sample" --label "check_${tier}_redis_store" \
+    --metrics "$metrics" || check_ok=0
+done
+stop_serve
+
 # --- 4b. freshness from Kafka: http_load runs a librdkafka mock cluster, serve consumes it ----
 port="$(free_port)"
 make_config "$work/kafka.yaml" store-kafka "$port"
@@ -352,6 +390,23 @@ out="$root/bench/results.md"
   echo "HTTP ingest posts the first events of the 90-day log in order over 4 connections: a batch"
   echo "that stalls while later ones move stream time more than the late horizon (the longest"
   echo "window) ahead would be rejected as too late, so rejected events are possible but unlikely."
+  echo
+  echo "## The Redis store"
+  echo
+  echo "The same data replayed into \`storage: {kind: redis}\` (one local redis-server), then served by one"
+  echo "\`signalbox serve\` on it; the baseline is the Redis sorted-set service of the query table above, on"
+  echo "another redis-server of the same machine."
+  echo
+  echo "| what | Signalbox on Redis | baseline (same run) | ratio |"
+  echo "|---|---|---|---|"
+  echo "| \`signalbox replay\` into Redis (events/s) | $(fmt "$(get replay_redis.events_per_s)") | pipelined ZADD: $(fmt "$(get redis_load.events_per_s)") | $(ratio "$(get replay_redis.events_per_s)" "$(get redis_load.events_per_s)") |"
+  for tier in light heavy; do
+    echo "| queries at saturation, $tier users (req/s) | $(fmt "$(get "q_sat_${tier}_redis_store.rps")") | Redis + client compute: $(fmt "$(get "redis_$tier.rps")") | $(ratio "$(get "q_sat_${tier}_redis_store.rps")" "$(get "redis_$tier.rps")") |"
+    echo "| query p99 at half saturation, $tier users (ms) | $(ms "$(get "q_fixed_${tier}_redis_store.p99_us")") | | |"
+  done
+  echo "| Redis memory per user (bytes) | $(fmt "$(get redis_store.bytes_per_user)") | sorted sets of 90 days: $(fmt "$(awk -v m="$(get redis_load.used_memory_bytes)" -v u="$(get data.users)" 'BEGIN { print m / u }')") | |"
+  echo
+  echo "Answers on the Redis store vs the baseline (sampled users, every signal): $(awk -v a="$(get check_heavy_redis_store.differing_answers)" -v b="$(get check_light_redis_store.differing_answers)" 'BEGIN { print a + b }') differing answers."
   echo
   echo "## Replay order"
   echo

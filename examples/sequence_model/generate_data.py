@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Writes deterministic demo data for sequence_model.yaml: OUT/pins.tsv (pins with categories
-and 8-float embeddings) and OUT/events.ndjson (a month of events of 50 users, with dwell times
-on engagements and prices on purchases), in time order.
+"""Writes demo data for sequence_model.yaml: OUT/pins.tsv (pins with categories and 8-float
+embeddings) and OUT/events.ndjson (a month of events of 50 users, with dwell times on
+engagements and prices on purchases), in time order, ending at --end (default: the start of
+today, UTC, so that the signals answered as of now see it). The same arguments give the
+same files.
 
-    python3 generate_data.py --out data [--users 50] [--days 30] [--seed 1]
+    python3 generate_data.py --out data [--users 50] [--days 30] [--seed 1] [--end 2026-03-01]
 """
 
 import argparse
+import datetime
 import json
 import os
 import random
@@ -14,7 +17,6 @@ import random
 CATEGORIES = ["food", "travel", "diy", "fashion", "home", "garden", "art", "cars"]
 ACTIONS = [("click", 55), ("closeup", 20), ("save", 15), ("purchase", 5), ("search", 5)]
 DAY_MS = 86_400_000
-END_MS = 1_772_323_200_000  # 2026-03-01T00:00:00Z
 
 
 def write_pins(path, rng, count):
@@ -35,9 +37,9 @@ def pick_action(rng):
     return ACTIONS[-1][0]
 
 
-def write_events(path, rng, users, days, pins):
+def write_events(path, rng, users, days, pins, end_ms):
     events = []
-    start = END_MS - days * DAY_MS
+    start = end_ms - days * DAY_MS
     for user in range(1, users + 1):
         favourite = rng.randrange(pins)  # each user keeps coming back to some pins
         for _ in range(rng.randint(20, 400)):
@@ -68,11 +70,16 @@ def main():
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--pins", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--end", help="UTC date the events end at, YYYY-MM-DD (default: today)")
     args = parser.parse_args()
+    end = (datetime.date.fromisoformat(args.end) if args.end
+           else datetime.datetime.now(datetime.timezone.utc).date())
+    end_ms = int(datetime.datetime(end.year, end.month, end.day,
+                                   tzinfo=datetime.timezone.utc).timestamp()) * 1000
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     write_pins(os.path.join(args.out, "pins.tsv"), rng, args.pins)
-    n = write_events(os.path.join(args.out, "events.ndjson"), rng, args.users, args.days, args.pins)
+    n = write_events(os.path.join(args.out, "events.ndjson"), rng, args.users, args.days, args.pins, end_ms)
     print(f"wrote {args.pins} pins and {n} events to {args.out}")
 
 

@@ -213,7 +213,10 @@ class World {
       std::vector<std::pair<std::optional<TimeMs>, Value*>> parts;
       if (s.windows.empty()) parts.emplace_back(std::nullopt, result);
       for (const auto& w : s.windows) parts.emplace_back(w.length, const_cast<Value*>(result->find(w.text)));
-      for (auto& [length, part] : parts) {
+      for (auto& window_part : parts) {
+        // Named, not a structured binding: the lambda below captures it (clang 14).
+        const std::optional<TimeMs> length = window_part.first;
+        Value* part = window_part.second;
         auto es = select(mine, [&](const RefEvent& e) {
           return !length || in_window(e.ts, as_of, *length, config.event_store.retention);
         });

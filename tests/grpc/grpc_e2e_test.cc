@@ -299,7 +299,9 @@ Value without_null_quantiles(const Config& config, Value answer) {
 }
 
 void strip_null_quantiles(const Config& config, Value::Object& signals) {
-  for (auto& [name, result] : signals) {
+  for (auto& member : signals) {
+    const std::string& name = member.first;  // captured below: not a structured binding
+    Value& result = member.second;
     auto signal = std::find_if(config.signals.begin(), config.signals.end(),
                                [&](const SignalConfig& c) { return c.name == name; });
     if (signal == config.signals.end() || signal->aggregator != "quantile") continue;

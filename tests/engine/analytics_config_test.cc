@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 
 #include "signalbox/aggregate/signal.h"
@@ -54,6 +55,44 @@ views:
   - { name: levels, signal: counts, window: 1d, transform: bucketize, boundaries: [1, 5] }
 )"),
             "");
+}
+
+TEST(AnalyticsConfig, AListParameterKeepsItsItemsAndReadsAsAList) {
+  Config config = parse_config(
+      "signals:\n  - { name: s, aggregator: quantile, value: attrs.x, quantiles: [0.5, \"0.9\", 1] }\n",
+      "cfg.yaml");
+  const ConfigParam& quantiles = config.signals[0].params.at("quantiles");
+  EXPECT_TRUE(quantiles.list);
+  EXPECT_FALSE(quantiles.scalar);
+  EXPECT_EQ(quantiles.items, (std::vector<std::string>{"0.5", "0.9", "1"}));
+  // The text stands for the list where parameters are compared or described as text.
+  EXPECT_EQ(quantiles.text, "[0.5, 0.9, 1]");
+}
+
+// Signals that differ only in what a parameter does not change share state; any change to
+// what is folded starts a state of its own.
+TEST(AnalyticsConfig, StateIsSharedExactlyWhereTheStateIsTheSame) {
+  Config config = parse_config(R"(signals:
+  - { name: a, aggregator: min, value: attrs.price, windows: [1d] }
+  - { name: b, aggregator: stddev, value: attrs.price, windows: [7d] }
+  - { name: c, aggregator: min, value: attrs.dwell, windows: [1d] }
+  - { name: d, aggregator: quantile, value: attrs.price, quantiles: [0.5], windows: [1d] }
+  - { name: e, aggregator: quantile, value: attrs.price, quantiles: [0.9, 0.99], windows: [1d] }
+  - { name: f, aggregator: sequence, k: 5, fields: [ts, action], windows: [1d] }
+  - { name: g, aggregator: sequence, k: 5, fields: [ts, item_id], windows: [1d] }
+  - { name: h, aggregator: top_frequent, value: item_id, k: 3, capacity: 50, windows: [1d] }
+  - { name: i, aggregator: top_frequent, value: item_id, k: 7, capacity: 50, windows: [1d] }
+  - { name: j, aggregator: top_frequent, value: item_id, k: 7, capacity: 60, windows: [1d] }
+)",
+                               "cfg.yaml");
+  std::map<std::string, std::uint64_t> id;
+  for (const SignalConfig& s : config.signals) id[s.name] = Signal(s, kFeatures).state_id();
+  EXPECT_EQ(id["a"], id["b"]);
+  EXPECT_NE(id["a"], id["c"]);
+  EXPECT_EQ(id["d"], id["e"]);
+  EXPECT_NE(id["f"], id["g"]);
+  EXPECT_EQ(id["h"], id["i"]);
+  EXPECT_NE(id["i"], id["j"]);
 }
 
 TEST(AnalyticsConfig, BadParametersAreRefusedNamingTheKey) {

@@ -14,14 +14,15 @@ namespace signalbox {
 // moves up a level). Capacities shrink geometrically by 2/3 below the top level of kK items.
 // Compaction keeps the total weight equal to the number of values added, and nothing is
 // compacted while everything fits on level 0 (kK values): until then answers are exact.
-// With kK = 400 the normalised rank error stays under 1 % (tests/engine/kll_sketch_test.cc
+// With kK = 400 the normalised rank error stays under 1 % (tests/engine/sketches_test.cc
 // measures it over many seeds).
 //
 // Hand-written because no library the project uses provides a mergeable quantile sketch
 // (Debian packages no C++ KLL or t-digest: Apache DataSketches is not packaged).
 //
 // The coin is a hash of the sketch's count, level and level size rather than a random
-// generator, so that the same inputs give the same state on every replica and replay.
+// generator, so that the same inputs in the same order give the same state (a replay of a
+// log reproduces its answers).
 // Plain value type; not synchronised.
 class KllSketch {
  public:

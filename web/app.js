@@ -157,6 +157,7 @@ function shapeOf(v) {
     if (v.length > 0 && v.every(isNumber)) return "vector";
     if (v.length > 0 && v.every((e) => isPlainObject(e) && "key" in e && isNumber(e.value))) return "ranked";
     if (v.length > 0 && v.every((e) => isPlainObject(e) && "value" in e && isNumber(e.ts))) return "items";
+    if (v.length > 0 && v.every(isPlainObject)) return "records";
     return v.length === 0 ? "empty-list" : "list";
   }
   if (Object.values(v).every(isNumber)) return "map";
@@ -243,6 +244,9 @@ function renderResult(box, value, path) {
     case "vector":
       renderVectors(box, [["", value]], path, false);
       return;
+    case "records":
+      renderRecords(box, value, path);
+      return;
     default:
       if (isPlainObject(value)) {
         for (const [k, v] of Object.entries(value)) {
@@ -254,6 +258,60 @@ function renderResult(box, value, path) {
         box.appendChild(pre);
       }
   }
+}
+
+// One field of a record (a sequence entry): times as UTC, vectors by their dimension and
+// first elements, lists joined.
+function fieldText(key, v) {
+  if (v === null || v === undefined) return "–";
+  if (key === "ts" && isNumber(v)) return isoTime(v);
+  if (Array.isArray(v)) {
+    if (v.length > 0 && v.every(isNumber)) {
+      const head = v.slice(0, 3).map(formatValue).join(", ");
+      return `[${v.length}] ${head}${v.length > 3 ? ", …" : ""}`;
+    }
+    return v.map(String).join(", ");
+  }
+  if (isNumber(v)) return formatValue(v);
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+// A list of objects (a sequence): one row per entry, one column per field.
+function renderRecords(box, records, path) {
+  const fields = [];
+  for (const r of records) for (const k of Object.keys(r)) if (!fields.includes(k)) fields.push(k);
+  const { t, body } = table(["#", ...fields], [0]);
+  records.forEach((r, i) => {
+    const tr = node("tr");
+    tr.appendChild(node("td", "num", String(i + 1)));
+    for (const k of fields) {
+      const v = r[k];
+      if (isNumber(v) && k !== "ts") tr.appendChild(numberCell(v, [...path, i, k]));
+      else tr.appendChild(textCell(fieldText(k, v), null, v === null || v === undefined ? "muted" : "small"));
+    }
+    body.appendChild(tr);
+  });
+  box.appendChild(t);
+}
+
+// Quantiles ({"0.5": x, "0.9": y}, null over no events) per window: one row per quantile in
+// the order asked, one column per window.
+function renderQuantiles(box, value, windows, path) {
+  const columns = windows ? windows.filter((w) => w in value) : [""];
+  const parts = columns.map((w) => (windows ? value[w] : value));
+  const quantiles = [];
+  for (const part of parts) if (isPlainObject(part)) for (const q of Object.keys(part)) if (!quantiles.includes(q)) quantiles.push(q);
+  const { t, body } = table(["quantile", ...(windows ? columns : ["value"])], columns.map((_, i) => i + 1));
+  for (const q of quantiles) {
+    const tr = node("tr");
+    tr.appendChild(textCell(q));
+    columns.forEach((w, i) => {
+      const x = isPlainObject(parts[i]) ? parts[i][q] : null;
+      tr.appendChild(isNumber(x) ? numberCell(x, windows ? [...path, w, q] : [...path, q]) : node("td", "num muted", "–"));
+    });
+    body.appendChild(tr);
+  }
+  box.appendChild(t);
 }
 
 function barCell(fraction) {
@@ -362,7 +420,9 @@ function renderTables() {
     box.appendChild(node("h4", "", name));
     box.appendChild(node("div", "desc", summary(describeEntry(name))));
     const windows = windowsOf(name);
-    if (windows && isPlainObject(value)) renderWindowed(box, value, windows, [name]);
+    const entry = describeEntry(name);
+    if (entry && entry.aggregator === "quantile" && isPlainObject(value)) renderQuantiles(box, value, windows, [name]);
+    else if (windows && isPlainObject(value)) renderWindowed(box, value, windows, [name]);
     else renderResult(box, value, [name]);
     container.appendChild(box);
   }
@@ -375,6 +435,8 @@ function mixCandidates() {
   const out = [];
   for (const [name, value] of Object.entries(state.answer.signals)) {
     if (!state.describe.signals.some((s) => s.name === name)) continue;  // views are derived
+    // Quantiles, means and spreads are keyed numbers too, but not a mix to stack.
+    if (["quantile", "min", "max", "avg", "stddev"].includes(describeEntry(name).aggregator)) continue;
     const windows = windowsOf(name);
     if (windows && isPlainObject(value) && windows.every((w) => w in value && shapeOf(value[w]) === "map")) {
       out.push({ name, windows });

@@ -97,6 +97,25 @@ struct RankedEntry {
   friend bool operator==(const RankedEntry&, const RankedEntry&) = default;
 };
 
+// One field of one sequence entry: absent (monostate), the ts, a number, a string, a strings
+// feature or a vector feature.
+using SequenceField = std::variant<std::monostate, std::int64_t, double, std::string,
+                                   std::vector<std::string>, std::vector<float>>;
+
+// A sequence signal: the newest events first, each with one value per field (in the order
+// of `fields`, as written in the config).
+struct Sequence {
+  std::vector<std::string> fields;
+  std::vector<std::vector<SequenceField>> entries;
+  friend bool operator==(const Sequence&, const Sequence&) = default;
+};
+
+// A bucketize view's label.
+struct Label {
+  std::string text;
+  friend bool operator==(const Label&, const Label&) = default;
+};
+
 // A custom aggregator's or view's result that has none of the typed shapes: its JSON text.
 struct JsonText {
   std::string text;
@@ -109,7 +128,7 @@ class SignalValue {
   // monostate: null (a mean over no events).
   using Data = std::variant<std::monostate, double, std::map<std::string, double>,
                             std::vector<RecentValue>, std::vector<RankedEntry>,
-                            std::vector<double>, JsonText>;
+                            std::vector<double>, JsonText, Sequence, Label>;
 
   SignalValue() = default;
   explicit SignalValue(Data data) : data_(std::move(data)) {}
@@ -121,6 +140,8 @@ class SignalValue {
   bool is_ranked() const { return std::holds_alternative<std::vector<RankedEntry>>(data_); }
   bool is_vector() const { return std::holds_alternative<std::vector<double>>(data_); }
   bool is_json() const { return std::holds_alternative<JsonText>(data_); }
+  bool is_sequence() const { return std::holds_alternative<Sequence>(data_); }
+  bool is_label() const { return std::holds_alternative<Label>(data_); }
 
   // Each accessor requires the matching is_...(); otherwise it throws std::bad_variant_access.
   double number() const { return std::get<double>(data_); }
@@ -135,6 +156,8 @@ class SignalValue {
   }
   const std::vector<double>& vector() const { return std::get<std::vector<double>>(data_); }
   const std::string& json() const { return std::get<JsonText>(data_).text; }
+  const Sequence& sequence() const { return std::get<Sequence>(data_); }
+  const std::string& label() const { return std::get<Label>(data_).text; }
   const Data& data() const { return data_; }
 
   friend bool operator==(const SignalValue&, const SignalValue&) = default;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "signalbox/common/error.h"
+#include "analytics_signals.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -35,6 +36,8 @@ class Feeder {
 
   void check(std::uint64_t user, TimeMs as_of) {
     Value actual = engine_.query(user, {}, as_of);
+    ASSERT_EQ(world_.accept_sketch_answers(accepted, user, as_of, actual, sketches), "")
+        << "user " << user << " as_of " << as_of;
     Value expected = world_.expected(accepted, user, as_of);
     std::string d = diff(expected, actual, kTolerance);
     ASSERT_EQ(d, "") << "user " << user << " as_of " << as_of;
@@ -44,6 +47,7 @@ class Feeder {
   std::vector<RefEvent> accepted;
   std::size_t rejected_total = 0;
   std::size_t checks = 0;
+  SketchStats sketches;
 
  private:
   Engine& engine_;
@@ -52,13 +56,15 @@ class Feeder {
 };
 
 // Events about every `step` ms from kStart, up to `disorder` late, with exact and altered
-// duplicates of earlier events and a few far too late.
+// duplicates of earlier events and a few far too late; times are multiples of `tick` (a
+// coarse tick gives many events of one user the same ts).
 std::vector<Event> generate(World& world, std::size_t count, std::size_t users, TimeMs step,
-                            TimeMs disorder) {
+                            TimeMs disorder, TimeMs tick = 1) {
   std::vector<Event> events;
   auto& rng = world.rng();
   for (std::size_t i = 0; i < count; ++i) {
     TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(disorder));
+    ts -= ts % tick;
     std::uint64_t r = rng() % 1000;
     if (r < 40 && !events.empty()) {
       events.push_back(events[rng() % events.size()]);  // sent again, verbatim
@@ -78,11 +84,12 @@ std::vector<Event> generate(World& world, std::size_t count, std::size_t users, 
 
 // Feeds a long disordered stream in random batches and checks every user now and then, at
 // the head of the stream, inside it and past it, then at many points of the last two days.
-void check_against_reference(World& world) {
+// Returns what the sketch checks came to.
+SketchStats check_against_reference(World& world, TimeMs tick = 1) {
   Engine engine(world.config);
   Feeder feeder(engine, world);
   const std::size_t users = 25;
-  std::vector<Event> events = generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs);
+  std::vector<Event> events = generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs, tick);
   auto& rng = world.rng();
 
   std::size_t next = 0, next_check = 1500;
@@ -109,6 +116,7 @@ void check_against_reference(World& world) {
   }
   EXPECT_GT(feeder.rejected_total, 0u) << "the stream should contain events beyond the horizon";
   EXPECT_GT(feeder.checks, 100u);
+  return feeder.sketches;
 }
 
 TEST(EngineProperty, EveryAggregatorAndViewMatchesTheReference) {
@@ -148,6 +156,45 @@ TEST(EngineProperty, CustomAggregatorsAndViewsMatchTheReference) {
   world.config.views.push_back(
       ViewConfig{"all_profile", "all_sessions", "", "session_profile", {}, {}});
   check_against_reference(world);
+}
+
+// min, max, avg and stddev (grouped and not, filtered by actions and not, with and without
+// windows) through the same tiles, windows and checks as the other built-ins.
+TEST(EngineProperty, NumericSummariesMatchTheReference) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 11);
+  add_numeric_summary_signals(world, {"1h", "1d", "3d", "10d", "40d"});
+  check_against_reference(world);
+}
+
+// sequence with every kind of field, filtered by actions and not, with and without windows;
+// once with times to the minute, so that many events share a ts and the tie order shows.
+TEST(EngineProperty, SequencesMatchTheReference) {
+  for (TimeMs tick : {TimeMs{1}, kMinuteMs}) {
+    World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 13);
+    add_sequence_signals(world, {"1h", "1d", "3d", "10d", "40d"});
+    check_against_reference(world, tick);
+  }
+}
+
+// quantile and top_frequent in both regimes (exact, and within their bounds), the ratio and
+// bucketize views; over several seeds.
+TEST(EngineProperty, SketchesAndViewsMatchTheReference) {
+  SketchStats total;
+  for (std::uint64_t seed : {17, 19, 23}) {
+    World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, seed);
+    add_sketch_signals(world, {"1h", "1d", "3d", "10d", "40d"});
+    add_analytics_views(world);
+    SketchStats stats = check_against_reference(world);
+    if (::testing::Test::HasFatalFailure()) return;
+    total.exact_checks += stats.exact_checks;
+    total.bound_checks += stats.bound_checks;
+    total.worst_rank_error = std::max(total.worst_rank_error, stats.worst_rank_error);
+  }
+  // Both regimes were reached.
+  EXPECT_GT(total.exact_checks, 100u);
+  EXPECT_GT(total.bound_checks, 100u);
+  std::cout << "sketch answers: " << total.exact_checks << " exact, " << total.bound_checks
+            << " within bounds; worst quantile rank error " << total.worst_rank_error << "\n";
 }
 
 TEST(EngineProperty, ReingestingEverythingChangesNothing) {

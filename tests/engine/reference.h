@@ -27,6 +27,9 @@ struct RefEvent {
   std::vector<std::string> categories;  // the pin's categories (empty when unknown)
   std::vector<float> embedding;      // the pin's embedding (empty when unknown)
   std::optional<double> price;
+  std::optional<std::string> query;
+  std::optional<std::string> surface;  // the string attribute attrs.surface
+  std::optional<double> dwell;         // attrs.dwell, on every generated event
 };
 
 inline bool in_window(TimeMs ts, TimeMs as_of, std::optional<TimeMs> window, TimeMs retention) {

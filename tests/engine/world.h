@@ -10,6 +10,10 @@
 #include <fmt/format.h>
 
 #include "reference.h"
+#include "reference_sequence.h"
+#include "reference_sketches.h"
+#include "reference_statistics.h"
+#include "reference_views.h"
 #include "signalbox/engine/engine.h"
 
 namespace signalbox::testing {
@@ -67,6 +71,9 @@ class World {
       e.item_id = "unknown-pin";
     }
     if (e.action == "purchase") e.attrs.emplace_back("price", static_cast<double>(rng_() % 10000) / 100.0);
+    // On every event, from the serial rather than the generator, so that adding it changed
+    // no other part of the generated streams.
+    e.attrs.emplace_back("dwell", static_cast<double>((serial * 2654435761u) % 20000) / 10.0);
     if (rng_() % 3 == 0) e.attrs.emplace_back("surface", std::string(rng_() % 2 ? "home" : "search"));
     return e;
   }
@@ -93,8 +100,12 @@ class World {
         r.embedding = it->second->embedding;
       }
     }
-    for (const auto& [name, v] : e.attrs)
+    r.query = e.query;
+    for (const auto& [name, v] : e.attrs) {
       if (name == "price") r.price = std::get<double>(v);
+      if (name == "surface") r.surface = std::get<std::string>(v);
+      if (name == "dwell") r.dwell = std::get<double>(v);
+    }
     return r;
   }
 
@@ -140,6 +151,18 @@ class World {
       else if (s.aggregator == "session_mean") v = custom(s, [&](auto& es) {
         return ref_session_mean(es, acts, *parse_duration(s.params.at("gap").text), as_of);
       });
+      else if (is_numeric_summary(s.aggregator)) v = custom(s, [&](auto& es) {
+        return ref_numeric_summary(es, acts, s);
+      });
+      else if (s.aggregator == "sequence") v = custom(s, [&](auto& es) {
+        return ref_sequence(es, acts, s);
+      });
+      else if (s.aggregator == "quantile") v = custom(s, [&](auto& es) {
+        return ref_quantiles(ref_numbers(es, acts, s.value), s);
+      });
+      else if (s.aggregator == "top_frequent") v = custom(s, [&](auto& es) {
+        return ref_top_frequent(ref_frequencies(es, acts, s.value), std::stoul(s.params.at("k").text));
+      });
       else throw std::logic_error("no reference for " + s.name);
       results[s.name] = v;
     }
@@ -152,10 +175,77 @@ class World {
     // Views added by a test after the three above.
     for (std::size_t i = 3; i < config.views.size(); ++i) {
       const ViewConfig& v = config.views[i];
-      if (v.transform != "session_profile") throw std::logic_error("no reference for " + v.name);
-      signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
+      if (v.transform == "session_profile") {
+        signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
+      } else if (v.transform == "ratio") {
+        signals.emplace_back(v.name, ref_ratio(results[v.signal], v));
+      } else if (v.transform == "bucketize") {
+        const Value& input = v.window.empty() ? results[v.signal] : *results[v.signal].find(v.window);
+        signals.emplace_back(v.name, ref_bucketize(input, v));
+      } else {
+        throw std::logic_error("no reference for " + v.name);
+      }
     }
     return Value(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", Value(std::move(signals))}});
+  }
+
+  // The quantile and top_frequent answers in `actual` (an Engine::query answer for `user`)
+  // outside their exact regime: each is checked against its bound and, when within it,
+  // replaced by the exact answer, so that diff() then compares everything else exactly.
+  // Returns "" or the first answer out of bounds.
+  std::string accept_sketch_answers(const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of,
+                                    Value& actual, SketchStats& stats) const {
+    std::vector<RefEvent> mine;
+    for (const auto& e : all)
+      if (e.user == user && e.ts <= as_of) mine.push_back(e);
+    Value* signals = const_cast<Value*>(actual.find("signals"));
+    if (!signals) return "no signals in the answer";
+    for (const SignalConfig& s : config.signals) {
+      if (s.aggregator != "quantile" && s.aggregator != "top_frequent") continue;
+      std::map<std::string, double> actions;
+      const std::map<std::string, double>* acts = nullptr;
+      if (s.actions) {
+        actions.insert(s.actions->begin(), s.actions->end());
+        acts = &actions;
+      }
+      Value* result = const_cast<Value*>(signals->find(s.name));
+      if (!result) continue;  // not asked for
+      std::vector<std::pair<std::optional<TimeMs>, Value*>> parts;
+      if (s.windows.empty()) parts.emplace_back(std::nullopt, result);
+      for (const auto& w : s.windows) parts.emplace_back(w.length, const_cast<Value*>(result->find(w.text)));
+      for (auto& window_part : parts) {
+        // Named, not a structured binding: the lambda below captures it (clang 14).
+        const std::optional<TimeMs> length = window_part.first;
+        Value* part = window_part.second;
+        auto es = select(mine, [&](const RefEvent& e) {
+          return !length || in_window(e.ts, as_of, *length, config.event_store.retention);
+        });
+        std::string problem;
+        if (s.aggregator == "quantile") {
+          std::vector<double> xs = ref_numbers(es, acts, s.value);
+          if (xs.size() <= 100) {
+            ++stats.exact_checks;
+            continue;
+          }
+          ++stats.bound_checks;
+          problem = check_quantiles(xs, s, *part, stats.worst_rank_error);
+          if (problem.empty()) *part = ref_quantiles(xs, s);
+        } else {
+          auto counts = ref_frequencies(es, acts, s.value);
+          const std::size_t k = std::stoul(s.params.at("k").text);
+          const std::size_t capacity = std::stoul(s.params.at("capacity").text);
+          if (counts.size() <= capacity) {
+            ++stats.exact_checks;
+            continue;
+          }
+          ++stats.bound_checks;
+          problem = check_top_frequent(counts, k, capacity, *part);
+          if (problem.empty()) *part = ref_top_frequent(counts, k);
+        }
+        if (!problem.empty()) return s.name + ": " + problem;
+      }
+    }
+    return "";
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "analytics_signals.h"
 #include "reflection_subset.grpc.pb.h"
 #include "server_process.h"
 #include "signalbox/client.h"
@@ -22,10 +23,13 @@ namespace {
 
 const std::vector<std::string> kWindows = {"1h", "1d", "3d", "10d", "40d"};
 
-// A World served over HTTP and gRPC on free loopback ports.
+// A World served over HTTP and gRPC on free loopback ports; `customize` may add signals and
+// views to its config first.
 struct Served {
-  explicit Served(std::size_t max_body_bytes = 16 * 1024 * 1024)
+  explicit Served(std::size_t max_body_bytes = 16 * 1024 * 1024,
+                  const std::function<void(World&)>& customize = {})
       : world(3 * kDayMs, kWindows), http_port(free_port()), grpc_port(free_port()) {
+    if (customize) customize(world);
     std::string yaml = config_yaml(world.config, http_port, max_body_bytes);
     std::string http = fmt::format("http: 127.0.0.1:{},", http_port);
     std::size_t at = yaml.find(http);
@@ -55,6 +59,8 @@ ClientEvent client_event(const Event& e) {
   return out;
 }
 
+Value as_value(const SequenceField& field);
+
 // A typed result as the JSON Value the HTTP API answers for it.
 Value as_value(const SignalValue& v) {
   return std::visit(
@@ -82,11 +88,43 @@ Value as_value(const SignalValue& v) {
           Value::Array a;
           for (double d : data) a.emplace_back(d);
           return Value(std::move(a));
+        } else if constexpr (std::is_same_v<T, Sequence>) {
+          Value::Array a;
+          for (const auto& entry : data.entries) {
+            Value::Object o;
+            for (std::size_t i = 0; i < data.fields.size(); ++i)
+              o.emplace_back(data.fields[i], as_value(entry.at(i)));
+            a.emplace_back(std::move(o));
+          }
+          return Value(std::move(a));
+        } else if constexpr (std::is_same_v<T, Label>) {
+          return Value(data.text);
         } else {
           return parse_json(data.text);
         }
       },
       v.data());
+}
+
+// A sequence field as JSON answers it: a float of a vector as the shortest decimal that
+// reads back as it.
+Value as_value(const SequenceField& field) {
+  return std::visit(
+      [](const auto& data) -> Value {
+        using T = std::decay_t<decltype(data)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return Value();
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          return Value(Value::Array(data.begin(), data.end()));
+        } else if constexpr (std::is_same_v<T, std::vector<float>>) {
+          Value::Array a;
+          for (float x : data) a.emplace_back(std::strtod(fmt::format("{}", x).c_str(), nullptr));
+          return Value(std::move(a));
+        } else {
+          return Value(data);
+        }
+      },
+      field);
 }
 
 Value as_value(const UserSignals& user) {
@@ -247,6 +285,86 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
   std::vector<UserSignals> now = client.get_signals(sample);
   ASSERT_EQ(now.size(), sample.size());
   for (const UserSignals& u : now) EXPECT_EQ(u.as_of, now.front().as_of);
+}
+
+void strip_null_quantiles(const Config& config, Value::Object& signals);
+
+// An HTTP answer as gRPC carries it: a quantile over no events (null in JSON) is left out of
+// its map.
+Value without_null_quantiles(const Config& config, Value answer) {
+  for (auto& [key, member] : answer.object()) {
+    if (key == "signals") strip_null_quantiles(config, member.object());
+  }
+  return answer;
+}
+
+void strip_null_quantiles(const Config& config, Value::Object& signals) {
+  for (auto& member : signals) {
+    const std::string& name = member.first;  // captured below: not a structured binding
+    Value& result = member.second;
+    auto signal = std::find_if(config.signals.begin(), config.signals.end(),
+                               [&](const SignalConfig& c) { return c.name == name; });
+    if (signal == config.signals.end() || signal->aggregator != "quantile") continue;
+    std::vector<Value*> parts = {&result};
+    if (!signal->windows.empty()) {
+      parts.clear();
+      for (auto& [window, part] : result.object()) parts.push_back(&part);
+    }
+    for (Value* part : parts) {
+      Value::Object kept;
+      for (auto& [q, v] : part->object())
+        if (!v.is_null()) kept.emplace_back(q, v);
+      *part = Value(std::move(kept));
+    }
+  }
+}
+
+// The statistics, sequence and sketch aggregators and the ratio and bucketize views: typed
+// over gRPC (sequences field by field), equal to the HTTP answers.
+TEST(GrpcEndToEnd, AnalyticsSignalsMatchHttp) {
+  Served s(16 * 1024 * 1024, [](World& world) {
+    add_numeric_summary_signals(world, {"1d", "10d"});
+    add_sequence_signals(world, {"1h", "40d"});
+    add_sketch_signals(world, {"1d", "40d"});
+    add_analytics_views(world);
+  });
+  HttpClient http(s.http_port);
+  Client client(s.grpc_target());
+  const std::size_t users = 6;
+  std::vector<Event> events = generate(s.world, 3000, users, 6 * kMinuteMs, 3 * kHourMs, true);
+  HttpAnswer posted = http.post("/v1/events", events_body(events, false));
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  TimeMs head = 0;
+  for (const Event& e : events) head = std::max(head, e.ts);
+  std::set<std::string> kinds;
+  for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+    HttpAnswer answer = http.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    UserSignals typed = client.get_signals(user, {}, head);
+    EXPECT_EQ(difference(as_value(typed), without_null_quantiles(s.world.config, answer.json())), "")
+        << "user " << user;
+    for (const SignalResult& r : typed.signals) {
+      std::vector<const SignalValue*> values = {&r.value};
+      for (const auto& [window, v] : r.windows) values.push_back(&v);
+      for (const SignalValue* v : values) {
+        EXPECT_FALSE(v->is_json()) << r.name << ": a built-in answers a typed result";
+        if (v->is_sequence() && !v->sequence().entries.empty()) kinds.insert("sequence");
+        if (v->is_label()) kinds.insert("label");
+      }
+    }
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"sequence", "label"}));
+  // A sequence's vectors arrive as float32 tensors' rows.
+  UserSignals one = client.get_signals(1000, {"history"}, head);
+  const SignalValue* window = one.find("history")->window("40d");
+  ASSERT_NE(window, nullptr);
+  ASSERT_TRUE(window->is_sequence());
+  const Sequence& history = window->sequence();
+  ASSERT_EQ(history.fields.at(4), "pin.embedding");
+  std::size_t vectors = 0;
+  for (const auto& entry : history.entries)
+    if (const auto* v = std::get_if<std::vector<float>>(&entry.at(4))) vectors += v->size() == 4;
+  EXPECT_GT(vectors, 0u);
 }
 
 TEST(GrpcEndToEnd, ListSignalsMatchesHttp) {

@@ -99,5 +99,70 @@ TEST(Results, WindowedSignalsAndViewsFromTheConfig) {
   EXPECT_TRUE(out.signals(3).result().has_ranked());
 }
 
+TEST(Results, SequencesAreTypedFieldByField) {
+  Config config;
+  SignalConfig history{"history", "sequence", "", "", std::nullopt, {WindowConfig{"1d", kDayMs}}, {}, {}};
+  ConfigParam fields;
+  fields.scalar = false;
+  fields.list = true;
+  fields.items = {"ts", "item_id", "attrs.price", "pin.categories", "pin.embedding"};
+  history.params["fields"] = fields;
+  config.signals.push_back(history);
+  ResultTranslator translator(config);
+  Value newest(Value::Object{{"ts", Value(std::int64_t{1700000000123})},
+                             {"item_id", Value("p9")},
+                             {"attrs.price", Value(2.5)},
+                             {"pin.categories", Value(Value::Array{Value("art"), Value("diy")})},
+                             {"pin.embedding", Value(Value::Array{Value(0.25), Value(-1.5)})}});
+  Value older(Value::Object{{"ts", Value(std::int64_t{1700000000000})},
+                            {"item_id", Value()},
+                            {"attrs.price", Value()},
+                            {"pin.categories", Value(Value::Array{})},
+                            {"pin.embedding", Value()}});
+  Value answer(Value::Object{
+      {"signals", Value(Value::Object{{"history", Value(Value::Object{{"1d", Value(Value::Array{newest, older})}})}})}});
+  v1::UserSignals out;
+  translator.user_signals(1, answer, &out);
+  const v1::Result& result = out.signals(0).windowed().windows(0).result();
+  ASSERT_TRUE(result.has_sequence()) << result.DebugString();
+  const v1::SequenceList& list = result.sequence();
+  ASSERT_EQ(list.fields_size(), 5);
+  EXPECT_EQ(list.fields(3), "pin.categories");
+  ASSERT_EQ(list.entries_size(), 2);
+  const v1::SequenceEntry& first = list.entries(0);
+  ASSERT_EQ(first.values_size(), 5);
+  EXPECT_EQ(first.values(0).integer(), 1700000000123);
+  EXPECT_EQ(first.values(1).text(), "p9");
+  EXPECT_EQ(first.values(2).number(), 2.5);
+  ASSERT_EQ(first.values(3).strings().values_size(), 2);
+  EXPECT_EQ(first.values(3).strings().values(1), "diy");
+  ASSERT_EQ(first.values(4).vector().values_size(), 2);
+  EXPECT_EQ(first.values(4).vector().values(1), -1.5f);
+  const v1::SequenceEntry& second = list.entries(1);
+  EXPECT_EQ(second.values(1).kind_case(), v1::SequenceValue::KIND_NOT_SET);
+  EXPECT_TRUE(second.values(3).has_strings());
+  EXPECT_EQ(second.values(3).strings().values_size(), 0);
+  EXPECT_EQ(second.values(4).kind_case(), v1::SequenceValue::KIND_NOT_SET);
+  // An empty sequence is still a sequence, with its fields.
+  v1::Result empty;
+  ResultTranslator::result(Value(Value::Array{}), Shape::kSequence, &empty, {"ts"});
+  ASSERT_TRUE(empty.has_sequence());
+  EXPECT_EQ(empty.sequence().fields_size(), 1);
+}
+
+TEST(Results, QuantilesAndLabels) {
+  v1::Result q = translate(Value(Value::Object{{"0.5", Value(3.0)}, {"0.9", Value(8.0)}}), Shape::kQuantiles);
+  ASSERT_TRUE(q.has_map());
+  EXPECT_EQ(q.map().entries().at("0.9"), 8.0);
+  // No event: null quantiles are left out of the map.
+  v1::Result none = translate(Value(Value::Object{{"0.5", Value()}}), Shape::kQuantiles);
+  ASSERT_TRUE(none.has_map());
+  EXPECT_EQ(none.map().entries_size(), 0);
+  EXPECT_EQ(translate(Value("high"), Shape::kLabel).label(), "high");
+  EXPECT_EQ(translate(Value(std::uint64_t{2}), Shape::kLabel).number(), 2);
+  // Labels per group have no typed shape: JSON.
+  EXPECT_EQ(translate(Value(Value::Object{{"art", Value("high")}}), Shape::kLabel).json(), R"({"art":"high"})");
+}
+
 }  // namespace
 }  // namespace signalbox

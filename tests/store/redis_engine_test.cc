@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "analytics_signals.h"
 #include "late_rule.h"
 #include "redis_servers.h"
 #include "signalbox/common/error.h"
@@ -126,6 +127,48 @@ TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
   check_all(first, taken, as_of, users);
   check_all(second, taken, as_of, users);
   std::cout << "batches sent again after a concurrent commit: " << retries.load() << "\n";
+}
+
+// The statistics, sequence and sketch aggregators and the ratio and bucketize views: their
+// states go through Redis's tile merging like every other state.
+TEST_P(RedisEngine, AnalyticsSignalsMatchTheReference) {
+  const std::vector<std::string> windows = {"1h", "1d", "3d", "10d"};
+  add_numeric_summary_signals(world, windows);
+  add_sequence_signals(world, windows);
+  add_sketch_signals(world, windows);
+  add_analytics_views(world);
+  Engine engine(world.config);
+  LateRule rule(engine.late_horizon());
+  const std::size_t users = 4;
+  auto& rng = world.rng();
+  std::size_t serial = 0;
+  std::vector<Event> sent;
+  SketchStats stats;
+  auto check = [&](TimeMs as_of) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      Value actual = engine.query(user, {}, as_of);
+      ASSERT_EQ(world.accept_sketch_answers(rule.taken, user, as_of, actual, stats), "") << "user " << user;
+      ASSERT_EQ(diff(world.expected(rule.taken, user, as_of), actual, kTolerance), "")
+          << "user " << user << " as_of " << as_of;
+    }
+  };
+  for (int hour = 0; hour < 12 * 24; ++hour) {
+    const TimeMs now = kStart + hour * kHourMs;
+    std::vector<Event> batch;
+    for (int i = 0; i < 6; ++i)
+      batch.push_back(world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
+    if (hour > 24 && rng() % 3 == 0)
+      batch.push_back(world.make_event(users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (5 * kDayMs)), serial++));
+    if (!sent.empty() && rng() % 3 == 0) batch.push_back(sent[rng() % sent.size()]);
+    std::shuffle(batch.begin(), batch.end(), rng);
+    rule.decide(world, batch);
+    engine.ingest(batch);
+    sent.insert(sent.end(), batch.begin(), batch.end());
+    if (hour % (3 * 24) == 0) check(now + kHourMs);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  check(kStart + 12 * kDayMs);
+  EXPECT_GT(stats.bound_checks, 0u) << "the sketches never left their exact regime";
 }
 
 INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),

@@ -80,6 +80,11 @@ TimeMs AggregatorContext::param_duration(std::string_view key,
   return signalbox::param_duration(signal.params, key, signal.where, fallback);
 }
 
+std::optional<std::vector<std::string>> AggregatorContext::param_list(std::string_view key,
+                                                                      bool required) const {
+  return signalbox::param_list(signal.params, key, signal.where, required);
+}
+
 void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params) {
   for (const ParamSpec& p : params) {
     const auto& taken = signal_keys();

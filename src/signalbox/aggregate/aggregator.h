@@ -115,6 +115,9 @@ struct AggregatorContext {
                          std::optional<std::int64_t> fallback = std::nullopt) const;
   double param_double(std::string_view key, std::optional<double> fallback = std::nullopt) const;
   TimeMs param_duration(std::string_view key, std::optional<TimeMs> fallback = std::nullopt) const;
+  // List parameter `key` (declared with ParamSpec::list): its items as written, nullopt when
+  // absent and not `required`.
+  std::optional<std::vector<std::string>> param_list(std::string_view key, bool required) const;
 };
 
 using AggregatorFactory = std::function<std::unique_ptr<Aggregator>(const AggregatorContext&)>;

@@ -1,4 +1,5 @@
-// The aggregators of SPEC §4: count, sum, decayed_count, last_k, distinct_count, mean.
+// The aggregators of SPEC §4: count, sum, decayed_count, last_k, distinct_count, mean; and
+// the registration of every built-in family (builtin_parts.h).
 
 #include <algorithm>
 #include <cmath>
@@ -11,15 +12,14 @@
 #include <fmt/format.h>
 
 #include "signalbox/aggregate/aggregator.h"
+#include "signalbox/aggregate/builtin_parts.h"
 #include "signalbox/aggregate/hyperloglog.h"
 #include "signalbox/common/hash.h"
 
 namespace signalbox {
 
-namespace {
-
-// The distinct strings an event carries at `ref`: an event adds its weight once to each
-// distinct value, however often a multi-valued feature repeats it.
+// An event adds its weight once to each distinct value, however often a multi-valued
+// feature repeats it.
 std::vector<std::string> distinct_strings(const ValueRef& ref, const MaterializedEvent& e) {
   std::vector<std::string> out;
   ref.for_each_string(e, [&](std::string_view s) {
@@ -27,6 +27,8 @@ std::vector<std::string> distinct_strings(const ValueRef& ref, const Materialize
   });
   return out;
 }
+
+namespace {
 
 // A total, or one total per group: the state of count and sum.
 struct Sums {
@@ -461,8 +463,7 @@ class MeanAggregator final : public AggregatorOf<VectorSum> {
 
 }  // namespace
 
-void add_builtin_aggregators(
-    const std::function<void(std::string, ParamSpecs, AggregatorFactory)>& add) {
+void add_builtin_aggregators(const AddAggregator& add) {
   add("count", {},
       [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
         c.forbid_value();
@@ -504,6 +505,10 @@ void add_builtin_aggregators(
           c.reject("value", "mean needs a vector feature");
         return std::make_unique<MeanAggregator>(value);
       });
+  add_numeric_summary_aggregators(add);
+  add_sequence_aggregator(add);
+  add_quantile_aggregator(add);
+  add_top_frequent_aggregator(add);
 }
 
 }  // namespace signalbox

@@ -21,6 +21,36 @@ void check(const grpc::Status& status) {
     throw RpcError(static_cast<StatusCode>(status.error_code()), status.error_message());
 }
 
+SequenceField to_field(const v1::SequenceValue& v) {
+  switch (v.kind_case()) {
+    case v1::SequenceValue::kInteger:
+      return v.integer();
+    case v1::SequenceValue::kNumber:
+      return v.number();
+    case v1::SequenceValue::kText:
+      return v.text();
+    case v1::SequenceValue::kStrings:
+      return std::vector<std::string>(v.strings().values().begin(), v.strings().values().end());
+    case v1::SequenceValue::kVector:
+      return std::vector<float>(v.vector().values().begin(), v.vector().values().end());
+    case v1::SequenceValue::KIND_NOT_SET:
+      break;
+  }
+  return {};
+}
+
+Sequence to_sequence(const v1::SequenceList& list) {
+  Sequence out;
+  out.fields.assign(list.fields().begin(), list.fields().end());
+  out.entries.reserve(list.entries_size());
+  for (const v1::SequenceEntry& entry : list.entries()) {
+    std::vector<SequenceField>& values = out.entries.emplace_back();
+    values.reserve(entry.values_size());
+    for (const v1::SequenceValue& v : entry.values()) values.push_back(to_field(v));
+  }
+  return out;
+}
+
 SignalValue to_value(const v1::Result& r) {
   switch (r.kind_case()) {
     case v1::Result::kNumber:
@@ -47,6 +77,10 @@ SignalValue to_value(const v1::Result& r) {
           std::vector<double>(r.vector().values().begin(), r.vector().values().end()));
     case v1::Result::kJson:
       return SignalValue(JsonText{r.json()});
+    case v1::Result::kSequence:
+      return SignalValue(to_sequence(r.sequence()));
+    case v1::Result::kLabel:
+      return SignalValue(Label{r.label()});
     case v1::Result::KIND_NOT_SET:
       break;
   }

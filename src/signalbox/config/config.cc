@@ -412,7 +412,20 @@ class Parser {
     ConfigLocation where = e.where;
     where.path = std::string(path);
     bool scalar = e.value.IsScalar();
-    params.emplace(e.key, ConfigParam{scalar ? e.value.Scalar() : std::string(), where, scalar});
+    ConfigParam param{scalar ? e.value.Scalar() : std::string(), where, scalar};
+    if (e.value.IsSequence()) {
+      param.list = true;
+      for (const YAML::Node& item : e.value) {
+        if (!item.IsScalar()) {
+          param.list = false;
+          param.items.clear();
+          break;
+        }
+        param.items.push_back(item.Scalar());
+      }
+      if (param.list) param.text = fmt::format("[{}]", fmt::join(param.items, ", "));
+    }
+    params.emplace(e.key, std::move(param));
   }
 
   void parse_server(const Entry& section, ServerConfig& out) const {
@@ -1022,7 +1035,11 @@ void check_params(const ConfigParams& params, const ParamSpecs& accepted, std::s
       known.insert(known.end(), entry_keys.begin(), entry_keys.end());
       throw_config_error(param.where, key, unknown_key_problem(key, known, owner));
     }
-    if (!param.scalar) throw_config_error(param.where, key, "must be a single value");
+    if (spec->list) {
+      if (!param.list) throw_config_error(param.where, key, "must be a list of single values");
+    } else if (!param.scalar) {
+      throw_config_error(param.where, key, "must be a single value");
+    }
   }
 }
 
@@ -1105,6 +1122,17 @@ TimeMs param_duration(const ConfigParams& params, std::string_view key, const Co
                        fmt::format("bad duration {} {}", quote(p->text), kDurationHint));
   }
   return *d;
+}
+
+std::optional<std::vector<std::string>> param_list(const ConfigParams& params, std::string_view key,
+                                                   const ConfigLocation& where, bool required) {
+  auto it = params.find(key);
+  if (it == params.end()) {
+    if (required) throw_config_error(where, key, "required");
+    return std::nullopt;
+  }
+  if (!it->second.list) throw_config_error(it->second.where, key, "must be a list of single values");
+  return it->second.items;
 }
 
 }  // namespace signalbox

@@ -27,11 +27,16 @@ struct ConfigLocation {
 // A parameter not known to the loader (for aggregators, views and sources, which declare the
 // parameters they take), kept as written with its location.
 struct ConfigParam {
+  // As written; for a list of single values, "[a, b, c]" (so that it still identifies the
+  // parameter in fingerprints and descriptions); empty for anything else not single.
   std::string text;
   ConfigLocation where;
-  // False when written as a list or mapping (then `text` is empty). No parameter takes one,
-  // but whether the key is known at all is decided first, by the kind it is written for.
+  // False when written as a list or mapping. Whether the key is known at all is decided
+  // first, by the kind it is written for; then its shape (ParamSpec::list).
   bool scalar = true;
+  // For a list whose items are all single values: true, with the items as written.
+  bool list = false;
+  std::vector<std::string> items;
 };
 using ConfigParams = std::map<std::string, ConfigParam, std::less<>>;
 
@@ -40,6 +45,8 @@ using ConfigParams = std::map<std::string, ConfigParam, std::less<>>;
 struct ParamSpec {
   std::string name;
   std::string meaning;
+  // True when the parameter is a list of single values (`quantiles: [0.5, 0.9]`).
+  bool list = false;
 };
 using ParamSpecs = std::vector<ParamSpec>;
 
@@ -49,7 +56,8 @@ using ParamSpecs = std::vector<ParamSpec>;
 // the keys every entry of the section takes (name, aggregator, ...), which the loader has
 // already taken out of `params` but which a misspelling may be close to. The closest key of
 // either is suggested; when none is close the message lists them all. A declared parameter
-// written as a list or mapping is refused too ("must be a single value").
+// of another shape is refused too: a single value written as a list or mapping ("must be a
+// single value"), a list parameter written otherwise ("must be a list of single values").
 void check_params(const ConfigParams& params, const ParamSpecs& accepted, std::string_view owner,
                   const std::vector<std::string>& entry_keys);
 
@@ -190,5 +198,9 @@ double param_double(const ConfigParams& params, std::string_view key, const Conf
                     std::optional<double> fallback = std::nullopt);
 TimeMs param_duration(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
                       std::optional<TimeMs> fallback = std::nullopt);
+// The items of list parameter `key` as written; nullopt when absent and not `required`
+// (ConfigError when absent and required, or not a list of single values).
+std::optional<std::vector<std::string>> param_list(const ConfigParams& params, std::string_view key,
+                                                   const ConfigLocation& where, bool required);
 
 }  // namespace signalbox

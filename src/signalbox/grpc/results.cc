@@ -10,10 +10,14 @@ using Shape = ResultTranslator::Shape;
 
 Shape aggregator_shape(const std::string& aggregator) {
   if (aggregator == "count" || aggregator == "sum" || aggregator == "decayed_count" ||
-      aggregator == "distinct_count")
+      aggregator == "distinct_count" || aggregator == "min" || aggregator == "max" ||
+      aggregator == "avg" || aggregator == "stddev")
     return Shape::kNumberOrMap;
   if (aggregator == "last_k") return Shape::kRecent;
   if (aggregator == "mean") return Shape::kVector;
+  if (aggregator == "top_frequent") return Shape::kRanked;
+  if (aggregator == "sequence") return Shape::kSequence;
+  if (aggregator == "quantile") return Shape::kQuantiles;
   return Shape::kAuto;
 }
 
@@ -21,6 +25,8 @@ Shape transform_shape(const std::string& transform) {
   if (transform == "top_k") return Shape::kRanked;
   if (transform == "normalize") return Shape::kNumberOrMap;
   if (transform == "last_session") return Shape::kRecent;
+  if (transform == "ratio") return Shape::kNumberOrMap;
+  if (transform == "bucketize") return Shape::kLabel;
   return Shape::kAuto;
 }
 
@@ -81,6 +87,60 @@ void fill_vector(const Value::Array& items, v1::Result* out) {
   for (const Value& v : items) vector->add_values(v.number());
 }
 
+void fill_sequence_value(const Value& v, const std::string& field, v1::SequenceValue* out) {
+  if (v.is_number()) {
+    if (field == "ts") {
+      out->set_integer(static_cast<std::int64_t>(v.number()));
+    } else {
+      out->set_number(v.number());
+    }
+  } else if (v.is_string()) {
+    out->set_text(v.string());
+  } else if (v.is_array()) {
+    const Value::Array& items = v.array();
+    // A vector feature is numbers; a strings feature (possibly empty) strings.
+    if (!items.empty() && items.front().is_number()) {
+      auto* values = out->mutable_vector()->mutable_values();
+      values->Reserve(static_cast<int>(items.size()));
+      for (const Value& x : items) values->Add(static_cast<float>(x.number()));
+    } else {
+      auto* values = out->mutable_strings()->mutable_values();
+      for (const Value& x : items)
+        if (x.is_string()) values->Add(std::string(x.string()));
+    }
+  }
+}
+
+bool is_sequence(const Value::Array& items, const std::vector<std::string>& fields) {
+  return !fields.empty() && std::all_of(items.begin(), items.end(), [&](const Value& item) {
+    return item.is_object() && item.object().size() == fields.size();
+  });
+}
+
+void fill_sequence(const Value::Array& items, const std::vector<std::string>& fields,
+                   v1::Result* out) {
+  v1::SequenceList* list = out->mutable_sequence();
+  for (const std::string& field : fields) list->add_fields(field);
+  for (const Value& item : items) {
+    v1::SequenceEntry* entry = list->add_entries();
+    for (const std::string& field : fields) {
+      v1::SequenceValue* value = entry->add_values();
+      if (const Value* v = item.find(field)) fill_sequence_value(*v, field, value);
+    }
+  }
+}
+
+// Quantiles with no event to count are null in JSON and left out of the map.
+bool fill_quantiles(const Value& value, v1::Result* out) {
+  if (!value.is_object()) return false;
+  for (const auto& [key, v] : value.object())
+    if (!v.is_null() && !v.is_number()) return false;
+  auto* entries = out->mutable_map()->mutable_entries();
+  for (const auto& [key, v] : value.object())
+    if (v.is_number()) (*entries)[key] = v.number();
+  return true;
+}
+
 std::string text(const Value* v) { return v && v->is_string() ? v->string() : std::string(); }
 
 void fill_params(const Value* params, google::protobuf::Map<std::string, std::string>* out) {
@@ -92,15 +152,23 @@ void fill_params(const Value* params, google::protobuf::Map<std::string, std::st
 }  // namespace
 
 ResultTranslator::ResultTranslator(const Config& config) {
-  for (const SignalConfig& s : config.signals)
-    kinds_[s.name] = Kind{!s.windows.empty(), aggregator_shape(s.aggregator)};
+  for (const SignalConfig& s : config.signals) {
+    Kind kind{!s.windows.empty(), aggregator_shape(s.aggregator), {}};
+    if (auto fields = s.params.find("fields");
+        kind.shape == Shape::kSequence && fields != s.params.end())
+      kind.fields = fields->second.items;
+    kinds_[s.name] = std::move(kind);
+  }
   for (const ViewConfig& v : config.views)
-    kinds_[v.name] = Kind{false, transform_shape(v.transform)};
+    kinds_[v.name] = Kind{false, transform_shape(v.transform), {}};
 }
 
-void ResultTranslator::result(const Value& value, Shape shape, v1::Result* out) {
+void ResultTranslator::result(const Value& value, Shape shape, v1::Result* out,
+                              const std::vector<std::string>& fields) {
   out->Clear();
   if (value.is_null()) return;  // kind unset: null
+  if (shape == Shape::kQuantiles && fill_quantiles(value, out)) return;
+  if (shape == Shape::kLabel && value.is_string()) return out->set_label(value.string());
   if (value.is_number()) {
     out->set_number(value.number());
     return;
@@ -117,6 +185,8 @@ void ResultTranslator::result(const Value& value, Shape shape, v1::Result* out) 
     if ((shape == Shape::kRecent || guess) && is_recent_list(items)) return fill_recent(items, out);
     if ((shape == Shape::kRanked || guess) && is_ranked_list(items)) return fill_ranked(items, out);
     if ((shape == Shape::kVector || guess) && is_vector(items)) return fill_vector(items, out);
+    if (shape == Shape::kSequence && is_sequence(items, fields))
+      return fill_sequence(items, fields, out);
   }
   out->set_json(value.to_json());
 }
@@ -138,10 +208,10 @@ void ResultTranslator::user_signals(std::uint64_t user_id, const Value& answer,
       for (const auto& [window, result] : value.object()) {
         v1::WindowedResult* w = windowed->add_windows();
         w->set_window(window);
-        ResultTranslator::result(result, kind.shape, w->mutable_result());
+        ResultTranslator::result(result, kind.shape, w->mutable_result(), kind.fields);
       }
     } else {
-      ResultTranslator::result(value, kind.shape, signal->mutable_result());
+      ResultTranslator::result(value, kind.shape, signal->mutable_result(), kind.fields);
     }
   }
 }

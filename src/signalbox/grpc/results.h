@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
@@ -28,15 +29,18 @@ class ResultTranslator {
 
   // The shape a result is expected to have; kAuto for custom aggregators and views, whose
   // result is typed when it has one of the API's shapes and sent as JSON text otherwise.
-  enum class Shape { kAuto, kNumberOrMap, kRecent, kRanked, kVector };
+  enum class Shape { kAuto, kNumberOrMap, kRecent, kRanked, kVector, kSequence, kQuantiles, kLabel };
 
-  // Fills `out` with `value` read as `shape`. Public for tests.
-  static void result(const Value& value, Shape shape, v1::Result* out);
+  // Fills `out` with `value` read as `shape`; `fields` are a sequence signal's fields as
+  // written (for kSequence). Public for tests.
+  static void result(const Value& value, Shape shape, v1::Result* out,
+                     const std::vector<std::string>& fields = {});
 
  private:
   struct Kind {
     bool windowed = false;
     Shape shape = Shape::kAuto;
+    std::vector<std::string> fields;  // kSequence
   };
   std::unordered_map<std::string, Kind> kinds_;
 };

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "signalbox/view/builtin_parts.h"
+
 namespace signalbox {
 
 namespace {
@@ -70,10 +72,7 @@ class LastSession final : public View {
   TimeMs gap_;
 };
 
-struct Registered {
-  ViewFactory factory;
-  ParamSpecs params;
-};
+using Registered = RegisteredView;
 
 void add_builtin_views(std::map<std::string, Registered>& factories) {
   factories["top_k"] = {[](const ViewContext& c) -> std::unique_ptr<View> {
@@ -96,6 +95,8 @@ void add_builtin_views(std::map<std::string, Registered>& factories) {
         return std::make_unique<LastSession>(c.param_duration("gap"));
       },
       {{"gap", "the longest pause within a session (a duration, required)"}}};
+  add_ratio_view(factories);
+  add_bucketize_view(factories);
 }
 
 struct Registry {
@@ -138,6 +139,11 @@ double ViewContext::param_double(std::string_view key, std::optional<double> fal
 
 TimeMs ViewContext::param_duration(std::string_view key, std::optional<TimeMs> fallback) const {
   return signalbox::param_duration(view.params, key, view.where, fallback);
+}
+
+std::optional<std::vector<std::string>> ViewContext::param_list(std::string_view key,
+                                                                bool required) const {
+  return signalbox::param_list(view.params, key, view.where, required);
 }
 
 const WindowConfig& ViewContext::param_window(std::string_view key) const {

@@ -48,6 +48,9 @@ struct ViewContext {
                          std::optional<std::int64_t> fallback = std::nullopt) const;
   double param_double(std::string_view key, std::optional<double> fallback = std::nullopt) const;
   TimeMs param_duration(std::string_view key, std::optional<TimeMs> fallback = std::nullopt) const;
+  // List parameter `key` (declared with ParamSpec::list): its items as written, nullopt when
+  // absent and not `required`.
+  std::optional<std::vector<std::string>> param_list(std::string_view key, bool required) const;
   // Parameter `key` naming one of the signal's windows as written (for a kAllWindows view);
   // a ConfigError listing the windows otherwise.
   const WindowConfig& param_window(std::string_view key) const;

@@ -38,6 +38,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // long so that closing does not reset the connection before the client read the answer.
 constexpr std::chrono::seconds kLingerTime(2);
 constexpr std::chrono::milliseconds kDrainPoll(20);
+// How often a paused accept loop looks whether connections closed.
+constexpr std::chrono::milliseconds kAcceptPause(10);
 
 // The address text of an endpoint, host:port with IPv6 hosts in brackets.
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -188,6 +190,10 @@ struct HttpServer::Impl {
   void wait_for_signal();
   void begin_stop();  // on `control`
   void spawn(asio::any_io_executor executor, awaitable<void> work, const char* what);
+  std::size_t open_sessions() {
+    std::lock_guard lock(sessions_mutex);
+    return sessions.size();
+  }
 
   Engine& engine;
   HttpServerOptions options;
@@ -227,8 +233,15 @@ void HttpServer::Impl::spawn(asio::any_io_executor executor, awaitable<void> wor
 
 awaitable<void> HttpServer::Impl::accept_loop() {
   for (;;) {
-    tcp::socket socket(asio::make_strand(io));
     error_code ec;
+    // Connections past max_connections are answered 503 while they are few; past twice that,
+    // new ones wait in the kernel's backlog instead (closing them would reset them).
+    while (!stopping && open_sessions() >= 2 * admission.connections.limit()) {
+      accept_backoff.expires_after(kAcceptPause);
+      co_await accept_backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    if (stopping) co_return;
+    tcp::socket socket(asio::make_strand(io));
     co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (stopping) co_return;
     if (ec) {
@@ -247,11 +260,9 @@ awaitable<void> HttpServer::Impl::accept_loop() {
 }
 
 awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> session) {
-  std::size_t open_sessions = 0;
   {
     std::lock_guard lock(sessions_mutex);
     sessions.insert(session);
-    open_sessions = sessions.size();
   }
   api.metrics().connection_opened();
   struct Unregister {
@@ -267,9 +278,8 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
   Reservation connection(admission.connections);
   error_code ec;
   if (!connection.resize(1)) {
-    // Refusals linger a moment to be read; past twice the bound even that is too much.
-    if (!session->tls_stream && open_sessions <= 2 * admission.connections.limit())
-      co_await refuse_connection(*session);
+    // A TLS client could read the refusal only after a handshake, which is not worth it.
+    if (!session->tls_stream) co_await refuse_connection(*session);
     session->lowest().socket().close(ec);
     co_return;
   }

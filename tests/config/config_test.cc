@@ -416,7 +416,8 @@ TEST(ConfigErrors, ServerGuards) {
   EXPECT_EQ(error_of(with_signals("server: { tls: { cert: c.pem } }\n")),
             "cfg.yaml:1: server.tls.key: required when server.tls is given (a PEM file)");
   EXPECT_EQ(error_of(with_signals("server: { idle_timeout: 0s }\n")),
-            "cfg.yaml:1: server.idle_timeout: must be positive");
+            "cfg.yaml:1: server.idle_timeout: bad duration \"0s\" (use <integer><unit>, unit ms, "
+            "s, m, h or d)");
   EXPECT_EQ(error_of(with_signals("server: { max_connections: -1 }\n")),
             "cfg.yaml:1: server.max_connections: must be a positive integer");
   EXPECT_NE(error_of(with_signals("server: { max_inflight_bytes: 1MB }\n"))

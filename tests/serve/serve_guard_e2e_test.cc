@@ -183,6 +183,17 @@ TEST(ServeGuards, QueryDeadlineFromHeader) {
   HttpAnswer ok = client.send(http::verb::get, "/v1/users/1/signals", "",
                               {{"X-Request-Timeout-Ms", "2000"}});
   EXPECT_EQ(ok.status, 200u) << ok.body;
+  // 1000 users do not fit in a millisecond: the batch stops at its deadline, answered 503.
+  std::string ids = "1";
+  for (int i = 2; i <= 1000; ++i) ids += fmt::format(",{}", i);
+  std::string batch = fmt::format(R"({{"user_ids":[{}]}})", ids);
+  HttpAnswer late = client.send(http::verb::post, "/v1/signals:batchGet", batch,
+                                {{"X-Request-Timeout-Ms", "1"}});
+  EXPECT_EQ(late.status, 503u) << late.body.substr(0, 300);
+  EXPECT_EQ(late.error().rfind("deadline: ", 0), 0u) << late.body.substr(0, 300);
+  EXPECT_EQ(late.retry_after, "1");
+  HttpAnswer in_time = client.post("/v1/signals:batchGet", batch);
+  EXPECT_EQ(in_time.status, 200u) << in_time.body.substr(0, 300);
   EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
 }
 

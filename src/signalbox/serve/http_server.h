@@ -83,9 +83,10 @@ struct HttpServerOptions {
 // enough because framing costs microseconds beside a query; on 2 cores a second one made no
 // consistent difference under wrk (docs/http-api.md, Performance).
 //
-// Stopping: stop accepting, close idle keep-alive connections, let every request already
-// received finish and be answered (with Connection: close), then return from run() once the
-// last connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
+// Stopping: stop accepting, close idle keep-alive connections, give requests still being
+// received `stop_grace` to arrive (then close their connections), let every request received
+// finish and be answered (with Connection: close), then return from run() once the last
+// connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
 // owns it.
 class HttpServer {
  public:

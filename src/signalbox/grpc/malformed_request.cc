@@ -12,9 +12,17 @@ using grpc::experimental::InterceptionHookPoints;
 
 class MalformedRequest final : public grpc::experimental::Interceptor {
  public:
-  explicit MalformedRequest(grpc::experimental::ServerRpcInfo* info) : method_(info->method()) {}
+  explicit MalformedRequest(grpc::experimental::ServerRpcInfo* info)
+      : method_(info->method()),
+        unary_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    // A stream's end also reads as no message; only a unary call's missing message is a
+    // failed parse.
+    if (!unary_) {
+      methods->Proceed();
+      return;
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         methods->GetRecvMessage() == nullptr) {
       malformed_ = true;
@@ -38,6 +46,7 @@ class MalformedRequest final : public grpc::experimental::Interceptor {
 
  private:
   std::string method_;
+  bool unary_;
   bool malformed_ = false;
 };
 

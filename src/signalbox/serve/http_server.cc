@@ -287,7 +287,7 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
   // Bounded: trailers and chunk headers are parsed whole from this buffer, so they count
   // against the header limit (an unbounded one let a large trailer take any amount of memory).
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
-  std::string failure;
+  std::optional<std::string> failure;
   try {
     if (session->tls_stream) {
       session->lowest().expires_after(options.request_timeout);
@@ -300,13 +300,13 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  if (!failure.empty()) {
+  if (failure) {
     // One connection's failure ends that connection, never the server.
-    spdlog::warn("closing a connection after an error: {}", failure);
+    spdlog::warn("closing a connection after an error: {}", *failure);
     if (session->phase == Phase::kReading) {
       HttpResponse response =
           api.error_response(http::status::bad_request, 11, Route::kUnmatched,
-                             fmt::format("request: cannot be read ({})", failure));
+                             fmt::format("request: cannot be read ({})", *failure));
       try {
         if (session->tls_stream)
           co_await answer_and_close(*session, *session->tls_stream, buffer, std::move(response));

@@ -284,8 +284,9 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
     co_return;
   }
 
-  // Bounded: trailers and chunk headers are parsed whole from this buffer, so they count
-  // against the header limit (an unbounded one let a large trailer take any amount of memory).
+  // Bounded: trailers and chunk headers are parsed whole from this buffer, so it limits them
+  // (to the header limit plus one read); an unbounded one let a large trailer take any amount
+  // of memory, and one over 64 KiB made Beast throw.
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
   std::optional<std::string> failure;
   try {

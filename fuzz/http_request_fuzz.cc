@@ -43,7 +43,8 @@ void fuzz_target(std::string_view target) {
           signalbox::parse_signals_request(segments->back(), split.query);
       for (const std::string& name : request.names)
         if (name.empty()) std::abort();
-      if (request.as_of && *request.as_of < 0) std::abort();
+      if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf))
+        std::abort();
     } catch (const signalbox::BadRequest& e) {
       check_refusal(e);
     }
@@ -55,7 +56,7 @@ void fuzz_batch(std::string_view body) {
   try {
     signalbox::BatchRequest batch = signalbox::parse_batch_request(body, kMaxUsers);
     if (batch.user_ids.size() > kMaxUsers) std::abort();
-    if (batch.as_of && *batch.as_of < 0) std::abort();
+    if (batch.as_of && (*batch.as_of < 0 || *batch.as_of > signalbox::kMaxAsOf)) std::abort();
   } catch (const signalbox::BadRequest& e) {
     check_refusal(e);
   }

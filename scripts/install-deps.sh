@@ -11,7 +11,7 @@ packages=(
   librdkafka-dev librocksdb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libboost-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev wrk
+  libgtest-dev libgmock-dev libbenchmark-dev wrk libssl-dev openssl
   clang libclang-rt-14-dev llvm-14
   chromium
 )

@@ -383,9 +383,53 @@ TEST(ConfigErrors, Server) {
   EXPECT_EQ(error_of(with_signals("server: [a]\n")), "cfg.yaml:1: server: must be a mapping");
 }
 
+TEST(ConfigErrors, ServerGuards) {
+  Config c = parse_config(with_signals(
+      "server:\n  idle_timeout: 5s\n  request_timeout: 2s\n  query_timeout: 250ms\n"
+      "  shutdown_timeout: 3s\n  max_connections: 10\n  max_inflight_bytes: 64MiB\n"
+      "  max_queued_requests: 7\n  max_events_per_request: 500\n"
+      "  auth: { ingest: env:IN, query: \"file:q.txt\" }\n"
+      "  tls: { cert: tls/c.pem, key: /k.pem }\n"), "/etc/sb/cfg.yaml");
+  EXPECT_EQ(c.server.idle_timeout, 5000);
+  EXPECT_EQ(c.server.request_timeout, 2000);
+  EXPECT_EQ(c.server.query_timeout, 250);
+  EXPECT_EQ(c.server.shutdown_timeout, 3000);
+  EXPECT_EQ(c.server.max_connections, 10u);
+  EXPECT_EQ(c.server.max_inflight_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(c.server.max_queued_requests, 7u);
+  EXPECT_EQ(c.server.max_events_per_request, 500u);
+  EXPECT_EQ(c.server.auth.ingest, "env:IN");
+  EXPECT_EQ(c.server.auth.query, "file:q.txt");
+  EXPECT_TRUE(c.server.auth.metrics.empty());
+  ASSERT_TRUE(c.server.tls);
+  EXPECT_EQ(c.server.tls->cert, "/etc/sb/tls/c.pem");
+  EXPECT_EQ(c.server.tls->key, "/k.pem");
+  Config defaults = parse_config(with_signals(""), "cfg.yaml");
+  EXPECT_FALSE(defaults.server.auth.any());
+  EXPECT_FALSE(defaults.server.tls);
+
+  EXPECT_EQ(error_of(with_signals("server: { auth: { query: s3cret } }\n")),
+            "cfg.yaml:1: server.auth.query: give env:NAME or file:PATH (never the token itself "
+            "in the file)");
+  EXPECT_EQ(error_of(with_signals("server: { auth: { admin: env:X } }\n")),
+            "cfg.yaml:1: server.auth.admin: unknown key (expected ingest, query or metrics)");
+  EXPECT_EQ(error_of(with_signals("server: { tls: { cert: c.pem } }\n")),
+            "cfg.yaml:1: server.tls.key: required when server.tls is given (a PEM file)");
+  EXPECT_EQ(error_of(with_signals("server: { idle_timeout: 0s }\n")),
+            "cfg.yaml:1: server.idle_timeout: bad duration \"0s\" (use <integer><unit>, unit ms, "
+            "s, m, h or d)");
+  EXPECT_EQ(error_of(with_signals("server: { max_connections: -1 }\n")),
+            "cfg.yaml:1: server.max_connections: must be a positive integer");
+  EXPECT_NE(error_of(with_signals("server: { max_inflight_bytes: 1MB }\n"))
+                .find("server.max_inflight_bytes: bad size \"1MB\""),
+            std::string::npos);
+}
+
 TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
-            "cfg.yaml:3: server.port: unknown key (expected http, grpc or max_body_bytes)");
+            "cfg.yaml:3: server.port: unknown key (expected http, grpc, max_body_bytes, "
+            "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
+            "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout or pool)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),

@@ -48,8 +48,12 @@ TEST(SignalsRequest, RefusesWhatIsNotAParameterValue) {
   EXPECT_EQ(refusal([] { parse_signals_request("-1", ""); }),
             R"(user_id: "-1" is not an unsigned 64-bit integer)");
   EXPECT_EQ(refusal([] { parse_signals_request("1", "as_of=9223372036854775808"); }),
-            R"(as_of: "9223372036854775808" is not a time in milliseconds since the Unix epoch )"
-            R"((an integer >= 0))");
+            R"(as_of: "9223372036854775808" is out of range (milliseconds since the Unix epoch, )"
+            R"(from 0 to 253402300799999: the end of the year 9999))");
+  EXPECT_EQ(refusal([] { parse_signals_request("1", "as_of=9223372036854775807"); }),
+            "as_of: 9223372036854775807 is out of range (milliseconds since the Unix epoch, from "
+            "0 to 253402300799999: the end of the year 9999)");
+  EXPECT_EQ(parse_signals_request("1", "as_of=253402300799999").as_of, 253402300799999);
   EXPECT_EQ(refusal([] { parse_signals_request("1", "as_of=1&as_of=2"); }),
             "as_of: given more than once");
   EXPECT_EQ(refusal([] { parse_signals_request("1", "names=a&x=%zz"); }),
@@ -95,8 +99,11 @@ TEST(BatchRequest, RefusesNumbersOutOfRange) {
   EXPECT_EQ(batch_refusal(R"({"user_ids": [], "as_of": 1e300})"),
             "as_of: 1e+300 is not a time in milliseconds since the Unix epoch (an integer >= 0)");
   EXPECT_EQ(batch_refusal(R"({"user_ids": [], "as_of": 18446744073709551615})"),
-            "as_of: 18446744073709551615 is not a time in milliseconds since the Unix epoch (an "
-            "integer >= 0)");
+            "as_of: 18446744073709551615 is out of range (milliseconds since the Unix epoch, from "
+            "0 to 253402300799999: the end of the year 9999)");
+  EXPECT_EQ(batch_refusal(R"({"user_ids": [], "as_of": 253402300800000})"),
+            "as_of: 253402300800000 is out of range (milliseconds since the Unix epoch, from 0 to "
+            "253402300799999: the end of the year 9999)");
 }
 
 TEST(BatchRequest, RefusesDeepNestingAsInvalidJson) {

@@ -27,6 +27,8 @@ struct HttpAnswer {
   std::string body;
   std::string content_type;
   std::string allow;
+  std::string www_authenticate;
+  std::string retry_after;
   std::optional<std::size_t> content_length;
   bool keep_alive = false;
 
@@ -92,6 +94,8 @@ class HttpClient {
     answer.body = response.body();
     answer.content_type = std::string(response[http::field::content_type]);
     answer.allow = std::string(response[http::field::allow]);
+    answer.www_authenticate = std::string(response[http::field::www_authenticate]);
+    answer.retry_after = std::string(response[http::field::retry_after]);
     if (response.has_content_length())
       answer.content_length = std::stoull(std::string(response[http::field::content_length]));
     answer.keep_alive = response.keep_alive();

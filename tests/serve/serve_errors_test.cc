@@ -138,7 +138,9 @@ TEST_F(ServeErrors, BodiesOverTheLimitAre413) {
   expect_error(client.post("/v1/events", big), 413, {"body", "max_body_bytes", "65536"});
   expect_error(client.post("/v1/signals:batchGet", big), 413, {"body"});
   // Chunked: the limit holds as the chunks arrive.
-  std::string chunked = "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 20; ++i)
     chunked += fmt::format("{:x}\r\n{}\r\n", 8192, std::string(8192, ' '));
   chunked += "0\r\n\r\n";
@@ -261,7 +263,8 @@ TEST_F(ServeErrors, HealthSignalsMetricsAndHead) {
 TEST_F(ServeErrors, ExpectContinueIsHonoured) {
   std::string body = events_body({world_->make_event(3, head_, 888888)}, false);
   client.write_raw(fmt::format(
-      "POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+      "Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
       body.size()));
   HttpAnswer go_on = client.read(false);
   EXPECT_EQ(go_on.status, 100u);

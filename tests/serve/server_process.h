@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -106,6 +107,14 @@ class ServerProcess {
  public:
   ServerProcess(const std::filesystem::path& config, std::uint16_t port,
                 std::filesystem::path log_path)
+      : ServerProcess(config, port, std::move(log_path), [](std::uint16_t p) {
+          HttpClient client(p);
+          return client.get("/healthz").status == 200;
+        }) {}
+
+  // Started once `ready(port)` returns true (it may throw while the server is not listening).
+  ServerProcess(const std::filesystem::path& config, std::uint16_t port,
+                std::filesystem::path log_path, const std::function<bool(std::uint16_t)>& ready)
       : port_(port), log_(std::move(log_path)) {
     pid_ = spawn_signalbox({"serve", "--config", config.string()}, log_);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -117,8 +126,7 @@ class ServerProcess {
                                              exit_status(status), log()));
       }
       try {
-        HttpClient client(port_);
-        if (client.get("/healthz").status == 200) break;
+        if (ready(port_)) break;
       } catch (const std::exception&) {
         // Not listening yet.
       }
@@ -154,6 +162,7 @@ class ServerProcess {
   }
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const { return read_file(log_); }
 
  private:

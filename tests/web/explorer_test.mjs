@@ -259,7 +259,11 @@ async function main() {
   const deadline = Date.now() + 20000;
   let rate = 0;
   while (Date.now() < deadline && !(rate > 0)) {
-    const posted = await fetch(`${base}/v1/events`, { method: "POST", body: events.join("\n") });
+    const posted = await fetch(`${base}/v1/events`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-ndjson" },
+      body: events.join("\n"),
+    });
     check(posted.ok, `POST /v1/events: ${posted.status}`);
     await page.waitForTimeout(1000);
     rate = Number(await page.locator('[data-stat="events/s"]').textContent().catch(() => "0"));

@@ -25,6 +25,7 @@
 #include "signalbox/ingest/kafka/kafka_ingest.h"
 #include "signalbox/ingest/replay.h"
 #include "signalbox/serve/http_server.h"
+#include "signalbox/serve/server_options.h"
 
 namespace signalbox {
 namespace {
@@ -246,19 +247,17 @@ int run_serve(const std::string& config_path, const std::string& log_level) {
   // gRPC (server.grpc) serves the same engine and stops when the HTTP server's stop begins.
   // Declared before the HTTP server, which holds its metrics appender, so it outlives it.
   std::unique_ptr<GrpcServer> grpc_server;
-  HttpServerOptions options;
-  options.address = config.server.http;
-  options.max_body_bytes = config.server.max_body_bytes;
+  HttpServerOptions options = http_server_options(config);
   options.on_stop = [&kafka_ingests, &grpc_server] {
     if (grpc_server) grpc_server->stop();
     for (auto& kafka : kafka_ingests) kafka->stop();
   };
   HttpServer server(engine, options);
   if (config.server.grpc) {
-    GrpcServerOptions grpc_options;
-    grpc_options.address = *config.server.grpc;
-    grpc_options.max_message_bytes = config.server.max_body_bytes;
+    GrpcServerOptions grpc_options = grpc_server_options(config);
     grpc_options.ingest_metrics = &server.api().metrics();
+    grpc_options.admission = &server.admission();
+    grpc_options.access = options.access;
     grpc_server = std::make_unique<GrpcServer>(engine, std::move(grpc_options));
     server.api().add_metrics_appender(
         [&grpc = *grpc_server](std::string& out) { grpc.append_metrics(out); });

@@ -13,6 +13,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
 
@@ -429,7 +430,10 @@ class Parser {
   }
 
   void parse_server(const Entry& section, ServerConfig& out) const {
-    static const std::vector<std::string> kKeys = {"http", "grpc", "max_body_bytes"};
+    static const std::vector<std::string> kKeys = {
+        "http",          "grpc",           "max_body_bytes",     "idle_timeout",
+        "request_timeout", "query_timeout", "shutdown_timeout",  "max_connections",
+        "max_inflight_bytes", "max_queued_requests", "max_events_per_request", "auth", "tls"};
     for (const Entry& e : sub_entries(section, "server")) {
       std::string path = child("server", e.key);
       if (e.key == "http") {
@@ -437,13 +441,103 @@ class Parser {
       } else if (e.key == "grpc") {
         if (!e.value.IsNull()) out.grpc = endpoint(e.value, e.value_where, path);
       } else if (e.key == "max_body_bytes") {
-        auto n = parse_int(text(e, path));
-        if (!n || *n <= 0) throw_config_error(e.value_where, path, "must be a positive integer");
-        out.max_body_bytes = static_cast<std::size_t>(*n);
+        out.max_body_bytes = positive_count(e, path);
+      } else if (e.key == "idle_timeout") {
+        out.idle_timeout = positive_duration(e, path);
+      } else if (e.key == "request_timeout") {
+        out.request_timeout = positive_duration(e, path);
+      } else if (e.key == "query_timeout") {
+        out.query_timeout = positive_duration(e, path);
+      } else if (e.key == "shutdown_timeout") {
+        out.shutdown_timeout = positive_duration(e, path);
+      } else if (e.key == "max_connections") {
+        out.max_connections = positive_count(e, path);
+      } else if (e.key == "max_inflight_bytes") {
+        out.max_inflight_bytes = byte_count(e, path);
+      } else if (e.key == "max_queued_requests") {
+        out.max_queued_requests = positive_count(e, path);
+      } else if (e.key == "max_events_per_request") {
+        out.max_events_per_request = positive_count(e, path);
+      } else if (e.key == "auth") {
+        parse_server_auth(e, out.auth);
+      } else if (e.key == "tls") {
+        parse_server_tls(e, out);
       } else {
         unknown_key(e, "server", kKeys);
       }
     }
+  }
+
+  void parse_server_auth(const Entry& section, ServerAuthConfig& out) const {
+    static const std::vector<std::string> kKeys = {"ingest", "query", "metrics"};
+    for (const Entry& e : sub_entries(section, "server.auth")) {
+      std::string path = child("server.auth", e.key);
+      std::string* ref = e.key == "ingest"    ? &out.ingest
+                         : e.key == "query"   ? &out.query
+                         : e.key == "metrics" ? &out.metrics
+                                              : nullptr;
+      if (!ref) unknown_key(e, "server.auth", kKeys);
+      *ref = secret_reference(e, path, "token");
+    }
+  }
+
+  void parse_server_tls(const Entry& section, ServerConfig& server) const {
+    static const std::vector<std::string> kKeys = {"cert", "key"};
+    if (section.value.IsNull()) return;
+    ServerTlsConfig tls;
+    for (const Entry& e : sub_entries(section, "server.tls")) {
+      std::string path = child("server.tls", e.key);
+      if (e.key == "cert") {
+        tls.cert = local_path(e, path);
+      } else if (e.key == "key") {
+        tls.key = local_path(e, path);
+      } else {
+        unknown_key(e, "server.tls", kKeys);
+      }
+    }
+    if (tls.cert.empty() || tls.key.empty()) {
+      throw_config_error(section.value_where, tls.cert.empty() ? "server.tls.cert" : "server.tls.key",
+                         "required when server.tls is given (a PEM file)");
+    }
+    server.tls = std::move(tls);
+  }
+
+  // "env:NAME" or "file:PATH": where a secret is, never the secret itself.
+  std::string secret_reference(const Entry& e, std::string_view path, std::string_view what) const {
+    std::string ref = text(e, path);
+    bool env = ref.rfind("env:", 0) == 0 && ref.size() > 4;
+    bool file = ref.rfind("file:", 0) == 0 && ref.size() > 5;
+    if (!env && !file) {
+      throw_config_error(e.value_where, path,
+                         fmt::format("give env:NAME or file:PATH (never the {} itself in the file)",
+                                     what));
+    }
+    return ref;
+  }
+
+  TimeMs positive_duration(const Entry& e, std::string_view path) const {
+    TimeMs d = duration(e.value, e.value_where, path);
+    if (d <= 0) throw_config_error(e.value_where, path, "must be positive");
+    return d;
+  }
+
+  std::size_t positive_count(const Entry& e, std::string_view path) const {
+    auto n = parse_int(text(e, path));
+    if (!n || *n <= 0) throw_config_error(e.value_where, path, "must be a positive integer");
+    return static_cast<std::size_t>(*n);
+  }
+
+  // A positive number of bytes, plain or with a binary unit ("1048576", "64MiB").
+  std::size_t byte_count(const Entry& e, std::string_view path) const {
+    std::string s = text(e, path);
+    auto n = parse_byte_size(s);
+    if (!n) {
+      throw_config_error(e.value_where, path,
+                         fmt::format("bad size {} (use a positive number of bytes, or with a unit "
+                                     "B, KiB, MiB or GiB, e.g. 64MiB)",
+                                     quote(s)));
+    }
+    return static_cast<std::size_t>(*n);
   }
 
   void parse_log(const Entry& section, LogConfig& out) const {
@@ -496,11 +590,7 @@ class Parser {
         }
         nodes = &e;
       } else if (e.key == "password") {
-        out.password = text(e, path);
-        if (out.password.rfind("env:", 0) != 0 && out.password.rfind("file:", 0) != 0) {
-          throw_config_error(e.value_where, path,
-                             "give env:NAME or file:PATH (never the password itself in the file)");
-        }
+        out.password = secret_reference(e, path, "password");
       } else if (e.key == "key_prefix") {
         out.key_prefix = text(e, path);
         if (out.key_prefix.empty() || out.key_prefix.find_first_of("{}") != std::string::npos)

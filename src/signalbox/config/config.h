@@ -72,10 +72,36 @@ std::string unknown_key_problem(std::string_view key, const std::vector<std::str
 // Ties go to the entry listed first.
 std::string closest_match(std::string_view text, const std::vector<std::string>& known);
 
+// Bearer tokens of server.auth, each as a reference "env:NAME" or "file:PATH" (never the token
+// itself); empty: that kind of request needs no token.
+struct ServerAuthConfig {
+  std::string ingest;   // POST /v1/events, gRPC IngestEvents
+  std::string query;    // every query route and call
+  std::string metrics;  // GET /metrics
+  bool any() const { return !ingest.empty() || !query.empty() || !metrics.empty(); }
+};
+
+// server.tls: PEM files, absolute; both set or neither.
+struct ServerTlsConfig {
+  std::filesystem::path cert;  // certificate chain
+  std::filesystem::path key;   // private key
+};
+
 struct ServerConfig {
   std::string http = "127.0.0.1:8080";  // host:port
   std::optional<std::string> grpc;      // absent: no gRPC server
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  TimeMs idle_timeout = 60'000;         // a keep-alive connection idle this long is closed
+  TimeMs request_timeout = 30'000;      // longest time to receive one request, once begun
+  TimeMs query_timeout = 10'000;        // deadline of a query (X-Request-Timeout-Ms may shorten)
+  TimeMs shutdown_timeout = 30'000;     // on stop: longest wait for requests being answered
+  std::size_t max_connections = 1024;   // open HTTP connections; more are answered 503
+  std::size_t max_inflight_bytes = 256 * 1024 * 1024;  // request bytes held at once, all
+                                                       // connections and both front ends
+  std::size_t max_queued_requests = 1024;  // requests received and not yet answered
+  std::size_t max_events_per_request = 100'000;  // gRPC IngestEvents
+  ServerAuthConfig auth;
+  std::optional<ServerTlsConfig> tls;
 };
 
 struct LogConfig {

@@ -13,6 +13,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/grpc/event_json.h"
+#include "signalbox/serve/api_request.h"
 
 namespace signalbox {
 
@@ -61,10 +62,13 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
   try {
     if (stopping_.load(std::memory_order_relaxed))
       throw CallError(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+    check_access(method, context);
     check_live(context);
     work();
   } catch (const CallError& e) {
     status = grpc::Status(e.code, e.what());
+  } catch (const BadRequest& e) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   } catch (const QueryError& e) {
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what());
   } catch (const StorageError& e) {
@@ -81,6 +85,20 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
   return status;
 }
 
+void GrpcApi::check_access(GrpcMethod method, grpc::ServerContext* context) const {
+  if (!options_.access) return;
+  Access needed = method == GrpcMethod::kIngestEvents ? Access::kIngest : Access::kQuery;
+  std::string_view authorization;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end())
+    authorization = std::string_view(it->second.data(), it->second.size());
+  if (std::optional<AccessDenied> denied = options_.access->check(needed, authorization)) {
+    throw CallError(denied->refusal == Refusal::kWrongKind ? grpc::StatusCode::PERMISSION_DENIED
+                                                           : grpc::StatusCode::UNAUTHENTICATED,
+                    denied->message);
+  }
+}
+
 bool GrpcApi::wait_idle(Clock::time_point deadline) const {
   // Polled: it runs once, at shutdown, for at most the drain timeout.
   while (in_flight_.load() > 0) {
@@ -94,6 +112,24 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
                                    const v1::IngestEventsRequest* request,
                                    v1::IngestEventsResponse* response) {
   return run(GrpcMethod::kIngestEvents, context, [&] {
+    if (static_cast<std::size_t>(request->events_size()) > options_.max_events_per_request) {
+      throw CallError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      fmt::format("events: at most {} events per request, got {} "
+                                  "(server.max_events_per_request); send them in several calls",
+                                  options_.max_events_per_request, request->events_size()));
+    }
+    // The decoded message and its NDJSON copy are held while the engine works.
+    Reservation held;
+    if (options_.admission) {
+      held = Reservation(options_.admission->inflight_bytes);
+      if (!held.resize(2 * request->ByteSizeLong())) {
+        throw CallError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        fmt::format("server busy: requests in flight hold {} of {} bytes "
+                                    "(server.max_inflight_bytes); retry later",
+                                    options_.admission->inflight_bytes.used(),
+                                    options_.admission->inflight_bytes.limit()));
+      }
+    }
     Clock::time_point received = Clock::now();
     // The JSON path's decoder judges every event, so both front ends apply one set of rules.
     IngestResult result = engine_.ingest_json(events_ndjson(request->events()));
@@ -120,7 +156,10 @@ grpc::Status GrpcApi::GetSignals(grpc::ServerContext* context,
                                  v1::UserSignals* response) {
   return run(GrpcMethod::kGetSignals, context, [&] {
     std::optional<TimeMs> as_of;
-    if (request->has_as_of()) as_of = request->as_of();
+    if (request->has_as_of()) {
+      check_as_of(request->as_of());
+      as_of = request->as_of();
+    }
     Value answer = engine_.query(request->user_id(), unique_names(request->names()), as_of);
     translator_.user_signals(request->user_id(), answer, response);
   });
@@ -136,12 +175,7 @@ grpc::Status GrpcApi::BatchGetSignals(grpc::ServerContext* context,
                       fmt::format("user_ids: at most {} user ids per request, got {}",
                                   options_.max_batch_users, request->user_ids_size()));
     }
-    if (request->has_as_of() && request->as_of() < 0) {
-      throw CallError(grpc::StatusCode::INVALID_ARGUMENT,
-                      fmt::format("as_of: {} is not a time in milliseconds since the Unix epoch "
-                                  "(an integer >= 0)",
-                                  request->as_of()));
-    }
+    if (request->has_as_of()) check_as_of(request->as_of());
     std::vector<std::string> names = unique_names(request->names());
     // One as_of for the whole batch, so that its answers are mutually consistent.
     TimeMs as_of = request->has_as_of() ? request->as_of() : wall_clock_ms();

@@ -2,11 +2,14 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/grpc/grpc_metrics.h"
 #include "signalbox/grpc/results.h"
+#include "signalbox/serve/access_control.h"
+#include "signalbox/serve/admission.h"
 #include "signalbox/serve/metrics.h"
 #include "signalbox/v1/signalbox.grpc.pb.h"
 
@@ -17,6 +20,14 @@ struct GrpcApiOptions {
   std::size_t max_batch_users = 1000;
   // Where IngestEvents counts events by source (IngestSource::kGrpc); optional.
   ServeMetrics* ingest_metrics = nullptr;
+  // Most events one IngestEvents may carry; more is RESOURCE_EXHAUSTED.
+  std::size_t max_events_per_request = 100'000;
+  // The request bytes budget shared with HTTP (server.max_inflight_bytes): a request that
+  // would pass it is RESOURCE_EXHAUSTED. Optional; must outlive every call.
+  Admission* admission = nullptr;
+  // Bearer tokens (metadata "authorization: Bearer T"): none is UNAUTHENTICATED, one of
+  // another kind PERMISSION_DENIED. Null: no call needs one.
+  std::shared_ptr<const AccessControl> access;
 };
 
 // The signalbox.v1.Signalbox service over one Engine: the operations of the HTTP API (HttpApi)
@@ -25,7 +36,9 @@ struct GrpcApiOptions {
 //
 // Status codes (docs/grpc.md): a request the engine refuses (unknown name, bad as_of) is
 // INVALID_ARGUMENT with the engine's message, as HTTP's 400; a batch over max_batch_users is
-// RESOURCE_EXHAUSTED; a call whose deadline passed or that was cancelled gets
+// INVALID_ARGUMENT; an IngestEvents over max_events_per_request, or over the shared bytes
+// budget, is RESOURCE_EXHAUSTED; a call without the bearer token its kind needs is
+// UNAUTHENTICATED, with a token of another kind PERMISSION_DENIED; a call whose deadline passed or that was cancelled gets
 // DEADLINE_EXCEEDED / CANCELLED without touching the engine (a batch is checked again between
 // users; an ingest once begun is finished, so nothing is half taken); after stop_accepting()
 // every call is UNAVAILABLE; an engine failure is INTERNAL. Bad events are not an error of the
@@ -54,6 +67,8 @@ class GrpcApi final : public v1::Signalbox::Service {
  private:
   template <typename Work>
   grpc::Status run(GrpcMethod method, grpc::ServerContext* context, Work&& work);
+  // Throws CallError unless the call carries the token its kind needs.
+  void check_access(GrpcMethod method, grpc::ServerContext* context) const;
 
   Engine& engine_;
   GrpcApiOptions options_;

@@ -1,18 +1,56 @@
 #include "signalbox/grpc/grpc_server.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include "signalbox/grpc/malformed_request.h"
+
 namespace signalbox {
+
+namespace {
+
+std::string read_pem(const std::filesystem::path& path, std::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty())
+    throw std::runtime_error(fmt::format("{}: cannot read {}", key, path.string()));
+  return text.str();
+}
+
+std::shared_ptr<grpc::ServerCredentials> credentials(const GrpcServerOptions& options) {
+  if (!options.tls) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({read_pem(options.tls->key, "server.tls.key"),
+                                    read_pem(options.tls->cert, "server.tls.cert")});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+GrpcServerOptions grpc_server_options(const Config& config) {
+  GrpcServerOptions options;
+  options.address = config.server.grpc.value_or(options.address);
+  options.max_message_bytes = config.server.max_body_bytes;
+  options.max_events_per_request = config.server.max_events_per_request;
+  options.drain_timeout = std::chrono::milliseconds(config.server.shutdown_timeout);
+  options.tls = config.server.tls;
+  return options;
+}
 
 GrpcServer::GrpcServer(Engine& engine, GrpcServerOptions options)
     : options_(std::move(options)),
-      api_(engine, GrpcApiOptions{options_.max_batch_users, options_.ingest_metrics}) {}
+      api_(engine, GrpcApiOptions{options_.max_batch_users, options_.ingest_metrics,
+                                  options_.max_events_per_request, options_.admission,
+                                  options_.access}) {}
 
 GrpcServer::~GrpcServer() {
   stop();
@@ -25,8 +63,11 @@ void GrpcServer::start() {
   if (options_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options_.address, credentials(options_), &port);
   builder.RegisterService(&api_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(malformed_request_interceptor());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<std::size_t>(options_.max_message_bytes, std::numeric_limits<int>::max())));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,7 +33,21 @@ struct GrpcServerOptions {
   // Serve grpc.reflection.v1alpha.ServerReflection, so grpcurl and similar tools need no
   // .proto file.
   bool reflection = true;
+  // Most events one IngestEvents may carry (server.max_events_per_request).
+  std::size_t max_events_per_request = 100'000;
+  // The request bytes budget shared with the HTTP server (HttpServer::admission()); optional,
+  // must outlive the server.
+  Admission* admission = nullptr;
+  // Bearer tokens (server.auth), shared with the HTTP server; null: none needed.
+  std::shared_ptr<const AccessControl> access;
+  // TLS (server.tls): the PEM certificate chain and private key; absent: plaintext.
+  std::optional<ServerTlsConfig> tls;
 };
+
+// The GrpcServerOptions the `server` section of `config` asks for: address server.grpc (which
+// must be set), message and event limits, TLS. ingest_metrics, admission and access are left
+// for the caller, who shares them with the HTTP server.
+GrpcServerOptions grpc_server_options(const Config& config);
 
 // The gRPC server of `signalbox serve`: GrpcApi on gRPC's synchronous server, which runs each
 // call on a thread of its own pool (engine calls block). start(), stop() and wait() may be

@@ -42,11 +42,18 @@ std::uint64_t parse_user_id(std::string_view text) {
 
 TimeMs parse_as_of(std::string_view text) {
   std::optional<std::int64_t> t = parse_int64(text);
+  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!t && digits) {
+    throw BadRequest(fmt::format("as_of: {} is out of range (milliseconds since the Unix epoch, "
+                                 "from 0 to {}: the end of the year 9999)",
+                                 client_text(text), kMaxAsOf));
+  }
   if (!t || *t < 0) {
     throw BadRequest(fmt::format(
         "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
         client_text(text)));
   }
+  check_as_of(*t);
   return *t;
 }
 
@@ -87,6 +94,15 @@ std::uint64_t batch_user_id(simdjson::dom::element e, std::size_t i) {
 }
 
 }  // namespace
+
+void check_as_of(TimeMs as_of) {
+  if (as_of < 0 || as_of > kMaxAsOf) {
+    throw BadRequest(fmt::format(
+        "as_of: {} is out of range (milliseconds since the Unix epoch, from 0 to {}: the end of "
+        "the year 9999)",
+        as_of, kMaxAsOf));
+  }
+}
 
 SignalsRequest parse_signals_request(std::string_view user_text, std::string_view query) {
   SignalsRequest request;
@@ -153,11 +169,16 @@ BatchRequest parse_batch_request(std::string_view body, std::size_t max_users) {
       std::int64_t t = 0;
       if (value.is_null()) {
         batch.as_of.reset();
+      } else if (value.type() == simdjson::dom::element_type::UINT64) {
+        throw BadRequest(fmt::format("as_of: {} is out of range (milliseconds since the Unix "
+                                     "epoch, from 0 to {}: the end of the year 9999)",
+                                     shown(value), kMaxAsOf));
       } else if (value.get_int64().get(t) || t < 0) {
         throw BadRequest(fmt::format(
             "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
             shown(value)));
       } else {
+        check_as_of(t);
         batch.as_of = t;
       }
     } else {

@@ -23,6 +23,13 @@ class BadRequest : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The latest as_of a query may ask for: the last millisecond of the year 9999. Later times are
+// no real instant, and the engine's window arithmetic must never get near 2^63.
+constexpr TimeMs kMaxAsOf = 253402300799999;
+
+// Throws BadRequest ("as_of: ... is out of range ...") unless 0 <= as_of <= kMaxAsOf.
+void check_as_of(TimeMs as_of);
+
 // GET /v1/users/{user_id}/signals?names=a,b&as_of=T
 struct SignalsRequest {
   std::uint64_t user_id = 0;

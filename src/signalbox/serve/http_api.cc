@@ -21,6 +21,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A request whose deadline passed before it was answered: 503, it may be sent again.
+class DeadlineExceeded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 std::string json_quoted(std::string_view s) {
   std::string out;
   append_json_string(out, s);
@@ -178,12 +184,16 @@ HttpResponse HttpApi::error_response(http::status status, unsigned version, Rout
   return error_json(status, version, message);
 }
 
-HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point received) {
+HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point received,
+                             Clock::time_point deadline) {
   Route route = Route::kUnmatched;
   HttpResponse response;
   Clock::time_point start = Clock::now();
   try {
-    response = dispatch(request, received, &route);
+    response = dispatch(request, received, deadline, &route);
+  } catch (const DeadlineExceeded& e) {
+    response = error_json(http::status::service_unavailable, request.version(), e.what());
+    response.set(http::field::retry_after, "1");
   } catch (const BadRequest& e) {
     response = error_json(http::status::bad_request, request.version(), e.what());
   } catch (const QueryError& e) {
@@ -224,7 +234,7 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point recei
 }
 
 HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point received,
-                               Route* route) {
+                               Clock::time_point deadline, Route* route) {
   Target target = split_target(view(request.target()));
   std::optional<std::vector<std::string>> segments = split_path(target.path);
   if (!segments) {
@@ -258,7 +268,7 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
     }
     case Route::kBatchGet: {
       Clock::time_point start = Clock::now();
-      HttpResponse response = batch_get(request);
+      HttpResponse response = batch_get(request, deadline);
       metrics_.observe_query(Route::kBatchGet, Clock::now() - start);
       return response;
     }
@@ -312,13 +322,19 @@ HttpResponse HttpApi::get_user_signals(const HttpRequest& request, std::string_v
                        engine_.query(parsed.user_id, parsed.names, parsed.as_of).to_json());
 }
 
-HttpResponse HttpApi::batch_get(const HttpRequest& request) {
+HttpResponse HttpApi::batch_get(const HttpRequest& request, Clock::time_point deadline) {
   BatchRequest batch = parse_batch_request(request.body(), options_.max_batch_users);
   // One as_of for the whole batch, so that its answers are mutually consistent.
   TimeMs as_of = batch.as_of ? *batch.as_of : wall_clock_ms();
   std::string body = R"({"results":[)";
   for (std::size_t i = 0; i < batch.user_ids.size(); ++i) {
     if (i > 0) body += ',';
+    if (Clock::now() >= deadline) {
+      throw DeadlineExceeded(fmt::format(
+          "deadline: the query deadline passed after {} of {} users (server.query_timeout or "
+          "X-Request-Timeout-Ms); retry later or ask for fewer users",
+          i, batch.user_ids.size()));
+    }
     engine_.query(batch.user_ids[i], batch.names, as_of).append_json(body);
   }
   body += "]}";

@@ -42,8 +42,13 @@ class HttpApi {
   // The answer to `request`; never throws for anything a client sends (engine failures become
   // 500s). Keep-alive is left for the caller to decide; the version is the request's.
   // `received` is when the request was read in full: ingest freshness is measured from it.
+  // `deadline`: a batchGet still running then stops and is answered 503 (Retry-After: 1).
+  HttpResponse handle(const HttpRequest& request, std::chrono::steady_clock::time_point received,
+                      std::chrono::steady_clock::time_point deadline);
   HttpResponse handle(const HttpRequest& request,
-                      std::chrono::steady_clock::time_point received);
+                      std::chrono::steady_clock::time_point received) {
+    return handle(request, received, std::chrono::steady_clock::time_point::max());
+  }
   HttpResponse handle(const HttpRequest& request) {
     return handle(request, std::chrono::steady_clock::now());
   }
@@ -72,12 +77,13 @@ class HttpApi {
 
  private:
   HttpResponse dispatch(const HttpRequest& request, std::chrono::steady_clock::time_point received,
-                        Route* route);
+                        std::chrono::steady_clock::time_point deadline, Route* route);
   HttpResponse post_events(const HttpRequest& request,
                            std::chrono::steady_clock::time_point received);
   HttpResponse get_user_signals(const HttpRequest& request, std::string_view user_id,
                                 std::string_view query);
-  HttpResponse batch_get(const HttpRequest& request);
+  HttpResponse batch_get(const HttpRequest& request,
+                         std::chrono::steady_clock::time_point deadline);
   HttpResponse get_metrics(const HttpRequest& request);
 
   Engine& engine_;

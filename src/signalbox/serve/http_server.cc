@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -14,8 +16,9 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/logging.h"
-#include "signalbox/serve/asio.h"
+#include "signalbox/serve/asio_ssl.h"
 #include "signalbox/serve/http_api.h"
+#include "signalbox/serve/write_guard.h"
 
 namespace signalbox {
 
@@ -35,6 +38,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // long so that closing does not reset the connection before the client read the answer.
 constexpr std::chrono::seconds kLingerTime(2);
 constexpr std::chrono::milliseconds kDrainPoll(20);
+// How often a paused accept loop looks whether connections closed.
+constexpr std::chrono::milliseconds kAcceptPause(10);
 
 // The address text of an endpoint, host:port with IPv6 hosts in brackets.
 std::string endpoint_text(const tcp::endpoint& endpoint) {
@@ -44,8 +49,18 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 }
 
 awaitable<HttpResponse> handle_in_pool(HttpApi& api, HttpRequest request,
-                                       std::chrono::steady_clock::time_point received) {
-  co_return api.handle(request, received);
+                                       std::chrono::steady_clock::time_point received,
+                                       std::chrono::steady_clock::time_point deadline) {
+  if (std::chrono::steady_clock::now() >= deadline) {
+    HttpResponse response = api.error_response(
+        http::status::service_unavailable, request.version(),
+        HttpApi::route_of({request.target().data(), request.target().size()}),
+        "deadline: the request waited in the queue until its deadline passed (server busy; "
+        "server.query_timeout or X-Request-Timeout-Ms)");
+    response.set(http::field::retry_after, "1");
+    co_return response;
+  }
+  co_return api.handle(request, received, deadline);
 }
 
 awaitable<void> expire_in_pool(Engine& engine) {
@@ -88,15 +103,53 @@ awaitable<void> reload_sources_in_pool(Engine& engine) {
 bool is_closed_by_peer(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::operation_aborted || ec == beast::error::timeout;
+         ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+         ec == asio::ssl::error::stream_truncated;
 }
 
-// One client connection; its socket and `idle` belong to the connection's strand.
+// Where a connection is: waiting for the first byte of a request, receiving one, or having it
+// answered. Written on the connection's strand, read by the stop on the control strand.
+enum class Phase { kIdle, kReading, kBusy };
+
+// One client connection; its stream belongs to the connection's strand.
 struct Session {
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool idle = false;  // waiting for the first byte of the next request
+  Session(tcp::socket socket, asio::ssl::context* tls) {
+    if (tls)
+      tls_stream.emplace(std::move(socket), *tls);
+    else
+      plain.emplace(std::move(socket));
+  }
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*tls_stream); }
+
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
+  std::atomic<Phase> phase{Phase::kIdle};
 };
+
+// What a request needs a token for.
+Access access_of(Route route) {
+  switch (route) {
+    case Route::kEvents:
+      return Access::kIngest;
+    case Route::kUserSignals:
+    case Route::kBatchGet:
+    case Route::kSignals:
+    case Route::kUsers:
+      return Access::kQuery;
+    case Route::kMetrics:
+      return Access::kMetrics;
+    case Route::kHealthz:
+    case Route::kWebPage:
+    case Route::kUnmatched:
+      break;
+  }
+  return Access::kOpen;
+}
+
+std::string_view header_text(const HttpRequest& request, http::field field) {
+  auto value = request[field];
+  return {value.data(), value.size()};
+}
 
 }  // namespace
 
@@ -105,6 +158,8 @@ struct HttpServer::Impl {
       : engine(engine),
         options(std::move(opts)),
         api(engine, HttpApiOptions{options.max_batch_users}),
+        admission(options.max_connections, options.max_inflight_bytes,
+                  options.max_queued_requests),
         io(static_cast<int>(options.io_threads)),
         ingest_pool(options.ingest_threads),
         query_pool(options.query_threads),
@@ -117,16 +172,33 @@ struct HttpServer::Impl {
 
   awaitable<void> accept_loop();
   awaitable<void> serve_connection(std::shared_ptr<Session> session);
-  awaitable<void> answer_and_close(Session& session, beast::flat_buffer& buffer,
+  template <typename Stream>
+  awaitable<void> serve_requests(Session& session, Stream& stream, beast::flat_buffer& buffer);
+  template <typename Stream>
+  awaitable<void> answer_and_close(Session& session, Stream& stream, beast::flat_buffer& buffer,
                                    HttpResponse response);
+  awaitable<void> refuse_connection(Session& session);
+  HttpResponse read_error_response(const error_code& ec, const HttpRequest& partial,
+                                   bool header_done);
+  HttpResponse busy_response(Route route, std::string_view message);
+  std::optional<HttpResponse> gate(const HttpRequest& header, Route route);
+  std::optional<HttpResponse> deadline_of(const HttpRequest& request, Route route,
+                                          std::chrono::steady_clock::time_point received,
+                                          std::chrono::steady_clock::time_point* deadline);
   awaitable<void> expire_loop();
   awaitable<void> drain();
   void wait_for_signal();
   void begin_stop();  // on `control`
+  void spawn(asio::any_io_executor executor, awaitable<void> work, const char* what);
+  std::size_t open_sessions() {
+    std::lock_guard lock(sessions_mutex);
+    return sessions.size();
+  }
 
   Engine& engine;
   HttpServerOptions options;
   HttpApi api;
+  Admission admission;
   asio::io_context io;
   asio::thread_pool ingest_pool;
   asio::thread_pool query_pool;
@@ -143,10 +215,33 @@ struct HttpServer::Impl {
   std::unordered_set<std::shared_ptr<Session>> sessions;
 };
 
+void HttpServer::Impl::spawn(asio::any_io_executor executor, awaitable<void> work,
+                             const char* what) {
+  // A last resort: every connection contains its own failures, and nothing thrown in one
+  // coroutine may end the process (io.run() would rethrow it).
+  asio::co_spawn(executor, std::move(work), [what](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      spdlog::error("{} failed: {}", what, e.what());
+    } catch (...) {
+      spdlog::error("{} failed", what);
+    }
+  });
+}
+
 awaitable<void> HttpServer::Impl::accept_loop() {
   for (;;) {
-    tcp::socket socket(asio::make_strand(io));
     error_code ec;
+    // Connections past max_connections are answered 503 while they are few; past twice that,
+    // new ones wait in the kernel's backlog instead (closing them would reset them).
+    while (!stopping && open_sessions() >= 2 * admission.connections.limit()) {
+      accept_backoff.expires_after(kAcceptPause);
+      co_await accept_backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    if (stopping) co_return;
+    tcp::socket socket(asio::make_strand(io));
     co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (stopping) co_return;
     if (ec) {
@@ -158,8 +253,9 @@ awaitable<void> HttpServer::Impl::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<Session>(std::move(socket));
-    asio::co_spawn(session->stream.get_executor(), serve_connection(session), asio::detached);
+    auto session = std::make_shared<Session>(std::move(socket), options.tls.get());
+    asio::any_io_executor executor = session->lowest().get_executor();
+    spawn(executor, serve_connection(session), "connection");
   }
 }
 
@@ -179,103 +275,279 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
     }
   } unregister{this, session};
 
-  beast::tcp_stream& stream = session->stream;
-  beast::flat_buffer buffer;
+  Reservation connection(admission.connections);
+  error_code ec;
+  if (!connection.resize(1)) {
+    // A TLS client could read the refusal only after a handshake, which is not worth it.
+    if (!session->tls_stream) co_await refuse_connection(*session);
+    session->lowest().socket().close(ec);
+    co_return;
+  }
+
+  // Bounded: trailers and chunk headers are parsed whole from this buffer, so it limits them
+  // (to the header limit plus one read); an unbounded one let a large trailer take any amount
+  // of memory, and one over 64 KiB made Beast throw.
+  beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
+  std::optional<std::string> failure;
+  try {
+    if (session->tls_stream) {
+      session->lowest().expires_after(options.request_timeout);
+      co_await session->tls_stream->async_handshake(asio::ssl::stream_base::server,
+                                                    asio::redirect_error(use_awaitable, ec));
+      if (!ec) co_await serve_requests(*session, *session->tls_stream, buffer);
+    } else {
+      co_await serve_requests(*session, *session->plain, buffer);
+    }
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (failure) {
+    // One connection's failure ends that connection, never the server.
+    spdlog::warn("closing a connection after an error: {}", *failure);
+    if (session->phase == Phase::kReading) {
+      HttpResponse response =
+          api.error_response(http::status::bad_request, 11, Route::kUnmatched,
+                             fmt::format("request: cannot be read ({})", *failure));
+      try {
+        if (session->tls_stream)
+          co_await answer_and_close(*session, *session->tls_stream, buffer, std::move(response));
+        else
+          co_await answer_and_close(*session, *session->plain, buffer, std::move(response));
+      } catch (const std::exception&) {
+        // The connection is closed below either way.
+      }
+    }
+  }
+  session->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+  session->lowest().socket().close(ec);
+}
+
+awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
+  HttpResponse response = busy_response(
+      Route::kUnmatched,
+      fmt::format("server busy: {} connections are open (server.max_connections); retry later",
+                  admission.connections.limit()));
+  beast::flat_buffer buffer(kReadChunk);
+  co_await answer_and_close(session, *session.plain, buffer, std::move(response));
+}
+
+HttpResponse HttpServer::Impl::busy_response(Route route, std::string_view message) {
+  HttpResponse response = api.error_response(http::status::service_unavailable, 11, route, message);
+  response.set(http::field::retry_after, "1");
+  return response;
+}
+
+HttpResponse HttpServer::Impl::read_error_response(const error_code& ec, const HttpRequest& partial,
+                                                   bool header_done) {
+  Route route = header_done || ec == http::error::body_limit
+                    ? HttpApi::route_of({partial.target().data(), partial.target().size()})
+                    : Route::kUnmatched;
+  if (ec == http::error::body_limit) {
+    return api.error_response(
+        http::status::payload_too_large, 11, route,
+        fmt::format("body: larger than the limit of {} bytes (server.max_body_bytes)",
+                    options.max_body_bytes));
+  }
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return api.error_response(
+        http::status::request_header_fields_too_large, 11, route,
+        fmt::format("headers: request line, headers, trailers or a chunk header larger than the "
+                    "limit of {} bytes",
+                    options.max_header_bytes));
+  }
+  return api.error_response(http::status::bad_request, 11, route,
+                            fmt::format("request: malformed HTTP ({})", ec.message()));
+}
+
+std::optional<HttpResponse> HttpServer::Impl::gate(const HttpRequest& header, Route route) {
+  Access needed = access_of(route);
+  if (options.access) {
+    if (std::optional<AccessDenied> denied =
+            options.access->check(needed, header_text(header, http::field::authorization))) {
+      bool forbidden = denied->refusal == Refusal::kWrongKind;
+      HttpResponse response =
+          api.error_response(forbidden ? http::status::forbidden : http::status::unauthorized,
+                             header.version(), route, denied->message);
+      if (!forbidden) {
+        response.set(http::field::www_authenticate,
+                     denied->refusal == Refusal::kMissing
+                         ? R"(Bearer realm="signalbox")"
+                         : R"(Bearer realm="signalbox", error="invalid_token")");
+      }
+      return response;
+    }
+  }
+  bool guarded = options.access && options.access->guards(needed);
+  if (header.method() == http::verb::post && !guarded) {
+    if (auto problem = cross_origin_problem(header_text(header, http::field::origin),
+                                            header_text(header, http::field::host)))
+      return api.error_response(http::status::forbidden, header.version(), route, *problem);
+    if (route == Route::kEvents) {
+      if (auto problem =
+              ingest_content_type_problem(header_text(header, http::field::content_type))) {
+        return api.error_response(http::status::unsupported_media_type, header.version(), route,
+                                  *problem);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> HttpServer::Impl::deadline_of(
+    const HttpRequest& request, Route route, std::chrono::steady_clock::time_point received,
+    std::chrono::steady_clock::time_point* deadline) {
+  *deadline = route == Route::kEvents ? std::chrono::steady_clock::time_point::max()
+                                      : received + options.query_timeout;
+  auto given = request.find("X-Request-Timeout-Ms");
+  if (given == request.end() || route == Route::kEvents) return std::nullopt;
+  std::string_view text(given->value().data(), given->value().size());
+  std::uint64_t ms = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (error != std::errc() || end != text.data() + text.size() || ms == 0) {
+    return api.error_response(
+        http::status::bad_request, request.version(), route,
+        fmt::format("x-request-timeout-ms: \"{}\" is not a positive number of milliseconds",
+                    text.substr(0, 50)));
+  }
+  auto shorter = received + std::chrono::milliseconds(
+                                std::min<std::uint64_t>(ms, options.query_timeout.count()));
+  *deadline = std::min(*deadline, shorter);
+  return std::nullopt;
+}
+
+template <typename Stream>
+awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& stream,
+                                                 beast::flat_buffer& buffer) {
+  beast::tcp_stream& lowest = session.lowest();
   error_code ec;
   for (;;) {
-    if (stopping) break;
+    if (stopping) co_return;
     if (buffer.size() == 0) {
       // Waiting here is what a stop interrupts: no request has begun on this connection.
-      session->idle = true;
-      stream.expires_after(options.idle_timeout);
+      session.phase = Phase::kIdle;
+      lowest.expires_after(options.idle_timeout);
       std::size_t n = co_await stream.async_read_some(buffer.prepare(kReadChunk),
                                                       asio::redirect_error(use_awaitable, ec));
-      session->idle = false;
-      if (ec) break;
+      if (ec) co_return;
       buffer.commit(n);
     }
+    session.phase = Phase::kReading;
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
     parser.body_limit(options.max_body_bytes);
-    stream.expires_after(options.request_timeout);
+    // One deadline for the whole request, however slowly its bytes come.
+    lowest.expires_after(options.request_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(use_awaitable, ec));
-    if (!ec && !parser.is_done()) {
+    if (ec) {
+      if (is_closed_by_peer(ec)) co_return;
+      co_await answer_and_close(session, stream, buffer,
+                                read_error_response(ec, parser.get(), parser.is_header_done()));
+      co_return;
+    }
+    Route route = HttpApi::route_of({parser.get().target().data(), parser.get().target().size()});
+    if (std::optional<HttpResponse> refused = gate(parser.get(), route)) {
+      // The body is not read: closing is the only way to skip it.
+      co_await answer_and_close(session, stream, buffer, std::move(*refused));
+      co_return;
+    }
+    // The header's share is its limit; a body of known length is allocated whole at once.
+    Reservation held(admission.inflight_bytes);
+    auto length = parser.content_length();  // a boost::optional
+    if (!held.resize(options.max_header_bytes + (length ? *length : 0))) {
+      co_await answer_and_close(
+          session, stream, buffer,
+          busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
+                                           "(server.max_inflight_bytes); retry later",
+                                           admission.inflight_bytes.used(),
+                                           admission.inflight_bytes.limit())));
+      co_return;
+    }
+    if (!parser.is_done()) {
       // curl and others wait up to a second for this before sending a large body.
       auto expect = parser.get()[http::field::expect];
       if (parser.get().version() >= 11 && beast::iequals(expect, "100-continue")) {
         http::response<http::empty_body> go_on(http::status::continue_, 11);
         co_await http::async_write(stream, go_on, asio::redirect_error(use_awaitable, ec));
       }
-      if (!ec)
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
+    bool over_budget = false;
+    while (!ec && !parser.is_done()) {
+      co_await http::async_read_some(stream, buffer, parser,
+                                     asio::redirect_error(use_awaitable, ec));
+      // A chunked body is charged as it grows.
+      if (!ec && !length &&
+          !held.resize(options.max_header_bytes + parser.get().body().size())) {
+        over_budget = true;
+        break;
+      }
+    }
+    if (over_budget) {
+      co_await answer_and_close(
+          session, stream, buffer,
+          busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
+                                           "(server.max_inflight_bytes); retry later",
+                                           admission.inflight_bytes.used(),
+                                           admission.inflight_bytes.limit())));
+      co_return;
     }
     if (ec) {
-      if (is_closed_by_peer(ec)) break;
-      Route route =
-          parser.is_header_done() || ec == http::error::body_limit
-              ? HttpApi::route_of({parser.get().target().data(), parser.get().target().size()})
-              : Route::kUnmatched;
-      HttpResponse response;
-      if (ec == http::error::body_limit) {
-        response = api.error_response(
-            http::status::payload_too_large, 11, route,
-            fmt::format("body: larger than the limit of {} bytes (server.max_body_bytes)",
-                        options.max_body_bytes));
-      } else if (ec == http::error::header_limit) {
-        response = api.error_response(
-            http::status::request_header_fields_too_large, 11, route,
-            fmt::format("headers: request line and headers larger than the limit of {} bytes",
-                        options.max_header_bytes));
-      } else {
-        response = api.error_response(http::status::bad_request, 11, route,
-                                      fmt::format("request: malformed HTTP ({})", ec.message()));
-      }
-      co_await answer_and_close(*session, buffer, std::move(response));
+      if (is_closed_by_peer(ec)) co_return;
+      co_await answer_and_close(session, stream, buffer,
+                                read_error_response(ec, parser.get(), true));
       co_return;
     }
 
+    session.phase = Phase::kBusy;
     HttpRequest request = parser.release();
     auto received = std::chrono::steady_clock::now();
     bool keep_alive = request.keep_alive();
     HttpResponse response;
-    try {
-      Route route = HttpApi::route_of({request.target().data(), request.target().size()});
+    std::chrono::steady_clock::time_point deadline;
+    Reservation queued(admission.queued_requests);
+    if (std::optional<HttpResponse> bad = deadline_of(request, route, received, &deadline)) {
+      response = std::move(*bad);
+    } else if (!queued.resize(1)) {
+      response = busy_response(
+          route, fmt::format("server busy: {} requests are waiting to be answered "
+                             "(server.max_queued_requests); retry later",
+                             admission.queued_requests.limit()));
+    } else {
       asio::thread_pool& pool = route == Route::kEvents ? ingest_pool : query_pool;
-      response =
-          co_await asio::co_spawn(pool, handle_in_pool(api, std::move(request), received), use_awaitable);
-    } catch (const std::exception& e) {
-      spdlog::error("request failed: {}", e.what());
-      response = api.error_response(http::status::internal_server_error, 11, Route::kUnmatched,
-                                    fmt::format("internal error: {}", e.what()));
+      response = co_await asio::co_spawn(
+          pool, handle_in_pool(api, std::move(request), received, deadline), use_awaitable);
     }
+    queued.release();
+    held.release();
     response.keep_alive(keep_alive && !stopping);
-    stream.expires_after(options.request_timeout);
+    lowest.expires_after(options.request_timeout);
     co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
-    if (ec || !response.keep_alive()) break;
+    if (ec || !response.keep_alive()) co_return;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream.socket().close(ec);
 }
 
-awaitable<void> HttpServer::Impl::answer_and_close(Session& session, beast::flat_buffer& buffer,
+template <typename Stream>
+awaitable<void> HttpServer::Impl::answer_and_close(Session& session, Stream& stream,
+                                                   beast::flat_buffer& buffer,
                                                    HttpResponse response) {
   error_code ec;
+  session.phase = Phase::kBusy;
   response.keep_alive(false);
-  session.stream.expires_after(options.request_timeout);
-  co_await http::async_write(session.stream, response, asio::redirect_error(use_awaitable, ec));
+  beast::tcp_stream& lowest = session.lowest();
+  lowest.expires_after(options.request_timeout);
+  co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
   if (!ec) {
-    session.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    session.stream.expires_after(kLingerTime);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest.expires_after(kLingerTime);
     while (!ec) {
       buffer.clear();
-      co_await session.stream.async_read_some(buffer.prepare(kReadChunk),
-                                              asio::redirect_error(use_awaitable, ec));
+      co_await lowest.async_read_some(buffer.prepare(std::min(kReadChunk, buffer.max_size())),
+                                   asio::redirect_error(use_awaitable, ec));
     }
   }
-  session.stream.socket().close(ec);
+  lowest.socket().close(ec);
 }
 
 awaitable<void> HttpServer::Impl::expire_loop() {
@@ -321,28 +593,42 @@ void HttpServer::Impl::begin_stop() {
   accept_backoff.cancel();
   std::lock_guard lock(sessions_mutex);
   for (const std::shared_ptr<Session>& session : sessions) {
-    asio::post(session->stream.get_executor(), [session] {
+    asio::post(session->lowest().get_executor(), [session] {
       error_code ignored;
-      // Bytes already received are a request that has begun: let it be answered.
-      if (session->idle && session->stream.socket().available(ignored) == 0)
-        session->stream.cancel();
+      // Bytes already received are a request that has begun: it gets stop_grace to arrive.
+      if (session->phase == Phase::kIdle && session->lowest().socket().available(ignored) == 0)
+        session->lowest().cancel();
     });
   }
-  asio::co_spawn(control, drain(), asio::detached);
+  spawn(control, drain(), "stop");
 }
 
 awaitable<void> HttpServer::Impl::drain() {
-  auto deadline = std::chrono::steady_clock::now() + options.drain_timeout;
+  auto now = std::chrono::steady_clock::now();
+  auto deadline = now + options.drain_timeout;
+  auto grace_end = now + options.stop_grace;
+  bool grace_over = false;
   for (;;) {
     {
       std::lock_guard lock(sessions_mutex);
       if (sessions.empty()) break;
-      if (close_now || std::chrono::steady_clock::now() >= deadline) {
+      now = std::chrono::steady_clock::now();
+      if (close_now || now >= deadline) {
         spdlog::warn("signalbox serve: closing {} connections that are still busy",
                      sessions.size());
         for (const std::shared_ptr<Session>& session : sessions)
-          asio::post(session->stream.get_executor(), [session] { session->stream.close(); });
+          asio::post(session->lowest().get_executor(), [session] { session->lowest().close(); });
         break;
+      }
+      if (!grace_over && now >= grace_end) {
+        // Requests not received in full by now are not answered: only those being answered
+        // are waited for.
+        grace_over = true;
+        for (const std::shared_ptr<Session>& session : sessions) {
+          asio::post(session->lowest().get_executor(), [session] {
+            if (session->phase != Phase::kBusy) session->lowest().close();
+          });
+        }
       }
     }
     error_code ec;
@@ -417,9 +703,9 @@ std::string HttpServer::local_address() const {
 void HttpServer::run() {
   Impl& impl = *impl_;
   if (!impl.acceptor.is_open()) throw std::logic_error("HttpServer::run() before listen()");
-  asio::co_spawn(impl.control, impl.accept_loop(), asio::detached);
+  impl.spawn(impl.control, impl.accept_loop(), "accepting connections");
   if (impl.options.expire_interval.count() > 0)
-    asio::co_spawn(impl.control, impl.expire_loop(), asio::detached);
+    impl.spawn(impl.control, impl.expire_loop(), "expiry");
   // A stop() before run() was posted already and takes effect here.
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < impl.options.io_threads; ++i)
@@ -431,6 +717,8 @@ void HttpServer::run() {
 }
 
 HttpApi& HttpServer::api() { return impl_->api; }
+
+Admission& HttpServer::admission() { return impl_->admission; }
 
 void HttpServer::stop() {
   asio::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });

@@ -7,7 +7,13 @@
 #include <string>
 
 #include "signalbox/engine/engine.h"
+#include "signalbox/serve/access_control.h"
+#include "signalbox/serve/admission.h"
 #include "signalbox/serve/http_api.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace signalbox {
 
@@ -31,6 +37,25 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
   // On stop: longest wait for in-flight requests before their connections are closed.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
+  // On stop: how long a request still being received may take to arrive in full; then its
+  // connection is closed (a half-sent request must not hold the stop for drain_timeout).
+  std::chrono::milliseconds stop_grace = std::chrono::seconds(1);
+  // Deadline of every request but ingest, from when it was received (server.query_timeout);
+  // the header X-Request-Timeout-Ms may shorten it. A request still queued then, or a batchGet
+  // still running, is answered 503.
+  std::chrono::milliseconds query_timeout = std::chrono::seconds(10);
+  // Open connections (more are answered 503 and closed), request bytes held at once across
+  // connections (a request that would pass it is answered 503 before its body is read), and
+  // requests received but not yet answered (more are answered 503). Each 503 has
+  // Retry-After: 1. See Admission; gRPC shares these budgets through admission().
+  std::size_t max_connections = 1024;
+  std::size_t max_inflight_bytes = 256 * 1024 * 1024;
+  std::size_t max_queued_requests = 1024;
+  // Bearer tokens by kind of request (server.auth); null or empty: none needed, and then POSTs
+  // from another web origin are refused and ingest needs a JSON content type (write_guard.h).
+  std::shared_ptr<const AccessControl> access;
+  // HTTPS instead of HTTP when set (server.tls, see make_tls_context()).
+  std::shared_ptr<boost::asio::ssl::context> tls;
   // How often Engine::expire(false) runs, by the wall clock; zero: never.
   std::chrono::milliseconds expire_interval = std::chrono::seconds(60);
   // From listen() on: SIGTERM and SIGINT stop the server as stop() does (a second one closes
@@ -42,7 +67,8 @@ struct HttpServerOptions {
 };
 
 // The HTTP/1.1 server of `signalbox serve`: HttpApi behind Boost.Beast on Boost.Asio C++20
-// coroutines, with keep-alive and pipelining, body and header limits, timeouts, a periodic
+// coroutines, with keep-alive and pipelining, body and header limits, timeouts, bounds on what
+// it holds at once (Admission), bearer tokens, optional TLS, a periodic
 // expiry, source reloads on SIGHUP, and a graceful stop. listen() and run() are called once, from
 // one thread; stop() is thread-safe and may be called at any time, also before run().
 //
@@ -57,9 +83,10 @@ struct HttpServerOptions {
 // enough because framing costs microseconds beside a query; on 2 cores a second one made no
 // consistent difference under wrk (docs/http-api.md, Performance).
 //
-// Stopping: stop accepting, close idle keep-alive connections, let every request already
-// received finish and be answered (with Connection: close), then return from run() once the
-// last connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
+// Stopping: stop accepting, close idle keep-alive connections, give requests still being
+// received `stop_grace` to arrive (then close their connections), let every request received
+// finish and be answered (with Connection: close), then return from run() once the last
+// connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
 // owns it.
 class HttpServer {
  public:
@@ -82,6 +109,9 @@ class HttpServer {
   // The HTTP API the server answers with, e.g. to add metrics of other front ends before
   // listen(). Lives as long as the server.
   HttpApi& api();
+  // The budgets of max_connections, max_inflight_bytes and max_queued_requests, for another
+  // front end (gRPC) to share. Lives as long as the server.
+  Admission& admission();
 
  private:
   struct Impl;

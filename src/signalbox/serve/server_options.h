@@ -1,0 +1,15 @@
+#pragma once
+
+#include "signalbox/config/config.h"
+#include "signalbox/serve/http_server.h"
+
+namespace signalbox {
+
+// The HttpServerOptions the `server` section of `config` asks for: address, limits, timeouts,
+// the bearer tokens of server.auth (read here, from the environment or files) and the TLS
+// context of server.tls. Throws ConfigError when a token cannot be read, std::runtime_error
+// when the certificate or key cannot be loaded. on_stop and handle_signals are left for the
+// caller.
+HttpServerOptions http_server_options(const Config& config);
+
+}  // namespace signalbox

@@ -283,6 +283,12 @@ TEST_F(ConfigTest, CustomSourceKindKeepsItsParameters) {
   EXPECT_EQ(c.sources[0].params.at("level").text, "city");
 }
 
+TEST_F(ConfigTest, StorageSync) {
+  EXPECT_FALSE(parse_config(with_signals(""), "c.yaml").storage.sync);
+  EXPECT_FALSE(parse_config(with_signals("storage: { sync: none }\n"), "c.yaml").storage.sync);
+  EXPECT_TRUE(parse_config(with_signals("storage: { sync: always }\n"), "c.yaml").storage.sync);
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -387,7 +393,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
             "cfg.yaml:3: server.port: unknown key (expected http, grpc or max_body_bytes)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout or pool)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout, pool or sync)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
@@ -419,6 +425,11 @@ TEST(ConfigErrors, Storage) {
             "cfg.yaml:4: storage.pool: must be an integer from 1 to 1024");
   EXPECT_EQ(error_of(with_signals(redis + "  timeout: soon\n")),
             "cfg.yaml:4: storage.timeout: bad duration \"soon\" (use <integer><unit>, unit ms, s, m, h or d)");
+  EXPECT_EQ(error_of(with_signals("storage:\n  sync: true\n")),
+            "cfg.yaml:2: storage.sync: unknown mode \"true\" (use always or none)");
+  EXPECT_EQ(error_of(with_signals(redis + "  sync: always\n")),
+            "cfg.yaml:4: storage.sync: applies to kind rocksdb only (a Redis server's durability is its "
+            "own appendonly and appendfsync settings)");
 }
 
 TEST(ConfigStorage, RedisKeys) {

@@ -461,9 +461,10 @@ class Parser {
 
   void parse_storage(const Entry& section, StorageConfig& out) const {
     static const std::vector<std::string> kKeys = {"kind",       "path",    "nodes", "password",
-                                                   "key_prefix", "timeout", "pool"};
+                                                   "key_prefix", "timeout", "pool",  "sync"};
     const Entry* nodes = nullptr;
     ConfigLocation kind_where = section.value_where;
+    std::optional<ConfigLocation> sync_where;
     std::vector<Entry> fields = sub_entries(section, "storage");
     for (const Entry& e : fields) {
       std::string path = child("storage", e.key);
@@ -499,6 +500,13 @@ class Parser {
         auto n = parse_int(text(e, path));
         if (!n || *n < 1 || *n > 1024) throw_config_error(e.value_where, path, "must be an integer from 1 to 1024");
         out.pool = static_cast<std::size_t>(*n);
+      } else if (e.key == "sync") {
+        std::string mode = text(e, path);
+        if (mode != "always" && mode != "none")
+          throw_config_error(e.value_where, path,
+                             fmt::format("unknown mode {} (use always or none)", quote(mode)));
+        out.sync = mode == "always";
+        sync_where = e.value_where;
       } else {
         unknown_key(e, "storage", kKeys);
       }
@@ -506,6 +514,11 @@ class Parser {
     if (out.kind == "redis" && out.nodes.empty()) {
       throw_config_error(nodes ? nodes->value_where : kind_where, "storage.nodes",
                          "required for kind redis (a list of host:port)");
+    }
+    if (out.kind == "redis" && out.sync) {
+      throw_config_error(*sync_where, "storage.sync",
+                         "applies to kind rocksdb only (a Redis server's durability is its own "
+                         "appendonly and appendfsync settings)");
     }
     // Nodes are still checked above for rocksdb, so switching kinds back keeps a valid file.
     if (out.kind == "rocksdb") out.nodes.clear();

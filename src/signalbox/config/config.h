@@ -84,6 +84,10 @@ struct StorageConfig {
   std::string key_prefix = "signalbox";  // redis: starts every key
   TimeMs timeout = 2000;               // redis: connect and reply timeout
   std::size_t pool = 4;                // redis: idle connections kept per node
+  // rocksdb: fsync the write-ahead log before a write is acknowledged ("always"), or leave
+  // it to the operating system ("none": an acknowledged write survives a crash of the
+  // process, not a power loss).
+  bool sync = false;
 };
 
 struct EventStoreConfig {

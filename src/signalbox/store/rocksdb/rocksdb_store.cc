@@ -4,6 +4,7 @@
 #include <atomic>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <rocksdb/compaction_filter.h>
@@ -29,6 +30,7 @@ constexpr char kHighWaterKey[] = "meta/high_water";
 constexpr char kExpiredKey[] = "meta/expired_through";
 constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
 constexpr char kFormatKey[] = "meta/format";
+constexpr char kNotePrefix[] = "note/";
 constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // fixed: ids are stored by it
 // Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
 // late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
@@ -531,6 +533,23 @@ class RocksDbStore final : public Store {
     rocksdb::FlushOptions options;
     options.wait = true;
     check(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
+  }
+
+  // The write-ahead log keeps writes in order, so a note written after a commit is never
+  // recovered without it.
+  std::optional<std::string> read_note(std::string_view name) override {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, kNotePrefix + std::string(name), &value);
+    if (status.IsNotFound()) return std::nullopt;
+    check(status, "read note");
+    return value;
+  }
+
+  void write_note(std::string_view name, std::optional<std::string_view> value) override {
+    require_writable();
+    std::string key = kNotePrefix + std::string(name);
+    if (value) check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())), "write note");
+    else check(db_->Delete(write_options(), default_, key), "delete note");
   }
 
   rocksdb::DB* db() { return db_.get(); }

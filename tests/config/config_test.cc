@@ -660,6 +660,8 @@ TEST(ConfigErrors, Actions) {
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
   EXPECT_EQ(actions("      save: 1e999\n"),
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
+  EXPECT_EQ(actions("      save: -1.7e308\n"),
+            "cfg.yaml:5: signals[0].actions.save: weight must be at most 1e100 in magnitude");
   EXPECT_EQ(actions("      save: [1]\n"),
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
   EXPECT_EQ(actions("      save: 1\n      save: 2\n"),

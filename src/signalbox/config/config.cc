@@ -839,6 +839,9 @@ class Parser {
       }
       auto w = a.value.IsScalar() ? parse_double(a.value.Scalar()) : std::nullopt;
       if (!w) throw_config_error(a.value_where, a_path, "weight must be a finite number");
+      // Event numbers are bounded the same (kMaxAttrNumber): their weighted sums stay finite.
+      if (std::abs(*w) > 1e100)
+        throw_config_error(a.value_where, a_path, "weight must be at most 1e100 in magnitude");
       actions.emplace_back(a.key, *w);
     }
     // An empty map would drop every event; omitting `actions` is how to take them all.

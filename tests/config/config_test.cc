@@ -289,6 +289,15 @@ TEST_F(ConfigTest, StorageSync) {
   EXPECT_TRUE(parse_config(with_signals("storage: { sync: always }\n"), "c.yaml").storage.sync);
 }
 
+TEST_F(ConfigTest, StorageReserve) {
+  EXPECT_EQ(parse_config(with_signals(""), "c.yaml").storage.reserve, 64u << 20);
+  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 1GiB }\n"), "c.yaml").storage.reserve, 1u << 30);
+  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 0 }\n"), "c.yaml").storage.reserve, 0u);
+  EXPECT_EQ(error_of(with_signals("storage: { reserve: lots }\n")),
+            "cfg.yaml:1: storage.reserve: \"lots\" is not a size (use bytes, or <integer><unit> with unit "
+            "B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)");
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -393,7 +402,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
             "cfg.yaml:3: server.port: unknown key (expected http, grpc or max_body_bytes)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout, pool or sync)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout, pool, sync or reserve)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <gtest/gtest.h>
 
 #include "server_process.h"
+#include "signalbox/ingest/replay_checkpoint.h"
+#include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "traffic.h"
 #include "world_yaml.h"
 
@@ -18,7 +21,6 @@ namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kUsers = 30;
 constexpr std::size_t kLines = 60000;
@@ -93,19 +95,6 @@ class ReplayCrash : public ::testing::Test {
     return out;
   }
 
-  // Whether store `name` holds a replay's checkpoint (the killed replay got that far).
-  bool checkpoint_stored(const std::string& name) {
-    Config c = world.config;
-    c.storage.path = world.dir() / ("store-" + name);
-    Engine::Options options;
-    options.read_only = true;
-    try {
-      return Engine(c, options).read_note("replay_checkpoint").has_value();
-    } catch (const StorageError&) {
-      return false;  // killed before the store was created
-    }
-  }
-
   std::vector<Value> reference() const {
     std::vector<Value> out;
     for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user)
@@ -114,35 +103,51 @@ class ReplayCrash : public ::testing::Test {
     return out;
   }
 
-  // Replays `file` into store `name`, killing it `kills` times at random moments within the
-  // first `window` of each run and resuming; returns the output of the run that finished.
+  // The records the checkpoint of store `name` counts as stored, read beside the running
+  // replay (a read-only open); nullopt when there is none (yet).
+  std::optional<std::uint64_t> checkpoint_of(const std::string& name) {
+    try {
+      auto store = open_rocksdb_store(RocksDbOptions{world.dir() / ("store-" + name), true, false, 0}, merger_);
+      std::optional<std::string> note = store->read_note(kReplayCheckpointNote);
+      if (!note) return std::nullopt;
+      return ReplayCheckpoint::decode(*note).records;
+    } catch (const StorageError&) {
+      return std::nullopt;  // not created yet
+    }
+  }
+
+  // Replays `file` into store `name`, killing it `kills` times and resuming; returns the output
+  // of the run that finished. Each kill comes when the replay has stored past a random point
+  // of the log (read from its checkpoint), plus a random delay of up to 30 ms, so that kills
+  // land between and within batches.
   std::string replay_with_kills(const std::string& name, const fs::path& file, int kills,
-                                Clock::duration window, std::vector<std::string> extra = {}) {
+                                std::vector<std::string> extra = {}) {
     fs::path config = config_for(name);
     fs::path out_log = world.dir() / (name + ".log");
-    int killed = 0;
+    std::vector<std::uint64_t> points;
+    for (int k = 0; k < kills; ++k) points.push_back(500 + world.rng()() % (kLines - 2000));
+    std::sort(points.begin(), points.end());
     bool refusal_checked = false;
-    for (int attempt = 0; killed < kills; ++attempt) {
-      if (attempt > 3 * kills) {
-        ADD_FAILURE() << "replays kept finishing before the kill: " << killed << " kills";
-        break;
-      }
+    for (int k = 0; k < kills; ++k) {
       std::vector<std::string> flags = extra;
-      if (attempt > 0) flags.push_back("--resume");
+      if (k > 0) flags.push_back("--resume");
       fs::remove(out_log);
       pid_t pid = spawn_signalbox(replay_args(config, file, flags), out_log);
-      auto delay = std::chrono::duration_cast<std::chrono::microseconds>(window) *
-                   static_cast<long>(world.rng()() % 1000) / 1000;
-      std::this_thread::sleep_for(delay);
-      ::kill(pid, SIGKILL);
-      int status = wait_for_exit(pid, std::chrono::seconds(60));
-      if (status == 128 + SIGKILL) {
-        ++killed;
-      } else {
-        ADD_FAILURE() << "a replay finished before its kill (status " << status << "): " << read_file(out_log);
-        break;
+      for (;;) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+          ADD_FAILURE() << "the replay ended (status " << exit_status(status) << ") before its kill at "
+                        << points[static_cast<std::size_t>(k)] << " records: " << read_file(out_log);
+          return "";
+        }
+        std::optional<std::uint64_t> stored = checkpoint_of(name);
+        if (stored && *stored >= points[static_cast<std::size_t>(k)]) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
-      if (!refusal_checked && checkpoint_stored(name)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(world.rng()() % 30000));
+      ::kill(pid, SIGKILL);
+      EXPECT_EQ(wait_for_exit(pid, std::chrono::seconds(60)), 128 + SIGKILL) << read_file(out_log);
+      if (!refusal_checked) {
         refusal_checked = true;
         // Without --resume the next replay refuses, saying why and what to do.
         std::string output;
@@ -153,7 +158,6 @@ class ReplayCrash : public ::testing::Test {
         EXPECT_EQ(output.find("rejected"), std::string::npos) << output;
       }
     }
-    EXPECT_TRUE(refusal_checked) << "no kill came after the replay's first checkpoint";
     std::vector<std::string> flags = extra;
     flags.push_back("--resume");
     std::string output;
@@ -162,6 +166,13 @@ class ReplayCrash : public ::testing::Test {
     return output;
   }
 
+  // Reads no tiles: only the checkpoint.
+  class NoMerger final : public TileMerger {
+   public:
+    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+      return std::string(operands.back());
+    }
+  } merger_;
   World world;
   Log log;
 };
@@ -169,15 +180,11 @@ class ReplayCrash : public ::testing::Test {
 TEST_F(ReplayCrash, TenKillsAndResumesEndLikeOneUninterruptedReplay) {
   const fs::path shuffled = world.dir() / "shuffled.ndjson";
   std::string output;
-  auto start = Clock::now();
   ASSERT_EQ(run_signalbox(replay_args(config_for("whole"), shuffled), world.dir() / "whole.log", &output), 0)
       << output;
-  const Clock::duration whole = Clock::now() - start;
   EXPECT_NE(output.find("sorted by ts first"), std::string::npos) << output;
 
-  // Kills within the first tenth of a whole run's time each: the ten of them seldom add up to a
-  // whole run, so most land while batches are being stored.
-  std::string resumed = replay_with_kills("killed", shuffled, 10, whole / 10);
+  std::string resumed = replay_with_kills("killed", shuffled, 10);
   EXPECT_NE(resumed.find("resumed an interrupted replay after its first"), std::string::npos) << resumed;
   EXPECT_NE(resumed.find("rejected"), std::string::npos);  // the summary line
   EXPECT_NE(resumed.find(", 0 rejected"), std::string::npos) << resumed;
@@ -193,25 +200,22 @@ TEST_F(ReplayCrash, TenKillsAndResumesEndLikeOneUninterruptedReplay) {
 
 TEST_F(ReplayCrash, PresortedReplayResumesToo) {
   const fs::path ordered = world.dir() / "ordered.ndjson";
-  std::string output;
-  auto start = Clock::now();
-  ASSERT_EQ(run_signalbox(replay_args(config_for("whole"), ordered, {"--presorted"}),
-                          world.dir() / "whole.log", &output),
-            0)
-      << output;
-  const Clock::duration whole = Clock::now() - start;
-  replay_with_kills("killed", ordered, 4, whole / 6, {"--presorted"});
-  // Other files than the interrupted replay's are refused by --resume.
+  replay_with_kills("killed", ordered, 4, {"--presorted"});
+  // --resume refuses other files than the interrupted replay's.
   fs::path config = config_for("other");
   pid_t pid = spawn_signalbox(replay_args(config, ordered, {"--presorted"}), world.dir() / "other.log");
-  std::this_thread::sleep_for(whole / 3);
+  while (!checkpoint_of("other")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ::kill(pid, SIGKILL);
-  if (wait_for_exit(pid, std::chrono::seconds(60)) == 128 + SIGKILL) {
-    int status = run_signalbox(replay_args(config, world.dir() / "shuffled.ndjson", {"--resume"}),
-                               world.dir() / "other.log", &output);
-    EXPECT_EQ(status, 2) << output;
-    EXPECT_NE(output.find("cannot resume"), std::string::npos) << output;
-  }
+  ASSERT_EQ(wait_for_exit(pid, std::chrono::seconds(60)), 128 + SIGKILL);
+  std::string output;
+  EXPECT_EQ(run_signalbox(replay_args(config, world.dir() / "shuffled.ndjson", {"--resume"}),
+                          world.dir() / "other.log", &output),
+            2)
+      << output;
+  EXPECT_NE(output.find("cannot resume: the interrupted replay read 1 file (ordered.ndjson), --presorted, "
+                        "not 1 file (shuffled.ndjson)"),
+            std::string::npos)
+      << output;
 
   std::vector<Value> expected = reference();
   std::vector<Value> interrupted = answers("killed");

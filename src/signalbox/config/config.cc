@@ -13,6 +13,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
 
@@ -461,7 +462,8 @@ class Parser {
 
   void parse_storage(const Entry& section, StorageConfig& out) const {
     static const std::vector<std::string> kKeys = {"kind",       "path",    "nodes", "password",
-                                                   "key_prefix", "timeout", "pool",  "sync"};
+                                                   "key_prefix", "timeout", "pool",  "sync",
+                                                   "reserve"};
     const Entry* nodes = nullptr;
     ConfigLocation kind_where = section.value_where;
     std::optional<ConfigLocation> sync_where;
@@ -507,6 +509,15 @@ class Parser {
                              fmt::format("unknown mode {} (use always or none)", quote(mode)));
         out.sync = mode == "always";
         sync_where = e.value_where;
+      } else if (e.key == "reserve") {
+        std::string amount = text(e, path);
+        std::optional<std::uint64_t> bytes = amount == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(amount);
+        if (!bytes)
+          throw_config_error(e.value_where, path,
+                             fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, "
+                                         "KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)",
+                                         quote(amount)));
+        out.reserve = *bytes;
       } else {
         unknown_key(e, "storage", kKeys);
       }

@@ -88,6 +88,9 @@ struct StorageConfig {
   // it to the operating system ("none": an acknowledged write survives a crash of the
   // process, not a power loss).
   bool sync = false;
+  // rocksdb: writes are refused (503) while the store's file system has less free space than
+  // this, so that RocksDB's own flushes and compactions never meet a full disk; 0: no check.
+  std::uint64_t reserve = std::uint64_t{64} << 20;
 };
 
 struct EventStoreConfig {

@@ -1,5 +1,7 @@
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -480,7 +482,7 @@ class RocksDbStore final : public Store {
     for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, encode_time(high_water)), "batch high water");
-    check(db_->Write(write_options(), &wb), "commit");
+    write(wb, "commit");
     high_water_.store(high_water, std::memory_order_release);
   }
 
@@ -641,6 +643,32 @@ class RocksDbStore final : public Store {
     w.sync = options_.sync;
     return w;
   }
+  // Applies `batch`, unless the disk is short of space. Refusing writes while the reserve is
+  // not free keeps RocksDB from meeting a full disk: after a failed write it refuses every
+  // write until it recovers, and the RocksDB of Debian aborts the process when asked to
+  // recover from a failed write of its log. Reads are served meanwhile.
+  void write(rocksdb::WriteBatch& batch, std::string_view what) {
+    check_free_space(what);
+    rocksdb::Status status = db_->Write(write_options(), &batch);
+    if (status.ok()) return;
+    throw StorageError(fmt::format(
+        "rocksdb: {}: {}; writes stay refused until the process restarts (it then recovers "
+        "from the write-ahead log)",
+        what, status.ToString()));
+  }
+
+  void check_free_space(std::string_view what) const {
+    if (options_.reserve_bytes == 0) return;
+    struct statvfs fs;
+    if (::statvfs(options_.path.c_str(), &fs) != 0) return;  // unknown: let the write tell
+    const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free >= options_.reserve_bytes) return;
+    throw StorageError(fmt::format(
+        "rocksdb: {}: no space: {} has {} bytes free, less than storage.reserve ({} bytes); "
+        "writes are refused until space is freed",
+        what, options_.path.string(), free, options_.reserve_bytes));
+  }
+
   void require_writable() const {
     if (options_.read_only) throw StorageError("the store is open read-only");
   }

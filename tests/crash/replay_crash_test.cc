@@ -12,8 +12,6 @@
 #include <gtest/gtest.h>
 
 #include "server_process.h"
-#include "signalbox/ingest/replay_checkpoint.h"
-#include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "traffic.h"
 #include "world_yaml.h"
 
@@ -78,8 +76,8 @@ class ReplayCrash : public ::testing::Test {
 
   std::vector<std::string> replay_args(const fs::path& config, const fs::path& file,
                                        std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"replay", "--config", config.string(), "--quiet",
-                                     "--batch-lines", "500", file.string()};
+    std::vector<std::string> args = {"replay", "--config", config.string(), "--quiet", "--log-level",
+                                     "debug", "--batch-lines", "500", file.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -103,22 +101,19 @@ class ReplayCrash : public ::testing::Test {
     return out;
   }
 
-  // The records the checkpoint of store `name` counts as stored, read beside the running
-  // replay (a read-only open); nullopt when there is none (yet).
-  std::optional<std::uint64_t> checkpoint_of(const std::string& name) {
-    try {
-      auto store = open_rocksdb_store(RocksDbOptions{world.dir() / ("store-" + name), true, false, 0}, merger_);
-      std::optional<std::string> note = store->read_note(kReplayCheckpointNote);
-      if (!note) return std::nullopt;
-      return ReplayCheckpoint::decode(*note).records;
-    } catch (const StorageError&) {
-      return std::nullopt;  // not created yet
-    }
+  // The records the replay writing `log` last reported as stored in its checkpoint (its
+  // debug log line), or nullopt before the first.
+  static std::optional<std::uint64_t> checkpoint_in(const fs::path& log) {
+    const std::string text = read_file(log);
+    const std::string marker = "replay: checkpoint: ";
+    std::size_t at = text.rfind(marker);
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoull(text.substr(at + marker.size()));
   }
 
   // Replays `file` into store `name`, killing it `kills` times and resuming; returns the output
   // of the run that finished. Each kill comes when the replay has stored past a random point
-  // of the log (read from its checkpoint), plus a random delay of up to 30 ms, so that kills
+  // of the log (as its checkpoint reports), plus a random delay of up to 30 ms, so that kills
   // land between and within batches.
   std::string replay_with_kills(const std::string& name, const fs::path& file, int kills,
                                 std::vector<std::string> extra = {}) {
@@ -140,7 +135,7 @@ class ReplayCrash : public ::testing::Test {
                         << points[static_cast<std::size_t>(k)] << " records: " << read_file(out_log);
           return "";
         }
-        std::optional<std::uint64_t> stored = checkpoint_of(name);
+        std::optional<std::uint64_t> stored = checkpoint_in(out_log);
         if (stored && *stored >= points[static_cast<std::size_t>(k)]) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
@@ -166,13 +161,6 @@ class ReplayCrash : public ::testing::Test {
     return output;
   }
 
-  // Reads no tiles: only the checkpoint.
-  class NoMerger final : public TileMerger {
-   public:
-    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-      return std::string(operands.back());
-    }
-  } merger_;
   World world;
   Log log;
 };
@@ -204,7 +192,7 @@ TEST_F(ReplayCrash, PresortedReplayResumesToo) {
   // --resume refuses other files than the interrupted replay's.
   fs::path config = config_for("other");
   pid_t pid = spawn_signalbox(replay_args(config, ordered, {"--presorted"}), world.dir() / "other.log");
-  while (!checkpoint_of("other")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!checkpoint_in(world.dir() / "other.log")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ::kill(pid, SIGKILL);
   ASSERT_EQ(wait_for_exit(pid, std::chrono::seconds(60)), 128 + SIGKILL);
   std::string output;

@@ -1,6 +1,7 @@
 #include "signalbox/ingest/replay.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <future>
 #include <memory>
@@ -68,6 +69,7 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
   stats.resumed_after = skip;
   auto checkpoint = [&](std::uint64_t records) {
     engine.write_note(kReplayCheckpointNote, ReplayCheckpoint{inputs, records}.encode());
+    spdlog::debug("replay: checkpoint: {} records stored", records);
   };
   checkpoint(skip);
   TimeOrderOptions order;

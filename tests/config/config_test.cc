@@ -283,6 +283,21 @@ TEST_F(ConfigTest, CustomSourceKindKeepsItsParameters) {
   EXPECT_EQ(c.sources[0].params.at("level").text, "city");
 }
 
+TEST_F(ConfigTest, StorageSync) {
+  EXPECT_FALSE(parse_config(with_signals(""), "c.yaml").storage.sync);
+  EXPECT_FALSE(parse_config(with_signals("storage: { sync: none }\n"), "c.yaml").storage.sync);
+  EXPECT_TRUE(parse_config(with_signals("storage: { sync: always }\n"), "c.yaml").storage.sync);
+}
+
+TEST_F(ConfigTest, StorageReserve) {
+  EXPECT_EQ(parse_config(with_signals(""), "c.yaml").storage.reserve, 64u << 20);
+  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 1GiB }\n"), "c.yaml").storage.reserve, 1u << 30);
+  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 0 }\n"), "c.yaml").storage.reserve, 0u);
+  EXPECT_EQ(error_of(with_signals("storage: { reserve: lots }\n")),
+            "cfg.yaml:1: storage.reserve: \"lots\" is not a size (use bytes, or <integer><unit> with unit "
+            "B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)");
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -431,7 +446,7 @@ TEST(ConfigErrors, UnknownKeys) {
             "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
             "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout or pool)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout, pool, sync or reserve)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
@@ -463,6 +478,11 @@ TEST(ConfigErrors, Storage) {
             "cfg.yaml:4: storage.pool: must be an integer from 1 to 1024");
   EXPECT_EQ(error_of(with_signals(redis + "  timeout: soon\n")),
             "cfg.yaml:4: storage.timeout: bad duration \"soon\" (use <integer><unit>, unit ms, s, m, h or d)");
+  EXPECT_EQ(error_of(with_signals("storage:\n  sync: true\n")),
+            "cfg.yaml:2: storage.sync: unknown mode \"true\" (use always or none)");
+  EXPECT_EQ(error_of(with_signals(redis + "  sync: always\n")),
+            "cfg.yaml:4: storage.sync: applies to kind rocksdb only (a Redis server's durability is its "
+            "own appendonly and appendfsync settings)");
 }
 
 TEST(ConfigStorage, RedisKeys) {
@@ -693,6 +713,8 @@ TEST(ConfigErrors, Actions) {
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
   EXPECT_EQ(actions("      save: 1e999\n"),
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
+  EXPECT_EQ(actions("      save: -1.7e308\n"),
+            "cfg.yaml:5: signals[0].actions.save: weight must be at most 1e100 in magnitude");
   EXPECT_EQ(actions("      save: [1]\n"),
             "cfg.yaml:5: signals[0].actions.save: weight must be a finite number");
   EXPECT_EQ(actions("      save: 1\n      save: 2\n"),

@@ -1,5 +1,6 @@
 #include "signalbox/event/decode.h"
 
+#include <cmath>
 #include <limits>
 
 #include <gmock/gmock.h>
@@ -276,6 +277,23 @@ TEST_F(DecodeTest, AttrValues) {
   EXPECT_EQ(error_of(with(R"("attrs":{"n":1e999})")), "attrs.n: number out of range");
   EXPECT_EQ(error_of(with(R"("attrs":{"n":123456789012345678901234567890})")),
             "attrs.n: number out of range");
+}
+
+// Two of the largest doubles already add up to infinity, which a sum would then keep for
+// good: numbers are bounded so that sums of them stay finite.
+TEST_F(DecodeTest, AttrNumbersAreBoundedSoSumsStayFinite) {
+  EXPECT_EQ(error_of(with(R"("attrs":{"price":1.7e308})")),
+            "attrs.price: 1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
+            "stay finite)");
+  EXPECT_EQ(error_of(with(R"("attrs":{"price":-1.7e308})")),
+            "attrs.price: -1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
+            "stay finite)");
+  EXPECT_THAT(error_of(with(R"("attrs":{"price":1e101})")), StartsWith("attrs.price: 1e+101 is out of range"));
+  EXPECT_EQ(decoded(with(R"("attrs":{"a":1e100,"b":-1e100})")).attrs[0].second, AttrValue(1e100));
+  EXPECT_EQ(decoded(with(R"("attrs":{"a":18446744073709551615})")).attrs[0].second,
+            AttrValue(18446744073709551615.0));
+  // The sum of a billion of the largest accepted values times the largest weight is finite.
+  EXPECT_TRUE(std::isfinite(1e9 * kMaxAttrNumber * 1e100));
 }
 
 TEST_F(DecodeTest, UnknownAndDuplicateFields) {

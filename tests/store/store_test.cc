@@ -142,6 +142,20 @@ TEST_P(StoreTest, CommittedIdsAreFoundAndOthersNot) {
   EXPECT_EQ(store.high_water(), kT0 + 5);
 }
 
+TEST_P(StoreTest, NotesAreKeptUntilDeletedAndSurviveAReopen) {
+  Store& store = open();
+  EXPECT_EQ(store.read_note("replay_checkpoint"), std::nullopt);
+  store.write_note("replay_checkpoint", "first\nline two");
+  store.write_note("replay_checkpoint", "second\nline two");
+  store.write_note("other", "x");
+  Store& again = open();
+  EXPECT_EQ(again.read_note("replay_checkpoint"), "second\nline two");
+  EXPECT_EQ(again.read_note("other"), "x");
+  again.write_note("replay_checkpoint", std::nullopt);
+  EXPECT_EQ(again.read_note("replay_checkpoint"), std::nullopt);
+  EXPECT_EQ(again.read_note("other"), "x");
+}
+
 TEST_P(StoreTest, KeepRawFalseKeepsTheIdButNoRawCopy) {
   Store& store = open();
   CommitBatch b;

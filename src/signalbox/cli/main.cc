@@ -83,8 +83,9 @@ int run_check(const std::string& config_path) {
 
 struct ReplayArgs {
   std::vector<std::string> files;
-  bool quiet = false, allow_rejects = false, presorted = false;
+  bool quiet = false, allow_rejects = false, presorted = false, resume = false, restart = false;
   std::size_t max_errors = 20;
+  std::size_t batch_lines = ReplayOptions().batch_lines;
   std::string tmp_dir, sort_memory, log_level;
 };
 
@@ -104,12 +105,20 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
     fmt::print(stderr, "signalbox replay: -: standard input can be read only once\n");
     return kExitUsage;
   }
+  if (args.resume && args.restart) {
+    fmt::print(stderr, "signalbox replay: --resume and --restart exclude each other\n");
+    return kExitUsage;
+  }
+  options.interrupted = args.resume    ? InterruptedReplay::kResume
+                        : args.restart ? InterruptedReplay::kRestart
+                                       : InterruptedReplay::kRefuse;
   Config config = load_config(config_path);
   start_logging(config, args.log_level);
   Engine engine(config);
   options.progress = !args.quiet;
   options.presorted = args.presorted;
   options.tmp_dir = args.tmp_dir;
+  options.batch_lines = args.batch_lines;
   std::size_t shown = 0;
   std::string first_error;
   const std::size_t max_errors_shown = args.max_errors;
@@ -117,7 +126,17 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
     if (first_error.empty()) first_error = message;
     if (shown++ < max_errors_shown) fmt::print(stderr, "rejected: {}\n", message);
   };
-  ReplayStats stats = replay_files(engine, args.files, options);
+  ReplayStats stats;
+  try {
+    stats = replay_files(engine, args.files, options);
+  } catch (const ReplayInterrupted& e) {
+    fmt::print(stderr, "signalbox replay: {}\n", e.what());
+    return kExitUsage;
+  }
+  if (args.resume && !stats.found_interrupted)
+    fmt::print(stderr, "signalbox replay: --resume: no interrupted replay in this store; replayed from the start\n");
+  if (stats.resumed_after > 0)
+    fmt::print("resumed an interrupted replay after its first {} lines (stored before)\n", stats.resumed_after);
   engine.expire(Engine::ExpireOptions{.compact_tiles = true});
   engine.flush();
   if (shown > max_errors_shown)
@@ -355,6 +374,13 @@ int main_impl(int argc, char** argv) {
                      "rejected events listed at most (default 20)");
   replay->add_flag("--presorted", replay_args.presorted,
                    "the files are in ts order: ingest them as given, no check, no sort");
+  replay->add_option("--batch-lines", replay_args.batch_lines,
+                     "lines ingested (and checkpointed) per batch (default 32768)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  replay->add_flag("--resume", replay_args.resume,
+                   "go on where an interrupted replay of the same files stopped");
+  replay->add_flag("--restart", replay_args.restart,
+                   "replay from the start although a replay into this store was interrupted");
   replay->add_option("--tmp-dir", replay_args.tmp_dir,
                      "folder for the sort's temporary runs (default: the system's)");
   replay->add_option("--sort-memory", replay_args.sort_memory,

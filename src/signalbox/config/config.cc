@@ -568,9 +568,11 @@ class Parser {
 
   void parse_storage(const Entry& section, StorageConfig& out) const {
     static const std::vector<std::string> kKeys = {"kind",       "path",    "nodes", "password",
-                                                   "key_prefix", "timeout", "pool"};
+                                                   "key_prefix", "timeout", "pool",  "sync",
+                                                   "reserve"};
     const Entry* nodes = nullptr;
     ConfigLocation kind_where = section.value_where;
+    std::optional<ConfigLocation> sync_where;
     std::vector<Entry> fields = sub_entries(section, "storage");
     for (const Entry& e : fields) {
       std::string path = child("storage", e.key);
@@ -602,6 +604,22 @@ class Parser {
         auto n = parse_int(text(e, path));
         if (!n || *n < 1 || *n > 1024) throw_config_error(e.value_where, path, "must be an integer from 1 to 1024");
         out.pool = static_cast<std::size_t>(*n);
+      } else if (e.key == "sync") {
+        std::string mode = text(e, path);
+        if (mode != "always" && mode != "none")
+          throw_config_error(e.value_where, path,
+                             fmt::format("unknown mode {} (use always or none)", quote(mode)));
+        out.sync = mode == "always";
+        sync_where = e.value_where;
+      } else if (e.key == "reserve") {
+        std::string amount = text(e, path);
+        std::optional<std::uint64_t> bytes = amount == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(amount);
+        if (!bytes)
+          throw_config_error(e.value_where, path,
+                             fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, "
+                                         "KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)",
+                                         quote(amount)));
+        out.reserve = *bytes;
       } else {
         unknown_key(e, "storage", kKeys);
       }
@@ -609,6 +627,11 @@ class Parser {
     if (out.kind == "redis" && out.nodes.empty()) {
       throw_config_error(nodes ? nodes->value_where : kind_where, "storage.nodes",
                          "required for kind redis (a list of host:port)");
+    }
+    if (out.kind == "redis" && out.sync) {
+      throw_config_error(*sync_where, "storage.sync",
+                         "applies to kind rocksdb only (a Redis server's durability is its own "
+                         "appendonly and appendfsync settings)");
     }
     // Nodes are still checked above for rocksdb, so switching kinds back keeps a valid file.
     if (out.kind == "rocksdb") out.nodes.clear();
@@ -929,6 +952,9 @@ class Parser {
       }
       auto w = a.value.IsScalar() ? parse_double(a.value.Scalar()) : std::nullopt;
       if (!w) throw_config_error(a.value_where, a_path, "weight must be a finite number");
+      // Event numbers are bounded the same (kMaxAttrNumber): their weighted sums stay finite.
+      if (std::abs(*w) > 1e100)
+        throw_config_error(a.value_where, a_path, "weight must be at most 1e100 in magnitude");
       actions.emplace_back(a.key, *w);
     }
     // An empty map would drop every event; omitting `actions` is how to take them all.

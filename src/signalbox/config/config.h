@@ -118,6 +118,13 @@ struct StorageConfig {
   std::string key_prefix = "signalbox";  // redis: starts every key
   TimeMs timeout = 2000;               // redis: connect and reply timeout
   std::size_t pool = 4;                // redis: idle connections kept per node
+  // rocksdb: fsync the write-ahead log before a write is acknowledged ("always"), or leave
+  // it to the operating system ("none": an acknowledged write survives a crash of the
+  // process, not a power loss).
+  bool sync = false;
+  // rocksdb: writes are refused (503) while the store's file system has less free space than
+  // this, so that RocksDB's own flushes and compactions never meet a full disk; 0: no check.
+  std::uint64_t reserve = std::uint64_t{64} << 20;
 };
 
 struct EventStoreConfig {

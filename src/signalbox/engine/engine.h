@@ -150,6 +150,13 @@ class Engine {
   // Throws StorageError when the store cannot serve now (see Store::check_ready).
   void check_ready() { store_->check_ready(); }
 
+  // A small named record kept in the store beside the data (see Store::read_note): replay's
+  // checkpoint. Not serialised with ingest: one writer of a note at a time.
+  std::optional<std::string> read_note(std::string_view name) { return store_->read_note(name); }
+  void write_note(std::string_view name, std::optional<std::string_view> value) {
+    store_->write_note(name, value);
+  }
+
   TimeMs stream_time() const { return store_->high_water(); }
   // How far behind stream time an event is still taken (see late_horizon(const Config&)).
   TimeMs late_horizon() const { return retention_.late_horizon; }

@@ -1,6 +1,7 @@
 #include "signalbox/event/decode.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -377,9 +378,17 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
         event->attrs.emplace_back(std::string(name),
                                   static_cast<double>(v.get_uint64().value_unsafe()));
         break;
-      case element_type::DOUBLE:
-        event->attrs.emplace_back(std::string(name), v.get_double().value_unsafe());
+      case element_type::DOUBLE: {
+        const double d = v.get_double().value_unsafe();
+        if (!(std::abs(d) <= kMaxAttrNumber)) {
+          *error = fmt::format("attrs.{}: {} is out of range (at most {:g} in magnitude, so that sums "
+                               "of it stay finite)",
+                               name, d, kMaxAttrNumber);
+          return false;
+        }
+        event->attrs.emplace_back(std::string(name), d);
         break;
+      }
       default:
         *error = fmt::format("attrs.{}: value must be a string or number", name);
         return false;

@@ -21,6 +21,11 @@ inline constexpr std::size_t kMaxAttrs = 32;
 // Not fixed by the contract, but bounded all the same: attribute names and string values.
 inline constexpr std::size_t kMaxAttrNameBytes = 64;
 inline constexpr std::size_t kMaxAttrValueBytes = 1024;
+// The largest magnitude of a number attribute. Aggregators add numbers up (times an action
+// weight, bounded the same in the config), and a sum that overflowed to infinity would stay
+// infinite (or become NaN) in every tile it reached; under this bound, sums of 1e100 such
+// products stay finite, so every stored state is.
+inline constexpr double kMaxAttrNumber = 1e100;
 // One event's JSON text; longer lines are rejected before parsing.
 inline constexpr std::size_t kMaxEventJsonBytes = 64 * 1024;
 

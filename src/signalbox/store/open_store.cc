@@ -25,7 +25,7 @@ std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger
   if (config.storage.kind != "rocksdb")
     throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported (use rocksdb or redis)",
                                   config.file.string(), config.storage.kind));
-  return open_rocksdb_store(RocksDbOptions{config.storage.path, read_only, false}, merger);
+  return open_rocksdb_store(RocksDbOptions{config.storage.path, read_only, config.storage.sync, config.storage.reserve}, merger);
 }
 
 }  // namespace signalbox

@@ -163,6 +163,11 @@ class Store {
   // Writes in-memory data to disk files so that a restart or a read-only reader need not
   // replay the write-ahead log.
   virtual void flush() = 0;
+  // A small named record kept beside the data (a replay's checkpoint): nullopt when absent.
+  // A note written after a commit() is never found stored without that commit after a crash.
+  virtual std::optional<std::string> read_note(std::string_view name) = 0;
+  // Writes the note, or deletes it for nullopt; as durable as a commit.
+  virtual void write_note(std::string_view name, std::optional<std::string_view> value) = 0;
 };
 
 }  // namespace signalbox

@@ -334,7 +334,24 @@ class RedisStore final : public Store {
 
   void flush() override {}
 
+  // Notes are fields of the meta hash ("note:<name>"); a commit's replies have all come back
+  // before a note is written, so a note never runs ahead of the data it speaks of.
+  std::optional<std::string> read_note(std::string_view name) override {
+    RedisValue v = checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, note_field(name)}}), "read note");
+    if (v.type == RedisValue::Type::kNil) return std::nullopt;
+    return v.str;
+  }
+
+  void write_note(std::string_view name, std::optional<std::string_view> value) override {
+    if (value)
+      checked(cluster_.run(RedisCommand{meta_, {"HSET", meta_, note_field(name), std::string(*value)}}), "write note");
+    else
+      checked(cluster_.run(RedisCommand{meta_, {"HDEL", meta_, note_field(name)}}), "delete note");
+  }
+
  private:
+  static std::string note_field(std::string_view name) { return "note:" + std::string(name); }
+
   TimeMs read_meta(const char* field) const {
     return parse_time(checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, field}}), "read stream time"));
   }

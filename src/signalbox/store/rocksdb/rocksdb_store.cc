@@ -1,9 +1,12 @@
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <rocksdb/compaction_filter.h>
@@ -12,6 +15,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
@@ -19,6 +23,7 @@
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
+#include "signalbox/store/rocksdb/holding_file_system.h"
 #include "signalbox/store/tile_value.h"
 
 namespace signalbox {
@@ -29,6 +34,7 @@ constexpr char kHighWaterKey[] = "meta/high_water";
 constexpr char kExpiredKey[] = "meta/expired_through";
 constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
 constexpr char kFormatKey[] = "meta/format";
+constexpr char kNotePrefix[] = "note/";
 constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // fixed: ids are stored by it
 // Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
 // late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
@@ -102,6 +108,11 @@ std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(
 void check(const rocksdb::Status& status, std::string_view what) {
   if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
 }
+
+// What to do about a store that does not open because its files are damaged.
+constexpr char kDamagedAdvice[] =
+    "restore the folder from a backup, or replay the events into a new storage.path; the "
+    "folder was left as it is";
 
 // Merges tile operands state by state through the engine's aggregators; a state found in one
 // operand only is copied as it is. A base tile's part is prefixed by the time it covers
@@ -235,6 +246,14 @@ class RocksDbStore final : public Store {
         id_filter_(ExpiryFilter::Where::kEventIds, ids_expired_through_),
         tile_filter_(expired_through_, policy_, policy_mutex_) {
     rocksdb::Options db_options;
+    // Checks what is read at open (table file sizes against the MANIFEST, checksums) and
+    // stops writes after any background error instead of going on from a damaged state.
+    db_options.paranoid_checks = true;
+    if (!options.read_only) {
+      holding_fs_ = std::make_shared<HoldingFileSystem>(rocksdb::FileSystem::Default());
+      env_ = rocksdb::NewCompositeEnv(holding_fs_);
+      db_options.env = env_.get();
+    }
     db_options.create_if_missing = !options.read_only;
     db_options.create_missing_column_families = !options.read_only;
     db_options.IncreaseParallelism(2);
@@ -292,10 +311,16 @@ class RocksDbStore final : public Store {
       std::filesystem::create_directories(options.path, ec);
       if (ec) throw StorageError(fmt::format("cannot create {}: {}", path, ec.message()));
     }
+    // Table files the open finds unlisted are held, not deleted, until checked below (and for
+    // good when the store refuses to open: closing it would delete them too).
+    if (holding_fs_) holding_fs_->hold(true);
     rocksdb::Status status =
         options.read_only
             ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
             : rocksdb::DB::Open(db_options, path, families, &handles, &db);
+    if (status.IsCorruption())
+      throw StorageError(fmt::format("rocksdb: open {}: the store is damaged ({}): {}", path,
+                                     status.ToString(), kDamagedAdvice));
     check(status, fmt::format("open {}", path));
     db_.reset(db);
     default_ = handles[0];
@@ -304,6 +329,7 @@ class RocksDbStore final : public Store {
     tiles_ = handles[3];
     try {
       check_format_and_load(path);
+      if (holding_fs_) release_unlisted_tables(path);
     } catch (...) {
       close();  // a constructor that throws runs no destructor
       throw;
@@ -333,6 +359,61 @@ class RocksDbStore final : public Store {
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
     ids_expired_through_ = read_time(kIdsExpiredKey);
+  }
+
+  // Deletes the table files the open found unlisted in the MANIFEST when the store holds all
+  // they hold: those are left by a flush or compaction a crash interrupted (their data is in
+  // the write-ahead log, or in the compaction's inputs), or are inputs of a compaction whose
+  // deletion a crash interrupted (their data is in its outputs, or expired). A raw event or
+  // event id in such a file, not expired and not in the store, means that the MANIFEST lost
+  // what it listed (truncated or damaged): then the store refuses to open and the files stay.
+  void release_unlisted_tables(const std::string& path) {
+    std::vector<std::string> files = holding_fs_->take_held();
+    check_unlisted_tables(path, files);
+    holding_fs_->hold(false);
+    // Those deleted by background work while the first were checked.
+    std::vector<std::string> more = holding_fs_->take_held();
+    check_unlisted_tables(path, more);
+    files.insert(files.end(), more.begin(), more.end());
+    for (const std::string& file : files)
+      holding_fs_->DeleteFile(file, rocksdb::IOOptions(), nullptr).PermitUncheckedError();
+  }
+
+  void check_unlisted_tables(const std::string& path, const std::vector<std::string>& files) {
+    for (const std::string& file : files) {
+      if (std::optional<std::string> lost = data_only_in(file))
+        throw StorageError(fmt::format(
+            "rocksdb: open {}: the MANIFEST does not list table file {}, which holds data the "
+            "store does not have ({}): the MANIFEST is damaged or truncated, and opening would "
+            "delete that file. Refusing to open: {}",
+            path, std::filesystem::path(file).filename().string(), *lost, kDamagedAdvice));
+    }
+  }
+
+  // A description of the first unexpired event or event id in table `file` that the store
+  // lacks, or nullopt. A file that does not open as a table (cut short by a crash) holds
+  // nothing stored only there.
+  std::optional<std::string> data_only_in(const std::string& file) {
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    if (!reader.Open(file).ok()) return std::nullopt;
+    const std::string family = reader.GetTableProperties()->column_family_name;
+    const bool events = family == "events";
+    if (!events && family != "event_ids") return std::nullopt;
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+    std::string value;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key = view(it->key());
+      if (key.size() < 16) continue;
+      const TimeMs ts = events ? decode_time(key.substr(8, 8))
+                               : (it->value().size() == 8 ? decode_time(view(it->value())) : kBeginningOfTime);
+      if (ts <= (events ? expired_through_.load() : ids_expired_through_.load())) continue;
+      rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events ? events_ : event_ids_, it->key(), &value);
+      if (status.IsNotFound())
+        return fmt::format("{} of user {} at ts {}", events ? "an event" : "an event id",
+                           ByteReader(key).fixed64_be(), ts);
+      check(status, "check table file");
+    }
+    return std::nullopt;
   }
 
   void close() {
@@ -401,7 +482,7 @@ class RocksDbStore final : public Store {
     for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, encode_time(high_water)), "batch high water");
-    check(db_->Write(write_options(), &wb), "commit");
+    write(wb, "commit");
     high_water_.store(high_water, std::memory_order_release);
   }
 
@@ -533,6 +614,23 @@ class RocksDbStore final : public Store {
     check(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
   }
 
+  // The write-ahead log keeps writes in order, so a note written after a commit is never
+  // recovered without it.
+  std::optional<std::string> read_note(std::string_view name) override {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, kNotePrefix + std::string(name), &value);
+    if (status.IsNotFound()) return std::nullopt;
+    check(status, "read note");
+    return value;
+  }
+
+  void write_note(std::string_view name, std::optional<std::string_view> value) override {
+    require_writable();
+    std::string key = kNotePrefix + std::string(name);
+    if (value) check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())), "write note");
+    else check(db_->Delete(write_options(), default_, key), "delete note");
+  }
+
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events() { return events_; }
   rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }
@@ -545,6 +643,32 @@ class RocksDbStore final : public Store {
     w.sync = options_.sync;
     return w;
   }
+  // Applies `batch`, unless the disk is short of space. Refusing writes while the reserve is
+  // not free keeps RocksDB from meeting a full disk: after a failed write it refuses every
+  // write until it recovers, and the RocksDB of Debian aborts the process when asked to
+  // recover from a failed write of its log. Reads are served meanwhile.
+  void write(rocksdb::WriteBatch& batch, std::string_view what) {
+    check_free_space(what);
+    rocksdb::Status status = db_->Write(write_options(), &batch);
+    if (status.ok()) return;
+    throw StorageError(fmt::format(
+        "rocksdb: {}: {}; writes stay refused until the process restarts (it then recovers "
+        "from the write-ahead log)",
+        what, status.ToString()));
+  }
+
+  void check_free_space(std::string_view what) const {
+    if (options_.reserve_bytes == 0) return;
+    struct statvfs fs;
+    if (::statvfs(options_.path.c_str(), &fs) != 0) return;  // unknown: let the write tell
+    const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free >= options_.reserve_bytes) return;
+    throw StorageError(fmt::format(
+        "rocksdb: {}: no space: {} has {} bytes free, less than storage.reserve ({} bytes); "
+        "writes are refused until space is freed",
+        what, options_.path.string(), free, options_.reserve_bytes));
+  }
+
   void require_writable() const {
     if (options_.read_only) throw StorageError("the store is open read-only");
   }
@@ -566,6 +690,9 @@ class RocksDbStore final : public Store {
   ExpiryFilter event_filter_;
   ExpiryFilter id_filter_;
   TileExpiryFilter tile_filter_;
+  // The file system and environment of a writable store; they outlive the database.
+  std::shared_ptr<HoldingFileSystem> holding_fs_;
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;

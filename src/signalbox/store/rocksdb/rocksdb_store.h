@@ -15,6 +15,9 @@ struct RocksDbOptions {
   // fsync the write-ahead log on every commit. Off: a commit survives a process crash but
   // not a power loss.
   bool sync = false;
+  // commit() throws StorageError, writing nothing, while the file system holding `path` has
+  // less free space than this (0: no check).
+  std::uint64_t reserve_bytes = 0;
 };
 
 // The embedded default store on RocksDB. Column families: `events` (key: user, ts, event_id),

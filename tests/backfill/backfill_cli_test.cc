@@ -167,8 +167,12 @@ TEST_F(BackfillCliTest, AtTheEndOfTheStreamBackfillEqualsReplayThenGet) {
   users.push_back(by_count.back().second);
   users.push_back(987654321);
 
+  // kDemoEnd written both ways: ms and ISO 8601 (date only, and with an offset).
   std::string csv;
-  for (std::uint64_t user : users) csv += fmt::format("{},{}\n", user, kDemoEnd);
+  const std::string spellings[] = {std::to_string(kDemoEnd), "2026-01-01",
+                                   "2026-01-01T01:00:00.000+01:00"};
+  for (std::size_t i = 0; i < users.size(); ++i)
+    csv += fmt::format("{},{}\n", users[i], spellings[i % 3]);
   write("q.csv", csv);
   RunResult backfill = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
                                        config, events, path("q.csv"), path("out.ndjson")));
@@ -199,10 +203,18 @@ TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
   RunResult bad = backfill(path("bad.csv"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,
-            fmt::format("signalbox: {}:4: as_of: \"tomorrow\" is not a time in ms since the epoch "
-                        "(0 to 253402300799999)\n",
+            fmt::format("signalbox: {}:4: as_of: \"tomorrow\" is not a time: write ISO 8601 "
+                        "(2026-11-30T12:00:00Z, 2026-11-30T12:00:00.123+01:00, 2026-11-30) or "
+                        "milliseconds since the Unix epoch\n",
                         path("bad.csv")));
-  write("columns.csv", "1,2\n3;4\n");
+  write("seconds.csv", "user_id,as_of\n1,1767225600\n");
+  RunResult seconds = backfill(path("seconds.csv"));
+  EXPECT_EQ(seconds.exit_code, 2);
+  EXPECT_NE(seconds.err.find("seconds.csv:2: as_of: \"1767225600\" looks like seconds since the "
+                             "epoch, not milliseconds: multiply by 1000"),
+            std::string::npos)
+      << seconds.err;
+  write("columns.csv", "1,1767225600000\n3;4\n");
   RunResult columns = backfill(path("columns.csv"));
   EXPECT_EQ(columns.exit_code, 2);
   EXPECT_NE(columns.err.find("columns.csv:2: expected two columns user_id,as_of"),

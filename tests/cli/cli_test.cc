@@ -79,7 +79,10 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
 
   const std::int64_t as_of = kEnd;
   for (std::uint64_t user : users) {
-    RunResult get = cli(fmt::format("get --config {} --user {} --names saves,distinct_pins --as-of {}", config, user, as_of));
+    // --as-of in ISO 8601; the answer carries both spellings.
+    RunResult get = cli(fmt::format(
+        "get --config {} --user {} --names saves,distinct_pins --as-of 2026-01-01T01:00:00+01:00",
+        config, user));
     ASSERT_EQ(get.exit_code, 0) << get.err;
     std::map<std::string, int> saves = {{"1d", 0}, {"7d", 0}, {"90d", 0}};
     std::map<std::string, std::set<std::string>> pins = {{"1d", {}}, {"30d", {}}};
@@ -100,7 +103,7 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
       }
     }
     std::string expected = fmt::format(
-        R"({{"user_id":{},"as_of":{},"signals":{{"saves":{{"1d":{},"7d":{},"90d":{}}},"distinct_pins":{{"1d":{},"30d":{}}}}}}})",
+        R"({{"user_id":{},"as_of":{},"as_of_iso":"2026-01-01T00:00:00.000Z","signals":{{"saves":{{"1d":{},"7d":{},"90d":{}}},"distinct_pins":{{"1d":{},"30d":{}}}}}}})",
         user, as_of, saves["1d"], saves["7d"], saves["90d"], pins["1d"].size(), pins["30d"].size());
     EXPECT_EQ(get.out, expected + "\n") << "user " << user;
   }
@@ -137,7 +140,8 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
   RunResult get = cli(fmt::format("get --config {} --user 7 --names saves,recent_pins --as-of 1767225600000", config));
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out,
-            R"({"user_id":7,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
+            R"({"user_id":7,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
             R"("recent_pins":[{"value":"p3","ts":1767225000004},{"value":"p1","ts":1767225000000}]}})"
             "\n");
 
@@ -157,7 +161,9 @@ TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {
                      dir_);
   ASSERT_EQ(in.exit_code, 0) << in.err;
   RunResult get = cli(fmt::format("get --config {} --user 9 --names saves --as-of 1767225600000", config));
-  EXPECT_EQ(get.out, R"({"user_id":9,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
+  EXPECT_EQ(get.out,
+            R"({"user_id":9,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
 }
 
 // Lines far out of order are sorted before they are ingested, unless --presorted says the

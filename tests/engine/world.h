@@ -155,7 +155,10 @@ class World {
       if (v.transform != "session_profile") throw std::logic_error("no reference for " + v.name);
       signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
     }
-    return Value(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", Value(std::move(signals))}});
+    return Value(Value::Object{{"user_id", Value(user)},
+                               {"as_of", Value(as_of)},
+                               {"as_of_iso", Value(ref_iso_time(as_of))},
+                               {"signals", Value(std::move(signals))}});
   }
 
  private:

@@ -274,6 +274,7 @@ class Backfill {
         if (stats_.query_errors++ == 0) stats_.first_query_error = e.what();
         answer = Value(Value::Object{{"user_id", Value(q.user_id)},
                                      {"as_of", Value(q.as_of)},
+                                     {"as_of_iso", Value(format_iso_time(q.as_of))},
                                      {"error", Value(std::string(e.what()))}})
                      .to_json();
       }
@@ -424,6 +425,7 @@ std::string summary_line(const BackfillStats& s) {
   else
     line += s.sorted ? "in event time (sorted)" : "in event time (already in order)";
   line += fmt::format("; stream time {}", s.stream_time);
+  if (s.stream_time > 0) line += fmt::format(" ({})", format_iso_time(s.stream_time));
   if (!s.stopped_at.empty())
     line += fmt::format("; stopped reading at {}, every query answered", s.stopped_at);
   return line;

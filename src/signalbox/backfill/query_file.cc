@@ -68,9 +68,10 @@ std::vector<BackfillQuery> parse_query_text(std::string_view text, std::string_v
     BackfillQuery q;
     if (!parse_int(user, q.user_id))
       fail(fmt::format("user_id: \"{}\" is not an unsigned 64-bit integer", shown(user)));
-    if (!parse_int(as_of, q.as_of) || q.as_of < 0 || q.as_of > kMaxQueryAsOf)
-      fail(fmt::format("as_of: \"{}\" is not a time in ms since the epoch (0 to {})", shown(as_of),
-                       kMaxQueryAsOf));
+    std::string problem;
+    std::optional<TimeMs> t = parse_time(as_of, &problem);
+    if (!t) fail(fmt::format("as_of: \"{}\" {}", shown(as_of), problem));
+    q.as_of = *t;
     queries.push_back(q);
   }
   return queries;

@@ -15,12 +15,9 @@ struct BackfillQuery {
   TimeMs as_of = 0;
 };
 
-// The latest as_of a query file may ask for (9999-12-31T23:59:59.999Z): far enough for any
-// real use, and low enough that window arithmetic on it cannot overflow.
-inline constexpr TimeMs kMaxQueryAsOf = 253402300799999;
-
 // Parses the text of a query file: CSV rows `user_id,as_of` (an unsigned 64-bit user id and
-// a time in ms since the epoch, 0 to kMaxQueryAsOf), each field optionally blank-padded or
+// a time as parse_time() reads it: ISO 8601 or ms since the epoch, at most kLatestTimeMs, low
+// enough that window arithmetic on it cannot overflow), each field optionally blank-padded or
 // double-quoted. The first non-blank row may be the header `user_id,as_of`; blank rows are
 // skipped; "\r\n" line ends are accepted. Returns the queries in file order. Throws
 // QueryError("<name>:<line>: <problem>") for the first malformed row.

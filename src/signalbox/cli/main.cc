@@ -18,6 +18,7 @@
 #include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
+#include "signalbox/common/time.h"
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/fixture/fixture.h"
@@ -121,9 +122,12 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
   engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
-  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
+  const TimeMs stream_time = engine.stream_time();
+  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time "
+             "{}{}\n",
              stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted,
-             stats.duplicates, stats.rejected, engine.stream_time());
+             stats.duplicates, stats.rejected, stream_time,
+             stream_time > 0 ? fmt::format(" ({})", format_iso_time(stream_time)) : "");
   if (stats.rejected > 0 && !args.allow_rejects) {
     fmt::print(stderr, "signalbox replay: {} of {} events rejected (first: {})\n", stats.rejected,
                stats.accepted + stats.rejected, first_error);
@@ -133,12 +137,21 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
 }
 
 int run_get(const std::string& config_path, const std::string& user, const std::string& names,
-            const std::optional<std::int64_t>& as_of) {
+            const std::optional<std::string>& as_of_text) {
   std::uint64_t user_id = 0;
   auto [end, ec] = std::from_chars(user.data(), user.data() + user.size(), user_id);
   if (ec != std::errc() || end != user.data() + user.size()) {
     fmt::print(stderr, "signalbox get: --user: \"{}\" is not an unsigned 64-bit integer\n", user);
     return kExitUsage;
+  }
+  std::optional<TimeMs> as_of;
+  if (as_of_text) {
+    std::string problem;
+    as_of = parse_time(*as_of_text, &problem);
+    if (!as_of) {
+      fmt::print(stderr, "signalbox get: --as-of: \"{}\" {}\n", *as_of_text, problem);
+      return kExitUsage;
+    }
   }
   Config config = load_config(config_path);
   Engine::Options options;
@@ -365,10 +378,12 @@ int main_impl(int argc, char** argv) {
   CLI::App* get = app.add_subcommand("get", "print one user's signals as JSON, read from storage");
   add_config(get);
   std::string user, names;
-  std::optional<std::int64_t> as_of;
+  std::optional<std::string> as_of;
   get->add_option("--user,-u", user, "user id")->required();
   get->add_option("--names,-n", names, "signals and views, comma-separated (default: all)");
-  get->add_option("--as-of", as_of, "time in ms since the epoch (default: now)");
+  get->add_option("--as-of", as_of,
+                  "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch "
+                  "(default: now)");
 
   CLI::App* test = app.add_subcommand("test", "run signal fixtures (docs/testing-signals.md)");
   std::vector<std::string> fixtures;

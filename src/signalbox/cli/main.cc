@@ -163,6 +163,18 @@ int run_get(const std::string& config_path, const std::string& user, const std::
   return 0;
 }
 
+// The N of "top:N" (N >= 1); nullopt for anything else.
+std::optional<std::size_t> parse_top_keys(const std::string& text) {
+  constexpr std::string_view kPrefix = "top:";
+  if (text.rfind(kPrefix, 0) != 0) return std::nullopt;
+  std::size_t n = 0;
+  const char* begin = text.data() + kPrefix.size();
+  const char* end = text.data() + text.size();
+  auto [rest, ec] = std::from_chars(begin, end, n);
+  if (ec != std::errc() || rest != end || rest == begin || n == 0) return std::nullopt;
+  return n;
+}
+
 // Set by SIGINT or SIGTERM during a backfill, which then stops and removes its temporary data.
 std::atomic<bool> backfill_stop{false};
 
@@ -173,7 +185,7 @@ void stop_backfill(int signal) {
 
 struct BackfillArgs {
   std::vector<std::string> events;
-  std::string queries, out, lateness, tmp_dir, log_level;
+  std::string queries, out, lateness, tmp_dir, log_level, names, format = "json", keys;
   bool quiet = false, presorted = false, arrival_order = false;
   std::size_t max_errors = 20;
 };
@@ -201,6 +213,21 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
       return kExitUsage;
     }
   }
+  options.format = args.format == "csv" ? BackfillFormat::kCsv : BackfillFormat::kJson;
+  if (!args.keys.empty()) {
+    options.top_keys = parse_top_keys(args.keys);
+    if (!options.top_keys && args.keys != "all") {
+      fmt::print(stderr, "signalbox backfill: --keys: \"{}\" is not all or top:N (N >= 1)\n",
+                 args.keys);
+      return kExitUsage;
+    }
+    if (options.format != BackfillFormat::kCsv) {
+      fmt::print(stderr, "signalbox backfill: --keys applies only with --format csv (JSON keeps "
+                 "every key of each answer)\n");
+      return kExitUsage;
+    }
+  }
+  options.names = split_names(args.names);
   if (args.queries == "-" && std::count(args.events.begin(), args.events.end(), "-") > 0) {
     fmt::print(stderr,
                "signalbox backfill: --queries and --events cannot both read standard input\n");
@@ -208,7 +235,8 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   }
   Config config = load_config(config_path);
   start_logging(config, args.log_level);
-  std::vector<BackfillQuery> queries = read_query_file(args.queries);
+  QueryFile query_file = read_query_file(args.queries);
+  options.extra_columns = query_file.extra_columns;
   options.event_files = args.events;
   options.out = args.out;
   options.tmp_dir = args.tmp_dir;
@@ -220,7 +248,7 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   };
   std::signal(SIGINT, stop_backfill);
   std::signal(SIGTERM, stop_backfill);
-  BackfillStats stats = run_backfill(config, queries, options);
+  BackfillStats stats = run_backfill(config, query_file.queries, options);
   if (shown > args.max_errors)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - args.max_errors);
   if (stats.query_errors > 0)
@@ -397,11 +425,25 @@ int main_impl(int argc, char** argv) {
       ->add_option("--events,-e", backfill_args.events,
                    "NDJSON event logs (.gz too; - for stdin)")
       ->required();
-  backfill->add_option("--queries", backfill_args.queries, "CSV of user_id,as_of rows")->required();
+  backfill
+      ->add_option("--queries", backfill_args.queries,
+                   "CSV of user_id,as_of rows; with a header, other columns (labels, ids) are "
+                   "copied into the answers")
+      ->required();
   backfill
       ->add_option("--out,-o", backfill_args.out,
-                   "NDJSON answers, one line per query (- for stdout)")
+                   "the answers, one line per query (- for stdout)")
       ->required();
+  backfill
+      ->add_option("--format", backfill_args.format,
+                   "json: one answer object per line (default); csv: a header, then one flat "
+                   "row per query, a column per signal.window[.key]")
+      ->check(CLI::IsMember({"json", "csv"}));
+  backfill->add_option("--names,-n", backfill_args.names,
+                       "signals and views, comma-separated (default: all)");
+  backfill->add_option("--keys", backfill_args.keys,
+                       "with --format csv: all group keys (default) or top:N, the N largest of "
+                       "each signal over the whole table");
   backfill->add_flag("--presorted", backfill_args.presorted,
                      "the logs are in ts order: read them as given, no check, no sort");
   backfill->add_flag("--arrival-order", backfill_args.arrival_order,

@@ -1,10 +1,18 @@
 // The `signalbox` binary end to end: replay then get on generated demo data, bad input,
 // config errors and usage errors, each with its message and exit status (SPEC §6).
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "run.h"
 #include "signalbox/event/decode.h"
@@ -13,6 +21,20 @@ namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A loopback port nobody listens on right now (bound once with port 0, then released).
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+    throw std::runtime_error("free_port: no socket");
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
 
 constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
 
@@ -249,6 +271,35 @@ TEST_F(CliTest, UsageErrorsExitTwoAndOtherFailuresOne) {
   RunResult unknown_name = cli(fmt::format("get --config {} --user 1 --names nope", config));
   EXPECT_EQ(unknown_name.exit_code, 2);
   EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos) << unknown_name.err;
+}
+
+// A store another process holds (RocksDB's LOCK file) is one plain sentence, exit 1.
+TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
+  using namespace std::chrono_literals;
+  const std::string config = (dir_ / "held.yaml").string();
+  write("held.yaml",
+        fmt::format("server: {{ http: 127.0.0.1:{} }}\n"
+                    "storage: {{ kind: rocksdb, path: store }}\n"
+                    "signals:\n  - {{ name: saves, aggregator: count, windows: [1d] }}\n",
+                    free_port()));
+  const fs::path log = dir_ / "serve.log";
+  RunResult started = run(fmt::format("{} >{} 2>&1 & echo $!",
+                                      signalbox("serve --config " + config),
+                                      shell_quote(log.string())),
+                          dir_);
+  const pid_t serve = std::stoi(started.out);
+  auto listening = [&] { return read_file(log).find("listening") != std::string::npos; };
+  for (int i = 0; i < 600 && !listening(); ++i) std::this_thread::sleep_for(100ms);
+  RunResult replay = cli("replay -q --config " + config + " /dev/null");
+  ::kill(serve, SIGTERM);
+  for (int i = 0; i < 600 && ::kill(serve, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(listening()) << read_file(log);
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_EQ(replay.err,
+            fmt::format("signalbox: the store {} is in use by another process (a running "
+                        "signalbox serve or replay): stop it first, or send events to the running "
+                        "server (POST /v1/events)\n",
+                        (dir_ / "store").string()));
 }
 
 }  // namespace

@@ -302,5 +302,40 @@ TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
                         (dir_ / "store").string()));
 }
 
+// `serve --http A --grpc B` listens there, whatever the config's server section says.
+TEST_F(CliTest, ServeTakesItsAddressesFromTheCommandLine) {
+  using namespace std::chrono_literals;
+  const std::string config = (dir_ / "serve.yaml").string();
+  write("serve.yaml", "server: { http: 127.0.0.1:1 }\n"
+                      "storage: { kind: rocksdb, path: store }\n"
+                      "signals:\n  - { name: saves, aggregator: count, windows: [1d] }\n");
+  const std::uint16_t http = free_port(), grpc = free_port();
+  const fs::path log = dir_ / "serve.log";
+  RunResult started = run(
+      fmt::format("{} >{} 2>&1 & echo $!",
+                  signalbox(fmt::format("serve --config {} --http 127.0.0.1:{} --grpc 127.0.0.1:{}",
+                                        config, http, grpc)),
+                  shell_quote(log.string())),
+      dir_);
+  const pid_t serve = std::stoi(started.out);
+  const std::string grpc_line = fmt::format("listening on grpc://127.0.0.1:{}", grpc);
+  auto listening = [&] { return read_file(log).find(grpc_line) != std::string::npos; };
+  for (int i = 0; i < 600 && !listening(); ++i) std::this_thread::sleep_for(100ms);
+  ::kill(serve, SIGTERM);
+  for (int i = 0; i < 600 && ::kill(serve, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  const std::string text = read_file(log);
+  EXPECT_TRUE(listening()) << text;
+  EXPECT_NE(text.find(fmt::format("listening on http://127.0.0.1:{}", http)), std::string::npos)
+      << text;
+
+  RunResult bad = cli("serve --config " + config + " --http localhost");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "signalbox serve: --http: bad address \"localhost\" (use host:port, port "
+                     "1-65535)\n");
+  bad = cli("serve --config " + config + " --grpc 127.0.0.1:70000");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--grpc: bad address"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace signalbox::testing

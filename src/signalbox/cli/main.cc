@@ -260,8 +260,26 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   return stats.query_errors > 0 ? 1 : 0;
 }
 
-int run_serve(const std::string& config_path, const std::string& log_level) {
+// --http and --grpc of `serve`: addresses that replace the config's server.http and
+// server.grpc when given.
+struct ServeAddresses {
+  std::string http, grpc;
+};
+
+int run_serve(const std::string& config_path, const std::string& log_level,
+              const ServeAddresses& addresses) {
+  for (auto [flag, address] :
+       {std::pair{"--http", &addresses.http}, std::pair{"--grpc", &addresses.grpc}}) {
+    if (!address->empty() && !is_endpoint(*address)) {
+      fmt::print(stderr,
+                 "signalbox serve: {}: bad address \"{}\" (use host:port, port 1-65535)\n",
+                 flag, *address);
+      return kExitUsage;
+    }
+  }
   Config config = load_config(config_path);
+  if (!addresses.http.empty()) config.server.http = addresses.http;
+  if (!addresses.grpc.empty()) config.server.grpc = addresses.grpc;
   start_logging(config, log_level);
   std::vector<KafkaIngestOptions> kafka_options;
   for (const IngestConfig& ingest : config.ingest) {
@@ -382,6 +400,11 @@ int main_impl(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   };
   add_log_level(serve, log_level);
+  ServeAddresses serve_addresses;
+  serve->add_option("--http", serve_addresses.http,
+                    "host:port for HTTP, instead of the config's server.http");
+  serve->add_option("--grpc", serve_addresses.grpc,
+                    "host:port for gRPC, instead of the config's server.grpc (starts it)");
 
   CLI::App* check = app.add_subcommand("check", "validate a config");
   add_config(check);
@@ -466,7 +489,7 @@ int main_impl(int argc, char** argv) {
   }
 
   try {
-    if (*serve) return run_serve(config_path, log_level);
+    if (*serve) return run_serve(config_path, log_level, serve_addresses);
     if (*check) return run_check(config_path);
     if (*replay)
       return run_replay(config_path, replay_args);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Signalbox builds and tests with (clang, its sanitizer
-# runtimes and llvm-symbolizer are for scripts/fuzz.sh), and the npm packages of the browser
-# test (tests/web). Does nothing when they are all present already; uses sudo
-# when not run as root.
+# runtimes and llvm-symbolizer are for scripts/fuzz.sh; python3-pandas for the Python client's
+# frames and its tests, python3-setuptools and python3-pip to install it), and the npm
+# packages of the browser test (tests/web). Does nothing when they are all present already;
+# uses sudo when not run as root.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -14,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev wrk libssl-dev openssl
   clang libclang-rt-14-dev llvm-14
   chromium
+  python3-pandas python3-setuptools python3-pip
 )
 # The browser test runs on node; a machine that already has node (and npm) keeps its own.
 command -v node >/dev/null || packages+=(nodejs npm)

@@ -167,8 +167,12 @@ TEST_F(BackfillCliTest, AtTheEndOfTheStreamBackfillEqualsReplayThenGet) {
   users.push_back(by_count.back().second);
   users.push_back(987654321);
 
+  // kDemoEnd written both ways: ms and ISO 8601 (date only, and with an offset).
   std::string csv;
-  for (std::uint64_t user : users) csv += fmt::format("{},{}\n", user, kDemoEnd);
+  const std::string spellings[] = {std::to_string(kDemoEnd), "2026-01-01",
+                                   "2026-01-01T01:00:00.000+01:00"};
+  for (std::size_t i = 0; i < users.size(); ++i)
+    csv += fmt::format("{},{}\n", users[i], spellings[i % 3]);
   write("q.csv", csv);
   RunResult backfill = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
                                        config, events, path("q.csv"), path("out.ndjson")));
@@ -187,6 +191,147 @@ TEST_F(BackfillCliTest, AtTheEndOfTheStreamBackfillEqualsReplayThenGet) {
   EXPECT_NE(answers[0].find("\"top_categories_7d\":[{"), std::string::npos) << answers[0];
 }
 
+// The cells of one CSV line (quoted fields, "" for a quote), read here without the
+// engine's reader.
+std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+// An answer's leaves by column name: top-level fields, then signal.window.key...
+void leaves(const Value& v, const std::string& name, std::map<std::string, Value>& out) {
+  if (!v.is_object()) {
+    out[name] = v;
+    return;
+  }
+  for (const auto& [key, x] : v.object()) leaves(x, name.empty() ? key : name + "." + key, out);
+}
+
+std::map<std::string, Value> flat_answer(const Value& answer) {
+  std::map<std::string, Value> out;
+  for (const auto& [field, v] : answer.object()) {
+    if (field == "signals") leaves(v, "", out);
+    else out[field] = v;
+  }
+  return out;
+}
+
+// --format csv: the JSON backfill's values, one flat row per query, with the query file's
+// own columns (a label, an id) passed through; --names and --keys narrow the columns.
+TEST_F(BackfillCliTest, CsvHoldsTheJsonValuesAndTheQueryFilesColumns) {
+  std::string config = demo();
+  const std::string events = path("data/events.ndjson");
+  std::string queries = "request,user_id,label,as_of\n";
+  std::map<std::uint64_t, int> counts;
+  std::stringstream log(read_file(events));
+  for (std::string line; std::getline(log, line);) {
+    std::size_t at = line.find("\"user_id\":");
+    if (at != std::string::npos) counts[std::stoull(line.substr(at + 10))]++;
+  }
+  std::vector<std::uint64_t> users;
+  for (const auto& [user, n] : counts) users.push_back(user);
+  for (std::size_t i = 0; i < 40; ++i) {
+    const std::uint64_t user = i == 39 ? 987654321 : users[(i * 37) % users.size()];
+    const std::string as_of = i % 2 ? std::to_string(kDemoEnd - static_cast<TimeMs>(i) * kHourMs)
+                                    : "2025-12-2" + std::to_string(i % 10) + "T12:00:00Z";
+    queries += fmt::format("\"r,{}\",{},{},{}\n", i, user, i % 3 == 0 ? "1" : "0", as_of);
+  }
+  write("q.csv", queries);
+  auto backfill = [&](const std::string& out, const std::string& more) {
+    return cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {} {}", config,
+                           events, path("q.csv"), path(out), more));
+  };
+  RunResult json = backfill("out.ndjson", "");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  RunResult csv = backfill("out.csv", "--format csv");
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+
+  std::vector<std::string> answers = split_lines(read_file(dir_ / "out.ndjson"));
+  std::vector<std::string> rows = split_lines(read_file(dir_ / "out.csv"));
+  ASSERT_EQ(answers.size(), 40u);
+  ASSERT_EQ(rows.size(), 41u);
+  const std::vector<std::string> header = csv_cells(rows[0]);
+  ASSERT_GT(header.size(), 30u);
+  EXPECT_EQ(std::vector<std::string>(header.begin(), header.begin() + 5),
+            (std::vector<std::string>{"user_id", "as_of", "as_of_iso", "request", "label"}));
+  std::size_t numbers = 0, zeros = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    const Value answer = parse_json(answers[i]);
+    EXPECT_EQ(answer.find("request")->string(), fmt::format("r,{}", i));
+    EXPECT_EQ(answer.find("label")->string(), i % 3 == 0 ? "1" : "0");
+    const std::map<std::string, Value> expected = flat_answer(answer);
+    const std::vector<std::string> cells = csv_cells(rows[i + 1]);
+    ASSERT_EQ(cells.size(), header.size()) << rows[i + 1];
+    for (std::size_t c = 0; c < header.size(); ++c) {
+      auto it = expected.find(header[c]);
+      if (it == expected.end()) {
+        // A group key this answer lacks.
+        EXPECT_EQ(cells[c], "0") << "row " << i << " " << header[c];
+        ++zeros;
+      } else if (it->second.is_number()) {
+        EXPECT_EQ(std::stod(cells[c]), it->second.number()) << "row " << i << " " << header[c];
+        ++numbers;
+      } else if (it->second.is_string()) {
+        EXPECT_EQ(cells[c], it->second.string()) << header[c];
+      } else if (it->second.is_null()) {
+        EXPECT_EQ(cells[c], "") << header[c];
+      } else {
+        EXPECT_EQ(parse_json(cells[c]), it->second) << header[c];
+      }
+    }
+    for (const auto& [name, value] : expected)
+      EXPECT_NE(std::find(header.begin(), header.end(), name), header.end()) << name;
+  }
+  EXPECT_GT(numbers, 1000u);
+  EXPECT_GT(zeros, 100u);
+
+  RunResult narrow =
+      backfill("narrow.csv", "--format csv --names saves,category_counts --keys top:2");
+  ASSERT_EQ(narrow.exit_code, 0) << narrow.err;
+  std::vector<std::string> columns = csv_cells(split_lines(read_file(dir_ / "narrow.csv"))[0]);
+  std::map<std::string, int> per_window;
+  for (const std::string& column : columns) {
+    if (column.rfind("category_counts.", 0) == 0) {
+      per_window[column.substr(0, column.find('.', 16))]++;
+    } else if (column.find('.') != std::string::npos) {
+      EXPECT_EQ(column.rfind("saves.", 0), 0u) << column;
+    }
+  }
+  EXPECT_EQ(per_window.size(), 5u);
+  for (const auto& [window, n] : per_window) EXPECT_EQ(n, 2) << window;
+
+  RunResult bad = backfill("x.csv", "--format csv --keys top:0");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--keys: \"top:0\" is not all or top:N"), std::string::npos) << bad.err;
+  bad = backfill("x.ndjson", "--keys top:3");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--keys applies only with --format csv"), std::string::npos) << bad.err;
+  bad = backfill("x.ndjson", "--names saves,savez");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("names: \"savez\" is no signal or view"), std::string::npos) << bad.err;
+  write("clash.csv", "user_id,as_of,saves\n1,2026-01-01,7\n");
+  bad = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {} --format csv",
+                        config, events, path("clash.csv"), path("x.csv")));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("query file column \"saves\" has the name of a signal"),
+            std::string::npos)
+      << bad.err;
+}
+
 TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
   std::string config = demo();
   const std::string events = path("data/events.ndjson");
@@ -199,10 +344,18 @@ TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
   RunResult bad = backfill(path("bad.csv"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,
-            fmt::format("signalbox: {}:4: as_of: \"tomorrow\" is not a time in ms since the epoch "
-                        "(0 to 253402300799999)\n",
+            fmt::format("signalbox: {}:4: as_of: \"tomorrow\" is not a time: write ISO 8601 "
+                        "(2026-11-30T12:00:00Z, 2026-11-30T12:00:00.123+01:00, 2026-11-30) or "
+                        "milliseconds since the Unix epoch\n",
                         path("bad.csv")));
-  write("columns.csv", "1,2\n3;4\n");
+  write("seconds.csv", "user_id,as_of\n1,1767225600\n");
+  RunResult seconds = backfill(path("seconds.csv"));
+  EXPECT_EQ(seconds.exit_code, 2);
+  EXPECT_NE(seconds.err.find("seconds.csv:2: as_of: \"1767225600\" looks like seconds since the "
+                             "epoch, not milliseconds: multiply by 1000"),
+            std::string::npos)
+      << seconds.err;
+  write("columns.csv", "1,1767225600000\n3;4\n");
   RunResult columns = backfill(path("columns.csv"));
   EXPECT_EQ(columns.exit_code, 2);
   EXPECT_NE(columns.err.find("columns.csv:2: expected two columns user_id,as_of"),

@@ -1,10 +1,18 @@
 // The `signalbox` binary end to end: replay then get on generated demo data, bad input,
 // config errors and usage errors, each with its message and exit status (SPEC §6).
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "run.h"
 #include "signalbox/event/decode.h"
@@ -13,6 +21,20 @@ namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A loopback port nobody listens on right now (bound once with port 0, then released).
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+    throw std::runtime_error("free_port: no socket");
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
 
 constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
 
@@ -79,7 +101,10 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
 
   const std::int64_t as_of = kEnd;
   for (std::uint64_t user : users) {
-    RunResult get = cli(fmt::format("get --config {} --user {} --names saves,distinct_pins --as-of {}", config, user, as_of));
+    // --as-of in ISO 8601; the answer carries both spellings.
+    RunResult get = cli(fmt::format(
+        "get --config {} --user {} --names saves,distinct_pins --as-of 2026-01-01T01:00:00+01:00",
+        config, user));
     ASSERT_EQ(get.exit_code, 0) << get.err;
     std::map<std::string, int> saves = {{"1d", 0}, {"7d", 0}, {"90d", 0}};
     std::map<std::string, std::set<std::string>> pins = {{"1d", {}}, {"30d", {}}};
@@ -100,7 +125,7 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
       }
     }
     std::string expected = fmt::format(
-        R"({{"user_id":{},"as_of":{},"signals":{{"saves":{{"1d":{},"7d":{},"90d":{}}},"distinct_pins":{{"1d":{},"30d":{}}}}}}})",
+        R"({{"user_id":{},"as_of":{},"as_of_iso":"2026-01-01T00:00:00.000Z","signals":{{"saves":{{"1d":{},"7d":{},"90d":{}}},"distinct_pins":{{"1d":{},"30d":{}}}}}}})",
         user, as_of, saves["1d"], saves["7d"], saves["90d"], pins["1d"].size(), pins["30d"].size());
     EXPECT_EQ(get.out, expected + "\n") << "user " << user;
   }
@@ -137,7 +162,8 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
   RunResult get = cli(fmt::format("get --config {} --user 7 --names saves,recent_pins --as-of 1767225600000", config));
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out,
-            R"({"user_id":7,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
+            R"({"user_id":7,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
             R"("recent_pins":[{"value":"p3","ts":1767225000004},{"value":"p1","ts":1767225000000}]}})"
             "\n");
 
@@ -157,7 +183,9 @@ TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {
                      dir_);
   ASSERT_EQ(in.exit_code, 0) << in.err;
   RunResult get = cli(fmt::format("get --config {} --user 9 --names saves --as-of 1767225600000", config));
-  EXPECT_EQ(get.out, R"({"user_id":9,"as_of":1767225600000,"signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
+  EXPECT_EQ(get.out,
+            R"({"user_id":9,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
 }
 
 // Lines far out of order are sorted before they are ingested, unless --presorted says the
@@ -243,6 +271,70 @@ TEST_F(CliTest, UsageErrorsExitTwoAndOtherFailuresOne) {
   RunResult unknown_name = cli(fmt::format("get --config {} --user 1 --names nope", config));
   EXPECT_EQ(unknown_name.exit_code, 2);
   EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos) << unknown_name.err;
+}
+
+// A store another process holds (RocksDB's LOCK file) is one plain sentence, exit 1.
+TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
+  using namespace std::chrono_literals;
+  const std::string config = (dir_ / "held.yaml").string();
+  write("held.yaml",
+        fmt::format("server: {{ http: 127.0.0.1:{} }}\n"
+                    "storage: {{ kind: rocksdb, path: store }}\n"
+                    "signals:\n  - {{ name: saves, aggregator: count, windows: [1d] }}\n",
+                    free_port()));
+  const fs::path log = dir_ / "serve.log";
+  RunResult started = run(fmt::format("{} >{} 2>&1 & echo $!",
+                                      signalbox("serve --config " + config),
+                                      shell_quote(log.string())),
+                          dir_);
+  const pid_t serve = std::stoi(started.out);
+  auto listening = [&] { return read_file(log).find("listening") != std::string::npos; };
+  for (int i = 0; i < 600 && !listening(); ++i) std::this_thread::sleep_for(100ms);
+  RunResult replay = cli("replay -q --config " + config + " /dev/null");
+  ::kill(serve, SIGTERM);
+  for (int i = 0; i < 600 && ::kill(serve, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(listening()) << read_file(log);
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_EQ(replay.err,
+            fmt::format("signalbox: the store {} is in use by another process (a running "
+                        "signalbox serve or replay): stop it first, or send events to the running "
+                        "server (POST /v1/events)\n",
+                        (dir_ / "store").string()));
+}
+
+// `serve --http A --grpc B` listens there, whatever the config's server section says.
+TEST_F(CliTest, ServeTakesItsAddressesFromTheCommandLine) {
+  using namespace std::chrono_literals;
+  const std::string config = (dir_ / "serve.yaml").string();
+  write("serve.yaml", "server: { http: 127.0.0.1:1 }\n"
+                      "storage: { kind: rocksdb, path: store }\n"
+                      "signals:\n  - { name: saves, aggregator: count, windows: [1d] }\n");
+  const std::uint16_t http = free_port(), grpc = free_port();
+  const fs::path log = dir_ / "serve.log";
+  RunResult started = run(
+      fmt::format("{} >{} 2>&1 & echo $!",
+                  signalbox(fmt::format("serve --config {} --http 127.0.0.1:{} --grpc 127.0.0.1:{}",
+                                        config, http, grpc)),
+                  shell_quote(log.string())),
+      dir_);
+  const pid_t serve = std::stoi(started.out);
+  const std::string grpc_line = fmt::format("listening on grpc://127.0.0.1:{}", grpc);
+  auto listening = [&] { return read_file(log).find(grpc_line) != std::string::npos; };
+  for (int i = 0; i < 600 && !listening(); ++i) std::this_thread::sleep_for(100ms);
+  ::kill(serve, SIGTERM);
+  for (int i = 0; i < 600 && ::kill(serve, 0) == 0; ++i) std::this_thread::sleep_for(100ms);
+  const std::string text = read_file(log);
+  EXPECT_TRUE(listening()) << text;
+  EXPECT_NE(text.find(fmt::format("listening on http://127.0.0.1:{}", http)), std::string::npos)
+      << text;
+
+  RunResult bad = cli("serve --config " + config + " --http localhost");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "signalbox serve: --http: bad address \"localhost\" (use host:port, port "
+                     "1-65535)\n");
+  bad = cli("serve --config " + config + " --grpc 127.0.0.1:70000");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--grpc: bad address"), std::string::npos) << bad.err;
 }
 
 }  // namespace

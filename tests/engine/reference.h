@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +17,27 @@
 #include "signalbox/event/event.h"
 
 namespace signalbox::testing {
+
+// `t` (>= 0) as ISO 8601 UTC with milliseconds, by H. Hinnant's civil-from-days arithmetic
+// rather than std::chrono: the answer's as_of_iso.
+inline std::string ref_iso_time(TimeMs t) {
+  const std::int64_t z = t / 86400000 + 719468;
+  const std::int64_t era = z / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = yoe + era * 400 + (m <= 2);
+  const std::int64_t ms = t % 86400000;
+  char out[96];  // room for any int64 fields, so the compiler sees no truncation
+  std::snprintf(out, sizeof out, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+                static_cast<long long>(ms / 3600000), static_cast<long long>(ms / 60000 % 60),
+                static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
+  return out;
+}
 
 // One accepted event as the reference sees it: the fields its signals read.
 struct RefEvent {

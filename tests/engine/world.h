@@ -186,7 +186,10 @@ class World {
         throw std::logic_error("no reference for " + v.name);
       }
     }
-    return Value(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", Value(std::move(signals))}});
+    return Value(Value::Object{{"user_id", Value(user)},
+                               {"as_of", Value(as_of)},
+                               {"as_of_iso", Value(ref_iso_time(as_of))},
+                               {"signals", Value(std::move(signals))}});
   }
 
   // The quantile and top_frequent answers in `actual` (an Engine::query answer for `user`)

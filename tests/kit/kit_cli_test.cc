@@ -222,7 +222,8 @@ TEST_F(KitTest, APluginBuiltOutOfTreeLoadsAndPassesItsFixture) {
   RunResult get = cli("get --config histogram.yaml --user 3 --as-of 1772352060000");
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(get.out,
-            "{\"user_id\":3,\"as_of\":1772352060000,\"signals\":{\"price_histogram\":"
+            "{\"user_id\":3,\"as_of\":1772352060000,\"as_of_iso\":\"2026-03-01T08:01:00.000Z\","
+            "\"signals\":{\"price_histogram\":"
             "{\"1d\":{\"10\":2},\"30d\":{\"10\":2}}}}\n");
 
   // A misspelt parameter of the plugin's aggregator is refused, naming the one it declared;

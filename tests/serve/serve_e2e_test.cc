@@ -63,6 +63,7 @@ Value only(const Value& full, const std::vector<std::string>& names) {
     signals.emplace_back(name, *full.find("signals")->find(name));
   return Value(Value::Object{{"user_id", *full.find("user_id")},
                              {"as_of", *full.find("as_of")},
+                             {"as_of_iso", *full.find("as_of_iso")},
                              {"signals", Value(std::move(signals))}});
 }
 

@@ -73,7 +73,7 @@ TEST_F(ServeErrors, BadAsOf) {
   for (std::string bad : {"yesterday", "-5", "1e9", "", "99999999999999999999"}) {
     expect_error(client.get("/v1/users/1000/signals?as_of=" + bad), 400, {"as_of"});
   }
-  expect_error(client.get("/v1/users/1000/signals?as_of=1&as_of=2"), 400,
+  expect_error(client.get("/v1/users/1000/signals?as_of=1700000000000&as_of=2023-11-14"), 400,
                {"as_of", "more than once"});
   // Older than the online state holds: the engine's message says what to use instead.
   expect_error(client.get(fmt::format("/v1/users/1000/signals?as_of={}", head_ - 20 * kDayMs)), 400,
@@ -284,7 +284,13 @@ TEST_F(ServeErrors, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(client.read(false).status, 404u);
   HttpAnswer third = client.read(false);
   EXPECT_EQ(third.status, 200u);
-  EXPECT_EQ(third.body,
+  // as_of_iso is checked where it is made (common_test); here only that it is in its place.
+  const std::string iso_field = R"("as_of_iso":")";
+  std::size_t iso = third.body.find(iso_field);
+  ASSERT_NE(iso, std::string::npos) << third.body;
+  std::string body = third.body;
+  body.erase(iso, iso_field.size() + std::string_view("2024-01-01T00:00:00.000Z\",").size());
+  EXPECT_EQ(body,
             fmt::format(R"({{"user_id":42,"as_of":{},"signals":{{"saves":{{"1d":0,"40d":0}}}}}})",
                         head_));
 }

@@ -12,9 +12,13 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
+#include "signalbox/backfill/csv.h"
+#include "signalbox/backfill/flat_table.h"
+#include "signalbox/backfill/json_value.h"
 #include "signalbox/common/error.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/event/decode.h"
@@ -152,6 +156,33 @@ class Output {
   std::FILE* file_ = nullptr;
 };
 
+// The names of the windowed signals: their results are {window: result}.
+std::set<std::string> windowed_signals(const Config& config) {
+  std::set<std::string> names;
+  for (const SignalConfig& s : config.signals)
+    if (!s.windows.empty()) names.insert(s.name);
+  return names;
+}
+
+// Fails early, before any work, for names no signal or view has, and for extra columns whose
+// CSV columns would clash with a signal's or view's.
+void check_names(const Config& config, const BackfillOptions& options) {
+  std::set<std::string> known;
+  for (const SignalConfig& s : config.signals) known.insert(s.name);
+  for (const ViewConfig& v : config.views) known.insert(v.name);
+  for (const std::string& name : options.names) {
+    if (!known.count(name))
+      throw QueryError(fmt::format("names: \"{}\" is no signal or view of the config", name));
+  }
+  if (options.format != BackfillFormat::kCsv) return;
+  for (const std::string& column : options.extra_columns) {
+    if (known.count(column))
+      throw QueryError(fmt::format("query file column \"{}\" has the name of a signal or view, "
+                                   "whose CSV columns start with it: rename the column",
+                                   column));
+  }
+}
+
 // Fails early, before any work, for a log that will not open when its turn comes.
 void check_event_files(const std::vector<std::string>& files) {
   if (files.empty()) throw std::runtime_error("no event log given");
@@ -181,6 +212,8 @@ class Backfill {
         engine_(temporary_config(config, folder, lateness)),
         spool_(folder / "answers", queries.size()),
         order_(queries.size()) {
+    if (options.format == BackfillFormat::kCsv)
+      table_.emplace(windowed_signals(config), options.top_keys);
     std::iota(order_.begin(), order_.end(), std::size_t{0});
     std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
       return queries_[a].as_of < queries_[b].as_of;
@@ -194,11 +227,8 @@ class Backfill {
     read_log();
     due_end_ = order_.size();  // as_of at or after the log's end
     answer_due();
-    std::string answer;
-    for (std::size_t i = 0; i < queries_.size(); ++i) {
-      spool_.get(i, answer);
-      output.write_line(answer);
-    }
+    if (table_) write_table(output);
+    else write_lines(output);
     output.commit();
     TimeMs stream_time = engine_.stream_time();
     stats_.stream_time = stream_time == kBeginningOfTime ? 0 : stream_time;
@@ -267,18 +297,59 @@ class Backfill {
     for (; next_ < due_end_; ++next_) {
       std::size_t position = order_[next_];
       const BackfillQuery& q = queries_[position];
-      std::string answer;
+      Value answer;
       try {
-        answer = engine_.query(q.user_id, {}, q.as_of).to_json();
+        answer = engine_.query(q.user_id, options_.names, q.as_of);
       } catch (const QueryError& e) {
         if (stats_.query_errors++ == 0) stats_.first_query_error = e.what();
         answer = Value(Value::Object{{"user_id", Value(q.user_id)},
                                      {"as_of", Value(q.as_of)},
-                                     {"error", Value(std::string(e.what()))}})
-                     .to_json();
+                                     {"as_of_iso", Value(format_iso_time(q.as_of))},
+                                     {"error", Value(std::string(e.what()))}});
       }
-      spool_.put(position, answer);
+      add_extra_columns(q, answer);
+      if (table_) table_->learn(answer);
+      spool_.put(position, answer.to_json());
     }
+  }
+
+  // The query's extra columns, as string fields after as_of_iso.
+  void add_extra_columns(const BackfillQuery& q, Value& answer) const {
+    if (options_.extra_columns.empty()) return;
+    Value::Object& fields = answer.object();
+    auto at = std::find_if(fields.begin(), fields.end(),
+                           [](const auto& field) { return field.first == "as_of_iso"; });
+    at = at == fields.end() ? fields.end() : at + 1;
+    Value::Object extra;
+    for (std::size_t i = 0; i < options_.extra_columns.size(); ++i)
+      extra.emplace_back(options_.extra_columns[i], Value(i < q.extra.size() ? q.extra[i] : ""));
+    fields.insert(at, std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
+  }
+
+  void write_lines(Output& output) {
+    std::string answer;
+    for (std::size_t i = 0; i < queries_.size(); ++i) {
+      spool_.get(i, answer);
+      output.write_line(answer);
+    }
+  }
+
+  void write_table(Output& output) {
+    output.write_line(csv_line(table_->columns()));
+    std::string answer;
+    for (std::size_t i = 0; i < queries_.size(); ++i) {
+      spool_.get(i, answer);
+      output.write_line(csv_line(table_->row(parse_json_value(answer))));
+    }
+  }
+
+  static std::string csv_line(const std::vector<std::string>& cells) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) line += ',';
+      append_csv_field(line, cells[i]);
+    }
+    return line;
   }
 
   void reject(std::uint32_t file, std::uint64_t line, const std::string& message) {
@@ -400,6 +471,7 @@ class Backfill {
   std::size_t due_end_ = 0;             // order_[next_, due_end_) are due: the log has passed them
   TimeMs log_time_ = kBeginningOfTime;  // the newest ts of any valid event read
   std::vector<Pending> pending_;
+  std::optional<FlatTable> table_;  // kCsv: the columns, learnt from every answer
   BackfillStats stats_;
 };
 
@@ -424,6 +496,7 @@ std::string summary_line(const BackfillStats& s) {
   else
     line += s.sorted ? "in event time (sorted)" : "in event time (already in order)";
   line += fmt::format("; stream time {}", s.stream_time);
+  if (s.stream_time > 0) line += fmt::format(" ({})", format_iso_time(s.stream_time));
   if (!s.stopped_at.empty())
     line += fmt::format("; stopped reading at {}, every query answered", s.stopped_at);
   return line;
@@ -437,6 +510,7 @@ BackfillStats run_backfill(const Config& config, const std::vector<BackfillQuery
   const TimeMs lateness =
       options.arrival_order ? options.lateness.value_or(config.event_store.max_future_skew) : 0;
   if (lateness < 0) throw std::invalid_argument("lateness: must not be negative");
+  check_names(config, options);
   check_event_files(options.event_files);
   Output output(options.out);
   fs::path parent = options.tmp_dir;

@@ -14,12 +14,26 @@
 
 namespace signalbox {
 
+// How the answers are written (see run_backfill).
+enum class BackfillFormat {
+  kJson,  // NDJSON: one answer object per line
+  kCsv,   // one flat row per answer (FlatTable), after a header row
+};
+
 struct BackfillOptions {
   // NDJSON event logs: plain or gzip (by content), "-" for standard input. Read as one
   // stream, in ts order (sorted first unless `presorted`) or, with `arrival_order`, in the
   // order given.
   std::vector<std::string> event_files;
-  // Where the answers go, one NDJSON line per query in query order; "-" for standard output.
+  // The signals and views to answer, in this order; empty: all (Engine::query's names).
+  std::vector<std::string> names;
+  // The names of the query file's extra columns, one per BackfillQuery::extra: each answer
+  // carries them as string fields after as_of_iso.
+  std::vector<std::string> extra_columns;
+  BackfillFormat format = BackfillFormat::kJson;
+  // kCsv: the group keys kept per signal or view (FlatTable's top_keys); absent: all.
+  std::optional<std::size_t> top_keys;
+  // Where the answers go, one line per query in query order; "-" for standard output.
   // A file is written under a temporary name beside it and renamed when complete, so it
   // never holds a partial result.
   std::string out;
@@ -84,12 +98,17 @@ struct BackfillStats {
 // the same materializer, aggregators, tiles and views as online — from event logs, by
 // streaming them in ts order (or, in arrival order, as given) through a temporary engine and
 // answering each query as soon as the stream has passed its as_of (by `lateness` in arrival
-// order; see docs/backfill.md). A query the engine
-// refuses gets {"user_id", "as_of", "error"} on its line and counts in query_errors.
+// order; see docs/backfill.md). Each answer carries the query's extra columns as string fields
+// after as_of_iso: {"user_id", "as_of", "as_of_iso", <extra>..., "signals"}. A query the
+// engine refuses gets {"user_id", "as_of", "as_of_iso", <extra>..., "error"} instead and
+// counts in query_errors. In kCsv format the same answers are written as a FlatTable: a
+// header row, then one row per query.
 // Memory holds the queries, the temporary engine's caches and at most `sort_memory` of the
 // log: the sorted runs, the temporary store and the answers waiting for their turn are on
 // disk.
 //
+// Throws QueryError, before any work, for a name in `names` that is no signal or view, and in
+// kCsv format for an extra column named like a signal or view (their columns would clash).
 // Throws ConfigError when `config` does not build an engine, std::runtime_error naming the
 // file when an event log cannot be read or the output cannot be written, StorageError when
 // the temporary store fails. On any failure no output file is left behind; the temporary

@@ -18,6 +18,7 @@
 #include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
+#include "signalbox/common/time.h"
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/fixture/fixture.h"
@@ -141,9 +142,12 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
   engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
-  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time {}\n",
+  const TimeMs stream_time = engine.stream_time();
+  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time "
+             "{}{}\n",
              stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted,
-             stats.duplicates, stats.rejected, engine.stream_time());
+             stats.duplicates, stats.rejected, stream_time,
+             stream_time > 0 ? fmt::format(" ({})", format_iso_time(stream_time)) : "");
   if (stats.rejected > 0 && !args.allow_rejects) {
     fmt::print(stderr, "signalbox replay: {} of {} events rejected (first: {})\n", stats.rejected,
                stats.accepted + stats.rejected, first_error);
@@ -153,12 +157,21 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
 }
 
 int run_get(const std::string& config_path, const std::string& user, const std::string& names,
-            const std::optional<std::int64_t>& as_of) {
+            const std::optional<std::string>& as_of_text) {
   std::uint64_t user_id = 0;
   auto [end, ec] = std::from_chars(user.data(), user.data() + user.size(), user_id);
   if (ec != std::errc() || end != user.data() + user.size()) {
     fmt::print(stderr, "signalbox get: --user: \"{}\" is not an unsigned 64-bit integer\n", user);
     return kExitUsage;
+  }
+  std::optional<TimeMs> as_of;
+  if (as_of_text) {
+    std::string problem;
+    as_of = parse_time(*as_of_text, &problem);
+    if (!as_of) {
+      fmt::print(stderr, "signalbox get: --as-of: \"{}\" {}\n", *as_of_text, problem);
+      return kExitUsage;
+    }
   }
   Config config = load_config(config_path);
   Engine::Options options;
@@ -168,6 +181,18 @@ int run_get(const std::string& config_path, const std::string& user, const std::
   Value answer = engine.query(user_id, split_names(names), as_of);
   fmt::print("{}\n", answer.to_json());
   return 0;
+}
+
+// The N of "top:N" (N >= 1); nullopt for anything else.
+std::optional<std::size_t> parse_top_keys(const std::string& text) {
+  constexpr std::string_view kPrefix = "top:";
+  if (text.rfind(kPrefix, 0) != 0) return std::nullopt;
+  std::size_t n = 0;
+  const char* begin = text.data() + kPrefix.size();
+  const char* end = text.data() + text.size();
+  auto [rest, ec] = std::from_chars(begin, end, n);
+  if (ec != std::errc() || rest != end || rest == begin || n == 0) return std::nullopt;
+  return n;
 }
 
 // Set by SIGINT or SIGTERM during a backfill, which then stops and removes its temporary data.
@@ -180,7 +205,7 @@ void stop_backfill(int signal) {
 
 struct BackfillArgs {
   std::vector<std::string> events;
-  std::string queries, out, lateness, tmp_dir, log_level;
+  std::string queries, out, lateness, tmp_dir, log_level, names, format = "json", keys;
   bool quiet = false, presorted = false, arrival_order = false;
   std::size_t max_errors = 20;
 };
@@ -208,6 +233,21 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
       return kExitUsage;
     }
   }
+  options.format = args.format == "csv" ? BackfillFormat::kCsv : BackfillFormat::kJson;
+  if (!args.keys.empty()) {
+    options.top_keys = parse_top_keys(args.keys);
+    if (!options.top_keys && args.keys != "all") {
+      fmt::print(stderr, "signalbox backfill: --keys: \"{}\" is not all or top:N (N >= 1)\n",
+                 args.keys);
+      return kExitUsage;
+    }
+    if (options.format != BackfillFormat::kCsv) {
+      fmt::print(stderr, "signalbox backfill: --keys applies only with --format csv (JSON keeps "
+                 "every key of each answer)\n");
+      return kExitUsage;
+    }
+  }
+  options.names = split_names(args.names);
   if (args.queries == "-" && std::count(args.events.begin(), args.events.end(), "-") > 0) {
     fmt::print(stderr,
                "signalbox backfill: --queries and --events cannot both read standard input\n");
@@ -215,7 +255,8 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   }
   Config config = load_config(config_path);
   start_logging(config, args.log_level);
-  std::vector<BackfillQuery> queries = read_query_file(args.queries);
+  QueryFile query_file = read_query_file(args.queries);
+  options.extra_columns = query_file.extra_columns;
   options.event_files = args.events;
   options.out = args.out;
   options.tmp_dir = args.tmp_dir;
@@ -227,7 +268,7 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   };
   std::signal(SIGINT, stop_backfill);
   std::signal(SIGTERM, stop_backfill);
-  BackfillStats stats = run_backfill(config, queries, options);
+  BackfillStats stats = run_backfill(config, query_file.queries, options);
   if (shown > args.max_errors)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - args.max_errors);
   if (stats.query_errors > 0)
@@ -239,8 +280,26 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   return stats.query_errors > 0 ? 1 : 0;
 }
 
-int run_serve(const std::string& config_path, const std::string& log_level) {
+// --http and --grpc of `serve`: addresses that replace the config's server.http and
+// server.grpc when given.
+struct ServeAddresses {
+  std::string http, grpc;
+};
+
+int run_serve(const std::string& config_path, const std::string& log_level,
+              const ServeAddresses& addresses) {
+  for (auto [flag, address] :
+       {std::pair{"--http", &addresses.http}, std::pair{"--grpc", &addresses.grpc}}) {
+    if (!address->empty() && !is_endpoint(*address)) {
+      fmt::print(stderr,
+                 "signalbox serve: {}: bad address \"{}\" (use host:port, port 1-65535)\n",
+                 flag, *address);
+      return kExitUsage;
+    }
+  }
   Config config = load_config(config_path);
+  if (!addresses.http.empty()) config.server.http = addresses.http;
+  if (!addresses.grpc.empty()) config.server.grpc = addresses.grpc;
   start_logging(config, log_level);
   std::vector<KafkaIngestOptions> kafka_options;
   for (const IngestConfig& ingest : config.ingest) {
@@ -359,6 +418,11 @@ int main_impl(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   };
   add_log_level(serve, log_level);
+  ServeAddresses serve_addresses;
+  serve->add_option("--http", serve_addresses.http,
+                    "host:port for HTTP, instead of the config's server.http");
+  serve->add_option("--grpc", serve_addresses.grpc,
+                    "host:port for gRPC, instead of the config's server.grpc (starts it)");
 
   CLI::App* check = app.add_subcommand("check", "validate a config");
   add_config(check);
@@ -390,10 +454,12 @@ int main_impl(int argc, char** argv) {
   CLI::App* get = app.add_subcommand("get", "print one user's signals as JSON, read from storage");
   add_config(get);
   std::string user, names;
-  std::optional<std::int64_t> as_of;
+  std::optional<std::string> as_of;
   get->add_option("--user,-u", user, "user id")->required();
   get->add_option("--names,-n", names, "signals and views, comma-separated (default: all)");
-  get->add_option("--as-of", as_of, "time in ms since the epoch (default: now)");
+  get->add_option("--as-of", as_of,
+                  "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch "
+                  "(default: now)");
 
   CLI::App* test = app.add_subcommand("test", "run signal fixtures (docs/testing-signals.md)");
   std::vector<std::string> fixtures;
@@ -407,11 +473,25 @@ int main_impl(int argc, char** argv) {
       ->add_option("--events,-e", backfill_args.events,
                    "NDJSON event logs (.gz too; - for stdin)")
       ->required();
-  backfill->add_option("--queries", backfill_args.queries, "CSV of user_id,as_of rows")->required();
+  backfill
+      ->add_option("--queries", backfill_args.queries,
+                   "CSV of user_id,as_of rows; with a header, other columns (labels, ids) are "
+                   "copied into the answers")
+      ->required();
   backfill
       ->add_option("--out,-o", backfill_args.out,
-                   "NDJSON answers, one line per query (- for stdout)")
+                   "the answers, one line per query (- for stdout)")
       ->required();
+  backfill
+      ->add_option("--format", backfill_args.format,
+                   "json: one answer object per line (default); csv: a header, then one flat "
+                   "row per query, a column per signal.window[.key]")
+      ->check(CLI::IsMember({"json", "csv"}));
+  backfill->add_option("--names,-n", backfill_args.names,
+                       "signals and views, comma-separated (default: all)");
+  backfill->add_option("--keys", backfill_args.keys,
+                       "with --format csv: all group keys (default) or top:N, the N largest of "
+                       "each signal over the whole table");
   backfill->add_flag("--presorted", backfill_args.presorted,
                      "the logs are in ts order: read them as given, no check, no sort");
   backfill->add_flag("--arrival-order", backfill_args.arrival_order,
@@ -434,7 +514,7 @@ int main_impl(int argc, char** argv) {
   }
 
   try {
-    if (*serve) return run_serve(config_path, log_level);
+    if (*serve) return run_serve(config_path, log_level, serve_addresses);
     if (*check) return run_check(config_path);
     if (*replay)
       return run_replay(config_path, replay_args);

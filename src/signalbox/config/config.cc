@@ -117,7 +117,9 @@ std::optional<double> parse_double(std::string_view s) {
   return v;
 }
 
-// "host:port"; the last colon splits, so a bracketed IPv6 host works.
+}  // namespace
+
+// The last colon splits, so a bracketed IPv6 host works.
 bool is_endpoint(std::string_view s) {
   auto colon = s.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return false;
@@ -129,6 +131,8 @@ bool is_endpoint(std::string_view s) {
   auto n = parse_int(port);
   return n && *n >= 1 && *n <= 65535;
 }
+
+namespace {
 
 // A reference names an event field or a feature (SPEC §2); features may not take those
 // spellings, so that a reference never has two meanings.

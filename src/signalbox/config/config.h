@@ -207,6 +207,10 @@ struct Config {
   std::vector<ConfigLocation> plugin_locations;     // where plugins[i] is written
 };
 
+// Whether `s` is an address as server.http and server.grpc take it: "host:port", port 1 to
+// 65535.
+bool is_endpoint(std::string_view s);
+
 // Reads and checks the structure of a config file: YAML syntax, known sections and keys,
 // types, durations, unique names. Throws ConfigError naming file, line and key. Semantic
 // checks that need the registries (an unknown aggregator, transform or source kind, a

@@ -116,7 +116,8 @@ class Engine {
   IngestResult ingest_prepared(PreparedBatch batch);
 
   // The signals and views named (all when `names` is empty) for one user, as of `as_of`
-  // (the wall clock when absent): {"user_id", "as_of", "signals": {name: result}}. Throws
+  // (the wall clock when absent): {"user_id", "as_of", "as_of_iso", "signals": {name: result}},
+  // as_of_iso being as_of in ISO 8601 UTC with milliseconds. Throws
   // QueryError for an unknown name or an as_of the online state cannot answer exactly.
   Value query(std::uint64_t user_id, const std::vector<std::string>& names,
               std::optional<TimeMs> as_of);

@@ -202,9 +202,10 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
   }
   // Not an initializer list: its elements are const, so the signals would be copied.
   Value::Object answer;
-  answer.reserve(3);
+  answer.reserve(4);
   answer.emplace_back("user_id", Value(user_id));
   answer.emplace_back("as_of", Value(as_of));
+  answer.emplace_back("as_of_iso", Value(format_iso_time(as_of)));
   answer.emplace_back("signals", Value(std::move(out_signals)));
   return Value(std::move(answer));
 }

@@ -40,20 +40,23 @@ std::uint64_t parse_user_id(std::string_view text) {
   return *id;
 }
 
-TimeMs parse_as_of(std::string_view text) {
-  std::optional<std::int64_t> t = parse_int64(text);
-  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
-  if (!t && digits) {
-    throw BadRequest(fmt::format("as_of: {} is out of range (milliseconds since the Unix epoch, "
-                                 "from 0 to {}: the end of the year 9999)",
-                                 client_text(text), kMaxAsOf));
-  }
-  if (!t || *t < 0) {
-    throw BadRequest(fmt::format(
-        "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
-        client_text(text)));
-  }
-  check_as_of(*t);
+// A '+' written as such in a URL query decodes to a space, which turns the offset of
+// "2026-11-30T12:00:00+01:00" into something no parser reads: say so when that is the fix.
+std::string plus_hint(std::string_view text) {
+  std::size_t space = text.rfind(' ');
+  if (space == std::string_view::npos) return "";
+  std::string with_plus(text);
+  with_plus[space] = '+';
+  std::string ignored;
+  if (!parse_time(with_plus, &ignored)) return "";
+  return " (a '+' in a URL query means a space: write the offset's '+' as %2B)";
+}
+
+// `shown` is the value as the client wrote it, already quoted for a message.
+TimeMs parse_as_of(std::string_view text, std::string_view shown) {
+  std::string problem;
+  std::optional<TimeMs> t = parse_time(text, &problem);
+  if (!t) throw BadRequest(fmt::format("as_of: {} {}{}", shown, problem, plus_hint(text)));
   return *t;
 }
 
@@ -116,7 +119,7 @@ SignalsRequest parse_signals_request(std::string_view user_text, std::string_vie
       add_names(value, request.names, seen);
     } else if (name == "as_of") {
       if (request.as_of) throw BadRequest("as_of: given more than once");
-      request.as_of = parse_as_of(value);
+      request.as_of = parse_as_of(value, client_text(value));
     } else {
       throw BadRequest(
           fmt::format("unknown query parameter {} (known: names, as_of)", client_text(name)));
@@ -166,20 +169,14 @@ BatchRequest parse_batch_request(std::string_view body, std::size_t max_users) {
         ++i;
       }
     } else if (key == "as_of") {
-      std::int64_t t = 0;
+      // A number in milliseconds, or a string in any form parse_time() reads.
+      std::string_view text;
       if (value.is_null()) {
         batch.as_of.reset();
-      } else if (value.type() == simdjson::dom::element_type::UINT64) {
-        throw BadRequest(fmt::format("as_of: {} is out of range (milliseconds since the Unix "
-                                     "epoch, from 0 to {}: the end of the year 9999)",
-                                     shown(value), kMaxAsOf));
-      } else if (value.get_int64().get(t) || t < 0) {
-        throw BadRequest(fmt::format(
-            "as_of: {} is not a time in milliseconds since the Unix epoch (an integer >= 0)",
-            shown(value)));
+      } else if (!value.get_string().get(text)) {
+        batch.as_of = parse_as_of(text, shown(value));
       } else {
-        check_as_of(t);
-        batch.as_of = t;
+        batch.as_of = parse_as_of(simdjson::minify(value), shown(value));
       }
     } else {
       throw BadRequest(

@@ -30,7 +30,8 @@ constexpr TimeMs kMaxAsOf = 253402300799999;
 // Throws BadRequest ("as_of: ... is out of range ...") unless 0 <= as_of <= kMaxAsOf.
 void check_as_of(TimeMs as_of);
 
-// GET /v1/users/{user_id}/signals?names=a,b&as_of=T
+// GET /v1/users/{user_id}/signals?names=a,b&as_of=T, T as parse_time() reads it (ISO 8601 or
+// epoch milliseconds; a value that looks like seconds or microseconds is refused).
 struct SignalsRequest {
   std::uint64_t user_id = 0;
   std::vector<std::string> names;  // in the order given, without empty names and repeats
@@ -40,7 +41,8 @@ struct SignalsRequest {
 // `user_text` is the decoded {user_id} segment, `query` the raw query string. Throws BadRequest.
 SignalsRequest parse_signals_request(std::string_view user_text, std::string_view query);
 
-// The JSON body of POST /v1/signals:batchGet: {"user_ids": [...], "names": [...], "as_of": T}.
+// The JSON body of POST /v1/signals:batchGet: {"user_ids": [...], "names": [...], "as_of": T},
+// T a number of milliseconds or a string, both as parse_time() reads them.
 struct BatchRequest {
   std::vector<std::uint64_t> user_ids;
   std::vector<std::string> names;  // in the order given, without repeats

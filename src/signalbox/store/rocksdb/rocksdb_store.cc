@@ -318,6 +318,13 @@ class RocksDbStore final : public Store {
         options.read_only
             ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
             : rocksdb::DB::Open(db_options, path, families, &handles, &db);
+    // RocksDB's text for a LOCK file held by another process says nothing of what to do.
+    if (status.IsIOError() && status.ToString().find("While lock file") != std::string::npos) {
+      throw StorageError(fmt::format(
+          "the store {} is in use by another process (a running signalbox serve or replay): "
+          "stop it first, or send events to the running server (POST /v1/events)",
+          path));
+    }
     if (status.IsCorruption())
       throw StorageError(fmt::format("rocksdb: open {}: the store is damaged ({}): {}", path,
                                      status.ToString(), kDamagedAdvice));

@@ -139,6 +139,7 @@ Access access_of(Route route) {
     case Route::kMetrics:
       return Access::kMetrics;
     case Route::kHealthz:
+    case Route::kReadyz:
     case Route::kWebPage:
     case Route::kUnmatched:
       break;

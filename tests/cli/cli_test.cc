@@ -1,5 +1,5 @@
 // The `signalbox` binary end to end: replay then get on generated demo data, bad input,
-// config errors and usage errors, each with its message and exit status (SPEC §6).
+// config errors and usage errors, each with its message and exit status (docs/cli.md).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The example from SPEC §2, verbatim, so a drift between the spec and the loader shows here.
+// The example from docs/config.md, verbatim, so a drift between the docs and the loader shows here.
 constexpr const char* kSpecExample = R"(server:   { http: 127.0.0.1:8080, grpc: 127.0.0.1:9090 }
 storage:  { kind: rocksdb, path: ./data }        # embedded default
 # storage: { kind: redis, nodes: [127.0.0.1:7000, 127.0.0.1:7001, 127.0.0.1:7002] }  # shared, Redis Cluster or single node

@@ -1,7 +1,7 @@
 #pragma once
 
-// A brute-force reference for the window rule (SPEC §3) and the built-in aggregators and
-// views (SPEC §4): it recomputes every answer from all raw events, sharing no code with the
+// A brute-force reference for the window rule (docs/signals.md) and the built-in aggregators and
+// views (docs/signals.md): it recomputes every answer from all raw events, sharing no code with the
 // engine's tiles, planner or aggregators.
 
 #include <algorithm>

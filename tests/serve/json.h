@@ -1,7 +1,7 @@
 #pragma once
 
 // JSON for the HTTP tests: answers parsed into Values (with simdjson, independent of the
-// server's own writer) and events written as the wire format of SPEC §1.
+// server's own writer) and events written as the wire format of docs/events.md.
 
 #include <stdexcept>
 #include <string>

@@ -9,7 +9,7 @@
 
 namespace signalbox {
 
-// Defined in builtin_aggregators.cc: adds the built-ins of SPEC §4 through `add`.
+// Defined in builtin_aggregators.cc: adds the built-ins of docs/signals.md through `add`.
 void add_builtin_aggregators(
     const std::function<void(std::string, ParamSpecs, AggregatorFactory)>& add);
 

@@ -1,4 +1,4 @@
-// The aggregators of SPEC §4: count, sum, decayed_count, last_k, distinct_count, mean; and
+// The aggregators of docs/signals.md: count, sum, decayed_count, last_k, distinct_count, mean; and
 // the registration of every built-in family (builtin_parts.h).
 
 #include <algorithm>

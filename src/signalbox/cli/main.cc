@@ -1,4 +1,4 @@
-// The `signalbox` command line (SPEC §6). Exit status: 0 success, 2 usage or config error,
+// The `signalbox` command line (docs/cli.md). Exit status: 0 success, 2 usage or config error,
 // 1 any other failure, each failure with one clear line on stderr.
 
 #include <unistd.h>

@@ -134,7 +134,7 @@ bool is_endpoint(std::string_view s) {
 
 namespace {
 
-// A reference names an event field or a feature (SPEC §2); features may not take those
+// A reference names an event field or a feature (docs/config.md); features may not take those
 // spellings, so that a reference never has two meanings.
 bool is_event_field(std::string_view s) {
   return s == "item_id" || s == "query" || s == "action" ||

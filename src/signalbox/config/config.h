@@ -190,7 +190,7 @@ struct ViewConfig {
   ConfigLocation where;
 };
 
-// A whole config file (SPEC §2). Every section but `signals` has defaults. Paths are made
+// A whole config file (docs/config.md). Every section but `signals` has defaults. Paths are made
 // absolute against the config file's folder.
 struct Config {
   std::filesystem::path file;

@@ -12,13 +12,13 @@ namespace signalbox {
 
 // Limits applied while decoding, beyond the fixed bounds of event.h.
 struct DecodeOptions {
-  // Events with ts > now + max_future_skew are rejected. Default: 1h (SPEC §2).
+  // Events with ts > now + max_future_skew are rejected. Default: 1h (docs/config.md).
   TimeMs max_future_skew = kHourMs;
   // The wall clock used for that check; tests pin it.
   std::function<TimeMs()> now = wall_clock_ms;
 };
 
-// Decodes JSON events (SPEC §1) with simdjson and validates every rule. A rejected event
+// Decodes JSON events (docs/events.md) with simdjson and validates every rule. A rejected event
 // yields a message that starts with the field at fault ("ts: must be an integer"); decoding
 // never throws on bad input. Not thread-safe: use one decoder per thread.
 class EventDecoder {

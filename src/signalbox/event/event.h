@@ -12,7 +12,7 @@
 
 namespace signalbox {
 
-// Bounds of SPEC §1, shared by the decoder, the docs and the tests.
+// Bounds of docs/events.md, shared by the decoder, the docs and the tests.
 inline constexpr std::size_t kMaxActionBytes = 32;
 inline constexpr std::size_t kMaxEventIdBytes = 128;
 inline constexpr std::size_t kMaxItemIdBytes = 256;
@@ -32,7 +32,7 @@ inline constexpr std::size_t kMaxEventJsonBytes = 64 * 1024;
 // An attribute value: a string or a number.
 using AttrValue = std::variant<std::string, double>;
 
-// One user event as it arrives (SPEC §1), validated. `event_id` is always set: when the
+// One user event as it arrives (docs/events.md), validated. `event_id` is always set: when the
 // input has none it is derived from the other fields (derive_event_id).
 struct Event {
   std::uint64_t user_id = 0;

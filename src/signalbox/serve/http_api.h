@@ -24,7 +24,7 @@ struct HttpApiOptions {
   std::size_t max_batch_users = 1000;
 };
 
-// The HTTP API of SPEC §5 over one Engine, apart from any socket: turns a complete request into
+// The HTTP API of docs/http-api.md over one Engine, apart from any socket: turns a complete request into
 // its complete response and keeps the serving metrics. Thread-safe. handle() blocks on the
 // engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
 //

@@ -17,7 +17,7 @@ class ServeMetrics;
 
 // How Kafka messages carry events.
 enum class KafkaFormat {
-  kJson,      // one JSON event (SPEC §1) per message
+  kJson,      // one JSON event (docs/events.md) per message
   kProtobuf,  // one serialized signalbox.v1.Event per message
 };
 
@@ -60,7 +60,7 @@ struct KafkaIngestStats {
   std::uint64_t accepted = 0;          // events taken by the engine, duplicates included
   std::uint64_t duplicates = 0;        // accepted events that were already stored
   std::uint64_t rejected_undecodable = 0;  // not a JSON object / not a protobuf Event
-  std::uint64_t rejected_invalid = 0;  // decoded, but a field breaks a rule of SPEC §1
+  std::uint64_t rejected_invalid = 0;  // decoded, but a field breaks a rule of docs/events.md
   std::uint64_t rejected_late = 0;     // more than the late horizon behind stream time
   std::uint64_t commits = 0;           // successful offset commits
   std::uint64_t commit_failures = 0;   // refused commits (their messages will come again)

@@ -14,7 +14,7 @@ class FastText;
 
 namespace signalbox {
 
-// A supervised fastText model as a source (SPEC §2, `kind: fasttext`): the key (a query) is
+// A supervised fastText model as a source (docs/config.md, `kind: fasttext`): the key (a query) is
 // classified and its labels, most probable first and without the `__label__` prefix, are
 // the feature's strings. A feature keeps its `top` labels (1 when 0) whose probability is at
 // least `min_prob`. The text goes to the model as written, newlines read as spaces, so it

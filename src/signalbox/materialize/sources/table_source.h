@@ -16,7 +16,7 @@
 
 namespace signalbox {
 
-// A source read from a TSV file with a header row (SPEC §2, `kind: table`). The `key`
+// A source read from a TSV file with a header row (docs/config.md, `kind: table`). The `key`
 // column holds the lookup key; any other column can be served as `strings` (values split
 // on '|', an empty cell an empty list), `vector` (comma-separated floats, one length per
 // column) or `number` (a double).

@@ -39,10 +39,10 @@ struct Counts {
   std::size_t accepted = 0, duplicates = 0, rejected = 0;
 };
 Counts post_until_taken(HttpClient& client, const std::vector<Event>& batch) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     HttpAnswer answer = client.post("/v1/events", events_body(batch, true));
     if (answer.status == 503) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
     EXPECT_EQ(answer.status, 200u) << answer.body;
@@ -50,7 +50,7 @@ Counts post_until_taken(HttpClient& client, const std::vector<Event>& batch) {
     auto count = [&](const char* key) { return static_cast<std::size_t>(v.find(key)->number()); };
     return {count("accepted"), count("duplicates"), count("rejected")};
   }
-  ADD_FAILURE() << "a batch was answered 503 a hundred times";
+  ADD_FAILURE() << "a batch was answered 503 a thousand times";
   return {};
 }
 
@@ -102,14 +102,17 @@ TEST(RedisTwoServers, EventsPostedToBothAtOnceCountOnceAndBothAnswerTheReference
   }
   for (auto& t : posters) t.join();
 
-  // Every event is distinct and inside the late horizon: each is taken exactly once by one of
-  // the two processes, and every other copy is a duplicate.
+  // Every event is distinct and inside the late horizon: none is rejected, and the answers
+  // report at most every event once as new. (Fewer when a batch answered 503 had stored some
+  // users before losing a race on another: its retry reports those as duplicates. That each
+  // counts exactly once shows in the signals below.)
   std::size_t sent = 0;
   for (const auto& side : to)
     for (const auto& batch : side) sent += batch.size();
   EXPECT_EQ(totals[0].rejected + totals[1].rejected, 0u);
   EXPECT_EQ(totals[0].accepted + totals[1].accepted, sent);
-  EXPECT_EQ(totals[0].duplicates + totals[1].duplicates, sent - events.size());
+  EXPECT_LE(totals[0].accepted - totals[0].duplicates + totals[1].accepted - totals[1].duplicates, events.size());
+  EXPECT_GE(totals[0].duplicates + totals[1].duplicates, sent - events.size());
 
   std::vector<RefEvent> reference;
   TimeMs head = 0;

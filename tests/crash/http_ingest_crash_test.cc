@@ -124,6 +124,9 @@ TEST(HttpIngestCrash, EveryAcknowledgedEventSurvivesKillNineExactlyOnce) {
         return;
       }
     }
+    // The server started last is this thread's child: it is killed when this thread ends
+    // (PR_SET_PDEATHSIG follows the thread that forked), so stay until the clients are done.
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   });
 
   std::vector<std::unique_ptr<AtLeastOnceClient>> clients;

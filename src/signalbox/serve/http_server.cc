@@ -454,16 +454,17 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
       co_await answer_and_close(session, stream, buffer, std::move(*refused));
       co_return;
     }
+    auto inflight_busy = [&] {
+      return busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
+                                              "(server.max_inflight_bytes); retry later",
+                                              admission.inflight_bytes.used(),
+                                              admission.inflight_bytes.limit()));
+    };
     // The header's share is its limit; a body of known length is allocated whole at once.
     Reservation held(admission.inflight_bytes);
     auto length = parser.content_length();  // a boost::optional
     if (!held.resize(options.max_header_bytes + (length ? *length : 0))) {
-      co_await answer_and_close(
-          session, stream, buffer,
-          busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
-                                           "(server.max_inflight_bytes); retry later",
-                                           admission.inflight_bytes.used(),
-                                           admission.inflight_bytes.limit())));
+      co_await answer_and_close(session, stream, buffer, inflight_busy());
       co_return;
     }
     if (!parser.is_done()) {
@@ -486,12 +487,7 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
       }
     }
     if (over_budget) {
-      co_await answer_and_close(
-          session, stream, buffer,
-          busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
-                                           "(server.max_inflight_bytes); retry later",
-                                           admission.inflight_bytes.used(),
-                                           admission.inflight_bytes.limit())));
+      co_await answer_and_close(session, stream, buffer, inflight_busy());
       co_return;
     }
     if (ec) {

@@ -149,6 +149,29 @@ stop_serve() {
   kill -TERM "$serve_pid"
   wait "$serve_pid" || { echo "bench/run.sh: serve exited with $?" >&2; exit 1; }
 }
+start_redis() {  # start_redis PORT LOG: a redis-server of this run, without persistence
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$2" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+query_tier() {  # query_tier PORT TIER LABEL_SUFFIX WHAT: saturation, then half of it at a fixed rate
+  echo "== $4queries, $2 users: saturation"
+  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$end_ms" --duration "$duration" \
+    --connections "$connections" --label "q_sat_$2$3" --metrics "$metrics"
+  local half
+  half="$(awk -v r="$(get "q_sat_$2$3.rps")" 'BEGIN { printf "%.0f", r / 2 }')"
+  echo "== $4queries, $2 users: fixed rate $half/s (half of saturation)"
+  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$end_ms" --duration "$duration" \
+    --connections "$fixed_connections" --rate "$half" --label "q_fixed_$2$3" --metrics "$metrics"
+}
+check_against_redis() {  # check_against_redis PORT LABEL_SUFFIX: sampled answers vs the baseline
+  local tier
+  for tier in heavy light; do
+    "$redis_baseline" check --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
+      --as-of "$end_ms" --signalbox-port "$1" --sample "$check_sample" --label "check_$tier$2" \
+      --metrics "$metrics" || check_ok=0
+  done
+}
 
 # --- 1. ingest: signalbox replay vs raw RocksDB append ----------------------------------------
 port="$(free_port)"
@@ -205,23 +228,14 @@ echo "== baseline ingest (raw RocksDB append), naive store, in-process queries, 
 
 # --- 2-3. queries over HTTP, and the Redis baseline -------------------------------------------
 redis_port="$(free_port)"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis "$redis_port" "$work/redis.log"
 echo "== Redis baseline: pipelined ZADD of every event"
 "$redis_baseline" load --port "$redis_port" --events "$data/events.ndjson" --metrics "$metrics"
 
 start_serve "$work/replay.yaml" "$port" "$work/serve-query.log"
 metric serve.rss_kb_start "$(awk '/VmRSS/ { print $2 }' /proc/"$serve_pid"/status)"
 for tier in light heavy; do
-  echo "== queries, $tier users: saturation"
-  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
-    --connections "$connections" --label "q_sat_$tier" --metrics "$metrics"
-  half="$(awk -v r="$(get "q_sat_$tier.rps")" 'BEGIN { printf "%.0f", r / 2 }')"
-  echo "== queries, $tier users: fixed rate $half/s (half of saturation)"
-  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
-    --connections "$fixed_connections" --rate "$half" --label "q_fixed_$tier" --metrics "$metrics"
+  query_tier "$port" "$tier" "" ""
   echo "== Redis baseline, $tier users: saturation"
   "$redis_baseline" query --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
     --as-of "$end_ms" --duration "$duration" --threads "$connections" --label "redis_$tier" --metrics "$metrics"
@@ -230,11 +244,7 @@ metric serve.rss_kb "$(awk '/VmRSS/ { print $2 }' /proc/"$serve_pid"/status)"
 metric serve.hwm_kb "$(awk '/VmHWM/ { print $2 }' /proc/"$serve_pid"/status)"
 echo "== Redis baseline answers vs Signalbox's"
 check_ok=1
-for tier in heavy light; do
-  "$redis_baseline" check --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
-    --as-of "$end_ms" --signalbox-port "$port" --sample "$check_sample" --label "check_$tier" \
-    --metrics "$metrics" || check_ok=0
-done
+check_against_redis "$port" ""
 stop_serve
 
 # --- 1b, 4. ingest over HTTP, then freshness ---------------------------------------------------
@@ -252,10 +262,7 @@ stop_serve
 
 # --- 5. the Redis store: replay into it, queries of serve on it, memory per user -------------
 store_redis_port="$(free_port)"
-redis-server --port "$store_redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" >"$work/redis-store.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$store_redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis "$store_redis_port" "$work/redis-store.log"
 port="$(free_port)"
 make_config "$work/redis-store.yaml" store-unused "$port"
 sed -i "s|storage: { kind: rocksdb, path: store-unused }|storage: { kind: redis, nodes: [127.0.0.1:$store_redis_port] }|" \
@@ -271,21 +278,9 @@ metric replay_redis.seconds "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
 metric redis_store.used_memory_bytes "$(redis-cli -p "$store_redis_port" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')"
 metric redis_store.bytes_per_user "$(awk -v m="$(get redis_store.used_memory_bytes)" -v u="$total_users" 'BEGIN { print m / u }')"
 start_serve "$work/redis-store.yaml" "$port" "$work/serve-redis.log"
-for tier in light heavy; do
-  echo "== Redis store, queries, $tier users: saturation"
-  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
-    --connections "$connections" --label "q_sat_${tier}_redis_store" --metrics "$metrics"
-  half="$(awk -v r="$(get "q_sat_${tier}_redis_store.rps")" 'BEGIN { printf "%.0f", r / 2 }')"
-  echo "== Redis store, queries, $tier users: fixed rate $half/s (half of saturation)"
-  "$http_load" query --port "$port" --users "$work/$tier.txt" --as-of "$end_ms" --duration "$duration" \
-    --connections "$fixed_connections" --rate "$half" --label "q_fixed_${tier}_redis_store" --metrics "$metrics"
-done
+for tier in light heavy; do query_tier "$port" "$tier" _redis_store "Redis store, "; done
 echo "== Redis baseline answers vs Signalbox's on the Redis store"
-for tier in heavy light; do
-  "$redis_baseline" check --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
-    --as-of "$end_ms" --signalbox-port "$port" --sample "$check_sample" --label "check_${tier}_redis_store" \
-    --metrics "$metrics" || check_ok=0
-done
+check_against_redis "$port" _redis_store
 stop_serve
 
 # --- 4b. freshness from Kafka: http_load runs a librdkafka mock cluster, serve consumes it ----

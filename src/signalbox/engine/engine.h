@@ -24,6 +24,8 @@
 
 namespace signalbox {
 
+struct QueryInputs;
+
 // What became of one ingest call. `rejected` lists (index, message) for each event not taken,
 // index counting from 0 over the call's input; `duplicates` counts accepted events that were
 // already stored (taking one again changes nothing).
@@ -122,6 +124,23 @@ class Engine {
   Value query(std::uint64_t user_id, const std::vector<std::string>& names,
               std::optional<TimeMs> as_of);
 
+  // How much one explain() answer may list.
+  struct ExplainOptions {
+    // Raw events listed per window at most; the rest are counted in "truncated".
+    std::size_t max_events = 100;
+  };
+  // The parts the value of one signal (or one window of it) or one view is made of, as of
+  // `as_of` (the wall clock when absent), for one user: per window, the stored tiles merged
+  // (kind, time span, the value of the tile alone) and the raw events folded (the event, its
+  // features, weight and the value of the event alone), how they combine ("combine") and the
+  // value itself, which is what query() answers for the same name, window and as_of; see
+  // docs/explain.md for the shape. The tiles and events are those the query planner names
+  // for the window, read from one snapshot and folded exactly as query() folds them. `window`
+  // narrows a windowed signal to one of its windows; a view takes none. Throws QueryError for an
+  // unknown name or window and for what query() refuses.
+  Value explain(std::uint64_t user_id, const std::string& name, const std::optional<std::string>& window,
+                std::optional<TimeMs> as_of, ExplainOptions options);
+
   // Up to `limit` user ids to browse (GET /v1/users): the users this process ingested most
   // recently, newest first (at most kRecentUsers of them), then users with raw events in the
   // store in ascending id order, without repeats. Costs one seek per stored user listed.
@@ -172,6 +191,10 @@ class Engine {
   // What a query for `names` asks of each signal (by signal index; a signal not needed gets an
   // empty request). Throws QueryError for an unknown name.
   std::vector<SignalRequest> requests_for(const std::vector<std::string>& names) const;
+  // One snapshot's plans, tiles and raw events for `requests` as of `as_of` (the wall clock
+  // when absent). Throws QueryError for an as_of the online state cannot answer exactly.
+  QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
+                         std::optional<TimeMs> as_of);
   // The answer object for `names` from the results of the signals they need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
                std::vector<Value> signal_results) const;

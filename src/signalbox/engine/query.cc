@@ -1,7 +1,8 @@
 // Engine's query path: the names asked for become signal requests (a view of one window asks
 // for that window only), the query planner says which tiles and raw event ranges answer each
 // window, one snapshot is read for them, and every window is folded from what was read; the
-// views then transform their signals' results.
+// views then transform their signals' results. Engine::explain (explain.cc) reads and folds
+// through the same read_cover() and fold_window().
 
 #include <algorithm>
 #include <unordered_map>
@@ -10,7 +11,9 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/engine/engine.h"
+#include "signalbox/engine/query_inputs.h"
 #include "signalbox/engine/query_planner.h"
+#include "signalbox/engine/window_fold.h"
 
 namespace signalbox {
 
@@ -20,48 +23,16 @@ std::string join_names(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// The answer of one signal from its planned windows: per window, the base tile (and the day
-// tiles it spans, not yet folded into it), the tiles of each tile piece, and the raw events
-// of each raw piece (`events` by ts), folded into one state and turned into a result.
+// The answer of one signal from its planned windows, each folded by fold_window().
 Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
                       const std::vector<StoredTile>& stored, const std::vector<MaterializedEvent>& events,
                       TimeMs as_of) {
-  const Aggregator& aggregator = signal.aggregator();
-  std::vector<std::unique_ptr<State>> decoded(stored.size());
-  auto tile_state = [&](std::size_t i) -> const State& {
-    if (!decoded[i]) decoded[i] = aggregator.decode(stored[i].state);
-    return *decoded[i];
-  };
+  DecodedTiles tiles(signal.aggregator(), stored);
   Value::Object windows;
   Value single;
   for (const WindowPlan& plan : plans) {
-    std::unique_ptr<State> state = aggregator.make_state();
-    if (plan.base) {
-      // A late event of a day already folded into the base lands in a day tile of its own
-      // until the next fold moves it there too: it belongs to the base's span.
-      for (std::size_t i = 0; i < stored.size(); ++i) {
-        const StoredTile& t = stored[i];
-        if (t.kind == TileKind::kBase ||
-            (t.kind == TileKind::kDay && t.start + kDayMs - 1 <= plan.base_through))
-          aggregator.merge(*state, tile_state(i));
-      }
-    }
-    for (const CoverPiece& piece : plan.pieces) {
-      if (piece.kind == CoverPiece::Kind::kTiles) {
-        for (std::size_t i = 0; i < stored.size(); ++i) {
-          const StoredTile& t = stored[i];
-          if (t.kind == piece.tile && t.start >= piece.from && t.start < piece.to)
-            aggregator.merge(*state, tile_state(i));
-        }
-        continue;
-      }
-      auto first = std::lower_bound(events.begin(), events.end(), piece.from,
-                                    [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
-      for (auto it = first; it != events.end() && it->event.ts <= piece.to; ++it) {
-        if (std::optional<double> weight = signal.weight(*it)) aggregator.fold(*state, *it, *weight);
-      }
-    }
-    Value result = aggregator.result(*state, as_of);
+    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr);
+    Value result = signal.aggregator().result(*state, as_of);
     if (plan.label.empty()) single = std::move(result);
     else windows.emplace_back(plan.label, std::move(result));
   }
@@ -114,9 +85,22 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   counters_.queries++;
   const std::vector<std::string> names = requested.empty() ? this->names() : requested;
   const std::vector<SignalRequest> requests = requests_for(names);
+  const QueryInputs inputs = read_cover(user_id, requests, as_of);
+  std::vector<Value> signal_results(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s)
+    if (!requests[s].name.empty())
+      signal_results[s] = evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+                                          inputs.events, inputs.as_of);
+  return answer(user_id, inputs.as_of, names, std::move(signal_results));
+}
+
+QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
+                               std::optional<TimeMs> as_of) {
   auto needed = [&](std::size_t s) { return !requests[s].name.empty(); };
   const TimeMs at = as_of ? *as_of : wall_clock_ms();
   if (at < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
+  QueryInputs inputs;
+  inputs.as_of = at;
 
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   const TimeMs retention = config_.event_store.retention;
@@ -125,7 +109,7 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
 
   // Read, in one pass over the user's tiles, only the states and the time some window asked
   // for can use; then hand each state its own.
-  std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;
+  std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles = inputs.tiles;
   {
     std::unordered_map<std::uint64_t, TimeMs> state_from;
     for (std::size_t s = 0; s < signals_.size(); ++s) {
@@ -148,28 +132,22 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     }
   }
 
-  std::vector<std::vector<WindowPlan>> plans(signals_.size());
+  inputs.plans.resize(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (!needed(s)) continue;
     std::optional<TimeMs> base_through;
     if (!requests[s].windowed)
       for (const StoredTile& t : tiles.at(signals_[s]->state_id()))
         if (t.kind == TileKind::kBase) base_through = t.covered_through;
-    plans[s] = plan_signal(requests[s], at, online, base_through);
+    inputs.plans[s] = plan_signal(requests[s], at, online, base_through);
   }
 
   // The raw events of all partial ends, in one pass per merged range.
-  std::vector<MaterializedEvent> events;
   const FeatureNames& features = materializer_->feature_names();
-  for (const auto& [from, to] : raw_ranges(plans))
+  for (const auto& [from, to] : raw_ranges(inputs.plans))
     snapshot->scan_events(user_id, from, to,
-                          [&](std::string_view bytes) { events.push_back(decode_event(bytes, features)); });
-
-  std::vector<Value> signal_results(signals_.size());
-  for (std::size_t s = 0; s < signals_.size(); ++s)
-    if (needed(s))
-      signal_results[s] = evaluate_signal(*signals_[s], plans[s], tiles.at(signals_[s]->state_id()), events, at);
-  return answer(user_id, at, names, std::move(signal_results));
+                          [&](std::string_view bytes) { inputs.events.push_back(decode_event(bytes, features)); });
+  return inputs;
 }
 
 Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "signalbox/engine/query_planner.h"
+#include "signalbox/event/event.h"
+#include "signalbox/store/store.h"
+
+namespace signalbox {
+
+// What one snapshot gave a query (Engine::read_cover): each asked-for signal's window plans,
+// the stored tiles those windows can use, and the raw events of every raw piece. A plain value.
+struct QueryInputs {
+  TimeMs as_of = 0;
+  std::vector<std::vector<WindowPlan>> plans;                           // by signal index
+  std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;     // by state id
+  std::vector<MaterializedEvent> events;                                // ascending by ts
+};
+
+}  // namespace signalbox

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "signalbox/aggregate/signal.h"
+#include "signalbox/engine/query_planner.h"
+#include "signalbox/event/event.h"
+#include "signalbox/store/store.h"
+
+namespace signalbox {
+
+// The stored tiles of one user and one state, each decoded by the state's aggregator when a
+// window first merges it, so that windows sharing a tile decode it once. Not thread-safe; lives
+// for one query.
+class DecodedTiles {
+ public:
+  DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored)
+      : aggregator_(aggregator), stored_(stored), decoded_(stored.size()) {}
+
+  std::size_t size() const { return stored_.size(); }
+  const StoredTile& tile(std::size_t i) const { return stored_[i]; }
+  const State& state(std::size_t i);
+
+ private:
+  const Aggregator& aggregator_;
+  const std::vector<StoredTile>& stored_;
+  std::vector<std::unique_ptr<State>> decoded_;
+};
+
+// Told of every part a window is folded from, in the order folded: what explain lists.
+class FoldObserver {
+ public:
+  virtual ~FoldObserver() = default;
+  virtual void on_tile(const StoredTile& tile, const State& state) = 0;
+  // A raw event the signal counts, with the weight it is folded with.
+  virtual void on_event(const MaterializedEvent& event, double weight) = 0;
+};
+
+// The state of one planned window: the base tile (and the day tiles it spans, not yet folded
+// into it) when the plan says so, the tiles of each tile piece, and the raw events of each raw
+// piece (`events` ascending by ts, holding at least every event of the plan's raw pieces).
+// The one evaluation of a window: queries and explain both answer through it. `observer` may
+// be null.
+std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan, DecodedTiles& tiles,
+                                   const std::vector<MaterializedEvent>& events, FoldObserver* observer);
+
+}  // namespace signalbox

@@ -183,6 +183,38 @@ int run_get(const std::string& config_path, const std::string& user, const std::
   return 0;
 }
 
+struct ExplainArgs {
+  std::string user, signal;
+  std::optional<std::string> window, as_of;
+  std::size_t max_events = Engine::ExplainOptions().max_events;
+};
+
+int run_explain(const std::string& config_path, const ExplainArgs& args) {
+  std::uint64_t user_id = 0;
+  auto [end, ec] = std::from_chars(args.user.data(), args.user.data() + args.user.size(), user_id);
+  if (ec != std::errc() || end != args.user.data() + args.user.size()) {
+    fmt::print(stderr, "signalbox explain: --user: \"{}\" is not an unsigned 64-bit integer\n", args.user);
+    return kExitUsage;
+  }
+  std::optional<TimeMs> as_of;
+  if (args.as_of) {
+    std::string problem;
+    as_of = parse_time(*args.as_of, &problem);
+    if (!as_of) {
+      fmt::print(stderr, "signalbox explain: --as-of: \"{}\" {}\n", *args.as_of, problem);
+      return kExitUsage;
+    }
+  }
+  Config config = load_config(config_path);
+  Engine::Options options;
+  options.read_only = true;
+  options.auto_expire = false;
+  Engine engine(config, options);
+  Value answer = engine.explain(user_id, args.signal, args.window, as_of, {.max_events = args.max_events});
+  fmt::print("{}\n", answer.to_json());
+  return 0;
+}
+
 // The N of "top:N" (N >= 1); nullopt for anything else.
 std::optional<std::size_t> parse_top_keys(const std::string& text) {
   constexpr std::string_view kPrefix = "top:";
@@ -461,6 +493,17 @@ int main_impl(int argc, char** argv) {
                   "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch "
                   "(default: now)");
 
+  CLI::App* explain = app.add_subcommand(
+      "explain", "print the tiles and raw events one signal value is made of, read from storage");
+  add_config(explain);
+  ExplainArgs explain_args;
+  explain->add_option("--user,-u", explain_args.user, "user id")->required();
+  explain->add_option("--signal,-s", explain_args.signal, "a signal or view")->required();
+  explain->add_option("--window,-w", explain_args.window, "one window of the signal (default: all)");
+  explain->add_option("--as-of", explain_args.as_of,
+                      "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch (default: now)");
+  explain->add_option("--max-events", explain_args.max_events, "raw events listed per window at most (default 100)");
+
   CLI::App* test = app.add_subcommand("test", "run signal fixtures (docs/testing-signals.md)");
   std::vector<std::string> fixtures;
   test->add_option("fixtures", fixtures, "fixture files (YAML)")->required();
@@ -519,6 +562,7 @@ int main_impl(int argc, char** argv) {
     if (*replay)
       return run_replay(config_path, replay_args);
     if (*get) return run_get(config_path, user, names, as_of);
+    if (*explain) return run_explain(config_path, explain_args);
     if (*test) return run_test(fixtures);
     if (*backfill) return run_backfill_command(config_path, backfill_args);
   } catch (const ConfigError& e) {

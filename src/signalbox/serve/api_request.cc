@@ -128,6 +128,44 @@ SignalsRequest parse_signals_request(std::string_view user_text, std::string_vie
   return request;
 }
 
+ExplainRequest parse_explain_request(std::string_view user_text, std::string_view query) {
+  ExplainRequest request;
+  request.user_id = parse_user_id(user_text);
+  std::string bad;
+  std::optional<std::vector<QueryParam>> params = parse_query(query, &bad);
+  if (!params) throw BadRequest(fmt::format("query: bad percent-encoding in {}", client_text(bad)));
+  bool has_signal = false, has_max_events = false;
+  auto once = [](bool& seen, std::string_view name) {
+    if (seen) throw BadRequest(fmt::format("{}: given more than once", name));
+    seen = true;
+  };
+  for (const auto& [name, value] : *params) {
+    if (name == "signal") {
+      once(has_signal, "signal");
+      request.name = value;
+    } else if (name == "window") {
+      if (request.window) throw BadRequest("window: given more than once");
+      request.window = value;
+    } else if (name == "as_of") {
+      if (request.as_of) throw BadRequest("as_of: given more than once");
+      request.as_of = parse_as_of(value, client_text(value));
+    } else if (name == "max_events") {
+      once(has_max_events, "max_events");
+      std::optional<std::uint64_t> n = parse_uint64(value);
+      if (!n || *n > kMaxExplainEvents) {
+        throw BadRequest(fmt::format("max_events: {} is not a whole number from 0 to {}", client_text(value),
+                                     kMaxExplainEvents));
+      }
+      request.max_events = static_cast<std::size_t>(*n);
+    } else {
+      throw BadRequest(fmt::format("unknown query parameter {} (known: signal, window, as_of, max_events)",
+                                   client_text(name)));
+    }
+  }
+  if (request.name.empty()) throw BadRequest("signal: required (the name of a signal or view)");
+  return request;
+}
+
 BatchRequest parse_batch_request(std::string_view body, std::size_t max_users) {
   // One parser per thread: it keeps its buffers between requests.
   thread_local simdjson::dom::parser parser;

@@ -41,6 +41,22 @@ struct SignalsRequest {
 // `user_text` is the decoded {user_id} segment, `query` the raw query string. Throws BadRequest.
 SignalsRequest parse_signals_request(std::string_view user_text, std::string_view query);
 
+// GET /v1/users/{user_id}/explain?signal=S&window=W&as_of=T&max_events=N (docs/explain.md):
+// `signal` names a signal or a view and is required; the others are optional.
+struct ExplainRequest {
+  std::uint64_t user_id = 0;
+  std::string name;
+  std::optional<std::string> window;
+  std::optional<TimeMs> as_of;
+  std::size_t max_events = 100;
+};
+
+// The most raw events one window of an explain answer may list (`max_events`).
+constexpr std::size_t kMaxExplainEvents = 1000;
+
+// Like parse_signals_request(). Throws BadRequest.
+ExplainRequest parse_explain_request(std::string_view user_text, std::string_view query);
+
 // The JSON body of POST /v1/signals:batchGet: {"user_ids": [...], "names": [...], "as_of": T},
 // T a number of milliseconds or a string, both as parse_time() reads them.
 struct BatchRequest {

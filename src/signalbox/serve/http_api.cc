@@ -78,13 +78,15 @@ Match match_path(const std::vector<std::string>& s) {
     return {Route::kWebPage, kGetMethods, {}, "/" + s[0]};
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "signals")
     return {Route::kUserSignals, kGetMethods, s[2]};
+  if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "explain")
+    return {Route::kExplain, kGetMethods, s[2]};
   return {};
 }
 
 // Whether answering `route` reads or writes the store, so that its success ends an outage.
 bool touches_store(Route route) {
   return route == Route::kEvents || route == Route::kUserSignals || route == Route::kBatchGet ||
-         route == Route::kReadyz || route == Route::kUsers;
+         route == Route::kReadyz || route == Route::kUsers || route == Route::kExplain;
 }
 
 bool method_allowed(http::verb method, std::string_view allow) {
@@ -265,6 +267,13 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
       HttpResponse response = get_user_signals(request, match.user_id, target.query);
       metrics_.observe_query(Route::kUserSignals, Clock::now() - start);
       return response;
+    }
+    case Route::kExplain: {
+      ExplainRequest parsed = parse_explain_request(match.user_id, target.query);
+      return json_response(http::status::ok, request.version(),
+                           engine_.explain(parsed.user_id, parsed.name, parsed.window, parsed.as_of,
+                                           {.max_events = parsed.max_events})
+                               .to_json());
     }
     case Route::kBatchGet: {
       Clock::time_point start = Clock::now();

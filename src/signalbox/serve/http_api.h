@@ -28,7 +28,8 @@ struct HttpApiOptions {
 // its complete response and keeps the serving metrics. Thread-safe. handle() blocks on the
 // engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
 //
-// Routes: POST /v1/events, GET /v1/users/{user_id}/signals, POST /v1/signals:batchGet,
+// Routes: POST /v1/events, GET /v1/users/{user_id}/signals, GET /v1/users/{user_id}/explain,
+// POST /v1/signals:batchGet,
 // GET /v1/signals, GET /healthz, GET /readyz, GET /metrics, GET /v1/users and the web page at / (HEAD too
 // for each GET). Answers are JSON with Content-Type application/json, except /metrics
 // (Prometheus text) and the page's files. Errors are {"error": "..."} whose message starts

@@ -1,4 +1,4 @@
-// The `signalbox` binary end to end: replay then get on generated demo data, bad input,
+// The `signalbox` binary end to end: replay then get (and explain) on generated demo data, bad input,
 // config errors and usage errors, each with its message and exit status (docs/cli.md).
 
 #include <arpa/inet.h>
@@ -169,6 +169,62 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
 
   RunResult allowed = cli(fmt::format("replay -q --allow-rejects --config {} {}", config, file));
   EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+}
+
+// explain takes the 7-day count apart: two saves in day tiles (Dec 29 and Dec 30) and two in
+// the last partial hour as raw events; the click and the save 20 days back are not in it.
+TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
+  std::string config = config_path();
+  write("events.ndjson",
+        "{\"user_id\": 7, \"ts\": 1765515600000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e1\"}\n"
+        "{\"user_id\": 7, \"ts\": 1766973600000, \"action\": \"save\", \"item_id\": \"p2\", \"event_id\": \"e2\"}\n"
+        "{\"user_id\": 7, \"ts\": 1766973660000, \"action\": \"click\", \"item_id\": \"p1\", \"event_id\": \"e3\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767137400000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e4\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767224100000, \"action\": \"save\", \"item_id\": \"p2\", \"event_id\": \"e5\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"click\", \"item_id\": \"p2\", \"event_id\": \"e6\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767225300000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e7\"}\n");
+  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+
+  RunResult get = cli(fmt::format("get --config {} --user 7 --names saves --as-of 1767225480000", config));
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_NE(get.out.find(R"("7d":4)"), std::string::npos) << get.out;
+
+  RunResult iso = cli(fmt::format("explain --config {} --user 7 --signal saves --window 7d --as-of 2025-12-31T23:58:00Z", config));
+  ASSERT_EQ(iso.exit_code, 0) << iso.err;
+  EXPECT_EQ(iso.out,
+            R"({"user_id":7,"as_of":1767225480000,"as_of_iso":"2025-12-31T23:58:00.000Z","name":"saves","kind":"signal",)"
+            R"("signal":"saves","window":"7d","value":4,"aggregator":"count","combine":"sum",)"
+            R"json("combine_rule":"the sum of the parts' values (per key)","additive":true,)json"
+            R"("windows":[{"window":"7d","from":1766620680001,"to":1767225480000,"value":4,)"
+            R"("tiles":[{"kind":"day","from":1766966400000,"to":1767052799999,"value":1},)"
+            R"({"kind":"day","from":1767052800000,"to":1767139199999,"value":1}],)"
+            R"("events":[{"ts":1767225300000,"event_id":"e7","action":"save","item_id":"p1",)"
+            R"("features":{"pin.categories":["food","travel"],"pin.embedding":[0.5,0.5]},"weight":1,"value":1},)"
+            R"({"ts":1767224100000,"event_id":"e5","action":"save","item_id":"p2",)"
+            R"("features":{"pin.categories":["art"],"pin.embedding":[1,0]},"weight":1,"value":1}],)"
+            R"("events_total":2,"truncated":0}]})"
+            "\n");
+  RunResult ms = cli(fmt::format("explain --config {} --user 7 --signal saves --window 7d --as-of 1767225480000", config));
+  EXPECT_EQ(ms.out, iso.out) << "ISO 8601 and epoch milliseconds are the same instant";
+
+  RunResult bounded = cli(fmt::format(
+      "explain --config {} --user 7 --signal recent_pins --as-of 1767225480000 --max-events 1", config));
+  ASSERT_EQ(bounded.exit_code, 0) << bounded.err;
+  EXPECT_NE(bounded.out.find(R"("combine":"newest_distinct")"), std::string::npos) << bounded.out;
+  EXPECT_NE(bounded.out.find(R"("events_total":3,"truncated":2)"), std::string::npos) << bounded.out;
+
+  RunResult bad_window = cli(fmt::format("explain --config {} --user 7 --signal saves --window 2d", config));
+  EXPECT_EQ(bad_window.exit_code, 2);
+  EXPECT_NE(bad_window.err.find(R"json(window: signal "saves" has no window "2d" (its windows: 1d, 7d, 90d))json"),
+            std::string::npos)
+      << bad_window.err;
+  RunResult bad_time = cli(fmt::format("explain --config {} --user 7 --signal saves --as-of yesterday", config));
+  EXPECT_EQ(bad_time.exit_code, 2);
+  EXPECT_NE(bad_time.err.find("signalbox explain: --as-of:"), std::string::npos) << bad_time.err;
+  RunResult bad_name = cli(fmt::format("explain --config {} --user 7 --signal savez", config));
+  EXPECT_EQ(bad_name.exit_code, 2);
+  EXPECT_NE(bad_name.err.find(R"(unknown signal or view "savez")"), std::string::npos) << bad_name.err;
 }
 
 TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {

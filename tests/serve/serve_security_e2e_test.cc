@@ -67,6 +67,9 @@ TEST(ServeSecurity, BearerTokensByKindOfRequest) {
             200u);
   EXPECT_EQ(client.send(http::verb::post, "/v1/signals:batchGet", R"({"user_ids":[5]})", {}).status,
             401u);
+  EXPECT_EQ(get("/v1/users/5/explain?signal=clicks", {}).status, 401u);
+  EXPECT_EQ(get("/v1/users/5/explain?signal=clicks", bearer("ingest-secret-1")).status, 403u);
+  EXPECT_EQ(get("/v1/users/5/explain?signal=clicks", bearer("query-secret-2")).status, 200u);
   EXPECT_EQ(get("/v1/signals", bearer("metrics-secret-3")).status, 403u);
   EXPECT_EQ(get("/metrics", {}).status, 401u);
   EXPECT_EQ(get("/metrics", bearer("query-secret-2")).status, 403u);

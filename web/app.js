@@ -412,6 +412,7 @@ function renderWindowed(box, value, windows, path) {
 }
 
 function renderTables() {
+  if (typeof closeExplain === "function") closeExplain();  // explain.js: the drill-down
   const container = $("signal-tables");
   container.textContent = "";
   for (const [name, value] of Object.entries(state.answer.signals)) {

@@ -248,6 +248,39 @@ async function main() {
   const dots = await page.locator("#recent-timeline circle").count();
   check(dots === recentRows, `the timeline has ${dots} dots for ${recentRows} items`);
 
+  // The drill-down: clicking a value shows the tiles and raw events GET .../explain lists for
+  // it (90d reaches past the 7-day retention into day tiles), and their values add up to it.
+  let drilled = 0;
+  for (const cellPath of [["saves", "90d"], ["saves", "7d"], ["category_counts", "30d"]]) {
+    const cell = page.locator(`#signal-tables td[data-path^='${JSON.stringify(cellPath).slice(0, -1)}']`).first();
+    const clicked = JSON.parse(await cell.getAttribute("data-path"));
+    const key = clicked.length > 2 ? clicked[2] : null;
+    await cell.click();
+    const [name, window] = clicked;
+    await page.locator(`#explain-card[data-ready="true"][data-name="${name}"][data-window="${window}"]`).waitFor({ timeout: 10000 });
+    const x = await api(base, `/v1/users/${user}/explain?signal=${name}&window=${window}&as_of=${asOf}&max_events=200`);
+    const served = answer.signals[name][window];
+    check(JSON.stringify(x.value) === JSON.stringify(served), `explain ${name} ${window} answers ${JSON.stringify(x.value)}, the signals route ${JSON.stringify(served)}`);
+    const w = x.windows[0];
+    const shown = await page.locator("#explain-card tr.explain-tile, #explain-card tr.explain-event").evaluateAll(
+      (nodes) => nodes.map((n) => ({ tile: n.classList.contains("explain-tile"), value: JSON.parse(n.dataset.value) })));
+    check(shown.filter((r) => r.tile).length === w.tiles.length, `the drill-down of ${name} ${window} shows ${shown.filter((r) => r.tile).length} tiles, the API lists ${w.tiles.length}`);
+    check(shown.filter((r) => !r.tile).length === w.events.length, `the drill-down of ${name} ${window} shows ${shown.filter((r) => !r.tile).length} events, the API lists ${w.events.length}`);
+    if (window === "90d") check(w.tiles.length > 0, `explain ${name} 90d lists no tiles`);
+    check(w.truncated === 0, `explain ${name} ${window} left ${w.truncated} events out`);
+    const part = (v) => (key === null ? v : (v[key] || 0));
+    const total = shown.reduce((sum, r) => sum + part(r.value), 0);
+    const expected = part(served);
+    check(Math.abs(total - expected) <= 1e-9 * Math.max(1, Math.abs(expected)),
+      `the drill-down's parts of ${JSON.stringify(clicked)} add up to ${total}, the value is ${expected}`);
+    const title = await page.locator("#explain-title").textContent();
+    check(title.includes(name) && title.includes(window), `the drill-down is titled "${title}"`);
+    drilled++;
+  }
+  await page.screenshot({ path: path.join(work, "explain.png"), fullPage: true });
+  await page.locator("#explain-close").click();
+  check(await page.locator("#explain-card").isHidden(), "the drill-down stays open after close");
+
   await page.screenshot({ path: path.join(work, "explorer.png"), fullPage: true });
 
   // Service tab: live rates from /metrics; events posted now show up as events/s.
@@ -283,7 +316,7 @@ async function main() {
 
   check(problems.length === 0, `the page had problems:\n${problems.join("\n")}`);
   console.log(`ok: ${names.length} signals and views, ${numbers} numbers checked, ${keys.size} series, ` +
-    `${recentRows} recent items; screenshots in ${work}`);
+    `${recentRows} recent items, ${drilled} drill-downs; screenshots in ${work}`);
 }
 
 try {

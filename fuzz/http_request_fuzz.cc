@@ -1,6 +1,7 @@
 // libFuzzer target for what the HTTP API reads from a client before the engine sees anything:
-// the request target (path segments, percent-escapes, query string) and the JSON body of
-// POST /v1/signals:batchGet. The input's first line is the target, the rest the body. Each
+// the request target (path segments, percent-escapes, the query string of the signals and the
+// explain routes) and the JSON body of POST /v1/signals:batchGet. The input's first line is the
+// target, the rest the body. Each
 // either parses or is refused with a BadRequest whose message names the parameter at fault and
 // stays short however long the input.
 //
@@ -45,6 +46,13 @@ void fuzz_target(std::string_view target) {
         if (name.empty()) std::abort();
       if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf))
         std::abort();
+    } catch (const signalbox::BadRequest& e) {
+      check_refusal(e);
+    }
+    try {
+      signalbox::ExplainRequest request = signalbox::parse_explain_request(segments->back(), split.query);
+      if (request.name.empty() || request.max_events > signalbox::kMaxExplainEvents) std::abort();
+      if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf)) std::abort();
     } catch (const signalbox::BadRequest& e) {
       check_refusal(e);
     }

@@ -46,9 +46,9 @@ struct EngineCounters {
 
 // The heart of Signalbox: the ingest pipeline (decode, materialize, deduplicate, store events
 // and tile deltas) and the query path (plan windows over tiles and raw events, aggregate,
-// apply views). One Engine owns one store. ingest(), query() and expire() may be called from
-// any number of threads; writes are serialised inside, queries run in parallel with them and
-// see every event whose ingest() returned before the query began.
+// apply views). One Engine owns one store. ingest(), query(), explain() and expire() may be
+// called from any number of threads; writes are serialised inside, queries run in parallel with
+// them and see every event whose ingest() returned before the query began.
 class Engine {
  public:
   struct Options {

@@ -172,6 +172,10 @@ class Engine {
   // What a query for `names` asks of each signal (by signal index; a signal not needed gets an
   // empty request). Throws QueryError for an unknown name.
   std::vector<SignalRequest> requests_for(const std::vector<std::string>& names) const;
+  // The signal index and window of each of `view`'s operands; ConfigError at `vc` for an
+  // operand no signal has.
+  std::vector<std::pair<std::size_t, std::string>> operand_indexes(const ViewConfig& vc,
+                                                                   const View& view) const;
   // The answer object for `names` from the results of the signals they need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
                std::vector<Value> signal_results) const;
@@ -191,6 +195,8 @@ class Engine {
   std::vector<std::unique_ptr<Signal>> signals_;
   std::vector<std::unique_ptr<View>> views_;
   std::vector<std::size_t> view_signal_;  // views_[i] reads signals_[view_signal_[i]]
+  // And, for a view with operands, each one's signal index and window (empty: the whole result).
+  std::vector<std::vector<std::pair<std::size_t, std::string>>> view_operands_;
   std::unordered_map<std::string, std::size_t> signal_index_;
   std::unordered_map<std::string, std::size_t> view_index_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.

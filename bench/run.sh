@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The Signalbox benchmarks, each with its baseline measured in the same run:
 #
-#   bench/run.sh [--quick] [--build DIR] [--work DIR]
+#   bench/run.sh [--quick] [--build DIR] [--work DIR] [--only SECTION]
 #
 # Builds the Release binaries, generates a deterministic data set (Zipf-skewed users, 90 days,
 # a heavy tier of >= 20 000 events per user), then measures ingest (`signalbox replay` and HTTP
 # POST batches vs a raw RocksDB append; replay of a shuffled log vs the time-ordered one, with peak
 # RSS under the sort's memory budget), queries over HTTP (saturation and a fixed offered rate,
 # light and heavy users) vs naive recompute and vs a Redis sorted-set service, freshness
-# (POST -> visible, over HTTP and from Kafka), and state per user. Prints a table and writes bench/results.md; the raw
+# (POST -> visible, over HTTP and from Kafka), state per user, and what the sequence and sketch
+# aggregators cost against a count signal. Prints a table and writes bench/results.md; the raw
 # numbers stay in WORK/metrics.txt. BUILD defaults to build-release/, WORK to BUILD/bench-work
 # (the data is reused while its parameters are unchanged). docs/performance.md explains every row.
 #
 # Default: under 10 minutes on 2 cores; --quick: ~2 minutes on small data, to check the
 # harness. Sizes can be changed through the environment (see docs/performance.md).
+# --only SECTION runs the build, the data and that section alone, prints its table and leaves
+# bench/results.md as it is; the sections that can run alone: signal-costs.
 # Needs: cmake, ninja, g++, redis-server (scripts/install-deps.sh installs them), and a
 # few GB of disk under WORK; GNU time (/usr/bin/time) for peak RSS, which is left out without it. Not run by CI; tests/bench smoke-tests the programs instead.
 set -euo pipefail
@@ -22,16 +25,23 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-release"
 work=""
 quick=0
+only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --build) build="$2"; shift ;;
     --work) work="$2"; shift ;;
+    --only) only="$2"; shift ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+case "$only" in
+  ""|signal-costs) ;;
+  *) echo "bench/run.sh: --only $only: no such section (signal-costs)" >&2; exit 2 ;;
+esac
 
 # --- sizes --------------------------------------------------------------------------------------
 seed=42
@@ -41,11 +51,11 @@ end_ms=1767225600000  # 2026-01-01T00:00:00Z: the same data on every run
 if [[ $quick == 1 ]]; then
   users=${USERS:-1000} events=${EVENTS:-50000} pins=${PINS:-5000} heavy_users=${HEAVY_USERS:-2}
   duration=${DURATION:-2} fresh_samples=${FRESH_SAMPLES:-200} http_ingest_events=${HTTP_INGEST_EVENTS:-50000}
-  heavy_reps=10 check_sample=20 sort_memory=${SORT_MEMORY:-4MiB}
+  heavy_reps=10 check_sample=20 sort_memory=${SORT_MEMORY:-4MiB} cost_reps=10
 else
   users=${USERS:-20000} events=${EVENTS:-1000000} pins=${PINS:-20000} heavy_users=${HEAVY_USERS:-10}
   duration=${DURATION:-10} fresh_samples=${FRESH_SAMPLES:-2000} http_ingest_events=${HTTP_INGEST_EVENTS:-500000}
-  heavy_reps=100 check_sample=100 sort_memory=${SORT_MEMORY:-64MiB}
+  heavy_reps=100 check_sample=100 sort_memory=${SORT_MEMORY:-64MiB} cost_reps=50
 fi
 # A little above 20 000: a few events of a session running past the end of history are dropped.
 heavy_events=${HEAVY_EVENTS:-22000}
@@ -60,12 +70,17 @@ configure=(-DCMAKE_BUILD_TYPE=Release)
 cmake -S "$root" -B "$build" "${configure[@]}" >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 rm -f "$build.cmake.log"
-ninja -C "$build" signalbox signalbox-demo-data engine_bench http_load redis_baseline >/dev/null
+if [[ -n "$only" ]]; then
+  ninja -C "$build" signalbox-demo-data signal_costs >/dev/null
+else
+  ninja -C "$build" signalbox signalbox-demo-data engine_bench http_load redis_baseline signal_costs >/dev/null
+fi
 signalbox="$build/src/signalbox/cli/signalbox"
 generator="$build/examples/signalbox-demo-data"
 engine_bench="$build/bench/engine_bench"
 http_load="$build/bench/http_load"
 redis_baseline="$build/bench/redis_baseline"
+signal_costs_bin="$build/bench/signal_costs"
 for tool in redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (scripts/install-deps.sh)" >&2; exit 2; }
 done
@@ -84,6 +99,7 @@ cleanup() {
 trap cleanup EXIT
 metric() { echo "$1 $2" >>"$metrics"; }
 get() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "nan" : v) }' "$metrics"; }
+fmt() { awk -v x="$1" -v d="${2:-0}" 'BEGIN { if (x == "nan") print "-"; else printf "%.*f", d, x }'; }
 free_port() {  # a loopback port nobody listens on now
   local p
   while :; do
@@ -172,6 +188,31 @@ check_against_redis() {  # check_against_redis PORT LABEL_SUFFIX: sampled answer
       --metrics "$metrics" || check_ok=0
   done
 }
+
+# --- 6. sequence and the sketches against a count signal (functions; run at the end) --------
+signal_costs() {  # state bytes per user and query time of each, every signal in a store of its own
+  echo "== signal costs: sequence (k 100 and 1000), quantile, top_frequent vs count, $lines events"
+  make_config "$work/signal-costs.yaml" store-unused "$(free_port)"
+  "$signal_costs_bin" --data "$data" --config "$work/signal-costs.yaml" --work "$work/signal-costs" \
+    --reps "$cost_reps" --metrics "$metrics" --out "$work/signal-costs.md" >"$work/signal-costs.log" ||
+    { cat "$work/signal-costs.log" >&2; exit 1; }
+}
+signal_costs_report() {  # the section of the report
+  echo "## Sequence and sketches vs count"
+  echo
+  echo "Each signal alone in a store of its own, loaded with the same $(fmt "$(get signal_costs.events)") events of $(fmt "$(get signal_costs.users)") users (each given a"
+  echo "numeric \`dwell\` for the quantile), windows 1d, 7d and 90d; state is the tiles column family after"
+  echo "compaction (compressed); queries ask for that signal alone, in process, as of the end of the stream."
+  echo "Ratios are against the \`count\` row, measured in the same run."
+  echo
+  cat "$work/signal-costs.md"
+}
+if [[ "$only" == signal-costs ]]; then
+  signal_costs
+  echo
+  signal_costs_report
+  exit 0
+fi
 
 # --- 1. ingest: signalbox replay vs raw RocksDB append ----------------------------------------
 port="$(free_port)"
@@ -310,10 +351,10 @@ if (cd "$work" && "$signalbox" check --config kafka.yaml) >"$work/kafka-check.lo
 else
   echo "== freshness from Kafka: skipped (\`signalbox check\` refuses a kafka ingest: $(head -c 300 "$work/kafka-check.log"))"
 fi
+signal_costs
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
-fmt() { awk -v x="$1" -v d="${2:-0}" 'BEGIN { if (x == "nan") print "-"; else printf "%.*f", d, x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.1fx", a / b }'; }
 verdict() {  # verdict VALUE OP TARGET
   awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
@@ -430,6 +471,8 @@ out="$root/bench/results.md"
   echo "| raw events per user: naive baseline (90 days + ids) | $(fmt "$(get memory.raw90_per_user)") bytes |"
   echo "| RocksDB on disk: Signalbox / naive | $(fmt "$(get memory.tiled_disk_bytes)") / $(fmt "$(get memory.naive_disk_bytes)") bytes |"
   echo "| \`signalbox serve\` RSS after the query runs (peak) | $(fmt "$(get serve.rss_kb)") KiB ($(fmt "$(get serve.hwm_kb)") KiB) |"
+  echo
+  signal_costs_report
   echo
   echo "## In process (engine_bench)"
   echo

@@ -252,5 +252,36 @@ TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {
   EXPECT_NE(bench.output.find("| raw store only"), std::string::npos) << bench.output;
 }
 
+// The metrics of signal_costs: every measured signal, with sane values.
+std::map<std::string, double> metric_values(const std::string& text) {
+  std::map<std::string, double> values;
+  std::istringstream lines(text);
+  std::string key;
+  double value;
+  while (lines >> key >> value) values[key] = value;
+  return values;
+}
+
+TEST_F(BenchSmoke, SignalCostsMeasuresEverySignalAgainstCount) {
+  Finished bench = run(fmt::format("{} --data {} --config {} --work {} --metrics {} --reps 2", SIGNAL_COSTS_BINARY,
+                                   (dir_ / "data").string(), (dir_ / "bench.yaml").string(),
+                                   (dir_ / "costs").string(), (dir_ / "metrics.txt").string()));
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  auto m = metric_values(read_file(dir_ / "metrics.txt"));
+  EXPECT_GE(m["signal_costs.users"], 40);
+  for (const char* signal : {"count", "sequence_k100", "sequence_k1000", "quantile", "top_frequent"}) {
+    const std::string key = fmt::format("signal_costs.{}.", signal);
+    EXPECT_GT(m[key + "state_per_user"], 0) << signal;
+    EXPECT_GT(m[key + "heavy_state_per_user"], 0) << signal;
+    EXPECT_GT(m[key + "light_p50_us"], 0) << signal;
+    EXPECT_LE(m[key + "heavy_p50_us"], m[key + "heavy_p99_us"]) << signal;
+  }
+  // A hundred events with their fields take more room than one number per tile.
+  EXPECT_GT(m["signal_costs.sequence_k100.state_per_user"], m["signal_costs.count.state_per_user"]);
+  EXPECT_NE(bench.output.find("| sequence_k1000 |"), std::string::npos) << bench.output;
+  // Each signal's store is removed once measured.
+  EXPECT_TRUE(fs::is_empty(dir_ / "costs"));
+}
+
 }  // namespace
 }  // namespace signalbox::testing

@@ -22,10 +22,14 @@ std::string build(const std::string& yaml) {
   try {
     Config config = parse_config(yaml, "cfg.yaml");
     std::vector<std::unique_ptr<Signal>> signals;
-    for (const SignalConfig& s : config.signals) signals.push_back(std::make_unique<Signal>(s, kFeatures));
+    std::vector<const Signal*> all;
+    for (const SignalConfig& s : config.signals) {
+      signals.push_back(std::make_unique<Signal>(s, kFeatures));
+      all.push_back(signals.back().get());
+    }
     for (const ViewConfig& v : config.views) {
       for (const auto& s : signals)
-        if (s->name() == v.signal) make_view(ViewContext{v, *s});
+        if (s->name() == v.signal) make_view(ViewContext{v, *s, all});
     }
   } catch (const ConfigError& e) {
     return e.what();
@@ -137,6 +141,55 @@ TEST(AnalyticsConfig, BadViewsAreRefusedNamingTheKey) {
             "cfg.yaml:5: views[0].boundaries: must be strictly ascending (\"1\" follows 5)");
   EXPECT_EQ(build(signals + "  - { name: v, signal: total, window: 1d, transform: bucketize, boundaries: [1, 5], labels: [a, b] }\n"),
             "cfg.yaml:5: views[0].labels: must name each of the 3 buckets (2 boundaries + 1); 2 given");
+}
+
+// A ratio of two signals: the other signal is named by denominator_signal, and each side's
+// window is required exactly when its signal has windows.
+TEST(AnalyticsConfig, ARatioOfTwoSignalsIsAcceptedInEachForm) {
+  const std::string signals =
+      "signals:\n  - { name: counts, aggregator: count, group_by: action, windows: [1d, 30d] }\n"
+      "  - { name: affinity, aggregator: decayed_count, half_life: 7d, group_by: action }\n"
+      "  - { name: clicks, aggregator: count, actions: { click: 1 }, windows: [7d] }\n"
+      "  - { name: price, aggregator: avg, value: attrs.price }\nviews:\n";
+  EXPECT_EQ(build(signals + "  - { name: v, signal: counts, transform: ratio, numerator: 1d, "
+                            "denominator_signal: affinity, share: true }\n"),
+            "");
+  EXPECT_EQ(build(signals + "  - { name: v, signal: affinity, transform: ratio, denominator_signal: counts, "
+                            "denominator: 30d }\n"),
+            "");
+  EXPECT_EQ(build(signals + "  - { name: v, signal: price, transform: ratio, denominator_signal: clicks, "
+                            "denominator: 7d }\n"),
+            "");
+}
+
+TEST(AnalyticsConfig, BadRatiosOfTwoSignalsAreRefusedNamingTheKey) {
+  const std::string signals =
+      "signals:\n  - { name: counts, aggregator: count, group_by: action, windows: [1d, 30d] }\n"
+      "  - { name: total, aggregator: count, windows: [1d] }\n"
+      "  - { name: recent, aggregator: last_k, value: item_id, k: 5 }\n"
+      "  - { name: ever, aggregator: count }\nviews:\n";
+  auto view = [&](const std::string& body) { return build(signals + "  - { name: v, transform: ratio, " + body + " }\n"); };
+  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: totl, denominator: 1d"),
+            "cfg.yaml:7: views[0].denominator_signal: unknown signal \"totl\" (did you mean total?)");
+  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signl: ever"),
+            "cfg.yaml:7: views[0].denominator_signl: unknown key for transform ratio (did you mean "
+            "denominator_signal?)");
+  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: recent"),
+            "cfg.yaml:7: views[0].denominator_signal: ratio needs a numeric signal; \"recent\" (last_k) "
+            "is not one");
+  EXPECT_EQ(view("signal: recent, denominator_signal: ever"),
+            "cfg.yaml:7: views[0].signal: ratio needs a numeric signal; \"recent\" (last_k) is not one");
+  EXPECT_EQ(view("signal: counts, numerator: 1d, denominator_signal: total, denominator: 1d"),
+            "cfg.yaml:7: views[0].denominator_signal: signal \"counts\" is grouped by action but "
+            "\"total\" is not grouped: a ratio divides like by like");
+  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: ever, denominator: 1d"),
+            "cfg.yaml:7: views[0].denominator: signal \"ever\" has no windows");
+  EXPECT_EQ(view("signal: ever, denominator_signal: total"),
+            "cfg.yaml:7: views[0].denominator: required (one of the windows of signal \"total\")");
+  EXPECT_EQ(view("signal: ever, denominator_signal: total, denominator: 7d"),
+            "cfg.yaml:7: views[0].denominator: signal \"total\" has no window \"7d\" (it has 1d)");
+  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: ever, share: true"),
+            "cfg.yaml:7: views[0].signal: ratio needs a grouped signal (with group_by); \"total\" has none");
 }
 
 }  // namespace

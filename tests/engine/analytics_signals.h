@@ -74,8 +74,16 @@ inline void add_sketch_signals(World& world, const std::vector<std::string>& win
 }
 
 // Views over the World's own signals: a short-term share over a long-term share per category,
-// a plain ratio of two counts, and buckets of a count and of a grouped count.
+// a plain ratio of two counts, and buckets of a count and of a grouped count; and ratios of
+// two signals: windowed over a signal without windows and the reverse, grouped and not, with
+// group keys on one side only (saves are a subset of all events; `affinity` counts saves and
+// clicks over all history) and zero denominators (a day without saves).
 inline void add_analytics_views(World& world) {
+  const std::vector<WindowConfig> category_windows = world.config.signals[0].windows;
+  const std::string short_window = category_windows[0].text, long_window = category_windows.back().text;
+  add_signal(world, "category_saves", "count", "", "pin.categories",
+             std::vector<std::pair<std::string, double>>{{"save", 1}},
+             {category_windows[1].text, long_window});
   const auto& w = world.config.signals[0].windows;  // category_counts
   auto view = [&](std::string name, std::string signal, std::string window, std::string transform,
                   ConfigParams params) {
@@ -92,6 +100,16 @@ inline void add_analytics_views(World& world) {
        {{"boundaries", list_param({"1", "3", "10"})}, {"labels", list_param({"none", "few", "some", "many"})}});
   view("category_levels", "category_counts", w[2].text, "bucketize",
        {{"boundaries", list_param({"0.5", "2", "8.5", "30"})}});
+  view("category_share_over_affinity", "category_counts", "", "ratio",
+       {{"numerator", {w[1].text, {}}}, {"denominator_signal", {"affinity", {}}}, {"share", {"true", {}}}});
+  view("clicks_over_recent_saves", "all_clicks", "", "ratio",
+       {{"denominator_signal", {"saves", {}}}, {"denominator", {"1d", {}}}});
+  view("category_save_rate", "category_saves", "", "ratio",
+       {{"numerator", {long_window, {}}}, {"denominator_signal", {"category_counts", {}}},
+        {"denominator", {long_window, {}}}});
+  view("category_reach_over_saves", "category_counts", "", "ratio",
+       {{"numerator", {short_window, {}}}, {"denominator_signal", {"category_saves", {}}},
+        {"denominator", {w[1].text, {}}}});
 }
 
 }  // namespace signalbox::testing

@@ -41,7 +41,22 @@ class Feeder {
     Value expected = world_.expected(accepted, user, as_of);
     std::string d = diff(expected, actual, kTolerance);
     ASSERT_EQ(d, "") << "user " << user << " as_of " << as_of;
+    check_views_of_two_signals_alone(user, as_of, expected);
     ++checks;
+  }
+
+  // Views of two signals asked for without their signals: the query plans the window the
+  // view reads of each signal by itself.
+  void check_views_of_two_signals_alone(std::uint64_t user, TimeMs as_of, const Value& expected) {
+    std::vector<std::string> names;
+    for (const ViewConfig& v : world_.config.views)
+      if (v.params.count("denominator_signal")) names.push_back(v.name);
+    if (names.empty()) return;
+    Value alone = engine_.query(user, names, as_of);
+    Value::Object wanted;
+    for (const std::string& name : names) wanted.emplace_back(name, *expected.find("signals")->find(name));
+    ASSERT_EQ(diff(Value(std::move(wanted)), *alone.find("signals"), kTolerance), "")
+        << "views asked for alone: user " << user << " as_of " << as_of;
   }
 
   std::vector<RefEvent> accepted;
@@ -186,6 +201,14 @@ TEST(EngineProperty, SketchesAndViewsMatchTheReference) {
     add_analytics_views(world);
     SketchStats stats = check_against_reference(world);
     if (::testing::Test::HasFatalFailure()) return;
+    // The ratios of two signals met each case worth seeing.
+    std::cout << "ratios of two signals, seed " << seed << ": " << world.cross_ratio_cases.zero_denominators
+              << " zero denominators, " << world.cross_ratio_cases.numerator_only_keys
+              << " keys only in the numerator, " << world.cross_ratio_cases.denominator_only_keys
+              << " only in the denominator\n";
+    EXPECT_GT(world.cross_ratio_cases.zero_denominators, 0u) << "seed " << seed;
+    EXPECT_GT(world.cross_ratio_cases.numerator_only_keys, 0u) << "seed " << seed;
+    EXPECT_GT(world.cross_ratio_cases.denominator_only_keys, 0u) << "seed " << seed;
     total.exact_checks += stats.exact_checks;
     total.bound_checks += stats.bound_checks;
     total.worst_rank_error = std::max(total.worst_rank_error, stats.worst_rank_error);

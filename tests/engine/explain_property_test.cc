@@ -125,11 +125,12 @@ class ExplainChecker {
     if (window) expected = expected->find(*window);
     EXPECT_EQ(diff(*expected, *x.find("value"), 1e-9), "") << "the reference's value";
 
-    const std::string signal_name = x.find("signal")->string();
-    const SignalConfig& signal = *world_.find_signal(signal_name);
-    const std::string combine = x.find("combine")->string();
-    const Value served_signal = *engine_.query(user, {signal_name}, as_of).find("signals")->find(signal_name);
     for (const Value& w : x.find("windows")->array()) {
+      // A view of two signals lists the windows of each; every entry names its own.
+      const std::string signal_name = w.find("signal")->string();
+      const SignalConfig& signal = *world_.find_signal(signal_name);
+      const std::string combine = w.find("combine")->string();
+      const Value served_signal = *engine_.query(user, {signal_name}, as_of).find("signals")->find(signal_name);
       const Value& label = *w.find("window");
       std::optional<TimeMs> length;
       if (!label.is_null()) {

@@ -84,6 +84,9 @@ class World {
     return nullptr;
   }
 
+  // What the references of ratios of two signals met so far (see expected()).
+  mutable RatioCases cross_ratio_cases;
+
   std::mt19937_64& rng() { return rng_; }
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -137,7 +140,8 @@ class World {
         acts = &actions;
       }
       Value v;
-      if (s.name == "category_counts") v = windowed(s, [&](auto& es) { return ref_count_by_category(es, acts); });
+      if (s.name == "category_counts" || s.name == "category_saves")
+        v = windowed(s, [&](auto& es) { return ref_count_by_category(es, acts); });
       else if (s.name == "saves") v = windowed(s, [&](auto& es) { return ref_count(es, acts); });
       else if (s.name == "purchase_value") v = windowed(s, [&](auto& es) { return ref_sum_price(es, acts); });
       else if (s.name == "affinity") v = ref_decayed_by_category(everything, as_of, 2 * kDayMs, acts);
@@ -178,7 +182,9 @@ class World {
       if (v.transform == "session_profile") {
         signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
       } else if (v.transform == "ratio") {
-        signals.emplace_back(v.name, ref_ratio(results[v.signal], v));
+        const ConfigParam* other = view_param(v, "denominator_signal");
+        signals.emplace_back(v.name, ref_ratio(results[v.signal], v, other ? &results[other->text] : nullptr,
+                                               other ? &cross_ratio_cases : nullptr));
       } else if (v.transform == "bucketize") {
         const Value& input = v.window.empty() ? results[v.signal] : *results[v.signal].find(v.window);
         signals.emplace_back(v.name, ref_bucketize(input, v));

@@ -51,6 +51,11 @@ class Aggregator {
   // `value` and every other parameter as written: right unless some parameter does not
   // change the state (then override, and leave that parameter out).
   virtual std::string fingerprint() const { return std::string(); }
+
+  // True when every result is a number or null, or (for a signal with `group_by`) an object
+  // from group keys to numbers: what the `ratio` view may divide. False by default, so that a
+  // custom aggregator is a ratio operand only when it says so.
+  virtual bool numeric() const { return false; }
 };
 
 // Convenience base for an aggregator whose state is a plain C++ type S (copyable, default

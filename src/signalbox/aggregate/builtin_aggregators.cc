@@ -101,6 +101,7 @@ class SumsAggregator final : public AggregatorOf<Sums> {
     return fmt::format("{}(group_by={},value={})", name_, group_by_ ? group_by_->text() : "",
                        value_ ? value_->text() : "");
   }
+  bool numeric() const override { return true; }
 
  private:
   std::string name_;
@@ -162,6 +163,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     return fmt::format("decayed_count(half_life={},group_by={})", half_life_,
                        group_by_ ? group_by_->text() : "");
   }
+  bool numeric() const override { return true; }
 
  private:
   double decay(TimeMs age) const {
@@ -379,6 +381,7 @@ class DistinctCountAggregator final : public AggregatorOf<Distinct> {
   std::string fingerprint() const override {
     return fmt::format("distinct_count(value={})", value_.text());
   }
+  bool numeric() const override { return true; }
 
  private:
   static void to_sketch(Distinct& s) {

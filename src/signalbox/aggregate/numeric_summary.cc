@@ -105,6 +105,7 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
     return fmt::format("numeric_summary(group_by={},value={})", group_by_ ? group_by_->text() : "",
                        value_.text());
   }
+  bool numeric() const override { return true; }
 
  private:
   Value answer(const Summary& s) const {

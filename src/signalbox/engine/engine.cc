@@ -69,14 +69,17 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
     policy.keep_base = policy.keep_base || !signal->windowed();
     signals_.push_back(std::move(signal));
   }
+  std::vector<const Signal*> all_signals;
+  for (const auto& signal : signals_) all_signals.push_back(signal.get());
   for (const ViewConfig& vc : config_.views) {
     auto it = signal_index_.find(vc.signal);
     if (it == signal_index_.end())
       throw_config_error(vc.where, "signal", fmt::format("no signal named \"{}\"", vc.signal));
     if (signal_index_.count(vc.name) || view_index_.count(vc.name))
       throw_config_error(vc.where, "name", fmt::format("name \"{}\" is already used", vc.name));
-    views_.push_back(make_view(ViewContext{vc, *signals_[it->second]}));
+    views_.push_back(make_view(ViewContext{vc, *signals_[it->second], all_signals}));
     view_signal_.push_back(it->second);
+    view_operands_.push_back(operand_indexes(vc, *views_.back()));
     view_index_[vc.name] = views_.size() - 1;
   }
   // By state id: the order a tile stores its states in.
@@ -90,6 +93,28 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
 }
 
 Engine::~Engine() = default;
+
+std::vector<std::pair<std::size_t, std::string>> Engine::operand_indexes(const ViewConfig& vc,
+                                                                         const View& view) const {
+  std::vector<std::pair<std::size_t, std::string>> out;
+  for (const View::Operand& operand : view.operands()) {
+    auto it = signal_index_.find(operand.signal);
+    if (it == signal_index_.end())
+      throw_config_error(vc.where, "transform",
+                         fmt::format("{} reads signal \"{}\", which is not configured", vc.transform,
+                                     operand.signal));
+    const auto& windows = signals_[it->second]->windows();
+    bool known = operand.window.empty() ? windows.empty()
+                                        : std::any_of(windows.begin(), windows.end(),
+                                                      [&](const WindowConfig& w) { return w.text == operand.window; });
+    if (!known)
+      throw_config_error(vc.where, "transform",
+                         fmt::format("{} reads window \"{}\" of signal \"{}\", which it does not have",
+                                     vc.transform, operand.window, operand.signal));
+    out.emplace_back(it->second, operand.window);
+  }
+  return out;
+}
 
 std::vector<std::string> Engine::names() const {
   std::vector<std::string> out;

@@ -195,6 +195,15 @@ class Engine {
   // when absent). Throws QueryError for an as_of the online state cannot answer exactly.
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                          std::optional<TimeMs> as_of);
+  // Folds signal `s`'s planned windows of `inputs` as explain() lists them: appends one entry
+  // per window (naming the signal) to `explained` and returns the signal's result as a query
+  // would answer it.
+  Value explain_signal(std::size_t s, const SignalRequest& request, const QueryInputs& inputs,
+                       const ExplainOptions& options, Value::Array& explained) const;
+  // The signal index and window of each of `view`'s operands; ConfigError at `vc` for an
+  // operand no signal has.
+  std::vector<std::pair<std::size_t, std::string>> operand_indexes(const ViewConfig& vc,
+                                                                   const View& view) const;
   // The answer object for `names` from the results of the signals they need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
                std::vector<Value> signal_results) const;
@@ -214,6 +223,8 @@ class Engine {
   std::vector<std::unique_ptr<Signal>> signals_;
   std::vector<std::unique_ptr<View>> views_;
   std::vector<std::size_t> view_signal_;  // views_[i] reads signals_[view_signal_[i]]
+  // And, for a view with operands, each one's signal index and window (empty: the whole result).
+  std::vector<std::vector<std::pair<std::size_t, std::string>>> view_operands_;
   std::unordered_map<std::string, std::size_t> signal_index_;
   std::unordered_map<std::string, std::size_t> view_index_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.

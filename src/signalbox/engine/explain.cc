@@ -39,6 +39,33 @@ void narrow_to_window(SignalRequest& request, const std::vector<WindowConfig>& w
 
 }  // namespace
 
+Value Engine::explain_signal(std::size_t s, const SignalRequest& request, const QueryInputs& inputs,
+                             const ExplainOptions& options, Value::Array& explained) const {
+  const Signal& signal = *signals_[s];
+  const TimeMs at = inputs.as_of;
+  const CombineRule rule = combine_rule(signal.config().aggregator);
+  const FeatureNames& features = materializer_->feature_names();
+  DecodedTiles tiles(signal.aggregator(), inputs.tiles.at(signal.state_id()));
+  Value::Object windows;
+  Value single;
+  for (const WindowPlan& plan : inputs.plans[s]) {
+    WindowParts parts(signal, at);
+    const std::unique_ptr<State> state = fold_window(signal, plan, tiles, inputs.events, &parts);
+    Value result = signal.aggregator().result(*state, at);
+    std::optional<TimeMs> from;
+    for (const WindowConfig& w : request.windows)
+      if (w.text == plan.label) from = window_start(w.length, at, config_.event_store.retention);
+    Value entry = parts.explanation(plan, from, result, rule, options.max_events, features);
+    Value::Object& fields = entry.object();
+    fields.insert(fields.begin(), {"signal", Value(signal.name())});
+    fields.insert(fields.begin() + 1, {"combine", Value(rule.name)});
+    explained.push_back(std::move(entry));
+    if (plan.label.empty()) single = std::move(result);
+    else windows.emplace_back(plan.label, std::move(result));
+  }
+  return signal.windowed() ? Value(std::move(windows)) : std::move(single);
+}
+
 Value Engine::explain(std::uint64_t user_id, const std::string& name, const std::optional<std::string>& window,
                       std::optional<TimeMs> as_of, ExplainOptions options) {
   counters_.queries++;
@@ -56,24 +83,14 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name, const std:
 
   const QueryInputs inputs = read_cover(user_id, requests, as_of);
   const TimeMs at = inputs.as_of;
-  const CombineRule rule = combine_rule(signal.config().aggregator);
-  const FeatureNames& features = materializer_->feature_names();
-  DecodedTiles tiles(signal.aggregator(), inputs.tiles.at(signal.state_id()));
+  // Every signal the name reads: the signal itself, or each signal a view reads (a ratio of two
+  // signals reads both); each window entry names its signal.
   Value::Array explained;
-  Value::Object windows;
-  Value single;
-  for (const WindowPlan& plan : inputs.plans[s]) {
-    WindowParts parts(signal, at);
-    const std::unique_ptr<State> state = fold_window(signal, plan, tiles, inputs.events, &parts);
-    Value result = signal.aggregator().result(*state, at);
-    std::optional<TimeMs> from;
-    for (const WindowConfig& w : requests[s].windows)
-      if (w.text == plan.label) from = window_start(w.length, at, config_.event_store.retention);
-    explained.push_back(parts.explanation(plan, from, result, rule, options.max_events, features));
-    if (plan.label.empty()) single = std::move(result);
-    else windows.emplace_back(plan.label, std::move(result));
+  std::vector<Value> signal_results(signals_.size());
+  for (std::size_t r = 0; r < signals_.size(); ++r) {
+    if (requests[r].name.empty()) continue;
+    signal_results[r] = explain_signal(r, requests[r], inputs, options, explained);
   }
-  Value signal_result = signal.windowed() ? Value(std::move(windows)) : std::move(single);
 
   Value::Object out;
   out.emplace_back("user_id", Value(user_id));
@@ -82,18 +99,22 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name, const std:
   out.emplace_back("name", Value(name));
   if (view != view_index_.end()) {
     const ViewConfig& vc = config_.views[view->second];
-    const Value* input = vc.window.empty() ? &signal_result : signal_result.find(vc.window);
     out.emplace_back("kind", Value("view"));
     out.emplace_back("transform", Value(vc.transform));
     out.emplace_back("signal", Value(signal.name()));
-    out.emplace_back("value", views_[view->second]->transform(input ? *input : Value()));
+    // The view's value exactly as a query computes it, from the same signal results.
+    Value answered = answer(user_id, at, {name}, std::move(signal_results));
+    const Value* value = answered.find("signals")->find(name);
+    out.emplace_back("value", value ? *value : Value());
   } else {
+    Value& signal_result = signal_results[s];
     out.emplace_back("kind", Value("signal"));
     out.emplace_back("signal", Value(signal.name()));
     if (window) out.emplace_back("window", Value(*window));
     const Value* one = window ? signal_result.find(*window) : nullptr;
     out.emplace_back("value", one ? *one : signal_result);
   }
+  const CombineRule rule = combine_rule(signal.config().aggregator);
   out.emplace_back("aggregator", Value(signal.config().aggregator));
   out.emplace_back("combine", Value(rule.name));
   out.emplace_back("combine_rule", Value(rule.text));

@@ -44,10 +44,20 @@ Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans
 std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& names) const {
   // Per signal, which of its windows some name asks for; none asked: the signal is not needed.
   std::vector<std::vector<bool>> wanted(signals_.size());
-  auto want_all = [&](std::size_t s) { wanted[s].assign(std::max<std::size_t>(1, signals_[s]->windows().size()), true); };
+  // Window `window` of signal `s`; all its windows when empty (or when it has none).
+  auto want = [&](std::size_t s, const std::string& window) {
+    const std::vector<WindowConfig>& windows = signals_[s]->windows();
+    if (window.empty() || windows.empty()) {
+      wanted[s].assign(std::max<std::size_t>(1, windows.size()), true);
+      return;
+    }
+    if (wanted[s].empty()) wanted[s].assign(windows.size(), false);
+    for (std::size_t w = 0; w < windows.size(); ++w)
+      if (windows[w].text == window) wanted[s][w] = true;
+  };
   for (const std::string& name : names) {
     if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      want_all(it->second);
+      want(it->second, std::string());
       continue;
     }
     auto v = view_index_.find(name);
@@ -55,16 +65,10 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& 
       throw QueryError(
           fmt::format("unknown signal or view \"{}\" (known: {})", name, join_names(this->names())));
     }
-    const std::size_t s = view_signal_[v->second];
-    const std::string& window = config_.views[v->second].window;
-    const std::vector<WindowConfig>& windows = signals_[s]->windows();
-    if (window.empty() || windows.empty()) {
-      want_all(s);
-      continue;
-    }
-    if (wanted[s].empty()) wanted[s].assign(windows.size(), false);
-    for (std::size_t w = 0; w < windows.size(); ++w)
-      if (windows[w].text == window) wanted[s][w] = true;
+    if (views_[v->second]->input() != View::Input::kOperands)
+      want(view_signal_[v->second], config_.views[v->second].window);
+    // A view of several signals needs the window it reads of each.
+    for (const auto& [s, window] : view_operands_[v->second]) want(s, window);
   }
   std::vector<SignalRequest> requests(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
@@ -165,9 +169,14 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
     if (signal_index_.count(names[n])) continue;
     std::size_t v = view_index_.at(names[n]);
     const ViewConfig& vc = config_.views[v];
-    const Value& input = signal_results[view_signal_[v]];
+    static const Value kNothing;
+    const Value& input =
+        views_[v]->input() == View::Input::kOperands ? kNothing : signal_results[view_signal_[v]];
     const Value* window_result = vc.window.empty() ? &input : input.find(vc.window);
-    view_results[n] = views_[v]->transform(window_result ? *window_result : Value());
+    std::vector<const Value*> operands;
+    for (const auto& [s, window] : view_operands_[v])
+      operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
+    view_results[n] = views_[v]->transform_with(window_result ? *window_result : Value(), operands);
   }
   for (std::size_t n = 0; n < names.size(); ++n) {
     const std::string& name = names[n];

@@ -147,19 +147,40 @@ std::optional<std::vector<std::string>> ViewContext::param_list(std::string_view
 }
 
 const WindowConfig& ViewContext::param_window(std::string_view key) const {
+  return param_window(key, signal);
+}
+
+const WindowConfig& ViewContext::param_window(std::string_view key, const Signal& of) const {
   auto it = view.params.find(key);
   std::vector<std::string> written;
-  for (const WindowConfig& w : signal.windows()) {
+  for (const WindowConfig& w : of.windows()) {
     if (it != view.params.end() && w.text == it->second.text) return w;
     written.push_back(w.text);
   }
-  if (it == view.params.end()) reject(key, "required (one of the signal's windows)");
+  if (it == view.params.end())
+    reject(key, fmt::format("required (one of the windows of signal \"{}\")", of.name()));
   if (written.empty())
     throw_config_error(it->second.where, key,
-                       fmt::format("signal \"{}\" has no windows", signal.name()));
+                       fmt::format("signal \"{}\" has no windows", of.name()));
   throw_config_error(it->second.where, key,
-                     fmt::format("signal \"{}\" has no window \"{}\" (it has {})", signal.name(),
+                     fmt::format("signal \"{}\" has no window \"{}\" (it has {})", of.name(),
                                  it->second.text, fmt::join(written, ", ")));
+}
+
+const Signal& ViewContext::param_signal(std::string_view key) const {
+  auto it = view.params.find(key);
+  if (it == view.params.end()) reject(key, "required (the name of a signal)");
+  std::vector<std::string> names;
+  for (const Signal* s : signals) {
+    if (s->name() == it->second.text) return *s;
+    names.push_back(s->name());
+  }
+  std::string closest = closest_match(it->second.text, names);
+  throw_config_error(it->second.where, key,
+                     closest.empty()
+                         ? fmt::format("unknown signal \"{}\"", it->second.text)
+                         : fmt::format("unknown signal \"{}\" (did you mean {}?)", it->second.text,
+                                       closest));
 }
 
 void register_view(const std::string& name, ViewFactory factory, ParamSpecs params) {
@@ -211,10 +232,10 @@ std::unique_ptr<View> make_view(const ViewContext& c) {
                view_keys());
   std::unique_ptr<View> view = found.factory(c);
   const auto& windows = c.signal.windows();
-  if (view->input() == View::Input::kAllWindows) {
+  if (view->input() != View::Input::kWindow) {
     if (!c.view.window.empty())
-      c.reject("window", fmt::format("not used by transform {}: it reads every window of the "
-                                     "signal",
+      c.reject("window", fmt::format("not used by transform {}: it names the windows it reads "
+                                     "with its own parameters",
                                      c.view.transform));
   } else if (c.signal.windowed()) {
     if (c.view.window.empty()) {

@@ -26,11 +26,30 @@ class View {
     // written ({"1d": ..., "30d": ...}), for one without windows its only result. For views
     // that compare windows; such a view takes no `window` key.
     kAllWindows,
+    // Nothing (a null value): the view reads only its operands(), its own signal among them
+    // when it wants it, so that a query plans just those windows. Takes no `window` key.
+    kOperands,
+  };
+
+  // One result a view reads of a signal, its own or another (see operands()).
+  struct Operand {
+    std::string signal;  // the signal's name
+    std::string window;  // one of its windows as written; empty for a signal without windows
   };
 
   virtual ~View() = default;
   virtual Input input() const { return Input::kWindow; }
   virtual Value transform(const Value& input) const = 0;
+
+  // The signal results the view reads besides `input`, usually of other signals; the query
+  // plans and folds those windows too (even when the signals are not asked for) and hands
+  // them to transform_with() in this order.
+  virtual std::vector<Operand> operands() const { return {}; }
+  // What the engine calls: `operands[i]` is the result of operands()[i] (nullptr when the
+  // signal answered nothing for it). The default ignores them and calls transform().
+  virtual Value transform_with(const Value& input, const std::vector<const Value*>& operands) const {
+    return transform(input);
+  }
 };
 
 // What a view factory gets: the view's config and the signal it reads, with helpers that read
@@ -39,6 +58,9 @@ class View {
 struct ViewContext {
   const ViewConfig& view;
   const Signal& signal;
+  // Every configured signal, for views that read more than one; empty when only `signal`
+  // is available.
+  std::vector<const Signal*> signals = {};
 
   [[noreturn]] void reject(std::string_view key, std::string_view problem) const;
   // ConfigError unless the signal is grouped (has `group_by`).
@@ -54,6 +76,11 @@ struct ViewContext {
   // Parameter `key` naming one of the signal's windows as written (for a kAllWindows view);
   // a ConfigError listing the windows otherwise.
   const WindowConfig& param_window(std::string_view key) const;
+  // The same, naming one of the windows of `of`.
+  const WindowConfig& param_window(std::string_view key, const Signal& of) const;
+  // Parameter `key` naming a configured signal; a ConfigError when it names none (with the
+  // closest name).
+  const Signal& param_signal(std::string_view key) const;
 };
 
 using ViewFactory = std::function<std::unique_ptr<View>(const ViewContext&)>;

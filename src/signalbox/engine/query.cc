@@ -111,6 +111,11 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& 
 
 Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
                     std::optional<TimeMs> as_of) {
+  return query(user_id, requested, as_of, Seen::kOmit);
+}
+
+Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
+                    std::optional<TimeMs> as_of, Seen report_seen) {
   counters_.queries++;
   const std::vector<std::string> names = requested.empty() ? this->names() : requested;
   const std::vector<SignalRequest> requests = requests_for(names);
@@ -126,6 +131,7 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   // Read, in one pass over the user's tiles, only the states and the time some window asked
   // for can use; then hand each state its own.
   std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;
+  bool read_any_tile = false;
   {
     std::unordered_map<std::uint64_t, TimeMs> state_from;
     for (std::size_t s = 0; s < signals_.size(); ++s) {
@@ -143,6 +149,7 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     }
     std::sort(state_ids.begin(), state_ids.end());
     for (StoredTile& tile : snapshot->tiles(user_id, state_ids, from, at)) {
+      read_any_tile = true;
       if (tile.kind != TileKind::kBase && tile.start < state_from.at(tile.state_id)) continue;
       tiles[tile.state_id].push_back(std::move(tile));
     }
@@ -169,11 +176,15 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (needed(s))
       signal_results[s] = evaluate_signal(*signals_[s], plans[s], tiles.at(signals_[s]->state_id()), events, at);
-  return answer(user_id, at, names, std::move(signal_results));
+  // What was read already answers "seen" for most known users; only the rest cost a lookup.
+  std::optional<bool> seen;
+  if (report_seen == Seen::kReport)
+    seen = read_any_tile || !events.empty() || snapshot->holds_user(user_id);
+  return answer(user_id, at, names, std::move(signal_results), seen);
 }
 
 Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-                     std::vector<Value> signal_results) const {
+                     std::vector<Value> signal_results, std::optional<bool> seen) const {
   // A signal's result is moved into the answer at its last use rather than copied: views
   // read it only through a reference, and copying a nested Value allocates per node.
   std::vector<std::size_t> uses(signals_.size(), 0);
@@ -202,10 +213,11 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
   }
   // Not an initializer list: its elements are const, so the signals would be copied.
   Value::Object answer;
-  answer.reserve(4);
+  answer.reserve(5);
   answer.emplace_back("user_id", Value(user_id));
   answer.emplace_back("as_of", Value(as_of));
   answer.emplace_back("as_of_iso", Value(format_iso_time(as_of)));
+  if (seen) answer.emplace_back("seen", Value(*seen));
   answer.emplace_back("signals", Value(std::move(out_signals)));
   return Value(std::move(answer));
 }

@@ -135,6 +135,7 @@ Access access_of(Route route) {
     case Route::kBatchGet:
     case Route::kSignals:
     case Route::kUsers:
+    case Route::kUserReach:
       return Access::kQuery;
     case Route::kMetrics:
       return Access::kMetrics;

@@ -25,6 +25,7 @@ constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {"/v1/events"
                                                                     "/readyz",
                                                                     "/metrics",
                                                                     "/v1/users",
+                                                                    "/v1/users/{user_id}/reach",
                                                                     "/",
                                                                     "unmatched"};
 

@@ -23,10 +23,11 @@ enum class Route {
   kReadyz,
   kMetrics,
   kUsers,
+  kUserReach,
   kWebPage,
   kUnmatched
 };
-inline constexpr std::size_t kRouteCount = 10;
+inline constexpr std::size_t kRouteCount = 11;
 
 // The route as written in the API reference, e.g. "/v1/users/{user_id}/signals".
 std::string_view route_label(Route route);

@@ -8,6 +8,7 @@ const HISTORY = 90;          // samples kept per Service chart
 const MIX_POINTS = 25;       // as_of points of the mix chart
 const MIX_CONCURRENCY = 4;   // mix queries in flight at once
 const STALE_MS = 3600000;    // stream time this far behind the clock: default to as of stream time
+const USER_LIST_SIZE = 200;  // users offered in the list
 
 const state = {
   describe: null,            // GET /v1/signals
@@ -448,40 +449,19 @@ function mixCandidates() {
   return out;
 }
 
-// Whether `error` is the engine refusing an as_of older than the online state can answer.
-function isTooOld(error) {
-  return error.status === 400 && /too old/.test(error.message);
-}
-
 function signalAt(name, t) {
   return getJson(`v1/users/${encodeURIComponent(state.user)}/signals?names=${encodeURIComponent(name)}&as_of=${t}`);
 }
 
 // The earliest as_of in [end - span, end] at which signal `name` can be answered, to within a
-// minute or span/200; null when not even `end` can. Answerability only grows with as_of
-// (docs/signals.md), so a binary search finds it; every window of the signal counts, since a
-// query evaluates all of them.
+// minute or span/200; null when not even `end` can. The server works it out from its query
+// plans (GET /v1/users/{user_id}/reach), so the page never asks for an as_of it would refuse;
+// every window of the signal counts, since a query evaluates all of them.
 async function earliestAnswerable(name, end, span) {
-  const probe = async (t) => {
-    try {
-      await signalAt(name, t);
-      return true;
-    } catch (error) {
-      if (isTooOld(error)) return false;
-      throw error;
-    }
-  };
-  let lo = end - span;
-  if (await probe(lo)) return lo;
-  let hi = end;
-  if (!(await probe(hi))) return null;
-  const precision = Math.max(60000, span / 200);
-  while (hi - lo > precision) {
-    const mid = Math.round((lo + hi) / 2);
-    if (await probe(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  const from = Math.max(0, end - span);
+  const reach = await getJson(`v1/users/${encodeURIComponent(state.user)}/reach` +
+    `?names=${encodeURIComponent(name)}&from=${from}&to=${end}`);
+  return reach.earliest;
 }
 
 function spanText(ms) {
@@ -704,13 +684,24 @@ function drawRecent() {
 
 // --- Users -----------------------------------------------------------------------------------
 
+// The users to offer: those this server ingested most recently (GET /v1/users?recent=N, kept
+// in memory by the serving process, newest first); when it has ingested none since it
+// started, a sample of the stored users instead.
+async function fetchUserList() {
+  const { users: recent } = await getJson(`v1/users?recent=${USER_LIST_SIZE}`);
+  if (recent.length) return { users: recent, kind: "recent" };
+  const { users: stored } = await getJson(`v1/users?limit=${USER_LIST_SIZE}`);
+  return { users: stored, kind: "stored" };
+}
+
 async function loadUsers() {
   try {
-    const { users } = await getJson("v1/users?limit=200");
+    const { users, kind } = await fetchUserList();
     const list = $("users");
     const options = $("user-options");
     list.textContent = "";
     options.textContent = "";
+    list.dataset.kind = kind;
     for (const id of users) {
       const li = node("li");
       const button = node("button", "", id);
@@ -721,7 +712,9 @@ async function loadUsers() {
       list.appendChild(li);
       options.appendChild(new Option(id, id));
     }
-    $("users-note").textContent = users.length ? `(${users.length})` : "(none stored yet)";
+    $("users-note").textContent = !users.length ? "(none stored yet)"
+      : kind === "recent" ? `(${users.length} most recently active)`
+      : `(${users.length} stored; none ingested since this server started)`;
     markCurrentUser();
   } catch (error) {
     $("users-note").textContent = `(${error.message})`;
@@ -765,6 +758,7 @@ async function showUser(id) {
     content.dataset.user = id;
     content.dataset.asOf = String(state.asOf);
     $("user-title").textContent = `User ${id} · as of ${isoTime(state.asOf)} (${useStream ? "stream time" : "now"})`;
+    showSeen(state.answer.seen);
     renderTables();
     setupRecent();
     setupMix();
@@ -772,6 +766,17 @@ async function showUser(id) {
     status.className = "error";
     status.textContent = error.message;
   }
+}
+
+// Says whether the store has ever seen the user (the answer's `seen`): a user never seen
+// answers zeros like an inactive one, so the page says which it is.
+function showSeen(seen) {
+  const box = $("user-seen");
+  box.dataset.seen = String(seen);
+  box.hidden = seen !== false;
+  box.textContent = seen === false
+    ? "Never seen: the store holds no event or state of this user (a wrong id, or data long expired); every signal answers zeros."
+    : "";
 }
 
 // --- Service tab -----------------------------------------------------------------------------
@@ -920,6 +925,8 @@ function showPanel(panel) {
   if (panel === "service") {
     pollService();
     service.timer = setInterval(pollService, REFRESH_MS);
+  } else {
+    loadUsers();  // users may have been active meanwhile
   }
 }
 

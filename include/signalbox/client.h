@@ -182,6 +182,10 @@ struct SignalResult {
 struct UserSignals {
   std::uint64_t user_id = 0;
   std::int64_t as_of = 0;
+  // Whether the store holds any event or state of the user, at any time: false tells a user
+  // never seen (or whose data has all expired) from one without activity in the windows.
+  // Absent when the server does not report it.
+  std::optional<bool> seen;
   std::vector<SignalResult> signals;  // in the order asked for (config order when all)
 
   // The signal or view named `name`, or nullptr.

@@ -3,6 +3,7 @@
 // A generated world for engine tests: a pin table, a config over it, and streams of events
 // with the awkward parts of real traffic (skewed users, disorder, duplicates, late events).
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -196,6 +197,17 @@ class World {
                                {"as_of", Value(as_of)},
                                {"as_of_iso", Value(ref_iso_time(as_of))},
                                {"signals", Value(std::move(signals))}});
+  }
+
+  // expected() as the serving front ends answer it, with "seen": whether `all` holds any
+  // event of the user, at any time (the streams of these tests stay within retention, so
+  // the store still holds every event taken).
+  Value served(const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of) const {
+    Value answer = expected(all, user, as_of);
+    const bool seen = std::any_of(all.begin(), all.end(), [&](const RefEvent& e) { return e.user == user; });
+    Value::Object& fields = answer.object();
+    fields.insert(fields.begin() + 3, {"seen", Value(seen)});
+    return answer;
   }
 
   // The quantile and top_frequent answers in `actual` (an Engine::query answer for `user`)

@@ -138,9 +138,10 @@ Value as_value(const UserSignals& user) {
     for (const auto& [window, v] : s.windows) windows.emplace_back(window, as_value(v));
     signals.emplace_back(s.name, Value(std::move(windows)));
   }
-  return Value(Value::Object{{"user_id", Value(user.user_id)},
-                             {"as_of", Value(user.as_of)},
-                             {"signals", Value(std::move(signals))}});
+  Value::Object answer{{"user_id", Value(user.user_id)}, {"as_of", Value(user.as_of)}};
+  if (user.seen) answer.emplace_back("seen", Value(*user.seen));
+  answer.emplace_back("signals", Value(std::move(signals)));
+  return Value(std::move(answer));
 }
 
 // An HTTP answer without its as_of_iso, which the gRPC answer has no field for (its as_of is
@@ -260,6 +261,14 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
       for (const SignalResult& r : one.signals) names.insert(r.name);
       EXPECT_EQ(names, std::set<std::string>(all_names.begin(), all_names.end()));
       EXPECT_EQ(difference(as_value(one), expected), "") << "user " << sample[i];
+      // Seen: some event of the user was sent (each user sends about a hundred, so some are
+      // on time); 999999 sent none.
+      const bool sent = std::any_of(events.begin(), events.end(),
+                                    [&](const Event& e) { return e.user_id == sample[i]; });
+      ASSERT_TRUE(one.seen.has_value()) << "the server reports seen";
+      EXPECT_EQ(*one.seen, sent) << "user " << sample[i];
+      ASSERT_TRUE(batch[i].seen.has_value());
+      EXPECT_EQ(*batch[i].seen, sent) << "batch user " << sample[i];
       EXPECT_EQ(difference(as_value(batch[i]), without_iso(batch_expected[i])), "")
           << "batch user " << sample[i];
       shapes.add(one);

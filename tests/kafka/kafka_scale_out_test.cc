@@ -119,7 +119,7 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
 
   HttpClient survivor(ports[1]);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
-    Value want = world.expected(reference, user, head);
+    Value want = world.served(reference, user, head);
     std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, head), last;
     bool same = wait_until([&] {
       HttpAnswer answer = survivor.get(target);

@@ -45,7 +45,7 @@ class LateOverHttp {
     for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
       HttpAnswer answer = client->get(fmt::format("/v1/users/{}/signals?as_of={}", user, as_of));
       ASSERT_EQ(answer.status, 200u) << answer.body;
-      ASSERT_EQ(diff(world.expected(rule.taken, user, as_of), answer.json(), kTolerance), "")
+      ASSERT_EQ(diff(world.served(rule.taken, user, as_of), answer.json(), kTolerance), "")
           << "user " << user << " as_of " << as_of;
     }
   }

@@ -291,7 +291,7 @@ TEST_F(ServeErrors, PipelinedRequestsAreAnsweredInOrder) {
   std::string body = third.body;
   body.erase(iso, iso_field.size() + std::string_view("2024-01-01T00:00:00.000Z\",").size());
   EXPECT_EQ(body,
-            fmt::format(R"({{"user_id":42,"as_of":{},"signals":{{"saves":{{"1d":0,"40d":0}}}}}})",
+            fmt::format(R"({{"user_id":42,"as_of":{},"seen":false,"signals":{{"saves":{{"1d":0,"40d":0}}}}}})",
                         head_));
 }
 

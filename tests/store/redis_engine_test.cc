@@ -171,6 +171,45 @@ TEST_P(RedisEngine, AnalyticsSignalsMatchTheReference) {
   EXPECT_GT(stats.bound_checks, 0u) << "the sketches never left their exact regime";
 }
 
+// Commands the server has processed so far, the INFO that asks included.
+std::uint64_t commands_processed(int port) {
+  const std::string info = redis_command(port, {"INFO", "stats"});
+  const std::string field = "total_commands_processed:";
+  const std::size_t at = info.find(field);
+  if (at == std::string::npos) return 0;
+  return std::stoull(info.substr(at + field.size()));
+}
+
+// "seen" tells a user the store holds something of from one it never saw, also when no
+// window asked for reaches the user's events; over Redis it costs no command of its own.
+TEST_P(RedisEngine, SeenIsAnsweredFromTheReadOfTheUser) {
+  Engine engine(world.config);
+  Event click = world.make_event(1, kStart, 1);
+  click.user_id = 7;
+  click.action = "click";
+  ASSERT_EQ(engine.ingest({click}).accepted, 1u);
+  const TimeMs just_before = kStart - 1;  // every window ends before the event
+  auto seen = [&](std::uint64_t user, const std::vector<std::string>& names) {
+    const Value answer = engine.query(user, names, just_before, Engine::Seen::kReport);
+    const Value* field = answer.find("seen");
+    return field ? field->to_json() : std::string("absent");
+  };
+  EXPECT_EQ(seen(7, {"saves"}), "true") << "saves does not count clicks: no tile part of it";
+  EXPECT_EQ(seen(7, {}), "true");
+  EXPECT_EQ(seen(8, {"saves"}), "false");
+  EXPECT_EQ(seen(8, {}), "false");
+  EXPECT_EQ(engine.query(7, {"saves"}, just_before).find("seen"), nullptr) << "not asked for";
+  if (!server) return;  // commands are counted on the single server
+  auto commands_for = [&](Engine::Seen report) {
+    const std::uint64_t before = commands_processed(server->port());
+    engine.query(7, {"saves"}, just_before, report);
+    return commands_processed(server->port()) - before;
+  };
+  const std::uint64_t without = commands_for(Engine::Seen::kOmit);
+  EXPECT_GT(without, 1u) << "the query itself reads the store";
+  EXPECT_EQ(commands_for(Engine::Seen::kReport), without);
+}
+
 INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Cluster" : "Single"; });
 

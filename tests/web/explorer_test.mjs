@@ -153,12 +153,14 @@ async function main() {
   // Failed requests are judged by their answers below, not by the console's notice of them.
   page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") &&
     problems.push(`console error: ${m.text()}`));
-  // The only error answers the page may get are the engine refusing an as_of too old to
-  // answer exactly, which the mix chart asks for while finding how far back it can go.
+  // No request of the page may end in an error: the mix chart asks the server how far back a
+  // signal can be answered (GET /v1/users/{user_id}/reach) instead of probing with refused as_ofs.
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
   page.on("response", async (r) => {
     if (r.status() < 400) return;
     const body = await r.text().catch(() => "");
-    if (!(r.status() === 400 && /too old/.test(body))) problems.push(`${r.status()} for ${r.url()}: ${body}`);
+    problems.push(`${r.status()} for ${r.url()}: ${body}`);
   });
   page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
   // The page must not reach beyond the server that served it.
@@ -167,16 +169,22 @@ async function main() {
   await page.goto(`${base}/`);
   check((await page.title()).includes("Signalbox"), `title is "${await page.title()}"`);
 
-  // The list of users comes from GET /v1/users and offers the heaviest user.
+  // The list of users comes from GET /v1/users and offers the heaviest user: the server has
+  // ingested nobody since it started (the data was replayed), so it lists stored users.
+  const recentAtStart = await api(base, "/v1/users?recent=200");
+  check(recentAtStart.users.length === 0, `GET /v1/users?recent=200 lists ${JSON.stringify(recentAtStart.users)} before any ingest`);
   const listed = await api(base, "/v1/users?limit=200");
   check(listed.users.includes(user), `GET /v1/users does not list ${user}: ${JSON.stringify(listed)}`);
   const userButton = page.locator(`#users button[data-user="${user}"]`);
   await userButton.waitFor({ timeout: 10000 });
   check(await page.locator("#users button").count() === listed.users.length,
     "the page lists a different number of users than GET /v1/users");
+  check(await page.locator("#users").getAttribute("data-kind") === "stored", "the list is not marked as stored users");
   await userButton.click();
   await page.locator(`#user-content[data-user="${user}"]`).waitFor({ timeout: 15000 });
   await page.locator('#mix-chart[data-ready="true"]').waitFor({ timeout: 30000 });
+  check(await page.locator("#user-seen").getAttribute("data-seen") === "true" && await page.locator("#user-seen").isHidden(),
+    `user ${user} is not shown as seen`);
 
   // Every signal and view, and every number shown, as the JSON API answers at the same as_of.
   const asOf = await page.locator("#user-content").getAttribute("data-as-of");
@@ -225,6 +233,13 @@ async function main() {
   check(options.length === 2 && options.some((o) => o.startsWith("category_counts")),
     `the mix chart offers ${options.join(", ")}; expected category_counts and category_affinity`);
   check(mix.points.length >= 10, `the mix chart has only ${mix.points.length} points`);
+  // The chart starts where the server says the signal can first be answered, found without a
+  // single refused query.
+  const span = Number(await page.locator("#mix-span").inputValue());
+  const end = mix.points[mix.points.length - 1];
+  const reach = await api(base, `/v1/users/${user}/reach?names=${mix.signal}&from=${end - span}&to=${end}`);
+  check(reach.earliest === mix.points[0], `the chart starts at ${mix.points[0]}, GET .../reach answers ${JSON.stringify(reach)}`);
+  check(requested.some((u) => u.includes("/reach?")), "the page never asked GET /v1/users/{user_id}/reach");
   const keys = new Set();
   for (const t of mix.points) {
     const r = await api(base, `/v1/users/${user}/signals?names=${mix.signal}&as_of=${t}`);
@@ -313,6 +328,25 @@ async function main() {
   // A user posted just now is offered first: the list leads with recently ingested users.
   const recent = await api(base, "/v1/users?limit=1");
   check(recent.users[0] === "4242", `GET /v1/users?limit=1 answers ${JSON.stringify(recent.users)}, expected the user just posted`);
+  const recentOnly = await api(base, "/v1/users?recent=200");
+  check(JSON.stringify(recentOnly.users) === JSON.stringify(["4242"]),
+    `GET /v1/users?recent=200 answers ${JSON.stringify(recentOnly.users)}, expected only the user posted since start`);
+  // Back on the Signals tab, the list shows the recently active users.
+  await page.locator("#tab-explorer").click();
+  await page.locator('#users[data-kind="recent"] button[data-user="4242"]').waitFor({ timeout: 10000 });
+  check(await page.locator("#users button").count() === 1, "the recent list holds other users than the one posted");
+
+  // A user the store never saw is marked as such (zeros alone look like an inactive user).
+  const unknown = "987654321987";
+  const unknownAnswer = await api(base, `/v1/users/${unknown}/signals?names=saves`);
+  check(unknownAnswer.seen === false, `GET /v1/users/${unknown}/signals answers seen ${unknownAnswer.seen}`);
+  check((await api(base, `/v1/users/${user}/signals?names=saves`)).seen === true, `user ${user} is not seen`);
+  await page.locator("#user-input").fill(unknown);
+  await page.locator("#user-form button[type=submit], #user-form input[type=submit]").first().click();
+  await page.locator(`#user-content[data-user="${unknown}"]`).waitFor({ timeout: 15000 });
+  await page.locator('#user-seen[data-seen="false"]').waitFor({ state: "visible", timeout: 10000 });
+  check(/never seen/i.test(await page.locator("#user-seen").textContent()), "the never-seen notice does not say so");
+  await page.screenshot({ path: path.join(work, "unknown-user.png"), fullPage: true });
 
   check(problems.length === 0, `the page had problems:\n${problems.join("\n")}`);
   console.log(`ok: ${names.length} signals and views, ${numbers} numbers checked, ${keys.size} series, ` +

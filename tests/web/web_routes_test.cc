@@ -130,6 +130,13 @@ TEST_F(WebRoutesTest, UsersListsStoredUsersInIdOrderAfterARestart) {
   // Recent users first, then stored ones not already listed.
   post({9});
   EXPECT_EQ(call(http::verb::get, "/v1/users?limit=3").body(), R"({"users":["9","3","5"]})");
+  // recent: only the users this process ingested, newest first; none of the stored ones.
+  EXPECT_EQ(call(http::verb::get, "/v1/users?recent=10").body(), R"({"users":["9"]})");
+  post({18446744073709551615u, 5});
+  EXPECT_EQ(call(http::verb::get, "/v1/users?recent=10").body(),
+            R"({"users":["5","18446744073709551615","9"]})");
+  EXPECT_EQ(call(http::verb::get, "/v1/users?recent=2").body(),
+            R"({"users":["5","18446744073709551615"]})");
 }
 
 TEST_F(WebRoutesTest, UsersRejectsBadParametersByName) {
@@ -146,7 +153,12 @@ TEST_F(WebRoutesTest, UsersRejectsBadParametersByName) {
             R"({"error":"limit: \"ten\" is not an integer from 1 to 1000"})");
   EXPECT_EQ(error("/v1/users?limit=1&limit=2"), R"({"error":"limit: given more than once"})");
   EXPECT_EQ(error("/v1/users?user=1"),
-            R"j({"error":"unknown query parameter \"user\" (known: limit)"})j");
+            R"j({"error":"unknown query parameter \"user\" (known: limit, recent)"})j");
+  EXPECT_EQ(error("/v1/users?recent=0"),
+            R"({"error":"recent: \"0\" is not an integer from 1 to 1000"})");
+  EXPECT_EQ(error("/v1/users?recent=2&recent=3"), R"({"error":"recent: given more than once"})");
+  EXPECT_EQ(error("/v1/users?recent=2&limit=3"),
+            R"({"error":"recent: lists the recent users only and takes no limit; give one of limit and recent"})");
   EXPECT_EQ(error("/v1/users?limit=%zz"),
             R"({"error":"query: bad percent-encoding in \"limit=%zz\""})");
   EXPECT_EQ(call(http::verb::post, "/v1/users").result(), http::status::method_not_allowed);

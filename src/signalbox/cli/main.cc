@@ -15,6 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/backfill/backfill.h"
+#include "signalbox/cli/init_project.h"
+#include "signalbox/cli/starter_project.h"
 #include "signalbox/common/byte_size.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
@@ -431,6 +433,25 @@ int run_test(const std::vector<std::string>& fixtures) {
   return bad ? kExitUsage : failed ? kExitFailure : 0;
 }
 
+int run_init(const std::string& dir, bool force) {
+  try {
+    write_project(dir, starter_project(wall_clock_ms(), SIGNALBOX_SOURCE_TREE), force);
+  } catch (const InitError& e) {
+    print_failure("signalbox init: ", e);
+    return kExitUsage;
+  }
+  fmt::print(
+      "wrote a starter project in {0}: signalbox.yaml, events.ndjson, signalbox.test.yaml, plugin/, README.md\n"
+      "next:\n"
+      "  cd {0}\n"
+      "  signalbox check --config signalbox.yaml\n"
+      "  signalbox test signalbox.test.yaml\n"
+      "  signalbox replay --config signalbox.yaml events.ndjson\n"
+      "  signalbox serve --config signalbox.yaml    # then open http://127.0.0.1:8080/\n",
+      dir);
+  return 0;
+}
+
 int main_impl(int argc, char** argv) {
   CLI::App app{"Signalbox: real-time user signals for ranking and recommendation"};
   app.require_subcommand(1);
@@ -508,6 +529,13 @@ int main_impl(int argc, char** argv) {
   std::vector<std::string> fixtures;
   test->add_option("fixtures", fixtures, "fixture files (YAML)")->required();
 
+  CLI::App* init = app.add_subcommand(
+      "init", "write a starter project: a commented config, sample events, a fixture, a plugin skeleton");
+  std::string init_dir;
+  bool init_force = false;
+  init->add_option("dir", init_dir, "the project folder (created; must be empty unless --force)")->required();
+  init->add_flag("--force", init_force, "write the starter files into a folder that is not empty, over files of the same names");
+
   CLI::App* backfill = app.add_subcommand(
       "backfill", "point-in-time signals for user_id,as_of rows, from event logs");
   add_config(backfill);
@@ -564,6 +592,7 @@ int main_impl(int argc, char** argv) {
     if (*get) return run_get(config_path, user, names, as_of);
     if (*explain) return run_explain(config_path, explain_args);
     if (*test) return run_test(fixtures);
+    if (*init) return run_init(init_dir, init_force);
     if (*backfill) return run_backfill_command(config_path, backfill_args);
   } catch (const ConfigError& e) {
     print_failure("signalbox: config error: ", e);

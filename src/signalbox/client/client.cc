@@ -91,6 +91,7 @@ UserSignals to_user(const v1::UserSignals& u) {
   UserSignals out;
   out.user_id = u.user_id();
   out.as_of = u.as_of();
+  if (u.has_seen()) out.seen = u.seen();
   out.signals.reserve(u.signals_size());
   for (const v1::SignalResult& s : u.signals()) {
     SignalResult result;

@@ -123,6 +123,24 @@ class Engine {
   // QueryError for an unknown name or an as_of the online state cannot answer exactly.
   Value query(std::uint64_t user_id, const std::vector<std::string>& names,
               std::optional<TimeMs> as_of);
+  // Whether an answer says if the store holds anything of the user.
+  enum class Seen { kOmit, kReport };
+  // query(), with kReport adding "seen" after as_of_iso: true when the store holds a raw
+  // event or a tile of the user at any time (see StoreSnapshot::holds_user), so that a user
+  // never seen (or whose data has all expired) is told from one without activity in the
+  // windows asked for. The serving front ends report it; point-in-time answers (backfill,
+  // fixtures) do not, as it describes the store now, not as of `as_of`.
+  Value query(std::uint64_t user_id, const std::vector<std::string>& names,
+              std::optional<TimeMs> as_of, Seen seen);
+
+  // The earliest as_of in [from, to] at which query(user_id, names, as_of) can be answered
+  // (no window of theirs reaches where the online state no longer holds what it needs), to
+  // within `precision` ms (the answer may be up to that much later than the exact earliest);
+  // nullopt when not even `to` can. Answerability only grows with as_of, so a binary search
+  // over query plans finds it, without reading or folding events. Throws QueryError for an
+  // unknown name or from > to.
+  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names,
+                                            TimeMs from, TimeMs to, TimeMs precision);
 
   // How much one explain() answer may list.
   struct ExplainOptions {
@@ -146,6 +164,10 @@ class Engine {
   // store in ascending id order, without repeats. Costs one seek per stored user listed.
   std::vector<std::uint64_t> sample_users(std::size_t limit);
   static constexpr std::size_t kRecentUsers = 1000;
+  // Up to `limit` of the users this process ingested most recently, newest first (at most
+  // kRecentUsers): kept in memory on ingest, so per process and lost on restart; a user of
+  // another process on a shared store is not listed. Reads no store.
+  std::vector<std::uint64_t> recent_users(std::size_t limit) const { return recent_users_.newest(limit); }
 
   // The configured signals and views with their parameters (GET /v1/signals).
   Value describe() const;
@@ -206,7 +228,12 @@ class Engine {
                                                                    const View& view) const;
   // The answer object for `names` from the results of the signals they need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-               std::vector<Value> signal_results) const;
+               std::vector<Value> signal_results, std::optional<bool> seen) const;
+
+  // Whether every signal of `requests` can be planned at `as_of` on `snapshot` (see
+  // earliest_answerable).
+  bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id, const std::vector<SignalRequest>& requests,
+                  TimeMs as_of) const;
 
   PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes, IngestResult result);
   // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`.

@@ -86,6 +86,11 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& 
 
 Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
                     std::optional<TimeMs> as_of) {
+  return query(user_id, requested, as_of, Seen::kOmit);
+}
+
+Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
+                    std::optional<TimeMs> as_of, Seen report_seen) {
   counters_.queries++;
   const std::vector<std::string> names = requested.empty() ? this->names() : requested;
   const std::vector<SignalRequest> requests = requests_for(names);
@@ -95,7 +100,11 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     if (!requests[s].name.empty())
       signal_results[s] = evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
                                           inputs.events, inputs.as_of);
-  return answer(user_id, inputs.as_of, names, std::move(signal_results));
+  // What was read already answers "seen" for most known users; only the rest cost a lookup.
+  std::optional<bool> seen;
+  if (report_seen == Seen::kReport)
+    seen = inputs.read_any_tile || !inputs.events.empty() || inputs.snapshot->holds_user(user_id);
+  return answer(user_id, inputs.as_of, names, std::move(signal_results), seen);
 }
 
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
@@ -131,6 +140,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     }
     std::sort(state_ids.begin(), state_ids.end());
     for (StoredTile& tile : snapshot->tiles(user_id, state_ids, from, at)) {
+      inputs.read_any_tile = true;
       if (tile.kind != TileKind::kBase && tile.start < state_from.at(tile.state_id)) continue;
       tiles[tile.state_id].push_back(std::move(tile));
     }
@@ -151,11 +161,12 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   for (const auto& [from, to] : raw_ranges(inputs.plans))
     snapshot->scan_events(user_id, from, to,
                           [&](std::string_view bytes) { inputs.events.push_back(decode_event(bytes, features)); });
+  inputs.snapshot = std::move(snapshot);
   return inputs;
 }
 
 Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-                     std::vector<Value> signal_results) const {
+                     std::vector<Value> signal_results, std::optional<bool> seen) const {
   // A signal's result is moved into the answer at its last use rather than copied: views
   // read it only through a reference, and copying a nested Value allocates per node.
   std::vector<std::size_t> uses(signals_.size(), 0);
@@ -189,10 +200,11 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
   }
   // Not an initializer list: its elements are const, so the signals would be copied.
   Value::Object answer;
-  answer.reserve(4);
+  answer.reserve(5);
   answer.emplace_back("user_id", Value(user_id));
   answer.emplace_back("as_of", Value(as_of));
   answer.emplace_back("as_of_iso", Value(format_iso_time(as_of)));
+  if (seen) answer.emplace_back("seen", Value(*seen));
   answer.emplace_back("signals", Value(std::move(out_signals)));
   return Value(std::move(answer));
 }

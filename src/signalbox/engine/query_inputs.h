@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct QueryInputs {
   std::vector<std::vector<WindowPlan>> plans;                           // by signal index
   std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;     // by state id
   std::vector<MaterializedEvent> events;                                // ascending by ts
+  // Whether the tile read met any tile of the user (even one outside the windows asked for).
+  bool read_any_tile = false;
+  // The snapshot everything above was read from, for a follow-up read at the same state.
+  std::unique_ptr<StoreSnapshot> snapshot;
 };
 
 }  // namespace signalbox

@@ -160,7 +160,8 @@ grpc::Status GrpcApi::GetSignals(grpc::ServerContext* context,
       check_as_of(request->as_of());
       as_of = request->as_of();
     }
-    Value answer = engine_.query(request->user_id(), unique_names(request->names()), as_of);
+    Value answer =
+        engine_.query(request->user_id(), unique_names(request->names()), as_of, Engine::Seen::kReport);
     translator_.user_signals(request->user_id(), answer, response);
   });
 }
@@ -181,7 +182,7 @@ grpc::Status GrpcApi::BatchGetSignals(grpc::ServerContext* context,
     TimeMs as_of = request->has_as_of() ? request->as_of() : wall_clock_ms();
     for (std::uint64_t user_id : request->user_ids()) {
       check_live(context);
-      Value answer = engine_.query(user_id, names, as_of);
+      Value answer = engine_.query(user_id, names, as_of, Engine::Seen::kReport);
       translator_.user_signals(user_id, answer, response->add_results());
     }
   });

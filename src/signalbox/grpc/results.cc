@@ -196,6 +196,7 @@ void ResultTranslator::user_signals(std::uint64_t user_id, const Value& answer,
   out->set_user_id(user_id);
   if (const Value* as_of = answer.find("as_of"))
     out->set_as_of(static_cast<std::int64_t>(as_of->number()));
+  if (const Value* seen = answer.find("seen")) out->set_seen(*seen == Value(true));
   const Value* signals = answer.find("signals");
   if (!signals || !signals->is_object()) return;
   for (const auto& [name, value] : signals->object()) {

@@ -53,11 +53,16 @@ std::string plus_hint(std::string_view text) {
 }
 
 // `shown` is the value as the client wrote it, already quoted for a message.
-TimeMs parse_as_of(std::string_view text, std::string_view shown) {
+// A time parameter named `param` (as_of, from, to), read as parse_time() reads it.
+TimeMs parse_time_param(std::string_view param, std::string_view text, std::string_view shown) {
   std::string problem;
   std::optional<TimeMs> t = parse_time(text, &problem);
-  if (!t) throw BadRequest(fmt::format("as_of: {} {}{}", shown, problem, plus_hint(text)));
+  if (!t) throw BadRequest(fmt::format("{}: {} {}{}", param, shown, problem, plus_hint(text)));
   return *t;
+}
+
+TimeMs parse_as_of(std::string_view text, std::string_view shown) {
+  return parse_time_param("as_of", text, shown);
 }
 
 // Adds the comma-separated names of `csv` to `names`, skipping empty ones and repeats.
@@ -163,6 +168,35 @@ ExplainRequest parse_explain_request(std::string_view user_text, std::string_vie
     }
   }
   if (request.name.empty()) throw BadRequest("signal: required (the name of a signal or view)");
+  return request;
+}
+
+ReachRequest parse_reach_request(std::string_view user_text, std::string_view query) {
+  ReachRequest request;
+  request.user_id = parse_user_id(user_text);
+  std::string bad;
+  std::optional<std::vector<QueryParam>> params = parse_query(query, &bad);
+  if (!params) throw BadRequest(fmt::format("query: bad percent-encoding in {}", client_text(bad)));
+  std::unordered_set<std::string> seen;
+  std::optional<TimeMs> from, to;
+  for (const auto& [name, value] : *params) {
+    if (name == "names") {
+      add_names(value, request.names, seen);
+    } else if (name == "from" || name == "to") {
+      std::optional<TimeMs>& slot = name == "from" ? from : to;
+      if (slot) throw BadRequest(fmt::format("{}: given more than once", name));
+      slot = parse_time_param(name, value, client_text(value));
+    } else {
+      throw BadRequest(fmt::format("unknown query parameter {} (known: names, from, to)", client_text(name)));
+    }
+  }
+  if (!from) throw BadRequest("from: required (the earliest as_of to consider)");
+  if (!to) throw BadRequest("to: required (the latest as_of to consider)");
+  check_as_of(*from);
+  check_as_of(*to);
+  if (*from > *to) throw BadRequest(fmt::format("from: {} is after to ({})", *from, *to));
+  request.from = *from;
+  request.to = *to;
   return request;
 }
 

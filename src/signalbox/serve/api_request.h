@@ -56,6 +56,17 @@ constexpr std::size_t kMaxExplainEvents = 1000;
 
 // Like parse_signals_request(). Throws BadRequest.
 ExplainRequest parse_explain_request(std::string_view user_text, std::string_view query);
+// GET /v1/users/{user_id}/reach?names=a,b&from=T&to=T: how far back in [from, to] the
+// signals can be answered. `from` and `to` are required, read as as_of is.
+struct ReachRequest {
+  std::uint64_t user_id = 0;
+  std::vector<std::string> names;  // in the order given, without empty names and repeats
+  TimeMs from = 0;
+  TimeMs to = 0;
+};
+
+// `user_text` is the decoded {user_id} segment, `query` the raw query string. Throws BadRequest.
+ReachRequest parse_reach_request(std::string_view user_text, std::string_view query);
 
 // The JSON body of POST /v1/signals:batchGet: {"user_ids": [...], "names": [...], "as_of": T},
 // T a number of milliseconds or a string, both as parse_time() reads them.

@@ -80,13 +80,16 @@ Match match_path(const std::vector<std::string>& s) {
     return {Route::kUserSignals, kGetMethods, s[2]};
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "explain")
     return {Route::kExplain, kGetMethods, s[2]};
+  if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "reach")
+    return {Route::kUserReach, kGetMethods, s[2]};
   return {};
 }
 
 // Whether answering `route` reads or writes the store, so that its success ends an outage.
 bool touches_store(Route route) {
   return route == Route::kEvents || route == Route::kUserSignals || route == Route::kBatchGet ||
-         route == Route::kReadyz || route == Route::kUsers || route == Route::kExplain;
+         route == Route::kReadyz || route == Route::kUsers || route == Route::kExplain ||
+         route == Route::kUserReach;
 }
 
 bool method_allowed(http::verb method, std::string_view allow) {
@@ -292,6 +295,8 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
       return get_metrics(request);
     case Route::kUsers:
       return users_response(engine_, target.query, request.version());
+    case Route::kUserReach:
+      return reach_response(engine_, parse_reach_request(match.user_id, target.query), request.version());
     case Route::kWebPage:
       return web_asset_response(*find_web_asset(match.asset), request.version());
     case Route::kUnmatched:
@@ -327,8 +332,8 @@ HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point 
 HttpResponse HttpApi::get_user_signals(const HttpRequest& request, std::string_view user_text,
                                        std::string_view query) {
   SignalsRequest parsed = parse_signals_request(user_text, query);
-  return json_response(http::status::ok, request.version(),
-                       engine_.query(parsed.user_id, parsed.names, parsed.as_of).to_json());
+  Value answer = engine_.query(parsed.user_id, parsed.names, parsed.as_of, Engine::Seen::kReport);
+  return json_response(http::status::ok, request.version(), answer.to_json());
 }
 
 HttpResponse HttpApi::batch_get(const HttpRequest& request, Clock::time_point deadline) {
@@ -344,7 +349,7 @@ HttpResponse HttpApi::batch_get(const HttpRequest& request, Clock::time_point de
           "X-Request-Timeout-Ms); retry later or ask for fewer users",
           i, batch.user_ids.size()));
     }
-    engine_.query(batch.user_ids[i], batch.names, as_of).append_json(body);
+    engine_.query(batch.user_ids[i], batch.names, as_of, Engine::Seen::kReport).append_json(body);
   }
   body += "]}";
   return json_response(http::status::ok, request.version(), std::move(body));

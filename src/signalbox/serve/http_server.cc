@@ -136,6 +136,7 @@ Access access_of(Route route) {
     case Route::kSignals:
     case Route::kUsers:
     case Route::kExplain:
+    case Route::kUserReach:
       return Access::kQuery;
     case Route::kMetrics:
       return Access::kMetrics;

@@ -26,6 +26,7 @@ constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {"/v1/events"
                                                                     "/metrics",
                                                                     "/v1/users",
                                                                     "/v1/users/{user_id}/explain",
+                                                                    "/v1/users/{user_id}/reach",
                                                                     "/",
                                                                     "unmatched"};
 

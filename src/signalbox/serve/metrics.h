@@ -24,10 +24,11 @@ enum class Route {
   kMetrics,
   kUsers,
   kExplain,
+  kUserReach,
   kWebPage,
   kUnmatched
 };
-inline constexpr std::size_t kRouteCount = 11;
+inline constexpr std::size_t kRouteCount = 12;
 
 // The route as written in the API reference, e.g. "/v1/users/{user_id}/signals".
 std::string_view route_label(Route route);

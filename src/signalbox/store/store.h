@@ -120,6 +120,11 @@ class StoreSnapshot {
   // about one seek per user returned, however many events each has (for listing users to
   // browse, not for analytics).
   virtual std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) = 0;
+  // Whether the store holds anything of the user: a raw event or a tile, whatever its time
+  // (what expiry has already dropped no longer counts). Tells a user never seen from one
+  // without recent activity. About one seek per kind of record; free when the backend read
+  // the whole user for scan_events() or tiles() already.
+  virtual bool holds_user(std::uint64_t user_id) = 0;
 };
 
 // Stores raw events and tiled state. Implementations are safe for concurrent use, except

@@ -59,7 +59,7 @@ class Client:
         names: Optional[Sequence[str]] = None,
         as_of: Optional[TimeLike] = None,
     ) -> Dict[str, Any]:
-        """One user's signals: ``{"user_id", "as_of", "as_of_iso", "signals": {...}}``.
+        """One user's signals: ``{"user_id", "as_of", "as_of_iso", "seen", "signals": {...}}``.
 
         ``names`` picks signals and views (default: all); ``as_of`` is the time to evaluate
         at: int milliseconds, an ISO 8601 string, an aware datetime or a date (default: now).

@@ -147,6 +147,7 @@ class RedisSnapshot final : public StoreSnapshot {
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids, TimeMs from,
                                 TimeMs to) override;
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
+  bool holds_user(std::uint64_t user_id) override;
 
  private:
   struct UserData {
@@ -498,6 +499,13 @@ std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id, std::span<co
     append_stored_tiles(key, value, state_ids, out);
   }
   return out;
+}
+
+// From the read that scan_events() and tiles() share: no round trip of its own after them.
+// The tile hash's counters (#seq, #ops) outlive its tiles and do not count.
+bool RedisSnapshot::holds_user(std::uint64_t user_id) {
+  const UserData& data = user(user_id);
+  return !data.events.empty() || !data.tiles.empty();
 }
 
 std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t limit) {

@@ -763,6 +763,19 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return out;
   }
 
+  // One prefix seek per column family; the prefix bloom filters answer most of them for a
+  // user never seen without reading a block.
+  bool holds_user(std::uint64_t user) override {
+    const std::string prefix = user_prefix(user);
+    for (rocksdb::Iterator* it : {events_.get(), tiles_.get()}) {
+      it->Seek(prefix);
+      const bool found = it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
+      check(it->status(), "look up user");
+      if (found) return true;
+    }
+    return false;
+  }
+
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
                                 TimeMs from, TimeMs to) override {
     std::vector<StoredTile> out;

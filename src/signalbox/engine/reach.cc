@@ -1,0 +1,52 @@
+// How far back the online state can answer a user's signals: the query planner run without
+// the reads, so that a caller (the explorer page) can find the edge without being refused.
+
+#include <fmt/format.h>
+
+#include "signalbox/common/error.h"
+#include "signalbox/engine/engine.h"
+#include "signalbox/engine/query_planner.h"
+
+namespace signalbox {
+
+bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id, const std::vector<SignalRequest>& requests,
+                        TimeMs as_of) const {
+  const TimeMs retention = config_.event_store.retention;
+  const OnlineState online =
+      online_state(snapshot.high_water(), snapshot.expired_through(), retention, retention_.retention);
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty()) continue;
+    // A signal without windows is refused before its base tile's span: read that one tile.
+    std::optional<TimeMs> base_through;
+    if (!requests[s].windowed) {
+      const std::uint64_t state_id = signals_[s]->state_id();
+      for (const StoredTile& t : snapshot.tiles(user_id, std::span(&state_id, 1), as_of, as_of))
+        if (t.kind == TileKind::kBase) base_through = t.covered_through;
+    }
+    try {
+      plan_signal(requests[s], as_of, online, base_through);
+    } catch (const QueryError&) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<TimeMs> Engine::earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& requested,
+                                                  TimeMs from, TimeMs to, TimeMs precision) {
+  if (from < 0) throw QueryError("from: must be a time in milliseconds since the epoch, >= 0");
+  if (from > to) throw QueryError(fmt::format("from: {} is after to ({})", from, to));
+  const std::vector<SignalRequest> requests = requests_for(requested.empty() ? names() : requested);
+  // One snapshot for the whole search, so that every probe sees the same stream time.
+  std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
+  if (answerable(*snapshot, user_id, requests, from)) return from;
+  if (!answerable(*snapshot, user_id, requests, to)) return std::nullopt;
+  TimeMs lo = from, hi = to;  // lo cannot be answered, hi can
+  while (hi - lo > std::max<TimeMs>(precision, 1)) {
+    const TimeMs mid = lo + (hi - lo) / 2;
+    (answerable(*snapshot, user_id, requests, mid) ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+}  // namespace signalbox

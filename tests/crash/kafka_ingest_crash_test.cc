@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "invalid_events.h"
 #include "mock_kafka.h"
 #include "reference_intake.h"
 #include "server_process.h"
@@ -47,18 +48,6 @@ struct Message {
   std::string text;
 };
 
-// An invalid message breaking one rule, told apart from the others by `serial`.
-std::string invalid_message(std::uint64_t user, TimeMs ts, std::size_t serial, std::uint64_t kind) {
-  switch (kind % 6) {
-    case 0: return fmt::format("not an event {} {{", serial);
-    case 1: return fmt::format(R"({{"user_id": {}, "action": "click", "event_id": "bad{}"}})", user, serial);
-    case 2: return fmt::format(R"({{"user_id": {}, "ts": {}, "action": "Click!", "event_id": "bad{}"}})", user, ts, serial);
-    case 3: return fmt::format(R"({{"user_id": {}, "ts": {}, "action": "save", "event_id": "bad{}", "colour": "red"}})", user, ts, serial);
-    case 4: return fmt::format(R"({{"user_id": {}, "ts": {}, "action": "purchase", "event_id": "bad{}", "attrs": {{"price": 1e200}}}})", user, ts, serial);
-    default: return fmt::format(R"({{"user_id": -{}, "ts": {}, "action": "click", "event_id": "bad{}"}})", user, ts, serial);
-  }
-}
-
 // About two days of events in time order (up to 10 minutes early or late), keyed by user;
 // 3% re-sent verbatim (some of them without an event_id, so identified by their content), 2%
 // re-sent with other content under an event_id, 1% without an event_id, 0.3% invalid.
@@ -84,7 +73,7 @@ std::vector<Message> generate_messages(World& world) {
     }
     if (r < 53) {
       const std::uint64_t user = 1000 + rng() % kUsers;
-      messages.push_back({user, invalid_message(user, ts, i, rng())});
+      messages.push_back({user, invalid_event_text(user, ts, i, rng())});
       continue;
     }
     Event e = world.make_event(kUsers, ts, i);

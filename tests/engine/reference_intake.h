@@ -10,7 +10,6 @@
 //
 // Not thread-safe: one test thread feeds it.
 
-#include <chrono>
 #include <map>
 #include <string>
 #include <utility>
@@ -20,6 +19,7 @@
 
 #include "event_rules.h"
 #include "late_rule.h"
+#include "signalbox/common/time.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -35,11 +35,6 @@ inline TimeMs reference_late_horizon(const Config& config) {
       for (const WindowConfig& window : signal.windows) horizon = std::max(horizon, window.length);
   }
   return std::max(horizon, config.event_store.retention + config.event_store.max_future_skew);
-}
-
-inline TimeMs wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 class ReferenceIntake {

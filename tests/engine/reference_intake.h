@@ -65,6 +65,8 @@ class ReferenceIntake {
         d.rejected[i] = judged.fault;
       }
     }
+    rejected_total += d.rejected.size();
+    invalid_total += d.rejected.size();
     Decision events = take(valid);
     for (const auto& [k, fault] : events.rejected) d.rejected[at[k]] = fault;
     d.late = events.late;
@@ -91,7 +93,8 @@ class ReferenceIntake {
   // The highest ts taken (the stream time); LateRule::kNone before any.
   TimeMs head() const { return late_.head(); }
 
-  std::size_t rejected_total = 0, late_total = 0, duplicates_total = 0;
+  // Over every batch taken: rejected (invalid plus late), invalid, late, duplicates.
+  std::size_t rejected_total = 0, invalid_total = 0, late_total = 0, duplicates_total = 0;
 
  private:
   const World& world_;

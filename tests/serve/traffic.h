@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "http_client.h"
-#include "invalid_events.h"
-#include "json.h"
+#include "event_texts.h"
 #include "reference_intake.h"
 #include "world.h"
 
@@ -41,23 +40,6 @@ inline std::vector<Event> generate(World& world, std::size_t count, std::size_t 
     }
   }
   return events;
-}
-
-// `events` as texts, with an invalid event (invalid_events.h) before about one in `every`.
-inline std::vector<std::string> with_invalid(World& world, const std::vector<Event>& events, std::uint64_t every) {
-  std::vector<std::string> texts;
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (world.rng()() % every == 0)
-      texts.push_back(invalid_event_text(events[i].user_id, events[i].ts, i, world.rng()()));
-    texts.push_back(event_json(events[i]));
-  }
-  return texts;
-}
-
-inline std::vector<std::string> as_texts(const std::vector<Event>& events) {
-  std::vector<std::string> texts;
-  for (const Event& e : events) texts.push_back(event_json(e));
-  return texts;
 }
 
 // Whether every text is a JSON document: only then can they go in one JSON array body (text
@@ -94,22 +76,34 @@ class AcceptedEvents {
   // server in this order among the batches recorded; returns "" or what was wrong with it.
   std::string record(const std::vector<std::string>& texts, const HttpAnswer& answer) {
     if (answer.status != 200) return fmt::format("status {}: {}", answer.status, answer.body);
-    const ReferenceIntake::Decision want = intake_.take_texts(texts);
     Value v = answer.json();
     std::vector<std::pair<std::size_t, std::string>> listed;
     for (const Value& e : v.find("errors")->array())
       listed.emplace_back(static_cast<std::size_t>(e.find("index")->number()), e.find("error")->string());
     auto count = [&](const char* key) { return static_cast<std::size_t>(v.find(key)->number()); };
-    std::string problems = compare_rejections(want, listed, count("rejected"));
-    if (count("accepted") != texts.size() - want.rejected.size())
-      problems += fmt::format("accepted {}, the reference {}; ", count("accepted"), texts.size() - want.rejected.size());
-    if (count("duplicates") != want.duplicates)
-      problems += fmt::format("duplicates {}, the reference {}; ", count("duplicates"), want.duplicates);
+    std::string problems = record(texts, {listed, count("rejected"), count("accepted"), count("duplicates")});
+    return problems.empty() ? "" : problems + answer.body.substr(0, 2000);
+  }
+
+  // What an ingest call (HTTP or gRPC) reported for one batch.
+  struct Outcome {
+    std::vector<std::pair<std::size_t, std::string>> listed;  // (index, message), in index order
+    std::size_t rejected = 0, accepted = 0, duplicates = 0;
+  };
+  // Records the outcome of one ingest call of `texts`; returns "" or what differs from the
+  // reference's own decisions.
+  std::string record(const std::vector<std::string>& texts, const Outcome& got) {
+    const ReferenceIntake::Decision want = intake_.take_texts(texts);
+    std::string problems = compare_rejections(want, got.listed, got.rejected);
+    if (got.accepted != texts.size() - want.rejected.size())
+      problems += fmt::format("accepted {}, the reference {}; ", got.accepted, texts.size() - want.rejected.size());
+    if (got.duplicates != want.duplicates)
+      problems += fmt::format("duplicates {}, the reference {}; ", got.duplicates, want.duplicates);
     accepted_total += texts.size() - want.rejected.size();
     late_total += want.late;
     invalid_total += want.rejected.size() - want.late;
     duplicates_total += want.duplicates;
-    return problems.empty() ? "" : problems + answer.body.substr(0, 2000);
+    return problems;
   }
   std::string record(const std::vector<Event>& batch, const HttpAnswer& answer) {
     return record(as_texts(batch), answer);

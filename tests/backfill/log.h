@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "json.h"
+#include "reference_intake.h"
 #include "world_yaml.h"
 #include "world.h"
 
@@ -37,6 +38,24 @@ struct EventLog {
       out << (lines[i].event ? event_json(*lines[i].event) : lines[i].garbage) << '\n';
   }
   void write(const std::filesystem::path& file) const { write(file, 0, lines.size()); }
+
+  // The reference's own verdict on the first `read` lines, each judged on its own by the
+  // documented rules (reference_intake.h) against the lines before it: the events that count,
+  // by user, and the rejected lines (0-based index -> the field at fault).
+  struct Verdict {
+    std::map<std::uint64_t, std::vector<RefEvent>> by_user;
+    std::map<std::size_t, std::string> rejected;
+  };
+  Verdict judge(const World& world, std::size_t read) const {
+    ReferenceIntake intake(world);
+    Verdict v;
+    for (std::size_t i = 0; i < std::min(read, lines.size()); ++i) {
+      const std::string text = lines[i].event ? event_json(*lines[i].event) : lines[i].garbage;
+      for (const auto& [index, fault] : intake.take_texts({text}).rejected) v.rejected[i] = fault;
+    }
+    for (const RefEvent& e : intake.taken()) v.by_user[e.user].push_back(e);
+    return v;
+  }
 
   // The events the reference counts: the first occurrence of each (user, event_id) among
   // the first `read` lines, less those rejected (0-based line indexes).

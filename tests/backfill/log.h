@@ -2,8 +2,8 @@
 
 // A generated event log for backfill tests, written as NDJSON the way a topic dump looks:
 // roughly time-ordered with bounded disorder, duplicates (verbatim and altered), events far
-// too late for the retention, and a few lines that are not events at all. It also computes
-// what the reference must see: the events the engine accepts.
+// too late for the retention, and a few lines that are not events at all. The reference judges
+// each line on its own (judge()).
 
 #include <filesystem>
 #include <fstream>
@@ -55,20 +55,6 @@ struct EventLog {
     }
     for (const RefEvent& e : intake.taken()) v.by_user[e.user].push_back(e);
     return v;
-  }
-
-  // The events the reference counts: the first occurrence of each (user, event_id) among
-  // the first `read` lines, less those rejected (0-based line indexes).
-  std::map<std::uint64_t, std::vector<RefEvent>> accepted(
-      const World& world, std::size_t read, const std::set<std::size_t>& rejected) const {
-    std::map<std::uint64_t, std::vector<RefEvent>> by_user;
-    std::set<std::pair<std::uint64_t, std::string>> seen;
-    for (std::size_t i = 0; i < std::min(read, lines.size()); ++i) {
-      if (!lines[i].event || rejected.count(i)) continue;
-      const Event& e = *lines[i].event;
-      if (seen.emplace(e.user_id, e.event_id).second) by_user[e.user_id].push_back(world.to_ref(e));
-    }
-    return by_user;
   }
 };
 

@@ -30,6 +30,7 @@ struct BackfillRun {
   BackfillStats stats;
   std::vector<std::string> answers;
   std::set<std::size_t> rejected;
+  std::map<std::size_t, std::string> faults;  // rejected line -> the field its message blames
   std::vector<std::string> messages;
 };
 
@@ -52,6 +53,7 @@ BackfillRun backfill(World& world, const EventLog& log, const std::vector<Backfi
     std::size_t colon = message.find(':', events.string().size() + 1);
     std::size_t line = std::stoul(message.substr(events.string().size() + 1, colon));
     run.rejected.insert(line - 1);
+    run.faults[line - 1] = fault_of(message.substr(colon + 2));
     run.messages.push_back(message);
   };
   run.stats = run_backfill(world.config, queries, options);
@@ -62,7 +64,11 @@ BackfillRun backfill(World& world, const EventLog& log, const std::vector<Backfi
 void expect_reference(const World& world, const EventLog& log, const BackfillRun& run,
                       const std::vector<BackfillQuery>& queries) {
   ASSERT_EQ(run.answers.size(), queries.size());
-  auto accepted = log.accepted(world, run.stats.lines, run.rejected);
+  // The reference decides on its own which lines count, and the backfill must have rejected
+  // exactly the others, each for the same field.
+  EventLog::Verdict verdict = log.judge(world, run.stats.lines);
+  ASSERT_EQ(run.faults, verdict.rejected);
+  auto& accepted = verdict.by_user;
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const BackfillQuery& q = queries[i];
     Value actual = parse_json(run.answers[i]);

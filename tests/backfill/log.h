@@ -2,8 +2,8 @@
 
 // A generated event log for backfill tests, written as NDJSON the way a topic dump looks:
 // roughly time-ordered with bounded disorder, duplicates (verbatim and altered), events far
-// too late for the retention, and a few lines that are not events at all. It also computes
-// what the reference must see: the events the engine accepts.
+// too late for the retention, and a few lines that are not events at all. The reference judges
+// each line on its own (judge()).
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "json.h"
+#include "reference_intake.h"
 #include "world_yaml.h"
 #include "world.h"
 
@@ -38,18 +39,22 @@ struct EventLog {
   }
   void write(const std::filesystem::path& file) const { write(file, 0, lines.size()); }
 
-  // The events the reference counts: the first occurrence of each (user, event_id) among
-  // the first `read` lines, less those rejected (0-based line indexes).
-  std::map<std::uint64_t, std::vector<RefEvent>> accepted(
-      const World& world, std::size_t read, const std::set<std::size_t>& rejected) const {
+  // The reference's own verdict on the first `read` lines, each judged on its own by the
+  // documented rules (reference_intake.h) against the lines before it: the events that count,
+  // by user, and the rejected lines (0-based index -> the field at fault).
+  struct Verdict {
     std::map<std::uint64_t, std::vector<RefEvent>> by_user;
-    std::set<std::pair<std::uint64_t, std::string>> seen;
+    std::map<std::size_t, std::string> rejected;
+  };
+  Verdict judge(const World& world, std::size_t read) const {
+    ReferenceIntake intake(world);
+    Verdict v;
     for (std::size_t i = 0; i < std::min(read, lines.size()); ++i) {
-      if (!lines[i].event || rejected.count(i)) continue;
-      const Event& e = *lines[i].event;
-      if (seen.emplace(e.user_id, e.event_id).second) by_user[e.user_id].push_back(world.to_ref(e));
+      const std::string text = lines[i].event ? event_json(*lines[i].event) : lines[i].garbage;
+      for (const auto& [index, fault] : intake.take_texts({text}).rejected) v.rejected[i] = fault;
     }
-    return by_user;
+    for (const RefEvent& e : intake.taken()) v.by_user[e.user].push_back(e);
+    return v;
   }
 };
 

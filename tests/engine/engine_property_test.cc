@@ -8,6 +8,8 @@
 
 #include "signalbox/common/error.h"
 #include "analytics_signals.h"
+#include "event_texts.h"
+#include "reference_intake.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -16,29 +18,29 @@ namespace {
 constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr double kTolerance = 1e-9;
 
-// Feeds events to the engine in random-sized batches and keeps the reference's view of what
-// was accepted: the first non-rejected occurrence of each (user, event_id).
+// Feeds event texts to the engine in random-sized NDJSON batches. The reference decides on
+// its own which count (ReferenceIntake: the documented event rules, late rule and identity),
+// and each batch's rejections must be exactly its own, each for the same field.
 class Feeder {
  public:
-  Feeder(Engine& engine, World& world) : engine_(engine), world_(world) {}
+  Feeder(Engine& engine, World& world) : engine_(engine), world_(world), intake_(world) {}
 
-  void feed(std::vector<Event> events) {
-    IngestResult result = engine_.ingest(events);
-    std::set<std::size_t> rejected;
-    for (const auto& [index, message] : result.rejected) rejected.insert(index);
-    rejected_total += rejected.size();
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      if (rejected.count(i)) continue;
-      if (!ids_.emplace(events[i].user_id, events[i].event_id).second) continue;
-      accepted.push_back(world_.to_ref(events[i]));
-    }
+  void feed(const std::vector<std::string>& texts) {
+    std::string body;
+    for (const std::string& text : texts) body += text + "\n";
+    IngestResult result = engine_.ingest_json(body);
+    ReferenceIntake::Decision want = intake_.take_texts(texts);
+    ASSERT_EQ(compare_rejections(want, result.rejected, result.rejected.size()), "");
+    EXPECT_EQ(result.accepted, texts.size() - want.rejected.size());
+    EXPECT_EQ(result.duplicates, want.duplicates);
   }
+  void feed(const std::vector<Event>& events) { feed(as_texts(events)); }
 
   void check(std::uint64_t user, TimeMs as_of) {
     Value actual = engine_.query(user, {}, as_of);
-    ASSERT_EQ(world_.accept_sketch_answers(accepted, user, as_of, actual, sketches), "")
+    ASSERT_EQ(world_.accept_sketch_answers(accepted(), user, as_of, actual, sketches), "")
         << "user " << user << " as_of " << as_of;
-    Value expected = world_.expected(accepted, user, as_of);
+    Value expected = world_.expected(accepted(), user, as_of);
     std::string d = diff(expected, actual, kTolerance);
     ASSERT_EQ(d, "") << "user " << user << " as_of " << as_of;
     check_views_of_two_signals_alone(user, as_of, expected);
@@ -59,15 +61,16 @@ class Feeder {
         << "views asked for alone: user " << user << " as_of " << as_of;
   }
 
-  std::vector<RefEvent> accepted;
-  std::size_t rejected_total = 0;
+  const std::vector<RefEvent>& accepted() const { return intake_.taken(); }
+  std::size_t late_total() const { return intake_.late_total; }
+  std::size_t invalid_total() const { return intake_.invalid_total; }
   std::size_t checks = 0;
   SketchStats sketches;
 
  private:
   Engine& engine_;
   World& world_;
-  std::set<std::pair<std::uint64_t, std::string>> ids_;
+  ReferenceIntake intake_;
 };
 
 // Events about every `step` ms from kStart, up to `disorder` late, with exact and altered
@@ -104,13 +107,14 @@ SketchStats check_against_reference(World& world, TimeMs tick = 1) {
   Engine engine(world.config);
   Feeder feeder(engine, world);
   const std::size_t users = 25;
-  std::vector<Event> events = generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs, tick);
+  std::vector<std::string> events = with_invalid(world, generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs, tick), 200);
   auto& rng = world.rng();
 
   std::size_t next = 0, next_check = 1500;
   while (next < events.size()) {
     std::size_t n = std::min<std::size_t>(1 + rng() % 400, events.size() - next);
-    feeder.feed(std::vector<Event>(events.begin() + next, events.begin() + next + n));
+    feeder.feed(std::vector<std::string>(events.begin() + next, events.begin() + next + n));
+    if (::testing::Test::HasFatalFailure()) return feeder.sketches;
     next += n;
     if (next >= next_check) {
       next_check += 1500;
@@ -129,7 +133,8 @@ SketchStats check_against_reference(World& world, TimeMs tick = 1) {
     TimeMs as_of = head - 50 * kMinuteMs + static_cast<TimeMs>(rng() % (2 * kDayMs));
     feeder.check(1000 + rng() % users, as_of);
   }
-  EXPECT_GT(feeder.rejected_total, 0u) << "the stream should contain events beyond the horizon";
+  EXPECT_GT(feeder.late_total(), 0u) << "the stream should contain events beyond the horizon";
+  EXPECT_GT(feeder.invalid_total(), 0u) << "the stream should contain invalid events";
   EXPECT_GT(feeder.checks, 100u);
   return feeder.sketches;
 }

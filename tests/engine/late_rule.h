@@ -3,7 +3,8 @@
 // The late-event rule as docs/events.md states it, applied by a test on its own (never taking
 // the engine's word): an event is too late when its ts is at or before (stream time before its
 // batch) - late horizon, stream time being the highest ts of any event taken so far; of the
-// events taken, the first copy of each (user, event_id) counts and later ones are duplicates.
+// events taken, the first copy of each (user, event_id) counts and later ones are duplicates
+// (which do not move stream time: the first copy's ts stands).
 
 #include <limits>
 #include <set>
@@ -33,9 +34,12 @@ class LateRule {
         d.rejected.insert(i);
         continue;
       }
+      if (!ids_.emplace(batch[i].user_id, batch[i].event_id).second) {
+        ++d.duplicates;  // the copy taken first stands, its ts too
+        continue;
+      }
+      taken.push_back(world.to_ref(batch[i]));
       head_after = head_after == kNone ? batch[i].ts : std::max(head_after, batch[i].ts);
-      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second) taken.push_back(world.to_ref(batch[i]));
-      else ++d.duplicates;
     }
     head_ = head_after;
     return d;

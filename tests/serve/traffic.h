@@ -1,13 +1,15 @@
 #pragma once
 
-// Generated traffic for the HTTP tests, and the reference's record of what the server took.
+// Generated traffic for the HTTP tests, and the reference's own record of what the server
+// must have taken.
 
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "http_client.h"
+#include "event_texts.h"
+#include "reference_intake.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -40,43 +42,81 @@ inline std::vector<Event> generate(World& world, std::size_t count, std::size_t 
   return events;
 }
 
-// What the server accepted, as the reference sees it: the first accepted occurrence of each
-// (user, event_id), in the order the server took the requests.
+// Whether every text is a JSON document: only then can they go in one JSON array body (text
+// that is no JSON would break the array, not only its own item).
+inline bool all_json(const std::vector<std::string>& texts) {
+  simdjson::dom::parser parser;
+  for (const std::string& text : texts) {
+    simdjson::dom::element root;
+    if (parser.parse(simdjson::padded_string(text)).get(root)) return false;
+  }
+  return true;
+}
+
+// Event texts as one body: NDJSON (one per line) or one JSON array.
+inline std::string texts_body(const std::vector<std::string>& texts, bool as_array) {
+  std::string out = as_array ? "[" : "";
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (as_array && i > 0) out += ',';
+    out += texts[i];
+    if (!as_array) out += '\n';
+  }
+  if (as_array) out += ']';
+  return out;
+}
+
+// What the server must have taken, decided by the reference on its own (ReferenceIntake:
+// the documented event rules, late rule and identity), and a check of each POST /v1/events
+// answer against it: the same events rejected, each for the same field, the same counts.
 class AcceptedEvents {
  public:
-  explicit AcceptedEvents(const World& world) : world_(world) {}
+  explicit AcceptedEvents(const World& world) : intake_(world) {}
 
-  // Records one POST /v1/events answer for `batch`; returns "" or what was wrong with it.
-  std::string record(const std::vector<Event>& batch, const HttpAnswer& answer) {
+  // Records the answer to one POST of `texts` (the body's items in order), taken by the
+  // server in this order among the batches recorded; returns "" or what was wrong with it.
+  std::string record(const std::vector<std::string>& texts, const HttpAnswer& answer) {
     if (answer.status != 200) return fmt::format("status {}: {}", answer.status, answer.body);
     Value v = answer.json();
-    std::set<std::size_t> rejected;
+    std::vector<std::pair<std::size_t, std::string>> listed;
     for (const Value& e : v.find("errors")->array())
-      rejected.insert(static_cast<std::size_t>(e.find("index")->number()));
+      listed.emplace_back(static_cast<std::size_t>(e.find("index")->number()), e.find("error")->string());
     auto count = [&](const char* key) { return static_cast<std::size_t>(v.find(key)->number()); };
-    if (count("rejected") != rejected.size())
-      return fmt::format("{} rejected but {} errors listed", count("rejected"), rejected.size());
-    if (count("accepted") + count("rejected") != batch.size())
-      return fmt::format("accepted + rejected != {} events: {}", batch.size(), answer.body);
-    accepted_total += count("accepted");
-    rejected_total += count("rejected");
-    duplicates_total += count("duplicates");
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (rejected.count(i)) continue;
-      if (!ids_.emplace(batch[i].user_id, batch[i].event_id).second) continue;
-      events.push_back(world_.to_ref(batch[i]));
-      head = std::max(head, batch[i].ts);
-    }
-    return "";
+    std::string problems = record(texts, {listed, count("rejected"), count("accepted"), count("duplicates")});
+    return problems.empty() ? "" : problems + answer.body.substr(0, 2000);
   }
 
-  std::vector<RefEvent> events;
-  TimeMs head = 0;
-  std::size_t accepted_total = 0, rejected_total = 0, duplicates_total = 0;
+  // What an ingest call (HTTP or gRPC) reported for one batch.
+  struct Outcome {
+    std::vector<std::pair<std::size_t, std::string>> listed;  // (index, message), in index order
+    std::size_t rejected = 0, accepted = 0, duplicates = 0;
+  };
+  // Records the outcome of one ingest call of `texts`; returns "" or what differs from the
+  // reference's own decisions.
+  std::string record(const std::vector<std::string>& texts, const Outcome& got) {
+    const ReferenceIntake::Decision want = intake_.take_texts(texts);
+    std::string problems = compare_rejections(want, got.listed, got.rejected);
+    if (got.accepted != texts.size() - want.rejected.size())
+      problems += fmt::format("accepted {}, the reference {}; ", got.accepted, texts.size() - want.rejected.size());
+    if (got.duplicates != want.duplicates)
+      problems += fmt::format("duplicates {}, the reference {}; ", got.duplicates, want.duplicates);
+    accepted_total += texts.size() - want.rejected.size();
+    late_total += want.late;
+    invalid_total += want.rejected.size() - want.late;
+    duplicates_total += want.duplicates;
+    return problems;
+  }
+  std::string record(const std::vector<Event>& batch, const HttpAnswer& answer) {
+    return record(as_texts(batch), answer);
+  }
+
+  // The events that count, each once.
+  const std::vector<RefEvent>& events() const { return intake_.taken(); }
+  // The stream time: the highest ts taken.
+  TimeMs head() const { return intake_.head(); }
+  std::size_t accepted_total = 0, late_total = 0, invalid_total = 0, duplicates_total = 0;
 
  private:
-  const World& world_;
-  std::set<std::pair<std::uint64_t, std::string>> ids_;
+  ReferenceIntake intake_;
 };
 
 }  // namespace signalbox::testing

@@ -15,6 +15,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${SIGNALBOX_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${SIGNALBOX_FUZZ_SECONDS:-60}"
 jobs="${SIGNALBOX_JOBS:-$(nproc)}"
+# One ccache for every clone, as in scripts/build.sh.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 # The longest input each target is given: a little beyond the largest thing the decoder is
 # meant to take whole (an event line is at most 64 KiB), small enough to run fast.

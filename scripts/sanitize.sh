@@ -20,6 +20,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="${SIGNALBOX_JOBS:-$(nproc)}"
 kinds=("$@")
 [ ${#kinds[@]} -gt 0 ] || kinds=(asan tsan)
+# One ccache for every clone, as in scripts/build.sh.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 # -O1 -g1: what the sanitizers recommend, with line numbers in stacks and a much faster compile
 # than the default -O2 -g.

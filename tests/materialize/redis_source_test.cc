@@ -80,8 +80,11 @@ class RedisSourceTest : public ::testing::Test {
   std::unique_ptr<testing::RedisServer> server_;
 };
 
+// What is checked here is the answers, not the time they take: the socket timeout is far above
+// the default 50 ms, which a loaded machine or a sanitized build can exceed on the big batch.
 TEST_F(RedisSourceTest, PipelinedLookupOfHashFields) {
-  auto source = RedisSource::create(redis_config(server_->address(), {{"key_prefix", "pin:"}}));
+  auto source = RedisSource::create(
+      redis_config(server_->address(), {{"key_prefix", "pin:"}, {"timeout", "5s"}}));
   EXPECT_TRUE(source->remote());
   std::vector<FieldRequest> fields = {{"categories", FeatureType::kStrings},
                                       {"embedding", FeatureType::kVector},
@@ -119,7 +122,8 @@ TEST_F(RedisSourceTest, PipelinedLookupOfHashFields) {
 
 TEST_F(RedisSourceTest, MaterializerCachesAndBatches) {
   Config config;
-  config.sources.push_back(redis_config(server_->address(), {{"key_prefix", "pin:"}}));
+  config.sources.push_back(
+      redis_config(server_->address(), {{"key_prefix", "pin:"}, {"timeout", "5s"}}));  // as above
   config.features.push_back(feature("pin.categories", "categories", FeatureType::kStrings));
   config.features.push_back(feature("pin.price", "price", FeatureType::kNumber));
   Materializer m(config);

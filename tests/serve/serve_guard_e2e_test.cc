@@ -155,9 +155,15 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
   RecordProperty("answers", seen);
   RecordProperty("transport_errors", static_cast<int>(transport_errors));
   RecordProperty("peak_rss_over_start_mib", static_cast<int>((peak - baseline) / kMiB));
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(peak, baseline + kInflight + 64 * kMiB)
       << "baseline " << baseline << ", answers " << seen << "transport errors "
       << transport_errors;
+#else
+  // Under AddressSanitizer the server's RSS says nothing of what it holds: freed memory waits in
+  // ASan's quarantine (256 MiB by default) and every allocation has shadow and redzones. The
+  // memory bound is checked by the plain build's run of this test; the answers above still are.
+#endif
 
   // Full service again within a second of the load's end.
   auto deadline = std::chrono::steady_clock::now() + 1s;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,6 +27,10 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
 }
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
 
 RedisValue convert(const redisReply* r) {
   RedisValue v;
@@ -84,21 +89,19 @@ class RedisCluster::Connection {
  public:
   Connection(const std::string& node, const RedisClusterOptions& options) : node_(node) {
     auto [host, port] = split_address(node);
-    context_ = options.timeout.count() > 0
-                   ? redisConnectWithTimeout(host.c_str(), port, to_timeval(options.timeout))
-                   : redisConnect(host.c_str(), port);
+    // Owned before anything can throw: a constructor that throws runs no destructor.
+    context_.reset(options.timeout.count() > 0
+                       ? redisConnectWithTimeout(host.c_str(), port, to_timeval(options.timeout))
+                       : redisConnect(host.c_str(), port));
     if (context_ == nullptr) throw StorageError(fmt::format("redis {}: out of memory", node));
     if (context_->err != 0) throw StorageError(fmt::format("redis {}: cannot connect: {}", node, error()));
-    if (options.timeout.count() > 0 && redisSetTimeout(context_, to_timeval(options.timeout)) != REDIS_OK)
+    if (options.timeout.count() > 0 && redisSetTimeout(context_.get(), to_timeval(options.timeout)) != REDIS_OK)
       throw StorageError(fmt::format("redis {}: cannot set a timeout", node));
     if (!options.password.empty()) {
       append({"AUTH", options.password});
       RedisValue reply = next();
       if (reply.is_error()) throw StorageError(fmt::format("redis {}: AUTH: {}", node, reply.str));
     }
-  }
-  ~Connection() {
-    if (context_) redisFree(context_);
   }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -112,7 +115,7 @@ class RedisCluster::Connection {
       argv.push_back(a.data());
       lengths.push_back(a.size());
     }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK)
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK)
       throw StorageError(fmt::format("redis {}: {}", node_, error()));
   }
 
@@ -120,14 +123,14 @@ class RedisCluster::Connection {
   void send() {
     int done = 0;
     while (!done) {
-      if (redisBufferWrite(context_, &done) != REDIS_OK)
+      if (redisBufferWrite(context_.get(), &done) != REDIS_OK)
         throw StorageError(fmt::format("redis {}: {}", node_, error()));
     }
   }
 
   RedisValue next() {
     void* reply = nullptr;
-    if (redisGetReply(context_, &reply) != REDIS_OK || reply == nullptr)
+    if (redisGetReply(context_.get(), &reply) != REDIS_OK || reply == nullptr)
       throw StorageError(fmt::format("redis {}: {}", node_, error()));
     RedisValue v = convert(static_cast<redisReply*>(reply));
     freeReplyObject(reply);
@@ -144,7 +147,7 @@ class RedisCluster::Connection {
 
  private:
   std::string node_;
-  redisContext* context_ = nullptr;
+  std::unique_ptr<redisContext, ContextDeleter> context_;
 };
 
 RedisCluster::RedisCluster(RedisClusterOptions options) : options_(std::move(options)) {

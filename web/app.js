@@ -296,13 +296,19 @@ function renderRecords(box, records, path) {
 }
 
 // Quantiles ({"0.5": x, "0.9": y}, null over no events) per window: one row per quantile in
-// the order asked, one column per window.
+// the order asked, one column per window, and a small bar chart of the longest window's
+// distribution (each quantile's value against the largest one), so its skew shows at a glance.
 function renderQuantiles(box, value, windows, path) {
   const columns = windows ? windows.filter((w) => w in value) : [""];
   const parts = columns.map((w) => (windows ? value[w] : value));
   const quantiles = [];
   for (const part of parts) if (isPlainObject(part)) for (const q of Object.keys(part)) if (!quantiles.includes(q)) quantiles.push(q);
-  const { t, body } = table(["quantile", ...(windows ? columns : ["value"])], columns.map((_, i) => i + 1));
+  const charted = parts.length > 0 && isPlainObject(parts[parts.length - 1]) ? parts[parts.length - 1] : {};
+  const chartedValues = quantiles.map((q) => charted[q]).filter(isNumber);
+  const max = Math.max(0, ...chartedValues.map(Math.abs));
+  const chartHeader = windows ? `${columns[columns.length - 1]} chart` : "chart";
+  const { t, body } = table(["quantile", ...(windows ? columns : ["value"]), chartHeader], columns.map((_, i) => i + 1));
+  t.classList.add("quantile-table");
   for (const q of quantiles) {
     const tr = node("tr");
     tr.appendChild(textCell(q));
@@ -310,6 +316,12 @@ function renderQuantiles(box, value, windows, path) {
       const x = isPlainObject(parts[i]) ? parts[i][q] : null;
       tr.appendChild(isNumber(x) ? numberCell(x, windows ? [...path, w, q] : [...path, q]) : node("td", "num muted", "–"));
     });
+    const x = charted[q];
+    const bar = barCell(isNumber(x) && max > 0 ? Math.abs(x) / max : 0);
+    bar.classList.add("quantile-bar");
+    bar.dataset.quantile = q;
+    bar.dataset.value = isNumber(x) ? String(x) : "";
+    tr.appendChild(bar);
     body.appendChild(tr);
   }
   box.appendChild(t);

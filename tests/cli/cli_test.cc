@@ -196,7 +196,7 @@ TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
             R"({"user_id":7,"as_of":1767225480000,"as_of_iso":"2025-12-31T23:58:00.000Z","name":"saves","kind":"signal",)"
             R"("signal":"saves","window":"7d","value":4,"aggregator":"count","combine":"sum",)"
             R"json("combine_rule":"the sum of the parts' values (per key)","additive":true,)json"
-            R"("windows":[{"window":"7d","from":1766620680001,"to":1767225480000,"value":4,)"
+            R"("windows":[{"signal":"saves","combine":"sum","window":"7d","from":1766620680001,"to":1767225480000,"value":4,)"
             R"("tiles":[{"kind":"day","from":1766966400000,"to":1767052799999,"value":1},)"
             R"({"kind":"day","from":1767052800000,"to":1767139199999,"value":1}],)"
             R"("events":[{"ts":1767225300000,"event_id":"e7","action":"save","item_id":"p1",)"

@@ -54,7 +54,7 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
 
   HttpClient client(port);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
-    Value want = reference.query(user, {}, head);
+    Value want = reference.query(user, {}, head, Engine::Seen::kReport);
     std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, head);
     std::string last;
     bool same = wait_until([&] {

@@ -134,7 +134,14 @@ async function main() {
   const user = heaviest[1];
   const demo = readFileSync(path.join(args["source-dir"], "examples", "demo.yaml"), "utf8");
   const config = path.join(work, "demo.yaml");
-  writeFileSync(config, demo.replace(/http:\s*[0-9.]+:\d+/, `http: 127.0.0.1:${await freePort()}`));
+  // The demo's signals plus a sequence and a quantile signal, whose tables have shapes of their own.
+  const extraSignals = [
+    "  - { name: recent_actions, aggregator: sequence, k: 20, fields: [ts, action, item_id, pin.categories] }",
+    "  - { name: price_quantiles, aggregator: quantile, value: attrs.price, actions: { purchase: 1 }, quantiles: [0.5, 0.9, 0.99], windows: [7d, 90d] }",
+  ].join("\n");
+  check(/\nviews:/.test(demo), "examples/demo.yaml has no views: section to add signals before");
+  writeFileSync(config, demo.replace(/http:\s*[0-9.]+:\d+/, `http: 127.0.0.1:${await freePort()}`)
+    .replace(/\n\nviews:/, `\n${extraSignals}\n\nviews:`));
   run(args.signalbox, ["replay", "--config", config, path.join(data, "events.ndjson")]);
   const base = await startServer(config);
   console.log(`serving ${base}; user ${user}`);
@@ -219,6 +226,36 @@ async function main() {
   for (const name of ["saves", "category_counts", "distinct_pins", "purchases_value", "category_affinity"]) countNumbers(answer.signals[name]);
   check(answerNumbers > 20, `user ${user} has too few numbers to test with (${answerNumbers})`);
   check(numbers >= answerNumbers, `the page shows ${numbers} numbers, fewer than the ${answerNumbers} of the grouped and scalar signals`);
+
+  // The sequence: one row per entry of the answer, newest first, its items as the API lists them.
+  const sequence = answer.signals.recent_actions;
+  check(Array.isArray(sequence) && sequence.length > 0, `recent_actions answers ${JSON.stringify(sequence)}`);
+  const sequenceTable = page.locator('.signal[data-name="recent_actions"] table');
+  const sequenceHeaders = await sequenceTable.locator("th").allTextContents();
+  const itemColumn = sequenceHeaders.indexOf("item_id");
+  check(itemColumn > 0, `the sequence table has the columns ${sequenceHeaders.join(", ")}`);
+  const shownItems = await sequenceTable.locator("tbody tr").evaluateAll(
+    (rows, column) => rows.map((r) => r.children[column].textContent), itemColumn);
+  // An event without an item (a search) shows as a dash.
+  const answeredItems = sequence.map((e) => (e.item_id === null ? "–" : e.item_id));
+  check(JSON.stringify(shownItems) === JSON.stringify(answeredItems),
+    `the sequence table lists ${JSON.stringify(shownItems)}, recent_actions answers ${JSON.stringify(answeredItems)}`);
+
+  // The quantiles' small chart: one bar per quantile of the longest window, each as long as its
+  // value against the largest.
+  const priceQuantiles = answer.signals.price_quantiles["90d"];
+  check(priceQuantiles && Object.values(priceQuantiles).every((v) => typeof v === "number"),
+    `user ${user} has no purchase prices to chart: ${JSON.stringify(answer.signals.price_quantiles)}`);
+  const bars = await page.locator('.signal[data-name="price_quantiles"] td.quantile-bar').evaluateAll(
+    (cells) => cells.map((c) => ({ q: c.dataset.quantile, value: Number(c.dataset.value),
+      fraction: parseFloat(c.querySelector(".bar-fill").style.width) / 100 })));
+  const largest = Math.max(...Object.values(priceQuantiles));
+  check(bars.length === Object.keys(priceQuantiles).length, `the quantile chart has ${bars.length} bars for ${JSON.stringify(priceQuantiles)}`);
+  for (const bar of bars) {
+    check(bar.value === priceQuantiles[bar.q], `the ${bar.q} bar charts ${bar.value}, the API answers ${priceQuantiles[bar.q]}`);
+    check(Math.abs(bar.fraction - priceQuantiles[bar.q] / largest) < 1e-6,
+      `the ${bar.q} bar fills ${bar.fraction.toFixed(3)} of its cell, expected ${(priceQuantiles[bar.q] / largest).toFixed(3)}`);
+  }
 
   // The mix chart: one series per key the API answers at the chart's points, no more, no less.
   const mix = await page.locator("#mix-chart").evaluate((n) => ({

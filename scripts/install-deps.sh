@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev wrk libssl-dev openssl
   clang libclang-rt-14-dev llvm-14
   chromium
-  python3-pandas python3-setuptools python3-pip
+  python3-pandas python3-setuptools python3-pip python3-wheel python3-venv
 )
 # The browser test runs on node; a machine that already has node (and npm) keeps its own.
 command -v node >/dev/null || packages+=(nodejs npm)

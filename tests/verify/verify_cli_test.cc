@@ -275,6 +275,12 @@ TEST_F(VerifyCliTest, ARunningServerIsCheckedOverHttp) {
     }
   }
 
+  // Some signals and views only: those rows alone, asked of the server by name.
+  Value some = verify_json({"--server", url, "--names", "saves,last_session_pins"}, 0);
+  ASSERT_EQ(some.find("signals")->array().size(), 4u) << some.to_json();
+  EXPECT_EQ(count(row(some, "last_session_pins", ""), "exact"), count(*some.find("points"), "compared"));
+  EXPECT_EQ(count(row(some, "saves", "90d"), "exact"), count(*some.find("points"), "compared"));
+
   const std::uint64_t user = *users_.begin();
   HttpClient client(port_);
   HttpAnswer posted = client.post("/v1/events", extra_event(user));
@@ -301,6 +307,7 @@ TEST_F(VerifyCliTest, BadArgumentsExitTwoWithTheReason) {
       {{"verify", "--config", c, "--events", log_, "--threshold", "1.5"}, "--threshold"},
       {{"verify", "--config", c, "--events", log_, "--sample", "0"}, "--sample"},
       {{"verify", "--config", c, "--events", log_, "--tolerance", "-1"}, "--tolerance"},
+      {{"verify", "--config", c, "--events", log_, "--names", "saves,nope"}, "\"nope\" is no signal or view"},
       {{"verify", "--config", c}, "--events"},
   };
   for (const Case& k : cases) {

@@ -320,7 +320,7 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
 
 struct VerifyArgs {
   std::vector<std::string> events;
-  std::string server, metrics_file, tmp_dir, log_level;
+  std::string server, names, metrics_file, tmp_dir, log_level;
   std::size_t sample = VerifyOptions().sample_users;
   std::size_t points = VerifyOptions().points_per_user;
   std::uint64_t seed = VerifyOptions().seed;
@@ -344,18 +344,19 @@ int run_verify_command(const std::string& config_path, const VerifyArgs& args) {
   options.sample_users = args.sample;
   options.points_per_user = args.points;
   options.seed = args.seed;
+  options.names = split_names(args.names);
   options.tolerance = args.tolerance;
   options.tmp_dir = args.tmp_dir;
   options.progress = !args.quiet;
   options.stop = &backfill_stop;
+  Config config = load_config(config_path);
+  start_logging(config, args.log_level);
   try {
-    check_verify_options(options);
+    check_verify_options(config, options);
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "signalbox verify: {}\n", e.what());
     return kExitUsage;
   }
-  Config config = load_config(config_path);
-  start_logging(config, args.log_level);
   std::unique_ptr<ServedValues> served;
   if (url) served = std::make_unique<ServerValues>(*url, config);
   else served = std::make_unique<StoreValues>(config);
@@ -657,6 +658,8 @@ int main_impl(int argc, char** argv) {
       ->required();
   verify->add_option("--server", verify_args.server,
                      "http://HOST:PORT of a running signalbox serve to check (default: read the config's store)");
+  verify->add_option("--names,-n", verify_args.names,
+                     "signals and views to check, comma-separated (default: all)");
   verify->add_option("--sample", verify_args.sample, "users sampled from the logs (default 100)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   verify->add_option("--points", verify_args.points, "as_of times checked per user (default 3)")

@@ -17,10 +17,11 @@ struct CheckPoints {
 };
 
 // For each sampled user, up to `per_user` times in [a, end], where a is the earliest time
-// from its first event on that `served` can answer: `end` itself (the present, as served), and
+// from its first event on at which `served` can answer `names` (all when empty): `end` itself (the present, as served), and
 // the others drawn uniformly with a generator seeded by `seed`. Times that coincide are taken
 // once. Asks `served` for each user's answerable edge; its exceptions pass through.
-CheckPoints choose_check_points(const std::vector<SampledUser>& users, ServedValues& served, TimeMs end,
-                                std::size_t per_user, std::uint64_t seed);
+CheckPoints choose_check_points(const std::vector<SampledUser>& users, ServedValues& served,
+                                const std::vector<std::string>& names, TimeMs end, std::size_t per_user,
+                                std::uint64_t seed);
 
 }  // namespace signalbox

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <stdexcept>
 
@@ -38,6 +39,20 @@ std::optional<double> metric_value(std::string_view text, std::string_view name)
     }
   }
   return std::nullopt;
+}
+
+// "&names=a,b" (each name percent-encoded) for a query string; "" for all names.
+std::string names_parameter(const std::vector<std::string>& names) {
+  if (names.empty()) return "";
+  std::string out = "&names=";
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ',';
+    for (unsigned char c : names[i]) {
+      if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') out += static_cast<char>(c);
+      else out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
 }
 
 // A short piece of an answer's body for a message.
@@ -90,25 +105,27 @@ std::optional<TimeMs> ServerValues::stream_time() {
   return static_cast<TimeMs>(std::llround(*seconds * 1000.0));
 }
 
-std::optional<TimeMs> ServerValues::earliest_answerable(std::uint64_t user_id, TimeMs from, TimeMs to) {
+std::optional<TimeMs> ServerValues::earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names,
+                                                        TimeMs from, TimeMs to) {
+  const std::string names_param = names_parameter(names);
   // The route answers to within max(1 minute, span / 200) of the exact earliest: narrow the
   // span around each answer until that is a minute, as the store's own search does.
-  std::optional<TimeMs> earliest = reach(user_id, from, to);
+  std::optional<TimeMs> earliest = reach(user_id, names_param, from, to);
   while (earliest && *earliest > from) {
     const TimeMs precision = std::max<TimeMs>(kMinuteMs, (to - from) / 200);
     if (precision <= kMinuteMs) break;
     from = std::max(from, *earliest - precision);
     to = *earliest;
-    earliest = reach(user_id, from, to);
+    earliest = reach(user_id, names_param, from, to);
   }
   return earliest;
 }
 
-std::optional<TimeMs> ServerValues::reach(std::uint64_t user_id, TimeMs from, TimeMs to) {
+std::optional<TimeMs> ServerValues::reach(std::uint64_t user_id, const std::string& names, TimeMs from, TimeMs to) {
   // ISO 8601 reads any time from 1970 on; a plain number only from 1973 (parse_time).
-  Value answer = get_json(
-      fmt::format("/v1/users/{}/reach?from={}&to={}", user_id, format_iso_time(from), format_iso_time(to)),
-      query_token_);
+  Value answer = get_json(fmt::format("/v1/users/{}/reach?from={}&to={}{}", user_id, format_iso_time(from),
+                                      format_iso_time(to), names),
+                          query_token_);
   const Value* earliest = answer.find("earliest");
   if (!earliest || earliest->is_null()) return std::nullopt;
   if (!earliest->is_number())
@@ -116,8 +133,10 @@ std::optional<TimeMs> ServerValues::reach(std::uint64_t user_id, TimeMs from, Ti
   return static_cast<TimeMs>(earliest->number());
 }
 
-Value ServerValues::signals(std::uint64_t user_id, TimeMs as_of) {
-  Value answer = get_json(fmt::format("/v1/users/{}/signals?as_of={}", user_id, format_iso_time(as_of)), query_token_);
+Value ServerValues::signals(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs as_of) {
+  Value answer = get_json(
+      fmt::format("/v1/users/{}/signals?as_of={}{}", user_id, format_iso_time(as_of), names_parameter(names)),
+      query_token_);
   const Value* signals = answer.find("signals");
   if (!signals || !signals->is_object())
     throw std::runtime_error(fmt::format("{}: GET /v1/users/{}/signals: the answer has no \"signals\" object",

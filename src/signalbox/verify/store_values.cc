@@ -30,13 +30,14 @@ std::optional<TimeMs> StoreValues::stream_time() {
   return t;
 }
 
-std::optional<TimeMs> StoreValues::earliest_answerable(std::uint64_t user_id, TimeMs from, TimeMs to) {
-  return engine_.earliest_answerable(user_id, {}, from, to, kEdgePrecision);
+std::optional<TimeMs> StoreValues::earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names,
+                                                       TimeMs from, TimeMs to) {
+  return engine_.earliest_answerable(user_id, names, from, to, kEdgePrecision);
 }
 
-Value StoreValues::signals(std::uint64_t user_id, TimeMs as_of) {
+Value StoreValues::signals(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs as_of) {
   // Through JSON, so that the values compared are those a client reads, as the server's are.
-  Value answer = parse_json_value(engine_.query(user_id, {}, as_of).to_json());
+  Value answer = parse_json_value(engine_.query(user_id, names, as_of).to_json());
   const Value* signals = answer.find("signals");
   return signals ? *signals : Value(Value::Object{});
 }

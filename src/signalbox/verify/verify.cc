@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -21,23 +22,37 @@ namespace fs = std::filesystem;
 // Refused points listed in the report, at most.
 constexpr std::size_t kRefusedExamples = 5;
 
+bool wanted(const std::vector<std::string>& names, const std::string& name) {
+  return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+}
+
 }  // namespace
 
-void check_verify_options(const VerifyOptions& options) {
+void check_verify_options(const Config& config, const VerifyOptions& options) {
   if (options.event_files.empty()) throw std::invalid_argument("--events: no event log given");
   for (const std::string& file : options.event_files)
     if (file == "-")
       throw std::invalid_argument("--events: verify reads the logs twice, so standard input (-) cannot be one");
   if (options.points_per_user == 0) throw std::invalid_argument("--points: must be at least 1");
   if (!(options.tolerance >= 0)) throw std::invalid_argument("--tolerance: must be 0 or more");
+  for (const std::string& name : options.names) {
+    const bool signal = std::any_of(config.signals.begin(), config.signals.end(),
+                                    [&](const SignalConfig& s) { return s.name == name; });
+    const bool view =
+        std::any_of(config.views.begin(), config.views.end(), [&](const ViewConfig& v) { return v.name == name; });
+    if (!signal && !view)
+      throw std::invalid_argument(fmt::format("--names: \"{}\" is no signal or view of the config", name));
+  }
 }
 
 namespace {
 
-// One tally per signal window, signal without windows, and view, in config order, with
-// whether each window is longer than the retention.
-void add_tallies(const Config& config, double tolerance, VerifyReport& report) {
+// One tally per signal window, signal without windows, and view of `names` (all when empty),
+// in config order, with whether each window is longer than the retention.
+void add_tallies(const Config& config, const std::vector<std::string>& names, double tolerance,
+                 VerifyReport& report) {
   for (const SignalConfig& signal : config.signals) {
+    if (!wanted(names, signal.name)) continue;
     if (signal.windows.empty()) {
       report.tallies.emplace_back(signal.name, "", tolerance);
       report.beyond_retention.push_back(false);
@@ -48,6 +63,7 @@ void add_tallies(const Config& config, double tolerance, VerifyReport& report) {
     }
   }
   for (const ViewConfig& view : config.views) {
+    if (!wanted(names, view.name)) continue;
     report.tallies.emplace_back(view.name, "", tolerance);
     report.beyond_retention.push_back(false);
   }
@@ -60,6 +76,7 @@ std::vector<Value> recompute(const Config& config, const std::vector<BackfillQue
   TempFolder folder(parent, "signalbox-verify");
   BackfillOptions backfill;
   backfill.event_files = options.event_files;
+  backfill.names = options.names;
   backfill.out = (folder.path() / "recomputed.ndjson").string();
   backfill.tmp_dir = folder.path();
   backfill.progress = options.progress;
@@ -88,14 +105,15 @@ void refuse(VerifyReport& report, const BackfillQuery& point, std::string reason
 }
 
 // Asks `served` for `point` and tallies each signal window against `recomputed`.
-void compare_point(ServedValues& served, const BackfillQuery& point, const Value& recomputed, VerifyReport& report) {
+void compare_point(ServedValues& served, const std::vector<std::string>& names, const BackfillQuery& point,
+                   const Value& recomputed, VerifyReport& report) {
   if (const Value* error = recomputed.find("error")) {
     refuse(report, point, "recomputation: " + (error->is_string() ? error->string() : error->to_json()));
     return;
   }
   Value served_signals;
   try {
-    served_signals = served.signals(point.user_id, point.as_of);
+    served_signals = served.signals(point.user_id, names, point.as_of);
   } catch (const QueryError& e) {
     refuse(report, point, fmt::format("served: {}", e.what()));
     return;
@@ -111,14 +129,14 @@ void compare_point(ServedValues& served, const BackfillQuery& point, const Value
 }  // namespace
 
 VerifyReport run_verify(const Config& config, ServedValues& served, const VerifyOptions& options) {
-  check_verify_options(options);
+  check_verify_options(config, options);
   VerifyReport report;
   report.served_by = served.description();
   report.seed = options.seed;
   report.points_per_user = options.points_per_user;
   report.log_files = options.event_files.size();
   report.tolerance = options.tolerance;
-  add_tallies(config, options.tolerance, report);
+  add_tallies(config, options.names, options.tolerance, report);
 
   const LogSample sample = sample_log_users(options.event_files, options.sample_users, options.seed,
                                             DecodeOptions{config.event_store.max_future_skew, wall_clock_ms});
@@ -135,14 +153,15 @@ VerifyReport run_verify(const Config& config, ServedValues& served, const Verify
   report.checked_through = std::min(*stream_time, *sample.log_end);
 
   const CheckPoints chosen =
-      choose_check_points(sample.users, served, report.checked_through, options.points_per_user, options.seed);
+      choose_check_points(sample.users, served, options.names, report.checked_through,
+                                                  options.points_per_user, options.seed);
   report.users_after_stream_time = chosen.users_after_end;
   report.users_unanswerable = chosen.users_unanswerable;
   report.points = chosen.points.size();
   if (chosen.points.empty()) return report;
 
   const std::vector<Value> recomputed = recompute(config, chosen.points, options);
-  for (std::size_t i = 0; i < chosen.points.size(); ++i) compare_point(served, chosen.points[i], recomputed[i], report);
+  for (std::size_t i = 0; i < chosen.points.size(); ++i) compare_point(served, options.names, chosen.points[i], recomputed[i], report);
   return report;
 }
 

@@ -19,6 +19,9 @@ struct VerifyOptions {
   std::size_t sample_users = 100;   // users picked from the logs, at most
   std::size_t points_per_user = 3;  // as_of times per user, at most (>= 1)
   std::uint64_t seed = 1;           // of the user sample and the times
+  // The signals and views checked; empty: all. Times are picked where all of them can be
+  // answered, so a few short windows reach further back than every signal together.
+  std::vector<std::string> names;
   // Numbers that differ by at most this much, relative, still match (SignalTally). The
   // default lies far above the rounding of double sums taken in another order (~1e-16), which
   // the store and the recomputation do when their tiles are cut differently, and far below
@@ -33,9 +36,10 @@ struct VerifyOptions {
   const std::atomic<bool>* stop = nullptr;
 };
 
-// Throws std::invalid_argument naming the option for options run_verify cannot take: no
-// logs, standard input among them, points_per_user 0, a negative tolerance.
-void check_verify_options(const VerifyOptions& options);
+// Throws std::invalid_argument naming the option for options run_verify cannot take with
+// `config`: no logs, standard input among them, points_per_user 0, a negative tolerance, a
+// name that is no signal or view of the config.
+void check_verify_options(const Config& config, const VerifyOptions& options);
 
 // Checks served values against the event log: samples users from `options.event_files`
 // (sample_log_users), picks as_of times each that `served` can answer, up to the smaller of
@@ -44,7 +48,7 @@ void check_verify_options(const VerifyOptions& options);
 // code, in event time, on a temporary store), asks `served` for the same points, and tallies
 // each signal window's comparisons. Points either side refuses are counted, not compared.
 //
-// Throws std::invalid_argument as check_verify_options does; std::runtime_error when the logs hold no valid event, `served` holds
+// Throws std::invalid_argument as check_verify_options does, before any work; std::runtime_error when the logs hold no valid event, `served` holds
 // nothing, or a log cannot be read; and what `served` and run_backfill throw.
 VerifyReport run_verify(const Config& config, ServedValues& served, const VerifyOptions& options);
 

@@ -23,9 +23,10 @@ struct VerifyOptions {
   // answered, so a few short windows reach further back than every signal together.
   std::vector<std::string> names;
   // Numbers that differ by at most this much, relative, still match (SignalTally). The
-  // default lies far above the rounding of double sums taken in another order (~1e-16), which
-  // the store and the recomputation do when their tiles are cut differently, and far below
-  // the promised precision of decayed counts, means and normalised values (1e-6).
+  // default lies far above the rounding of double sums taken in another order (~1e-16): the
+  // store and the recomputation add the same events in differently cut ingest batches and
+  // tiles. And far below the promised precision of decayed counts, means and normalised
+  // values (1e-6).
   double tolerance = 1e-9;
   // Folder for the recomputation's temporary store and sort runs (a fresh subfolder, removed
   // at the end). Empty: the system's temporary folder.

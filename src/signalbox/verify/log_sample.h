@@ -32,7 +32,8 @@ struct LogSample {
 // so the pick is uniform over the users, the same for the same logs and seed whatever the
 // order of their lines, and needs memory for `sample_size` users only. Events are decoded
 // and validated as ingest does with `decode`; invalid lines are counted and skipped. Throws
-// std::runtime_error naming the file when one cannot be read.
+// std::runtime_error naming the file when one cannot be read. Shares nothing between calls:
+// safe from any thread.
 LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sample_size, std::uint64_t seed,
                            const DecodeOptions& decode);
 

@@ -48,6 +48,8 @@ void check_verify_options(const Config& config, const VerifyOptions& options);
 // and view at those points from the logs with the backfill (run_backfill: the same engine
 // code, in event time, on a temporary store), asks `served` for the same points, and tallies
 // each signal window's comparisons. Points either side refuses are counted, not compared.
+// Uses `served` from the calling thread only; any number of runs may go on at once with
+// different `served` objects.
 //
 // Throws std::invalid_argument as check_verify_options does, before any work; std::runtime_error when the logs hold no valid event, `served` holds
 // nothing, or a log cannot be read; and what `served` and run_backfill throw.

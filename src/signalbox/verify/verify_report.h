@@ -51,6 +51,8 @@ struct VerifyReport {
   bool passes(double threshold) const { return points_compared > 0 && below(threshold).empty(); }
 };
 
+// The three formats below are pure functions of the report: safe from any thread.
+
 // The report as a table with a summary above it and the first mismatch of each failing
 // signal below it, for a terminal.
 std::string format_report_table(const VerifyReport& report, double threshold);

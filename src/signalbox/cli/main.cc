@@ -381,8 +381,12 @@ int run_verify_command(const std::string& config_path, const VerifyArgs& args) {
     fmt::print(stderr, "signalbox verify: nothing compared: no sampled user has a time {} can answer\n",
                report.served_by);
   } else {
-    fmt::print(stderr, "signalbox verify: {} of {} signal values below the match threshold {}\n",
-               report.below(args.threshold).size(), report.tallies.size(), args.threshold);
+    std::string failing;
+    for (const SignalTally* tally : report.below(args.threshold))
+      failing += fmt::format("{}{}{}{}", failing.empty() ? "" : ", ", tally->name(), tally->window().empty() ? "" : " ",
+                             tally->window());
+    fmt::print(stderr, "signalbox verify: {} of {} signal windows below the match threshold {}: {}\n",
+               report.below(args.threshold).size(), report.tallies.size(), args.threshold, failing);
   }
   return kExitFailure;
 }

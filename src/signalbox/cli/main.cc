@@ -29,6 +29,10 @@
 #include "signalbox/ingest/replay.h"
 #include "signalbox/serve/http_server.h"
 #include "signalbox/serve/server_options.h"
+#include "signalbox/verify/metrics_file.h"
+#include "signalbox/verify/server_values.h"
+#include "signalbox/verify/store_values.h"
+#include "signalbox/verify/verify.h"
 
 namespace signalbox {
 namespace {
@@ -314,6 +318,79 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   return stats.query_errors > 0 ? 1 : 0;
 }
 
+struct VerifyArgs {
+  std::vector<std::string> events;
+  std::string server, names, metrics_file, tmp_dir, log_level;
+  std::size_t sample = VerifyOptions().sample_users;
+  std::size_t points = VerifyOptions().points_per_user;
+  std::uint64_t seed = VerifyOptions().seed;
+  double threshold = 1.0;
+  double tolerance = VerifyOptions().tolerance;
+  bool json = false, quiet = false;
+};
+
+int run_verify_command(const std::string& config_path, const VerifyArgs& args) {
+  std::optional<ServerUrl> url;
+  if (!args.server.empty()) {
+    std::string problem;
+    url = parse_server_url(args.server, &problem);
+    if (!url) {
+      fmt::print(stderr, "signalbox verify: --server: \"{}\" {}\n", args.server, problem);
+      return kExitUsage;
+    }
+  }
+  VerifyOptions options;
+  options.event_files = args.events;
+  options.sample_users = args.sample;
+  options.points_per_user = args.points;
+  options.seed = args.seed;
+  options.names = split_names(args.names);
+  options.tolerance = args.tolerance;
+  options.tmp_dir = args.tmp_dir;
+  options.progress = !args.quiet;
+  options.stop = &backfill_stop;
+  Config config = load_config(config_path);
+  start_logging(config, args.log_level);
+  try {
+    check_verify_options(config, options);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "signalbox verify: {}\n", e.what());
+    return kExitUsage;
+  }
+  std::unique_ptr<ServedValues> served;
+  if (url) served = std::make_unique<ServerValues>(*url, config);
+  else served = std::make_unique<StoreValues>(config);
+  std::signal(SIGINT, stop_backfill);
+  std::signal(SIGTERM, stop_backfill);
+  VerifyReport report;
+  try {
+    report = run_verify(config, *served, options);
+  } catch (const QueryError& e) {
+    // Refused by what serves for another reason than the time asked: not a usage error here.
+    fmt::print(stderr, "signalbox verify: {}\n", e.what());
+    return kExitFailure;
+  }
+  const std::string text = args.json ? format_report_json(report, args.threshold) + "\n"
+                                     : format_report_table(report, args.threshold);
+  fmt::print("{}", text);
+  std::fflush(stdout);
+  if (!args.metrics_file.empty())
+    write_metrics_file(args.metrics_file, format_report_metrics(report, args.threshold, wall_clock_ms()));
+  if (report.passes(args.threshold)) return 0;
+  if (report.points_compared == 0) {
+    fmt::print(stderr, "signalbox verify: nothing compared: no sampled user has a time {} can answer\n",
+               report.served_by);
+  } else {
+    std::string failing;
+    for (const SignalTally* tally : report.below(args.threshold))
+      failing += fmt::format("{}{}{}{}", failing.empty() ? "" : ", ", tally->name(), tally->window().empty() ? "" : " ",
+                             tally->window());
+    fmt::print(stderr, "signalbox verify: {} of {} signal windows below the match threshold {}: {}\n",
+               report.below(args.threshold).size(), report.tallies.size(), args.threshold, failing);
+  }
+  return kExitFailure;
+}
+
 // --http and --grpc of `serve`: addresses that replace the config's server.http and
 // server.grpc when given.
 struct ServeAddresses {
@@ -577,6 +654,34 @@ int main_impl(int argc, char** argv) {
                        "rejected events listed at most (default 20)");
   add_log_level(backfill, backfill_args.log_level);
 
+  CLI::App* verify = app.add_subcommand(
+      "verify", "check served values against values recomputed from the event log, per signal");
+  add_config(verify);
+  VerifyArgs verify_args;
+  verify->add_option("--events,-e", verify_args.events, "NDJSON event logs (.gz too), the history to check against")
+      ->required();
+  verify->add_option("--server", verify_args.server,
+                     "http://HOST:PORT of a running signalbox serve to check (default: read the config's store)");
+  verify->add_option("--names,-n", verify_args.names,
+                     "signals and views to check, comma-separated (default: all)");
+  verify->add_option("--sample", verify_args.sample, "users sampled from the logs (default 100)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  verify->add_option("--points", verify_args.points, "as_of times checked per user (default 3)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  verify->add_option("--seed", verify_args.seed, "seed of the sample and the times (default 1)");
+  verify->add_option("--threshold", verify_args.threshold,
+                     "match rate each signal must reach, 0 to 1 (default 1: any mismatch fails)")
+      ->check(CLI::Range(0.0, 1.0));
+  verify->add_option("--tolerance", verify_args.tolerance,
+                     "relative difference up to which numbers still match (default 1e-9; 0: exact only)")
+      ->check(CLI::Range(0.0, 1.0));
+  verify->add_flag("--json", verify_args.json, "print the report as JSON");
+  verify->add_option("--metrics-file", verify_args.metrics_file,
+                     "also write the report as Prometheus gauges to this file (node_exporter textfile collector)");
+  verify->add_option("--tmp-dir", verify_args.tmp_dir, "temporary data folder (default: the system's)");
+  verify->add_flag("--quiet,-q", verify_args.quiet, "no progress output");
+  add_log_level(verify, verify_args.log_level);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -594,6 +699,7 @@ int main_impl(int argc, char** argv) {
     if (*test) return run_test(fixtures);
     if (*init) return run_init(init_dir, init_force);
     if (*backfill) return run_backfill_command(config_path, backfill_args);
+    if (*verify) return run_verify_command(config_path, verify_args);
   } catch (const ConfigError& e) {
     print_failure("signalbox: config error: ", e);
     return kExitUsage;

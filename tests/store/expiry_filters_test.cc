@@ -20,8 +20,8 @@ using ValueType = rocksdb::CompactionFilter::ValueType;
 
 constexpr TimeMs kJan1 = 1704067200000;  // 2024-01-01T00:00:00Z
 // 2024 is a leap year: 1 March is day 31 + 29 = 60 after 1 January.
-constexpr TimeMs kDay(int days_after_jan1) { return kJan1 + days_after_jan1 * kDayMs; }
-constexpr TimeMs kMar15 = kDay(74);
+constexpr TimeMs day(int days_after_jan1) { return kJan1 + days_after_jan1 * kDayMs; }
+constexpr TimeMs kMar15 = day(74);
 // The horizon used below: 2024-03-15T10:00:00Z.
 constexpr TimeMs kThrough = kMar15 + 10 * kHourMs;
 
@@ -103,12 +103,12 @@ RetentionPolicy policy() {
 }
 
 // Hour tiles are kept from the day before the horizon's day: 2024-03-14.
-constexpr TimeMs kHoursKeptFrom = kDay(73);
+constexpr TimeMs kHoursKeptFrom = day(73);
 // State 1's day tiles are kept from the day before the day of kThrough - 30 days
 // (2024-02-14T10:00): 2024-02-13.
-constexpr TimeMs kState1DaysKeptFrom = kDay(43);
+constexpr TimeMs kState1DaysKeptFrom = day(43);
 // State 2's: the day before the day of kThrough - 1 day (2024-03-14T10:00): 2024-03-13.
-constexpr TimeMs kState2DaysKeptFrom = kDay(72);
+constexpr TimeMs kState2DaysKeptFrom = day(72);
 
 std::string tile(std::initializer_list<std::uint64_t> states) {
   std::string value;

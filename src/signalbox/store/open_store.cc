@@ -9,6 +9,21 @@
 
 namespace signalbox {
 
+namespace {
+
+// The one place where the config reaches the RocksDB store's options; the tuning fields keep
+// their documented defaults.
+RocksDbOptions rocksdb_options(const StorageConfig& storage, bool read_only) {
+  RocksDbOptions options;
+  options.path = storage.path;
+  options.read_only = read_only;
+  options.sync = storage.sync;
+  options.reserve_bytes = storage.reserve;
+  return options;
+}
+
+}  // namespace
+
 std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger, bool read_only) {
   if (config.storage.kind == "redis") {
     RedisStoreOptions options;
@@ -25,7 +40,7 @@ std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger
   if (config.storage.kind != "rocksdb")
     throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported (use rocksdb or redis)",
                                   config.file.string(), config.storage.kind));
-  return open_rocksdb_store(RocksDbOptions{config.storage.path, read_only, config.storage.sync, config.storage.reserve}, merger);
+  return open_rocksdb_store(rocksdb_options(config.storage, read_only), merger);
 }
 
 }  // namespace signalbox

@@ -5,103 +5,46 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
-#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
-#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/merge_operator.h>
 #include <rocksdb/perf_level.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_reader.h>
-#include <rocksdb/table.h>
-#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/write_batch.h>
 
-#include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
-#include "signalbox/common/hash.h"
+#include "signalbox/store/rocksdb/base_fold.h"
+#include "signalbox/store/rocksdb/column_families.h"
+#include "signalbox/store/rocksdb/expiry_filters.h"
 #include "signalbox/store/rocksdb/holding_file_system.h"
+#include "signalbox/store/rocksdb/key_layout.h"
+#include "signalbox/store/rocksdb/tile_merge_operator.h"
 #include "signalbox/store/tile_value.h"
+
+// The store itself: opening (the format check, table files the MANIFEST does not list),
+// commits, expiry, notes and snapshots. Keys come from key_layout.h, RocksDB's options from
+// column_families.h; the merge operator, compaction filters and base fold are plugged in.
 
 namespace signalbox {
 
 namespace {
 
-constexpr char kHighWaterKey[] = "meta/high_water";
-constexpr char kExpiredKey[] = "meta/expired_through";
-constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
-constexpr char kFormatKey[] = "meta/format";
-constexpr char kNotePrefix[] = "note/";
-constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // fixed: ids are stored by it
-// Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
-// late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
-// whole id. Format 1 kept one tile per (user, state, kind, start) instead of one per (user,
-// kind, start) holding every state's part. None can be read as another.
-constexpr char kFormat[] = "signalbox-rocksdb-3";
-
-std::string user_prefix(std::uint64_t user) {
-  std::string key;
-  ByteWriter(key).fixed64_be(user);
-  return key;
-}
-
-std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id) {
-  std::string key;
-  ByteWriter w(key);
-  w.fixed64_be(user);
-  w.time_be(ts);
-  w.raw(event_id);
-  return key;
-}
-
-// The id record's key: the user, then a 64-bit hash of the event id. Two ids of one user that
-// share a hash (odds about n^2 / 2^65 for n ids of that user within the late horizon) would
-// make the second look like a duplicate; at a million ids per user that is 3e-8.
-std::string event_id_key(std::uint64_t user, std::string_view event_id) {
-  std::string key;
-  ByteWriter w(key);
-  w.fixed64_be(user);
-  w.fixed64_be(hash64(event_id, kEventIdHashSeed));
-  return key;
-}
-
-constexpr std::size_t kTileKeySize = 17;
-
-std::string tile_key(const TileKey& t) {
-  std::string key;
-  key.reserve(kTileKeySize);
-  ByteWriter w(key);
-  w.fixed64_be(t.user_id);
-  w.byte(static_cast<std::uint8_t>(t.kind));
-  w.time_be(t.start);
-  return key;
-}
-
-TileKey parse_tile_key(std::string_view key) {
-  if (key.size() != kTileKeySize) throw CorruptionError("tile key of unexpected length");
-  ByteReader r(key);
-  TileKey t;
-  t.user_id = r.fixed64_be();
-  std::uint8_t kind = r.byte();
-  if (kind > 2) throw CorruptionError("unknown tile kind");
-  t.kind = static_cast<TileKind>(kind);
-  t.start = r.time_be();
-  return t;
-}
-
-std::string encode_time(TimeMs t) {
-  std::string s;
-  ByteWriter(s).time_be(t);
-  return s;
-}
-
-TimeMs decode_time(std::string_view s) {
-  ByteReader r(s);
-  return r.time_be();
-}
+using rocksdb_keys::event_id_key;
+using rocksdb_keys::event_key;
+using rocksdb_keys::kExpiredKey;
+using rocksdb_keys::kFormat;
+using rocksdb_keys::kFormatKey;
+using rocksdb_keys::kHighWaterKey;
+using rocksdb_keys::kIdsExpiredKey;
+using rocksdb_keys::note_key;
+using rocksdb_keys::parse_event_key;
+using rocksdb_keys::parse_tile_key;
+using rocksdb_keys::parse_time_value;
+using rocksdb_keys::tile_key;
+using rocksdb_keys::time_value;
+using rocksdb_keys::user_prefix;
 
 std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
@@ -114,127 +57,6 @@ constexpr char kDamagedAdvice[] =
     "restore the folder from a backup, or replay the events into a new storage.path; the "
     "folder was left as it is";
 
-// Merges tile operands state by state through the engine's aggregators; a state found in one
-// operand only is copied as it is. A base tile's part is prefixed by the time it covers
-// through; merging keeps the latest such time.
-class TileMergeOperator final : public rocksdb::MergeOperator {
- public:
-  explicit TileMergeOperator(const TileMerger& merger) : merger_(merger) {}
-
-  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    std::vector<std::string_view> operands;
-    operands.reserve(in.operand_list.size() + 1);
-    if (in.existing_value) operands.push_back(view(*in.existing_value));
-    for (const auto& op : in.operand_list) operands.push_back(view(op));
-    return merge(view(in.key), operands, &out->new_value);
-  }
-
-  bool PartialMergeMulti(const rocksdb::Slice& key, const std::deque<rocksdb::Slice>& operand_list,
-                         std::string* new_value, rocksdb::Logger*) const override {
-    std::vector<std::string_view> operands;
-    for (const auto& op : operand_list) operands.push_back(view(op));
-    return merge(view(key), operands, new_value);
-  }
-
-  const char* Name() const override { return "signalbox.TileMerge2"; }
-
-  // Merges `operands` (oldest first) of the tile at `key` into `out`; false when one of them
-  // is not a tile value.
-  bool merge(std::string_view key, std::span<const std::string_view> operands,
-             std::string* out) const {
-    try {
-      *out = merge_tile_values(parse_tile_key(key).kind, operands, merger_);
-      return true;
-    } catch (const std::exception&) {
-      return false;  // RocksDB reports a corruption for this key
-    }
-  }
-
-  const TileMerger& merger_;
-};
-
-// Drops what has expired during compaction: raw events (by key ts) at or before the raw
-// horizon, and dedup ids (by value ts) at or before the id horizon; only expire() advances
-// either.
-class ExpiryFilter final : public rocksdb::CompactionFilter {
- public:
-  enum class Where { kEvents, kEventIds };
-  ExpiryFilter(Where where, const std::atomic<TimeMs>& expired_through)
-      : where_(where), expired_through_(expired_through) {}
-
-  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
-              bool*) const override {
-    TimeMs through = expired_through_.load(std::memory_order_acquire);
-    if (where_ == Where::kEvents) {
-      if (key.size() < 16) return false;
-      return decode_time(std::string_view(key.data() + 8, 8)) <= through;
-    }
-    if (value.size() != 8) return false;
-    return decode_time(view(value)) <= through;
-  }
-  const char* Name() const override {
-    return where_ == Where::kEvents ? "signalbox.EventExpiry" : "signalbox.EventIdExpiry";
-  }
-
- private:
-  Where where_;
-  const std::atomic<TimeMs>& expired_through_;
-};
-
-// Drops what no query can reach any more: hour tiles before the day preceding the horizon,
-// the parts of day tiles of window-only states beyond their longest window, the parts of
-// states no signal uses (a tile left with no part goes). Queries never rely on such tiles
-// (they check what the horizon guarantees), so dropping them in compaction, snapshot or not,
-// changes no answer. Day tiles of base-keeping states are left to expire(), which folds them
-// into the base first.
-class TileExpiryFilter final : public rocksdb::CompactionFilter {
- public:
-  TileExpiryFilter(const std::atomic<TimeMs>& expired_through,
-                   const std::shared_ptr<const RetentionPolicy>& policy, std::mutex& policy_mutex)
-      : expired_through_(expired_through), policy_(policy), policy_mutex_(policy_mutex) {}
-
-  Decision FilterV2(int, const rocksdb::Slice& key, ValueType type, const rocksdb::Slice& value,
-                    std::string* new_value, std::string*) const override {
-    if (type != ValueType::kValue && type != ValueType::kMergeOperand) return Decision::kKeep;
-    std::shared_ptr<const RetentionPolicy> policy;
-    {
-      std::lock_guard lock(policy_mutex_);
-      policy = policy_;
-    }
-    TimeMs through = expired_through_.load(std::memory_order_acquire);
-    if (!policy || through == kBeginningOfTime || key.size() != kTileKeySize) return Decision::kKeep;
-    TileKey tile;
-    std::vector<TilePart> parts;
-    try {
-      tile = parse_tile_key(view(key));
-      if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs)
-        return Decision::kRemove;
-      parse_tile_parts(view(value), parts);
-    } catch (const CorruptionError&) {
-      return Decision::kKeep;
-    }
-    std::size_t kept = 0;
-    for (const TilePart& part : parts) {
-      auto it = policy->states.find(part.state_id);
-      bool drop = it == policy->states.end() ||
-                  (tile.kind == TileKind::kDay && !it->second.keep_base &&
-                   tile.start < floor_day(through - it->second.longest_window) - kDayMs);
-      if (!drop) parts[kept++] = part;
-    }
-    if (kept == parts.size()) return Decision::kKeep;
-    if (kept == 0) return Decision::kRemove;
-    new_value->clear();
-    for (std::size_t i = 0; i < kept; ++i) append_tile_part(*new_value, parts[i].state_id, parts[i].bytes);
-    return Decision::kChangeValue;
-  }
-  const char* Name() const override { return "signalbox.TileExpiry"; }
-
- private:
-  const std::atomic<TimeMs>& expired_through_;
-  const std::shared_ptr<const RetentionPolicy>& policy_;
-  std::mutex& policy_mutex_;
-};
-
 class RocksDbSnapshot;
 
 class RocksDbStore final : public Store {
@@ -242,67 +64,17 @@ class RocksDbStore final : public Store {
   RocksDbStore(const RocksDbOptions& options, const TileMerger& merger)
       : options_(options),
         merge_operator_(std::make_shared<TileMergeOperator>(merger)),
-        event_filter_(ExpiryFilter::Where::kEvents, expired_through_),
-        id_filter_(ExpiryFilter::Where::kEventIds, ids_expired_through_),
-        tile_filter_(expired_through_, policy_, policy_mutex_) {
-    rocksdb::Options db_options;
-    // Checks what is read at open (table file sizes against the MANIFEST, checksums) and
-    // stops writes after any background error instead of going on from a damaged state.
-    db_options.paranoid_checks = true;
+        event_filter_(expired_through_),
+        id_filter_(ids_expired_through_),
+        tile_filter_(expired_through_, policy_) {
+    validate_rocksdb_options(options);
     if (!options.read_only) {
       holding_fs_ = std::make_shared<HoldingFileSystem>(rocksdb::FileSystem::Default());
       env_ = rocksdb::NewCompositeEnv(holding_fs_);
-      db_options.env = env_.get();
     }
-    db_options.create_if_missing = !options.read_only;
-    db_options.create_missing_column_families = !options.read_only;
-    db_options.IncreaseParallelism(2);
-    db_options.max_background_jobs = 2;
-    db_options.keep_log_file_num = 4;
-
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.block_cache = rocksdb::NewLRUCache(256 << 20);
-    auto table_factory = std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table));
-
-    // Every key starts with the user, and a user's new events, ids and tiles land next to
-    // that user's last ones (events and tiles by time): a memtable insert then starts from
-    // where the user's previous insert went instead of searching the whole skip list.
-    std::shared_ptr<const rocksdb::SliceTransform> by_user(rocksdb::NewFixedPrefixTransform(8));
-
-    rocksdb::ColumnFamilyOptions events_options;
-    events_options.table_factory = table_factory;
-    events_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-    events_options.compaction_filter = &event_filter_;
-    events_options.compression = rocksdb::kLZ4Compression;
-    events_options.memtable_insert_with_hint_prefix_extractor = by_user;
-
-    rocksdb::ColumnFamilyOptions ids_options;
-    ids_options.table_factory = table_factory;
-    ids_options.compaction_filter = &id_filter_;
-    // Nearly every id looked up at ingest is new: a memtable bloom filter answers those
-    // without searching the memtable's skip list.
-    ids_options.memtable_whole_key_filtering = true;
-    ids_options.memtable_prefix_bloom_size_ratio = 0.05;
-    ids_options.memtable_insert_with_hint_prefix_extractor = by_user;
-
-    rocksdb::ColumnFamilyOptions tiles_options;
-    tiles_options.table_factory = table_factory;
-    tiles_options.merge_operator = merge_operator_;
-    tiles_options.compaction_filter = &tile_filter_;
-    // A hot tile (a heavy user's current hour) gets a delta per batch; past a few pending
-    // deltas in the memtable, merge them at write time so reads do not redo it every time.
-    tiles_options.max_successive_merges = 8;
-    tiles_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-    tiles_options.compression = rocksdb::kLZ4Compression;
-    tiles_options.memtable_insert_with_hint_prefix_extractor = by_user;
-
-    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-        {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-        {"events", events_options},
-        {"event_ids", ids_options},
-        {"tiles", tiles_options},
-    };
+    const rocksdb::DBOptions db_options = database_options(options, env_.get());
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families =
+        column_families(options, ColumnFamilyHooks{&event_filter_, &id_filter_, &tile_filter_, merge_operator_});
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     std::string path = options.path.string();
@@ -330,10 +102,10 @@ class RocksDbStore final : public Store {
                                      status.ToString(), kDamagedAdvice));
     check(status, fmt::format("open {}", path));
     db_.reset(db);
-    default_ = handles[0];
-    events_ = handles[1];
-    event_ids_ = handles[2];
-    tiles_ = handles[3];
+    default_ = handles[kDefaultFamilyIndex];
+    events_ = handles[kEventsFamilyIndex];
+    event_ids_ = handles[kEventIdsFamilyIndex];
+    tiles_ = handles[kTilesFamilyIndex];
     try {
       check_format_and_load(path);
       if (holding_fs_) release_unlisted_tables(path);
@@ -353,13 +125,11 @@ class RocksDbStore final : public Store {
       if (!options_.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
     } else {
       check(status, "read format");
-      if (format == "signalbox-rocksdb-1" || format == "signalbox-rocksdb-2")
+      if (std::optional<std::string_view> difference = rocksdb_keys::earlier_format_difference(format))
         throw StorageError(fmt::format(
             "{}: this store was written by an earlier version of Signalbox (format \"{}\", {}); "
             "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild it",
-            path, format,
-            format == "signalbox-rocksdb-1" ? "one tile per signal state" : "event ids stored whole",
-            kFormat));
+            path, format, *difference, kFormat));
       if (format != kFormat)
         throw StorageError(fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
@@ -404,20 +174,20 @@ class RocksDbStore final : public Store {
     rocksdb::SstFileReader reader{rocksdb::Options()};
     if (!reader.Open(file).ok()) return std::nullopt;
     const std::string family = reader.GetTableProperties()->column_family_name;
-    const bool events = family == "events";
-    if (!events && family != "event_ids") return std::nullopt;
+    const bool events = family == rocksdb_keys::kEventsFamily;
+    if (!events && family != rocksdb_keys::kEventIdsFamily) return std::nullopt;
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
     std::string value;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view key = view(it->key());
-      if (key.size() < 16) continue;
-      const TimeMs ts = events ? decode_time(key.substr(8, 8))
-                               : (it->value().size() == 8 ? decode_time(view(it->value())) : kBeginningOfTime);
+      if (key.size() < (events ? rocksdb_keys::kEventKeyMinSize : rocksdb_keys::kEventIdKeySize)) continue;
+      const TimeMs ts = events ? parse_event_key(key).ts
+                               : rocksdb_keys::parse_event_id_value(view(it->value())).value_or(kBeginningOfTime);
       if (ts <= (events ? expired_through_.load() : ids_expired_through_.load())) continue;
       rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events ? events_ : event_ids_, it->key(), &value);
       if (status.IsNotFound())
         return fmt::format("{} of user {} at ts {}", events ? "an event" : "an event id",
-                           ByteReader(key).fixed64_be(), ts);
+                           rocksdb_keys::key_user(key), ts);
       check(status, "check table file");
     }
     return std::nullopt;
@@ -470,7 +240,7 @@ class RocksDbStore final : public Store {
     id_values.reserve(batch.events.size());
     for (const StoredEvent& e : batch.events) {
       if (e.keep_raw) events.emplace_back(event_key(e.user_id, e.ts, e.event_id), &e.bytes);
-      id_values.push_back(encode_time(e.ts));
+      id_values.push_back(rocksdb_keys::event_id_value(e.ts));
     }
     for (std::size_t i = 0; i < batch.events.size(); ++i)
       ids.emplace_back(event_id_key(batch.events[i].user_id, batch.events[i].event_id), &id_values[i]);
@@ -488,7 +258,7 @@ class RocksDbStore final : public Store {
     for (const auto& [key, value] : ids) check(wb.Put(event_ids_, key, *value), "batch id");
     for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
-    check(wb.Put(default_, kHighWaterKey, encode_time(high_water)), "batch high water");
+    check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     write(wb, "commit");
     high_water_.store(high_water, std::memory_order_release);
   }
@@ -497,16 +267,13 @@ class RocksDbStore final : public Store {
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
-    {
-      std::lock_guard lock(policy_mutex_);
-      policy_ = std::make_shared<const RetentionPolicy>(policy);
-    }
+    policy_.set(policy);
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
     TimeMs through = std::max(expired_through_.load(), high - policy.retention);
     // Persist the horizon before anything is dropped by it, so a snapshot never sees data
     // missing below a horizon it does not know.
-    check(db_->Put(write_options(), default_, kExpiredKey, encode_time(through)), "write horizon");
+    check(db_->Put(write_options(), default_, kExpiredKey, time_value(through)), "write horizon");
     expired_through_.store(through, std::memory_order_release);
     // The id horizon is persisted too: after a restart the engine judges inputs it has no
     // clock for by it.
@@ -514,7 +281,7 @@ class RocksDbStore final : public Store {
     const TimeMs ids_through = std::max(ids_expired_through_.load(),
                                         ids_from - std::max(policy.late_horizon, policy.retention));
     if (ids_through != ids_expired_through_.load()) {
-      check(db_->Put(write_options(), default_, kIdsExpiredKey, encode_time(ids_through)), "write id horizon");
+      check(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)), "write id horizon");
       ids_expired_through_.store(ids_through, std::memory_order_release);
     }
     if (options.fold_base) fold_into_base(policy, through);
@@ -555,29 +322,16 @@ class RocksDbStore final : public Store {
       check(wb.Merge(tiles_, key, merged), "fold into base");
       to_bases.clear();
     };
-    std::vector<TilePart> parts;
     auto fold_tile = [&](const TileKey& tile, std::string_view key, std::string_view value) {
       if (tile.user_id != user) {
         write_base();
         if (wb.Count() >= 4096) flush();
         user = tile.user_id;
       }
-      parts.clear();
-      parse_tile_parts(value, parts);
-      std::string to_base, kept;
-      for (const TilePart& part : parts) {
-        auto state = policy.states.find(part.state_id);
-        if (state == policy.states.end() || !state->second.keep_base) {
-          append_tile_part(kept, part.state_id, part.bytes);
-          continue;
-        }
-        std::string covered;
-        ByteWriter(covered).time_be(tile.start + kDayMs - 1);
-        covered.append(part.bytes);
-        append_tile_part(to_base, part.state_id, covered);
-      }
-      if (to_base.empty()) return;
-      to_bases.push_back(std::move(to_base));
+      DayTileFold fold = fold_day_tile(tile.start, value, policy);
+      if (fold.to_base.empty()) return;
+      to_bases.push_back(std::move(fold.to_base));
+      const std::string& kept = fold.kept;
       if (kept.empty()) check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
       else check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
     };
@@ -625,7 +379,7 @@ class RocksDbStore final : public Store {
   // recovered without it.
   std::optional<std::string> read_note(std::string_view name) override {
     std::string value;
-    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, kNotePrefix + std::string(name), &value);
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, note_key(name), &value);
     if (status.IsNotFound()) return std::nullopt;
     check(status, "read note");
     return value;
@@ -633,7 +387,7 @@ class RocksDbStore final : public Store {
 
   void write_note(std::string_view name, std::optional<std::string_view> value) override {
     require_writable();
-    std::string key = kNotePrefix + std::string(name);
+    const std::string key = note_key(name);
     if (value) check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())), "write note");
     else check(db_->Delete(write_options(), default_, key), "delete note");
   }
@@ -684,7 +438,7 @@ class RocksDbStore final : public Store {
     rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, key, &value);
     if (status.IsNotFound()) return kBeginningOfTime;
     check(status, "read meta");
-    return decode_time(value);
+    return parse_time_value(value);
   }
 
   RocksDbOptions options_;
@@ -692,10 +446,9 @@ class RocksDbStore final : public Store {
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
   std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};
-  std::mutex policy_mutex_;
-  std::shared_ptr<const RetentionPolicy> policy_;
-  ExpiryFilter event_filter_;
-  ExpiryFilter id_filter_;
+  SharedRetentionPolicy policy_;
+  EventExpiryFilter event_filter_;
+  EventIdExpiryFilter id_filter_;
   TileExpiryFilter tile_filter_;
   // The file system and environment of a writable store; they outlive the database.
   std::shared_ptr<HoldingFileSystem> holding_fs_;
@@ -736,8 +489,8 @@ class RocksDbSnapshot final : public StoreSnapshot {
     std::string start = event_key(user, from, "");
     for (events_->Seek(start); events_->Valid(); events_->Next()) {
       std::string_view key = view(events_->key());
-      if (key.size() < 16 || key.substr(0, 8) != prefix) break;
-      if (decode_time(key.substr(8, 8)) > to) break;
+      if (!rocksdb_keys::is_event_key(key) || !key.starts_with(prefix)) break;
+      if (parse_event_key(key).ts > to) break;
       fn(view(events_->value()));
     }
     check(events_->status(), "scan events");
@@ -753,8 +506,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(total_order, events_family_));
     for (it->Seek(user_prefix(from)); out.size() < limit && it->Valid();) {
       std::string_view key = view(it->key());
-      if (key.size() < 16) throw CorruptionError("event key of unexpected length");
-      std::uint64_t user = ByteReader(key).fixed64_be();
+      const std::uint64_t user = parse_event_key(key).user;
       out.push_back(user);
       if (user == std::numeric_limits<std::uint64_t>::max()) break;
       it->Seek(user_prefix(user + 1));  // skip the rest of this user's events
@@ -786,14 +538,14 @@ class RocksDbSnapshot final : public StoreSnapshot {
     bool positioned = false;
     for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
       TileKey first{user, kind, kind == TileKind::kBase ? 0 : from};
-      std::string start = tile_key(first);
-      std::string_view prefix = std::string_view(start).substr(0, 9);
+      const std::string start = tile_key(first);
+      const std::string prefix = rocksdb_keys::tile_kind_prefix(user, kind);
       if (!positioned || !tiles_->Valid() || tiles_->key().compare(rocksdb::Slice(start)) < 0)
         tiles_->Seek(start);
       positioned = true;
       for (; tiles_->Valid(); tiles_->Next()) {
         std::string_view key = view(tiles_->key());
-        if (key.substr(0, 9) != prefix) break;
+        if (!key.starts_with(prefix)) break;
         TileKey parsed = parse_tile_key(key);
         if (kind != TileKind::kBase && parsed.start > to) break;
         append_stored_tiles(parsed, view(tiles_->value()), state_ids, out);
@@ -813,7 +565,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     rocksdb::Status status = db_->Get(read_, family, key, &value);
     if (status.IsNotFound()) return kBeginningOfTime;
     check(status, "read meta");
-    return decode_time(value);
+    return parse_time_value(value);
   }
 
   rocksdb::DB* db_;

@@ -1,0 +1,80 @@
+#include "signalbox/store/rocksdb/column_families.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include "signalbox/store/rocksdb/key_layout.h"
+
+namespace signalbox {
+
+rocksdb::DBOptions database_options(const RocksDbOptions& options, rocksdb::Env* env) {
+  rocksdb::DBOptions db;
+  db.paranoid_checks = options.paranoid_checks;
+  if (env) db.env = env;
+  db.create_if_missing = !options.read_only;
+  db.create_missing_column_families = !options.read_only;
+  db.IncreaseParallelism(options.background_jobs);
+  db.max_background_jobs = options.background_jobs;
+  db.keep_log_file_num = options.info_log_files_kept;
+  return db;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOptions& options,
+                                                             const ColumnFamilyHooks& hooks) {
+  rocksdb::BlockBasedTableOptions table;
+  if (options.bloom_bits_per_key > 0)
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+  if (options.block_cache_bytes > 0) table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  else table.no_block_cache = true;
+  std::shared_ptr<rocksdb::TableFactory> table_factory(rocksdb::NewBlockBasedTableFactory(table));
+
+  const rocksdb::CompressionType compression = options.compression == RocksDbCompression::kLz4
+                                                   ? rocksdb::kLZ4Compression
+                                                   : rocksdb::kNoCompression;
+  std::shared_ptr<const rocksdb::SliceTransform> by_user;
+  if (options.memtable_insert_hints)
+    by_user.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
+
+  auto family = [&] {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory = table_factory;
+    cf.write_buffer_size = options.write_buffer_bytes;
+    cf.memtable_insert_with_hint_prefix_extractor = by_user;
+    return cf;
+  };
+
+  // Queries seek within one user: a prefix bloom filter on the user answers a seek for a user
+  // with no data without reading a block.
+  rocksdb::ColumnFamilyOptions events = family();
+  events.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
+  events.compaction_filter = hooks.event_filter;
+  events.compression = compression;
+
+  rocksdb::ColumnFamilyOptions ids = family();
+  ids.compaction_filter = hooks.event_id_filter;
+  if (options.event_id_memtable_bloom_ratio > 0) {
+    ids.memtable_whole_key_filtering = true;
+    ids.memtable_prefix_bloom_size_ratio = options.event_id_memtable_bloom_ratio;
+  }
+
+  rocksdb::ColumnFamilyOptions tiles = family();
+  tiles.merge_operator = hooks.tile_merge;
+  tiles.compaction_filter = hooks.tile_filter;
+  tiles.max_successive_merges = options.tile_max_successive_merges;
+  tiles.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
+  tiles.compression = compression;
+
+  rocksdb::ColumnFamilyOptions meta;
+  meta.write_buffer_size = options.write_buffer_bytes;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families(4);
+  families[kDefaultFamilyIndex] = {rocksdb::kDefaultColumnFamilyName, meta};
+  families[kEventsFamilyIndex] = {rocksdb_keys::kEventsFamily, events};
+  families[kEventIdsFamilyIndex] = {rocksdb_keys::kEventIdsFamily, ids};
+  families[kTilesFamilyIndex] = {rocksdb_keys::kTilesFamily, tiles};
+  return families;
+}
+
+}  // namespace signalbox

@@ -1,0 +1,125 @@
+#include "signalbox/store/rocksdb/key_layout.h"
+
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/error.h"
+#include "signalbox/common/hash.h"
+
+namespace signalbox::rocksdb_keys {
+
+namespace {
+
+constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;
+constexpr char kNotePrefix[] = "note/";
+
+}  // namespace
+
+std::optional<std::string_view> earlier_format_difference(std::string_view format) {
+  if (format == "signalbox-rocksdb-1") return "one tile per signal state";
+  if (format == "signalbox-rocksdb-2") return "event ids stored whole";
+  return std::nullopt;
+}
+
+std::string user_prefix(std::uint64_t user) {
+  std::string key;
+  ByteWriter(key).fixed64_be(user);
+  return key;
+}
+
+std::uint64_t key_user(std::string_view key) {
+  if (key.size() < kUserPrefixSize) throw CorruptionError("key shorter than its user");
+  return ByteReader(key).fixed64_be();
+}
+
+std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id) {
+  std::string key;
+  key.reserve(kEventKeyMinSize + event_id.size());
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.time_be(ts);
+  w.raw(event_id);
+  return key;
+}
+
+EventKey parse_event_key(std::string_view key) {
+  if (!is_event_key(key)) throw CorruptionError("event key of unexpected length");
+  ByteReader r(key);
+  EventKey parsed;
+  parsed.user = r.fixed64_be();
+  parsed.ts = r.time_be();
+  parsed.event_id = r.rest();
+  return parsed;
+}
+
+std::uint64_t event_id_hash(std::string_view event_id) { return hash64(event_id, kEventIdHashSeed); }
+
+std::string event_id_key(std::uint64_t user, std::string_view event_id) {
+  std::string key;
+  key.reserve(kEventIdKeySize);
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.fixed64_be(event_id_hash(event_id));
+  return key;
+}
+
+EventIdKey parse_event_id_key(std::string_view key) {
+  if (key.size() != kEventIdKeySize) throw CorruptionError("event id key of unexpected length");
+  ByteReader r(key);
+  EventIdKey parsed;
+  parsed.user = r.fixed64_be();
+  parsed.id_hash = r.fixed64_be();
+  return parsed;
+}
+
+std::string event_id_value(TimeMs ts) { return time_value(ts); }
+
+std::optional<TimeMs> parse_event_id_value(std::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  return parse_time_value(value);
+}
+
+std::string tile_key(const TileKey& tile) {
+  std::string key;
+  key.reserve(kTileKeySize);
+  ByteWriter w(key);
+  w.fixed64_be(tile.user_id);
+  w.byte(static_cast<std::uint8_t>(tile.kind));
+  w.time_be(tile.start);
+  return key;
+}
+
+std::string tile_kind_prefix(std::uint64_t user, TileKind kind) {
+  std::string key;
+  key.reserve(kTileKindPrefixSize);
+  ByteWriter w(key);
+  w.fixed64_be(user);
+  w.byte(static_cast<std::uint8_t>(kind));
+  return key;
+}
+
+TileKey parse_tile_key(std::string_view key) {
+  if (key.size() != kTileKeySize) throw CorruptionError("tile key of unexpected length");
+  ByteReader r(key);
+  TileKey tile;
+  tile.user_id = r.fixed64_be();
+  const std::uint8_t kind = r.byte();
+  if (kind > static_cast<std::uint8_t>(TileKind::kHour)) throw CorruptionError("unknown tile kind");
+  tile.kind = static_cast<TileKind>(kind);
+  tile.start = r.time_be();
+  return tile;
+}
+
+std::string note_key(std::string_view name) {
+  std::string key = kNotePrefix;
+  key.append(name);
+  return key;
+}
+
+std::string time_value(TimeMs t) {
+  std::string value;
+  ByteWriter(value).time_be(t);
+  return value;
+}
+
+TimeMs parse_time_value(std::string_view value) { return ByteReader(value).time_be(); }
+
+}  // namespace signalbox::rocksdb_keys

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+namespace signalbox {
+
+enum class RocksDbCompression : std::uint8_t { kNone, kLz4 };
+
+// Everything the RocksDB store is opened with: where, how, and every RocksDB setting it
+// chooses (RocksDB's own defaults apply to the rest). Each default is stated beside its field.
+// `path`, `sync` and `reserve_bytes` come from the config (`storage.path`, `storage.sync`,
+// `storage.reserve`) and `read_only` from the command, all in open_store(); the tuning
+// fields have no config keys, so a server always runs with their defaults.
+// validate_rocksdb_options() names the first field out of range; the store checks it on open.
+struct RocksDbOptions {
+  // ---- where and how ----
+
+  // The data folder; created (with its parents) when a writable store opens. No default.
+  std::filesystem::path path;
+  // Opens without taking the write lock, for `signalbox get` beside a running server: reads
+  // see the data as of opening. commit() and expire() then throw StorageError.
+  // Default: false.
+  bool read_only = false;
+  // fsync the write-ahead log on every commit (RocksDB's WriteOptions::sync). Off: a commit
+  // survives a process crash but not a power loss; on, it costs about a millisecond per commit.
+  // Default: false.
+  bool sync = false;
+  // commit() throws StorageError, writing nothing, while the file system holding `path` has
+  // less free space than this, so that RocksDB's own flushes and compactions never meet a
+  // full disk. Default: 0 (no check).
+  std::uint64_t reserve_bytes = 0;
+
+  // ---- tuning ----
+
+  // The LRU cache of uncompressed table blocks, shared by every column family: reads of a
+  // user's recent events and tiles hit it instead of decompressing again. 0: no block cache
+  // (every read goes to the operating system's page cache). Default: 256 MiB.
+  std::size_t block_cache_bytes = std::size_t{256} << 20;
+  // Bits per key of the bloom filters in table files (whole keys, and in `events` and `tiles`
+  // the user prefix): a look-up of an id never seen, or of a user with no data, then skips
+  // nearly every file without reading it. 10 gives about 1% false positives. 0: no filters.
+  // Default: 10.
+  double bloom_bits_per_key = 10;
+  // The size a column family's memtable reaches before it is flushed to a table file; larger
+  // means fewer, larger level-0 files and more memory, and a longer write-ahead log to replay
+  // after a crash. At least 64 KiB. Default: 64 MiB (RocksDB's own default).
+  std::size_t write_buffer_bytes = std::size_t{64} << 20;
+  // Compression of the `events` and `tiles` table files (encoded events and tile states
+  // compress well, and LZ4 is cheap to decompress on every read that misses the block cache).
+  // `event_ids` and the default family keep RocksDB's default. Default: kLz4.
+  RocksDbCompression compression = RocksDbCompression::kLz4;
+  // Threads for background flushes and compactions (DBOptions::max_background_jobs and the
+  // environment's thread pools). At least 1. Default: 2.
+  int background_jobs = 2;
+  // How many of RocksDB's informational LOG files are kept. At least 1. Default: 4.
+  std::size_t info_log_files_kept = 4;
+  // Checks what is read at open (table file sizes against the MANIFEST, checksums) and stops
+  // writes after any background error instead of going on from a damaged state.
+  // Default: true.
+  bool paranoid_checks = true;
+  // A hot tile (a heavy user's current hour) gets a merge operand per commit; past this many
+  // pending in the memtable, they are merged at write time so that reads do not redo it
+  // every time. 0: never at write time. Default: 8.
+  std::size_t tile_max_successive_merges = 8;
+  // The share of the `event_ids` memtable given to a bloom filter of its keys: nearly every
+  // id looked up at ingest is new, and the filter answers those without searching the
+  // memtable. 0: none; at most 0.25. Default: 0.05.
+  double event_id_memtable_bloom_ratio = 0.05;
+  // Memtable inserts start from where the same user's previous insert went (every key starts
+  // with the user, and a user's new keys land next to its last ones) instead of searching the
+  // whole skip list. Default: true.
+  bool memtable_insert_hints = true;
+};
+
+// Throws ConfigError naming the first field of `options` out of its documented range.
+void validate_rocksdb_options(const RocksDbOptions& options);
+
+}  // namespace signalbox

@@ -1,0 +1,202 @@
+// RocksDbOptions: out-of-range fields are refused by name, and each tuning field reaches the
+// RocksDB options the store opens with, read back from the OPTIONS file RocksDB writes into
+// the data folder.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "signalbox/common/error.h"
+#include "signalbox/store/rocksdb/rocksdb_options.h"
+#include "signalbox/store/rocksdb/rocksdb_store.h"
+
+namespace signalbox::testing {
+namespace {
+
+class NoMerger final : public TileMerger {
+ public:
+  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+    return std::string(operands.back());
+  }
+};
+
+// The message of the ConfigError that validate_rocksdb_options throws, or "" when none.
+std::string refusal(const RocksDbOptions& options) {
+  try {
+    validate_rocksdb_options(options);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RocksDbOptions, DefaultsAreValid) {
+  RocksDbOptions options;
+  options.path = "/tmp/x";
+  EXPECT_EQ(refusal(options), "");
+}
+
+TEST(RocksDbOptions, OutOfRangeFieldsAreRefusedByName) {
+  const RocksDbOptions defaults;
+  auto with = [&](auto change) {
+    RocksDbOptions o = defaults;
+    change(o);
+    return refusal(o);
+  };
+  EXPECT_NE(with([](RocksDbOptions& o) { o.bloom_bits_per_key = -1; }).find("bloom_bits_per_key"), std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.write_buffer_bytes = 1000; }).find("write_buffer_bytes = 1000"),
+            std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.background_jobs = 0; }).find("background_jobs"), std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.info_log_files_kept = 0; }).find("info_log_files_kept"), std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.event_id_memtable_bloom_ratio = 0.5; }).find("event_id_memtable_bloom_ratio"),
+            std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.compression = static_cast<RocksDbCompression>(9); }).find("compression"),
+            std::string::npos);
+  // Edges of the ranges are accepted.
+  EXPECT_EQ(with([](RocksDbOptions& o) {
+              o.bloom_bits_per_key = 0;
+              o.write_buffer_bytes = 64 << 10;
+              o.background_jobs = 1;
+              o.info_log_files_kept = 1;
+              o.event_id_memtable_bloom_ratio = 0.25;
+              o.block_cache_bytes = 0;
+              o.tile_max_successive_merges = 0;
+            }),
+            "");
+}
+
+// section -> option -> value, of the newest OPTIONS file in `dir`.
+using OptionsFile = std::map<std::string, std::map<std::string, std::string>>;
+
+OptionsFile read_options_file(const std::filesystem::path& dir) {
+  std::filesystem::path newest;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("OPTIONS-") && !name.ends_with(".dbtmp") &&
+        (newest.empty() || std::stoull(name.substr(8)) > std::stoull(newest.filename().string().substr(8))))
+      newest = entry.path();
+  }
+  OptionsFile out;
+  if (newest.empty()) {
+    ADD_FAILURE() << "no OPTIONS file in " << dir;
+    return out;
+  }
+  std::ifstream in(newest);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    const std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    line = line.substr(first);
+    if (line.front() == '[') {
+      section = line.substr(1, line.find(']') - 1);
+      continue;
+    }
+    const std::size_t eq = line.find('=');
+    if (eq != std::string::npos) out[section][line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return out;
+}
+
+class RocksDbTuningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("signalbox-rocksdb-options-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  OptionsFile open_with(RocksDbOptions options) {
+    options.path = dir_;
+    {
+      auto store = open_rocksdb_store(options, merger_);
+      CommitBatch batch;
+      batch.events.push_back(StoredEvent{1, 1704067200000, "a", "body", true});
+      batch.high_water = 1704067200000;
+      store->commit(batch);
+      EXPECT_EQ(store->high_water(), 1704067200000);
+    }
+    return read_options_file(dir_);
+  }
+
+  NoMerger merger_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
+  OptionsFile file = open_with(RocksDbOptions{});
+  EXPECT_EQ(file["DBOptions"]["paranoid_checks"], "true");
+  EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "2");
+  EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "4");
+  for (const char* family : {"events", "tiles"})
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kLZ4Compression") << family;
+  for (const char* family : {"default", "events", "event_ids", "tiles"}) {
+    const std::string cf = std::string("CFOptions \"") + family + "\"";
+    EXPECT_EQ(file[cf]["write_buffer_size"], std::to_string(64 << 20)) << family;
+  }
+  for (const char* family : {"events", "event_ids", "tiles"}) {
+    const std::string cf = std::string("CFOptions \"") + family + "\"";
+    EXPECT_EQ(file[cf]["memtable_insert_with_hint_prefix_extractor"], "rocksdb.FixedPrefix.8") << family;
+    const std::string table = std::string("TableOptions/BlockBasedTable \"") + family + "\"";
+    EXPECT_NE(file[table]["filter_policy"].find("bloomfilter:10"), std::string::npos) << family;
+    EXPECT_EQ(file[table]["no_block_cache"], "false") << family;
+  }
+  EXPECT_EQ(file["CFOptions \"tiles\""]["max_successive_merges"], "8");
+  EXPECT_EQ(file["CFOptions \"tiles\""]["merge_operator"], "signalbox.TileMerge2");
+  EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_prefix_bloom_size_ratio"], "0.050000");
+  EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_whole_key_filtering"], "true");
+}
+
+TEST_F(RocksDbTuningTest, EachTuningFieldReachesRocksDb) {
+  RocksDbOptions options;
+  options.block_cache_bytes = 0;
+  options.bloom_bits_per_key = 0;
+  options.write_buffer_bytes = 8 << 20;
+  options.compression = RocksDbCompression::kNone;
+  options.background_jobs = 3;
+  options.info_log_files_kept = 2;
+  options.paranoid_checks = false;
+  options.tile_max_successive_merges = 3;
+  options.event_id_memtable_bloom_ratio = 0;
+  options.memtable_insert_hints = false;
+  OptionsFile file = open_with(options);
+  EXPECT_EQ(file["DBOptions"]["paranoid_checks"], "false");
+  EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "3");
+  EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "2");
+  for (const char* family : {"events", "tiles"})
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kNoCompression") << family;
+  for (const char* family : {"default", "events", "event_ids", "tiles"})
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["write_buffer_size"], std::to_string(8 << 20));
+  for (const char* family : {"events", "event_ids", "tiles"}) {
+    const std::string cf = std::string("CFOptions \"") + family + "\"";
+    EXPECT_EQ(file[cf]["memtable_insert_with_hint_prefix_extractor"], "nullptr") << family;
+    const std::string table = std::string("TableOptions/BlockBasedTable \"") + family + "\"";
+    EXPECT_EQ(file[table]["filter_policy"], "nullptr") << family;
+    EXPECT_EQ(file[table]["no_block_cache"], "true") << family;
+  }
+  EXPECT_EQ(file["CFOptions \"tiles\""]["max_successive_merges"], "3");
+  EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_prefix_bloom_size_ratio"], "0.000000");
+}
+
+TEST_F(RocksDbTuningTest, AStoreWithOptionsOutOfRangeDoesNotOpen) {
+  RocksDbOptions options;
+  options.path = dir_;
+  options.background_jobs = 0;
+  NoMerger merger;
+  try {
+    open_rocksdb_store(options, merger);
+    FAIL() << "opened with background_jobs = 0";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("background_jobs"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_)) << "the folder was created before the options were checked";
+}
+
+}  // namespace
+}  // namespace signalbox::testing

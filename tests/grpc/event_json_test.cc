@@ -26,8 +26,10 @@ Event decode(const v1::Event& proto, std::string* error) {
   append_event_json(proto, json);
   EventDecoder decoder(pinned_clock());
   Event event;
+  Rejection rejection;
   error->clear();
-  if (!decoder.decode(json, &event, error) && error->empty()) *error = "failed without message";
+  if (!decoder.decode(json, &event, &rejection))
+    *error = rejection.message.empty() ? "failed without message" : rejection.message;
   return event;
 }
 
@@ -129,9 +131,10 @@ TEST(EventJson, NdjsonKeepsOneLinePerEvent) {
   EventDecoder decoder(pinned_clock());
   decoder.decode_batch(
       events_ndjson(request.events()), [&](std::size_t i, Event&&) { good.push_back(i); },
-      [&](std::size_t i, std::string&& error) {
+      [&](std::size_t i, Rejection&& error) {
         bad.push_back(i);
-        EXPECT_EQ(error, "user_id: required");
+        EXPECT_EQ(error.reason, RejectReason::kUserId);
+        EXPECT_EQ(error.message, "user_id: required");
       });
   EXPECT_EQ(good, (std::vector<std::size_t>{0, 2}));
   EXPECT_EQ(bad, (std::vector<std::size_t>{1}));

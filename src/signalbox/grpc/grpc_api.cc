@@ -145,8 +145,8 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
     std::size_t listed = std::min(result.rejected.size(), kMaxErrorsListed);
     for (std::size_t i = 0; i < listed; ++i) {
       v1::EventError* error = response->add_errors();
-      error->set_index(result.rejected[i].first);
-      error->set_error(result.rejected[i].second);
+      error->set_index(result.rejected[i].index);
+      error->set_error(result.rejected[i].message);
     }
   });
 }

@@ -321,8 +321,8 @@ HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point 
   std::size_t listed = std::min(result.rejected.size(), kMaxErrorsListed);
   for (std::size_t i = 0; i < listed; ++i) {
     if (i > 0) body += ',';
-    fmt::format_to(std::back_inserter(body), R"({{"index":{},"error":)", result.rejected[i].first);
-    append_json_string(body, result.rejected[i].second);
+    fmt::format_to(std::back_inserter(body), R"({{"index":{},"error":)", result.rejected[i].index);
+    append_json_string(body, result.rejected[i].message);
     body += '}';
   }
   fmt::format_to(std::back_inserter(body), R"(],"duplicates":{}}})", result.duplicates);

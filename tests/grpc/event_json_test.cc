@@ -74,11 +74,12 @@ TEST(EventJson, DerivedIdEqualsTheJsonEventsId) {
   ASSERT_EQ(error, "");
   EventDecoder decoder(pinned_clock());
   Event from_json;
+  Rejection rejection;
   ASSERT_TRUE(decoder.decode(
       R"({"user_id":18446744073709551615,"ts":1799999999995,"action":"save","item_id":"p1",
           "attrs":{"surface":"home","rank":3}})",
-      &from_json, &error))
-      << error;
+      &from_json, &rejection))
+      << rejection.message;
   EXPECT_EQ(from_proto.event_id, from_json.event_id);
   EXPECT_EQ(from_proto.event_id.size(), 17u);
 }

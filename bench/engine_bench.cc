@@ -113,7 +113,7 @@ double raw_store_ingest(const fs::path& events, const fs::path& path, std::size_
       std::string key = fmt::format("{:016x}{:016x}{}", e.user_id, e.ts, e.event_id);
       batch.Put(key, e.event_id);
       ++n;
-    }, [](std::size_t, std::string&&) {});
+    }, [](std::size_t, Rejection&&) {});
     db->Write(rocksdb::WriteOptions(), &batch);
     body.clear();
     lines = 0;
@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
     std::string line;
     EventDecoder decoder;
     Event e;
-    std::string error;
+    Rejection error;
     while (std::getline(in, line))
       if (decoder.decode(line, &e, &error)) ++per_user[e.user_id];
   }

@@ -118,7 +118,8 @@ int run_load(const Args& args) {
   if (!in) fail("cannot read " + args.get("--events"));
   const auto pipeline = static_cast<std::size_t>(args.number("--pipeline", 1000));
   signalbox::EventDecoder decoder;
-  std::string line, error;
+  std::string line;
+  signalbox::Rejection error;
   signalbox::Event event;
   std::size_t pending = 0, loaded = 0, rejected = 0;
   auto start = Clock::now();

@@ -67,7 +67,8 @@ std::vector<Event> read_events(const fs::path& file) {
   std::vector<Event> events;
   std::ifstream in(file);
   EventDecoder decoder;
-  std::string line, error;
+  std::string line;
+  Rejection error;
   Event e;
   while (std::getline(in, line)) {
     if (!decoder.decode(line, &e, &error)) continue;

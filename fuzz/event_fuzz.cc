@@ -39,14 +39,14 @@ void fuzz_json(std::string_view input) {
         check_index(index);
         if (event.event_id.empty() || event.action.empty()) std::abort();
       },
-      [&](std::size_t index, std::string&& error) {
+      [&](std::size_t index, signalbox::Rejection&& error) {
         check_index(index);
-        if (error.empty()) std::abort();
+        if (error.message.empty()) std::abort();
       });
 
   signalbox::Event event;
-  std::string error;
-  if (!decoder->decode(input, &event, &error) && error.empty()) std::abort();
+  signalbox::Rejection error;
+  if (!decoder->decode(input, &event, &error) && error.message.empty()) std::abort();
 }
 
 void fuzz_record(std::string_view input) {

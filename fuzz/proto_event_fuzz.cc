@@ -37,9 +37,9 @@ void judge(const std::string& body, std::size_t events) {
         check_index(index);
         if (event.event_id.empty() || event.action.empty()) std::abort();
       },
-      [&](std::size_t index, std::string&& error) {
+      [&](std::size_t index, signalbox::Rejection&& error) {
         check_index(index);
-        if (error.empty()) std::abort();
+        if (error.message.empty()) std::abort();
       });
   if (next != events) std::abort();
 }

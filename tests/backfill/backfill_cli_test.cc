@@ -409,5 +409,47 @@ TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
   }
 }
 
+// Rows holding an error are no training data: a backfill with refused queries still writes
+// every answer, then says how many were refused and why, and exits 1.
+TEST_F(BackfillCliTest, RefusedQueriesMakeTheExitStatusOne) {
+  write("refusing.yaml", fmt::format("plugins: [{}]\n"
+                                     "signals:\n"
+                                     "  - {{ name: since_start, aggregator: refuses_before, from: {} }}\n",
+                                     REFUSES_BEFORE_PLUGIN, kDemoEnd + 5000));
+  // Times from kDemoEnd on, in ms.
+  auto at = [](std::int64_t ms) { return kDemoEnd + ms; };
+  write("events.ndjson", fmt::format("{{\"user_id\":1,\"ts\":{},\"action\":\"click\"}}\n"
+                                     "{{\"user_id\":1,\"ts\":{},\"action\":\"click\"}}\n",
+                                     at(1000), at(6000)));
+  write("q.csv", fmt::format("user_id,as_of\n1,{}\n1,{}\n1,{}\n", at(7000), at(2000), at(3000)));
+  RunResult result = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
+                                     path("refusing.yaml"), path("events.ndjson"), path("q.csv"),
+                                     path("out.ndjson")));
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find(fmt::format("signalbox backfill: 2 of 3 queries refused (first: as_of: {} is "
+                                        "before {}, where this signal's data starts)\n",
+                                        at(2000), at(5000))),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.out.find("backfilled 3 queries (2 refused)"), std::string::npos) << result.out;
+  std::vector<std::string> answers = split_lines(read_file(dir_ / "out.ndjson"));
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_NE(answers[0].find(R"("signals":{"since_start":2})"), std::string::npos) << answers[0];
+  EXPECT_NE(answers[1].find(fmt::format(R"("error":"as_of: {} is before {})", at(2000), at(5000))),
+            std::string::npos)
+      << answers[1];
+  EXPECT_NE(answers[2].find(fmt::format(R"("error":"as_of: {} is before {})", at(3000), at(5000))),
+            std::string::npos)
+      << answers[2];
+
+  // The same queries from the time the signal answers: exit 0.
+  write("q.csv", fmt::format("user_id,as_of\n1,{}\n1,{}\n", at(7000), at(5000)));
+  result = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
+                           path("refusing.yaml"), path("events.ndjson"), path("q.csv"), path("out.ndjson")));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err.find("refused"), std::string::npos) << result.err;
+  EXPECT_NE(result.out.find("backfilled 2 queries (0 refused)"), std::string::npos) << result.out;
+}
+
 }  // namespace
 }  // namespace signalbox::testing

@@ -90,7 +90,7 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
       [&](std::size_t, Event&& e) {
         if (seen.emplace(e.user_id, e.event_id).second) by_user[e.user_id].push_back(std::move(e));
       },
-      [&](std::size_t i, std::string&& error) { FAIL() << "line " << i << ": " << error; });
+      [&](std::size_t i, Rejection&& error) { FAIL() << "line " << i << ": " << error.message; });
   ASSERT_GT(by_user.size(), 100u);
 
   std::vector<std::uint64_t> users;

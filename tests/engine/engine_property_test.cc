@@ -30,7 +30,7 @@ class Feeder {
     for (const std::string& text : texts) body += text + "\n";
     IngestResult result = engine_.ingest_json(body);
     ReferenceIntake::Decision want = intake_.take_texts(texts);
-    ASSERT_EQ(compare_rejections(want, result.rejected, result.rejected.size()), "");
+    ASSERT_EQ(compare_rejections(want, result.rejected), "");
     EXPECT_EQ(result.accepted, texts.size() - want.rejected.size());
     EXPECT_EQ(result.duplicates, want.duplicates);
   }

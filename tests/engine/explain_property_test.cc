@@ -218,7 +218,7 @@ std::vector<RefEvent> feed(Engine& engine, World& world, std::size_t count, std:
     }
     const IngestResult result = engine.ingest(batch);
     std::set<std::size_t> rejected;
-    for (const auto& [index, message] : result.rejected) rejected.insert(index);
+    for (const RejectedEvent& r : result.rejected) rejected.insert(r.index);
     for (std::size_t i = 0; i < batch.size(); ++i)
       if (!rejected.count(i) && ids.emplace(batch[i].user_id, batch[i].event_id).second)
         accepted.push_back(world.to_ref(batch[i]));

@@ -19,9 +19,10 @@ constexpr double kTolerance = 1e-9;
 
 std::set<std::size_t> rejected_indexes(const IngestResult& result) {
   std::set<std::size_t> out;
-  for (const auto& [index, message] : result.rejected) {
-    EXPECT_NE(message.find("too late"), std::string::npos) << message;
-    out.insert(index);
+  for (const RejectedEvent& r : result.rejected) {
+    EXPECT_EQ(r.reason, RejectReason::kLate) << r.message;
+    EXPECT_NE(r.message.find("too late"), std::string::npos) << r.message;
+    out.insert(r.index);
   }
   return out;
 }
@@ -108,10 +109,34 @@ TEST_F(LateEvents, AnEventBeyondTheConfiguredHorizonIsTooLate) {
   EXPECT_EQ(rule->decide(world, late).rejected, std::set<std::size_t>{1});
   IngestResult result = engine.ingest(late);
   ASSERT_EQ(result.rejected.size(), 1u);
-  EXPECT_EQ(result.rejected[0].first, 1u);
-  EXPECT_NE(result.rejected[0].second.find("too late"), std::string::npos) << result.rejected[0].second;
-  EXPECT_NE(result.rejected[0].second.find("late_horizon"), std::string::npos) << result.rejected[0].second;
+  EXPECT_EQ(result.rejected[0].index, 1u);
+  EXPECT_EQ(result.rejected[0].reason, RejectReason::kLate);
+  EXPECT_NE(result.rejected[0].message.find("too late"), std::string::npos) << result.rejected[0].message;
+  EXPECT_NE(result.rejected[0].message.find("late_horizon"), std::string::npos) << result.rejected[0].message;
   check_all(engine, head, 5);
+}
+
+// Backfill's temporary engine keeps ids longer than the service it stands in for, and is told
+// that service's horizon: it then rejects exactly what the service would, boundary included.
+TEST_F(LateEvents, AnEngineJudgesByTheHorizonItIsGiven) {
+  Engine::Options options;
+  options.late_horizon = 5 * kDayMs;
+  Engine engine(world.config, options);
+  EXPECT_EQ(engine.late_horizon(), 5 * kDayMs);
+  rule = std::make_unique<LateRule>(5 * kDayMs);
+  const TimeMs head = kStart + 20 * kDayMs;
+  std::vector<Event> first = {world.make_event(5, head, 1)};
+  EXPECT_EQ(rule->decide(world, first).rejected, std::set<std::size_t>{});
+  EXPECT_TRUE(engine.ingest(first).rejected.empty());
+  std::vector<Event> late = {world.make_event(5, head - 5 * kDayMs + 1, 2),  // just inside
+                             world.make_event(5, head - 5 * kDayMs, 3)};     // just beyond
+  EXPECT_EQ(rule->decide(world, late).rejected, std::set<std::size_t>{1});
+  EXPECT_EQ(rejected_indexes(engine.ingest(late)), std::set<std::size_t>{1});
+  check_all(engine, head, 5);
+
+  // Longer than the config's own horizon would take events whose ids may be gone: refused.
+  options.late_horizon = late_horizon(world.config) + 1;
+  EXPECT_THROW(Engine(world.config, options), std::invalid_argument);
 }
 
 TEST_F(LateEvents, AHorizonShorterThanTheRetentionIsRaisedToIt) {
@@ -169,9 +194,10 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
     std::set<std::size_t> expected = lanes_rule.decide(world, batch, lanes);
     IngestResult result = engine.ingest(batch, lanes);
     std::set<std::size_t> actual;
-    for (const auto& [index, message] : result.rejected) {
-      EXPECT_NE(message.find("too late"), std::string::npos) << message;
-      actual.insert(index);
+    for (const RejectedEvent& r : result.rejected) {
+      EXPECT_EQ(r.reason, RejectReason::kLate) << r.message;
+      EXPECT_NE(r.message.find("too late"), std::string::npos) << r.message;
+      actual.insert(r.index);
     }
     EXPECT_EQ(actual, expected);
     return expected.size();
@@ -229,8 +255,9 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   EXPECT_EQ(lanes_rule.decide(world, fresh, {"new", "new"}), std::set<std::size_t>{0});
   IngestResult result = engine.ingest(fresh, {"new", "new"});
   ASSERT_EQ(result.rejected.size(), 1u);
-  EXPECT_EQ(result.rejected[0].first, 0u);
-  EXPECT_NE(result.rejected[0].second.find("no longer kept"), std::string::npos) << result.rejected[0].second;
+  EXPECT_EQ(result.rejected[0].index, 0u);
+  EXPECT_EQ(result.rejected[0].reason, RejectReason::kLate);
+  EXPECT_NE(result.rejected[0].message.find("no longer kept"), std::string::npos) << result.rejected[0].message;
 }
 
 TEST_F(LateEvents, AnOpenedInputHoldsTheIdHorizonUntilItSendsOrSettles) {

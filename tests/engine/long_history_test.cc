@@ -34,7 +34,7 @@ TEST(LongHistory, SignalsOutliveTheRawEvents) {
       batch.push_back(world.make_event(users, ts, i));
       if (batch.size() == 500 || i + 1 == count) {
         IngestResult r = engine.ingest(batch);
-        ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().second;
+        ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
         for (const Event& e : batch) accepted.push_back(world.to_ref(e));
         batch.clear();
       }

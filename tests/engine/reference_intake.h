@@ -130,4 +130,12 @@ inline std::string compare_rejections(const ReferenceIntake::Decision& want,
   return out;
 }
 
+// compare_rejections() for what the engine itself returned, every rejection listed.
+inline std::string compare_rejections(const ReferenceIntake::Decision& want,
+                                      const std::vector<RejectedEvent>& rejected) {
+  std::vector<std::pair<std::size_t, std::string>> listed;
+  for (const RejectedEvent& r : rejected) listed.emplace_back(r.index, r.message);
+  return compare_rejections(want, listed, rejected.size());
+}
+
 }  // namespace signalbox::testing

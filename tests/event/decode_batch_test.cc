@@ -39,7 +39,7 @@ class DecodeBatchTest : public ::testing::Test {
           EXPECT_FALSE(e.event_id.empty());
           result.events.emplace_back(i, e.user_id);
         },
-        [&](std::size_t i, std::string&& error) { result.errors.emplace_back(i, error); });
+        [&](std::size_t i, Rejection&& error) { result.errors.emplace_back(i, error.message); });
     return result;
   }
 
@@ -178,7 +178,7 @@ TEST_F(DecodeBatchTest, EventsAreIndependent) {
   std::vector<Event> events;
   decoder_.decode_batch(
       body, [&](std::size_t, Event&& e) { events.push_back(std::move(e)); },
-      [&](std::size_t, std::string&& error) { ADD_FAILURE() << error; });
+      [&](std::size_t, Rejection&& error) { ADD_FAILURE() << error.message; });
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].item_id, "x");
   EXPECT_FALSE(events[1].item_id.has_value());

@@ -32,21 +32,40 @@ std::string json_string(std::string_view s) { return "\"" + std::string(s) + "\"
 
 class DecodeTest : public ::testing::Test {
  protected:
-  // The error for `json`, or "" when it decodes.
+  // The error message for `json`, or "" when it decodes. Every message must start as its
+  // reason says (reject_reason.h): with the reason's field, or, for an unknown field, end so.
   std::string error_of(std::string_view json) {
     Event event;
-    std::string error;
+    Rejection error;
     bool ok = decoder_.decode(json, &event, &error);
-    EXPECT_EQ(ok, error.empty()) << json;
-    return error;
+    EXPECT_EQ(ok, error.message.empty()) << json;
+    last_reason_ = error.reason;
+    if (ok) return "";
+    std::string_view field = reject_reason_info(error.reason).field;
+    if (error.reason == RejectReason::kUnknownField) {
+      EXPECT_THAT(error.message, ::testing::EndsWith(": unknown field")) << json;
+    } else {
+      EXPECT_FALSE(field.empty()) << error.message;
+      std::string_view after = std::string_view(error.message).substr(std::min(field.size(), error.message.size()));
+      EXPECT_TRUE(error.message.starts_with(field) && (after.starts_with(": ") || after.starts_with(".")))
+          << error.message << " has reason " << reject_reason_label(error.reason);
+    }
+    return error.message;
+  }
+  // The reason of the last error_of() that failed.
+  RejectReason reason_of(std::string_view json) {
+    EXPECT_NE(error_of(json), "") << json;
+    return last_reason_;
   }
 
   Event decoded(std::string_view json) {
     Event event;
-    std::string error;
-    EXPECT_TRUE(decoder_.decode(json, &event, &error)) << json << " -> " << error;
+    Rejection error;
+    EXPECT_TRUE(decoder_.decode(json, &event, &error)) << json << " -> " << error.message;
     return event;
   }
+
+  RejectReason last_reason_ = RejectReason::kJson;
 
   EventDecoder decoder_{pinned_options()};
 };
@@ -85,10 +104,10 @@ TEST_F(DecodeTest, EscapedKeysAreTheirUnescapedNames) {
 
 TEST_F(DecodeTest, ReusedEventIsReset) {
   Event event;
-  std::string error;
+  Rejection error;
   ASSERT_TRUE(decoder_.decode(with(R"("item_id":"x","query":"q","attrs":{"a":1})"), &event,
                               &error));
-  ASSERT_TRUE(decoder_.decode(with(""), &event, &error)) << error;
+  ASSERT_TRUE(decoder_.decode(with(""), &event, &error)) << error.message;
   EXPECT_FALSE(event.item_id.has_value());
   EXPECT_FALSE(event.query.has_value());
   EXPECT_TRUE(event.attrs.empty());
@@ -133,12 +152,13 @@ TEST_F(DecodeTest, TsUsesTheConfiguredSkewAndClock) {
   options.max_future_skew = 10;
   EventDecoder decoder(options);
   Event event;
-  std::string error;
+  Rejection error;
   EXPECT_TRUE(decoder.decode(R"({"user_id":1,"action":"a","ts":5010})", &event, &error));
   EXPECT_FALSE(decoder.decode(R"({"user_id":1,"action":"a","ts":5011})", &event, &error));
-  EXPECT_EQ(error, "ts: more than 10 ms in the future");
+  EXPECT_EQ(error.message, "ts: more than 10 ms in the future");
+  EXPECT_EQ(error.reason, RejectReason::kFuture);
   now = 6000;
-  error.clear();
+  error = Rejection();
   EXPECT_TRUE(decoder.decode(R"({"user_id":1,"action":"a","ts":5011})", &event, &error));
 
   // A skew so large that now + skew overflows accepts every ts.
@@ -146,13 +166,13 @@ TEST_F(DecodeTest, TsUsesTheConfiguredSkewAndClock) {
   EventDecoder lenient(options);
   EXPECT_TRUE(lenient.decode(R"({"user_id":1,"action":"a","ts":9223372036854775807})", &event,
                              &error))
-      << error;
+      << error.message;
 }
 
 TEST_F(DecodeTest, TsDefaultsToTheWallClock) {
   EventDecoder decoder;
   Event event;
-  std::string error;
+  Rejection error;
   TimeMs now = wall_clock_ms();
   EXPECT_TRUE(decoder.decode(
       R"({"user_id":1,"action":"a","ts":)" + std::to_string(now + kHourMs - 60'000) + "}",
@@ -349,6 +369,32 @@ TEST_F(DecodeTest, DeepNestingIsAnErrorNotACrash) {
   std::string deep = with(R"("attrs":{"a":)" + std::string(5000, '[') + std::string(5000, ']') +
                           "}");
   EXPECT_FALSE(error_of(deep).empty());
+}
+
+// Each rule broken gives its own reason, which is what metrics count: never read from the text.
+TEST_F(DecodeTest, EachBrokenRuleHasItsReason) {
+  const std::vector<std::pair<std::string, RejectReason>> cases = {
+      {"{not json", RejectReason::kJson},
+      {"[1]", RejectReason::kJson},
+      {R"({"ts":1,"action":"a"})", RejectReason::kUserId},
+      {R"({"user_id":-1,"ts":1,"action":"a"})", RejectReason::kUserId},
+      {R"({"user_id":1,"ts":99999999999999999999999,"action":"a"})", RejectReason::kTs},
+      {R"({"user_id":1,"action":"a"})", RejectReason::kTs},
+      {R"({"user_id":1,"ts":1,"ts":2,"action":"a"})", RejectReason::kTs},
+      {R"({"user_id":1,"ts":1,"action":"Click"})", RejectReason::kAction},
+      {R"({"user_id":1,"ts":1,"action":"a","event_id":""})", RejectReason::kEventId},
+      {R"({"user_id":1,"ts":1,"action":"a","item_id":5})", RejectReason::kItemId},
+      {R"({"user_id":1,"ts":1,"action":"a","query":1e999})", RejectReason::kQuery},
+      {R"({"user_id":1,"ts":1,"action":"a","query":["q"]})", RejectReason::kQuery},
+      {R"({"user_id":1,"ts":1,"action":"a","attrs":[]})", RejectReason::kAttrs},
+      {R"({"user_id":1,"ts":1,"action":"a","attrs":{"x":[1]}})", RejectReason::kAttrs},
+      {R"({"user_id":1,"ts":1,"action":"a","attrs":{"x":1e999}})", RejectReason::kAttrs},
+      {R"({"user_id":1,"ts":)" + std::to_string(kNow + kHourMs + 1) + R"(,"action":"a"})", RejectReason::kFuture},
+      {R"({"user_id":1,"ts":1,"action":"a","ts_ms":1})", RejectReason::kUnknownField},
+      {R"({"user_id":1,"ts":1,"action":"a","zz":1e999})", RejectReason::kUnknownField},
+  };
+  for (const auto& [json, reason] : cases)
+    EXPECT_EQ(reject_reason_label(reason_of(json)), reject_reason_label(reason)) << json;
 }
 
 }  // namespace

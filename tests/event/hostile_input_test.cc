@@ -37,16 +37,16 @@ Batch decode_batch(std::string_view body) {
   Batch batch;
   decoder.decode_batch(
       body, [&](std::size_t i, Event&&) { batch.accepted.push_back(i); },
-      [&](std::size_t i, std::string&& error) { batch.errors.emplace_back(i, std::move(error)); });
+      [&](std::size_t i, Rejection&& error) { batch.errors.emplace_back(i, std::move(error.message)); });
   return batch;
 }
 
 std::string error_of(std::string_view json) {
   EventDecoder decoder(pinned_options());
   Event event;
-  std::string error;
+  Rejection error;
   EXPECT_FALSE(decoder.decode(json, &event, &error));
-  return error;
+  return error.message;
 }
 
 const std::string kGood = R"({"user_id":1,"ts":1000,"action":"click"})";

@@ -26,8 +26,10 @@ Event decode(const v1::Event& proto, std::string* error) {
   append_event_json(proto, json);
   EventDecoder decoder(pinned_clock());
   Event event;
+  Rejection rejection;
   error->clear();
-  if (!decoder.decode(json, &event, error) && error->empty()) *error = "failed without message";
+  if (!decoder.decode(json, &event, &rejection))
+    *error = rejection.message.empty() ? "failed without message" : rejection.message;
   return event;
 }
 
@@ -72,11 +74,12 @@ TEST(EventJson, DerivedIdEqualsTheJsonEventsId) {
   ASSERT_EQ(error, "");
   EventDecoder decoder(pinned_clock());
   Event from_json;
+  Rejection rejection;
   ASSERT_TRUE(decoder.decode(
       R"({"user_id":18446744073709551615,"ts":1799999999995,"action":"save","item_id":"p1",
           "attrs":{"surface":"home","rank":3}})",
-      &from_json, &error))
-      << error;
+      &from_json, &rejection))
+      << rejection.message;
   EXPECT_EQ(from_proto.event_id, from_json.event_id);
   EXPECT_EQ(from_proto.event_id.size(), 17u);
 }
@@ -129,9 +132,10 @@ TEST(EventJson, NdjsonKeepsOneLinePerEvent) {
   EventDecoder decoder(pinned_clock());
   decoder.decode_batch(
       events_ndjson(request.events()), [&](std::size_t i, Event&&) { good.push_back(i); },
-      [&](std::size_t i, std::string&& error) {
+      [&](std::size_t i, Rejection&& error) {
         bad.push_back(i);
-        EXPECT_EQ(error, "user_id: required");
+        EXPECT_EQ(error.reason, RejectReason::kUserId);
+        EXPECT_EQ(error.message, "user_id: required");
       });
   EXPECT_EQ(good, (std::vector<std::size_t>{0, 2}));
   EXPECT_EQ(bad, (std::vector<std::size_t>{1}));

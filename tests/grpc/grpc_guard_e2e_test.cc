@@ -1,7 +1,8 @@
 // The gRPC front end's guards through the real binary: a request that is no protobuf is
-// INVALID_ARGUMENT naming the problem, IngestEvents is bounded in events, an as_of near 2^63 is
-// "out of range" on gRPC and HTTP alike, and bearer tokens are UNAUTHENTICATED /
-// PERMISSION_DENIED as HTTP's 401 / 403.
+// INVALID_ARGUMENT naming the problem, IngestEvents is bounded in events, it is UNIMPLEMENTED
+// (HTTP's 404) when the config's ingest list leaves HTTP out, an as_of near 2^63 is "out of
+// range" on gRPC and HTTP alike, and bearer tokens are UNAUTHENTICATED / PERMISSION_DENIED as
+// HTTP's 401 / 403.
 
 #include <stdlib.h>
 
@@ -15,14 +16,16 @@
 namespace signalbox::testing {
 namespace {
 
-// A small server with HTTP and gRPC; `server_extra` goes into its `server` section.
+// A small server with HTTP and gRPC; `server_extra` goes into its `server` section,
+// `sections` (whole YAML sections) at the end of its config.
 struct Served {
-  explicit Served(const std::string& server_extra)
+  explicit Served(const std::string& server_extra, const std::string& sections = "")
       : http_port(free_port()), grpc_port(free_port()) {
     std::string extra = fmt::format("grpc: 127.0.0.1:{}", grpc_port);
     if (!server_extra.empty()) extra += ", " + server_extra;
-    process = std::make_unique<ServerProcess>(write_small_config(dir, http_port, extra), http_port,
-                                              dir.path() / "serve.log");
+    std::filesystem::path config = write_small_config(dir, http_port, extra);
+    std::ofstream(config, std::ios::app) << sections;
+    process = std::make_unique<ServerProcess>(config, http_port, dir.path() / "serve.log");
     channel = grpc::CreateChannel(fmt::format("127.0.0.1:{}", grpc_port),
                                   grpc::InsecureChannelCredentials());
     stub = v1::Signalbox::NewStub(channel);
@@ -105,6 +108,50 @@ TEST(GrpcGuards, EventsPerRequestAreBounded) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.accepted(), 50u);
   EXPECT_EQ(s.process->terminate(), 0) << s.process->log();
+}
+
+// An ingest list naming other inputs but not {kind: http} turns event ingest off on both front
+// ends, with one message saying so; queries are served as ever.
+TEST(GrpcGuards, IngestListWithoutHttpTurnsHttpAndGrpcIngestOff) {
+  // A Kafka input on a port nothing listens on: the consumer retries quietly meanwhile.
+  const std::string kafka_only = "ingest:\n  - { kind: kafka, brokers: 127.0.0.1:9, topic: t }\n";
+  const std::string message =
+      "ingest over HTTP and gRPC is not configured: the config's ingest list has no {kind: http} "
+      "entry (see docs/config.md#ingest)";
+  Served off("", kafka_only);
+  HttpClient http(off.http_port);
+  HttpAnswer post = http.post("/v1/events", click_events(3, 9));
+  EXPECT_EQ(post.status, 404u) << post.body;
+  EXPECT_EQ(post.error(), message) << post.body;
+  {
+    grpc::ClientContext context;
+    v1::IngestEventsResponse response;
+    grpc::Status status = off.stub->IngestEvents(&context, clicks(3, 9), &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(status.error_message(), message);
+  }
+  HttpAnswer get = http.get("/v1/users/9/signals");
+  ASSERT_EQ(get.status, 200u) << get.body;
+  EXPECT_NE(get.body.find(R"("clicks":{"1h":0,"1d":0})"), std::string::npos) << get.body;
+  {
+    grpc::ClientContext context;
+    v1::ListSignalsResponse listed;
+    EXPECT_TRUE(off.stub->ListSignals(&context, v1::ListSignalsRequest(), &listed).ok());
+  }
+  EXPECT_EQ(off.process->terminate(), 0) << off.process->log();
+
+  // Listing {kind: http} beside it keeps both on.
+  Served on("", kafka_only + "  - { kind: http }\n");
+  HttpClient http_on(on.http_port);
+  HttpAnswer taken = http_on.post("/v1/events", click_events(3, 9));
+  EXPECT_EQ(taken.status, 200u) << taken.body;
+  EXPECT_NE(taken.body.find(R"("accepted":3)"), std::string::npos) << taken.body;
+  grpc::ClientContext context;
+  v1::IngestEventsResponse response;
+  grpc::Status status = on.stub->IngestEvents(&context, clicks(2, 9), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.accepted(), 2u);
+  EXPECT_EQ(on.process->terminate(), 0) << on.process->log();
 }
 
 TEST(GrpcGuards, AsOfNearTwoToTheSixtyThreeIsOutOfRange) {

@@ -196,9 +196,9 @@ TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
   EventDecoder decoder(DecodeOptions{kHourMs, [] { return kStart + 1000 * kDayMs; }});
   for (const Line& line : lines) {
     Event e;
-    std::string error;
+    Rejection error;
     if (line.garbage) continue;
-    ASSERT_TRUE(decoder.decode(line.text, &e, &error)) << error;
+    ASSERT_TRUE(decoder.decode(line.text, &e, &error)) << error.message;
     auto key = std::make_pair(e.user_id, e.event_id);
     auto it = first_copy.find(key);
     if (it == first_copy.end() || e.ts < it->second.ts) first_copy[key] = e;

@@ -74,7 +74,7 @@ TEST_P(RedisEngine, MatchesTheReferenceWithLateAndRepeatedEvents) {
     std::set<std::size_t> expected = rule.decide(world, batch).rejected;
     IngestResult result = engine.ingest(batch);
     std::set<std::size_t> rejected;
-    for (const auto& [index, message] : result.rejected) rejected.insert(index);
+    for (const RejectedEvent& r : result.rejected) rejected.insert(r.index);
     ASSERT_EQ(rejected, expected) << "hour " << hour;
     sent.insert(sent.end(), batch.begin(), batch.end());
     if (hour % (4 * 24) == 0) check_all(engine, rule.taken, now + kHourMs, users);

@@ -207,9 +207,8 @@ class Backfill {
         options_(options),
         lateness_(lateness),
         folder_(folder),
-        online_horizon_(late_horizon(config)),
         decoder_(DecodeOptions{config.event_store.max_future_skew, wall_clock_ms}),
-        engine_(temporary_config(config, folder, lateness)),
+        engine_(temporary_config(config, folder, lateness), temporary_engine_options(config)),
         spool_(folder / "answers", queries.size()),
         order_(queries.size()) {
     if (options.format == BackfillFormat::kCsv)
@@ -264,6 +263,15 @@ class Backfill {
     temp.event_store.max_future_skew =
         std::max(config.event_store.max_future_skew, lateness + kAnswerSlack) + kHourMs;
     return temp;
+  }
+
+  // The temporary engine keeps ids longer than online serving does (its max_future_skew is
+  // larger, see temporary_config), so it is told the online late horizon: in arrival order it
+  // then rejects as too late exactly what online serving would. In ts order nothing is late.
+  static Engine::Options temporary_engine_options(const Config& config) {
+    Engine::Options options;
+    options.late_horizon = late_horizon(config);
+    return options;
   }
 
   TimeMs deadline(std::size_t k) const {
@@ -371,38 +379,22 @@ class Backfill {
     pending_.clear();
   }
 
-  // Ingests pending_[start, end), rejecting what online serving would reject.
+  // Ingests pending_[start, end); the engine rejects what online serving would reject.
   void ingest_range(std::size_t start, std::size_t end) {
-    // The temporary engine accepts events further behind stream time than online serving
-    // does (it keeps raw events longer, see temporary_config), so in arrival order late
-    // events are judged by the online horizon here. In ts order nothing is late.
-    const TimeMs stream_time = engine_.stream_time();
-    const TimeMs horizon = !options_.arrival_order || stream_time == kBeginningOfTime
-                               ? kBeginningOfTime
-                               : stream_time - online_horizon_;
     std::vector<Event> events;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> origin;
     events.reserve(end - start);
     for (std::size_t i = start; i < end; ++i) {
-      Pending& p = pending_[i];
-      if (p.event.ts < horizon) {
-        ++stats_.rejected_late;
-        reject(p.file, p.line,
-               fmt::format("ts: {} is too late: more than {} ms behind stream time {} "
-                           "(event_store.late_horizon)",
-                           p.event.ts, online_horizon_, stream_time));
-        continue;
-      }
-      events.push_back(std::move(p.event));
-      origin.emplace_back(p.file, p.line);
+      events.push_back(std::move(pending_[i].event));
+      origin.emplace_back(pending_[i].file, pending_[i].line);
     }
-    if (events.empty()) return;
     IngestResult result = engine_.ingest(std::move(events));
     stats_.accepted += result.accepted;
     stats_.duplicates += result.duplicates;
-    for (const auto& [index, message] : result.rejected) {
+    // Decoded events are refused only as late.
+    for (const RejectedEvent& r : result.rejected) {
       ++stats_.rejected_late;
-      reject(origin[index].first, origin[index].second, message);
+      reject(origin[r.index].first, origin[r.index].second, r.message);
     }
     if (pending_[start].beyond_lateness && result.accepted == 1 && result.duplicates == 0)
       ++stats_.beyond_lateness;
@@ -422,7 +414,7 @@ class Backfill {
     std::uint64_t events_read = 0;
     std::size_t batch = 0;
     Event event;
-    std::string error;
+    Rejection error;
     bool stopped = false;
     log.read([&](const LogRecord& record) {
       if (++batch == options_.batch_lines) {
@@ -434,9 +426,9 @@ class Backfill {
       ++events_read;
       if (!decoder_.decode(record.text, &event, &error)) {
         ++stats_.rejected_invalid;
-        reject(record.file, record.line, error);
+        reject(record.file, record.line, error.message);
         event = Event();
-        error.clear();
+        error = Rejection();
         return true;
       }
       mark_due(event.ts);
@@ -462,7 +454,6 @@ class Backfill {
   const BackfillOptions& options_;
   const TimeMs lateness_;
   const fs::path folder_;  // the temporary folder: store, spool, sorted runs
-  const TimeMs online_horizon_;  // late_horizon() of the online config
   EventDecoder decoder_;
   Engine engine_;
   AnswerSpool spool_;

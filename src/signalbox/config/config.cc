@@ -1202,6 +1202,13 @@ Config load_config(const fs::path& file) {
   return parse_config(text.str(), file);
 }
 
+bool ingests_over_http(const Config& config) {
+  if (config.ingest.empty()) return true;
+  for (const IngestConfig& ingest : config.ingest)
+    if (ingest.kind == "http") return true;
+  return false;
+}
+
 TimeMs late_horizon(const Config& config) {
   const EventStoreConfig& store = config.event_store;
   TimeMs horizon = 0;

@@ -198,7 +198,7 @@ struct Config {
   LogConfig log;
   StorageConfig storage;
   EventStoreConfig event_store;
-  std::vector<IngestConfig> ingest;    // empty in the file: HTTP only
+  std::vector<IngestConfig> ingest;    // absent or empty in the file: HTTP only
   std::vector<SourceConfig> sources;
   std::vector<FeatureConfig> features;
   std::vector<SignalConfig> signals;
@@ -206,6 +206,11 @@ struct Config {
   std::vector<std::filesystem::path> plugins;       // absolute
   std::vector<ConfigLocation> plugin_locations;     // where plugins[i] is written
 };
+
+// Whether `signalbox serve` takes events over HTTP (POST /v1/events) and gRPC (IngestEvents):
+// when `ingest` is absent or empty (the default, HTTP only) or lists {kind: http}. A list of
+// other inputs alone (Kafka) turns both off.
+bool ingests_over_http(const Config& config);
 
 // Whether `s` is an address as server.http and server.grpc take it: "host:port", port 1 to
 // 65535.

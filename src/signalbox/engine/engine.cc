@@ -1,6 +1,7 @@
 #include "signalbox/engine/engine.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -55,6 +56,12 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   // as the retention still answers exactly at the wall clock when producers' clocks run ahead.
   retention_.retention = config_.event_store.retention + config_.event_store.max_future_skew;
   retention_.late_horizon = signalbox::late_horizon(config_);
+  late_horizon_ = options.late_horizon.value_or(retention_.late_horizon);
+  if (late_horizon_ < 0 || late_horizon_ > retention_.late_horizon) {
+    throw std::invalid_argument(fmt::format(
+        "late horizon {} ms: must be from 0 to the config's {} ms, for which ids are kept", late_horizon_,
+        retention_.late_horizon));
+  }
   for (const SignalConfig& sc : config_.signals) {
     if (signal_index_.count(sc.name))
       throw_config_error(sc.where, "name", fmt::format("signal \"{}\" defined twice", sc.name));

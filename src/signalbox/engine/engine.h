@@ -18,6 +18,7 @@
 #include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/recent_users.h"
 #include "signalbox/event/decode.h"
+#include "signalbox/event/reject_reason.h"
 #include "signalbox/materialize/materializer.h"
 #include "signalbox/store/store.h"
 #include "signalbox/view/view.h"
@@ -26,13 +27,13 @@ namespace signalbox {
 
 struct QueryInputs;
 
-// What became of one ingest call. `rejected` lists (index, message) for each event not taken,
-// index counting from 0 over the call's input; `duplicates` counts accepted events that were
-// already stored (taking one again changes nothing).
+// What became of one ingest call. `rejected` lists each event not taken, by ascending index;
+// `duplicates` counts accepted events that were already stored (taking one again changes
+// nothing).
 struct IngestResult {
   std::size_t accepted = 0;
   std::size_t duplicates = 0;
-  std::vector<std::pair<std::size_t, std::string>> rejected;
+  std::vector<RejectedEvent> rejected;
 };
 
 // Counters since start, for /metrics.
@@ -59,6 +60,13 @@ class Engine {
     // Build and check everything but leave the store closed (`signalbox check`): only
     // config(), describe() and names() may then be called.
     bool open_store = true;
+    // Judge late events by this horizon instead of late_horizon(config): an event at or before
+    // stream time minus it is rejected as too late. At most late_horizon(config), which is
+    // how long ids are kept (the constructor throws std::invalid_argument otherwise), so a
+    // shorter one only rejects more. For an engine that keeps its store longer than the
+    // service it stands in for (backfill's temporary engine) and must reject what that
+    // service would.
+    std::optional<TimeMs> late_horizon;
   };
 
   // Builds materializer, signals, views and store from `config`. Throws ConfigError for a
@@ -200,8 +208,9 @@ class Engine {
   }
 
   TimeMs stream_time() const { return store_->high_water(); }
-  // How far behind stream time an event is still taken (see late_horizon(const Config&)).
-  TimeMs late_horizon() const { return retention_.late_horizon; }
+  // How far behind stream time an event is still taken: Options::late_horizon when given,
+  // else late_horizon(const Config&).
+  TimeMs late_horizon() const { return late_horizon_; }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }
   Materializer& materializer() { return *materializer_; }
@@ -257,6 +266,7 @@ class Engine {
   // One signal per distinct state id: the one whose aggregator folds and merges that state.
   std::vector<const Signal*> state_owners_;
   RetentionPolicy retention_;
+  TimeMs late_horizon_ = 0;  // the late rule's horizon, at most retention_.late_horizon
   std::unique_ptr<Merger> merger_;
   std::unique_ptr<Store> store_;
   DecodeOptions decode_options_;

@@ -31,6 +31,12 @@ struct EventIdHash {
   }
 };
 
+// Input item `index` rejected as too late; `detail` follows the "ts: " of the message.
+RejectedEvent late_event(std::size_t index, const std::string& detail) {
+  Rejection late = Rejection::of(RejectReason::kLate, detail);
+  return RejectedEvent{index, late.reason, std::move(late.message)};
+}
+
 // 0, 1, ..., n - 1: every event of a decoded batch is the input item of its own position.
 std::vector<std::size_t> input_indexes(std::size_t n) {
   std::vector<std::size_t> indexes(n);
@@ -77,7 +83,9 @@ Engine::PreparedBatch Engine::prepare_json(std::string_view body) {
         events.push_back(std::move(e));
         indexes.push_back(i);
       },
-      [&](std::size_t i, std::string&& error) { result.rejected.emplace_back(i, std::move(error)); });
+      [&](std::size_t i, Rejection&& error) {
+        result.rejected.push_back(RejectedEvent{i, error.reason, std::move(error.message)});
+      });
   counters_.events_rejected_invalid += result.rejected.size();
   return prepare(std::move(events), std::move(indexes), std::move(result));
 }
@@ -208,7 +216,8 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   std::lock_guard lock(write_mutex_);
   TimeMs high_water = store_->high_water();
   const bool empty = high_water == kBeginningOfTime;
-  const TimeMs too_late_through = empty ? kBeginningOfTime : high_water - retention_.late_horizon;
+  const TimeMs late_horizon = late_horizon_;
+  const TimeMs too_late_through = empty ? kBeginningOfTime : high_water - late_horizon;
   const TimeMs raw_horizon = empty ? kBeginningOfTime : high_water - retention_.retention;
 
   // Too late events first, then duplicates within the batch, then duplicates already stored.
@@ -221,27 +230,27 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     const Event& e = w.events[i].event;
     if (w.lanes.empty()) {
       if (e.ts > too_late_through) continue;
-      result.rejected.emplace_back(
-          w.indexes[i],
-          fmt::format("ts: {} is too late: stream time is {}, and events more than the late horizon "
-                      "({} ms, event_store.late_horizon) behind it can no longer be deduplicated",
-                      e.ts, high_water, retention_.late_horizon));
+      result.rejected.push_back(late_event(
+          w.indexes[i], fmt::format("{} is too late: stream time is {}, and events more than the late "
+                                    "horizon ({} ms, event_store.late_horizon) behind it can no longer "
+                                    "be deduplicated",
+                                    e.ts, high_water, late_horizon)));
     } else {
       const std::string& lane = w.lanes[w.indexes[i]];
       auto clock = lane_clocks_.find(lane);
       const TimeMs lane_through =
-          clock == lane_clocks_.end() ? kBeginningOfTime : clock->second - retention_.late_horizon;
+          clock == lane_clocks_.end() ? kBeginningOfTime : clock->second - late_horizon;
       if (e.ts > std::max(lane_through, ids_horizon)) continue;
-      result.rejected.emplace_back(
+      result.rejected.push_back(late_event(
           w.indexes[i],
           e.ts <= ids_horizon
-              ? fmt::format("ts: {} is too late: ids of events up to {} are no longer kept for "
+              ? fmt::format("{} is too late: ids of events up to {} are no longer kept for "
                             "deduplication (event_store.late_horizon)",
                             e.ts, ids_horizon)
-              : fmt::format("ts: {} is too late: the stream time of {} is {}, and events more than the "
+              : fmt::format("{} is too late: the stream time of {} is {}, and events more than the "
                             "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
                             "deduplicated",
-                            e.ts, lane, clock->second, retention_.late_horizon));
+                            e.ts, lane, clock->second, late_horizon)));
     }
     is_late[i] = true;
     ++late;
@@ -307,7 +316,8 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   counters_.events_accepted += result.accepted;
   counters_.events_duplicate += result.duplicates;
   counters_.events_rejected_late += late;
-  std::sort(result.rejected.begin(), result.rejected.end());
+  std::sort(result.rejected.begin(), result.rejected.end(),
+            [](const RejectedEvent& a, const RejectedEvent& b) { return a.index < b.index; });
   if (options_.auto_expire) maybe_expire(batch.high_water);
   return result;
 }

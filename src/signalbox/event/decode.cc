@@ -28,29 +28,33 @@ std::string shown(std::string_view name) {
   return out;
 }
 
-std::string json_error(simdjson::error_code error) {
+std::string json_problem(simdjson::error_code error) {
   switch (error) {
     case simdjson::EMPTY:
-      return "json: empty document";
+      return "empty document";
     case simdjson::UTF8_ERROR:
-      return "json: invalid UTF-8";
+      return "invalid UTF-8";
     case simdjson::TAPE_ERROR:
-      return "json: malformed document (check braces, commas and quotes)";
+      return "malformed document (check braces, commas and quotes)";
     case simdjson::UNCLOSED_STRING:
-      return "json: unclosed string";
+      return "unclosed string";
     case simdjson::STRING_ERROR:
-      return "json: invalid string escape";
+      return "invalid string escape";
     case simdjson::DEPTH_ERROR:
-      return "json: nested too deeply";
+      return "nested too deeply";
     case simdjson::NUMBER_ERROR:
-      return "json: invalid or out-of-range number";
+      return "invalid or out-of-range number";
     case simdjson::T_ATOM_ERROR:
     case simdjson::F_ATOM_ERROR:
     case simdjson::N_ATOM_ERROR:
-      return "json: invalid literal";
+      return "invalid literal";
     default:
-      return fmt::format("json: {}", simdjson::error_message(error));
+      return std::string(simdjson::error_message(error));
   }
+}
+
+Rejection json_error(simdjson::error_code error) {
+  return Rejection::of(RejectReason::kJson, json_problem(error));
 }
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -82,6 +86,30 @@ unsigned field_of(std::string_view key) {
   if (key == "query") return kQuery;
   if (key == "attrs") return kAttrs;
   return 0;
+}
+
+// The reason of a rule broken by field `which` (one of Field).
+RejectReason reason_of(unsigned which) {
+  switch (which) {
+    case kUserId: return RejectReason::kUserId;
+    case kTs: return RejectReason::kTs;
+    case kAction: return RejectReason::kAction;
+    case kEventId: return RejectReason::kEventId;
+    case kItemId: return RejectReason::kItemId;
+    case kQuery: return RejectReason::kQuery;
+    default: return RejectReason::kAttrs;
+  }
+}
+
+// "<key>: unknown field", the key being the client's text, bounded.
+Rejection unknown_field(std::string_view key) {
+  return Rejection{RejectReason::kUnknownField, shown(key) + ": unknown field"};
+}
+
+// "attrs.<name>: <detail>": a rule broken by one attribute.
+Rejection attr_rejection(std::string_view name, std::string_view detail) {
+  return Rejection{RejectReason::kAttrs,
+                   fmt::format("{}.{}: {}", reject_reason_info(RejectReason::kAttrs).field, name, detail)};
 }
 
 // Finds the end of the JSON value starting at body[pos], which is not blank, without
@@ -149,11 +177,10 @@ struct EventDecoder::Impl {
     return limit;
   }
 
-  bool decode(std::string_view json, TimeMs max_ts, Event* event, std::string* error);
-  bool decode_fields(simdjson::dom::object object, TimeMs max_ts, Event* event,
-                     std::string* error);
-  bool decode_attrs(simdjson::dom::element value, Event* event, std::string* error);
-  std::string diagnose_number_error(std::size_t len);
+  bool decode(std::string_view json, TimeMs max_ts, Event* event, Rejection* error);
+  bool decode_fields(simdjson::dom::object object, TimeMs max_ts, Event* event, Rejection* error);
+  bool decode_attrs(simdjson::dom::element value, Event* event, Rejection* error);
+  Rejection diagnose_number_error(std::size_t len);
 
   DecodeOptions options;
   simdjson::dom::parser parser{kMaxEventJsonBytes};
@@ -165,9 +192,9 @@ struct EventDecoder::Impl {
 };
 
 bool EventDecoder::Impl::decode(std::string_view json, TimeMs max_ts, Event* event,
-                                std::string* error) {
+                                Rejection* error) {
   if (json.size() > kMaxEventJsonBytes) {
-    *error = fmt::format("json: event larger than {} bytes", kMaxEventJsonBytes);
+    *error = Rejection::of(RejectReason::kJson, fmt::format("event larger than {} bytes", kMaxEventJsonBytes));
     return false;
   }
   std::memcpy(padded.get(), json.data(), json.size());
@@ -184,14 +211,14 @@ bool EventDecoder::Impl::decode(std::string_view json, TimeMs max_ts, Event* eve
   }
   simdjson::dom::object object;
   if (root.get_object().get(object)) {
-    *error = "json: event must be an object";
+    *error = Rejection::of(RejectReason::kJson, "event must be an object");
     return false;
   }
   return decode_fields(object, max_ts, event, error);
 }
 
 bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_ts,
-                                       Event* event, std::string* error) {
+                                       Event* event, Rejection* error) {
   event->item_id.reset();
   event->query.reset();
   event->attrs.clear();
@@ -202,11 +229,11 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
     simdjson::dom::element value = field.value;
     unsigned which = field_of(key);
     if (which == 0) {
-      *error = shown(key) + ": unknown field";
+      *error = unknown_field(key);
       return false;
     }
     if (seen & which) {
-      *error = std::string(key) + ": duplicate field";
+      *error = Rejection::of(reason_of(which), "duplicate field");
       return false;
     }
     seen |= which;
@@ -222,7 +249,7 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
         } else if (type == element_type::INT64 && value.get_int64().value_unsafe() >= 0) {
           event->user_id = static_cast<std::uint64_t>(value.get_int64().value_unsafe());
         } else {
-          *error = "user_id: must be an unsigned 64-bit integer";
+          *error = Rejection::of(RejectReason::kUserId, "must be an unsigned 64-bit integer");
           return false;
         }
         break;
@@ -233,15 +260,15 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
         } else if (type == element_type::UINT64) {
           ts = std::numeric_limits<TimeMs>::max();  // above any limit
         } else {
-          *error = "ts: must be an integer (milliseconds since the epoch)";
+          *error = Rejection::of(RejectReason::kTs, "must be an integer (milliseconds since the epoch)");
           return false;
         }
         if (ts < 0) {
-          *error = "ts: must not be negative";
+          *error = Rejection::of(RejectReason::kTs, "must not be negative");
           return false;
         }
         if (ts > max_ts) {
-          *error = fmt::format("ts: more than {} ms in the future", options.max_future_skew);
+          *error = Rejection::of(RejectReason::kFuture, fmt::format("more than {} ms in the future", options.max_future_skew));
           return false;
         }
         event->ts = ts;
@@ -250,11 +277,11 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
       case kAction: {
         std::string_view s;
         if (value.get_string().get(s)) {
-          *error = "action: must be a string";
+          *error = Rejection::of(RejectReason::kAction, "must be a string");
           return false;
         }
         if (!valid_action(s)) {
-          *error = "action: must match [a-z0-9_]{1,32}";
+          *error = Rejection::of(RejectReason::kAction, "must match [a-z0-9_]{1,32}");
           return false;
         }
         event->action.assign(s);
@@ -263,15 +290,15 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
       case kEventId: {
         std::string_view s;
         if (value.get_string().get(s)) {
-          *error = "event_id: must be a string";
+          *error = Rejection::of(RejectReason::kEventId, "must be a string");
           return false;
         }
         if (s.empty()) {
-          *error = "event_id: must not be empty";
+          *error = Rejection::of(RejectReason::kEventId, "must not be empty");
           return false;
         }
         if (s.size() > kMaxEventIdBytes) {
-          *error = fmt::format("event_id: longer than {} bytes", kMaxEventIdBytes);
+          *error = Rejection::of(RejectReason::kEventId, fmt::format("longer than {} bytes", kMaxEventIdBytes));
           return false;
         }
         event->event_id.assign(s);
@@ -281,15 +308,15 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
       case kItemId: {
         std::string_view s;
         if (value.get_string().get(s)) {
-          *error = "item_id: must be a string";
+          *error = Rejection::of(RejectReason::kItemId, "must be a string");
           return false;
         }
         if (s.empty()) {
-          *error = "item_id: must not be empty";
+          *error = Rejection::of(RejectReason::kItemId, "must not be empty");
           return false;
         }
         if (s.size() > kMaxItemIdBytes) {
-          *error = fmt::format("item_id: longer than {} bytes", kMaxItemIdBytes);
+          *error = Rejection::of(RejectReason::kItemId, fmt::format("longer than {} bytes", kMaxItemIdBytes));
           return false;
         }
         event->item_id.emplace(s);
@@ -298,11 +325,11 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
       case kQuery: {
         std::string_view s;
         if (value.get_string().get(s)) {
-          *error = "query: must be a string";
+          *error = Rejection::of(RejectReason::kQuery, "must be a string");
           return false;
         }
         if (s.size() > kMaxQueryBytes) {
-          *error = fmt::format("query: longer than {} bytes", kMaxQueryBytes);
+          *error = Rejection::of(RejectReason::kQuery, fmt::format("longer than {} bytes", kMaxQueryBytes));
           return false;
         }
         event->query.emplace(s);
@@ -314,15 +341,15 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
     }
   }
   if (!(seen & kUserId)) {
-    *error = "user_id: required";
+    *error = Rejection::of(RejectReason::kUserId, "required");
     return false;
   }
   if (!(seen & kTs)) {
-    *error = "ts: required";
+    *error = Rejection::of(RejectReason::kTs, "required");
     return false;
   }
   if (!(seen & kAction)) {
-    *error = "action: required";
+    *error = Rejection::of(RejectReason::kAction, "required");
     return false;
   }
   if (!has_event_id) event->event_id = derive_event_id(*event);
@@ -330,10 +357,10 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
 }
 
 bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event,
-                                      std::string* error) {
+                                      Rejection* error) {
   simdjson::dom::object attrs;
   if (value.get_object().get(attrs)) {
-    *error = "attrs: must be an object";
+    *error = Rejection::of(RejectReason::kAttrs, "must be an object");
     return false;
   }
   // size() is read from the parsed tape; one allocation instead of one per doubling.
@@ -341,21 +368,21 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
   for (const simdjson::dom::key_value_pair& attr : attrs) {
     std::string_view name = attr.key;
     if (event->attrs.size() == kMaxAttrs) {
-      *error = fmt::format("attrs: more than {} entries", kMaxAttrs);
+      *error = Rejection::of(RejectReason::kAttrs, fmt::format("more than {} entries", kMaxAttrs));
       return false;
     }
     if (name.empty()) {
-      *error = "attrs: empty attribute name";
+      *error = Rejection::of(RejectReason::kAttrs, "empty attribute name");
       return false;
     }
     if (name.size() > kMaxAttrNameBytes) {
-      *error = fmt::format("attrs.{}: name longer than {} bytes", shown(name), kMaxAttrNameBytes);
+      *error = attr_rejection(shown(name), fmt::format("name longer than {} bytes", kMaxAttrNameBytes));
       return false;
     }
     // At most 32 entries: a linear scan is cheaper than any set.
     for (const auto& [seen_name, unused] : event->attrs) {
       if (seen_name == name) {
-        *error = fmt::format("attrs.{}: duplicate name", name);
+        *error = attr_rejection(name, "duplicate name");
         return false;
       }
     }
@@ -364,7 +391,7 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
       case element_type::STRING: {
         std::string_view s = v.get_string().value_unsafe();
         if (s.size() > kMaxAttrValueBytes) {
-          *error = fmt::format("attrs.{}: value longer than {} bytes", name, kMaxAttrValueBytes);
+          *error = attr_rejection(name, fmt::format("value longer than {} bytes", kMaxAttrValueBytes));
           return false;
         }
         event->attrs.emplace_back(std::string(name), std::string(s));
@@ -381,16 +408,16 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
       case element_type::DOUBLE: {
         const double d = v.get_double().value_unsafe();
         if (!(std::abs(d) <= kMaxAttrNumber)) {
-          *error = fmt::format("attrs.{}: {} is out of range (at most {:g} in magnitude, so that sums "
-                               "of it stay finite)",
-                               name, d, kMaxAttrNumber);
+          *error = attr_rejection(name, fmt::format("{} is out of range (at most {:g} in magnitude, so "
+                                                    "that sums of it stay finite)",
+                                                    d, kMaxAttrNumber));
           return false;
         }
         event->attrs.emplace_back(std::string(name), d);
         break;
       }
       default:
-        *error = fmt::format("attrs.{}: value must be a string or number", name);
+        *error = attr_rejection(name, "value must be a string or number");
         return false;
     }
   }
@@ -400,8 +427,8 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
 // simdjson's DOM refuses a whole document for one number it cannot represent (an integer
 // beyond 64 bits, 1e400). On-Demand parses numbers only when asked, which lets us name the
 // field at fault. Only runs for documents already known to be bad.
-std::string EventDecoder::Impl::diagnose_number_error(std::size_t len) {
-  const std::string generic = json_error(simdjson::NUMBER_ERROR);
+Rejection EventDecoder::Impl::diagnose_number_error(std::size_t len) {
+  const Rejection generic = json_error(simdjson::NUMBER_ERROR);
   auto is_bad_number = [](simdjson::ondemand::value& v) {
     simdjson::ondemand::json_type type;
     if (v.type().get(type) || type != simdjson::ondemand::json_type::number) return false;
@@ -421,7 +448,7 @@ std::string EventDecoder::Impl::diagnose_number_error(std::size_t len) {
     // The key's view dies with the next field: keep a copy for the message.
     std::string name(key);
     unsigned which = field_of(name);
-    if (which == 0) return shown(name) + ": unknown field";
+    if (which == 0) return unknown_field(name);
     simdjson::ondemand::value& value = field.value();
     if (which == kAttrs) {
       simdjson::ondemand::object attrs;
@@ -433,18 +460,18 @@ std::string EventDecoder::Impl::diagnose_number_error(std::size_t len) {
           return generic;
         std::string attr_name(attr_key);
         if (is_bad_number(attr.value()))
-          return fmt::format("attrs.{}: number out of range", shown(attr_name));
+          return attr_rejection(shown(attr_name), "number out of range");
       }
       continue;
     }
     if (!is_bad_number(value)) continue;
     switch (which) {
       case kUserId:
-        return "user_id: must be an unsigned 64-bit integer";
+        return Rejection::of(RejectReason::kUserId, "must be an unsigned 64-bit integer");
       case kTs:
-        return "ts: must be an integer (milliseconds since the epoch)";
+        return Rejection::of(RejectReason::kTs, "must be an integer (milliseconds since the epoch)");
       default:
-        return name + ": must be a string";
+        return Rejection::of(reason_of(which), "must be a string");
     }
   }
   return generic;
@@ -454,17 +481,17 @@ EventDecoder::EventDecoder(DecodeOptions options) : impl_(new Impl(std::move(opt
 
 EventDecoder::~EventDecoder() { delete impl_; }
 
-bool EventDecoder::decode(std::string_view json, Event* event, std::string* error) {
+bool EventDecoder::decode(std::string_view json, Event* event, Rejection* error) {
   return impl_->decode(json, impl_->ts_limit(), event, error);
 }
 
 void EventDecoder::decode_batch(
     std::string_view body, const std::function<void(std::size_t, Event&&)>& on_event,
-    const std::function<void(std::size_t, std::string&&)>& on_error) {
+    const std::function<void(std::size_t, Rejection&&)>& on_error) {
   // One clock reading per batch: every event of a request is judged against the same now.
   const TimeMs max_ts = impl_->ts_limit();
   Event event;
-  std::string error;
+  Rejection error;
   auto decode_one = [&](std::size_t index, std::string_view json) {
     if (impl_->decode(json, max_ts, &event, &error)) {
       on_event(index, std::move(event));
@@ -473,7 +500,7 @@ void EventDecoder::decode_batch(
     }
     // Both may have been moved from: start the next event from a known state.
     event = Event();
-    error.clear();
+    error = Rejection();
   };
 
   const std::size_t n = body.size();
@@ -516,18 +543,18 @@ void EventDecoder::decode_batch(
     for (;; ++index) {
       skip_blanks();
       if (pos == n) {
-        on_error(index, "json: truncated array");
+        on_error(index, Rejection::of(RejectReason::kJson, "truncated array"));
         return;
       }
       std::size_t start = pos;
       if (!skip_value(body, pos, impl_->bracket_stack)) {
-        on_error(index, pos >= n ? "json: truncated array" : "json: malformed array");
+        on_error(index, Rejection::of(RejectReason::kJson, pos >= n ? "truncated array" : "malformed array"));
         return;
       }
       decode_one(index, body.substr(start, pos - start));
       skip_blanks();
       if (pos == n) {
-        on_error(index + 1, "json: truncated array (missing ']')");
+        on_error(index + 1, Rejection::of(RejectReason::kJson, "truncated array (missing ']')"));
         return;
       }
       if (body[pos] == ']') {
@@ -536,14 +563,14 @@ void EventDecoder::decode_batch(
         break;
       }
       if (body[pos] != ',') {
-        on_error(index + 1, "json: expected ',' or ']' after an array element");
+        on_error(index + 1, Rejection::of(RejectReason::kJson, "expected ',' or ']' after an array element"));
         return;
       }
       ++pos;
     }
   }
   skip_blanks();
-  if (pos != n) on_error(index, "json: unexpected text after the array");
+  if (pos != n) on_error(index, Rejection::of(RejectReason::kJson, "unexpected text after the array"));
 }
 
 }  // namespace signalbox

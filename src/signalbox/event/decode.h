@@ -7,6 +7,7 @@
 
 #include "signalbox/common/time.h"
 #include "signalbox/event/event.h"
+#include "signalbox/event/reject_reason.h"
 
 namespace signalbox {
 
@@ -19,8 +20,9 @@ struct DecodeOptions {
 };
 
 // Decodes JSON events (docs/events.md) with simdjson and validates every rule. A rejected event
-// yields a message that starts with the field at fault ("ts: must be an integer"); decoding
-// never throws on bad input. Not thread-safe: use one decoder per thread.
+// yields a Rejection: its reason, and a message that starts with the field at fault ("ts: must
+// be an integer"); decoding never throws on bad input. Not thread-safe: use one decoder per
+// thread.
 class EventDecoder {
  public:
   explicit EventDecoder(DecodeOptions options = {});
@@ -29,7 +31,7 @@ class EventDecoder {
   EventDecoder& operator=(const EventDecoder&) = delete;
 
   // Decodes one JSON object. Returns true and fills *event, or returns false and sets *error.
-  bool decode(std::string_view json, Event* event, std::string* error);
+  bool decode(std::string_view json, Event* event, Rejection* error);
 
   // Decodes a request body or file chunk: either a JSON array of objects or NDJSON (one
   // object per line; blank lines skipped). For the i-th event (0-based, counting rejected
@@ -37,7 +39,7 @@ class EventDecoder {
   // neither (e.g. a truncated array) reports one error at the index where it broke.
   void decode_batch(std::string_view body,
                     const std::function<void(std::size_t, Event&&)>& on_event,
-                    const std::function<void(std::size_t, std::string&&)>& on_error);
+                    const std::function<void(std::size_t, Rejection&&)>& on_error);
 
  private:
   struct Impl;

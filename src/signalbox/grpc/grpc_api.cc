@@ -13,6 +13,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/grpc/event_json.h"
+#include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/api_request.h"
 
 namespace signalbox {
@@ -112,6 +113,7 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
                                    const v1::IngestEventsRequest* request,
                                    v1::IngestEventsResponse* response) {
   return run(GrpcMethod::kIngestEvents, context, [&] {
+    if (!options_.ingest) throw CallError(grpc::StatusCode::UNIMPLEMENTED, std::string(ingest_off_message()));
     if (static_cast<std::size_t>(request->events_size()) > options_.max_events_per_request) {
       throw CallError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       fmt::format("events: at most {} events per request, got {} "
@@ -145,8 +147,8 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
     std::size_t listed = std::min(result.rejected.size(), kMaxErrorsListed);
     for (std::size_t i = 0; i < listed; ++i) {
       v1::EventError* error = response->add_errors();
-      error->set_index(result.rejected[i].first);
-      error->set_error(result.rejected[i].second);
+      error->set_index(result.rejected[i].index);
+      error->set_error(result.rejected[i].message);
     }
   });
 }
@@ -173,8 +175,8 @@ grpc::Status GrpcApi::BatchGetSignals(grpc::ServerContext* context,
     if (static_cast<std::size_t>(request->user_ids_size()) > options_.max_batch_users) {
       // A request-shape error, as over HTTP (400), not a lack of resources.
       throw CallError(grpc::StatusCode::INVALID_ARGUMENT,
-                      fmt::format("user_ids: at most {} user ids per request, got {}",
-                                  options_.max_batch_users, request->user_ids_size()));
+                      too_many_users_message(options_.max_batch_users,
+                                             static_cast<std::size_t>(request->user_ids_size())));
     }
     if (request->has_as_of()) check_as_of(request->as_of());
     std::vector<std::string> names = unique_names(request->names());

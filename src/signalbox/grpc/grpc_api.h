@@ -28,6 +28,9 @@ struct GrpcApiOptions {
   // Bearer tokens (metadata "authorization: Bearer T"): none is UNAUTHENTICATED, one of
   // another kind PERMISSION_DENIED. Null: no call needs one.
   std::shared_ptr<const AccessControl> access;
+  // Whether IngestEvents takes events; false (see ingests_over_http()): every IngestEvents is
+  // UNIMPLEMENTED, saying that ingest is not configured.
+  bool ingest = true;
 };
 
 // The signalbox.v1.Signalbox service over one Engine: the operations of the HTTP API (HttpApi)
@@ -38,7 +41,8 @@ struct GrpcApiOptions {
 // INVALID_ARGUMENT with the engine's message, as HTTP's 400; a batch over max_batch_users is
 // INVALID_ARGUMENT; an IngestEvents over max_events_per_request, or over the shared bytes
 // budget, is RESOURCE_EXHAUSTED; a call without the bearer token its kind needs is
-// UNAUTHENTICATED, with a token of another kind PERMISSION_DENIED; a call whose deadline passed or that was cancelled gets
+// UNAUTHENTICATED, with a token of another kind PERMISSION_DENIED; IngestEvents while ingest is
+// off is UNIMPLEMENTED, as HTTP's 404; a call whose deadline passed or that was cancelled gets
 // DEADLINE_EXCEEDED / CANCELLED without touching the engine (a batch is checked again between
 // users; an ingest once begun is finished, so nothing is half taken); after stop_accepting()
 // every call is UNAVAILABLE; an engine failure is INTERNAL. Bad events are not an error of the

@@ -43,6 +43,7 @@ GrpcServerOptions grpc_server_options(const Config& config) {
   options.max_events_per_request = config.server.max_events_per_request;
   options.drain_timeout = std::chrono::milliseconds(config.server.shutdown_timeout);
   options.tls = config.server.tls;
+  options.ingest = ingests_over_http(config);
   return options;
 }
 
@@ -50,7 +51,7 @@ GrpcServer::GrpcServer(Engine& engine, GrpcServerOptions options)
     : options_(std::move(options)),
       api_(engine, GrpcApiOptions{options_.max_batch_users, options_.ingest_metrics,
                                   options_.max_events_per_request, options_.admission,
-                                  options_.access}) {}
+                                  options_.access, options_.ingest}) {}
 
 GrpcServer::~GrpcServer() {
   stop();

@@ -42,10 +42,12 @@ struct GrpcServerOptions {
   std::shared_ptr<const AccessControl> access;
   // TLS (server.tls): the PEM certificate chain and private key; absent: plaintext.
   std::optional<ServerTlsConfig> tls;
+  // Whether IngestEvents takes events (ingests_over_http(config)); false: UNIMPLEMENTED.
+  bool ingest = true;
 };
 
 // The GrpcServerOptions the `server` section of `config` asks for: address server.grpc (which
-// must be set), message and event limits, TLS. ingest_metrics, admission and access are left
+// must be set), message and event limits, TLS, and whether IngestEvents is on (`ingest`). ingest_metrics, admission and access are left
 // for the caller, who shares them with the HTTP server.
 GrpcServerOptions grpc_server_options(const Config& config);
 

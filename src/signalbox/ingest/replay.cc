@@ -89,9 +89,9 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
     stats.duplicates += result.duplicates;
     stats.rejected += result.rejected.size();
     if (options.on_reject)
-      for (const auto& [index, message] : result.rejected) {
-        const auto& [file, line] = batch.origin.at(index);
-        options.on_reject(fmt::format("{}:{}: {}", files[file], line, message));
+      for (const RejectedEvent& r : result.rejected) {
+        const auto& [file, line] = batch.origin.at(r.index);
+        options.on_reject(fmt::format("{}:{}: {}", files[file], line, r.message));
       }
     checkpoint(batch.records_through);
     progress.update(batch.done, stats.accepted + stats.rejected);

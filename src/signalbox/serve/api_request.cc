@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include "signalbox/common/value.h"
+#include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/url.h"
 
 namespace signalbox {
@@ -220,8 +221,7 @@ BatchRequest parse_batch_request(std::string_view body, std::size_t max_users) {
       simdjson::dom::array ids;
       if (value.get_array().get(ids)) throw BadRequest("user_ids: must be an array of user ids");
       if (ids.size() > max_users) {
-        throw BadRequest(fmt::format("user_ids: at most {} user ids per request, got {}", max_users,
-                                     ids.size()));
+        throw BadRequest(too_many_users_message(max_users, ids.size()));
       }
       has_user_ids = true;
       batch.user_ids.clear();

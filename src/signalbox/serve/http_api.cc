@@ -9,6 +9,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
+#include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/api_request.h"
 #include "signalbox/serve/url.h"
 #include "signalbox/serve/web_routes.h"
@@ -306,6 +307,7 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
 }
 
 HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point received) {
+  if (!options_.ingest) return error_json(http::status::not_found, request.version(), ingest_off_message());
   // The errors listed in one answer; the count of rejected events is always complete.
   constexpr std::size_t kMaxErrorsListed = 100;
   Clock::time_point start = Clock::now();
@@ -321,8 +323,8 @@ HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point 
   std::size_t listed = std::min(result.rejected.size(), kMaxErrorsListed);
   for (std::size_t i = 0; i < listed; ++i) {
     if (i > 0) body += ',';
-    fmt::format_to(std::back_inserter(body), R"({{"index":{},"error":)", result.rejected[i].first);
-    append_json_string(body, result.rejected[i].second);
+    fmt::format_to(std::back_inserter(body), R"({{"index":{},"error":)", result.rejected[i].index);
+    append_json_string(body, result.rejected[i].message);
     body += '}';
   }
   fmt::format_to(std::back_inserter(body), R"(],"duplicates":{}}})", result.duplicates);

@@ -22,6 +22,9 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 struct HttpApiOptions {
   // Most user ids one POST /v1/signals:batchGet may ask for; more is a 400.
   std::size_t max_batch_users = 1000;
+  // Whether POST /v1/events takes events; false (see ingests_over_http()): it is answered 404,
+  // saying that ingest over HTTP is not configured.
+  bool ingest = true;
 };
 
 // The HTTP API of docs/http-api.md over one Engine, apart from any socket: turns a complete request into

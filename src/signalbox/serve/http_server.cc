@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/logging.h"
+#include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/asio_ssl.h"
 #include "signalbox/serve/http_api.h"
 #include "signalbox/serve/write_guard.h"
@@ -160,7 +161,7 @@ struct HttpServer::Impl {
   Impl(Engine& engine, HttpServerOptions opts)
       : engine(engine),
         options(std::move(opts)),
-        api(engine, HttpApiOptions{options.max_batch_users}),
+        api(engine, HttpApiOptions{options.max_batch_users, options.ingest}),
         admission(options.max_connections, options.max_inflight_bytes,
                   options.max_queued_requests),
         io(static_cast<int>(options.io_threads)),
@@ -380,6 +381,9 @@ std::optional<HttpResponse> HttpServer::Impl::gate(const HttpRequest& header, Ro
       return response;
     }
   }
+  // Refused before its body is read, which would be thrown away.
+  if (route == Route::kEvents && header.method() == http::verb::post && !options.ingest)
+    return api.error_response(http::status::not_found, header.version(), route, ingest_off_message());
   bool guarded = options.access && options.access->guards(needed);
   if (header.method() == http::verb::post && !guarded) {
     if (auto problem = cross_origin_problem(header_text(header, http::field::origin),

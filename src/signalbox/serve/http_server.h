@@ -26,6 +26,8 @@ struct HttpServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   // Most user ids one batchGet may ask for.
   std::size_t max_batch_users = 1000;
+  // Whether POST /v1/events takes events (HttpApiOptions::ingest).
+  bool ingest = true;
   // Threads running sockets and HTTP framing; threads running POST /v1/events and expiry;
   // threads running every other request. 0 picks the defaults explained at HttpServer.
   unsigned io_threads = 0;

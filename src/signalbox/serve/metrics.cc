@@ -41,41 +41,10 @@ void append_help(std::string& out, std::string_view name, std::string_view type,
 
 constexpr std::array<std::string_view, kIngestSourceCount> kSourceLabels = {"http", "replay",
                                                                            "kafka", "grpc"};
-constexpr std::size_t kOtherReason = kRejectReasons.size();
-
-std::size_t reason_index(std::string_view message) {
-  auto reason = reject_reason(message);
-  for (std::size_t i = 0; i < kRejectReasons.size(); ++i)
-    if (kRejectReasons[i] == reason) return i;
-  return kOtherReason;
-}
-
-std::string_view reason_label(std::size_t index) {
-  return index < kRejectReasons.size() ? kRejectReasons[index] : "other";
-}
-
 }  // namespace
 
 std::string_view ingest_source_label(IngestSource source) {
   return kSourceLabels[static_cast<std::size_t>(source)];
-}
-
-std::string_view reject_reason(std::string_view message) {
-  // Messages are "<field>: <problem>" (event/decode.cc, engine/engine.cc); the field is a known
-  // name except in "<name>: unknown field", where it is the client's text.
-  constexpr std::string_view kUnknownField = ": unknown field";
-  if (message.size() >= kUnknownField.size() &&
-      message.substr(message.size() - kUnknownField.size()) == kUnknownField)
-    return "unknown_field";
-  std::string_view field = message.substr(0, message.find(':'));
-  if (field == "ts") {
-    if (message.find(" is too late") != std::string_view::npos) return "late";
-    if (message.find("in the future") != std::string_view::npos) return "future";
-  }
-  if (field.starts_with("attrs")) return "attrs";
-  for (std::string_view reason : kRejectReasons)
-    if (field == reason) return reason;
-  return "other";
 }
 
 std::string_view route_label(Route route) {
@@ -125,14 +94,14 @@ void ServeMetrics::observe_ingest(std::chrono::nanoseconds duration) {
 }
 
 void ServeMetrics::count_ingest(IngestSource source, std::size_t accepted, std::size_t duplicates,
-                                const std::vector<std::pair<std::size_t, std::string>>& rejected) {
+                                const std::vector<RejectedEvent>& rejected) {
   auto& events = events_[static_cast<std::size_t>(source)];
   events[0].fetch_add(accepted - duplicates, std::memory_order_relaxed);
   events[1].fetch_add(duplicates, std::memory_order_relaxed);
   events[2].fetch_add(rejected.size(), std::memory_order_relaxed);
   auto& reasons = rejections_[static_cast<std::size_t>(source)];
-  for (const auto& [index, message] : rejected)
-    reasons[reason_index(message)].fetch_add(1, std::memory_order_relaxed);
+  for (const RejectedEvent& r : rejected)
+    reasons[reject_reason_index(r.reason)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void ServeMetrics::observe_freshness(IngestSource source, std::chrono::nanoseconds duration) {
@@ -166,11 +135,11 @@ void ServeMetrics::append_prometheus(std::string& out) const {
               "unknown_field or other.");
   for (std::size_t s = 0; s < kIngestSourceCount; ++s) {
     if (!source_listed(s)) continue;
-    for (std::size_t r = 0; r <= kRejectReasons.size(); ++r) {
+    for (RejectReason reason : kRejectReasons) {
       fmt::format_to(inserter,
                      "signalbox_events_rejected_by_reason_total{{source=\"{}\",reason=\"{}\"}} {}\n",
-                     kSourceLabels[s], reason_label(r),
-                     rejections_[s][r].load(std::memory_order_relaxed));
+                     kSourceLabels[s], reject_reason_label(reason),
+                     rejections_[s][reject_reason_index(reason)].load(std::memory_order_relaxed));
     }
   }
   append_help(out, "signalbox_ingest_freshness_seconds", "histogram",
@@ -308,22 +277,22 @@ void append_process_metrics(std::string& out) {
                  SIGNALBOX_VERSION, compiler);
 }
 
-void RejectLog::note(IngestSource source, std::size_t events,
-                     const std::vector<std::pair<std::size_t, std::string>>& rejected) {
+void RejectLog::note(IngestSource source, std::size_t events, const std::vector<RejectedEvent>& rejected) {
   if (rejected.empty()) return;
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   pending_rejected_ += rejected.size();
   pending_events_ += events;
   ++pending_batches_;
-  for (const auto& [index, message] : rejected) ++pending_reasons_[reason_index(message)];
-  if (first_message_.empty()) first_message_ = rejected.front().second;
+  for (const RejectedEvent& r : rejected) ++pending_reasons_[reject_reason_index(r.reason)];
+  if (first_message_.empty()) first_message_ = rejected.front().message;
   if (logged_any_ && now - last_line_ < interval_) return;
   std::string reasons;
-  for (std::size_t r = 0; r < pending_reasons_.size(); ++r) {
-    if (pending_reasons_[r] == 0) continue;
+  for (RejectReason reason : kRejectReasons) {
+    std::uint64_t n = pending_reasons_[reject_reason_index(reason)];
+    if (n == 0) continue;
     fmt::format_to(std::back_inserter(reasons), "{}{}={}", reasons.empty() ? "" : ",",
-                   reason_label(r), pending_reasons_[r]);
+                   reject_reason_label(reason), n);
   }
   // The example is the client's text: bounded so that one line stays one line of sane size.
   constexpr std::size_t kMaxExample = 300;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "signalbox/event/reject_reason.h"
+
 namespace signalbox {
 
 // The routes of the HTTP API, as metric labels. kUnmatched collects requests no route took.
@@ -58,18 +60,6 @@ inline constexpr std::size_t kIngestSourceCount = 4;
 // "http", "replay", "kafka" or "grpc".
 std::string_view ingest_source_label(IngestSource source);
 
-// The bounded label naming why the engine rejected an event, from its message (which starts
-// with the field at fault): the field ("json", "user_id", "ts", "action", "event_id",
-// "item_id", "query", "attrs"), "late" (more than the late horizon behind stream time), "future" (beyond
-// max_future_skew), "unknown_field", or "other".
-std::string_view reject_reason(std::string_view message);
-
-// The reasons reject_reason() returns, in the order /metrics lists them.
-inline constexpr std::array<std::string_view, 11> kRejectReasons = {
-    "json",  "user_id", "ts",   "action", "event_id",      "item_id",
-    "query", "attrs",   "late", "future", "unknown_field"};
-// ...and one more: "other", counted at index kRejectReasons.size().
-
 // The serving side's own metrics: requests by route and status, query and ingest latency,
 // ingest outcomes by source, open connections. Engine counters and store sizes are read from
 // the Engine when rendering. Thread-safe and lock-free.
@@ -85,10 +75,10 @@ class ServeMetrics {
   // Time spent decoding and committing one POST /v1/events body.
   void observe_ingest(std::chrono::nanoseconds duration);
   // Counts one ingest call from `source`: `accepted` events taken (duplicates included, as
-  // IngestResult counts them), `duplicates` among them, and the reject messages. Front ends
-  // other than HTTP (Kafka, gRPC) call it for their own source.
+  // IngestResult counts them), `duplicates` among them, and the events rejected, by reason.
+  // Front ends other than HTTP (Kafka, gRPC) call it for their own source.
   void count_ingest(IngestSource source, std::size_t accepted, std::size_t duplicates,
-                    const std::vector<std::pair<std::size_t, std::string>>& rejected);
+                    const std::vector<RejectedEvent>& rejected);
   // Time from receiving an ingest request (its last byte) to its events being visible to
   // queries (the engine's ingest returned).
   void observe_freshness(IngestSource source, std::chrono::nanoseconds duration);
@@ -110,9 +100,8 @@ class ServeMetrics {
   std::atomic<std::int64_t> connections_{0};
   // [source][accepted (new), duplicate, rejected]
   std::array<std::array<std::atomic<std::uint64_t>, 3>, kIngestSourceCount> events_{};
-  // [source][reason index, "other" last]
-  std::array<std::array<std::atomic<std::uint64_t>, kRejectReasons.size() + 1>,
-             kIngestSourceCount>
+  // [source][reject_reason_index(reason)]
+  std::array<std::array<std::atomic<std::uint64_t>, kRejectReasonCount>, kIngestSourceCount>
       rejections_{};
   std::array<DurationHistogram, kIngestSourceCount> freshness_;
 };
@@ -131,8 +120,7 @@ class RejectLog {
       : interval_(interval) {}
 
   // Notes the rejects of one ingest call from `source` (of `events` events).
-  void note(IngestSource source, std::size_t events,
-            const std::vector<std::pair<std::size_t, std::string>>& rejected);
+  void note(IngestSource source, std::size_t events, const std::vector<RejectedEvent>& rejected);
 
  private:
   std::mutex mutex_;
@@ -142,7 +130,7 @@ class RejectLog {
   std::uint64_t pending_rejected_ = 0;
   std::uint64_t pending_events_ = 0;
   std::uint64_t pending_batches_ = 0;
-  std::array<std::uint64_t, kRejectReasons.size() + 1> pending_reasons_{};
+  std::array<std::uint64_t, kRejectReasonCount> pending_reasons_{};
   std::string first_message_;
 };
 

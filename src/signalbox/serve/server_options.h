@@ -5,7 +5,8 @@
 
 namespace signalbox {
 
-// The HttpServerOptions the `server` section of `config` asks for: address, limits, timeouts,
+// The HttpServerOptions `config` asks for: whether POST /v1/events takes events (`ingest`,
+// ingests_over_http()), and from the `server` section address, limits, timeouts,
 // the bearer tokens of server.auth (read here, from the environment or files) and the TLS
 // context of server.tls. Throws ConfigError when a token cannot be read, std::runtime_error
 // when the certificate or key cannot be loaded. on_stop and handle_signals are left for the

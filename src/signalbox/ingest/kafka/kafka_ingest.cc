@@ -211,9 +211,9 @@ struct KafkaIngest::Impl {
   std::map<std::int32_t, std::int64_t> next_offsets;  // per partition: last offset in batch + 1
   std::size_t batch_messages = 0;
   std::chrono::steady_clock::time_point batch_received;  // when its first message was polled
-  // Messages of the batch that yielded no event, as (message index in batch, error), for the
+  // Messages of the batch that yielded no event (index: the message's in the batch), for the
   // server's per-source reject counts.
-  std::vector<std::pair<std::size_t, std::string>> decode_rejects;
+  std::vector<RejectedEvent> decode_rejects;
   std::set<std::int32_t> assigned;
   std::map<std::int32_t, std::int64_t> committed;     // per partition, by this consumer
   // Offsets ingested but whose commit was refused (during a rebalance): sent again with the
@@ -227,6 +227,16 @@ struct KafkaIngest::Impl {
     std::atomic<std::uint64_t> messages{0}, accepted{0}, duplicates{0}, undecodable{0},
         invalid{0}, late{0}, commits{0}, commit_failures{0}, ingest_failures{0},
         client_errors{0};
+
+    // The count of messages skipped for `reason`.
+    std::atomic<std::uint64_t>& skipped(RejectReason reason) {
+      switch (reject_reason_info(reason).kind) {
+        case RejectClass::kUndecodable: return undecodable;
+        case RejectClass::kInvalid: return invalid;
+        case RejectClass::kLate: break;
+      }
+      return late;
+    }
   } counters;
   DurationHistogram freshness;
   mutable std::mutex lag_mutex;
@@ -357,17 +367,17 @@ struct KafkaIngest::Impl {
     next = std::max(next, message.offset + 1);
 
     Event event;
-    std::string error;
+    Rejection error;
     bool ok = false;
     if (message.payload == nullptr || message.len == 0) {
-      error = "empty message";
+      error = Rejection{RejectReason::kOther, "empty message"};
     } else if (options.format == KafkaFormat::kJson) {
       ok = decoder.decode(
           std::string_view(static_cast<const char*>(message.payload), message.len), &event, &error);
     } else if (message.len > kMaxEventJsonBytes) {
-      error = fmt::format("protobuf: event larger than {} bytes", kMaxEventJsonBytes);
+      error = Rejection{RejectReason::kOther, fmt::format("protobuf: event larger than {} bytes", kMaxEventJsonBytes)};
     } else if (!proto_event.ParseFromArray(message.payload, static_cast<int>(message.len))) {
-      error = "protobuf: not a signalbox.v1.Event message";
+      error = Rejection{RejectReason::kOther, "protobuf: not a signalbox.v1.Event message"};
     } else {
       // The same rules and messages as JSON events: the decoder judges the fields set.
       proto_json.clear();
@@ -380,19 +390,17 @@ struct KafkaIngest::Impl {
       if (dead_letters) event_messages.emplace_back(message_key(message), message_value(message));
       return;
     }
-    // The decoder names the field at fault for a rule broken, "json: ..." for bytes that are
-    // no JSON object at all.
-    bool undecodable = message.payload == nullptr || message.len == 0 ||
-                       error.rfind("json:", 0) == 0 || error.rfind("protobuf:", 0) == 0;
-    (undecodable ? counters.undecodable : counters.invalid).fetch_add(1, std::memory_order_relaxed);
-    if (options.ingest_metrics) decode_rejects.emplace_back(batch_messages - 1, error);
+    const bool undecodable = reject_reason_info(error.reason).kind == RejectClass::kUndecodable;
+    counters.skipped(error.reason).fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("kafka {} partition {} offset {}: skipped {} message: {}", options.topic,
                  delivery.partition, delivery.offset, undecodable ? "undecodable" : "invalid",
-                 error);
+                 error.message);
     if (dead_letters) {
-      dead_letters->send(message_key(message), message_value(message), error,
+      dead_letters->send(message_key(message), message_value(message), error.message,
                          DeadLetterOrigin{options.topic, delivery.partition, delivery.offset});
     }
+    if (options.ingest_metrics)
+      decode_rejects.push_back(RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
   }
 
   static std::string message_key(const rd_kafka_message_t& message) {
@@ -448,14 +456,14 @@ struct KafkaIngest::Impl {
     }
     // Events reach the engine decoded and validated: the engine refuses them only as late.
     std::set<std::size_t> rejected;
-    for (const auto& [index, error] : result.rejected) {
-      rejected.insert(index);
-      const Delivery& d = event_deliveries[index];
-      counters.late.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("kafka {} partition {} offset {}: skipped late event: {}", options.topic,
-                   d.partition, d.offset, error);
+    for (const RejectedEvent& r : result.rejected) {
+      rejected.insert(r.index);
+      const Delivery& d = event_deliveries[r.index];
+      counters.skipped(r.reason).fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic, d.partition,
+                   d.offset, reject_reason_label(r.reason), r.message);
       if (dead_letters) {
-        dead_letters->send(event_messages[index].first, event_messages[index].second, error,
+        dead_letters->send(event_messages[r.index].first, event_messages[r.index].second, r.message,
                            DeadLetterOrigin{options.topic, d.partition, d.offset});
       }
     }

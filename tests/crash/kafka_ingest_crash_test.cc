@@ -33,6 +33,7 @@ constexpr std::size_t kUsers = 40;
 constexpr std::size_t kMessages = 40000;
 constexpr int kPartitions = 4;
 constexpr int kKills = 5;
+constexpr int kMaxExtraKills = 10;
 // The mock cluster keeps only the newest few MB of a partition: the producer stays at most
 // this many messages ahead of the committed offsets.
 constexpr std::size_t kMostAhead = 10000;
@@ -151,15 +152,24 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   // Kill points: once a random share of the topic is committed, plus a random delay, so that
   // kills land between and within batches, before and after commits.
   std::vector<std::size_t> kill_at;
-  for (int k = 0; k < kKills; ++k) kill_at.push_back(messages.size() / 20 + world.rng()() % (messages.size() * 17 / 20));
+  // They lie in the first 70 %, leaving room for the extra kills below.
+  for (int k = 0; k < kKills; ++k) kill_at.push_back(messages.size() / 20 + world.rng()() % (messages.size() * 13 / 20));
   std::sort(kill_at.begin(), kill_at.end());
   int kills = 0;
   std::string failure;
   // Messages a killed process had consumed but not committed (at least): they come again.
   std::size_t redelivered = 0;
   std::size_t committed_at_start = 0;
-  for (int k = 0; k < kKills && failure.empty(); ++k) {
-    if (!wait_until([&] { return committed_total() >= kill_at[static_cast<std::size_t>(k)]; }, std::chrono::seconds(60))) {
+  // A kill that lands while the consumer is idle (everything produced so far is committed)
+  // proves nothing about redelivery; should all the planned kills land so, more follow at once
+  // (up to kMaxExtraKills) while the topic is still being consumed.
+  auto more_kills = [&](int k) {
+    if (k < kKills) return true;
+    return redelivered == 0 && k < kKills + kMaxExtraKills && committed_total() < messages.size() * 19 / 20;
+  };
+  for (int k = 0; failure.empty() && more_kills(k); ++k) {
+    const std::size_t kill_point = k < kKills ? kill_at[static_cast<std::size_t>(k)] : 0;
+    if (!wait_until([&] { return committed_total() >= kill_point; }, std::chrono::seconds(60))) {
       failure = fmt::format("consumption stalled before kill {} (committed {})\n{}", k + 1, committed_total(), server->log());
       break;
     }
@@ -183,7 +193,7 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   ASSERT_TRUE(produced_all);
   ASSERT_TRUE(wait_until([&] { return committed_total() == messages.size(); }, std::chrono::seconds(60)))
       << "committed " << committed_total() << " of " << messages.size() << "\n" << server->log();
-  EXPECT_EQ(kills, kKills);
+  EXPECT_GE(kills, kKills);
   EXPECT_GT(redelivered, 0u) << "no kill caught consumed messages uncommitted: the test proved nothing";
   RecordProperty("redelivered", static_cast<int>(redelivered));
   std::cout << kills << " kills; at least " << redelivered << " messages consumed again after a kill" << std::endl;

@@ -55,7 +55,7 @@ LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sa
   BottomK bottom(sample_size, seed);
   EventDecoder decoder(decode);
   Event event;
-  std::string error;
+  Rejection error;
   std::vector<std::string_view> lines;
   for (const std::string& file : files) {
     EventLogReader reader(file);

@@ -9,6 +9,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
+#include "signalbox/common/prometheus_label.h"
 #include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/api_request.h"
 #include "signalbox/serve/url.h"
@@ -98,19 +99,6 @@ bool method_allowed(http::verb method, std::string_view allow) {
   return method == http::verb::get || method == http::verb::head;
 }
 
-// A Prometheus label value: backslash, double quote and newline escaped.
-std::string label_value(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 // The per-source metrics of docs/sources.md, one sample per source (label source="name").
 void append_source_metrics(const std::vector<SourceStats>& sources, std::string& out) {
@@ -124,7 +112,7 @@ void append_source_metrics(const std::vector<SourceStats>& sources, std::string&
     fmt::format_to(inserter, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     for (const SourceStats& s : sources) {
       if (cache_only && !s.cached) continue;
-      fmt::format_to(inserter, "{}{{source=\"{}\"}} {}\n", name, label_value(s.source), value(s));
+      fmt::format_to(inserter, "{}{{source=\"{}\"}} {}\n", name, prometheus_label_value(s.source), value(s));
     }
   };
   using S = const SourceStats&;

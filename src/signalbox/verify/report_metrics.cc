@@ -2,25 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "signalbox/common/prometheus_label.h"
 #include "signalbox/verify/verify_report.h"
 
 namespace signalbox {
 
 namespace {
-
-// A label value escaped as the text format wants: backslash, double quote and line feed.
-std::string label_value(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 class MetricsText {
  public:
@@ -38,7 +25,7 @@ class MetricsText {
 };
 
 std::string tally_labels(const SignalTally& tally) {
-  return fmt::format("signal=\"{}\",window=\"{}\"", label_value(tally.name()), label_value(tally.window()));
+  return fmt::format("signal=\"{}\",window=\"{}\"", prometheus_label_value(tally.name()), prometheus_label_value(tally.window()));
 }
 
 }  // namespace

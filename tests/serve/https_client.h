@@ -1,45 +1,18 @@
 #pragma once
 
-// One HTTPS request over Beast and OpenSSL that verifies the server's certificate against a
-// given CA file and the host 127.0.0.1, for the TLS end-to-end tests.
+// One HTTPS request that verifies the server's certificate against a given CA file and the
+// host 127.0.0.1, for the TLS end-to-end tests (https_client.cc, over Beast and OpenSSL).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "http_client.h"
-#include "signalbox/serve/asio_ssl.h"
 
 namespace signalbox::testing {
 
-inline HttpAnswer https_request(std::uint16_t port, const std::string& ca_file, http::verb verb,
-                                std::string_view target, std::string body = "",
-                                const Headers& headers = {}) {
-  namespace ssl = asio::ssl;
-  asio::io_context io;
-  ssl::context context(ssl::context::tls_client);
-  context.load_verify_file(ca_file);
-  context.set_verify_mode(ssl::verify_peer);
-  beast::ssl_stream<beast::tcp_stream> stream(io, context);
-  stream.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
-  beast::get_lowest_layer(stream).connect(
-      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
-  stream.handshake(ssl::stream_base::client);
-  http::request<http::string_body> request(verb, std::string(target), 11);
-  request.set(http::field::host, "127.0.0.1");
-  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) request.set(name, value);
-  request.body() = std::move(body);
-  request.prepare_payload();
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  HttpAnswer answer;
-  answer.status = response.result_int();
-  answer.body = response.body();
-  answer.content_type = std::string(response[http::field::content_type]);
-  return answer;
-}
+HttpAnswer https_request(std::uint16_t port, const std::string& ca_file, Method method,
+                         std::string_view target, std::string body = "",
+                         const Headers& headers = {});
 
 }  // namespace signalbox::testing

@@ -342,11 +342,10 @@ TEST(ServeEndToEnd, BadKafkaEntryAndABusyGrpcPortAreRefusedAtStart) {
   EXPECT_EQ(status, 2) << output;
   EXPECT_NE(output.find("ingest[1].batch_size: "), std::string::npos) << output;
 
-  asio::io_context io;
-  asio::ip::tcp::acceptor taken(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  BusyPort taken;
   std::string grpc = config_yaml(world.config, free_port(), 1 << 20);
   grpc.replace(grpc.find("server: {"), 9,
-               fmt::format("server: {{ grpc: 127.0.0.1:{},", taken.local_endpoint().port()));
+               fmt::format("server: {{ grpc: 127.0.0.1:{},", taken.port()));
   std::ofstream(world.config.file) << grpc;
   status = run_signalbox({"serve", "--config", world.config.file.string()},
                          world.dir() / "grpc.log", &output);
@@ -356,9 +355,8 @@ TEST(ServeEndToEnd, BadKafkaEntryAndABusyGrpcPortAreRefusedAtStart) {
 
 TEST(ServeEndToEnd, HttpIngestEntryAndAPortInUse) {
   World world(3 * kDayMs, kWindows);
-  asio::io_context io;
-  asio::ip::tcp::acceptor taken(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  std::string yaml = config_yaml(world.config, taken.local_endpoint().port(), 1 << 20) +
+  BusyPort taken;
+  std::string yaml = config_yaml(world.config, taken.port(), 1 << 20) +
                      "ingest:\n  - { kind: http }\n";
   std::ofstream(world.config.file) << yaml;
   std::string output;

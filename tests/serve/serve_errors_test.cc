@@ -154,7 +154,7 @@ TEST_F(ServeErrors, BodiesOverTheLimitAre413) {
 }
 
 TEST_F(ServeErrors, HeadersOverTheLimitAre431) {
-  HttpAnswer answer = client.send(boost::beast::http::verb::get, "/healthz", "",
+  HttpAnswer answer = client.send(Method::kGet, "/healthz", "",
                                   {{"X-Padding", std::string(20000, 'x')}});
   expect_error(answer, 431, {"headers"});
   expect_error(client.get("/v1/users/1/signals?names=" + std::string(20000, 'a')), 431,
@@ -170,19 +170,18 @@ TEST_F(ServeErrors, UnknownRoutesAre404) {
 }
 
 TEST_F(ServeErrors, WrongMethodsAre405WithAllow) {
-  namespace http = boost::beast::http;
   struct Case {
-    http::verb verb;
+    Method verb;
     std::string target;
     std::string allow;
   };
-  for (const Case& c : std::vector<Case>{{http::verb::get, "/v1/events", "POST"},
-                                         {http::verb::put, "/v1/events", "POST"},
-                                         {http::verb::post, "/v1/signals", "GET, HEAD"},
-                                         {http::verb::delete_, "/v1/users/1/signals", "GET, HEAD"},
-                                         {http::verb::get, "/v1/signals:batchGet", "POST"},
-                                         {http::verb::post, "/healthz", "GET, HEAD"},
-                                         {http::verb::post, "/metrics", "GET, HEAD"}}) {
+  for (const Case& c : std::vector<Case>{{Method::kGet, "/v1/events", "POST"},
+                                         {Method::kPut, "/v1/events", "POST"},
+                                         {Method::kPost, "/v1/signals", "GET, HEAD"},
+                                         {Method::kDelete, "/v1/users/1/signals", "GET, HEAD"},
+                                         {Method::kGet, "/v1/signals:batchGet", "POST"},
+                                         {Method::kPost, "/healthz", "GET, HEAD"},
+                                         {Method::kPost, "/metrics", "GET, HEAD"}}) {
     HttpAnswer answer = client.send(c.verb, c.target, "");
     expect_error(answer, 405, {"not allowed", c.allow});
     EXPECT_EQ(answer.allow, c.allow) << c.target;
@@ -227,7 +226,7 @@ TEST_F(ServeErrors, HealthSignalsMetricsAndHead) {
   EXPECT_EQ(defined[0].find("name")->string(), "category_counts");
   EXPECT_EQ(signals.json().find("views")->array().size(), 3u);
 
-  HttpAnswer head = client.send(boost::beast::http::verb::head, "/v1/signals", "");
+  HttpAnswer head = client.send(Method::kHead, "/v1/signals", "");
   EXPECT_EQ(head.status, 200u);
   EXPECT_EQ(head.body, "");
   EXPECT_EQ(head.content_length, signals.body.size());

@@ -182,18 +182,18 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
 TEST(ServeGuards, QueryDeadlineFromHeader) {
   Server server("query_timeout: 5s");
   HttpClient client(server.port);
-  HttpAnswer bad = client.send(http::verb::get, "/v1/users/1/signals", "",
+  HttpAnswer bad = client.send(Method::kGet, "/v1/users/1/signals", "",
                                {{"X-Request-Timeout-Ms", "soon"}});
   EXPECT_EQ(bad.status, 400u);
   EXPECT_NE(bad.error().find("x-request-timeout-ms"), std::string::npos) << bad.body;
-  HttpAnswer ok = client.send(http::verb::get, "/v1/users/1/signals", "",
+  HttpAnswer ok = client.send(Method::kGet, "/v1/users/1/signals", "",
                               {{"X-Request-Timeout-Ms", "2000"}});
   EXPECT_EQ(ok.status, 200u) << ok.body;
   // 1000 users do not fit in a millisecond: the batch stops at its deadline, answered 503.
   std::string ids = "1";
   for (int i = 2; i <= 1000; ++i) ids += fmt::format(",{}", i);
   std::string batch = fmt::format(R"({{"user_ids":[{}]}})", ids);
-  HttpAnswer late = client.send(http::verb::post, "/v1/signals:batchGet", batch,
+  HttpAnswer late = client.send(Method::kPost, "/v1/signals:batchGet", batch,
                                 {{"X-Request-Timeout-Ms", "1"}});
   EXPECT_EQ(late.status, 503u) << late.body.substr(0, 300);
   EXPECT_EQ(late.error().rfind("deadline: ", 0), 0u) << late.body.substr(0, 300);
@@ -207,23 +207,23 @@ TEST(ServeGuards, CrossOriginWritesAndFormBodiesAreRefused) {
   Server server("");
   HttpClient client(server.port);
   std::string body = click_events(2, 3);
-  HttpAnswer foreign = client.send(http::verb::post, "/v1/events", body,
+  HttpAnswer foreign = client.send(Method::kPost, "/v1/events", body,
                                    {{"Origin", "http://attacker.example"}});
   EXPECT_EQ(foreign.status, 403u) << foreign.body;
   EXPECT_NE(foreign.error().find("cross-origin"), std::string::npos) << foreign.body;
   EXPECT_NE(foreign.error().find("attacker.example"), std::string::npos) << foreign.body;
-  HttpAnswer batch = client.send(http::verb::post, "/v1/signals:batchGet", R"({"user_ids":[3]})",
+  HttpAnswer batch = client.send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[3]})",
                                  {{"Origin", "null"}});
   EXPECT_EQ(batch.status, 403u) << batch.body;
 
   std::string host = fmt::format("127.0.0.1:{}", server.port);
-  HttpAnswer same = client.send(http::verb::post, "/v1/events", body,
+  HttpAnswer same = client.send(Method::kPost, "/v1/events", body,
                                 {{"Host", host}, {"Origin", "http://" + host}});
   EXPECT_EQ(same.status, 200u) << same.body;
   EXPECT_EQ(same.json().find("accepted")->number(), 2.0) << same.body;
 
   for (std::string type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}) {
-    HttpAnswer form = client.send(http::verb::post, "/v1/events", body, {{"Content-Type", type}});
+    HttpAnswer form = client.send(Method::kPost, "/v1/events", body, {{"Content-Type", type}});
     EXPECT_EQ(form.status, 415u) << type << ": " << form.body;
     EXPECT_NE(form.error().find("content-type"), std::string::npos) << form.body;
   }
@@ -232,7 +232,7 @@ TEST(ServeGuards, CrossOriginWritesAndFormBodiesAreRefused) {
       body));
   EXPECT_EQ(none.status, 415u) << none.body;
   for (std::string type : {"application/json", "application/x-ndjson; charset=utf-8"}) {
-    HttpAnswer json = client.send(http::verb::post, "/v1/events", body, {{"Content-Type", type}});
+    HttpAnswer json = client.send(Method::kPost, "/v1/events", body, {{"Content-Type", type}});
     EXPECT_EQ(json.status, 200u) << type << ": " << json.body;
   }
   // Nothing refused was stored: only the two accepted bodies' events count (duplicates once).

@@ -33,10 +33,10 @@ TEST(ServeSecurity, BearerTokensByKindOfRequest) {
   HttpClient client(port);
   std::string events = click_events(3, 5);
   auto post = [&](const Headers& headers) {
-    return client.send(http::verb::post, "/v1/events", events, headers);
+    return client.send(Method::kPost, "/v1/events", events, headers);
   };
   auto get = [&](const std::string& target, const Headers& headers) {
-    return client.send(http::verb::get, target, "", headers);
+    return client.send(Method::kGet, target, "", headers);
   };
 
   HttpAnswer none = post({});
@@ -61,11 +61,11 @@ TEST(ServeSecurity, BearerTokensByKindOfRequest) {
   HttpAnswer answered = get("/v1/users/5/signals?names=clicks", bearer("query-secret-2"));
   ASSERT_EQ(answered.status, 200u) << answered.body;
   EXPECT_NE(answered.body.find("\"1h\":3"), std::string::npos) << answered.body;
-  EXPECT_EQ(client.send(http::verb::post, "/v1/signals:batchGet", R"({"user_ids":[5]})",
+  EXPECT_EQ(client.send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[5]})",
                         bearer("query-secret-2"))
                 .status,
             200u);
-  EXPECT_EQ(client.send(http::verb::post, "/v1/signals:batchGet", R"({"user_ids":[5]})", {}).status,
+  EXPECT_EQ(client.send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[5]})", {}).status,
             401u);
   EXPECT_EQ(get("/v1/users/5/explain?signal=clicks", {}).status, 401u);
   EXPECT_EQ(get("/v1/users/5/explain?signal=clicks", bearer("ingest-secret-1")).status, 403u);
@@ -117,12 +117,12 @@ TEST(ServeSecurity, HttpsAndGrpcOverTls) {
                          fmt::format("grpc: 127.0.0.1:{}, tls: {{ cert: cert.pem, key: key.pem }}",
                                      grpc_port)),
       port, dir.path() / "serve.log", [&](std::uint16_t p) {
-        return https_request(p, ca, http::verb::get, "/healthz").status == 200;
+        return https_request(p, ca, Method::kGet, "/healthz").status == 200;
       });
 
-  HttpAnswer ingested = https_request(port, ca, http::verb::post, "/v1/events", click_events(2, 6));
+  HttpAnswer ingested = https_request(port, ca, Method::kPost, "/v1/events", click_events(2, 6));
   ASSERT_EQ(ingested.status, 200u) << ingested.body;
-  HttpAnswer answered = https_request(port, ca, http::verb::get, "/v1/users/6/signals?names=clicks");
+  HttpAnswer answered = https_request(port, ca, Method::kGet, "/v1/users/6/signals?names=clicks");
   ASSERT_EQ(answered.status, 200u) << answered.body;
   EXPECT_NE(answered.body.find("\"1h\":2"), std::string::npos) << answered.body;
   // Plain HTTP to the TLS port gets no answer.
@@ -132,7 +132,7 @@ TEST(ServeSecurity, HttpsAndGrpcOverTls) {
   ScratchDir other;
   write_self_signed(other.path());
   EXPECT_ANY_THROW(
-      https_request(port, (other.path() / "cert.pem").string(), http::verb::get, "/healthz"));
+      https_request(port, (other.path() / "cert.pem").string(), Method::kGet, "/healthz"));
 
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = read_file(dir.path() / "cert.pem");

@@ -24,16 +24,9 @@
 #include <fmt/format.h>
 
 #include "http_client.h"
+#include "loopback.h"
 
 namespace signalbox::testing {
-
-// A loopback port nobody listens on right now (bound once with port 0, then released).
-inline std::uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(io,
-                                   asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  return acceptor.local_endpoint().port();
-}
 
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path);

@@ -3,7 +3,6 @@
 // A `signalbox serve` with one small signal and a `server` section written by the test, for the
 // end-to-end tests of the server's limits, timeouts and access rules.
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "loopback.h"
 #include "server_process.h"
 
 namespace signalbox::testing {
@@ -70,53 +70,6 @@ inline std::string click_events(std::size_t count, std::uint64_t user, std::size
   }
   return body;
 }
-
-// A plain socket to 127.0.0.1:`port`, for writing requests byte by byte.
-class RawConnection {
- public:
-  explicit RawConnection(std::uint16_t port) : socket_(io_) {
-    socket_.connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
-    socket_.set_option(asio::ip::tcp::no_delay(true));
-  }
-  // False once the server closed the connection (the write failed).
-  bool write(std::string_view bytes) {
-    beast::error_code ec;
-    asio::write(socket_, asio::buffer(bytes.data(), bytes.size()), ec);
-    return !ec;
-  }
-  // True when the server closed the connection within `timeout`, whatever it sent first.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    char chunk[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{socket_.native_handle(), POLLIN, 0};
-      if (::poll(&fd, 1, 50) != 1) continue;
-      beast::error_code ec;
-      socket_.read_some(asio::buffer(chunk), ec);
-      if (ec) return true;
-    }
-    return false;
-  }
-  // Whatever the server sent until it closed the connection or `timeout` passed.
-  std::string read_all(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string out;
-    char chunk[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{socket_.native_handle(), POLLIN, 0};
-      if (::poll(&fd, 1, 50) != 1) continue;
-      beast::error_code ec;
-      std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
-      out.append(chunk, n);
-      if (ec) break;
-    }
-    return out;
-  }
-
- private:
-  asio::io_context io_;
-  asio::ip::tcp::socket socket_;
-};
 
 // The peak resident set of a process (VmHWM of /proc/PID/status), in bytes.
 inline std::size_t peak_rss_bytes(pid_t pid) {

@@ -37,8 +37,9 @@ namespace signalbox::testing {
 
 class PartitionLateRule {
  public:
-  // Whether one consumer owns every partition for the whole test (kStable), every partition
-  // holding messages when it starts, or partitions may change owner meanwhile (kMoving).
+  // Whether one consumer owns every partition for the whole test, every partition holding
+  // messages when it starts (kStable), or not (kMoving: partitions may change owner, or be
+  // assigned while empty and so settled without a stream time).
   enum class Ownership { kStable, kMoving };
 
   PartitionLateRule(TimeMs late_horizon, std::size_t batch_messages, Ownership ownership)

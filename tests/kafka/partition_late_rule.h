@@ -15,6 +15,9 @@
 // alone. That horizon never lies above stream time minus the late horizon (docs/events.md:
 // ids are kept for the late horizon), and while one consumer owns every partition from the
 // start it lies no higher than the slowest partition's stream time minus the late horizon.
+// Stream time when a message is consumed depends on what of the other partitions was
+// consumed before it: a test states how far, in messages produced after it, consumption may
+// have run ahead of any message (`lead`; by default the whole topic).
 // An event whose fate depends on either is `undecidable`: a test asserts there are none, so
 // its expected answers never rest on a guess.
 //
@@ -42,8 +45,11 @@ class PartitionLateRule {
   // assigned while empty and so settled without a stream time).
   enum class Ownership { kStable, kMoving };
 
-  PartitionLateRule(TimeMs late_horizon, std::size_t batch_messages, Ownership ownership)
-      : late_horizon_(late_horizon), batch_messages_(batch_messages), ownership_(ownership) {}
+  static constexpr std::size_t kWholeTopic = std::numeric_limits<std::size_t>::max();
+
+  PartitionLateRule(TimeMs late_horizon, std::size_t batch_messages, Ownership ownership,
+                    std::size_t lead = kWholeTopic)
+      : late_horizon_(late_horizon), batch_messages_(batch_messages), ownership_(ownership), lead_(lead) {}
 
   enum class Outcome { kTaken, kDuplicate, kLate };
 
@@ -67,7 +73,7 @@ class PartitionLateRule {
                                          partition, p.clocks.size(), event->ts, late ? newest : oldest,
                                          late ? oldest : newest));
       }
-      if (!late) oldest_on_time_ = std::min(oldest_on_time_, event->ts);
+      if (!late) on_time_.emplace_back(heads_.size(), event->ts);
       if (late) {
         outcome = Outcome::kLate;
       } else if (!ids_.emplace(event->user_id, event->event_id).second) {
@@ -80,24 +86,29 @@ class PartitionLateRule {
       }
     }
     p.clocks.push_back(p.newest);
+    heads_.push_back(head_);
     return outcome;
   }
 
   static constexpr TimeMs kNone = std::numeric_limits<TimeMs>::min();
-  static constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
   // The highest ts taken from any partition; kNone before any.
   TimeMs head() const { return head_; }
   // The events that count, each once.
   std::vector<RefEvent> taken;
   // Events whose fate depends on batching or on partition ownership, described. With
   // kMoving, an event on time by its partition could still be refused by the id horizon of a
-  // process that took the partition over, if it is not above the topic's stream time (taken
-  // from any partition, in whatever order they were consumed) minus the late horizon.
+  // process that took the partition over, if it is not above the topic's stream time when it
+  // is consumed (at most that of the messages up to `lead` after it) minus the late horizon.
   std::vector<std::string> undecidable() const {
     std::vector<std::string> out = undecided_;
-    if (ownership_ == Ownership::kMoving && oldest_on_time_ != kNever && behind(oldest_on_time_, head_)) {
-      out.push_back(fmt::format("ts {} is on time by its partition but at or below the id horizon's bound {}",
-                                oldest_on_time_, head_ - late_horizon_));
+    if (ownership_ != Ownership::kMoving) return out;
+    for (const auto& [index, ts] : on_time_) {
+      const std::size_t through = heads_.size() - 1 - index > lead_ ? index + lead_ : heads_.size() - 1;
+      if (behind(ts, heads_[through])) {
+        out.push_back(fmt::format("message {} of the topic: ts {} is on time by its partition but at or "
+                                  "below the id horizon's bound {}",
+                                  index, ts, heads_[through] - late_horizon_));
+      }
     }
     return out;
   }
@@ -116,7 +127,9 @@ class PartitionLateRule {
   std::size_t batch_messages_;
   Ownership ownership_;
   TimeMs head_ = kNone;
-  TimeMs oldest_on_time_ = kNever;
+  std::size_t lead_;
+  std::vector<TimeMs> heads_;                              // heads_[i]: head() after message i
+  std::vector<std::pair<std::size_t, TimeMs>> on_time_;    // (message index, ts) of events not late
   std::vector<std::string> undecided_;
   std::map<int, Partition> partitions_;
   std::set<std::pair<std::uint64_t, std::string>> ids_;

@@ -3,8 +3,8 @@
 // What a Kafka topic's messages must come to, decided by the tests on their own from
 // docs/kafka.md and docs/events.md: each message judged by the event rules (event_rules.h),
 // the valid events then by the per-partition late rule and topic-wide identity
-// (partition_late_rule.h). A test feeds it every message it produces, each partition's in
-// the order produced (the interleaving of partitions does not matter), then asserts the
+// (partition_late_rule.h). A test feeds it every message it produces, in the order produced
+// (each partition's order decides; across partitions it only bounds stream time), then asserts the
 // consumer's counts (compare_counts), the dead letters (each skipped message, blamed on the
 // same field) and the signals of `taken()`. Never takes the engine's word.
 //
@@ -28,15 +28,18 @@ namespace signalbox::testing {
 
 class ReferenceTopic {
  public:
-  ReferenceTopic(const World& world, std::size_t batch_messages, PartitionLateRule::Ownership ownership)
-      : world_(world), rule_(reference_late_horizon(world.config), batch_messages, ownership) {}
+  // `batch_messages`, `ownership` and `lead` as for PartitionLateRule.
+  ReferenceTopic(const World& world, std::size_t batch_messages, PartitionLateRule::Ownership ownership,
+                 std::size_t lead = PartitionLateRule::kWholeTopic)
+      : world_(world), rule_(reference_late_horizon(world.config), batch_messages, ownership, lead) {}
 
   // What the consumer must have made of the messages, by the documented reasons.
   struct Counts {
     std::uint64_t messages = 0, accepted = 0, duplicates = 0, undecodable = 0, invalid = 0, late = 0;
   };
 
-  // The next message of `partition`, a JSON event text.
+  // The next message of `partition`, a JSON event text. Messages of different partitions are
+  // taken in the order produced.
   void take_text(int partition, const std::string& text) {
     take_judged(partition, text.empty() ? JudgedEvent{std::nullopt, "empty message"}
                                         : judge_event(text, wall_clock_ms(), world_.config.event_store.max_future_skew));

@@ -18,7 +18,7 @@
 // Stream time when a message is consumed depends on what of the other partitions was
 // consumed before it: a test states how far, in messages produced after it, consumption may
 // have run ahead of any message (`lead`; by default the whole topic).
-// An event whose fate depends on either is `undecidable`: a test asserts there are none, so
+// An event whose fate depends on any of these is `undecidable`: a test asserts there are none, so
 // its expected answers never rest on a guess.
 //
 // Not thread-safe: one test thread feeds it.

@@ -3,8 +3,8 @@
 // killed with SIGKILL five times at random moments and restarted on the same store. The
 // topic holds re-sent events (verbatim and with other content under the same id), events
 // without an event_id, and invalid messages. In the end every signal of every user equals the
-// reference the test computes from what it produced (ReferenceIntake: the documented event
-// rules, identity and late rule, never the server's word): no event lost, none counted twice;
+// reference the test computes from what it produced (ReferenceTopic: the documented event
+// rules, identity and per-partition late rule, never the server's word): no event lost, none counted twice;
 // and the dead-letter topic holds exactly the messages the reference finds invalid, each
 // blamed on the field the reference blames.
 
@@ -21,7 +21,7 @@
 
 #include "invalid_events.h"
 #include "mock_kafka.h"
-#include "reference_intake.h"
+#include "reference_topic.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
@@ -206,15 +206,15 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   server->wait(std::chrono::seconds(30));
   server = std::make_unique<ServerProcess>(config, port, log);
 
-  // The reference: the topic's messages in production order (each user's in one partition, in
-  // that order), judged on their own.
-  ReferenceIntake reference(world);
-  std::vector<std::string> texts;
-  for (const Message& m : messages) texts.push_back(m.text);
-  const ReferenceIntake::Decision decision = reference.take_texts(texts);
-  ASSERT_EQ(decision.late, 0u) << "the generated topic stays well inside the late horizon";
-  ASSERT_GT(decision.rejected.size(), 50u);
-  ASSERT_GT(decision.duplicates, 1000u);
+  // The reference: the topic's messages in production order, each partition's decided by the
+  // per-partition late rule; the partitions change owner with every restart.
+  ReferenceTopic reference(world, 500, PartitionLateRule::Ownership::kMoving);
+  for (const Message& m : messages)
+    reference.take_text(static_cast<int>(m.user % static_cast<std::uint64_t>(kPartitions)), m.text);
+  ASSERT_TRUE(reference.undecidable().empty()) << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
+  ASSERT_EQ(reference.counts().late, 0u) << "the generated topic stays well inside the late horizon";
+  ASSERT_GT(reference.rejected.size(), 50u);
+  ASSERT_GT(reference.counts().duplicates, 1000u);
 
   HttpClient client(port);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
@@ -224,14 +224,15 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
         << "user " << user << " after " << kills << " kills";
   }
 
-  // Rejected exactly what the reference rejects: the distinct dead letters are the invalid
-  // messages (a message skipped by a killed process before its commit is skipped again by the
+  // Rejected exactly what the reference rejects: the dead letters are the messages it finds
+  // invalid (a message skipped by a killed process before its commit is skipped again by the
   // next, so it may be there twice), each blamed on the same field.
-  std::map<std::string, std::string> want;  // text -> field at fault
-  for (const auto& [index, fault] : decision.rejected) want[texts[index]] = fault;
-  std::map<std::string, std::string> dead;
-  for (const auto& m : kafka.read_all("user-events-dead", 1)) dead[m.value] = fault_of(m.headers.at("signalbox-error"));
-  EXPECT_EQ(dead, want);
+  std::map<std::pair<int, std::int64_t>, std::string> dead;
+  for (const auto& m : kafka.read_all("user-events-dead", 1)) {
+    dead[{std::stoi(m.headers.at("signalbox-partition")), std::stoll(m.headers.at("signalbox-offset"))}] =
+        fault_of(m.headers.at("signalbox-error"));
+  }
+  EXPECT_EQ(dead, reference.rejected);
   EXPECT_EQ(server->terminate(), 0) << server->log();
 }
 

@@ -1,11 +1,13 @@
 // `signalbox serve` with a kafka ingest entry, end to end: the test process runs librdkafka's
 // mock cluster, the real binary consumes from it, and the events become visible over HTTP
-// exactly as the engine computes them in-process; /metrics shows the Kafka counters. A broker
+// exactly as the test's reference (ReferenceTopic) computes them from what it produced;
+// /metrics shows the Kafka counters, each as the reference counts. A broker
 // that cannot be reached does not keep the server from serving or from stopping.
 
 #include <gtest/gtest.h>
 
 #include "mock_kafka.h"
+#include "reference_topic.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
@@ -33,29 +35,33 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
                                    << kafka_entry(kafka.bootstrap_servers());
   ServerProcess server(world.config.file, port, world.dir() / "serve.log");
 
+  // The reference decides on its own what the server must make of every message (the server
+  // may be assigned its partitions before they hold any: ownership is not stable).
+  ReferenceTopic reference(world, 1000, PartitionLateRule::Ownership::kMoving);
+  auto publish = [&](int partition, const std::string& text) {
+    kafka.produce(partition, text);
+    reference.take_text(partition, text);
+  };
   std::vector<Event> events =
       generate(world, 900, kUsers, kMinuteMs, 30 * kMinuteMs, false);
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (i == events.size() / 2) {
-      kafka.produce(0, "{\"user_id\": 1000, \"ts\": ");           // undecodable
-      kafka.produce(1, R"({"user_id": 1001, "action": "click"})");  // invalid: no ts
+      publish(0, "{\"user_id\": 1000, \"ts\": ");           // undecodable
+      publish(1, R"({"user_id": 1001, "action": "click"})");  // invalid: no ts
     }
-    kafka.produce_for_user(events[i].user_id, event_json(events[i]));
+    publish(static_cast<int>(events[i].user_id % 3), event_json(events[i]));
   }
   kafka.flush();
-  const std::size_t messages = events.size() + 2;
-
-  Config reference_config = world.config;
-  reference_config.storage.path = world.dir() / "reference-store";
-  Engine reference(reference_config);
-  ASSERT_TRUE(reference.ingest_json(events_body(events, false)).rejected.empty());
-  TimeMs head = 0;
-  for (const Event& e : events) head = std::max(head, e.ts);
+  ASSERT_TRUE(reference.undecidable().empty()) << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
+  const ReferenceTopic::Counts& want = reference.counts();
+  ASSERT_EQ(want.undecodable, 1u);
+  ASSERT_EQ(want.invalid, 1u);
+  ASSERT_GT(want.duplicates, 0u);
 
   HttpClient client(port);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
-    Value want = reference.query(user, {}, head, Engine::Seen::kReport);
-    std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, head);
+    Value want_answer = world.served(reference.taken(), user, reference.head());
+    std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, reference.head());
     std::string last;
     bool same = wait_until([&] {
       HttpAnswer answer = client.get(target);
@@ -63,7 +69,7 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
         last = answer.body;
         return false;
       }
-      last = diff(want, answer.json(), 1e-9);
+      last = diff(want_answer, answer.json(), 1e-9);
       return last.empty();
     }, std::chrono::seconds(20));
     ASSERT_TRUE(same) << "user " << user << ": " << last << "\n" << server.log();
@@ -71,38 +77,36 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
 
   std::string metrics;
   std::string expected_total =
-      fmt::format("signalbox_kafka_messages_total{{topic=\"user-events\"}} {}\n", messages);
+      fmt::format("signalbox_kafka_messages_total{{topic=\"user-events\"}} {}\n", want.messages);
   ASSERT_TRUE(wait_until([&] {
     metrics = client.get("/metrics").body;
     return metrics.find(expected_total) != std::string::npos;
   })) << metrics;
-  EXPECT_NE(metrics.find(fmt::format(
-                "signalbox_kafka_events_accepted_total{{topic=\"user-events\"}} {}\n",
-                events.size())),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("signalbox_kafka_messages_rejected_total{topic=\"user-events\","
-                         "reason=\"undecodable\"} 1\n"),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find("signalbox_kafka_messages_rejected_total{topic=\"user-events\","
-                         "reason=\"invalid\"} 1\n"),
-            std::string::npos)
-      << metrics;
+  // Each counter as the reference counts.
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::uint64_t>>{
+           {"signalbox_kafka_events_accepted_total{topic=\"user-events\"}", want.accepted},
+           {"signalbox_kafka_events_duplicate_total{topic=\"user-events\"}", want.duplicates},
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"undecodable\"}", want.undecodable},
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"invalid\"}", want.invalid},
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"late\"}", want.late}}) {
+    EXPECT_NE(metrics.find(fmt::format("{} {}\n", name, value)), std::string::npos) << name << "\n" << metrics;
+  }
   EXPECT_NE(metrics.find("# TYPE signalbox_kafka_consumer_lag gauge\n"), std::string::npos);
   EXPECT_NE(metrics.find("signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"0\"} "),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find(fmt::format(
                 "signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n",
-                events.size())),
+                want.accepted)),
             std::string::npos)
       << metrics;
   // The engine-wide counters include what came over Kafka.
-  EXPECT_NE(metrics.find(fmt::format("signalbox_events_accepted_total {}\n", events.size())),
+  EXPECT_NE(metrics.find(fmt::format("signalbox_events_accepted_total {}\n", want.accepted)),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("signalbox_events_total{source=\"kafka\",outcome=\"rejected\"} 2\n"),
+  EXPECT_NE(metrics.find(fmt::format("signalbox_events_total{{source=\"kafka\",outcome=\"rejected\"}} {}\n",
+                                     want.undecodable + want.invalid + want.late)),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("signalbox_events_total{source=\"kafka\",outcome=\"accepted\"} "),
@@ -116,7 +120,7 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
   // Everything consumed was committed before the exit.
   std::int64_t committed = 0;
   for (const auto& [partition, offset] : kafka.committed("signalbox")) committed += offset;
-  EXPECT_EQ(committed, static_cast<std::int64_t>(messages));
+  EXPECT_EQ(committed, static_cast<std::int64_t>(want.messages));
 }
 
 TEST(KafkaServeEndToEnd, AnUnreachableBrokerNeitherStopsServingNorStopping) {

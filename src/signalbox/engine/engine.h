@@ -197,7 +197,8 @@ class Engine {
     bool compact = false;
   };
   // Moves the expiry horizon to stream time and folds old day tiles into base tiles; expired
-  // events and tiles then go in compactions (see Store::expire).
+  // events and tiles then go in compactions (see Store::expire). Does nothing while a bootstrap is
+  // pending (see bootstrap_pending).
   void expire(ExpireOptions options);
   // expire() with every compaction on or off.
   void expire(bool compact) { expire(ExpireOptions{compact, compact}); }

@@ -92,7 +92,7 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
   // The config with two signals added, built slowly enough to be seen at work.
   Config with_added = world.config;
   for (const SignalConfig& s : added_signals()) with_added.signals.push_back(s);
-  with_added.event_store.bootstrap_rate = 150;
+  with_added.event_store.bootstrap_rate = 100;
   const std::uint16_t port = free_port();
   const std::filesystem::path config = write_config(with_added, port);
   auto server = std::make_unique<ServerProcess>(config, port, world.dir() / "serve.log");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "signalbox/common/error.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -303,6 +304,47 @@ TEST(SignalLifecycle, ARenamedSignalKeepsItsStateAndAChangedOneStartsAfresh) {
     Value held = expected_count(*world.find_signal("saves"), history.refs, user, as_of, back_since);
     EXPECT_EQ(diff(*full.find("1d"), *actual.find("1d"), 1e-9), "") << user;
     EXPECT_EQ(diff(*held.find("30d"), *actual.find("30d"), 1e-9), "") << user;
+  }
+}
+
+// A store written before states were recorded has no registry: its states, whatever they
+// are, count as complete (docs/signal-lifecycle.md says why), and from then on they are
+// recorded, so a signal added later is built.
+TEST(SignalLifecycle, AStoreWithoutRecordsTakesItsStatesAsComplete) {
+  World world(kRetention, {"1h", "1d", "7d", "30d"});
+  History history = ten_days(world);
+  {
+    Engine engine(world.config);
+    ASSERT_TRUE(engine.read_note(kStateRegistryNote));
+    engine.write_note(kStateRegistryNote, std::nullopt);
+  }
+  Config with_added = world.config;
+  with_added.signals.push_back(added_signals()[0]);
+  {
+    Engine engine(with_added);
+    EXPECT_FALSE(engine.bootstrap_pending());
+    EXPECT_EQ(engine.complete_since("weighted_clicks"), 0);
+  }
+  with_added.signals.push_back(added_signals()[1]);
+  Engine engine(with_added);
+  EXPECT_TRUE(engine.bootstrap_pending());
+  EXPECT_EQ(engine.complete_since("weighted_clicks"), 0);
+  EXPECT_EQ(engine.complete_since("all_saves"), history.head + 1);
+}
+
+TEST(StateRegistry, ReadsWhatItWroteAndNamesTheLineOfAnythingElse) {
+  StateRegistry registry;
+  registry[0xfedcba9876543210ULL] = StateRecord{5, 7, true, 1234, false};
+  registry[42] = StateRecord{0, 0, false, 0, true};
+  EXPECT_EQ(decode_state_registry(encode_state_registry(registry)), registry);
+  std::string text = encode_state_registry(registry);
+  EXPECT_THROW(decode_state_registry(""), CorruptionError);
+  EXPECT_THROW(decode_state_registry("something else\n"), CorruptionError);
+  try {
+    decode_state_registry(text + "00000000000000ab 1 x 0 0 0\n");
+    FAIL() << "a bad number was read";
+  } catch (const CorruptionError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 4"), std::string::npos) << e.what();
   }
 }
 

@@ -329,6 +329,20 @@ TEST_F(CliTest, UsageErrorsExitTwoAndOtherFailuresOne) {
   EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos) << unknown_name.err;
 }
 
+// `rebuild` checks its arguments like the other commands, and says when there is nothing to do.
+TEST_F(CliTest, RebuildRefusesBadArgumentsAndSaysWhenNothingIsToBeDone) {
+  std::string config = config_path();
+  EXPECT_EQ(cli(fmt::format("rebuild --config {}", config)).exit_code, 2) << "--events is required";
+  RunResult stdin_twice = cli(fmt::format("rebuild --config {} --events - --events -", config));
+  EXPECT_EQ(stdin_twice.exit_code, 2);
+  EXPECT_NE(stdin_twice.err.find("standard input can be read only once"), std::string::npos) << stdin_twice.err;
+  write("e.ndjson", "{\"user_id\": 1, \"ts\": 1767225000000, \"action\": \"save\"}\n");
+  ASSERT_EQ(cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code, 0);
+  RunResult nothing = cli(fmt::format("rebuild -q --config {} --events {}", config, (dir_ / "e.ndjson").string()));
+  EXPECT_EQ(nothing.exit_code, 0) << nothing.err;
+  EXPECT_EQ(nothing.out, "every signal is complete for all of history: nothing to rebuild\n");
+}
+
 // A store another process holds (RocksDB's LOCK file) is one plain sentence, exit 1.
 TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
   using namespace std::chrono_literals;

@@ -99,6 +99,35 @@ TEST(Results, WindowedSignalsAndViewsFromTheConfig) {
   EXPECT_TRUE(out.signals(3).result().has_ranked());
 }
 
+TEST(Results, CompleteSinceAndIncompleteWindowsAreCarried) {
+  Config config;
+  config.signals.push_back(SignalConfig{"counts", "count", "", "", std::nullopt,
+                                        {WindowConfig{"1d", kDayMs}, WindowConfig{"30d", 30 * kDayMs}}, {}, {}});
+  config.signals.push_back(SignalConfig{"recent", "last_k", "", "item_id", std::nullopt, {}, {}, {}});
+  config.signals.push_back(SignalConfig{"old", "count", "", "", std::nullopt, {}, {}, {}});
+  ResultTranslator translator(config);
+  Value answer(Value::Object{
+      {"user_id", Value(std::uint64_t{7})},
+      {"as_of", Value(std::int64_t{1700000000000})},
+      {"signals", Value(Value::Object{{"counts", Value(Value::Object{{"1d", Value(2.0)}, {"30d", Value(5.0)}})},
+                                      {"recent", Value(Value::Array{})},
+                                      {"old", Value(3.0)}})},
+      {"complete_since", Value(Value::Object{{"counts", Value(std::int64_t{1699000000000})},
+                                             {"recent", Value(std::int64_t{1699000000000})}})},
+      {"incomplete", Value(Value::Object{{"counts", Value(Value::Array{Value("30d")})},
+                                         {"recent", Value(Value::Array{})}})}});
+  v1::UserSignals out;
+  translator.user_signals(7, answer, &out);
+  ASSERT_EQ(out.signals_size(), 3);
+  EXPECT_EQ(out.signals(0).complete_since(), 1699000000000);
+  EXPECT_FALSE(out.signals(0).windowed().windows(0).incomplete());
+  EXPECT_TRUE(out.signals(0).windowed().windows(1).incomplete());
+  EXPECT_TRUE(out.signals(1).has_complete_since());
+  EXPECT_TRUE(out.signals(1).incomplete());
+  EXPECT_FALSE(out.signals(2).has_complete_since()) << "complete for all of history";
+  EXPECT_FALSE(out.signals(2).incomplete());
+}
+
 TEST(Results, SequencesAreTypedFieldByField) {
   Config config;
   SignalConfig history{"history", "sequence", "", "", std::nullopt, {WindowConfig{"1d", kDayMs}}, {}, {}};

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <csignal>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/backfill/backfill.h"
+#include "signalbox/backfill/rebuild.h"
 #include "signalbox/cli/init_project.h"
 #include "signalbox/cli/starter_project.h"
 #include "signalbox/common/byte_size.h"
@@ -22,6 +24,7 @@
 #include "signalbox/common/logging.h"
 #include "signalbox/common/time.h"
 #include "signalbox/config/config.h"
+#include "signalbox/engine/bootstrap_runner.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/fixture/fixture.h"
 #include "signalbox/grpc/grpc_server.h"
@@ -133,6 +136,9 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
     if (first_error.empty()) first_error = message;
     if (shown++ < max_errors_shown) fmt::print(stderr, "rejected: {}\n", message);
   };
+  // New or changed signals first take what the store holds, at full speed: nothing is served.
+  const std::atomic<bool> never_stop{false};
+  run_bootstrap(engine, BootstrapOptions{}, never_stop);
   ReplayStats stats;
   try {
     stats = replay_files(engine, args.files, options);
@@ -318,6 +324,55 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
   return stats.query_errors > 0 ? 1 : 0;
 }
 
+struct RebuildArgs {
+  std::vector<std::string> events;
+  std::string tmp_dir, log_level;
+  bool quiet = false, presorted = false, all_history = false;
+  std::size_t max_errors = 20;
+};
+
+int run_rebuild_command(const std::string& config_path, const RebuildArgs& args) {
+  if (std::count(args.events.begin(), args.events.end(), "-") > 1) {
+    fmt::print(stderr, "signalbox rebuild: -: standard input can be read only once\n");
+    return kExitUsage;
+  }
+  Config config = load_config(config_path);
+  start_logging(config, args.log_level);
+  // A server on the same store is refused here: RocksDB locks its folder.
+  Engine engine(config);
+  const std::atomic<bool> never_stop{false};
+  run_bootstrap(engine, BootstrapOptions{}, never_stop);
+  RebuildOptions options;
+  options.presorted = args.presorted;
+  options.all_history = args.all_history;
+  options.tmp_dir = args.tmp_dir;
+  options.progress = !args.quiet;
+  std::size_t shown = 0;
+  options.on_reject = [&](const std::string& message) {
+    if (shown++ < args.max_errors) fmt::print(stderr, "rejected: {}\n", message);
+  };
+  RebuildStats stats = rebuild_from_logs(engine, args.events, options);
+  if (!stats.needed) {
+    fmt::print("every signal is complete for all of history: nothing to rebuild\n");
+    return 0;
+  }
+  engine.expire(Engine::ExpireOptions{.compact_tiles = true});
+  engine.flush();
+  if (shown > args.max_errors) fmt::print(stderr, "rejected: ... and {} more\n", shown - args.max_errors);
+  std::vector<std::string> incomplete;
+  for (const SignalConfig& s : config.signals) {
+    const TimeMs since = engine.complete_since(s.name);
+    if (since > 0) incomplete.push_back(fmt::format("{} since {}", s.name, format_iso_time(since)));
+  }
+  fmt::print("rebuilt from {} lines{}: {} events ({} repeated), {} folded into signals not yet complete, {} "
+             "rejected; {}\n",
+             stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.events, stats.repeats, stats.folded,
+             stats.rejected,
+             incomplete.empty() ? std::string("every signal is complete for all of history")
+                                : fmt::format("complete: {}", fmt::join(incomplete, ", ")));
+  return 0;
+}
+
 struct VerifyArgs {
   std::vector<std::string> events;
   std::string server, names, metrics_file, tmp_dir, log_level;
@@ -397,6 +452,16 @@ struct ServeAddresses {
   std::string http, grpc;
 };
 
+// About ten steps a second at the configured rate, so that the rate holds smoothly, and at
+// most 2 000 events per step, for which ingest may wait.
+BootstrapOptions serve_bootstrap_options(std::uint64_t events_per_second) {
+  BootstrapOptions options;
+  options.events_per_second = events_per_second;
+  if (events_per_second > 0)
+    options.events_per_step = static_cast<std::size_t>(std::clamp<std::uint64_t>(events_per_second / 10, 1, 2000));
+  return options;
+}
+
 int run_serve(const std::string& config_path, const std::string& log_level,
               const ServeAddresses& addresses) {
   for (auto [flag, address] :
@@ -462,6 +527,8 @@ int run_serve(const std::string& config_path, const std::string& log_level,
   }
   server.api().set_slow_query_threshold(std::chrono::milliseconds(config.log.slow_query));
   server.listen();
+  // New or changed signals are built from the stored raw events while the server runs.
+  BackgroundBootstrap bootstrap(engine, serve_bootstrap_options(config.event_store.bootstrap_rate));
   log_event(spdlog::level::info,
             fmt::format("signalbox serve: listening on http://{} ({} signals, {} views)",
                         server.local_address(), config.signals.size(), config.views.size()),
@@ -654,6 +721,21 @@ int main_impl(int argc, char** argv) {
                        "rejected events listed at most (default 20)");
   add_log_level(backfill, backfill_args.log_level);
 
+  CLI::App* rebuild = app.add_subcommand(
+      "rebuild", "build new or changed signals' state from archived event logs, without double counting");
+  add_config(rebuild);
+  RebuildArgs rebuild_args;
+  rebuild->add_option("--events,-e", rebuild_args.events, "NDJSON event logs (.gz too; - for stdin)")->required();
+  rebuild->add_flag("--all-history", rebuild_args.all_history,
+                    "the logs hold every event the store ever took: complete for all of history, not only from "
+                    "their oldest event");
+  rebuild->add_flag("--presorted", rebuild_args.presorted,
+                    "the logs are in ts order: read them as given, no check, no sort");
+  rebuild->add_option("--tmp-dir", rebuild_args.tmp_dir, "folder for the sort's temporary runs (default: the system's)");
+  rebuild->add_flag("--quiet,-q", rebuild_args.quiet, "no progress output");
+  rebuild->add_option("--max-errors", rebuild_args.max_errors, "rejected lines listed at most (default 20)");
+  add_log_level(rebuild, rebuild_args.log_level);
+
   CLI::App* verify = app.add_subcommand(
       "verify", "check served values against values recomputed from the event log, per signal");
   add_config(verify);
@@ -700,6 +782,7 @@ int main_impl(int argc, char** argv) {
     if (*init) return run_init(init_dir, init_force);
     if (*backfill) return run_backfill_command(config_path, backfill_args);
     if (*verify) return run_verify_command(config_path, verify_args);
+    if (*rebuild) return run_rebuild_command(config_path, rebuild_args);
   } catch (const ConfigError& e) {
     print_failure("signalbox: config error: ", e);
     return kExitUsage;

@@ -642,7 +642,8 @@ class Parser {
   }
 
   void parse_event_store(const Entry& section, EventStoreConfig& out) const {
-    static const std::vector<std::string> kKeys = {"retention", "max_future_skew", "late_horizon"};
+    static const std::vector<std::string> kKeys = {"retention", "max_future_skew", "late_horizon",
+                                                   "bootstrap_rate"};
     for (const Entry& e : sub_entries(section, "event_store")) {
       std::string path = child("event_store", e.key);
       if (e.key == "retention") {
@@ -651,6 +652,12 @@ class Parser {
         out.max_future_skew = duration(e.value, e.value_where, path);
       } else if (e.key == "late_horizon") {
         out.late_horizon = duration(e.value, e.value_where, path);
+      } else if (e.key == "bootstrap_rate") {
+        auto n = parse_int(text(e, path));
+        if (!n || *n < 0)
+          throw_config_error(e.value_where, path,
+                             "must be a whole number of events per second, 0 for no limit");
+        out.bootstrap_rate = static_cast<std::uint64_t>(*n);
       } else {
         unknown_key(e, "event_store", kKeys);
       }

@@ -134,6 +134,9 @@ struct EventStoreConfig {
   // ones are rejected as too late. Absent: the longest finite window of any signal, and at
   // least the retention (the engine resolves it, see Engine::late_horizon()).
   std::optional<TimeMs> late_horizon;
+  // How many stored raw events per second `serve` folds when it builds a new or changed
+  // signal's state from them in the background (docs/signal-lifecycle.md); 0: no limit.
+  std::uint64_t bootstrap_rate = 20000;
 };
 
 struct IngestConfig {

@@ -93,10 +93,17 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   std::sort(state_owners_.begin(), state_owners_.end(),
             [](const Signal* a, const Signal* b) { return a->state_id() < b->state_id(); });
   merger_ = std::make_unique<Merger>(state_owners_);
+  std::unordered_map<std::uint64_t, std::size_t> owner_of;
+  for (std::size_t o = 0; o < state_owners_.size(); ++o) owner_of[state_owners_[o]->state_id()] = o;
+  for (const auto& signal : signals_) signal_owner_.push_back(owner_of.at(signal->state_id()));
+  records_.assign(state_owners_.size(), StateRecord());
+  complete_since_ = std::make_unique<std::atomic<TimeMs>[]>(state_owners_.size());
+  bootstrapping_ = std::make_unique<std::atomic<bool>[]>(state_owners_.size());
   if (!options_.open_store) return;
   store_ = open_store(config_, *merger_, options_.read_only);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
   last_expiry_ = last_fold_ = store_->high_water();
+  open_registry();
 }
 
 Engine::~Engine() = default;
@@ -132,8 +139,9 @@ std::vector<std::string> Engine::names() const {
 
 void Engine::maybe_expire(TimeMs high_water) {
   // Called with write_mutex_ held. Moving the horizon is cheap; folding scans every tile, so
-  // it waits for a week of stream time.
-  if (high_water == kBeginningOfTime) return;
+  // it waits for a week of stream time. A running bootstrap holds expiry: it reads raw events
+  // that compactions would otherwise drop from under it.
+  if (high_water == kBeginningOfTime || bootstrap_pending()) return;
   if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) return;
   bool fold = last_fold_ == kBeginningOfTime || high_water - last_fold_ >= 7 * kDayMs;
   store_->expire(retention_, {.ids_hold = ids_hold(), .fold_base = fold, .compact = false});
@@ -143,6 +151,7 @@ void Engine::maybe_expire(TimeMs high_water) {
 
 void Engine::expire(ExpireOptions options) {
   std::lock_guard lock(write_mutex_);
+  if (bootstrap_pending()) return;  // see maybe_expire
   store_->expire(retention_, {.ids_hold = ids_hold(),
                               .fold_base = true,
                               .compact_tiles = options.compact_tiles,
@@ -178,6 +187,13 @@ Value Engine::describe() const {
       o.emplace_back("windows", Value(std::move(windows)));
     }
     if (!c.params.empty()) o.emplace_back("params", params_value(c.params));
+    if (store_) {
+      const std::size_t owner = signal_owner_[signal_index_.at(c.name)];
+      o.emplace_back("complete_since", Value(complete_since_[owner].load()));
+      if (complete_since_[owner].load() > 0)
+        o.emplace_back("complete_since_iso", Value(format_iso_time(complete_since_[owner].load())));
+      o.emplace_back("bootstrapping", Value(bootstrapping_[owner].load()));
+    }
     signals.emplace_back(std::move(o));
   }
   Value::Array views;

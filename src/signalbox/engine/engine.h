@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "signalbox/config/config.h"
 #include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/recent_users.h"
+#include "signalbox/engine/state_registry.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/event/reject_reason.h"
 #include "signalbox/materialize/materializer.h"
@@ -43,6 +45,10 @@ struct EngineCounters {
   std::atomic<std::uint64_t> events_rejected_invalid{0};
   std::atomic<std::uint64_t> events_rejected_late{0};
   std::atomic<std::uint64_t> queries{0};
+  // Stored raw events folded into new states by bootstrap_step() since start.
+  std::atomic<std::uint64_t> bootstrap_events_folded{0};
+  // States whose bootstrap has not finished.
+  std::atomic<std::uint64_t> bootstrap_states_pending{0};
 };
 
 // The heart of Signalbox: the ingest pipeline (decode, materialize, deduplicate, store events
@@ -177,7 +183,9 @@ class Engine {
   // another process on a shared store is not listed. Reads no store.
   std::vector<std::uint64_t> recent_users(std::size_t limit) const { return recent_users_.newest(limit); }
 
-  // The configured signals and views with their parameters (GET /v1/signals).
+  // The configured signals and views with their parameters (GET /v1/signals); with the store
+  // open, each signal also says from when it is complete ("complete_since", see below) and
+  // whether it is being built from history ("bootstrapping").
   Value describe() const;
   // Every signal and view name, signals first, in config order.
   std::vector<std::string> names() const;
@@ -189,7 +197,8 @@ class Engine {
     bool compact = false;
   };
   // Moves the expiry horizon to stream time and folds old day tiles into base tiles; expired
-  // events and tiles then go in compactions (see Store::expire).
+  // events and tiles then go in compactions (see Store::expire). Does nothing while a bootstrap is
+  // pending (see bootstrap_pending).
   void expire(ExpireOptions options);
   // expire() with every compaction on or off.
   void expire(bool compact) { expire(ExpireOptions{compact, compact}); }
@@ -206,6 +215,52 @@ class Engine {
   void write_note(std::string_view name, std::optional<std::string_view> value) {
     store_->write_note(name, value);
   }
+
+  // --- The life of a signal's state (docs/signal-lifecycle.md) ---
+  //
+  // A state (see Signal::state_id) the store has kept since its first event is complete. One
+  // that appears in the config of a store that already holds events (a new or changed signal)
+  // holds, at first, only what is ingested from then on. On RocksDB it is then built from the
+  // stored raw events by bootstrap_step() (serve runs it in the background); events older than
+  // the raw retention come only from an archived log, through fold_history(). Whether and from
+  // when each state is complete is kept in the store (a StateRecord per state).
+
+  // From when signal `name`'s state holds every event, in ms; 0 when it holds all of history.
+  // A query marks each window that starts before it as incomplete. Throws QueryError for an
+  // unknown name.
+  TimeMs complete_since(const std::string& name) const;
+  // Whether some state is still to be built from the stored raw events. While one is, expiry
+  // is held (raw events are not dropped), so that what the bootstrap reads stays there.
+  bool bootstrap_pending() const { return counters_.bootstrap_states_pending.load() > 0; }
+  // What one bootstrap_step() did.
+  struct BootstrapStep {
+    std::size_t events = 0;  // stored raw events folded
+    std::size_t users = 0;   // users whose events were all folded
+    bool done = false;       // no state is left to build
+  };
+  // Folds the stored raw events of the next users (ascending id, about `max_events` events,
+  // at least one user) into the tiles of the states being built, exactly as ingest folded
+  // them into the other states, and records how far it came in the same atomic commit: an
+  // interrupted bootstrap resumes where it stopped, counting nothing twice. Holds the write
+  // lock while it runs (ingest waits), so keep max_events small. When the last user is done
+  // the state is complete from the oldest stored raw event on (complete_since). Throws
+  // StorageError when the store fails.
+  BootstrapStep bootstrap_step(std::size_t max_events);
+
+  // Whether some state is not complete for all time (complete_since > 0), so that
+  // fold_history() has something to fill.
+  bool history_incomplete() const;
+  // Folds events of an archived log into the tiles of every state not complete for all time,
+  // each event into the states that do not hold its time yet (ts < their complete_since), as
+  // live ingest would have folded it; stores no event and moves no stream time. Events are
+  // decoded, not yet materialized; the caller gives each (user, event_id) once. Returns how
+  // many events went into at least one state. After the whole log, call extend_history() with
+  // its oldest ts. Not for a store a server is ingesting into (counts could double).
+  std::size_t fold_history(std::vector<Event> events);
+  // Marks every state that fold_history() filled as complete from `from` on (when that is
+  // earlier than before): the log it folded held every event from then on. 0: the log held
+  // every event the store ever took, so they are complete for all of history.
+  void extend_history(TimeMs from);
 
   TimeMs stream_time() const { return store_->high_water(); }
   // How far behind stream time an event is still taken: Options::late_horizon when given,
@@ -245,9 +300,31 @@ class Engine {
                   TimeMs as_of) const;
 
   PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes, IngestResult result);
-  // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`.
+  // Whether state_owners_[owner] takes `event` (besides its action weight); null: every state
+  // takes every event.
+  using StateFilter = std::function<bool(std::size_t owner, const Event& event)>;
+  // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`, each
+  // into the states `filter` lets take it.
   void fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
-                   std::vector<TileStates>& deltas) const;
+                   std::vector<TileStates>& deltas, const StateFilter& filter = nullptr) const;
+  // Reads the state registry at open: records for the states new to the store (see
+  // StateRecord), written back unless read-only.
+  void open_registry();
+  // Drops what is left of the tiles of `state_ids` (states used again after they were
+  // retired), moving no expiry horizon.
+  void drop_states(const std::vector<std::uint64_t>& state_ids);
+  // The registry note of the states' records (with write_mutex_ held).
+  std::string registry_note() const;
+  // Publishes records_ to the readers of complete_since and the pending count (with
+  // write_mutex_ held, after the records were stored).
+  void publish_records();
+  // Which states take a live event now: none older than their holds_from, and none whose
+  // stored raw copy a running bootstrap will still fold. Null when every state takes all.
+  StateFilter live_filter(TimeMs raw_horizon) const;
+  // The answer's "complete_since" and "incomplete" members for `names` as of `as_of` (see
+  // docs/http-api.md); nothing when every name is complete for all time.
+  void mark_incomplete(const std::vector<std::string>& names, const std::vector<SignalRequest>& requests,
+                       TimeMs as_of, Value& answer) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water);
   // The oldest input clock while any input is open (with write_mutex_ held).
@@ -265,6 +342,14 @@ class Engine {
   std::unordered_map<std::string, std::size_t> view_index_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.
   std::vector<const Signal*> state_owners_;
+  // signals_[i]'s state is state_owners_[signal_owner_[i]]'s.
+  std::vector<std::size_t> signal_owner_;
+  // The registry record of each state, by owner index (with write_mutex_ held).
+  std::vector<StateRecord> records_;
+  // records_[o].complete_since, for queries, which do not take write_mutex_.
+  std::unique_ptr<std::atomic<TimeMs>[]> complete_since_;
+  std::unique_ptr<std::atomic<bool>[]> bootstrapping_;  // records_[o].bootstrapping, likewise
+  StateRegistry retired_;  // the records of states no configured signal uses
   RetentionPolicy retention_;
   TimeMs late_horizon_ = 0;  // the late rule's horizon, at most retention_.late_horizon
   std::unique_ptr<Merger> merger_;

@@ -11,6 +11,7 @@
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
 #include "signalbox/engine/engine.h"
+#include "signalbox/engine/tile_states.h"
 #include "signalbox/store/tiles.h"
 
 namespace signalbox {
@@ -45,13 +46,6 @@ std::vector<std::size_t> input_indexes(std::size_t n) {
 }
 
 }  // namespace
-
-// One tile's deltas being folded: states[o] belongs to state_owners_[o], null when no event
-// folded into it.
-struct Engine::TileStates {
-  TileKey key;
-  std::vector<std::unique_ptr<State>> states;
-};
 
 // A batch between prepare and ingest_prepared(): decoded, materialized, encoded, and its
 // tile deltas folded and encoded on the assumption that every event is new (a batch in
@@ -134,8 +128,8 @@ std::optional<TimeMs> Engine::ids_hold() const {
   return oldest;
 }
 
-void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
-                         const std::vector<std::size_t>& which, std::vector<TileStates>& deltas) const {
+void Engine::fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
+                         std::vector<TileStates>& deltas, const StateFilter& filter) const {
   std::unordered_map<TileKey, std::size_t, TileKeyHash> index;
   std::vector<std::optional<double>> weights(state_owners_.size());
   for (std::size_t i : which) {
@@ -143,6 +137,7 @@ void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
     bool any = false;
     for (std::size_t o = 0; o < state_owners_.size(); ++o) {
       weights[o] = state_owners_[o]->weight(me);
+      if (weights[o] && filter && !filter(o, me.event)) weights[o].reset();
       any = any || weights[o].has_value();
     }
     if (!any) continue;
@@ -189,6 +184,22 @@ Engine::PreparedBatch Engine::prepare(std::vector<Event> events, std::vector<std
   fold_deltas(w.events, w.firsts, deltas);
   w.tiles = encode_deltas(deltas);
   return batch;
+}
+
+Engine::StateFilter Engine::live_filter(TimeMs raw_horizon) const {
+  const bool all_take_all = std::all_of(records_.begin(), records_.end(), [](const StateRecord& r) {
+    return r.holds_from <= 0 && !r.bootstrapping;
+  });
+  if (all_take_all) return nullptr;
+  return [this, raw_horizon](std::size_t o, const Event& e) {
+    const StateRecord& r = records_[o];
+    // Older events come only from an archived log (fold_history), so none counts twice.
+    if (e.ts < r.holds_from) return false;
+    // The bootstrap still to reach this user folds the event from its stored raw copy; one
+    // stored without it (older than the raw retention) it cannot see, so that one is folded now.
+    if (r.bootstrapping && e.user_id >= r.next_user && e.ts > raw_horizon) return false;
+    return true;
+  };
 }
 
 std::vector<TileDelta> Engine::encode_deltas(const std::vector<TileStates>& deltas) const {
@@ -293,12 +304,20 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     batch.high_water = std::max(batch.high_water, e.ts);
     fresh.push_back(i);
   }
-  // The deltas encoded ahead are right when exactly the events they fold are stored.
-  if (fresh == w.firsts) {
+  // The deltas encoded ahead are right when exactly the events they fold are stored and every
+  // state takes each of them.
+  const StateFilter filter = live_filter(raw_horizon);
+  const bool filtered =
+      filter && std::any_of(fresh.begin(), fresh.end(), [&](std::size_t i) {
+        for (std::size_t o = 0; o < state_owners_.size(); ++o)
+          if (!filter(o, w.events[i].event)) return true;
+        return false;
+      });
+  if (fresh == w.firsts && !filtered) {
     batch.tiles = std::move(w.tiles);
   } else {
     std::vector<TileStates> refolded;
-    fold_deltas(w.events, fresh, refolded);
+    fold_deltas(w.events, fresh, refolded, filter);
     batch.tiles = encode_deltas(refolded);
   }
   if (!batch.events.empty()) store_->commit(batch);

@@ -104,7 +104,56 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
     seen = inputs.read_any_tile || !inputs.events.empty() || inputs.snapshot->holds_user(user_id);
-  return answer(user_id, inputs.as_of, names, std::move(signal_results), seen);
+  Value out = answer(user_id, inputs.as_of, names, std::move(signal_results), seen);
+  mark_incomplete(names, requests, inputs.as_of, out);
+  return out;
+}
+
+void Engine::mark_incomplete(const std::vector<std::string>& names, const std::vector<SignalRequest>& requests,
+                             TimeMs as_of, Value& answer) const {
+  const TimeMs retention = config_.event_store.retention;
+  // Whether window `window` of signal `s` (all its windows when empty) starts before its
+  // state is complete.
+  auto reaches_before = [&](std::size_t s, const std::string& window) {
+    const TimeMs since = complete_since_[signal_owner_[s]].load();
+    if (since <= 0) return false;
+    const std::vector<WindowConfig>& windows = signals_[s]->windows();
+    if (windows.empty()) return true;  // all of history
+    for (const WindowConfig& w : windows)
+      if ((window.empty() || w.text == window) && window_start(w.length, as_of, retention) < since) return true;
+    return false;
+  };
+  Value::Object since_by_name, incomplete_by_name;
+  for (const std::string& name : names) {
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
+      const std::size_t s = it->second;
+      const TimeMs since = complete_since_[signal_owner_[s]].load();
+      if (since <= 0) continue;
+      since_by_name.emplace_back(name, Value(since));
+      Value::Array windows;
+      for (const WindowConfig& w : requests[s].windows)
+        if (reaches_before(s, w.text)) windows.emplace_back(w.text);
+      if (!signals_[s]->windowed() || !windows.empty()) incomplete_by_name.emplace_back(name, Value(std::move(windows)));
+      continue;
+    }
+    // A view: complete since the latest of the states it reads, incomplete when one of the
+    // windows it reads reaches before that state's.
+    const std::size_t v = view_index_.at(name);
+    std::vector<std::pair<std::size_t, std::string>> reads = view_operands_[v];
+    if (views_[v]->input() != View::Input::kOperands) reads.emplace_back(view_signal_[v], config_.views[v].window);
+    TimeMs since = 0;
+    bool incomplete = false;
+    for (const auto& read : reads) {
+      since = std::max(since, complete_since_[signal_owner_[read.first]].load());
+      incomplete = incomplete || reaches_before(read.first, read.second);
+    }
+    if (since <= 0) continue;
+    since_by_name.emplace_back(name, Value(since));
+    if (incomplete) incomplete_by_name.emplace_back(name, Value(Value::Array()));
+  }
+  if (since_by_name.empty()) return;
+  answer.object().emplace_back("complete_since", Value(std::move(since_by_name)));
+  if (!incomplete_by_name.empty()) answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,

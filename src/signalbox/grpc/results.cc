@@ -199,9 +199,19 @@ void ResultTranslator::user_signals(std::uint64_t user_id, const Value& answer,
   if (const Value* seen = answer.find("seen")) out->set_seen(*seen == Value(true));
   const Value* signals = answer.find("signals");
   if (!signals || !signals->is_object()) return;
+  const Value* complete_since = answer.find("complete_since");
+  const Value* incomplete = answer.find("incomplete");
   for (const auto& [name, value] : signals->object()) {
     v1::SignalResult* signal = out->add_signals();
     signal->set_name(name);
+    if (const Value* since = complete_since ? complete_since->find(name) : nullptr)
+      signal->set_complete_since(static_cast<std::int64_t>(since->number()));
+    const Value* incomplete_windows = incomplete ? incomplete->find(name) : nullptr;
+    auto window_incomplete = [&](const std::string& window) {
+      if (!incomplete_windows || !incomplete_windows->is_array()) return false;
+      const Value::Array& windows = incomplete_windows->array();
+      return std::find(windows.begin(), windows.end(), Value(window)) != windows.end();
+    };
     auto it = kinds_.find(name);
     Kind kind = it == kinds_.end() ? Kind{} : it->second;
     if (kind.windowed && value.is_object()) {
@@ -209,9 +219,11 @@ void ResultTranslator::user_signals(std::uint64_t user_id, const Value& answer,
       for (const auto& [window, result] : value.object()) {
         v1::WindowedResult* w = windowed->add_windows();
         w->set_window(window);
+        w->set_incomplete(window_incomplete(window));
         ResultTranslator::result(result, kind.shape, w->mutable_result(), kind.fields);
       }
     } else {
+      signal->set_incomplete(incomplete_windows != nullptr);
       ResultTranslator::result(value, kind.shape, signal->mutable_result(), kind.fields);
     }
   }
@@ -223,6 +235,9 @@ void ResultTranslator::list_signals(const Value& described, v1::ListSignalsRespo
       v1::SignalInfo* info = out->add_signals();
       info->set_name(text(s.find("name")));
       info->set_aggregator(text(s.find("aggregator")));
+      if (const Value* since = s.find("complete_since"))
+        info->set_complete_since(static_cast<std::int64_t>(since->number()));
+      if (const Value* building = s.find("bootstrapping")) info->set_bootstrapping(*building == Value(true));
       info->set_group_by(text(s.find("group_by")));
       info->set_value(text(s.find("value")));
       if (const Value* actions = s.find("actions"); actions && actions->is_object()) {

@@ -279,7 +279,7 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
       return json_response(http::status::ok, request.version(), R"({"status":"ok"})");
     case Route::kReadyz:
       engine_.check_ready();  // a StorageError answers 503, as for any request
-      return json_response(http::status::ok, request.version(), R"({"status":"ready"})");
+      return json_response(http::status::ok, request.version(), readiness().to_json());
     case Route::kMetrics:
       return get_metrics(request);
     case Route::kUsers:
@@ -350,6 +350,17 @@ void HttpApi::add_metrics_appender(std::function<void(std::string&)> append) {
   metrics_appenders_.push_back(std::move(append));
 }
 
+Value HttpApi::readiness() const {
+  Value::Object out{{"status", Value("ready")}};
+  // Still serving while signals are being built: their answers say what is incomplete.
+  Value::Array building;
+  const Value described = engine_.describe();
+  for (const Value& signal : described.find("signals")->array())
+    if (const Value* b = signal.find("bootstrapping"); b && *b == Value(true)) building.push_back(*signal.find("name"));
+  if (!building.empty()) out.emplace_back("bootstrapping", Value(std::move(building)));
+  return Value(std::move(out));
+}
+
 HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
   const EngineCounters& c = engine_.counters();
   StoreStats store = engine_.store_stats();
@@ -381,6 +392,18 @@ HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
   // The store reports an empty stream as a time far before the epoch.
   double stream_seconds = stream_time < 0 ? 0.0 : static_cast<double>(stream_time) / 1000.0;
   fmt::format_to(out, "signalbox_stream_time_seconds {}\n", stream_seconds);
+  metric("signalbox_bootstrap_events_folded_total", "counter",
+         "Stored raw events folded into new or changed signals' state since start.");
+  fmt::format_to(out, "signalbox_bootstrap_events_folded_total {}\n", c.bootstrap_events_folded.load());
+  metric("signalbox_bootstrap_states_pending", "gauge",
+         "States of new or changed signals still being built from the stored raw events.");
+  fmt::format_to(out, "signalbox_bootstrap_states_pending {}\n", c.bootstrap_states_pending.load());
+  metric("signalbox_signal_complete_since_seconds", "gauge",
+         "From when each signal's state holds every event, in seconds since the Unix epoch (0: all of "
+         "history); windows that start earlier are answered as incomplete.");
+  for (const SignalConfig& s : engine_.config().signals)
+    fmt::format_to(out, "signalbox_signal_complete_since_seconds{{signal=\"{}\"}} {}\n",
+                   prometheus_label_value(s.name), static_cast<double>(engine_.complete_since(s.name)) / 1000.0);
   metric("signalbox_store_events", "gauge", "Raw events in the event store (an estimate).");
   fmt::format_to(out, "signalbox_store_events {}\n", store.events);
   // RocksDB's key estimate for the tile column family. Not a count: every merge operand not

@@ -89,6 +89,8 @@ class HttpApi {
   HttpResponse batch_get(const HttpRequest& request,
                          std::chrono::steady_clock::time_point deadline);
   HttpResponse get_metrics(const HttpRequest& request);
+  // The /readyz answer: ready, and which signals are still being built from history.
+  Value readiness() const;
 
   Engine& engine_;
   HttpApiOptions options_;

@@ -67,6 +67,10 @@ struct CommitBatch {
   std::vector<StoredEvent> events;
   std::vector<TileDelta> tiles;
   TimeMs high_water = 0;
+  // Notes (see Store::write_note) to write with the batch: on RocksDB in the same atomic write,
+  // so that a record of progress is never found without the tiles it describes, nor the other
+  // way round; on Redis right after it (a crash between the two can lose the note).
+  std::vector<std::pair<std::string, std::string>> notes;
 };
 
 // Merges encoded states of one state id: `operands` oldest first. Supplied by the engine,

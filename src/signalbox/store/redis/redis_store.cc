@@ -269,6 +269,8 @@ class RedisStore final : public Store {
     if (!meta.empty())
       for (const RedisValue& r : cluster_.run(meta)) checked(r, "commit stream time");
     if (!to_compact.empty()) rewrite_tiles(to_compact, nullptr, kBeginningOfTime, false);
+    if (conflicted.empty())
+      for (const auto& [name, value] : batch.notes) write_note(name, value);
     if (!conflicted.empty())
       throw StorageError(fmt::format(
           "redis: events of {} user(s) (user {} first) were stored by another writer between the duplicate "

@@ -259,6 +259,7 @@ class RocksDbStore final : public Store {
     for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
+    for (const auto& [name, value] : batch.notes) check(wb.Put(default_, note_key(name), value), "batch note");
     write(wb, "commit");
     high_water_.store(high_water, std::memory_order_release);
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ with clang (ASan+UBSan, in build-fuzz/ or
-# $SIGNALBOX_FUZZ_BUILD_DIR) and runs each for $SIGNALBOX_FUZZ_SECONDS seconds (default 60),
+# Builds the libFuzzer targets of fuzz/ with clang (ASan+UBSan, in build-asan/ or
+# $SIGNALBOX_ASAN_BUILD_DIR, the build the asan step of scripts/sanitize.sh shares) and runs each for $SIGNALBOX_FUZZ_SECONDS seconds (default 60),
 # starting from its seed corpus fuzz/corpus/<target>/. Exits non-zero when a target finds a
 # crash, a sanitizer report, a leak, a timeout or an out-of-memory; the input that caused it
 # is kept as <build>/findings/<target>/crash-* (or leak-, timeout-, oom-) and the log as
@@ -9,10 +9,10 @@
 #
 # Usage: scripts/fuzz.sh [target...]     (default: every target)
 #   SIGNALBOX_FUZZ_SECONDS=600 scripts/fuzz.sh http_request_fuzz
-#   reproduce: build-fuzz/fuzz/<target> <build>/findings/<target>/crash-...
+#   reproduce: build-asan/fuzz/<target> <build>/findings/<target>/crash-...
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${SIGNALBOX_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+build="${SIGNALBOX_ASAN_BUILD_DIR:-$root/build-asan}"
 seconds="${SIGNALBOX_FUZZ_SECONDS:-60}"
 jobs="${SIGNALBOX_JOBS:-$(nproc)}"
 # One ccache for every clone, as in scripts/build.sh.
@@ -39,11 +39,7 @@ for t in "${targets[@]}"; do
   [ -n "${max_len[$t]:-}" ] || { echo "fuzz.sh: unknown target $t (known: ${!max_len[*]})" >&2; exit 2; }
 done
 
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (scripts/install-deps.sh installs it)" >&2; exit 2; }
-# -O1 -g1: what the sanitizers recommend, with line numbers in stacks and half the compile time.
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSIGNALBOX_FUZZ=ON \
-  -DSIGNALBOX_TESTS=OFF -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" >/dev/null
+"$root/scripts/configure-asan.sh" "$build"
 ninja -C "$build" -j"$jobs" "${targets[@]}"
 
 run_one() {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs the tests under the sanitizers, each in a build folder of its own
 # (docs/reliability.md):
-#   asan  AddressSanitizer + UndefinedBehaviorSanitizer (-DSIGNALBOX_SANITIZE=ON) in build-asan/:
-#         every test, except web_explorer, the browser test (it checks the page in Chromium;
-#         the server routes it calls run sanitized in the end-to-end tests), and without the
-#         benchmarks (-DSIGNALBOX_BENCH=OFF: they measure speed, which sanitizers distort).
+#   asan  AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/, the clang build that
+#         scripts/fuzz.sh shares (scripts/configure-asan.sh): every test, except web_explorer,
+#         the browser test (it checks the page in Chromium; the server routes it calls run
+#         sanitized in the end-to-end tests), and without the benchmarks (they measure speed,
+#         which sanitizers distort).
 #   tsan  ThreadSanitizer (-DSIGNALBOX_TSAN=ON) in build-tsan/: the tests that run threads
 #         (the HTTP server and its concurrency test, gRPC end to end, concurrent materializing
 #         and caching, replay's two-thread pipeline), against sanitized binaries.
@@ -26,7 +27,7 @@ export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 # -O1 -g1: what the sanitizers recommend, with line numbers in stacks and a much faster compile
 # than the default -O2 -g.
-common_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+tsan_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
 
 # The tests of the tsan run (ctest -R) and the targets they need. Not Kafka ingest: librdkafka
@@ -51,7 +52,7 @@ check_reports() {
 
 run_asan() {
   local build="${SIGNALBOX_ASAN_BUILD_DIR:-$root/build-asan}"
-  cmake -S "$root" -B "$build" "${common_cmake[@]}" -DSIGNALBOX_SANITIZE=ON >/dev/null
+  "$root/scripts/configure-asan.sh" "$build"
   ninja -C "$build" -j"$jobs"
   rm -rf "$build/sanitizer-reports" && mkdir -p "$build/sanitizer-reports"
   local rc=0
@@ -66,7 +67,7 @@ run_asan() {
 
 run_tsan() {
   local build="${SIGNALBOX_TSAN_BUILD_DIR:-$root/build-tsan}"
-  cmake -S "$root" -B "$build" "${common_cmake[@]}" -DSIGNALBOX_TSAN=ON >/dev/null
+  cmake -S "$root" -B "$build" "${tsan_cmake[@]}" -DSIGNALBOX_TSAN=ON >/dev/null
   ninja -C "$build" -j"$jobs" "${tsan_targets[@]}"
   rm -rf "$build/sanitizer-reports" && mkdir -p "$build/sanitizer-reports"
   local rc=0

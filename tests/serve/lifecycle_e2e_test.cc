@@ -100,7 +100,8 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
   ASSERT_TRUE(bootstrapping(client)) << "the added signals are being built";
   {
     HttpAnswer ready = client.get("/readyz");
-    EXPECT_EQ(ready.status, 200u);
+    EXPECT_EQ(ready.status, 503u) << "not ready until every signal is built";
+    EXPECT_EQ(ready.retry_after, "5");
     EXPECT_EQ(ready.json().find("bootstrapping")->to_json(), R"(["weighted_clicks","all_saves"])");
   }
 

@@ -76,7 +76,7 @@ struct Entry {
 };
 
 // Newest first, ties on ts broken by event_id descending, as last_k orders them.
-bool newer(const Entry& a, const Entry& b) {
+bool newer_entry(const Entry& a, const Entry& b) {
   if (a.ts != b.ts) return a.ts > b.ts;
   return a.event_id > b.event_id;
 }
@@ -160,7 +160,7 @@ class SequenceAggregator final : public AggregatorOf<Sequence> {
   void fold(Sequence& s, const MaterializedEvent& e, double) const override {
     Entry entry{e.event.ts, e.event.event_id, {}};
     auto& list = s.entries;
-    auto at = std::lower_bound(list.begin(), list.end(), entry, newer);
+    auto at = std::lower_bound(list.begin(), list.end(), entry, newer_entry);
     if (static_cast<std::size_t>(at - list.begin()) >= k_) return;
     entry.fields.reserve(fields_.size());
     for (const FieldRef& field : fields_) entry.fields.push_back(field.read(e));
@@ -174,7 +174,7 @@ class SequenceAggregator final : public AggregatorOf<Sequence> {
     auto a = into.entries.begin(), a_end = into.entries.end();
     auto b = from.entries.begin(), b_end = from.entries.end();
     while (merged.size() < k_ && (a != a_end || b != b_end)) {
-      if (b == b_end || (a != a_end && !newer(*b, *a))) {
+      if (b == b_end || (a != a_end && !newer_entry(*b, *a))) {
         merged.push_back(std::move(*a++));
       } else {
         merged.push_back(*b++);
@@ -211,7 +211,7 @@ class SequenceAggregator final : public AggregatorOf<Sequence> {
       entry.ts = in.svarint();
       entry.event_id = std::string(in.str());
       for (std::size_t f = 0; f < fields_.size(); ++f) entry.fields.push_back(decode_field(in));
-      if (!s.entries.empty() && !newer(s.entries.back(), entry))
+      if (!s.entries.empty() && !newer_entry(s.entries.back(), entry))
         throw CorruptionError("sequence: entries out of order");
       s.entries.push_back(std::move(entry));
     }

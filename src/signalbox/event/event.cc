@@ -17,17 +17,17 @@ namespace {
 // serialization would make re-sent events look new.
 constexpr std::uint8_t kEventIdFormat = 1;
 
-enum AttrTag : std::uint8_t { kAttrString = 0, kAttrNumber = 1 };
+enum IdAttrTag : std::uint8_t { kIdAttrString = 0, kIdAttrNumber = 1 };
 
 void append_attr_value(ByteWriter& w, const AttrValue& value) {
   if (const auto* s = std::get_if<std::string>(&value)) {
-    w.byte(kAttrString);
+    w.byte(kIdAttrString);
     w.str(*s);
   } else {
     double d = std::get<double>(value);
     // 0 and -0 compare equal, so they must hash equal too.
     if (d == 0) d = 0;
-    w.byte(kAttrNumber);
+    w.byte(kIdAttrNumber);
     // Big-endian bit pattern: the id must not depend on the machine's byte order.
     w.fixed64_be(std::bit_cast<std::uint64_t>(d));
   }

@@ -27,6 +27,10 @@ class EventLogReader {
   EventLogReader(const EventLogReader&) = delete;
   EventLogReader& operator=(const EventLogReader&) = delete;
 
+  // A good `max` for next_lines(): large enough that per-call costs vanish, small enough that
+  // the lines held stay a few MiB.
+  static constexpr std::size_t kLinesPerRead = 8192;
+
   // Replaces `lines` with up to `max` further lines, without their line ends; they stay valid
   // until the next call. Returns false at the end of the input. Throws std::runtime_error
   // naming the file on a read error (a corrupt or truncated gzip stream).

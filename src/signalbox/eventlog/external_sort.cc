@@ -21,7 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kLinesPerRead = 8192;
 // Runs merged at once: more would need more open files and smaller read buffers than pay off.
 constexpr std::size_t kMaxFanIn = 128;
 constexpr std::size_t kMinReadBuffer = 4096;
@@ -193,7 +192,7 @@ void ExternalSort::sort() {
   std::vector<std::string_view> lines;
   for (std::size_t f = 0; f < files_.size(); ++f) {
     EventLogReader log(files_[f]);
-    while (log.next_lines(kLinesPerRead, lines)) {
+    while (log.next_lines(EventLogReader::kLinesPerRead, lines)) {
       check_stop();
       for (std::size_t i = 0; i < lines.size(); ++i) {
         std::string_view line = lines[i];

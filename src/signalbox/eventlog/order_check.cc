@@ -14,7 +14,6 @@ namespace signalbox {
 
 namespace {
 
-constexpr std::size_t kLinesPerRead = 8192;
 
 }  // namespace
 
@@ -34,7 +33,7 @@ bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
   std::vector<std::string_view> lines;
   for (const std::string& name : files) {
     EventLogReader log(name);
-    while (log.next_lines(kLinesPerRead, lines)) {
+    while (log.next_lines(EventLogReader::kLinesPerRead, lines)) {
       if (stop && stop->load()) throw std::runtime_error("interrupted");
       for (std::size_t i = 0; i < lines.size(); ++i) {
         if (is_blank_line(lines[i])) continue;

@@ -13,7 +13,6 @@ namespace signalbox {
 
 namespace {
 
-constexpr std::size_t kLinesPerRead = 8192;
 
 }  // namespace
 
@@ -83,7 +82,7 @@ void TimeOrderedLog::read_as_given(const LogRecordConsumer& consume) {
       const EventLogReader*& current;
       ~Unset() { current = nullptr; }
     } unset{s.current};
-    while (log.next_lines(kLinesPerRead, lines)) {
+    while (log.next_lines(EventLogReader::kLinesPerRead, lines)) {
       if (s.options.stop && s.options.stop->load()) throw std::runtime_error("interrupted");
       for (std::size_t i = 0; i < lines.size(); ++i) {
         if (is_blank_line(lines[i])) continue;

@@ -279,7 +279,7 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
       return json_response(http::status::ok, request.version(), R"({"status":"ok"})");
     case Route::kReadyz:
       engine_.check_ready();  // a StorageError answers 503, as for any request
-      return json_response(http::status::ok, request.version(), readiness().to_json());
+      return readiness_response(request.version());
     case Route::kMetrics:
       return get_metrics(request);
     case Route::kUsers:
@@ -350,15 +350,19 @@ void HttpApi::add_metrics_appender(std::function<void(std::string&)> append) {
   metrics_appenders_.push_back(std::move(append));
 }
 
-Value HttpApi::readiness() const {
-  Value::Object out{{"status", Value("ready")}};
-  // Still serving while signals are being built: their answers say what is incomplete.
+HttpResponse HttpApi::readiness_response(unsigned version) const {
   Value::Array building;
   const Value described = engine_.describe();
   for (const Value& signal : described.find("signals")->array())
     if (const Value* b = signal.find("bootstrapping"); b && *b == Value(true)) building.push_back(*signal.find("name"));
-  if (!building.empty()) out.emplace_back("bootstrapping", Value(std::move(building)));
-  return Value(std::move(out));
+  if (building.empty())
+    return json_response(http::status::ok, version, R"({"status":"ready"})");
+  // Not ready until every signal is built from history (a load balancer sends traffic to a
+  // complete replica first); the server still answers, marking what is incomplete, and ingests.
+  Value::Object out{{"status", Value("bootstrapping")}, {"bootstrapping", Value(std::move(building))}};
+  HttpResponse response = json_response(http::status::service_unavailable, version, Value(std::move(out)).to_json());
+  response.set(http::field::retry_after, "5");
+  return response;
 }
 
 HttpResponse HttpApi::get_metrics(const HttpRequest& request) {

@@ -89,8 +89,9 @@ class HttpApi {
   HttpResponse batch_get(const HttpRequest& request,
                          std::chrono::steady_clock::time_point deadline);
   HttpResponse get_metrics(const HttpRequest& request);
-  // The /readyz answer: ready, and which signals are still being built from history.
-  Value readiness() const;
+  // The /readyz answer once the store is reachable: 200 ready, or 503 naming the signals still
+  // being built from history.
+  HttpResponse readiness_response(unsigned version) const;
 
   Engine& engine_;
   HttpApiOptions options_;

@@ -17,7 +17,7 @@ namespace signalbox {
 
 namespace {
 
-constexpr char kFormat[] = "signalbox-redis-1";
+constexpr char kRedisFormat[] = "signalbox-redis-1";
 constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // as the RocksDB store's
 // A user's tiles are compacted once this many operands wait in them: reads merge them all.
 constexpr long long kCompactAfter = 16;
@@ -170,12 +170,12 @@ class RedisStore final : public Store {
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
     for (auto* script : {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_}) cluster_.load(*script);
-    RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kFormat}});
+    RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kRedisFormat}});
     checked(set, "write format");
     RedisValue format = checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, "format"}}), "read format");
-    if (format.str != kFormat)
+    if (format.str != kRedisFormat)
       throw StorageError(fmt::format("redis: keys under \"{}\" hold stored format \"{}\", not \"{}\"", prefix_,
-                                     format.str, kFormat));
+                                     format.str, kRedisFormat));
   }
 
   RedisCluster& cluster() { return cluster_; }

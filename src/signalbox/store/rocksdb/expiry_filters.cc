@@ -11,20 +11,18 @@ namespace signalbox {
 
 namespace {
 
-std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 }  // namespace
 
 bool EventExpiryFilter::Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
                                bool*) const {
-  if (!rocksdb_keys::is_event_key(view(key))) return false;
+  if (!rocksdb_keys::is_event_key(key.ToStringView())) return false;
   const TimeMs through = expired_through_.load(std::memory_order_acquire);
-  return rocksdb_keys::parse_event_key(view(key)).ts <= through;
+  return rocksdb_keys::parse_event_key(key.ToStringView()).ts <= through;
 }
 
 bool EventIdExpiryFilter::Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value,
                                  std::string*, bool*) const {
-  const std::optional<TimeMs> ts = rocksdb_keys::parse_event_id_value(view(value));
+  const std::optional<TimeMs> ts = rocksdb_keys::parse_event_id_value(value.ToStringView());
   if (!ts) return false;
   return *ts <= ids_expired_through_.load(std::memory_order_acquire);
 }
@@ -52,9 +50,9 @@ rocksdb::CompactionFilter::Decision TileExpiryFilter::FilterV2(int, const rocksd
   TileKey tile;
   std::vector<TilePart> parts;
   try {
-    tile = rocksdb_keys::parse_tile_key(view(key));
+    tile = rocksdb_keys::parse_tile_key(key.ToStringView());
     if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs) return Decision::kRemove;
-    parse_tile_parts(view(value), parts);
+    parse_tile_parts(value.ToStringView(), parts);
   } catch (const CorruptionError&) {
     return Decision::kKeep;
   }

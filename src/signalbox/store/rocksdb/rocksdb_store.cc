@@ -46,8 +46,6 @@ using rocksdb_keys::tile_key;
 using rocksdb_keys::time_value;
 using rocksdb_keys::user_prefix;
 
-std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 void check(const rocksdb::Status& status, std::string_view what) {
   if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
 }
@@ -179,10 +177,10 @@ class RocksDbStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
     std::string value;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string_view key = view(it->key());
+      std::string_view key = it->key().ToStringView();
       if (key.size() < (events ? rocksdb_keys::kEventKeyMinSize : rocksdb_keys::kEventIdKeySize)) continue;
       const TimeMs ts = events ? parse_event_key(key).ts
-                               : rocksdb_keys::parse_event_id_value(view(it->value())).value_or(kBeginningOfTime);
+                               : rocksdb_keys::parse_event_id_value(it->value().ToStringView()).value_or(kBeginningOfTime);
       if (ts <= (events ? expired_through_.load() : ids_expired_through_.load())) continue;
       rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events ? events_ : event_ids_, it->key(), &value);
       if (status.IsNotFound())
@@ -338,9 +336,9 @@ class RocksDbStore final : public Store {
     };
     it->SeekToFirst();
     while (it->Valid()) {
-      TileKey tile = parse_tile_key(view(it->key()));
+      TileKey tile = parse_tile_key(it->key().ToStringView());
       if (tile.kind == TileKind::kDay && tile.start < keep_from) {
-        fold_tile(tile, view(it->key()), view(it->value()));
+        fold_tile(tile, it->key().ToStringView(), it->value().ToStringView());
         it->Next();
         continue;
       }
@@ -489,10 +487,10 @@ class RocksDbSnapshot final : public StoreSnapshot {
     std::string prefix = user_prefix(user);
     std::string start = event_key(user, from, "");
     for (events_->Seek(start); events_->Valid(); events_->Next()) {
-      std::string_view key = view(events_->key());
+      std::string_view key = events_->key().ToStringView();
       if (!rocksdb_keys::is_event_key(key) || !key.starts_with(prefix)) break;
       if (parse_event_key(key).ts > to) break;
-      fn(view(events_->value()));
+      fn(events_->value().ToStringView());
     }
     check(events_->status(), "scan events");
   }
@@ -506,7 +504,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     total_order.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(total_order, events_family_));
     for (it->Seek(user_prefix(from)); out.size() < limit && it->Valid();) {
-      std::string_view key = view(it->key());
+      std::string_view key = it->key().ToStringView();
       const std::uint64_t user = parse_event_key(key).user;
       out.push_back(user);
       if (user == std::numeric_limits<std::uint64_t>::max()) break;
@@ -545,11 +543,11 @@ class RocksDbSnapshot final : public StoreSnapshot {
         tiles_->Seek(start);
       positioned = true;
       for (; tiles_->Valid(); tiles_->Next()) {
-        std::string_view key = view(tiles_->key());
+        std::string_view key = tiles_->key().ToStringView();
         if (!key.starts_with(prefix)) break;
         TileKey parsed = parse_tile_key(key);
         if (kind != TileKind::kBase && parsed.start > to) break;
-        append_stored_tiles(parsed, view(tiles_->value()), state_ids, out);
+        append_stored_tiles(parsed, tiles_->value().ToStringView(), state_ids, out);
         if (kind == TileKind::kBase) {
           tiles_->Next();  // a user has one base tile
           break;

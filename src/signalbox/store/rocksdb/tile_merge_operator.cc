@@ -10,16 +10,14 @@ namespace signalbox {
 
 namespace {
 
-std::string_view view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 }  // namespace
 
 bool TileMergeOperator::FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const {
   std::vector<std::string_view> operands;
   operands.reserve(in.operand_list.size() + 1);
-  if (in.existing_value) operands.push_back(view(*in.existing_value));
-  for (const rocksdb::Slice& op : in.operand_list) operands.push_back(view(op));
-  return merge(view(in.key), operands, &out->new_value);
+  if (in.existing_value) operands.push_back(in.existing_value->ToStringView());
+  for (const rocksdb::Slice& op : in.operand_list) operands.push_back(op.ToStringView());
+  return merge(in.key.ToStringView(), operands, &out->new_value);
 }
 
 bool TileMergeOperator::PartialMergeMulti(const rocksdb::Slice& key,
@@ -27,8 +25,8 @@ bool TileMergeOperator::PartialMergeMulti(const rocksdb::Slice& key,
                                           std::string* new_value, rocksdb::Logger*) const {
   std::vector<std::string_view> operands;
   operands.reserve(operand_list.size());
-  for (const rocksdb::Slice& op : operand_list) operands.push_back(view(op));
-  return merge(view(key), operands, new_value);
+  for (const rocksdb::Slice& op : operand_list) operands.push_back(op.ToStringView());
+  return merge(key.ToStringView(), operands, new_value);
 }
 
 bool TileMergeOperator::merge(std::string_view key, std::span<const std::string_view> operands,

@@ -1,5 +1,7 @@
 #include "http_client.h"
 
+#include "beast_request.h"
+
 #include <poll.h>
 
 #include "signalbox/serve/asio.h"
@@ -9,8 +11,6 @@ namespace signalbox::testing {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-
-namespace {
 
 http::verb beast_verb(Method method) {
   switch (method) {
@@ -23,7 +23,17 @@ http::verb beast_verb(Method method) {
   return http::verb::unknown;
 }
 
-}  // namespace
+http::request<http::string_body> make_request(Method method, std::string_view target,
+                                              std::string body, const Headers& headers) {
+  http::verb verb = beast_verb(method);
+  http::request<http::string_body> request(verb, std::string(target), 11);
+  request.set(http::field::host, "127.0.0.1");
+  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.body() = std::move(body);
+  request.prepare_payload();
+  return request;
+}
 
 struct HttpClient::Connection {
   asio::io_context io;
@@ -49,15 +59,8 @@ HttpClient::Connection& HttpClient::connected() {
 
 HttpAnswer HttpClient::send(Method method, std::string_view target, std::string body,
                             const Headers& headers) {
-  http::verb verb = beast_verb(method);
-  http::request<http::string_body> request(verb, std::string(target), 11);
-  request.set(http::field::host, "127.0.0.1");
-  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) request.set(name, value);
-  request.body() = std::move(body);
-  request.prepare_payload();
-  http::write(*connected().stream, request);
-  return read(verb == http::verb::head);
+  http::write(*connected().stream, make_request(method, target, std::move(body), headers));
+  return read(method == Method::kHead);
 }
 
 HttpAnswer HttpClient::send_raw(std::string_view bytes) {

@@ -1,5 +1,6 @@
 #include "https_client.h"
 
+#include "beast_request.h"
 #include "signalbox/serve/asio_ssl.h"
 
 namespace signalbox::testing {
@@ -21,15 +22,9 @@ HttpAnswer https_request(std::uint16_t port, const std::string& ca_file, Method 
   beast::get_lowest_layer(stream).connect(
       asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
   stream.handshake(ssl::stream_base::client);
-  http::verb verb = method == Method::kPost ? http::verb::post : http::verb::get;
   if (method != Method::kPost && method != Method::kGet)
     throw std::invalid_argument("https_request: only GET and POST");
-  http::request<http::string_body> request(verb, std::string(target), 11);
-  request.set(http::field::host, "127.0.0.1");
-  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
-  for (const auto& [name, value] : headers) request.set(name, value);
-  request.body() = std::move(body);
-  request.prepare_payload();
+  auto request = make_request(method, target, std::move(body), headers);
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;

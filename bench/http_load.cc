@@ -40,7 +40,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 
 namespace {
 

@@ -38,7 +38,7 @@
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/event/decode.h"
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <poll.h>
 
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 
 namespace signalbox::testing {
 

@@ -23,7 +23,7 @@
 #include "signalbox/engine/engine.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/eventlog/progress.h"
-#include "signalbox/eventlog/temp_folder.h"
+#include "signalbox/common/temp_folder.h"
 #include "signalbox/eventlog/time_ordered_log.h"
 #include "signalbox/store/tiles.h"
 

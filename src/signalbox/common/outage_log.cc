@@ -5,7 +5,7 @@
 namespace signalbox {
 
 void OutageLog::failed(std::string_view reason) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ++failures_;
   if (down_.load(std::memory_order_relaxed)) return;
   down_.store(true, std::memory_order_relaxed);
@@ -14,7 +14,7 @@ void OutageLog::failed(std::string_view reason) {
 
 void OutageLog::succeeded() {
   if (!down_.load(std::memory_order_relaxed)) return;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!down_.load(std::memory_order_relaxed)) return;
   down_.store(false, std::memory_order_relaxed);
   spdlog::info("{} available again after {} failed request(s)", what_, failures_);

@@ -2,9 +2,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
+
+#include "signalbox/common/mutex.h"
 
 namespace signalbox {
 
@@ -27,8 +28,8 @@ class OutageLog {
  private:
   std::string what_;
   std::atomic<bool> down_{false};
-  std::mutex mutex_;  // guards failures_ and the transitions of down_
-  std::uint64_t failures_ = 0;
+  Mutex mutex_;  // guards failures_ and the transitions of down_
+  std::uint64_t failures_ SIGNALBOX_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace signalbox

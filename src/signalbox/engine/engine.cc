@@ -102,6 +102,7 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   if (!options_.open_store) return;
   store_ = open_store(config_, *merger_, options_.read_only);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
+  MutexLock lock(write_mutex_);  // uncontended: for the members it guards
   last_expiry_ = last_fold_ = store_->high_water();
   open_registry();
 }
@@ -150,7 +151,7 @@ void Engine::maybe_expire(TimeMs high_water) {
 }
 
 void Engine::expire(ExpireOptions options) {
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   if (bootstrap_pending()) return;  // see maybe_expire
   store_->expire(retention_, {.ids_hold = ids_hold(),
                               .fold_base = true,

@@ -4,7 +4,6 @@
 #include <functional>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "signalbox/aggregate/signal.h"
+#include "signalbox/common/mutex.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
@@ -309,26 +309,27 @@ class Engine {
                    std::vector<TileStates>& deltas, const StateFilter& filter = nullptr) const;
   // Reads the state registry at open: records for the states new to the store (see
   // StateRecord), written back unless read-only.
-  void open_registry();
+  void open_registry() SIGNALBOX_REQUIRES(write_mutex_);
   // Drops what is left of the tiles of `state_ids` (states used again after they were
   // retired), moving no expiry horizon.
   void drop_states(const std::vector<std::uint64_t>& state_ids);
   // The registry note of the states' records (with write_mutex_ held).
-  std::string registry_note() const;
+  std::string registry_note() const SIGNALBOX_REQUIRES(write_mutex_);
   // Publishes records_ to the readers of complete_since and the pending count (with
   // write_mutex_ held, after the records were stored).
-  void publish_records();
+  void publish_records() SIGNALBOX_REQUIRES(write_mutex_);
   // Which states take a live event now: none older than their holds_from, and none whose
   // stored raw copy a running bootstrap will still fold. Null when every state takes all.
-  StateFilter live_filter(TimeMs raw_horizon) const;
+  // With write_mutex_ held, also while the filter returned is used.
+  StateFilter live_filter(TimeMs raw_horizon) const SIGNALBOX_REQUIRES(write_mutex_);
   // The answer's "complete_since" and "incomplete" members for `names` as of `as_of` (see
   // docs/http-api.md); nothing when every name is complete for all time.
   void mark_incomplete(const std::vector<std::string>& names, const std::vector<SignalRequest>& requests,
                        TimeMs as_of, Value& answer) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
-  void maybe_expire(TimeMs high_water);
+  void maybe_expire(TimeMs high_water) SIGNALBOX_REQUIRES(write_mutex_);
   // The oldest input clock while any input is open (with write_mutex_ held).
-  std::optional<TimeMs> ids_hold() const;
+  std::optional<TimeMs> ids_hold() const SIGNALBOX_REQUIRES(write_mutex_);
 
   Config config_;
   Options options_;
@@ -345,7 +346,7 @@ class Engine {
   // signals_[i]'s state is state_owners_[signal_owner_[i]]'s.
   std::vector<std::size_t> signal_owner_;
   // The registry record of each state, by owner index (with write_mutex_ held).
-  std::vector<StateRecord> records_;
+  std::vector<StateRecord> records_ SIGNALBOX_GUARDED_BY(write_mutex_);
   // records_[o].complete_since, for queries, which do not take write_mutex_.
   std::unique_ptr<std::atomic<TimeMs>[]> complete_since_;
   std::unique_ptr<std::atomic<bool>[]> bootstrapping_;  // records_[o].bootstrapping, likewise
@@ -355,13 +356,13 @@ class Engine {
   std::unique_ptr<Merger> merger_;
   std::unique_ptr<Store> store_;
   DecodeOptions decode_options_;
-  std::mutex write_mutex_;
-  TimeMs last_expiry_ = kBeginningOfTime;
-  TimeMs last_fold_ = kBeginningOfTime;
+  Mutex write_mutex_;
+  TimeMs last_expiry_ SIGNALBOX_GUARDED_BY(write_mutex_) = kBeginningOfTime;
+  TimeMs last_fold_ SIGNALBOX_GUARDED_BY(write_mutex_) = kBeginningOfTime;
   // The newest ts taken from each open input of ingest(events, lanes).
-  std::unordered_map<std::string, TimeMs> lane_clocks_;
+  std::unordered_map<std::string, TimeMs> lane_clocks_ SIGNALBOX_GUARDED_BY(write_mutex_);
   // Inputs opened that have not sent anything yet: they hold the id horizon still.
-  std::unordered_set<std::string> pending_lanes_;
+  std::unordered_set<std::string> pending_lanes_ SIGNALBOX_GUARDED_BY(write_mutex_);
   EngineCounters counters_;
   RecentUsers recent_users_{kRecentUsers};
 };

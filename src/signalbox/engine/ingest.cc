@@ -101,18 +101,18 @@ IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::st
 }
 
 void Engine::open_lanes(const std::vector<std::string>& lanes) {
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   for (const std::string& lane : lanes)
     if (!lane_clocks_.count(lane)) pending_lanes_.insert(lane);
 }
 
 void Engine::settle_lanes(const std::vector<std::string>& lanes) {
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   for (const std::string& lane : lanes) pending_lanes_.erase(lane);
 }
 
 void Engine::release_lanes(const std::vector<std::string>& lanes) {
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   for (const std::string& lane : lanes) {
     lane_clocks_.erase(lane);
     pending_lanes_.erase(lane);
@@ -191,7 +191,9 @@ Engine::StateFilter Engine::live_filter(TimeMs raw_horizon) const {
     return r.holds_from <= 0 && !r.bootstrapping;
   });
   if (all_take_all) return nullptr;
-  return [this, raw_horizon](std::size_t o, const Event& e) {
+  // The filter runs inside the caller's hold of write_mutex_ (live_filter's contract), which
+  // the analysis cannot follow through a std::function.
+  return [this, raw_horizon](std::size_t o, const Event& e) SIGNALBOX_NO_THREAD_SAFETY_ANALYSIS {
     const StateRecord& r = records_[o];
     // Older events come only from an archived log (fold_history), so none counts twice.
     if (e.ts < r.holds_from) return false;
@@ -224,12 +226,12 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   PreparedBatch::Work& w = *prepared.work_;
   IngestResult result = std::move(w.result);
 
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   TimeMs high_water = store_->high_water();
   const bool empty = high_water == kBeginningOfTime;
   const TimeMs late_horizon = late_horizon_;
   const TimeMs too_late_through = empty ? kBeginningOfTime : high_water - late_horizon;
-  const TimeMs raw_horizon = empty ? kBeginningOfTime : high_water - retention_.retention;
+  const TimeMs raw_horizon = empty ? kBeginningOfTime : retention_.raw_events_through(high_water);
 
   // Too late events first, then duplicates within the batch, then duplicates already stored.
   // An event of an input with a clock of its own is judged by that clock, but never below the

@@ -4,7 +4,7 @@ namespace signalbox {
 
 void RecentUsers::note(std::span<const StoredEvent> events) {
   if (capacity_ == 0) return;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const StoredEvent& e : events) {
     if (auto it = position_.find(e.user_id); it != position_.end()) {
       order_.splice(order_.begin(), order_, it->second);
@@ -20,7 +20,7 @@ void RecentUsers::note(std::span<const StoredEvent> events) {
 }
 
 std::vector<std::uint64_t> RecentUsers::newest(std::size_t limit) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<std::uint64_t> out;
   for (auto it = order_.begin(); it != order_.end() && out.size() < limit; ++it)
     out.push_back(*it);

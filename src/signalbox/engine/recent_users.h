@@ -3,11 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "signalbox/common/mutex.h"
 #include "signalbox/store/store.h"
 
 namespace signalbox {
@@ -29,9 +29,9 @@ class RecentUsers {
 
  private:
   std::size_t capacity_;
-  mutable std::mutex mutex_;
-  std::list<std::uint64_t> order_;  // newest first
-  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> position_;
+  mutable Mutex mutex_;
+  std::list<std::uint64_t> order_ SIGNALBOX_GUARDED_BY(mutex_);  // newest first
+  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> position_ SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

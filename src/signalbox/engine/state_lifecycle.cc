@@ -53,7 +53,7 @@ void Engine::open_registry() {
       // Every event with ts > high - retention_.retention was stored with its raw copy (ingest
       // keeps raw what is within the raw retention of stream time) and is still there, as
       // expiry is held until the bootstrap is done; older ones may not be.
-      r.holds_from = std::max<TimeMs>(0, high - retention_.retention + 1);
+      r.holds_from = std::max<TimeMs>(0, retention_.raw_events_through(high) + 1);
       r.bootstrapping = true;
       r.next_user = 0;
     }
@@ -99,7 +99,7 @@ TimeMs Engine::complete_since(const std::string& name) const {
 
 Engine::BootstrapStep Engine::bootstrap_step(std::size_t max_events) {
   if (options_.read_only) throw StorageError("the store is open read-only");
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   BootstrapStep step;
   // The states that stand at the same user and hold the same times go together: one scan of
   // the raw events feeds them all (the states new at one start always do).
@@ -187,8 +187,9 @@ std::size_t Engine::fold_history(std::vector<Event> events) {
   std::erase_if(events, [&](const Event& e) { return e.ts >= needed_before; });
   if (events.empty()) return 0;
   std::vector<MaterializedEvent> materialized = materializer_->materialize(std::move(events));
-  std::lock_guard lock(write_mutex_);
-  auto takes = [&](std::size_t o, const Event& e) {
+  MutexLock lock(write_mutex_);
+  // Called only below, inside this hold of write_mutex_.
+  auto takes = [&](std::size_t o, const Event& e) SIGNALBOX_NO_THREAD_SAFETY_ANALYSIS {
     return !records_[o].bootstrapping && e.ts < records_[o].holds_from;
   };
   std::vector<std::size_t> which;
@@ -211,7 +212,7 @@ std::size_t Engine::fold_history(std::vector<Event> events) {
 
 void Engine::extend_history(TimeMs from) {
   if (options_.read_only) throw StorageError("the store is open read-only");
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   from = std::max<TimeMs>(0, from);
   bool changed = false;
   for (StateRecord& r : records_) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "signalbox/eventlog/log_record.h"
-#include "signalbox/eventlog/temp_folder.h"
+#include "signalbox/common/temp_folder.h"
 
 namespace signalbox {
 

@@ -78,7 +78,7 @@ void FeatureCache::advance(Shard& shard, bool evict, SteadyClock::time_point now
 std::shared_ptr<const FeatureCache::Row> FeatureCache::get(std::string_view key) {
   Shard& shard = shard_of(key);
   SteadyClock::time_point t = now();
-  std::lock_guard lock(shard.mutex);
+  MutexLock lock(shard.mutex);
   auto it = shard.map.find(key);
   if (it == shard.map.end() || it->second.row == nullptr) {
     ++shard.counters.misses;
@@ -103,7 +103,7 @@ void FeatureCache::put(std::string_view key, std::shared_ptr<const Row> row) {
   std::size_t cost = charge(key, *row);
   Shard& shard = shard_of(key);
   SteadyClock::time_point t = now();
-  std::lock_guard lock(shard.mutex);
+  MutexLock lock(shard.mutex);
   if (cost > shard_capacity_) {
     // Too big to keep; an older row of the key is stale now, so it goes too.
     auto it = shard.map.find(key);
@@ -139,7 +139,7 @@ void FeatureCache::put(std::string_view key, std::shared_ptr<const Row> row) {
 
 void FeatureCache::clear() {
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
+    MutexLock lock(shard->mutex);
     shard->ring.clear();
     shard->map.clear();
     shard->bytes = 0;
@@ -150,7 +150,7 @@ void FeatureCache::clear() {
 FeatureCacheStats FeatureCache::stats() const {
   FeatureCacheStats total;
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
+    MutexLock lock(shard->mutex);
     total.hits += shard->counters.hits;
     total.misses += shard->counters.misses;
     total.evictions += shard->counters.evictions;

@@ -6,12 +6,12 @@
 #include <functional>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "signalbox/common/mutex.h"
 #include "signalbox/event/event.h"
 
 namespace signalbox {
@@ -91,13 +91,13 @@ class FeatureCache {
   };
   using Map = std::unordered_map<std::string, Slot, KeyHash, std::equal_to<>>;
   struct Shard {
-    mutable std::mutex mutex;
-    Map map;
+    mutable Mutex mutex;
+    Map map SIGNALBOX_GUARDED_BY(mutex);
     // Every entry of `map` once, oldest first; the front is where the clock hand points.
     // Elements of an unordered_map keep their address when it rehashes.
-    std::deque<Map::value_type*> ring;
-    std::size_t bytes = 0;
-    std::size_t dead = 0;  // entries found expired, still in map and ring
+    std::deque<Map::value_type*> ring SIGNALBOX_GUARDED_BY(mutex);
+    std::size_t bytes SIGNALBOX_GUARDED_BY(mutex) = 0;
+    std::size_t dead SIGNALBOX_GUARDED_BY(mutex) = 0;  // entries found expired, still in map and ring
     FeatureCacheStats counters;
   };
 
@@ -106,7 +106,7 @@ class FeatureCache {
   // Moves the hand one entry on: drops the entry at the front when it is dead or expired,
   // or when `evict` and it was not hit since the last pass; otherwise sends it round again.
   void advance(Shard& shard, bool evict, SteadyClock::time_point now,
-               const Map::value_type* keep);
+               const Map::value_type* keep) SIGNALBOX_REQUIRES(shard.mutex);
 
   Options options_;
   std::size_t shard_capacity_;

@@ -3,7 +3,7 @@
 // Boost.Asio's and Boost.Beast's TLS streams (OpenSSL), after the one include of asio.h. Only
 // the files that speak TLS include this: it pulls in OpenSSL's headers.
 
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>

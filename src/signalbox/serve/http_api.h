@@ -11,7 +11,7 @@
 
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 #include "signalbox/serve/metrics.h"
 
 namespace signalbox {

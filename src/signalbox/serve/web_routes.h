@@ -4,7 +4,7 @@
 
 #include "signalbox/engine/engine.h"
 #include "signalbox/serve/api_request.h"
-#include "signalbox/serve/asio.h"
+#include "signalbox/common/asio.h"
 #include "signalbox/web/web_assets.h"
 
 namespace signalbox {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +95,13 @@ struct RetentionPolicy {
   // far behind stream time are still deduplicated.
   TimeMs late_horizon = 7 * kDayMs;
   std::unordered_map<std::uint64_t, StatePolicy> states;
+
+  // The expiry cut-offs, written once for every backend. Raw events with ts <= the returned
+  // time may be dropped when stream time is `high_water`.
+  TimeMs raw_events_through(TimeMs high_water) const { return high_water - retention; }
+  // Event ids with ts <= the returned time may be dropped when the slowest input's clock (or
+  // stream time) is `ids_from`; ids outlive raw events when the late horizon is longer.
+  TimeMs ids_through(TimeMs ids_from) const { return ids_from - std::max(late_horizon, retention); }
 };
 
 // Sizes for /metrics and the docs; approximate where the backend only estimates.

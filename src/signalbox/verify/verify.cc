@@ -9,7 +9,7 @@
 #include "signalbox/backfill/backfill.h"
 #include "signalbox/backfill/json_value.h"
 #include "signalbox/common/error.h"
-#include "signalbox/eventlog/temp_folder.h"
+#include "signalbox/common/temp_folder.h"
 #include "signalbox/verify/check_points.h"
 #include "signalbox/verify/log_sample.h"
 

@@ -189,7 +189,7 @@ void RedisSource::check_field(const FieldRequest& request, const ConfigLocation&
 
 std::unique_ptr<RedisSource::Connection> RedisSource::acquire() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!idle_.empty()) {
       std::unique_ptr<Connection> c = std::move(idle_.back());
       idle_.pop_back();
@@ -220,7 +220,7 @@ std::unique_ptr<RedisSource::Connection> RedisSource::acquire() {
 }
 
 void RedisSource::release(std::unique_ptr<Connection> connection) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (idle_.size() < pool_size_) idle_.push_back(std::move(connection));
 }
 

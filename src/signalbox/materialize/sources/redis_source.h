@@ -2,11 +2,11 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "signalbox/common/mutex.h"
 #include "signalbox/config/config.h"
 #include "signalbox/materialize/source.h"
 
@@ -58,8 +58,8 @@ class RedisSource : public Source {
   std::chrono::milliseconds timeout_{0};  // zero: none
   std::size_t pool_size_ = 4;             // idle connections kept
 
-  std::mutex mutex_;  // guards idle_
-  std::vector<std::unique_ptr<Connection>> idle_;
+  Mutex mutex_;  // guards idle_
+  std::vector<std::unique_ptr<Connection>> idle_ SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

@@ -218,13 +218,13 @@ void TableSource::Data::check_field(const FieldRequest& request,
 }
 
 void TableSource::check_field(const FieldRequest& request, const ConfigLocation& where) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   data_->check_field(request, where);
   checked_.emplace_back(request, where);
 }
 
 std::shared_ptr<const TableSource::Data> TableSource::snapshot() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return data_;
 }
 
@@ -242,15 +242,18 @@ std::optional<TableSource::Stamp> TableSource::stamp() const {
 
 std::unique_ptr<TableSource> TableSource::load(const SourceConfig& config) {
   std::unique_ptr<TableSource> source(new TableSource(config));
+  // Uncontended (no one else has the source yet): for the members the mutexes guard.
+  MutexLock reload_lock(source->reload_mutex_);
   source->attempted_ = source->stamp();
   auto data = std::make_shared<Data>();
   data->parse(config);
+  MutexLock lock(source->mutex_);
   source->data_ = std::move(data);
   return source;
 }
 
 bool TableSource::reload(bool force) {
-  std::lock_guard reload_lock(reload_mutex_);
+  MutexLock reload_lock(reload_mutex_);
   std::optional<Stamp> before = stamp();
   if (!before) {
     // Reported once, not at every check, until the file is back.
@@ -273,7 +276,7 @@ bool TableSource::reload(bool force) {
     attempted_.reset();
     return false;
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& [request, where] : checked_) fresh->check_field(request, where);
   data_ = std::move(fresh);
   return true;

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "signalbox/common/mutex.h"
 #include "signalbox/config/config.h"
 #include "signalbox/materialize/source.h"
 
@@ -101,13 +101,13 @@ class TableSource : public Source {
 
   const SourceConfig config_;
 
-  mutable std::mutex mutex_;  // guards data_ and checked_
-  std::shared_ptr<const Data> data_;
-  mutable std::vector<std::pair<FieldRequest, ConfigLocation>> checked_;  // fields served
+  mutable Mutex mutex_;  // guards data_ and checked_
+  std::shared_ptr<const Data> data_ SIGNALBOX_GUARDED_BY(mutex_);
+  mutable std::vector<std::pair<FieldRequest, ConfigLocation>> checked_ SIGNALBOX_GUARDED_BY(mutex_);  // fields served
 
-  std::mutex reload_mutex_;          // one reload at a time; guards what follows
-  std::optional<Stamp> attempted_;   // of the last read, good or bad; nullopt: read again
-  bool attempted_missing_ = false;   // the last check found no file (reported once)
+  Mutex reload_mutex_;          // one reload at a time; guards what follows
+  std::optional<Stamp> attempted_ SIGNALBOX_GUARDED_BY(reload_mutex_);  // of the last read, good or bad; nullopt: read again
+  bool attempted_missing_ SIGNALBOX_GUARDED_BY(reload_mutex_) = false;   // the last check found no file (reported once)
 };
 
 }  // namespace signalbox

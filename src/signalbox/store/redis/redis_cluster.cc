@@ -176,7 +176,7 @@ std::uint16_t RedisCluster::key_slot(std::string_view key) {
 
 std::unique_ptr<RedisCluster::Connection> RedisCluster::acquire(const std::string& node) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = idle_.find(node);
     if (it != idle_.end() && !it->second.empty()) {
       std::unique_ptr<Connection> c = std::move(it->second.back());
@@ -188,7 +188,7 @@ std::unique_ptr<RedisCluster::Connection> RedisCluster::acquire(const std::strin
 }
 
 void RedisCluster::release(const std::string& node, std::unique_ptr<Connection> connection) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto& idle = idle_[node];
   if (idle.size() < options_.pool) idle.push_back(std::move(connection));
 }
@@ -197,7 +197,7 @@ void RedisCluster::refresh_slots() {
   std::vector<std::string> seeds = options_.nodes;
   {
     // Known masters first: the seeds may be the nodes that went away.
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const std::string& node : slots_)
       if (std::find(seeds.begin(), seeds.end(), node) == seeds.end()) seeds.push_back(node);
   }
@@ -220,7 +220,7 @@ void RedisCluster::refresh_slots() {
         throw StorageError(fmt::format("redis {}: storage.nodes lists {} nodes but this server is not a "
                                        "Redis Cluster node (list one node for a single server)",
                                        seed, options_.nodes.size()));
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       clustered_ = false;
       slots_.clear();
       return;
@@ -241,7 +241,7 @@ void RedisCluster::refresh_slots() {
       if (slots[s].empty())
         throw StorageError(fmt::format("redis {}: the cluster serves no node for slot {} (is it down?)", seed, s));
     }
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     clustered_ = true;
     slots_ = std::move(slots);
     return;
@@ -250,13 +250,13 @@ void RedisCluster::refresh_slots() {
 }
 
 std::string RedisCluster::node_of(const std::string& key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!clustered_ || key.empty()) return options_.nodes.front();
   return slots_[key_slot(key)];
 }
 
 std::vector<std::string> RedisCluster::masters() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!clustered_) return {options_.nodes.front()};
   std::vector<std::string> out;
   for (const std::string& node : slots_)

@@ -3,11 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "signalbox/common/mutex.h"
 
 namespace signalbox {
 
@@ -88,9 +89,9 @@ class RedisCluster {
 
   RedisClusterOptions options_;
   bool clustered_ = false;
-  std::mutex mutex_;  // guards slots_, idle_
-  std::vector<std::string> slots_;  // node per slot, when clustered
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  Mutex mutex_;  // guards slots_, idle_
+  std::vector<std::string> slots_ SIGNALBOX_GUARDED_BY(mutex_);  // node per slot, when clustered
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_ SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

@@ -285,8 +285,8 @@ class RedisStore final : public Store {
     const TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
-    const TimeMs ids_wanted = ids_from - std::max(policy.late_horizon, policy.retention);
-    std::vector<std::string> args = {meta_, "expired_through", std::to_string(high - policy.retention)};
+    const TimeMs ids_wanted = policy.ids_through(ids_from);
+    std::vector<std::string> args = {meta_, "expired_through", std::to_string(policy.raw_events_through(high))};
     if (ids_wanted > kBeginningOfTime) args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
     RedisValue raised = checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
     const TimeMs through = parse_time(raised.elements.at(0));

@@ -29,12 +29,12 @@ bool EventIdExpiryFilter::Filter(int, const rocksdb::Slice&, const rocksdb::Slic
 
 void SharedRetentionPolicy::set(const RetentionPolicy& policy) {
   auto copy = std::make_shared<const RetentionPolicy>(policy);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   policy_ = std::move(copy);
 }
 
 std::shared_ptr<const RetentionPolicy> SharedRetentionPolicy::get() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return policy_;
 }
 

@@ -2,11 +2,11 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <rocksdb/compaction_filter.h>
 
+#include "signalbox/common/mutex.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/store.h"
 
@@ -54,8 +54,8 @@ class SharedRetentionPolicy {
   std::shared_ptr<const RetentionPolicy> get() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const RetentionPolicy> policy_;
+  mutable Mutex mutex_;
+  std::shared_ptr<const RetentionPolicy> policy_ SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 // Drops what no query of the tiles (the `tiles` family) can reach any more, with `through` the

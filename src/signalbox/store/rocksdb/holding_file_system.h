@@ -1,10 +1,11 @@
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <rocksdb/file_system.h>
+
+#include "signalbox/common/mutex.h"
 
 namespace signalbox {
 
@@ -28,9 +29,9 @@ class HoldingFileSystem final : public rocksdb::FileSystemWrapper {
                                rocksdb::IODebugContext* debug) override;
 
  private:
-  std::mutex mutex_;
+  Mutex mutex_;
   bool holding_ = false;
-  std::vector<std::string> held_;
+  std::vector<std::string> held_ SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

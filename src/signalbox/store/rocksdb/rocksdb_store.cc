@@ -269,7 +269,7 @@ class RocksDbStore final : public Store {
     policy_.set(policy);
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
-    TimeMs through = std::max(expired_through_.load(), high - policy.retention);
+    TimeMs through = std::max(expired_through_.load(), policy.raw_events_through(high));
     // Persist the horizon before anything is dropped by it, so a snapshot never sees data
     // missing below a horizon it does not know.
     check(db_->Put(write_options(), default_, kExpiredKey, time_value(through)), "write horizon");
@@ -277,8 +277,7 @@ class RocksDbStore final : public Store {
     // The id horizon is persisted too: after a restart the engine judges inputs it has no
     // clock for by it.
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
-    const TimeMs ids_through = std::max(ids_expired_through_.load(),
-                                        ids_from - std::max(policy.late_horizon, policy.retention));
+    const TimeMs ids_through = std::max(ids_expired_through_.load(), policy.ids_through(ids_from));
     if (ids_through != ids_expired_through_.load()) {
       check(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)), "write id horizon");
       ids_expired_through_.store(ids_through, std::memory_order_release);

@@ -1,4 +1,4 @@
-#include "signalbox/eventlog/temp_folder.h"
+#include "signalbox/common/temp_folder.h"
 
 #include <fmt/format.h>
 #include <stdlib.h>

@@ -1,0 +1,4 @@
+#include "signalbox/upper/upper.h"
+
+#include "signalbox/lower/lower.h"
+int upper() { return lower() + 1; }

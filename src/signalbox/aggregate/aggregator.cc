@@ -1,11 +1,11 @@
 #include "signalbox/aggregate/aggregator.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "signalbox/config/named_registry.h"
 
 namespace signalbox {
 
@@ -15,25 +15,14 @@ void add_builtin_aggregators(
 
 namespace {
 
-struct Registered {
-  AggregatorFactory factory;
-  ParamSpecs params;
-};
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, Registered> factories;
-};
-
 // The built-ins go in when the registry is created, so that a later registration under the
 // same name (static or from a plugin) always wins whatever the order of static
 // initialisation. Never destroyed: a plugin's factory may be looked up during exit.
-Registry& registry() {
-  static Registry* r = [] {
-    auto* fresh = new Registry;
-    add_builtin_aggregators([fresh](std::string name, ParamSpecs params,
-                                    AggregatorFactory factory) {
-      fresh->factories[std::move(name)] = Registered{std::move(factory), std::move(params)};
+NamedRegistry<AggregatorFactory>& registry() {
+  static auto* r = [] {
+    auto* fresh = new NamedRegistry<AggregatorFactory>("aggregator", "signal", signal_keys());
+    add_builtin_aggregators([fresh](std::string name, ParamSpecs params, AggregatorFactory factory) {
+      fresh->add(name, std::move(factory), std::move(params));
     });
     return fresh;
   }();
@@ -86,24 +75,13 @@ std::optional<std::vector<std::string>> AggregatorContext::param_list(std::strin
 }
 
 void register_aggregator(const std::string& name, AggregatorFactory factory, ParamSpecs params) {
-  for (const ParamSpec& p : params) {
-    const auto& taken = signal_keys();
-    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
-      throw std::invalid_argument(fmt::format(
-          "aggregator \"{}\" declares parameter \"{}\", which every signal has", name, p.name));
-    }
-  }
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.factories[name] = Registered{std::move(factory), std::move(params)};
+  registry().add(name, std::move(factory), std::move(params));
 }
 
 std::optional<ParamSpecs> aggregator_params(const std::string& name) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  auto it = r.factories.find(name);
-  if (it == r.factories.end()) return std::nullopt;
-  return it->second.params;
+  auto found = registry().find(name);
+  if (!found) return std::nullopt;
+  return found->params;
 }
 
 const std::vector<std::string>& signal_keys() {
@@ -112,32 +90,19 @@ const std::vector<std::string>& signal_keys() {
   return kKeys;
 }
 
-std::vector<std::string> aggregator_names() {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : r.factories) names.push_back(name);
-  return names;
-}
+std::vector<std::string> aggregator_names() { return registry().names(); }
 
 std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context) {
-  Registered found;
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.factories.find(context.signal.aggregator);
-    if (it != r.factories.end()) found = it->second;
-  }
-  const AggregatorFactory& factory = found.factory;
-  if (!factory) {
+  const auto found = registry().find(context.signal.aggregator);
+  if (!found) {
     throw_config_error(context.signal.where, "aggregator",
                        fmt::format("unknown aggregator \"{}\" (known: {})",
                                    context.signal.aggregator,
                                    fmt::join(aggregator_names(), ", ")));
   }
-  check_params(context.signal.params, found.params,
+  check_params(context.signal.params, found->params,
                fmt::format("aggregator {}", context.signal.aggregator), signal_keys());
-  return factory(context);
+  return found->factory(context);
 }
 
 }  // namespace signalbox

@@ -1,12 +1,11 @@
 #include "signalbox/materialize/source.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "signalbox/config/named_registry.h"
 #include "signalbox/materialize/sources/fasttext_source.h"
 #include "signalbox/materialize/sources/redis_source.h"
 #include "signalbox/materialize/sources/table_source.h"
@@ -15,41 +14,31 @@ namespace signalbox {
 
 namespace {
 
-struct Registered {
-  SourceFactory factory;
-  ParamSpecs params;
-};
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, Registered, std::less<>> factories;
-};
+// The keys of every source, which no kind may declare as a parameter.
+std::vector<std::string> reserved_source_keys() {
+  std::vector<std::string> keys = {"kind", "path", "key", "model"};
+  for (const ParamSpec& p : common_source_params()) keys.push_back(p.name);
+  return keys;
+}
 
 // Built-ins are registered on first use rather than by static registrar objects: the linker
 // drops unreferenced objects of a static library, and with them their registrars.
-Registry& registry() {
-  static Registry* r = [] {
-    auto* fresh = new Registry;  // never destroyed: plugins may register during exit
-    fresh->factories["table"] = {[](const SourceConfig& c) { return TableSource::load(c); }, {}};
-    fresh->factories["fasttext"] = {
-        [](const SourceConfig& c) { return FastTextSource::load(c); }, {}};
-    fresh->factories["redis"] = {
-        [](const SourceConfig& c) { return RedisSource::create(c); },
-        {{"address", "host:port of the Redis server (or nodes; one of them required)"},
-         {"nodes", "the same as address"},
-         {"key_prefix", "put before every key (default empty)"},
-         {"db", "database number (default 0)"},
-         {"password", "sent with AUTH on connect (default none)"},
-         {"pool", "connections kept open between batches (default 4)"}}};
+NamedRegistry<SourceFactory>& registry() {
+  static auto* r = [] {
+    // Never destroyed: plugins may register during exit.
+    auto* fresh = new NamedRegistry<SourceFactory>("source kind", "source", reserved_source_keys());
+    fresh->add("table", [](const SourceConfig& c) { return TableSource::load(c); }, {});
+    fresh->add("fasttext", [](const SourceConfig& c) { return FastTextSource::load(c); }, {});
+    fresh->add("redis", [](const SourceConfig& c) { return RedisSource::create(c); },
+               {{"address", "host:port of the Redis server (or nodes; one of them required)"},
+                {"nodes", "the same as address"},
+                {"key_prefix", "put before every key (default empty)"},
+                {"db", "database number (default 0)"},
+                {"password", "sent with AUTH on connect (default none)"},
+                {"pool", "connections kept open between batches (default 4)"}});
     return fresh;
   }();
   return *r;
-}
-
-bool is_kind(std::string_view kind) {
-  return !kind.empty() && std::all_of(kind.begin(), kind.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
 }
 
 // The keys the loader takes for a source of `kind` besides its parameters: each built-in kind
@@ -64,56 +53,25 @@ std::vector<std::string> entry_keys(std::string_view kind) {
 }  // namespace
 
 void register_source_kind(const std::string& kind, SourceFactory factory, ParamSpecs params) {
-  if (!is_kind(kind)) {
-    throw std::invalid_argument(
-        fmt::format("bad source kind \"{}\" (use characters a-z 0-9 _)", kind));
-  }
-  if (!factory) throw std::invalid_argument("register_source_kind: empty factory");
-  const ParamSpecs& common = common_source_params();
-  for (const ParamSpec& p : params) {
-    bool taken = p.name == "kind" || p.name == "path" || p.name == "key" || p.name == "model" ||
-                 std::any_of(common.begin(), common.end(),
-                             [&](const ParamSpec& c) { return c.name == p.name; });
-    if (taken) {
-      throw std::invalid_argument(fmt::format(
-          "source kind \"{}\" declares parameter \"{}\", which every source has", kind, p.name));
-    }
-  }
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.factories[kind] = Registered{std::move(factory), std::move(params)};
+  registry().add(kind, std::move(factory), std::move(params));
 }
 
 std::optional<ParamSpecs> source_kind_params(const std::string& kind) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  auto it = r.factories.find(kind);
-  if (it == r.factories.end()) return std::nullopt;
-  return it->second.params;
+  auto found = registry().find(kind);
+  if (!found) return std::nullopt;
+  return found->params;
 }
 
-std::vector<std::string> source_kinds() {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  std::vector<std::string> kinds;
-  for (const auto& [kind, factory] : r.factories) kinds.push_back(kind);
-  return kinds;
-}
+std::vector<std::string> source_kinds() { return registry().names(); }
 
 std::unique_ptr<Source> make_source(const SourceConfig& config) {
-  Registered found;
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.factories.find(config.kind);
-    if (it != r.factories.end()) found = it->second;
-  }
-  if (!found.factory) {
+  const auto found = registry().find(config.kind);
+  if (!found) {
     throw_config_error(config.where, fmt::format("sources.{}.kind", config.name),
                        fmt::format("unknown source kind \"{}\" (known: {})", config.kind,
                                    fmt::join(source_kinds(), ", ")));
   }
-  ParamSpecs accepted = found.params;
+  ParamSpecs accepted = found->params;
   const ParamSpecs& common = common_source_params();
   accepted.insert(accepted.end(), common.begin(), common.end());
   for (const auto& entry : config.params) {
@@ -136,7 +94,7 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
     }
     if (!param.scalar) throw_config_error(param.where, full_key, "must be a single value");
   }
-  std::unique_ptr<Source> source = found.factory(config);
+  std::unique_ptr<Source> source = found->factory(config);
   if (!source) {
     throw_config_error(config.where, fmt::format("sources.{}.kind", config.name),
                        fmt::format("the factory of kind \"{}\" built no source", config.kind));

@@ -6,14 +6,12 @@
 #include <map>
 #include <string>
 
+#include "signalbox/config/named_registry.h"
 #include "signalbox/view/view.h"
 
 namespace signalbox {
 
-struct RegisteredView {
-  ViewFactory factory;
-  ParamSpecs params;
-};
+using RegisteredView = NamedRegistry<ViewFactory>::Entry;
 
 // ratio: one window of a signal over another, per group key (ratio.cc).
 void add_ratio_view(std::map<std::string, RegisteredView>& factories);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -99,18 +98,15 @@ void add_builtin_views(std::map<std::string, Registered>& factories) {
   add_bucketize_view(factories);
 }
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, Registered> factories;
-};
-
 // The built-ins go in when the registry is created, so that a later registration under the
 // same name always wins whatever the order of static initialisation. Never destroyed: a
 // plugin's factory may be looked up during exit.
-Registry& registry() {
-  static Registry* r = [] {
-    auto* fresh = new Registry;
-    add_builtin_views(fresh->factories);
+NamedRegistry<ViewFactory>& registry() {
+  static auto* r = [] {
+    auto* fresh = new NamedRegistry<ViewFactory>("view transform", "view", view_keys());
+    std::map<std::string, Registered> builtins;
+    add_builtin_views(builtins);
+    for (auto& [name, entry] : builtins) fresh->add(name, std::move(entry.factory), std::move(entry.params));
     return fresh;
   }();
   return *r;
@@ -184,24 +180,13 @@ const Signal& ViewContext::param_signal(std::string_view key) const {
 }
 
 void register_view(const std::string& name, ViewFactory factory, ParamSpecs params) {
-  for (const ParamSpec& p : params) {
-    const auto& taken = view_keys();
-    if (std::find(taken.begin(), taken.end(), p.name) != taken.end()) {
-      throw std::invalid_argument(fmt::format(
-          "view transform \"{}\" declares parameter \"{}\", which every view has", name, p.name));
-    }
-  }
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  r.factories[name] = Registered{std::move(factory), std::move(params)};
+  registry().add(name, std::move(factory), std::move(params));
 }
 
 std::optional<ParamSpecs> view_params(const std::string& name) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  auto it = r.factories.find(name);
-  if (it == r.factories.end()) return std::nullopt;
-  return it->second.params;
+  auto found = registry().find(name);
+  if (!found) return std::nullopt;
+  return found->params;
 }
 
 const std::vector<std::string>& view_keys() {
@@ -209,28 +194,16 @@ const std::vector<std::string>& view_keys() {
   return kKeys;
 }
 
-std::vector<std::string> view_names() {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : r.factories) names.push_back(name);
-  return names;
-}
+std::vector<std::string> view_names() { return registry().names(); }
 
 std::unique_ptr<View> make_view(const ViewContext& c) {
-  Registered found;
-  {
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    auto it = r.factories.find(c.view.transform);
-    if (it != r.factories.end()) found = it->second;
-  }
-  if (!found.factory)
+  const auto found = registry().find(c.view.transform);
+  if (!found)
     c.reject("transform", fmt::format("unknown transform \"{}\" (known: {})", c.view.transform,
                                       fmt::join(view_names(), ", ")));
-  check_params(c.view.params, found.params, fmt::format("transform {}", c.view.transform),
+  check_params(c.view.params, found->params, fmt::format("transform {}", c.view.transform),
                view_keys());
-  std::unique_ptr<View> view = found.factory(c);
+  std::unique_ptr<View> view = found->factory(c);
   const auto& windows = c.signal.windows();
   if (view->input() != View::Input::kWindow) {
     if (!c.view.window.empty())

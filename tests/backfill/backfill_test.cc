@@ -10,20 +10,15 @@
 #include <sstream>
 
 #include "log.h"
+#include "read_lines.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kTolerance = 1e-9;
 
-std::vector<std::string> read_lines(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // Runs a backfill of `log` (written to one file) and keeps what it rejected, by line index.
 struct BackfillRun {

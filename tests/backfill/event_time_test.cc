@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "signalbox/backfill/backfill.h"
+#include "read_lines.h"
 
 namespace signalbox::testing {
 namespace {
@@ -20,12 +21,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kUsers = 20;
 constexpr TimeMs kSpan = 120 * kDayMs;
 
-std::vector<std::string> read_lines(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // Each user's history in time order, user after user; with verbatim duplicates, duplicates
 // of an id under other content a second later (the first by time still counts), and lines
@@ -95,19 +90,19 @@ struct Reference {
   }
 };
 
-struct BackfillRun {
+struct EventTimeRun {
   BackfillStats stats;
   std::vector<std::string> answers;
   std::vector<std::string> rejected;
 };
 
-BackfillRun backfill(World& world, const std::vector<std::string>& files,
+EventTimeRun backfill(World& world, const std::vector<std::string>& files,
              const std::vector<BackfillQuery>& queries, BackfillOptions options) {
   fs::path out = world.dir() / "out.ndjson";
   options.event_files = files;
   options.out = out.string();
   options.progress = false;
-  BackfillRun run;
+  EventTimeRun run;
   options.on_reject = [&](const std::string& message) { run.rejected.push_back(message); };
   run.stats = run_backfill(world.config, queries, options);
   run.answers = read_lines(out);
@@ -152,7 +147,7 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   options.tmp_dir = tmp;
   options.sort_memory = 256 << 10;  // the sort spills runs to disk
   options.batch_lines = 1000;
-  BackfillRun run = backfill(world, files, queries, options);
+  EventTimeRun run = backfill(world, files, queries, options);
   Reference reference(world, log);
 
   EXPECT_TRUE(fs::is_empty(tmp));
@@ -189,7 +184,7 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   ordered.write(world.dir() / "ordered.ndjson");
   for (bool presorted : {false, true}) {
     options.presorted = presorted;
-    BackfillRun again = backfill(world, {(world.dir() / "ordered.ndjson").string()}, queries, options);
+    EventTimeRun again = backfill(world, {(world.dir() / "ordered.ndjson").string()}, queries, options);
     EXPECT_FALSE(again.stats.sorted);
     ASSERT_EQ(again.answers, run.answers) << "presorted " << presorted;
   }
@@ -198,7 +193,7 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   // is what makes the difference.
   options.presorted = false;
   options.arrival_order = true;
-  BackfillRun arrival = backfill(world, files, queries, options);
+  EventTimeRun arrival = backfill(world, files, queries, options);
   EXPECT_TRUE(arrival.stats.arrival_order);
   EXPECT_GT(arrival.stats.rejected_late, reference.valid / 4);
   bool named_late = false;
@@ -214,7 +209,7 @@ TEST(BackfillEventTime, IngestingStopsOnceEveryQueryIsAnswered) {
   log.write(file);
   std::vector<BackfillQuery> queries = {{1000, kLogStart + 10 * kDayMs},
                                         {1003, kLogStart + 20 * kDayMs}};
-  BackfillRun run = backfill(world, {file}, queries, BackfillOptions());
+  EventTimeRun run = backfill(world, {file}, queries, BackfillOptions());
   EXPECT_TRUE(run.stats.sorted);
   EXPECT_EQ(run.stats.stopped_at.rfind(file + ":", 0), 0u) << run.stats.stopped_at;
   EXPECT_LE(run.stats.stream_time, kLogStart + 20 * kDayMs);

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t kUsers = 30;
+constexpr std::size_t kReplayUsers = 30;
 constexpr std::size_t kLines = 60000;
 
 struct Log {
@@ -41,7 +41,7 @@ Log write_logs(World& world, const fs::path& ordered, const fs::path& shuffled) 
       continue;
     }
     TimeMs ts = kStart + static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(20 * kDayMs));
-    events.push_back(world.make_event(kUsers, ts, i));
+    events.push_back(world.make_event(kReplayUsers, ts, i));
     log.reference.push_back(world.to_ref(events.back()));
     log.newest = std::max(log.newest, ts);
   }
@@ -88,14 +88,14 @@ class ReplayCrash : public ::testing::Test {
     c.storage.path = world.dir() / ("store-" + name);
     Engine engine(c);
     std::vector<Value> out;
-    for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user)
+    for (std::uint64_t user = 1000; user < 1000 + kReplayUsers; ++user)
       for (TimeMs as_of : {log.newest, log.newest + 2 * kDayMs}) out.push_back(engine.query(user, {}, as_of));
     return out;
   }
 
   std::vector<Value> reference() const {
     std::vector<Value> out;
-    for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user)
+    for (std::uint64_t user = 1000; user < 1000 + kReplayUsers; ++user)
       for (TimeMs as_of : {log.newest, log.newest + 2 * kDayMs})
         out.push_back(world.expected(log.reference, user, as_of));
     return out;

@@ -11,12 +11,13 @@
 #include "event_texts.h"
 #include "reference_intake.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr double kTolerance = 1e-9;
+using testing::kStart;
+using testing::kTolerance;
 
 // Feeds event texts to the engine in random-sized NDJSON batches. The reference decides on
 // its own which count (ReferenceIntake: the documented event rules, late rule and identity),

@@ -13,11 +13,12 @@
 #include "analytics_signals.h"
 #include "signalbox/common/error.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+using testing::kStart;
 constexpr TimeMs kRetention = 3 * kDayMs;
 const std::vector<std::string> kWindows = {"1h", "1d", "3d", "10d", "40d"};
 

@@ -10,12 +10,13 @@
 
 #include "late_rule.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr double kTolerance = 1e-9;
+using testing::kStart;
+using testing::kTolerance;
 
 std::set<std::size_t> rejected_indexes(const IngestResult& result) {
   std::set<std::size_t> out;

@@ -7,11 +7,12 @@
 
 #include "signalbox/common/error.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+using testing::kStart;
 constexpr TimeMs kRetention = 7 * kDayMs;
 constexpr std::size_t kUsers = 10;
 

@@ -5,11 +5,12 @@
 
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+using testing::kStart;
 
 class NoMerge final : public TileMerger {
  public:

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "signalbox/event/decode.h"
+#include "pinned_clock.h"
 
 namespace signalbox {
 namespace {
@@ -9,8 +10,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::StartsWith;
-
-constexpr TimeMs kNow = 1'700'000'000'000;
 
 std::string event_json(std::uint64_t user) {
   return R"({"user_id":)" + std::to_string(user) + R"(,"ts":1000,"action":"click"})";
@@ -23,13 +22,7 @@ struct BatchResult {
 
 class DecodeBatchTest : public ::testing::Test {
  protected:
-  DecodeBatchTest() : decoder_(options()) {}
-
-  static DecodeOptions options() {
-    DecodeOptions o;
-    o.now = [] { return kNow; };
-    return o;
-  }
+  DecodeBatchTest() : decoder_(testing::pinned_options()) {}
 
   BatchResult run(std::string_view body) {
     BatchResult result;

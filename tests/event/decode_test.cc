@@ -1,4 +1,5 @@
 #include "signalbox/event/decode.h"
+#include "pinned_clock.h"
 
 #include <cmath>
 #include <limits>
@@ -11,13 +12,8 @@ namespace {
 
 using ::testing::StartsWith;
 
-constexpr TimeMs kNow = 1'700'000'000'000;
-
-DecodeOptions pinned_options() {
-  DecodeOptions options;
-  options.now = [] { return kNow; };
-  return options;
-}
+using testing::pinned_options;
+constexpr TimeMs kNow = testing::kPinnedNow;
 
 // A valid event with `extra` members appended to the required ones.
 std::string with(std::string_view extra) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "signalbox/event/decode.h"
+#include "pinned_clock.h"
 
 namespace signalbox {
 namespace {
@@ -21,11 +22,7 @@ constexpr std::size_t kTenMb = 10 << 20;
 // Long enough for any message of the decoder, far shorter than the inputs below.
 constexpr std::size_t kMaxMessage = 300;
 
-DecodeOptions pinned_options() {
-  DecodeOptions options;
-  options.now = [] { return TimeMs{1'700'000'000'000}; };
-  return options;
-}
+using testing::pinned_options;
 
 struct Batch {
   std::vector<std::size_t> accepted;

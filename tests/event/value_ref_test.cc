@@ -5,7 +5,7 @@
 namespace signalbox {
 namespace {
 
-const FeatureNames kNames({"pin.categories", "pin.embedding", "pin.price", "attrs."});
+const FeatureNames kRefNames({"pin.categories", "pin.embedding", "pin.price", "attrs."});
 
 MaterializedEvent sample() {
   MaterializedEvent m;
@@ -21,7 +21,7 @@ MaterializedEvent sample() {
 }
 
 ValueRef ref(std::string_view text) {
-  std::optional<ValueRef> r = ValueRef::parse(text, kNames);
+  std::optional<ValueRef> r = ValueRef::parse(text, kRefNames);
   EXPECT_TRUE(r.has_value()) << text;
   return r.value_or(ValueRef());
 }
@@ -46,11 +46,11 @@ TEST(ValueRefTest, ParsesFieldsAttributesAndFeatures) {
 }
 
 TEST(ValueRefTest, RejectsUnknownNames) {
-  EXPECT_FALSE(ValueRef::parse("", kNames));
-  EXPECT_FALSE(ValueRef::parse("user_id", kNames));
-  EXPECT_FALSE(ValueRef::parse("ts", kNames));
-  EXPECT_FALSE(ValueRef::parse("pin", kNames));
-  EXPECT_FALSE(ValueRef::parse("attrs", kNames));
+  EXPECT_FALSE(ValueRef::parse("", kRefNames));
+  EXPECT_FALSE(ValueRef::parse("user_id", kRefNames));
+  EXPECT_FALSE(ValueRef::parse("ts", kRefNames));
+  EXPECT_FALSE(ValueRef::parse("pin", kRefNames));
+  EXPECT_FALSE(ValueRef::parse("attrs", kRefNames));
   EXPECT_FALSE(ValueRef::parse("attrs.", FeatureNames()));
   EXPECT_FALSE(ValueRef::parse("pin.categories", FeatureNames()));
 }

@@ -14,13 +14,13 @@
 #include "json.h"
 #include "signalbox/event/decode.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr std::size_t kUsers = 25;
 
 struct Line {

@@ -20,6 +20,7 @@
 #include "signalbox/materialize/materializer.h"
 #include "signalbox/materialize/source.h"
 #include "signalbox/materialize/sources/table_source.h"
+#include "config_error.h"
 #include "support.h"
 
 namespace signalbox {
@@ -66,15 +67,7 @@ Event event(std::uint64_t user, std::optional<std::string> item_id, std::string 
   return e;
 }
 
-std::string config_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ConfigError thrown";
-  return "";
-}
+using testing::config_error;
 
 // A source that answers from a map and records every call, for checking how the
 // Materializer batches. A key answers each field with {"<field>:<value>"}.

@@ -13,6 +13,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/materialize/materializer.h"
+#include "config_error.h"
 #include "support.h"
 
 namespace signalbox {
@@ -44,7 +45,7 @@ FeatureConfig feature(const std::string& name, const std::string& field, Feature
   return f;
 }
 
-Event event(std::uint64_t user, std::string item) {
+Event pin_click(std::uint64_t user, std::string item) {
   Event e;
   e.user_id = user;
   e.ts = 1'700'000'000'000;
@@ -54,15 +55,7 @@ Event event(std::uint64_t user, std::string item) {
   return e;
 }
 
-std::string config_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ConfigError thrown";
-  return "";
-}
+using testing::config_error;
 
 class RedisSourceTest : public ::testing::Test {
  protected:
@@ -129,13 +122,13 @@ TEST_F(RedisSourceTest, MaterializerCachesAndBatches) {
   Materializer m(config);
 
   long before = server_->calls_of("hmget");
-  auto out = m.materialize({event(1, "p1"), event(2, "p1"), event(3, "nope")});
+  auto out = m.materialize({pin_click(1, "p1"), pin_click(2, "p1"), pin_click(3, "nope")});
   EXPECT_EQ(out[0].features[0], FeatureValue(Strings{"food", "travel"}));
   EXPECT_EQ(out[1].features[1], FeatureValue(3.25));
   EXPECT_EQ(out[2].features[0], FeatureValue());
   EXPECT_EQ(server_->calls_of("hmget") - before, 2);  // one per distinct key, one round trip
 
-  out = m.materialize({event(4, "p1"), event(5, "nope")});
+  out = m.materialize({pin_click(4, "p1"), pin_click(5, "nope")});
   EXPECT_EQ(out[0].features[1], FeatureValue(3.25));
   EXPECT_EQ(server_->calls_of("hmget") - before, 2) << "served from the cache";
   auto stats = m.stats();
@@ -151,11 +144,11 @@ TEST_F(RedisSourceTest, AHungServerTimesOutAndADeadOneFailsFast) {
       server_->address(), {{"key_prefix", "pin:"}, {"timeout", "80ms"}, {"cache_bytes", "0"}}));
   config.features.push_back(feature("pin.price", "price", FeatureType::kNumber));
   Materializer m(config);
-  EXPECT_EQ(m.materialize({event(1, "p1")})[0].features[0], FeatureValue(3.25));
+  EXPECT_EQ(m.materialize({pin_click(1, "p1")})[0].features[0], FeatureValue(3.25));
 
   server_->pause();
   auto start = Clock::now();
-  auto out = m.materialize({event(1, "p1"), event(2, "p2")});
+  auto out = m.materialize({pin_click(1, "p1"), pin_click(2, "p2")});
   double took = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   EXPECT_LT(took, 400);
   EXPECT_EQ(out[0].features[0], FeatureValue());
@@ -168,7 +161,7 @@ TEST_F(RedisSourceTest, AHungServerTimesOutAndADeadOneFailsFast) {
   // Wait out any backoff; the abandoned call has ended with its socket timeout.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   start = Clock::now();
-  out = m.materialize({event(1, "p1")});
+  out = m.materialize({pin_click(1, "p1")});
   took = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   EXPECT_LT(took, 400);
   EXPECT_EQ(out[0].features[0], FeatureValue());

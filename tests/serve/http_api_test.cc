@@ -8,13 +8,13 @@
 #include <sstream>
 
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 class HttpApiTest : public ::testing::Test {
  protected:

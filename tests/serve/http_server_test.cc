@@ -9,13 +9,13 @@
 
 #include "http_client.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 std::uint16_t port_of(const std::string& address) {
   return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));

@@ -9,11 +9,11 @@
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr double kTolerance = 1e-9;
 
 class LateOverHttp {
  public:

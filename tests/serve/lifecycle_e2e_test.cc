@@ -10,13 +10,13 @@
 #include "server_process.h"
 #include "world.h"
 #include "world_yaml.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr TimeMs kRetention = 7 * kDayMs;
-constexpr std::size_t kUsers = 8;
+constexpr std::size_t kLifecycleUsers = 8;
 
 SignalConfig count_signal(std::string name, std::vector<std::pair<std::string, double>> actions,
                           std::vector<WindowConfig> windows) {
@@ -74,7 +74,7 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
     const std::size_t count = 2400;
     for (std::size_t i = 0; i < count; ++i) {
       const TimeMs ts = kStart + static_cast<TimeMs>(i) * (10 * kDayMs / static_cast<TimeMs>(count));
-      batch.push_back(world.make_event(kUsers, ts, i));
+      batch.push_back(world.make_event(kLifecycleUsers, ts, i));
       if (batch.size() == 400 || i + 1 == count) {
         ASSERT_TRUE(engine.ingest(batch).rejected.empty());
         for (const Event& e : batch) {
@@ -113,7 +113,7 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
     for (int k = 0; k < 5; ++k) {
       TimeMs ts = k % 2 == 0 ? head + 1 + static_cast<TimeMs>(world.rng()() % kHourMs)
                              : head - static_cast<TimeMs>(world.rng()() % (5 * kDayMs));
-      live.push_back(world.make_event(kUsers, ts, serial++));
+      live.push_back(world.make_event(kLifecycleUsers, ts, serial++));
     }
     live.push_back(log[world.rng()() % log.size()]);
     HttpAnswer posted = client.post("/v1/events", events_body(live, round % 2 == 0));
@@ -141,7 +141,7 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
 
   const TimeMs as_of = head + kHourMs;
   auto check = [&](TimeMs complete_from, bool marked) {
-    for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
+    for (std::uint64_t user = 1000; user < 1000 + kLifecycleUsers; ++user) {
       HttpAnswer answer =
           client.get(fmt::format("/v1/users/{}/signals?names=weighted_clicks,all_saves&as_of={}", user, as_of));
       ASSERT_EQ(answer.status, 200u) << answer.body;

@@ -7,11 +7,11 @@
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr double kTolerance = 1e-9;
 const std::vector<std::string> kWindows = {"1h", "1d", "3d", "10d", "40d"};
 
 // A World, its config written as YAML for a free port, and the server running it.

@@ -11,10 +11,10 @@
 #include "event_texts.h"
 #include "reference_intake.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 
-inline constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 // Events about every `step` ms from kStart, up to `disorder` late, with exact and altered
 // duplicates of earlier events and, when `late` is set, a few beyond the retention horizon.

@@ -14,12 +14,11 @@
 #include "signalbox/common/error.h"
 #include "signalbox/store/redis/redis_store.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr double kTolerance = 1e-9;
 
 class RedisEngine : public ::testing::TestWithParam<bool> {
  protected:

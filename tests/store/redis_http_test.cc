@@ -7,13 +7,13 @@
 
 #include "redis_servers.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 TEST(RedisHttp, StoreUnavailableIs503WithRetryAfterAndTheReason) {
   ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";

@@ -12,11 +12,11 @@
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr double kTolerance = 1e-9;
 
 std::size_t count_lines_with(const std::string& text, std::string_view needle) {
   std::size_t n = 0;

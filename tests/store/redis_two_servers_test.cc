@@ -12,11 +12,11 @@
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-constexpr double kTolerance = 1e-9;
 
 // `config` as `serve` reads it, on the Redis nodes `nodes` instead of RocksDB.
 std::filesystem::path write_redis_config(const Config& config, std::uint16_t port,

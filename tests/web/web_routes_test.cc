@@ -12,13 +12,13 @@
 
 #include "signalbox/web/web_assets.h"
 #include "world.h"
+#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
 
-constexpr TimeMs kStart = 1704067200000;  // 2024-01-01T00:00:00Z
 
 std::string read_source(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

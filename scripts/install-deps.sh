@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Signalbox builds and tests with (clang, its sanitizer
-# runtimes and llvm-symbolizer are for scripts/fuzz.sh; python3-pandas for the Python client's
+# runtimes and llvm-symbolizer are for scripts/fuzz.sh, clang-format for scripts/format.sh; python3-pandas for the Python client's
 # frames and its tests, python3-setuptools and python3-pip to install it), and the npm
 # packages of the browser test (tests/web). Does nothing when they are all present already;
 # uses sudo when not run as root.
@@ -13,7 +13,7 @@ packages=(
   libboost-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk libssl-dev openssl
-  clang libclang-rt-14-dev llvm-14
+  clang clang-format libclang-rt-14-dev llvm-14
   chromium
   python3-pandas python3-setuptools python3-pip python3-wheel python3-venv
 )

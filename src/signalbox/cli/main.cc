@@ -530,14 +530,15 @@ int run_serve(const std::string& config_path, const std::string& log_level,
   // The process's lifecycle: from here on SIGTERM / SIGINT stop every service (a second one
   // closes busy connections at once) and SIGHUP reloads the sources. Declared after the
   // services, so that it stops and waits for them before they are destroyed. Started in this
-  // order, stopped together: on a stop, each consumer ingests and commits its batch in
-  // flight, then leaves its group.
+  // order, HTTP last so that /healthz answers once everything runs; stopped together: on a
+  // stop, each consumer ingests and commits its batch in flight, then leaves its group.
   ProcessRunner runner(ProcessRunnerOptions{
       .name = "signalbox serve", .on_reload = [&engine] { reload_sources_and_log(engine); }});
-  runner.add(server);
   if (grpc_server) runner.add(*grpc_server);
   for (auto& kafka : kafka_ingests) runner.add(*kafka);
+  runner.add(server);
   runner.every(kExpireInterval, "expiring old events", [&engine] { expire_and_log(engine); });
+  // Bound first: an HTTP address taken fails the start before anything else runs.
   server.listen();
   // New or changed signals are built from the stored raw events while the server runs.
   BackgroundBootstrap bootstrap(engine, serve_bootstrap_options(config.event_store.bootstrap_rate));

@@ -37,9 +37,11 @@ class Journal {
   // The lines that end in `what` (" start", " stop", ...), in order.
   std::vector<std::string> only(const std::string& what) const {
     std::vector<std::string> out;
-    for (const std::string& line : lines())
-      if (line.size() > what.size() && line.compare(line.size() - what.size(), what.size(), what) == 0)
+    for (const std::string& line : lines()) {
+      if (line.size() > what.size() &&
+          line.compare(line.size() - what.size(), what.size(), what) == 0)
         out.push_back(line);
+    }
     return out;
   }
 

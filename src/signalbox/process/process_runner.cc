@@ -108,7 +108,8 @@ void ProcessRunner::Impl::wait_for_signal() {
   signals.async_wait([this](const error_code& ec, int signal) {
     if (ec) return;
     if (signal == SIGHUP) {
-      if (options.on_reload) asio::post(jobs, [this] { run_logged("the reload on SIGHUP", options.on_reload); });
+      if (options.on_reload)
+        asio::post(jobs, [this] { run_logged("the reload on SIGHUP", options.on_reload); });
     } else if (stop_begun()) {
       spdlog::warn("{}: {} received again, closing busy connections now", options.name,
                    signal_name(signal));

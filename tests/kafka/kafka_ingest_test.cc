@@ -186,7 +186,7 @@ TEST(KafkaIngest, EventsOverPartitionsCountAsTheReferenceSaysAndBadMessagesAreSk
       << metrics;
 
   ingest.stop();
-  ingest.join();
+  ingest.wait();
   EXPECT_EQ(sum_committed(kafka.committed("signalbox")), static_cast<std::int64_t>(want.messages));
 }
 
@@ -231,7 +231,7 @@ TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
   EXPECT_EQ(compare_counts(want, counts_of(ingest.stats())), "");
   expect_reference_answers(world, reference, engine);
   ingest.stop();
-  ingest.join();
+  ingest.wait();
 }
 
 // The mirror image: an event far behind its own partition's stream time is late even while
@@ -276,7 +276,7 @@ TEST(KafkaIngest, AnEventFarBehindItsOwnPartitionIsLateWhateverTheOthersDo) {
   }));
   EXPECT_EQ(dead_letter_faults(kafka, "user-events-dead"), reference.rejected);
   ingest.stop();
-  ingest.join();
+  ingest.wait();
 }
 
 TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothing) {
@@ -294,7 +294,7 @@ TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothin
   first.start();
   ASSERT_TRUE(wait_until([&] { return first.stats().accepted >= 200; }));
   first.stop();
-  first.join();
+  first.wait();
   // The batch in flight at stop() was finished: what was consumed is ingested and committed.
   KafkaIngestStats before = first.stats();
   EXPECT_TRUE(settled(first, 0));
@@ -311,7 +311,7 @@ TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothin
     return settled(second, want.messages - before.messages);
   })) << second.stats().messages << " + " << before.messages << " of " << want.messages;
   second.stop();
-  second.join();
+  second.wait();
   // A clean hand-over: the second consumer started where the first committed, and the two
   // together did exactly what the reference says one would have.
   EXPECT_EQ(second.stats().messages, want.messages - before.messages);
@@ -325,7 +325,7 @@ TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothin
   replay.start();
   ASSERT_TRUE(wait_until([&] { return settled(replay, want.messages); }));
   replay.stop();
-  replay.join();
+  replay.wait();
   ReferenceTopic::Counts again = want;
   again.duplicates = want.accepted;
   EXPECT_EQ(compare_counts(again, counts_of(replay.stats())), "");
@@ -388,8 +388,8 @@ TEST(KafkaIngest, ARebalanceWhileConsumingLosesNothing) {
       << first.stats().messages << " + " << second.stats().messages;
   first.stop();
   second.stop();
-  first.join();
-  second.join();
+  first.wait();
+  second.wait();
   KafkaIngestStats a = first.stats(), b = second.stats();
   EXPECT_GT(b.accepted, 0u) << "the second member never got a partition";
   // Every distinct event stored once, whatever was delivered twice around the rebalance.
@@ -426,7 +426,7 @@ TEST(KafkaIngest, ABrokerOutageIsRiddenOut) {
            settled(ingest, want.messages);
   })) << ingest.stats().messages << " of " << want.messages;
   ingest.stop();
-  ingest.join();
+  ingest.wait();
   EXPECT_EQ(compare_distinct(want, counts_of(ingest.stats())), "");
   expect_reference_answers(world, reference, engine);
 }
@@ -450,7 +450,7 @@ TEST(KafkaIngest, OffsetsAreCommittedOnlyAfterTheEngineStoredTheBatch) {
     ingest.start();
     ASSERT_TRUE(wait_until([&] { return ingest.stats().ingest_failures >= 2; }));
     ingest.stop();
-    ingest.join();
+    ingest.wait();
     EXPECT_EQ(ingest.stats().accepted, 0u);
     EXPECT_EQ(ingest.stats().commits, 0u);
   }
@@ -463,7 +463,7 @@ TEST(KafkaIngest, OffsetsAreCommittedOnlyAfterTheEngineStoredTheBatch) {
   ingest.start();
   ASSERT_TRUE(wait_until([&] { return settled(ingest, want.messages); }));
   ingest.stop();
-  ingest.join();
+  ingest.wait();
   EXPECT_EQ(compare_counts(want, counts_of(ingest.stats())), "");
   EXPECT_EQ(sum_committed(kafka.committed("signalbox")), static_cast<std::int64_t>(want.messages));
   expect_reference_answers(world, reference, engine);
@@ -559,7 +559,7 @@ TEST(KafkaIngest, ProtobufEventsFollowTheSameRulesAsJson) {
     return sum_committed(kafka.committed("signalbox")) == static_cast<std::int64_t>(want.messages);
   }));
   ingest.stop();
-  ingest.join();
+  ingest.wait();
   EXPECT_EQ(compare_counts(want, counts_of(ingest.stats())), "");
   EXPECT_EQ(dead_letter_faults(kafka, "user-events-dead"), reference.rejected);
   expect_reference_answers(world, reference, engine);

@@ -1,5 +1,5 @@
 // HttpServer in-process: listening on port 0, stop() from another thread, timeouts, the
-// periodic expiry running beside traffic.
+// process's periodic expiry running beside traffic.
 
 #include "signalbox/serve/http_server.h"
 
@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "http_client.h"
+#include "signalbox/process/engine_upkeep.h"
+#include "signalbox/process/process_runner.h"
 #include "world.h"
 #include "fixed_times.h"
 
@@ -25,32 +27,34 @@ struct Running {
   Running(Engine& engine, HttpServerOptions options) : server(engine, std::move(options)) {
     server.listen();
     port = port_of(server.local_address());
-    thread = std::thread([this] { server.run(); });
+    server.start();
   }
   ~Running() {
     server.stop();
-    thread.join();
+    server.wait();
   }
   HttpServer server;
   std::uint16_t port = 0;
-  std::thread thread;
 };
 
 HttpServerOptions test_options() {
   HttpServerOptions options;
   options.address = "127.0.0.1:0";
-  options.handle_signals = false;
   return options;
 }
 
 TEST(HttpServer, ServesWhileExpiringAndStopsOnRequest) {
   World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
   Engine engine(world.config);
-  HttpServerOptions options = test_options();
-  options.expire_interval = 5ms;
-  auto running = std::make_unique<Running>(engine, options);
-  EXPECT_EQ(running->server.local_address(), fmt::format("127.0.0.1:{}", running->port));
-  HttpClient client(running->port);
+  HttpServer server(engine, test_options());
+  server.listen();
+  std::uint16_t port = port_of(server.local_address());
+  auto runner = std::make_unique<ProcessRunner>(ProcessRunnerOptions{.handle_signals = false});
+  runner->add(server);
+  runner->every(5ms, "expiring old events", [&engine] { expire_and_log(engine); });
+  runner->start();
+  EXPECT_EQ(server.local_address(), fmt::format("127.0.0.1:{}", port));
+  HttpClient client(port);
   for (int day = 0; day < 5; ++day) {
     std::string body;
     for (int i = 0; i < 200; ++i) {
@@ -68,19 +72,20 @@ TEST(HttpServer, ServesWhileExpiringAndStopsOnRequest) {
     EXPECT_EQ(got.json().find("signals")->find("all_clicks")->number(), 200.0 * day + 61);
   }
   auto start = std::chrono::steady_clock::now();
-  running.reset();  // stop() and join
+  runner.reset();  // stop() and wait()
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_TRUE(client.closed_by_server());
 }
 
-TEST(HttpServer, StopBeforeRunReturnsAtOnce) {
+TEST(HttpServer, StopBeforeStartReturnsAtOnce) {
   World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
   Engine engine(world.config);
   HttpServer server(engine, test_options());
   server.listen();
   server.stop();
   auto start = std::chrono::steady_clock::now();
-  server.run();
+  server.start();
+  server.wait();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 

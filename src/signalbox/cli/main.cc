@@ -30,6 +30,8 @@
 #include "signalbox/grpc/grpc_server.h"
 #include "signalbox/ingest/kafka/kafka_ingest.h"
 #include "signalbox/ingest/replay.h"
+#include "signalbox/process/engine_upkeep.h"
+#include "signalbox/process/process_runner.h"
 #include "signalbox/serve/http_server.h"
 #include "signalbox/serve/server_options.h"
 #include "signalbox/verify/metrics_file.h"
@@ -452,6 +454,9 @@ struct ServeAddresses {
   std::string http, grpc;
 };
 
+// How often `serve` runs Engine::expire(false), by the wall clock (docs/http-api.md, Expiry).
+constexpr std::chrono::seconds kExpireInterval(60);
+
 // About ten steps a second at the configured rate, so that the rate holds smoothly, and at
 // most 2 000 events per step, for which ingest may wait.
 BootstrapOptions serve_bootstrap_options(std::uint64_t events_per_second) {
@@ -498,14 +503,10 @@ int run_serve(const std::string& config_path, const std::string& log_level,
   // broker is logged and retried, never fatal.
   std::vector<std::unique_ptr<KafkaIngest>> kafka_ingests;
   std::vector<const KafkaIngest*> kafka_metrics;
-  // gRPC (server.grpc) serves the same engine and stops when the HTTP server's stop begins.
-  // Declared before the HTTP server, which holds its metrics appender, so it outlives it.
+  // gRPC (server.grpc) serves the same engine. Declared before the HTTP server, which holds
+  // its metrics appender, so it outlives it.
   std::unique_ptr<GrpcServer> grpc_server;
   HttpServerOptions options = http_server_options(config);
-  options.on_stop = [&kafka_ingests, &grpc_server] {
-    if (grpc_server) grpc_server->stop();
-    for (auto& kafka : kafka_ingests) kafka->stop();
-  };
   HttpServer server(engine, options);
   if (config.server.grpc) {
     GrpcServerOptions grpc_options = grpc_server_options(config);
@@ -526,27 +527,32 @@ int run_serve(const std::string& config_path, const std::string& log_level,
         [kafka_metrics](std::string& out) { append_kafka_prometheus(kafka_metrics, out); });
   }
   server.api().set_slow_query_threshold(std::chrono::milliseconds(config.log.slow_query));
+  // The process's lifecycle: from here on SIGTERM / SIGINT stop every service (a second one
+  // closes busy connections at once) and SIGHUP reloads the sources. Declared after the
+  // services, so that it stops and waits for them before they are destroyed. Started in this
+  // order, HTTP last so that /healthz answers once everything runs; stopped together: on a
+  // stop, each consumer ingests and commits its batch in flight, then leaves its group.
+  ProcessRunner runner(ProcessRunnerOptions{
+      .name = "signalbox serve", .on_reload = [&engine] { reload_sources_and_log(engine); }});
+  if (grpc_server) runner.add(*grpc_server);
+  for (auto& kafka : kafka_ingests) runner.add(*kafka);
+  runner.add(server);
+  runner.every(kExpireInterval, "expiring old events", [&engine] { expire_and_log(engine); });
+  // Bound first: an HTTP address taken fails the start before anything else runs.
   server.listen();
   // New or changed signals are built from the stored raw events while the server runs.
   BackgroundBootstrap bootstrap(engine, serve_bootstrap_options(config.event_store.bootstrap_rate));
+  runner.start();
   log_event(spdlog::level::info,
             fmt::format("signalbox serve: listening on http://{} ({} signals, {} views)",
                         server.local_address(), config.signals.size(), config.views.size()),
             {{"address", server.local_address()}});
   if (grpc_server) {
-    grpc_server->start();
     log_event(spdlog::level::info,
               fmt::format("signalbox serve: listening on grpc://{}", grpc_server->local_address()),
               {{"grpc_address", grpc_server->local_address()}});
   }
-  for (auto& kafka : kafka_ingests) kafka->start();
-  server.run();
-  if (grpc_server) grpc_server->wait();
-  // Each consumer ingests and commits its batch in flight, then leaves its group.
-  for (auto& kafka : kafka_ingests) {
-    kafka->stop();
-    kafka->join();
-  }
+  runner.wait();
   engine.flush();
   spdlog::info("signalbox serve: stopped");
   return 0;

@@ -4,7 +4,6 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -82,7 +81,11 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
   }
   if (status.ok()) storage_outage_.succeeded();
   metrics_.observe(method, static_cast<int>(status.error_code()), Clock::now() - start);
-  in_flight_.fetch_sub(1);
+  if (in_flight_.fetch_sub(1) == 1) {
+    // Under the mutex, so that a wait_idle() between its check and its wait is not missed.
+    std::lock_guard lock(idle_mutex_);
+    idle_.notify_all();
+  }
   return status;
 }
 
@@ -101,12 +104,8 @@ void GrpcApi::check_access(GrpcMethod method, grpc::ServerContext* context) cons
 }
 
 bool GrpcApi::wait_idle(Clock::time_point deadline) const {
-  // Polled: it runs once, at shutdown, for at most the drain timeout.
-  while (in_flight_.load() > 0) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
+  std::unique_lock lock(idle_mutex_);
+  return idle_.wait_until(lock, deadline, [this] { return in_flight_.load() == 0; });
 }
 
 grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
@@ -80,6 +82,9 @@ class GrpcApi final : public v1::Signalbox::Service {
   GrpcMetrics metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  // Notified when in_flight_ drops to zero, for wait_idle().
+  mutable std::mutex idle_mutex_;
+  mutable std::condition_variable idle_;
   OutageLog storage_outage_{"storage"};
 };
 

@@ -13,6 +13,7 @@
 
 #include "signalbox/engine/engine.h"
 #include "signalbox/grpc/grpc_api.h"
+#include "signalbox/process/service.h"
 
 namespace signalbox {
 
@@ -52,30 +53,30 @@ struct GrpcServerOptions {
 GrpcServerOptions grpc_server_options(const Config& config);
 
 // The gRPC server of `signalbox serve`: GrpcApi on gRPC's synchronous server, which runs each
-// call on a thread of its own pool (engine calls block). start(), stop() and wait() may be
-// called from any thread; stop() never blocks, so it can run from HttpServerOptions::on_stop.
+// call on a thread of its own pool (engine calls block). A Service (process/service.h):
+// start(), stop() and wait() may be called from any thread; stop() never blocks.
 //
 // Stopping: calls arriving from stop() on are answered UNAVAILABLE, calls in flight finish
 // (or are cancelled after `drain_timeout`), the port is closed; wait() returns once all that
 // is done. The engine is not flushed here; the caller owns it.
-class GrpcServer {
+class GrpcServer : public Service {
  public:
   // `engine` must outlive the server.
   GrpcServer(Engine& engine, GrpcServerOptions options);
   // Stops as stop() does and waits for it.
-  ~GrpcServer();
+  ~GrpcServer() override;
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
   // Binds and starts serving. Throws std::runtime_error naming the address when it cannot.
   // Does nothing when stop() came first.
-  void start();
+  void start() override;
   // The address listened on, as host:port with the real port; valid after start().
   std::string local_address() const;
   // Begins the stop described above and returns at once.
-  void stop();
+  void stop() override;
   // Blocks until a stop begun by stop() has finished (at once when never started).
-  void wait();
+  void wait() override;
 
   // Appends the gRPC metrics (calls by method and code, latency) in Prometheus text format,
   // for HttpApi::add_metrics_appender. Thread-safe.

@@ -1,7 +1,5 @@
 #include "signalbox/serve/http_server.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -38,7 +36,6 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // After an error answer that closes the connection, the client's unread bytes are drained this
 // long so that closing does not reset the connection before the client read the answer.
 constexpr std::chrono::seconds kLingerTime(2);
-constexpr std::chrono::milliseconds kDrainPoll(20);
 // How often a paused accept loop looks whether connections closed.
 constexpr std::chrono::milliseconds kAcceptPause(10);
 
@@ -62,43 +59,6 @@ awaitable<HttpResponse> handle_in_pool(HttpApi& api, HttpRequest request,
     co_return response;
   }
   co_return api.handle(request, received, deadline);
-}
-
-awaitable<void> expire_in_pool(Engine& engine) {
-  auto start = std::chrono::steady_clock::now();
-  StoreStats before = engine.store_stats();
-  engine.expire(false);
-  StoreStats after = engine.store_stats();
-  // Expired data goes in background compactions, so the counts may drop in later runs. An
-  // empty store has nothing to expire: that run is logged only for debugging.
-  log_event(engine.stream_time() == kBeginningOfTime ? spdlog::level::debug : spdlog::level::info,
-            "expiry run",
-            {{"stream_time_ms", engine.stream_time()},
-             {"store_events_before", before.events},
-             {"store_events_after", after.events},
-             {"disk_bytes_before", before.bytes_on_disk},
-             {"disk_bytes_after", after.bytes_on_disk},
-             {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                             .count()}});
-  co_return;
-}
-
-awaitable<void> reload_sources_in_pool(Engine& engine) {
-  spdlog::info("signalbox serve: SIGHUP received, reloading sources");
-  try {
-    auto start = std::chrono::steady_clock::now();
-    std::vector<std::string> failures = engine.materializer().reload_sources();
-    for (const std::string& failure : failures)
-      spdlog::error("reloading source {} (the old data stays in service)", failure);
-    log_event(spdlog::level::info, "sources reloaded",
-              {{"sources", engine.config().sources.size()},
-               {"failed", failures.size()},
-               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                               .count()}});
-  } catch (const std::exception& e) {
-    spdlog::error("reloading sources failed: {}", e.what());
-  }
-  co_return;
 }
 
 bool is_closed_by_peer(const error_code& ec) {
@@ -169,8 +129,6 @@ struct HttpServer::Impl {
         query_pool(options.query_threads),
         control(asio::make_strand(io)),
         acceptor(control),
-        signals(control),
-        expire_timer(control),
         accept_backoff(control),
         drain_timer(control) {}
 
@@ -189,10 +147,12 @@ struct HttpServer::Impl {
   std::optional<HttpResponse> deadline_of(const HttpRequest& request, Route route,
                                           std::chrono::steady_clock::time_point received,
                                           std::chrono::steady_clock::time_point* deadline);
-  awaitable<void> expire_loop();
   awaitable<void> drain();
-  void wait_for_signal();
   void begin_stop();  // on `control`
+  // Wakes the drain when it has something to do: the last connection closed or stop_now().
+  void wake_drain() {
+    asio::post(control, [this] { drain_timer.cancel(); });
+  }
   void spawn(asio::any_io_executor executor, awaitable<void> work, const char* what);
   std::size_t open_sessions() {
     std::lock_guard lock(sessions_mutex);
@@ -206,14 +166,13 @@ struct HttpServer::Impl {
   asio::io_context io;
   asio::thread_pool ingest_pool;
   asio::thread_pool query_pool;
-  asio::strand<asio::io_context::executor_type> control;  // acceptor, signals, timers
+  asio::strand<asio::io_context::executor_type> control;  // acceptor, timers
   tcp::acceptor acceptor;
-  asio::signal_set signals;
-  asio::steady_timer expire_timer;
   asio::steady_timer accept_backoff;
   asio::steady_timer drain_timer;
   std::atomic<bool> stopping{false};
-  bool close_now = false;  // on `control`: a second signal asked not to wait any longer
+  bool close_now = false;  // on `control`: stop_now() asked not to wait any longer
+  std::vector<std::thread> io_threads;
 
   std::mutex sessions_mutex;
   std::unordered_set<std::shared_ptr<Session>> sessions;
@@ -274,8 +233,13 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
     std::shared_ptr<Session> session;
     ~Unregister() {
       impl->api.metrics().connection_closed();
-      std::lock_guard lock(impl->sessions_mutex);
-      impl->sessions.erase(session);
+      bool last = false;
+      {
+        std::lock_guard lock(impl->sessions_mutex);
+        impl->sessions.erase(session);
+        last = impl->sessions.empty();
+      }
+      if (last && impl->stopping) impl->wake_drain();
     }
   } unregister{this, session};
 
@@ -553,46 +517,10 @@ awaitable<void> HttpServer::Impl::answer_and_close(Session& session, Stream& str
   lowest.socket().close(ec);
 }
 
-awaitable<void> HttpServer::Impl::expire_loop() {
-  // Checking `stopping` before each wait, on the strand begin_stop() runs on, means a stop
-  // either finds the wait to cancel or is seen here.
-  while (!stopping) {
-    error_code ec;
-    expire_timer.expires_after(options.expire_interval);
-    co_await expire_timer.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (ec || stopping) co_return;
-    try {
-      co_await asio::co_spawn(ingest_pool, expire_in_pool(engine), use_awaitable);
-    } catch (const std::exception& e) {
-      spdlog::error("expiring old events failed: {}", e.what());
-    }
-  }
-}
-
-void HttpServer::Impl::wait_for_signal() {
-  signals.async_wait([this](const error_code& ec, int signal) {
-    if (ec) return;
-    if (signal == SIGHUP) {
-      asio::co_spawn(query_pool, reload_sources_in_pool(engine), asio::detached);
-    } else if (stopping) {
-      spdlog::warn("signalbox serve: {} received again, closing busy connections now",
-                   signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      close_now = true;
-    } else {
-      spdlog::info("signalbox serve: {} received, finishing in-flight requests",
-                   signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      begin_stop();
-    }
-    wait_for_signal();
-  });
-}
-
 void HttpServer::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
-  if (options.on_stop) options.on_stop();
   error_code ec;
   acceptor.close(ec);
-  expire_timer.cancel();
   accept_backoff.cancel();
   std::lock_guard lock(sessions_mutex);
   for (const std::shared_ptr<Session>& session : sessions) {
@@ -634,13 +562,14 @@ awaitable<void> HttpServer::Impl::drain() {
         }
       }
     }
+    // Sleeps until the next of the grace's end and the deadline, or until wake_drain(): the
+    // last connection closing cancels the wait, as does stop_now(). Checking the sessions
+    // and starting the wait happen in one turn of `control`, where wake_drain() runs, so a
+    // wake-up is never lost.
     error_code ec;
-    drain_timer.expires_after(kDrainPoll);
+    drain_timer.expires_at(grace_over ? deadline : std::min(grace_end, deadline));
     co_await drain_timer.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  // The last pending wait: once it is gone, run() returns when the connections are closed.
-  error_code ec;
-  signals.cancel(ec);
 }
 
 namespace {
@@ -659,8 +588,8 @@ HttpServer::HttpServer(Engine& engine, HttpServerOptions options)
     : impl_(std::make_unique<Impl>(engine, with_defaults(std::move(options)))) {}
 
 HttpServer::~HttpServer() {
-  impl_->ingest_pool.join();
-  impl_->query_pool.join();
+  stop();
+  wait();
 }
 
 void HttpServer::listen() {
@@ -690,31 +619,26 @@ void HttpServer::listen() {
   if (acceptor.set_option(asio::socket_base::reuse_address(true), ec)) fail("reuse_address");
   if (acceptor.bind(endpoint, ec)) fail("bind");
   if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) fail("listen");
-
-  if (impl_->options.handle_signals) {
-    impl_->signals.add(SIGTERM);
-    impl_->signals.add(SIGINT);
-    impl_->signals.add(SIGHUP);
-    impl_->wait_for_signal();
-  }
 }
 
 std::string HttpServer::local_address() const {
   return endpoint_text(impl_->acceptor.local_endpoint());
 }
 
-void HttpServer::run() {
+void HttpServer::start() {
   Impl& impl = *impl_;
-  if (!impl.acceptor.is_open()) throw std::logic_error("HttpServer::run() before listen()");
+  if (!impl.acceptor.is_open()) listen();
   impl.spawn(impl.control, impl.accept_loop(), "accepting connections");
-  if (impl.options.expire_interval.count() > 0)
-    impl.spawn(impl.control, impl.expire_loop(), "expiry");
-  // A stop() before run() was posted already and takes effect here.
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < impl.options.io_threads; ++i)
-    threads.emplace_back([&impl] { impl.io.run(); });
-  impl.io.run();
-  for (std::thread& t : threads) t.join();
+  // A stop() before start() was posted already and takes effect here.
+  for (unsigned i = 0; i < impl.options.io_threads; ++i)
+    impl.io_threads.emplace_back([&impl] { impl.io.run(); });
+}
+
+void HttpServer::wait() {
+  Impl& impl = *impl_;
+  // The io_context runs out of work once the drain ended and every connection closed.
+  for (std::thread& t : impl.io_threads) t.join();
+  impl.io_threads.clear();
   impl.ingest_pool.join();
   impl.query_pool.join();
 }
@@ -725,6 +649,14 @@ Admission& HttpServer::admission() { return impl_->admission; }
 
 void HttpServer::stop() {
   asio::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });
+}
+
+void HttpServer::stop_now() {
+  asio::post(impl_->control, [impl = impl_.get()] {
+    impl->close_now = true;
+    impl->begin_stop();
+    impl->drain_timer.cancel();
+  });
 }
 
 }  // namespace signalbox

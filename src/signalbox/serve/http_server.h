@@ -7,6 +7,7 @@
 #include <string>
 
 #include "signalbox/engine/engine.h"
+#include "signalbox/process/service.h"
 #include "signalbox/serve/access_control.h"
 #include "signalbox/serve/admission.h"
 #include "signalbox/serve/http_api.h"
@@ -28,8 +29,8 @@ struct HttpServerOptions {
   std::size_t max_batch_users = 1000;
   // Whether POST /v1/events takes events (HttpApiOptions::ingest).
   bool ingest = true;
-  // Threads running sockets and HTTP framing; threads running POST /v1/events and expiry;
-  // threads running every other request. 0 picks the defaults explained at HttpServer.
+  // Threads running sockets and HTTP framing; threads running POST /v1/events; threads
+  // running every other request. 0 picks the defaults explained at HttpServer.
   unsigned io_threads = 0;
   unsigned ingest_threads = 0;
   unsigned query_threads = 0;
@@ -58,43 +59,36 @@ struct HttpServerOptions {
   std::shared_ptr<const AccessControl> access;
   // HTTPS instead of HTTP when set (server.tls, see make_tls_context()).
   std::shared_ptr<boost::asio::ssl::context> tls;
-  // How often Engine::expire(false) runs, by the wall clock; zero: never.
-  std::chrono::milliseconds expire_interval = std::chrono::seconds(60);
-  // From listen() on: SIGTERM and SIGINT stop the server as stop() does (a second one closes
-  // busy connections at once); SIGHUP makes every source read its data again.
-  bool handle_signals = true;
-  // Called once, on the server's control thread, when the stop begins (signal or stop()):
-  // lets the other front ends of the process (gRPC, Kafka ingest) stop with it. Must not block.
-  std::function<void()> on_stop;
 };
 
 // The HTTP/1.1 server of `signalbox serve`: HttpApi behind Boost.Beast on Boost.Asio C++20
 // coroutines, with keep-alive and pipelining, body and header limits, timeouts, bounds on what
-// it holds at once (Admission), bearer tokens, optional TLS, a periodic
-// expiry, source reloads on SIGHUP, and a graceful stop. listen() and run() are called once, from
-// one thread; stop() is thread-safe and may be called at any time, also before run().
+// it holds at once (Admission), bearer tokens, optional TLS, and a graceful stop. A Service
+// (process/service.h): listen(), start() and wait() are called from one thread; stop() and
+// stop_now() are thread-safe and may be called at any time, also before start(). Signals and
+// the periodic expiry belong to the process (ProcessRunner), not to the server.
 //
 // Threads: sockets, HTTP parsing and writing run on an io_context (`io_threads`, default 1).
 // Engine calls block (RocksDB reads and writes; ingest is serialised behind one lock), so they
 // run on two thread pools and their answers are written back on the I/O thread: running them
 // on the I/O threads would stall accepting and every other connection whenever all I/O threads
-// wait on the engine. Ingest bodies and the periodic expiry go to `ingest_threads` (default 2:
-// one decodes and materialises the next body while the other holds the write lock; more would
-// only queue on that lock), everything else to `query_threads` (default max(4, 2 × cores)),
+// wait on the engine. Ingest bodies go to `ingest_threads` (default 2: one decodes and
+// materialises the next body while the other holds the write lock; more would only queue on
+// that lock), everything else to `query_threads` (default max(4, 2 × cores)),
 // so that a backlog of POSTs waiting for the lock never holds up a GET. One I/O thread is
 // enough because framing costs microseconds beside a query; on 2 cores a second one made no
 // consistent difference under wrk (docs/http-api.md, Performance).
 //
 // Stopping: stop accepting, close idle keep-alive connections, give requests still being
 // received `stop_grace` to arrive (then close their connections), let every request received
-// finish and be answered (with Connection: close), then return from run() once the last
-// connection closed or `drain_timeout` passed. The engine is not flushed here; the caller
-// owns it.
-class HttpServer {
+// finish and be answered (with Connection: close), then end once the last connection closed
+// or `drain_timeout` passed (at once after stop_now()); wait() returns then. The engine is not
+// flushed here; the caller owns it.
+class HttpServer : public Service {
  public:
   // `engine` must outlive the server.
   HttpServer(Engine& engine, HttpServerOptions options);
-  ~HttpServer();
+  ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
@@ -102,11 +96,15 @@ class HttpServer {
   void listen();
   // The address listened on, as host:port with the real port; valid after listen().
   std::string local_address() const;
-  // Serves until stopped, then drains as described above and returns.
-  void run();
-  // Starts the stop described above. Thread-safe; not async-signal-safe (signals are handled
-  // by the server itself, see handle_signals).
-  void stop();
+  // Listens when listen() was not called yet, then serves on threads of its own. Throws as
+  // listen() does.
+  void start() override;
+  // Starts the stop described above. Thread-safe; not async-signal-safe.
+  void stop() override;
+  // As stop(), and closes the connections still busy at once instead of waiting for them.
+  void stop_now() override;
+  // Blocks until the stop has finished and every thread of the server is done.
+  void wait() override;
 
   // The HTTP API the server answers with, e.g. to add metrics of other front ends before
   // listen(). Lives as long as the server.

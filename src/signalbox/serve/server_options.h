@@ -9,8 +9,7 @@ namespace signalbox {
 // ingests_over_http()), and from the `server` section address, limits, timeouts,
 // the bearer tokens of server.auth (read here, from the environment or files) and the TLS
 // context of server.tls. Throws ConfigError when a token cannot be read, std::runtime_error
-// when the certificate or key cannot be loaded. on_stop and handle_signals are left for the
-// caller.
+// when the certificate or key cannot be loaded.
 HttpServerOptions http_server_options(const Config& config);
 
 }  // namespace signalbox

@@ -196,6 +196,9 @@ struct KafkaIngest::Impl {
   rd_kafka_t* consumer = nullptr;
   std::thread thread;
   std::atomic<bool> stop_requested{false};
+  // Notified by stop(), for wait_for_stop().
+  std::mutex stop_mutex;
+  std::condition_variable stop_changed;
   bool started = false;
 
   // Consumer thread only.
@@ -547,12 +550,8 @@ struct KafkaIngest::Impl {
 
   // Sleeps up to `delay`; true when stop() was called meanwhile.
   bool wait_for_stop(std::chrono::milliseconds delay) {
-    auto until = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < until) {
-      if (stop_requested.load()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return stop_requested.load();
+    std::unique_lock lock(stop_mutex);
+    return stop_changed.wait_for(lock, delay, [this] { return stop_requested.load(); });
   }
 
   // Recomputes the lag of every assigned partition from librdkafka's cached high watermarks
@@ -615,7 +614,7 @@ KafkaIngest::KafkaIngest(Engine& engine, KafkaIngestOptions options)
 
 KafkaIngest::~KafkaIngest() {
   stop();
-  join();
+  wait();
   if (impl_->consumer) rd_kafka_destroy(impl_->consumer);  // never started
 }
 
@@ -625,9 +624,16 @@ void KafkaIngest::start() {
   impl_->thread = std::thread([this] { impl_->run(); });
 }
 
-void KafkaIngest::stop() { impl_->stop_requested.store(true); }
+void KafkaIngest::stop() {
+  {
+    // Under the mutex, so that a wait_for_stop() between its check and its wait is not missed.
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stop_requested.store(true);
+  }
+  impl_->stop_changed.notify_all();
+}
 
-void KafkaIngest::join() {
+void KafkaIngest::wait() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

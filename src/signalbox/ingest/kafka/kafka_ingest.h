@@ -10,6 +10,7 @@
 
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
+#include "signalbox/process/service.h"
 
 namespace signalbox {
 
@@ -78,26 +79,27 @@ struct KafkaIngestStats {
 // A bad message (undecodable, invalid, too late) is counted, logged with its topic, partition
 // and offset, copied to the dead-letter topic when one is configured, and skipped; it never
 // stops consumption. Broker outages are logged and retried
-// until stop(). start(), stop() and join() may be called from any thread; the consumer runs on
-// one thread of its own. stats() and append_prometheus() are thread-safe.
-class KafkaIngest {
+// until stop(). A Service (process/service.h): start(), stop() and wait() may be called from
+// any thread; the consumer runs on one thread of its own. stats() and append_prometheus() are
+// thread-safe.
+class KafkaIngest : public Service {
  public:
   // Builds the consumer; nothing connects before start(). `engine` must outlive this object.
   // Throws ConfigError when librdkafka refuses the configuration.
   KafkaIngest(Engine& engine, KafkaIngestOptions options);
   // Stops and joins the consumer when still running.
-  ~KafkaIngest();
+  ~KafkaIngest() override;
   KafkaIngest(const KafkaIngest&) = delete;
   KafkaIngest& operator=(const KafkaIngest&) = delete;
 
   // Subscribes and starts consuming on a new thread. Returns at once: an unreachable broker is
   // logged and retried, never an error here. Call at most once.
-  void start();
+  void start() override;
   // Asks the consumer to stop: the batch in flight is ingested and committed, then the consumer
   // leaves its group. Returns at once; thread-safe; idempotent.
-  void stop();
+  void stop() override;
   // Waits until the consumer has stopped (after stop()). No-op when never started.
-  void join();
+  void wait() override;
 
   const KafkaIngestOptions& options() const { return options_; }
   KafkaIngestStats stats() const;

@@ -12,7 +12,8 @@ namespace signalbox {
 
 namespace {
 
-// Sorts `labels` by their name's place in `order`; names not in it go last, as they were.
+// Sorts `labels` by their name's place in `order` (prometheus-cpp keeps them by name); names
+// not in it go last, as they were.
 void order_labels(std::vector<prometheus::ClientMetric::Label>& labels,
                   const std::vector<std::string>& order) {
   auto rank = [&](const prometheus::ClientMetric::Label& label) {
@@ -86,8 +87,12 @@ std::string MetricsRegistry::expose() const {
   std::map<std::string, std::size_t, std::less<>> index;
   for (prometheus::MetricFamily& family : collected) {
     if (family.metric.empty()) continue;
-    if (auto order = label_order.find(family.name); order != label_order.end())
+    if (auto order = label_order.find(family.name); order != label_order.end()) {
       for (prometheus::ClientMetric& metric : family.metric) order_labels(metric.label, order->second);
+      // Families keep their series in a hash map: sorted, one scrape reads like the next.
+      std::stable_sort(family.metric.begin(), family.metric.end(),
+                       [](const auto& a, const auto& b) { return a.label < b.label; });
+    }
     auto [it, added] = index.emplace(family.name, families.size());
     if (added) {
       families.push_back(std::move(family));

@@ -8,7 +8,8 @@
 # cannot quietly start depending on a higher one (engine/, serve/).
 #
 # A folder's owner is the target whose SOURCES lie in it; headers take the owner of their
-# folder. Includes of the generated gRPC API ("signalbox/v1/...") belong to signalbox_proto.
+# folder; a generated header (the gRPC API's, "signalbox/v1/...") belongs to the target that
+# lists it among its sources.
 # Every file below SOURCE_ROOT/signalbox must have an owner: a folder no listed target compiles
 # is an error, not skipped.
 
@@ -47,14 +48,18 @@ function(signalbox_check_layering)
       cmake_path(ABSOLUTE_PATH source BASE_DIRECTORY "${source_dir}" NORMALIZE)
       cmake_path(IS_PREFIX root "${source}" NORMALIZE inside)
       if(NOT inside)
-        continue()  # generated sources live in the build tree
+        # A generated file (the gRPC API's messages and stubs) is owned file by file, by the
+        # path it is included as: ".../generated/signalbox/v1/signalbox.pb.h".
+        if(source MATCHES "/generated/signalbox/(.*)$")
+          set(owner_of_file_${CMAKE_MATCH_1} ${target})
+        endif()
+        continue()
       endif()
       cmake_path(GET source PARENT_PATH dir)
       cmake_path(RELATIVE_PATH dir BASE_DIRECTORY "${root}")
       set(owner_of_${dir} ${target})
     endforeach()
   endforeach()
-  set(owner_of_v1 signalbox_proto)
 
   file(GLOB_RECURSE files RELATIVE "${root}" "${root}/*.h" "${root}/*.cc")
   set(problems "")
@@ -76,11 +81,14 @@ function(signalbox_check_layering)
       if(included_dir STREQUAL "")
         continue()  # include/signalbox/signal_kit.h, the plugin interface of the engine
       endif()
-      if(NOT DEFINED owner_of_${included_dir})
+      if(DEFINED owner_of_file_${included})
+        set(needed ${owner_of_file_${included}})
+      elseif(NOT DEFINED owner_of_${included_dir})
         list(APPEND problems "src/signalbox/${file}: includes signalbox/${included}, whose folder belongs to no library")
         continue()
+      else()
+        set(needed ${owner_of_${included_dir}})
       endif()
-      set(needed ${owner_of_${included_dir}})
       if(NOT needed STREQUAL owner AND NOT needed IN_LIST visible_from_${owner})
         list(APPEND problems
              "src/signalbox/${file}: includes signalbox/${included} of ${needed}, which ${owner} does not link (layering: add it to ${owner}'s target_link_libraries if the arrow is right, or move the code)")

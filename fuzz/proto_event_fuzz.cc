@@ -10,7 +10,7 @@
 #include <string>
 
 #include "signalbox/event/decode.h"
-#include "signalbox/grpc/event_json.h"
+#include "signalbox/event_proto/event_json.h"
 #include "signalbox/v1/signalbox.pb.h"
 
 namespace {

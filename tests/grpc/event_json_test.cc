@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "signalbox/event/decode.h"
-#include "signalbox/grpc/event_json.h"
+#include "signalbox/event_proto/event_json.h"
 
 namespace signalbox {
 namespace {

@@ -8,6 +8,7 @@
 // once the engine stored the batch; delivering everything again changes nothing.
 
 #include "signalbox/ingest/kafka/kafka_ingest.h"
+#include "signalbox/metrics/registry.h"
 
 #include <gtest/gtest.h>
 
@@ -165,8 +166,7 @@ TEST(KafkaIngest, EventsOverPartitionsCountAsTheReferenceSaysAndBadMessagesAreSk
   // Skipped exactly the messages the reference rejects, each for the same field.
   EXPECT_EQ(dead_letter_faults(kafka, "user-events-dead"), reference.rejected);
 
-  std::string metrics;
-  append_kafka_prometheus({&ingest}, metrics);
+  std::string metrics = ingest.registry().expose();
   EXPECT_NE(metrics.find(fmt::format("signalbox_kafka_messages_total{{topic=\"user-events\"}} {}\n",
                                      want.messages)),
             std::string::npos)

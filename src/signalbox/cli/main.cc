@@ -30,6 +30,7 @@
 #include "signalbox/grpc/grpc_server.h"
 #include "signalbox/ingest/kafka/kafka_ingest.h"
 #include "signalbox/ingest/replay.h"
+#include "signalbox/metrics/registry.h"
 #include "signalbox/process/engine_upkeep.h"
 #include "signalbox/process/process_runner.h"
 #include "signalbox/serve/http_server.h"
@@ -499,32 +500,26 @@ int run_serve(const std::string& config_path, const std::string& log_level,
              {"log_level", log_level.empty() ? config.log.level : log_level},
              {"log_format", config.log.format}});
   Engine engine(config);
-  // One consumer per kafka entry (made once the server's metrics exist); an unreachable
-  // broker is logged and retried, never fatal.
+  // The process's metrics, shared by every front end and exposed by GET /metrics; declared
+  // first so that it outlives them.
+  MetricsRegistry metrics;
+  // One consumer per kafka entry; an unreachable broker is logged and retried, never fatal.
   std::vector<std::unique_ptr<KafkaIngest>> kafka_ingests;
-  std::vector<const KafkaIngest*> kafka_metrics;
-  // gRPC (server.grpc) serves the same engine. Declared before the HTTP server, which holds
-  // its metrics appender, so it outlives it.
+  // gRPC (server.grpc) serves the same engine.
   std::unique_ptr<GrpcServer> grpc_server;
   HttpServerOptions options = http_server_options(config);
+  options.metrics = &metrics;
   HttpServer server(engine, options);
   if (config.server.grpc) {
     GrpcServerOptions grpc_options = grpc_server_options(config);
-    grpc_options.ingest_metrics = &server.api().metrics();
+    grpc_options.metrics = &metrics;
     grpc_options.admission = &server.admission();
     grpc_options.access = options.access;
     grpc_server = std::make_unique<GrpcServer>(engine, std::move(grpc_options));
-    server.api().add_metrics_appender(
-        [&grpc = *grpc_server](std::string& out) { grpc.append_metrics(out); });
   }
   for (KafkaIngestOptions& o : kafka_options) {
-    o.ingest_metrics = &server.api().metrics();
+    o.metrics = &metrics;
     kafka_ingests.push_back(std::make_unique<KafkaIngest>(engine, std::move(o)));
-    kafka_metrics.push_back(kafka_ingests.back().get());
-  }
-  if (!kafka_metrics.empty()) {
-    server.api().add_metrics_appender(
-        [kafka_metrics](std::string& out) { append_kafka_prometheus(kafka_metrics, out); });
   }
   server.api().set_slow_query_threshold(std::chrono::milliseconds(config.log.slow_query));
   // The process's lifecycle: from here on SIGTERM / SIGINT stop every service (a second one

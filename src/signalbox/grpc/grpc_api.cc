@@ -11,7 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/error.h"
-#include "signalbox/grpc/event_json.h"
+#include "signalbox/event_proto/event_json.h"
+#include "signalbox/metrics/ingest_metrics.h"
 #include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/api_request.h"
 
@@ -52,7 +53,12 @@ std::vector<std::string> unique_names(const google::protobuf::RepeatedPtrField<s
 }  // namespace
 
 GrpcApi::GrpcApi(Engine& engine, GrpcApiOptions options)
-    : engine_(engine), options_(options), translator_(engine.config()) {}
+    : engine_(engine),
+      options_(options),
+      translator_(engine.config()),
+      own_registry_(options.metrics ? nullptr : std::make_unique<MetricsRegistry>()),
+      registry_(options.metrics ? *options.metrics : *own_registry_),
+      metrics_(registry_) {}
 
 template <typename Work>
 grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&& work) {
@@ -134,12 +140,10 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
     Clock::time_point received = Clock::now();
     // The JSON path's decoder judges every event, so both front ends apply one set of rules.
     IngestResult result = engine_.ingest_json(events_ndjson(request->events()));
-    if (ServeMetrics* metrics = options_.ingest_metrics) {
-      metrics->count_ingest(IngestSource::kGrpc, result.accepted, result.duplicates,
-                            result.rejected);
-      if (result.accepted > 0)
-        metrics->observe_freshness(IngestSource::kGrpc, Clock::now() - received);
-    }
+    registry_.ingest().count(IngestSource::kGrpc, result.accepted, result.duplicates,
+                             result.rejected);
+    if (result.accepted > 0)
+      registry_.ingest().observe_freshness(IngestSource::kGrpc, Clock::now() - received);
     response->set_accepted(result.accepted);
     response->set_rejected(result.rejected.size());
     response->set_duplicates(result.duplicates);

@@ -12,7 +12,7 @@
 #include "signalbox/grpc/results.h"
 #include "signalbox/serve/access_control.h"
 #include "signalbox/serve/admission.h"
-#include "signalbox/serve/metrics.h"
+#include "signalbox/metrics/registry.h"
 #include "signalbox/v1/signalbox.grpc.pb.h"
 
 namespace signalbox {
@@ -20,8 +20,9 @@ namespace signalbox {
 struct GrpcApiOptions {
   // Most user ids one BatchGetSignals may ask for; more is RESOURCE_EXHAUSTED.
   std::size_t max_batch_users = 1000;
-  // Where IngestEvents counts events by source (IngestSource::kGrpc); optional.
-  ServeMetrics* ingest_metrics = nullptr;
+  // Where the calls are counted (GrpcMetrics) and IngestEvents counts its events (the shared
+  // IngestMetrics, source grpc); must outlive the GrpcApi. Null: a registry of its own.
+  MetricsRegistry* metrics = nullptr;
   // Most events one IngestEvents may carry; more is RESOURCE_EXHAUSTED.
   std::size_t max_events_per_request = 100'000;
   // The request bytes budget shared with HTTP (server.max_inflight_bytes): a request that
@@ -68,8 +69,6 @@ class GrpcApi final : public v1::Signalbox::Service {
   // Waits until no call is running or `deadline` passed; true when none is.
   bool wait_idle(std::chrono::steady_clock::time_point deadline) const;
 
-  const GrpcMetrics& metrics() const { return metrics_; }
-
  private:
   template <typename Work>
   grpc::Status run(GrpcMethod method, grpc::ServerContext* context, Work&& work);
@@ -79,6 +78,8 @@ class GrpcApi final : public v1::Signalbox::Service {
   Engine& engine_;
   GrpcApiOptions options_;
   ResultTranslator translator_;
+  std::unique_ptr<MetricsRegistry> own_registry_;  // when options_.metrics is null
+  MetricsRegistry& registry_;
   GrpcMetrics metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};

@@ -1,15 +1,17 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <chrono>
-#include <cstdint>
-#include <string>
+#include <cstddef>
+#include <deque>
 #include <string_view>
 
-#include "signalbox/serve/metrics.h"
+#include "signalbox/metrics/duration_histogram.h"
+#include "signalbox/metrics/lazy_counter.h"
 
 namespace signalbox {
+
+class MetricsRegistry;
 
 // The methods of the gRPC API, as metric labels.
 enum class GrpcMethod { kIngestEvents, kGetSignals, kBatchGetSignals, kListSignals };
@@ -18,22 +20,24 @@ inline constexpr std::size_t kGrpcMethodCount = 4;
 // "IngestEvents", ...: the method's name in the proto.
 std::string_view grpc_method_name(GrpcMethod method);
 
-// The gRPC front end's metrics: calls by method and status code, and call latency by method.
-// Thread-safe and lock-free.
+// The gRPC front end's metrics, in a MetricsRegistry: signalbox_grpc_requests_total{method,
+// code} (OK from the start, other codes once they happened) and
+// signalbox_grpc_request_duration_seconds{method}. Every label set is resolved once: a call
+// costs atomic additions, no lookup and no lock. Thread-safe.
 class GrpcMetrics {
  public:
   // Status codes are the numbers of grpc::StatusCode (0 OK ... 16 UNAUTHENTICATED).
   static constexpr std::size_t kCodeCount = 17;
 
+  explicit GrpcMetrics(MetricsRegistry& registry);
+  GrpcMetrics(const GrpcMetrics&) = delete;
+  GrpcMetrics& operator=(const GrpcMetrics&) = delete;
+
   void observe(GrpcMethod method, int code, std::chrono::nanoseconds duration);
 
-  // Appends signalbox_grpc_requests_total{method,code} and
-  // signalbox_grpc_request_duration_seconds{method} in Prometheus text format.
-  void append_prometheus(std::string& out) const;
-
  private:
-  std::array<std::array<std::atomic<std::uint64_t>, kCodeCount>, kGrpcMethodCount> calls_{};
-  std::array<DurationHistogram, kGrpcMethodCount> durations_;
+  std::deque<LazyCounter> calls_;  // [method * kCodeCount + code]
+  std::array<DurationHistogram*, kGrpcMethodCount> durations_{};
 };
 
 }  // namespace signalbox

@@ -49,7 +49,7 @@ GrpcServerOptions grpc_server_options(const Config& config) {
 
 GrpcServer::GrpcServer(Engine& engine, GrpcServerOptions options)
     : options_(std::move(options)),
-      api_(engine, GrpcApiOptions{options_.max_batch_users, options_.ingest_metrics,
+      api_(engine, GrpcApiOptions{options_.max_batch_users, options_.metrics,
                                   options_.max_events_per_request, options_.admission,
                                   options_.access, options_.ingest}) {}
 

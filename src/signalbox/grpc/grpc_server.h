@@ -27,10 +27,10 @@ struct GrpcServerOptions {
   std::size_t max_batch_users = 1000;
   // On stop: longest wait for calls in flight before they are cancelled.
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(30);
-  // Where IngestEvents counts its events (signalbox_events_total{source="grpc"}, freshness):
-  // the HTTP API's metrics, so /metrics shows every source in one family. Optional; must
-  // outlive every call (stop() and wait() before destroying it).
-  ServeMetrics* ingest_metrics = nullptr;
+  // The process's metrics, shared with the HTTP server whose /metrics exposes them: the calls
+  // by method and code, and IngestEvents' events (signalbox_events_total{source="grpc"},
+  // freshness). Optional (null: a registry nothing exposes); must outlive the server.
+  MetricsRegistry* metrics = nullptr;
   // Serve grpc.reflection.v1alpha.ServerReflection, so grpcurl and similar tools need no
   // .proto file.
   bool reflection = true;
@@ -48,7 +48,7 @@ struct GrpcServerOptions {
 };
 
 // The GrpcServerOptions the `server` section of `config` asks for: address server.grpc (which
-// must be set), message and event limits, TLS, and whether IngestEvents is on (`ingest`). ingest_metrics, admission and access are left
+// must be set), message and event limits, TLS, and whether IngestEvents is on (`ingest`). metrics, admission and access are left
 // for the caller, who shares them with the HTTP server.
 GrpcServerOptions grpc_server_options(const Config& config);
 
@@ -77,10 +77,6 @@ class GrpcServer : public Service {
   void stop() override;
   // Blocks until a stop begun by stop() has finished (at once when never started).
   void wait() override;
-
-  // Appends the gRPC metrics (calls by method and code, latency) in Prometheus text format,
-  // for HttpApi::add_metrics_appender. Thread-safe.
-  void append_metrics(std::string& out) const { api_.metrics().append_prometheus(out); }
 
  private:
   GrpcServerOptions options_;

@@ -9,7 +9,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/logging.h"
-#include "signalbox/common/prometheus_label.h"
+#include "signalbox/metrics/ingest_metrics.h"
 #include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/api_request.h"
 #include "signalbox/serve/url.h"
@@ -100,72 +100,23 @@ bool method_allowed(http::verb method, std::string_view allow) {
 }
 
 
-// The per-source metrics of docs/sources.md, one sample per source (label source="name").
-void append_source_metrics(const std::vector<SourceStats>& sources, std::string& out) {
-  if (sources.empty()) return;
-  auto inserter = std::back_inserter(out);
-  auto family = [&](std::string_view name, std::string_view type, std::string_view help,
-                    bool cache_only, auto value) {
-    bool any = false;
-    for (const SourceStats& s : sources) any = any || !cache_only || s.cached;
-    if (!any) return;
-    fmt::format_to(inserter, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-    for (const SourceStats& s : sources) {
-      if (cache_only && !s.cached) continue;
-      fmt::format_to(inserter, "{}{{source=\"{}\"}} {}\n", name, prometheus_label_value(s.source), value(s));
-    }
-  };
-  using S = const SourceStats&;
-  family("signalbox_source_lookups_total", "counter", "Source lookup() calls made.", false,
-         [](S s) { return s.lookups; });
-  family("signalbox_source_keys_total", "counter",
-         "Keys sent to source lookup() calls, after deduplication and the cache.", false,
-         [](S s) { return s.keys; });
-  family("signalbox_source_failures_total", "counter",
-         "Source lookup() calls that threw or answered the wrong shape.", false,
-         [](S s) { return s.failures; });
-  family("signalbox_source_timeouts_total", "counter",
-         "Source lookup() calls abandoned at their timeout.", false,
-         [](S s) { return s.timeouts; });
-  family("signalbox_source_skipped_total", "counter",
-         "Source lookup() calls not made while the source was backing off.", false,
-         [](S s) { return s.skipped; });
-  family("signalbox_source_degraded_events_total", "counter",
-         "Events stored with a source's features empty because it failed, timed out or was "
-         "backing off.",
-         false, [](S s) { return s.degraded_events; });
-  family("signalbox_source_lookup_seconds_total", "counter",
-         "Time spent in source lookup() calls that returned.", false,
-         [](S s) { return static_cast<double>(s.lookup_micros) / 1e6; });
-  family("signalbox_source_reloads_total", "counter", "Source reloads that took new data.", false,
-         [](S s) { return s.reloads; });
-  family("signalbox_source_reload_failures_total", "counter",
-         "Source reloads that failed and kept the old data.", false,
-         [](S s) { return s.reload_failures; });
-  family("signalbox_source_backing_off", "gauge",
-         "1 while the source is skipped after failures, else 0.", false,
-         [](S s) { return s.backing_off ? 1 : 0; });
-  family("signalbox_feature_cache_hits_total", "counter", "Keys answered from the feature cache.",
-         true, [](S s) { return s.cache.hits; });
-  family("signalbox_feature_cache_misses_total", "counter",
-         "Keys not in the feature cache, or expired.", true, [](S s) { return s.cache.misses; });
-  family("signalbox_feature_cache_evictions_total", "counter",
-         "Feature cache entries dropped to stay within cache_bytes.", true,
-         [](S s) { return s.cache.evictions; });
-  family("signalbox_feature_cache_expirations_total", "counter",
-         "Feature cache entries dropped after cache_ttl.", true,
-         [](S s) { return s.cache.expirations; });
-  family("signalbox_feature_cache_entries", "gauge", "Feature cache entries held.", true,
-         [](S s) { return s.cache.entries; });
-  family("signalbox_feature_cache_bytes", "gauge", "Bytes charged to the feature cache.", true,
-         [](S s) { return s.cache.bytes; });
-  family("signalbox_feature_cache_capacity_bytes", "gauge", "The feature cache's cache_bytes.",
-         true, [](S s) { return s.cache.capacity_bytes; });
-}
-
 }  // namespace
 
-HttpApi::HttpApi(Engine& engine, HttpApiOptions options) : engine_(engine), options_(options) {}
+HttpApi::HttpApi(Engine& engine, HttpApiOptions options)
+    : engine_(engine),
+      options_(options),
+      own_registry_(options.metrics ? nullptr : std::make_unique<MetricsRegistry>()),
+      registry_(options.metrics ? *options.metrics : *own_registry_),
+      metrics_(registry_),
+      engine_metrics_(engine) {
+  registry_.add_collectable(engine_metrics_);
+  registry_.add_collectable(process_metrics_);
+}
+
+HttpApi::~HttpApi() {
+  registry_.remove_collectable(process_metrics_);
+  registry_.remove_collectable(engine_metrics_);
+}
 
 Route HttpApi::route_of(std::string_view target) {
   std::optional<std::vector<std::string>> segments = split_path(split_target(target).path);
@@ -302,8 +253,8 @@ HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point 
   IngestResult result = engine_.ingest_json(request.body());
   Clock::time_point visible = Clock::now();
   metrics_.observe_ingest(visible - start);
-  metrics_.count_ingest(IngestSource::kHttp, result.accepted, result.duplicates, result.rejected);
-  if (result.accepted > 0) metrics_.observe_freshness(IngestSource::kHttp, visible - received);
+  registry_.ingest().count(IngestSource::kHttp, result.accepted, result.duplicates, result.rejected);
+  if (result.accepted > 0) registry_.ingest().observe_freshness(IngestSource::kHttp, visible - received);
   reject_log_.note(IngestSource::kHttp, result.accepted + result.rejected.size(), result.rejected);
 
   std::string body = fmt::format(R"({{"accepted":{},"rejected":{},"errors":[)", result.accepted,
@@ -345,11 +296,6 @@ HttpResponse HttpApi::batch_get(const HttpRequest& request, Clock::time_point de
   return json_response(http::status::ok, request.version(), std::move(body));
 }
 
-void HttpApi::add_metrics_appender(std::function<void(std::string&)> append) {
-  std::lock_guard lock(appenders_mutex_);
-  metrics_appenders_.push_back(std::move(append));
-}
-
 HttpResponse HttpApi::readiness_response(unsigned version) const {
   Value::Array building;
   const Value described = engine_.describe();
@@ -366,67 +312,7 @@ HttpResponse HttpApi::readiness_response(unsigned version) const {
 }
 
 HttpResponse HttpApi::get_metrics(const HttpRequest& request) {
-  const EngineCounters& c = engine_.counters();
-  StoreStats store = engine_.store_stats();
-  TimeMs stream_time = engine_.stream_time();
-  std::string body;
-  auto out = std::back_inserter(body);
-  auto metric = [&](std::string_view name, std::string_view type, std::string_view help) {
-    fmt::format_to(out, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  metric("signalbox_events_accepted_total", "counter",
-         "Events accepted since start, duplicates included.");
-  fmt::format_to(out, "signalbox_events_accepted_total {}\n", c.events_accepted.load());
-  metric("signalbox_events_rejected_total", "counter",
-         "Events rejected since start: invalid (a field breaks a rule) or late (more than the "
-         "late horizon behind stream time).");
-  fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"invalid\"}} {}\n",
-                 c.events_rejected_invalid.load());
-  fmt::format_to(out, "signalbox_events_rejected_total{{reason=\"late\"}} {}\n",
-                 c.events_rejected_late.load());
-  metric("signalbox_events_duplicate_total", "counter",
-         "Accepted events that were already stored, so changed nothing.");
-  fmt::format_to(out, "signalbox_events_duplicate_total {}\n", c.events_duplicate.load());
-  metric("signalbox_queries_total", "counter",
-         "User queries run since start (a batchGet runs one per user id).");
-  fmt::format_to(out, "signalbox_queries_total {}\n", c.queries.load());
-  metric("signalbox_stream_time_seconds", "gauge",
-         "Stream time: the highest event ts ingested, in seconds since the Unix epoch (0 "
-         "before the first event).");
-  // The store reports an empty stream as a time far before the epoch.
-  double stream_seconds = stream_time < 0 ? 0.0 : static_cast<double>(stream_time) / 1000.0;
-  fmt::format_to(out, "signalbox_stream_time_seconds {}\n", stream_seconds);
-  metric("signalbox_bootstrap_events_folded_total", "counter",
-         "Stored raw events folded into new or changed signals' state since start.");
-  fmt::format_to(out, "signalbox_bootstrap_events_folded_total {}\n", c.bootstrap_events_folded.load());
-  metric("signalbox_bootstrap_states_pending", "gauge",
-         "States of new or changed signals still being built from the stored raw events.");
-  fmt::format_to(out, "signalbox_bootstrap_states_pending {}\n", c.bootstrap_states_pending.load());
-  metric("signalbox_signal_complete_since_seconds", "gauge",
-         "From when each signal's state holds every event, in seconds since the Unix epoch (0: all of "
-         "history); windows that start earlier are answered as incomplete.");
-  for (const SignalConfig& s : engine_.config().signals)
-    fmt::format_to(out, "signalbox_signal_complete_since_seconds{{signal=\"{}\"}} {}\n",
-                   prometheus_label_value(s.name), static_cast<double>(engine_.complete_since(s.name)) / 1000.0);
-  metric("signalbox_store_events", "gauge", "Raw events in the event store (an estimate).");
-  fmt::format_to(out, "signalbox_store_events {}\n", store.events);
-  // RocksDB's key estimate for the tile column family. Not a count: every merge operand not
-  // yet compacted counts once (over), and each deletion from folds and expiry is subtracted
-  // twice (under). An exact count needs a scan of every tile, too slow for a scrape.
-  metric("signalbox_store_tiles", "gauge",
-         "State tiles in the state store: RocksDB's estimate, which counts uncompacted tile "
-         "updates and undercounts after deletions; a trend, not a count.");
-  fmt::format_to(out, "signalbox_store_tiles {}\n", store.tiles);
-  metric("signalbox_store_disk_bytes", "gauge", "Bytes of the store's table files on disk.");
-  fmt::format_to(out, "signalbox_store_disk_bytes {}\n", store.bytes_on_disk);
-  append_source_metrics(engine_.materializer().stats(), body);
-  metrics_.append_prometheus(body);
-  append_process_metrics(body);
-  {
-    std::lock_guard lock(appenders_mutex_);
-    for (const auto& append : metrics_appenders_) append(body);
-  }
-
+  std::string body = registry_.expose();
   HttpResponse response(http::status::ok, request.version());
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.body() = std::move(body);

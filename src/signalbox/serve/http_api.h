@@ -3,7 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -12,7 +12,12 @@
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/common/asio.h"
-#include "signalbox/serve/metrics.h"
+#include "signalbox/metrics/engine_metrics.h"
+#include "signalbox/metrics/process_metrics.h"
+#include "signalbox/metrics/registry.h"
+#include "signalbox/serve/http_metrics.h"
+#include "signalbox/serve/reject_log.h"
+#include "signalbox/serve/route.h"
 
 namespace signalbox {
 
@@ -25,6 +30,10 @@ struct HttpApiOptions {
   // Whether POST /v1/events takes events; false (see ingests_over_http()): it is answered 404,
   // saying that ingest over HTTP is not configured.
   bool ingest = true;
+  // The process's metrics, which GET /metrics exposes and where this API registers its own
+  // (HttpMetrics, the engine's, the process's); must outlive the HttpApi. Null: the HttpApi
+  // keeps a registry of its own.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // The HTTP API of docs/http-api.md over one Engine, apart from any socket: turns a complete request into
@@ -40,6 +49,7 @@ struct HttpApiOptions {
 class HttpApi {
  public:
   HttpApi(Engine& engine, HttpApiOptions options = {});
+  ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
@@ -71,13 +81,9 @@ class HttpApi {
   // The route a request target would take, for counting requests that fail before handle().
   static Route route_of(std::string_view target);
 
-  ServeMetrics& metrics() { return metrics_; }
-
-  // Adds metrics rendered by someone else (another front end, an ingest adapter) to every
-  // GET /metrics answer: `append` appends complete HELP/TYPE/sample lines in Prometheus text
-  // format. It is called from query threads, so it must be thread-safe; it must outlive the
-  // HttpApi or be removed by destroying the HttpApi first.
-  void add_metrics_appender(std::function<void(std::string&)> append);
+  HttpMetrics& metrics() { return metrics_; }
+  // The registry GET /metrics exposes (HttpApiOptions::metrics, or the HttpApi's own).
+  MetricsRegistry& registry() { return registry_; }
 
  private:
   HttpResponse dispatch(const HttpRequest& request, std::chrono::steady_clock::time_point received,
@@ -95,12 +101,14 @@ class HttpApi {
 
   Engine& engine_;
   HttpApiOptions options_;
-  ServeMetrics metrics_;
+  std::unique_ptr<MetricsRegistry> own_registry_;  // when options_.metrics is null
+  MetricsRegistry& registry_;
+  HttpMetrics metrics_;
+  EngineMetrics engine_metrics_;
+  ProcessMetrics process_metrics_;
   RejectLog reject_log_;
   std::atomic<std::int64_t> slow_query_ms_{1000};
   OutageLog storage_outage_{"storage"};
-  std::mutex appenders_mutex_;
-  std::vector<std::function<void(std::string&)>> metrics_appenders_;
 };
 
 }  // namespace signalbox

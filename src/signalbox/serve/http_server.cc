@@ -121,7 +121,7 @@ struct HttpServer::Impl {
   Impl(Engine& engine, HttpServerOptions opts)
       : engine(engine),
         options(std::move(opts)),
-        api(engine, HttpApiOptions{options.max_batch_users, options.ingest}),
+        api(engine, HttpApiOptions{options.max_batch_users, options.ingest, options.metrics}),
         admission(options.max_connections, options.max_inflight_bytes,
                   options.max_queued_requests),
         io(static_cast<int>(options.io_threads)),

@@ -29,6 +29,9 @@ struct HttpServerOptions {
   std::size_t max_batch_users = 1000;
   // Whether POST /v1/events takes events (HttpApiOptions::ingest).
   bool ingest = true;
+  // The registry GET /metrics exposes, shared with the other front ends (HttpApiOptions::
+  // metrics); must outlive the server. Null: the server keeps its own.
+  MetricsRegistry* metrics = nullptr;
   // Threads running sockets and HTTP framing; threads running POST /v1/events; threads
   // running every other request. 0 picks the defaults explained at HttpServer.
   unsigned io_threads = 0;

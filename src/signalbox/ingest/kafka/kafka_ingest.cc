@@ -15,9 +15,13 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/event/decode.h"
-#include "signalbox/grpc/event_json.h"
+#include "signalbox/event_proto/event_json.h"
 #include "signalbox/ingest/kafka/dead_letter.h"
-#include "signalbox/serve/metrics.h"
+#include "signalbox/ingest/kafka/kafka_metrics.h"
+#include "signalbox/metrics/collect_function.h"
+#include "signalbox/metrics/ingest_metrics.h"
+#include "signalbox/metrics/registry.h"
+#include "signalbox/metrics/scrape_family.h"
 
 namespace signalbox {
 namespace {
@@ -182,7 +186,12 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
 
 struct KafkaIngest::Impl {
   Impl(Engine& engine, const KafkaIngestOptions& options)
-      : engine(engine), options(options), decoder(DecodeOptions{options.max_future_skew}) {}
+      : engine(engine),
+        options(options),
+        decoder(DecodeOptions{options.max_future_skew}),
+        own_registry(options.metrics ? nullptr : std::make_unique<MetricsRegistry>()),
+        registry(options.metrics ? *options.metrics : *own_registry),
+        counters(registry, options.topic) {}
 
   // One message of the batch in flight.
   struct Delivery {
@@ -226,22 +235,11 @@ struct KafkaIngest::Impl {
   std::chrono::steady_clock::time_point last_commit_attempt;
   std::chrono::steady_clock::time_point last_lag_refresh;
 
-  struct Counters {
-    std::atomic<std::uint64_t> messages{0}, accepted{0}, duplicates{0}, undecodable{0},
-        invalid{0}, late{0}, commits{0}, commit_failures{0}, ingest_failures{0},
-        client_errors{0};
-
-    // The count of messages skipped for `reason`.
-    std::atomic<std::uint64_t>& skipped(RejectReason reason) {
-      switch (reject_reason_info(reason).kind) {
-        case RejectClass::kUndecodable: return undecodable;
-        case RejectClass::kInvalid: return invalid;
-        case RejectClass::kLate: break;
-      }
-      return late;
-    }
-  } counters;
-  DurationHistogram freshness;
+  std::unique_ptr<MetricsRegistry> own_registry;  // when options.metrics is null
+  MetricsRegistry& registry;
+  KafkaMetrics counters;
+  // The metrics read at scrape time: the lag and the dead-letter counts.
+  std::unique_ptr<CollectFunction> scrape;
   mutable std::mutex lag_mutex;
   std::map<std::int32_t, std::int64_t> lag;  // guarded by lag_mutex
 
@@ -251,7 +249,7 @@ struct KafkaIngest::Impl {
   }
   static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
     Impl* self = static_cast<Impl*>(opaque);
-    self->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    self->counters.client_errors.Increment();
     // librdkafka's own log already has a line for each failed connection.
     if (err == RD_KAFKA_RESP_ERR__TRANSPORT) return;
     spdlog::warn("kafka {}: {} ({}); retrying", self->options.topic,
@@ -355,12 +353,12 @@ struct KafkaIngest::Impl {
   void take(const rd_kafka_message_t& message) {
     if (message.err) {
       if (message.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      counters.client_errors.Increment();
       spdlog::warn("kafka {}: consumer error: {}", options.topic,
                    rd_kafka_message_errstr(&message));
       return;
     }
-    counters.messages.fetch_add(1, std::memory_order_relaxed);
+    counters.messages.Increment();
     if (batch_messages++ == 0) batch_received = std::chrono::steady_clock::now();
     Delivery delivery{message.partition, message.offset, -1};
     rd_kafka_timestamp_type_t type;
@@ -394,7 +392,7 @@ struct KafkaIngest::Impl {
       return;
     }
     const bool undecodable = reject_reason_info(error.reason).kind == RejectClass::kUndecodable;
-    counters.skipped(error.reason).fetch_add(1, std::memory_order_relaxed);
+    counters.skipped(error.reason).Increment();
     spdlog::warn("kafka {} partition {} offset {}: skipped {} message: {}", options.topic,
                  delivery.partition, delivery.offset, undecodable ? "undecodable" : "invalid",
                  error.message);
@@ -402,8 +400,7 @@ struct KafkaIngest::Impl {
       dead_letters->send(message_key(message), message_value(message), error.message,
                          DeadLetterOrigin{options.topic, delivery.partition, delivery.offset});
     }
-    if (options.ingest_metrics)
-      decode_rejects.push_back(RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
+    decode_rejects.push_back(RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
   }
 
   static std::string message_key(const rd_kafka_message_t& message) {
@@ -448,7 +445,7 @@ struct KafkaIngest::Impl {
         result = engine.ingest(events, lanes);
         break;
       } catch (const std::exception& e) {
-        counters.ingest_failures.fetch_add(1, std::memory_order_relaxed);
+        counters.ingest_failures.Increment();
         spdlog::error("kafka {}: ingest of {} events failed, offsets not committed: {}",
                       options.topic, events.size(), e.what());
         if (wait_for_stop(kIngestRetryDelay)) {
@@ -462,7 +459,7 @@ struct KafkaIngest::Impl {
     for (const RejectedEvent& r : result.rejected) {
       rejected.insert(r.index);
       const Delivery& d = event_deliveries[r.index];
-      counters.skipped(r.reason).fetch_add(1, std::memory_order_relaxed);
+      counters.skipped(r.reason).Increment();
       spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic, d.partition,
                    d.offset, reject_reason_label(r.reason), r.message);
       if (dead_letters) {
@@ -470,16 +467,13 @@ struct KafkaIngest::Impl {
                            DeadLetterOrigin{options.topic, d.partition, d.offset});
       }
     }
-    counters.accepted.fetch_add(result.accepted, std::memory_order_relaxed);
-    counters.duplicates.fetch_add(result.duplicates, std::memory_order_relaxed);
-    if (options.ingest_metrics) {
-      decode_rejects.insert(decode_rejects.end(), result.rejected.begin(), result.rejected.end());
-      options.ingest_metrics->count_ingest(IngestSource::kKafka, result.accepted,
-                                           result.duplicates, decode_rejects);
-      if (result.accepted > 0) {
-        options.ingest_metrics->observe_freshness(IngestSource::kKafka,
-                                                  std::chrono::steady_clock::now() - batch_received);
-      }
+    counters.accepted.Increment(static_cast<double>(result.accepted));
+    counters.duplicates.Increment(static_cast<double>(result.duplicates));
+    decode_rejects.insert(decode_rejects.end(), result.rejected.begin(), result.rejected.end());
+    registry.ingest().count(IngestSource::kKafka, result.accepted, result.duplicates, decode_rejects);
+    if (result.accepted > 0) {
+      registry.ingest().observe_freshness(IngestSource::kKafka,
+                                          std::chrono::steady_clock::now() - batch_received);
     }
 
     if (commit()) {
@@ -487,7 +481,7 @@ struct KafkaIngest::Impl {
       for (std::size_t i = 0; i < event_deliveries.size(); ++i) {
         if (event_deliveries[i].timestamp_ms < 0 || rejected.count(i)) continue;
         std::int64_t age = std::max<std::int64_t>(0, now - event_deliveries[i].timestamp_ms);
-        freshness.observe(std::chrono::milliseconds(age));
+        counters.freshness.observe(std::chrono::milliseconds(age));
       }
     }
     clear_batch();
@@ -503,7 +497,7 @@ struct KafkaIngest::Impl {
     }
     // The skipped messages' copies first: a crash after the commit must not lose them.
     if (dead_letters && !dead_letters->flush(kDeadLetterFlushMs)) {
-      counters.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      counters.commit_failures.Increment();
       if (refused_in_a_row++ == 0) {
         spdlog::warn("kafka {}: dead letters to {} not acknowledged yet; offsets not committed, "
                      "retried with the next batch", options.topic, dead_letters->topic());
@@ -520,7 +514,7 @@ struct KafkaIngest::Impl {
       }
     }
     if (err) {
-      counters.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      counters.commit_failures.Increment();
       // One line per run of refusals: a rebalance refuses every commit until it completes.
       if (refused_in_a_row++ == 0) {
         spdlog::warn("kafka {}: offset commit refused ({}); retried with the next batch",
@@ -533,7 +527,7 @@ struct KafkaIngest::Impl {
                    refused_in_a_row);
       refused_in_a_row = 0;
     }
-    counters.commits.fetch_add(1, std::memory_order_relaxed);
+    counters.commits.Increment();
     for (const auto& [partition, next] : uncommitted) committed[partition] = next;
     uncommitted.clear();
     return true;
@@ -610,9 +604,39 @@ KafkaIngest::KafkaIngest(Engine& engine, KafkaIngestOptions options)
     impl_->dead_letters =
         std::make_unique<DeadLetterProducer>(options_.brokers, options_.dead_letter_topic, shared);
   }
+  impl_->scrape = std::make_unique<CollectFunction>([this] { return collect_scraped(); });
+  impl_->registry.add_collectable(*impl_->scrape);
+}
+
+std::vector<prometheus::MetricFamily> KafkaIngest::collect_scraped() const {
+  const std::string& topic = options_.topic;
+  KafkaIngestStats s = stats();
+  std::vector<prometheus::MetricFamily> out;
+  out.push_back(ScrapeFamily("signalbox_kafka_dead_letters_total",
+                             "Skipped messages copied to the dead-letter topic (dead_letter_topic).",
+                             prometheus::MetricType::Counter)
+                    .add(static_cast<double>(s.dead_letters), {{"topic", topic}})
+                    .take());
+  out.push_back(ScrapeFamily("signalbox_kafka_dead_letter_failures_total",
+                             "Dead letters the broker never acknowledged after the producer's "
+                             "retries (lost).",
+                             prometheus::MetricType::Counter)
+                    .add(static_cast<double>(s.dead_letter_failures), {{"topic", topic}})
+                    .take());
+  ScrapeFamily lag_family("signalbox_kafka_consumer_lag",
+                          "Messages of an assigned partition not yet committed: high watermark "
+                          "minus committed offset.",
+                          prometheus::MetricType::Gauge);
+  for (const auto& [partition, value] : lag()) {
+    if (value < 0) continue;
+    lag_family.add(static_cast<double>(value), {{"topic", topic}, {"partition", std::to_string(partition)}});
+  }
+  out.push_back(lag_family.take());
+  return out;
 }
 
 KafkaIngest::~KafkaIngest() {
+  impl_->registry.remove_collectable(*impl_->scrape);
   stop();
   wait();
   if (impl_->consumer) rd_kafka_destroy(impl_->consumer);  // never started
@@ -638,18 +662,21 @@ void KafkaIngest::wait() {
 }
 
 KafkaIngestStats KafkaIngest::stats() const {
-  const Impl::Counters& c = impl_->counters;
+  const KafkaMetrics& c = impl_->counters;
+  auto count = [](const prometheus::Counter& counter) {
+    return static_cast<std::uint64_t>(counter.Value());
+  };
   KafkaIngestStats s;
-  s.messages = c.messages.load();
-  s.accepted = c.accepted.load();
-  s.duplicates = c.duplicates.load();
-  s.rejected_undecodable = c.undecodable.load();
-  s.rejected_invalid = c.invalid.load();
-  s.rejected_late = c.late.load();
-  s.commits = c.commits.load();
-  s.commit_failures = c.commit_failures.load();
-  s.ingest_failures = c.ingest_failures.load();
-  s.client_errors = c.client_errors.load();
+  s.messages = count(c.messages);
+  s.accepted = count(c.accepted);
+  s.duplicates = count(c.duplicates);
+  s.rejected_undecodable = count(c.undecodable);
+  s.rejected_invalid = count(c.invalid);
+  s.rejected_late = count(c.late);
+  s.commits = count(c.commits);
+  s.commit_failures = count(c.commit_failures);
+  s.ingest_failures = count(c.ingest_failures);
+  s.client_errors = count(c.client_errors);
   if (impl_->dead_letters) {
     s.dead_letters = impl_->dead_letters->sent();
     s.dead_letter_failures = impl_->dead_letters->failed();
@@ -657,81 +684,11 @@ KafkaIngestStats KafkaIngest::stats() const {
   return s;
 }
 
+MetricsRegistry& KafkaIngest::registry() { return impl_->registry; }
+
 std::map<std::int32_t, std::int64_t> KafkaIngest::lag() const {
   std::lock_guard lock(impl_->lag_mutex);
   return impl_->lag;
-}
-
-void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std::string& out) {
-  if (ingests.empty()) return;
-  auto inserter = std::back_inserter(out);
-  std::vector<KafkaIngestStats> stats;
-  for (const KafkaIngest* ingest : ingests) stats.push_back(ingest->stats());
-  auto counter = [&](std::string_view name, std::string_view help, auto field) {
-    fmt::format_to(inserter, "# HELP {} {}\n# TYPE {} counter\n", name, help, name);
-    for (std::size_t i = 0; i < ingests.size(); ++i) {
-      fmt::format_to(inserter, "{}{{topic=\"{}\"}} {}\n", name, ingests[i]->options().topic,
-                     stats[i].*field);
-    }
-  };
-  counter("signalbox_kafka_messages_total", "Kafka messages consumed, bad ones included.",
-          &KafkaIngestStats::messages);
-  counter("signalbox_kafka_events_accepted_total",
-          "Events from Kafka taken by the engine, duplicates included.",
-          &KafkaIngestStats::accepted);
-  counter("signalbox_kafka_events_duplicate_total",
-          "Events from Kafka that were already stored (re-deliveries), so changed nothing.",
-          &KafkaIngestStats::duplicates);
-  fmt::format_to(inserter,
-                 "# HELP signalbox_kafka_messages_rejected_total Kafka messages skipped: "
-                 "undecodable (no event at all), invalid (a field breaks a rule) or late (more "
-                 "than the late horizon behind stream time).\n"
-                 "# TYPE signalbox_kafka_messages_rejected_total counter\n");
-  for (std::size_t i = 0; i < ingests.size(); ++i) {
-    const std::string& topic = ingests[i]->options().topic;
-    fmt::format_to(inserter,
-                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"undecodable\"}} {}\n"
-                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"invalid\"}} {}\n"
-                   "signalbox_kafka_messages_rejected_total{{topic=\"{}\",reason=\"late\"}} {}\n",
-                   topic, stats[i].rejected_undecodable, topic, stats[i].rejected_invalid, topic,
-                   stats[i].rejected_late);
-  }
-  counter("signalbox_kafka_commits_total", "Offset commits after an ingested batch.",
-          &KafkaIngestStats::commits);
-  counter("signalbox_kafka_commit_failures_total",
-          "Offset commits refused (e.g. during a rebalance); their messages come again.",
-          &KafkaIngestStats::commit_failures);
-  counter("signalbox_kafka_ingest_failures_total",
-          "Batches the engine failed to store; retried, offsets not committed.",
-          &KafkaIngestStats::ingest_failures);
-  counter("signalbox_kafka_client_errors_total",
-          "Errors reported by the Kafka client (broker unreachable, ...); it keeps retrying.",
-          &KafkaIngestStats::client_errors);
-  counter("signalbox_kafka_dead_letters_total",
-          "Skipped messages copied to the dead-letter topic (dead_letter_topic).",
-          &KafkaIngestStats::dead_letters);
-  counter("signalbox_kafka_dead_letter_failures_total",
-          "Dead letters the broker never acknowledged after the producer's retries (lost).",
-          &KafkaIngestStats::dead_letter_failures);
-  fmt::format_to(inserter,
-                 "# HELP signalbox_kafka_consumer_lag Messages of an assigned partition not yet "
-                 "committed: high watermark minus committed offset.\n"
-                 "# TYPE signalbox_kafka_consumer_lag gauge\n");
-  for (const KafkaIngest* ingest : ingests) {
-    for (const auto& [partition, lag] : ingest->lag()) {
-      if (lag < 0) continue;
-      fmt::format_to(inserter, "signalbox_kafka_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n",
-                     ingest->options().topic, partition, lag);
-    }
-  }
-  fmt::format_to(inserter,
-                 "# HELP signalbox_kafka_freshness_seconds Time from a message's Kafka timestamp "
-                 "to the commit of its ingested event.\n"
-                 "# TYPE signalbox_kafka_freshness_seconds histogram\n");
-  for (const KafkaIngest* ingest : ingests) {
-    ingest->impl_->freshness.append_samples(out, "signalbox_kafka_freshness_seconds",
-                                            fmt::format("topic=\"{}\"", ingest->options().topic));
-  }
 }
 
 }  // namespace signalbox

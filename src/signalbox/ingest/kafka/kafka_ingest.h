@@ -8,13 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/metric_family.h>
+
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/process/service.h"
 
 namespace signalbox {
 
-class ServeMetrics;
+class MetricsRegistry;
 
 // How Kafka messages carry events.
 enum class KafkaFormat {
@@ -45,9 +47,12 @@ struct KafkaIngestOptions {
   // the same brokers, with the reason in a header (see dead_letter.h), before its offset is
   // committed.
   std::string dead_letter_topic;
-  // When set, every batch is also counted in the server's per-source ingest metrics
-  // (signalbox_events_total{source="kafka"}, ...). Must outlive the KafkaIngest.
-  ServeMetrics* ingest_metrics = nullptr;
+  // Where the consumer's metrics go (KafkaMetrics, the lag and dead letters, labelled by
+  // topic), and where every batch is also counted in the shared per-source ingest metrics
+  // (signalbox_events_total{source="kafka"}, ...): the server's registry, exposed by GET
+  // /metrics. Must outlive the KafkaIngest. Null: a registry of the KafkaIngest's own, which
+  // nothing exposes (registry() still reads it).
+  MetricsRegistry* metrics = nullptr;
 
   // The options of one ingest entry of kind kafka. Throws ConfigError naming the file, line and
   // key for an unknown key or a bad value (including a librdkafka property it rejects).
@@ -80,8 +85,8 @@ struct KafkaIngestStats {
 // and offset, copied to the dead-letter topic when one is configured, and skipped; it never
 // stops consumption. Broker outages are logged and retried
 // until stop(). A Service (process/service.h): start(), stop() and wait() may be called from
-// any thread; the consumer runs on one thread of its own. stats() and append_prometheus() are
-// thread-safe.
+// any thread; the consumer runs on one thread of its own. stats(), lag() and the metrics'
+// collection are thread-safe.
 class KafkaIngest : public Service {
  public:
   // Builds the consumer; nothing connects before start(). `engine` must outlive this object.
@@ -106,24 +111,16 @@ class KafkaIngest : public Service {
   // Partitions assigned to this consumer now, with their lag: the high watermark minus the
   // committed offset (or the position before the first commit), -1 while unknown.
   std::map<std::int32_t, std::int64_t> lag() const;
+  // Where the metrics go: KafkaIngestOptions::metrics, or the KafkaIngest's own registry.
+  MetricsRegistry& registry();
 
  private:
-  friend void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests,
-                                      std::string& out);
+  // The families read at scrape time: lag by partition, dead letters.
+  std::vector<prometheus::MetricFamily> collect_scraped() const;
+
   struct Impl;
   KafkaIngestOptions options_;
   std::unique_ptr<Impl> impl_;
 };
-
-// Appends the Prometheus text of every ingest's metrics, each family's HELP and TYPE once,
-// samples labelled by topic (and partition for the lag): signalbox_kafka_messages_total,
-// signalbox_kafka_events_accepted_total, signalbox_kafka_events_duplicate_total,
-// signalbox_kafka_messages_rejected_total{reason}, signalbox_kafka_commits_total,
-// signalbox_kafka_commit_failures_total, signalbox_kafka_ingest_failures_total,
-// signalbox_kafka_client_errors_total, signalbox_kafka_dead_letters_total,
-// signalbox_kafka_dead_letter_failures_total, signalbox_kafka_consumer_lag{partition} and the
-// histogram signalbox_kafka_freshness_seconds (commit time minus the message timestamp).
-// Thread-safe.
-void append_kafka_prometheus(const std::vector<const KafkaIngest*>& ingests, std::string& out);
 
 }  // namespace signalbox

@@ -1,4 +1,4 @@
-#include "signalbox/grpc/event_json.h"
+#include "signalbox/event_proto/event_json.h"
 
 #include <algorithm>
 #include <vector>

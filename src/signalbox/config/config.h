@@ -141,9 +141,15 @@ struct EventStoreConfig {
 
 struct IngestConfig {
   std::string kind;                    // http | kafka
-  ConfigParams params;                 // kafka: brokers, topic, group, format
+  // kafka: brokers, topic, group, format, ...: checked by the loader against the kind's keys
+  // (config/ingest_kinds.cc), so that its consumer reads them without checking them again.
+  ConfigParams params;
   ConfigLocation where;
 };
+
+// Bounds of the Kafka consumer's batches (keys batch_size and batch_linger).
+inline constexpr std::size_t kMaxKafkaBatchMessages = 100000;
+inline constexpr TimeMs kMaxKafkaBatchLinger = 10000;
 
 struct SourceConfig {
   std::string name;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "signalbox/config/source_keys.h"
 #include "signalbox/materialize/sources/fasttext_source.h"
 #include "signalbox/materialize/sources/redis_source.h"
 #include "signalbox/materialize/sources/table_source.h"
@@ -50,15 +51,6 @@ bool is_kind(std::string_view kind) {
   return !kind.empty() && std::all_of(kind.begin(), kind.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-// The keys the loader takes for a source of `kind` besides its parameters: each built-in kind
-// uses only some of them (and the loader refuses the others), a registered kind may use all.
-std::vector<std::string> entry_keys(std::string_view kind) {
-  if (kind == "table") return {"kind", "path", "key"};
-  if (kind == "fasttext") return {"kind", "model"};
-  if (kind == "redis") return {"kind"};
-  return {"kind", "path", "key", "model"};
 }
 
 }  // namespace
@@ -128,7 +120,7 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
     if (!known) {
       std::vector<std::string> expected;
       for (const ParamSpec& s : accepted) expected.push_back(s.name);
-      std::vector<std::string> entry = entry_keys(config.kind);
+      std::vector<std::string> entry = source_entry_keys(config.kind);
       expected.insert(expected.end(), entry.begin(), entry.end());
       throw_config_error(param.where, full_key,
                          unknown_key_problem(key, expected,

@@ -141,15 +141,9 @@ struct EventStoreConfig {
 
 struct IngestConfig {
   std::string kind;                    // http | kafka
-  // kafka: brokers, topic, group, format, ...: checked by the loader against the kind's keys
-  // (config/ingest_kinds.cc), so that its consumer reads them without checking them again.
-  ConfigParams params;
+  ConfigParams params;                 // kafka: brokers, topic, group, format
   ConfigLocation where;
 };
-
-// Bounds of the Kafka consumer's batches (keys batch_size and batch_linger).
-inline constexpr std::size_t kMaxKafkaBatchMessages = 100000;
-inline constexpr TimeMs kMaxKafkaBatchLinger = 10000;
 
 struct SourceConfig {
   std::string name;

@@ -19,6 +19,11 @@ struct KafkaKeys {
   std::optional<ConfigValue> dead_letter_topic;
 };
 
+// Bounds of the consumer's batches: most messages handed to the engine at once, and the
+// longest wait for a batch to fill.
+constexpr std::int64_t kMaxKafkaBatchMessages = 100000;
+constexpr TimeMs kMaxKafkaBatchLinger = 10000;
+
 constexpr std::string_view kKafkaRequired = "required for kind kafka";
 constexpr std::array<std::string_view, 1> kEntryKeys = {"kind"};
 
@@ -41,26 +46,26 @@ const std::array<SchemaKey<KafkaKeys>, 8> kKafkaKeys = {{
        require_text(v);
        out.topic = v.text;
      }},
-    {"group", ValueType::kSingle, {}, {},
+    {"group", ValueType::kSingle, {}, "signalbox",
      [](const ConfigValue& v, KafkaKeys&) {
        if (v.text.empty()) v.fail_at_key("must not be empty");
      }},
-    {"format", ValueType::kSingle, {}, {},
+    {"format", ValueType::kSingle, {}, "json",
      [](const ConfigValue& v, KafkaKeys&) {
        if (v.text != "json" && v.text != "protobuf") {
          v.fail_at_key(
              fmt::format("unknown format {} (use json or protobuf)", quote_config_text(v.text)));
        }
      }},
-    {"batch_size", ValueType::kSingle, {}, {},
+    {"batch_size", ValueType::kSingle, {}, "1000",
      [](const ConfigValue& v, KafkaKeys&) {
        auto n = parse_config_int(v.text);
        if (!n || *n <= 0) v.fail_at_key("must be a positive integer");
-       if (*n > static_cast<std::int64_t>(kMaxKafkaBatchMessages)) {
+       if (*n > kMaxKafkaBatchMessages) {
          v.fail_at_key(fmt::format("must be between 1 and {}", kMaxKafkaBatchMessages));
        }
      }},
-    {"batch_linger", ValueType::kSingle, {}, {},
+    {"batch_linger", ValueType::kSingle, {}, "20ms",
      [](const ConfigValue& v, KafkaKeys&) {
        auto d = parse_duration(v.text);
        if (!d) {

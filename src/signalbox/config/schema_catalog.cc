@@ -16,7 +16,7 @@ std::vector<SchemaTableDescription> config_schema_tables() {
   for (std::string_view kind : {"table", "fasttext", "redis"}) {
     SchemaTableDescription table{"source kind " + std::string(kind), {}};
     for (const std::string& key : source_entry_keys(kind)) {
-      if (key != "kind") table.keys.push_back({key, ""});
+      if (key != "kind") table.keys.push_back({key, "", true});
     }
     tables.push_back(std::move(table));
   }

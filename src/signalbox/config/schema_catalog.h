@@ -13,6 +13,7 @@ namespace signalbox {
 struct KeyDescription {
   std::string key;
   std::string fallback;
+  bool required = false;
 };
 
 struct SchemaTableDescription {

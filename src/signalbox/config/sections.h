@@ -17,7 +17,7 @@ namespace signalbox {
 template <class Target>
 std::vector<KeyDescription> describe(const Schema<Target>& schema) {
   std::vector<KeyDescription> out;
-  for (const SchemaKey<Target>& k : schema.keys) out.push_back({std::string(k.key), std::string(k.fallback)});
+  for (const SchemaKey<Target>& k : schema.keys) out.push_back({std::string(k.key), std::string(k.fallback), !k.required.empty()});
   return out;
 }
 

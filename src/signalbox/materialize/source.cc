@@ -62,8 +62,11 @@ void register_source_kind(const std::string& kind, SourceFactory factory, ParamS
   }
   if (!factory) throw std::invalid_argument("register_source_kind: empty factory");
   const ParamSpecs& common = common_source_params();
+  // Every key the loader reads for some source (source_keys.h: those of a kind it does not
+  // know), whatever kind is being registered: a built-in kind may be replaced.
+  const std::vector<std::string> entry_keys = source_entry_keys({});
   for (const ParamSpec& p : params) {
-    bool taken = p.name == "kind" || p.name == "path" || p.name == "key" || p.name == "model" ||
+    bool taken = std::find(entry_keys.begin(), entry_keys.end(), p.name) != entry_keys.end() ||
                  std::any_of(common.begin(), common.end(),
                              [&](const ParamSpec& c) { return c.name == p.name; });
     if (taken) {

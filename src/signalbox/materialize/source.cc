@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "signalbox/config/named_registry.h"
+#include "signalbox/config/source_keys.h"
 #include "signalbox/materialize/sources/fasttext_source.h"
 #include "signalbox/materialize/sources/redis_source.h"
 #include "signalbox/materialize/sources/table_source.h"
@@ -16,7 +17,9 @@ namespace {
 
 // The keys of every source, which no kind may declare as a parameter.
 std::vector<std::string> reserved_source_keys() {
-  std::vector<std::string> keys = {"kind", "path", "key", "model"};
+  // Every key the loader reads for some source (source_keys.h: those of a kind it does not
+  // know): a built-in kind may be replaced.
+  std::vector<std::string> keys = source_entry_keys({});
   for (const ParamSpec& p : common_source_params()) keys.push_back(p.name);
   return keys;
 }
@@ -39,15 +42,6 @@ NamedRegistry<SourceFactory>& registry() {
     return fresh;
   }();
   return *r;
-}
-
-// The keys the loader takes for a source of `kind` besides its parameters: each built-in kind
-// uses only some of them (and the loader refuses the others), a registered kind may use all.
-std::vector<std::string> entry_keys(std::string_view kind) {
-  if (kind == "table") return {"kind", "path", "key"};
-  if (kind == "fasttext") return {"kind", "model"};
-  if (kind == "redis") return {"kind"};
-  return {"kind", "path", "key", "model"};
 }
 
 }  // namespace
@@ -86,7 +80,7 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
     if (!known) {
       std::vector<std::string> expected;
       for (const ParamSpec& s : accepted) expected.push_back(s.name);
-      std::vector<std::string> entry = entry_keys(config.kind);
+      std::vector<std::string> entry = source_entry_keys(config.kind);
       expected.insert(expected.end(), entry.begin(), entry.end());
       throw_config_error(param.where, full_key,
                          unknown_key_problem(key, expected,

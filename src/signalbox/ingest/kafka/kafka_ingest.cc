@@ -26,8 +26,6 @@
 namespace signalbox {
 namespace {
 
-constexpr std::size_t kMaxBatchMessages = 100000;
-constexpr std::chrono::milliseconds kMaxBatchLinger{10000};
 // How long one poll waits when nothing arrives: the longest stop() waits for an idle consumer.
 constexpr int kIdlePollMs = 100;
 // How often the lag of an idle consumer is refreshed from the cached watermarks.
@@ -38,10 +36,6 @@ constexpr std::chrono::milliseconds kCommitRetry{500};
 constexpr int kDeadLetterFlushMs = 10000;
 // Wait before retrying a batch the engine failed on (store unavailable, ...).
 constexpr std::chrono::milliseconds kIngestRetryDelay{1000};
-
-// Properties Signalbox sets itself and users may not override: delivery depends on them.
-const std::set<std::string, std::less<>> kReservedProperties = {
-    "enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstrap.servers"};
 
 // Owns an rd_kafka_conf_t until librdkafka takes it.
 struct ConfDeleter {
@@ -105,6 +99,8 @@ std::int64_t now_ms() {
 }  // namespace
 
 KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, const Config& config) {
+  // The loader checked the entry's keys and values against the kind's schema
+  // (config/ingest_kinds.cc); what is left to judge is what only librdkafka can.
   KafkaIngestOptions options;
   const ConfigParams& params = entry.params;
   auto text = [&](std::string_view key) -> const ConfigParam* {
@@ -112,73 +108,24 @@ KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, co
     return it == params.end() ? nullptr : &it->second;
   };
   for (const auto& [key, param] : params) {
-    static const std::vector<std::string> kKeys = {"brokers",    "topic",        "group",
-                                                   "format",     "batch_size",   "batch_linger",
-                                                   "dead_letter_topic"};
-    if (std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end()) continue;
-    if (key.rfind("rdkafka.", 0) == 0 && key.size() > 8) {
-      std::string property = key.substr(8);
-      if (kReservedProperties.count(property)) {
-        throw_config_error(param.where, key,
-                           "is set by Signalbox (use brokers and group; offsets are always "
-                           "committed by Signalbox after ingest)");
-      }
-      ConfPtr scratch(rd_kafka_conf_new());
-      std::string error = set_property(scratch.get(), property, param.text);
-      if (!error.empty()) throw_config_error(param.where, key, error);
-      options.rdkafka[property] = param.text;
-      continue;
-    }
-    std::vector<std::string> known = kKeys;
-    known.push_back("kind");
-    std::string close = closest_match(key, known);
-    if (!close.empty()) {
-      throw_config_error(
-          param.where, key,
-          fmt::format("unknown key for ingest kind kafka (did you mean {}?)", close));
-    }
-    throw_config_error(param.where, key,
-                       "unknown key (use brokers, topic, group, format, batch_size, batch_linger, "
-                       "dead_letter_topic or rdkafka.<librdkafka property>)");
-  }
-  for (std::string_view key : {"brokers", "topic"}) {
-    const ConfigParam* p = text(key);
-    if (!p || p->text.empty()) throw_config_error(entry.where, key, "required for kind kafka");
+    if (!key.starts_with("rdkafka.")) continue;
+    std::string property = key.substr(8);
+    ConfPtr scratch(rd_kafka_conf_new());
+    std::string error = set_property(scratch.get(), property, param.text);
+    if (!error.empty()) throw_config_error(param.where, key, error);
+    options.rdkafka[property] = param.text;
   }
   options.brokers = text("brokers")->text;
   options.topic = text("topic")->text;
-  if (const ConfigParam* group = text("group")) {
-    if (group->text.empty()) throw_config_error(group->where, "group", "must not be empty");
-    options.group = group->text;
-  }
-  if (const ConfigParam* dead = text("dead_letter_topic")) {
-    if (dead->text.empty()) throw_config_error(dead->where, "dead_letter_topic", "must not be empty");
-    if (dead->text == options.topic)
-      throw_config_error(dead->where, "dead_letter_topic", "must differ from topic");
-    options.dead_letter_topic = dead->text;
-  }
+  if (const ConfigParam* group = text("group")) options.group = group->text;
+  if (const ConfigParam* dead = text("dead_letter_topic")) options.dead_letter_topic = dead->text;
   if (const ConfigParam* format = text("format")) {
-    if (format->text == "json") {
-      options.format = KafkaFormat::kJson;
-    } else if (format->text == "protobuf") {
-      options.format = KafkaFormat::kProtobuf;
-    } else {
-      throw_config_error(format->where, "format",
-                         fmt::format("unknown format \"{}\" (use json or protobuf)", format->text));
-    }
+    options.format = format->text == "protobuf" ? KafkaFormat::kProtobuf : KafkaFormat::kJson;
   }
-  std::int64_t batch = param_int(params, "batch_size", entry.where,
-                                 static_cast<std::int64_t>(options.batch_messages));
-  if (batch < 1 || batch > static_cast<std::int64_t>(kMaxBatchMessages)) {
-    throw_config_error(text("batch_size")->where, "batch_size",
-                       fmt::format("must be between 1 and {}", kMaxBatchMessages));
-  }
-  options.batch_messages = static_cast<std::size_t>(batch);
-  TimeMs linger = param_duration(params, "batch_linger", entry.where, options.batch_linger.count());
-  if (linger < 0 || linger > kMaxBatchLinger.count()) {
-    throw_config_error(text("batch_linger")->where, "batch_linger", "must be between 0ms and 10s");
-  }
-  options.batch_linger = std::chrono::milliseconds(linger);
+  options.batch_messages = static_cast<std::size_t>(param_int(
+      params, "batch_size", entry.where, static_cast<std::int64_t>(options.batch_messages)));
+  options.batch_linger = std::chrono::milliseconds(
+      param_duration(params, "batch_linger", entry.where, options.batch_linger.count()));
   options.max_future_skew = config.event_store.max_future_skew;
   make_conf(options);  // librdkafka's own checks of the combination, at config time
   return options;

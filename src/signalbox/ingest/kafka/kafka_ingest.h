@@ -54,8 +54,9 @@ struct KafkaIngestOptions {
   // nothing exposes (registry() still reads it).
   MetricsRegistry* metrics = nullptr;
 
-  // The options of one ingest entry of kind kafka. Throws ConfigError naming the file, line and
-  // key for an unknown key or a bad value (including a librdkafka property it rejects).
+  // The options of one ingest entry of kind kafka, as the loader read it: parse_config has
+  // checked its keys and values (config/ingest_kinds.cc). Throws ConfigError naming the file,
+  // line and key for what only librdkafka judges: an rdkafka.<property> it rejects.
   static KafkaIngestOptions from_config(const IngestConfig& entry, const Config& config);
 };
 

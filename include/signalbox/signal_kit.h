@@ -36,7 +36,7 @@
 #include "signalbox/common/error.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
-#include "signalbox/config/config.h"
+#include "signalbox/config/signal_definition.h"
 #include "signalbox/event/event.h"
 #include "signalbox/event/value_ref.h"
 #include "signalbox/view/view.h"
@@ -44,7 +44,7 @@
 // The version of the plugin interface: this header and the headers it includes. It changes
 // whenever a change to them would break a plugin built against the previous ones, and a
 // plugin built for another version is refused when a config loads it.
-#define SIGNALBOX_PLUGIN_ABI_VERSION 2
+#define SIGNALBOX_PLUGIN_ABI_VERSION 3
 
 namespace signalbox {
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "signalbox/config/config.h"
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/error.h"
 #include "signalbox/view/view.h"

@@ -289,7 +289,7 @@ TEST_F(KitTest, APluginOfAnotherAbiVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(r.err.find("signalbox: config error: old.yaml:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("plugins[0]: plugin " + (dir_ / "build-old/histogram.so").string() +
                        ": built for plugin ABI version 999, but this signalbox has plugin ABI "
-                       "version 2; rebuild the plugin"),
+                       "version 3; rebuild the plugin"),
             std::string::npos)
       << r.err;
   RunResult get = cli("get --config old.yaml --user 1");

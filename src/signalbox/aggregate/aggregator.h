@@ -10,7 +10,7 @@
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
-#include "signalbox/config/config.h"
+#include "signalbox/config/signal_definition.h"
 #include "signalbox/event/event.h"
 #include "signalbox/event/value_ref.h"
 

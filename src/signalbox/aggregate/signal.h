@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "signalbox/aggregate/aggregator.h"
-#include "signalbox/config/config.h"
+#include "signalbox/config/signal_definition.h"
 
 namespace signalbox {
 

@@ -9,7 +9,7 @@
 
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/value.h"
-#include "signalbox/config/config.h"
+#include "signalbox/config/signal_definition.h"
 
 namespace signalbox {
 

@@ -12,8 +12,8 @@
 // lines for bench/run.sh.
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -52,8 +52,11 @@ class NaiveRecompute {
  public:
   // `config` gives the signals and the window rule; the raw events come from `store_path`.
   NaiveRecompute(const Config& config, const fs::path& store_path)
-      : config_(config), materializer_(config), store_(open_rocksdb_store({store_path, true, false}, merger_)) {
-    for (const auto& s : config.signals) signals_.push_back(std::make_unique<Signal>(s, materializer_.feature_names()));
+      : config_(config),
+        materializer_(config),
+        store_(open_rocksdb_store({store_path, true, false}, merger_)) {
+    for (const auto& s : config.signals)
+      signals_.push_back(std::make_unique<Signal>(s, materializer_.feature_names()));
   }
 
   Value query(std::uint64_t user, TimeMs as_of) {
@@ -78,7 +81,8 @@ class NaiveRecompute {
       }
       Value::Object windows;
       for (const auto& w : signal->windows()) {
-        TimeMs from = w.length <= config_.event_store.retention ? as_of - w.length + 1 : floor_day(as_of - w.length);
+        TimeMs from = w.length <= config_.event_store.retention ? as_of - w.length + 1
+                                                                : floor_day(as_of - w.length);
         windows.emplace_back(w.text, fold(from));
       }
       out.emplace_back(signal->name(), Value(std::move(windows)));
@@ -100,7 +104,8 @@ double raw_store_ingest(const fs::path& events, const fs::path& path, std::size_
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* raw = nullptr;
-  if (!rocksdb::DB::Open(options, path.string(), &raw).ok()) throw std::runtime_error("cannot open raw store");
+  if (!rocksdb::DB::Open(options, path.string(), &raw).ok())
+    throw std::runtime_error("cannot open raw store");
   std::unique_ptr<rocksdb::DB> db(raw);
   std::ifstream in(events);
   std::string line, body;
@@ -109,11 +114,14 @@ double raw_store_ingest(const fs::path& events, const fs::path& path, std::size_
   std::size_t n = 0, lines = 0;
   auto flush = [&] {
     rocksdb::WriteBatch batch;
-    decoder.decode_batch(body, [&](std::size_t, Event&& e) {
-      std::string key = fmt::format("{:016x}{:016x}{}", e.user_id, e.ts, e.event_id);
-      batch.Put(key, e.event_id);
-      ++n;
-    }, [](std::size_t, Rejection&&) {});
+    decoder.decode_batch(
+        body,
+        [&](std::size_t, Event&& e) {
+          std::string key = fmt::format("{:016x}{:016x}{}", e.user_id, e.ts, e.event_id);
+          batch.Put(key, e.event_id);
+          ++n;
+        },
+        [](std::size_t, Rejection&&) {});
     db->Write(rocksdb::WriteOptions(), &batch);
     body.clear();
     lines = 0;
@@ -131,11 +139,14 @@ double raw_store_ingest(const fs::path& events, const fs::path& path, std::size_
 // Equal up to the 1e-9 relative difference that folding in another order may make.
 bool same(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number())
-    return std::abs(a.number() - b.number()) <= 1e-9 * std::max({1.0, std::abs(a.number()), std::abs(b.number())});
+    return std::abs(a.number() - b.number()) <=
+           1e-9 * std::max({1.0, std::abs(a.number()), std::abs(b.number())});
   if (a.is_object() && b.is_object()) {
     if (a.object().size() != b.object().size()) return false;
     for (std::size_t i = 0; i < a.object().size(); ++i)
-      if (a.object()[i].first != b.object()[i].first || !same(a.object()[i].second, b.object()[i].second)) return false;
+      if (a.object()[i].first != b.object()[i].first ||
+          !same(a.object()[i].second, b.object()[i].second))
+        return false;
     return true;
   }
   if (a.is_array() && b.is_array()) {
@@ -153,7 +164,9 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> args;
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   if (!args.count("--data") || !args.count("--config")) {
-    fmt::print(stderr, "usage: engine_bench --data DIR --config demo.yaml [--out results.md] [--work DIR]\n");
+    fmt::print(
+        stderr,
+        "usage: engine_bench --data DIR --config demo.yaml [--out results.md] [--work DIR]\n");
     return 2;
   }
   fs::path data = args["--data"];
@@ -170,7 +183,9 @@ int main(int argc, char** argv) {
     report += line + "\n";
   };
   std::string metrics;
-  auto metric = [&](const std::string& key, double value) { metrics += fmt::format("{} {:.10g}\n", key, value); };
+  auto metric = [&](const std::string& key, double value) {
+    metrics += fmt::format("{} {:.10g}\n", key, value);
+  };
   const bool given_store = args.count("--tiled") > 0;
 
   Config tiled = load_config(args["--config"]);
@@ -188,44 +203,46 @@ int main(int argc, char** argv) {
     ro.read_only = true;
     end = Engine(tiled, ro).stream_time();
   } else {
-  double raw_seconds = raw_store_ingest(events, work / "raw", &raw_count);
-  metric("raw_ingest.events", static_cast<double>(raw_count));
-  metric("raw_ingest.seconds", raw_seconds);
-  metric("raw_ingest.events_per_s", raw_count / raw_seconds);
-  ReplayOptions quiet;
-  quiet.progress = false;
-  ReplayStats stats;
-  double tiled_seconds;
-  {
-    Engine engine(tiled);
-    auto start = Clock::now();
-    if (!given_store) stats = replay_files(engine, {events.string()}, quiet);
-    engine.expire(Engine::ExpireOptions{.compact_tiles = true});
-    engine.flush();
-    tiled_seconds = seconds_since(start);
-    end = engine.stream_time();
-    // A full compaction (not timed), so that the sizes below are those of settled state.
-    engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
-    engine.flush();
-  }
-  {
-    Engine engine(naive);
-    replay_files(engine, {events.string()}, quiet);
-    engine.expire(Engine::ExpireOptions{.compact = true});
-    engine.flush();
-  }
-  if (!given_store) {
-  double events_total = static_cast<double>(stats.accepted + stats.rejected);
-  row("## Ingest (one process, replay of events.ndjson)\n");
-  row("| pipeline | events | seconds | events/s | ratio |");
-  row("|---|---|---|---|---|");
-  row(fmt::format("| raw store only (baseline: decode + put) | {} | {:.2f} | {:.0f} | 1.00 |", raw_count, raw_seconds,
-                  raw_count / raw_seconds));
-  row(fmt::format("| Signalbox (decode, materialize, dedup, events + tiles) | {:.0f} | {:.2f} | {:.0f} | {:.2f} |",
-                  events_total, tiled_seconds, events_total / tiled_seconds,
-                  (events_total / tiled_seconds) / (raw_count / raw_seconds)));
-  metric("engine_ingest.events_per_s", events_total / tiled_seconds);
-  }
+    double raw_seconds = raw_store_ingest(events, work / "raw", &raw_count);
+    metric("raw_ingest.events", static_cast<double>(raw_count));
+    metric("raw_ingest.seconds", raw_seconds);
+    metric("raw_ingest.events_per_s", raw_count / raw_seconds);
+    ReplayOptions quiet;
+    quiet.progress = false;
+    ReplayStats stats;
+    double tiled_seconds;
+    {
+      Engine engine(tiled);
+      auto start = Clock::now();
+      if (!given_store) stats = replay_files(engine, {events.string()}, quiet);
+      engine.expire(Engine::ExpireOptions{.compact_tiles = true});
+      engine.flush();
+      tiled_seconds = seconds_since(start);
+      end = engine.stream_time();
+      // A full compaction (not timed), so that the sizes below are those of settled state.
+      engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
+      engine.flush();
+    }
+    {
+      Engine engine(naive);
+      replay_files(engine, {events.string()}, quiet);
+      engine.expire(Engine::ExpireOptions{.compact = true});
+      engine.flush();
+    }
+    if (!given_store) {
+      double events_total = static_cast<double>(stats.accepted + stats.rejected);
+      row("## Ingest (one process, replay of events.ndjson)\n");
+      row("| pipeline | events | seconds | events/s | ratio |");
+      row("|---|---|---|---|---|");
+      row(fmt::format("| raw store only (baseline: decode + put) | {} | {:.2f} | {:.0f} | 1.00 |",
+                      raw_count, raw_seconds, raw_count / raw_seconds));
+      row(
+          fmt::format("| Signalbox (decode, materialize, dedup, events + tiles) | {:.0f} | {:.2f} "
+                      "| {:.0f} | {:.2f} |",
+                      events_total, tiled_seconds, events_total / tiled_seconds,
+                      (events_total / tiled_seconds) / (raw_count / raw_seconds)));
+      metric("engine_ingest.events_per_s", events_total / tiled_seconds);
+    }
   }
 
   // --- query ---
@@ -243,8 +260,10 @@ int main(int argc, char** argv) {
   for (auto [user, n] : per_user) by_count.emplace_back(n, user);
   std::sort(by_count.rbegin(), by_count.rend());
   std::vector<std::uint64_t> heavy, light;
-  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i) heavy.push_back(by_count[i].second);
-  for (std::size_t i = by_count.size() / 2; i < by_count.size() && light.size() < 50; ++i) light.push_back(by_count[i].second);
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
+    heavy.push_back(by_count[i].second);
+  for (std::size_t i = by_count.size() / 2; i < by_count.size() && light.size() < 50; ++i)
+    light.push_back(by_count[i].second);
 
   Engine::Options read_only;
   read_only.read_only = true;
@@ -252,12 +271,17 @@ int main(int argc, char** argv) {
   Engine engine(tiled, read_only);
   NaiveRecompute recompute(tiled, naive.storage.path);
   row("\n## Query: every signal and view of one user, as of the end of the stream\n");
-  row("| users | events/user | tiled p50 µs | tiled p99 µs | naive p50 µs | naive p99 µs | speed-up (p50) |");
+  row("| users | events/user | tiled p50 µs | tiled p99 µs | naive p50 µs | naive p99 µs | "
+      "speed-up (p50) |");
   row("|---|---|---|---|---|---|---|");
-  for (auto& [label, users] : {std::pair{std::string("heavy"), heavy}, std::pair{std::string("light"), light}}) {
+  for (auto& [label, users] :
+       {std::pair{std::string("heavy"), heavy}, std::pair{std::string("light"), light}}) {
     Latency fast, slow;
     std::size_t mismatches = 0;
-    int reps = label == "heavy" ? static_cast<int>(args.count("--heavy-reps") ? std::stoi(args["--heavy-reps"]) : 200) : 20;
+    int reps =
+        label == "heavy"
+            ? static_cast<int>(args.count("--heavy-reps") ? std::stoi(args["--heavy-reps"]) : 200)
+            : 20;
     for (int r = 0; r < reps; ++r) {
       for (std::uint64_t user : users) {
         auto t0 = Clock::now();
@@ -280,23 +304,28 @@ int main(int argc, char** argv) {
     metric(fmt::format("inproc_{}.tiled_p99_us", label), fast.percentile(0.99));
     metric(fmt::format("inproc_{}.naive_p50_us", label), slow.percentile(0.5));
     metric(fmt::format("inproc_{}.naive_p99_us", label), slow.percentile(0.99));
-    metric(fmt::format("inproc_{}.speedup_p50", label), slow.percentile(0.5) / fast.percentile(0.5));
+    metric(fmt::format("inproc_{}.speedup_p50", label),
+           slow.percentile(0.5) / fast.percentile(0.5));
     metric(fmt::format("inproc_{}.mismatches", label), static_cast<double>(mismatches));
-    row(fmt::format("| {} ({}) | {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.1f}x{} |", label, users.size(), events_per_user,
-                    fast.percentile(0.5), fast.percentile(0.99), slow.percentile(0.5), slow.percentile(0.99),
+    row(fmt::format("| {} ({}) | {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.1f}x{} |", label,
+                    users.size(), events_per_user, fast.percentile(0.5), fast.percentile(0.99),
+                    slow.percentile(0.5), slow.percentile(0.99),
                     slow.percentile(0.5) / fast.percentile(0.5),
                     mismatches ? fmt::format(" ({} answers differ!)", mismatches) : ""));
   }
 
   // --- memory ---
   StoreStats tiled_stats = engine.store_stats();
-  std::uintmax_t tiled_disk = folder_bytes(tiled.storage.path), naive_disk = folder_bytes(naive.storage.path);
+  std::uintmax_t tiled_disk = folder_bytes(tiled.storage.path),
+                 naive_disk = folder_bytes(naive.storage.path);
   row("\n## Memory and disk\n");
   row("| store | raw events kept | tiles | disk bytes | bytes/user |");
   row("|---|---|---|---|---|");
-  row(fmt::format("| naive (90 days raw) | ~{} | 0 | {} | {:.0f} |", raw_count, naive_disk, double(naive_disk) / per_user.size()));
-  row(fmt::format("| Signalbox (7 days raw + tiles) | ~{} | ~{} | {} | {:.0f} |", tiled_stats.events, tiled_stats.tiles,
-                  tiled_disk, double(tiled_disk) / per_user.size()));
+  row(fmt::format("| naive (90 days raw) | ~{} | 0 | {} | {:.0f} |", raw_count, naive_disk,
+                  double(naive_disk) / per_user.size()));
+  row(fmt::format("| Signalbox (7 days raw + tiles) | ~{} | ~{} | {} | {:.0f} |",
+                  tiled_stats.events, tiled_stats.tiles, tiled_disk,
+                  double(tiled_disk) / per_user.size()));
 
   // State and raw bytes per user, from column family sizes after compaction.
   FamilySizes tiled_sizes = family_sizes(tiled.storage.path, heavy);
@@ -305,26 +334,34 @@ int main(int argc, char** argv) {
   for (const auto& s : tiled.signals) windowed += !s.windows.empty();
   const double users = static_cast<double>(per_user.size());
   const double state = static_cast<double>(tiled_sizes.family_bytes["tiles"]);
-  const double raw7 = static_cast<double>(tiled_sizes.family_bytes["events"] + tiled_sizes.family_bytes["event_ids"]);
-  const double raw90 = static_cast<double>(naive_sizes.family_bytes["events"] + naive_sizes.family_bytes["event_ids"]);
+  const double raw7 = static_cast<double>(tiled_sizes.family_bytes["events"] +
+                                          tiled_sizes.family_bytes["event_ids"]);
+  const double raw90 = static_cast<double>(naive_sizes.family_bytes["events"] +
+                                           naive_sizes.family_bytes["event_ids"]);
   double heavy_state = 0;
   for (auto [user, bytes] : tiled_sizes.user_tile_bytes) heavy_state += static_cast<double>(bytes);
   heavy_state /= std::max<std::size_t>(1, tiled_sizes.user_tile_bytes.size());
   row("\n## State per user (column families after compaction, compressed)\n");
   row("| what | bytes | per user | per user per windowed signal |");
   row("|---|---|---|---|");
-  row(fmt::format("| state (tiles), all {:.0f} users, {} windowed signals | {:.0f} | {:.0f} | {:.0f} |", users, windowed, state,
-                  state / users, state / users / std::max<std::size_t>(1, windowed)));
+  row(fmt::format(
+      "| state (tiles), all {:.0f} users, {} windowed signals | {:.0f} | {:.0f} | {:.0f} |", users,
+      windowed, state, state / users, state / users / std::max<std::size_t>(1, windowed)));
   row(fmt::format("| state (tiles), heavy users (approximate) | - | {:.0f} | {:.0f} |", heavy_state,
                   heavy_state / std::max<std::size_t>(1, windowed)));
-  row(fmt::format("| raw events kept by Signalbox (7 days + ids) | {:.0f} | {:.0f} | - |", raw7, raw7 / users));
-  row(fmt::format("| raw events, 90 days (naive baseline) | {:.0f} | {:.0f} | - |", raw90, raw90 / users));
+  row(fmt::format("| raw events kept by Signalbox (7 days + ids) | {:.0f} | {:.0f} | - |", raw7,
+                  raw7 / users));
+  row(fmt::format("| raw events, 90 days (naive baseline) | {:.0f} | {:.0f} | - |", raw90,
+                  raw90 / users));
   // The id record outlives the raw events (it is kept for the late horizon, the longest
   // window): its size per user is what accepting late events costs.
   const double ids = static_cast<double>(tiled_sizes.family_bytes["event_ids"]);
   const double raw_only = static_cast<double>(tiled_sizes.family_bytes["events"]);
-  row(fmt::format("| Signalbox: raw events alone (7 days) | {:.0f} | {:.0f} | - |", raw_only, raw_only / users));
-  row(fmt::format("| Signalbox: event-id record alone (64-bit hash + ts per event, kept for the late horizon: 90 days here) | {:.0f} | {:.0f} | - |",
+  row(fmt::format("| Signalbox: raw events alone (7 days) | {:.0f} | {:.0f} | - |", raw_only,
+                  raw_only / users));
+  row(
+      fmt::format("| Signalbox: event-id record alone (64-bit hash + ts per event, kept for the "
+                  "late horizon: 90 days here) | {:.0f} | {:.0f} | - |",
                   ids, ids / users));
   metric("memory.users", users);
   metric("memory.windowed_signals", static_cast<double>(windowed));

@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 FamilySizes family_sizes(const fs::path& path, const std::vector<std::uint64_t>& users) {
   std::vector<std::string> names;
   rocksdb::Options options;
-  if (!rocksdb::DB::ListColumnFamilies(options, path.string(), &names).ok()) throw std::runtime_error("cannot list column families");
+  if (!rocksdb::DB::ListColumnFamilies(options, path.string(), &names).ok())
+    throw std::runtime_error("cannot list column families");
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -34,7 +35,8 @@ FamilySizes family_sizes(const fs::path& path, const std::vector<std::uint64_t>&
       std::string from = be(user), to = be(user + 1);
       rocksdb::Range range(from, to);
       std::uint64_t user_bytes = 0;
-      raw->GetApproximateSizes(rocksdb::SizeApproximationOptions(), handles[i], &range, 1, &user_bytes);
+      raw->GetApproximateSizes(rocksdb::SizeApproximationOptions(), handles[i], &range, 1,
+                               &user_bytes);
       sizes.user_tile_bytes[user] = user_bytes;
     }
   }

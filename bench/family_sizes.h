@@ -19,7 +19,8 @@ struct FamilySizes {
 
 // Reads the sizes of the store at `path`, opened read-only, so it may run while an engine has
 // the store open read-only too. Throws std::runtime_error when it cannot be opened.
-FamilySizes family_sizes(const std::filesystem::path& path, const std::vector<std::uint64_t>& users);
+FamilySizes family_sizes(const std::filesystem::path& path,
+                         const std::vector<std::uint64_t>& users);
 
 // Bytes of every regular file under `path`.
 std::uintmax_t folder_bytes(const std::filesystem::path& path);

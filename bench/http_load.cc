@@ -98,8 +98,12 @@ struct Args {
 // thread; merge() them afterwards.
 struct Samples {
   std::vector<double> micros;
-  void add(Clock::duration d) { micros.push_back(std::chrono::duration<double, std::micro>(d).count()); }
-  void merge(const Samples& other) { micros.insert(micros.end(), other.micros.begin(), other.micros.end()); }
+  void add(Clock::duration d) {
+    micros.push_back(std::chrono::duration<double, std::micro>(d).count());
+  }
+  void merge(const Samples& other) {
+    micros.insert(micros.end(), other.micros.begin(), other.micros.end());
+  }
   double percentile(double p) {
     if (micros.empty()) return 0;
     std::sort(micros.begin(), micros.end());
@@ -112,7 +116,8 @@ struct Samples {
 // appended to the --metrics file. Not thread-safe.
 class Report {
  public:
-  Report(std::string label, std::string metrics) : label_(std::move(label)), metrics_(std::move(metrics)) {}
+  Report(std::string label, std::string metrics)
+      : label_(std::move(label)), metrics_(std::move(metrics)) {}
   void add(const std::string& key, double value) {
     line_ += fmt::format(" {}={:.10g}", key, value);
     lines_ += fmt::format("{}.{} {:.10g}\n", label_, key, value);
@@ -158,9 +163,11 @@ struct QueryTotals {
 // start + offset + i × interval and is sent then, or as soon as the previous answer arrived if
 // that is later; its latency counts from the due time. Closed loop: the next request goes out
 // when the answer arrives, latency from sending.
-asio::awaitable<void> query_connection(tcp::endpoint endpoint, const std::vector<std::string>* requests,
-                                       std::size_t first, Clock::duration interval, Clock::time_point due,
-                                       Clock::time_point record_from, Clock::time_point end, QueryTotals* totals) {
+asio::awaitable<void> query_connection(tcp::endpoint endpoint,
+                                       const std::vector<std::string>* requests, std::size_t first,
+                                       Clock::duration interval, Clock::time_point due,
+                                       Clock::time_point record_from, Clock::time_point end,
+                                       QueryTotals* totals) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   co_await stream.async_connect(endpoint, asio::use_awaitable);
   stream.socket().set_option(tcp::no_delay(true));
@@ -191,7 +198,8 @@ asio::awaitable<void> query_connection(tcp::endpoint endpoint, const std::vector
       ++totals->ok;
       totals->latency.add(done - sent);
     } else {
-      if (totals->errors++ == 0) totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
+      if (totals->errors++ == 0)
+        totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
     }
   }
   beast::error_code ignored;
@@ -206,11 +214,13 @@ int run_query(const Args& args) {
     std::string line;
     std::string query;
     if (args.has("--as-of")) query += "as_of=" + args.get("--as-of");
-    if (args.has("--names")) query += std::string(query.empty() ? "" : "&") + "names=" + args.get("--names");
+    if (args.has("--names"))
+      query += std::string(query.empty() ? "" : "&") + "names=" + args.get("--names");
     while (std::getline(in, line)) {
       if (line.empty()) continue;
-      requests.push_back(fmt::format("GET /v1/users/{}/signals{}{} HTTP/1.1\r\nHost: {}\r\n\r\n", line,
-                                     query.empty() ? "" : "?", query, args.get("--host", "127.0.0.1")));
+      requests.push_back(fmt::format("GET /v1/users/{}/signals{}{} HTTP/1.1\r\nHost: {}\r\n\r\n",
+                                     line, query.empty() ? "" : "?", query,
+                                     args.get("--host", "127.0.0.1")));
     }
   }
   if (requests.empty()) fail("--users names no user ids");
@@ -218,18 +228,19 @@ int run_query(const Args& args) {
   const double warmup = args.number("--warmup", std::min(1.0, duration / 5));
   const double rate = args.number("--rate", 0);
   const auto threads = static_cast<unsigned>(std::max(1.0, args.number("--threads", 1)));
-  const auto connections = static_cast<unsigned>(std::max<double>(threads, args.number("--connections", 8)));
+  const auto connections =
+      static_cast<unsigned>(std::max<double>(threads, args.number("--connections", 8)));
   if (duration <= 0) fail("--duration must be positive");
 
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
-  const Clock::time_point record_from = start + std::chrono::duration_cast<Clock::duration>(
-                                                    std::chrono::duration<double>(warmup));
+  const Clock::time_point record_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
   const Clock::time_point end = record_from + std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(duration));
   // Each connection offers rate / connections, staggered so the offered load is smooth.
-  const Clock::duration interval =
-      rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(connections / rate))
-               : Clock::duration::zero();
+  const Clock::duration interval = rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(connections / rate))
+                                            : Clock::duration::zero();
   std::vector<QueryTotals> totals(threads);
   std::vector<std::thread> workers;
   std::atomic<bool> failed{false};
@@ -238,14 +249,16 @@ int run_query(const Args& args) {
       asio::io_context io;
       for (unsigned c = t; c < connections; c += threads) {
         Clock::time_point due = start + interval * c / connections;
-        asio::co_spawn(io, query_connection(endpoint, &requests, c * requests.size() / connections, interval, due,
-                                            record_from, end, &totals[t]),
+        asio::co_spawn(io,
+                       query_connection(endpoint, &requests, c * requests.size() / connections,
+                                        interval, due, record_from, end, &totals[t]),
                        [&](std::exception_ptr e) {
                          if (!e) return;
                          try {
                            std::rethrow_exception(e);
                          } catch (const std::exception& error) {
-                           if (!failed.exchange(true)) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
+                           if (!failed.exchange(true))
+                             fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
                          }
                        });
       }
@@ -261,7 +274,8 @@ int run_query(const Args& args) {
     all.errors += t.errors;
     if (all.first_error.empty()) all.first_error = t.first_error;
   }
-  Report report(args.get("--label", rate > 0 ? "query_fixed" : "query_saturation"), args.get("--metrics"));
+  Report report(args.get("--label", rate > 0 ? "query_fixed" : "query_saturation"),
+                args.get("--metrics"));
   report.add("offered_rps", rate);
   report.add("rps", static_cast<double>(all.ok) / duration);
   report.add("p50_us", all.latency.percentile(0.5));
@@ -271,7 +285,9 @@ int run_query(const Args& args) {
   report.add("errors", static_cast<double>(all.errors));
   report.add("connections", connections);
   report.finish();
-  if (all.errors) fmt::print(stderr, "http_load: {} requests failed; the first: {}\n", all.errors, all.first_error);
+  if (all.errors)
+    fmt::print(stderr, "http_load: {} requests failed; the first: {}\n", all.errors,
+               all.first_error);
   return all.ok == 0 || all.errors ? 1 : 0;
 }
 
@@ -294,8 +310,10 @@ struct IngestTotals {
   std::string first_rejection;  // the answer that first reported rejected events
 };
 
-asio::awaitable<void> ingest_connection(tcp::endpoint endpoint, const std::vector<std::string_view>* batches,
-                                        std::atomic<std::size_t>* next, IngestTotals* totals, std::string host) {
+asio::awaitable<void> ingest_connection(tcp::endpoint endpoint,
+                                        const std::vector<std::string_view>* batches,
+                                        std::atomic<std::size_t>* next, IngestTotals* totals,
+                                        std::string host) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   co_await stream.async_connect(endpoint, asio::use_awaitable);
   stream.socket().set_option(tcp::no_delay(true));
@@ -305,19 +323,23 @@ asio::awaitable<void> ingest_connection(tcp::endpoint endpoint, const std::vecto
     if (i >= batches->size()) break;
     std::string_view body = (*batches)[i];
     std::string head = fmt::format(
-        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: "
+        "application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
         host, body.size());
-    std::array<asio::const_buffer, 2> parts = {asio::buffer(head), asio::buffer(body.data(), body.size())};
+    std::array<asio::const_buffer, 2> parts = {asio::buffer(head),
+                                               asio::buffer(body.data(), body.size())};
     co_await asio::async_write(stream.socket(), parts, asio::use_awaitable);
     http::response<http::string_body> response;
     co_await http::async_read(stream, buffer, response, asio::use_awaitable);
     if (response.result_int() != 200) {
-      if (totals->failures++ == 0) totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
+      if (totals->failures++ == 0)
+        totals->first_error = fmt::format("{} {}", response.result_int(), response.body());
       continue;
     }
     totals->accepted += json_count(response.body(), "accepted");
     std::uint64_t rejected = json_count(response.body(), "rejected");
-    if (rejected && totals->rejected == 0) totals->first_rejection = response.body().substr(0, 1000);
+    if (rejected && totals->rejected == 0)
+      totals->first_rejection = response.body().substr(0, 1000);
     totals->rejected += rejected;
   }
 }
@@ -349,16 +371,17 @@ int run_ingest(const Args& args) {
   bool failed = false;
   auto start = Clock::now();
   for (unsigned c = 0; c < connections; ++c) {
-    asio::co_spawn(io, ingest_connection(endpoint, &batches, &next, &totals, args.get("--host", "127.0.0.1")),
-                   [&](std::exception_ptr e) {
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& error) {
-                       if (!failed) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
-                       failed = true;
-                     }
-                   });
+    asio::co_spawn(
+        io, ingest_connection(endpoint, &batches, &next, &totals, args.get("--host", "127.0.0.1")),
+        [&](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& error) {
+            if (!failed) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
+            failed = true;
+          }
+        });
   }
   io.run();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -372,8 +395,12 @@ int run_ingest(const Args& args) {
   report.add("batch", static_cast<double>(batch_lines));
   report.add("connections", connections);
   report.finish();
-  if (totals.failures) fmt::print(stderr, "http_load: {} batches failed; the first: {}\n", totals.failures, totals.first_error);
-  if (totals.rejected) fmt::print(stderr, "http_load: {} events rejected; the first answer with rejections: {}\n", totals.rejected, totals.first_rejection);
+  if (totals.failures)
+    fmt::print(stderr, "http_load: {} batches failed; the first: {}\n", totals.failures,
+               totals.first_error);
+  if (totals.rejected)
+    fmt::print(stderr, "http_load: {} events rejected; the first answer with rejections: {}\n",
+               totals.rejected, totals.first_rejection);
   return totals.failures || totals.accepted + totals.rejected != lines ? 1 : 0;
 }
 
@@ -387,7 +414,9 @@ class Connection {
     stream_.connect(endpoint);
     stream_.socket().set_option(tcp::no_delay(true));
   }
-  void write(std::string_view bytes) { asio::write(stream_.socket(), asio::buffer(bytes.data(), bytes.size())); }
+  void write(std::string_view bytes) {
+    asio::write(stream_.socket(), asio::buffer(bytes.data(), bytes.size()));
+  }
   http::response<http::string_body> read() {
     http::response<http::string_body> response;
     http::read(stream_, buffer_, response);
@@ -407,9 +436,10 @@ struct FreshnessResult {
   std::uint64_t polls = 0;
 };
 
-FreshnessResult measure_freshness(const Args& args, std::size_t samples, std::uint64_t user_base,
-                                  const std::function<void(std::uint64_t user, std::size_t i, const std::string& event)>& send,
-                                  const std::function<void()>& finish) {
+FreshnessResult measure_freshness(
+    const Args& args, std::size_t samples, std::uint64_t user_base,
+    const std::function<void(std::uint64_t user, std::size_t i, const std::string& event)>& send,
+    const std::function<void()>& finish) {
   tcp::endpoint endpoint = endpoint_of(args);
   const auto as_of = static_cast<std::int64_t>(args.number("--as-of", 0));
   const auto ts = static_cast<std::int64_t>(args.number("--ts", 0));
@@ -421,16 +451,20 @@ FreshnessResult measure_freshness(const Args& args, std::size_t samples, std::ui
   for (std::size_t i = 0; i < samples; ++i) {
     const std::uint64_t user = user_base + i;
     std::string event = fmt::format(
-        "{{\"user_id\":{},\"ts\":{},\"action\":\"save\",\"item_id\":\"p1\",\"event_id\":\"fresh{}\"}}", user, ts, user);
-    std::string get = fmt::format("GET /v1/users/{}/signals?names=saves&as_of={} HTTP/1.1\r\nHost: {}\r\n\r\n", user,
-                                  as_of, host);
+        "{{\"user_id\":{},\"ts\":{},\"action\":\"save\",\"item_id\":\"p1\",\"event_id\":\"fresh{}"
+        "\"}}",
+        user, ts, user);
+    std::string get =
+        fmt::format("GET /v1/users/{}/signals?names=saves&as_of={} HTTP/1.1\r\nHost: {}\r\n\r\n",
+                    user, as_of, host);
     const auto sent = Clock::now();
     send(user, i, event);
     for (;;) {
       reader.write(get);
       auto answer = reader.read();
       ++result.polls;
-      if (answer.result_int() != 200) fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));
+      if (answer.result_int() != 200)
+        fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));
       if (answer.body().find("\"90d\":1") != std::string::npos) break;
       if (Clock::now() - sent > std::chrono::seconds(i == 0 ? 60 : 10))
         fail(fmt::format("the event of user {} is not visible after {} s", user, i == 0 ? 60 : 10));
@@ -441,7 +475,8 @@ FreshnessResult measure_freshness(const Args& args, std::size_t samples, std::ui
   return result;
 }
 
-void report_freshness(const Args& args, const std::string& label, FreshnessResult& r, std::size_t samples) {
+void report_freshness(const Args& args, const std::string& label, FreshnessResult& r,
+                      std::size_t samples) {
   Report report(args.get("--label", label), args.get("--metrics"));
   report.add("samples", static_cast<double>(samples));
   report.add("p50_us", r.visible.percentile(0.5));
@@ -460,9 +495,10 @@ int run_freshness(const Args& args) {
   // The POST is written, not awaited: its answer is read after the event showed, so the time
   // is until a reader sees the event, whichever comes first.
   auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
-    writer.write(fmt::format(
-        "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n{}\n",
-        host, event.size() + 1, event));
+    writer.write(
+        fmt::format("POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: "
+                    "application/x-ndjson\r\nContent-Length: {}\r\n\r\n{}\n",
+                    host, event.size() + 1, event));
   };
   auto finish = [&] {
     auto ack = writer.read();
@@ -479,7 +515,8 @@ bool serve_answers(const Args& args) {
   try {
     asio::io_context io;
     Connection c(io, endpoint_of(args));
-    c.write(fmt::format("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", args.get("--host", "127.0.0.1")));
+    c.write(
+        fmt::format("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", args.get("--host", "127.0.0.1")));
     return c.read().result_int() == 200;
   } catch (const std::exception&) {
     return false;
@@ -501,7 +538,8 @@ int run_kafka_freshness(const Args& args) {
   char error[512];
   // The mock cluster lives in a handle of its own, which must outlive every client of it.
   rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(owner_conf, "log_level", "4", error, sizeof error);  // it has no brokers, by design
+  rd_kafka_conf_set(owner_conf, "log_level", "4", error,
+                    sizeof error);  // it has no brokers, by design
   rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
   if (owner == nullptr) fail(fmt::format("kafka: {}", error));
   rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
@@ -526,9 +564,10 @@ int run_kafka_freshness(const Args& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
-                                                RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
-                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err) fail(fmt::format("kafka: produce: {}", rd_kafka_err2str(err)));
     rd_kafka_poll(producer, 0);
   };
@@ -541,7 +580,8 @@ int run_kafka_freshness(const Args& args) {
 
   // Keep the cluster up until serve stopped: its consumer would otherwise retry a vanished
   // broker while it shuts down.
-  for (int i = 0; serve_answers(args) && i < 1200; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; serve_answers(args) && i < 1200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   rd_kafka_flush(producer, 5000);
   rd_kafka_destroy(producer);
   rd_kafka_mock_cluster_destroy(cluster);

@@ -34,7 +34,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kHotKeys = 2000;          // keys warmed into the caches before timing
+constexpr int kHotKeys = 2000;  // keys warmed into the caches before timing
 constexpr int kTableRows = 10000;
 constexpr auto kCallLatency = std::chrono::microseconds(200);
 constexpr auto kKeyLatency = std::chrono::microseconds(1);

@@ -35,10 +35,10 @@
 
 #include <fmt/format.h>
 
+#include "signalbox/common/asio.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/event/decode.h"
-#include "signalbox/common/asio.h"
 
 namespace {
 
@@ -69,12 +69,14 @@ struct Args {
     const std::string& text = values.at(key);
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size()) fail(fmt::format("{}: not a number: \"{}\"", key, text));
+    if (ec != std::errc() || end != text.data() + text.size())
+      fail(fmt::format("{}: not a number: \"{}\"", key, text));
     return v;
   }
 };
 
-void append_metrics(const Args& args, const std::string& label, const std::vector<std::pair<std::string, double>>& kv) {
+void append_metrics(const Args& args, const std::string& label,
+                    const std::vector<std::pair<std::string, double>>& kv) {
   std::string line = label + ":";
   std::string lines;
   for (const auto& [key, value] : kv) {
@@ -89,7 +91,8 @@ void append_metrics(const Args& args, const std::string& label, const std::vecto
 struct RedisContext {
   redisContext* c;
   explicit RedisContext(int port) : c(redisConnect("127.0.0.1", port)) {
-    if (c == nullptr || c->err) fail(fmt::format("cannot connect to redis on port {}: {}", port, c ? c->errstr : "?"));
+    if (c == nullptr || c->err)
+      fail(fmt::format("cannot connect to redis on port {}: {}", port, c ? c->errstr : "?"));
   }
   ~RedisContext() { redisFree(c); }
   redisReply* reply() {
@@ -108,8 +111,10 @@ struct RedisContext {
 std::string member_of(const signalbox::Event& e) {
   std::string price;
   for (const auto& [name, value] : e.attrs)
-    if (name == "price" && std::holds_alternative<double>(value)) price = fmt::format("{}", std::get<double>(value));
-  return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", e.event_id, e.ts, e.action, e.item_id.value_or(""), price);
+    if (name == "price" && std::holds_alternative<double>(value))
+      price = fmt::format("{}", std::get<double>(value));
+  return fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", e.event_id, e.ts, e.action,
+                     e.item_id.value_or(""), price);
 }
 
 int run_load(const Args& args) {
@@ -183,8 +188,10 @@ Pins load_pins(const std::string& path) {
     while (std::getline(cats, part, '|'))
       if (!part.empty()) pin.categories.push_back(part);
     std::sort(pin.categories.begin(), pin.categories.end());
-    pin.categories.erase(std::unique(pin.categories.begin(), pin.categories.end()), pin.categories.end());
-    while (std::getline(dims, part, ',')) pin.embedding.push_back(static_cast<float>(std::stod(part)));
+    pin.categories.erase(std::unique(pin.categories.begin(), pin.categories.end()),
+                         pin.categories.end());
+    while (std::getline(dims, part, ','))
+      pin.embedding.push_back(static_cast<float>(std::stod(part)));
     pins.emplace(line.substr(0, t1), std::move(pin));
   }
   return pins;
@@ -240,7 +247,11 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
     for (auto [name, length] : list) out.push_back({name, window_from(as_of, length)});
     return out;
   };
-  const auto cc_windows = windows({{"1h", kHourMs}, {"1d", kDayMs}, {"7d", 7 * kDayMs}, {"30d", 30 * kDayMs}, {"90d", 90 * kDayMs}});
+  const auto cc_windows = windows({{"1h", kHourMs},
+                                   {"1d", kDayMs},
+                                   {"7d", 7 * kDayMs},
+                                   {"30d", 30 * kDayMs},
+                                   {"90d", 90 * kDayMs}});
   const auto save_windows = windows({{"1d", kDayMs}, {"7d", 7 * kDayMs}, {"90d", 90 * kDayMs}});
   const auto distinct_windows = windows({{"1d", kDayMs}, {"30d", 30 * kDayMs}});
   const auto mean_windows = windows({{"1d", kDayMs}, {"7d", 7 * kDayMs}, {"90d", 90 * kDayMs}});
@@ -265,14 +276,16 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
       auto it = pins.find(std::string(e.item));
       if (it != pins.end()) pin = &it->second;
       auto [at, inserted] = newest.try_emplace(e.item, Recent{e.item, e.event_id, e.ts});
-      if (!inserted && (e.ts > at->second.ts || (e.ts == at->second.ts && e.event_id > at->second.event_id)))
+      if (!inserted &&
+          (e.ts > at->second.ts || (e.ts == at->second.ts && e.event_id > at->second.event_id)))
         at->second = Recent{e.item, e.event_id, e.ts};
     }
     for (std::size_t w = 0; w < cc_windows.size(); ++w)
       if (pin && e.ts >= cc_windows[w].from)
         for (const auto& c : pin->categories) category_counts[w][c] += 1;
     if (e.action == "save")
-      for (std::size_t w = 0; w < save_windows.size(); ++w) saves[w] += e.ts >= save_windows[w].from;
+      for (std::size_t w = 0; w < save_windows.size(); ++w)
+        saves[w] += e.ts >= save_windows[w].from;
     if (e.action == "purchase" && e.has_price)
       for (std::size_t w = 0; w < price_windows.size(); ++w)
         if (e.ts >= price_windows[w].from) purchases[w] += e.price;
@@ -290,15 +303,18 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
       }
     double weight = e.action == "save" ? 3 : e.action == "click" ? 1 : 0;
     if (pin && weight != 0) {
-      double decay = std::exp2(-static_cast<double>(as_of - e.ts) / static_cast<double>(7 * kDayMs));
+      double decay =
+          std::exp2(-static_cast<double>(as_of - e.ts) / static_cast<double>(7 * kDayMs));
       for (const auto& c : pin->categories) affinity[c] += weight * decay;
     }
   }
 
   Value::Object signals;
   Value::Object cc, sv, dp, pe, pv;
-  for (std::size_t w = 0; w < cc_windows.size(); ++w) cc.emplace_back(cc_windows[w].name, counts_object(category_counts[w]));
-  for (std::size_t w = 0; w < save_windows.size(); ++w) sv.emplace_back(save_windows[w].name, Value(saves[w]));
+  for (std::size_t w = 0; w < cc_windows.size(); ++w)
+    cc.emplace_back(cc_windows[w].name, counts_object(category_counts[w]));
+  for (std::size_t w = 0; w < save_windows.size(); ++w)
+    sv.emplace_back(save_windows[w].name, Value(saves[w]));
   for (std::size_t w = 0; w < distinct_windows.size(); ++w)
     dp.emplace_back(distinct_windows[w].name, Value(static_cast<double>(distinct[w].size())));
   for (std::size_t w = 0; w < mean_windows.size(); ++w) {
@@ -310,7 +326,8 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
     for (double x : mean_sum[w]) mean.emplace_back(x / mean_weight[w]);
     pe.emplace_back(mean_windows[w].name, Value(std::move(mean)));
   }
-  for (std::size_t w = 0; w < price_windows.size(); ++w) pv.emplace_back(price_windows[w].name, Value(purchases[w]));
+  for (std::size_t w = 0; w < price_windows.size(); ++w)
+    pv.emplace_back(price_windows[w].name, Value(purchases[w]));
 
   std::vector<Recent> recent;
   for (const auto& [item, r] : newest) recent.push_back(r);
@@ -322,7 +339,8 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
   if (recent.size() > 50) recent.resize(50);
   Value::Array recent_list, session;
   for (std::size_t i = 0; i < recent.size(); ++i) {
-    Value entry(Value::Object{{"value", Value(std::string(recent[i].value))}, {"ts", Value(recent[i].ts)}});
+    Value entry(
+        Value::Object{{"value", Value(std::string(recent[i].value))}, {"ts", Value(recent[i].ts)}});
     recent_list.push_back(entry);
     if (i == 0 || recent[i - 1].ts - recent[i].ts <= 30 * signalbox::kMinuteMs) {
       if (session.size() == i) session.push_back(entry);
@@ -338,14 +356,16 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
   signals.emplace_back("purchases_value", Value(std::move(pv)));
 
   // Views: top 5 of the 7-day counts, the 30-day mix, the newest session of recent pins.
-  std::vector<std::pair<std::string, double>> top(category_counts[2].begin(), category_counts[2].end());
+  std::vector<std::pair<std::string, double>> top(category_counts[2].begin(),
+                                                  category_counts[2].end());
   std::erase_if(top, [](const auto& kv) { return kv.second == 0; });
   std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   if (top.size() > 5) top.resize(5);
   Value::Array top_list;
-  for (const auto& [k, v] : top) top_list.emplace_back(Value::Object{{"key", Value(k)}, {"value", Value(v)}});
+  for (const auto& [k, v] : top)
+    top_list.emplace_back(Value::Object{{"key", Value(k)}, {"value", Value(v)}});
   signals.emplace_back("top_categories_7d", Value(std::move(top_list)));
   double total = 0;
   for (const auto& [k, v] : category_counts[3]) total += v;
@@ -359,7 +379,8 @@ Value compute_signals(const std::vector<Stored>& events, const Pins& pins, TimeM
 }
 
 // One request of the baseline: fetch the user's events, compute, serialise the answer.
-std::string answer(RedisContext& redis, std::uint64_t user, const Pins& pins, TimeMs as_of, Value* signals_out) {
+std::string answer(RedisContext& redis, std::uint64_t user, const Pins& pins, TimeMs as_of,
+                   Value* signals_out) {
   std::string key = fmt::format("u:{}", user);
   std::string to = fmt::format("{}", as_of);
   const char* argv[] = {"ZRANGEBYSCORE", key.c_str(), "-inf", to.c_str()};
@@ -369,7 +390,8 @@ std::string answer(RedisContext& redis, std::uint64_t user, const Pins& pins, Ti
   std::vector<Stored> events;
   events.reserve(reply->elements);
   for (std::size_t i = 0; i < reply->elements; ++i)
-    events.push_back(parse_member(std::string_view(reply->element[i]->str, reply->element[i]->len)));
+    events.push_back(
+        parse_member(std::string_view(reply->element[i]->str, reply->element[i]->len)));
   Value signals = compute_signals(events, pins, as_of);
   Value out(Value::Object{{"user_id", Value(user)}, {"as_of", Value(as_of)}, {"signals", signals}});
   std::string json = out.to_json();
@@ -397,8 +419,10 @@ int run_query(const Args& args) {
   const double duration = args.number("--duration", 5);
   const double warmup = args.number("--warmup", std::min(1.0, duration / 5));
   const auto threads = static_cast<unsigned>(std::max(1.0, args.number("--threads", 4)));
-  const auto record_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
-  const auto end = record_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration));
+  const auto record_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(warmup));
+  const auto end = record_from + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(duration));
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<std::size_t> bytes{0};
   std::vector<std::thread> workers;
@@ -410,7 +434,8 @@ int run_query(const Args& args) {
         if (sent >= end) break;
         bytes += answer(redis, users[i % users.size()], pins, as_of, nullptr).size();
         if (sent >= record_from)
-          latencies[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
+          latencies[t].push_back(
+              std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
       }
     });
   }
@@ -418,7 +443,10 @@ int run_query(const Args& args) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0
+                       : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))];
+  };
   append_metrics(args, args.get("--label", "redis_query"),
                  {{"rps", static_cast<double>(all.size()) / duration},
                   {"p50_us", pct(0.5)},
@@ -435,7 +463,8 @@ Value from_json(simdjson::dom::element e) {
   switch (e.type()) {
     case simdjson::dom::element_type::OBJECT: {
       Value::Object o;
-      for (auto field : e.get_object()) o.emplace_back(std::string(field.key), from_json(field.value));
+      for (auto field : e.get_object())
+        o.emplace_back(std::string(field.key), from_json(field.value));
       return Value(std::move(o));
     }
     case simdjson::dom::element_type::ARRAY: {
@@ -461,11 +490,13 @@ Value from_json(simdjson::dom::element e) {
 // Equal within `tolerance` relative (numbers), recursively.
 bool same(const Value& a, const Value& b, double tolerance) {
   if (a.is_number() && b.is_number())
-    return std::abs(a.number() - b.number()) <= tolerance * std::max({1.0, std::abs(a.number()), std::abs(b.number())});
+    return std::abs(a.number() - b.number()) <=
+           tolerance * std::max({1.0, std::abs(a.number()), std::abs(b.number())});
   if (a.is_object() && b.is_object()) {
     if (a.object().size() != b.object().size()) return false;
     for (std::size_t i = 0; i < a.object().size(); ++i)
-      if (a.object()[i].first != b.object()[i].first || !same(a.object()[i].second, b.object()[i].second, tolerance))
+      if (a.object()[i].first != b.object()[i].first ||
+          !same(a.object()[i].second, b.object()[i].second, tolerance))
         return false;
     return true;
   }
@@ -489,25 +520,29 @@ int run_check(const Args& args) {
   if (users.size() > sample) users.resize(sample);
   asio::io_context io;
   boost::beast::tcp_stream stream(io);
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(),
-                                         static_cast<unsigned short>(args.number("--signalbox-port", 0))));
+  stream.connect(
+      asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(),
+                              static_cast<unsigned short>(args.number("--signalbox-port", 0))));
   boost::beast::flat_buffer buffer;
   simdjson::dom::parser parser;
   // Exact: counts, sums, top-k, recent lists. Distinct counts: exact up to 1000 in Signalbox,
   // a HyperLogLog estimate above (checked within 3 %). Decayed counts, means, mixes: 1e-6.
   const std::map<std::string, double> tolerance = {
-      {"category_counts", 1e-9}, {"saves", 1e-9},         {"purchases_value", 1e-9}, {"top_categories_7d", 1e-9},
-      {"recent_pins", 0},        {"last_session_pins", 0}, {"category_affinity", 1e-6}, {"pin_embedding", 1e-6},
-      {"category_mix_30d", 1e-6}, {"distinct_pins", 0.03}};
+      {"category_counts", 1e-9},   {"saves", 1e-9},         {"purchases_value", 1e-9},
+      {"top_categories_7d", 1e-9}, {"recent_pins", 0},      {"last_session_pins", 0},
+      {"category_affinity", 1e-6}, {"pin_embedding", 1e-6}, {"category_mix_30d", 1e-6},
+      {"distinct_pins", 0.03}};
   std::map<std::string, std::size_t> differ;
   std::size_t compared = 0;
   for (std::uint64_t user : users) {
-    http::request<http::empty_body> request(http::verb::get, fmt::format("/v1/users/{}/signals?as_of={}", user, as_of), 11);
+    http::request<http::empty_body> request(
+        http::verb::get, fmt::format("/v1/users/{}/signals?as_of={}", user, as_of), 11);
     request.set(http::field::host, "127.0.0.1");
     http::write(stream, request);
     http::response<http::string_body> response;
     http::read(stream, buffer, response);
-    if (response.result_int() != 200) fail(fmt::format("signalbox answered {}: {}", response.result_int(), response.body()));
+    if (response.result_int() != 200)
+      fail(fmt::format("signalbox answered {}: {}", response.result_int(), response.body()));
     Value theirs = from_json(parser.parse(response.body()).value());
     Value ours;
     answer(redis, user, pins, as_of, &ours);
@@ -517,8 +552,11 @@ int run_check(const Args& args) {
       const Value* other = their_signals->find(name);
       if (!other || !same(value, *other, tolerance.at(name))) {
         if (differ[name]++ == 0)
-          fmt::print(stderr, "redis_baseline: user {} signal {} differs:\n  redis:     {}\n  signalbox: {}\n", user, name,
-                     value.to_json().substr(0, 600), other ? other->to_json().substr(0, 600) : "(missing)");
+          fmt::print(
+              stderr,
+              "redis_baseline: user {} signal {} differs:\n  redis:     {}\n  signalbox: {}\n",
+              user, name, value.to_json().substr(0, 600),
+              other ? other->to_json().substr(0, 600) : "(missing)");
       }
     }
     ++compared;
@@ -535,7 +573,9 @@ int run_check(const Args& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string_view(argv[1]) == "--help") {
-    fmt::print("usage: redis_baseline load|query|check [options] (see the comment at the top of bench/redis_baseline.cc)\n");
+    fmt::print(
+        "usage: redis_baseline load|query|check [options] (see the comment at the top of "
+        "bench/redis_baseline.cc)\n");
     return argc < 2 ? 2 : 0;
   }
   Args args;

@@ -40,12 +40,14 @@ namespace {
 ConfigParam single(std::string text) { return ConfigParam{std::move(text), {}, true, false, {}}; }
 
 ConfigParam list(std::vector<std::string> items) {
-  return ConfigParam{fmt::format("[{}]", fmt::join(items, ", ")), {}, false, true, std::move(items)};
+  return ConfigParam{
+      fmt::format("[{}]", fmt::join(items, ", ")), {}, false, true, std::move(items)};
 }
 
 // The signals measured, the baseline first.
 std::vector<SignalConfig> measured_signals() {
-  auto signal = [](std::string name, std::string aggregator, std::string value, ConfigParams params) {
+  auto signal = [](std::string name, std::string aggregator, std::string value,
+                   ConfigParams params) {
     SignalConfig s;
     s.name = std::move(name);
     s.aggregator = std::move(aggregator);
@@ -55,11 +57,12 @@ std::vector<SignalConfig> measured_signals() {
     return s;
   };
   const ConfigParam fields = list({"ts", "action", "item_id", "pin.categories"});
-  return {signal("count", "count", "", {}),
-          signal("sequence_k100", "sequence", "", {{"k", single("100")}, {"fields", fields}}),
-          signal("sequence_k1000", "sequence", "", {{"k", single("1000")}, {"fields", fields}}),
-          signal("quantile", "quantile", "attrs.dwell", {{"quantiles", list({"0.5", "0.9", "0.99"})}}),
-          signal("top_frequent", "top_frequent", "item_id", {{"k", single("10")}})};
+  return {
+      signal("count", "count", "", {}),
+      signal("sequence_k100", "sequence", "", {{"k", single("100")}, {"fields", fields}}),
+      signal("sequence_k1000", "sequence", "", {{"k", single("1000")}, {"fields", fields}}),
+      signal("quantile", "quantile", "attrs.dwell", {{"quantiles", list({"0.5", "0.9", "0.99"})}}),
+      signal("top_frequent", "top_frequent", "item_id", {{"k", single("10")}})};
 }
 
 // The events of the log, each with a `dwell` attribute (0 to 60 000, from its event id).
@@ -92,7 +95,8 @@ Users pick_users(const std::vector<Event>& events) {
   std::sort(by_count.rbegin(), by_count.rend());
   Users users;
   users.total = per_user.size();
-  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i) users.heavy.push_back(by_count[i].second);
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
+    users.heavy.push_back(by_count[i].second);
   for (std::size_t i = by_count.size() / 2; i < by_count.size() && users.light.size() < 50; ++i)
     users.light.push_back(by_count[i].second);
   return users;
@@ -116,7 +120,8 @@ Cost measure(const Config& base, const SignalConfig& signal, const std::vector<E
   {
     Engine engine(config);
     for (std::size_t i = 0; i < events.size(); i += 10000)
-      engine.ingest(std::vector<Event>(events.begin() + i, events.begin() + std::min(events.size(), i + 10000)));
+      engine.ingest(std::vector<Event>(events.begin() + i,
+                                       events.begin() + std::min(events.size(), i + 10000)));
     // Settled state, as engine_bench measures it: one value per tile, compacted.
     engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
     engine.flush();
@@ -124,8 +129,10 @@ Cost measure(const Config& base, const SignalConfig& signal, const std::vector<E
   }
   Cost cost;
   FamilySizes sizes = family_sizes(store, users.heavy);
-  cost.state_per_user = static_cast<double>(sizes.family_bytes["tiles"]) / static_cast<double>(users.total);
-  for (auto [user, bytes] : sizes.user_tile_bytes) cost.heavy_state_per_user += static_cast<double>(bytes);
+  cost.state_per_user =
+      static_cast<double>(sizes.family_bytes["tiles"]) / static_cast<double>(users.total);
+  for (auto [user, bytes] : sizes.user_tile_bytes)
+    cost.heavy_state_per_user += static_cast<double>(bytes);
   cost.heavy_state_per_user /= static_cast<double>(std::max<std::size_t>(1, users.heavy.size()));
 
   Engine::Options read_only;
@@ -160,7 +167,9 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> args;
   for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
   if (!args.count("--data") || !args.count("--config") || !args.count("--work")) {
-    fmt::print(stderr, "usage: signal_costs --data DIR --config demo.yaml --work DIR [--out FILE] [--metrics FILE] [--reps N]\n");
+    fmt::print(stderr,
+               "usage: signal_costs --data DIR --config demo.yaml --work DIR [--out FILE] "
+               "[--metrics FILE] [--reps N]\n");
     return 2;
   }
   try {
@@ -176,15 +185,17 @@ int main(int argc, char** argv) {
       fmt::print("{}\n", line);
       report += line + "\n";
     };
-    row("| signal (windows 1d, 7d, 90d) | state bytes/user | vs count | heavy users: state bytes/user | vs count | "
+    row("| signal (windows 1d, 7d, 90d) | state bytes/user | vs count | heavy users: state "
+        "bytes/user | vs count | "
         "query p50 µs, light | vs count | query p50 µs, heavy | vs count | query p99 µs, heavy |");
     row("|---|---|---|---|---|---|---|---|---|---|");
     Cost baseline;
     for (const SignalConfig& signal : measured_signals()) {
       Cost c = measure(base, signal, events, users, work / signal.name, reps);
       if (signal.name == "count") baseline = c;
-      row(fmt::format("| {} | {:.0f} | {} | {:.0f} | {} | {:.1f} | {} | {:.1f} | {} | {:.1f} |", signal.name,
-                      c.state_per_user, times(c.state_per_user, baseline.state_per_user), c.heavy_state_per_user,
+      row(fmt::format("| {} | {:.0f} | {} | {:.0f} | {} | {:.1f} | {} | {:.1f} | {} | {:.1f} |",
+                      signal.name, c.state_per_user,
+                      times(c.state_per_user, baseline.state_per_user), c.heavy_state_per_user,
                       times(c.heavy_state_per_user, baseline.heavy_state_per_user), c.light_p50_us,
                       times(c.light_p50_us, baseline.light_p50_us), c.heavy_p50_us,
                       times(c.heavy_p50_us, baseline.heavy_p50_us), c.heavy_p99_us));
@@ -196,7 +207,8 @@ int main(int argc, char** argv) {
       metrics += fmt::format("{}.heavy_p99_us {:.10g}\n", key, c.heavy_p99_us);
       fs::remove_all(work / signal.name);
     }
-    metrics += fmt::format("signal_costs.users {}\nsignal_costs.events {}\n", users.total, events.size());
+    metrics +=
+        fmt::format("signal_costs.users {}\nsignal_costs.events {}\n", users.total, events.size());
     if (args.count("--out")) std::ofstream(args["--out"]) << report;
     if (args.count("--metrics")) std::ofstream(args["--metrics"], std::ios::app) << metrics;
   } catch (const std::exception& e) {

@@ -50,9 +50,11 @@ void fuzz_target(std::string_view target) {
       check_refusal(e);
     }
     try {
-      signalbox::ExplainRequest request = signalbox::parse_explain_request(segments->back(), split.query);
+      signalbox::ExplainRequest request =
+          signalbox::parse_explain_request(segments->back(), split.query);
       if (request.name.empty() || request.max_events > signalbox::kMaxExplainEvents) std::abort();
-      if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf)) std::abort();
+      if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf))
+        std::abort();
     } catch (const signalbox::BadRequest& e) {
       check_refusal(e);
     }

@@ -49,7 +49,8 @@ void judge(const std::string& body, std::size_t events) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   signalbox::v1::IngestEventsRequest request;
   if (request.ParseFromArray(data, static_cast<int>(size))) {
-    judge(signalbox::events_ndjson(request.events()), static_cast<std::size_t>(request.events_size()));
+    judge(signalbox::events_ndjson(request.events()),
+          static_cast<std::size_t>(request.events_size()));
   }
   // A Kafka message is one bare Event.
   signalbox::v1::Event event;

@@ -126,9 +126,9 @@ struct JsonText {
 class SignalValue {
  public:
   // monostate: null (a mean over no events).
-  using Data = std::variant<std::monostate, double, std::map<std::string, double>,
-                            std::vector<RecentValue>, std::vector<RankedEntry>,
-                            std::vector<double>, JsonText, Sequence, Label>;
+  using Data =
+      std::variant<std::monostate, double, std::map<std::string, double>, std::vector<RecentValue>,
+                   std::vector<RankedEntry>, std::vector<double>, JsonText, Sequence, Label>;
 
   SignalValue() = default;
   explicit SignalValue(Data data) : data_(std::move(data)) {}

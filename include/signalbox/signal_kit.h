@@ -115,31 +115,31 @@ ParamSpecs declared_params() {
 namespace signalbox {
 namespace kit_plugin __attribute__((visibility("hidden"))) {
 
-struct Pending {
-  std::string name;
-  AggregatorFactory aggregator;  // one of the two is set
-  ViewFactory view;
-  ParamSpecs params;
-};
+  struct Pending {
+    std::string name;
+    AggregatorFactory aggregator;  // one of the two is set
+    ViewFactory view;
+    ParamSpecs params;
+  };
 
-inline std::vector<Pending>& pending() {
-  static std::vector<Pending> list;
-  return list;
-}
-
-struct AggregatorRegistration {
-  AggregatorRegistration(const char* name, AggregatorFactory factory, ParamSpecs params) {
-    pending().push_back(Pending{name, std::move(factory), nullptr, std::move(params)});
+  inline std::vector<Pending>& pending() {
+    static std::vector<Pending> list;
+    return list;
   }
-};
 
-struct ViewRegistration {
-  ViewRegistration(const char* name, ViewFactory factory, ParamSpecs params) {
-    pending().push_back(Pending{name, nullptr, std::move(factory), std::move(params)});
-  }
-};
+  struct AggregatorRegistration {
+    AggregatorRegistration(const char* name, AggregatorFactory factory, ParamSpecs params) {
+      pending().push_back(Pending{name, std::move(factory), nullptr, std::move(params)});
+    }
+  };
 
-}  // namespace kit_plugin
+  struct ViewRegistration {
+    ViewRegistration(const char* name, ViewFactory factory, ParamSpecs params) {
+      pending().push_back(Pending{name, nullptr, std::move(factory), std::move(params)});
+    }
+  };
+
+}  // namespace )
 }  // namespace signalbox
 
 // Inline, so that every source file of a plugin may include this header; `used` makes each

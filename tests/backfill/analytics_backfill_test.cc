@@ -28,8 +28,10 @@ TEST(Backfill, AnalyticsSignalsMatchTheReference) {
   std::vector<BackfillQuery> queries;
   const TimeMs span = log.newest - kLogStart;
   for (int i = 0; i < 150; ++i)
-    queries.push_back({1000 + rng() % users, kLogStart + static_cast<TimeMs>(rng() % (span + kDayMs))});
-  for (std::uint64_t user = 1000; user < 1000 + users; ++user) queries.push_back({user, log.newest});
+    queries.push_back(
+        {1000 + rng() % users, kLogStart + static_cast<TimeMs>(rng() % (span + kDayMs))});
+  for (std::uint64_t user = 1000; user < 1000 + users; ++user)
+    queries.push_back({user, log.newest});
 
   fs::path events = world.dir() / "events.ndjson";
   fs::path out = world.dir() / "out.ndjson";
@@ -43,7 +45,8 @@ TEST(Backfill, AnalyticsSignalsMatchTheReference) {
   std::map<std::size_t, std::string> rejected;  // line -> the field its message blames
   options.on_reject = [&](const std::string& message) {
     std::size_t colon = message.find(':', events.string().size() + 1);
-    rejected[std::stoul(message.substr(events.string().size() + 1, colon)) - 1] = fault_of(message.substr(colon + 2));
+    rejected[std::stoul(message.substr(events.string().size() + 1, colon)) - 1] =
+        fault_of(message.substr(colon + 2));
   };
   BackfillStats stats = run_backfill(world.config, queries, options);
   ASSERT_EQ(stats.query_errors, 0u) << stats.first_query_error;
@@ -60,7 +63,8 @@ TEST(Backfill, AnalyticsSignalsMatchTheReference) {
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const BackfillQuery& q = queries[i];
     Value actual = parse_json(answers[i]);
-    ASSERT_EQ(world.accept_sketch_answers(accepted[q.user_id], q.user_id, q.as_of, actual, sketches), "")
+    ASSERT_EQ(
+        world.accept_sketch_answers(accepted[q.user_id], q.user_id, q.as_of, actual, sketches), "")
         << "query " << i;
     ASSERT_EQ(diff(world.expected(accepted[q.user_id], q.user_id, q.as_of), actual, 1e-9), "")
         << "query " << i << ": user " << q.user_id << " as_of " << q.as_of;

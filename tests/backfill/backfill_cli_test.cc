@@ -109,7 +109,8 @@ TEST_F(BackfillCliTest, TheBinaryMatchesTheReference) {
       std::string prefix = "rejected: " + file + ":";
       if (line.rfind(prefix, 0) != 0) continue;
       const std::size_t colon = line.find(':', prefix.size());
-      rejected[first + std::stoul(line.substr(prefix.size())) - 1] = fault_of(line.substr(colon + 2));
+      rejected[first + std::stoul(line.substr(prefix.size())) - 1] =
+          fault_of(line.substr(colon + 2));
     }
   }
 
@@ -228,8 +229,10 @@ void leaves(const Value& v, const std::string& name, std::map<std::string, Value
 std::map<std::string, Value> flat_answer(const Value& answer) {
   std::map<std::string, Value> out;
   for (const auto& [field, v] : answer.object()) {
-    if (field == "signals") leaves(v, "", out);
-    else out[field] = v;
+    if (field == "signals")
+      leaves(v, "", out);
+    else
+      out[field] = v;
   }
   return out;
 }
@@ -331,8 +334,7 @@ TEST_F(BackfillCliTest, CsvHoldsTheJsonValuesAndTheQueryFilesColumns) {
   bad = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {} --format csv",
                         config, events, path("clash.csv"), path("x.csv")));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("query file column \"saves\" has the name of a signal"),
-            std::string::npos)
+  EXPECT_NE(bad.err.find("query file column \"saves\" has the name of a signal"), std::string::npos)
       << bad.err;
 }
 
@@ -412,10 +414,11 @@ TEST_F(BackfillCliTest, BadInputIsReportedBeforeAnyWork) {
 // Rows holding an error are no training data: a backfill with refused queries still writes
 // every answer, then says how many were refused and why, and exits 1.
 TEST_F(BackfillCliTest, RefusedQueriesMakeTheExitStatusOne) {
-  write("refusing.yaml", fmt::format("plugins: [{}]\n"
-                                     "signals:\n"
-                                     "  - {{ name: since_start, aggregator: refuses_before, from: {} }}\n",
-                                     REFUSES_BEFORE_PLUGIN, kDemoEnd + 5000));
+  write("refusing.yaml",
+        fmt::format("plugins: [{}]\n"
+                    "signals:\n"
+                    "  - {{ name: since_start, aggregator: refuses_before, from: {} }}\n",
+                    REFUSES_BEFORE_PLUGIN, kDemoEnd + 5000));
   // Times from kDemoEnd on, in ms.
   auto at = [](std::int64_t ms) { return kDemoEnd + ms; };
   write("events.ndjson", fmt::format("{{\"user_id\":1,\"ts\":{},\"action\":\"click\"}}\n"
@@ -426,10 +429,11 @@ TEST_F(BackfillCliTest, RefusedQueriesMakeTheExitStatusOne) {
                                      path("refusing.yaml"), path("events.ndjson"), path("q.csv"),
                                      path("out.ndjson")));
   EXPECT_EQ(result.exit_code, 1) << result.err;
-  EXPECT_NE(result.err.find(fmt::format("signalbox backfill: 2 of 3 queries refused (first: as_of: {} is "
-                                        "before {}, where this signal's data starts)\n",
-                                        at(2000), at(5000))),
-            std::string::npos)
+  EXPECT_NE(
+      result.err.find(fmt::format("signalbox backfill: 2 of 3 queries refused (first: as_of: {} is "
+                                  "before {}, where this signal's data starts)\n",
+                                  at(2000), at(5000))),
+      std::string::npos)
       << result.err;
   EXPECT_NE(result.out.find("backfilled 3 queries (2 refused)"), std::string::npos) << result.out;
   std::vector<std::string> answers = split_lines(read_file(dir_ / "out.ndjson"));
@@ -445,7 +449,8 @@ TEST_F(BackfillCliTest, RefusedQueriesMakeTheExitStatusOne) {
   // The same queries from the time the signal answers: exit 0.
   write("q.csv", fmt::format("user_id,as_of\n1,{}\n1,{}\n", at(7000), at(5000)));
   result = cli(fmt::format("backfill -q --config {} --events {} --queries {} --out {}",
-                           path("refusing.yaml"), path("events.ndjson"), path("q.csv"), path("out.ndjson")));
+                           path("refusing.yaml"), path("events.ndjson"), path("q.csv"),
+                           path("out.ndjson")));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err.find("refused"), std::string::npos) << result.err;
   EXPECT_NE(result.out.find("backfilled 2 queries (0 refused)"), std::string::npos) << result.out;

@@ -9,16 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "fixed_times.h"
 #include "log.h"
 #include "read_lines.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-
 
 // Runs a backfill of `log` (written to one file) and keeps what it rejected, by line index.
 struct BackfillRun {

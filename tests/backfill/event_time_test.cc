@@ -10,8 +10,8 @@
 #include <numeric>
 
 #include "log.h"
-#include "signalbox/backfill/backfill.h"
 #include "read_lines.h"
+#include "signalbox/backfill/backfill.h"
 
 namespace signalbox::testing {
 namespace {
@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kUsers = 20;
 constexpr TimeMs kSpan = 120 * kDayMs;
-
 
 // Each user's history in time order, user after user; with verbatim duplicates, duplicates
 // of an id under other content a second later (the first by time still counts), and lines
@@ -47,8 +46,8 @@ EventLog user_major_log(World& world) {
         }
         line.event = again;
       } else if (r < 22) {
-        line.garbage = r % 2 ? fmt::format(R"({{"user_id": {}, "action": "click"}})", 1000 + u)
-                             : "{not json";
+        line.garbage =
+            r % 2 ? fmt::format(R"({{"user_id": {}, "action": "click"}})", 1000 + u) : "{not json";
       } else {
         Event e = world.make_event(1, ts, serial++);
         e.user_id = 1000 + u;
@@ -74,8 +73,10 @@ struct Reference {
   Reference(const World& world, const EventLog& log) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < log.lines.size(); ++i) {
-      if (log.lines[i].event) order.push_back(i);
-      else ++invalid;
+      if (log.lines[i].event)
+        order.push_back(i);
+      else
+        ++invalid;
     }
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return log.lines[a].event->ts < log.lines[b].event->ts;
@@ -84,8 +85,10 @@ struct Reference {
     for (std::size_t i : order) {
       const Event& e = *log.lines[i].event;
       ++valid;
-      if (seen.emplace(e.user_id, e.event_id).second) by_user[e.user_id].push_back(world.to_ref(e));
-      else ++duplicates;
+      if (seen.emplace(e.user_id, e.event_id).second)
+        by_user[e.user_id].push_back(world.to_ref(e));
+      else
+        ++duplicates;
     }
   }
 };
@@ -97,7 +100,7 @@ struct EventTimeRun {
 };
 
 EventTimeRun backfill(World& world, const std::vector<std::string>& files,
-             const std::vector<BackfillQuery>& queries, BackfillOptions options) {
+                      const std::vector<BackfillQuery>& queries, BackfillOptions options) {
   fs::path out = world.dir() / "out.ndjson";
   options.event_files = files;
   options.out = out.string();
@@ -124,9 +127,9 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   std::vector<BackfillQuery> queries;
   auto user = [&] { return 1000 + rng() % (kUsers + 1); };  // kUsers + 1: one never seen
   for (int i = 0; i < 700; ++i)  // anywhere, a day either side of the log
-    queries.push_back({user(), kLogStart - kDayMs +
-                                   static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(
-                                                                   kSpan + 2 * kDayMs))});
+    queries.push_back(
+        {user(), kLogStart - kDayMs +
+                     static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(kSpan + 2 * kDayMs))});
   for (int i = 0; i < 300; ++i) {  // between a user's events, and on them
     const LogLine& line = log.lines[rng() % log.lines.size()];
     if (!line.event) continue;
@@ -184,7 +187,8 @@ TEST(BackfillEventTime, AUserMajorLogMatchesTheReference) {
   ordered.write(world.dir() / "ordered.ndjson");
   for (bool presorted : {false, true}) {
     options.presorted = presorted;
-    EventTimeRun again = backfill(world, {(world.dir() / "ordered.ndjson").string()}, queries, options);
+    EventTimeRun again =
+        backfill(world, {(world.dir() / "ordered.ndjson").string()}, queries, options);
     EXPECT_FALSE(again.stats.sorted);
     ASSERT_EQ(again.answers, run.answers) << "presorted " << presorted;
   }
@@ -229,9 +233,9 @@ TEST(BackfillEventTime, LatenessBelongsToArrivalOrder) {
   log.write(world.dir() / "events.ndjson");
   BackfillOptions options;
   options.lateness = kHourMs;
-  EXPECT_THROW(backfill(world, {(world.dir() / "events.ndjson").string()}, {{1000, kLogStart}},
-                        options),
-               std::invalid_argument);
+  EXPECT_THROW(
+      backfill(world, {(world.dir() / "events.ndjson").string()}, {{1000, kLogStart}}, options),
+      std::invalid_argument);
 }
 
 }  // namespace

@@ -21,21 +21,20 @@ const char* kFirst =
     R"({"user_id":1,"as_of":5,"as_of_iso":"x","label":"yes","signals":{)"
     R"("saves":{"1d":2,"7d":3},"cats":{"1d":{"art":1},"7d":{"art":4,"food":1.5}},)"
     R"("recent":[{"value":"p1","ts":4}],"mix":{"art":0.8,"food":0.2},"mean":null}})";
-const char* kSecond =
-    R"({"user_id":2,"as_of":6,"as_of_iso":"y","label":"no, really","signals":{)"
-    R"("saves":{"1d":0,"7d":1},"cats":{"1d":{},"7d":{"zoo":9}},)"
-    R"("recent":[],"mix":{},"mean":{"a":1,"b":2}}})";
+const char* kSecond = R"({"user_id":2,"as_of":6,"as_of_iso":"y","label":"no, really","signals":{)"
+                      R"("saves":{"1d":0,"7d":1},"cats":{"1d":{},"7d":{"zoo":9}},)"
+                      R"("recent":[],"mix":{},"mean":{"a":1,"b":2}}})";
 const char* kRefused =
     R"({"user_id":3,"as_of":7,"as_of_iso":"z","label":"","error":"as_of: too old"})";
 
 TEST(FlatTable, ColumnsAreTheUnionWithKeysSortedAndSharedByEveryWindow) {
   FlatTable table(kWindowed, std::nullopt);
   for (const char* a : {kFirst, kSecond, kRefused}) table.learn(parse_json(a));
-  EXPECT_THAT(table.columns(),
-              ElementsAre("user_id", "as_of", "as_of_iso", "label", "error", "saves.1d",
-                          "saves.7d", "cats.1d.art", "cats.1d.food", "cats.1d.zoo", "cats.7d.art",
-                          "cats.7d.food", "cats.7d.zoo", "recent", "mix.art", "mix.food",
-                          "mean.a", "mean.b"));
+  EXPECT_THAT(
+      table.columns(),
+      ElementsAre("user_id", "as_of", "as_of_iso", "label", "error", "saves.1d", "saves.7d",
+                  "cats.1d.art", "cats.1d.food", "cats.1d.zoo", "cats.7d.art", "cats.7d.food",
+                  "cats.7d.zoo", "recent", "mix.art", "mix.food", "mean.a", "mean.b"));
   EXPECT_THAT(table.row(parse_json(kFirst)),
               ElementsAre("1", "5", "x", "yes", "", "2", "3", "1", "0", "0", "4", "1.5", "0",
                           R"([{"value":"p1","ts":4}])", "0.8", "0.2", "", ""));
@@ -54,9 +53,8 @@ TEST(FlatTable, TopKeysKeepsTheLargestSumsOfEachSignalAcrossWindows) {
   EXPECT_THAT(table.columns(),
               ElementsAre("user_id", "as_of", "as_of_iso", "label", "saves.1d", "saves.7d",
                           "cats.1d.zoo", "cats.7d.zoo", "recent", "mix.art", "mean.b"));
-  EXPECT_THAT(table.row(parse_json(kFirst)),
-              ElementsAre("1", "5", "x", "yes", "2", "3", "0", "0", R"([{"value":"p1","ts":4}])",
-                          "0.8", ""));
+  EXPECT_THAT(table.row(parse_json(kFirst)), ElementsAre("1", "5", "x", "yes", "2", "3", "0", "0",
+                                                         R"([{"value":"p1","ts":4}])", "0.8", ""));
 }
 
 TEST(FlatTable, NumbersReadBackAsTheSameDouble) {

@@ -14,8 +14,8 @@
 
 #include "json.h"
 #include "reference_intake.h"
-#include "world_yaml.h"
 #include "world.h"
+#include "world_yaml.h"
 
 namespace signalbox::testing {
 

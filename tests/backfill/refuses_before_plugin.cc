@@ -16,7 +16,9 @@ class RefusesBefore final : public AggregatorOf<double> {
  public:
   explicit RefusesBefore(const AggregatorContext& c) : from_(c.param_int("from")) {}
 
-  void fold(double& count, const MaterializedEvent&, double weight) const override { count += weight; }
+  void fold(double& count, const MaterializedEvent&, double weight) const override {
+    count += weight;
+  }
   void merge(double& into, const double& from) const override { into += from; }
   Value result(const double& count, TimeMs as_of) const override {
     if (as_of < from_)

@@ -67,9 +67,10 @@ class BenchSmoke : public ::testing::Test {
     dir_ = fs::temp_directory_path() / fmt::format("signalbox-bench-smoke-{}", getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    Finished gen = run(fmt::format("{} --out {} --users 40 --events 3000 --pins 200 --days 90 --end-ms {} "
-                              "--heavy-users 2 --heavy-events 1500",
-                              SIGNALBOX_DEMO_DATA_BINARY, (dir_ / "data").string(), kEndMs));
+    Finished gen =
+        run(fmt::format("{} --out {} --users 40 --events 3000 --pins 200 --days 90 --end-ms {} "
+                        "--heavy-users 2 --heavy-events 1500",
+                        SIGNALBOX_DEMO_DATA_BINARY, (dir_ / "data").string(), kEndMs));
     ASSERT_EQ(gen.status, 0) << gen.output;
     port_ = free_port();
     std::string config = read_file(fs::path(SIGNALBOX_SOURCE_DIR) / "examples/demo.yaml");
@@ -125,8 +126,9 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   // Ingest the whole file over HTTP: every event accepted, none lost. One connection: with
   // more, one stalled batch of this 90-day log may be committed after later ones moved stream
   // time past its retention horizon, and be rightly rejected.
-  Finished ingest = run(fmt::format("{} ingest --port {} --events {} --batch 50 --connections 1", HTTP_LOAD_BINARY, port_,
-                               (dir_ / "data/events.ndjson").string()));
+  Finished ingest =
+      run(fmt::format("{} ingest --port {} --events {} --batch 50 --connections 1",
+                      HTTP_LOAD_BINARY, port_, (dir_ / "data/events.ndjson").string()));
   ASSERT_EQ(ingest.status, 0) << ingest.output;
   auto in = report(ingest.output, "ingest_http");
   EXPECT_GT(in["events"], 3000);
@@ -135,8 +137,9 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   EXPECT_GT(in["events_per_s"], 0);
 
   // Saturation: answers flow, none fail; latencies ordered.
-  Finished saturation = run(fmt::format("{} query --port {} --users {} --as-of {} --duration 1 --warmup 0.2 --connections 4",
-                                   HTTP_LOAD_BINARY, port_, (dir_ / "heavy.txt").string(), kEndMs));
+  Finished saturation = run(fmt::format(
+      "{} query --port {} --users {} --as-of {} --duration 1 --warmup 0.2 --connections 4",
+      HTTP_LOAD_BINARY, port_, (dir_ / "heavy.txt").string(), kEndMs));
   ASSERT_EQ(saturation.status, 0) << saturation.output;
   auto sat = report(saturation.output, "query_saturation");
   EXPECT_GT(sat["rps"], 10);
@@ -146,10 +149,11 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   EXPECT_LE(sat["p99_us"], sat["p999_us"]);
 
   // Fixed rate: the offered rate is what is achieved (the server has ample headroom at 100/s).
-  Finished fixed = run(fmt::format("{} query --port {} --users {} --as-of {} --duration 1 --warmup 0.2 --rate 100 "
-                              "--connections 8 --metrics {}",
-                              HTTP_LOAD_BINARY, port_, (dir_ / "light.txt").string(), kEndMs,
-                              (dir_ / "metrics.txt").string()));
+  Finished fixed = run(
+      fmt::format("{} query --port {} --users {} --as-of {} --duration 1 --warmup 0.2 --rate 100 "
+                  "--connections 8 --metrics {}",
+                  HTTP_LOAD_BINARY, port_, (dir_ / "light.txt").string(), kEndMs,
+                  (dir_ / "metrics.txt").string()));
   ASSERT_EQ(fixed.status, 0) << fixed.output;
   auto fx = report(fixed.output, "query_fixed");
   EXPECT_EQ(fx["offered_rps"], 100);
@@ -157,8 +161,8 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   EXPECT_NE(read_file(dir_ / "metrics.txt").find("query_fixed.p99_us "), std::string::npos);
 
   // Freshness: each posted event shows; a fresh user id each time.
-  Finished fresh = run(fmt::format("{} freshness --port {} --samples 20 --as-of {} --ts {}", HTTP_LOAD_BINARY, port_, kEndMs,
-                              kEndMs - 60000));
+  Finished fresh = run(fmt::format("{} freshness --port {} --samples 20 --as-of {} --ts {}",
+                                   HTTP_LOAD_BINARY, port_, kEndMs, kEndMs - 60000));
   ASSERT_EQ(fresh.status, 0) << fresh.output;
   auto fr = report(fresh.output, "freshness_http");
   EXPECT_EQ(fr["samples"], 20);
@@ -168,8 +172,17 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
 
   // The Redis baseline: load, then every signal of sampled users equals Signalbox's answer.
   std::uint16_t redis_port = free_port();
-  std::vector<std::string> args = {"redis-server", "--port", std::to_string(redis_port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no", "--dir", dir_.string()};
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   std::to_string(redis_port),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   dir_.string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -192,15 +205,17 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   ASSERT_EQ(load.status, 0) << load.output;
   EXPECT_GT(report(load.output, "redis_load")["events"], 3000);
   for (const char* tier : {"heavy.txt", "light.txt"}) {
-    Finished check = run(fmt::format("{} check --port {} --users {} --pins {} --as-of {} --signalbox-port {} --sample 10",
-                                REDIS_BASELINE_BINARY, redis_port, (dir_ / tier).string(),
-                                (dir_ / "data/pins.tsv").string(), kEndMs, port_));
+    Finished check = run(fmt::format(
+        "{} check --port {} --users {} --pins {} --as-of {} --signalbox-port {} --sample 10",
+        REDIS_BASELINE_BINARY, redis_port, (dir_ / tier).string(),
+        (dir_ / "data/pins.tsv").string(), kEndMs, port_));
     ASSERT_EQ(check.status, 0) << check.output;
     EXPECT_EQ(report(check.output, "redis_check")["differing_answers"], 0);
   }
-  Finished query = run(fmt::format("{} query --port {} --users {} --pins {} --as-of {} --duration 1 --warmup 0.2 --threads 2",
-                              REDIS_BASELINE_BINARY, redis_port, (dir_ / "heavy.txt").string(),
-                              (dir_ / "data/pins.tsv").string(), kEndMs));
+  Finished query = run(fmt::format(
+      "{} query --port {} --users {} --pins {} --as-of {} --duration 1 --warmup 0.2 --threads 2",
+      REDIS_BASELINE_BINARY, redis_port, (dir_ / "heavy.txt").string(),
+      (dir_ / "data/pins.tsv").string(), kEndMs));
   ASSERT_EQ(query.status, 0) << query.output;
   EXPECT_GT(report(query.output, "redis_query")["rps"], 1);
   EXPECT_EQ(server.terminate(), 0);
@@ -211,8 +226,10 @@ TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
   // kafka ingest on it; http_load measures, says done, and waits for serve to stop.
   fs::path brokers = dir_ / "brokers.txt", done = dir_ / "done.txt", out = dir_ / "kafka.out";
   std::string command = fmt::format(
-      "{} kafka-freshness --port {} --samples 5 --as-of {} --ts {} --brokers-file {} --done-file {} >{} 2>&1",
-      HTTP_LOAD_BINARY, port_, kEndMs, kEndMs - 60000, brokers.string(), done.string(), out.string());
+      "{} kafka-freshness --port {} --samples 5 --as-of {} --ts {} --brokers-file {} --done-file "
+      "{} >{} 2>&1",
+      HTTP_LOAD_BINARY, port_, kEndMs, kEndMs - 60000, brokers.string(), done.string(),
+      out.string());
   std::vector<std::string> args = {"/bin/sh", "-c", command};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -241,9 +258,10 @@ TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
 }
 
 TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {
-  Finished bench = run(fmt::format("{} --data {} --config {} --work {} --metrics {} --heavy-reps 2", ENGINE_BENCH_BINARY,
-                              (dir_ / "data").string(), (dir_ / "bench.yaml").string(), (dir_ / "work").string(),
-                              (dir_ / "metrics.txt").string()));
+  Finished bench =
+      run(fmt::format("{} --data {} --config {} --work {} --metrics {} --heavy-reps 2",
+                      ENGINE_BENCH_BINARY, (dir_ / "data").string(), (dir_ / "bench.yaml").string(),
+                      (dir_ / "work").string(), (dir_ / "metrics.txt").string()));
   ASSERT_EQ(bench.status, 0) << bench.output;
   std::string metrics = read_file(dir_ / "metrics.txt");
   EXPECT_NE(metrics.find("inproc_heavy.mismatches 0\n"), std::string::npos) << metrics;
@@ -263,13 +281,15 @@ std::map<std::string, double> metric_values(const std::string& text) {
 }
 
 TEST_F(BenchSmoke, SignalCostsMeasuresEverySignalAgainstCount) {
-  Finished bench = run(fmt::format("{} --data {} --config {} --work {} --metrics {} --reps 2", SIGNAL_COSTS_BINARY,
-                                   (dir_ / "data").string(), (dir_ / "bench.yaml").string(),
-                                   (dir_ / "costs").string(), (dir_ / "metrics.txt").string()));
+  Finished bench =
+      run(fmt::format("{} --data {} --config {} --work {} --metrics {} --reps 2",
+                      SIGNAL_COSTS_BINARY, (dir_ / "data").string(), (dir_ / "bench.yaml").string(),
+                      (dir_ / "costs").string(), (dir_ / "metrics.txt").string()));
   ASSERT_EQ(bench.status, 0) << bench.output;
   auto m = metric_values(read_file(dir_ / "metrics.txt"));
   EXPECT_GE(m["signal_costs.users"], 40);
-  for (const char* signal : {"count", "sequence_k100", "sequence_k1000", "quantile", "top_frequent"}) {
+  for (const char* signal :
+       {"count", "sequence_k100", "sequence_k1000", "quantile", "top_frequent"}) {
     const std::string key = fmt::format("signal_costs.{}.", signal);
     EXPECT_GT(m[key + "state_per_user"], 0) << signal;
     EXPECT_GT(m[key + "heavy_state_per_user"], 0) << signal;

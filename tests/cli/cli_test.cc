@@ -1,5 +1,5 @@
-// The `signalbox` binary end to end: replay then get (and explain) on generated demo data, bad input,
-// config errors and usage errors, each with its message and exit status (docs/cli.md).
+// The `signalbox` binary end to end: replay then get (and explain) on generated demo data, bad
+// input, config errors and usage errors, each with its message and exit status (docs/cli.md).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,8 +41,9 @@ constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("signalbox-cli-{}-{}", ::getpid(),
-                                                   ::testing::UnitTest::GetInstance()->random_seed() + counter_++);
+    dir_ = fs::temp_directory_path() /
+           fmt::format("signalbox-cli-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->random_seed() + counter_++);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -57,7 +58,8 @@ class CliTest : public ::testing::Test {
   std::string config_path() {
     if (!fs::exists(dir_ / "data/pins.tsv")) {
       fs::create_directories(dir_ / "data");
-      write("data/pins.tsv", "item_id\tcategories\tembedding\np1\tfood|travel\t0.5,0.5\np2\tart\t1,0\n");
+      write("data/pins.tsv",
+            "item_id\tcategories\tembedding\np1\tfood|travel\t0.5,0.5\np2\tart\t1,0\n");
     }
     std::string yaml = read_file(fs::path(SIGNALBOX_SOURCE_DIR) / "examples/demo.yaml");
     write("demo.yaml", yaml);
@@ -72,11 +74,13 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
   RunResult gen = run(fmt::format("{} --out {} --users 300 --events 30000 --days 20 --end-ms {}",
-                                  shell_quote(SIGNALBOX_DEMO_DATA_BINARY), shell_quote((dir_ / "data").string()), kEnd),
+                                  shell_quote(SIGNALBOX_DEMO_DATA_BINARY),
+                                  shell_quote((dir_ / "data").string()), kEnd),
                       dir_);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   std::string config = config_path();
-  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "data/events.ndjson").string()));
+  RunResult replay =
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "data/events.ndjson").string()));
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
   EXPECT_NE(replay.out.find("0 rejected"), std::string::npos) << replay.out;
 
@@ -95,7 +99,8 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
 
   std::vector<std::uint64_t> users;
   for (const auto& [user, events] : by_user) users.push_back(user);
-  std::sort(users.begin(), users.end(), [&](auto a, auto b) { return by_user[a].size() > by_user[b].size(); });
+  std::sort(users.begin(), users.end(),
+            [&](auto a, auto b) { return by_user[a].size() > by_user[b].size(); });
   users.resize(5);
   users.push_back(123456789);  // never seen
 
@@ -112,7 +117,8 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
     for (const Event& e : by_user[user]) {
       if (e.ts > as_of) continue;
       bool in_1d = as_of - day < e.ts, in_7d = as_of - 7 * day < e.ts;
-      bool in_30d = (as_of - 30 * day) / day * day <= e.ts;  // longer than the 7d retention: day-aligned
+      bool in_30d =
+          (as_of - 30 * day) / day * day <= e.ts;  // longer than the 7d retention: day-aligned
       bool in_90d = (as_of - 90 * day) / day * day <= e.ts;
       if (e.action == "save") {
         saves["1d"] += in_1d;
@@ -132,24 +138,28 @@ TEST_F(CliTest, ReplayThenGetAnswersWhatTheEventsSay) {
 
   RunResult all = cli(fmt::format("get --config {} --user {} --as-of {}", config, users[0], as_of));
   ASSERT_EQ(all.exit_code, 0) << all.err;
-  for (const char* name : {"category_counts", "saves", "category_affinity", "recent_pins", "distinct_pins",
-                           "pin_embedding", "purchases_value", "top_categories_7d", "category_mix_30d",
-                           "last_session_pins"})
+  for (const char* name : {"category_counts", "saves", "category_affinity", "recent_pins",
+                           "distinct_pins", "pin_embedding", "purchases_value", "top_categories_7d",
+                           "category_mix_30d", "last_session_pins"})
     EXPECT_NE(all.out.find(fmt::format("\"{}\":", name)), std::string::npos) << name;
 }
 
 TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
   std::string config = config_path();
   std::string big(300, 'x');
-  write("events.ndjson",
-        "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"save\", \"item_id\": \"p1\"}\n"
-        "{\"user_id\": 7, \"ts\": 1767225000001, \"action\": \"save\", \"item_id\": \"p2\"\n"  // malformed
-        "{\"user_id\": \"seven\", \"ts\": 1767225000002, \"action\": \"save\"}\n"            // wrong type
-        "{\"user_id\": 7, \"action\": \"save\"}\n"                                           // missing ts
-        "{\"user_id\": 7, \"ts\": 1767225000003, \"action\": \"save\", \"item_id\": \"" + big + "\"}\n"
-        "\n"
-        "{\"user_id\": 7, \"ts\": 1767225000004, \"action\": \"save\", \"item_id\": \"p3\"}\n");
-  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
+  write(
+      "events.ndjson",
+      "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"save\", \"item_id\": \"p1\"}\n"
+      "{\"user_id\": 7, \"ts\": 1767225000001, \"action\": \"save\", \"item_id\": \"p2\"\n"  // malformed
+      "{\"user_id\": \"seven\", \"ts\": 1767225000002, \"action\": \"save\"}\n"  // wrong type
+      "{\"user_id\": 7, \"action\": \"save\"}\n"                                 // missing ts
+      "{\"user_id\": 7, \"ts\": 1767225000003, \"action\": \"save\", \"item_id\": \"" +
+          big +
+          "\"}\n"
+          "\n"
+          "{\"user_id\": 7, \"ts\": 1767225000004, \"action\": \"save\", \"item_id\": \"p3\"}\n");
+  RunResult replay =
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
   EXPECT_EQ(replay.exit_code, 1);
   const std::string file = (dir_ / "events.ndjson").string();
   EXPECT_NE(replay.err.find(file + ":2: json:"), std::string::npos) << replay.err;
@@ -159,13 +169,15 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
   EXPECT_NE(replay.err.find("4 of 6 events rejected"), std::string::npos) << replay.err;
   EXPECT_NE(replay.out.find("2 events accepted"), std::string::npos) << replay.out;
 
-  RunResult get = cli(fmt::format("get --config {} --user 7 --names saves,recent_pins --as-of 1767225600000", config));
+  RunResult get = cli(fmt::format(
+      "get --config {} --user 7 --names saves,recent_pins --as-of 1767225600000", config));
   ASSERT_EQ(get.exit_code, 0) << get.err;
-  EXPECT_EQ(get.out,
-            R"({"user_id":7,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
-            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
-            R"("recent_pins":[{"value":"p3","ts":1767225000004},{"value":"p1","ts":1767225000000}]}})"
-            "\n");
+  EXPECT_EQ(
+      get.out,
+      R"({"user_id":7,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+      R"("signals":{"saves":{"1d":2,"7d":2,"90d":2},)"
+      R"("recent_pins":[{"value":"p3","ts":1767225000004},{"value":"p1","ts":1767225000000}]}})"
+      "\n");
 
   RunResult allowed = cli(fmt::format("replay -q --allow-rejects --config {} {}", config, file));
   EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
@@ -176,72 +188,94 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
 TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
   std::string config = config_path();
   write("events.ndjson",
-        "{\"user_id\": 7, \"ts\": 1765515600000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e1\"}\n"
-        "{\"user_id\": 7, \"ts\": 1766973600000, \"action\": \"save\", \"item_id\": \"p2\", \"event_id\": \"e2\"}\n"
-        "{\"user_id\": 7, \"ts\": 1766973660000, \"action\": \"click\", \"item_id\": \"p1\", \"event_id\": \"e3\"}\n"
-        "{\"user_id\": 7, \"ts\": 1767137400000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e4\"}\n"
-        "{\"user_id\": 7, \"ts\": 1767224100000, \"action\": \"save\", \"item_id\": \"p2\", \"event_id\": \"e5\"}\n"
-        "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"click\", \"item_id\": \"p2\", \"event_id\": \"e6\"}\n"
-        "{\"user_id\": 7, \"ts\": 1767225300000, \"action\": \"save\", \"item_id\": \"p1\", \"event_id\": \"e7\"}\n");
-  RunResult replay = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
+        "{\"user_id\": 7, \"ts\": 1765515600000, \"action\": \"save\", \"item_id\": \"p1\", "
+        "\"event_id\": \"e1\"}\n"
+        "{\"user_id\": 7, \"ts\": 1766973600000, \"action\": \"save\", \"item_id\": \"p2\", "
+        "\"event_id\": \"e2\"}\n"
+        "{\"user_id\": 7, \"ts\": 1766973660000, \"action\": \"click\", \"item_id\": \"p1\", "
+        "\"event_id\": \"e3\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767137400000, \"action\": \"save\", \"item_id\": \"p1\", "
+        "\"event_id\": \"e4\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767224100000, \"action\": \"save\", \"item_id\": \"p2\", "
+        "\"event_id\": \"e5\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"click\", \"item_id\": \"p2\", "
+        "\"event_id\": \"e6\"}\n"
+        "{\"user_id\": 7, \"ts\": 1767225300000, \"action\": \"save\", \"item_id\": \"p1\", "
+        "\"event_id\": \"e7\"}\n");
+  RunResult replay =
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
 
-  RunResult get = cli(fmt::format("get --config {} --user 7 --names saves --as-of 1767225480000", config));
+  RunResult get =
+      cli(fmt::format("get --config {} --user 7 --names saves --as-of 1767225480000", config));
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_NE(get.out.find(R"("7d":4)"), std::string::npos) << get.out;
 
-  RunResult iso = cli(fmt::format("explain --config {} --user 7 --signal saves --window 7d --as-of 2025-12-31T23:58:00Z", config));
+  RunResult iso = cli(fmt::format(
+      "explain --config {} --user 7 --signal saves --window 7d --as-of 2025-12-31T23:58:00Z",
+      config));
   ASSERT_EQ(iso.exit_code, 0) << iso.err;
-  EXPECT_EQ(iso.out,
-            R"({"user_id":7,"as_of":1767225480000,"as_of_iso":"2025-12-31T23:58:00.000Z","name":"saves","kind":"signal",)"
-            R"("signal":"saves","window":"7d","value":4,"aggregator":"count","combine":"sum",)"
-            R"json("combine_rule":"the sum of the parts' values (per key)","additive":true,)json"
-            R"("windows":[{"signal":"saves","combine":"sum","window":"7d","from":1766620680001,"to":1767225480000,"value":4,)"
-            R"("tiles":[{"kind":"day","from":1766966400000,"to":1767052799999,"value":1},)"
-            R"({"kind":"day","from":1767052800000,"to":1767139199999,"value":1}],)"
-            R"("events":[{"ts":1767225300000,"event_id":"e7","action":"save","item_id":"p1",)"
-            R"("features":{"pin.categories":["food","travel"],"pin.embedding":[0.5,0.5]},"weight":1,"value":1},)"
-            R"({"ts":1767224100000,"event_id":"e5","action":"save","item_id":"p2",)"
-            R"("features":{"pin.categories":["art"],"pin.embedding":[1,0]},"weight":1,"value":1}],)"
-            R"("events_total":2,"truncated":0}]})"
-            "\n");
-  RunResult ms = cli(fmt::format("explain --config {} --user 7 --signal saves --window 7d --as-of 1767225480000", config));
+  EXPECT_EQ(
+      iso.out,
+      R"({"user_id":7,"as_of":1767225480000,"as_of_iso":"2025-12-31T23:58:00.000Z","name":"saves","kind":"signal",)"
+      R"("signal":"saves","window":"7d","value":4,"aggregator":"count","combine":"sum",)"
+      R"json("combine_rule":"the sum of the parts' values (per key)","additive":true,)json"
+      R"("windows":[{"signal":"saves","combine":"sum","window":"7d","from":1766620680001,"to":1767225480000,"value":4,)"
+      R"("tiles":[{"kind":"day","from":1766966400000,"to":1767052799999,"value":1},)"
+      R"({"kind":"day","from":1767052800000,"to":1767139199999,"value":1}],)"
+      R"("events":[{"ts":1767225300000,"event_id":"e7","action":"save","item_id":"p1",)"
+      R"("features":{"pin.categories":["food","travel"],"pin.embedding":[0.5,0.5]},"weight":1,"value":1},)"
+      R"({"ts":1767224100000,"event_id":"e5","action":"save","item_id":"p2",)"
+      R"("features":{"pin.categories":["art"],"pin.embedding":[1,0]},"weight":1,"value":1}],)"
+      R"("events_total":2,"truncated":0}]})"
+      "\n");
+  RunResult ms = cli(fmt::format(
+      "explain --config {} --user 7 --signal saves --window 7d --as-of 1767225480000", config));
   EXPECT_EQ(ms.out, iso.out) << "ISO 8601 and epoch milliseconds are the same instant";
 
   RunResult bounded = cli(fmt::format(
-      "explain --config {} --user 7 --signal recent_pins --as-of 1767225480000 --max-events 1", config));
+      "explain --config {} --user 7 --signal recent_pins --as-of 1767225480000 --max-events 1",
+      config));
   ASSERT_EQ(bounded.exit_code, 0) << bounded.err;
   EXPECT_NE(bounded.out.find(R"("combine":"newest_distinct")"), std::string::npos) << bounded.out;
-  EXPECT_NE(bounded.out.find(R"("events_total":3,"truncated":2)"), std::string::npos) << bounded.out;
+  EXPECT_NE(bounded.out.find(R"("events_total":3,"truncated":2)"), std::string::npos)
+      << bounded.out;
 
-  RunResult bad_window = cli(fmt::format("explain --config {} --user 7 --signal saves --window 2d", config));
+  RunResult bad_window =
+      cli(fmt::format("explain --config {} --user 7 --signal saves --window 2d", config));
   EXPECT_EQ(bad_window.exit_code, 2);
-  EXPECT_NE(bad_window.err.find(R"json(window: signal "saves" has no window "2d" (its windows: 1d, 7d, 90d))json"),
+  EXPECT_NE(bad_window.err.find(
+                R"json(window: signal "saves" has no window "2d" (its windows: 1d, 7d, 90d))json"),
             std::string::npos)
       << bad_window.err;
-  RunResult bad_time = cli(fmt::format("explain --config {} --user 7 --signal saves --as-of yesterday", config));
+  RunResult bad_time =
+      cli(fmt::format("explain --config {} --user 7 --signal saves --as-of yesterday", config));
   EXPECT_EQ(bad_time.exit_code, 2);
   EXPECT_NE(bad_time.err.find("signalbox explain: --as-of:"), std::string::npos) << bad_time.err;
   RunResult bad_name = cli(fmt::format("explain --config {} --user 7 --signal savez", config));
   EXPECT_EQ(bad_name.exit_code, 2);
-  EXPECT_NE(bad_name.err.find(R"(unknown signal or view "savez")"), std::string::npos) << bad_name.err;
+  EXPECT_NE(bad_name.err.find(R"(unknown signal or view "savez")"), std::string::npos)
+      << bad_name.err;
 }
 
 TEST_F(CliTest, CompressedFilesAndStandardInputReplayToo) {
   std::string config = config_path();
   write("a.ndjson", "{\"user_id\": 9, \"ts\": 1767225000000, \"action\": \"save\"}\n");
   write("b.ndjson", "{\"user_id\": 9, \"ts\": 1767225000001, \"action\": \"save\"}\n");
-  ASSERT_EQ(std::system(fmt::format("gzip -f {}", shell_quote((dir_ / "a.ndjson").string())).c_str()), 0);
-  RunResult gz = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "a.ndjson.gz").string()));
+  ASSERT_EQ(
+      std::system(fmt::format("gzip -f {}", shell_quote((dir_ / "a.ndjson").string())).c_str()), 0);
+  RunResult gz =
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "a.ndjson.gz").string()));
   ASSERT_EQ(gz.exit_code, 0) << gz.err;
   RunResult in = run(fmt::format("cat {} | {}", shell_quote((dir_ / "b.ndjson").string()),
                                  signalbox(fmt::format("replay -q --config {} -", config))),
                      dir_);
   ASSERT_EQ(in.exit_code, 0) << in.err;
-  RunResult get = cli(fmt::format("get --config {} --user 9 --names saves --as-of 1767225600000", config));
-  EXPECT_EQ(get.out,
-            R"({"user_id":9,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
-            R"("signals":{"saves":{"1d":2,"7d":2,"90d":2}}})" "\n");
+  RunResult get =
+      cli(fmt::format("get --config {} --user 9 --names saves --as-of 1767225600000", config));
+  EXPECT_EQ(get.out, R"({"user_id":9,"as_of":1767225600000,"as_of_iso":"2026-01-01T00:00:00.000Z",)"
+                     R"("signals":{"saves":{"1d":2,"7d":2,"90d":2}}})"
+                     "\n");
 }
 
 // Lines far out of order are sorted before they are ingested, unless --presorted says the
@@ -254,7 +288,8 @@ TEST_F(CliTest, ReplaySortsLinesOutOfOrderUnlessPresorted) {
   for (int i = 0; i < 32768; ++i)
     text += fmt::format("{{\"user_id\": {}, \"ts\": {}, \"action\": \"click\"}}\n", 100 + i % 50,
                         kEnd - 3600000 + i);
-  text += fmt::format("{{\"user_id\": 5, \"ts\": {}, \"action\": \"save\"}}\n", kEnd - 200 * 86400000LL);
+  text += fmt::format("{{\"user_id\": 5, \"ts\": {}, \"action\": \"save\"}}\n",
+                      kEnd - 200 * 86400000LL);
   write("late.ndjson", text);
   const std::string file = (dir_ / "late.ndjson").string();
   RunResult presorted = cli(fmt::format("replay -q --presorted --config {} {}", config, file));
@@ -289,17 +324,23 @@ TEST_F(CliTest, ConfigErrorsNameFileLineAndKeyAndExitTwo) {
   const std::string file = (dir_ / "bad.yaml").string();
   RunResult check = cli("check --config " + file);
   EXPECT_EQ(check.exit_code, 2);
-  EXPECT_NE(check.err.find(file + ":3: signals[0].windows[1]: bad duration \"7x\""), std::string::npos) << check.err;
-  EXPECT_EQ(std::count(check.err.begin(), check.err.end(), '\n'), 1) << "one clear line: " << check.err;
+  EXPECT_NE(check.err.find(file + ":3: signals[0].windows[1]: bad duration \"7x\""),
+            std::string::npos)
+      << check.err;
+  EXPECT_EQ(std::count(check.err.begin(), check.err.end(), '\n'), 1)
+      << "one clear line: " << check.err;
 
   write("unknown.yaml", "signals:\n  - { name: s, aggregator: median, value: item_id }\n");
   RunResult unknown = cli("check --config " + (dir_ / "unknown.yaml").string());
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_NE(unknown.err.find("unknown.yaml:2: signals[0].aggregator: unknown aggregator \"median\""), std::string::npos)
+  EXPECT_NE(
+      unknown.err.find("unknown.yaml:2: signals[0].aggregator: unknown aggregator \"median\""),
+      std::string::npos)
       << unknown.err;
 
   write("events.ndjson", "{\"user_id\": 1, \"ts\": 1, \"action\": \"save\"}\n");
-  RunResult replay = cli(fmt::format("replay -q --config {} {}", file, (dir_ / "events.ndjson").string()));
+  RunResult replay =
+      cli(fmt::format("replay -q --config {} {}", file, (dir_ / "events.ndjson").string()));
   EXPECT_EQ(replay.exit_code, 2);
   EXPECT_FALSE(fs::exists(dir_ / "store")) << "nothing is done before the config is valid";
 
@@ -319,14 +360,18 @@ TEST_F(CliTest, UsageErrorsExitTwoAndOtherFailuresOne) {
   RunResult bad_user = cli(fmt::format("get --config {} --user -3", config));
   EXPECT_EQ(bad_user.exit_code, 2);
   EXPECT_NE(bad_user.err.find("--user"), std::string::npos) << bad_user.err;
-  RunResult no_file = cli(fmt::format("replay -q --config {} {}", config, (dir_ / "missing.ndjson").string()));
+  RunResult no_file =
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "missing.ndjson").string()));
   EXPECT_EQ(no_file.exit_code, 1);
   EXPECT_NE(no_file.err.find("missing.ndjson: cannot open"), std::string::npos) << no_file.err;
   write("e.ndjson", "{\"user_id\": 1, \"ts\": 1767225000000, \"action\": \"save\"}\n");
-  ASSERT_EQ(cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code, 0);
+  ASSERT_EQ(
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code,
+      0);
   RunResult unknown_name = cli(fmt::format("get --config {} --user 1 --names nope", config));
   EXPECT_EQ(unknown_name.exit_code, 2);
-  EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos) << unknown_name.err;
+  EXPECT_NE(unknown_name.err.find("unknown signal or view \"nope\""), std::string::npos)
+      << unknown_name.err;
 }
 
 // `rebuild` checks its arguments like the other commands, and says when there is nothing to do.
@@ -335,10 +380,14 @@ TEST_F(CliTest, RebuildRefusesBadArgumentsAndSaysWhenNothingIsToBeDone) {
   EXPECT_EQ(cli(fmt::format("rebuild --config {}", config)).exit_code, 2) << "--events is required";
   RunResult stdin_twice = cli(fmt::format("rebuild --config {} --events - --events -", config));
   EXPECT_EQ(stdin_twice.exit_code, 2);
-  EXPECT_NE(stdin_twice.err.find("standard input can be read only once"), std::string::npos) << stdin_twice.err;
+  EXPECT_NE(stdin_twice.err.find("standard input can be read only once"), std::string::npos)
+      << stdin_twice.err;
   write("e.ndjson", "{\"user_id\": 1, \"ts\": 1767225000000, \"action\": \"save\"}\n");
-  ASSERT_EQ(cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code, 0);
-  RunResult nothing = cli(fmt::format("rebuild -q --config {} --events {}", config, (dir_ / "e.ndjson").string()));
+  ASSERT_EQ(
+      cli(fmt::format("replay -q --config {} {}", config, (dir_ / "e.ndjson").string())).exit_code,
+      0);
+  RunResult nothing =
+      cli(fmt::format("rebuild -q --config {} --events {}", config, (dir_ / "e.ndjson").string()));
   EXPECT_EQ(nothing.exit_code, 0) << nothing.err;
   EXPECT_EQ(nothing.out, "every signal is complete for all of history: nothing to rebuild\n");
 }
@@ -353,10 +402,10 @@ TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
                     "signals:\n  - {{ name: saves, aggregator: count, windows: [1d] }}\n",
                     free_port()));
   const fs::path log = dir_ / "serve.log";
-  RunResult started = run(fmt::format("{} >{} 2>&1 & echo $!",
-                                      signalbox("serve --config " + config),
-                                      shell_quote(log.string())),
-                          dir_);
+  RunResult started =
+      run(fmt::format("{} >{} 2>&1 & echo $!", signalbox("serve --config " + config),
+                      shell_quote(log.string())),
+          dir_);
   const pid_t serve = std::stoi(started.out);
   auto listening = [&] { return read_file(log).find("listening") != std::string::npos; };
   for (int i = 0; i < 600 && !listening(); ++i) std::this_thread::sleep_for(100ms);
@@ -376,9 +425,10 @@ TEST_F(CliTest, AStoreHeldByAnotherProcessIsOnePlainSentence) {
 TEST_F(CliTest, ServeTakesItsAddressesFromTheCommandLine) {
   using namespace std::chrono_literals;
   const std::string config = (dir_ / "serve.yaml").string();
-  write("serve.yaml", "server: { http: 127.0.0.1:1 }\n"
-                      "storage: { kind: rocksdb, path: store }\n"
-                      "signals:\n  - { name: saves, aggregator: count, windows: [1d] }\n");
+  write("serve.yaml",
+        "server: { http: 127.0.0.1:1 }\n"
+        "storage: { kind: rocksdb, path: store }\n"
+        "signals:\n  - { name: saves, aggregator: count, windows: [1d] }\n");
   const std::uint16_t http = free_port(), grpc = free_port();
   const fs::path log = dir_ / "serve.log";
   RunResult started = run(
@@ -400,8 +450,9 @@ TEST_F(CliTest, ServeTakesItsAddressesFromTheCommandLine) {
 
   RunResult bad = cli("serve --config " + config + " --http localhost");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.err, "signalbox serve: --http: bad address \"localhost\" (use host:port, port "
-                     "1-65535)\n");
+  EXPECT_EQ(bad.err,
+            "signalbox serve: --http: bad address \"localhost\" (use host:port, port "
+            "1-65535)\n");
   bad = cli("serve --config " + config + " --grpc 127.0.0.1:70000");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--grpc: bad address"), std::string::npos) << bad.err;

@@ -34,7 +34,8 @@ class InitTest : public ::testing::Test {
 TEST_F(InitTest, TheStarterProjectChecksTestsReplaysAndBuildsItsPlugin) {
   RunResult init = cli("init " + shell_quote(project_.string()));
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  EXPECT_NE(init.out.find("signalbox check --config signalbox.yaml"), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("signalbox check --config signalbox.yaml"), std::string::npos)
+      << init.out;
   for (const char* file : {"signalbox.yaml", "events.ndjson", "signalbox.test.yaml", "README.md",
                            "plugin/CMakeLists.txt", "plugin/value_range.cc"})
     EXPECT_TRUE(fs::is_regular_file(project_ / file)) << file;
@@ -62,16 +63,19 @@ TEST_F(InitTest, TheStarterProjectChecksTestsReplaysAndBuildsItsPlugin) {
   EXPECT_TRUE(fs::exists(project_ / "store")) << "--force leaves other files alone";
 
   // The plugin, from another folder and without SIGNALBOX_DIR, exactly as the README says.
-  RunResult configure = shell(fmt::format("cd {} && env -u SIGNALBOX_DIR cmake -S {} -B {}",
-                                          shell_quote(root_.string()), at("plugin"), at("plugin/build")));
+  RunResult configure =
+      shell(fmt::format("cd {} && env -u SIGNALBOX_DIR cmake -S {} -B {}",
+                        shell_quote(root_.string()), at("plugin"), at("plugin/build")));
   ASSERT_EQ(configure.exit_code, 0) << configure.out << configure.err;
-  RunResult build = shell(fmt::format("cd {} && cmake --build {}", shell_quote(root_.string()), at("plugin/build")));
+  RunResult build = shell(
+      fmt::format("cd {} && cmake --build {}", shell_quote(root_.string()), at("plugin/build")));
   ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
   ASSERT_TRUE(fs::is_regular_file(project_ / "plugin/build/value_range.so"));
 
   // Uncommented as the config says, the plugin loads and its signal answers.
   std::string config = read_file(project_ / "signalbox.yaml");
-  for (const std::string& line : {std::string("\n# plugins:"), std::string("\n  # - { name: price_range")}) {
+  for (const std::string& line :
+       {std::string("\n# plugins:"), std::string("\n  # - { name: price_range")}) {
     const std::size_t found = config.find(line);
     ASSERT_NE(found, std::string::npos) << line;
     config.erase(config.find('#', found), 2);
@@ -82,9 +86,12 @@ TEST_F(InitTest, TheStarterProjectChecksTestsReplaysAndBuildsItsPlugin) {
   std::ofstream(project_ / "plugin.test.yaml")
       << "config: signalbox.yaml\n"
          "events:\n"
-         "  - { user_id: 5, ts: \"2026-03-01T09:00:00Z\", action: purchase, item_id: a, attrs: { price: 4.5 } }\n"
-         "  - { user_id: 5, ts: \"2026-03-01T10:00:00Z\", action: purchase, item_id: b, attrs: { price: 105 } }\n"
-         "  - { user_id: 5, ts: \"2026-03-01T10:30:00Z\", action: click, item_id: c, attrs: { price: 1 } }\n"
+         "  - { user_id: 5, ts: \"2026-03-01T09:00:00Z\", action: purchase, item_id: a, attrs: { "
+         "price: 4.5 } }\n"
+         "  - { user_id: 5, ts: \"2026-03-01T10:00:00Z\", action: purchase, item_id: b, attrs: { "
+         "price: 105 } }\n"
+         "  - { user_id: 5, ts: \"2026-03-01T10:30:00Z\", action: click, item_id: c, attrs: { "
+         "price: 1 } }\n"
          "checks:\n"
          "  - user: 5\n"
          "    as_of: \"2026-03-01T12:00:00Z\"\n"

@@ -37,7 +37,8 @@ inline std::string shell_quote(const std::string& s) {
 inline RunResult run(const std::string& command, const std::filesystem::path& dir) {
   auto out = dir / "stdout.txt";
   auto err = dir / "stderr.txt";
-  std::string line = fmt::format("{} >{} 2>{}", command, shell_quote(out.string()), shell_quote(err.string()));
+  std::string line =
+      fmt::format("{} >{} 2>{}", command, shell_quote(out.string()), shell_quote(err.string()));
   int status = std::system(line.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -123,11 +123,26 @@ TEST(ParseTime, RefusesTimesOutsideItsRange) {
 }
 
 TEST(ParseTime, RefusesOtherSpellings) {
-  for (std::string_view bad :
-       {"", "now", "yesterday", "-1796040000000", "+1796040000000", "1.79604e12", " 2026-11-30",
-        "2026-11-30 ", "2026-1-30", "26-11-30", "2026/11/30", "20261130T120000Z", "2026-11-30T",
-        "2026-11-30T12", "2026-11-30T12:00:00ZZ", "2026-11-30T12:00:00+01:", "2026-11-30T1:00Z",
-        "2026-11-30T12:00:00 UTC", "0x1A", "2026-11-30T12:00.5Z"}) {
+  for (std::string_view bad : {"",
+                               "now",
+                               "yesterday",
+                               "-1796040000000",
+                               "+1796040000000",
+                               "1.79604e12",
+                               " 2026-11-30",
+                               "2026-11-30 ",
+                               "2026-1-30",
+                               "26-11-30",
+                               "2026/11/30",
+                               "20261130T120000Z",
+                               "2026-11-30T",
+                               "2026-11-30T12",
+                               "2026-11-30T12:00:00ZZ",
+                               "2026-11-30T12:00:00+01:",
+                               "2026-11-30T1:00Z",
+                               "2026-11-30T12:00:00 UTC",
+                               "0x1A",
+                               "2026-11-30T12:00.5Z"}) {
     refusal(bad);
   }
   EXPECT_THAT(refusal("now"), HasSubstr("ISO 8601 (2026-11-30T12:00:00Z"));
@@ -150,8 +165,8 @@ TEST(FormatIsoTime, AgreesWithTheCivilReferenceAndParsesBack) {
     const TimeMs t = utc(y, static_cast<unsigned>(mo), static_cast<unsigned>(d), h, mi, s, m);
     const std::string iso = format_iso_time(t);
     char expected[96];
-    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h,
-                  mi, s, m);
+    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi,
+                  s, m);
     ASSERT_EQ(iso, expected);
     ASSERT_EQ(parsed(iso), t) << iso;
   }

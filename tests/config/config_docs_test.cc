@@ -44,15 +44,16 @@ std::vector<std::string> cells_of(const std::string& row) {
 std::vector<std::string> code_spans(const std::string& text) {
   std::vector<std::string> out;
   static const std::regex kSpan("`([^`]+)`");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), kSpan); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kSpan);
+       it != std::sregex_iterator(); ++it) {
     out.push_back((*it)[1]);
   }
   return out;
 }
 
 // The rows of the tables of a document, by the `## \`heading\`` they are under.
-std::map<std::string, std::vector<std::vector<std::string>>> rows_by_section(const std::string& doc) {
+std::map<std::string, std::vector<std::vector<std::string>>> rows_by_section(
+    const std::string& doc) {
   std::map<std::string, std::vector<std::vector<std::string>>> out;
   std::istringstream in(doc);
   std::string line, section;
@@ -107,8 +108,8 @@ const SchemaTableDescription& table(const std::string& name) {
   return tables.front();
 }
 
-void expect_same_keys(const SchemaTableDescription& schema, const std::vector<std::string>& documented,
-                      const std::string& where) {
+void expect_same_keys(const SchemaTableDescription& schema,
+                      const std::vector<std::string>& documented, const std::string& where) {
   for (const KeyDescription& k : schema.keys) {
     bool found = false;
     for (const std::string& d : documented) found = found || names_key(d, k.key);
@@ -117,7 +118,8 @@ void expect_same_keys(const SchemaTableDescription& schema, const std::vector<st
   for (const std::string& d : documented) {
     bool found = false;
     for (const KeyDescription& k : schema.keys) found = found || names_key(d, k.key);
-    EXPECT_TRUE(found) << where << " documents " << d << ", which " << schema.name << " does not take";
+    EXPECT_TRUE(found) << where << " documents " << d << ", which " << schema.name
+                       << " does not take";
   }
 }
 
@@ -127,7 +129,8 @@ void expect_same_defaults(const SchemaTableDescription& schema, const Documented
     auto it = doc.defaults.find(k.key);
     if (it == doc.defaults.end()) continue;
     if (!k.fallback.empty()) {
-      EXPECT_EQ(it->second, "`" + k.fallback + "`") << where << ": default of " << schema.name << "." << k.key;
+      EXPECT_EQ(it->second, "`" + k.fallback + "`")
+          << where << ": default of " << schema.name << "." << k.key;
     } else if (k.required) {
       EXPECT_EQ(it->second, "required") << where << ": " << schema.name << "." << k.key;
     } else {
@@ -152,8 +155,8 @@ TEST(ConfigDocs, EverySectionTableMatchesItsSchema) {
 // server.auth and server.tls are mappings documented in their row of the server table.
 TEST(ConfigDocs, NestedMappingsAreDocumentedInTheirRow) {
   Documented server = key_table(rows_by_section(read_doc("config.md"))["server"]);
-  for (const auto& [nested, row] : std::map<std::string, std::string>{{"server.auth", "auth"},
-                                                                       {"server.tls", "tls"}}) {
+  for (const auto& [nested, row] :
+       std::map<std::string, std::string>{{"server.auth", "auth"}, {"server.tls", "tls"}}) {
     const std::string& meaning = server.meanings[row];
     for (const KeyDescription& k : table(nested).keys) {
       EXPECT_TRUE(std::regex_search(meaning, std::regex("\\b" + k.key + "\\b")))

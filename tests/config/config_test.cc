@@ -291,10 +291,12 @@ TEST_F(ConfigTest, StorageSync) {
 
 TEST_F(ConfigTest, StorageReserve) {
   EXPECT_EQ(parse_config(with_signals(""), "c.yaml").storage.reserve, 64u << 20);
-  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 1GiB }\n"), "c.yaml").storage.reserve, 1u << 30);
+  EXPECT_EQ(parse_config(with_signals("storage: { reserve: 1GiB }\n"), "c.yaml").storage.reserve,
+            1u << 30);
   EXPECT_EQ(parse_config(with_signals("storage: { reserve: 0 }\n"), "c.yaml").storage.reserve, 0u);
   EXPECT_EQ(error_of(with_signals("storage: { reserve: lots }\n")),
-            "cfg.yaml:1: storage.reserve: \"lots\" is not a size (use bytes, or <integer><unit> with unit "
+            "cfg.yaml:1: storage.reserve: \"lots\" is not a size (use bytes, or <integer><unit> "
+            "with unit "
             "B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)");
 }
 
@@ -347,13 +349,15 @@ TEST(ConfigErrors, TopLevel) {
 
 TEST(ConfigErrors, Log) {
   auto with = [](const std::string& log) { return error_of(std::string(kMinimal) + log); };
-  EXPECT_EQ(with("log: { level: loud }\n"),
-            R"(cfg.yaml:2: log.level: unknown level "loud" (use trace, debug, info, warn, error or off))");
+  EXPECT_EQ(
+      with("log: { level: loud }\n"),
+      R"(cfg.yaml:2: log.level: unknown level "loud" (use trace, debug, info, warn, error or off))");
   EXPECT_EQ(with("log: { level: [info] }\n"), "cfg.yaml:2: log.level: must be a string");
   EXPECT_EQ(with("log: { format: xml }\n"),
             R"(cfg.yaml:2: log.format: unknown format "xml" (use text or json))");
-  EXPECT_EQ(with("log: { slow_query: 5 }\n").rfind(R"(cfg.yaml:2: log.slow_query: bad duration "5")", 0),
-            0u);
+  EXPECT_EQ(
+      with("log: { slow_query: 5 }\n").rfind(R"(cfg.yaml:2: log.slow_query: bad duration "5")", 0),
+      0u);
   EXPECT_EQ(with("log: { levle: info }\n"),
             "cfg.yaml:2: log.levle: unknown key (did you mean level?)");
 }
@@ -363,9 +367,9 @@ TEST(ConfigLog, DefaultsAndValues) {
   EXPECT_EQ(defaults.log.level, "info");
   EXPECT_EQ(defaults.log.format, "text");
   EXPECT_EQ(defaults.log.slow_query, 1000);
-  Config set = parse_config(std::string(kMinimal) +
-                                "log: { level: warn, format: json, slow_query: 250ms }\n",
-                            "cfg.yaml");
+  Config set = parse_config(
+      std::string(kMinimal) + "log: { level: warn, format: json, slow_query: 250ms }\n",
+      "cfg.yaml");
   EXPECT_EQ(set.log.level, "warn");
   EXPECT_EQ(set.log.format, "json");
   EXPECT_EQ(set.log.slow_query, 250);
@@ -399,12 +403,13 @@ TEST(ConfigErrors, Server) {
 }
 
 TEST(ConfigErrors, ServerGuards) {
-  Config c = parse_config(with_signals(
-      "server:\n  idle_timeout: 5s\n  request_timeout: 2s\n  query_timeout: 250ms\n"
-      "  shutdown_timeout: 3s\n  max_connections: 10\n  max_inflight_bytes: 64MiB\n"
-      "  max_queued_requests: 7\n  max_events_per_request: 500\n"
-      "  auth: { ingest: env:IN, query: \"file:q.txt\" }\n"
-      "  tls: { cert: tls/c.pem, key: /k.pem }\n"), "/etc/sb/cfg.yaml");
+  Config c = parse_config(
+      with_signals("server:\n  idle_timeout: 5s\n  request_timeout: 2s\n  query_timeout: 250ms\n"
+                   "  shutdown_timeout: 3s\n  max_connections: 10\n  max_inflight_bytes: 64MiB\n"
+                   "  max_queued_requests: 7\n  max_events_per_request: 500\n"
+                   "  auth: { ingest: env:IN, query: \"file:q.txt\" }\n"
+                   "  tls: { cert: tls/c.pem, key: /k.pem }\n"),
+      "/etc/sb/cfg.yaml");
   EXPECT_EQ(c.server.idle_timeout, 5000);
   EXPECT_EQ(c.server.request_timeout, 2000);
   EXPECT_EQ(c.server.query_timeout, 250);
@@ -446,7 +451,8 @@ TEST(ConfigErrors, UnknownKeys) {
             "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
             "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
-            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, key_prefix, timeout, pool, sync or reserve)");
+            "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
+            "key_prefix, timeout, pool, sync or reserve)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"
@@ -471,30 +477,35 @@ TEST(ConfigErrors, Storage) {
             "cfg.yaml:2: storage.path: must not be empty");
   const std::string redis = "storage:\n  kind: redis\n  nodes: [a:1]\n";
   EXPECT_EQ(error_of(with_signals(redis + "  password: hunter2\n")),
-            "cfg.yaml:4: storage.password: give env:NAME or file:PATH (never the password itself in the file)");
+            "cfg.yaml:4: storage.password: give env:NAME or file:PATH (never the password itself "
+            "in the file)");
   EXPECT_EQ(error_of(with_signals(redis + "  key_prefix: \"a{b\"\n")),
             "cfg.yaml:4: storage.key_prefix: must be a non-empty text without { or }");
   EXPECT_EQ(error_of(with_signals(redis + "  pool: 0\n")),
             "cfg.yaml:4: storage.pool: must be an integer from 1 to 1024");
   EXPECT_EQ(error_of(with_signals(redis + "  timeout: soon\n")),
-            "cfg.yaml:4: storage.timeout: bad duration \"soon\" (use <integer><unit>, unit ms, s, m, h or d)");
+            "cfg.yaml:4: storage.timeout: bad duration \"soon\" (use <integer><unit>, unit ms, s, "
+            "m, h or d)");
   EXPECT_EQ(error_of(with_signals("storage:\n  sync: true\n")),
             "cfg.yaml:2: storage.sync: unknown mode \"true\" (use always or none)");
-  EXPECT_EQ(error_of(with_signals(redis + "  sync: always\n")),
-            "cfg.yaml:4: storage.sync: applies to kind rocksdb only (a Redis server's durability is its "
-            "own appendonly and appendfsync settings)");
+  EXPECT_EQ(
+      error_of(with_signals(redis + "  sync: always\n")),
+      "cfg.yaml:4: storage.sync: applies to kind rocksdb only (a Redis server's durability is its "
+      "own appendonly and appendfsync settings)");
 }
 
 TEST(ConfigStorage, RedisKeys) {
-  Config c = parse_config(with_signals("storage:\n  kind: redis\n  nodes: [a:1, b:2]\n  password: env:REDIS_PW\n"
-                                       "  key_prefix: sb-prod\n  timeout: 250ms\n  pool: 16\n"),
-                          "/tmp/cfg.yaml");
+  Config c = parse_config(
+      with_signals("storage:\n  kind: redis\n  nodes: [a:1, b:2]\n  password: env:REDIS_PW\n"
+                   "  key_prefix: sb-prod\n  timeout: 250ms\n  pool: 16\n"),
+      "/tmp/cfg.yaml");
   EXPECT_EQ(c.storage.nodes, (std::vector<std::string>{"a:1", "b:2"}));
   EXPECT_EQ(c.storage.password, "env:REDIS_PW");
   EXPECT_EQ(c.storage.key_prefix, "sb-prod");
   EXPECT_EQ(c.storage.timeout, 250);
   EXPECT_EQ(c.storage.pool, 16u);
-  Config defaults = parse_config(with_signals("storage:\n  kind: redis\n  nodes: [a:1]\n"), "/tmp/cfg.yaml");
+  Config defaults =
+      parse_config(with_signals("storage:\n  kind: redis\n  nodes: [a:1]\n"), "/tmp/cfg.yaml");
   EXPECT_EQ(defaults.storage.key_prefix, "signalbox");
   EXPECT_EQ(defaults.storage.timeout, 2000);
   EXPECT_EQ(defaults.storage.pool, 4u);
@@ -522,12 +533,17 @@ TEST(Config, TheLateHorizonIsTheLongestWindowUnlessWritten) {
   Config longest = parse_config("event_store: { retention: 7d }\n" + signals, "cfg.yaml");
   EXPECT_FALSE(longest.event_store.late_horizon);
   EXPECT_EQ(late_horizon(longest), 90 * kDayMs);
-  Config written = parse_config("event_store: { retention: 7d, late_horizon: 14d }\n" + signals, "cfg.yaml");
+  Config written =
+      parse_config("event_store: { retention: 7d, late_horizon: 14d }\n" + signals, "cfg.yaml");
   EXPECT_EQ(late_horizon(written), 14 * kDayMs);
   // Never shorter than what raw events are kept for: retention plus max_future_skew.
-  Config short_one = parse_config("event_store: { retention: 7d, late_horizon: 1d }\n" + signals, "cfg.yaml");
+  Config short_one =
+      parse_config("event_store: { retention: 7d, late_horizon: 1d }\n" + signals, "cfg.yaml");
   EXPECT_EQ(late_horizon(short_one), 7 * kDayMs + kHourMs);
-  Config no_windows = parse_config("event_store: { retention: 2d }\nsignals:\n  - { name: c, aggregator: last_k, value: item_id, k: 3 }\n", "cfg.yaml");
+  Config no_windows = parse_config(
+      "event_store: { retention: 2d }\nsignals:\n  - { name: c, aggregator: last_k, value: "
+      "item_id, k: 3 }\n",
+      "cfg.yaml");
   EXPECT_EQ(late_horizon(no_windows), 2 * kDayMs + kHourMs);
 }
 
@@ -574,8 +590,8 @@ TEST(ConfigErrors, Sources) {
             "cfg.yaml:5: sources.q.path: not used by a fasttext source");
   // Whether `labels` is a parameter of the kind is decided when the source is built, before
   // its shape: the loader keeps it, marked as not a single value.
-  Config c = parse_config(with_signals("sources:\n  q: { kind: fasttext, model: m, labels: [a] }\n"),
-                          "cfg.yaml");
+  Config c = parse_config(
+      with_signals("sources:\n  q: { kind: fasttext, model: m, labels: [a] }\n"), "cfg.yaml");
   EXPECT_FALSE(c.sources[0].params.at("labels").scalar);
   EXPECT_EQ(c.sources[0].params.at("labels").where.line, 2);
   EXPECT_EQ(c.sources[0].params.at("labels").where.path, "sources.q");
@@ -748,15 +764,17 @@ TEST(ConfigErrors, SignalReferencesAndParams) {
   EXPECT_EQ(error_of(features + "signals: [{ name: a, aggregator: count, group_by: color }]\n"),
             "cfg.yaml:5: signals[0].group_by: unknown reference \"color\" (use item_id, query, "
             "action, attrs.NAME or a feature: pin.categories, pin.embedding)");
-  EXPECT_EQ(error_of(features + "signals: [{ name: a, aggregator: count, group_by: pin.category }]\n"),
-            "cfg.yaml:5: signals[0].group_by: unknown reference \"pin.category\" (did you mean "
-            "pin.categories?)");
+  EXPECT_EQ(
+      error_of(features + "signals: [{ name: a, aggregator: count, group_by: pin.category }]\n"),
+      "cfg.yaml:5: signals[0].group_by: unknown reference \"pin.category\" (did you mean "
+      "pin.categories?)");
 
   // Whether a parameter is known is for its aggregator to say, when the engine is built; the
   // loader keeps every one with its key's line, a list or mapping marked as such.
-  Config shapes = parse_config("signals:\n  - name: a\n    aggregator: last_k\n    k: { n: 3 }\n"
-                               "    action: purchase\n",
-                               "cfg.yaml");
+  Config shapes = parse_config(
+      "signals:\n  - name: a\n    aggregator: last_k\n    k: { n: 3 }\n"
+      "    action: purchase\n",
+      "cfg.yaml");
   EXPECT_FALSE(shapes.signals[0].params.at("k").scalar);
   EXPECT_EQ(shapes.signals[0].params.at("k").where.line, 4);
   EXPECT_TRUE(shapes.signals[0].params.at("action").scalar);
@@ -910,15 +928,19 @@ TEST(ConfigParamsTest, Helpers) {
   EXPECT_EQ(error([&] { param_int(s.params, "n", s.where); }), "p.yaml:2: signals[0].n: required");
   EXPECT_EQ(error([&] { param_double(s.params, "beta", s.where); }),
             "p.yaml:7: signals[0].beta: must be a finite number");
-  EXPECT_EQ(error([&] { param_double(s.params, "zeta", s.where); }), "p.yaml:2: signals[0].zeta: required");
-  EXPECT_EQ(error([&] { param_duration(s.params, "gap", s.where); }),
-            "p.yaml:9: signals[0].gap: bad duration \"30\" (use <integer><unit>, unit ms, s, m, h or d)");
-  EXPECT_EQ(error([&] { param_duration(s.params, "gap2", s.where); }), "p.yaml:2: signals[0].gap2: required");
+  EXPECT_EQ(error([&] { param_double(s.params, "zeta", s.where); }),
+            "p.yaml:2: signals[0].zeta: required");
+  EXPECT_EQ(
+      error([&] { param_duration(s.params, "gap", s.where); }),
+      "p.yaml:9: signals[0].gap: bad duration \"30\" (use <integer><unit>, unit ms, s, m, h or d)");
+  EXPECT_EQ(error([&] { param_duration(s.params, "gap2", s.where); }),
+            "p.yaml:2: signals[0].gap2: required");
 }
 
 TEST(ConfigErrors, ThrowConfigErrorFormat) {
   try {
-    throw_config_error(ConfigLocation{"f.yaml", 12, ""}, "signals[0].k", "must be a positive integer");
+    throw_config_error(ConfigLocation{"f.yaml", 12, ""}, "signals[0].k",
+                       "must be a positive integer");
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "f.yaml:12: signals[0].k: must be a positive integer");
   }

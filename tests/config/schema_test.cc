@@ -24,20 +24,37 @@ struct Thing {
 };
 
 const std::array<SchemaKey<Thing>, 6> kThingKeys = {{
-    {"name", ValueType::kText, "required", {},
+    {"name",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, Thing& out) {
        if (v.text == "bad") v.fail("must not be bad");
        out.name = v.text;
      }},
-    {"count", ValueType::kCount, {}, "3", [](const ConfigValue& v, Thing& out) { out.count = v.count; }},
-    {"every", ValueType::kDuration, {}, "1m", [](const ConfigValue& v, Thing& out) { out.every = v.duration; }},
-    {"color", ValueType::kSingle, {}, "blue",
+    {"count",
+     ValueType::kCount,
+     {},
+     "3",
+     [](const ConfigValue& v, Thing& out) { out.count = v.count; }},
+    {"every",
+     ValueType::kDuration,
+     {},
+     "1m",
+     [](const ConfigValue& v, Thing& out) { out.every = v.duration; }},
+    {"color",
+     ValueType::kSingle,
+     {},
+     "blue",
      [](const ConfigValue& v, Thing& out) {
        out.color = v.text;
        out.color_written = v.written;
      }},
     {"file", ValueType::kPath, {}, {}, [](const ConfigValue& v, Thing& out) { out.file = v.file; }},
-    {"extra.", ValueType::kSingle, {}, {},
+    {"extra.",
+     ValueType::kSingle,
+     {},
+     {},
      [](const ConfigValue& v, Thing& out) { out.extras.push_back(v.field.key); }},
 }};
 const Schema<Thing> kThingSchema{kThingKeys, "test thing"};
@@ -97,7 +114,8 @@ TEST(SchemaWalker, AFarUnknownKeyGetsTheSchemasOwnProblem) {
 TEST(SchemaWalker, AMissingRequiredKeyIsNamedAtTheMapping) {
   EXPECT_EQ(error_of({field("count", "2", 2)}), "f.yaml:1: thing.name: required");
   // ... unless an unknown key looks like it, misspelt.
-  EXPECT_EQ(error_of({field("nmae", "n", 2)}), "f.yaml:2: thing.nmae: unknown key (did you mean name?)");
+  EXPECT_EQ(error_of({field("nmae", "n", 2)}),
+            "f.yaml:2: thing.nmae: unknown key (did you mean name?)");
 }
 
 TEST(SchemaWalker, AValueOfTheWrongTypeIsRefusedNamingTheKey) {
@@ -105,8 +123,9 @@ TEST(SchemaWalker, AValueOfTheWrongTypeIsRefusedNamingTheKey) {
             "f.yaml:3: thing.count: must be a positive integer");
   EXPECT_EQ(error_of({field("name", "n", 2), field("count", "0", 3)}),
             "f.yaml:3: thing.count: must be a positive integer");
-  EXPECT_EQ(error_of({field("name", "n", 2), field("every", "5", 3)}),
-            "f.yaml:3: thing.every: bad duration \"5\" (use <integer><unit>, unit ms, s, m, h or d)");
+  EXPECT_EQ(
+      error_of({field("name", "n", 2), field("every", "5", 3)}),
+      "f.yaml:3: thing.every: bad duration \"5\" (use <integer><unit>, unit ms, s, m, h or d)");
   EXPECT_EQ(error_of({field("name", "[a]", 2)}), "f.yaml:2: thing.name: must be a string");
   EXPECT_EQ(error_of({field("name", "n", 2), field("color", "[a]", 3)}),
             "f.yaml:3: thing.color: must be a single value");
@@ -115,7 +134,8 @@ TEST(SchemaWalker, AValueOfTheWrongTypeIsRefusedNamingTheKey) {
 }
 
 TEST(SchemaWalker, ValuesAreCheckedInFileOrderBeforeMissingKeys) {
-  EXPECT_EQ(error_of({field("count", "x", 2)}), "f.yaml:2: thing.count: must be a positive integer");
+  EXPECT_EQ(error_of({field("count", "x", 2)}),
+            "f.yaml:2: thing.count: must be a positive integer");
 }
 
 TEST(SchemaWalker, AFailingCheckNamesTheKey) {
@@ -124,7 +144,8 @@ TEST(SchemaWalker, AFailingCheckNamesTheKey) {
 
 TEST(SchemaWalker, DefaultsApplyToAbsentKeysAndWrittenValuesToTheRest) {
   Thing thing;
-  apply_schema(kThingSchema, {field("name", "n", 2), field("every", "2s", 3), field("file", "a/../b", 4)},
+  apply_schema(kThingSchema,
+               {field("name", "n", 2), field("every", "2s", 3), field("file", "a/../b", 4)},
                "thing", kOwner, kContext, thing);
   EXPECT_EQ(thing.name, "n");
   EXPECT_EQ(thing.every, 2000);
@@ -139,8 +160,8 @@ TEST(SchemaWalker, PrefixKeysTakeAnyLongerKey) {
   apply_schema(kThingSchema, {field("name", "n", 2), field("extra.a.b", "1", 3)}, "thing", kOwner,
                kContext, thing);
   EXPECT_EQ(thing.extras, std::vector<std::string>{"extra.a.b"});
-  EXPECT_EQ(error_of({field("name", "n", 2), field("extra.", "1", 3)}).rfind(
-                "f.yaml:3: thing.extra.: unknown key for test thing", 0),
+  EXPECT_EQ(error_of({field("name", "n", 2), field("extra.", "1", 3)})
+                .rfind("f.yaml:3: thing.extra.: unknown key for test thing", 0),
             0u);
 }
 
@@ -154,7 +175,8 @@ TEST(SchemaWalker, UnknownKeysAreKeptWhenTheCallerTakesThem) {
   EXPECT_EQ(params.at("k").where.path, "thing");
   // A misspelt required key is still named as such.
   rest.clear();
-  EXPECT_EQ(error_of({field("nam", "n", 2)}, &rest), "f.yaml:2: thing.nam: unknown key (did you mean name?)");
+  EXPECT_EQ(error_of({field("nam", "n", 2)}, &rest),
+            "f.yaml:2: thing.nam: unknown key (did you mean name?)");
 }
 
 TEST(SchemaWalker, ParametersReadAsFields) {

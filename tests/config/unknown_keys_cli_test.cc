@@ -84,13 +84,14 @@ TEST_F(UnknownKeysTest, AMisspeltGroupByIsRefused) {
 }
 
 TEST_F(UnknownKeysTest, AMisspeltParameterOfAViewIsRefused) {
-  std::string file = write("kk.yaml",
-                           "signals:\n"
-                           "  - { name: by_color, aggregator: count, group_by: attrs.color, "
-                           "windows: [1d] }\n"
-                           "views:\n"
-                           "  - { name: top, signal: by_color, window: 1d, transform: top_k, k: 3 }\n"
-                           "  - { name: top5, signal: by_color, window: 1d, transform: top_k, kk: 5 }\n");
+  std::string file =
+      write("kk.yaml",
+            "signals:\n"
+            "  - { name: by_color, aggregator: count, group_by: attrs.color, "
+            "windows: [1d] }\n"
+            "views:\n"
+            "  - { name: top, signal: by_color, window: 1d, transform: top_k, k: 3 }\n"
+            "  - { name: top5, signal: by_color, window: 1d, transform: top_k, kk: 5 }\n");
   RunResult r = check(file);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
@@ -118,9 +119,10 @@ TEST_F(UnknownKeysTest, AMisspeltParameterOfASourceIsRefused) {
 }
 
 TEST_F(UnknownKeysTest, WithNothingCloseTheAcceptedKeysAreListed) {
-  std::string file = write("colour.yaml",
-                           "signals:\n"
-                           "  - { name: a, aggregator: decayed_count, half_life: 7d, colour: red }\n");
+  std::string file =
+      write("colour.yaml",
+            "signals:\n"
+            "  - { name: a, aggregator: decayed_count, half_life: 7d, colour: red }\n");
   RunResult r = check(file);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, refusal(file + ":2: signals[0].colour: unknown key for aggregator decayed_count "

@@ -30,7 +30,8 @@ void write_text(const char* path, const std::string& text) {
   if (fd < 0) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
   ssize_t n = ::write(fd, text.data(), text.size());
   ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  if (n != static_cast<ssize_t>(text.size()))
+    throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
 }
 
 // Enters a user and mount namespace of its own (as root, or as any user where unprivileged
@@ -40,7 +41,8 @@ void mount_small_disk(const fs::path& dir, std::size_t bytes) {
   const uid_t uid = ::getuid();
   const gid_t gid = ::getgid();
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-    throw std::runtime_error(fmt::format("unshare: {} (user namespaces are needed for this test)", std::strerror(errno)));
+    throw std::runtime_error(fmt::format("unshare: {} (user namespaces are needed for this test)",
+                                         std::strerror(errno)));
   write_text("/proc/self/setgroups", "deny");
   write_text("/proc/self/uid_map", fmt::format("0 {} 1", uid));
   write_text("/proc/self/gid_map", fmt::format("0 {} 1", gid));
@@ -101,7 +103,8 @@ void ingest_on_a_disk_that_fills(World& world, const fs::path& disk, ServerProce
   TimeMs now = kStart;
   auto batch_body = [&](std::vector<Event>& batch) {
     batch.clear();
-    for (int i = 0; i < 400; ++i) batch.push_back(world.make_event(kUsers, now + i * 1000, serial++));
+    for (int i = 0; i < 400; ++i)
+      batch.push_back(world.make_event(kUsers, now + i * 1000, serial++));
     now += 400 * 1000;
     return events_body(batch, false);
   };
@@ -123,9 +126,12 @@ void ingest_on_a_disk_that_fills(World& world, const fs::path& disk, ServerProce
   for (int b = 0; b < 400 && refused.empty(); ++b) {
     std::string body = batch_body(batch);
     HttpAnswer answer = client.post("/v1/events", body);
-    ASSERT_TRUE(answer.status == 200 || answer.status == 503) << answer.status << " " << answer.body;
-    if (answer.status == 200) taken(batch);
-    else refused.push_back(batch);
+    ASSERT_TRUE(answer.status == 200 || answer.status == 503)
+        << answer.status << " " << answer.body;
+    if (answer.status == 200)
+      taken(batch);
+    else
+      refused.push_back(batch);
   }
   ASSERT_FALSE(refused.empty()) << "writes were never refused with less than the reserve free";
   HttpAnswer again = client.post("/v1/events", events_body(refused.front(), false));
@@ -135,7 +141,8 @@ void ingest_on_a_disk_that_fills(World& world, const fs::path& disk, ServerProce
   // Reads go on.
   HttpAnswer read = client.get(fmt::format("/v1/users/1000/signals?as_of={}", now));
   EXPECT_EQ(read.status, 200u) << read.body;
-  EXPECT_NE(server.log().find("writes are refused until space is freed"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("writes are refused until space is freed"), std::string::npos)
+      << server.log();
 
   fs::remove(disk / "ballast");
   for (const auto& b : refused) {
@@ -162,7 +169,8 @@ void ingest_on_a_disk_that_fills(World& world, const fs::path& disk, ServerProce
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
     HttpAnswer answer = fresh.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
     ASSERT_EQ(answer.status, 200u) << answer.body;
-    ASSERT_EQ(diff(world.served(reference, user, head), answer.json(), 1e-9), "") << "user " << user;
+    ASSERT_EQ(diff(world.served(reference, user, head), answer.json(), 1e-9), "")
+        << "user " << user;
   }
 }
 

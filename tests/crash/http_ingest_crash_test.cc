@@ -33,7 +33,8 @@ std::vector<Event> generate_events(World& world) {
   std::vector<Event> events;
   events.reserve(kEvents);
   for (std::size_t i = 0; i < kEvents; ++i) {
-    TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % (10 * kMinuteMs));
+    TimeMs ts =
+        kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % (10 * kMinuteMs));
     events.push_back(world.make_event(kUsers, ts, i));
   }
   return events;
@@ -61,7 +62,8 @@ class AtLeastOnceClient {
           acknowledged_.fetch_add(1);
           return;
         }
-        if (answer.status != 503) problems.push_back(fmt::format("status {}: {}", answer.status, answer.body));
+        if (answer.status != 503)
+          problems.push_back(fmt::format("status {}: {}", answer.status, answer.body));
       } catch (const std::exception&) {
         // The server is down or died with the request: connect again and re-send.
       }
@@ -85,8 +87,9 @@ TEST(HttpIngestCrash, EveryAcknowledgedEventSurvivesKillNineExactlyOnce) {
   const std::vector<Event> events = generate_events(world);
   std::vector<std::string> bodies;
   for (std::size_t i = 0; i < events.size(); i += kBatch) {
-    std::vector<Event> batch(events.begin() + static_cast<long>(i),
-                             events.begin() + static_cast<long>(std::min(events.size(), i + kBatch)));
+    std::vector<Event> batch(
+        events.begin() + static_cast<long>(i),
+        events.begin() + static_cast<long>(std::min(events.size(), i + kBatch)));
     bodies.push_back(events_body(batch, bodies.size() % 2 == 1));
   }
 
@@ -112,7 +115,8 @@ TEST(HttpIngestCrash, EveryAcknowledgedEventSurvivesKillNineExactlyOnce) {
     for (int k = 0; k < kKills && !done; ++k) {
       while (acknowledged < kill_after[static_cast<std::size_t>(k)] && !done)
         std::this_thread::sleep_for(std::chrono::microseconds(200));
-      std::this_thread::sleep_for(std::chrono::microseconds(kill_delay_us[static_cast<std::size_t>(k)]));
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(kill_delay_us[static_cast<std::size_t>(k)]));
       server->send_signal(SIGKILL);
       server->wait(std::chrono::seconds(30));
       ++kills;
@@ -130,7 +134,8 @@ TEST(HttpIngestCrash, EveryAcknowledgedEventSurvivesKillNineExactlyOnce) {
   });
 
   std::vector<std::unique_ptr<AtLeastOnceClient>> clients;
-  for (int c = 0; c < kClients; ++c) clients.push_back(std::make_unique<AtLeastOnceClient>(port, acknowledged, restart_failed));
+  for (int c = 0; c < kClients; ++c)
+    clients.push_back(std::make_unique<AtLeastOnceClient>(port, acknowledged, restart_failed));
   std::vector<std::thread> senders;
   for (int c = 0; c < kClients; ++c) {
     senders.emplace_back([&, c] {

@@ -4,9 +4,9 @@
 // topic holds re-sent events (verbatim and with other content under the same id), events
 // without an event_id, and invalid messages. In the end every signal of every user equals the
 // reference the test computes from what it produced (ReferenceTopic: the documented event
-// rules, identity and per-partition late rule, never the server's word): no event lost, none counted twice;
-// and the dead-letter topic holds exactly the messages the reference finds invalid, each
-// blamed on the field the reference blames.
+// rules, identity and per-partition late rule, never the server's word): no event lost, none
+// counted twice; and the dead-letter topic holds exactly the messages the reference finds invalid,
+// each blamed on the field the reference blames.
 
 #include <signal.h>
 
@@ -59,7 +59,8 @@ std::vector<Message> generate_messages(World& world) {
   std::vector<Message> sent;  // the valid messages, as sent
   std::vector<Event> sent_events;
   for (std::size_t i = 0; i < kMessages; ++i) {
-    const TimeMs ts = kStart + static_cast<TimeMs>(i) * step + static_cast<TimeMs>(rng() % (20 * kMinuteMs)) - 10 * kMinuteMs;
+    const TimeMs ts = kStart + static_cast<TimeMs>(i) * step +
+                      static_cast<TimeMs>(rng() % (20 * kMinuteMs)) - 10 * kMinuteMs;
     const std::uint64_t r = rng() % 1000;
     if (r < 30 && !sent.empty()) {
       messages.push_back(sent[rng() % sent.size()]);
@@ -92,11 +93,12 @@ std::vector<Message> generate_messages(World& world) {
 
 std::string kafka_config(const Config& config, std::uint16_t port, const std::string& brokers) {
   return config_yaml(config, port, 1 << 20) +
-         fmt::format("ingest:\n  - {{ kind: http }}\n"
-                     "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, group: crash, "
-                     "dead_letter_topic: user-events-dead, batch_size: 500, batch_linger: 5ms, "
-                     "rdkafka.session.timeout.ms: 3000, rdkafka.heartbeat.interval.ms: 300 }}\n",
-                     brokers);
+         fmt::format(
+             "ingest:\n  - {{ kind: http }}\n"
+             "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, group: crash, "
+             "dead_letter_topic: user-events-dead, batch_size: 500, batch_linger: 5ms, "
+             "rdkafka.session.timeout.ms: 3000, rdkafka.heartbeat.interval.ms: 300 }}\n",
+             brokers);
 }
 
 // signalbox_kafka_messages_total of the server on `port` (since its start), 0 when it does
@@ -115,7 +117,8 @@ std::size_t messages_consumed(std::uint16_t port) {
 
 TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   const std::uint64_t seed = test_seed();
-  std::cout << "seed " << seed << " (SIGNALBOX_TEST_SEED=" << seed << " repeats this run)" << std::endl;
+  std::cout << "seed " << seed << " (SIGNALBOX_TEST_SEED=" << seed << " repeats this run)"
+            << std::endl;
   RecordProperty("seed", std::to_string(seed));
   SCOPED_TRACE(fmt::format("seed {}", seed));
 
@@ -132,7 +135,8 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
 
   auto committed_total = [&] {
     std::int64_t sum = 0;
-    for (const auto& [partition, offset] : kafka.committed("crash")) sum += std::max<std::int64_t>(0, offset);
+    for (const auto& [partition, offset] : kafka.committed("crash"))
+      sum += std::max<std::int64_t>(0, offset);
     return static_cast<std::size_t>(sum);
   };
 
@@ -153,7 +157,8 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   // kills land between and within batches, before and after commits.
   std::vector<std::size_t> kill_at;
   // They lie in the first 70 %, leaving room for the extra kills below.
-  for (int k = 0; k < kKills; ++k) kill_at.push_back(messages.size() / 20 + world.rng()() % (messages.size() * 13 / 20));
+  for (int k = 0; k < kKills; ++k)
+    kill_at.push_back(messages.size() / 20 + world.rng()() % (messages.size() * 13 / 20));
   std::sort(kill_at.begin(), kill_at.end());
   int kills = 0;
   std::string failure;
@@ -165,12 +170,14 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   // (up to kMaxExtraKills) while the topic is still being consumed.
   auto more_kills = [&](int k) {
     if (k < kKills) return true;
-    return redelivered == 0 && k < kKills + kMaxExtraKills && committed_total() < messages.size() * 19 / 20;
+    return redelivered == 0 && k < kKills + kMaxExtraKills &&
+           committed_total() < messages.size() * 19 / 20;
   };
   for (int k = 0; failure.empty() && more_kills(k); ++k) {
     const std::size_t kill_point = k < kKills ? kill_at[static_cast<std::size_t>(k)] : 0;
     if (!wait_until([&] { return committed_total() >= kill_point; }, std::chrono::seconds(60))) {
-      failure = fmt::format("consumption stalled before kill {} (committed {})\n{}", k + 1, committed_total(), server->log());
+      failure = fmt::format("consumption stalled before kill {} (committed {})\n{}", k + 1,
+                            committed_total(), server->log());
       break;
     }
     std::this_thread::sleep_for(std::chrono::microseconds(world.rng()() % 300000));
@@ -179,7 +186,8 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
     server->wait(std::chrono::seconds(30));
     ++kills;
     const std::size_t committed = committed_total();
-    redelivered += committed_at_start + consumed - std::min(committed_at_start + consumed, committed);
+    redelivered +=
+        committed_at_start + consumed - std::min(committed_at_start + consumed, committed);
     committed_at_start = committed;
     try {
       server = std::make_unique<ServerProcess>(config, port, log);
@@ -191,14 +199,18 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   producer.join();
   ASSERT_EQ(failure, "");
   ASSERT_TRUE(produced_all);
-  ASSERT_TRUE(wait_until([&] { return committed_total() == messages.size(); }, std::chrono::seconds(60)))
-      << "committed " << committed_total() << " of " << messages.size() << "\n" << server->log();
+  ASSERT_TRUE(
+      wait_until([&] { return committed_total() == messages.size(); }, std::chrono::seconds(60)))
+      << "committed " << committed_total() << " of " << messages.size() << "\n"
+      << server->log();
   EXPECT_GE(kills, kKills);
   // Reported, not asserted: the messages metric is sampled before each kill and may lag the
   // consumer, so this lower bound stays 0 in some runs even when kills land mid-batch.
-  if (redelivered == 0) std::cout << "note: no kill was seen to catch consumed messages uncommitted" << std::endl;
+  if (redelivered == 0)
+    std::cout << "note: no kill was seen to catch consumed messages uncommitted" << std::endl;
   RecordProperty("redelivered", static_cast<int>(redelivered));
-  std::cout << kills << " kills; at least " << redelivered << " messages consumed again after a kill" << std::endl;
+  std::cout << kills << " kills; at least " << redelivered
+            << " messages consumed again after a kill" << std::endl;
 
   // One last kill once everything is committed: the answers below come from what the store
   // recovered, not from a process that never went down.
@@ -211,16 +223,20 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   ReferenceTopic reference(world, 500, PartitionLateRule::Ownership::kMoving);
   for (const Message& m : messages)
     reference.take_text(static_cast<int>(m.user % static_cast<std::uint64_t>(kPartitions)), m.text);
-  ASSERT_TRUE(reference.undecidable().empty()) << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
-  ASSERT_EQ(reference.counts().late, 0u) << "the generated topic stays well inside the late horizon";
+  ASSERT_TRUE(reference.undecidable().empty())
+      << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
+  ASSERT_EQ(reference.counts().late, 0u)
+      << "the generated topic stays well inside the late horizon";
   ASSERT_GT(reference.rejected.size(), 50u);
   ASSERT_GT(reference.counts().duplicates, 1000u);
 
   HttpClient client(port);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
-    HttpAnswer answer = client.get(fmt::format("/v1/users/{}/signals?as_of={}", user, reference.head()));
+    HttpAnswer answer =
+        client.get(fmt::format("/v1/users/{}/signals?as_of={}", user, reference.head()));
     ASSERT_EQ(answer.status, 200u) << answer.body;
-    ASSERT_EQ(diff(world.served(reference.taken(), user, reference.head()), answer.json(), 1e-9), "")
+    ASSERT_EQ(diff(world.served(reference.taken(), user, reference.head()), answer.json(), 1e-9),
+              "")
         << "user " << user << " after " << kills << " kills";
   }
 
@@ -229,7 +245,8 @@ TEST(KafkaIngestCrash, EveryProducedEventCountsOnceThroughFiveKillNines) {
   // next, so it may be there twice), each blamed on the same field.
   std::map<std::pair<int, std::int64_t>, std::string> dead;
   for (const auto& m : kafka.read_all("user-events-dead", 1)) {
-    dead[{std::stoi(m.headers.at("signalbox-partition")), std::stoll(m.headers.at("signalbox-offset"))}] =
+    dead[{std::stoi(m.headers.at("signalbox-partition")),
+          std::stoll(m.headers.at("signalbox-offset"))}] =
         fault_of(m.headers.at("signalbox-error"));
   }
   EXPECT_EQ(dead, reference.rejected);

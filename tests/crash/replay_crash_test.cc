@@ -76,8 +76,9 @@ class ReplayCrash : public ::testing::Test {
 
   std::vector<std::string> replay_args(const fs::path& config, const fs::path& file,
                                        std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"replay", "--config", config.string(), "--quiet", "--log-level",
-                                     "debug", "--batch-lines", "500", file.string()};
+    std::vector<std::string> args = {"replay",        "--config",    config.string(),
+                                     "--quiet",       "--log-level", "debug",
+                                     "--batch-lines", "500",         file.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -89,7 +90,8 @@ class ReplayCrash : public ::testing::Test {
     Engine engine(c);
     std::vector<Value> out;
     for (std::uint64_t user = 1000; user < 1000 + kReplayUsers; ++user)
-      for (TimeMs as_of : {log.newest, log.newest + 2 * kDayMs}) out.push_back(engine.query(user, {}, as_of));
+      for (TimeMs as_of : {log.newest, log.newest + 2 * kDayMs})
+        out.push_back(engine.query(user, {}, as_of));
     return out;
   }
 
@@ -131,8 +133,9 @@ class ReplayCrash : public ::testing::Test {
       for (;;) {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) {
-          ADD_FAILURE() << "the replay ended (status " << exit_status(status) << ") before its kill at "
-                        << points[static_cast<std::size_t>(k)] << " records: " << read_file(out_log);
+          ADD_FAILURE() << "the replay ended (status " << exit_status(status)
+                        << ") before its kill at " << points[static_cast<std::size_t>(k)]
+                        << " records: " << read_file(out_log);
           return "";
         }
         std::optional<std::uint64_t> stored = checkpoint_in(out_log);
@@ -146,7 +149,8 @@ class ReplayCrash : public ::testing::Test {
         refusal_checked = true;
         // Without --resume the next replay refuses, saying why and what to do.
         std::string output;
-        int refused = run_signalbox(replay_args(config, file, extra), world.dir() / "refused.log", &output);
+        int refused =
+            run_signalbox(replay_args(config, file, extra), world.dir() / "refused.log", &output);
         EXPECT_EQ(refused, 2) << output;
         EXPECT_NE(output.find("was interrupted"), std::string::npos) << output;
         EXPECT_NE(output.find("--resume"), std::string::npos) << output;
@@ -168,12 +172,15 @@ class ReplayCrash : public ::testing::Test {
 TEST_F(ReplayCrash, TenKillsAndResumesEndLikeOneUninterruptedReplay) {
   const fs::path shuffled = world.dir() / "shuffled.ndjson";
   std::string output;
-  ASSERT_EQ(run_signalbox(replay_args(config_for("whole"), shuffled), world.dir() / "whole.log", &output), 0)
+  ASSERT_EQ(
+      run_signalbox(replay_args(config_for("whole"), shuffled), world.dir() / "whole.log", &output),
+      0)
       << output;
   EXPECT_NE(output.find("sorted by ts first"), std::string::npos) << output;
 
   std::string resumed = replay_with_kills("killed", shuffled, 10);
-  EXPECT_NE(resumed.find("resumed an interrupted replay after its first"), std::string::npos) << resumed;
+  EXPECT_NE(resumed.find("resumed an interrupted replay after its first"), std::string::npos)
+      << resumed;
   EXPECT_NE(resumed.find("rejected"), std::string::npos);  // the summary line
   EXPECT_NE(resumed.find(", 0 rejected"), std::string::npos) << resumed;
 
@@ -191,8 +198,10 @@ TEST_F(ReplayCrash, PresortedReplayResumesToo) {
   replay_with_kills("killed", ordered, 4, {"--presorted"});
   // --resume refuses other files than the interrupted replay's.
   fs::path config = config_for("other");
-  pid_t pid = spawn_signalbox(replay_args(config, ordered, {"--presorted"}), world.dir() / "other.log");
-  while (!checkpoint_in(world.dir() / "other.log")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  pid_t pid =
+      spawn_signalbox(replay_args(config, ordered, {"--presorted"}), world.dir() / "other.log");
+  while (!checkpoint_in(world.dir() / "other.log"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ::kill(pid, SIGKILL);
   ASSERT_EQ(wait_for_exit(pid, std::chrono::seconds(60)), 128 + SIGKILL);
   std::string output;
@@ -200,8 +209,9 @@ TEST_F(ReplayCrash, PresortedReplayResumesToo) {
                           world.dir() / "other.log", &output),
             2)
       << output;
-  EXPECT_NE(output.find("cannot resume: the interrupted replay read 1 file (ordered.ndjson), --presorted, "
-                        "not 1 file (shuffled.ndjson)"),
+  EXPECT_NE(output.find(
+                "cannot resume: the interrupted replay read 1 file (ordered.ndjson), --presorted, "
+                "not 1 file (shuffled.ndjson)"),
             std::string::npos)
       << output;
 

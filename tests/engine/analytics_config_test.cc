@@ -7,9 +7,9 @@
 #include <map>
 #include <memory>
 
-#include "signalbox/config/config.h"
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/error.h"
+#include "signalbox/config/config.h"
 #include "signalbox/view/view.h"
 
 namespace signalbox {
@@ -64,7 +64,8 @@ views:
 
 TEST(AnalyticsConfig, AListParameterKeepsItsItemsAndReadsAsAList) {
   Config config = parse_config(
-      "signals:\n  - { name: s, aggregator: quantile, value: attrs.x, quantiles: [0.5, \"0.9\", 1] }\n",
+      "signals:\n  - { name: s, aggregator: quantile, value: attrs.x, quantiles: [0.5, \"0.9\", 1] "
+      "}\n",
       "cfg.yaml");
   const ConfigParam& quantiles = config.signals[0].params.at("quantiles");
   EXPECT_TRUE(quantiles.list);
@@ -101,17 +102,20 @@ TEST(AnalyticsConfig, StateIsSharedExactlyWhereTheStateIsTheSame) {
 }
 
 TEST(AnalyticsConfig, BadParametersAreRefusedNamingTheKey) {
-  auto signal = [](const std::string& body) { return build("signals:\n  - { name: s, " + body + " }\n"); };
+  auto signal = [](const std::string& body) {
+    return build("signals:\n  - { name: s, " + body + " }\n");
+  };
   EXPECT_EQ(signal("aggregator: min"), "cfg.yaml:2: signals[0].value: required by aggregator min");
   EXPECT_EQ(signal("aggregator: sequence, k: 1001, fields: [ts]"),
             "cfg.yaml:2: signals[0].k: must be between 1 and 1000 (got 1001)");
   EXPECT_EQ(signal("aggregator: sequence, k: 10"), "cfg.yaml:2: signals[0].fields: required");
   EXPECT_EQ(signal("aggregator: sequence, k: 10, fields: ts"),
             "cfg.yaml:2: signals[0].fields: must be a list of single values");
-  EXPECT_EQ(signal("aggregator: sequence, k: 10, fields: [ts, pin.colour]"),
-            "cfg.yaml:2: signals[0].fields: \"pin.colour\" is neither an event field (ts, event_id, "
-            "action, item_id, query, attrs.NAME) nor a configured feature (configured: "
-            "pin.categories, pin.embedding)");
+  EXPECT_EQ(
+      signal("aggregator: sequence, k: 10, fields: [ts, pin.colour]"),
+      "cfg.yaml:2: signals[0].fields: \"pin.colour\" is neither an event field (ts, event_id, "
+      "action, item_id, query, attrs.NAME) nor a configured feature (configured: "
+      "pin.categories, pin.embedding)");
   EXPECT_EQ(signal("aggregator: sequence, k: 10, fields: [ts, [action]]"),
             "cfg.yaml:2: signals[0].fields: must be a list of single values");
   EXPECT_EQ(signal("aggregator: sequence, k: 10, fields: [ts, ts]"),
@@ -121,7 +125,8 @@ TEST(AnalyticsConfig, BadParametersAreRefusedNamingTheKey) {
   EXPECT_EQ(signal("aggregator: quantile, value: attrs.x, quantiles: []"),
             "cfg.yaml:2: signals[0].quantiles: must list at least one quantile");
   EXPECT_EQ(signal("aggregator: quantile, value: attrs.x, quantile: [0.5]"),
-            "cfg.yaml:2: signals[0].quantile: unknown key for aggregator quantile (did you mean quantiles?)");
+            "cfg.yaml:2: signals[0].quantile: unknown key for aggregator quantile (did you mean "
+            "quantiles?)");
   EXPECT_EQ(signal("aggregator: top_frequent, value: item_id, k: 10, capacity: 5"),
             "cfg.yaml:2: signals[0].capacity: must be between k (10) and 10000");
   EXPECT_EQ(signal("aggregator: top_frequent, value: item_id, k: [10]"),
@@ -132,16 +137,26 @@ TEST(AnalyticsConfig, BadViewsAreRefusedNamingTheKey) {
   const std::string signals =
       "signals:\n  - { name: counts, aggregator: count, group_by: action, windows: [1d, 30d] }\n"
       "  - { name: total, aggregator: count, windows: [1d] }\nviews:\n";
-  EXPECT_EQ(build(signals + "  - { name: v, signal: counts, transform: ratio, numerator: 1d, denominator: 7d }\n"),
-            "cfg.yaml:5: views[0].denominator: signal \"counts\" has no window \"7d\" (it has 1d, 30d)");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: total, transform: ratio, numerator: 1d, denominator: 1d, share: true }\n"),
-            "cfg.yaml:5: views[0].signal: ratio needs a grouped signal (with group_by); \"total\" has none");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: counts, transform: ratio, numerator: 1d, denominator: 30d, share: yes }\n"),
+  EXPECT_EQ(
+      build(signals +
+            "  - { name: v, signal: counts, transform: ratio, numerator: 1d, denominator: 7d }\n"),
+      "cfg.yaml:5: views[0].denominator: signal \"counts\" has no window \"7d\" (it has 1d, 30d)");
+  EXPECT_EQ(build(signals + "  - { name: v, signal: total, transform: ratio, numerator: 1d, "
+                            "denominator: 1d, share: true }\n"),
+            "cfg.yaml:5: views[0].signal: ratio needs a grouped signal (with group_by); \"total\" "
+            "has none");
+  EXPECT_EQ(build(signals + "  - { name: v, signal: counts, transform: ratio, numerator: 1d, "
+                            "denominator: 30d, share: yes }\n"),
             "cfg.yaml:5: views[0].share: must be true or false");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: total, window: 1d, transform: bucketize, boundaries: [5, 1] }\n"),
-            "cfg.yaml:5: views[0].boundaries: must be strictly ascending (\"1\" follows 5)");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: total, window: 1d, transform: bucketize, boundaries: [1, 5], labels: [a, b] }\n"),
-            "cfg.yaml:5: views[0].labels: must name each of the 3 buckets (2 boundaries + 1); 2 given");
+  EXPECT_EQ(
+      build(
+          signals +
+          "  - { name: v, signal: total, window: 1d, transform: bucketize, boundaries: [5, 1] }\n"),
+      "cfg.yaml:5: views[0].boundaries: must be strictly ascending (\"1\" follows 5)");
+  EXPECT_EQ(
+      build(signals + "  - { name: v, signal: total, window: 1d, transform: bucketize, boundaries: "
+                      "[1, 5], labels: [a, b] }\n"),
+      "cfg.yaml:5: views[0].labels: must name each of the 3 buckets (2 boundaries + 1); 2 given");
 }
 
 // A ratio of two signals: the other signal is named by denominator_signal, and each side's
@@ -155,12 +170,14 @@ TEST(AnalyticsConfig, ARatioOfTwoSignalsIsAcceptedInEachForm) {
   EXPECT_EQ(build(signals + "  - { name: v, signal: counts, transform: ratio, numerator: 1d, "
                             "denominator_signal: affinity, share: true }\n"),
             "");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: affinity, transform: ratio, denominator_signal: counts, "
-                            "denominator: 30d }\n"),
+  EXPECT_EQ(build(signals +
+                  "  - { name: v, signal: affinity, transform: ratio, denominator_signal: counts, "
+                  "denominator: 30d }\n"),
             "");
-  EXPECT_EQ(build(signals + "  - { name: v, signal: price, transform: ratio, denominator_signal: clicks, "
-                            "denominator: 7d }\n"),
-            "");
+  EXPECT_EQ(
+      build(signals + "  - { name: v, signal: price, transform: ratio, denominator_signal: clicks, "
+                      "denominator: 7d }\n"),
+      "");
 }
 
 TEST(AnalyticsConfig, BadRatiosOfTwoSignalsAreRefusedNamingTheKey) {
@@ -169,17 +186,22 @@ TEST(AnalyticsConfig, BadRatiosOfTwoSignalsAreRefusedNamingTheKey) {
       "  - { name: total, aggregator: count, windows: [1d] }\n"
       "  - { name: recent, aggregator: last_k, value: item_id, k: 5 }\n"
       "  - { name: ever, aggregator: count }\nviews:\n";
-  auto view = [&](const std::string& body) { return build(signals + "  - { name: v, transform: ratio, " + body + " }\n"); };
-  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: totl, denominator: 1d"),
-            "cfg.yaml:7: views[0].denominator_signal: unknown signal \"totl\" (did you mean total?)");
+  auto view = [&](const std::string& body) {
+    return build(signals + "  - { name: v, transform: ratio, " + body + " }\n");
+  };
+  EXPECT_EQ(
+      view("signal: total, numerator: 1d, denominator_signal: totl, denominator: 1d"),
+      "cfg.yaml:7: views[0].denominator_signal: unknown signal \"totl\" (did you mean total?)");
   EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signl: ever"),
             "cfg.yaml:7: views[0].denominator_signl: unknown key for transform ratio (did you mean "
             "denominator_signal?)");
-  EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: recent"),
-            "cfg.yaml:7: views[0].denominator_signal: ratio needs a numeric signal; \"recent\" (last_k) "
-            "is not one");
-  EXPECT_EQ(view("signal: recent, denominator_signal: ever"),
-            "cfg.yaml:7: views[0].signal: ratio needs a numeric signal; \"recent\" (last_k) is not one");
+  EXPECT_EQ(
+      view("signal: total, numerator: 1d, denominator_signal: recent"),
+      "cfg.yaml:7: views[0].denominator_signal: ratio needs a numeric signal; \"recent\" (last_k) "
+      "is not one");
+  EXPECT_EQ(
+      view("signal: recent, denominator_signal: ever"),
+      "cfg.yaml:7: views[0].signal: ratio needs a numeric signal; \"recent\" (last_k) is not one");
   EXPECT_EQ(view("signal: counts, numerator: 1d, denominator_signal: total, denominator: 1d"),
             "cfg.yaml:7: views[0].denominator_signal: signal \"counts\" is grouped by action but "
             "\"total\" is not grouped: a ratio divides like by like");
@@ -190,7 +212,8 @@ TEST(AnalyticsConfig, BadRatiosOfTwoSignalsAreRefusedNamingTheKey) {
   EXPECT_EQ(view("signal: ever, denominator_signal: total, denominator: 7d"),
             "cfg.yaml:7: views[0].denominator: signal \"total\" has no window \"7d\" (it has 1d)");
   EXPECT_EQ(view("signal: total, numerator: 1d, denominator_signal: ever, share: true"),
-            "cfg.yaml:7: views[0].signal: ratio needs a grouped signal (with group_by); \"total\" has none");
+            "cfg.yaml:7: views[0].signal: ratio needs a grouped signal (with group_by); \"total\" "
+            "has none");
 }
 
 }  // namespace

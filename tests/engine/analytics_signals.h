@@ -60,15 +60,16 @@ inline void add_sketch_signals(World& world, const std::vector<std::string>& win
   using Actions = std::vector<std::pair<std::string, double>>;
   add_signal(world, "dwell_quantiles", "quantile", "attrs.dwell", "", std::nullopt, windows,
              {{"quantiles", list_param({"0", "0.01", "0.25", "0.5", "0.7", "0.9", "0.99", "1"})}});
-  add_signal(world, "price_median", "quantile", "attrs.price", "", Actions{{"purchase", 1}}, windows,
-             {{"quantiles", list_param({"0.5"})}});
-  add_signal(world, "dwell_quantiles_ever", "quantile", "attrs.dwell", "", Actions{{"click", 1}, {"save", 2}},
-             {}, {{"quantiles", list_param({"0.1", "0.5", "0.95"})}});
+  add_signal(world, "price_median", "quantile", "attrs.price", "", Actions{{"purchase", 1}},
+             windows, {{"quantiles", list_param({"0.5"})}});
+  add_signal(world, "dwell_quantiles_ever", "quantile", "attrs.dwell", "",
+             Actions{{"click", 1}, {"save", 2}}, {},
+             {{"quantiles", list_param({"0.1", "0.5", "0.95"})}});
   // Few counters for the pins a user sees (the sketch regime); more than the categories (exact).
   add_signal(world, "frequent_items", "top_frequent", "item_id", "", std::nullopt, windows,
              {{"k", {"5", {}}}, {"capacity", {"20", {}}}});
-  add_signal(world, "frequent_categories", "top_frequent", "pin.categories", "", Actions{{"save", 1}},
-             windows, {{"k", {"3", {}}}, {"capacity", {"12", {}}}});
+  add_signal(world, "frequent_categories", "top_frequent", "pin.categories", "",
+             Actions{{"save", 1}}, windows, {{"k", {"3", {}}}, {"capacity", {"12", {}}}});
   add_signal(world, "frequent_items_ever", "top_frequent", "item_id", "", std::nullopt, {},
              {{"k", {"10", {}}}, {"capacity", {"40", {}}}});
 }
@@ -80,35 +81,47 @@ inline void add_sketch_signals(World& world, const std::vector<std::string>& win
 // clicks over all history) and zero denominators (a day without saves).
 inline void add_analytics_views(World& world) {
   const std::vector<WindowConfig> category_windows = world.config.signals[0].windows;
-  const std::string short_window = category_windows[0].text, long_window = category_windows.back().text;
+  const std::string short_window = category_windows[0].text,
+                    long_window = category_windows.back().text;
   add_signal(world, "category_saves", "count", "", "pin.categories",
              std::vector<std::pair<std::string, double>>{{"save", 1}},
              {category_windows[1].text, long_window});
   const auto& w = world.config.signals[0].windows;  // category_counts
   auto view = [&](std::string name, std::string signal, std::string window, std::string transform,
                   ConfigParams params) {
-    world.config.views.push_back(ViewConfig{std::move(name), std::move(signal), std::move(window),
-                                            std::move(transform), std::move(params), {}});
+    world.config.views.push_back(ViewConfig{std::move(name),
+                                            std::move(signal),
+                                            std::move(window),
+                                            std::move(transform),
+                                            std::move(params),
+                                            {}});
   };
   view("rising_categories", "category_counts", "", "ratio",
-       {{"numerator", {w[1].text, {}}}, {"denominator", {w.back().text, {}}}, {"share", {"true", {}}}});
+       {{"numerator", {w[1].text, {}}},
+        {"denominator", {w.back().text, {}}},
+        {"share", {"true", {}}}});
   view("category_growth", "category_counts", "", "ratio",
        {{"numerator", {w[0].text, {}}}, {"denominator", {w[2].text, {}}}});
   view("saves_ratio", "saves", "", "ratio",
        {{"numerator", {"1d", {}}}, {"denominator", {world.config.signals[1].windows[1].text, {}}}});
   view("saves_level", "saves", "1d", "bucketize",
-       {{"boundaries", list_param({"1", "3", "10"})}, {"labels", list_param({"none", "few", "some", "many"})}});
+       {{"boundaries", list_param({"1", "3", "10"})},
+        {"labels", list_param({"none", "few", "some", "many"})}});
   view("category_levels", "category_counts", w[2].text, "bucketize",
        {{"boundaries", list_param({"0.5", "2", "8.5", "30"})}});
   view("category_share_over_affinity", "category_counts", "", "ratio",
-       {{"numerator", {w[1].text, {}}}, {"denominator_signal", {"affinity", {}}}, {"share", {"true", {}}}});
+       {{"numerator", {w[1].text, {}}},
+        {"denominator_signal", {"affinity", {}}},
+        {"share", {"true", {}}}});
   view("clicks_over_recent_saves", "all_clicks", "", "ratio",
        {{"denominator_signal", {"saves", {}}}, {"denominator", {"1d", {}}}});
   view("category_save_rate", "category_saves", "", "ratio",
-       {{"numerator", {long_window, {}}}, {"denominator_signal", {"category_counts", {}}},
+       {{"numerator", {long_window, {}}},
+        {"denominator_signal", {"category_counts", {}}},
         {"denominator", {long_window, {}}}});
   view("category_reach_over_saves", "category_counts", "", "ratio",
-       {{"numerator", {short_window, {}}}, {"denominator_signal", {"category_saves", {}}},
+       {{"numerator", {short_window, {}}},
+        {"denominator_signal", {"category_saves", {}}},
         {"denominator", {w[1].text, {}}}});
 }
 

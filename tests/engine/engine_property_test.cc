@@ -6,12 +6,12 @@
 
 #include <set>
 
-#include "signalbox/common/error.h"
 #include "analytics_signals.h"
 #include "event_texts.h"
-#include "reference_intake.h"
-#include "world.h"
 #include "fixed_times.h"
+#include "reference_intake.h"
+#include "signalbox/common/error.h"
+#include "world.h"
 
 namespace signalbox::testing {
 namespace {
@@ -57,7 +57,8 @@ class Feeder {
     if (names.empty()) return;
     Value alone = engine_.query(user, names, as_of);
     Value::Object wanted;
-    for (const std::string& name : names) wanted.emplace_back(name, *expected.find("signals")->find(name));
+    for (const std::string& name : names)
+      wanted.emplace_back(name, *expected.find("signals")->find(name));
     ASSERT_EQ(diff(Value(std::move(wanted)), *alone.find("signals"), kTolerance), "")
         << "views asked for alone: user " << user << " as_of " << as_of;
   }
@@ -82,7 +83,8 @@ std::vector<Event> generate(World& world, std::size_t count, std::size_t users, 
   std::vector<Event> events;
   auto& rng = world.rng();
   for (std::size_t i = 0; i < count; ++i) {
-    TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(disorder));
+    TimeMs ts = kStart + static_cast<TimeMs>(i) * step -
+                static_cast<TimeMs>(rng() % static_cast<std::uint64_t>(disorder));
     ts -= ts % tick;
     std::uint64_t r = rng() % 1000;
     if (r < 40 && !events.empty()) {
@@ -108,7 +110,8 @@ SketchStats check_against_reference(World& world, TimeMs tick = 1) {
   Engine engine(world.config);
   Feeder feeder(engine, world);
   const std::size_t users = 25;
-  std::vector<std::string> events = with_invalid(world, generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs, tick), 200);
+  std::vector<std::string> events =
+      with_invalid(world, generate(world, 12000, users, 6 * kMinuteMs, 3 * kHourMs, tick), 200);
   auto& rng = world.rng();
 
   std::size_t next = 0, next_check = 1500;
@@ -208,10 +211,10 @@ TEST(EngineProperty, SketchesAndViewsMatchTheReference) {
     SketchStats stats = check_against_reference(world);
     if (::testing::Test::HasFatalFailure()) return;
     // The ratios of two signals met each case worth seeing.
-    std::cout << "ratios of two signals, seed " << seed << ": " << world.cross_ratio_cases.zero_denominators
-              << " zero denominators, " << world.cross_ratio_cases.numerator_only_keys
-              << " keys only in the numerator, " << world.cross_ratio_cases.denominator_only_keys
-              << " only in the denominator\n";
+    std::cout << "ratios of two signals, seed " << seed << ": "
+              << world.cross_ratio_cases.zero_denominators << " zero denominators, "
+              << world.cross_ratio_cases.numerator_only_keys << " keys only in the numerator, "
+              << world.cross_ratio_cases.denominator_only_keys << " only in the denominator\n";
     EXPECT_GT(world.cross_ratio_cases.zero_denominators, 0u) << "seed " << seed;
     EXPECT_GT(world.cross_ratio_cases.numerator_only_keys, 0u) << "seed " << seed;
     EXPECT_GT(world.cross_ratio_cases.denominator_only_keys, 0u) << "seed " << seed;
@@ -234,7 +237,8 @@ TEST(EngineProperty, ReingestingEverythingChangesNothing) {
   feeder.feed(events);
   TimeMs head = engine.stream_time();
   std::vector<Value> before;
-  for (std::uint64_t user = 1000; user < 1010; ++user) before.push_back(engine.query(user, {}, head));
+  for (std::uint64_t user = 1000; user < 1010; ++user)
+    before.push_back(engine.query(user, {}, head));
   IngestResult again = engine.ingest(events);
   EXPECT_EQ(again.accepted, again.duplicates) << "every accepted event was a duplicate";
   for (std::uint64_t user = 1000; user < 1010; ++user) {
@@ -253,7 +257,8 @@ TEST(EngineProperty, AnswersSurviveARestart) {
     Engine engine(world.config);
     engine.ingest(events);
     head = engine.stream_time();
-    for (std::uint64_t user = 1000; user < 1008; ++user) before.push_back(engine.query(user, {}, head).to_json());
+    for (std::uint64_t user = 1000; user < 1008; ++user)
+      before.push_back(engine.query(user, {}, head).to_json());
   }
   Engine reopened(world.config);
   EXPECT_EQ(reopened.stream_time(), head);

@@ -52,7 +52,8 @@ inline bool is_action(std::string_view s) {
 }
 
 // A string of `min`..`max` bytes, or nullopt.
-inline std::optional<std::string> bounded_string(simdjson::dom::element v, std::size_t min, std::size_t max) {
+inline std::optional<std::string> bounded_string(simdjson::dom::element v, std::size_t min,
+                                                 std::size_t max) {
   if (!v.is_string()) return std::nullopt;
   std::string_view s = v.get_string().value_unsafe();
   if (s.size() < min || s.size() > max) return std::nullopt;
@@ -88,14 +89,20 @@ inline std::string read_attrs(simdjson::dom::element v, Event& out) {
 }
 
 // "" when field `key` = `v` is valid (and copied into `out`), else the field at fault.
-inline std::string read_field(std::string_view key, simdjson::dom::element v, TimeMs latest_ts, Event& out) {
+inline std::string read_field(std::string_view key, simdjson::dom::element v, TimeMs latest_ts,
+                              Event& out) {
   const bool absent = v.is_null();
   if (key == "user_id") {
-    if (v.is_uint64()) out.user_id = v.get_uint64().value_unsafe();
-    else if (v.is_int64() && v.get_int64().value_unsafe() >= 0) out.user_id = static_cast<std::uint64_t>(v.get_int64().value_unsafe());
-    else return "user_id";
+    if (v.is_uint64())
+      out.user_id = v.get_uint64().value_unsafe();
+    else if (v.is_int64() && v.get_int64().value_unsafe() >= 0)
+      out.user_id = static_cast<std::uint64_t>(v.get_int64().value_unsafe());
+    else
+      return "user_id";
   } else if (key == "ts") {
-    if (!v.is_int64() || v.get_int64().value_unsafe() < 0 || v.get_int64().value_unsafe() > latest_ts) return "ts";
+    if (!v.is_int64() || v.get_int64().value_unsafe() < 0 ||
+        v.get_int64().value_unsafe() > latest_ts)
+      return "ts";
     out.ts = v.get_int64().value_unsafe();
   } else if (key == "action") {
     auto s = bounded_string(v, 1, kMaxAction);
@@ -127,12 +134,15 @@ inline std::string read_field(std::string_view key, simdjson::dom::element v, Ti
 // query and attrs in name order). Not the engine's hash: only equality matters here.
 inline std::string content_id(const Event& e) {
   auto attrs = e.attrs;
-  std::sort(attrs.begin(), attrs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(attrs.begin(), attrs.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string id = fmt::format("content:{}|{}|{}|{}|{}", e.user_id, e.ts, e.action,
                                e.item_id ? "i" + *e.item_id : "-", e.query ? "q" + *e.query : "-");
   for (const auto& [name, value] : attrs) {
-    if (const auto* s = std::get_if<std::string>(&value)) id += fmt::format("|{}=s{}", name, *s);
-    else id += fmt::format("|{}=n{}", name, std::get<double>(value));
+    if (const auto* s = std::get_if<std::string>(&value))
+      id += fmt::format("|{}=s{}", name, *s);
+    else
+      id += fmt::format("|{}=n{}", name, std::get<double>(value));
   }
   return id;
 }
@@ -147,19 +157,22 @@ inline JudgedEvent judge_event(std::string_view text, TimeMs now, TimeMs max_fut
   if (text.size() > kMaxTextBytes) return {std::nullopt, "json"};
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(simdjson::padded_string(text)).get(root) || !root.is_object()) return {std::nullopt, "json"};
+  if (parser.parse(simdjson::padded_string(text)).get(root) || !root.is_object())
+    return {std::nullopt, "json"};
   Event e;
   std::vector<std::string> seen;
   simdjson::dom::object fields = root.get_object().value_unsafe();
   for (simdjson::dom::key_value_pair field : fields) {
     const std::string key(field.key);
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) return {std::nullopt, key};  // given twice
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      return {std::nullopt, key};  // given twice
     seen.push_back(key);
     if (std::string fault = read_field(key, field.value, now + max_future_skew, e); !fault.empty())
       return {std::nullopt, fault};
   }
   for (const char* required : {"user_id", "ts", "action"})
-    if (std::find(seen.begin(), seen.end(), required) == seen.end()) return {std::nullopt, required};
+    if (std::find(seen.begin(), seen.end(), required) == seen.end())
+      return {std::nullopt, required};
   if (e.event_id.empty()) e.event_id = content_id(e);
   return {std::move(e), ""};
 }

@@ -11,9 +11,9 @@
 #include <set>
 
 #include "analytics_signals.h"
+#include "fixed_times.h"
 #include "signalbox/common/error.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -75,12 +75,14 @@ std::string check_combination(const std::string& combine, const Value& window) {
       add_into(one, p);
       for (const auto& [key, x] : one) {
         auto [it, inserted] = best.try_emplace(key, x);
-        if (!inserted) it->second = combine == "min" ? std::min(it->second, x) : std::max(it->second, x);
+        if (!inserted)
+          it->second = combine == "min" ? std::min(it->second, x) : std::max(it->second, x);
       }
     }
     std::map<std::string, double> expected;
     add_into(expected, value);
-    if (best != expected) return fmt::format("the {} of the parts is not the value {}", combine, value.to_json());
+    if (best != expected)
+      return fmt::format("the {} of the parts is not the value {}", combine, value.to_json());
     return "";
   }
   if (combine == "newest" || combine == "newest_distinct") {
@@ -99,7 +101,8 @@ std::string check_combination(const std::string& combine, const Value& window) {
       total += p.number();
     }
     if (value.number() < most || value.number() > total)
-      return fmt::format("{} distinct values from parts of at most {} and {} in all", value.number(), most, total);
+      return fmt::format("{} distinct values from parts of at most {} and {} in all",
+                         value.number(), most, total);
     return "";
   }
   return "";  // a rule the parts alone do not decide (a mean of means): stated, not checked
@@ -112,14 +115,17 @@ class ExplainChecker {
     for (const RefEvent& e : accepted_) by_id_[{e.user, e.event_id}] = &e;
   }
 
-  void check(std::uint64_t user, const std::string& name, const std::optional<std::string>& window, TimeMs as_of) {
-    SCOPED_TRACE(fmt::format("user {} {} window {} as_of {}", user, name, window.value_or("-"), as_of));
+  void check(std::uint64_t user, const std::string& name, const std::optional<std::string>& window,
+             TimeMs as_of) {
+    SCOPED_TRACE(
+        fmt::format("user {} {} window {} as_of {}", user, name, window.value_or("-"), as_of));
     const Value x = engine_.explain(user, name, window, as_of, {.max_events = 1000000});
     const Value served_all = engine_.query(user, {name}, as_of);
     const Value* served = served_all.find("signals")->find(name);
     if (window) served = served->find(*window);
     ASSERT_NE(served, nullptr);
-    EXPECT_EQ(x.find("value")->to_json(), served->to_json()) << "explain's value is the served value";
+    EXPECT_EQ(x.find("value")->to_json(), served->to_json())
+        << "explain's value is the served value";
 
     Value expected_all = world_.expected(accepted_, user, as_of);
     const Value* expected = expected_all.find("signals")->find(name);
@@ -131,7 +137,8 @@ class ExplainChecker {
       const std::string signal_name = w.find("signal")->string();
       const SignalConfig& signal = *world_.find_signal(signal_name);
       const std::string combine = w.find("combine")->string();
-      const Value served_signal = *engine_.query(user, {signal_name}, as_of).find("signals")->find(signal_name);
+      const Value served_signal =
+          *engine_.query(user, {signal_name}, as_of).find("signals")->find(signal_name);
       const Value& label = *w.find("window");
       std::optional<TimeMs> length;
       if (!label.is_null()) {
@@ -167,23 +174,26 @@ class ExplainChecker {
     }
   }
 
-  void check_events(const Value& w, const SignalConfig& signal, std::uint64_t user, std::optional<TimeMs> length,
-                    TimeMs as_of) {
+  void check_events(const Value& w, const SignalConfig& signal, std::uint64_t user,
+                    std::optional<TimeMs> length, TimeMs as_of) {
     const auto actions = actions_of(signal);
     std::set<std::string> seen;
     const auto& events = w.find("events")->array();
     events_listed += events.size();
     if (!events.empty() && !w.find("tiles")->array().empty()) ++windows_with_tiles_and_events;
-    EXPECT_EQ(static_cast<double>(events.size()) + w.find("truncated")->number(), w.find("events_total")->number());
+    EXPECT_EQ(static_cast<double>(events.size()) + w.find("truncated")->number(),
+              w.find("events_total")->number());
     for (const Value& e : events) {
       const std::string id = e.find("event_id")->string();
       EXPECT_TRUE(seen.insert(id).second) << "listed twice: " << id;
       auto it = by_id_.find({user, id});
-      ASSERT_NE(it, by_id_.end()) << "not an event the reference accepted for this user: " << e.to_json();
+      ASSERT_NE(it, by_id_.end()) << "not an event the reference accepted for this user: "
+                                  << e.to_json();
       const RefEvent& ref = *it->second;
       EXPECT_EQ(e.find("ts")->number(), static_cast<double>(ref.ts));
       EXPECT_EQ(e.find("action")->string(), ref.action);
-      EXPECT_TRUE(in_window(ref.ts, as_of, length, kRetention)) << "outside the window: " << e.to_json();
+      EXPECT_TRUE(in_window(ref.ts, as_of, length, kRetention))
+          << "outside the window: " << e.to_json();
       const std::optional<double> weight = weight_of(ref, actions ? &*actions : nullptr);
       ASSERT_TRUE(weight) << "an event the signal does not count: " << e.to_json();
       EXPECT_EQ(e.find("weight")->number(), *weight);
@@ -257,8 +267,9 @@ TEST(Explain, PartsCombineToTheServedValueAndEventsAreTheReferences) {
     checker.check(user, name, window, as_of);
   }
   EXPECT_EQ(checker.checks, 400u);
-  std::cout << "explained: " << checker.tiles_listed << " tiles and " << checker.events_listed << " raw events; "
-            << checker.windows_with_tiles_and_events << " windows made of both\n";
+  std::cout << "explained: " << checker.tiles_listed << " tiles and " << checker.events_listed
+            << " raw events; " << checker.windows_with_tiles_and_events
+            << " windows made of both\n";
   // Windows within and beyond the raw retention were explained, from tiles and raw events.
   EXPECT_GT(checker.windows_with_tiles_and_events, 50u);
   EXPECT_GT(checker.events_listed, 300u);
@@ -273,17 +284,21 @@ TEST(Explain, ListsAtMostMaxEventsAndCountsTheRest) {
   const TimeMs head = engine.stream_time();
   std::size_t truncated_seen = 0;
   for (std::uint64_t user = 1000; user < 1003; ++user) {
-    const Value all = engine.explain(user, "category_counts", std::string("1d"), head, {.max_events = 1000000});
-    const Value few = engine.explain(user, "category_counts", std::string("1d"), head, {.max_events = 2});
+    const Value all =
+        engine.explain(user, "category_counts", std::string("1d"), head, {.max_events = 1000000});
+    const Value few =
+        engine.explain(user, "category_counts", std::string("1d"), head, {.max_events = 2});
     const Value& w_all = all.find("windows")->array().at(0);
     const Value& w_few = few.find("windows")->array().at(0);
     EXPECT_EQ(w_few.find("events_total")->to_json(), w_all.find("events_total")->to_json());
     const std::size_t total = static_cast<std::size_t>(w_all.find("events_total")->number());
     EXPECT_EQ(w_few.find("events")->array().size(), std::min<std::size_t>(2, total));
-    EXPECT_EQ(w_few.find("truncated")->number(), static_cast<double>(total - std::min<std::size_t>(2, total)));
+    EXPECT_EQ(w_few.find("truncated")->number(),
+              static_cast<double>(total - std::min<std::size_t>(2, total)));
     // The newest are listed, newest first.
     for (std::size_t i = 0; i < w_few.find("events")->array().size(); ++i)
-      EXPECT_EQ(w_few.find("events")->array()[i].to_json(), w_all.find("events")->array()[i].to_json());
+      EXPECT_EQ(w_few.find("events")->array()[i].to_json(),
+                w_all.find("events")->array()[i].to_json());
     EXPECT_EQ(few.find("value")->to_json(), all.find("value")->to_json());
     truncated_seen += static_cast<std::size_t>(w_few.find("truncated")->number());
   }
@@ -314,7 +329,8 @@ TEST(Explain, RefusesUnknownNamesAndWindows) {
   Engine engine(world.config);
   feed(engine, world, 500, 3);
   const TimeMs head = engine.stream_time();
-  auto message = [&](const std::string& name, const std::optional<std::string>& window) -> std::string {
+  auto message = [&](const std::string& name,
+                     const std::optional<std::string>& window) -> std::string {
     try {
       engine.explain(1000, name, window, head, {});
     } catch (const QueryError& e) {
@@ -323,8 +339,9 @@ TEST(Explain, RefusesUnknownNamesAndWindows) {
     return "no error";
   };
   EXPECT_NE(message("no_such_signal", std::nullopt).find("\"no_such_signal\""), std::string::npos);
-  EXPECT_NE(message("saves", std::string("2d")).find("window: signal \"saves\" has no window \"2d\""),
-            std::string::npos);
+  EXPECT_NE(
+      message("saves", std::string("2d")).find("window: signal \"saves\" has no window \"2d\""),
+      std::string::npos);
   EXPECT_NE(message("recent_items", std::string("1d")).find("has no windows"), std::string::npos);
   EXPECT_NE(message("top3", std::string("1d")).find("is a view"), std::string::npos);
 }

@@ -8,9 +8,9 @@
 #include <map>
 #include <set>
 
+#include "fixed_times.h"
 #include "late_rule.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -61,13 +61,15 @@ TEST_F(LateEvents, LateEventsCountOnceInEveryWindowAfterTheirRawCopiesExpired) {
     const TimeMs now = kStart + hour * kHourMs;
     std::vector<Event> batch;
     for (int i = 0; i < 6; ++i)
-      batch.push_back(world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
+      batch.push_back(
+          world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
     if (hour > 24 && rng() % 2 == 0) {
       const TimeMs behind = 3 * kDayMs + 2 * kHourMs + static_cast<TimeMs>(rng() % (37 * kDayMs));
       batch.push_back(world.make_event(users, now - behind, serial++));
     }
     if (hour > 24 * 45 && rng() % 8 == 0)
-      batch.push_back(world.make_event(users, now - 40 * kDayMs - static_cast<TimeMs>(rng() % kDayMs), serial++));
+      batch.push_back(world.make_event(
+          users, now - 40 * kDayMs - static_cast<TimeMs>(rng() % kDayMs), serial++));
     if (!sent.empty() && rng() % 3 == 0) batch.push_back(sent[rng() % sent.size()]);
     std::shuffle(batch.begin(), batch.end(), rng);
 
@@ -77,8 +79,10 @@ TEST_F(LateEvents, LateEventsCountOnceInEveryWindowAfterTheirRawCopiesExpired) {
     ASSERT_EQ(rejected_indexes(result), expected) << "hour " << hour;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (head_before == LateRule::kNone || batch[i].ts > head_before - 3 * kDayMs) continue;
-      if (expected.count(i)) ++late_refused;
-      else ++late_taken;
+      if (expected.count(i))
+        ++late_refused;
+      else
+        ++late_taken;
     }
     sent.insert(sent.end(), batch.begin(), batch.end());
     if (hour % (24 * 9) == 24 * 9 - 1) check_all(engine, engine.stream_time(), users);
@@ -112,8 +116,10 @@ TEST_F(LateEvents, AnEventBeyondTheConfiguredHorizonIsTooLate) {
   ASSERT_EQ(result.rejected.size(), 1u);
   EXPECT_EQ(result.rejected[0].index, 1u);
   EXPECT_EQ(result.rejected[0].reason, RejectReason::kLate);
-  EXPECT_NE(result.rejected[0].message.find("too late"), std::string::npos) << result.rejected[0].message;
-  EXPECT_NE(result.rejected[0].message.find("late_horizon"), std::string::npos) << result.rejected[0].message;
+  EXPECT_NE(result.rejected[0].message.find("too late"), std::string::npos)
+      << result.rejected[0].message;
+  EXPECT_NE(result.rejected[0].message.find("late_horizon"), std::string::npos)
+      << result.rejected[0].message;
   check_all(engine, head, 5);
 }
 
@@ -143,7 +149,8 @@ TEST_F(LateEvents, AnEngineJudgesByTheHorizonItIsGiven) {
 TEST_F(LateEvents, AHorizonShorterThanTheRetentionIsRaisedToIt) {
   world.config.event_store.late_horizon = kHourMs;
   Engine engine(world.config);
-  EXPECT_EQ(engine.late_horizon(), world.config.event_store.retention + world.config.event_store.max_future_skew);
+  EXPECT_EQ(engine.late_horizon(),
+            world.config.event_store.retention + world.config.event_store.max_future_skew);
 }
 
 // The per-input rule of Engine::ingest(events, lanes), applied by the test on its own: an
@@ -167,7 +174,8 @@ class LaneRule {
       }
       auto [it, inserted] = after.try_emplace(lanes[i], batch[i].ts);
       if (!inserted) it->second = std::max(it->second, batch[i].ts);
-      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second) taken.push_back(world.to_ref(batch[i]));
+      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second)
+        taken.push_back(world.to_ref(batch[i]));
     }
     clocks_ = std::move(after);
     return rejected;
@@ -211,16 +219,19 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   engine.open_lanes({"ahead", "behind"});
   std::vector<Event> ahead;
   for (int i = 0; i < 200; ++i)
-    ahead.push_back(world.make_event(users, kStart + 70 * kDayMs + static_cast<TimeMs>(rng() % kDayMs), serial++));
+    ahead.push_back(world.make_event(
+        users, kStart + 70 * kDayMs + static_cast<TimeMs>(rng() % kDayMs), serial++));
   EXPECT_EQ(send(ahead, std::vector<std::string>(ahead.size(), "ahead")), 0u);
   std::size_t refused = 0;
   for (int hour = 0; hour < 45 * 24; ++hour) {
     std::vector<Event> batch;
     for (int i = 0; i < 3; ++i)
-      batch.push_back(world.make_event(users, kStart + hour * kHourMs + static_cast<TimeMs>(rng() % kHourMs), serial++));
+      batch.push_back(world.make_event(
+          users, kStart + hour * kHourMs + static_cast<TimeMs>(rng() % kHourMs), serial++));
     if (!old_sent.empty() && rng() % 4 == 0) batch.push_back(old_sent[rng() % old_sent.size()]);
     if (hour > 41 * 24 && rng() % 10 == 0)
-      batch.push_back(world.make_event(users, kStart + hour * kHourMs - horizon - kHourMs, serial++));
+      batch.push_back(
+          world.make_event(users, kStart + hour * kHourMs - horizon - kHourMs, serial++));
     old_sent.insert(old_sent.end(), batch.begin(), batch.end());
     refused += send(batch, std::vector<std::string>(batch.size(), "behind"));
   }
@@ -242,7 +253,9 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   EXPECT_EQ(result_again.duplicates, result_again.accepted) << "held ids recognise these";
   const TimeMs head = engine.stream_time();
   for (std::uint64_t user = 1000; user < 1000 + users; ++user)
-    ASSERT_EQ(diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head), kTolerance), "")
+    ASSERT_EQ(diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head),
+                   kTolerance),
+              "")
         << "user " << user;
 
   // Once the behind input is gone, the id horizon moves to stream time - late horizon: a new
@@ -258,7 +271,8 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   ASSERT_EQ(result.rejected.size(), 1u);
   EXPECT_EQ(result.rejected[0].index, 0u);
   EXPECT_EQ(result.rejected[0].reason, RejectReason::kLate);
-  EXPECT_NE(result.rejected[0].message.find("no longer kept"), std::string::npos) << result.rejected[0].message;
+  EXPECT_NE(result.rejected[0].message.find("no longer kept"), std::string::npos)
+      << result.rejected[0].message;
 }
 
 TEST_F(LateEvents, AnOpenedInputHoldsTheIdHorizonUntilItSendsOrSettles) {
@@ -267,7 +281,8 @@ TEST_F(LateEvents, AnOpenedInputHoldsTheIdHorizonUntilItSendsOrSettles) {
   engine.open_lanes({"backlog"});
   // Stream time runs 60 days ahead on another input; expiry runs along the way.
   for (int day = 0; day < 60; ++day)
-    engine.ingest({world.make_event(5, kStart + day * kDayMs, static_cast<std::size_t>(day))}, {"live"});
+    engine.ingest({world.make_event(5, kStart + day * kDayMs, static_cast<std::size_t>(day))},
+                  {"live"});
   ASSERT_GT(engine.stream_time() - kStart, horizon);
   // The backlog's first events, from the very start, are still taken: no id was forgotten.
   IngestResult backlog = engine.ingest({world.make_event(5, kStart + kHourMs, 1000)}, {"backlog"});

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "signalbox/common/error.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -18,7 +18,8 @@ constexpr std::size_t kUsers = 10;
 
 using Actions = std::vector<std::pair<std::string, double>>;
 
-SignalConfig count_signal(std::string name, Actions actions, std::vector<std::pair<std::string, TimeMs>> windows) {
+SignalConfig count_signal(std::string name, Actions actions,
+                          std::vector<std::pair<std::string, TimeMs>> windows) {
   SignalConfig s;
   s.name = std::move(name);
   s.aggregator = "count";
@@ -36,13 +37,14 @@ std::vector<SignalConfig> added_signals() {
 }
 
 // The reference for one added (count) signal over the events with ts >= from.
-Value expected_count(const SignalConfig& s, const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of,
-                     TimeMs from) {
+Value expected_count(const SignalConfig& s, const std::vector<RefEvent>& all, std::uint64_t user,
+                     TimeMs as_of, TimeMs from) {
   std::map<std::string, double> actions(s.actions->begin(), s.actions->end());
   auto pick = [&](std::optional<TimeMs> window) {
     std::vector<const RefEvent*> in;
     for (const RefEvent& e : all)
-      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, kRetention)) in.push_back(&e);
+      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, kRetention))
+        in.push_back(&e);
     return ref_count(in, &actions);
   };
   if (s.windows.empty()) return pick(std::nullopt);
@@ -59,12 +61,13 @@ struct History {
 };
 
 // Ingests `count` generated events spread over `days` days from `from` (a few out of order).
-void ingest_days(World& world, Engine& engine, History& history, TimeMs from, TimeMs days, std::size_t count,
-                 std::size_t first_serial) {
+void ingest_days(World& world, Engine& engine, History& history, TimeMs from, TimeMs days,
+                 std::size_t count, std::size_t first_serial) {
   std::vector<Event> batch;
   const TimeMs step = days * kDayMs / static_cast<TimeMs>(count);
   for (std::size_t i = 0; i < count; ++i) {
-    TimeMs ts = from + static_cast<TimeMs>(i) * step + static_cast<TimeMs>(world.rng()() % (2 * kHourMs));
+    TimeMs ts =
+        from + static_cast<TimeMs>(i) * step + static_cast<TimeMs>(world.rng()() % (2 * kHourMs));
     batch.push_back(world.make_event(kUsers, ts, first_serial + i));
     if (batch.size() == 500 || i + 1 == count) {
       IngestResult r = engine.ingest(batch);
@@ -101,7 +104,8 @@ void expect_world_signals(World& world, Engine& engine, const History& history, 
   for (const SignalConfig& s : world.config.signals) names.push_back(s.name);
   for (const ViewConfig& v : world.config.views) names.push_back(v.name);
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user)
-    EXPECT_EQ(diff(world.expected(history.refs, user, as_of), engine.query(user, names, as_of), 1e-9), "")
+    EXPECT_EQ(
+        diff(world.expected(history.refs, user, as_of), engine.query(user, names, as_of), 1e-9), "")
         << "user " << user;
 }
 
@@ -115,7 +119,8 @@ TEST(SignalLifecycle, AnAddedSignalIsBuiltFromTheStoredEventsWhileIngestGoesOn) 
   Engine engine(with_added);
   const TimeMs opened_at = history.head;
   EXPECT_TRUE(engine.bootstrap_pending());
-  for (const std::string& name : added) EXPECT_EQ(engine.complete_since(name), opened_at + 1) << name;
+  for (const std::string& name : added)
+    EXPECT_EQ(engine.complete_since(name), opened_at + 1) << name;
   EXPECT_EQ(engine.complete_since("saves"), 0) << "a signal the store always had is complete";
 
   // Bootstrap in small steps; between them, live traffic: new events, events late within the
@@ -155,7 +160,8 @@ TEST(SignalLifecycle, AnAddedSignalIsBuiltFromTheStoredEventsWhileIngestGoesOn) 
       // the events from complete_since on, and say so.
       const Value* actual = answer.find("signals")->find(s.name);
       if (s.windows.empty()) {
-        EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, raw_from), *actual, 1e-9), "") << user;
+        EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, raw_from), *actual, 1e-9), "")
+            << user;
         continue;
       }
       Value full = expected_count(s, history.refs, user, as_of, 0);
@@ -166,12 +172,14 @@ TEST(SignalLifecycle, AnAddedSignalIsBuiltFromTheStoredEventsWhileIngestGoesOn) 
     }
     EXPECT_EQ(answer.find("complete_since")->to_json(),
               fmt::format(R"({{"weighted_clicks":{},"all_saves":{}}})", raw_from, raw_from));
-    EXPECT_EQ(answer.find("incomplete")->to_json(), R"({"weighted_clicks":["30d"],"all_saves":[]})");
+    EXPECT_EQ(answer.find("incomplete")->to_json(),
+              R"({"weighted_clicks":["30d"],"all_saves":[]})");
   }
   expect_world_signals(world, engine, history, as_of);
   Value described = engine.describe();
   for (const Value& s : described.find("signals")->array()) {
-    const bool is_added = std::find(added.begin(), added.end(), s.find("name")->string()) != added.end();
+    const bool is_added =
+        std::find(added.begin(), added.end(), s.find("name")->string()) != added.end();
     EXPECT_EQ(s.find("complete_since")->number(), is_added ? static_cast<double>(raw_from) : 0.0);
     EXPECT_EQ(*s.find("bootstrapping"), Value(false));
   }
@@ -195,11 +203,13 @@ TEST(SignalLifecycle, AnAddedSignalIsBuiltFromTheStoredEventsWhileIngestGoesOn) 
     for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
       Value answer = engine.query(user, added, as_of);
       for (const SignalConfig& s : added_signals())
-        EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, 0), *answer.find("signals")->find(s.name), 1e-9),
+        EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, 0),
+                       *answer.find("signals")->find(s.name), 1e-9),
                   "")
             << s.name << " of user " << user;
       if (pass == 0) {
-        EXPECT_EQ(answer.find("incomplete")->to_json(), R"({"weighted_clicks":["30d"],"all_saves":[]})");
+        EXPECT_EQ(answer.find("incomplete")->to_json(),
+                  R"({"weighted_clicks":["30d"],"all_saves":[]})");
       } else {
         EXPECT_EQ(answer.find("complete_since"), nullptr);
         EXPECT_EQ(answer.find("incomplete"), nullptr);
@@ -222,7 +232,8 @@ TEST(SignalLifecycle, AnInterruptedBootstrapResumesWithoutCountingTwice) {
     ASSERT_TRUE(engine.bootstrap_pending());
     std::vector<Event> live;
     for (std::size_t k = 0; k < 20; ++k)
-      live.push_back(world.make_event(kUsers, history.head - static_cast<TimeMs>(k) * kHourMs, 200000 + k));
+      live.push_back(
+          world.make_event(kUsers, history.head - static_cast<TimeMs>(k) * kHourMs, 200000 + k));
     ASSERT_TRUE(engine.ingest(live).rejected.empty());
     for (const Event& e : live) history.refs.push_back(world.to_ref(e));
   }
@@ -235,7 +246,8 @@ TEST(SignalLifecycle, AnInterruptedBootstrapResumesWithoutCountingTwice) {
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
     Value answer = engine.query(user, {"weighted_clicks", "all_saves"}, as_of);
     for (const SignalConfig& s : added_signals())
-      EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, since), *answer.find("signals")->find(s.name), 1e-9),
+      EXPECT_EQ(diff(expected_count(s, history.refs, user, as_of, since),
+                     *answer.find("signals")->find(s.name), 1e-9),
                 "")
           << s.name << " of user " << user;
   }
@@ -258,8 +270,8 @@ TEST(SignalLifecycle, ARenamedSignalKeepsItsStateAndAChangedOneStartsAfresh) {
     SignalConfig saves = *world.find_signal("saves");
     for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
       Value answer = engine.query(user, {"saves_renamed"}, as_of);
-      EXPECT_EQ(diff(expected_count(saves, history.refs, user, as_of, 0), *answer.find("signals")->find("saves_renamed"),
-                     1e-9),
+      EXPECT_EQ(diff(expected_count(saves, history.refs, user, as_of, 0),
+                     *answer.find("signals")->find("saves_renamed"), 1e-9),
                 "")
           << user;
       EXPECT_EQ(answer.find("complete_since"), nullptr);
@@ -287,7 +299,8 @@ TEST(SignalLifecycle, ARenamedSignalKeepsItsStateAndAChangedOneStartsAfresh) {
       Value held = expected_count(*saves, history.refs, user, as_of, since);
       EXPECT_EQ(diff(*full.find("1d"), *actual->find("1d"), 1e-9), "") << user;
       EXPECT_EQ(diff(*held.find("30d"), *actual->find("30d"), 1e-9), "") << user;
-      Value old_definition = expected_count(*world.find_signal("saves"), history.refs, user, as_of, 0);
+      Value old_definition =
+          expected_count(*world.find_signal("saves"), history.refs, user, as_of, 0);
       any_closeup = any_closeup || old_definition.find("1d")->number() != full.find("1d")->number();
     }
     EXPECT_TRUE(any_closeup) << "the changed definition counts differently somewhere";

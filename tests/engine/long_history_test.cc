@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -31,7 +31,8 @@ TEST(LongHistory, SignalsOutliveTheRawEvents) {
     const std::size_t count = 24000;
     const TimeMs step = 120 * kDayMs / static_cast<TimeMs>(count);
     for (std::size_t i = 0; i < count; ++i) {
-      TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % (2 * kHourMs));
+      TimeMs ts =
+          kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % (2 * kHourMs));
       batch.push_back(world.make_event(users, ts, i));
       if (batch.size() == 500 || i + 1 == count) {
         IngestResult r = engine.ingest(batch);

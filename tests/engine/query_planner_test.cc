@@ -50,7 +50,8 @@ TEST(QueryPlanner, WindowStartIsExactUpToTheRetentionAndDayAlignedBeyond) {
 }
 
 TEST(QueryPlanner, TheOnlineStateFollowsStreamTimeAndTheExpiryHorizon) {
-  OnlineState empty = online_state(kBeginningOfTime, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  OnlineState empty =
+      online_state(kBeginningOfTime, kBeginningOfTime, kRetention, kRetention + kHourMs);
   EXPECT_EQ(empty.raw_after, kBeginningOfTime);
   EXPECT_EQ(empty.hour_tiles_from, kBeginningOfTime);
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
@@ -78,20 +79,24 @@ TEST(QueryPlanner, EachWindowIsCoveredExactlyOnceByTilesAndRawEnds) {
   EXPECT_EQ(day.back().kind, CoverPiece::Kind::kRaw);
   // The 40d window: whole days as day tiles.
   bool has_days = false;
-  for (const CoverPiece& p : plans[4].pieces) has_days |= p.kind == CoverPiece::Kind::kTiles && p.tile == TileKind::kDay;
+  for (const CoverPiece& p : plans[4].pieces)
+    has_days |= p.kind == CoverPiece::Kind::kTiles && p.tile == TileKind::kDay;
   EXPECT_TRUE(has_days);
 }
 
 TEST(QueryPlanner, OnlyTheWindowsAskedForArePlanned) {
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
-  std::vector<WindowPlan> plans = plan_signal(windowed({window("10d", 10 * kDayMs)}), kT, s, std::nullopt);
+  std::vector<WindowPlan> plans =
+      plan_signal(windowed({window("10d", 10 * kDayMs)}), kT, s, std::nullopt);
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_EQ(plans[0].label, "10d");
   EXPECT_EQ(tiles_needed_from(windowed({window("10d", 10 * kDayMs)}), kT, kRetention),
             floor_day(kT - 10 * kDayMs));
-  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs), window("10d", 10 * kDayMs)}), kT, kRetention),
+  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs), window("10d", 10 * kDayMs)}), kT,
+                              kRetention),
             floor_day(kT - 10 * kDayMs));
-  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs)}), kT, kRetention), floor_day(kT - kHourMs + 1));
+  EXPECT_EQ(tiles_needed_from(windowed({window("1h", kHourMs)}), kT, kRetention),
+            floor_day(kT - kHourMs + 1));
 }
 
 TEST(QueryPlanner, AnAsOfTheOnlineStateNoLongerHoldsIsRefusedNamingSignalAndWindow) {
@@ -108,8 +113,10 @@ TEST(QueryPlanner, AnAsOfTheOnlineStateNoLongerHoldsIsRefusedNamingSignalAndWind
   }
   // A long window is answered from day tiles as long as its state keeps them: for the
   // longest window of any signal sharing the state, behind the raw horizon.
-  EXPECT_NO_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 40 * kDayMs), kT - 2 * kDayMs, s, std::nullopt));
-  EXPECT_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 10 * kDayMs), kT - 2 * kDayMs, s, std::nullopt),
+  EXPECT_NO_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 40 * kDayMs), kT - 2 * kDayMs,
+                              s, std::nullopt));
+  EXPECT_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 10 * kDayMs), kT - 2 * kDayMs, s,
+                           std::nullopt),
                QueryError);
 }
 
@@ -140,11 +147,13 @@ TEST(QueryPlanner, ASignalWithoutWindowsStartsFromItsBase) {
 TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
   auto plan_of = [](std::vector<std::pair<TimeMs, TimeMs>> raws) {
     WindowPlan p;
-    for (auto [from, to] : raws) p.pieces.push_back({CoverPiece::Kind::kRaw, TileKind::kDay, from, to});
+    for (auto [from, to] : raws)
+      p.pieces.push_back({CoverPiece::Kind::kRaw, TileKind::kDay, from, to});
     p.pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, 0, kHourMs});
     return p;
   };
-  std::vector<std::vector<WindowPlan>> plans = {{plan_of({{10, 20}, {50, 60}})}, {}, {plan_of({{21, 30}, {55, 70}, {100, 100}})}};
+  std::vector<std::vector<WindowPlan>> plans = {
+      {plan_of({{10, 20}, {50, 60}})}, {}, {plan_of({{21, 30}, {55, 70}, {100, 100}})}};
   std::vector<std::pair<TimeMs, TimeMs>> expected = {{10, 30}, {50, 70}, {100, 100}};
   EXPECT_EQ(raw_ranges(plans), expected);
   EXPECT_TRUE(raw_ranges({}).empty());

@@ -45,9 +45,9 @@ struct RefEvent {
   TimeMs ts = 0;
   std::string action;
   std::string event_id;
-  std::string item_id;               // empty when absent
+  std::string item_id;                  // empty when absent
   std::vector<std::string> categories;  // the pin's categories (empty when unknown)
-  std::vector<float> embedding;      // the pin's embedding (empty when unknown)
+  std::vector<float> embedding;         // the pin's embedding (empty when unknown)
   std::optional<double> price;
   std::optional<std::string> query;
   std::optional<std::string> surface;  // the string attribute attrs.surface
@@ -64,7 +64,8 @@ inline bool in_window(TimeMs ts, TimeMs as_of, std::optional<TimeMs> window, Tim
   return floor <= ts;
 }
 
-inline std::optional<double> weight_of(const RefEvent& e, const std::map<std::string, double>* actions) {
+inline std::optional<double> weight_of(const RefEvent& e,
+                                       const std::map<std::string, double>* actions) {
   if (!actions) return 1.0;
   auto it = actions->find(e.action);
   if (it == actions->end()) return std::nullopt;
@@ -99,14 +100,16 @@ inline Value ref_count_by_category(const std::vector<const RefEvent*>& es,
   return map_value(m);
 }
 
-inline Value ref_count(const std::vector<const RefEvent*>& es, const std::map<std::string, double>* actions) {
+inline Value ref_count(const std::vector<const RefEvent*>& es,
+                       const std::map<std::string, double>* actions) {
   double total = 0;
   for (const RefEvent* e : es)
     if (auto w = weight_of(*e, actions)) total += *w;
   return Value(total);
 }
 
-inline Value ref_sum_price(const std::vector<const RefEvent*>& es, const std::map<std::string, double>* actions) {
+inline Value ref_sum_price(const std::vector<const RefEvent*>& es,
+                           const std::map<std::string, double>* actions) {
   double total = 0;
   for (const RefEvent* e : es)
     if (auto w = weight_of(*e, actions); w && e->price) total += *w * *e->price;
@@ -114,12 +117,14 @@ inline Value ref_sum_price(const std::vector<const RefEvent*>& es, const std::ma
 }
 
 inline Value ref_decayed_by_category(const std::vector<const RefEvent*>& es, TimeMs as_of,
-                                     TimeMs half_life, const std::map<std::string, double>* actions) {
+                                     TimeMs half_life,
+                                     const std::map<std::string, double>* actions) {
   std::map<std::string, double> m;
   for (const RefEvent* e : es)
     if (auto w = weight_of(*e, actions))
       for (const auto& c : distinct_categories(*e))
-        m[c] += *w * std::exp2(-static_cast<double>(as_of - e->ts) / static_cast<double>(half_life));
+        m[c] +=
+            *w * std::exp2(-static_cast<double>(as_of - e->ts) / static_cast<double>(half_life));
   return map_value(m);
 }
 
@@ -132,7 +137,8 @@ inline Value ref_last_k_items(const std::vector<const RefEvent*>& es, std::size_
   for (const RefEvent* e : es) {
     if (e->item_id.empty()) continue;
     auto it = newest.find(e->item_id);
-    if (it == newest.end() || std::tie(e->ts, e->event_id) > std::tie(it->second.ts, it->second.event_id))
+    if (it == newest.end() ||
+        std::tie(e->ts, e->event_id) > std::tie(it->second.ts, it->second.event_id))
       newest[e->item_id] = {e->ts, e->event_id};
   }
   std::vector<std::pair<std::string, Newest>> list(newest.begin(), newest.end());
@@ -297,7 +303,8 @@ inline std::string diff(const Value& expected, const Value& actual, double relat
       return path + ": expected " + expected.to_json() + ", got " + actual.to_json();
     for (std::size_t i = 0; i < eo.size(); ++i) {
       if (eo[i].first != ao[i].first)
-        return path + ": expected key " + eo[i].first + ", got " + ao[i].first + " in " + actual.to_json();
+        return path + ": expected key " + eo[i].first + ", got " + ao[i].first + " in " +
+               actual.to_json();
       std::string d = diff(eo[i].second, ao[i].second, relative, path + "." + eo[i].first);
       if (!d.empty()) return d;
     }

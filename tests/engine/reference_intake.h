@@ -104,29 +104,34 @@ class ReferenceIntake {
 // "" when the engine rejected exactly the events the reference did, each for the same field;
 // else what differs. `listed` is what the engine named, (index, message) in index order;
 // `count` how many it rejected in all (an HTTP answer lists at most the first 100).
-inline std::string compare_rejections(const ReferenceIntake::Decision& want,
-                                      const std::vector<std::pair<std::size_t, std::string>>& listed,
-                                      std::size_t count) {
+inline std::string compare_rejections(
+    const ReferenceIntake::Decision& want,
+    const std::vector<std::pair<std::size_t, std::string>>& listed, std::size_t count) {
   std::string out;
   if (count != want.rejected.size())
-    out += fmt::format("the engine rejected {} events, the reference {}; ", count, want.rejected.size());
+    out += fmt::format("the engine rejected {} events, the reference {}; ", count,
+                       want.rejected.size());
   auto expected = want.rejected.begin();
   for (const auto& [index, message] : listed) {
     while (expected != want.rejected.end() && expected->first < index) {
-      out += fmt::format("[{}] valid by the engine, the reference rejects it ({}); ", expected->first, expected->second);
+      out += fmt::format("[{}] valid by the engine, the reference rejects it ({}); ",
+                         expected->first, expected->second);
       ++expected;
     }
     if (expected == want.rejected.end() || expected->first != index) {
-      out += fmt::format("[{}] rejected by the engine ({}), valid by the reference; ", index, message);
+      out +=
+          fmt::format("[{}] rejected by the engine ({}), valid by the reference; ", index, message);
       continue;
     }
     if (fault_of(message) != expected->second)
-      out += fmt::format("[{}] the engine blames {}, the reference {}; ", index, message, expected->second);
+      out += fmt::format("[{}] the engine blames {}, the reference {}; ", index, message,
+                         expected->second);
     ++expected;
   }
   if (listed.size() == count)
     for (; expected != want.rejected.end(); ++expected)
-      out += fmt::format("[{}] valid by the engine, the reference rejects it ({}); ", expected->first, expected->second);
+      out += fmt::format("[{}] valid by the engine, the reference rejects it ({}); ",
+                         expected->first, expected->second);
   return out;
 }
 

@@ -17,9 +17,10 @@ constexpr TimeMs kSkew = kHourMs;
 std::string fault(std::string_view text) { return judge_event(text, kNow, kSkew).fault; }
 
 TEST(EventRules, TheDocumentedExampleIsValid) {
-  JudgedEvent e = judge_event(R"({"user_id": 5444161, "ts": 1795448939299, "action": "save", "event_id": "e1234",
+  JudgedEvent e = judge_event(
+      R"({"user_id": 5444161, "ts": 1795448939299, "action": "save", "event_id": "e1234",
                                   "item_id": "p1950", "attrs": {"surface": "home"}})",
-                              kNow, kSkew);
+      kNow, kSkew);
   ASSERT_TRUE(e.event) << e.fault;
   EXPECT_EQ(e.event->user_id, 5444161u);
   EXPECT_EQ(e.event->event_id, "e1234");
@@ -32,15 +33,21 @@ TEST(EventRules, EachRuleNamesItsField) {
   EXPECT_EQ(fault(R"({"user_id": 1, "action": "save"})"), "ts");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": -1, "action": "save"})"), "ts");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": "1", "action": "save"})"), "ts");
-  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 1, "ts": {}, "action": "save"}})", kNow + kSkew + 1)), "ts");
+  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 1, "ts": {}, "action": "save"}})", kNow + kSkew + 1)),
+            "ts");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "Save"})"), "action");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": ""})"), "action");
-  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 1, "ts": 1, "action": "{}"}})", std::string(33, 'a'))), "action");
+  EXPECT_EQ(
+      fault(fmt::format(R"({{"user_id": 1, "ts": 1, "action": "{}"}})", std::string(33, 'a'))),
+      "action");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "event_id": ""})"), "event_id");
-  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 1, "ts": 1, "action": "save", "item_id": "{}"}})", std::string(257, 'x'))),
+  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 1, "ts": 1, "action": "save", "item_id": "{}"}})",
+                              std::string(257, 'x'))),
             "item_id");
-  EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"color": [1]}})"), "attrs.color");
-  EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"price": 1.7e308}})"), "attrs.price");
+  EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"color": [1]}})"),
+            "attrs.color");
+  EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"price": 1.7e308}})"),
+            "attrs.price");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "userid": 2})"), "userid");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save", "ts": 2})"), "ts");
   EXPECT_EQ(fault(R"({"user_id": 1, "ts": 1, "action": "save")"), "json");
@@ -48,19 +55,22 @@ TEST(EventRules, EachRuleNamesItsField) {
 }
 
 TEST(EventRules, BoundsAreInclusiveAndNullIsAbsent) {
-  EXPECT_EQ(fault(fmt::format(R"({{"user_id": 18446744073709551615, "ts": {}, "action": "{}", "event_id": null,
+  EXPECT_EQ(fault(fmt::format(
+                R"({{"user_id": 18446744073709551615, "ts": {}, "action": "{}", "event_id": null,
                                    "item_id": null, "query": "", "attrs": {{"price": 1e100, "n": -1e100}}}})",
-                              kNow + kSkew, std::string(32, 'a'))),
+                kNow + kSkew, std::string(32, 'a'))),
             "");
   for (std::uint64_t kind = 0; kind < kInvalidEventKinds; ++kind)
-    EXPECT_NE(fault(invalid_event_text(1000, kNow, 1, kind)), "") << invalid_event_text(1000, kNow, 1, kind);
+    EXPECT_NE(fault(invalid_event_text(1000, kNow, 1, kind)), "")
+        << invalid_event_text(1000, kNow, 1, kind);
 }
 
 TEST(EventRules, AnEventWithoutIdIsIdentifiedByItsContent) {
   auto id = [](std::string_view text) { return judge_event(text, kNow, kSkew).event->event_id; };
   EXPECT_EQ(id(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"a": 1, "b": "x"}})"),
             id(R"({"user_id": 1, "ts": 1, "action": "save", "attrs": {"b": "x", "a": 1}})"));
-  EXPECT_NE(id(R"({"user_id": 1, "ts": 1, "action": "save"})"), id(R"({"user_id": 1, "ts": 2, "action": "save"})"));
+  EXPECT_NE(id(R"({"user_id": 1, "ts": 1, "action": "save"})"),
+            id(R"({"user_id": 1, "ts": 2, "action": "save"})"));
 }
 
 TEST(ReferenceIntake, TheComparisonCatchesEveryDisagreement) {
@@ -78,7 +88,8 @@ TEST(ReferenceIntake, TheComparisonCatchesEveryDisagreement) {
 
   EXPECT_EQ(compare_rejections(want, {{1, "ts: required"}}, 1), "");
   EXPECT_NE(compare_rejections(want, {}, 0), "") << "an invalid event taken";
-  EXPECT_NE(compare_rejections(want, {{0, "ts: too late"}, {1, "ts: required"}}, 2), "") << "a valid event rejected";
+  EXPECT_NE(compare_rejections(want, {{0, "ts: too late"}, {1, "ts: required"}}, 2), "")
+      << "a valid event rejected";
   EXPECT_NE(compare_rejections(want, {{1, "action: required"}}, 1), "") << "the wrong field blamed";
 }
 
@@ -86,7 +97,8 @@ TEST(ReferenceIntake, TheLateHorizonIsTheLongestWindowAtLeastRetentionPlusSkew) 
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
   EXPECT_EQ(reference_late_horizon(world.config), 40 * kDayMs);
   world.config.event_store.late_horizon = kHourMs;
-  EXPECT_EQ(reference_late_horizon(world.config), 3 * kDayMs + world.config.event_store.max_future_skew);
+  EXPECT_EQ(reference_late_horizon(world.config),
+            3 * kDayMs + world.config.event_store.max_future_skew);
 }
 
 }  // namespace

@@ -21,7 +21,9 @@ namespace signalbox::testing {
 inline double written_float(float x) { return std::strtod(fmt::format("{}", x).c_str(), nullptr); }
 
 inline Value ref_sequence_field(const RefEvent& e, const std::string& field) {
-  auto optional_string = [](const std::optional<std::string>& s) { return s ? Value(*s) : Value(); };
+  auto optional_string = [](const std::optional<std::string>& s) {
+    return s ? Value(*s) : Value();
+  };
   if (field == "ts") return Value(e.ts);
   if (field == "event_id") return Value(e.event_id);
   if (field == "action") return Value(e.action);
@@ -58,7 +60,8 @@ inline Value ref_sequence(const std::vector<const RefEvent*>& es,
   Value::Array out;
   for (const RefEvent* e : counted) {
     Value::Object entry;
-    for (const std::string& field : fields) entry.emplace_back(field, ref_sequence_field(*e, field));
+    for (const std::string& field : fields)
+      entry.emplace_back(field, ref_sequence_field(*e, field));
     out.emplace_back(std::move(entry));
   }
   return Value(std::move(out));

@@ -48,14 +48,15 @@ inline Value ref_quantiles(std::vector<double> xs, const SignalConfig& s) {
 
 // The values an event carries at `value` for top_frequent, each once.
 inline std::set<std::string> ref_frequent_values(const RefEvent& e, const std::string& value) {
-  if (value == "item_id") return e.item_id.empty() ? std::set<std::string>{} : std::set<std::string>{e.item_id};
+  if (value == "item_id")
+    return e.item_id.empty() ? std::set<std::string>{} : std::set<std::string>{e.item_id};
   if (value == "pin.categories") return distinct_categories(e);
   throw std::logic_error("no reference values for " + value);
 }
 
-inline std::map<std::string, std::uint64_t> ref_frequencies(const std::vector<const RefEvent*>& es,
-                                                            const std::map<std::string, double>* actions,
-                                                            const std::string& value) {
+inline std::map<std::string, std::uint64_t> ref_frequencies(
+    const std::vector<const RefEvent*>& es, const std::map<std::string, double>* actions,
+    const std::string& value) {
   std::map<std::string, std::uint64_t> counts;
   for (const RefEvent* e : es)
     if (weight_of(*e, actions))
@@ -77,27 +78,32 @@ inline Value ref_top_frequent(const std::map<std::string, std::uint64_t>& counts
 
 // What the approximate answers of one check came to.
 struct SketchStats {
-  std::size_t exact_checks = 0;   // answers compared exactly (exact regime)
-  std::size_t bound_checks = 0;   // answers checked against the bound
-  double worst_rank_error = 0;    // quantile: the largest normalised rank error seen
+  std::size_t exact_checks = 0;  // answers compared exactly (exact regime)
+  std::size_t bound_checks = 0;  // answers checked against the bound
+  double worst_rank_error = 0;   // quantile: the largest normalised rank error seen
 };
 
 // Checks a quantile answer over `xs` in the sketch regime (more than 100 values): each
 // answer is one of the values and within 1 % of n of the nearest rank. Returns "" or the
 // problem; `worst` keeps the largest error.
-inline std::string check_quantiles(std::vector<double> xs, const SignalConfig& s, const Value& actual,
-                                   double& worst) {
+inline std::string check_quantiles(std::vector<double> xs, const SignalConfig& s,
+                                   const Value& actual, double& worst) {
   std::sort(xs.begin(), xs.end());
   const double n = static_cast<double>(xs.size());
   for (const std::string& q : s.params.at("quantiles").items) {
     const Value* v = actual.find(q);
-    if (!v || !v->is_number()) return fmt::format("quantile {}: no number in {}", q, actual.to_json());
+    if (!v || !v->is_number())
+      return fmt::format("quantile {}: no number in {}", q, actual.to_json());
     const double x = v->number();
-    const auto lo = static_cast<std::uint64_t>(std::lower_bound(xs.begin(), xs.end(), x) - xs.begin()) + 1;
-    const auto hi = static_cast<std::uint64_t>(std::upper_bound(xs.begin(), xs.end(), x) - xs.begin());
+    const auto lo =
+        static_cast<std::uint64_t>(std::lower_bound(xs.begin(), xs.end(), x) - xs.begin()) + 1;
+    const auto hi =
+        static_cast<std::uint64_t>(std::upper_bound(xs.begin(), xs.end(), x) - xs.begin());
     if (hi < lo) return fmt::format("quantile {}: {} is none of the values", q, x);
     const std::uint64_t r = ref_nearest_rank(q, xs.size());
-    const double off = r < lo ? static_cast<double>(lo - r) : r > hi ? static_cast<double>(r - hi) : 0;
+    const double off = r < lo   ? static_cast<double>(lo - r)
+                       : r > hi ? static_cast<double>(r - hi)
+                                : 0;
     worst = std::max(worst, off / n);
     if (off / n > 0.01)
       return fmt::format("quantile {} of {} values: rank error {} > 1 %", q, xs.size(), off / n);
@@ -108,12 +114,13 @@ inline std::string check_quantiles(std::vector<double> xs, const SignalConfig& s
 // Checks a top_frequent answer in the sketch regime (more distinct values than counters):
 // every estimate at most its true count and at least the true count − N / (capacity + 1),
 // the list ordered, and no value missing whose lowest possible estimate beats the last one.
-inline std::string check_top_frequent(const std::map<std::string, std::uint64_t>& counts, std::size_t k,
-                                      std::size_t capacity, const Value& actual) {
+inline std::string check_top_frequent(const std::map<std::string, std::uint64_t>& counts,
+                                      std::size_t k, std::size_t capacity, const Value& actual) {
   std::uint64_t total = 0;
   for (const auto& [v, c] : counts) total += c;
   const double bound = static_cast<double>(total) / static_cast<double>(capacity + 1);
-  if (!actual.is_array() || actual.array().size() > k) return "not a list of at most k: " + actual.to_json();
+  if (!actual.is_array() || actual.array().size() > k)
+    return "not a list of at most k: " + actual.to_json();
   std::set<std::string> reported;
   double last = 0;
   std::string last_key;

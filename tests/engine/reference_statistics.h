@@ -52,7 +52,8 @@ inline Value ref_numeric_summary(const std::vector<const RefEvent*>& es,
                                  const std::map<std::string, double>* actions,
                                  const SignalConfig& s) {
   if (s.group_by.empty()) return ref_statistic(ref_numbers(es, actions, s.value), s.aggregator);
-  if (s.group_by != "pin.categories") throw std::logic_error("no reference groups for " + s.group_by);
+  if (s.group_by != "pin.categories")
+    throw std::logic_error("no reference groups for " + s.group_by);
   std::map<std::string, std::vector<const RefEvent*>> groups;
   for (const RefEvent* e : es)
     for (const auto& c : distinct_categories(*e)) groups[c].push_back(e);

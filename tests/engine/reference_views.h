@@ -25,7 +25,8 @@ struct RatioCases {
   std::size_t denominator_only_keys = 0;
 };
 
-inline Value ref_divide(const Value& top, const Value& bottom, bool share, RatioCases* cases = nullptr) {
+inline Value ref_divide(const Value& top, const Value& bottom, bool share,
+                        RatioCases* cases = nullptr) {
   RatioCases ignored;
   RatioCases& seen = cases ? *cases : ignored;
   if (top.is_null() || bottom.is_null()) return Value();
@@ -55,8 +56,8 @@ inline Value ref_divide(const Value& top, const Value& bottom, bool share, Ratio
 // A ratio view from the results of its signal and, with denominator_signal, of that one:
 // each side is the window named by numerator / denominator, or the whole result of a signal
 // without windows.
-inline Value ref_ratio(const Value& result, const ViewConfig& v, const Value* denominator_result = nullptr,
-                       RatioCases* cases = nullptr) {
+inline Value ref_ratio(const Value& result, const ViewConfig& v,
+                       const Value* denominator_result = nullptr, RatioCases* cases = nullptr) {
   const ConfigParam* share_param = view_param(v, "share");
   const bool share = share_param && share_param->text == "true";
   auto side = [&](const Value& whole, const char* key) -> const Value& {

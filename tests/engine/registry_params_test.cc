@@ -70,14 +70,13 @@ TEST(RegistryParams, EveryBuiltInDeclaresItsParametersWithAMeaning) {
 }
 
 TEST(RegistryParams, AnUndeclaredKeyIsRefusedBeforeTheFactoryRuns) {
-  register_aggregator(
-      "test_constant",
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        ++factory_calls;
-        c.param_int("limit", 5);
-        return std::make_unique<Constant>();
-      },
-      {{"limit", "an optional bound"}});
+  register_aggregator("test_constant",
+                      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+                        ++factory_calls;
+                        c.param_int("limit", 5);
+                        return std::make_unique<Constant>();
+                      },
+                      {{"limit", "an optional bound"}});
 
   factory_calls = 0;
   EXPECT_EQ(build_error(signal_config("test_constant", {})), "(no error)");

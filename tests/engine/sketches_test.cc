@@ -20,7 +20,8 @@ std::vector<double> draw(std::mt19937_64& rng, std::size_t n) {
   std::vector<double> xs;
   std::lognormal_distribution<double> spread(3, 1.5);
   for (std::size_t i = 0; i < n; ++i)
-    xs.push_back(rng() % 5 == 0 ? static_cast<double>(rng() % 10) : std::round(spread(rng) * 10) / 10);
+    xs.push_back(rng() % 5 == 0 ? static_cast<double>(rng() % 10)
+                                : std::round(spread(rng) * 10) / 10);
   return xs;
 }
 
@@ -60,7 +61,8 @@ TEST(KllSketch, ExactWhileItHoldsEveryValue) {
     std::sort(sorted.begin(), sorted.end());
     ASSERT_EQ(s.count(), xs.size());
     ASSERT_TRUE(s.exact());
-    for (std::uint64_t r = 1; r <= xs.size(); ++r) ASSERT_EQ(s.value_at_rank(r), sorted[r - 1]) << "seed " << seed;
+    for (std::uint64_t r = 1; r <= xs.size(); ++r)
+      ASSERT_EQ(s.value_at_rank(r), sorted[r - 1]) << "seed " << seed;
   }
 }
 
@@ -74,12 +76,17 @@ TEST(KllSketch, RankErrorStaysUnderOnePercent) {
     std::sort(xs.begin(), xs.end());
     ASSERT_EQ(s.count(), n);
     for (int percent = 0; percent <= 100; ++percent) {
-      const std::uint64_t r = std::max<std::uint64_t>(1, (static_cast<std::uint64_t>(percent) * n + 99) / 100);
+      const std::uint64_t r =
+          std::max<std::uint64_t>(1, (static_cast<std::uint64_t>(percent) * n + 99) / 100);
       const double x = s.value_at_rank(r);
-      const auto lo = static_cast<std::uint64_t>(std::lower_bound(xs.begin(), xs.end(), x) - xs.begin()) + 1;
-      const auto hi = static_cast<std::uint64_t>(std::upper_bound(xs.begin(), xs.end(), x) - xs.begin());
+      const auto lo =
+          static_cast<std::uint64_t>(std::lower_bound(xs.begin(), xs.end(), x) - xs.begin()) + 1;
+      const auto hi =
+          static_cast<std::uint64_t>(std::upper_bound(xs.begin(), xs.end(), x) - xs.begin());
       ASSERT_LE(lo, hi) << x << " is not one of the values";
-      const double off = r < lo ? static_cast<double>(lo - r) : r > hi ? static_cast<double>(r - hi) : 0;
+      const double off = r < lo   ? static_cast<double>(lo - r)
+                         : r > hi ? static_cast<double>(r - hi)
+                                  : 0;
       worst = std::max(worst, off / static_cast<double>(n));
     }
   }
@@ -108,17 +115,20 @@ std::vector<std::string> draw_items(std::mt19937_64& rng, std::size_t n, std::si
   std::vector<std::string> out;
   for (std::size_t i = 0; i < n; ++i) {
     double u = static_cast<double>(rng() % 1000000) / 1000000.0;
-    out.push_back("v" + std::to_string(static_cast<std::size_t>(std::pow(u, 3) * static_cast<double>(distinct))));
+    out.push_back("v" + std::to_string(static_cast<std::size_t>(std::pow(u, 3) *
+                                                                static_cast<double>(distinct))));
   }
   return out;
 }
 
-FrequentItems frequent_of(const std::vector<std::string>& items, std::size_t capacity, std::mt19937_64& rng) {
+FrequentItems frequent_of(const std::vector<std::string>& items, std::size_t capacity,
+                          std::mt19937_64& rng) {
   std::vector<FrequentItems> parts;
   for (std::size_t at = 0; at < items.size();) {
     std::size_t run = 1 + rng() % 200;
     FrequentItems part;
-    for (std::size_t i = at; i < std::min(items.size(), at + run); ++i) part.add(items[i], 1, capacity);
+    for (std::size_t i = at; i < std::min(items.size(), at + run); ++i)
+      part.add(items[i], 1, capacity);
     parts.push_back(part);
     at += run;
   }
@@ -152,7 +162,8 @@ TEST(FrequentItems, EstimatesKeepTheBound) {
   for (std::uint64_t seed = 1; seed <= 100; ++seed) {
     std::mt19937_64 rng(seed);
     const std::size_t capacity = 5 + rng() % 60;
-    std::vector<std::string> items = draw_items(rng, 100 + rng() % 20000, capacity * (2 + rng() % 20));
+    std::vector<std::string> items =
+        draw_items(rng, 100 + rng() % 20000, capacity * (2 + rng() % 20));
     std::map<std::string, std::uint64_t> truth;
     for (const auto& v : items) ++truth[v];
     FrequentItems s = frequent_of(items, capacity, rng);

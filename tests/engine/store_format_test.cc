@@ -46,7 +46,8 @@ TEST(StoreFormat, AStoreOfAnEarlierLayoutIsRefusedWithAWayOut) {
       std::string message = open_error(world.config, read_only);
       EXPECT_NE(message.find("earlier version"), std::string::npos) << message;
       EXPECT_NE(message.find(format), std::string::npos) << message;
-      EXPECT_NE(message.find("Replay the events into a new storage.path"), std::string::npos) << message;
+      EXPECT_NE(message.find("Replay the events into a new storage.path"), std::string::npos)
+          << message;
     }
   }
 }

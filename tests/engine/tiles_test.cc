@@ -47,8 +47,10 @@ TEST(CoverInterval, UsesDayTilesForWholeDays) {
   auto pieces = cover_interval(t0 + 30 * kMinuteMs, t0 + 10 * kDayMs + 90 * kMinuteMs);
   int day_pieces = 0, raw = 0;
   for (const auto& p : pieces) {
-    if (p.kind == CoverPiece::Kind::kRaw) ++raw;
-    else if (p.tile == TileKind::kDay) ++day_pieces;
+    if (p.kind == CoverPiece::Kind::kRaw)
+      ++raw;
+    else if (p.tile == TileKind::kDay)
+      ++day_pieces;
   }
   EXPECT_EQ(day_pieces, 1);
   EXPECT_EQ(raw, 2);

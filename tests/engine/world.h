@@ -19,8 +19,9 @@
 
 namespace signalbox::testing {
 
-inline const std::vector<std::string> kCategories = {
-    "food", "travel", "diy", "fashion", "home", "garden", "art", "cars", "pets", "fitness", "music", "kids"};
+inline const std::vector<std::string> kCategories = {"food", "travel",  "diy",   "fashion",
+                                                     "home", "garden",  "art",   "cars",
+                                                     "pets", "fitness", "music", "kids"};
 
 struct Pin {
   std::string id;
@@ -66,16 +67,19 @@ class World {
     if (e.action == "search") {
       e.query = kCategories[rng_() % kCategories.size()] + " ideas";
     } else if (rng_() % 50 != 0) {  // a few events carry an unknown pin
-      std::size_t p = static_cast<std::size_t>(std::pow(static_cast<double>(rng_() % 1000) / 1000.0, 2) * pins.size());
+      std::size_t p = static_cast<std::size_t>(
+          std::pow(static_cast<double>(rng_() % 1000) / 1000.0, 2) * pins.size());
       e.item_id = pins[p].id;
     } else {
       e.item_id = "unknown-pin";
     }
-    if (e.action == "purchase") e.attrs.emplace_back("price", static_cast<double>(rng_() % 10000) / 100.0);
+    if (e.action == "purchase")
+      e.attrs.emplace_back("price", static_cast<double>(rng_() % 10000) / 100.0);
     // On every event, from the serial rather than the generator, so that adding it changed
     // no other part of the generated streams.
     e.attrs.emplace_back("dwell", static_cast<double>((serial * 2654435761u) % 20000) / 10.0);
-    if (rng_() % 3 == 0) e.attrs.emplace_back("surface", std::string(rng_() % 2 ? "home" : "search"));
+    if (rng_() % 3 == 0)
+      e.attrs.emplace_back("surface", std::string(rng_() % 2 ? "home" : "search"));
     return e;
   }
 
@@ -122,7 +126,8 @@ class World {
     auto windowed = [&](const SignalConfig& s, auto compute) {
       Value::Object o;
       for (const auto& w : s.windows) {
-        auto es = select(mine, [&](const RefEvent& e) { return in_window(e.ts, as_of, w.length, retention); });
+        auto es = select(
+            mine, [&](const RefEvent& e) { return in_window(e.ts, as_of, w.length, retention); });
         o.emplace_back(w.text, compute(es));
       }
       return Value(std::move(o));
@@ -143,32 +148,41 @@ class World {
       Value v;
       if (s.name == "category_counts" || s.name == "category_saves")
         v = windowed(s, [&](auto& es) { return ref_count_by_category(es, acts); });
-      else if (s.name == "saves") v = windowed(s, [&](auto& es) { return ref_count(es, acts); });
-      else if (s.name == "purchase_value") v = windowed(s, [&](auto& es) { return ref_sum_price(es, acts); });
-      else if (s.name == "affinity") v = ref_decayed_by_category(everything, as_of, 2 * kDayMs, acts);
-      else if (s.name == "recent_items") v = ref_last_k_items(everything, 5);
-      else if (s.name == "distinct_items") v = windowed(s, [&](auto& es) { return ref_distinct_items(es); });
-      else if (s.name == "taste") v = windowed(s, [&](auto& es) { return ref_mean_embedding(es, acts); });
-      else if (s.name == "all_clicks") v = ref_count(everything, acts);
-      else if (s.aggregator == "histogram") v = custom(s, [&](auto& es) {
-        return ref_histogram(es, acts, std::stod(s.params.at("width").text));
-      });
-      else if (s.aggregator == "session_mean") v = custom(s, [&](auto& es) {
-        return ref_session_mean(es, acts, *parse_duration(s.params.at("gap").text), as_of);
-      });
-      else if (is_numeric_summary(s.aggregator)) v = custom(s, [&](auto& es) {
-        return ref_numeric_summary(es, acts, s);
-      });
-      else if (s.aggregator == "sequence") v = custom(s, [&](auto& es) {
-        return ref_sequence(es, acts, s);
-      });
-      else if (s.aggregator == "quantile") v = custom(s, [&](auto& es) {
-        return ref_quantiles(ref_numbers(es, acts, s.value), s);
-      });
-      else if (s.aggregator == "top_frequent") v = custom(s, [&](auto& es) {
-        return ref_top_frequent(ref_frequencies(es, acts, s.value), std::stoul(s.params.at("k").text));
-      });
-      else throw std::logic_error("no reference for " + s.name);
+      else if (s.name == "saves")
+        v = windowed(s, [&](auto& es) { return ref_count(es, acts); });
+      else if (s.name == "purchase_value")
+        v = windowed(s, [&](auto& es) { return ref_sum_price(es, acts); });
+      else if (s.name == "affinity")
+        v = ref_decayed_by_category(everything, as_of, 2 * kDayMs, acts);
+      else if (s.name == "recent_items")
+        v = ref_last_k_items(everything, 5);
+      else if (s.name == "distinct_items")
+        v = windowed(s, [&](auto& es) { return ref_distinct_items(es); });
+      else if (s.name == "taste")
+        v = windowed(s, [&](auto& es) { return ref_mean_embedding(es, acts); });
+      else if (s.name == "all_clicks")
+        v = ref_count(everything, acts);
+      else if (s.aggregator == "histogram")
+        v = custom(s, [&](auto& es) {
+          return ref_histogram(es, acts, std::stod(s.params.at("width").text));
+        });
+      else if (s.aggregator == "session_mean")
+        v = custom(s, [&](auto& es) {
+          return ref_session_mean(es, acts, *parse_duration(s.params.at("gap").text), as_of);
+        });
+      else if (is_numeric_summary(s.aggregator))
+        v = custom(s, [&](auto& es) { return ref_numeric_summary(es, acts, s); });
+      else if (s.aggregator == "sequence")
+        v = custom(s, [&](auto& es) { return ref_sequence(es, acts, s); });
+      else if (s.aggregator == "quantile")
+        v = custom(s, [&](auto& es) { return ref_quantiles(ref_numbers(es, acts, s.value), s); });
+      else if (s.aggregator == "top_frequent")
+        v = custom(s, [&](auto& es) {
+          return ref_top_frequent(ref_frequencies(es, acts, s.value),
+                                  std::stoul(s.params.at("k").text));
+        });
+      else
+        throw std::logic_error("no reference for " + s.name);
       results[s.name] = v;
     }
     Value::Object signals;
@@ -181,13 +195,16 @@ class World {
     for (std::size_t i = 3; i < config.views.size(); ++i) {
       const ViewConfig& v = config.views[i];
       if (v.transform == "session_profile") {
-        signals.emplace_back(v.name, ref_session_profile(results[v.signal], *find_signal(v.signal)));
+        signals.emplace_back(v.name,
+                             ref_session_profile(results[v.signal], *find_signal(v.signal)));
       } else if (v.transform == "ratio") {
         const ConfigParam* other = view_param(v, "denominator_signal");
-        signals.emplace_back(v.name, ref_ratio(results[v.signal], v, other ? &results[other->text] : nullptr,
-                                               other ? &cross_ratio_cases : nullptr));
+        signals.emplace_back(
+            v.name, ref_ratio(results[v.signal], v, other ? &results[other->text] : nullptr,
+                              other ? &cross_ratio_cases : nullptr));
       } else if (v.transform == "bucketize") {
-        const Value& input = v.window.empty() ? results[v.signal] : *results[v.signal].find(v.window);
+        const Value& input =
+            v.window.empty() ? results[v.signal] : *results[v.signal].find(v.window);
         signals.emplace_back(v.name, ref_bucketize(input, v));
       } else {
         throw std::logic_error("no reference for " + v.name);
@@ -204,7 +221,8 @@ class World {
   // the store still holds every event taken).
   Value served(const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of) const {
     Value answer = expected(all, user, as_of);
-    const bool seen = std::any_of(all.begin(), all.end(), [&](const RefEvent& e) { return e.user == user; });
+    const bool seen =
+        std::any_of(all.begin(), all.end(), [&](const RefEvent& e) { return e.user == user; });
     Value::Object& fields = answer.object();
     fields.insert(fields.begin() + 3, {"seen", Value(seen)});
     return answer;
@@ -214,8 +232,8 @@ class World {
   // outside their exact regime: each is checked against its bound and, when within it,
   // replaced by the exact answer, so that diff() then compares everything else exactly.
   // Returns "" or the first answer out of bounds.
-  std::string accept_sketch_answers(const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of,
-                                    Value& actual, SketchStats& stats) const {
+  std::string accept_sketch_answers(const std::vector<RefEvent>& all, std::uint64_t user,
+                                    TimeMs as_of, Value& actual, SketchStats& stats) const {
     std::vector<RefEvent> mine;
     for (const auto& e : all)
       if (e.user == user && e.ts <= as_of) mine.push_back(e);
@@ -233,7 +251,8 @@ class World {
       if (!result) continue;  // not asked for
       std::vector<std::pair<std::optional<TimeMs>, Value*>> parts;
       if (s.windows.empty()) parts.emplace_back(std::nullopt, result);
-      for (const auto& w : s.windows) parts.emplace_back(w.length, const_cast<Value*>(result->find(w.text)));
+      for (const auto& w : s.windows)
+        parts.emplace_back(w.length, const_cast<Value*>(result->find(w.text)));
       for (auto& window_part : parts) {
         // Named, not a structured binding: the lambda below captures it (clang 14).
         const std::optional<TimeMs> length = window_part.first;
@@ -282,8 +301,10 @@ class World {
       Pin p;
       p.id = fmt::format("pin{}", i);
       std::size_t n = 1 + rng_() % 3;
-      for (std::size_t k = 0; k < n; ++k) p.categories.push_back(kCategories[rng_() % kCategories.size()]);
-      for (int d = 0; d < 4; ++d) p.embedding.push_back(static_cast<float>(static_cast<int>(rng_() % 2001) - 1000) / 1000.0f);
+      for (std::size_t k = 0; k < n; ++k)
+        p.categories.push_back(kCategories[rng_() % kCategories.size()]);
+      for (int d = 0; d < 4; ++d)
+        p.embedding.push_back(static_cast<float>(static_cast<int>(rng_() % 2001) - 1000) / 1000.0f);
       out << p.id << '\t' << fmt::format("{}", fmt::join(p.categories, "|")) << '\t'
           << fmt::format("{}", fmt::join(p.embedding, ",")) << '\n';
       pins.push_back(std::move(p));
@@ -301,12 +322,16 @@ class World {
     config.file = dir_ / "test.yaml";
     config.storage.path = dir_ / "store";
     config.event_store.retention = retention;
-    config.sources.push_back(SourceConfig{"pins", "table", dir_ / "pins.tsv", "item_id", {}, {}, {}});
-    config.features.push_back(FeatureConfig{"pin.categories", "pins", "item_id", "categories", FeatureType::kStrings, 0, 0, {}});
-    config.features.push_back(FeatureConfig{"pin.embedding", "pins", "item_id", "embedding", FeatureType::kVector, 0, 0, {}});
+    config.sources.push_back(
+        SourceConfig{"pins", "table", dir_ / "pins.tsv", "item_id", {}, {}, {}});
+    config.features.push_back(FeatureConfig{
+        "pin.categories", "pins", "item_id", "categories", FeatureType::kStrings, 0, 0, {}});
+    config.features.push_back(FeatureConfig{
+        "pin.embedding", "pins", "item_id", "embedding", FeatureType::kVector, 0, 0, {}});
     std::string longest = count_windows.back();
     std::string retention_text = fmt::format("{}h", retention / kHourMs);
-    auto signal = [&](std::string name, std::string aggregator, std::string group_by, std::string value,
+    auto signal = [&](std::string name, std::string aggregator, std::string group_by,
+                      std::string value,
                       std::optional<std::vector<std::pair<std::string, double>>> actions,
                       std::vector<std::string> w, ConfigParams params = {}) {
       SignalConfig s;
@@ -320,19 +345,29 @@ class World {
       config.signals.push_back(std::move(s));
     };
     signal("category_counts", "count", "pin.categories", "", std::nullopt, count_windows);
-    signal("saves", "count", "", "", std::vector<std::pair<std::string, double>>{{"save", 1}}, {"1d", longest});
-    signal("purchase_value", "sum", "", "attrs.price", std::vector<std::pair<std::string, double>>{{"purchase", 1}},
-           {retention_text, longest});
+    signal("saves", "count", "", "", std::vector<std::pair<std::string, double>>{{"save", 1}},
+           {"1d", longest});
+    signal("purchase_value", "sum", "", "attrs.price",
+           std::vector<std::pair<std::string, double>>{{"purchase", 1}}, {retention_text, longest});
     signal("affinity", "decayed_count", "pin.categories", "",
-           std::vector<std::pair<std::string, double>>{{"save", 3}, {"click", 1}}, {}, {{"half_life", {"2d", {}}}});
+           std::vector<std::pair<std::string, double>>{{"save", 3}, {"click", 1}}, {},
+           {{"half_life", {"2d", {}}}});
     signal("recent_items", "last_k", "", "item_id", std::nullopt, {}, {{"k", {"5", {}}}});
     signal("distinct_items", "distinct_count", "", "item_id", std::nullopt, {"1d", longest});
-    signal("taste", "mean", "", "pin.embedding", std::vector<std::pair<std::string, double>>{{"save", 2}, {"click", 1}},
-           {"1d", longest});
-    signal("all_clicks", "count", "", "", std::vector<std::pair<std::string, double>>{{"click", 1}}, {});
-    config.views.push_back(ViewConfig{"top3", "category_counts", count_windows[count_windows.size() - 2], "top_k", {{"k", {"3", {}}}}, {}});
-    config.views.push_back(ViewConfig{"mix", "category_counts", count_windows[2], "normalize", {}, {}});
-    config.views.push_back(ViewConfig{"session", "recent_items", "", "last_session", {{"gap", {"30m", {}}}}, {}});
+    signal("taste", "mean", "", "pin.embedding",
+           std::vector<std::pair<std::string, double>>{{"save", 2}, {"click", 1}}, {"1d", longest});
+    signal("all_clicks", "count", "", "", std::vector<std::pair<std::string, double>>{{"click", 1}},
+           {});
+    config.views.push_back(ViewConfig{"top3",
+                                      "category_counts",
+                                      count_windows[count_windows.size() - 2],
+                                      "top_k",
+                                      {{"k", {"3", {}}}},
+                                      {}});
+    config.views.push_back(
+        ViewConfig{"mix", "category_counts", count_windows[2], "normalize", {}, {}});
+    config.views.push_back(
+        ViewConfig{"session", "recent_items", "", "last_session", {{"gap", {"30m", {}}}}, {}});
   }
 
   std::filesystem::path dir_;

@@ -1,8 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "signalbox/event/decode.h"
 #include "pinned_clock.h"
+#include "signalbox/event/decode.h"
 
 namespace signalbox {
 namespace {
@@ -66,9 +66,8 @@ TEST_F(DecodeBatchTest, ArrayWithBadEventsKeepsTheOthers) {
 }
 
 TEST_F(DecodeBatchTest, ArrayElementsMayHoldBracketsAndQuotesInStrings) {
-  std::string body =
-      R"([{"user_id":1,"ts":1,"action":"a","query":"]}\"[{,\\"},)"
-      R"({"user_id":2,"ts":1,"action":"a","attrs":{"k":"\\\\"}}])";
+  std::string body = R"([{"user_id":1,"ts":1,"action":"a","query":"]}\"[{,\\"},)"
+                     R"({"user_id":2,"ts":1,"action":"a","attrs":{"k":"\\\\"}}])";
   BatchResult r = run(body);
   EXPECT_THAT(r.events, ElementsAre(Pair(0, 1), Pair(1, 2)));
   EXPECT_TRUE(r.errors.empty()) << r.errors[0].second;
@@ -85,7 +84,7 @@ TEST_F(DecodeBatchTest, OversizedArrayElementIsRejectedAlone) {
 TEST_F(DecodeBatchTest, BrokenArraysStopWhereTheyBreak) {
   struct Case {
     std::string body;
-    std::size_t good;        // events before the break
+    std::size_t good;  // events before the break
     std::size_t break_index;
   };
   const std::string e = event_json(1);
@@ -124,8 +123,8 @@ TEST_F(DecodeBatchTest, Ndjson) {
 }
 
 TEST_F(DecodeBatchTest, NdjsonSkipsBlankLinesAndToleratesCrlf) {
-  std::string body = "\n\r\n" + event_json(1) + "\r\n\r\n  \t \n" + event_json(2) + "\r\n" +
-                     "   " + event_json(3) + "  \r\n\n";
+  std::string body = "\n\r\n" + event_json(1) + "\r\n\r\n  \t \n" + event_json(2) + "\r\n" + "   " +
+                     event_json(3) + "  \r\n\n";
   BatchResult r = run(body);
   EXPECT_THAT(r.events, ElementsAre(Pair(0, 1), Pair(1, 2), Pair(2, 3)));
   EXPECT_TRUE(r.errors.empty());
@@ -138,9 +137,8 @@ TEST_F(DecodeBatchTest, NdjsonBadLinesNeverAffectOthers) {
                      event_json(8) + "\n" + R"({"user_id":9,"ts":1,"action":"Bad"})" + "\n" +
                      event_json(10) + "\n" + "\xff\xfe\n" + event_json(12);
   BatchResult r = run(body);
-  EXPECT_THAT(r.events,
-              ElementsAre(Pair(0, 1), Pair(2, 3), Pair(4, 5), Pair(7, 8), Pair(9, 10),
-                          Pair(11, 12)));
+  EXPECT_THAT(r.events, ElementsAre(Pair(0, 1), Pair(2, 3), Pair(4, 5), Pair(7, 8), Pair(9, 10),
+                                    Pair(11, 12)));
   ASSERT_EQ(r.errors.size(), 6u);
   EXPECT_THAT(r.errors[0], Pair(1, StartsWith("json: ")));
   EXPECT_THAT(r.errors[1], Pair(3, StartsWith("json: ")));
@@ -167,7 +165,8 @@ TEST_F(DecodeBatchTest, NdjsonWithALeadingBracketLineIsAnArray) {
 TEST_F(DecodeBatchTest, EventsAreIndependent) {
   // An event's optional fields must not leak into the next one.
   std::string body = R"({"user_id":1,"ts":1,"action":"a","item_id":"x","attrs":{"k":1}})"
-                     "\n" + event_json(2);
+                     "\n" +
+                     event_json(2);
   std::vector<Event> events;
   decoder_.decode_batch(
       body, [&](std::size_t, Event&& e) { events.push_back(std::move(e)); },
@@ -186,8 +185,7 @@ TEST_F(DecodeBatchTest, ManyEvents) {
   for (int i = 0; i < n; ++i) {
     std::string e = R"({"user_id":)" + std::to_string(i) +
                     R"(,"ts":1700000000000,"action":"click","item_id":"pin:)" +
-                    std::to_string(i % 97) + R"(","attrs":{"pos":)" + std::to_string(i % 10) +
-                    "}}";
+                    std::to_string(i % 97) + R"(","attrs":{"pos":)" + std::to_string(i % 10) + "}}";
     ndjson += e + "\n";
     array += (i ? "," : "") + e;
   }

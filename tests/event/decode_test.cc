@@ -42,8 +42,10 @@ class DecodeTest : public ::testing::Test {
       EXPECT_THAT(error.message, ::testing::EndsWith(": unknown field")) << json;
     } else {
       EXPECT_FALSE(field.empty()) << error.message;
-      std::string_view after = std::string_view(error.message).substr(std::min(field.size(), error.message.size()));
-      EXPECT_TRUE(error.message.starts_with(field) && (after.starts_with(": ") || after.starts_with(".")))
+      std::string_view after =
+          std::string_view(error.message).substr(std::min(field.size(), error.message.size()));
+      EXPECT_TRUE(error.message.starts_with(field) &&
+                  (after.starts_with(": ") || after.starts_with(".")))
           << error.message << " has reason " << reject_reason_label(error.reason);
     }
     return error.message;
@@ -101,8 +103,8 @@ TEST_F(DecodeTest, EscapedKeysAreTheirUnescapedNames) {
 TEST_F(DecodeTest, ReusedEventIsReset) {
   Event event;
   Rejection error;
-  ASSERT_TRUE(decoder_.decode(with(R"("item_id":"x","query":"q","attrs":{"a":1})"), &event,
-                              &error));
+  ASSERT_TRUE(
+      decoder_.decode(with(R"("item_id":"x","query":"q","attrs":{"a":1})"), &event, &error));
   ASSERT_TRUE(decoder_.decode(with(""), &event, &error)) << error.message;
   EXPECT_FALSE(event.item_id.has_value());
   EXPECT_FALSE(event.query.has_value());
@@ -113,9 +115,9 @@ TEST_F(DecodeTest, ReusedEventIsReset) {
 TEST_F(DecodeTest, UserId) {
   EXPECT_EQ(decoded(R"({"user_id":0,"ts":1,"action":"a"})").user_id, 0u);
   EXPECT_EQ(error_of(R"({"ts":1,"action":"a"})"), "user_id: required");
-  for (const char* bad : {"-1", "1.5", "1.0", "1e3", "\"1\"", "null", "true", "[1]", "{}",
-                          "-9223372036854775809", "18446744073709551616",
-                          "99999999999999999999999999"}) {
+  for (const char* bad :
+       {"-1", "1.5", "1.0", "1e3", "\"1\"", "null", "true", "[1]", "{}", "-9223372036854775809",
+        "18446744073709551616", "99999999999999999999999999"}) {
     EXPECT_EQ(error_of(std::string(R"({"ts":1,"action":"a","user_id":)") + bad + "}"),
               "user_id: must be an unsigned 64-bit integer")
         << bad;
@@ -160,8 +162,8 @@ TEST_F(DecodeTest, TsUsesTheConfiguredSkewAndClock) {
   // A skew so large that now + skew overflows accepts every ts.
   options.max_future_skew = std::numeric_limits<TimeMs>::max();
   EventDecoder lenient(options);
-  EXPECT_TRUE(lenient.decode(R"({"user_id":1,"action":"a","ts":9223372036854775807})", &event,
-                             &error))
+  EXPECT_TRUE(
+      lenient.decode(R"({"user_id":1,"action":"a","ts":9223372036854775807})", &event, &error))
       << error.message;
 }
 
@@ -171,11 +173,11 @@ TEST_F(DecodeTest, TsDefaultsToTheWallClock) {
   Rejection error;
   TimeMs now = wall_clock_ms();
   EXPECT_TRUE(decoder.decode(
-      R"({"user_id":1,"action":"a","ts":)" + std::to_string(now + kHourMs - 60'000) + "}",
-      &event, &error));
+      R"({"user_id":1,"action":"a","ts":)" + std::to_string(now + kHourMs - 60'000) + "}", &event,
+      &error));
   EXPECT_FALSE(decoder.decode(
-      R"({"user_id":1,"action":"a","ts":)" + std::to_string(now + kHourMs + 60'000) + "}",
-      &event, &error));
+      R"({"user_id":1,"action":"a","ts":)" + std::to_string(now + kHourMs + 60'000) + "}", &event,
+      &error));
 }
 
 TEST_F(DecodeTest, Action) {
@@ -183,9 +185,9 @@ TEST_F(DecodeTest, Action) {
   EXPECT_EQ(decoded(R"({"user_id":1,"ts":1,"action":"closeup_2"})").action, "closeup_2");
   EXPECT_EQ(decoded(R"({"user_id":1,"ts":1,"action":")" + std::string(32, 'a') + "\"}").action,
             std::string(32, 'a'));
-  for (std::string bad : {std::string(""), std::string(33, 'a'), std::string("Click"),
-                          std::string("a-b"), std::string("a b"), std::string("caf\xc3\xa9"),
-                          std::string("a\\u0000")}) {
+  for (std::string bad :
+       {std::string(""), std::string(33, 'a'), std::string("Click"), std::string("a-b"),
+        std::string("a b"), std::string("caf\xc3\xa9"), std::string("a\\u0000")}) {
     EXPECT_EQ(error_of(R"({"user_id":1,"ts":1,"action":")" + bad + "\"}"),
               "action: must match [a-z0-9_]{1,32}")
         << bad;
@@ -298,13 +300,16 @@ TEST_F(DecodeTest, AttrValues) {
 // Two of the largest doubles already add up to infinity, which a sum would then keep for
 // good: numbers are bounded so that sums of them stay finite.
 TEST_F(DecodeTest, AttrNumbersAreBoundedSoSumsStayFinite) {
-  EXPECT_EQ(error_of(with(R"("attrs":{"price":1.7e308})")),
-            "attrs.price: 1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
-            "stay finite)");
-  EXPECT_EQ(error_of(with(R"("attrs":{"price":-1.7e308})")),
-            "attrs.price: -1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
-            "stay finite)");
-  EXPECT_THAT(error_of(with(R"("attrs":{"price":1e101})")), StartsWith("attrs.price: 1e+101 is out of range"));
+  EXPECT_EQ(
+      error_of(with(R"("attrs":{"price":1.7e308})")),
+      "attrs.price: 1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
+      "stay finite)");
+  EXPECT_EQ(
+      error_of(with(R"("attrs":{"price":-1.7e308})")),
+      "attrs.price: -1.7e+308 is out of range (at most 1e+100 in magnitude, so that sums of it "
+      "stay finite)");
+  EXPECT_THAT(error_of(with(R"("attrs":{"price":1e101})")),
+              StartsWith("attrs.price: 1e+101 is out of range"));
   EXPECT_EQ(decoded(with(R"("attrs":{"a":1e100,"b":-1e100})")).attrs[0].second, AttrValue(1e100));
   EXPECT_EQ(decoded(with(R"("attrs":{"a":18446744073709551615})")).attrs[0].second,
             AttrValue(18446744073709551615.0));
@@ -334,10 +339,9 @@ TEST_F(DecodeTest, FirstProblemInFieldOrderWins) {
 }
 
 TEST_F(DecodeTest, MalformedJson) {
-  for (const char* bad :
-       {"", "   ", "{", "}", R"({"user_id":1,)", R"({"user_id":1 "ts":2})", "{} {}",
-        R"({"user_id":1,"ts":1000,"action":"click"} x)", "nul", R"({"a":tru})", "{'a':1}",
-        "\"unterminated"}) {
+  for (const char* bad : {"", "   ", "{", "}", R"({"user_id":1,)", R"({"user_id":1 "ts":2})",
+                          "{} {}", R"({"user_id":1,"ts":1000,"action":"click"} x)", "nul",
+                          R"({"a":tru})", "{'a':1}", "\"unterminated"}) {
     EXPECT_THAT(error_of(bad), StartsWith("json: ")) << bad;
   }
   EXPECT_THAT(error_of("{\"user_id\":1,\"ts\":1,\"action\":\"a\",\"query\":\"\xff\"}"),
@@ -362,8 +366,8 @@ TEST_F(DecodeTest, SizeLimit) {
 }
 
 TEST_F(DecodeTest, DeepNestingIsAnErrorNotACrash) {
-  std::string deep = with(R"("attrs":{"a":)" + std::string(5000, '[') + std::string(5000, ']') +
-                          "}");
+  std::string deep =
+      with(R"("attrs":{"a":)" + std::string(5000, '[') + std::string(5000, ']') + "}");
   EXPECT_FALSE(error_of(deep).empty());
 }
 
@@ -385,7 +389,8 @@ TEST_F(DecodeTest, EachBrokenRuleHasItsReason) {
       {R"({"user_id":1,"ts":1,"action":"a","attrs":[]})", RejectReason::kAttrs},
       {R"({"user_id":1,"ts":1,"action":"a","attrs":{"x":[1]}})", RejectReason::kAttrs},
       {R"({"user_id":1,"ts":1,"action":"a","attrs":{"x":1e999}})", RejectReason::kAttrs},
-      {R"({"user_id":1,"ts":)" + std::to_string(kNow + kHourMs + 1) + R"(,"action":"a"})", RejectReason::kFuture},
+      {R"({"user_id":1,"ts":)" + std::to_string(kNow + kHourMs + 1) + R"(,"action":"a"})",
+       RejectReason::kFuture},
       {R"({"user_id":1,"ts":1,"action":"a","ts_ms":1})", RejectReason::kUnknownField},
       {R"({"user_id":1,"ts":1,"action":"a","zz":1e999})", RejectReason::kUnknownField},
   };

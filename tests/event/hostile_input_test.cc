@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "signalbox/event/decode.h"
 #include "pinned_clock.h"
+#include "signalbox/event/decode.h"
 
 namespace signalbox {
 namespace {
@@ -34,7 +34,9 @@ Batch decode_batch(std::string_view body) {
   Batch batch;
   decoder.decode_batch(
       body, [&](std::size_t i, Event&&) { batch.accepted.push_back(i); },
-      [&](std::size_t i, Rejection&& error) { batch.errors.emplace_back(i, std::move(error.message)); });
+      [&](std::size_t i, Rejection&& error) {
+        batch.errors.emplace_back(i, std::move(error.message));
+      });
   return batch;
 }
 
@@ -49,8 +51,8 @@ std::string error_of(std::string_view json) {
 const std::string kGood = R"({"user_id":1,"ts":1000,"action":"click"})";
 
 TEST(HostileInput, ATenMegabyteLineIsRejectedWithAShortMessage) {
-  std::string line = R"({"user_id":1,"ts":1000,"action":"click","item_id":")" +
-                     std::string(kTenMb, 'x') + "\"}";
+  std::string line =
+      R"({"user_id":1,"ts":1000,"action":"click","item_id":")" + std::string(kTenMb, 'x') + "\"}";
   std::string error = error_of(line);
   EXPECT_FALSE(error.empty());
   EXPECT_LT(error.size(), kMaxMessage) << error.substr(0, 1000);
@@ -108,12 +110,10 @@ TEST(HostileInput, NumbersBeyondEveryTypeAreRejectedByField) {
 TEST(HostileInput, InvalidUtf8IsRejectedWherever) {
   for (std::string bad : {std::string("\xc3\x28"), std::string("\xed\xa0\x80"),
                           std::string("\xf4\x90\x80\x80"), std::string("\xff")}) {
-    EXPECT_FALSE(error_of(R"({"user_id":1,"ts":1000,"action":"click","item_id":")" + bad +
-                          "\"}")
-                     .empty());
     EXPECT_FALSE(
-        error_of(R"({"user_id":1,"ts":1000,"action":"click","attrs":{")" + bad + "\":1}}")
-            .empty());
+        error_of(R"({"user_id":1,"ts":1000,"action":"click","item_id":")" + bad + "\"}").empty());
+    EXPECT_FALSE(
+        error_of(R"({"user_id":1,"ts":1000,"action":"click","attrs":{")" + bad + "\":1}}").empty());
   }
 }
 

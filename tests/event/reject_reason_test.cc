@@ -28,14 +28,17 @@ TEST(RejectReason, EveryReasonHasADistinctLabelAndAMeaning) {
 TEST(RejectReason, LabelsAreTheDocumentedOnes) {
   std::string all;
   for (RejectReason reason : kRejectReasons) all += std::string(reject_reason_label(reason)) + " ";
-  EXPECT_EQ(all, "json user_id ts action event_id item_id query attrs late future unknown_field other ");
+  EXPECT_EQ(all,
+            "json user_id ts action event_id item_id query attrs late future unknown_field other ");
 }
 
 TEST(RejectReason, OnlyLateIsLateAndOnlyUnreadableInputIsUndecodable) {
   for (RejectReason reason : kRejectReasons) {
     RejectClass kind = reject_reason_info(reason).kind;
-    EXPECT_EQ(kind == RejectClass::kLate, reason == RejectReason::kLate) << reject_reason_label(reason);
-    EXPECT_EQ(kind == RejectClass::kUndecodable, reason == RejectReason::kJson || reason == RejectReason::kOther)
+    EXPECT_EQ(kind == RejectClass::kLate, reason == RejectReason::kLate)
+        << reject_reason_label(reason);
+    EXPECT_EQ(kind == RejectClass::kUndecodable,
+              reason == RejectReason::kJson || reason == RejectReason::kOther)
         << reject_reason_label(reason);
   }
 }

@@ -13,8 +13,7 @@ MaterializedEvent sample() {
   m.event.ts = 1000;
   m.event.action = "click";
   m.event.item_id = "pin:1";
-  m.event.attrs = {{"color", std::string("red")}, {"size", 3.0}, {"ratio", 0.5},
-                   {"big", 1e21}};
+  m.event.attrs = {{"color", std::string("red")}, {"size", 3.0}, {"ratio", 0.5}, {"big", 1e21}};
   m.features = {std::vector<std::string>{"shoes", "red"}, std::vector<float>{1, 2, 3}, 9.5,
                 std::monostate{}};
   return m;

@@ -61,8 +61,8 @@ struct Logs {
         expected.push_back(Expected{ts, f, line_number, text});
       }
       this->lines += lines.size();
-      files.push_back(folder.write(fmt::format("log{}.ndjson{}", f, f == 1 ? ".gz" : ""), lines,
-                                   f == 1));
+      files.push_back(
+          folder.write(fmt::format("log{}.ndjson{}", f, f == 1 ? ".gz" : ""), lines, f == 1));
     }
     // Enumerated in (file, line) order, so a stable sort by ts gives (ts, file, line).
     std::stable_sort(expected.begin(), expected.end(),

@@ -56,8 +56,8 @@ class LogFolder {
 
 // An event line with the given ts and a tag that makes it unique.
 inline std::string event_line(TimeMs ts, std::size_t tag) {
-  return fmt::format(R"({{"user_id":{},"action":"click","ts":{},"event_id":"e{}"}})", tag % 7,
-                     ts, tag);
+  return fmt::format(R"({{"user_id":{},"action":"click","ts":{},"event_id":"e{}"}})", tag % 7, ts,
+                     tag);
 }
 
 }  // namespace signalbox::testing

@@ -19,8 +19,8 @@ TEST(OrderCheck, NonDecreasingAcrossFilesInTheOrderGiven) {
   EXPECT_FALSE(logs_in_time_order({a, b, c}, false));
   EXPECT_TRUE(logs_in_time_order({c, b}, false));
 
-  std::string late = folder.write("late.ndjson", {event_line(10, 0), event_line(20, 1),
-                                                  event_line(19, 2), event_line(30, 3)});
+  std::string late = folder.write(
+      "late.ndjson", {event_line(10, 0), event_line(20, 1), event_line(19, 2), event_line(30, 3)});
   EXPECT_FALSE(logs_in_time_order({late}, false));
 }
 

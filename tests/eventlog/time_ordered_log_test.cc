@@ -33,7 +33,8 @@ TEST(TimeOrderedLog, OrderedFilesAreReadAsTheyAre) {
   TimeOrderedLog log({a, b}, options);
   auto got = origins(log);
   EXPECT_FALSE(log.sorted());
-  EXPECT_EQ(got, (std::vector<std::pair<std::uint32_t, std::uint64_t>>{{0, 1}, {0, 3}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(got,
+            (std::vector<std::pair<std::uint32_t, std::uint64_t>>{{0, 1}, {0, 3}, {1, 1}, {1, 2}}));
   EXPECT_EQ(log.lines(), 6u);
 }
 

@@ -94,21 +94,27 @@ TEST(EventJson, BadFieldsGetTheJsonMessages) {
       {[](v1::Event& e) { e.clear_ts(); }, "ts: required"},
       {[](v1::Event& e) { e.clear_action(); }, "action: required"},
       {[](v1::Event& e) { e.set_ts(-1); }, "ts: must not be negative"},
-      {[](v1::Event& e) { e.set_ts(kNow + 2 * kHourMs); }, "ts: more than 3600000 ms in the future"},
+      {[](v1::Event& e) { e.set_ts(kNow + 2 * kHourMs); },
+       "ts: more than 3600000 ms in the future"},
       {[](v1::Event& e) { e.set_action("Save"); }, "action: must match [a-z0-9_]{1,32}"},
       {[](v1::Event& e) { e.set_action(""); }, "action: must match [a-z0-9_]{1,32}"},
       {[](v1::Event& e) { e.set_event_id(""); }, "event_id: must not be empty"},
-      {[](v1::Event& e) { e.set_event_id(std::string(129, 'e')); }, "event_id: longer than 128 bytes"},
-      {[](v1::Event& e) { e.set_item_id(std::string(257, 'i')); }, "item_id: longer than 256 bytes"},
+      {[](v1::Event& e) { e.set_event_id(std::string(129, 'e')); },
+       "event_id: longer than 128 bytes"},
+      {[](v1::Event& e) { e.set_item_id(std::string(257, 'i')); },
+       "item_id: longer than 256 bytes"},
       {[](v1::Event& e) { e.set_query(std::string(1025, 'q')); }, "query: longer than 1024 bytes"},
-      {[](v1::Event& e) { (*e.mutable_attrs())["color"]; }, "attrs.color: value must be a string or number"},
+      {[](v1::Event& e) { (*e.mutable_attrs())["color"]; },
+       "attrs.color: value must be a string or number"},
       {[](v1::Event& e) { (*e.mutable_attrs())["x"].set_number_value(std::nan("")); },
        "attrs.x: value must be a string or number"},
-      {[](v1::Event& e) { (*e.mutable_attrs())[""].set_number_value(1); }, "attrs: empty attribute name"},
+      {[](v1::Event& e) { (*e.mutable_attrs())[""].set_number_value(1); },
+       "attrs: empty attribute name"},
       {[](v1::Event& e) { (*e.mutable_attrs())["v"].set_string_value(std::string(1025, 'v')); },
        "attrs.v: value longer than 1024 bytes"},
       {[](v1::Event& e) {
-         for (int i = 0; i < 33; ++i) (*e.mutable_attrs())["a" + std::to_string(i)].set_number_value(i);
+         for (int i = 0; i < 33; ++i)
+           (*e.mutable_attrs())["a" + std::to_string(i)].set_number_value(i);
        },
        "attrs: more than 32 entries"},
   };

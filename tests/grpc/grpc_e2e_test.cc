@@ -36,8 +36,8 @@ struct Served {
     if (at == std::string::npos) throw std::runtime_error("unexpected config: " + yaml);
     yaml.insert(at + http.size(), fmt::format(" grpc: 127.0.0.1:{},", grpc_port));
     std::ofstream(world.config.file) << yaml;
-    server = std::make_unique<ServerProcess>(world.config.file, http_port,
-                                             world.dir() / "serve.log");
+    server =
+        std::make_unique<ServerProcess>(world.config.file, http_port, world.dir() / "serve.log");
   }
   std::string grpc_target() const { return fmt::format("127.0.0.1:{}", grpc_port); }
 
@@ -217,23 +217,29 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
   // engine. The reference decides on its own what each call must reject.
   AcceptedEvents accepted(s.world);
   std::size_t half = events.size() / 2;
-  const std::vector<std::string> first = with_invalid(s.world, {events.begin(), events.begin() + half}, 100);
+  const std::vector<std::string> first =
+      with_invalid(s.world, {events.begin(), events.begin() + half}, 100);
   HttpAnswer posted = http.post("/v1/events", texts_body(first, false));
   ASSERT_EQ(accepted.record(first, posted), "");
   const std::size_t invalid = accepted.invalid_total;
   EXPECT_GT(invalid, 0u);
   // One IngestEvents call per 300 events (max_events_per_call), each a batch of its own.
   for (std::size_t at = half; at < events.size(); at += options.max_events_per_call) {
-    std::vector<Event> call(events.begin() + at, events.begin() + std::min(events.size(), at + options.max_events_per_call));
+    std::vector<Event> call(
+        events.begin() + at,
+        events.begin() + std::min(events.size(), at + options.max_events_per_call));
     std::vector<ClientEvent> second;
     for (const Event& e : call) second.push_back(client_event(e));
     IngestSummary summary = client.ingest(second);
     ASSERT_EQ(summary.errors.size(), summary.rejected) << "fewer than 100 per call: all listed";
-    ASSERT_EQ(accepted.record(as_texts(call), {summary.errors, summary.rejected, summary.accepted, summary.duplicates}), "");
+    ASSERT_EQ(accepted.record(as_texts(call), {summary.errors, summary.rejected, summary.accepted,
+                                               summary.duplicates}),
+              "");
   }
   EXPECT_GT(accepted.duplicates_total, 0u) << "the stream repeats events";
   EXPECT_GT(accepted.late_total, 0u) << "the stream holds events beyond the retention horizon";
-  EXPECT_EQ(accepted.invalid_total, invalid) << "gRPC events are structured: only late ones are refused";
+  EXPECT_EQ(accepted.invalid_total, invalid)
+      << "gRPC events are structured: only late ones are refused";
 
   TimeMs head = 0;
   for (const Event& e : events) head = std::max(head, e.ts);
@@ -241,9 +247,10 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
   for (std::uint64_t u = 1000; u < 1000 + users; u += 2) sample.push_back(u);
   sample.push_back(999999);  // never seen: zeros and empty lists
 
-  const std::vector<std::string> all_names = {"category_counts", "saves", "purchase_value",
-                                              "affinity", "recent_items", "distinct_items",
-                                              "taste", "all_clicks", "top3", "mix", "session"};
+  const std::vector<std::string> all_names = {
+      "category_counts", "saves", "purchase_value", "affinity", "recent_items",
+      "distinct_items",  "taste", "all_clicks",     "top3",     "mix",
+      "session"};
   Shapes shapes;
   std::size_t checks = 0;
   for (TimeMs as_of : {head, head - 20 * kMinuteMs - 12345, head + 2 * kDayMs}) {
@@ -256,8 +263,7 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
     Value batch_json = batch_http.json();
     const Value::Array& batch_expected = batch_json.find("results")->array();
     for (std::size_t i = 0; i < sample.size(); ++i) {
-      HttpAnswer answer =
-          http.get(fmt::format("/v1/users/{}/signals?as_of={}", sample[i], as_of));
+      HttpAnswer answer = http.get(fmt::format("/v1/users/{}/signals?as_of={}", sample[i], as_of));
       ASSERT_EQ(answer.status, 200) << answer.body;
       EXPECT_EQ(diff(s.world.served(accepted.events(), sample[i], as_of), answer.json(), 1e-9), "")
           << "user " << sample[i];
@@ -288,8 +294,8 @@ TEST(GrpcEndToEnd, EverySignalAndViewMatchesHttp) {
       checks += 2;
     }
   }
-  EXPECT_EQ(shapes.seen, (std::set<std::string>{"number", "map", "recent", "ranked", "vector",
-                                                "null"}));
+  EXPECT_EQ(shapes.seen,
+            (std::set<std::string>{"number", "map", "recent", "ranked", "vector", "null"}));
   EXPECT_GT(checks, 60u);
 
   // A subset of names, in the order asked, with a repeat answered once.
@@ -366,7 +372,9 @@ TEST(GrpcEndToEnd, AnalyticsSignalsMatchHttp) {
     HttpAnswer answer = http.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
     ASSERT_EQ(answer.status, 200) << answer.body;
     UserSignals typed = client.get_signals(user, {}, head);
-    EXPECT_EQ(difference(as_value(typed), without_null_quantiles(s.world.config, without_iso(answer.json()))), "")
+    EXPECT_EQ(difference(as_value(typed),
+                         without_null_quantiles(s.world.config, without_iso(answer.json()))),
+              "")
         << "user " << user;
     for (const SignalResult& r : typed.signals) {
       std::vector<const SignalValue*> values = {&r.value};
@@ -421,7 +429,8 @@ TEST(GrpcEndToEnd, ListSignalsMatchesHttp) {
     EXPECT_EQ(got.value, text(want, "value"));
     std::vector<std::pair<std::string, double>> actions;
     if (const Value* a = want.find("actions"))
-      for (const auto& [action, weight] : a->object()) actions.emplace_back(action, weight.number());
+      for (const auto& [action, weight] : a->object())
+        actions.emplace_back(action, weight.number());
     EXPECT_EQ(got.actions, actions) << got.name;
     std::vector<std::string> windows;
     if (const Value* w = want.find("windows"))
@@ -470,11 +479,13 @@ TEST(GrpcEndToEnd, BadEventsAreListedWithTheSameMessagesAsHttp) {
   std::vector<ClientEvent> events;
   std::vector<std::string> json;  // the same events as JSON, for HTTP
   events.push_back(good("g1"));
-  json.push_back(R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"h1","item_id":"p1"})");
+  json.push_back(
+      R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"h1","item_id":"p1"})");
   ClientEvent bad_action = good("b1");
   bad_action.action = "Click!";
   events.push_back(bad_action);
-  json.push_back(R"({"user_id":7,"ts":1704067200000,"action":"Click!","event_id":"hb1","item_id":"p1"})");
+  json.push_back(
+      R"({"user_id":7,"ts":1704067200000,"action":"Click!","event_id":"hb1","item_id":"p1"})");
   ClientEvent no_ts = good("b2");
   no_ts.ts.reset();
   events.push_back(no_ts);
@@ -491,7 +502,8 @@ TEST(GrpcEndToEnd, BadEventsAreListedWithTheSameMessagesAsHttp) {
       std::string(300, 'x')));
   ClientEvent empty_id = good("");
   events.push_back(empty_id);
-  json.push_back(R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"","item_id":"p1"})");
+  json.push_back(
+      R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"","item_id":"p1"})");
   ClientEvent many_attrs = good("b6");
   std::string attrs_json;
   for (int i = 0; i < 33; ++i) {
@@ -508,7 +520,8 @@ TEST(GrpcEndToEnd, BadEventsAreListedWithTheSameMessagesAsHttp) {
   json.push_back(fmt::format(R"({{"user_id":7,"ts":{},"action":"click","event_id":"hb7"}})",
                              wall_clock_ms() + 2 * kHourMs));
   events.push_back(good("g2"));
-  json.push_back(R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"h2","item_id":"p1"})");
+  json.push_back(
+      R"({"user_id":7,"ts":1704067200000,"action":"click","event_id":"h2","item_id":"p1"})");
 
   IngestSummary summary = client.ingest(events);
   EXPECT_EQ(summary.accepted, 2u);
@@ -523,7 +536,8 @@ TEST(GrpcEndToEnd, BadEventsAreListedWithTheSameMessagesAsHttp) {
     EXPECT_EQ(summary.errors[i].second, http_errors[i].find("error")->string());
   }
   std::vector<std::string> fields;
-  for (const auto& [index, error] : summary.errors) fields.push_back(error.substr(0, error.find(':')));
+  for (const auto& [index, error] : summary.errors)
+    fields.push_back(error.substr(0, error.find(':')));
   EXPECT_EQ(fields, (std::vector<std::string>{"action", "ts", "user_id", "item_id", "event_id",
                                               "attrs", "ts"}));
 
@@ -538,7 +552,7 @@ TEST(GrpcEndToEnd, StatusCodes) {
   Served s(256 * 1024);  // max_body_bytes: also the gRPC message limit
   HttpClient http(s.http_port);
   ClientOptions options;
-  options.max_users_per_call = 5000;    // let one call carry more than the server takes
+  options.max_users_per_call = 5000;  // let one call carry more than the server takes
   options.max_events_per_call = 10000;
   Client client(s.grpc_target(), options);
 
@@ -554,7 +568,8 @@ TEST(GrpcEndToEnd, StatusCodes) {
   RpcError bad_as_of = rpc_error([&] { client.get_signals(1, {}, -5); });
   EXPECT_EQ(bad_as_of.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_as_of.message().rfind("as_of:", 0), 0u) << bad_as_of.message();
-  RpcError bad_batch_as_of = rpc_error([&] { client.get_signals(std::vector<std::uint64_t>{1}, {}, -5); });
+  RpcError bad_batch_as_of =
+      rpc_error([&] { client.get_signals(std::vector<std::uint64_t>{1}, {}, -5); });
   EXPECT_EQ(bad_batch_as_of.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad_batch_as_of.message().rfind("as_of:", 0), 0u) << bad_batch_as_of.message();
 
@@ -596,7 +611,8 @@ TEST(GrpcEndToEnd, StatusCodes) {
       [&] { client.get_signals(many, {}, kStart, CallOptions{std::chrono::milliseconds(1)}); });
   EXPECT_EQ(late.code(), StatusCode::kDeadlineExceeded);
   auto clicks = [&] {
-    Value v = http.get(fmt::format("/v1/users/55/signals?as_of={}&names=all_clicks", kStart)).json();
+    Value v =
+        http.get(fmt::format("/v1/users/55/signals?as_of={}&names=all_clicks", kStart)).json();
     return v.find("signals")->find("all_clicks")->number();
   };
   EXPECT_EQ(clicks(), 0) << "refused calls took no events";
@@ -606,11 +622,14 @@ TEST(GrpcEndToEnd, StatusCodes) {
 
   // The calls show in /metrics by method and code.
   std::string metrics = http.get("/metrics").body;
-  EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="GetSignals",code="INVALID_ARGUMENT"} 2)"),
+  EXPECT_NE(metrics.find(
+                R"(signalbox_grpc_requests_total{method="GetSignals",code="INVALID_ARGUMENT"} 2)"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="BatchGetSignals",code="INVALID_ARGUMENT"} 2)"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.find(
+          R"(signalbox_grpc_requests_total{method="BatchGetSignals",code="INVALID_ARGUMENT"} 2)"),
+      std::string::npos);
   EXPECT_NE(metrics.find(R"(signalbox_grpc_requests_total{method="IngestEvents",code="OK"} 1)"),
             std::string::npos)
       << metrics.substr(metrics.find("signalbox_grpc_requests_total"), 1500);
@@ -676,7 +695,8 @@ TEST(GrpcEndToEnd, ReflectionListsTheService) {
   std::set<std::string> services;
   for (const auto& service : response.list_services_response().service())
     services.insert(service.name());
-  EXPECT_TRUE(services.count("signalbox.v1.Signalbox")) << fmt::format("{}", fmt::join(services, ", "));
+  EXPECT_TRUE(services.count("signalbox.v1.Signalbox"))
+      << fmt::format("{}", fmt::join(services, ", "));
 
   // The descriptor a tool like grpcurl needs to build requests.
   request.set_file_containing_symbol("signalbox.v1.Signalbox");

@@ -76,8 +76,8 @@ TEST(GrpcGuards, MalformedMessagesAreInvalidArgument) {
   Served s("");
   // Field 1 as a length-delimited value longer than the message: no valid encoding.
   std::string bad("\x0a\x7f\x01\x02", 4);
-  for (const char* method : {"/signalbox.v1.Signalbox/IngestEvents",
-                             "/signalbox.v1.Signalbox/GetSignals"}) {
+  for (const char* method :
+       {"/signalbox.v1.Signalbox/IngestEvents", "/signalbox.v1.Signalbox/GetSignals"}) {
     grpc::Status status = raw_call(*s.channel, method, bad);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
     EXPECT_NE(status.error_message().find("not a valid protobuf"), std::string::npos)
@@ -156,9 +156,9 @@ TEST(GrpcGuards, IngestListWithoutHttpTurnsHttpAndGrpcIngestOff) {
 
 TEST(GrpcGuards, AsOfNearTwoToTheSixtyThreeIsOutOfRange) {
   Served s("");
-  for (std::int64_t as_of : {std::numeric_limits<std::int64_t>::max(),
-                             std::numeric_limits<std::int64_t>::max() - 1000,
-                             std::int64_t{253402300800000}}) {
+  for (std::int64_t as_of :
+       {std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::max() - 1000,
+        std::int64_t{253402300800000}}) {
     grpc::ClientContext context;
     v1::GetSignalsRequest request;
     request.set_user_id(1);
@@ -186,7 +186,8 @@ TEST(GrpcGuards, AsOfNearTwoToTheSixtyThreeIsOutOfRange) {
     HttpAnswer get = http.get("/v1/users/1/signals?as_of=" + as_of);
     EXPECT_EQ(get.status, 400u) << get.body;
     EXPECT_NE(get.error().find("is too large for milliseconds"), std::string::npos) << get.body;
-    HttpAnswer batch = http.post("/v1/signals:batchGet", R"({"user_ids":[1],"as_of":)" + as_of + "}");
+    HttpAnswer batch =
+        http.post("/v1/signals:batchGet", R"({"user_ids":[1],"as_of":)" + as_of + "}");
     EXPECT_EQ(batch.status, 400u) << batch.body;
     EXPECT_NE(batch.error().find("is too large for milliseconds"), std::string::npos) << batch.body;
   }
@@ -198,7 +199,8 @@ TEST(GrpcGuards, AsOfNearTwoToTheSixtyThreeIsOutOfRange) {
 TEST(GrpcGuards, BearerTokens) {
   setenv("SIGNALBOX_TEST_GRPC_INGEST", "grpc-ingest-secret", 1);
   setenv("SIGNALBOX_TEST_GRPC_QUERY", "grpc-query-secret", 1);
-  Served s("auth: { ingest: env:SIGNALBOX_TEST_GRPC_INGEST, query: env:SIGNALBOX_TEST_GRPC_QUERY }");
+  Served s(
+      "auth: { ingest: env:SIGNALBOX_TEST_GRPC_INGEST, query: env:SIGNALBOX_TEST_GRPC_QUERY }");
   auto ingest = [&](const std::string& token) {
     grpc::ClientContext context;
     if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);

@@ -25,13 +25,15 @@ TEST(Results, EachShapeTyped) {
   EXPECT_EQ(translate(Value(std::uint64_t{7}), Shape::kNumberOrMap).number(), 7);
   EXPECT_EQ(translate(Value(), Shape::kVector).kind_case(), v1::Result::KIND_NOT_SET);
 
-  v1::Result map = translate(Value(Value::Object{{"a", Value(1.0)}, {"b", Value(2)}}), Shape::kNumberOrMap);
+  v1::Result map =
+      translate(Value(Value::Object{{"a", Value(1.0)}, {"b", Value(2)}}), Shape::kNumberOrMap);
   ASSERT_TRUE(map.has_map());
   EXPECT_EQ(map.map().entries().at("a"), 1.0);
   EXPECT_EQ(map.map().entries().at("b"), 2.0);
   EXPECT_TRUE(translate(Value(Value::Object{}), Shape::kNumberOrMap).has_map());
 
-  v1::Result list = translate(Value(Value::Array{recent("p2", 20), recent("p1", 10)}), Shape::kRecent);
+  v1::Result list =
+      translate(Value(Value::Array{recent("p2", 20), recent("p1", 10)}), Shape::kRecent);
   ASSERT_TRUE(list.has_recent());
   ASSERT_EQ(list.recent().items_size(), 2);
   EXPECT_EQ(list.recent().items(0).value(), "p2");
@@ -69,21 +71,22 @@ TEST(Results, CustomShapesAreGuessedOrSentAsJson) {
 
 TEST(Results, WindowedSignalsAndViewsFromTheConfig) {
   Config config;
-  config.signals.push_back(SignalConfig{"counts", "count", "pin.categories", "", std::nullopt,
-                                        {WindowConfig{"1d", kDayMs}}, {}, {}});
-  config.signals.push_back(SignalConfig{"by_cat", "decayed_count", "pin.categories", "",
-                                        std::nullopt, {}, {}, {}});
-  config.signals.push_back(SignalConfig{"recent", "last_k", "", "item_id", std::nullopt, {}, {}, {}});
+  config.signals.push_back(SignalConfig{
+      "counts", "count", "pin.categories", "", std::nullopt, {WindowConfig{"1d", kDayMs}}, {}, {}});
+  config.signals.push_back(
+      SignalConfig{"by_cat", "decayed_count", "pin.categories", "", std::nullopt, {}, {}, {}});
+  config.signals.push_back(
+      SignalConfig{"recent", "last_k", "", "item_id", std::nullopt, {}, {}, {}});
   config.views.push_back(ViewConfig{"top", "counts", "1d", "top_k", {}, {}});
   ResultTranslator translator(config);
   Value answer(Value::Object{
       {"user_id", Value(std::uint64_t{18446744073709551615ull})},
       {"as_of", Value(std::int64_t{1700000000000})},
-      {"signals", Value(Value::Object{
-                      {"counts", Value(Value::Object{{"1d", Value(Value::Object{})}})},
-                      {"by_cat", Value(Value::Object{{"art", Value(1.5)}})},
-                      {"recent", Value(Value::Array{})},
-                      {"top", Value(Value::Array{})}})}});
+      {"signals",
+       Value(Value::Object{{"counts", Value(Value::Object{{"1d", Value(Value::Object{})}})},
+                           {"by_cat", Value(Value::Object{{"art", Value(1.5)}})},
+                           {"recent", Value(Value::Array{})},
+                           {"top", Value(Value::Array{})}})}});
   v1::UserSignals out;
   translator.user_signals(18446744073709551615ull, answer, &out);
   EXPECT_EQ(out.user_id(), 18446744073709551615ull);
@@ -101,17 +104,26 @@ TEST(Results, WindowedSignalsAndViewsFromTheConfig) {
 
 TEST(Results, CompleteSinceAndIncompleteWindowsAreCarried) {
   Config config;
-  config.signals.push_back(SignalConfig{"counts", "count", "", "", std::nullopt,
-                                        {WindowConfig{"1d", kDayMs}, WindowConfig{"30d", 30 * kDayMs}}, {}, {}});
-  config.signals.push_back(SignalConfig{"recent", "last_k", "", "item_id", std::nullopt, {}, {}, {}});
+  config.signals.push_back(
+      SignalConfig{"counts",
+                   "count",
+                   "",
+                   "",
+                   std::nullopt,
+                   {WindowConfig{"1d", kDayMs}, WindowConfig{"30d", 30 * kDayMs}},
+                   {},
+                   {}});
+  config.signals.push_back(
+      SignalConfig{"recent", "last_k", "", "item_id", std::nullopt, {}, {}, {}});
   config.signals.push_back(SignalConfig{"old", "count", "", "", std::nullopt, {}, {}, {}});
   ResultTranslator translator(config);
   Value answer(Value::Object{
       {"user_id", Value(std::uint64_t{7})},
       {"as_of", Value(std::int64_t{1700000000000})},
-      {"signals", Value(Value::Object{{"counts", Value(Value::Object{{"1d", Value(2.0)}, {"30d", Value(5.0)}})},
-                                      {"recent", Value(Value::Array{})},
-                                      {"old", Value(3.0)}})},
+      {"signals", Value(Value::Object{
+                      {"counts", Value(Value::Object{{"1d", Value(2.0)}, {"30d", Value(5.0)}})},
+                      {"recent", Value(Value::Array{})},
+                      {"old", Value(3.0)}})},
       {"complete_since", Value(Value::Object{{"counts", Value(std::int64_t{1699000000000})},
                                              {"recent", Value(std::int64_t{1699000000000})}})},
       {"incomplete", Value(Value::Object{{"counts", Value(Value::Array{Value("30d")})},
@@ -130,7 +142,8 @@ TEST(Results, CompleteSinceAndIncompleteWindowsAreCarried) {
 
 TEST(Results, SequencesAreTypedFieldByField) {
   Config config;
-  SignalConfig history{"history", "sequence", "", "", std::nullopt, {WindowConfig{"1d", kDayMs}}, {}, {}};
+  SignalConfig history{"history", "sequence", "", "", std::nullopt, {WindowConfig{"1d", kDayMs}},
+                       {},        {}};
   ConfigParam fields;
   fields.scalar = false;
   fields.list = true;
@@ -149,7 +162,9 @@ TEST(Results, SequencesAreTypedFieldByField) {
                             {"pin.categories", Value(Value::Array{})},
                             {"pin.embedding", Value()}});
   Value answer(Value::Object{
-      {"signals", Value(Value::Object{{"history", Value(Value::Object{{"1d", Value(Value::Array{newest, older})}})}})}});
+      {"signals",
+       Value(Value::Object{
+           {"history", Value(Value::Object{{"1d", Value(Value::Array{newest, older})}})}})}});
   v1::UserSignals out;
   translator.user_signals(1, answer, &out);
   const v1::Result& result = out.signals(0).windowed().windows(0).result();
@@ -180,7 +195,8 @@ TEST(Results, SequencesAreTypedFieldByField) {
 }
 
 TEST(Results, QuantilesAndLabels) {
-  v1::Result q = translate(Value(Value::Object{{"0.5", Value(3.0)}, {"0.9", Value(8.0)}}), Shape::kQuantiles);
+  v1::Result q =
+      translate(Value(Value::Object{{"0.5", Value(3.0)}, {"0.9", Value(8.0)}}), Shape::kQuantiles);
   ASSERT_TRUE(q.has_map());
   EXPECT_EQ(q.map().entries().at("0.9"), 8.0);
   // No event: null quantiles are left out of the map.
@@ -190,7 +206,8 @@ TEST(Results, QuantilesAndLabels) {
   EXPECT_EQ(translate(Value("high"), Shape::kLabel).label(), "high");
   EXPECT_EQ(translate(Value(std::uint64_t{2}), Shape::kLabel).number(), 2);
   // Labels per group have no typed shape: JSON.
-  EXPECT_EQ(translate(Value(Value::Object{{"art", Value("high")}}), Shape::kLabel).json(), R"({"art":"high"})");
+  EXPECT_EQ(translate(Value(Value::Object{{"art", Value("high")}}), Shape::kLabel).json(),
+            R"({"art":"high"})");
 }
 
 }  // namespace

@@ -197,11 +197,11 @@ TEST_F(ProgressCli, ReplayPrintsOneFinalLine) {
 }
 
 TEST_F(ProgressCli, BackfillPrintsOneFinalLine) {
-  RunResult r = run(signalbox(fmt::format(
-                        "backfill --config {} --queries {} --out {} --events{}", config(),
-                        shell_quote((dir_ / "queries.csv").string()),
-                        shell_quote((dir_ / "answers.ndjson").string()), files())),
-                    dir_);
+  RunResult r =
+      run(signalbox(fmt::format("backfill --config {} --queries {} --out {} --events{}", config(),
+                                shell_quote((dir_ / "queries.csv").string()),
+                                shell_quote((dir_ / "answers.ndjson").string()), files())),
+          dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = lines_of(r.err);
   EXPECT_EQ(count_starting(lines, "backfill: done:"), 1u) << r.err;

@@ -11,10 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "json.h"
 #include "signalbox/event/decode.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -131,8 +131,8 @@ TEST(ReplayOrder, AShuffledLogEndsLikeTheTimeOrderedOne) {
   options.sort_memory = 64 << 10;  // a few dozen runs
   options.batch_lines = 1000;
   const std::vector<TimeMs> as_ofs = {newest, newest + 2 * kDayMs};
-  Replayed in_order = replay(world, "ordered", {(world.dir() / "ordered.ndjson").string()},
-                             options, as_ofs);
+  Replayed in_order =
+      replay(world, "ordered", {(world.dir() / "ordered.ndjson").string()}, options, as_ofs);
   Replayed sorted = replay(world, "shuffled", files, options, as_ofs);
 
   EXPECT_FALSE(in_order.stats.sorted) << "already in order: no sort";
@@ -173,7 +173,8 @@ TEST(ReplayOrder, AShuffledLogEndsLikeTheTimeOrderedOne) {
   EXPECT_FALSE(as_given.stats.sorted);
   EXPECT_GT(as_given.stats.rejected, sorted.stats.rejected + 1000);
   bool late = false;
-  for (const std::string& message : as_given.rejected) late |= message.find("late") != std::string::npos;
+  for (const std::string& message : as_given.rejected)
+    late |= message.find("late") != std::string::npos;
   EXPECT_TRUE(late);
 }
 
@@ -213,7 +214,8 @@ TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
   std::vector<const Line*> by_time, by_user, random;
   for (const Line& line : lines) by_time.push_back(&line);
   random = by_time;
-  std::stable_sort(by_time.begin(), by_time.end(), [](const Line* a, const Line* b) { return a->ts < b->ts; });
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [](const Line* a, const Line* b) { return a->ts < b->ts; });
   std::shuffle(random.begin(), random.end(), world.rng());
   // User-major as a warehouse export writes it: each user's history in time order, then the
   // next user's (bad lines first), and the re-sent copies at the very end.
@@ -233,7 +235,8 @@ TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
   options.batch_lines = 700;
   const std::vector<TimeMs> as_ofs = {newest, newest - 30 * kMinuteMs, newest + 2 * kDayMs};
   std::vector<Replayed> runs;
-  for (auto [name, order] : {std::pair{"time", &by_time}, std::pair{"user", &by_user}, std::pair{"random", &random}}) {
+  for (auto [name, order] :
+       {std::pair{"time", &by_time}, std::pair{"user", &by_user}, std::pair{"random", &random}}) {
     const std::string file = (world.dir() / (std::string(name) + ".ndjson")).string();
     write(file, *order, false);
     runs.push_back(replay(world, name, {file}, options, as_ofs));
@@ -246,7 +249,8 @@ TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
     Value::Array expected;
     for (TimeMs as_of : as_ofs) expected.push_back(world.expected(reference, user, as_of));
     for (std::size_t r = 0; r < runs.size(); ++r)
-      ASSERT_EQ(diff(Value(expected), runs[r].answers[user], 1e-9), "") << "run " << r << " user " << user;
+      ASSERT_EQ(diff(Value(expected), runs[r].answers[user], 1e-9), "")
+          << "run " << r << " user " << user;
   }
 }
 

@@ -31,8 +31,8 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
   World world(3 * kDayMs, kWindows);
   MockKafka kafka("user-events", 3);
   std::uint16_t port = free_port();
-  std::ofstream(world.config.file) << config_yaml(world.config, port, 1 << 20)
-                                   << kafka_entry(kafka.bootstrap_servers());
+  std::ofstream(world.config.file)
+      << config_yaml(world.config, port, 1 << 20) << kafka_entry(kafka.bootstrap_servers());
   ServerProcess server(world.config.file, port, world.dir() / "serve.log");
 
   // The reference decides on its own what the server must make of every message (the server
@@ -42,17 +42,17 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
     kafka.produce(partition, text);
     reference.take_text(partition, text);
   };
-  std::vector<Event> events =
-      generate(world, 900, kUsers, kMinuteMs, 30 * kMinuteMs, false);
+  std::vector<Event> events = generate(world, 900, kUsers, kMinuteMs, 30 * kMinuteMs, false);
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (i == events.size() / 2) {
-      publish(0, "{\"user_id\": 1000, \"ts\": ");           // undecodable
+      publish(0, "{\"user_id\": 1000, \"ts\": ");             // undecodable
       publish(1, R"({"user_id": 1001, "action": "click"})");  // invalid: no ts
     }
     publish(static_cast<int>(events[i].user_id % 3), event_json(events[i]));
   }
   kafka.flush();
-  ASSERT_TRUE(reference.undecidable().empty()) << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
+  ASSERT_TRUE(reference.undecidable().empty())
+      << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
   const ReferenceTopic::Counts& want = reference.counts();
   ASSERT_EQ(want.undecodable, 1u);
   ASSERT_EQ(want.invalid, 1u);
@@ -63,15 +63,17 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
     Value want_answer = world.served(reference.taken(), user, reference.head());
     std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, reference.head());
     std::string last;
-    bool same = wait_until([&] {
-      HttpAnswer answer = client.get(target);
-      if (answer.status != 200) {
-        last = answer.body;
-        return false;
-      }
-      last = diff(want_answer, answer.json(), 1e-9);
-      return last.empty();
-    }, std::chrono::seconds(20));
+    bool same = wait_until(
+        [&] {
+          HttpAnswer answer = client.get(target);
+          if (answer.status != 200) {
+            last = answer.body;
+            return false;
+          }
+          last = diff(want_answer, answer.json(), 1e-9);
+          return last.empty();
+        },
+        std::chrono::seconds(20));
     ASSERT_TRUE(same) << "user " << user << ": " << last << "\n" << server.log();
   }
 
@@ -83,30 +85,34 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
     return metrics.find(expected_total) != std::string::npos;
   })) << metrics;
   // Each counter as the reference counts.
-  for (const auto& [name, value] :
-       std::vector<std::pair<std::string, std::uint64_t>>{
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::uint64_t>>{
            {"signalbox_kafka_events_accepted_total{topic=\"user-events\"}", want.accepted},
            {"signalbox_kafka_events_duplicate_total{topic=\"user-events\"}", want.duplicates},
-           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"undecodable\"}", want.undecodable},
-           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"invalid\"}", want.invalid},
-           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"late\"}", want.late}}) {
-    EXPECT_NE(metrics.find(fmt::format("{} {}\n", name, value)), std::string::npos) << name << "\n" << metrics;
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"undecodable\"}",
+            want.undecodable},
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"invalid\"}",
+            want.invalid},
+           {"signalbox_kafka_messages_rejected_total{topic=\"user-events\",reason=\"late\"}",
+            want.late}}) {
+    EXPECT_NE(metrics.find(fmt::format("{} {}\n", name, value)), std::string::npos) << name << "\n"
+                                                                                    << metrics;
   }
   EXPECT_NE(metrics.find("# TYPE signalbox_kafka_consumer_lag gauge\n"), std::string::npos);
   EXPECT_NE(metrics.find("signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"0\"} "),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(fmt::format(
-                "signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n",
-                want.accepted)),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find(fmt::format(
+          "signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n", want.accepted)),
+      std::string::npos)
       << metrics;
   // The engine-wide counters include what came over Kafka.
   EXPECT_NE(metrics.find(fmt::format("signalbox_events_accepted_total {}\n", want.accepted)),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(fmt::format("signalbox_events_total{{source=\"kafka\",outcome=\"rejected\"}} {}\n",
-                                     want.undecodable + want.invalid + want.late)),
+  EXPECT_NE(metrics.find(
+                fmt::format("signalbox_events_total{{source=\"kafka\",outcome=\"rejected\"}} {}\n",
+                            want.undecodable + want.invalid + want.late)),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("signalbox_events_total{source=\"kafka\",outcome=\"accepted\"} "),
@@ -137,8 +143,8 @@ TEST(KafkaServeEndToEnd, AnUnreachableBrokerNeitherStopsServingNorStopping) {
   EXPECT_NE(posted.body.find("\"accepted\":1"), std::string::npos) << posted.body;
   // The client reports the broker down and keeps trying.
   ASSERT_TRUE(wait_until([&] {
-    return client.get("/metrics").body.find(
-               "signalbox_kafka_client_errors_total{topic=\"user-events\"} 0\n") ==
+    return client.get("/metrics")
+               .body.find("signalbox_kafka_client_errors_total{topic=\"user-events\"} 0\n") ==
            std::string::npos;
   })) << server.log();
   auto begin = std::chrono::steady_clock::now();

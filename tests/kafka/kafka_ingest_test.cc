@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "json.h"
-#include "signalbox/v1/signalbox.pb.h"
 #include "mock_kafka.h"
 #include "reference_topic.h"
+#include "signalbox/v1/signalbox.pb.h"
 #include "traffic.h"
 
 namespace signalbox::testing {
@@ -64,18 +64,20 @@ void publish_events(MockKafka& kafka, ReferenceTopic& reference, const std::vect
   for (const Event& e : events) {
     const std::string text = event_json(e);
     kafka.produce_for_user(e.user_id, text);
-    reference.take_text(static_cast<int>(e.user_id % static_cast<std::uint64_t>(kafka.partitions())), text);
+    reference.take_text(
+        static_cast<int>(e.user_id % static_cast<std::uint64_t>(kafka.partitions())), text);
   }
   kafka.flush();
 }
 
 ReferenceTopic::Counts counts_of(const KafkaIngestStats& s) {
-  return {s.messages, s.accepted, s.duplicates, s.rejected_undecodable, s.rejected_invalid, s.rejected_late};
+  return {s.messages,         s.accepted,     s.duplicates, s.rejected_undecodable,
+          s.rejected_invalid, s.rejected_late};
 }
 
 ReferenceTopic::Counts operator+(const ReferenceTopic::Counts& a, const ReferenceTopic::Counts& b) {
-  return {a.messages + b.messages, a.accepted + b.accepted, a.duplicates + b.duplicates,
-          a.undecodable + b.undecodable, a.invalid + b.invalid, a.late + b.late};
+  return {a.messages + b.messages,       a.accepted + b.accepted, a.duplicates + b.duplicates,
+          a.undecodable + b.undecodable, a.invalid + b.invalid,   a.late + b.late};
 }
 
 // Every signal and view of every user, as of the reference's stream time, equal to the
@@ -96,11 +98,12 @@ void assert_decidable(const ReferenceTopic& reference) {
 }
 
 // The skipped messages copied to `topic`, (partition, offset) -> the field their error names.
-std::map<std::pair<int, std::int64_t>, std::string> dead_letter_faults(MockKafka& kafka, const std::string& topic) {
+std::map<std::pair<int, std::int64_t>, std::string> dead_letter_faults(MockKafka& kafka,
+                                                                       const std::string& topic) {
   std::map<std::pair<int, std::int64_t>, std::string> out;
   for (const auto& m : kafka.read_all(topic, 1)) {
-    out[{std::stoi(m.headers.at("signalbox-partition")), std::stoll(m.headers.at("signalbox-offset"))}] =
-        fault_of(m.headers.at("signalbox-error"));
+    out[{std::stoi(m.headers.at("signalbox-partition")),
+         std::stoll(m.headers.at("signalbox-offset"))}] = fault_of(m.headers.at("signalbox-error"));
   }
   return out;
 }
@@ -108,9 +111,8 @@ std::map<std::pair<int, std::int64_t>, std::string> dead_letter_faults(MockKafka
 // All messages consumed and every one of them settled (taken or skipped) by `ingest`.
 bool settled(const KafkaIngest& ingest, std::uint64_t messages) {
   KafkaIngestStats s = ingest.stats();
-  return s.messages >= messages && s.accepted + s.rejected_undecodable + s.rejected_invalid +
-                                           s.rejected_late ==
-                                       s.messages;
+  return s.messages >= messages &&
+         s.accepted + s.rejected_undecodable + s.rejected_invalid + s.rejected_late == s.messages;
 }
 
 std::int64_t sum_committed(const std::map<std::int32_t, std::int64_t>& committed) {
@@ -132,7 +134,8 @@ TEST(KafkaIngest, EventsOverPartitionsCountAsTheReferenceSaysAndBadMessagesAreSk
   for (int p = 0; p < kafka.partitions(); ++p) publish(kafka, reference, p, "this is not JSON");
   publish(kafka, reference, 0, "");
   publish(kafka, reference, 1, R"({"user_id": 1001, "ts": "soon", "action": "click"})");
-  publish(kafka, reference, 2, R"({"user_id": 1002, "ts": 1704067200000, "action": "Not Allowed"})");
+  publish(kafka, reference, 2,
+          R"({"user_id": 1002, "ts": 1704067200000, "action": "Not Allowed"})");
   publish_events(kafka, reference, {events.begin() + half, events.end()});
   // Far behind its partition's stream time once the events above are in: late.
   publish_events(kafka, reference, {world.make_event(kUsers, kStart - 40 * kDayMs, 999999)});
@@ -171,18 +174,20 @@ TEST(KafkaIngest, EventsOverPartitionsCountAsTheReferenceSaysAndBadMessagesAreSk
                                      want.messages)),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find(fmt::format("signalbox_kafka_messages_rejected_total{{topic=\"user-events\","
-                                     "reason=\"invalid\"}} {}\n",
-                                     want.invalid)),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find(fmt::format("signalbox_kafka_messages_rejected_total{{topic=\"user-events\","
+                               "reason=\"invalid\"}} {}\n",
+                               want.invalid)),
+      std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"3\"} 0\n"),
             std::string::npos)
       << metrics;
   // Freshness is observed for each event taken (duplicates included), none skipped.
-  EXPECT_NE(metrics.find(fmt::format("signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n",
-                                     want.accepted)),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find(fmt::format(
+          "signalbox_kafka_freshness_seconds_count{{topic=\"user-events\"}} {}\n", want.accepted)),
+      std::string::npos)
       << metrics;
 
   ingest.stop();
@@ -199,8 +204,10 @@ TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
   ReferenceTopic reference(world, kBatchMessages, Ownership::kStable);
   std::vector<Event> ahead, behind;
   for (std::size_t i = 0; i < 1500; ++i) {
-    ahead.push_back(world.make_event(kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(i) * kMinuteMs, i));
-    behind.push_back(world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * 4 * kMinuteMs, 10000 + i));
+    ahead.push_back(
+        world.make_event(kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(i) * kMinuteMs, i));
+    behind.push_back(
+        world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * 4 * kMinuteMs, 10000 + i));
   }
   // Each partition in time order of its own, as a producer would write it. The lagging
   // partition's first events and all of the other's come first; once the consumer has taken
@@ -218,7 +225,8 @@ TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
   ASSERT_TRUE(wait_until([&] { return settled(ingest, first_messages); }))
       << "consumed " << ingest.stats().messages << " of " << first_messages;
   ASSERT_GT(engine.stream_time(), kStart + 50 * kDayMs);
-  for (std::size_t i = first; i < behind.size(); ++i) publish(kafka, reference, 1, event_json(behind[i]));
+  for (std::size_t i = first; i < behind.size(); ++i)
+    publish(kafka, reference, 1, event_json(behind[i]));
   for (std::size_t i = 0; i < 100; ++i) publish(kafka, reference, 1, event_json(behind[i]));
   kafka.flush();
   assert_decidable(reference);
@@ -245,17 +253,23 @@ TEST(KafkaIngest, AnEventFarBehindItsOwnPartitionIsLateWhateverTheOthersDo) {
   // Partition 0 runs 50 days on, partition 1 stays at the start; both in time order.
   for (std::size_t i = 0; i < 300; ++i) {
     publish(kafka, reference, 0,
-            event_json(world.make_event(kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(i) * kMinuteMs, serial++)));
+            event_json(world.make_event(
+                kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(i) * kMinuteMs, serial++)));
     publish(kafka, reference, 1,
-            event_json(world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * kMinuteMs, serial++)));
+            event_json(
+                world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * kMinuteMs, serial++)));
   }
   // Behind partition 0's stream time by more than the late horizon (though not behind
   // partition 1's): late. Then more on-time events of partition 0 behind them.
   for (std::size_t i = 0; i < 5; ++i)
-    publish(kafka, reference, 0, event_json(world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * kHourMs, serial++)));
+    publish(
+        kafka, reference, 0,
+        event_json(world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * kHourMs, serial++)));
   for (std::size_t i = 0; i < 100; ++i) {
-    publish(kafka, reference, 0,
-            event_json(world.make_event(kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(300 + i) * kMinuteMs, serial++)));
+    publish(
+        kafka, reference, 0,
+        event_json(world.make_event(
+            kUsers, kStart + 50 * kDayMs + static_cast<TimeMs>(300 + i) * kMinuteMs, serial++)));
   }
   kafka.flush();
   assert_decidable(reference);
@@ -307,9 +321,8 @@ TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothin
   ASSERT_GT(want.duplicates, 0u);
   KafkaIngest second(engine, options);
   second.start();
-  ASSERT_TRUE(wait_until([&] {
-    return settled(second, want.messages - before.messages);
-  })) << second.stats().messages << " + " << before.messages << " of " << want.messages;
+  ASSERT_TRUE(wait_until([&] { return settled(second, want.messages - before.messages); }))
+      << second.stats().messages << " + " << before.messages << " of " << want.messages;
   second.stop();
   second.wait();
   // A clean hand-over: the second consumer started where the first committed, and the two
@@ -334,15 +347,17 @@ TEST(KafkaIngest, AStoppedConsumerHandsOverWithoutLossAndRedeliveryChangesNothin
 
 // Events stored once each, however often they were delivered: the consumers' counts, summed,
 // against the reference's, where re-deliveries may have added messages and duplicates.
-std::string compare_distinct(const ReferenceTopic::Counts& want, const ReferenceTopic::Counts& got) {
+std::string compare_distinct(const ReferenceTopic::Counts& want,
+                             const ReferenceTopic::Counts& got) {
   std::string out;
   if (got.messages < want.messages)
     out += fmt::format("consumed {} messages of {}; ", got.messages, want.messages);
   if (got.accepted - got.duplicates != want.accepted - want.duplicates)
-    out += fmt::format("stored {} distinct events, the reference {}; ", got.accepted - got.duplicates,
-                       want.accepted - want.duplicates);
+    out += fmt::format("stored {} distinct events, the reference {}; ",
+                       got.accepted - got.duplicates, want.accepted - want.duplicates);
   auto skipped = [&](const char* reason, std::uint64_t w, std::uint64_t g) {
-    if (g < w || (w == 0 && g != 0)) out += fmt::format("{}: the reference {}, the consumers {}; ", reason, w, g);
+    if (g < w || (w == 0 && g != 0))
+      out += fmt::format("{}: the reference {}, the consumers {}; ", reason, w, g);
   };
   skipped("undecodable", want.undecodable, got.undecodable);
   skipped("invalid", want.invalid, got.invalid);
@@ -356,7 +371,9 @@ TEST(KafkaIngest, ARebalanceWhileConsumingLosesNothing) {
   ReferenceTopic reference(world, kBatchMessages, Ownership::kMoving);
   std::vector<Event> events = make_events(world, 3000);
   for (const Event& e : events)
-    reference.take_text(static_cast<int>(e.user_id % static_cast<std::uint64_t>(kafka.partitions())), event_json(e));
+    reference.take_text(
+        static_cast<int>(e.user_id % static_cast<std::uint64_t>(kafka.partitions())),
+        event_json(e));
   assert_decidable(reference);
   const ReferenceTopic::Counts& want = reference.counts();
 
@@ -422,9 +439,11 @@ TEST(KafkaIngest, ABrokerOutageIsRiddenOut) {
   assert_decidable(reference);
   const ReferenceTopic::Counts& want = reference.counts();
   ASSERT_TRUE(wait_until([&] {
-    return sum_committed(kafka.committed("signalbox")) == static_cast<std::int64_t>(want.messages) &&
+    return sum_committed(kafka.committed("signalbox")) ==
+               static_cast<std::int64_t>(want.messages) &&
            settled(ingest, want.messages);
-  })) << ingest.stats().messages << " of " << want.messages;
+  })) << ingest.stats().messages
+      << " of " << want.messages;
   ingest.stop();
   ingest.wait();
   EXPECT_EQ(compare_distinct(want, counts_of(ingest.stats())), "");
@@ -508,9 +527,10 @@ JudgedEvent judge_proto(const std::string& bytes, const Config& config) {
   if (!p.attrs().empty()) {
     std::vector<std::string> attrs;
     for (const auto& [name, value] : p.attrs()) {
-      std::string v = value.kind_case() == v1::AttrValue::kStringValue   ? text(value.string_value())
-                      : value.kind_case() == v1::AttrValue::kNumberValue ? fmt::format("{}", value.number_value())
-                                                                         : "null";
+      std::string v = value.kind_case() == v1::AttrValue::kStringValue ? text(value.string_value())
+                      : value.kind_case() == v1::AttrValue::kNumberValue
+                          ? fmt::format("{}", value.number_value())
+                          : "null";
       attrs.push_back(text(name) + ":" + v);
     }
     fields.push_back(fmt::format(R"("attrs":{{{}}})", fmt::join(attrs, ",")));
@@ -567,9 +587,8 @@ TEST(KafkaIngest, ProtobufEventsFollowTheSameRulesAsJson) {
 
 TEST(KafkaIngestOptions, ReadFromTheIngestEntryWithErrorsNamingTheKey) {
   auto parse = [](const std::string& entry) {
-    Config config = parse_config("ingest:\n  - " + entry +
-                                     "\nsignals:\n  - { name: n, aggregator: count }\n",
-                                 "cfg.yaml");
+    Config config = parse_config(
+        "ingest:\n  - " + entry + "\nsignals:\n  - { name: n, aggregator: count }\n", "cfg.yaml");
     return KafkaIngestOptions::from_config(config.ingest.at(0), config);
   };
   auto error_of = [&](const std::string& entry) -> std::string {
@@ -597,7 +616,9 @@ TEST(KafkaIngestOptions, ReadFromTheIngestEntryWithErrorsNamingTheKey) {
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch: 5 }"),
             "cfg.yaml:2: ingest[0].batch: unknown key (use brokers, topic, group, format, "
             "batch_size, batch_linger, dead_letter_topic or rdkafka.<librdkafka property>)");
-  EXPECT_EQ(parse("{ kind: kafka, brokers: b:1, topic: t, dead_letter_topic: t-dead }").dead_letter_topic, "t-dead");
+  EXPECT_EQ(
+      parse("{ kind: kafka, brokers: b:1, topic: t, dead_letter_topic: t-dead }").dead_letter_topic,
+      "t-dead");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, dead_letter_topic: t }"),
             "cfg.yaml:2: ingest[0].dead_letter_topic: must differ from topic");
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, grop: g }"),

@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "mock_kafka.h"
-#include "reference_topic.h"
 #include "redis_servers.h"
+#include "reference_topic.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
@@ -24,11 +24,13 @@ constexpr std::size_t kUsers = 40;
 constexpr std::size_t kEvents = 200000;
 constexpr int kPartitions = 8;
 
-std::string replica_config(const Config& config, std::uint16_t port, int redis_port, const std::string& brokers) {
+std::string replica_config(const Config& config, std::uint16_t port, int redis_port,
+                           const std::string& brokers) {
   std::string yaml = config_yaml(config, port, 1 << 20);
   const std::size_t storage = yaml.find("storage:");
   yaml.replace(storage, yaml.find('\n', storage) - storage,
-               fmt::format("storage: {{ kind: redis, nodes: [127.0.0.1:{}], key_prefix: group }}", redis_port));
+               fmt::format("storage: {{ kind: redis, nodes: [127.0.0.1:{}], key_prefix: group }}",
+                           redis_port));
   return yaml + fmt::format(
                     "ingest:\n  - {{ kind: http }}\n"
                     "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, group: replicas, "
@@ -51,7 +53,8 @@ std::uint64_t messages_consumed(std::uint16_t port) {
 }
 
 TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-server"))
+      << "redis-server is not installed (Debian package redis-server)";
   RedisProcess redis(free_redis_port(), {});
   ASSERT_TRUE(redis.ready()) << "redis-server did not answer PING";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
@@ -63,13 +66,15 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
   std::vector<std::pair<std::uint64_t, std::string>> messages;  // (user or partition, text)
   std::set<std::string> poison;
   for (std::size_t i = 0; i < kEvents; ++i) {
-    Event e = world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * (12 * kDayMs / kEvents), i);
+    Event e =
+        world.make_event(kUsers, kStart + static_cast<TimeMs>(i) * (12 * kDayMs / kEvents), i);
     messages.emplace_back(e.user_id, event_json(e));
     if (i % (kEvents / 60) == 7) {
-      std::string bad = poison.size() % 2 == 0
-                            ? fmt::format("poison {} {{", poison.size())  // undecodable
-                            : fmt::format(R"({{"user_id": 1000, "action": "click", "item_id": "poison-{}"}})",
-                                          poison.size());  // invalid: no ts
+      std::string bad =
+          poison.size() % 2 == 0
+              ? fmt::format("poison {} {{", poison.size())  // undecodable
+              : fmt::format(R"({{"user_id": 1000, "action": "click", "item_id": "poison-{}"}})",
+                            poison.size());  // invalid: no ts
       messages.emplace_back(poison.size() % kPartitions, bad);
       poison.insert(bad);
     }
@@ -82,40 +87,48 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
   ReferenceTopic reference(world, 2000, PartitionLateRule::Ownership::kMoving, kEvents / 2);
   for (const auto& [to, text] : messages)
     reference.take_text(static_cast<int>(to >= 1000 ? to % kPartitions : to), text);
-  ASSERT_TRUE(reference.undecidable().empty()) << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
+  ASSERT_TRUE(reference.undecidable().empty())
+      << fmt::format("{}", fmt::join(reference.undecidable(), "\n"));
   ASSERT_EQ(reference.counts().undecodable + reference.counts().invalid, poison.size());
 
   std::uint16_t ports[2] = {free_port(), free_port()};
   std::vector<std::unique_ptr<ServerProcess>> replicas;
   for (int r = 0; r < 2; ++r) {
     std::filesystem::path file = world.dir() / fmt::format("replica{}.yaml", r);
-    std::ofstream(file) << replica_config(world.config, ports[r], redis.port(), kafka.bootstrap_servers());
-    replicas.push_back(std::make_unique<ServerProcess>(file, ports[r], world.dir() / fmt::format("replica{}.log", r)));
+    std::ofstream(file) << replica_config(world.config, ports[r], redis.port(),
+                                          kafka.bootstrap_servers());
+    replicas.push_back(std::make_unique<ServerProcess>(
+        file, ports[r], world.dir() / fmt::format("replica{}.log", r)));
   }
 
   // Produced while consumed: the mock cluster keeps only the newest few MB of each partition,
   // so no more than 40 000 messages wait uncommitted at any time.
   auto committed_total = [&] {
     std::int64_t sum = 0;
-    for (const auto& [partition, offset] : kafka.committed("replicas")) sum += std::max<std::int64_t>(0, offset);
+    for (const auto& [partition, offset] : kafka.committed("replicas"))
+      sum += std::max<std::int64_t>(0, offset);
     return static_cast<std::size_t>(sum);
   };
   std::atomic<bool> produced_all{false};
   std::thread producer([&] {
     for (std::size_t at = 0; at < messages.size(); ++at) {
       if (at % 10000 == 0 && at >= 40000) {
-        if (!wait_until([&] { return committed_total() + 40000 >= at; }, std::chrono::seconds(120))) break;
+        if (!wait_until([&] { return committed_total() + 40000 >= at; }, std::chrono::seconds(120)))
+          break;
       }
       const auto& [to, text] = messages[at];
-      if (to >= 1000) kafka.produce_for_user(to, text);
-      else kafka.produce(static_cast<int>(to), text);
+      if (to >= 1000)
+        kafka.produce_for_user(to, text);
+      else
+        kafka.produce(static_cast<int>(to), text);
     }
     kafka.flush();
     produced_all = true;
   });
 
   // Both consume; once half of the topic is committed, one dies at once.
-  bool half = wait_until([&] { return committed_total() >= kEvents / 2; }, std::chrono::seconds(120));
+  bool half =
+      wait_until([&] { return committed_total() >= kEvents / 2; }, std::chrono::seconds(120));
   if (!half) producer.join();
   ASSERT_TRUE(half) << replicas[0]->log() << replicas[1]->log();
   const std::uint64_t taken_by_victim = messages_consumed(ports[0]);
@@ -129,11 +142,13 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
   for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
     Value want = world.served(reference.taken(), user, reference.head());
     std::string target = fmt::format("/v1/users/{}/signals?as_of={}", user, reference.head()), last;
-    bool same = wait_until([&] {
-      HttpAnswer answer = survivor.get(target);
-      last = answer.status == 200 ? diff(want, answer.json(), 1e-9) : answer.body;
-      return last.empty();
-    }, std::chrono::seconds(120));
+    bool same = wait_until(
+        [&] {
+          HttpAnswer answer = survivor.get(target);
+          last = answer.status == 200 ? diff(want, answer.json(), 1e-9) : answer.body;
+          return last.empty();
+        },
+        std::chrono::seconds(120));
     ASSERT_TRUE(same) << "user " << user << ": " << last << "\n" << replicas[1]->log();
   }
 
@@ -141,16 +156,20 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
   // field (a copy made by the killed replica for an offset it had not committed comes again
   // from the survivor: the same message twice).
   std::map<std::pair<int, std::int64_t>, std::string> dead;
-  bool all = wait_until([&] {
-    dead.clear();
-    for (const auto& m : kafka.read_all("user-events-dead", 1)) {
-      EXPECT_EQ(m.headers.at("signalbox-topic"), "user-events");
-      dead[{std::stoi(m.headers.at("signalbox-partition")), std::stoll(m.headers.at("signalbox-offset"))}] =
-          fault_of(m.headers.at("signalbox-error"));
-    }
-    return dead.size() >= reference.rejected.size();
-  }, std::chrono::seconds(30));
-  EXPECT_TRUE(all) << dead.size() << " distinct dead letters of " << reference.rejected.size() << " rejected messages";
+  bool all = wait_until(
+      [&] {
+        dead.clear();
+        for (const auto& m : kafka.read_all("user-events-dead", 1)) {
+          EXPECT_EQ(m.headers.at("signalbox-topic"), "user-events");
+          dead[{std::stoi(m.headers.at("signalbox-partition")),
+                std::stoll(m.headers.at("signalbox-offset"))}] =
+              fault_of(m.headers.at("signalbox-error"));
+        }
+        return dead.size() >= reference.rejected.size();
+      },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(all) << dead.size() << " distinct dead letters of " << reference.rejected.size()
+                   << " rejected messages";
   EXPECT_EQ(dead, reference.rejected);
   EXPECT_EQ(replicas[1]->terminate(), 0) << replicas[1]->log();
 }

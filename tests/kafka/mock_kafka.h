@@ -51,9 +51,9 @@ class MockKafka {
             rd_kafka_mock_topic_create(cluster_, topic_.c_str(), partitions, 1)) {
       throw std::runtime_error(fmt::format("create topic: {}", rd_kafka_err2str(err)));
     }
-    producer_ = new_kafka_handle(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_servers()},
-                                                     {"linger.ms", "1"},
-                                                     {"log_level", "3"}});
+    producer_ = new_kafka_handle(
+        RD_KAFKA_PRODUCER,
+        {{"bootstrap.servers", bootstrap_servers()}, {"linger.ms", "1"}, {"log_level", "3"}});
   }
   ~MockKafka() {
     rd_kafka_flush(producer_, 5000);
@@ -77,9 +77,11 @@ class MockKafka {
   };
   // Every message of `topic` (partitions 0..partitions-1), from the beginning to the end.
   std::vector<ReadMessage> read_all(const std::string& topic, int partitions) {
-    rd_kafka_t* reader = new_kafka_handle(
-        RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_servers()}, {"group.id", "signalbox-test-reader"},
-                            {"enable.partition.eof", "true"}, {"log_level", "3"}});
+    rd_kafka_t* reader =
+        new_kafka_handle(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_servers()},
+                                             {"group.id", "signalbox-test-reader"},
+                                             {"enable.partition.eof", "true"},
+                                             {"log_level", "3"}});
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
     for (int p = 0; p < partitions; ++p)
       rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
@@ -101,7 +103,9 @@ class MockKafka {
           const char* name;
           const void* value;
           std::size_t size;
-          for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+          for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                  RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++i)
             r.headers[name] = std::string(static_cast<const char*>(value), size);
         }
         out.push_back(std::move(r));

@@ -49,29 +49,32 @@ class PartitionLateRule {
 
   PartitionLateRule(TimeMs late_horizon, std::size_t batch_messages, Ownership ownership,
                     std::size_t lead = kWholeTopic)
-      : late_horizon_(late_horizon), batch_messages_(batch_messages), ownership_(ownership), lead_(lead) {}
+      : late_horizon_(late_horizon),
+        batch_messages_(batch_messages),
+        ownership_(ownership),
+        lead_(lead) {}
 
   enum class Outcome { kTaken, kDuplicate, kLate };
 
   // The next message of `partition` (in that partition's order); `event` when it holds a
   // valid event, else nullopt (a bad message: it moves nothing, but takes a place in a batch).
-  std::optional<Outcome> take(const World& world, int partition, const std::optional<Event>& event) {
+  std::optional<Outcome> take(const World& world, int partition,
+                              const std::optional<Event>& event) {
     Partition& p = partitions_[partition];
     // The stream time before this message's batch lies between these two: the batch may
     // begin with this message, or with one up to batch_messages - 1 messages before it.
     const TimeMs newest = p.clocks.empty() ? kNone : p.clocks.back();
-    const TimeMs oldest =
-        ownership_ == Ownership::kMoving || p.clocks.size() < batch_messages_
-            ? kNone
-            : p.clocks[p.clocks.size() - batch_messages_];
+    const TimeMs oldest = ownership_ == Ownership::kMoving || p.clocks.size() < batch_messages_
+                              ? kNone
+                              : p.clocks[p.clocks.size() - batch_messages_];
     std::optional<Outcome> outcome;
     if (event) {
       const bool late = behind(event->ts, newest);
       const bool late_anyway = behind(event->ts, oldest);
       if (late != late_anyway) {
-        undecided_.push_back(fmt::format("partition {} message {}: ts {} is late by stream time {} but not by {}",
-                                         partition, p.clocks.size(), event->ts, late ? newest : oldest,
-                                         late ? oldest : newest));
+        undecided_.push_back(fmt::format(
+            "partition {} message {}: ts {} is late by stream time {} but not by {}", partition,
+            p.clocks.size(), event->ts, late ? newest : oldest, late ? oldest : newest));
       }
       if (!late) on_time_.emplace_back(heads_.size(), event->ts);
       if (late) {
@@ -103,11 +106,13 @@ class PartitionLateRule {
     std::vector<std::string> out = undecided_;
     if (ownership_ != Ownership::kMoving) return out;
     for (const auto& [index, ts] : on_time_) {
-      const std::size_t through = heads_.size() - 1 - index > lead_ ? index + lead_ : heads_.size() - 1;
+      const std::size_t through =
+          heads_.size() - 1 - index > lead_ ? index + lead_ : heads_.size() - 1;
       if (behind(ts, heads_[through])) {
-        out.push_back(fmt::format("message {} of the topic: ts {} is on time by its partition but at or "
-                                  "below the id horizon's bound {}",
-                                  index, ts, heads_[through] - late_horizon_));
+        out.push_back(
+            fmt::format("message {} of the topic: ts {} is on time by its partition but at or "
+                        "below the id horizon's bound {}",
+                        index, ts, heads_[through] - late_horizon_));
       }
     }
     return out;
@@ -128,8 +133,8 @@ class PartitionLateRule {
   Ownership ownership_;
   TimeMs head_ = kNone;
   std::size_t lead_;
-  std::vector<TimeMs> heads_;                              // heads_[i]: head() after message i
-  std::vector<std::pair<std::size_t, TimeMs>> on_time_;    // (message index, ts) of events not late
+  std::vector<TimeMs> heads_;                            // heads_[i]: head() after message i
+  std::vector<std::pair<std::size_t, TimeMs>> on_time_;  // (message index, ts) of events not late
   std::vector<std::string> undecided_;
   std::map<int, Partition> partitions_;
   std::set<std::pair<std::uint64_t, std::string>> ids_;

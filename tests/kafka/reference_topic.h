@@ -29,20 +29,24 @@ namespace signalbox::testing {
 class ReferenceTopic {
  public:
   // `batch_messages`, `ownership` and `lead` as for PartitionLateRule.
-  ReferenceTopic(const World& world, std::size_t batch_messages, PartitionLateRule::Ownership ownership,
+  ReferenceTopic(const World& world, std::size_t batch_messages,
+                 PartitionLateRule::Ownership ownership,
                  std::size_t lead = PartitionLateRule::kWholeTopic)
-      : world_(world), rule_(reference_late_horizon(world.config), batch_messages, ownership, lead) {}
+      : world_(world),
+        rule_(reference_late_horizon(world.config), batch_messages, ownership, lead) {}
 
   // What the consumer must have made of the messages, by the documented reasons.
   struct Counts {
-    std::uint64_t messages = 0, accepted = 0, duplicates = 0, undecodable = 0, invalid = 0, late = 0;
+    std::uint64_t messages = 0, accepted = 0, duplicates = 0, undecodable = 0, invalid = 0,
+                  late = 0;
   };
 
   // The next message of `partition`, a JSON event text. Messages of different partitions are
   // taken in the order produced.
   void take_text(int partition, const std::string& text) {
     take_judged(partition, text.empty() ? JudgedEvent{std::nullopt, "empty message"}
-                                        : judge_event(text, wall_clock_ms(), world_.config.event_store.max_future_skew));
+                                        : judge_event(text, wall_clock_ms(),
+                                                      world_.config.event_store.max_future_skew));
   }
 
   // The next message of `partition`, judged by the caller (a protobuf message read by the
@@ -94,7 +98,8 @@ class ReferenceTopic {
 };
 
 // "" when `got` (a consumer's counters, or their sums) equals the reference's, else what differs.
-inline std::string compare_counts(const ReferenceTopic::Counts& want, const ReferenceTopic::Counts& got) {
+inline std::string compare_counts(const ReferenceTopic::Counts& want,
+                                  const ReferenceTopic::Counts& got) {
   std::string out;
   auto one = [&](const char* name, std::uint64_t w, std::uint64_t g) {
     if (w != g) out += fmt::format("{}: the reference {}, the consumer {}; ", name, w, g);

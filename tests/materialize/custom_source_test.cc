@@ -23,8 +23,10 @@ class NormalizeSource : public Source {
     for (std::size_t k = 0; k < keys.size(); ++k) {
       std::string text;
       for (unsigned char c : keys[k]) {
-        if (!std::isspace(c)) text += static_cast<char>(std::tolower(c));
-        else if (!text.empty() && text.back() != ' ') text += ' ';
+        if (!std::isspace(c))
+          text += static_cast<char>(std::tolower(c));
+        else if (!text.empty() && text.back() != ' ')
+          text += ' ';
       }
       if (!text.empty() && text.back() == ' ') text.pop_back();
       rows[k].assign(fields.size(), std::vector<std::string>{text});
@@ -34,9 +36,9 @@ class NormalizeSource : public Source {
 };
 
 void register_normalize() {
-  register_source_kind(
-      "normalize", [](const SourceConfig&) { return std::make_unique<NormalizeSource>(); },
-      {});  // this kind takes no parameters of its own
+  register_source_kind("normalize",
+                       [](const SourceConfig&) { return std::make_unique<NormalizeSource>(); },
+                       {});  // this kind takes no parameters of its own
 }
 
 }  // namespace mine

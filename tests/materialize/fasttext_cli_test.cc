@@ -30,9 +30,9 @@ struct CommandResult {
 CommandResult run(const std::string& command, const std::filesystem::path& dir) {
   auto out = dir / "stdout.txt";
   auto err = dir / "stderr.txt";
-  int status = std::system(fmt::format("{} >{} 2>{}", command, quote_arg(out.string()),
-                                       quote_arg(err.string()))
-                               .c_str());
+  int status = std::system(
+      fmt::format("{} >{} 2>{}", command, quote_arg(out.string()), quote_arg(err.string()))
+          .c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = read_text(out);
@@ -50,8 +50,8 @@ std::vector<std::vector<std::string>> predict_with_cli(const std::filesystem::pa
   for (const auto& q : queries) text += q + "\n";
   std::ofstream(dir / "queries.in", std::ios::binary) << text;
   CommandResult r = run(fmt::format("fasttext predict-prob {} {} {} {}", quote_arg(model.string()),
-                          quote_arg((dir / "queries.in").string()), k, p),
-              dir);
+                                    quote_arg((dir / "queries.in").string()), k, p),
+                        dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::vector<std::string>> labels;
   std::istringstream lines(r.out);
@@ -91,32 +91,34 @@ signals:
 )");
 
   const std::vector<std::string> queries = {
-      "easy pasta recipes",       "vegan curry for dinner",  "cheap flights to rome",
-      "beginner hiit workout",    "vintage leather jacket",  "easy pasta recipes",
-      "cozy bedroom decor",       "gaming laptop review",    "homemade bread from scratch",
-      "weekend trip to japan",    "quick soup meal prep",    "wireless headphones deals"};
+      "easy pasta recipes",    "vegan curry for dinner", "cheap flights to rome",
+      "beginner hiit workout", "vintage leather jacket", "easy pasta recipes",
+      "cozy bedroom decor",    "gaming laptop review",   "homemade bread from scratch",
+      "weekend trip to japan", "quick soup meal prep",   "wireless headphones deals"};
   std::string events;
   std::vector<std::int64_t> times;
   for (std::size_t i = 0; i < queries.size(); ++i) {
     std::int64_t ts = kEnd - static_cast<std::int64_t>(i) * 5 * kHour;  // 0 to 55 hours back
     times.push_back(ts);
-    events += fmt::format(R"({{"user_id": 42, "ts": {}, "action": "search", "query": "{}"}})",
-                          ts, queries[i]) +
+    events += fmt::format(R"({{"user_id": 42, "ts": {}, "action": "search", "query": "{}"}})", ts,
+                          queries[i]) +
               "\n";
   }
   // Neither another user's searches nor this user's clicks count.
-  events += fmt::format(R"({{"user_id": 7, "ts": {}, "action": "search", "query": "tacos"}})",
-                        kEnd) + "\n";
-  events += fmt::format(
-      R"({{"user_id": 42, "ts": {}, "action": "click", "query": "easy pasta recipes"}})", kEnd) +
+  events +=
+      fmt::format(R"({{"user_id": 7, "ts": {}, "action": "search", "query": "tacos"}})", kEnd) +
       "\n";
+  events += fmt::format(
+                R"({{"user_id": 42, "ts": {}, "action": "click", "query": "easy pasta recipes"}})",
+                kEnd) +
+            "\n";
   dir.write("events.ndjson", events);
 
   std::string binary = quote_arg(SIGNALBOX_BINARY);
   std::string config = quote_arg((dir.path() / "signalbox.yaml").string());
   CommandResult replay = run(fmt::format("{} replay -q --config {} {}", binary, config,
-                               quote_arg((dir.path() / "events.ndjson").string())),
-                   dir.path());
+                                         quote_arg((dir.path() / "events.ndjson").string())),
+                             dir.path());
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
 
   CommandResult get =
@@ -127,7 +129,7 @@ signals:
 
   auto predicted = predict_with_cli(*model, queries, 2, 0.2, dir.path());
   ASSERT_EQ(predicted.size(), queries.size());
-  EXPECT_EQ(predicted[0].at(0), "food");  // the model learned something
+  EXPECT_EQ(predicted[0].at(0), "food");                          // the model learned something
   std::map<std::string, std::map<std::string, double>> expected;  // window -> label -> count
   for (std::size_t i = 0; i < queries.size(); ++i) {
     for (const auto& label : predicted[i]) {

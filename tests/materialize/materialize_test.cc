@@ -16,11 +16,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config_error.h"
 #include "signalbox/common/error.h"
 #include "signalbox/materialize/materializer.h"
 #include "signalbox/materialize/source.h"
 #include "signalbox/materialize/sources/table_source.h"
-#include "config_error.h"
 #include "support.h"
 
 namespace signalbox {
@@ -624,8 +624,7 @@ std::unique_ptr<SlowSource> slow_source(milliseconds delay, bool remote = false)
 }
 
 // A config entry for a prebuilt source: only its common parameters matter.
-SourceConfig params_for(const std::string& name,
-                        std::map<std::string, std::string> params) {
+SourceConfig params_for(const std::string& name, std::map<std::string, std::string> params) {
   SourceConfig c;
   c.name = name;
   c.kind = "test";
@@ -769,7 +768,7 @@ TEST(MaterializerExecution, RemoteSourcesGetATimeoutAndACacheByDefault) {
   Materializer m(config, std::move(prebuilt));
 
   auto out = m.materialize({event(1, "x")});
-  EXPECT_EQ(out[0].features[0], FeatureValue());  // past the 50 ms default
+  EXPECT_EQ(out[0].features[0], FeatureValue());              // past the 50 ms default
   EXPECT_EQ(out[0].features[2], FeatureValue(Strings{"x"}));  // no timeout at all
   auto stats = m.stats();
   EXPECT_EQ(stats_of(stats, "remote").timeouts, 1u);
@@ -918,11 +917,17 @@ TEST(MaterializerExecution, BadCommonParametersNameTheSourceKey) {
     prebuilt["s"] = slow_source(milliseconds(0));
     Materializer m(config, std::move(prebuilt));
   };
-  EXPECT_THAT(config_error([&] { build({{"timeout", "fast"}}); }),
+  EXPECT_THAT(config_error([&] {
+                build({{"timeout", "fast"}});
+              }),
               HasSubstr("demo.yaml:9: sources.s.timeout: bad duration \"fast\""));
-  EXPECT_THAT(config_error([&] { build({{"cache_bytes", "lots"}}); }),
+  EXPECT_THAT(config_error([&] {
+                build({{"cache_bytes", "lots"}});
+              }),
               HasSubstr("demo.yaml:9: sources.s.cache_bytes: bad size \"lots\""));
-  EXPECT_THAT(config_error([&] { build({{"cache_bytes", "64MB"}}); }),
+  EXPECT_THAT(config_error([&] {
+                build({{"cache_bytes", "64MB"}});
+              }),
               HasSubstr("sources.s.cache_bytes"));
   EXPECT_NO_THROW(build({{"cache_bytes", "64MiB"}, {"cache_ttl", "none"}, {"backoff", "none"}}));
 }
@@ -1127,9 +1132,9 @@ TEST(SourceRegistry, CustomKindsAreBuiltByName) {
   EXPECT_THROW(register_source_kind("ok", nullptr, {}), std::invalid_argument);
   // The loader takes these keys itself, so a parameter of that name could never be set.
   for (const char* taken : {"kind", "path", "key", "model", "timeout"}) {
-    EXPECT_THROW(register_source_kind(
-                     "ok", [](const SourceConfig&) { return nullptr; }, {{taken, "x"}}),
-                 std::invalid_argument)
+    EXPECT_THROW(
+        register_source_kind("ok", [](const SourceConfig&) { return nullptr; }, {{taken, "x"}}),
+        std::invalid_argument)
         << taken;
   }
 }

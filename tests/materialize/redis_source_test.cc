@@ -11,9 +11,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config_error.h"
 #include "signalbox/common/error.h"
 #include "signalbox/materialize/materializer.h"
-#include "config_error.h"
 #include "support.h"
 
 namespace signalbox {
@@ -180,16 +180,24 @@ TEST(RedisSourceConfig, ParametersAreChecked) {
   EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("a:1,b:2", {})); }),
               HasSubstr("Redis Cluster is not supported"));
   // Unknown keys are refused by make_source, from what the redis kind declares.
-  EXPECT_EQ(config_error([&] { make_source(redis_config("h:1", {{"prefix", "x"}})); }),
+  EXPECT_EQ(config_error([&] {
+              make_source(redis_config("h:1", {{"prefix", "x"}}));
+            }),
             "demo.yaml:6: sources.cache.prefix: unknown key for a redis source (expected address, "
             "nodes, key_prefix, db, password, pool, cache_bytes, cache_ttl, timeout, backoff, "
             "reload_interval or kind)");
-  EXPECT_EQ(config_error([&] { make_source(redis_config("h:1", {{"keyprefix", "x"}})); }),
+  EXPECT_EQ(config_error([&] {
+              make_source(redis_config("h:1", {{"keyprefix", "x"}}));
+            }),
             "demo.yaml:6: sources.cache.keyprefix: unknown key for a redis source (did you mean "
             "key_prefix?)");
-  EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("h:1", {{"pool", "0"}})); }),
+  EXPECT_THAT(config_error([&] {
+                RedisSource::create(redis_config("h:1", {{"pool", "0"}}));
+              }),
               HasSubstr("sources.cache.pool: must be an integer from 1 to 1024"));
-  EXPECT_THAT(config_error([&] { RedisSource::create(redis_config("h:1", {{"timeout", "1"}})); }),
+  EXPECT_THAT(config_error([&] {
+                RedisSource::create(redis_config("h:1", {{"timeout", "1"}}));
+              }),
               HasSubstr("sources.cache.timeout: bad duration"));
   // `nodes` is another spelling of one address; building does not connect.
   SourceConfig nodes = redis_config("h:1", {});
@@ -197,8 +205,8 @@ TEST(RedisSourceConfig, ParametersAreChecked) {
   nodes.params["nodes"] = ConfigParam{"[::1]:7000", {"demo.yaml", 5}};
   EXPECT_NO_THROW(RedisSource::create(nodes));
   EXPECT_THAT(config_error([&] {
-                RedisSource::create(redis_config("127.0.0.1:1", {}))->check_field(
-                    {"", FeatureType::kStrings}, {"demo.yaml", 21});
+                RedisSource::create(redis_config("127.0.0.1:1", {}))
+                    ->check_field({"", FeatureType::kStrings}, {"demo.yaml", 21});
               }),
               HasSubstr("demo.yaml:21: field: required for a redis source"));
 }

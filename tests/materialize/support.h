@@ -104,11 +104,9 @@ class RedisServer {
  public:
   RedisServer() {
     port_ = free_port();
-    std::vector<std::string> args = {"redis-server", "--port",       std::to_string(port_),
-                                     "--bind",       "127.0.0.1",    "--save",
-                                     "",             "--appendonly", "no",
-                                     "--daemonize",  "no",           "--loglevel",
-                                     "warning"};
+    std::vector<std::string> args = {
+        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",  "--save", "",
+        "--appendonly", "no",     "--daemonize",         "no",     "--loglevel", "warning"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -151,7 +149,9 @@ class RedisServer {
   }
 
   // Runs one command on a fresh connection; returns the reply as text ("" for nil/none).
-  std::string command(const std::vector<std::string>& args) const { return redis_command(port_, args); }
+  std::string command(const std::vector<std::string>& args) const {
+    return redis_command(port_, args);
+  }
 
   // How many times the server has run `command` (from INFO commandstats).
   long calls_of(const std::string& command_name) const {

@@ -43,7 +43,9 @@ TEST(MetricsRegistry, LeavesEmptyFamiliesOutAndMergesCollectablesOfOneName) {
   auto lag = [](std::string topic) {
     return CollectFunction([topic] {
       return std::vector<prometheus::MetricFamily>{
-          ScrapeFamily("x_lag", "Lag.", prometheus::MetricType::Gauge).add(1, {{"topic", topic}}).take()};
+          ScrapeFamily("x_lag", "Lag.", prometheus::MetricType::Gauge)
+              .add(1, {{"topic", topic}})
+              .take()};
     });
   };
   CollectFunction first = lag("a"), second = lag("b");
@@ -109,9 +111,11 @@ TEST(IngestMetrics, HttpIsListedFromTheStartOtherSourcesOnceTheyIngested) {
   EXPECT_TRUE(has(text, R"(signalbox_events_total{source="kafka",outcome="accepted"} 3)")) << text;
   EXPECT_TRUE(has(text, R"(signalbox_events_total{source="kafka",outcome="duplicate"} 2)")) << text;
   EXPECT_TRUE(has(text, R"(signalbox_events_total{source="kafka",outcome="rejected"} 2)")) << text;
-  EXPECT_TRUE(has(text, R"(signalbox_events_rejected_by_reason_total{source="kafka",reason="late"} 1)"))
+  EXPECT_TRUE(
+      has(text, R"(signalbox_events_rejected_by_reason_total{source="kafka",reason="late"} 1)"))
       << text;
-  EXPECT_TRUE(has(text, R"(signalbox_events_rejected_by_reason_total{source="kafka",reason="user_id"} 1)"))
+  EXPECT_TRUE(
+      has(text, R"(signalbox_events_rejected_by_reason_total{source="kafka",reason="user_id"} 1)"))
       << text;
   EXPECT_TRUE(has(text, R"(signalbox_ingest_freshness_seconds_count{source="kafka"} 1)")) << text;
 }

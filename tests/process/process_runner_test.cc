@@ -130,9 +130,9 @@ TEST(ProcessRunner, StartsInOrderAndStopsAndWaitsForEveryService) {
   std::thread stopper([&] { runner.stop(); });
   runner.wait();
   stopper.join();
-  EXPECT_EQ(journal.lines(), (Lines{"http start", "grpc start", "kafka start", "http stop",
-                                    "grpc stop", "kafka stop", "http wait", "grpc wait",
-                                    "kafka wait"}));
+  EXPECT_EQ(journal.lines(),
+            (Lines{"http start", "grpc start", "kafka start", "http stop", "grpc stop",
+                   "kafka stop", "http wait", "grpc wait", "kafka wait"}));
   EXPECT_TRUE(journal.only(" stop_now").empty());
 }
 

@@ -40,8 +40,7 @@ TEST(SignalsRequest, ReadsUserNamesAndAsOf) {
   EXPECT_EQ(r.as_of, 1700000000000);
   // 1700000000000 ms is 2023-11-14T22:13:20Z.
   EXPECT_EQ(parse_signals_request("1", "as_of=2023-11-14T22:13:20Z").as_of, 1700000000000);
-  EXPECT_EQ(parse_signals_request("1", "as_of=2023-11-14T23:13:20.5%2B01:00").as_of,
-            1700000000500);
+  EXPECT_EQ(parse_signals_request("1", "as_of=2023-11-14T23:13:20.5%2B01:00").as_of, 1700000000500);
   EXPECT_EQ(parse_signals_request("18446744073709551615", "").user_id, 18446744073709551615u);
   EXPECT_FALSE(parse_signals_request("0", "").as_of.has_value());
 }
@@ -119,7 +118,8 @@ TEST(BatchRequest, RefusesNumbersOutOfRange) {
 }
 
 TEST(BatchRequest, RefusesDeepNestingAsInvalidJson) {
-  const std::string deep = R"({"user_ids": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const std::string deep =
+      R"({"user_ids": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_THAT(batch_refusal(deep), StartsWith("body: not valid JSON ("));
 }
 

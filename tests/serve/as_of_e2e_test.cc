@@ -68,8 +68,8 @@ TEST_F(AsOfEndToEnd, IsoAndMillisecondsAnswerTheSameInstant) {
     EXPECT_EQ(by_iso.body, by_ms.body) << spelled;
   }
 
-  HttpAnswer batch = client.post(
-      "/v1/signals:batchGet", fmt::format(R"({{"user_ids": [1, 2], "as_of": "{}"}})", iso));
+  HttpAnswer batch = client.post("/v1/signals:batchGet",
+                                 fmt::format(R"({{"user_ids": [1, 2], "as_of": "{}"}})", iso));
   ASSERT_EQ(batch.status, 200u) << batch.body;
   const Value batch_json = batch.json();
   const Value::Array& results = batch_json.find("results")->array();

@@ -15,7 +15,9 @@ namespace signalbox::testing {
 boost::beast::http::verb beast_verb(Method method);
 // A request to 127.0.0.1 with `headers`; a POST carries Content-Type: application/json unless
 // `headers` names another.
-boost::beast::http::request<boost::beast::http::string_body> make_request(
-    Method method, std::string_view target, std::string body, const Headers& headers);
+boost::beast::http::request<boost::beast::http::string_body> make_request(Method method,
+                                                                          std::string_view target,
+                                                                          std::string body,
+                                                                          const Headers& headers);
 
 }  // namespace signalbox::testing

@@ -13,7 +13,8 @@
 namespace signalbox::testing {
 
 // `events` as texts, with an invalid event (invalid_events.h) before about one in `every`.
-inline std::vector<std::string> with_invalid(World& world, const std::vector<Event>& events, std::uint64_t every) {
+inline std::vector<std::string> with_invalid(World& world, const std::vector<Event>& events,
+                                             std::uint64_t every) {
   std::vector<std::string> texts;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (world.rng()() % every == 0)

@@ -1,6 +1,7 @@
 // GET /v1/users/{id}/explain through the real binary: the value is the one GET .../signals
-// serves at the same as_of, grouped count parts sum to it key by key, the events listed are ones this test sent in
-// the window, the answer is bounded by max_events, and bad parameters are 400s naming them.
+// serves at the same as_of, grouped count parts sum to it key by key, the events listed are ones
+// this test sent in the window, the answer is bounded by max_events, and bad parameters are 400s
+// naming them.
 
 #include <gtest/gtest.h>
 
@@ -18,14 +19,16 @@ class ExplainEndToEnd : public ::testing::Test {
   static void SetUpTestSuite() {
     world_ = new World(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}, 37);
     port_ = free_port();
-    server_ = new ServerProcess(write_config(world_->config, port_), port_, world_->dir() / "serve.log");
+    server_ =
+        new ServerProcess(write_config(world_->config, port_), port_, world_->dir() / "serve.log");
     HttpClient client(port_);
     // Five days of traffic in a few posts, so that the 10d and 40d windows reach past the raw
     // retention into day tiles.
     std::vector<Event> events = generate(*world_, 1200, 3, 6 * kMinuteMs, kHourMs, false);
     for (std::size_t from = 0; from < events.size(); from += 400) {
-      std::vector<Event> part(events.begin() + static_cast<long>(from),
-                              events.begin() + static_cast<long>(std::min(events.size(), from + 400)));
+      std::vector<Event> part(
+          events.begin() + static_cast<long>(from),
+          events.begin() + static_cast<long>(std::min(events.size(), from + 400)));
       HttpAnswer answer = client.post("/v1/events", events_body(part, false));
       ASSERT_EQ(answer.status, 200u) << answer.body;
     }
@@ -79,10 +82,10 @@ TEST_F(ExplainEndToEnd, CountPartsSumToTheServedValueAndListSentEvents) {
       for (TimeMs as_of : {head_, head_ - 7 * kMinuteMs, head_ + 5 * kHourMs}) {
         SCOPED_TRACE(fmt::format("user {} window {} as_of {}", user, w.text, as_of));
         const Value x = get_json(fmt::format(
-            "/v1/users/{}/explain?signal=category_counts&window={}&as_of={}&max_events=1000", user, w.text,
-            ref_iso_time(as_of)));
-        const Value served =
-            get_json(fmt::format("/v1/users/{}/signals?names=category_counts&as_of={}", user, as_of));
+            "/v1/users/{}/explain?signal=category_counts&window={}&as_of={}&max_events=1000", user,
+            w.text, ref_iso_time(as_of)));
+        const Value served = get_json(
+            fmt::format("/v1/users/{}/signals?names=category_counts&as_of={}", user, as_of));
         const Value* value = served.find("signals")->find("category_counts")->find(w.text);
         ASSERT_NE(value, nullptr);
         EXPECT_EQ(x.find("value")->to_json(), value->to_json());
@@ -117,15 +120,16 @@ TEST_F(ExplainEndToEnd, ViewsAndSignalsWithoutWindowsAnswerTheServedValue) {
   for (const char* name : {"top3", "session", "recent_items", "category_counts", "affinity"}) {
     SCOPED_TRACE(name);
     const Value x = get_json(fmt::format("/v1/users/1000/explain?signal={}&as_of={}", name, head_));
-    const Value served = get_json(fmt::format("/v1/users/1000/signals?names={}&as_of={}", name, head_));
+    const Value served =
+        get_json(fmt::format("/v1/users/1000/signals?names={}&as_of={}", name, head_));
     EXPECT_EQ(x.find("value")->to_json(), served.find("signals")->find(name)->to_json());
     EXPECT_FALSE(x.find("windows")->array().empty());
   }
 }
 
 TEST_F(ExplainEndToEnd, MaxEventsBoundsTheAnswer) {
-  const Value x = get_json(
-      fmt::format("/v1/users/1000/explain?signal=category_counts&window=1d&as_of={}&max_events=1", head_));
+  const Value x = get_json(fmt::format(
+      "/v1/users/1000/explain?signal=category_counts&window=1d&as_of={}&max_events=1", head_));
   const Value& window = x.find("windows")->array().at(0);
   EXPECT_EQ(window.find("events")->array().size(), 1u);
   EXPECT_GT(window.find("truncated")->number(), 0);
@@ -134,15 +138,21 @@ TEST_F(ExplainEndToEnd, MaxEventsBoundsTheAnswer) {
 
 TEST_F(ExplainEndToEnd, BadParametersAre400sNamingThem) {
   EXPECT_NE(error_of("/v1/users/1000/explain?signal=nope").find("\"nope\""), std::string::npos);
-  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&window=2d").rfind("window: signal \"saves\" has no window \"2d\"", 0),
+  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&window=2d")
+                .rfind("window: signal \"saves\" has no window \"2d\"", 0),
             0u);
   EXPECT_EQ(error_of("/v1/users/1000/explain").rfind("signal: required", 0), 0u);
-  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&max_events=5000").rfind("max_events:", 0), 0u);
+  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&max_events=5000").rfind("max_events:", 0),
+            0u);
   EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&as_of=yesterday").rfind("as_of:", 0), 0u);
   EXPECT_EQ(error_of("/v1/users/x/explain?signal=saves").rfind("user_id:", 0), 0u);
-  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&colour=red").rfind("unknown query parameter", 0), 0u);
-  EXPECT_NE(error_of(fmt::format("/v1/users/1000/explain?signal=saves&as_of={}", head_ - 20 * kDayMs)).find("too old"),
-            std::string::npos);
+  EXPECT_EQ(error_of("/v1/users/1000/explain?signal=saves&colour=red")
+                .rfind("unknown query parameter", 0),
+            0u);
+  EXPECT_NE(
+      error_of(fmt::format("/v1/users/1000/explain?signal=saves&as_of={}", head_ - 20 * kDayMs))
+          .find("too old"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -7,14 +7,13 @@
 #include <set>
 #include <sstream>
 
-#include "world.h"
 #include "fixed_times.h"
+#include "world.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
-
 
 class HttpApiTest : public ::testing::Test {
  protected:
@@ -52,7 +51,8 @@ TEST_F(HttpApiTest, IngestsAndAnswersWithTheEngine) {
       fmt::format("/v1/users/7/signals?names=all_clicks,all_clicks&as_of={}", kStart + 5000);
   HttpResponse got = call(http::verb::get, target);
   EXPECT_EQ(got.result(), http::status::ok);
-  EXPECT_EQ(got.body(), engine_.query(7, {"all_clicks"}, kStart + 5000, Engine::Seen::kReport).to_json());
+  EXPECT_EQ(got.body(),
+            engine_.query(7, {"all_clicks"}, kStart + 5000, Engine::Seen::kReport).to_json());
   EXPECT_EQ(got[http::field::content_type], "application/json");
 }
 

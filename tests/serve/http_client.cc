@@ -14,11 +14,16 @@ namespace http = boost::beast::http;
 
 http::verb beast_verb(Method method) {
   switch (method) {
-    case Method::kGet: return http::verb::get;
-    case Method::kHead: return http::verb::head;
-    case Method::kPost: return http::verb::post;
-    case Method::kPut: return http::verb::put;
-    case Method::kDelete: return http::verb::delete_;
+    case Method::kGet:
+      return http::verb::get;
+    case Method::kHead:
+      return http::verb::head;
+    case Method::kPost:
+      return http::verb::post;
+    case Method::kPut:
+      return http::verb::put;
+    case Method::kDelete:
+      return http::verb::delete_;
   }
   return http::verb::unknown;
 }

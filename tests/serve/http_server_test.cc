@@ -7,17 +7,16 @@
 
 #include <thread>
 
+#include "fixed_times.h"
 #include "http_client.h"
 #include "signalbox/process/engine_upkeep.h"
 #include "signalbox/process/process_runner.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
 
 std::uint16_t port_of(const std::string& address) {
   return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));

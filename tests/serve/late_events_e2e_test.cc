@@ -5,15 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "late_rule.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
-
 
 class LateOverHttp {
  public:
@@ -35,8 +34,10 @@ class LateOverHttp {
       EXPECT_NE(e.find("error")->string().find("too late"), std::string::npos) << answer.body;
     }
     ASSERT_EQ(rejected, expected.rejected) << answer.body;
-    EXPECT_EQ(v.find("accepted")->number(), static_cast<double>(batch.size() - expected.rejected.size()));
-    EXPECT_EQ(v.find("duplicates")->number(), static_cast<double>(expected.duplicates)) << answer.body;
+    EXPECT_EQ(v.find("accepted")->number(),
+              static_cast<double>(batch.size() - expected.rejected.size()));
+    EXPECT_EQ(v.find("duplicates")->number(), static_cast<double>(expected.duplicates))
+        << answer.body;
     rejected_total += expected.rejected.size();
     duplicates_total += expected.duplicates;
   }
@@ -70,7 +71,8 @@ TEST(LateEventsOverHttp, EachCountsOnceInTheRightWindowsAfterItsRawCopyExpired) 
     for (int b = 0; b < days * 12; ++b, now += 2 * kHourMs) {
       std::vector<Event> batch;
       for (int i = 0; i < 8; ++i)
-        batch.push_back(t.world.make_event(users, now + static_cast<TimeMs>(rng() % (2 * kHourMs)), serial++));
+        batch.push_back(
+            t.world.make_event(users, now + static_cast<TimeMs>(rng() % (2 * kHourMs)), serial++));
       t.post(batch);
     }
   };

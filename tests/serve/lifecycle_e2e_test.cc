@@ -6,11 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "json.h"
 #include "server_process.h"
 #include "world.h"
 #include "world_yaml.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -37,13 +37,14 @@ const std::vector<SignalConfig>& added_signals() {
 }
 
 // The reference of an added signal over the events with ts >= from.
-Value expected(const SignalConfig& s, const std::vector<RefEvent>& all, std::uint64_t user, TimeMs as_of,
-               TimeMs from) {
+Value expected(const SignalConfig& s, const std::vector<RefEvent>& all, std::uint64_t user,
+               TimeMs as_of, TimeMs from) {
   std::map<std::string, double> actions(s.actions->begin(), s.actions->end());
   auto pick = [&](std::optional<TimeMs> window) {
     std::vector<const RefEvent*> in;
     for (const RefEvent& e : all)
-      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, kRetention)) in.push_back(&e);
+      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, kRetention))
+        in.push_back(&e);
     return ref_count(in, &actions);
   };
   if (s.windows.empty()) return pick(std::nullopt);
@@ -73,7 +74,8 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
     std::vector<Event> batch;
     const std::size_t count = 2400;
     for (std::size_t i = 0; i < count; ++i) {
-      const TimeMs ts = kStart + static_cast<TimeMs>(i) * (10 * kDayMs / static_cast<TimeMs>(count));
+      const TimeMs ts =
+          kStart + static_cast<TimeMs>(i) * (10 * kDayMs / static_cast<TimeMs>(count));
       batch.push_back(world.make_event(kLifecycleUsers, ts, i));
       if (batch.size() == 400 || i + 1 == count) {
         ASSERT_TRUE(engine.ingest(batch).rejected.empty());
@@ -123,27 +125,32 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
       log.push_back(live[i]);
       refs.push_back(world.to_ref(live[i]));
     }
-    HttpAnswer during = client.get(fmt::format("/v1/users/1000/signals?names=weighted_clicks&as_of={}", head));
+    HttpAnswer during =
+        client.get(fmt::format("/v1/users/1000/signals?names=weighted_clicks&as_of={}", head));
     ASSERT_EQ(during.status, 200u) << during.body;
-    EXPECT_EQ(during.json().find("complete_since")->to_json(), fmt::format(R"({{"weighted_clicks":{}}})", head + 1));
-    EXPECT_EQ(during.json().find("incomplete")->to_json(), R"({"weighted_clicks":["1d","7d","30d"]})");
+    EXPECT_EQ(during.json().find("complete_since")->to_json(),
+              fmt::format(R"({{"weighted_clicks":{}}})", head + 1));
+    EXPECT_EQ(during.json().find("incomplete")->to_json(),
+              R"({"weighted_clicks":["1d","7d","30d"]})");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (bootstrapping(client)) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the bootstrap did not finish:\n" << server->log();
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the bootstrap did not finish:\n"
+                                                          << server->log();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const std::string metrics = client.get("/metrics").body;
   EXPECT_NE(metrics.find("signalbox_bootstrap_states_pending 0\n"), std::string::npos) << metrics;
-  EXPECT_EQ(metrics.find("signalbox_bootstrap_events_folded_total 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("signalbox_bootstrap_events_folded_total 0\n"), std::string::npos)
+      << metrics;
   EXPECT_NE(server->log().find("bootstrap: done"), std::string::npos) << server->log();
 
   const TimeMs as_of = head + kHourMs;
   auto check = [&](TimeMs complete_from, bool marked) {
     for (std::uint64_t user = 1000; user < 1000 + kLifecycleUsers; ++user) {
-      HttpAnswer answer =
-          client.get(fmt::format("/v1/users/{}/signals?names=weighted_clicks,all_saves&as_of={}", user, as_of));
+      HttpAnswer answer = client.get(fmt::format(
+          "/v1/users/{}/signals?names=weighted_clicks,all_saves&as_of={}", user, as_of));
       ASSERT_EQ(answer.status, 200u) << answer.body;
       Value v = answer.json();
       const Value* clicks = v.find("signals")->find("weighted_clicks");
@@ -158,7 +165,8 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
           << user;
       if (marked) {
         EXPECT_EQ(v.find("complete_since")->to_json(),
-                  fmt::format(R"({{"weighted_clicks":{},"all_saves":{}}})", complete_from, complete_from));
+                  fmt::format(R"({{"weighted_clicks":{},"all_saves":{}}})", complete_from,
+                              complete_from));
         EXPECT_EQ(v.find("incomplete")->to_json(), R"({"weighted_clicks":["30d"],"all_saves":[]})");
       } else {
         EXPECT_EQ(v.find("complete_since"), nullptr) << answer.body;
@@ -177,19 +185,21 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
     out << event_json(log.front()) << '\n';
   }
   std::string output;
-  EXPECT_EQ(run_signalbox({"rebuild", "--config", config.string(), "--events", log_file.string(), "--quiet"},
-                          world.dir() / "rebuild-refused.log", &output),
+  EXPECT_EQ(run_signalbox(
+                {"rebuild", "--config", config.string(), "--events", log_file.string(), "--quiet"},
+                world.dir() / "rebuild-refused.log", &output),
             1)
       << output;
   ASSERT_EQ(server->terminate(), 0);
   server.reset();
-  ASSERT_EQ(run_signalbox({"rebuild", "--config", config.string(), "--events", log_file.string(), "--quiet",
-                           "--all-history"},
+  ASSERT_EQ(run_signalbox({"rebuild", "--config", config.string(), "--events", log_file.string(),
+                           "--quiet", "--all-history"},
                           world.dir() / "rebuild.log", &output),
             0)
       << output;
   EXPECT_NE(output.find("1 repeated"), std::string::npos) << output;
-  EXPECT_NE(output.find("every signal is complete for all of history"), std::string::npos) << output;
+  EXPECT_NE(output.find("every signal is complete for all of history"), std::string::npos)
+      << output;
   server = std::make_unique<ServerProcess>(config, port, world.dir() / "serve2.log");
   client.close();  // a new connection, to the new server
   EXPECT_FALSE(bootstrapping(client));

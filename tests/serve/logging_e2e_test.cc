@@ -109,13 +109,15 @@ TEST_F(LogEndToEnd, LogSectionErrorsNameTheKey) {
                                dir_ / "check.log", &output);
     EXPECT_EQ(status, 2) << c.section << "\n" << output;
     EXPECT_NE(output.find(c.message), std::string::npos)
-        << c.section << ": \"" << c.message << "\" not in:\n" << output;
+        << c.section << ": \"" << c.message << "\" not in:\n"
+        << output;
   }
   std::string output;
-  EXPECT_EQ(run_signalbox({"check", "--config",
-                           config("log: { level: debug, format: json, slow_query: 250ms }").string()},
-                          dir_ / "check.log", &output),
-            0)
+  EXPECT_EQ(
+      run_signalbox({"check", "--config",
+                     config("log: { level: debug, format: json, slow_query: 250ms }").string()},
+                    dir_ / "check.log", &output),
+      0)
       << output;
 }
 
@@ -200,11 +202,11 @@ TEST_F(LogEndToEnd, LevelFromConfigAndCommandLine) {
 
 TEST_F(LogEndToEnd, TextFormatIsTimestampLevelMessageAndFields) {
   std::string output = serve_once(config(""));
-  static const std::regex kLine(
-      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) .+)");
+  static const std::regex kLine(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) .+)");
   for (const std::string& line : lines_of(output))
     EXPECT_TRUE(std::regex_match(line, kLine)) << line;
-  EXPECT_NE(output.find("info signalbox serve: starting version=" SIGNALBOX_VERSION), std::string::npos)
+  EXPECT_NE(output.find("info signalbox serve: starting version=" SIGNALBOX_VERSION),
+            std::string::npos)
       << output;
   EXPECT_NE(output.find("warn rejected events source=http rejected=2 events=3 batches=1 "
                         "reasons=\"ts=1,unknown_field=1\" example=\"ts: required\""),

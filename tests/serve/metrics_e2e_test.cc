@@ -40,8 +40,8 @@ struct TempDir {
 // A scrape, parsed and checked as Prometheus text exposition format 0.0.4: every sample's
 // family has HELP and TYPE before it, names and labels are well formed, values are numbers.
 struct Scrape {
-  std::map<std::string, std::string> types;        // family -> counter, gauge, histogram
-  std::map<std::string, double> samples;           // "name{labels}" as written -> value
+  std::map<std::string, std::string> types;  // family -> counter, gauge, histogram
+  std::map<std::string, double> samples;     // "name{labels}" as written -> value
   std::vector<std::string> problems;
 
   explicit Scrape(const std::string& text) {
@@ -91,16 +91,17 @@ struct Scrape {
             family = name.substr(0, name.size() - suffix.size());
         }
       }
-      if (!types.count(family)) problems.push_back("sample without HELP/TYPE: " + line);
-      else if (family != current) problems.push_back("sample outside its family: " + line);
+      if (!types.count(family))
+        problems.push_back("sample without HELP/TYPE: " + line);
+      else if (family != current)
+        problems.push_back("sample outside its family: " + line);
       if (types[family] == "counter" && name.size() > 6 &&
           name.compare(name.size() - 6, 6, "_total") != 0)
         problems.push_back("counter not named _total: " + line);
       std::string value_text = m[4];
       char* end = nullptr;
       double value = std::strtod(value_text.c_str(), &end);
-      if (value_text != "+Inf" && value_text != "-Inf" && value_text != "NaN" &&
-          *end != '\0')
+      if (value_text != "+Inf" && value_text != "-Inf" && value_text != "NaN" && *end != '\0')
         problems.push_back("value not a number: " + line);
       std::string key = m[2].matched ? name + m[2].str() : name;
       if (!samples.emplace(key, value).second) problems.push_back("sample twice: " + line);
@@ -164,15 +165,20 @@ TEST_F(MetricsEndToEnd, CountsAKnownWorkloadExactly) {
   mixed += event(7, now - 1000, "n1") + "\n";
   mixed += event(7, now - 1000, "n1") + "\n";  // duplicate within the POST
   mixed += event(8, now - 2000, "n2") + "\n";
-  mixed += R"({"user_id":1,"action":"click","event_id":"x1"})" "\n";         // ts: required
-  mixed += R"({"user_id":1,"ts":5,"action":"click","event_id":"x2","colour":"red"})" "\n";
-  mixed += R"({"user_id":"abc","ts":5,"action":"click","event_id":"x3"})" "\n";  // user_id
-  mixed += R"({"user_id":1,"ts":5,"action":"Click!","event_id":"x4"})" "\n";     // action
-  mixed += R"({"user_id":1,"ts":5,"action":"click","event_id":"x5","attrs":{"a":[1]}})" "\n";
-  mixed += "{not json\n";                                                        // json
-  mixed += event(1, now + 3 * 3'600'000, "x6") + "\n";                           // future
-  mixed += event(1, now - 3 * 86'400'000, "x7") + "\n";                          // late
-  mixed += event(2, now - 5 * 86'400'000, "x8") + "\n";                          // late
+  mixed += R"({"user_id":1,"action":"click","event_id":"x1"})"
+           "\n";  // ts: required
+  mixed += R"({"user_id":1,"ts":5,"action":"click","event_id":"x2","colour":"red"})"
+           "\n";
+  mixed += R"({"user_id":"abc","ts":5,"action":"click","event_id":"x3"})"
+           "\n";  // user_id
+  mixed += R"({"user_id":1,"ts":5,"action":"Click!","event_id":"x4"})"
+           "\n";  // action
+  mixed += R"({"user_id":1,"ts":5,"action":"click","event_id":"x5","attrs":{"a":[1]}})"
+           "\n";
+  mixed += "{not json\n";                                // json
+  mixed += event(1, now + 3 * 3'600'000, "x6") + "\n";   // future
+  mixed += event(1, now - 3 * 86'400'000, "x7") + "\n";  // late
+  mixed += event(2, now - 5 * 86'400'000, "x8") + "\n";  // late
   HttpAnswer answer = client.post("/v1/events", mixed);
   ASSERT_EQ(answer.status, 200u);
   Value result = answer.json();
@@ -201,14 +207,15 @@ TEST_F(MetricsEndToEnd, CountsAKnownWorkloadExactly) {
   EXPECT_EQ(m[R"(signalbox_events_total{source="http",outcome="accepted"})"], kNew + 2);
   EXPECT_EQ(m[R"(signalbox_events_total{source="http",outcome="duplicate"})"], 6);
   EXPECT_EQ(m[R"(signalbox_events_total{source="http",outcome="rejected"})"], 9);
-  std::map<std::string, double> reasons = {{"ts", 1},   {"unknown_field", 1}, {"user_id", 1},
-                                           {"action", 1}, {"attrs", 1},       {"json", 1},
-                                           {"future", 1}, {"late", 2},        {"event_id", 0},
-                                           {"item_id", 0}, {"query", 0},      {"other", 0}};
+  std::map<std::string, double> reasons = {{"ts", 1},      {"unknown_field", 1}, {"user_id", 1},
+                                           {"action", 1},  {"attrs", 1},         {"json", 1},
+                                           {"future", 1},  {"late", 2},          {"event_id", 0},
+                                           {"item_id", 0}, {"query", 0},         {"other", 0}};
   for (const auto& [reason, count] : reasons) {
-    EXPECT_EQ(m[fmt::format(R"(signalbox_events_rejected_by_reason_total{{source="http",reason="{}"}})",
-                            reason)],
-              count)
+    EXPECT_EQ(
+        m[fmt::format(R"(signalbox_events_rejected_by_reason_total{{source="http",reason="{}"}})",
+                      reason)],
+        count)
         << reason;
   }
   // The engine-wide counters agree.
@@ -221,8 +228,10 @@ TEST_F(MetricsEndToEnd, CountsAKnownWorkloadExactly) {
 
   // Requests by route and code.
   EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/events",code="200"})"], 3);
-  EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/users/{user_id}/signals",code="200"})"], 4);
-  EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/users/{user_id}/signals",code="400"})"], 1);
+  EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/users/{user_id}/signals",code="200"})"],
+            4);
+  EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/users/{user_id}/signals",code="400"})"],
+            1);
   EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/signals:batchGet",code="200"})"], 3);
   EXPECT_EQ(m[R"(signalbox_http_requests_total{route="unmatched",code="404"})"], 1);
   EXPECT_EQ(m[R"(signalbox_http_requests_total{route="/v1/events",code="405"})"], 1);
@@ -231,7 +240,9 @@ TEST_F(MetricsEndToEnd, CountsAKnownWorkloadExactly) {
 
   // Histograms: one observation per answered query request, per POST, per POST with events.
   EXPECT_EQ(m[R"(signalbox_query_duration_seconds_count{route="/v1/users/{user_id}/signals"})"], 4);
-  EXPECT_EQ(m[R"(signalbox_query_duration_seconds_bucket{route="/v1/users/{user_id}/signals",le="+Inf"})"], 4);
+  EXPECT_EQ(
+      m[R"(signalbox_query_duration_seconds_bucket{route="/v1/users/{user_id}/signals",le="+Inf"})"],
+      4);
   EXPECT_EQ(m[R"(signalbox_query_duration_seconds_count{route="/v1/signals:batchGet"})"], 3);
   EXPECT_EQ(m["signalbox_ingest_duration_seconds_count"], 3);
   EXPECT_EQ(m[R"(signalbox_ingest_freshness_seconds_count{source="http"})"], 3);

@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
@@ -39,13 +39,15 @@ void post_all(HttpClient& client, World& world, AcceptedEvents& accepted,
   while (next < texts.size()) {
     std::size_t n = std::min<std::size_t>(1 + world.rng()() % max_batch, texts.size() - next);
     std::vector<std::string> batch(texts.begin() + next, texts.begin() + next + n);
-    HttpAnswer answer = client.post("/v1/events", texts_body(batch, round++ % 2 == 1 && all_json(batch)));
+    HttpAnswer answer =
+        client.post("/v1/events", texts_body(batch, round++ % 2 == 1 && all_json(batch)));
     ASSERT_EQ(accepted.record(batch, answer), "");
     EXPECT_EQ(answer.content_type, "application/json");
     next += n;
   }
 }
-void post_all(HttpClient& client, World& world, AcceptedEvents& accepted, const std::vector<Event>& events) {
+void post_all(HttpClient& client, World& world, AcceptedEvents& accepted,
+              const std::vector<Event>& events) {
   post_all(client, world, accepted, as_texts(events));
 }
 
@@ -78,8 +80,9 @@ TEST(ServeEndToEnd, SignalsOverHttpMatchTheReference) {
   HttpClient client(s.port);
   AcceptedEvents accepted(s.world);
   const std::size_t users = 25;
-  post_all(client, s.world, accepted,
-           with_invalid(s.world, generate(s.world, 8000, users, 6 * kMinuteMs, 3 * kHourMs, true), 200));
+  post_all(
+      client, s.world, accepted,
+      with_invalid(s.world, generate(s.world, 8000, users, 6 * kMinuteMs, 3 * kHourMs, true), 200));
   ASSERT_GT(accepted.late_total, 0u) << "the stream should hold events beyond the horizon";
   ASSERT_GT(accepted.invalid_total, 0u) << "the stream should hold invalid events";
   ASSERT_GT(accepted.duplicates_total, 0u);
@@ -150,10 +153,9 @@ TEST(ServeEndToEnd, SignalsOverHttpMatchTheReference) {
     EXPECT_NE(answer.body.find(
                   fmt::format("signalbox_events_duplicate_total {}\n", accepted.duplicates_total)),
               std::string::npos);
-    EXPECT_NE(
-        answer.body.find(fmt::format("signalbox_events_rejected_total{{reason=\"late\"}} {}\n",
-                                     accepted.late_total)),
-        std::string::npos);
+    EXPECT_NE(answer.body.find(fmt::format(
+                  "signalbox_events_rejected_total{{reason=\"late\"}} {}\n", accepted.late_total)),
+              std::string::npos);
     EXPECT_NE(
         answer.body.find(fmt::format("signalbox_events_rejected_total{{reason=\"invalid\"}} {}\n",
                                      accepted.invalid_total)),
@@ -172,10 +174,12 @@ TEST(ServeEndToEnd, SeenTellsAnUnknownUserFromAnInactiveOne) {
   HttpClient client(s.port);
   const TimeMs t = 1767225600000;  // 2026-01-01T00:00:00Z
   HttpAnswer posted = client.post(
-      "/v1/events", fmt::format(R"({{"user_id": 5, "ts": {}, "action": "click", "item_id": "x"}})", t));
+      "/v1/events",
+      fmt::format(R"({{"user_id": 5, "ts": {}, "action": "click", "item_id": "x"}})", t));
   ASSERT_EQ(posted.status, 200u) << posted.body;
   auto seen = [&](std::uint64_t user, TimeMs as_of) {
-    HttpAnswer answer = client.get(fmt::format("/v1/users/{}/signals?names=saves&as_of={}", user, as_of));
+    HttpAnswer answer =
+        client.get(fmt::format("/v1/users/{}/signals?names=saves&as_of={}", user, as_of));
     EXPECT_EQ(answer.status, 200u) << answer.body;
     EXPECT_NE(answer.body.find(R"("saves":{"1d":0,)"), std::string::npos) << answer.body;
     const Value parsed = answer.json();
@@ -185,8 +189,9 @@ TEST(ServeEndToEnd, SeenTellsAnUnknownUserFromAnInactiveOne) {
   EXPECT_EQ(seen(5, t - 1), "true");
   EXPECT_EQ(seen(5, t), "true");
   EXPECT_EQ(seen(6, t), "false");
-  HttpAnswer batch = client.post("/v1/signals:batchGet",
-                                 fmt::format(R"({{"user_ids": [6, 5], "names": ["saves"], "as_of": {}}})", t - 1));
+  HttpAnswer batch =
+      client.post("/v1/signals:batchGet",
+                  fmt::format(R"({{"user_ids": [6, 5], "names": ["saves"], "as_of": {}}})", t - 1));
   ASSERT_EQ(batch.status, 200u) << batch.body;
   const Value parsed = batch.json();
   const Value::Array& results = parsed.find("results")->array();
@@ -356,8 +361,8 @@ TEST(ServeEndToEnd, BadKafkaEntryAndABusyGrpcPortAreRefusedAtStart) {
 TEST(ServeEndToEnd, HttpIngestEntryAndAPortInUse) {
   World world(3 * kDayMs, kWindows);
   BusyPort taken;
-  std::string yaml = config_yaml(world.config, taken.port(), 1 << 20) +
-                     "ingest:\n  - { kind: http }\n";
+  std::string yaml =
+      config_yaml(world.config, taken.port(), 1 << 20) + "ingest:\n  - { kind: http }\n";
   std::ofstream(world.config.file) << yaml;
   std::string output;
   int status = run_signalbox({"serve", "--config", world.config.file.string()},

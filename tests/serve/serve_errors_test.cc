@@ -154,8 +154,8 @@ TEST_F(ServeErrors, BodiesOverTheLimitAre413) {
 }
 
 TEST_F(ServeErrors, HeadersOverTheLimitAre431) {
-  HttpAnswer answer = client.send(Method::kGet, "/healthz", "",
-                                  {{"X-Padding", std::string(20000, 'x')}});
+  HttpAnswer answer =
+      client.send(Method::kGet, "/healthz", "", {{"X-Padding", std::string(20000, 'x')}});
   expect_error(answer, 431, {"headers"});
   expect_error(client.get("/v1/users/1/signals?names=" + std::string(20000, 'a')), 431,
                {"headers"});
@@ -163,8 +163,8 @@ TEST_F(ServeErrors, HeadersOverTheLimitAre431) {
 
 TEST_F(ServeErrors, UnknownRoutesAre404) {
   // "/" is the web page (docs/web.md); "/nope" is no file of it.
-  for (std::string target : {"/nope", "/nope.js", "/v1", "/v1/users/1/signals/extra",
-                             "/v1/users/1", "/v1/events/1", "/v2/signals", "/healthz/x"}) {
+  for (std::string target : {"/nope", "/nope.js", "/v1", "/v1/users/1/signals/extra", "/v1/users/1",
+                             "/v1/events/1", "/v2/signals", "/healthz/x"}) {
     expect_error(client.get(target), 404, {"no route", "GET"});
   }
 }
@@ -261,10 +261,10 @@ TEST_F(ServeErrors, HealthSignalsMetricsAndHead) {
 
 TEST_F(ServeErrors, ExpectContinueIsHonoured) {
   std::string body = events_body({world_->make_event(3, head_, 888888)}, false);
-  client.write_raw(fmt::format(
-      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-      "Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
-      body.size()));
+  client.write_raw(
+      fmt::format("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                  "Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+                  body.size()));
   HttpAnswer go_on = client.read(false);
   EXPECT_EQ(go_on.status, 100u);
   client.write_raw(body);
@@ -289,9 +289,11 @@ TEST_F(ServeErrors, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_NE(iso, std::string::npos) << third.body;
   std::string body = third.body;
   body.erase(iso, iso_field.size() + std::string_view("2024-01-01T00:00:00.000Z\",").size());
-  EXPECT_EQ(body,
-            fmt::format(R"({{"user_id":42,"as_of":{},"seen":false,"signals":{{"saves":{{"1d":0,"40d":0}}}}}})",
-                        head_));
+  EXPECT_EQ(
+      body,
+      fmt::format(
+          R"({{"user_id":42,"as_of":{},"seen":false,"signals":{{"saves":{{"1d":0,"40d":0}}}}}})",
+          head_));
 }
 
 }  // namespace

@@ -56,9 +56,10 @@ TEST(ServeGuards, LargeTrailerEndsOnlyItsConnection) {
   medium.write(chunked_post("X-Big: " + std::string(15 * 1024, 'b')));
   medium.read_all(1s);
   RawConnection extension(server.port);
-  extension.write("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n2;" +
-                  std::string(100 * 1024, 'e') + "\r\n[]\r\n0\r\n\r\n");
+  extension.write(
+      "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2;" +
+      std::string(100 * 1024, 'e') + "\r\n[]\r\n0\r\n\r\n");
   std::string refused = extension.read_all(5s);
   EXPECT_EQ(refused.rfind("HTTP/1.1 4", 0), 0u) << refused.substr(0, 300);
 
@@ -83,8 +84,8 @@ TEST(ServeGuards, SlowAndIdleConnectionsAreClosedWhileOthersAreServed) {
       if (std::chrono::steady_clock::now() > give_up) return;
     }
   };
-  std::string slow_headers = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                             std::string(2000, 'x') + ": y\r\n\r\n";
+  std::string slow_headers =
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + std::string(2000, 'x') + ": y\r\n\r\n";
   std::string slow_body =
       "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: 2000\r\n\r\n" +
@@ -114,9 +115,10 @@ TEST(ServeGuards, SlowAndIdleConnectionsAreClosedWhileOthersAreServed) {
 TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
   constexpr std::size_t kMiB = 1024 * 1024;
   constexpr std::size_t kInflight = 8 * kMiB;
-  Server server(fmt::format("max_body_bytes: {}, max_connections: 24, max_inflight_bytes: {}, "
-                            "max_queued_requests: 8",
-                            4 * kMiB, kInflight));
+  Server server(
+      fmt::format("max_body_bytes: {}, max_connections: 24, max_inflight_bytes: {}, "
+                  "max_queued_requests: 8",
+                  4 * kMiB, kInflight));
   pid_t pid = server.process.pid();
   std::size_t baseline = rss_bytes(pid);
   // ~3 MiB of 1 KiB events: 40 clients sending them at once would hold 120 MiB unbounded.
@@ -131,8 +133,8 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
     std::size_t errors = 0;
     for (int i = 0; !stop; ++i) {
       try {
-        HttpAnswer answer = (id + i) % 3 == 0 ? client.get("/v1/users/7/signals")
-                                              : client.post("/v1/events", big);
+        HttpAnswer answer =
+            (id + i) % 3 == 0 ? client.get("/v1/users/7/signals") : client.post("/v1/events", big);
         ++mine[answer.status];
         if (answer.status != 200) client.close();
       } catch (const std::exception&) {
@@ -166,8 +168,7 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
   RecordProperty("peak_rss_over_start_mib", static_cast<int>((peak - baseline) / kMiB));
 #ifndef SIGNALBOX_UNDER_ASAN
   EXPECT_LT(peak, baseline + kInflight + 64 * kMiB)
-      << "baseline " << baseline << ", answers " << seen << "transport errors "
-      << transport_errors;
+      << "baseline " << baseline << ", answers " << seen << "transport errors " << transport_errors;
 #else
   // Under AddressSanitizer the server's RSS says nothing of what it holds: freed memory waits in
   // ASan's quarantine (256 MiB by default) and every allocation has shadow and redzones. The
@@ -191,19 +192,19 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
 TEST(ServeGuards, QueryDeadlineFromHeader) {
   Server server("query_timeout: 5s");
   HttpClient client(server.port);
-  HttpAnswer bad = client.send(Method::kGet, "/v1/users/1/signals", "",
-                               {{"X-Request-Timeout-Ms", "soon"}});
+  HttpAnswer bad =
+      client.send(Method::kGet, "/v1/users/1/signals", "", {{"X-Request-Timeout-Ms", "soon"}});
   EXPECT_EQ(bad.status, 400u);
   EXPECT_NE(bad.error().find("x-request-timeout-ms"), std::string::npos) << bad.body;
-  HttpAnswer ok = client.send(Method::kGet, "/v1/users/1/signals", "",
-                              {{"X-Request-Timeout-Ms", "2000"}});
+  HttpAnswer ok =
+      client.send(Method::kGet, "/v1/users/1/signals", "", {{"X-Request-Timeout-Ms", "2000"}});
   EXPECT_EQ(ok.status, 200u) << ok.body;
   // 1000 users do not fit in a millisecond: the batch stops at its deadline, answered 503.
   std::string ids = "1";
   for (int i = 2; i <= 1000; ++i) ids += fmt::format(",{}", i);
   std::string batch = fmt::format(R"({{"user_ids":[{}]}})", ids);
-  HttpAnswer late = client.send(Method::kPost, "/v1/signals:batchGet", batch,
-                                {{"X-Request-Timeout-Ms", "1"}});
+  HttpAnswer late =
+      client.send(Method::kPost, "/v1/signals:batchGet", batch, {{"X-Request-Timeout-Ms", "1"}});
   EXPECT_EQ(late.status, 503u) << late.body.substr(0, 300);
   EXPECT_EQ(late.error().rfind("deadline: ", 0), 0u) << late.body.substr(0, 300);
   EXPECT_EQ(late.retry_after, "1");
@@ -216,8 +217,8 @@ TEST(ServeGuards, CrossOriginWritesAndFormBodiesAreRefused) {
   Server server("");
   HttpClient client(server.port);
   std::string body = click_events(2, 3);
-  HttpAnswer foreign = client.send(Method::kPost, "/v1/events", body,
-                                   {{"Origin", "http://attacker.example"}});
+  HttpAnswer foreign =
+      client.send(Method::kPost, "/v1/events", body, {{"Origin", "http://attacker.example"}});
   EXPECT_EQ(foreign.status, 403u) << foreign.body;
   EXPECT_NE(foreign.error().find("cross-origin"), std::string::npos) << foreign.body;
   EXPECT_NE(foreign.error().find("attacker.example"), std::string::npos) << foreign.body;
@@ -231,14 +232,15 @@ TEST(ServeGuards, CrossOriginWritesAndFormBodiesAreRefused) {
   EXPECT_EQ(same.status, 200u) << same.body;
   EXPECT_EQ(same.json().find("accepted")->number(), 2.0) << same.body;
 
-  for (std::string type : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}) {
+  for (std::string type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}) {
     HttpAnswer form = client.send(Method::kPost, "/v1/events", body, {{"Content-Type", type}});
     EXPECT_EQ(form.status, 415u) << type << ": " << form.body;
     EXPECT_NE(form.error().find("content-type"), std::string::npos) << form.body;
   }
-  HttpAnswer none = client.send_raw(fmt::format(
-      "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{}", body.size(),
-      body));
+  HttpAnswer none = client.send_raw(
+      fmt::format("POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{}",
+                  body.size(), body));
   EXPECT_EQ(none.status, 415u) << none.body;
   for (std::string type : {"application/json", "application/x-ndjson; charset=utf-8"}) {
     HttpAnswer json = client.send(Method::kPost, "/v1/events", body, {{"Content-Type", type}});

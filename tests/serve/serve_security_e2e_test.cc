@@ -25,10 +25,11 @@ TEST(ServeSecurity, BearerTokensByKindOfRequest) {
   std::ofstream(dir.path() / "query.token") << "query-secret-2\n";
   std::uint16_t port = free_port();
   ServerProcess server(
-      write_small_config(dir, port,
-                         fmt::format("auth: {{ ingest: env:SIGNALBOX_TEST_INGEST_TOKEN, "
-                                     "query: \"file:{}\", metrics: env:SIGNALBOX_TEST_METRICS_TOKEN }}",
-                                     (dir.path() / "query.token").string())),
+      write_small_config(
+          dir, port,
+          fmt::format("auth: {{ ingest: env:SIGNALBOX_TEST_INGEST_TOKEN, "
+                      "query: \"file:{}\", metrics: env:SIGNALBOX_TEST_METRICS_TOKEN }}",
+                      (dir.path() / "query.token").string())),
       port, dir.path() / "serve.log");
   HttpClient client(port);
   std::string events = click_events(3, 5);
@@ -61,8 +62,9 @@ TEST(ServeSecurity, BearerTokensByKindOfRequest) {
   HttpAnswer answered = get("/v1/users/5/signals?names=clicks", bearer("query-secret-2"));
   ASSERT_EQ(answered.status, 200u) << answered.body;
   EXPECT_NE(answered.body.find("\"1h\":3"), std::string::npos) << answered.body;
-  EXPECT_EQ(client.send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[5]})",
-                        bearer("query-secret-2"))
+  EXPECT_EQ(client
+                .send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[5]})",
+                      bearer("query-secret-2"))
                 .status,
             200u);
   EXPECT_EQ(client.send(Method::kPost, "/v1/signals:batchGet", R"({"user_ids":[5]})", {}).status,
@@ -113,9 +115,9 @@ TEST(ServeSecurity, HttpsAndGrpcOverTls) {
   std::uint16_t port = free_port();
   std::uint16_t grpc_port = free_port();
   ServerProcess server(
-      write_small_config(dir, port,
-                         fmt::format("grpc: 127.0.0.1:{}, tls: {{ cert: cert.pem, key: key.pem }}",
-                                     grpc_port)),
+      write_small_config(
+          dir, port,
+          fmt::format("grpc: 127.0.0.1:{}, tls: {{ cert: cert.pem, key: key.pem }}", grpc_port)),
       port, dir.path() / "serve.log", [&](std::uint16_t p) {
         return https_request(p, ca, Method::kGet, "/healthz").status == 200;
       });
@@ -150,8 +152,8 @@ TEST(ServeSecurity, HttpsAndGrpcOverTls) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.user_id(), 6u);
   // Plaintext gRPC to the TLS port fails.
-  auto insecure = v1::Signalbox::NewStub(grpc::CreateChannel(
-      fmt::format("127.0.0.1:{}", grpc_port), grpc::InsecureChannelCredentials()));
+  auto insecure = v1::Signalbox::NewStub(grpc::CreateChannel(fmt::format("127.0.0.1:{}", grpc_port),
+                                                             grpc::InsecureChannelCredentials()));
   grpc::ClientContext plain_context;
   plain_context.set_deadline(std::chrono::system_clock::now() + 3s);
   v1::UserSignals plain_response;

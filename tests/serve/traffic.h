@@ -7,14 +7,13 @@
 #include <utility>
 #include <vector>
 
-#include "http_client.h"
 #include "event_texts.h"
+#include "fixed_times.h"
+#include "http_client.h"
 #include "reference_intake.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
-
 
 // Events about every `step` ms from kStart, up to `disorder` late, with exact and altered
 // duplicates of earlier events and, when `late` is set, a few beyond the retention horizon.
@@ -79,9 +78,11 @@ class AcceptedEvents {
     Value v = answer.json();
     std::vector<std::pair<std::size_t, std::string>> listed;
     for (const Value& e : v.find("errors")->array())
-      listed.emplace_back(static_cast<std::size_t>(e.find("index")->number()), e.find("error")->string());
+      listed.emplace_back(static_cast<std::size_t>(e.find("index")->number()),
+                          e.find("error")->string());
     auto count = [&](const char* key) { return static_cast<std::size_t>(v.find(key)->number()); };
-    std::string problems = record(texts, {listed, count("rejected"), count("accepted"), count("duplicates")});
+    std::string problems =
+        record(texts, {listed, count("rejected"), count("accepted"), count("duplicates")});
     return problems.empty() ? "" : problems + answer.body.substr(0, 2000);
   }
 
@@ -96,7 +97,8 @@ class AcceptedEvents {
     const ReferenceIntake::Decision want = intake_.take_texts(texts);
     std::string problems = compare_rejections(want, got.listed, got.rejected);
     if (got.accepted != texts.size() - want.rejected.size())
-      problems += fmt::format("accepted {}, the reference {}; ", got.accepted, texts.size() - want.rejected.size());
+      problems += fmt::format("accepted {}, the reference {}; ", got.accepted,
+                              texts.size() - want.rejected.size());
     if (got.duplicates != want.duplicates)
       problems += fmt::format("duplicates {}, the reference {}; ", got.duplicates, want.duplicates);
     accepted_total += texts.size() - want.rejected.size();

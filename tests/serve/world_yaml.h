@@ -33,7 +33,8 @@ inline std::string config_yaml(const Config& config) {
   add("storage: {{ kind: rocksdb, path: {} }}\n", yaml_quoted(config.storage.path.string()));
   add("event_store: {{ retention: {}ms, max_future_skew: {}ms", config.event_store.retention,
       config.event_store.max_future_skew);
-  if (config.event_store.late_horizon) add(", late_horizon: {}ms", *config.event_store.late_horizon);
+  if (config.event_store.late_horizon)
+    add(", late_horizon: {}ms", *config.event_store.late_horizon);
   if (config.event_store.bootstrap_rate != EventStoreConfig().bootstrap_rate)
     add(", bootstrap_rate: {}", config.event_store.bootstrap_rate);
   add(" }}\n");

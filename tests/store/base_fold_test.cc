@@ -18,8 +18,8 @@
 namespace signalbox::testing {
 namespace {
 
-constexpr TimeMs kDayStart = 1710374400000;       // 2024-03-14T00:00:00Z
-constexpr TimeMs kDayLastMs = 1710460799999;      // 2024-03-14T23:59:59.999Z
+constexpr TimeMs kDayStart = 1710374400000;   // 2024-03-14T00:00:00Z
+constexpr TimeMs kDayLastMs = 1710460799999;  // 2024-03-14T23:59:59.999Z
 
 // States 1 and 2 keep a base, 3 is window-only; 9 is unknown to the policy.
 RetentionPolicy policy() {
@@ -55,8 +55,8 @@ std::string base_part(TimeMs covered, std::string_view state) {
 TEST(BaseFold, BaseKeepingStatesMoveWithTheDaysLastMillisecond) {
   const DayTileFold fold =
       fold_day_tile(kDayStart, tile({{1, "one"}, {2, "two"}, {3, "three"}, {9, "nine"}}), policy());
-  const std::vector<std::pair<std::uint64_t, std::string>> to_base = {{1, base_part(kDayLastMs, "one")},
-                                                                      {2, base_part(kDayLastMs, "two")}};
+  const std::vector<std::pair<std::uint64_t, std::string>> to_base = {
+      {1, base_part(kDayLastMs, "one")}, {2, base_part(kDayLastMs, "two")}};
   EXPECT_EQ(parts_of(fold.to_base), to_base);
   const std::vector<std::pair<std::uint64_t, std::string>> kept = {{3, "three"}, {9, "nine"}};
   EXPECT_EQ(parts_of(fold.kept), kept);
@@ -72,7 +72,8 @@ TEST(BaseFold, ATileOfWindowOnlyStatesStaysWhole) {
 TEST(BaseFold, ATileOfBaseKeepingStatesMovesWhole) {
   const DayTileFold fold = fold_day_tile(kDayStart, tile({{2, ""}}), policy());
   EXPECT_TRUE(fold.kept.empty());
-  const std::vector<std::pair<std::uint64_t, std::string>> to_base = {{2, base_part(kDayLastMs, "")}};
+  const std::vector<std::pair<std::uint64_t, std::string>> to_base = {
+      {2, base_part(kDayLastMs, "")}};
   EXPECT_EQ(parts_of(fold.to_base), to_base);
   const DayTileFold empty = fold_day_tile(kDayStart, "", policy());
   EXPECT_TRUE(empty.to_base.empty());
@@ -103,7 +104,8 @@ TEST(BaseFold, FoldedDaysMergeIntoTheBase) {
   SumMerger merger;
   TileMergeOperator op(merger);
   const std::string base = tile({{1, base_part(kDayStart - kDayMs - 1, "10")}});
-  const DayTileFold earlier = fold_day_tile(kDayStart - kDayMs, tile({{1, "3"}, {3, "100"}}), policy());
+  const DayTileFold earlier =
+      fold_day_tile(kDayStart - kDayMs, tile({{1, "3"}, {3, "100"}}), policy());
   const DayTileFold later = fold_day_tile(kDayStart, tile({{1, "4"}, {2, "5"}}), policy());
   const std::vector<std::string_view> operands = {base, earlier.to_base, later.to_base};
   std::string merged;

@@ -25,7 +25,8 @@ constexpr TimeMs kMar15 = day(74);
 // The horizon used below: 2024-03-15T10:00:00Z.
 constexpr TimeMs kThrough = kMar15 + 10 * kHourMs;
 
-bool drops(const rocksdb::CompactionFilter& filter, const std::string& key, const std::string& value) {
+bool drops(const rocksdb::CompactionFilter& filter, const std::string& key,
+           const std::string& value) {
   std::string new_value;
   bool changed = false;
   return filter.Filter(0, key, value, &new_value, &changed);
@@ -77,7 +78,8 @@ TEST(EventIdExpiryFilter, DropsIdsByTheTimeInTheirValue) {
   EXPECT_TRUE(drops(filter, key, keys::event_id_value(kThrough)));  // exactly at the horizon
   EXPECT_FALSE(drops(filter, key, keys::event_id_value(kThrough + 1)));
   // The key plays no part: an id key whose hash bytes look like an old time is kept by value.
-  EXPECT_FALSE(drops(filter, keys::event_key(1, kBeginningOfTime, ""), keys::event_id_value(kThrough + 1)));
+  EXPECT_FALSE(
+      drops(filter, keys::event_key(1, kBeginningOfTime, ""), keys::event_id_value(kThrough + 1)));
   through.store(kThrough + 1);
   EXPECT_TRUE(drops(filter, key, keys::event_id_value(kThrough + 1)));
 }
@@ -121,11 +123,12 @@ struct Outcome {
   std::string new_value;
 };
 
-Outcome filter_tile(const TileExpiryFilter& filter, TileKind kind, TimeMs start, const std::string& value,
-                    ValueType type = ValueType::kValue) {
+Outcome filter_tile(const TileExpiryFilter& filter, TileKind kind, TimeMs start,
+                    const std::string& value, ValueType type = ValueType::kValue) {
   Outcome out{Decision::kKeep, ""};
   std::string skip_until;
-  out.decision = filter.FilterV2(0, keys::tile_key(TileKey{7, kind, start}), type, value, &out.new_value, &skip_until);
+  out.decision = filter.FilterV2(0, keys::tile_key(TileKey{7, kind, start}), type, value,
+                                 &out.new_value, &skip_until);
   return out;
 }
 
@@ -138,10 +141,14 @@ class TileExpiryFilterTest : public ::testing::Test {
 };
 
 TEST_F(TileExpiryFilterTest, HourTilesGoBeforeTheDayPrecedingTheHorizonsDay) {
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1, 3})).decision, Decision::kRemove);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - 30 * kDayMs, tile({3})).decision, Decision::kRemove);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom, tile({1, 3})).decision, Decision::kKeep);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kThrough, tile({1, 2, 3})).decision, Decision::kKeep);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1, 3})).decision,
+            Decision::kRemove);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - 30 * kDayMs, tile({3})).decision,
+            Decision::kRemove);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom, tile({1, 3})).decision,
+            Decision::kKeep);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kThrough, tile({1, 2, 3})).decision,
+            Decision::kKeep);
 }
 
 TEST_F(TileExpiryFilterTest, DayTilePartsGoPastTheirStatesLongestWindow) {
@@ -150,16 +157,20 @@ TEST_F(TileExpiryFilterTest, DayTilePartsGoPastTheirStatesLongestWindow) {
   ASSERT_EQ(o.decision, Decision::kChangeValue);
   EXPECT_EQ(o.new_value, tile({1, 3}));
   // At the cut-off itself everything stays.
-  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kState2DaysKeptFrom, tile({1, 2, 3})).decision, Decision::kKeep);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kState2DaysKeptFrom, tile({1, 2, 3})).decision,
+            Decision::kKeep);
   // Just before state 1's: both window-only parts go; the base-keeping part waits for expire().
   o = filter_tile(filter_, TileKind::kDay, kState1DaysKeptFrom - kDayMs, tile({1, 2, 3}));
   ASSERT_EQ(o.decision, Decision::kChangeValue);
   EXPECT_EQ(o.new_value, tile({3}));
-  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kState1DaysKeptFrom, tile({1})).decision, Decision::kKeep);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kState1DaysKeptFrom, tile({1})).decision,
+            Decision::kKeep);
   // A tile left with nothing goes.
-  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kState1DaysKeptFrom - kDayMs, tile({1, 2})).decision,
-            Decision::kRemove);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kJan1 - 400 * kDayMs, tile({3})).decision, Decision::kKeep);
+  EXPECT_EQ(
+      filter_tile(filter_, TileKind::kDay, kState1DaysKeptFrom - kDayMs, tile({1, 2})).decision,
+      Decision::kRemove);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kJan1 - 400 * kDayMs, tile({3})).decision,
+            Decision::kKeep);
 }
 
 TEST_F(TileExpiryFilterTest, PartsOfStatesNoSignalUsesGoFromEveryKind) {
@@ -175,22 +186,30 @@ TEST_F(TileExpiryFilterTest, PartsOfStatesNoSignalUsesGoFromEveryKind) {
 }
 
 TEST_F(TileExpiryFilterTest, MergeOperandsAreFilteredLikeValues) {
-  Outcome o = filter_tile(filter_, TileKind::kDay, kState2DaysKeptFrom - kDayMs, tile({2, 3}), ValueType::kMergeOperand);
+  Outcome o = filter_tile(filter_, TileKind::kDay, kState2DaysKeptFrom - kDayMs, tile({2, 3}),
+                          ValueType::kMergeOperand);
   ASSERT_EQ(o.decision, Decision::kChangeValue);
   EXPECT_EQ(o.new_value, tile({3}));
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1}), ValueType::kMergeOperand).decision,
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1}),
+                        ValueType::kMergeOperand)
+                .decision,
             Decision::kRemove);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1}), ValueType::kBlobIndex).decision,
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kHoursKeptFrom - kHourMs, tile({1}),
+                        ValueType::kBlobIndex)
+                .decision,
             Decision::kKeep);
 }
 
 TEST_F(TileExpiryFilterTest, NothingGoesBeforeAPolicyAndAHorizon) {
   SharedRetentionPolicy none;
   TileExpiryFilter without_policy(through_, none);
-  EXPECT_EQ(filter_tile(without_policy, TileKind::kHour, kJan1, tile({1})).decision, Decision::kKeep);
-  EXPECT_EQ(filter_tile(without_policy, TileKind::kDay, kJan1, tile({9})).decision, Decision::kKeep);
+  EXPECT_EQ(filter_tile(without_policy, TileKind::kHour, kJan1, tile({1})).decision,
+            Decision::kKeep);
+  EXPECT_EQ(filter_tile(without_policy, TileKind::kDay, kJan1, tile({9})).decision,
+            Decision::kKeep);
   through_.store(kBeginningOfTime);
-  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kJan1 - 400 * kDayMs, tile({9})).decision, Decision::kKeep);
+  EXPECT_EQ(filter_tile(filter_, TileKind::kHour, kJan1 - 400 * kDayMs, tile({9})).decision,
+            Decision::kKeep);
 }
 
 TEST_F(TileExpiryFilterTest, FollowsTheLatestPolicy) {
@@ -203,7 +222,8 @@ TEST_F(TileExpiryFilterTest, FollowsTheLatestPolicy) {
 
 TEST_F(TileExpiryFilterTest, KeepsWhatDoesNotParse) {
   std::string skip_until, new_value;
-  EXPECT_EQ(filter_.FilterV2(0, "short", ValueType::kValue, tile({9}), &new_value, &skip_until), Decision::kKeep);
+  EXPECT_EQ(filter_.FilterV2(0, "short", ValueType::kValue, tile({9}), &new_value, &skip_until),
+            Decision::kKeep);
   EXPECT_EQ(filter_tile(filter_, TileKind::kDay, kThrough, "\x01\x02").decision, Decision::kKeep);
 }
 

@@ -28,16 +28,19 @@ std::string bytes(std::initializer_list<int> b) {
 }
 
 // Times that cover the sign flip and both ends of the range the store uses.
-const std::vector<TimeMs> kTimes = {kBeginningOfTime, -kDayMs, -1, 0, 1, kHourMs, kT0 - 1, kT0, kT0 + 1,
-                                    kT0 + 365 * kDayMs};
+const std::vector<TimeMs> kTimes = {kBeginningOfTime, -kDayMs, -1,  0,       1,
+                                    kHourMs,          kT0 - 1, kT0, kT0 + 1, kT0 + 365 * kDayMs};
 
 TEST(KeyLayout, EventKeyIsUserThenSignFlippedTimeThenId) {
   EXPECT_EQ(keys::event_key(0x0102030405060708, 0, "ab"),
             bytes({1, 2, 3, 4, 5, 6, 7, 8, 0x80, 0, 0, 0, 0, 0, 0, 0}) + "ab");
-  EXPECT_EQ(keys::event_key(1, -1, ""), bytes({0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
+  EXPECT_EQ(keys::event_key(1, -1, ""),
+            bytes({0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}));
   // 1704067200000 = 0x0000018CC251F400
   EXPECT_EQ(keys::event_key(0xffffffffffffffff, kT0, "x"),
-            bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0, 0x01, 0x8c, 0xc2, 0x51, 0xf4, 0}) + "x");
+            bytes({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0, 0x01, 0x8c, 0xc2, 0x51,
+                   0xf4, 0}) +
+                "x");
 }
 
 TEST(KeyLayout, EventKeyRoundTrips) {
@@ -75,12 +78,14 @@ TEST(KeyLayout, EventKeysSortByUserThenTimeThenId) {
     events.emplace_back(user, ts, "e" + std::to_string(rng() % 50));
   }
   std::vector<std::string> by_bytes;
-  for (const auto& e : events) by_bytes.push_back(keys::event_key(std::get<0>(e), std::get<1>(e), std::get<2>(e)));
+  for (const auto& e : events)
+    by_bytes.push_back(keys::event_key(std::get<0>(e), std::get<1>(e), std::get<2>(e)));
   std::sort(by_bytes.begin(), by_bytes.end());
   std::sort(events.begin(), events.end());
   for (std::size_t i = 0; i < events.size(); ++i) {
     const keys::EventKey parsed = keys::parse_event_key(by_bytes[i]);
-    ASSERT_EQ(std::make_tuple(parsed.user, parsed.ts, std::string(parsed.event_id)), events[i]) << "position " << i;
+    ASSERT_EQ(std::make_tuple(parsed.user, parsed.ts, std::string(parsed.event_id)), events[i])
+        << "position " << i;
   }
 }
 
@@ -167,17 +172,21 @@ TEST(KeyLayout, TileKeysSortByUserThenKindThenStart) {
   std::vector<std::tuple<std::uint64_t, int, TimeMs>> tiles;
   for (int i = 0; i < 2000; ++i) {
     const int kind = static_cast<int>(rng() % 3);
-    const TimeMs start = kind == 0 ? 0 : kTimes[rng() % kTimes.size()] + static_cast<TimeMs>(rng() % 3) * kHourMs;
+    const TimeMs start =
+        kind == 0 ? 0 : kTimes[rng() % kTimes.size()] + static_cast<TimeMs>(rng() % 3) * kHourMs;
     tiles.emplace_back(rng() % 2 == 0 ? rng() % 3 : ~std::uint64_t{0} - rng() % 3, kind, start);
   }
   std::vector<std::string> by_bytes;
   for (const auto& t : tiles)
-    by_bytes.push_back(keys::tile_key(TileKey{std::get<0>(t), static_cast<TileKind>(std::get<1>(t)), std::get<2>(t)}));
+    by_bytes.push_back(keys::tile_key(
+        TileKey{std::get<0>(t), static_cast<TileKind>(std::get<1>(t)), std::get<2>(t)}));
   std::sort(by_bytes.begin(), by_bytes.end());
   std::sort(tiles.begin(), tiles.end());
   for (std::size_t i = 0; i < tiles.size(); ++i) {
     const TileKey parsed = keys::parse_tile_key(by_bytes[i]);
-    ASSERT_EQ(std::make_tuple(parsed.user_id, static_cast<int>(parsed.kind), parsed.start), tiles[i]) << "position " << i;
+    ASSERT_EQ(std::make_tuple(parsed.user_id, static_cast<int>(parsed.kind), parsed.start),
+              tiles[i])
+        << "position " << i;
   }
 }
 
@@ -186,7 +195,8 @@ TEST(KeyLayout, MetaValuesAndNotes) {
   EXPECT_THROW(keys::parse_time_value("1234567"), CorruptionError);
   EXPECT_EQ(keys::note_key("replay"), "note/replay");
   // Notes and meta records share the default family without colliding.
-  for (const char* meta : {keys::kHighWaterKey, keys::kExpiredKey, keys::kIdsExpiredKey, keys::kFormatKey})
+  for (const char* meta :
+       {keys::kHighWaterKey, keys::kExpiredKey, keys::kIdsExpiredKey, keys::kFormatKey})
     EXPECT_FALSE(std::string_view(meta).starts_with("note/")) << meta;
 }
 

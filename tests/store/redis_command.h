@@ -23,7 +23,8 @@ inline std::string redis_command(int port, const std::vector<std::string>& args)
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  auto* reply = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data()));
   std::string text;
   if (reply == nullptr) {
     text = "<error>";

@@ -9,25 +9,26 @@
 #include <thread>
 
 #include "analytics_signals.h"
+#include "fixed_times.h"
 #include "late_rule.h"
 #include "redis_servers.h"
 #include "signalbox/common/error.h"
 #include "signalbox/store/redis/redis_store.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
-
 
 class RedisEngine : public ::testing::TestWithParam<bool> {
  protected:
   RedisEngine() : world(3 * kDayMs, {"1h", "1d", "3d", "10d"}) {}
 
   void SetUp() override {
-    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+    ASSERT_TRUE(have_program("redis-server"))
+        << "redis-server is not installed (Debian package redis-server)";
     if (GetParam()) {
-      ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+      ASSERT_TRUE(have_program("redis-cli"))
+          << "redis-cli is not installed (Debian package redis-tools)";
       cluster = std::make_unique<RedisClusterProcesses>();
       ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
       world.config.storage.nodes = cluster->addresses();
@@ -40,7 +41,8 @@ class RedisEngine : public ::testing::TestWithParam<bool> {
     world.config.storage.key_prefix = "engine";
   }
 
-  void check_all(Engine& engine, const std::vector<RefEvent>& taken, TimeMs as_of, std::size_t users) {
+  void check_all(Engine& engine, const std::vector<RefEvent>& taken, TimeMs as_of,
+                 std::size_t users) {
     for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
       Value actual = engine.query(user, {}, as_of);
       Value expected = world.expected(taken, user, as_of);
@@ -64,10 +66,12 @@ TEST_P(RedisEngine, MatchesTheReferenceWithLateAndRepeatedEvents) {
     const TimeMs now = kStart + hour * kHourMs;
     std::vector<Event> batch;
     for (int i = 0; i < 5; ++i)
-      batch.push_back(world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
+      batch.push_back(
+          world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
     // Late: within the late horizon but older than the raw retention, or beyond it.
     if (hour > 24 && rng() % 3 == 0)
-      batch.push_back(world.make_event(users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (7 * kDayMs)), serial++));
+      batch.push_back(world.make_event(
+          users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (7 * kDayMs)), serial++));
     if (!sent.empty() && rng() % 3 == 0) batch.push_back(sent[rng() % sent.size()]);
     std::shuffle(batch.begin(), batch.end(), rng);
     std::set<std::size_t> expected = rule.decide(world, batch).rejected;
@@ -94,7 +98,8 @@ TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
   auto batches_of = [&](std::size_t size, std::uint64_t seed) {
     std::vector<std::vector<Event>> out;
     for (std::size_t at = 0; at < events.size(); at += size) {
-      std::vector<Event> b(events.begin() + at, events.begin() + std::min(events.size(), at + size));
+      std::vector<Event> b(events.begin() + at,
+                           events.begin() + std::min(events.size(), at + size));
       std::shuffle(b.begin(), b.end(), std::mt19937_64(seed + at));
       out.push_back(std::move(b));
     }
@@ -146,7 +151,8 @@ TEST_P(RedisEngine, AnalyticsSignalsMatchTheReference) {
   auto check = [&](TimeMs as_of) {
     for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
       Value actual = engine.query(user, {}, as_of);
-      ASSERT_EQ(world.accept_sketch_answers(rule.taken, user, as_of, actual, stats), "") << "user " << user;
+      ASSERT_EQ(world.accept_sketch_answers(rule.taken, user, as_of, actual, stats), "")
+          << "user " << user;
       ASSERT_EQ(diff(world.expected(rule.taken, user, as_of), actual, kTolerance), "")
           << "user " << user << " as_of " << as_of;
     }
@@ -155,9 +161,11 @@ TEST_P(RedisEngine, AnalyticsSignalsMatchTheReference) {
     const TimeMs now = kStart + hour * kHourMs;
     std::vector<Event> batch;
     for (int i = 0; i < 6; ++i)
-      batch.push_back(world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
+      batch.push_back(
+          world.make_event(users, now + static_cast<TimeMs>(rng() % kHourMs), serial++));
     if (hour > 24 && rng() % 3 == 0)
-      batch.push_back(world.make_event(users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (5 * kDayMs)), serial++));
+      batch.push_back(world.make_event(
+          users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (5 * kDayMs)), serial++));
     if (!sent.empty() && rng() % 3 == 0) batch.push_back(sent[rng() % sent.size()]);
     std::shuffle(batch.begin(), batch.end(), rng);
     rule.decide(world, batch);
@@ -230,7 +238,8 @@ TEST_P(RedisEngine, AnAddedSignalHoldsWhatCameAfterItsStartUntilALogCompletesIt)
     Engine engine(world.config);
     for (int hour = 0; hour < 5 * 24; ++hour) {
       std::vector<Event> batch;
-      for (int i = 0; i < 4; ++i) batch.push_back(world.make_event(users, kStart + hour * kHourMs + i, serial++));
+      for (int i = 0; i < 4; ++i)
+        batch.push_back(world.make_event(users, kStart + hour * kHourMs + i, serial++));
       ingest(engine, batch);
     }
     head = engine.stream_time();
@@ -248,22 +257,26 @@ TEST_P(RedisEngine, AnAddedSignalHoldsWhatCameAfterItsStartUntilALogCompletesIt)
   EXPECT_EQ(engine.complete_since("saves"), 0);
   // On time after the start, and late (before it): only the former go into the new state.
   std::vector<Event> batch;
-  for (int i = 0; i < 30; ++i) batch.push_back(world.make_event(users, head + 1 + i * 60000, serial++));
-  for (int i = 0; i < 10; ++i) batch.push_back(world.make_event(users, head - kDayMs - i * 60000, serial++));
+  for (int i = 0; i < 30; ++i)
+    batch.push_back(world.make_event(users, head + 1 + i * 60000, serial++));
+  for (int i = 0; i < 10; ++i)
+    batch.push_back(world.make_event(users, head - kDayMs - i * 60000, serial++));
   ingest(engine, batch);
   const TimeMs as_of = head + kHourMs;
   const std::map<std::string, double> clicks = {{"click", 1}};
   auto count = [&](std::uint64_t user, TimeMs window, TimeMs from) {
     std::vector<const RefEvent*> in;
     for (const RefEvent& e : taken)
-      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, 3 * kDayMs)) in.push_back(&e);
+      if (e.user == user && e.ts >= from && in_window(e.ts, as_of, window, 3 * kDayMs))
+        in.push_back(&e);
     return ref_count(in, &clicks);
   };
   for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
     Value answer = engine.query(user, {"added_clicks"}, as_of);
     const Value* actual = answer.find("signals")->find("added_clicks");
     EXPECT_EQ(diff(count(user, kHourMs, 0), *actual->find("1h"), kTolerance), "") << user;
-    EXPECT_EQ(diff(count(user, 10 * kDayMs, head + 1), *actual->find("10d"), kTolerance), "") << user;
+    EXPECT_EQ(diff(count(user, 10 * kDayMs, head + 1), *actual->find("10d"), kTolerance), "")
+        << user;
     EXPECT_EQ(answer.find("incomplete")->to_json(), R"({"added_clicks":["10d"]})");
   }
   std::vector<Event> log = sent;
@@ -272,7 +285,8 @@ TEST_P(RedisEngine, AnAddedSignalHoldsWhatCameAfterItsStartUntilALogCompletesIt)
   engine.extend_history(0);
   for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
     Value answer = engine.query(user, {"added_clicks"}, as_of);
-    EXPECT_EQ(diff(count(user, 10 * kDayMs, 0), *answer.find("signals")->find("added_clicks")->find("10d"), kTolerance),
+    EXPECT_EQ(diff(count(user, 10 * kDayMs, 0),
+                   *answer.find("signals")->find("added_clicks")->find("10d"), kTolerance),
               "")
         << user;
     EXPECT_EQ(answer.find("incomplete"), nullptr);
@@ -287,8 +301,10 @@ INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),
 class RedisClusterRedirect : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
-    ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+    ASSERT_TRUE(have_program("redis-server"))
+        << "redis-server is not installed (Debian package redis-server)";
+    ASSERT_TRUE(have_program("redis-cli"))
+        << "redis-cli is not installed (Debian package redis-tools)";
     cluster = std::make_unique<RedisClusterProcesses>();
     ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
   }

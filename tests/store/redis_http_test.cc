@@ -5,18 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include "fixed_times.h"
 #include "redis_servers.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
 
-
 TEST(RedisHttp, StoreUnavailableIs503WithRetryAfterAndTheReason) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-server"))
+      << "redis-server is not installed (Debian package redis-server)";
   const int port = free_redis_port();
   auto server = std::make_unique<RedisProcess>(port, std::vector<std::string>{});
   ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
@@ -32,12 +32,14 @@ TEST(RedisHttp, StoreUnavailableIs503WithRetryAfterAndTheReason) {
     request.prepare_payload();
     return api.handle(request);
   };
-  const std::string event = fmt::format(R"({{"user_id": 7, "ts": {}, "action": "click", "item_id": "pin1"}})", kStart);
+  const std::string event =
+      fmt::format(R"({{"user_id": 7, "ts": {}, "action": "click", "item_id": "pin1"}})", kStart);
   EXPECT_EQ(call(http::verb::post, "/v1/events", event).result(), http::status::ok);
 
   server->stop();
-  for (auto [verb, target] : {std::pair{http::verb::post, std::string("/v1/events")},
-                              std::pair{http::verb::get, fmt::format("/v1/users/7/signals?as_of={}", kStart)}}) {
+  for (auto [verb, target] :
+       {std::pair{http::verb::post, std::string("/v1/events")},
+        std::pair{http::verb::get, fmt::format("/v1/users/7/signals?as_of={}", kStart)}}) {
     HttpResponse r = call(verb, target, verb == http::verb::post ? event : "");
     EXPECT_EQ(r.result(), http::status::service_unavailable) << target;
     EXPECT_EQ(r[http::field::retry_after], "1");

@@ -8,19 +8,19 @@
 #include <atomic>
 #include <thread>
 
+#include "fixed_times.h"
 #include "redis_servers.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
-
 std::size_t count_lines_with(const std::string& text, std::string_view needle) {
   std::size_t n = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
   return n;
 }
 
@@ -28,11 +28,13 @@ std::size_t count_lines_with(const std::string& text, std::string_view needle) {
 // before it is answered.
 std::unique_ptr<RedisProcess> durable_redis(int port, const std::filesystem::path& dir) {
   return std::make_unique<RedisProcess>(
-      port, std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always", "--dir", dir.string()});
+      port, std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always", "--dir",
+                                     dir.string()});
 }
 
 TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-server"))
+      << "redis-server is not installed (Debian package redis-server)";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
   const int redis_port = free_redis_port();
   const std::filesystem::path redis_dir = world.dir() / "redis";
@@ -43,8 +45,9 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   const std::uint16_t port = free_port();
   std::string yaml = config_yaml(world.config, port, 16 * 1024 * 1024);
   const std::size_t storage = yaml.find("storage:");
-  yaml.replace(storage, yaml.find('\n', storage) - storage,
-               fmt::format("storage: {{ kind: redis, nodes: [127.0.0.1:{}], timeout: 300ms }}", redis_port));
+  yaml.replace(
+      storage, yaml.find('\n', storage) - storage,
+      fmt::format("storage: {{ kind: redis, nodes: [127.0.0.1:{}], timeout: 300ms }}", redis_port));
   std::ofstream(world.config.file) << yaml;
   ServerProcess server(world.config.file, port, world.dir() / "serve.log");
 
@@ -57,7 +60,8 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   std::thread client_thread([&] {
     HttpClient client(port);
     for (std::size_t at = 0; at < events.size(); at += 30) {
-      std::vector<Event> batch(events.begin() + at, events.begin() + std::min(events.size(), at + 30));
+      std::vector<Event> batch(events.begin() + at,
+                               events.begin() + std::min(events.size(), at + 30));
       for (;;) {
         HttpAnswer answer = client.post("/v1/events", events_body(batch, true));
         if (answer.status == 200) break;
@@ -79,7 +83,8 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   while (answered_503 < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   HttpAnswer not_ready = probe.get("/readyz");
   EXPECT_EQ(not_ready.status, 503u) << not_ready.body;
-  EXPECT_NE(not_ready.body.find(fmt::format("127.0.0.1:{}", redis_port)), std::string::npos) << not_ready.body;
+  EXPECT_NE(not_ready.body.find(fmt::format("127.0.0.1:{}", redis_port)), std::string::npos)
+      << not_ready.body;
   EXPECT_EQ(probe.get("/healthz").status, 200u);
 
   redis = durable_redis(redis_port, redis_dir);
@@ -94,7 +99,8 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
     HttpAnswer answer = probe.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
     ASSERT_EQ(answer.status, 200u) << answer.body;
-    ASSERT_EQ(diff(world.served(reference, user, head), answer.json(), kTolerance), "") << "user " << user;
+    ASSERT_EQ(diff(world.served(reference, user, head), answer.json(), kTolerance), "")
+        << "user " << user;
   }
 
   // One line when the outage began and one when it ended, however many requests failed.

@@ -45,8 +45,9 @@ inline bool port_free(int port) {
 
 // A port free now whose cluster bus port (port + 10000) is free too.
 inline int free_redis_port() {
-  static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
-                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  static std::mt19937 rng(
+      static_cast<unsigned>(::getpid()) * 7919u +
+      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   for (;;) {
     int port = 20000 + static_cast<int>(rng() % 30000);
     if (port_free(port) && port_free(port + 10000)) return port;
@@ -56,9 +57,9 @@ inline int free_redis_port() {
 class RedisProcess {
  public:
   RedisProcess(int port, std::vector<std::string> extra) : port_(port) {
-    std::vector<std::string> args = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                     "--loglevel", "warning"};
+    std::vector<std::string> args = {
+        "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",  "--save", "",
+        "--appendonly", "no",     "--daemonize",        "no",     "--loglevel", "warning"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -67,7 +68,8 @@ class RedisProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ) != 0)
+      pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     if (pid_ <= 0) return;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -94,7 +96,9 @@ class RedisProcess {
   bool ready() const { return ready_; }
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string command(const std::vector<std::string>& args) const { return redis_command(port_, args); }
+  std::string command(const std::vector<std::string>& args) const {
+    return redis_command(port_, args);
+  }
 
  private:
   int port_;
@@ -107,16 +111,18 @@ class RedisClusterProcesses {
  public:
   RedisClusterProcesses() {
     dir_ = std::filesystem::temp_directory_path() /
-           ("signalbox-redis-cluster-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+           ("signalbox-redis-cluster-" + std::to_string(::getpid()) + "-" +
+            std::to_string(counter()++));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     std::string create = "redis-cli --cluster create";
     for (int i = 0; i < 3; ++i) {
       int port = free_redis_port();
       nodes_.push_back(std::make_unique<RedisProcess>(
-          port, std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                         (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(), "--dir",
-                                         dir_.string()}));
+          port,
+          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                   (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
+                                   "--dir", dir_.string()}));
       if (!nodes_.back()->ready()) return;
       create += " " + nodes_.back()->address();
     }
@@ -125,7 +131,8 @@ class RedisClusterProcesses {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
       bool ok = true;
-      for (const auto& n : nodes_) ok = ok && n->command({"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
+      for (const auto& n : nodes_)
+        ok = ok && n->command({"CLUSTER", "INFO"}).find("cluster_state:ok") != std::string::npos;
       if (ok) {
         ready_ = true;
         return;
@@ -168,7 +175,8 @@ class RedisClusterProcesses {
     for (;;) {
       std::string keys = nodes_[from]->command({"CLUSTER", "GETKEYSINSLOT", s, "1000"});
       if (keys.empty()) break;
-      std::vector<std::string> args = {"MIGRATE", "127.0.0.1", std::to_string(nodes_[to]->port()), "", "0", "5000", "KEYS"};
+      std::vector<std::string> args = {
+          "MIGRATE", "127.0.0.1", std::to_string(nodes_[to]->port()), "", "0", "5000", "KEYS"};
       for (std::size_t at = 0; at <= keys.size();) {
         std::size_t nl = keys.find('\n', at);
         if (nl == std::string::npos) nl = keys.size();
@@ -193,10 +201,12 @@ class RedisClusterProcesses {
         at = nl + 1;
         if (line.find("myself") == std::string::npos) continue;
         std::size_t pos = 0;
-        for (int field = 0; field < 8 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
+        for (int field = 0; field < 8 && pos != std::string::npos; ++field)
+          pos = line.find(' ', pos + 1);
         while (pos != std::string::npos && pos < line.size()) {
           std::size_t end = line.find(' ', pos + 1);
-          std::string range = line.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+          std::string range =
+              line.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
           pos = end;
           if (range.empty() || range[0] == '[') continue;
           std::size_t dash = range.find('-');

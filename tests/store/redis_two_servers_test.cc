@@ -8,15 +8,14 @@
 #include <set>
 #include <thread>
 
+#include "fixed_times.h"
 #include "redis_servers.h"
 #include "server_process.h"
 #include "traffic.h"
 #include "world_yaml.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
-
 
 // `config` as `serve` reads it, on the Redis nodes `nodes` instead of RocksDB.
 std::filesystem::path write_redis_config(const Config& config, std::uint16_t port,
@@ -55,8 +54,10 @@ Counts post_until_taken(HttpClient& client, const std::vector<Event>& batch) {
 }
 
 TEST(RedisTwoServers, EventsPostedToBothAtOnceCountOnceAndBothAnswerTheReference) {
-  ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
-  ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+  ASSERT_TRUE(have_program("redis-server"))
+      << "redis-server is not installed (Debian package redis-server)";
+  ASSERT_TRUE(have_program("redis-cli"))
+      << "redis-cli is not installed (Debian package redis-tools)";
   RedisClusterProcesses cluster;
   ASSERT_TRUE(cluster.ready()) << "the Redis Cluster did not come up";
 
@@ -74,7 +75,8 @@ TEST(RedisTwoServers, EventsPostedToBothAtOnceCountOnceAndBothAnswerTheReference
   // other process too, so that the same events race through both.
   std::vector<std::vector<Event>> to[2];
   for (std::size_t at = 0, b = 0; at < events.size(); at += 40, ++b) {
-    std::vector<Event> batch(events.begin() + at, events.begin() + std::min(events.size(), at + 40));
+    std::vector<Event> batch(events.begin() + at,
+                             events.begin() + std::min(events.size(), at + 40));
     to[b % 2].push_back(batch);
     if (b % 5 == 0) to[1 - b % 2].push_back(batch);
   }
@@ -84,7 +86,8 @@ TEST(RedisTwoServers, EventsPostedToBothAtOnceCountOnceAndBothAnswerTheReference
   for (int p = 0; p < 2; ++p) {
     auto file = write_redis_config(world.config, ports[p], cluster.addresses(),
                                    world.dir() / fmt::format("replica{}.yaml", p));
-    servers.push_back(std::make_unique<ServerProcess>(file, ports[p], world.dir() / fmt::format("replica{}.log", p)));
+    servers.push_back(std::make_unique<ServerProcess>(
+        file, ports[p], world.dir() / fmt::format("replica{}.log", p)));
   }
 
   Counts totals[2];
@@ -111,7 +114,8 @@ TEST(RedisTwoServers, EventsPostedToBothAtOnceCountOnceAndBothAnswerTheReference
     for (const auto& batch : side) sent += batch.size();
   EXPECT_EQ(totals[0].rejected + totals[1].rejected, 0u);
   EXPECT_EQ(totals[0].accepted + totals[1].accepted, sent);
-  EXPECT_LE(totals[0].accepted - totals[0].duplicates + totals[1].accepted - totals[1].duplicates, events.size());
+  EXPECT_LE(totals[0].accepted - totals[0].duplicates + totals[1].accepted - totals[1].duplicates,
+            events.size());
   EXPECT_GE(totals[0].duplicates + totals[1].duplicates, sent - events.size());
 
   std::vector<RefEvent> reference;

@@ -40,14 +40,16 @@ CommitBatch events_of(std::uint64_t user, int count) {
     batch.events.push_back(StoredEvent{user, ts, "e" + std::to_string(i), "body", true});
     batch.high_water = std::max(batch.high_water, ts);
   }
-  batch.tiles.push_back(TileDelta{TileKey{user, TileKind::kDay, kT0}, {StateDelta{1, std::to_string(count)}}});
+  batch.tiles.push_back(
+      TileDelta{TileKey{user, TileKind::kDay, kT0}, {StateDelta{1, std::to_string(count)}}});
   return batch;
 }
 
 std::map<std::string, std::uintmax_t> table_files(const fs::path& dir) {
   std::map<std::string, std::uintmax_t> files;
   for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().extension() == ".sst") files[entry.path().filename().string()] = entry.file_size();
+    if (entry.path().extension() == ".sst")
+      files[entry.path().filename().string()] = entry.file_size();
   return files;
 }
 
@@ -66,7 +68,9 @@ class RocksDbOpen : public ::testing::Test {
   }
   ~RocksDbOpen() override { fs::remove_all(dir_); }
 
-  std::unique_ptr<Store> open() { return open_rocksdb_store(RocksDbOptions{dir_, false, false}, merger_); }
+  std::unique_ptr<Store> open() {
+    return open_rocksdb_store(RocksDbOptions{dir_, false, false}, merger_);
+  }
 
   fs::path dir_;
   CountMerger merger_;
@@ -104,7 +108,8 @@ TEST_F(RocksDbOpen, ATruncatedManifestIsRefusedAndNoTableFileIsDeleted) {
   } catch (const StorageError& e) {
     std::string message = e.what();
     EXPECT_NE(message.find("the MANIFEST does not list table file"), std::string::npos) << message;
-    EXPECT_NE(message.find(" of user 2 at ts "), std::string::npos) << message;  // an event or its id
+    EXPECT_NE(message.find(" of user 2 at ts "), std::string::npos)
+        << message;  // an event or its id
     EXPECT_NE(message.find("Refusing to open"), std::string::npos) << message;
   }
   const auto after = table_files(dir_);
@@ -132,7 +137,8 @@ TEST_F(RocksDbOpen, AManifestCutInsideARecordIsRefusedToo) {
     FAIL() << "a store with half its MANIFEST opened";
   } catch (const StorageError& e) {
     std::string message = e.what();
-    EXPECT_TRUE(message.find("MANIFEST") != std::string::npos || message.find("damaged") != std::string::npos)
+    EXPECT_TRUE(message.find("MANIFEST") != std::string::npos ||
+                message.find("damaged") != std::string::npos)
         << message;
     EXPECT_NE(message.find("backup"), std::string::npos) << message;
   }

@@ -48,14 +48,23 @@ TEST(RocksDbOptions, OutOfRangeFieldsAreRefusedByName) {
     change(o);
     return refusal(o);
   };
-  EXPECT_NE(with([](RocksDbOptions& o) { o.bloom_bits_per_key = -1; }).find("bloom_bits_per_key"), std::string::npos);
-  EXPECT_NE(with([](RocksDbOptions& o) { o.write_buffer_bytes = 1000; }).find("write_buffer_bytes = 1000"),
+  EXPECT_NE(with([](RocksDbOptions& o) { o.bloom_bits_per_key = -1; }).find("bloom_bits_per_key"),
             std::string::npos);
-  EXPECT_NE(with([](RocksDbOptions& o) { o.background_jobs = 0; }).find("background_jobs"), std::string::npos);
-  EXPECT_NE(with([](RocksDbOptions& o) { o.info_log_files_kept = 0; }).find("info_log_files_kept"), std::string::npos);
-  EXPECT_NE(with([](RocksDbOptions& o) { o.event_id_memtable_bloom_ratio = 0.5; }).find("event_id_memtable_bloom_ratio"),
+  EXPECT_NE(with([](RocksDbOptions& o) {
+              o.write_buffer_bytes = 1000;
+            }).find("write_buffer_bytes = 1000"),
             std::string::npos);
-  EXPECT_NE(with([](RocksDbOptions& o) { o.compression = static_cast<RocksDbCompression>(9); }).find("compression"),
+  EXPECT_NE(with([](RocksDbOptions& o) { o.background_jobs = 0; }).find("background_jobs"),
+            std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) { o.info_log_files_kept = 0; }).find("info_log_files_kept"),
+            std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) {
+              o.event_id_memtable_bloom_ratio = 0.5;
+            }).find("event_id_memtable_bloom_ratio"),
+            std::string::npos);
+  EXPECT_NE(with([](RocksDbOptions& o) {
+              o.compression = static_cast<RocksDbCompression>(9);
+            }).find("compression"),
             std::string::npos);
   // Edges of the ranges are accepted.
   EXPECT_EQ(with([](RocksDbOptions& o) {
@@ -78,7 +87,8 @@ OptionsFile read_options_file(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     if (name.starts_with("OPTIONS-") && !name.ends_with(".dbtmp") &&
-        (newest.empty() || std::stoull(name.substr(8)) > std::stoull(newest.filename().string().substr(8))))
+        (newest.empty() ||
+         std::stoull(name.substr(8)) > std::stoull(newest.filename().string().substr(8))))
       newest = entry.path();
   }
   OptionsFile out;
@@ -135,14 +145,16 @@ TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
   EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "2");
   EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "4");
   for (const char* family : {"events", "tiles"})
-    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kLZ4Compression") << family;
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kLZ4Compression")
+        << family;
   for (const char* family : {"default", "events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";
     EXPECT_EQ(file[cf]["write_buffer_size"], std::to_string(64 << 20)) << family;
   }
   for (const char* family : {"events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";
-    EXPECT_EQ(file[cf]["memtable_insert_with_hint_prefix_extractor"], "rocksdb.FixedPrefix.8") << family;
+    EXPECT_EQ(file[cf]["memtable_insert_with_hint_prefix_extractor"], "rocksdb.FixedPrefix.8")
+        << family;
     const std::string table = std::string("TableOptions/BlockBasedTable \"") + family + "\"";
     EXPECT_NE(file[table]["filter_policy"].find("bloomfilter:10"), std::string::npos) << family;
     EXPECT_EQ(file[table]["no_block_cache"], "false") << family;
@@ -170,9 +182,11 @@ TEST_F(RocksDbTuningTest, EachTuningFieldReachesRocksDb) {
   EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "3");
   EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "2");
   for (const char* family : {"events", "tiles"})
-    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kNoCompression") << family;
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kNoCompression")
+        << family;
   for (const char* family : {"default", "events", "event_ids", "tiles"})
-    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["write_buffer_size"], std::to_string(8 << 20));
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["write_buffer_size"],
+              std::to_string(8 << 20));
   for (const char* family : {"events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";
     EXPECT_EQ(file[cf]["memtable_insert_with_hint_prefix_extractor"], "nullptr") << family;
@@ -195,7 +209,8 @@ TEST_F(RocksDbTuningTest, AStoreWithOptionsOutOfRangeDoesNotOpen) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("background_jobs"), std::string::npos) << e.what();
   }
-  EXPECT_FALSE(std::filesystem::exists(dir_)) << "the folder was created before the options were checked";
+  EXPECT_FALSE(std::filesystem::exists(dir_))
+      << "the folder was created before the options were checked";
 }
 
 }  // namespace

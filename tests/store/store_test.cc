@@ -23,7 +23,8 @@ constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
 // Sums decimal counts; for a state it does not know, the newest operand (as the engine's).
 class CountMerger final : public TileMerger {
  public:
-  std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const override {
+  std::string merge(std::uint64_t state_id,
+                    std::span<const std::string_view> operands) const override {
     if (state_id >= 100) return std::string(operands.back());
     long long total = 0;
     for (std::string_view op : operands) {
@@ -39,9 +40,12 @@ enum class Backend { kRocksDb, kRedis, kCluster };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   switch (info.param) {
-    case Backend::kRocksDb: return "RocksDb";
-    case Backend::kRedis: return "Redis";
-    case Backend::kCluster: return "RedisCluster";
+    case Backend::kRocksDb:
+      return "RocksDb";
+    case Backend::kRedis:
+      return "Redis";
+    case Backend::kCluster:
+      return "RedisCluster";
   }
   return "";
 }
@@ -50,7 +54,8 @@ StoredEvent event(std::uint64_t user, TimeMs ts, std::string id, bool keep_raw =
   return StoredEvent{user, ts, id, "body:" + id, keep_raw};
 }
 
-TileDelta delta(std::uint64_t user, TileKind kind, TimeMs start, std::vector<std::pair<std::uint64_t, int>> states) {
+TileDelta delta(std::uint64_t user, TileKind kind, TimeMs start,
+                std::vector<std::pair<std::uint64_t, int>> states) {
   TileDelta d{TileKey{user, kind, start}, {}};
   for (auto [state, n] : states) d.states.push_back(StateDelta{state, std::to_string(n)});
   return d;
@@ -73,17 +78,20 @@ std::vector<TileRow> rows(const std::vector<StoredTile>& tiles) {
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("signalbox-store-test-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("signalbox-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     if (GetParam() == Backend::kRocksDb) return;
-    ASSERT_TRUE(have_program("redis-server")) << "redis-server is not installed (Debian package redis-server)";
+    ASSERT_TRUE(have_program("redis-server"))
+        << "redis-server is not installed (Debian package redis-server)";
     if (GetParam() == Backend::kRedis) {
       server_ = std::make_unique<RedisProcess>(free_redis_port(), std::vector<std::string>{});
       ASSERT_TRUE(server_->ready()) << "redis-server did not answer PING";
     } else {
-      ASSERT_TRUE(have_program("redis-cli")) << "redis-cli is not installed (Debian package redis-tools)";
+      ASSERT_TRUE(have_program("redis-cli"))
+          << "redis-cli is not installed (Debian package redis-tools)";
       cluster_ = std::make_unique<RedisClusterProcesses>();
       ASSERT_TRUE(cluster_->ready()) << "the Redis Cluster did not come up";
     }
@@ -97,7 +105,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 
   RedisStoreOptions redis_options() const {
     RedisStoreOptions options;
-    options.cluster.nodes = cluster_ ? cluster_->addresses() : std::vector<std::string>{server_->address()};
+    options.cluster.nodes =
+        cluster_ ? cluster_->addresses() : std::vector<std::string>{server_->address()};
     options.key_prefix = "test";
     return options;
   }
@@ -137,7 +146,8 @@ TEST_P(StoreTest, CommittedIdsAreFoundAndOthersNot) {
   b.events = {event(1, kT0, "a"), event(1, kT0 + 5, "b"), event(2, kT0 + 1, "a")};
   b.high_water = kT0 + 5;
   store.commit(b);
-  std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "a"}, {1, "b"}, {2, "a"}, {2, "b"}, {3, "a"}, {1, "c"}};
+  std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "a"}, {1, "b"}, {2, "a"},
+                                                            {2, "b"}, {3, "a"}, {1, "c"}};
   EXPECT_EQ(store.contains(ids), (std::vector<bool>{true, true, true, false, false, false}));
   EXPECT_EQ(store.high_water(), kT0 + 5);
 }
@@ -165,20 +175,22 @@ TEST_P(StoreTest, KeepRawFalseKeepsTheIdButNoRawCopy) {
   std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "kept"}, {1, "id-only"}};
   EXPECT_EQ(store.contains(ids), (std::vector<bool>{true, true}));
   auto snap = store.snapshot();
-  EXPECT_EQ(scan(*snap, 1, kBeginningOfTime, kT0 + kDayMs), (std::vector<std::string>{"body:kept"}));
+  EXPECT_EQ(scan(*snap, 1, kBeginningOfTime, kT0 + kDayMs),
+            (std::vector<std::string>{"body:kept"}));
 }
 
 TEST_P(StoreTest, SnapshotScansEventsByTimeWithinTheRange) {
   Store& store = open();
   CommitBatch b;
   // Out of order, two at the same ts (ordered by id), another user's in between.
-  b.events = {event(7, kT0 + 30, "d"), event(7, kT0 + 10, "b"), event(8, kT0 + 15, "x"), event(7, kT0 + 10, "a"),
-              event(7, kT0 + 20, "c"), event(7, kT0 + 40, "e")};
+  b.events = {event(7, kT0 + 30, "d"), event(7, kT0 + 10, "b"), event(8, kT0 + 15, "x"),
+              event(7, kT0 + 10, "a"), event(7, kT0 + 20, "c"), event(7, kT0 + 40, "e")};
   b.high_water = kT0 + 40;
   store.commit(b);
   auto snap = store.snapshot();
   EXPECT_EQ(snap->high_water(), kT0 + 40);
-  EXPECT_EQ(scan(*snap, 7, kT0 + 10, kT0 + 30), (std::vector<std::string>{"body:a", "body:b", "body:c", "body:d"}));
+  EXPECT_EQ(scan(*snap, 7, kT0 + 10, kT0 + 30),
+            (std::vector<std::string>{"body:a", "body:b", "body:c", "body:d"}));
   EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 19), std::vector<std::string>{});
   EXPECT_EQ(scan(*snap, 8, kBeginningOfTime, kT0 + 100), std::vector<std::string>{"body:x"});
   EXPECT_EQ(snap->users(0, 10), (std::vector<std::uint64_t>{7, 8}));
@@ -192,7 +204,8 @@ TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
   for (int round = 0; round < 40; ++round) {  // enough operands for a Redis compaction or two
     CommitBatch b;
     b.events = {event(5, hour + round, "e" + std::to_string(round))};
-    b.tiles = {delta(5, TileKind::kHour, hour, {{1, 1}, {2, round}}), delta(5, TileKind::kDay, day, {{1, 1}})};
+    b.tiles = {delta(5, TileKind::kHour, hour, {{1, 1}, {2, round}}),
+               delta(5, TileKind::kDay, day, {{1, 1}})};
     if (round % 2 == 0) b.tiles.push_back(delta(5, TileKind::kDay, day + kDayMs, {{2, 3}}));
     b.high_water = hour + round;
     store.commit(b);
@@ -227,7 +240,8 @@ TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseState
   store.commit(b);
   const TimeMs high = b.high_water;
   // Raw events kept for 5 days, ids for 10.
-  store.expire(policy(5 * kDayMs, 10 * kDayMs), {.fold_base = true, .compact_tiles = true, .compact = true});
+  store.expire(policy(5 * kDayMs, 10 * kDayMs),
+               {.fold_base = true, .compact_tiles = true, .compact = true});
   EXPECT_EQ(store.ids_expired_through(), high - 10 * kDayMs);
   auto snap = store.snapshot();
   EXPECT_GE(snap->expired_through(), high - 5 * kDayMs);
@@ -259,13 +273,16 @@ TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseState
     EXPECT_NE(tiles[i].state_id, 150u);
     if (tiles[i].kind == TileKind::kDay)
       days[{static_cast<int>((tiles[i].start - day) / kDayMs), tiles[i].state_id}] = tiles[i].state;
-    if (tiles[i].kind == TileKind::kHour) hours.push_back(static_cast<int>((tiles[i].start - day) / kDayMs));
+    if (tiles[i].kind == TileKind::kHour)
+      hours.push_back(static_cast<int>((tiles[i].start - day) / kDayMs));
   }
   for (int d = 0; d < 20; ++d) {
     const std::pair<int, std::uint64_t> state1{d, 1}, state2{d, 2};
     EXPECT_EQ(days[state1], "1") << "day " << d;
-    if (d < keep_day) EXPECT_EQ(days.count(state2), 0u) << "day " << d;
-    else EXPECT_EQ(days[state2], std::to_string(d)) << "day " << d;
+    if (d < keep_day)
+      EXPECT_EQ(days.count(state2), 0u) << "day " << d;
+    else
+      EXPECT_EQ(days[state2], std::to_string(d)) << "day " << d;
   }
   EXPECT_EQ(hours, (std::vector<int>{13, 14, 15, 16, 17, 18, 19}));
 }
@@ -273,7 +290,8 @@ TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseState
 TEST_P(StoreTest, IdsHoldKeepsIdsForASlowerInput) {
   Store& store = open();
   CommitBatch b;
-  for (int d = 0; d < 10; ++d) b.events.push_back(event(4, kT0 + d * kDayMs, "d" + std::to_string(d)));
+  for (int d = 0; d < 10; ++d)
+    b.events.push_back(event(4, kT0 + d * kDayMs, "d" + std::to_string(d)));
   b.high_water = kT0 + 9 * kDayMs;
   store.commit(b);
   // The slowest input is at day 6: ids after day 6 - 2 days stay, though stream time is at 9.
@@ -346,8 +364,10 @@ TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   } catch (const StorageError& e) {
     EXPECT_NE(std::string(e.what()).find(options.cluster.nodes[0]), std::string::npos) << e.what();
   }
-  if (server_) server_->stop();
-  else for (int i = 0; i < 3; ++i) cluster_->node(i).stop();
+  if (server_)
+    server_->stop();
+  else
+    for (int i = 0; i < 3; ++i) cluster_->node(i).stop();
   CommitBatch b;
   b.events = {event(1, kT0, "a")};
   b.high_water = kT0;
@@ -355,9 +375,11 @@ TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   EXPECT_THROW(store.snapshot(), StorageError);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kRocksDb, Backend::kRedis, Backend::kCluster),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kRocksDb, Backend::kRedis, Backend::kCluster),
                          backend_name);
-INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest, ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest,
+                         ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
 
 }  // namespace
 }  // namespace signalbox::testing

@@ -103,8 +103,10 @@ bool full_merge(const TileMergeOperator& op, const std::string& key, const std::
   rocksdb::Slice key_slice(key);
   rocksdb::Slice existing_slice;
   if (existing) existing_slice = rocksdb::Slice(*existing);
-  rocksdb::Slice existing_operand(nullptr, 0);  // what RocksDB passes: set only to point at an input
-  rocksdb::MergeOperator::MergeOperationInput in(key_slice, existing ? &existing_slice : nullptr, slices, nullptr);
+  rocksdb::Slice existing_operand(nullptr,
+                                  0);  // what RocksDB passes: set only to point at an input
+  rocksdb::MergeOperator::MergeOperationInput in(key_slice, existing ? &existing_slice : nullptr,
+                                                 slices, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(*out, existing_operand);
   if (!op.FullMergeV2(in, &result)) return false;
   if (existing_operand.data() != nullptr) *out = existing_operand.ToString();
@@ -125,7 +127,8 @@ std::vector<std::string> encode_all(TileKind kind, const std::vector<Delta>& del
 
 // The merged value read back against the test's own fold (covered-through times only in a
 // base tile: other kinds carry none).
-void expect_fold(TileKind kind, std::string_view merged, const std::vector<Delta>& deltas, int round) {
+void expect_fold(TileKind kind, std::string_view merged, const std::vector<Delta>& deltas,
+                 int round) {
   const Delta got = decode(kind, merged);
   const Delta want = fold(deltas);
   ASSERT_EQ(got.size(), want.size()) << "round " << round;
@@ -133,7 +136,8 @@ void expect_fold(TileKind kind, std::string_view merged, const std::vector<Delta
     ASSERT_TRUE(got.contains(state_id)) << "state " << state_id << " lost, round " << round;
     EXPECT_EQ(got.at(state_id).state, part.state) << "state " << state_id << ", round " << round;
     if (kind == TileKind::kBase) {
-      EXPECT_EQ(got.at(state_id).covered, part.covered) << "state " << state_id << ", round " << round;
+      EXPECT_EQ(got.at(state_id).covered, part.covered)
+          << "state " << state_id << ", round " << round;
     }
   }
 }
@@ -163,7 +167,8 @@ TEST_P(TileMergeOperatorTest, ExistingValueComesBeforeTheOperands) {
   const std::vector<std::string> operands = encode_all(kind, deltas);
   const std::string existing = operands[0];
   std::string merged;
-  ASSERT_TRUE(full_merge(op_, key_of(kind), &existing, {operands.begin() + 1, operands.end()}, &merged));
+  ASSERT_TRUE(
+      full_merge(op_, key_of(kind), &existing, {operands.begin() + 1, operands.end()}, &merged));
   expect_fold(kind, merged, deltas, 0);
 }
 
@@ -184,7 +189,8 @@ TEST_P(TileMergeOperatorTest, AnyGroupingOfPartialMergesGivesTheSameFold) {
           grouped.push_back(operands[begin]);
         } else {
           std::string merged;
-          ASSERT_TRUE(partial_merge(op_, key_of(kind), {operands.begin() + begin, operands.begin() + begin + length},
+          ASSERT_TRUE(partial_merge(op_, key_of(kind),
+                                    {operands.begin() + begin, operands.begin() + begin + length},
                                     &merged));
           grouped.push_back(merged);
         }
@@ -194,7 +200,8 @@ TEST_P(TileMergeOperatorTest, AnyGroupingOfPartialMergesGivesTheSameFold) {
     }
     std::string existing = operands.front();
     std::string merged;
-    ASSERT_TRUE(full_merge(op_, key_of(kind), &existing, {operands.begin() + 1, operands.end()}, &merged));
+    ASSERT_TRUE(
+        full_merge(op_, key_of(kind), &existing, {operands.begin() + 1, operands.end()}, &merged));
     expect_fold(kind, merged, deltas, round);
   }
 }
@@ -218,9 +225,12 @@ INSTANTIATE_TEST_SUITE_P(Kinds, TileMergeOperatorTest,
                          ::testing::Values(TileKind::kBase, TileKind::kDay, TileKind::kHour),
                          [](const ::testing::TestParamInfo<TileKind>& info) {
                            switch (info.param) {
-                             case TileKind::kBase: return std::string("Base");
-                             case TileKind::kDay: return std::string("Day");
-                             case TileKind::kHour: return std::string("Hour");
+                             case TileKind::kBase:
+                               return std::string("Base");
+                             case TileKind::kDay:
+                               return std::string("Day");
+                             case TileKind::kHour:
+                               return std::string("Hour");
                            }
                            return std::string();
                          });
@@ -231,10 +241,12 @@ TEST(TileMergeOperator, KeyThatIsNotATileKeyFailsTheMerge) {
   Delta d;
   d[1] = Part{0, "x"};
   std::string merged;
-  EXPECT_FALSE(full_merge(op, "short", nullptr, {encode(TileKind::kDay, d), encode(TileKind::kDay, d)}, &merged));
+  EXPECT_FALSE(full_merge(op, "short", nullptr,
+                          {encode(TileKind::kDay, d), encode(TileKind::kDay, d)}, &merged));
   std::string unknown_kind = rocksdb_keys::tile_key(TileKey{1, TileKind::kDay, kT0});
   unknown_kind[8] = 7;
-  EXPECT_FALSE(partial_merge(op, unknown_kind, {encode(TileKind::kDay, d), encode(TileKind::kDay, d)}, &merged));
+  EXPECT_FALSE(partial_merge(op, unknown_kind,
+                             {encode(TileKind::kDay, d), encode(TileKind::kDay, d)}, &merged));
 }
 
 }  // namespace

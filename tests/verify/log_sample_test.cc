@@ -27,7 +27,8 @@ class LogSampleTest : public ::testing::Test {
     // 50 users, user u with u + 1 events at ts 1000 * u + 10 * i: first 1000 u, last 1000 u + 10 u.
     for (std::uint64_t u = 1; u <= 50; ++u)
       for (std::uint64_t i = 0; i <= u; ++i)
-        lines_.push_back(fmt::format(R"({{"user_id":{},"ts":{},"action":"click"}})", u, 1000 * u + 10 * i));
+        lines_.push_back(
+            fmt::format(R"({{"user_id":{},"ts":{},"action":"click"}})", u, 1000 * u + 10 * i));
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -37,7 +38,9 @@ class LogSampleTest : public ::testing::Test {
     return (dir_ / name).string();
   }
 
-  static DecodeOptions decode() { return DecodeOptions{kHourMs, [] { return TimeMs{2'000'000'000'000}; }}; }
+  static DecodeOptions decode() {
+    return DecodeOptions{kHourMs, [] { return TimeMs{2'000'000'000'000}; }};
+  }
 
   fs::path dir_;
   std::vector<std::string> lines_;
@@ -51,8 +54,9 @@ TEST_F(LogSampleTest, EverySampledUserHasTheSpanOfAllItsEvents) {
     EXPECT_EQ(user.first_ts, static_cast<TimeMs>(1000 * user.user_id));
     EXPECT_EQ(user.last_ts, static_cast<TimeMs>(1000 * user.user_id + 10 * user.user_id));
   }
-  EXPECT_TRUE(std::is_sorted(sample.users.begin(), sample.users.end(),
-                             [](const SampledUser& a, const SampledUser& b) { return a.user_id < b.user_id; }));
+  EXPECT_TRUE(std::is_sorted(
+      sample.users.begin(), sample.users.end(),
+      [](const SampledUser& a, const SampledUser& b) { return a.user_id < b.user_id; }));
   EXPECT_EQ(sample.valid_events, lines_.size());
   EXPECT_EQ(*sample.log_end, 50 * 1000 + 500);
 }

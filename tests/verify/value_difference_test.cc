@@ -22,11 +22,14 @@ TEST(CompareValues, NumbersOfEveryKindAreEqualByValue) {
 }
 
 TEST(CompareValues, ObjectsAreEqualWhateverTheOrderOfTheirKeys) {
-  EXPECT_TRUE(compare_values(map({{"a", Value(1)}, {"b", Value(2)}}), map({{"b", Value(2)}, {"a", Value(1)}})).exact);
+  EXPECT_TRUE(compare_values(map({{"a", Value(1)}, {"b", Value(2)}}),
+                             map({{"b", Value(2)}, {"a", Value(1)}}))
+                  .exact);
 }
 
 TEST(CompareValues, ANumberMissingFromAMapStandsAgainstZero) {
-  ValueDifference d = compare_values(map({{"a", Value(1)}, {"b", Value(4)}}), map({{"a", Value(1)}}));
+  ValueDifference d =
+      compare_values(map({{"a", Value(1)}, {"b", Value(4)}}), map({{"a", Value(1)}}));
   EXPECT_FALSE(d.exact);
   EXPECT_TRUE(d.numeric());
   EXPECT_DOUBLE_EQ(d.max_abs_error, 4);
@@ -36,7 +39,8 @@ TEST(CompareValues, ANumberMissingFromAMapStandsAgainstZero) {
 
 TEST(CompareValues, NumericErrorsAreTheLargestOverAllNumbers) {
   // 10 vs 11: abs 1, rel 1/11; 100 vs 90: abs 10, rel 0.1.
-  ValueDifference d = compare_values(Value(Value::Array{Value(10), Value(100)}), Value(Value::Array{Value(11), Value(90)}));
+  ValueDifference d = compare_values(Value(Value::Array{Value(10), Value(100)}),
+                                     Value(Value::Array{Value(11), Value(90)}));
   EXPECT_TRUE(d.numeric());
   EXPECT_DOUBLE_EQ(d.max_abs_error, 10);
   EXPECT_DOUBLE_EQ(d.max_rel_error, 0.1);
@@ -44,13 +48,15 @@ TEST(CompareValues, NumericErrorsAreTheLargestOverAllNumbers) {
 
 TEST(CompareValues, DifferencesOtherThanNumbersAreStructural) {
   EXPECT_TRUE(compare_values(Value("p1"), Value("p2")).structural);
-  EXPECT_TRUE(compare_values(Value(Value::Array{Value(1)}), Value(Value::Array{Value(1), Value(2)})).structural);
+  EXPECT_TRUE(compare_values(Value(Value::Array{Value(1)}), Value(Value::Array{Value(1), Value(2)}))
+                  .structural);
   EXPECT_TRUE(compare_values(Value(), Value(Value::Array{Value(0.5)})).structural);
   EXPECT_TRUE(compare_values(map({{"a", Value("x")}}), map({})).structural);
   EXPECT_TRUE(compare_values(Value(1), Value("1")).structural);
   // A list entry that differs in its text and its number: structural wins.
-  ValueDifference d = compare_values(Value(Value::Array{map({{"value", Value("p1")}, {"ts", Value(5)}})}),
-                                     Value(Value::Array{map({{"value", Value("p2")}, {"ts", Value(6)}})}));
+  ValueDifference d =
+      compare_values(Value(Value::Array{map({{"value", Value("p1")}, {"ts", Value(5)}})}),
+                     Value(Value::Array{map({{"value", Value("p2")}, {"ts", Value(6)}})}));
   EXPECT_TRUE(d.structural);
   EXPECT_FALSE(d.numeric());
 }
@@ -81,7 +87,8 @@ TEST(SignalTally, CountsExactAndMismatchedValuesAndKeepsTheFirstMismatch) {
 TEST(SignalTally, RelativeErrorQuantilesAreByNearestRank) {
   SignalTally tally("s", "", 0.0);
   // Relative errors 0.01, 0.02, ..., 1.00 (x vs 100 with x = 99 .. 0).
-  for (int i = 1; i <= 100; ++i) tally.add(static_cast<std::uint64_t>(i), 0, Value(100 - i), Value(100));
+  for (int i = 1; i <= 100; ++i)
+    tally.add(static_cast<std::uint64_t>(i), 0, Value(100 - i), Value(100));
   EXPECT_DOUBLE_EQ(*tally.relative_error_quantile(0.5), 0.50);
   EXPECT_DOUBLE_EQ(*tally.relative_error_quantile(0.99), 0.99);
   EXPECT_DOUBLE_EQ(*tally.relative_error_quantile(1.0), 1.00);

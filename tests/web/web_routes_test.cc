@@ -10,15 +10,14 @@
 #include <memory>
 #include <sstream>
 
+#include "fixed_times.h"
 #include "signalbox/web/web_assets.h"
 #include "world.h"
-#include "fixed_times.h"
 
 namespace signalbox::testing {
 namespace {
 
 namespace http = boost::beast::http;
-
 
 std::string read_source(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -74,8 +73,7 @@ TEST_F(WebRoutesTest, ServesEveryFileOfWebAsBuilt) {
     ASSERT_EQ(got.result(), http::status::ok) << got.body();
     EXPECT_EQ(got.body(), read_source(entry.path()));
     EXPECT_EQ(got[http::field::cache_control], "no-cache");
-    EXPECT_NE(got["Content-Security-Policy"].find("default-src 'self'"),
-              std::string::npos);
+    EXPECT_NE(got["Content-Security-Policy"].find("default-src 'self'"), std::string::npos);
     ++files;
   }
   EXPECT_EQ(files, kWebAssetCount);
@@ -157,8 +155,9 @@ TEST_F(WebRoutesTest, UsersRejectsBadParametersByName) {
   EXPECT_EQ(error("/v1/users?recent=0"),
             R"({"error":"recent: \"0\" is not an integer from 1 to 1000"})");
   EXPECT_EQ(error("/v1/users?recent=2&recent=3"), R"({"error":"recent: given more than once"})");
-  EXPECT_EQ(error("/v1/users?recent=2&limit=3"),
-            R"({"error":"recent: lists the recent users only and takes no limit; give one of limit and recent"})");
+  EXPECT_EQ(
+      error("/v1/users?recent=2&limit=3"),
+      R"({"error":"recent: lists the recent users only and takes no limit; give one of limit and recent"})");
   EXPECT_EQ(error("/v1/users?limit=%zz"),
             R"({"error":"query: bad percent-encoding in \"limit=%zz\""})");
   EXPECT_EQ(call(http::verb::post, "/v1/users").result(), http::status::method_not_allowed);

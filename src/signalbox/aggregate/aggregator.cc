@@ -21,9 +21,10 @@ namespace {
 NamedRegistry<AggregatorFactory>& registry() {
   static auto* r = [] {
     auto* fresh = new NamedRegistry<AggregatorFactory>("aggregator", "signal", signal_keys());
-    add_builtin_aggregators([fresh](std::string name, ParamSpecs params, AggregatorFactory factory) {
-      fresh->add(name, std::move(factory), std::move(params));
-    });
+    add_builtin_aggregators(
+        [fresh](std::string name, ParamSpecs params, AggregatorFactory factory) {
+          fresh->add(name, std::move(factory), std::move(params));
+        });
     return fresh;
   }();
   return *r;
@@ -97,8 +98,7 @@ std::unique_ptr<Aggregator> make_aggregator(const AggregatorContext& context) {
   if (!found) {
     throw_config_error(context.signal.where, "aggregator",
                        fmt::format("unknown aggregator \"{}\" (known: {})",
-                                   context.signal.aggregator,
-                                   fmt::join(aggregator_names(), ", ")));
+                                   context.signal.aggregator, fmt::join(aggregator_names(), ", ")));
   }
   check_params(context.signal.params, found->params,
                fmt::format("aggregator {}", context.signal.aggregator), signal_keys());

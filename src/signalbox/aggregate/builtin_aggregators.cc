@@ -88,13 +88,17 @@ class SumsAggregator final : public AggregatorOf<Sums> {
     return group_by_ ? groups_value(s.groups) : Value(s.total);
   }
   void encode(const Sums& s, ByteWriter& out) const override {
-    if (group_by_) encode_groups(s.groups, out);
-    else out.f64(s.total);
+    if (group_by_)
+      encode_groups(s.groups, out);
+    else
+      out.f64(s.total);
   }
   Sums decode(ByteReader& in) const override {
     Sums s;
-    if (group_by_) s.groups = decode_groups(in);
-    else s.total = in.f64();
+    if (group_by_)
+      s.groups = decode_groups(in);
+    else
+      s.total = in.f64();
     return s;
   }
   std::string fingerprint() const override {
@@ -149,14 +153,18 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
   }
   void encode(const Decayed& s, ByteWriter& out) const override {
     out.svarint(s.ref);
-    if (group_by_) encode_groups(s.groups, out);
-    else out.f64(s.total);
+    if (group_by_)
+      encode_groups(s.groups, out);
+    else
+      out.f64(s.total);
   }
   Decayed decode(ByteReader& in) const override {
     Decayed s;
     s.ref = in.svarint();
-    if (group_by_) s.groups = decode_groups(in);
-    else s.total = in.f64();
+    if (group_by_)
+      s.groups = decode_groups(in);
+    else
+      s.total = in.f64();
     return s;
   }
   std::string fingerprint() const override {
@@ -375,7 +383,8 @@ class DistinctCountAggregator final : public AggregatorOf<Distinct> {
     for (std::uint64_t i = 0; i < n; ++i) s.exact.push_back(in.fixed64_be());
     // Written in order by encode(); anything else is not a state this aggregator wrote.
     for (std::size_t i = 1; i < s.exact.size(); ++i)
-      if (s.exact[i - 1] >= s.exact[i]) throw CorruptionError("distinct_count: hashes out of order");
+      if (s.exact[i - 1] >= s.exact[i])
+        throw CorruptionError("distinct_count: hashes out of order");
     return s;
   }
   std::string fingerprint() const override {
@@ -467,24 +476,21 @@ class MeanAggregator final : public AggregatorOf<VectorSum> {
 }  // namespace
 
 void add_builtin_aggregators(const AddAggregator& add) {
-  add("count", {},
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        c.forbid_value();
-        return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
-      });
-  add("sum", {},
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        c.require_value();
-        return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
-      });
+  add("count", {}, [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    c.forbid_value();
+    return std::make_unique<SumsAggregator>("count", c.group_by, std::nullopt);
+  });
+  add("sum", {}, [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    c.require_value();
+    return std::make_unique<SumsAggregator>("sum", c.group_by, c.value);
+  });
   add("decayed_count",
       {{"half_life", "the age at which an event counts half (a duration, required)"}},
       [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
         c.forbid_value();
         if (!c.signal.windows.empty())
           c.reject("windows", "decayed_count has no windows (it decays instead)");
-        return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"),
-                                                        c.group_by);
+        return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"), c.group_by);
       });
   add("last_k", {{"k", "how many of the newest values are kept, 1-10000 (required)"}},
       [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
@@ -494,20 +500,17 @@ void add_builtin_aggregators(const AddAggregator& add) {
         if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
         return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), value);
       });
-  add("distinct_count", {},
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        const ValueRef& value = c.require_value();
-        c.forbid_group_by();
-        return std::make_unique<DistinctCountAggregator>(value);
-      });
-  add("mean", {},
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        const ValueRef& value = c.require_value();
-        c.forbid_group_by();
-        if (value.kind() != ValueRef::Kind::kFeature)
-          c.reject("value", "mean needs a vector feature");
-        return std::make_unique<MeanAggregator>(value);
-      });
+  add("distinct_count", {}, [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    const ValueRef& value = c.require_value();
+    c.forbid_group_by();
+    return std::make_unique<DistinctCountAggregator>(value);
+  });
+  add("mean", {}, [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
+    const ValueRef& value = c.require_value();
+    c.forbid_group_by();
+    if (value.kind() != ValueRef::Kind::kFeature) c.reject("value", "mean needs a vector feature");
+    return std::make_unique<MeanAggregator>(value);
+  });
   add_numeric_summary_aggregators(add);
   add_sequence_aggregator(add);
   add_quantile_aggregator(add);

@@ -23,7 +23,8 @@ constexpr std::size_t kMaxLevels = 64;
 
 std::size_t KllSketch::capacity(std::size_t level) const {
   const std::size_t depth = levels_.size() - 1 - level;  // 0 for the top level
-  const double c = std::ceil(static_cast<double>(kK) * std::pow(2.0 / 3.0, static_cast<double>(depth)));
+  const double c =
+      std::ceil(static_cast<double>(kK) * std::pow(2.0 / 3.0, static_cast<double>(depth)));
   return std::max(kMinCapacity, static_cast<std::size_t>(c));
 }
 
@@ -113,7 +114,8 @@ KllSketch KllSketch::decode(ByteReader& in) {
     for (double& x : s.levels_[h]) x = in.f64();
     weight += n << h;
   }
-  if (weight != s.count_) throw CorruptionError("quantile sketch: weights do not add up to the count");
+  if (weight != s.count_)
+    throw CorruptionError("quantile sketch: weights do not add up to the count");
   return s;
 }
 

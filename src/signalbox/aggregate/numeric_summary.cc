@@ -111,9 +111,12 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
   Value answer(const Summary& s) const {
     if (s.n == 0) return Value();
     switch (statistic_) {
-      case Statistic::kMin: return Value(s.min);
-      case Statistic::kMax: return Value(s.max);
-      case Statistic::kAvg: return Value(s.mean);
+      case Statistic::kMin:
+        return Value(s.min);
+      case Statistic::kMax:
+        return Value(s.max);
+      case Statistic::kAvg:
+        return Value(s.mean);
       case Statistic::kStddev:
         return Value(std::sqrt(std::max(0.0, s.m2 / static_cast<double>(s.n))));
     }
@@ -146,11 +149,10 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
 }  // namespace
 
 void add_numeric_summary_aggregators(const AddAggregator& add) {
-  const std::pair<const char*, Statistic> statistics[] = {
-      {"min", Statistic::kMin},
-      {"max", Statistic::kMax},
-      {"avg", Statistic::kAvg},
-      {"stddev", Statistic::kStddev}};
+  const std::pair<const char*, Statistic> statistics[] = {{"min", Statistic::kMin},
+                                                          {"max", Statistic::kMax},
+                                                          {"avg", Statistic::kAvg},
+                                                          {"stddev", Statistic::kStddev}};
   for (const auto& [name, statistic] : statistics) {
     const Statistic which = statistic;
     add(name, {}, [which](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {

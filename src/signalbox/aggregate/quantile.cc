@@ -41,7 +41,8 @@ class QuantileAggregator final : public AggregatorOf<KllSketch> {
   Value result(const KllSketch& s, TimeMs) const override {
     Value::Object out;
     for (const Quantile& q : quantiles_)
-      out.emplace_back(q.text, s.count() == 0 ? Value() : Value(s.value_at_rank(nearest_rank(q.q, s.count()))));
+      out.emplace_back(
+          q.text, s.count() == 0 ? Value() : Value(s.value_at_rank(nearest_rank(q.q, s.count()))));
     return Value(std::move(out));
   }
   void encode(const KllSketch& s, ByteWriter& out) const override { s.encode(out); }

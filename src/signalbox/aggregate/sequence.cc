@@ -30,11 +30,16 @@ struct FieldRef {
 
   FieldValue read(const MaterializedEvent& e) const {
     switch (kind) {
-      case Kind::kTs: return e.event.ts;
-      case Kind::kEventId: return e.event.event_id;
-      case Kind::kAction: return e.event.action;
-      case Kind::kItemId: return e.event.item_id ? FieldValue(*e.event.item_id) : FieldValue();
-      case Kind::kQuery: return e.event.query ? FieldValue(*e.event.query) : FieldValue();
+      case Kind::kTs:
+        return e.event.ts;
+      case Kind::kEventId:
+        return e.event.event_id;
+      case Kind::kAction:
+        return e.event.action;
+      case Kind::kItemId:
+        return e.event.item_id ? FieldValue(*e.event.item_id) : FieldValue();
+      case Kind::kQuery:
+        return e.event.query ? FieldValue(*e.event.query) : FieldValue();
       case Kind::kAttr:
         for (const auto& [name, value] : e.event.attrs) {
           if (name != attr) continue;
@@ -57,9 +62,11 @@ struct FieldRef {
 
 std::optional<FieldRef> parse_field(std::string_view text, const FeatureNames& features) {
   using Kind = FieldRef::Kind;
-  static const std::pair<std::string_view, Kind> kEventFields[] = {
-      {"ts", Kind::kTs},          {"event_id", Kind::kEventId}, {"action", Kind::kAction},
-      {"item_id", Kind::kItemId}, {"query", Kind::kQuery}};
+  static const std::pair<std::string_view, Kind> kEventFields[] = {{"ts", Kind::kTs},
+                                                                   {"event_id", Kind::kEventId},
+                                                                   {"action", Kind::kAction},
+                                                                   {"item_id", Kind::kItemId},
+                                                                   {"query", Kind::kQuery}};
   for (const auto& [name, kind] : kEventFields)
     if (text == name) return FieldRef{kind, {}, 0};
   constexpr std::string_view kAttrs = "attrs.";
@@ -134,10 +141,14 @@ void encode_field(const FieldValue& v, ByteWriter& out) {
 
 FieldValue decode_field(ByteReader& in) {
   switch (in.byte()) {
-    case 0: return {};
-    case 1: return in.svarint();
-    case 2: return in.f64();
-    case 3: return std::string(in.str());
+    case 0:
+      return {};
+    case 1:
+      return in.svarint();
+    case 2:
+      return in.f64();
+    case 3:
+      return std::string(in.str());
     case 4: {
       std::vector<std::string> list(in.count(1));
       for (auto& item : list) item = std::string(in.str());
@@ -148,7 +159,8 @@ FieldValue decode_field(ByteReader& in) {
       for (float& x : vector) x = in.f32();
       return vector;
     }
-    default: throw CorruptionError("sequence: unknown field kind");
+    default:
+      throw CorruptionError("sequence: unknown field kind");
   }
 }
 
@@ -231,8 +243,8 @@ class SequenceAggregator final : public AggregatorOf<Sequence> {
 
 void add_sequence_aggregator(const AddAggregator& add) {
   add("sequence",
-      {{"k", fmt::format("how many of the newest events are kept, 1-{} (required)",
-                         kMaxSequenceLength)},
+      {{"k",
+        fmt::format("how many of the newest events are kept, 1-{} (required)", kMaxSequenceLength)},
        {"fields",
         "the fields of each event: ts, event_id, action, item_id, query, attrs.NAME or a "
         "feature (a list, required)",
@@ -253,12 +265,13 @@ void add_sequence_aggregator(const AddAggregator& add) {
           if (!field) {
             std::vector<std::string> known;
             for (std::size_t i = 0; i < c.features.size(); ++i) known.push_back(c.features.name(i));
-            c.reject("fields",
-                     fmt::format("\"{}\" is neither an event field (ts, event_id, action, item_id, "
-                                 "query, attrs.NAME) nor a configured feature ({})",
-                                 name,
-                                 known.empty() ? "none are configured"
-                                               : fmt::format("configured: {}", fmt::join(known, ", "))));
+            c.reject(
+                "fields",
+                fmt::format("\"{}\" is neither an event field (ts, event_id, action, item_id, "
+                            "query, attrs.NAME) nor a configured feature ({})",
+                            name,
+                            known.empty() ? "none are configured"
+                                          : fmt::format("configured: {}", fmt::join(known, ", "))));
           }
           fields.push_back(std::move(*field));
         }

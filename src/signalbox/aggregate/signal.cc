@@ -32,8 +32,8 @@ std::optional<ValueRef> resolve(const SignalConfig& config, std::string_view key
 // name, windows and actions (the actions join the identity below). Params are in a sorted
 // map, so the order they are written in does not matter.
 std::string default_fingerprint(const SignalConfig& config) {
-  std::string out = fmt::format("{}(group_by={},value={}", config.aggregator, config.group_by,
-                                config.value);
+  std::string out =
+      fmt::format("{}(group_by={},value={}", config.aggregator, config.group_by, config.value);
   for (const auto& [key, param] : config.params) out += fmt::format(",{}={}", key, param.text);
   return out + ")";
 }
@@ -41,7 +41,8 @@ std::string default_fingerprint(const SignalConfig& config) {
 }  // namespace
 
 Signal::Signal(const SignalConfig& config, const FeatureNames& features) : config_(config) {
-  AggregatorContext context{config_, features, resolve(config_, "group_by", config_.group_by, features),
+  AggregatorContext context{config_, features,
+                            resolve(config_, "group_by", config_.group_by, features),
                             resolve(config_, "value", config_.value, features)};
   aggregator_ = make_aggregator(context);
   std::string identity = aggregator_->fingerprint();

@@ -48,7 +48,8 @@ class TopFrequentAggregator final : public AggregatorOf<FrequentItems> {
 
 void add_top_frequent_aggregator(const AddAggregator& add) {
   add("top_frequent",
-      {{"k", fmt::format("how many of the most frequent values are answered, 1-{} (required)", kMaxTopK)},
+      {{"k", fmt::format("how many of the most frequent values are answered, 1-{} (required)",
+                         kMaxTopK)},
        {"capacity",
         fmt::format("counters kept, k-{} (default: the larger of 100 and 10 × k, at most {})",
                     kMaxCapacity, kMaxCapacity)}},

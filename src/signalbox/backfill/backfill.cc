@@ -20,10 +20,10 @@
 #include "signalbox/backfill/flat_table.h"
 #include "signalbox/backfill/json_value.h"
 #include "signalbox/common/error.h"
+#include "signalbox/common/temp_folder.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/eventlog/progress.h"
-#include "signalbox/common/temp_folder.h"
 #include "signalbox/eventlog/time_ordered_log.h"
 #include "signalbox/store/tiles.h"
 
@@ -177,9 +177,10 @@ void check_names(const Config& config, const BackfillOptions& options) {
   if (options.format != BackfillFormat::kCsv) return;
   for (const std::string& column : options.extra_columns) {
     if (known.count(column))
-      throw QueryError(fmt::format("query file column \"{}\" has the name of a signal or view, "
-                                   "whose CSV columns start with it: rename the column",
-                                   column));
+      throw QueryError(
+          fmt::format("query file column \"{}\" has the name of a signal or view, "
+                      "whose CSV columns start with it: rename the column",
+                      column));
   }
 }
 
@@ -226,8 +227,10 @@ class Backfill {
     read_log();
     due_end_ = order_.size();  // as_of at or after the log's end
     answer_due();
-    if (table_) write_table(output);
-    else write_lines(output);
+    if (table_)
+      write_table(output);
+    else
+      write_lines(output);
     output.commit();
     TimeMs stream_time = engine_.stream_time();
     stats_.stream_time = stream_time == kBeginningOfTime ? 0 : stream_time;

@@ -8,8 +8,7 @@ bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
-bool split_csv_line(std::string_view line, std::vector<std::string>& fields,
-                    std::string* problem) {
+bool split_csv_line(std::string_view line, std::vector<std::string>& fields, std::string* problem) {
   fields.clear();
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::size_t pos = 0;

@@ -13,8 +13,7 @@ namespace signalbox {
 // may hold commas and "" for a quote); blanks and tabs around a field, and a trailing '\r',
 // are dropped. Returns false with `*problem` set for an unterminated quote or text after a
 // closing quote.
-bool split_csv_line(std::string_view line, std::vector<std::string>& fields,
-                    std::string* problem);
+bool split_csv_line(std::string_view line, std::vector<std::string>& fields, std::string* problem);
 
 // Appends `field` to `out`, double-quoted when it holds a comma, a quote, a line break or
 // leading/trailing blanks (quotes doubled inside).

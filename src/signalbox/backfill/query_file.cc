@@ -66,9 +66,10 @@ std::string read_header(const std::vector<std::string>& fields, Layout& layout,
       return fmt::format("header: column \"{}\" is named twice", shown(name));
     if (std::find(std::begin(kReservedColumns), std::end(kReservedColumns), name) !=
         std::end(kReservedColumns))
-      return fmt::format("header: column \"{}\" has the name of a field of the answers "
-                         "(reserved: as_of_iso, signals, error)",
-                         name);
+      return fmt::format(
+          "header: column \"{}\" has the name of a field of the answers "
+          "(reserved: as_of_iso, signals, error)",
+          name);
     if (name == "user_id") {
       layout.user_id = i;
     } else if (name == "as_of") {
@@ -137,8 +138,8 @@ QueryFile parse_query_text(std::string_view text, std::string_view name) {
                ? fmt::format("expected two columns user_id,as_of, got \"{}\" (a header row "
                              "naming user_id and as_of allows more)",
                              shown(joined(fields)))
-               : fmt::format("expected {} columns as the header names, got {}",
-                             layout->columns, fields.size()));
+               : fmt::format("expected {} columns as the header names, got {}", layout->columns,
+                             fields.size()));
     }
     BackfillQuery q;
     if (std::string bad = read_row(fields, *layout, q); !bad.empty()) fail(bad);

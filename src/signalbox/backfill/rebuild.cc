@@ -13,7 +13,8 @@
 
 namespace signalbox {
 
-RebuildStats rebuild_from_logs(Engine& engine, const std::vector<std::string>& files, const RebuildOptions& options) {
+RebuildStats rebuild_from_logs(Engine& engine, const std::vector<std::string>& files,
+                               const RebuildOptions& options) {
   RebuildStats stats;
   stats.needed = engine.history_incomplete();
   if (!stats.needed) return stats;
@@ -65,8 +66,10 @@ RebuildStats rebuild_from_logs(Engine& engine, const std::vector<std::string>& f
   stats.lines = log.lines();
   progress.finish(log.total(), stats.events);
   if (stats.events > 0) stats.oldest = oldest;
-  if (options.all_history) engine.extend_history(0);
-  else if (stats.events > 0) engine.extend_history(oldest);
+  if (options.all_history)
+    engine.extend_history(0);
+  else if (stats.events > 0)
+    engine.extend_history(oldest);
   return stats;
 }
 

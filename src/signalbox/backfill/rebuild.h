@@ -30,14 +30,14 @@ struct RebuildOptions {
 };
 
 struct RebuildStats {
-  bool needed = false;           // some state was not complete for all time
-  std::uint64_t lines = 0;       // lines of the logs read
-  std::uint64_t events = 0;      // valid events read
-  std::uint64_t folded = 0;      // events folded into at least one state
-  std::uint64_t repeats = 0;     // events whose (user_id, event_id) came earlier in the logs
-  std::uint64_t rejected = 0;    // lines that are not valid events
-  TimeMs oldest = 0;             // the oldest ts of the logs' events (when events > 0)
-  bool sorted = false;           // the logs were out of order and were read through the sort
+  bool needed = false;         // some state was not complete for all time
+  std::uint64_t lines = 0;     // lines of the logs read
+  std::uint64_t events = 0;    // valid events read
+  std::uint64_t folded = 0;    // events folded into at least one state
+  std::uint64_t repeats = 0;   // events whose (user_id, event_id) came earlier in the logs
+  std::uint64_t rejected = 0;  // lines that are not valid events
+  TimeMs oldest = 0;           // the oldest ts of the logs' events (when events > 0)
+  bool sorted = false;         // the logs were out of order and were read through the sort
 };
 
 // Fills the states of `engine` that do not hold all of history (Engine::history_incomplete)
@@ -51,6 +51,7 @@ struct RebuildStats {
 // pending bootstrap first (run_bootstrap), and never beside a server on the same store. Throws
 // std::runtime_error naming the file when a log cannot be read, StorageError when the store
 // fails.
-RebuildStats rebuild_from_logs(Engine& engine, const std::vector<std::string>& files, const RebuildOptions& options);
+RebuildStats rebuild_from_logs(Engine& engine, const std::vector<std::string>& files,
+                               const RebuildOptions& options);
 
 }  // namespace signalbox

@@ -17,24 +17,29 @@ void check_writable(const fs::path& dir, bool force) {
   const fs::file_status status = fs::status(dir, ec);
   if (!fs::exists(status)) return;
   if (!fs::is_directory(status))
-    throw InitError(fmt::format("{} exists and is not a folder; choose a new or empty folder", dir.string()));
+    throw InitError(
+        fmt::format("{} exists and is not a folder; choose a new or empty folder", dir.string()));
   if (force) return;
   fs::directory_iterator it(dir, ec);
-  if (ec) throw InitError(fmt::format("{}: cannot read the folder: {}", dir.string(), ec.message()));
+  if (ec)
+    throw InitError(fmt::format("{}: cannot read the folder: {}", dir.string(), ec.message()));
   if (it == fs::directory_iterator()) return;
   std::size_t entries = 0;
   const std::string first = it->path().filename().string();
   for (; it != fs::directory_iterator(); ++it) ++entries;
-  throw InitError(fmt::format(
-      "{} is not empty ({} entr{}, such as \"{}\"); choose a new or empty folder, or pass --force to write the "
-      "starter files over what is there",
-      dir.string(), entries, entries == 1 ? "y" : "ies", first));
+  throw InitError(
+      fmt::format("{} is not empty ({} entr{}, such as \"{}\"); choose a new or empty folder, or "
+                  "pass --force to write the "
+                  "starter files over what is there",
+                  dir.string(), entries, entries == 1 ? "y" : "ies", first));
 }
 
 void write_file(const fs::path& path, const std::string& content) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  if (ec) throw InitError(fmt::format("{}: cannot create the folder: {}", path.parent_path().string(), ec.message()));
+  if (ec)
+    throw InitError(
+        fmt::format("{}: cannot create the folder: {}", path.parent_path().string(), ec.message()));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
   out.close();

@@ -19,6 +19,7 @@ class InitError : public std::runtime_error {
 // Writes `files` under `dir`, creating it and the folders the files need. Refuses a `dir`
 // that exists and is not an empty folder unless `force`, which writes the files over what is
 // there (leaving everything else alone). Throws InitError.
-void write_project(const std::filesystem::path& dir, const std::vector<StarterFile>& files, bool force);
+void write_project(const std::filesystem::path& dir, const std::vector<StarterFile>& files,
+                   bool force);
 
 }  // namespace signalbox

@@ -10,10 +10,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "signalbox/backfill/backfill.h"
 #include "signalbox/backfill/rebuild.h"
@@ -107,7 +107,8 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
   if (!args.sort_memory.empty()) {
     std::optional<std::uint64_t> bytes = parse_byte_size(args.sort_memory);
     if (!bytes) {
-      fmt::print(stderr, "signalbox replay: --sort-memory: \"{}\" is not a size (use bytes, or "
+      fmt::print(stderr,
+                 "signalbox replay: --sort-memory: \"{}\" is not a size (use bytes, or "
                  "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 512MiB)\n",
                  args.sort_memory);
       return kExitUsage;
@@ -150,19 +151,23 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
     return kExitUsage;
   }
   if (args.resume && !stats.found_interrupted)
-    fmt::print(stderr, "signalbox replay: --resume: no interrupted replay in this store; replayed from the start\n");
+    fmt::print(stderr,
+               "signalbox replay: --resume: no interrupted replay in this store; replayed from the "
+               "start\n");
   if (stats.resumed_after > 0)
-    fmt::print("resumed an interrupted replay after its first {} lines (stored before)\n", stats.resumed_after);
+    fmt::print("resumed an interrupted replay after its first {} lines (stored before)\n",
+               stats.resumed_after);
   engine.expire(Engine::ExpireOptions{.compact_tiles = true});
   engine.flush();
   if (shown > max_errors_shown)
     fmt::print(stderr, "rejected: ... and {} more\n", shown - max_errors_shown);
   const TimeMs stream_time = engine.stream_time();
-  fmt::print("replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time "
-             "{}{}\n",
-             stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted,
-             stats.duplicates, stats.rejected, stream_time,
-             stream_time > 0 ? fmt::format(" ({})", format_iso_time(stream_time)) : "");
+  fmt::print(
+      "replayed {} lines{}: {} events accepted ({} duplicates), {} rejected; stream time "
+      "{}{}\n",
+      stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.accepted, stats.duplicates,
+      stats.rejected, stream_time,
+      stream_time > 0 ? fmt::format(" ({})", format_iso_time(stream_time)) : "");
   if (stats.rejected > 0 && !args.allow_rejects) {
     fmt::print(stderr, "signalbox replay: {} of {} events rejected (first: {})\n", stats.rejected,
                stats.accepted + stats.rejected, first_error);
@@ -208,7 +213,8 @@ int run_explain(const std::string& config_path, const ExplainArgs& args) {
   std::uint64_t user_id = 0;
   auto [end, ec] = std::from_chars(args.user.data(), args.user.data() + args.user.size(), user_id);
   if (ec != std::errc() || end != args.user.data() + args.user.size()) {
-    fmt::print(stderr, "signalbox explain: --user: \"{}\" is not an unsigned 64-bit integer\n", args.user);
+    fmt::print(stderr, "signalbox explain: --user: \"{}\" is not an unsigned 64-bit integer\n",
+               args.user);
     return kExitUsage;
   }
   std::optional<TimeMs> as_of;
@@ -225,7 +231,8 @@ int run_explain(const std::string& config_path, const ExplainArgs& args) {
   options.read_only = true;
   options.auto_expire = false;
   Engine engine(config, options);
-  Value answer = engine.explain(user_id, args.signal, args.window, as_of, {.max_events = args.max_events});
+  Value answer =
+      engine.explain(user_id, args.signal, args.window, as_of, {.max_events = args.max_events});
   fmt::print("{}\n", answer.to_json());
   return 0;
 }
@@ -260,12 +267,14 @@ struct BackfillArgs {
 int run_backfill_command(const std::string& config_path, const BackfillArgs& args) {
   BackfillOptions options;
   if (!args.lateness.empty() && !args.arrival_order) {
-    fmt::print(stderr, "signalbox backfill: --lateness applies only with --arrival-order (in "
+    fmt::print(stderr,
+               "signalbox backfill: --lateness applies only with --arrival-order (in "
                "event time the log is read in ts order, where nothing is late)\n");
     return kExitUsage;
   }
   if (args.presorted && args.arrival_order) {
-    fmt::print(stderr, "signalbox backfill: --presorted and --arrival-order exclude each other "
+    fmt::print(stderr,
+               "signalbox backfill: --presorted and --arrival-order exclude each other "
                "(arrival order reads the logs as given)\n");
     return kExitUsage;
   }
@@ -275,8 +284,10 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
     options.lateness =
         args.lateness == "0" ? std::optional<TimeMs>(0) : parse_duration(args.lateness);
     if (!options.lateness) {
-      fmt::print(stderr, "signalbox backfill: --lateness: \"{}\" is not a duration (use "
-                 "<integer><unit>, unit ms, s, m, h or d, or 0)\n", args.lateness);
+      fmt::print(stderr,
+                 "signalbox backfill: --lateness: \"{}\" is not a duration (use "
+                 "<integer><unit>, unit ms, s, m, h or d, or 0)\n",
+                 args.lateness);
       return kExitUsage;
     }
   }
@@ -289,7 +300,8 @@ int run_backfill_command(const std::string& config_path, const BackfillArgs& arg
       return kExitUsage;
     }
     if (options.format != BackfillFormat::kCsv) {
-      fmt::print(stderr, "signalbox backfill: --keys applies only with --format csv (JSON keeps "
+      fmt::print(stderr,
+                 "signalbox backfill: --keys applies only with --format csv (JSON keeps "
                  "every key of each answer)\n");
       return kExitUsage;
     }
@@ -361,18 +373,21 @@ int run_rebuild_command(const std::string& config_path, const RebuildArgs& args)
   }
   engine.expire(Engine::ExpireOptions{.compact_tiles = true});
   engine.flush();
-  if (shown > args.max_errors) fmt::print(stderr, "rejected: ... and {} more\n", shown - args.max_errors);
+  if (shown > args.max_errors)
+    fmt::print(stderr, "rejected: ... and {} more\n", shown - args.max_errors);
   std::vector<std::string> incomplete;
   for (const SignalConfig& s : config.signals) {
     const TimeMs since = engine.complete_since(s.name);
     if (since > 0) incomplete.push_back(fmt::format("{} since {}", s.name, format_iso_time(since)));
   }
-  fmt::print("rebuilt from {} lines{}: {} events ({} repeated), {} folded into signals not yet complete, {} "
-             "rejected; {}\n",
-             stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.events, stats.repeats, stats.folded,
-             stats.rejected,
-             incomplete.empty() ? std::string("every signal is complete for all of history")
-                                : fmt::format("complete: {}", fmt::join(incomplete, ", ")));
+  fmt::print(
+      "rebuilt from {} lines{}: {} events ({} repeated), {} folded into signals not yet complete, "
+      "{} "
+      "rejected; {}\n",
+      stats.lines, stats.sorted ? " (sorted by ts first)" : "", stats.events, stats.repeats,
+      stats.folded, stats.rejected,
+      incomplete.empty() ? std::string("every signal is complete for all of history")
+                         : fmt::format("complete: {}", fmt::join(incomplete, ", ")));
   return 0;
 }
 
@@ -416,8 +431,10 @@ int run_verify_command(const std::string& config_path, const VerifyArgs& args) {
     return kExitUsage;
   }
   std::unique_ptr<ServedValues> served;
-  if (url) served = std::make_unique<ServerValues>(*url, config);
-  else served = std::make_unique<StoreValues>(config);
+  if (url)
+    served = std::make_unique<ServerValues>(*url, config);
+  else
+    served = std::make_unique<StoreValues>(config);
   std::signal(SIGINT, stop_backfill);
   std::signal(SIGTERM, stop_backfill);
   VerifyReport report;
@@ -433,17 +450,20 @@ int run_verify_command(const std::string& config_path, const VerifyArgs& args) {
   fmt::print("{}", text);
   std::fflush(stdout);
   if (!args.metrics_file.empty())
-    write_metrics_file(args.metrics_file, format_report_metrics(report, args.threshold, wall_clock_ms()));
+    write_metrics_file(args.metrics_file,
+                       format_report_metrics(report, args.threshold, wall_clock_ms()));
   if (report.passes(args.threshold)) return 0;
   if (report.points_compared == 0) {
-    fmt::print(stderr, "signalbox verify: nothing compared: no sampled user has a time {} can answer\n",
+    fmt::print(stderr,
+               "signalbox verify: nothing compared: no sampled user has a time {} can answer\n",
                report.served_by);
   } else {
     std::string failing;
     for (const SignalTally* tally : report.below(args.threshold))
-      failing += fmt::format("{}{}{}{}", failing.empty() ? "" : ", ", tally->name(), tally->window().empty() ? "" : " ",
-                             tally->window());
-    fmt::print(stderr, "signalbox verify: {} of {} signal windows below the match threshold {}: {}\n",
+      failing += fmt::format("{}{}{}{}", failing.empty() ? "" : ", ", tally->name(),
+                             tally->window().empty() ? "" : " ", tally->window());
+    fmt::print(stderr,
+               "signalbox verify: {} of {} signal windows below the match threshold {}: {}\n",
                report.below(args.threshold).size(), report.tallies.size(), args.threshold, failing);
   }
   return kExitFailure;
@@ -464,7 +484,8 @@ BootstrapOptions serve_bootstrap_options(std::uint64_t events_per_second) {
   BootstrapOptions options;
   options.events_per_second = events_per_second;
   if (events_per_second > 0)
-    options.events_per_step = static_cast<std::size_t>(std::clamp<std::uint64_t>(events_per_second / 10, 1, 2000));
+    options.events_per_step =
+        static_cast<std::size_t>(std::clamp<std::uint64_t>(events_per_second / 10, 1, 2000));
   return options;
 }
 
@@ -473,8 +494,7 @@ int run_serve(const std::string& config_path, const std::string& log_level,
   for (auto [flag, address] :
        {std::pair{"--http", &addresses.http}, std::pair{"--grpc", &addresses.grpc}}) {
     if (!address->empty() && !is_endpoint(*address)) {
-      fmt::print(stderr,
-                 "signalbox serve: {}: bad address \"{}\" (use host:port, port 1-65535)\n",
+      fmt::print(stderr, "signalbox serve: {}: bad address \"{}\" (use host:port, port 1-65535)\n",
                  flag, *address);
       return kExitUsage;
     }
@@ -485,7 +505,8 @@ int run_serve(const std::string& config_path, const std::string& log_level,
   start_logging(config, log_level);
   std::vector<KafkaIngestOptions> kafka_options;
   for (const IngestConfig& ingest : config.ingest) {
-    if (ingest.kind == "kafka") kafka_options.push_back(KafkaIngestOptions::from_config(ingest, config));
+    if (ingest.kind == "kafka")
+      kafka_options.push_back(KafkaIngestOptions::from_config(ingest, config));
   }
   log_event(spdlog::level::info, "signalbox serve: starting",
             {{"version", SIGNALBOX_VERSION},
@@ -563,8 +584,8 @@ int run_test(const std::vector<std::string>& fixtures) {
         fmt::print("ok    {} ({} checks)\n", file, result.checks);
       } else {
         failed = true;
-        fmt::print("FAIL  {} ({} of {} checks differ)\n{}", file, result.mismatches,
-                   result.checks, result.report);
+        fmt::print("FAIL  {} ({} of {} checks differ)\n{}", file, result.mismatches, result.checks,
+                   result.report);
       }
     } catch (const FixtureError& e) {
       bad = true;
@@ -586,7 +607,8 @@ int run_init(const std::string& dir, bool force) {
     return kExitUsage;
   }
   fmt::print(
-      "wrote a starter project in {0}: signalbox.yaml, events.ndjson, signalbox.test.yaml, plugin/, README.md\n"
+      "wrote a starter project in {0}: signalbox.yaml, events.ndjson, signalbox.test.yaml, "
+      "plugin/, README.md\n"
       "next:\n"
       "  cd {0}\n"
       "  signalbox check --config signalbox.yaml\n"
@@ -607,7 +629,8 @@ int main_impl(int argc, char** argv) {
     cmd->add_option("--config,-c", config_path, "config file (YAML)")->required();
   };
 
-  CLI::App* serve = app.add_subcommand("serve", "ingest and serve signals over HTTP (and gRPC) until SIGTERM");
+  CLI::App* serve =
+      app.add_subcommand("serve", "ingest and serve signals over HTTP (and gRPC) until SIGTERM");
   add_config(serve);
   std::string log_level;
   auto add_log_level = [&](CLI::App* cmd, std::string& level) {
@@ -636,8 +659,9 @@ int main_impl(int argc, char** argv) {
                      "rejected events listed at most (default 20)");
   replay->add_flag("--presorted", replay_args.presorted,
                    "the files are in ts order: ingest them as given, no check, no sort");
-  replay->add_option("--batch-lines", replay_args.batch_lines,
-                     "lines ingested (and checkpointed) per batch (default 32768)")
+  replay
+      ->add_option("--batch-lines", replay_args.batch_lines,
+                   "lines ingested (and checkpointed) per batch (default 32768)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
   replay->add_flag("--resume", replay_args.resume,
                    "go on where an interrupted replay of the same files stopped");
@@ -665,29 +689,35 @@ int main_impl(int argc, char** argv) {
   ExplainArgs explain_args;
   explain->add_option("--user,-u", explain_args.user, "user id")->required();
   explain->add_option("--signal,-s", explain_args.signal, "a signal or view")->required();
-  explain->add_option("--window,-w", explain_args.window, "one window of the signal (default: all)");
-  explain->add_option("--as-of", explain_args.as_of,
-                      "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch (default: now)");
-  explain->add_option("--max-events", explain_args.max_events, "raw events listed per window at most (default 100)");
+  explain->add_option("--window,-w", explain_args.window,
+                      "one window of the signal (default: all)");
+  explain->add_option(
+      "--as-of", explain_args.as_of,
+      "ISO 8601 (2026-11-30T12:00:00Z, 2026-11-30) or ms since the epoch (default: now)");
+  explain->add_option("--max-events", explain_args.max_events,
+                      "raw events listed per window at most (default 100)");
 
   CLI::App* test = app.add_subcommand("test", "run signal fixtures (docs/testing-signals.md)");
   std::vector<std::string> fixtures;
   test->add_option("fixtures", fixtures, "fixture files (YAML)")->required();
 
   CLI::App* init = app.add_subcommand(
-      "init", "write a starter project: a commented config, sample events, a fixture, a plugin skeleton");
+      "init",
+      "write a starter project: a commented config, sample events, a fixture, a plugin skeleton");
   std::string init_dir;
   bool init_force = false;
-  init->add_option("dir", init_dir, "the project folder (created; must be empty unless --force)")->required();
-  init->add_flag("--force", init_force, "write the starter files into a folder that is not empty, over files of the same names");
+  init->add_option("dir", init_dir, "the project folder (created; must be empty unless --force)")
+      ->required();
+  init->add_flag(
+      "--force", init_force,
+      "write the starter files into a folder that is not empty, over files of the same names");
 
   CLI::App* backfill = app.add_subcommand(
       "backfill", "point-in-time signals for user_id,as_of rows, from event logs");
   add_config(backfill);
   BackfillArgs backfill_args;
   backfill
-      ->add_option("--events,-e", backfill_args.events,
-                   "NDJSON event logs (.gz too; - for stdin)")
+      ->add_option("--events,-e", backfill_args.events, "NDJSON event logs (.gz too; - for stdin)")
       ->required();
   backfill
       ->add_option("--queries", backfill_args.queries,
@@ -695,8 +725,7 @@ int main_impl(int argc, char** argv) {
                    "copied into the answers")
       ->required();
   backfill
-      ->add_option("--out,-o", backfill_args.out,
-                   "the answers, one line per query (- for stdout)")
+      ->add_option("--out,-o", backfill_args.out, "the answers, one line per query (- for stdout)")
       ->required();
   backfill
       ->add_option("--format", backfill_args.format,
@@ -723,28 +752,37 @@ int main_impl(int argc, char** argv) {
   add_log_level(backfill, backfill_args.log_level);
 
   CLI::App* rebuild = app.add_subcommand(
-      "rebuild", "build new or changed signals' state from archived event logs, without double counting");
+      "rebuild",
+      "build new or changed signals' state from archived event logs, without double counting");
   add_config(rebuild);
   RebuildArgs rebuild_args;
-  rebuild->add_option("--events,-e", rebuild_args.events, "NDJSON event logs (.gz too; - for stdin)")->required();
-  rebuild->add_flag("--all-history", rebuild_args.all_history,
-                    "the logs hold every event the store ever took: complete for all of history, not only from "
-                    "their oldest event");
+  rebuild
+      ->add_option("--events,-e", rebuild_args.events, "NDJSON event logs (.gz too; - for stdin)")
+      ->required();
+  rebuild->add_flag(
+      "--all-history", rebuild_args.all_history,
+      "the logs hold every event the store ever took: complete for all of history, not only from "
+      "their oldest event");
   rebuild->add_flag("--presorted", rebuild_args.presorted,
                     "the logs are in ts order: read them as given, no check, no sort");
-  rebuild->add_option("--tmp-dir", rebuild_args.tmp_dir, "folder for the sort's temporary runs (default: the system's)");
+  rebuild->add_option("--tmp-dir", rebuild_args.tmp_dir,
+                      "folder for the sort's temporary runs (default: the system's)");
   rebuild->add_flag("--quiet,-q", rebuild_args.quiet, "no progress output");
-  rebuild->add_option("--max-errors", rebuild_args.max_errors, "rejected lines listed at most (default 20)");
+  rebuild->add_option("--max-errors", rebuild_args.max_errors,
+                      "rejected lines listed at most (default 20)");
   add_log_level(rebuild, rebuild_args.log_level);
 
   CLI::App* verify = app.add_subcommand(
       "verify", "check served values against values recomputed from the event log, per signal");
   add_config(verify);
   VerifyArgs verify_args;
-  verify->add_option("--events,-e", verify_args.events, "NDJSON event logs (.gz too), the history to check against")
+  verify
+      ->add_option("--events,-e", verify_args.events,
+                   "NDJSON event logs (.gz too), the history to check against")
       ->required();
-  verify->add_option("--server", verify_args.server,
-                     "http://HOST:PORT of a running signalbox serve to check (default: read the config's store)");
+  verify->add_option(
+      "--server", verify_args.server,
+      "http://HOST:PORT of a running signalbox serve to check (default: read the config's store)");
   verify->add_option("--names,-n", verify_args.names,
                      "signals and views to check, comma-separated (default: all)");
   verify->add_option("--sample", verify_args.sample, "users sampled from the logs (default 100)")
@@ -752,16 +790,21 @@ int main_impl(int argc, char** argv) {
   verify->add_option("--points", verify_args.points, "as_of times checked per user (default 3)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
   verify->add_option("--seed", verify_args.seed, "seed of the sample and the times (default 1)");
-  verify->add_option("--threshold", verify_args.threshold,
-                     "match rate each signal must reach, 0 to 1 (default 1: any mismatch fails)")
+  verify
+      ->add_option("--threshold", verify_args.threshold,
+                   "match rate each signal must reach, 0 to 1 (default 1: any mismatch fails)")
       ->check(CLI::Range(0.0, 1.0));
-  verify->add_option("--tolerance", verify_args.tolerance,
-                     "relative difference up to which numbers still match (default 1e-9; 0: exact only)")
+  verify
+      ->add_option(
+          "--tolerance", verify_args.tolerance,
+          "relative difference up to which numbers still match (default 1e-9; 0: exact only)")
       ->check(CLI::Range(0.0, 1.0));
   verify->add_flag("--json", verify_args.json, "print the report as JSON");
-  verify->add_option("--metrics-file", verify_args.metrics_file,
-                     "also write the report as Prometheus gauges to this file (node_exporter textfile collector)");
-  verify->add_option("--tmp-dir", verify_args.tmp_dir, "temporary data folder (default: the system's)");
+  verify->add_option(
+      "--metrics-file", verify_args.metrics_file,
+      "also write the report as Prometheus gauges to this file (node_exporter textfile collector)");
+  verify->add_option("--tmp-dir", verify_args.tmp_dir,
+                     "temporary data folder (default: the system's)");
   verify->add_flag("--quiet,-q", verify_args.quiet, "no progress output");
   add_log_level(verify, verify_args.log_level);
 
@@ -775,8 +818,7 @@ int main_impl(int argc, char** argv) {
   try {
     if (*serve) return run_serve(config_path, log_level, serve_addresses);
     if (*check) return run_check(config_path);
-    if (*replay)
-      return run_replay(config_path, replay_args);
+    if (*replay) return run_replay(config_path, replay_args);
     if (*get) return run_get(config_path, user, names, as_of);
     if (*explain) return run_explain(config_path, explain_args);
     if (*test) return run_test(fixtures);

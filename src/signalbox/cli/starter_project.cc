@@ -13,7 +13,8 @@ namespace signalbox {
 
 namespace {
 
-constexpr char kConfig[] = R"(# A starter Signalbox config, written by `signalbox init`. Try, from this folder:
+constexpr char kConfig[] =
+    R"(# A starter Signalbox config, written by `signalbox init`. Try, from this folder:
 #
 #   signalbox check  --config signalbox.yaml                   # validate it
 #   signalbox test   signalbox.test.yaml                       # its signals on a tiny stream
@@ -60,7 +61,8 @@ views:
 # plugins: [plugin/build/value_range.so]
 )";
 
-constexpr char kFixture[] = R"(# A `signalbox test` fixture for signalbox.yaml: a tiny stream whose answers can be worked
+constexpr char kFixture[] =
+    R"(# A `signalbox test` fixture for signalbox.yaml: a tiny stream whose answers can be worked
 # out by hand. Run it with `signalbox test signalbox.test.yaml`; docs/testing-signals.md
 # describes the format. Add a check whenever you change a signal.
 config: signalbox.yaml
@@ -93,7 +95,8 @@ checks:
       recent_items: []
 )";
 
-constexpr char kPluginSource[] = R"(// `value_range`: the smallest and largest value of a window and how many events had one,
+constexpr char kPluginSource[] =
+    R"(// `value_range`: the smallest and largest value of a window and how many events had one,
 // {"min": 4.99, "max": 105, "events": 5}; null bounds when none did. A skeleton to start a
 // custom aggregator from: docs/write-your-first-signal.md explains each part.
 
@@ -155,7 +158,8 @@ SIGNALBOX_REGISTER_AGGREGATOR(value_range, ValueRange, {});
 )";
 
 // The plugin's CMakeLists.txt: `{}` is the Signalbox tree `signalbox init` came from.
-constexpr char kPluginCMake[] = R"(# Builds value_range.so, a plugin a config loads with `plugins: [plugin/build/value_range.so]`:
+constexpr char kPluginCMake[] =
+    R"(# Builds value_range.so, a plugin a config loads with `plugins: [plugin/build/value_range.so]`:
 #
 #   cmake -S plugin -B plugin/build && cmake --build plugin/build
 #
@@ -204,7 +208,8 @@ To use the plugin: `cmake -S plugin -B plugin/build && cmake --build plugin/buil
 uncomment the `plugins:` line at the end of `signalbox.yaml` and the `price_range` signal.
 )";
 
-constexpr std::array<const char*, 6> kCategories = {"shoes", "hats", "food", "travel", "garden", "music"};
+constexpr std::array<const char*, 6> kCategories = {"shoes",  "hats",   "food",
+                                                    "travel", "garden", "music"};
 constexpr std::size_t kUsers = 12;
 constexpr std::size_t kItems = 40;
 constexpr std::size_t kEvents = 600;
@@ -239,10 +244,11 @@ std::string sample_events(TimeMs now) {
     const char* action = roll < 75 ? "click" : roll < 93 ? "save" : "purchase";
     std::string attrs = fmt::format(R"("category":"{}")", kCategories[item % kCategories.size()]);
     if (roll >= 93) attrs += fmt::format(R"(,"price":{}.{:02})", 5 + item * 3, random.below(100));
-    fmt::format_to(std::back_inserter(out),
-                   R"({{"user_id":{},"ts":{},"action":"{}","item_id":"item-{}","event_id":"sample-{}","attrs":{{{}}}}})"
-                   "\n",
-                   user, ts, action, item, i, attrs);
+    fmt::format_to(
+        std::back_inserter(out),
+        R"({{"user_id":{},"ts":{},"action":"{}","item_id":"item-{}","event_id":"sample-{}","attrs":{{{}}}}})"
+        "\n",
+        user, ts, action, item, i, attrs);
   }
   return out;
 }

@@ -23,13 +23,20 @@ std::atomic<LogFormat> current_format{LogFormat::kText};
 
 std::string_view level_text(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "trace";
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    case spdlog::level::critical: return "critical";
-    default: return "off";
+    case spdlog::level::trace:
+      return "trace";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    case spdlog::level::critical:
+      return "critical";
+    default:
+      return "off";
   }
 }
 
@@ -117,7 +124,8 @@ LogField::LogField(std::string_view key, std::uint64_t value)
     : key_(key), json_(std::to_string(value)), text_(json_) {}
 
 LogField::LogField(std::string_view key, double value)
-    : key_(key), json_(std::isfinite(value) ? fmt::format("{}", value) : "null"),
+    : key_(key),
+      json_(std::isfinite(value) ? fmt::format("{}", value) : "null"),
       text_(fmt::format("{}", value)) {}
 
 LogField::LogField(std::string_view key, bool value)
@@ -139,9 +147,7 @@ std::optional<LogFormat> parse_log_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view log_level_name(spdlog::level::level_enum level) {
-  return level_text(level);
-}
+std::string_view log_level_name(spdlog::level::level_enum level) { return level_text(level); }
 
 void configure_logging(spdlog::level::level_enum level, LogFormat format) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();

@@ -57,7 +57,9 @@ class SIGNALBOX_SCOPED_CAPABILITY MutexLock {
 // Holds `mutex` exclusively from construction to destruction.
 class SIGNALBOX_SCOPED_CAPABILITY WriterLock {
  public:
-  explicit WriterLock(SharedMutex& mutex) SIGNALBOX_ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
+  explicit WriterLock(SharedMutex& mutex) SIGNALBOX_ACQUIRE(mutex) : mutex_(mutex) {
+    mutex_.lock();
+  }
   ~WriterLock() SIGNALBOX_RELEASE() { mutex_.unlock(); }
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
@@ -69,7 +71,9 @@ class SIGNALBOX_SCOPED_CAPABILITY WriterLock {
 // Holds `mutex` shared from construction to destruction.
 class SIGNALBOX_SCOPED_CAPABILITY ReaderLock {
  public:
-  explicit ReaderLock(SharedMutex& mutex) SIGNALBOX_ACQUIRE_SHARED(mutex) : mutex_(mutex) { mutex_.lock_shared(); }
+  explicit ReaderLock(SharedMutex& mutex) SIGNALBOX_ACQUIRE_SHARED(mutex) : mutex_(mutex) {
+    mutex_.lock_shared();
+  }
   ~ReaderLock() SIGNALBOX_RELEASE() { mutex_.unlock_shared(); }
   ReaderLock(const ReaderLock&) = delete;
   ReaderLock& operator=(const ReaderLock&) = delete;

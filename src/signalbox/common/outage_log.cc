@@ -9,7 +9,8 @@ void OutageLog::failed(std::string_view reason) {
   ++failures_;
   if (down_.load(std::memory_order_relaxed)) return;
   down_.store(true, std::memory_order_relaxed);
-  spdlog::warn("{} unavailable: {} (answering 503 until it is back; logged again when it is)", what_, reason);
+  spdlog::warn("{} unavailable: {} (answering 503 until it is back; logged again when it is)",
+               what_, reason);
 }
 
 void OutageLog::succeeded() {

@@ -16,12 +16,18 @@ std::optional<TimeMs> parse_duration(std::string_view text) {
   if (ec != std::errc() || rest == begin || amount <= 0) return std::nullopt;
   std::string_view unit(rest, static_cast<std::size_t>(end - rest));
   TimeMs scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = kSecondMs;
-  else if (unit == "m") scale = kMinuteMs;
-  else if (unit == "h") scale = kHourMs;
-  else if (unit == "d") scale = kDayMs;
-  else return std::nullopt;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = kSecondMs;
+  else if (unit == "m")
+    scale = kMinuteMs;
+  else if (unit == "h")
+    scale = kHourMs;
+  else if (unit == "d")
+    scale = kDayMs;
+  else
+    return std::nullopt;
   if (amount > std::numeric_limits<TimeMs>::max() / scale) return std::nullopt;
   return amount * scale;
 }
@@ -115,7 +121,8 @@ class IsoReader {
     if (has_seconds && !read_digits(s_, pos_, 2, sec)) return fail(problem, std::string(kForms));
     if (h > 23 || min > 59 || sec > 59)
       return fail(problem, fmt::format("has no time of day {:02}:{:02}:{:02} (00:00:00 to "
-                                       "23:59:59; leap seconds are not represented)", h, min, sec));
+                                       "23:59:59; leap seconds are not represented)",
+                                       h, min, sec));
     TimeMs fraction_ms = 0;
     if (has_seconds && (expect('.') || expect(','))) {
       std::size_t digits = 0;
@@ -170,8 +177,9 @@ bool read_plain_ms(std::string_view text, TimeMs& out, std::string* problem) {
   TimeMs ms = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
   if (ec != std::errc() || end != text.data() + text.size() || ms >= kLatestPlainMs) {
-    return fail(problem, "is too large for milliseconds since the epoch (after the year 5138); "
-                         "it looks like microseconds or nanoseconds: divide by 1000 or 1000000");
+    return fail(problem,
+                "is too large for milliseconds since the epoch (after the year 5138); "
+                "it looks like microseconds or nanoseconds: divide by 1000 or 1000000");
   }
   if (ms < kEarliestPlainMs) {
     return fail(problem, fmt::format("looks like seconds since the epoch, not milliseconds: "
@@ -187,8 +195,8 @@ bool read_plain_ms(std::string_view text, TimeMs& out, std::string* problem) {
 
 std::optional<TimeMs> parse_time(std::string_view text, std::string* problem) {
   TimeMs out = 0;
-  bool ok = all_digits(text) ? read_plain_ms(text, out, problem)
-                             : IsoReader(text).read(out, problem);
+  bool ok =
+      all_digits(text) ? read_plain_ms(text, out, problem) : IsoReader(text).read(out, problem);
   if (!ok) return std::nullopt;
   return out;
 }
@@ -200,8 +208,8 @@ std::string format_iso_time(TimeMs t) {
   const TimeMs in_day = t - day_ms;
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     in_day / kHourMs, in_day % kHourMs / kMinuteMs,
-                     in_day % kMinuteMs / kSecondMs, in_day % kSecondMs);
+                     in_day / kHourMs, in_day % kHourMs / kMinuteMs, in_day % kMinuteMs / kSecondMs,
+                     in_day % kSecondMs);
 }
 
 }  // namespace signalbox

@@ -63,7 +63,8 @@ std::optional<YAML::Mark> second_document(const std::string& text) {
     void OnDocumentEnd() override {}
     void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
     void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
-    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
       node(m);
     }
     void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
@@ -130,13 +131,13 @@ Config parse_sections(const std::string& text, const fs::path& file) {
 
   std::map<std::string, ConfigField, std::less<>> sections;
   for (ConfigField& f : reader.fields(root, "", root_where)) sections.emplace(f.key, std::move(f));
-  static const std::vector<std::string> kSections = {"server",  "log",     "storage",
-                                                     "event_store", "ingest", "sources",
-                                                     "features", "signals", "views",
-                                                     "plugins"};
+  static const std::vector<std::string> kSections = {"server", "log",     "storage",  "event_store",
+                                                     "ingest", "sources", "features", "signals",
+                                                     "views",  "plugins"};
   for (const auto& [key, f] : sections) {
     if (std::find(kSections.begin(), kSections.end(), key) == kSections.end()) {
-      throw_config_error(f.where, key, "unknown section (expected " + join_with_or(kSections) + ")");
+      throw_config_error(f.where, key,
+                         "unknown section (expected " + join_with_or(kSections) + ")");
     }
   }
   // Sections are read in dependency order, not file order: features name sources and views
@@ -254,7 +255,8 @@ Config parse_config(const std::string& yaml_text, const fs::path& file) {
   // YAML allows no C0 control characters but tab and line breaks, and yaml-cpp 0.7 can loop
   // forever on some (a NUL inside a flow collection): refuse them before it sees the text.
   if (yaml_text.size() > kMaxConfigBytes) {
-    throw ConfigError(fmt::format("{}: config larger than {} bytes", file.string(), kMaxConfigBytes));
+    throw ConfigError(
+        fmt::format("{}: config larger than {} bytes", file.string(), kMaxConfigBytes));
   }
   int line = 1;
   for (unsigned char c : yaml_text) {
@@ -346,7 +348,8 @@ std::optional<std::vector<std::string>> param_list(const ConfigParams& params, s
     if (required) throw_config_error(where, key, "required");
     return std::nullopt;
   }
-  if (!it->second.list) throw_config_error(it->second.where, key, "must be a list of single values");
+  if (!it->second.list)
+    throw_config_error(it->second.where, key, "must be a list of single values");
   return it->second.items;
 }
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,7 +16,6 @@
 #include "signalbox/config/signal_definition.h"
 
 namespace signalbox {
-
 
 // Bearer tokens of server.auth, each as a reference "env:NAME" or "file:PATH" (never the token
 // itself); empty: that kind of request needs no token.
@@ -37,33 +36,33 @@ struct ServerConfig {
   std::string http = "127.0.0.1:8080";  // host:port
   std::optional<std::string> grpc;      // absent: no gRPC server
   std::size_t max_body_bytes = 16 * 1024 * 1024;
-  TimeMs idle_timeout = 60'000;         // a keep-alive connection idle this long is closed
-  TimeMs request_timeout = 30'000;      // longest time to receive one request, once begun
-  TimeMs query_timeout = 10'000;        // deadline of a query (X-Request-Timeout-Ms may shorten)
-  TimeMs shutdown_timeout = 30'000;     // on stop: longest wait for requests being answered
-  std::size_t max_connections = 1024;   // open HTTP connections; more are answered 503
+  TimeMs idle_timeout = 60'000;        // a keep-alive connection idle this long is closed
+  TimeMs request_timeout = 30'000;     // longest time to receive one request, once begun
+  TimeMs query_timeout = 10'000;       // deadline of a query (X-Request-Timeout-Ms may shorten)
+  TimeMs shutdown_timeout = 30'000;    // on stop: longest wait for requests being answered
+  std::size_t max_connections = 1024;  // open HTTP connections; more are answered 503
   std::size_t max_inflight_bytes = 256 * 1024 * 1024;  // request bytes held at once, all
                                                        // connections and both front ends
-  std::size_t max_queued_requests = 1024;  // requests received and not yet answered
-  std::size_t max_events_per_request = 100'000;  // gRPC IngestEvents
+  std::size_t max_queued_requests = 1024;              // requests received and not yet answered
+  std::size_t max_events_per_request = 100'000;        // gRPC IngestEvents
   ServerAuthConfig auth;
   std::optional<ServerTlsConfig> tls;
 };
 
 struct LogConfig {
-  std::string level = "info";          // trace | debug | info | warn | error | off
-  std::string format = "text";         // text | json (one JSON object per line)
-  TimeMs slow_query = 1000;            // query requests slower than this are logged (warn)
+  std::string level = "info";   // trace | debug | info | warn | error | off
+  std::string format = "text";  // text | json (one JSON object per line)
+  TimeMs slow_query = 1000;     // query requests slower than this are logged (warn)
 };
 
 struct StorageConfig {
-  std::string kind = "rocksdb";        // rocksdb | redis
-  std::filesystem::path path;          // rocksdb: data folder, absolute (default <config dir>/data)
-  std::vector<std::string> nodes;      // redis: host:port of each node
-  std::string password;                // redis: "env:NAME" or "file:PATH", read when the store opens
+  std::string kind = "rocksdb";    // rocksdb | redis
+  std::filesystem::path path;      // rocksdb: data folder, absolute (default <config dir>/data)
+  std::vector<std::string> nodes;  // redis: host:port of each node
+  std::string password;            // redis: "env:NAME" or "file:PATH", read when the store opens
   std::string key_prefix = "signalbox";  // redis: starts every key
-  TimeMs timeout = 2000;               // redis: connect and reply timeout
-  std::size_t pool = 4;                // redis: idle connections kept per node
+  TimeMs timeout = 2000;                 // redis: connect and reply timeout
+  std::size_t pool = 4;                  // redis: idle connections kept per node
   // rocksdb: fsync the write-ahead log before a write is acknowledged ("always"), or leave
   // it to the operating system ("none": an acknowledged write survives a crash of the
   // process, not a power loss).
@@ -74,8 +73,8 @@ struct StorageConfig {
 };
 
 struct EventStoreConfig {
-  TimeMs retention = 7 * kDayMs;       // raw events older than stream time - retention expire
-  TimeMs max_future_skew = kHourMs;    // events with ts > wall clock + this are rejected
+  TimeMs retention = 7 * kDayMs;     // raw events older than stream time - retention expire
+  TimeMs max_future_skew = kHourMs;  // events with ts > wall clock + this are rejected
   // Events up to this far behind stream time are accepted and counted exactly once; older
   // ones are rejected as too late. Absent: the longest finite window of any signal, and at
   // least the retention (the engine resolves it, see Engine::late_horizon()).
@@ -86,18 +85,18 @@ struct EventStoreConfig {
 };
 
 struct IngestConfig {
-  std::string kind;                    // http | kafka
-  ConfigParams params;                 // kafka: brokers, topic, group, format
+  std::string kind;     // http | kafka
+  ConfigParams params;  // kafka: brokers, topic, group, format
   ConfigLocation where;
 };
 
 struct SourceConfig {
   std::string name;
-  std::string kind;                    // table | fasttext | redis
-  std::filesystem::path path;          // table: TSV file, absolute
-  std::string key;                     // table: key column
-  std::filesystem::path model;         // fasttext: model file, absolute
-  ConfigParams params;                 // anything else: those its kind declares, or common ones
+  std::string kind;             // table | fasttext | redis
+  std::filesystem::path path;   // table: TSV file, absolute
+  std::string key;              // table: key column
+  std::filesystem::path model;  // fasttext: model file, absolute
+  ConfigParams params;          // anything else: those its kind declares, or common ones
   ConfigLocation where;
 };
 
@@ -106,14 +105,13 @@ enum class FeatureType { kStrings, kVector, kNumber };
 struct FeatureConfig {
   std::string name;
   std::string source;
-  std::string key;                     // a value reference: item_id, query, attrs.NAME, feature
-  std::string field;                   // table column; empty for fasttext
+  std::string key;    // a value reference: item_id, query, attrs.NAME, feature
+  std::string field;  // table column; empty for fasttext
   FeatureType type = FeatureType::kStrings;
-  int top = 0;                         // fasttext: labels kept (0: source default)
-  double min_prob = 0;                 // fasttext: lowest probability kept
+  int top = 0;          // fasttext: labels kept (0: source default)
+  double min_prob = 0;  // fasttext: lowest probability kept
   ConfigLocation where;
 };
-
 
 // A whole config file (docs/config.md). Every section but `signals` has defaults. Paths are made
 // absolute against the config file's folder.
@@ -123,13 +121,13 @@ struct Config {
   LogConfig log;
   StorageConfig storage;
   EventStoreConfig event_store;
-  std::vector<IngestConfig> ingest;    // absent or empty in the file: HTTP only
+  std::vector<IngestConfig> ingest;  // absent or empty in the file: HTTP only
   std::vector<SourceConfig> sources;
   std::vector<FeatureConfig> features;
   std::vector<SignalConfig> signals;
   std::vector<ViewConfig> views;
-  std::vector<std::filesystem::path> plugins;       // absolute
-  std::vector<ConfigLocation> plugin_locations;     // where plugins[i] is written
+  std::vector<std::filesystem::path> plugins;    // absolute
+  std::vector<ConfigLocation> plugin_locations;  // where plugins[i] is written
 };
 
 // Whether `signalbox serve` takes events over HTTP (POST /v1/events) and gRPC (IngestEvents):
@@ -155,6 +153,5 @@ Config parse_config(const std::string& yaml_text, const std::filesystem::path& f
 // deduplication): event_store.late_horizon when written, else the longest window of any
 // signal; never less than the retention plus max_future_skew, for which raw events are kept.
 TimeMs late_horizon(const Config& config);
-
 
 }  // namespace signalbox

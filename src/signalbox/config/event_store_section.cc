@@ -9,14 +9,26 @@ namespace signalbox {
 namespace {
 
 const std::array<SchemaKey<EventStoreConfig>, 4> kEventStoreKeys = {{
-    {"retention", ValueType::kDuration, {}, "7d",
+    {"retention",
+     ValueType::kDuration,
+     {},
+     "7d",
      [](const ConfigValue& v, EventStoreConfig& out) { out.retention = v.duration; }},
-    {"max_future_skew", ValueType::kDuration, {}, "1h",
+    {"max_future_skew",
+     ValueType::kDuration,
+     {},
+     "1h",
      [](const ConfigValue& v, EventStoreConfig& out) { out.max_future_skew = v.duration; }},
     // Absent: worked out from the signals' windows (late_horizon()).
-    {"late_horizon", ValueType::kDuration, {}, {},
+    {"late_horizon",
+     ValueType::kDuration,
+     {},
+     {},
      [](const ConfigValue& v, EventStoreConfig& out) { out.late_horizon = v.duration; }},
-    {"bootstrap_rate", ValueType::kText, {}, "20000",
+    {"bootstrap_rate",
+     ValueType::kText,
+     {},
+     "20000",
      [](const ConfigValue& v, EventStoreConfig& out) {
        auto n = parse_config_int(v.text);
        if (!n || *n < 0) v.fail("must be a whole number of events per second, 0 for no limit");

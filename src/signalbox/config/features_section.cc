@@ -22,11 +22,15 @@ struct FeatureEntry {
 };
 
 const std::array<SchemaKey<FeatureEntry>, 7> kFeatureKeys = {{
-    {"name", ValueType::kText, "required", {},
+    {"name",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, FeatureEntry& out) {
        if (!is_config_name(v.text)) v.fail(bad_name_problem(v.text));
        if (is_event_field(v.text) || v.text.starts_with("attrs.")) {
-         v.fail(fmt::format("{} is an event field; choose another name", quote_config_text(v.text)));
+         v.fail(
+             fmt::format("{} is an event field; choose another name", quote_config_text(v.text)));
        }
        for (const FeatureConfig& f : out.earlier) {
          if (f.name == v.text) {
@@ -36,7 +40,10 @@ const std::array<SchemaKey<FeatureEntry>, 7> kFeatureKeys = {{
        }
        out.feature.name = v.text;
      }},
-    {"source", ValueType::kText, "required", {},
+    {"source",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, FeatureEntry& out) {
        std::vector<std::string> names;
        for (const SourceConfig& s : out.sources) {
@@ -51,14 +58,29 @@ const std::array<SchemaKey<FeatureEntry>, 7> kFeatureKeys = {{
        out.feature.source = v.text;
      }},
     // Keys may chain through features defined above, which also rules out cycles.
-    {"key", ValueType::kText, "required", {},
+    {"key",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, FeatureEntry& out) {
        out.feature.key = value_reference(v, out.earlier, true);
      }},
-    {"field", ValueType::kAny, {}, {}, [](const ConfigValue& v, FeatureEntry& out) { out.field = v; }},
-    {"type", ValueType::kAny, {}, {}, [](const ConfigValue& v, FeatureEntry& out) { out.type = v; }},
+    {"field",
+     ValueType::kAny,
+     {},
+     {},
+     [](const ConfigValue& v, FeatureEntry& out) { out.field = v; }},
+    {"type",
+     ValueType::kAny,
+     {},
+     {},
+     [](const ConfigValue& v, FeatureEntry& out) { out.type = v; }},
     {"top", ValueType::kAny, {}, {}, [](const ConfigValue& v, FeatureEntry& out) { out.top = v; }},
-    {"min_prob", ValueType::kAny, {}, {}, [](const ConfigValue& v, FeatureEntry& out) { out.min_prob = v; }},
+    {"min_prob",
+     ValueType::kAny,
+     {},
+     {},
+     [](const ConfigValue& v, FeatureEntry& out) { out.min_prob = v; }},
 }};
 const Schema<FeatureEntry> kFeatureSchema{kFeatureKeys};
 
@@ -89,8 +111,8 @@ void check_kind_keys(FeatureEntry& entry, const ConfigLocation& where, std::stri
     } else if (type == "number") {
       feature.type = FeatureType::kNumber;
     } else {
-      entry.type->fail(fmt::format("unknown type {} (use strings, vector or number)",
-                                   quote_config_text(type)));
+      entry.type->fail(
+          fmt::format("unknown type {} (use strings, vector or number)", quote_config_text(type)));
     }
     if (fasttext && feature.type != FeatureType::kStrings) {
       entry.type->fail("a fasttext source gives strings");

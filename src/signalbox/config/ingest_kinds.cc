@@ -39,25 +39,40 @@ void require_text(const ConfigValue& v) {
 }
 
 const std::array<SchemaKey<KafkaKeys>, 8> kKafkaKeys = {{
-    {"brokers", ValueType::kSingle, kKafkaRequired, {},
+    {"brokers",
+     ValueType::kSingle,
+     kKafkaRequired,
+     {},
      [](const ConfigValue& v, KafkaKeys&) { require_text(v); }},
-    {"topic", ValueType::kSingle, kKafkaRequired, {},
+    {"topic",
+     ValueType::kSingle,
+     kKafkaRequired,
+     {},
      [](const ConfigValue& v, KafkaKeys& out) {
        require_text(v);
        out.topic = v.text;
      }},
-    {"group", ValueType::kSingle, {}, "signalbox",
+    {"group",
+     ValueType::kSingle,
+     {},
+     "signalbox",
      [](const ConfigValue& v, KafkaKeys&) {
        if (v.text.empty()) v.fail_at_key("must not be empty");
      }},
-    {"format", ValueType::kSingle, {}, "json",
+    {"format",
+     ValueType::kSingle,
+     {},
+     "json",
      [](const ConfigValue& v, KafkaKeys&) {
        if (v.text != "json" && v.text != "protobuf") {
          v.fail_at_key(
              fmt::format("unknown format {} (use json or protobuf)", quote_config_text(v.text)));
        }
      }},
-    {"batch_size", ValueType::kSingle, {}, "1000",
+    {"batch_size",
+     ValueType::kSingle,
+     {},
+     "1000",
      [](const ConfigValue& v, KafkaKeys&) {
        auto n = parse_config_int(v.text);
        if (!n || *n <= 0) v.fail_at_key("must be a positive integer");
@@ -65,7 +80,10 @@ const std::array<SchemaKey<KafkaKeys>, 8> kKafkaKeys = {{
          v.fail_at_key(fmt::format("must be between 1 and {}", kMaxKafkaBatchMessages));
        }
      }},
-    {"batch_linger", ValueType::kSingle, {}, "20ms",
+    {"batch_linger",
+     ValueType::kSingle,
+     {},
+     "20ms",
      [](const ConfigValue& v, KafkaKeys&) {
        auto d = parse_duration(v.text);
        if (!d) {
@@ -74,14 +92,20 @@ const std::array<SchemaKey<KafkaKeys>, 8> kKafkaKeys = {{
        }
        if (*d < 0 || *d > kMaxKafkaBatchLinger) v.fail_at_key("must be between 0ms and 10s");
      }},
-    {"dead_letter_topic", ValueType::kSingle, {}, {},
+    {"dead_letter_topic",
+     ValueType::kSingle,
+     {},
+     {},
      [](const ConfigValue& v, KafkaKeys& out) {
        if (v.text.empty()) v.fail_at_key("must not be empty");
        out.dead_letter_topic = v;
      }},
     // Further librdkafka consumer properties; librdkafka judges their values when the
     // consumer is configured.
-    {"rdkafka.", ValueType::kSingle, {}, {},
+    {"rdkafka.",
+     ValueType::kSingle,
+     {},
+     {},
      [](const ConfigValue& v, KafkaKeys&) {
        if (reserved_property(std::string_view(v.field.key).substr(8))) {
          v.fail_at_key(
@@ -101,8 +125,9 @@ const Schema<HttpKeys> kHttpSchema{{}, "ingest kind http", kEntryKeys};
 
 }  // namespace
 
-void check_ingest_kind_keys(std::string_view kind, const ConfigFields& fields, std::string_view path,
-                            const ConfigLocation& where, const ConfigContext& context) {
+void check_ingest_kind_keys(std::string_view kind, const ConfigFields& fields,
+                            std::string_view path, const ConfigLocation& where,
+                            const ConfigContext& context) {
   if (kind == "http") {
     HttpKeys keys;
     apply_schema(kHttpSchema, fields, path, where, context, keys);

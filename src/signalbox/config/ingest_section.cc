@@ -12,11 +12,15 @@ namespace signalbox {
 namespace {
 
 const std::array<SchemaKey<IngestConfig>, 1> kIngestEntryKeys = {{
-    {"kind", ValueType::kText, "required", {},
+    {"kind",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, IngestConfig& out) {
        std::vector<std::string> kinds = ingest_kinds();
        if (std::find(kinds.begin(), kinds.end(), v.text) == kinds.end()) {
-         v.fail(fmt::format("unknown kind {} (use {})", quote_config_text(v.text), join_with_or(kinds)));
+         v.fail(fmt::format("unknown kind {} (use {})", quote_config_text(v.text),
+                            join_with_or(kinds)));
        }
        out.kind = v.text;
      }},

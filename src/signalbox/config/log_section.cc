@@ -12,7 +12,10 @@ namespace signalbox {
 namespace {
 
 const std::array<SchemaKey<LogConfig>, 3> kLogKeys = {{
-    {"level", ValueType::kText, {}, "info",
+    {"level",
+     ValueType::kText,
+     {},
+     "info",
      [](const ConfigValue& v, LogConfig& out) {
        if (!parse_log_level(v.text)) {
          v.fail(fmt::format("unknown level {} (use trace, debug, info, warn, error or off)",
@@ -20,14 +23,20 @@ const std::array<SchemaKey<LogConfig>, 3> kLogKeys = {{
        }
        out.level = v.text;
      }},
-    {"format", ValueType::kText, {}, "text",
+    {"format",
+     ValueType::kText,
+     {},
+     "text",
      [](const ConfigValue& v, LogConfig& out) {
        if (!parse_log_format(v.text)) {
          v.fail(fmt::format("unknown format {} (use text or json)", quote_config_text(v.text)));
        }
        out.format = v.text;
      }},
-    {"slow_query", ValueType::kDuration, {}, "1s",
+    {"slow_query",
+     ValueType::kDuration,
+     {},
+     "1s",
      [](const ConfigValue& v, LogConfig& out) { out.slow_query = v.duration; }},
 }};
 const Schema<LogConfig> kLogSchema{kLogKeys};

@@ -42,12 +42,14 @@ class NamedRegistry {
   // that is not [a-z0-9_]+, an empty factory, or a parameter named like a reserved key.
   void add(const std::string& name, Factory factory, ParamSpecs params) {
     if (!valid_name(name))
-      throw std::invalid_argument(fmt::format("bad {} \"{}\" (use characters a-z 0-9 _)", what_, name));
+      throw std::invalid_argument(
+          fmt::format("bad {} \"{}\" (use characters a-z 0-9 _)", what_, name));
     if (!factory) throw std::invalid_argument(fmt::format("{} \"{}\": empty factory", what_, name));
     for (const ParamSpec& p : params) {
       if (std::find(reserved_.begin(), reserved_.end(), p.name) != reserved_.end()) {
-        throw std::invalid_argument(fmt::format("{} \"{}\" declares parameter \"{}\", which every {} has",
-                                                what_, name, p.name, owner_));
+        throw std::invalid_argument(
+            fmt::format("{} \"{}\" declares parameter \"{}\", which every {} has", what_, name,
+                        p.name, owner_));
       }
     }
     MutexLock lock(mutex_);

@@ -61,7 +61,8 @@ std::vector<std::size_t> match(std::span<const Row> rows, const ConfigFields& fi
     std::string full = key_path(path, field.key);
     std::string misspelt = closest_match(field.key, absent_required);
     if (!misspelt.empty()) {
-      throw_config_error(field.where, full, fmt::format("unknown key (did you mean {}?)", misspelt));
+      throw_config_error(field.where, full,
+                         fmt::format("unknown key (did you mean {}?)", misspelt));
     }
     if (rest) {
       rest->push_back(field);
@@ -84,7 +85,8 @@ ConfigValue read(const Row& row, const ConfigField& field, std::string_view path
     v.text = p.text;
     return v;
   }
-  if (!p.scalar) v.fail(row.type == ValueType::kSingle ? "must be a single value" : "must be a string");
+  if (!p.scalar)
+    v.fail(row.type == ValueType::kSingle ? "must be a single value" : "must be a string");
   v.text = p.text;
   switch (row.type) {
     case ValueType::kText:
@@ -112,17 +114,18 @@ ConfigValue read(const Row& row, const ConfigField& field, std::string_view path
     case ValueType::kByteSize: {
       auto n = parse_byte_size(v.text);
       if (!n) {
-        v.fail(fmt::format("bad size {} (use a positive number of bytes, or with a unit B, KiB, "
-                           "MiB or GiB, e.g. 64MiB)",
-                           quote_config_text(v.text)));
+        v.fail(
+            fmt::format("bad size {} (use a positive number of bytes, or with a unit B, KiB, "
+                        "MiB or GiB, e.g. 64MiB)",
+                        quote_config_text(v.text)));
       }
       v.bytes = *n;
       break;
     }
     case ValueType::kEndpoint:
       if (!is_endpoint(v.text)) {
-        v.fail(fmt::format("bad address {} (use host:port, port 1-65535)",
-                           quote_config_text(v.text)));
+        v.fail(
+            fmt::format("bad address {} (use host:port, port 1-65535)", quote_config_text(v.text)));
       }
       break;
     case ValueType::kPath:
@@ -221,8 +224,8 @@ std::optional<double> parse_config_double(std::string_view s) {
 bool is_config_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 

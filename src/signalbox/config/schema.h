@@ -54,22 +54,22 @@ enum class ValueType {
 
 // What the walker knows of the file being read.
 struct ConfigContext {
-  std::string file;               // as named in messages
-  std::filesystem::path dir;      // relative paths are resolved against it
+  std::string file;           // as named in messages
+  std::filesystem::path dir;  // relative paths are resolved against it
 };
 
 // A key's value as its check sees it: the field, and the value read per the key's type.
 struct ConfigValue {
   ConfigField field;
-  std::string path;               // the key's full path ("server.http", "ingest[0].topic")
-  ConfigLocation owner_where;     // where the mapping holding the key is
+  std::string path;            // the key's full path ("server.http", "ingest[0].topic")
+  ConfigLocation owner_where;  // where the mapping holding the key is
   const ConfigContext* context = nullptr;
-  bool written = true;            // false when the value is the key's default
-  std::string text;               // single values as written
-  TimeMs duration = 0;            // kDuration
-  std::int64_t count = 0;         // kCount
-  std::uint64_t bytes = 0;        // kByteSize
-  std::filesystem::path file;     // kPath
+  bool written = true;         // false when the value is the key's default
+  std::string text;            // single values as written
+  TimeMs duration = 0;         // kDuration
+  std::int64_t count = 0;      // kCount
+  std::uint64_t bytes = 0;     // kByteSize
+  std::filesystem::path file;  // kPath
 
   // Throws ConfigError "<value's file:line>: <path>: <problem>".
   [[noreturn]] void fail(std::string_view problem) const;
@@ -148,14 +148,16 @@ void apply_schema(const Schema<Target>& schema, const ConfigFields& fields, std:
                   ConfigFields* rest = nullptr) {
   std::vector<schema_detail::Row> rows;
   rows.reserve(schema.keys.size());
-  for (const SchemaKey<Target>& k : schema.keys) rows.push_back({k.key, k.type, k.required, k.fallback});
-  std::vector<std::size_t> matched = schema_detail::match(rows, fields, schema.owner, schema.also_known,
-                                                          schema.far_problem, path, rest);
+  for (const SchemaKey<Target>& k : schema.keys)
+    rows.push_back({k.key, k.type, k.required, k.fallback});
+  std::vector<std::size_t> matched = schema_detail::match(
+      rows, fields, schema.owner, schema.also_known, schema.far_problem, path, rest);
   std::vector<bool> seen(rows.size(), false);
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (matched[i] == schema_detail::kRest) continue;
     seen[matched[i]] = true;
-    ConfigValue value = schema_detail::read(rows[matched[i]], fields[i], path, owner_where, context);
+    ConfigValue value =
+        schema_detail::read(rows[matched[i]], fields[i], path, owner_where, context);
     if (schema.keys[matched[i]].apply) schema.keys[matched[i]].apply(value, out);
   }
   for (std::size_t r = 0; r < rows.size(); ++r) {

@@ -7,9 +7,9 @@ namespace signalbox {
 
 std::vector<SchemaTableDescription> config_schema_tables() {
   std::vector<SchemaTableDescription> tables = {
-      {"server", server_keys()},   {"server.auth", server_auth_keys()},
+      {"server", server_keys()},         {"server.auth", server_auth_keys()},
       {"server.tls", server_tls_keys()}, {"log", log_keys()},
-      {"storage", storage_keys()}, {"event_store", event_store_keys()}};
+      {"storage", storage_keys()},       {"event_store", event_store_keys()}};
   for (const std::string& kind : ingest_kinds()) {
     tables.push_back({"ingest kind " + kind, ingest_kind_keys(kind)});
   }

@@ -17,7 +17,8 @@ namespace signalbox {
 template <class Target>
 std::vector<KeyDescription> describe(const Schema<Target>& schema) {
   std::vector<KeyDescription> out;
-  for (const SchemaKey<Target>& k : schema.keys) out.push_back({std::string(k.key), std::string(k.fallback), !k.required.empty()});
+  for (const SchemaKey<Target>& k : schema.keys)
+    out.push_back({std::string(k.key), std::string(k.fallback), !k.required.empty()});
   return out;
 }
 
@@ -28,8 +29,10 @@ void read_server(const YamlReader& reader, const ConfigField& section, ServerCon
 void read_log(const YamlReader& reader, const ConfigField& section, LogConfig& out);
 void read_storage(const YamlReader& reader, const ConfigField& section, StorageConfig& out);
 void read_event_store(const YamlReader& reader, const ConfigField& section, EventStoreConfig& out);
-void read_ingest(const YamlReader& reader, const ConfigField& section, std::vector<IngestConfig>& out);
-void read_sources(const YamlReader& reader, const ConfigField& section, std::vector<SourceConfig>& out);
+void read_ingest(const YamlReader& reader, const ConfigField& section,
+                 std::vector<IngestConfig>& out);
+void read_sources(const YamlReader& reader, const ConfigField& section,
+                  std::vector<SourceConfig>& out);
 void read_features(const YamlReader& reader, const ConfigField& section,
                    const std::vector<SourceConfig>& sources, std::vector<FeatureConfig>& out);
 void read_signals(const YamlReader& reader, const ConfigField& section,
@@ -54,8 +57,9 @@ std::vector<KeyDescription> view_keys();
 // entry of `kind` (besides `kind`), at `path` written at `where`.
 std::vector<std::string> ingest_kinds();
 std::vector<KeyDescription> ingest_kind_keys(std::string_view kind);
-void check_ingest_kind_keys(std::string_view kind, const ConfigFields& fields, std::string_view path,
-                            const ConfigLocation& where, const ConfigContext& context);
+void check_ingest_kind_keys(std::string_view kind, const ConfigFields& fields,
+                            std::string_view path, const ConfigLocation& where,
+                            const ConfigContext& context);
 
 // Claims `name` for a signal or view, refusing one already taken.
 void claim_name(ClaimedNames& names, const std::string& name, const ConfigValue& value);

@@ -15,30 +15,55 @@ void positive(const ConfigValue& v) {
 }
 
 const std::array<SchemaKey<ServerAuthConfig>, 3> kServerAuthKeys = {{
-    {"ingest", ValueType::kText, {}, {},
-     [](const ConfigValue& v, ServerAuthConfig& out) { out.ingest = secret_reference(v, "token"); }},
-    {"query", ValueType::kText, {}, {},
+    {"ingest",
+     ValueType::kText,
+     {},
+     {},
+     [](const ConfigValue& v, ServerAuthConfig& out) {
+       out.ingest = secret_reference(v, "token");
+     }},
+    {"query",
+     ValueType::kText,
+     {},
+     {},
      [](const ConfigValue& v, ServerAuthConfig& out) { out.query = secret_reference(v, "token"); }},
-    {"metrics", ValueType::kText, {}, {},
-     [](const ConfigValue& v, ServerAuthConfig& out) { out.metrics = secret_reference(v, "token"); }},
+    {"metrics",
+     ValueType::kText,
+     {},
+     {},
+     [](const ConfigValue& v, ServerAuthConfig& out) {
+       out.metrics = secret_reference(v, "token");
+     }},
 }};
 const Schema<ServerAuthConfig> kServerAuthSchema{kServerAuthKeys};
 
 // Both or neither: a certificate without its key is a half-done setup.
 constexpr std::string_view kTlsRequired = "required when server.tls is given (a PEM file)";
 const std::array<SchemaKey<ServerTlsConfig>, 2> kServerTlsKeys = {{
-    {"cert", ValueType::kPath, kTlsRequired, {},
+    {"cert",
+     ValueType::kPath,
+     kTlsRequired,
+     {},
      [](const ConfigValue& v, ServerTlsConfig& out) { out.cert = v.file; }},
-    {"key", ValueType::kPath, kTlsRequired, {},
+    {"key",
+     ValueType::kPath,
+     kTlsRequired,
+     {},
      [](const ConfigValue& v, ServerTlsConfig& out) { out.key = v.file; }},
 }};
 const Schema<ServerTlsConfig> kServerTlsSchema{kServerTlsKeys};
 
 const std::array<SchemaKey<ServerConfig>, 13> kServerKeys = {{
-    {"http", ValueType::kEndpoint, {}, "127.0.0.1:8080",
+    {"http",
+     ValueType::kEndpoint,
+     {},
+     "127.0.0.1:8080",
      [](const ConfigValue& v, ServerConfig& out) { out.http = v.text; }},
     // Absent (or null): no gRPC server.
-    {"grpc", ValueType::kAny, {}, {},
+    {"grpc",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, ServerConfig& out) {
        if (v.field.node && v.field.node->IsNull()) return;
        if (!v.field.value.scalar) v.fail("must be a string");
@@ -48,37 +73,92 @@ const std::array<SchemaKey<ServerConfig>, 13> kServerKeys = {{
        }
        out.grpc = v.text;
      }},
-    {"max_body_bytes", ValueType::kCount, {}, "16777216",
-     [](const ConfigValue& v, ServerConfig& out) { out.max_body_bytes = static_cast<std::size_t>(v.count); }},
-    {"idle_timeout", ValueType::kDuration, {}, "60s",
-     [](const ConfigValue& v, ServerConfig& out) { positive(v); out.idle_timeout = v.duration; }},
-    {"request_timeout", ValueType::kDuration, {}, "30s",
-     [](const ConfigValue& v, ServerConfig& out) { positive(v); out.request_timeout = v.duration; }},
-    {"query_timeout", ValueType::kDuration, {}, "10s",
-     [](const ConfigValue& v, ServerConfig& out) { positive(v); out.query_timeout = v.duration; }},
-    {"shutdown_timeout", ValueType::kDuration, {}, "30s",
-     [](const ConfigValue& v, ServerConfig& out) { positive(v); out.shutdown_timeout = v.duration; }},
-    {"max_connections", ValueType::kCount, {}, "1024",
-     [](const ConfigValue& v, ServerConfig& out) { out.max_connections = static_cast<std::size_t>(v.count); }},
-    {"max_inflight_bytes", ValueType::kByteSize, {}, "256MiB",
-     [](const ConfigValue& v, ServerConfig& out) { out.max_inflight_bytes = static_cast<std::size_t>(v.bytes); }},
-    {"max_queued_requests", ValueType::kCount, {}, "1024",
-     [](const ConfigValue& v, ServerConfig& out) { out.max_queued_requests = static_cast<std::size_t>(v.count); }},
-    {"max_events_per_request", ValueType::kCount, {}, "100000",
-     [](const ConfigValue& v, ServerConfig& out) { out.max_events_per_request = static_cast<std::size_t>(v.count); }},
-    {"auth", ValueType::kAny, {}, {},
+    {"max_body_bytes",
+     ValueType::kCount,
+     {},
+     "16777216",
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.max_body_bytes = static_cast<std::size_t>(v.count);
+     }},
+    {"idle_timeout",
+     ValueType::kDuration,
+     {},
+     "60s",
+     [](const ConfigValue& v, ServerConfig& out) {
+       positive(v);
+       out.idle_timeout = v.duration;
+     }},
+    {"request_timeout",
+     ValueType::kDuration,
+     {},
+     "30s",
+     [](const ConfigValue& v, ServerConfig& out) {
+       positive(v);
+       out.request_timeout = v.duration;
+     }},
+    {"query_timeout",
+     ValueType::kDuration,
+     {},
+     "10s",
+     [](const ConfigValue& v, ServerConfig& out) {
+       positive(v);
+       out.query_timeout = v.duration;
+     }},
+    {"shutdown_timeout",
+     ValueType::kDuration,
+     {},
+     "30s",
+     [](const ConfigValue& v, ServerConfig& out) {
+       positive(v);
+       out.shutdown_timeout = v.duration;
+     }},
+    {"max_connections",
+     ValueType::kCount,
+     {},
+     "1024",
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.max_connections = static_cast<std::size_t>(v.count);
+     }},
+    {"max_inflight_bytes",
+     ValueType::kByteSize,
+     {},
+     "256MiB",
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.max_inflight_bytes = static_cast<std::size_t>(v.bytes);
+     }},
+    {"max_queued_requests",
+     ValueType::kCount,
+     {},
+     "1024",
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.max_queued_requests = static_cast<std::size_t>(v.count);
+     }},
+    {"max_events_per_request",
+     ValueType::kCount,
+     {},
+     "100000",
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.max_events_per_request = static_cast<std::size_t>(v.count);
+     }},
+    {"auth",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, ServerConfig& out) {
        YamlReader reader(*v.context);
-       apply_schema(kServerAuthSchema, reader.sub_fields(v.field, v.path), v.path, v.field.value_where,
-                    *v.context, out.auth);
+       apply_schema(kServerAuthSchema, reader.sub_fields(v.field, v.path), v.path,
+                    v.field.value_where, *v.context, out.auth);
      }},
-    {"tls", ValueType::kAny, {}, {},
+    {"tls",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, ServerConfig& out) {
        if (v.field.node && v.field.node->IsNull()) return;
        YamlReader reader(*v.context);
        ServerTlsConfig tls;
-       apply_schema(kServerTlsSchema, reader.sub_fields(v.field, v.path), v.path, v.field.value_where,
-                    *v.context, tls);
+       apply_schema(kServerTlsSchema, reader.sub_fields(v.field, v.path), v.path,
+                    v.field.value_where, *v.context, tls);
        out.tls = std::move(tls);
      }},
 }};

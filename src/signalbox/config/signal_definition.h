@@ -19,8 +19,8 @@ namespace signalbox {
 // Where a config item was written, for error messages of the form "file:line: key: problem".
 struct ConfigLocation {
   std::string file;
-  int line = 0;       // 1-based; 0 when unknown
-  std::string path;   // the item's dotted path ("signals[2]"); empty for top-level places
+  int line = 0;      // 1-based; 0 when unknown
+  std::string path;  // the item's dotted path ("signals[2]"); empty for top-level places
 };
 
 // Throws ConfigError("<file>:<line>: <key>: <problem>"). A key not already under the
@@ -77,34 +77,35 @@ std::string unknown_key_problem(std::string_view key, const std::vector<std::str
 std::string closest_match(std::string_view text, const std::vector<std::string>& known);
 
 struct WindowConfig {
-  std::string text;                    // as written, e.g. "7d": the key in answers
+  std::string text;  // as written, e.g. "7d": the key in answers
   TimeMs length = 0;
 };
 
 struct SignalConfig {
   std::string name;
   std::string aggregator;
-  std::string group_by;                // empty: not grouped
-  std::string value;                   // empty: none
+  std::string group_by;                                                // empty: not grouped
+  std::string value;                                                   // empty: none
   std::optional<std::vector<std::pair<std::string, double>>> actions;  // absent: all, weight 1
-  std::vector<WindowConfig> windows;   // empty: one result over all history
-  ConfigParams params;                 // k, half_life, ...: those its aggregator declares
+  std::vector<WindowConfig> windows;  // empty: one result over all history
+  ConfigParams params;                // k, half_life, ...: those its aggregator declares
   ConfigLocation where;
 };
 
 struct ViewConfig {
   std::string name;
   std::string signal;
-  std::string window;                  // as written in the signal's windows; empty for none
+  std::string window;  // as written in the signal's windows; empty for none
   std::string transform;
-  ConfigParams params;                 // k, gap, ...: those its transform declares
+  ConfigParams params;  // k, gap, ...: those its transform declares
   ConfigLocation where;
 };
 
 // Helpers for aggregators and views that read ConfigParams; each throws ConfigError naming
 // the parameter on a bad value. `fallback` is used when the parameter is absent; without
 // one, absence is an error too.
-std::int64_t param_int(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
+std::int64_t param_int(const ConfigParams& params, std::string_view key,
+                       const ConfigLocation& where,
                        std::optional<std::int64_t> fallback = std::nullopt);
 double param_double(const ConfigParams& params, std::string_view key, const ConfigLocation& where,
                     std::optional<double> fallback = std::nullopt);

@@ -32,9 +32,9 @@ std::vector<std::pair<std::string, double>> read_actions(const ConfigValue& v) {
   for (const ConfigField& a : reader.sub_fields(v.field, v.path)) {
     std::string a_path = child_path(v.path, a.key);
     if (!is_action(a.key)) {
-      throw_config_error(a.where, a_path,
-                         fmt::format("bad action {} (use 1-32 characters a-z 0-9 _)",
-                                     quote_config_text(a.key)));
+      throw_config_error(
+          a.where, a_path,
+          fmt::format("bad action {} (use 1-32 characters a-z 0-9 _)", quote_config_text(a.key)));
     }
     auto w = a.value.scalar ? parse_config_double(a.value.text) : std::nullopt;
     if (!w) throw_config_error(a.value_where, a_path, "weight must be a finite number");
@@ -65,8 +65,8 @@ std::vector<WindowConfig> read_windows(const ConfigValue& v) {
     for (const WindowConfig& earlier : windows) {
       if (earlier.length == w.length) {
         throw_config_error(where, w_path,
-                           fmt::format("duplicate window {} (same as {})", quote_config_text(w.text),
-                                       quote_config_text(earlier.text)));
+                           fmt::format("duplicate window {} (same as {})",
+                                       quote_config_text(w.text), quote_config_text(earlier.text)));
       }
     }
     windows.push_back(std::move(w));
@@ -76,21 +76,43 @@ std::vector<WindowConfig> read_windows(const ConfigValue& v) {
 }
 
 const std::array<SchemaKey<SignalEntry>, 6> kSignalKeys = {{
-    {"name", ValueType::kText, "required", {},
+    {"name",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, SignalEntry& out) {
        if (!is_config_name(v.text)) v.fail(bad_name_problem(v.text));
        claim_name(out.names, v.text, v);
        out.signal.name = v.text;
      }},
-    {"aggregator", ValueType::kNonEmptyText, "required", {},
+    {"aggregator",
+     ValueType::kNonEmptyText,
+     "required",
+     {},
      [](const ConfigValue& v, SignalEntry& out) { out.signal.aggregator = v.text; }},
-    {"group_by", ValueType::kText, {}, {},
-     [](const ConfigValue& v, SignalEntry& out) { out.signal.group_by = value_reference(v, out.features); }},
-    {"value", ValueType::kText, {}, {},
-     [](const ConfigValue& v, SignalEntry& out) { out.signal.value = value_reference(v, out.features); }},
-    {"actions", ValueType::kAny, {}, {},
+    {"group_by",
+     ValueType::kText,
+     {},
+     {},
+     [](const ConfigValue& v, SignalEntry& out) {
+       out.signal.group_by = value_reference(v, out.features);
+     }},
+    {"value",
+     ValueType::kText,
+     {},
+     {},
+     [](const ConfigValue& v, SignalEntry& out) {
+       out.signal.value = value_reference(v, out.features);
+     }},
+    {"actions",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, SignalEntry& out) { out.signal.actions = read_actions(v); }},
-    {"windows", ValueType::kAny, {}, {},
+    {"windows",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, SignalEntry& out) { out.signal.windows = read_windows(v); }},
 }};
 const Schema<SignalEntry> kSignalSchema{kSignalKeys};
@@ -126,7 +148,8 @@ std::vector<KeyDescription> signal_keys() { return describe(kSignalSchema); }
 void claim_name(ClaimedNames& names, const std::string& name, const ConfigValue& value) {
   auto [it, inserted] = names.emplace(name, value.field.value_where.line);
   if (!inserted) {
-    value.fail(fmt::format("duplicate name {} (first at line {})", quote_config_text(name), it->second));
+    value.fail(
+        fmt::format("duplicate name {} (first at line {})", quote_config_text(name), it->second));
   }
 }
 

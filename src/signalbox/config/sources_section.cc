@@ -35,15 +35,19 @@ const std::vector<BuiltinSourceKind>& builtin_source_kinds() {
 const std::vector<std::string> kSourceFileKeys = {"path", "key", "model"};
 
 const std::array<SchemaKey<SourceConfig>, 1> kSourceEntryKeys = {{
-    {"kind", ValueType::kText, "required", {},
+    {"kind",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, SourceConfig& out) {
        // Any kind but the built-ins is registered in code (a plugin, the embedding program);
        // whether it exists is known only when the sources are built, which rejects an
        // unknown one.
        if (!is_source_kind_name(v.text)) {
-         v.fail(fmt::format("bad kind {} (use table, fasttext, redis or a registered kind of "
-                            "characters a-z 0-9 _)",
-                            quote_config_text(v.text)));
+         v.fail(
+             fmt::format("bad kind {} (use table, fasttext, redis or a registered kind of "
+                         "characters a-z 0-9 _)",
+                         quote_config_text(v.text)));
        }
        out.kind = v.text;
      }},
@@ -51,9 +55,21 @@ const std::array<SchemaKey<SourceConfig>, 1> kSourceEntryKeys = {{
 const Schema<SourceConfig> kSourceEntrySchema{kSourceEntryKeys};
 
 const std::array<SchemaKey<SourceConfig>, 3> kSourceFileKeySchema = {{
-    {"path", ValueType::kPath, {}, {}, [](const ConfigValue& v, SourceConfig& out) { out.path = v.file; }},
-    {"key", ValueType::kNonEmptyText, {}, {}, [](const ConfigValue& v, SourceConfig& out) { out.key = v.text; }},
-    {"model", ValueType::kPath, {}, {}, [](const ConfigValue& v, SourceConfig& out) { out.model = v.file; }},
+    {"path",
+     ValueType::kPath,
+     {},
+     {},
+     [](const ConfigValue& v, SourceConfig& out) { out.path = v.file; }},
+    {"key",
+     ValueType::kNonEmptyText,
+     {},
+     {},
+     [](const ConfigValue& v, SourceConfig& out) { out.key = v.text; }},
+    {"model",
+     ValueType::kPath,
+     {},
+     {},
+     [](const ConfigValue& v, SourceConfig& out) { out.model = v.file; }},
 }};
 const Schema<SourceConfig> kSourceFileSchema{kSourceFileKeySchema};
 
@@ -65,12 +81,13 @@ SourceConfig read_source(const YamlReader& reader, const ConfigField& s) {
   source.where = s.value_where;
   source.where.path = path;
   ConfigFields rest;
-  apply_schema(kSourceEntrySchema, reader.sub_fields(s, path), path, source.where,
-               reader.context(), source, &rest);
+  apply_schema(kSourceEntrySchema, reader.sub_fields(s, path), path, source.where, reader.context(),
+               source, &rest);
   ConfigFields file_keys;
   ConfigFields params;
   for (ConfigField& f : rest) {
-    bool file_key = std::find(kSourceFileKeys.begin(), kSourceFileKeys.end(), f.key) != kSourceFileKeys.end();
+    bool file_key =
+        std::find(kSourceFileKeys.begin(), kSourceFileKeys.end(), f.key) != kSourceFileKeys.end();
     (file_key ? file_keys : params).push_back(std::move(f));
   }
   std::vector<std::string> uses = source_entry_keys(source.kind);
@@ -104,7 +121,8 @@ SourceConfig read_source(const YamlReader& reader, const ConfigField& s) {
 
 bool is_builtin_source_kind(std::string_view kind) {
   const auto& kinds = builtin_source_kinds();
-  return std::any_of(kinds.begin(), kinds.end(), [&](const BuiltinSourceKind& k) { return k.kind == kind; });
+  return std::any_of(kinds.begin(), kinds.end(),
+                     [&](const BuiltinSourceKind& k) { return k.kind == kind; });
 }
 
 std::vector<std::string> source_entry_keys(std::string_view kind) {
@@ -121,7 +139,8 @@ std::vector<std::string> source_entry_keys(std::string_view kind) {
 
 void read_sources(const YamlReader& reader, const ConfigField& section,
                   std::vector<SourceConfig>& out) {
-  for (const ConfigField& s : reader.sub_fields(section, "sources")) out.push_back(read_source(reader, s));
+  for (const ConfigField& s : reader.sub_fields(section, "sources"))
+    out.push_back(read_source(reader, s));
 }
 
 std::vector<SourceConfig> read_sources_mapping(const YAML::Node& sources,

@@ -24,7 +24,10 @@ struct StorageEntry {
 };
 
 const std::array<SchemaKey<StorageEntry>, 1> kStorageKindKey = {{
-    {"kind", ValueType::kText, {}, "rocksdb",
+    {"kind",
+     ValueType::kText,
+     {},
+     "rocksdb",
      [](const ConfigValue& v, StorageEntry& out) {
        if (v.text != "rocksdb" && v.text != "redis") {
          v.fail(fmt::format("unknown kind {} (use rocksdb or redis)", quote_config_text(v.text)));
@@ -36,9 +39,15 @@ const std::array<SchemaKey<StorageEntry>, 1> kStorageKindKey = {{
 
 // Read by the RocksDB store (store/rocksdb).
 const std::array<SchemaKey<StorageEntry>, 3> kRocksdbKeys = {{
-    {"path", ValueType::kPath, {}, "data",
+    {"path",
+     ValueType::kPath,
+     {},
+     "data",
      [](const ConfigValue& v, StorageEntry& out) { out.config.path = v.file; }},
-    {"sync", ValueType::kText, {}, "none",
+    {"sync",
+     ValueType::kText,
+     {},
+     "none",
      [](const ConfigValue& v, StorageEntry& out) {
        if (v.text != "always" && v.text != "none") {
          v.fail(fmt::format("unknown mode {} (use always or none)", quote_config_text(v.text)));
@@ -46,14 +55,18 @@ const std::array<SchemaKey<StorageEntry>, 3> kRocksdbKeys = {{
        out.config.sync = v.text == "always";
        if (v.written) out.sync_where = v.field.value_where;
      }},
-    {"reserve", ValueType::kText, {}, "64MiB",
+    {"reserve",
+     ValueType::kText,
+     {},
+     "64MiB",
      [](const ConfigValue& v, StorageEntry& out) {
        std::optional<std::uint64_t> bytes =
            v.text == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(v.text);
        if (!bytes) {
-         v.fail(fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, "
-                            "GiB or TiB, e.g. 1GiB; 0 for no reserve)",
-                            quote_config_text(v.text)));
+         v.fail(
+             fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, "
+                         "GiB or TiB, e.g. 1GiB; 0 for no reserve)",
+                         quote_config_text(v.text)));
        }
        out.config.reserve = *bytes;
      }},
@@ -61,7 +74,10 @@ const std::array<SchemaKey<StorageEntry>, 3> kRocksdbKeys = {{
 
 // Read by the Redis store (store/redis).
 const std::array<SchemaKey<StorageEntry>, 5> kRedisKeys = {{
-    {"nodes", ValueType::kAny, {}, {},
+    {"nodes",
+     ValueType::kAny,
+     {},
+     {},
      [](const ConfigValue& v, StorageEntry& out) {
        YamlReader reader(*v.context);
        for (const auto& [n, where] : reader.items(v.field, v.path, "host:port addresses")) {
@@ -76,20 +92,34 @@ const std::array<SchemaKey<StorageEntry>, 5> kRedisKeys = {{
        }
        out.nodes_where = v.field.value_where;
      }},
-    {"password", ValueType::kText, {}, {},
-     [](const ConfigValue& v, StorageEntry& out) { out.config.password = secret_reference(v, "password"); }},
-    {"key_prefix", ValueType::kText, {}, "signalbox",
+    {"password",
+     ValueType::kText,
+     {},
+     {},
+     [](const ConfigValue& v, StorageEntry& out) {
+       out.config.password = secret_reference(v, "password");
+     }},
+    {"key_prefix",
+     ValueType::kText,
+     {},
+     "signalbox",
      [](const ConfigValue& v, StorageEntry& out) {
        if (v.text.empty() || v.text.find_first_of("{}") != std::string::npos)
          v.fail("must be a non-empty text without { or }");
        out.config.key_prefix = v.text;
      }},
-    {"timeout", ValueType::kDuration, {}, "2s",
+    {"timeout",
+     ValueType::kDuration,
+     {},
+     "2s",
      [](const ConfigValue& v, StorageEntry& out) {
        if (v.duration <= 0) v.fail("must be positive");
        out.config.timeout = v.duration;
      }},
-    {"pool", ValueType::kText, {}, "4",
+    {"pool",
+     ValueType::kText,
+     {},
+     "4",
      [](const ConfigValue& v, StorageEntry& out) {
        auto n = parse_config_int(v.text);
        if (!n || *n < 1 || *n > 1024) v.fail("must be an integer from 1 to 1024");

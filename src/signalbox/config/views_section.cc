@@ -22,23 +22,35 @@ struct ViewEntry {
 };
 
 const std::array<SchemaKey<ViewEntry>, 4> kViewKeys = {{
-    {"name", ValueType::kText, "required", {},
+    {"name",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, ViewEntry& out) {
        if (!is_config_name(v.text)) v.fail(bad_name_problem(v.text));
        claim_name(out.names, v.text, v);
        out.view.name = v.text;
      }},
-    {"signal", ValueType::kText, "required", {},
+    {"signal",
+     ValueType::kText,
+     "required",
+     {},
      [](const ConfigValue& v, ViewEntry& out) {
        out.view.signal = v.text;
        out.signal = v;
      }},
-    {"window", ValueType::kNonEmptyText, {}, {},
+    {"window",
+     ValueType::kNonEmptyText,
+     {},
+     {},
      [](const ConfigValue& v, ViewEntry& out) {
        out.view.window = v.text;
        out.window = v;
      }},
-    {"transform", ValueType::kNonEmptyText, "required", {},
+    {"transform",
+     ValueType::kNonEmptyText,
+     "required",
+     {},
      [](const ConfigValue& v, ViewEntry& out) { out.view.transform = v.text; }},
 }};
 const Schema<ViewEntry> kViewSchema{kViewKeys};
@@ -69,10 +81,10 @@ void read_views(const YamlReader& reader, const ConfigField& section,
       for (const WindowConfig& w : signal->windows) texts.push_back(w.text);
       if (std::find(texts.begin(), texts.end(), view.window) == texts.end()) {
         entry.window->fail(
-            texts.empty()
-                ? fmt::format("signal {} has no windows", quote_config_text(signal->name))
-                : fmt::format("unknown window {} (signal {} has {})", quote_config_text(view.window),
-                              quote_config_text(signal->name), join_with_commas(texts)));
+            texts.empty() ? fmt::format("signal {} has no windows", quote_config_text(signal->name))
+                          : fmt::format("unknown window {} (signal {} has {})",
+                                        quote_config_text(view.window),
+                                        quote_config_text(signal->name), join_with_commas(texts)));
       }
     }
     out.push_back(std::move(view));

@@ -72,7 +72,8 @@ ConfigFields YamlReader::fields(const YAML::Node& map, std::string_view path,
         }
         field.value.items.push_back(item.Scalar());
       }
-      if (field.value.list) field.value.text = fmt::format("[{}]", fmt::join(field.value.items, ", "));
+      if (field.value.list)
+        field.value.text = fmt::format("[{}]", fmt::join(field.value.items, ", "));
     }
     nodes_.push_back(std::make_unique<YAML::Node>(value));
     field.node = nodes_.back().get();

@@ -29,7 +29,8 @@ class Engine::Merger final : public TileMerger {
     for (const Signal* s : owners) owners_[s->state_id()] = &s->aggregator();
   }
 
-  std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const override {
+  std::string merge(std::uint64_t state_id,
+                    std::span<const std::string_view> operands) const override {
     auto it = owners_.find(state_id);
     if (it == owners_.end() || operands.empty())
       return operands.empty() ? std::string() : std::string(operands.back());
@@ -59,8 +60,8 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   late_horizon_ = options.late_horizon.value_or(retention_.late_horizon);
   if (late_horizon_ < 0 || late_horizon_ > retention_.late_horizon) {
     throw std::invalid_argument(fmt::format(
-        "late horizon {} ms: must be from 0 to the config's {} ms, for which ids are kept", late_horizon_,
-        retention_.late_horizon));
+        "late horizon {} ms: must be from 0 to the config's {} ms, for which ids are kept",
+        late_horizon_, retention_.late_horizon));
   }
   for (const SignalConfig& sc : config_.signals) {
     if (signal_index_.count(sc.name))
@@ -116,16 +117,18 @@ std::vector<std::pair<std::size_t, std::string>> Engine::operand_indexes(const V
     auto it = signal_index_.find(operand.signal);
     if (it == signal_index_.end())
       throw_config_error(vc.where, "transform",
-                         fmt::format("{} reads signal \"{}\", which is not configured", vc.transform,
-                                     operand.signal));
+                         fmt::format("{} reads signal \"{}\", which is not configured",
+                                     vc.transform, operand.signal));
     const auto& windows = signals_[it->second]->windows();
-    bool known = operand.window.empty() ? windows.empty()
-                                        : std::any_of(windows.begin(), windows.end(),
-                                                      [&](const WindowConfig& w) { return w.text == operand.window; });
+    bool known = operand.window.empty()
+                     ? windows.empty()
+                     : std::any_of(windows.begin(), windows.end(),
+                                   [&](const WindowConfig& w) { return w.text == operand.window; });
     if (!known)
-      throw_config_error(vc.where, "transform",
-                         fmt::format("{} reads window \"{}\" of signal \"{}\", which it does not have",
-                                     vc.transform, operand.window, operand.signal));
+      throw_config_error(
+          vc.where, "transform",
+          fmt::format("{} reads window \"{}\" of signal \"{}\", which it does not have",
+                      vc.transform, operand.window, operand.signal));
     out.emplace_back(it->second, operand.window);
   }
   return out;
@@ -205,7 +208,8 @@ Value Engine::describe() const {
     if (!c.params.empty()) o.emplace_back("params", params_value(c.params));
     views.emplace_back(std::move(o));
   }
-  return Value(Value::Object{{"signals", Value(std::move(signals))}, {"views", Value(std::move(views))}});
+  return Value(
+      Value::Object{{"signals", Value(std::move(signals))}, {"views", Value(std::move(views))}});
 }
 
 }  // namespace signalbox

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -153,8 +153,9 @@ class Engine {
   // nullopt when not even `to` can. Answerability only grows with as_of, so a binary search
   // over query plans finds it, without reading or folding events. Throws QueryError for an
   // unknown name or from > to.
-  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names,
-                                            TimeMs from, TimeMs to, TimeMs precision);
+  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id,
+                                            const std::vector<std::string>& names, TimeMs from,
+                                            TimeMs to, TimeMs precision);
 
   // How much one explain() answer may list.
   struct ExplainOptions {
@@ -170,8 +171,9 @@ class Engine {
   // for the window, read from one snapshot and folded exactly as query() folds them. `window`
   // narrows a windowed signal to one of its windows; a view takes none. Throws QueryError for an
   // unknown name or window and for what query() refuses.
-  Value explain(std::uint64_t user_id, const std::string& name, const std::optional<std::string>& window,
-                std::optional<TimeMs> as_of, ExplainOptions options);
+  Value explain(std::uint64_t user_id, const std::string& name,
+                const std::optional<std::string>& window, std::optional<TimeMs> as_of,
+                ExplainOptions options);
 
   // Up to `limit` user ids to browse (GET /v1/users): the users this process ingested most
   // recently, newest first (at most kRecentUsers of them), then users with raw events in the
@@ -181,7 +183,9 @@ class Engine {
   // Up to `limit` of the users this process ingested most recently, newest first (at most
   // kRecentUsers): kept in memory on ingest, so per process and lost on restart; a user of
   // another process on a shared store is not listed. Reads no store.
-  std::vector<std::uint64_t> recent_users(std::size_t limit) const { return recent_users_.newest(limit); }
+  std::vector<std::uint64_t> recent_users(std::size_t limit) const {
+    return recent_users_.newest(limit);
+  }
 
   // The configured signals and views with their parameters (GET /v1/signals); with the store
   // open, each signal also says from when it is complete ("complete_since", see below) and
@@ -296,17 +300,19 @@ class Engine {
 
   // Whether every signal of `requests` can be planned at `as_of` on `snapshot` (see
   // earliest_answerable).
-  bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id, const std::vector<SignalRequest>& requests,
-                  TimeMs as_of) const;
+  bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id,
+                  const std::vector<SignalRequest>& requests, TimeMs as_of) const;
 
-  PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes, IngestResult result);
+  PreparedBatch prepare(std::vector<Event> events, std::vector<std::size_t> indexes,
+                        IngestResult result);
   // Whether state_owners_[owner] takes `event` (besides its action weight); null: every state
   // takes every event.
   using StateFilter = std::function<bool(std::size_t owner, const Event& event)>;
   // Folds events[i] for each i in `which` into per-tile deltas, appended to `deltas`, each
   // into the states `filter` lets take it.
-  void fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
-                   std::vector<TileStates>& deltas, const StateFilter& filter = nullptr) const;
+  void fold_deltas(const std::vector<MaterializedEvent>& events,
+                   const std::vector<std::size_t>& which, std::vector<TileStates>& deltas,
+                   const StateFilter& filter = nullptr) const;
   // Reads the state registry at open: records for the states new to the store (see
   // StateRecord), written back unless read-only.
   void open_registry() SIGNALBOX_REQUIRES(write_mutex_);
@@ -324,8 +330,9 @@ class Engine {
   StateFilter live_filter(TimeMs raw_horizon) const SIGNALBOX_REQUIRES(write_mutex_);
   // The answer's "complete_since" and "incomplete" members for `names` as of `as_of` (see
   // docs/http-api.md); nothing when every name is complete for all time.
-  void mark_incomplete(const std::vector<std::string>& names, const std::vector<SignalRequest>& requests,
-                       TimeMs as_of, Value& answer) const;
+  void mark_incomplete(const std::vector<std::string>& names,
+                       const std::vector<SignalRequest>& requests, TimeMs as_of,
+                       Value& answer) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water) SIGNALBOX_REQUIRES(write_mutex_);
   // The oldest input clock while any input is open (with write_mutex_ held).

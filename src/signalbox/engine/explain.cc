@@ -26,15 +26,16 @@ std::string window_list(const std::vector<WindowConfig>& windows) {
 void narrow_to_window(SignalRequest& request, const std::vector<WindowConfig>& windows,
                       const std::string& window) {
   if (windows.empty()) {
-    throw QueryError(fmt::format("window: signal \"{}\" has no windows (ask without window)", request.name));
+    throw QueryError(
+        fmt::format("window: signal \"{}\" has no windows (ask without window)", request.name));
   }
   for (const WindowConfig& w : windows) {
     if (w.text != window) continue;
     request.windows = {w};
     return;
   }
-  throw QueryError(fmt::format("window: signal \"{}\" has no window \"{}\" (its windows: {})", request.name,
-                               window, window_list(windows)));
+  throw QueryError(fmt::format("window: signal \"{}\" has no window \"{}\" (its windows: {})",
+                               request.name, window, window_list(windows)));
 }
 
 }  // namespace
@@ -60,14 +61,17 @@ Value Engine::explain_signal(std::size_t s, const SignalRequest& request, const 
     fields.insert(fields.begin(), {"signal", Value(signal.name())});
     fields.insert(fields.begin() + 1, {"combine", Value(rule.name)});
     explained.push_back(std::move(entry));
-    if (plan.label.empty()) single = std::move(result);
-    else windows.emplace_back(plan.label, std::move(result));
+    if (plan.label.empty())
+      single = std::move(result);
+    else
+      windows.emplace_back(plan.label, std::move(result));
   }
   return signal.windowed() ? Value(std::move(windows)) : std::move(single);
 }
 
-Value Engine::explain(std::uint64_t user_id, const std::string& name, const std::optional<std::string>& window,
-                      std::optional<TimeMs> as_of, ExplainOptions options) {
+Value Engine::explain(std::uint64_t user_id, const std::string& name,
+                      const std::optional<std::string>& window, std::optional<TimeMs> as_of,
+                      ExplainOptions options) {
   counters_.queries++;
   std::vector<SignalRequest> requests = requests_for({name});
   const auto view = view_index_.find(name);
@@ -75,9 +79,10 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name, const std:
       view == view_index_.end() ? signal_index_.at(name) : view_signal_[view->second];
   const Signal& signal = *signals_[s];
   if (window && view != view_index_.end()) {
-    throw QueryError(fmt::format(
-        "window: \"{}\" is a view; it reads the windows of its signal \"{}\" itself (ask without window)", name,
-        signal.name()));
+    throw QueryError(
+        fmt::format("window: \"{}\" is a view; it reads the windows of its signal \"{}\" itself "
+                    "(ask without window)",
+                    name, signal.name()));
   }
   if (window) narrow_to_window(requests[s], signal.windows(), *window);
 

@@ -17,25 +17,35 @@ const std::array<KnownRule, 14>& known_rules() {
       {"count", {"sum", "the sum of the parts' values (per key)", true, false}},
       {"sum", {"sum", "the sum of the parts' values (per key)", true, false}},
       {"decayed_count",
-       {"sum", "the sum of the parts' values (per key), each already decayed to as_of", true, false}},
+       {"sum", "the sum of the parts' values (per key), each already decayed to as_of", true,
+        false}},
       {"min", {"min", "the smallest of the parts' values (per key)", false, true}},
       {"max", {"max", "the largest of the parts' values (per key)", false, true}},
       {"avg",
-       {"mean_of_values", "the mean of all values of all parts (each part's value is its own mean)", false,
-        false}},
-      {"stddev",
-       {"pooled_stddev", "the standard deviation of all values of all parts, pooled from each part's count, mean and spread",
+       {"mean_of_values", "the mean of all values of all parts (each part's value is its own mean)",
         false, false}},
-      {"mean", {"weighted_mean", "the element-wise mean of all parts, each weighted by its total weight", false, false}},
+      {"stddev",
+       {"pooled_stddev",
+        "the standard deviation of all values of all parts, pooled from each part's count, mean "
+        "and spread",
+        false, false}},
+      {"mean",
+       {"weighted_mean", "the element-wise mean of all parts, each weighted by its total weight",
+        false, false}},
       {"last_k",
-       {"newest_distinct", "the k newest distinct values over all parts, each with its newest ts", false, true}},
+       {"newest_distinct", "the k newest distinct values over all parts, each with its newest ts",
+        false, true}},
       {"sequence", {"newest", "the k newest entries over all parts", false, true}},
       {"distinct_count",
-       {"distinct_union", "the number of distinct values in the union of the parts' values", false, false}},
-      {"quantile", {"sketch_merge", "the quantiles of the parts' values merged (a KLL sketch beyond 400 values)",
-                    false, false}},
+       {"distinct_union", "the number of distinct values in the union of the parts' values", false,
+        false}},
+      {"quantile",
+       {"sketch_merge",
+        "the quantiles of the parts' values merged (a KLL sketch beyond 400 values)", false,
+        false}},
       {"top_frequent",
-       {"sketch_merge", "the most frequent values of the parts' counts added up (a frequent-items sketch)", false,
+       {"sketch_merge",
+        "the most frequent values of the parts' counts added up (a frequent-items sketch)", false,
         false}},
       {"", {"merge", "the aggregator's own merge of the parts' states", false, false}},
   }};
@@ -45,7 +55,8 @@ const std::array<KnownRule, 14>& known_rules() {
 bool any_shared_entry(const Value& part, const Value& value) {
   if (!part.is_array() || !value.is_array()) return false;
   for (const Value& entry : part.array())
-    if (std::find(value.array().begin(), value.array().end(), entry) != value.array().end()) return true;
+    if (std::find(value.array().begin(), value.array().end(), entry) != value.array().end())
+      return true;
   return false;
 }
 

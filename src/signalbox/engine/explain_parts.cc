@@ -9,9 +9,12 @@ namespace {
 
 const char* tile_kind_name(TileKind kind) {
   switch (kind) {
-    case TileKind::kBase: return "base";
-    case TileKind::kDay: return "day";
-    case TileKind::kHour: return "hour";
+    case TileKind::kBase:
+      return "base";
+    case TileKind::kDay:
+      return "day";
+    case TileKind::kHour:
+      return "hour";
   }
   return "unknown";
 }
@@ -37,8 +40,8 @@ bool newer(const MaterializedEvent& a, const MaterializedEvent& b) {
 
 }  // namespace
 
-Value explained_event(const MaterializedEvent& e, const FeatureNames& features, double weight, const Value& value,
-                      bool decides) {
+Value explained_event(const MaterializedEvent& e, const FeatureNames& features, double weight,
+                      const Value& value, bool decides) {
   Value::Object out;
   out.emplace_back("ts", Value(e.event.ts));
   out.emplace_back("event_id", Value(e.event.event_id));
@@ -48,8 +51,10 @@ Value explained_event(const MaterializedEvent& e, const FeatureNames& features, 
   if (!e.event.attrs.empty()) {
     Value::Object attrs;
     for (const auto& [name, value] : e.event.attrs) {
-      if (const auto* s = std::get_if<std::string>(&value)) attrs.emplace_back(name, Value(*s));
-      else attrs.emplace_back(name, Value(std::get<double>(value)));
+      if (const auto* s = std::get_if<std::string>(&value))
+        attrs.emplace_back(name, Value(*s));
+      else
+        attrs.emplace_back(name, Value(std::get<double>(value)));
     }
     out.emplace_back("attrs", Value(std::move(attrs)));
   }
@@ -65,7 +70,8 @@ Value explained_event(const MaterializedEvent& e, const FeatureNames& features, 
 }
 
 void WindowParts::on_tile(const StoredTile& tile, const State& state) {
-  tiles_.push_back({tile.kind, tile.start, tile.covered_through, signal_.aggregator().result(state, as_of_)});
+  tiles_.push_back(
+      {tile.kind, tile.start, tile.covered_through, signal_.aggregator().result(state, as_of_)});
 }
 
 void WindowParts::on_event(const MaterializedEvent& event, double weight) {
@@ -74,8 +80,8 @@ void WindowParts::on_event(const MaterializedEvent& event, double weight) {
   events_.push_back({&event, weight, signal_.aggregator().result(*alone, as_of_)});
 }
 
-Value WindowParts::explanation(const WindowPlan& plan, std::optional<TimeMs> from, const Value& value,
-                               const CombineRule& rule, std::size_t max_events,
+Value WindowParts::explanation(const WindowPlan& plan, std::optional<TimeMs> from,
+                               const Value& value, const CombineRule& rule, std::size_t max_events,
                                const FeatureNames& features) const {
   Value::Array tiles;
   for (const TilePart& t : tiles_) {
@@ -83,7 +89,8 @@ Value WindowParts::explanation(const WindowPlan& plan, std::optional<TimeMs> fro
     o.emplace_back("kind", Value(tile_kind_name(t.kind)));
     const bool base = t.kind == TileKind::kBase;
     o.emplace_back("from", base ? Value() : Value(t.start));
-    o.emplace_back("to", base ? Value(t.covered_through) : Value(t.start + tile_length(t.kind) - 1));
+    o.emplace_back("to",
+                   base ? Value(t.covered_through) : Value(t.start + tile_length(t.kind) - 1));
     o.emplace_back("value", t.value);
     if (part_decides(rule, t.value, value)) o.emplace_back("decides", Value(true));
     tiles.emplace_back(std::move(o));
@@ -101,11 +108,13 @@ Value WindowParts::explanation(const WindowPlan& plan, std::optional<TimeMs> fro
     return newer(*events_[a].event, *events_[b].event);
   });
   if (order.size() > max_events) order.resize(max_events);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return newer(*events_[a].event, *events_[b].event); });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return newer(*events_[a].event, *events_[b].event);
+  });
   Value::Array events;
   for (std::size_t i : order) {
-    events.push_back(explained_event(*events_[i].event, features, events_[i].weight, events_[i].value, decides[i]));
+    events.push_back(explained_event(*events_[i].event, features, events_[i].weight,
+                                     events_[i].value, decides[i]));
   }
 
   Value::Object out;

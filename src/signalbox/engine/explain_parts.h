@@ -28,7 +28,8 @@ class WindowParts final : public FoldObserver {
   // most `max_events` events are listed, newest first; under a selective rule those that
   // decide the value are listed before the others, and every part that decides is marked.
   Value explanation(const WindowPlan& plan, std::optional<TimeMs> from, const Value& value,
-                    const CombineRule& rule, std::size_t max_events, const FeatureNames& features) const;
+                    const CombineRule& rule, std::size_t max_events,
+                    const FeatureNames& features) const;
 
  private:
   struct TilePart {
@@ -52,7 +53,7 @@ class WindowParts final : public FoldObserver {
 // One event as explain lists it: ts, event_id, action, item_id and query when present, attrs,
 // the features looked up for it (by feature name, those it has), the weight it was folded
 // with, its value alone, and "decides" when set.
-Value explained_event(const MaterializedEvent& event, const FeatureNames& features, double weight, const Value& value,
-                      bool decides);
+Value explained_event(const MaterializedEvent& event, const FeatureNames& features, double weight,
+                      const Value& value, bool decides);
 
 }  // namespace signalbox

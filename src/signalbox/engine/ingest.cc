@@ -84,7 +84,9 @@ Engine::PreparedBatch Engine::prepare_json(std::string_view body) {
   return prepare(std::move(events), std::move(indexes), std::move(result));
 }
 
-IngestResult Engine::ingest_json(std::string_view body) { return ingest_prepared(prepare_json(body)); }
+IngestResult Engine::ingest_json(std::string_view body) {
+  return ingest_prepared(prepare_json(body));
+}
 
 IngestResult Engine::ingest(std::vector<Event> events) {
   std::vector<std::size_t> indexes = input_indexes(events.size());
@@ -128,8 +130,9 @@ std::optional<TimeMs> Engine::ids_hold() const {
   return oldest;
 }
 
-void Engine::fold_deltas(const std::vector<MaterializedEvent>& events, const std::vector<std::size_t>& which,
-                         std::vector<TileStates>& deltas, const StateFilter& filter) const {
+void Engine::fold_deltas(const std::vector<MaterializedEvent>& events,
+                         const std::vector<std::size_t>& which, std::vector<TileStates>& deltas,
+                         const StateFilter& filter) const {
   std::unordered_map<TileKey, std::size_t, TileKeyHash> index;
   std::vector<std::optional<double>> weights(state_owners_.size());
   for (std::size_t i : which) {
@@ -144,7 +147,9 @@ void Engine::fold_deltas(const std::vector<MaterializedEvent>& events, const std
     for (TileKind kind : {TileKind::kDay, TileKind::kHour}) {
       TileKey key{me.event.user_id, kind, floor_to(me.event.ts, tile_length(kind))};
       auto [at, inserted] = index.try_emplace(key, deltas.size());
-      if (inserted) deltas.push_back(TileStates{key, std::vector<std::unique_ptr<State>>(state_owners_.size())});
+      if (inserted)
+        deltas.push_back(
+            TileStates{key, std::vector<std::unique_ptr<State>>(state_owners_.size())});
       std::vector<std::unique_ptr<State>>& states = deltas[at->second].states;
       for (std::size_t o = 0; o < state_owners_.size(); ++o) {
         if (!weights[o]) continue;
@@ -244,10 +249,11 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     if (w.lanes.empty()) {
       if (e.ts > too_late_through) continue;
       result.rejected.push_back(late_event(
-          w.indexes[i], fmt::format("{} is too late: stream time is {}, and events more than the late "
-                                    "horizon ({} ms, event_store.late_horizon) behind it can no longer "
-                                    "be deduplicated",
-                                    e.ts, high_water, late_horizon)));
+          w.indexes[i],
+          fmt::format("{} is too late: stream time is {}, and events more than the late "
+                      "horizon ({} ms, event_store.late_horizon) behind it can no longer "
+                      "be deduplicated",
+                      e.ts, high_water, late_horizon)));
     } else {
       const std::string& lane = w.lanes[w.indexes[i]];
       auto clock = lane_clocks_.find(lane);
@@ -260,10 +266,11 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
               ? fmt::format("{} is too late: ids of events up to {} are no longer kept for "
                             "deduplication (event_store.late_horizon)",
                             e.ts, ids_horizon)
-              : fmt::format("{} is too late: the stream time of {} is {}, and events more than the "
-                            "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
-                            "deduplicated",
-                            e.ts, lane, clock->second, late_horizon)));
+              : fmt::format(
+                    "{} is too late: the stream time of {} is {}, and events more than the "
+                    "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
+                    "deduplicated",
+                    e.ts, lane, clock->second, late_horizon)));
     }
     is_late[i] = true;
     ++late;
@@ -273,7 +280,8 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   if (late > 0) {
     std::unordered_set<std::pair<std::uint64_t, std::string_view>, EventIdHash> seen;
     for (std::size_t i = 0; i < w.events.size(); ++i)
-      repeat[i] = !is_late[i] && !seen.emplace(w.events[i].event.user_id, w.events[i].event.event_id).second;
+      repeat[i] = !is_late[i] &&
+                  !seen.emplace(w.events[i].event.user_id, w.events[i].event.event_id).second;
   }
   std::vector<std::size_t> candidates;
   std::vector<std::pair<std::uint64_t, std::string>> ids;
@@ -302,19 +310,19 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
     }
     const std::size_t i = candidates[c];
     const Event& e = w.events[i].event;
-    batch.events.push_back(StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i]), e.ts > raw_horizon});
+    batch.events.push_back(
+        StoredEvent{e.user_id, e.ts, e.event_id, std::move(w.encoded[i]), e.ts > raw_horizon});
     batch.high_water = std::max(batch.high_water, e.ts);
     fresh.push_back(i);
   }
   // The deltas encoded ahead are right when exactly the events they fold are stored and every
   // state takes each of them.
   const StateFilter filter = live_filter(raw_horizon);
-  const bool filtered =
-      filter && std::any_of(fresh.begin(), fresh.end(), [&](std::size_t i) {
-        for (std::size_t o = 0; o < state_owners_.size(); ++o)
-          if (!filter(o, w.events[i].event)) return true;
-        return false;
-      });
+  const bool filtered = filter && std::any_of(fresh.begin(), fresh.end(), [&](std::size_t i) {
+                          for (std::size_t o = 0; o < state_owners_.size(); ++o)
+                            if (!filter(o, w.events[i].event)) return true;
+                          return false;
+                        });
   if (fresh == w.firsts && !filtered) {
     batch.tiles = std::move(w.tiles);
   } else {

@@ -78,8 +78,7 @@ void load_one(const std::filesystem::path& path, const std::filesystem::path& wr
         fmt::format("built for plugin ABI version {}, but this signalbox has plugin ABI "
                     "version {}; rebuild the plugin against this Signalbox's headers",
                     theirs, SIGNALBOX_PLUGIN_ABI_VERSION));
-  auto register_fn =
-      reinterpret_cast<PluginRegisterFunction>(dlsym(handle, kPluginRegisterSymbol));
+  auto register_fn = reinterpret_cast<PluginRegisterFunction>(dlsym(handle, kPluginRegisterSymbol));
   if (!register_fn)
     refuse(fmt::format("not a Signalbox plugin: it exports no {}", kPluginRegisterSymbol));
 
@@ -111,8 +110,8 @@ void load_one(const std::filesystem::path& path, const std::filesystem::path& wr
                             const ParamSpecs& params, const std::vector<std::string>& taken) {
     for (const ParamSpec& p : params)
       if (std::find(taken.begin(), taken.end(), p.name) != taken.end())
-        refuse(fmt::format("{} \"{}\" declares parameter \"{}\", which is a key of every {}",
-                           what, name, p.name, what == "aggregator" ? "signal" : "view"));
+        refuse(fmt::format("{} \"{}\" declares parameter \"{}\", which is a key of every {}", what,
+                           name, p.name, what == "aggregator" ? "signal" : "view"));
   };
   for (const auto& [name, factory, params] : registrar.aggregators)
     check_declared("aggregator", name, params, signal_keys());

@@ -25,16 +25,18 @@ std::string join_names(const std::vector<std::string>& names) {
 
 // The answer of one signal from its planned windows, each folded by fold_window().
 Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
-                      const std::vector<StoredTile>& stored, const std::vector<MaterializedEvent>& events,
-                      TimeMs as_of) {
+                      const std::vector<StoredTile>& stored,
+                      const std::vector<MaterializedEvent>& events, TimeMs as_of) {
   DecodedTiles tiles(signal.aggregator(), stored);
   Value::Object windows;
   Value single;
   for (const WindowPlan& plan : plans) {
     std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr);
     Value result = signal.aggregator().result(*state, as_of);
-    if (plan.label.empty()) single = std::move(result);
-    else windows.emplace_back(plan.label, std::move(result));
+    if (plan.label.empty())
+      single = std::move(result);
+    else
+      windows.emplace_back(plan.label, std::move(result));
   }
   return signal.windowed() ? Value(std::move(windows)) : std::move(single);
 }
@@ -62,8 +64,8 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& 
     }
     auto v = view_index_.find(name);
     if (v == view_index_.end()) {
-      throw QueryError(
-          fmt::format("unknown signal or view \"{}\" (known: {})", name, join_names(this->names())));
+      throw QueryError(fmt::format("unknown signal or view \"{}\" (known: {})", name,
+                                   join_names(this->names())));
     }
     if (views_[v->second]->input() != View::Input::kOperands)
       want(view_signal_[v->second], config_.views[v->second].window);
@@ -98,8 +100,9 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   std::vector<Value> signal_results(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (!requests[s].name.empty())
-      signal_results[s] = evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-                                          inputs.events, inputs.as_of);
+      signal_results[s] =
+          evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+                          inputs.events, inputs.as_of);
   // What was read already answers "seen" for most known users; only the rest cost a lookup.
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
@@ -109,8 +112,9 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   return out;
 }
 
-void Engine::mark_incomplete(const std::vector<std::string>& names, const std::vector<SignalRequest>& requests,
-                             TimeMs as_of, Value& answer) const {
+void Engine::mark_incomplete(const std::vector<std::string>& names,
+                             const std::vector<SignalRequest>& requests, TimeMs as_of,
+                             Value& answer) const {
   const TimeMs retention = config_.event_store.retention;
   // Whether window `window` of signal `s` (all its windows when empty) starts before its
   // state is complete.
@@ -120,7 +124,8 @@ void Engine::mark_incomplete(const std::vector<std::string>& names, const std::v
     const std::vector<WindowConfig>& windows = signals_[s]->windows();
     if (windows.empty()) return true;  // all of history
     for (const WindowConfig& w : windows)
-      if ((window.empty() || w.text == window) && window_start(w.length, as_of, retention) < since) return true;
+      if ((window.empty() || w.text == window) && window_start(w.length, as_of, retention) < since)
+        return true;
     return false;
   };
   Value::Object since_by_name, incomplete_by_name;
@@ -133,14 +138,16 @@ void Engine::mark_incomplete(const std::vector<std::string>& names, const std::v
       Value::Array windows;
       for (const WindowConfig& w : requests[s].windows)
         if (reaches_before(s, w.text)) windows.emplace_back(w.text);
-      if (!signals_[s]->windowed() || !windows.empty()) incomplete_by_name.emplace_back(name, Value(std::move(windows)));
+      if (!signals_[s]->windowed() || !windows.empty())
+        incomplete_by_name.emplace_back(name, Value(std::move(windows)));
       continue;
     }
     // A view: complete since the latest of the states it reads, incomplete when one of the
     // windows it reads reaches before that state's.
     const std::size_t v = view_index_.at(name);
     std::vector<std::pair<std::size_t, std::string>> reads = view_operands_[v];
-    if (views_[v]->input() != View::Input::kOperands) reads.emplace_back(view_signal_[v], config_.views[v].window);
+    if (views_[v]->input() != View::Input::kOperands)
+      reads.emplace_back(view_signal_[v], config_.views[v].window);
     TimeMs since = 0;
     bool incomplete = false;
     for (const auto& read : reads) {
@@ -153,7 +160,8 @@ void Engine::mark_incomplete(const std::vector<std::string>& names, const std::v
   }
   if (since_by_name.empty()) return;
   answer.object().emplace_back("complete_since", Value(std::move(since_by_name)));
-  if (!incomplete_by_name.empty()) answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
+  if (!incomplete_by_name.empty())
+    answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
@@ -166,8 +174,8 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
 
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   const TimeMs retention = config_.event_store.retention;
-  const OnlineState online =
-      online_state(snapshot->high_water(), snapshot->expired_through(), retention, retention_.retention);
+  const OnlineState online = online_state(snapshot->high_water(), snapshot->expired_through(),
+                                          retention, retention_.retention);
 
   // Read, in one pass over the user's tiles, only the states and the time some window asked
   // for can use; then hand each state its own.
@@ -208,8 +216,9 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   // The raw events of all partial ends, in one pass per merged range.
   const FeatureNames& features = materializer_->feature_names();
   for (const auto& [from, to] : raw_ranges(inputs.plans))
-    snapshot->scan_events(user_id, from, to,
-                          [&](std::string_view bytes) { inputs.events.push_back(decode_event(bytes, features)); });
+    snapshot->scan_events(user_id, from, to, [&](std::string_view bytes) {
+      inputs.events.push_back(decode_event(bytes, features));
+    });
   inputs.snapshot = std::move(snapshot);
   return inputs;
 }
@@ -241,8 +250,10 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
   for (std::size_t n = 0; n < names.size(); ++n) {
     const std::string& name = names[n];
     if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      if (--uses[it->second] == 0) out_signals.emplace_back(name, std::move(signal_results[it->second]));
-      else out_signals.emplace_back(name, signal_results[it->second]);
+      if (--uses[it->second] == 0)
+        out_signals.emplace_back(name, std::move(signal_results[it->second]));
+      else
+        out_signals.emplace_back(name, signal_results[it->second]);
     } else {
       out_signals.emplace_back(name, std::move(view_results[n]));
     }

@@ -15,9 +15,9 @@ namespace signalbox {
 // the stored tiles those windows can use, and the raw events of every raw piece. A plain value.
 struct QueryInputs {
   TimeMs as_of = 0;
-  std::vector<std::vector<WindowPlan>> plans;                           // by signal index
-  std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;     // by state id
-  std::vector<MaterializedEvent> events;                                // ascending by ts
+  std::vector<std::vector<WindowPlan>> plans;                        // by signal index
+  std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;  // by state id
+  std::vector<MaterializedEvent> events;                             // ascending by ts
   // Whether the tile read met any tile of the user (even one outside the windows asked for).
   bool read_any_tile = false;
   // The snapshot everything above was read from, for a follow-up read at the same state.

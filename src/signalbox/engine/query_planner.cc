@@ -12,12 +12,13 @@ TimeMs window_start(TimeMs length, TimeMs as_of, TimeMs retention) {
   return length <= retention ? as_of - length + 1 : floor_day(as_of - length);
 }
 
-OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention, TimeMs raw_kept) {
+OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention,
+                         TimeMs raw_kept) {
   OnlineState state;
   state.stream_time = high_water;
   state.retention = retention;
-  state.raw_after =
-      std::max(high_water == kBeginningOfTime ? kBeginningOfTime : high_water - raw_kept, expired_through);
+  state.raw_after = std::max(
+      high_water == kBeginningOfTime ? kBeginningOfTime : high_water - raw_kept, expired_through);
   state.hour_tiles_from =
       state.raw_after == kBeginningOfTime ? kBeginningOfTime : floor_day(state.raw_after) - kDayMs;
   return state;
@@ -26,14 +27,16 @@ OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs reten
 TimeMs tiles_needed_from(const SignalRequest& request, TimeMs as_of, TimeMs retention) {
   if (!request.windowed) return kBeginningOfTime;
   TimeMs from = as_of;
-  for (const WindowConfig& w : request.windows) from = std::min(from, window_start(w.length, as_of, retention));
+  for (const WindowConfig& w : request.windows)
+    from = std::min(from, window_start(w.length, as_of, retention));
   return floor_day(from);
 }
 
 namespace {
 
 // Whether the online state still holds `piece` of a window of `request`.
-bool holds(const CoverPiece& piece, const SignalRequest& request, const OnlineState& state, bool base) {
+bool holds(const CoverPiece& piece, const SignalRequest& request, const OnlineState& state,
+           bool base) {
   if (piece.kind == CoverPiece::Kind::kRaw) return piece.from > state.raw_after;
   if (piece.tile == TileKind::kHour) return piece.from >= state.hour_tiles_from;
   // Day tiles of a windowed state are kept for its longest window behind the raw horizon;
@@ -63,13 +66,14 @@ WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs f
 
 }  // namespace
 
-std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of, const OnlineState& state,
+std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
+                                    const OnlineState& state,
                                     std::optional<TimeMs> base_covered_through) {
   std::vector<WindowPlan> plans;
   if (request.windowed) {
     for (const WindowConfig& w : request.windows)
-      plans.push_back(plan_window(request, w.text, window_start(w.length, as_of, state.retention), as_of,
-                                  state, std::nullopt));
+      plans.push_back(plan_window(request, w.text, window_start(w.length, as_of, state.retention),
+                                  as_of, state, std::nullopt));
     return plans;
   }
   if (base_covered_through && *base_covered_through > as_of) {
@@ -83,7 +87,8 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of, 
   return plans;
 }
 
-std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(const std::vector<std::vector<WindowPlan>>& plans) {
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
+    const std::vector<std::vector<WindowPlan>>& plans) {
   std::vector<std::pair<TimeMs, TimeMs>> ranges;
   for (const auto& signal_plans : plans)
     for (const WindowPlan& plan : signal_plans)

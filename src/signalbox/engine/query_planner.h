@@ -24,24 +24,26 @@ TimeMs window_start(TimeMs length, TimeMs as_of, TimeMs retention);
 
 // What one snapshot of the online state holds.
 struct OnlineState {
-  TimeMs stream_time = kBeginningOfTime;      // for messages
-  TimeMs retention = 0;                       // event_store.retention
-  TimeMs raw_after = kBeginningOfTime;        // every raw event with ts > this is present
-  TimeMs hour_tiles_from = kBeginningOfTime;  // every hour tile starting at or after this is present
+  TimeMs stream_time = kBeginningOfTime;  // for messages
+  TimeMs retention = 0;                   // event_store.retention
+  TimeMs raw_after = kBeginningOfTime;    // every raw event with ts > this is present
+  TimeMs hour_tiles_from =
+      kBeginningOfTime;  // every hour tile starting at or after this is present
 };
 
 // The OnlineState of a snapshot with stream time `high_water` and expiry horizon
 // `expired_through`, in a store that keeps raw events for `raw_kept` (retention plus the
 // allowed clock skew) and hour tiles from the day before the raw horizon on.
-OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention, TimeMs raw_kept);
+OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention,
+                         TimeMs raw_kept);
 
 // One signal of a query: the windows asked for (a view of one window asks for that one only)
 // and what its state keeps.
 struct SignalRequest {
   std::string name;
-  bool windowed = false;                 // false: one answer over all history (a base tile)
-  std::vector<WindowConfig> windows;     // asked for, in answer order; empty when not windowed
-  TimeMs state_longest_window = 0;       // the longest window of any signal sharing the state
+  bool windowed = false;              // false: one answer over all history (a base tile)
+  std::vector<WindowConfig> windows;  // asked for, in answer order; empty when not windowed
+  TimeMs state_longest_window = 0;    // the longest window of any signal sharing the state
 };
 
 // The earliest tile start the windows of `request` can use as of `as_of`: a day boundary, or
@@ -61,11 +63,13 @@ struct WindowPlan {
 // tile's covered-through time for a signal without windows (absent when the user has none).
 // Throws QueryError naming the signal and window when some piece lies where the online state
 // no longer holds it (an as_of too old for it), pointing to `signalbox backfill`.
-std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of, const OnlineState& state,
+std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
+                                    const OnlineState& state,
                                     std::optional<TimeMs> base_covered_through);
 
 // The raw event ranges of `plans` as few closed [from, to] ranges as possible, ascending:
 // ranges that overlap or touch are merged, so one scan reads each raw event once.
-std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(const std::vector<std::vector<WindowPlan>>& plans);
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
+    const std::vector<std::vector<WindowPlan>>& plans);
 
 }  // namespace signalbox

@@ -9,11 +9,11 @@
 
 namespace signalbox {
 
-bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id, const std::vector<SignalRequest>& requests,
-                        TimeMs as_of) const {
+bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id,
+                        const std::vector<SignalRequest>& requests, TimeMs as_of) const {
   const TimeMs retention = config_.event_store.retention;
-  const OnlineState online =
-      online_state(snapshot.high_water(), snapshot.expired_through(), retention, retention_.retention);
+  const OnlineState online = online_state(snapshot.high_water(), snapshot.expired_through(),
+                                          retention, retention_.retention);
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     // A signal without windows is refused before its base tile's span: read that one tile.
@@ -32,7 +32,8 @@ bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id, const st
   return true;
 }
 
-std::optional<TimeMs> Engine::earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& requested,
+std::optional<TimeMs> Engine::earliest_answerable(std::uint64_t user_id,
+                                                  const std::vector<std::string>& requested,
                                                   TimeMs from, TimeMs to, TimeMs precision) {
   if (from < 0) throw QueryError("from: must be a time in milliseconds since the epoch, >= 0");
   if (from > to) throw QueryError(fmt::format("from: {} is after to ({})", from, to));

@@ -22,8 +22,7 @@ void RecentUsers::note(std::span<const StoredEvent> events) {
 std::vector<std::uint64_t> RecentUsers::newest(std::size_t limit) const {
   MutexLock lock(mutex_);
   std::vector<std::uint64_t> out;
-  for (auto it = order_.begin(); it != order_.end() && out.size() < limit; ++it)
-    out.push_back(*it);
+  for (auto it = order_.begin(); it != order_.end() && out.size() < limit; ++it) out.push_back(*it);
   return out;
 }
 

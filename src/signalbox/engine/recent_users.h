@@ -31,7 +31,8 @@ class RecentUsers {
   std::size_t capacity_;
   mutable Mutex mutex_;
   std::list<std::uint64_t> order_ SIGNALBOX_GUARDED_BY(mutex_);  // newest first
-  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> position_ SIGNALBOX_GUARDED_BY(mutex_);
+  std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> position_
+      SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

@@ -72,12 +72,15 @@ void Engine::drop_states(const std::vector<std::uint64_t>& state_ids) {
   const TimeMs expired = store_->snapshot()->expired_through();
   policy.retention = high - std::max(expired, kBeginningOfTime + 1);
   policy.late_horizon = high - (kBeginningOfTime + 1);  // the id horizon stays where it is
-  store_->expire(policy, {.ids_hold = std::nullopt, .fold_base = false, .compact_tiles = true, .compact = false});
+  store_->expire(
+      policy,
+      {.ids_hold = std::nullopt, .fold_base = false, .compact_tiles = true, .compact = false});
 }
 
 std::string Engine::registry_note() const {
   StateRegistry registry = retired_;
-  for (std::size_t o = 0; o < state_owners_.size(); ++o) registry[state_owners_[o]->state_id()] = records_[o];
+  for (std::size_t o = 0; o < state_owners_.size(); ++o)
+    registry[state_owners_[o]->state_id()] = records_[o];
   return encode_state_registry(registry);
 }
 
@@ -105,7 +108,8 @@ Engine::BootstrapStep Engine::bootstrap_step(std::size_t max_events) {
   // the raw events feeds them all (the states new at one start always do).
   std::optional<std::size_t> lead;
   for (std::size_t o = 0; o < records_.size(); ++o)
-    if (records_[o].bootstrapping && (!lead || records_[o].next_user < records_[*lead].next_user)) lead = o;
+    if (records_[o].bootstrapping && (!lead || records_[o].next_user < records_[*lead].next_user))
+      lead = o;
   if (!lead) {
     step.done = true;
     return step;
@@ -128,8 +132,9 @@ Engine::BootstrapStep Engine::bootstrap_step(std::size_t max_events) {
     const std::vector<std::uint64_t> users = snapshot->users(next_user, kUsersPerListing);
     if (users.empty()) finished = true;
     for (std::uint64_t user : users) {
-      snapshot->scan_events(user, start.holds_from, std::numeric_limits<TimeMs>::max(),
-                            [&](std::string_view bytes) { events.push_back(decode_event(bytes, features)); });
+      snapshot->scan_events(
+          user, start.holds_from, std::numeric_limits<TimeMs>::max(),
+          [&](std::string_view bytes) { events.push_back(decode_event(bytes, features)); });
       ++step.users;
       if (user == std::numeric_limits<std::uint64_t>::max()) {
         finished = true;
@@ -142,7 +147,8 @@ Engine::BootstrapStep Engine::bootstrap_step(std::size_t max_events) {
   std::vector<std::size_t> all(events.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   std::vector<TileStates> deltas;
-  fold_deltas(events, all, deltas, [&](std::size_t o, const Event&) { return static_cast<bool>(in_step[o]); });
+  fold_deltas(events, all, deltas,
+              [&](std::size_t o, const Event&) { return static_cast<bool>(in_step[o]); });
 
   std::vector<StateRecord> updated = records_;
   for (std::size_t o = 0; o < updated.size(); ++o) {
@@ -183,7 +189,8 @@ std::size_t Engine::fold_history(std::vector<Event> events) {
   // Events every state holds already are not looked up.
   TimeMs needed_before = 0;
   for (std::size_t o = 0; o < state_owners_.size(); ++o)
-    if (!bootstrapping_[o].load()) needed_before = std::max(needed_before, complete_since_[o].load());
+    if (!bootstrapping_[o].load())
+      needed_before = std::max(needed_before, complete_since_[o].load());
   std::erase_if(events, [&](const Event& e) { return e.ts >= needed_before; });
   if (events.empty()) return 0;
   std::vector<MaterializedEvent> materialized = materializer_->materialize(std::move(events));

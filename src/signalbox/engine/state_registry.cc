@@ -18,7 +18,8 @@ T parse_field(std::string_view field, int base, std::size_t line) {
   T value{};
   auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value, base);
   if (error != std::errc() || end != field.data() + field.size())
-    throw CorruptionError(fmt::format("state registry note, line {}: \"{}\" is not a number", line, field));
+    throw CorruptionError(
+        fmt::format("state registry note, line {}: \"{}\" is not a number", line, field));
   return value;
 }
 
@@ -40,8 +41,8 @@ std::string encode_state_registry(const StateRegistry& registry) {
   out += '\n';
   // state id, holds_from, complete_since, bootstrapping, next_user, retired
   for (const auto& [state_id, r] : registry)
-    out += fmt::format("{:016x} {} {} {} {} {}\n", state_id, r.holds_from, r.complete_since, r.bootstrapping ? 1 : 0,
-                       r.next_user, r.retired ? 1 : 0);
+    out += fmt::format("{:016x} {} {} {} {} {}\n", state_id, r.holds_from, r.complete_since,
+                       r.bootstrapping ? 1 : 0, r.next_user, r.retired ? 1 : 0);
   return out;
 }
 
@@ -55,14 +56,14 @@ StateRegistry decode_state_registry(std::string_view text) {
     ++line_number;
     if (line_number == 1) {
       if (line != kVersionLine)
-        throw CorruptionError(fmt::format("state registry note: unknown format \"{}\" (expected \"{}\")", line,
-                                          kVersionLine));
+        throw CorruptionError(fmt::format(
+            "state registry note: unknown format \"{}\" (expected \"{}\")", line, kVersionLine));
       continue;
     }
     std::vector<std::string_view> fields = split(line);
     if (fields.size() != 6)
-      throw CorruptionError(
-          fmt::format("state registry note, line {}: {} fields, expected 6", line_number, fields.size()));
+      throw CorruptionError(fmt::format("state registry note, line {}: {} fields, expected 6",
+                                        line_number, fields.size()));
     StateRecord r;
     const auto state_id = parse_field<std::uint64_t>(fields[0], 16, line_number);
     r.holds_from = parse_field<TimeMs>(fields[1], 10, line_number);

@@ -20,8 +20,10 @@ void merge_tile(const Aggregator& aggregator, State& into, DecodedTiles& tiles, 
 
 }  // namespace
 
-std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan, DecodedTiles& tiles,
-                                   const std::vector<MaterializedEvent>& events, FoldObserver* observer) {
+std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
+                                   DecodedTiles& tiles,
+                                   const std::vector<MaterializedEvent>& events,
+                                   FoldObserver* observer) {
   const Aggregator& aggregator = signal.aggregator();
   std::unique_ptr<State> state = aggregator.make_state();
   if (plan.base) {
@@ -29,7 +31,8 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
     // until the next fold moves it there too: it belongs to the base's span.
     for (std::size_t i = 0; i < tiles.size(); ++i) {
       const StoredTile& t = tiles.tile(i);
-      if (t.kind == TileKind::kBase || (t.kind == TileKind::kDay && t.start + kDayMs - 1 <= plan.base_through))
+      if (t.kind == TileKind::kBase ||
+          (t.kind == TileKind::kDay && t.start + kDayMs - 1 <= plan.base_through))
         merge_tile(aggregator, *state, tiles, i, observer);
     }
   }
@@ -42,8 +45,9 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
       }
       continue;
     }
-    auto first = std::lower_bound(events.begin(), events.end(), piece.from,
-                                  [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
+    auto first =
+        std::lower_bound(events.begin(), events.end(), piece.from,
+                         [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
     for (auto it = first; it != events.end() && it->event.ts <= piece.to; ++it) {
       std::optional<double> weight = signal.weight(*it);
       if (!weight) continue;

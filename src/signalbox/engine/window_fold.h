@@ -42,7 +42,9 @@ class FoldObserver {
 // piece (`events` ascending by ts, holding at least every event of the plan's raw pieces).
 // The one evaluation of a window: queries and explain both answer through it. `observer` may
 // be null.
-std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan, DecodedTiles& tiles,
-                                   const std::vector<MaterializedEvent>& events, FoldObserver* observer);
+std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
+                                   DecodedTiles& tiles,
+                                   const std::vector<MaterializedEvent>& events,
+                                   FoldObserver* observer);
 
 }  // namespace signalbox

@@ -91,13 +91,20 @@ unsigned field_of(std::string_view key) {
 // The reason of a rule broken by field `which` (one of Field).
 RejectReason reason_of(unsigned which) {
   switch (which) {
-    case kUserId: return RejectReason::kUserId;
-    case kTs: return RejectReason::kTs;
-    case kAction: return RejectReason::kAction;
-    case kEventId: return RejectReason::kEventId;
-    case kItemId: return RejectReason::kItemId;
-    case kQuery: return RejectReason::kQuery;
-    default: return RejectReason::kAttrs;
+    case kUserId:
+      return RejectReason::kUserId;
+    case kTs:
+      return RejectReason::kTs;
+    case kAction:
+      return RejectReason::kAction;
+    case kEventId:
+      return RejectReason::kEventId;
+    case kItemId:
+      return RejectReason::kItemId;
+    case kQuery:
+      return RejectReason::kQuery;
+    default:
+      return RejectReason::kAttrs;
   }
 }
 
@@ -108,8 +115,9 @@ Rejection unknown_field(std::string_view key) {
 
 // "attrs.<name>: <detail>": a rule broken by one attribute.
 Rejection attr_rejection(std::string_view name, std::string_view detail) {
-  return Rejection{RejectReason::kAttrs,
-                   fmt::format("{}.{}: {}", reject_reason_info(RejectReason::kAttrs).field, name, detail)};
+  return Rejection{
+      RejectReason::kAttrs,
+      fmt::format("{}.{}: {}", reject_reason_info(RejectReason::kAttrs).field, name, detail)};
 }
 
 // Finds the end of the JSON value starting at body[pos], which is not blank, without
@@ -194,7 +202,8 @@ struct EventDecoder::Impl {
 bool EventDecoder::Impl::decode(std::string_view json, TimeMs max_ts, Event* event,
                                 Rejection* error) {
   if (json.size() > kMaxEventJsonBytes) {
-    *error = Rejection::of(RejectReason::kJson, fmt::format("event larger than {} bytes", kMaxEventJsonBytes));
+    *error = Rejection::of(RejectReason::kJson,
+                           fmt::format("event larger than {} bytes", kMaxEventJsonBytes));
     return false;
   }
   std::memcpy(padded.get(), json.data(), json.size());
@@ -217,8 +226,8 @@ bool EventDecoder::Impl::decode(std::string_view json, TimeMs max_ts, Event* eve
   return decode_fields(object, max_ts, event, error);
 }
 
-bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_ts,
-                                       Event* event, Rejection* error) {
+bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_ts, Event* event,
+                                       Rejection* error) {
   event->item_id.reset();
   event->query.reset();
   event->attrs.clear();
@@ -260,7 +269,8 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
         } else if (type == element_type::UINT64) {
           ts = std::numeric_limits<TimeMs>::max();  // above any limit
         } else {
-          *error = Rejection::of(RejectReason::kTs, "must be an integer (milliseconds since the epoch)");
+          *error =
+              Rejection::of(RejectReason::kTs, "must be an integer (milliseconds since the epoch)");
           return false;
         }
         if (ts < 0) {
@@ -268,7 +278,8 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
           return false;
         }
         if (ts > max_ts) {
-          *error = Rejection::of(RejectReason::kFuture, fmt::format("more than {} ms in the future", options.max_future_skew));
+          *error = Rejection::of(RejectReason::kFuture, fmt::format("more than {} ms in the future",
+                                                                    options.max_future_skew));
           return false;
         }
         event->ts = ts;
@@ -298,7 +309,8 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
           return false;
         }
         if (s.size() > kMaxEventIdBytes) {
-          *error = Rejection::of(RejectReason::kEventId, fmt::format("longer than {} bytes", kMaxEventIdBytes));
+          *error = Rejection::of(RejectReason::kEventId,
+                                 fmt::format("longer than {} bytes", kMaxEventIdBytes));
           return false;
         }
         event->event_id.assign(s);
@@ -316,7 +328,8 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
           return false;
         }
         if (s.size() > kMaxItemIdBytes) {
-          *error = Rejection::of(RejectReason::kItemId, fmt::format("longer than {} bytes", kMaxItemIdBytes));
+          *error = Rejection::of(RejectReason::kItemId,
+                                 fmt::format("longer than {} bytes", kMaxItemIdBytes));
           return false;
         }
         event->item_id.emplace(s);
@@ -329,7 +342,8 @@ bool EventDecoder::Impl::decode_fields(simdjson::dom::object object, TimeMs max_
           return false;
         }
         if (s.size() > kMaxQueryBytes) {
-          *error = Rejection::of(RejectReason::kQuery, fmt::format("longer than {} bytes", kMaxQueryBytes));
+          *error = Rejection::of(RejectReason::kQuery,
+                                 fmt::format("longer than {} bytes", kMaxQueryBytes));
           return false;
         }
         event->query.emplace(s);
@@ -376,7 +390,8 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
       return false;
     }
     if (name.size() > kMaxAttrNameBytes) {
-      *error = attr_rejection(shown(name), fmt::format("name longer than {} bytes", kMaxAttrNameBytes));
+      *error =
+          attr_rejection(shown(name), fmt::format("name longer than {} bytes", kMaxAttrNameBytes));
       return false;
     }
     // At most 32 entries: a linear scan is cheaper than any set.
@@ -391,7 +406,8 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
       case element_type::STRING: {
         std::string_view s = v.get_string().value_unsafe();
         if (s.size() > kMaxAttrValueBytes) {
-          *error = attr_rejection(name, fmt::format("value longer than {} bytes", kMaxAttrValueBytes));
+          *error =
+              attr_rejection(name, fmt::format("value longer than {} bytes", kMaxAttrValueBytes));
           return false;
         }
         event->attrs.emplace_back(std::string(name), std::string(s));
@@ -408,9 +424,10 @@ bool EventDecoder::Impl::decode_attrs(simdjson::dom::element value, Event* event
       case element_type::DOUBLE: {
         const double d = v.get_double().value_unsafe();
         if (!(std::abs(d) <= kMaxAttrNumber)) {
-          *error = attr_rejection(name, fmt::format("{} is out of range (at most {:g} in magnitude, so "
-                                                    "that sums of it stay finite)",
-                                                    d, kMaxAttrNumber));
+          *error =
+              attr_rejection(name, fmt::format("{} is out of range (at most {:g} in magnitude, so "
+                                               "that sums of it stay finite)",
+                                               d, kMaxAttrNumber));
           return false;
         }
         event->attrs.emplace_back(std::string(name), d);
@@ -456,8 +473,7 @@ Rejection EventDecoder::Impl::diagnose_number_error(std::size_t len) {
       for (auto attr_result : attrs) {
         simdjson::ondemand::field attr;
         std::string_view attr_key;
-        if (std::move(attr_result).get(attr) || attr.unescaped_key().get(attr_key))
-          return generic;
+        if (std::move(attr_result).get(attr) || attr.unescaped_key().get(attr_key)) return generic;
         std::string attr_name(attr_key);
         if (is_bad_number(attr.value()))
           return attr_rejection(shown(attr_name), "number out of range");
@@ -469,7 +485,8 @@ Rejection EventDecoder::Impl::diagnose_number_error(std::size_t len) {
       case kUserId:
         return Rejection::of(RejectReason::kUserId, "must be an unsigned 64-bit integer");
       case kTs:
-        return Rejection::of(RejectReason::kTs, "must be an integer (milliseconds since the epoch)");
+        return Rejection::of(RejectReason::kTs,
+                             "must be an integer (milliseconds since the epoch)");
       default:
         return Rejection::of(reason_of(which), "must be a string");
     }
@@ -485,9 +502,9 @@ bool EventDecoder::decode(std::string_view json, Event* event, Rejection* error)
   return impl_->decode(json, impl_->ts_limit(), event, error);
 }
 
-void EventDecoder::decode_batch(
-    std::string_view body, const std::function<void(std::size_t, Event&&)>& on_event,
-    const std::function<void(std::size_t, Rejection&&)>& on_error) {
+void EventDecoder::decode_batch(std::string_view body,
+                                const std::function<void(std::size_t, Event&&)>& on_event,
+                                const std::function<void(std::size_t, Rejection&&)>& on_error) {
   // One clock reading per batch: every event of a request is judged against the same now.
   const TimeMs max_ts = impl_->ts_limit();
   Event event;
@@ -548,7 +565,8 @@ void EventDecoder::decode_batch(
       }
       std::size_t start = pos;
       if (!skip_value(body, pos, impl_->bracket_stack)) {
-        on_error(index, Rejection::of(RejectReason::kJson, pos >= n ? "truncated array" : "malformed array"));
+        on_error(index, Rejection::of(RejectReason::kJson,
+                                      pos >= n ? "truncated array" : "malformed array"));
         return;
       }
       decode_one(index, body.substr(start, pos - start));
@@ -563,14 +581,16 @@ void EventDecoder::decode_batch(
         break;
       }
       if (body[pos] != ',') {
-        on_error(index + 1, Rejection::of(RejectReason::kJson, "expected ',' or ']' after an array element"));
+        on_error(index + 1,
+                 Rejection::of(RejectReason::kJson, "expected ',' or ']' after an array element"));
         return;
       }
       ++pos;
     }
   }
   skip_blanks();
-  if (pos != n) on_error(index, Rejection::of(RejectReason::kJson, "unexpected text after the array"));
+  if (pos != n)
+    on_error(index, Rejection::of(RejectReason::kJson, "unexpected text after the array"));
 }
 
 }  // namespace signalbox

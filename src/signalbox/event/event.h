@@ -52,7 +52,8 @@ std::string derive_event_id(const Event& event);
 
 // The value of one looked-up feature: empty (key absent or unknown), a list of strings, a
 // vector of floats, or a number.
-using FeatureValue = std::variant<std::monostate, std::vector<std::string>, std::vector<float>, double>;
+using FeatureValue =
+    std::variant<std::monostate, std::vector<std::string>, std::vector<float>, double>;
 
 // An event plus its features, looked up once at ingest. `features[i]` belongs to the i-th
 // feature of the config (FeatureSet order).

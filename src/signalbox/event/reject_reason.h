@@ -38,10 +38,10 @@ inline constexpr std::size_t kRejectReasonCount = 12;
 
 // Every reason, in the order /metrics lists them.
 inline constexpr std::array<RejectReason, kRejectReasonCount> kRejectReasons = {
-    RejectReason::kJson,    RejectReason::kUserId, RejectReason::kTs,     RejectReason::kAction,
-    RejectReason::kEventId, RejectReason::kItemId, RejectReason::kQuery,  RejectReason::kAttrs,
-    RejectReason::kLate,    RejectReason::kFuture, RejectReason::kUnknownField,
-    RejectReason::kOther};
+    RejectReason::kJson,   RejectReason::kUserId,       RejectReason::kTs,
+    RejectReason::kAction, RejectReason::kEventId,      RejectReason::kItemId,
+    RejectReason::kQuery,  RejectReason::kAttrs,        RejectReason::kLate,
+    RejectReason::kFuture, RejectReason::kUnknownField, RejectReason::kOther};
 
 // The three kinds of rejection that counters outside /metrics' `reason` label tell apart
 // (signalbox_events_rejected_total, signalbox_kafka_messages_rejected_total).
@@ -72,7 +72,9 @@ const RejectReasonInfo& reject_reason_info(RejectReason reason);
 std::string_view reject_reason_label(RejectReason reason);
 
 // Position of `reason` in kRejectReasons: an index for arrays of counters.
-inline std::size_t reject_reason_index(RejectReason reason) { return static_cast<std::size_t>(reason); }
+inline std::size_t reject_reason_index(RejectReason reason) {
+  return static_cast<std::size_t>(reason);
+}
 
 // One rejection: why, and the message for people, which starts with the field at fault
 // ("ts: must be an integer (milliseconds since the epoch)").

@@ -36,8 +36,8 @@ class ValueRef {
  private:
   Kind kind_ = Kind::kItemId;
   std::string text_;
-  std::string attr_;           // for kAttr
-  std::size_t feature_ = 0;    // for kFeature
+  std::string attr_;         // for kAttr
+  std::size_t feature_ = 0;  // for kFeature
 };
 
 }  // namespace signalbox

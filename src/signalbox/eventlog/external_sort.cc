@@ -65,7 +65,8 @@ class ExternalSort::Chunk {
   std::size_t bytes() const { return text_.size() + entries_.size() * sizeof(Entry); }
   bool empty() const { return entries_.empty(); }
   void add(TimeMs ts, std::uint32_t file, std::uint64_t line, std::string_view text) {
-    entries_.push_back(Entry{ts, line, file, static_cast<std::uint32_t>(text.size()), text_.size()});
+    entries_.push_back(
+        Entry{ts, line, file, static_cast<std::uint32_t>(text.size()), text_.size()});
     text_.append(text);
   }
   // Every key is distinct (file, line), so an unstable sort gives the one stable order.

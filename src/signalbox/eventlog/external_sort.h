@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "signalbox/eventlog/log_record.h"
 #include "signalbox/common/temp_folder.h"
+#include "signalbox/eventlog/log_record.h"
 
 namespace signalbox {
 

@@ -12,10 +12,7 @@
 
 namespace signalbox {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 bool logs_in_time_order(const std::vector<std::string>& files, bool progress,
                         const std::atomic<bool>* stop) {

@@ -51,8 +51,7 @@ void ProgressReporter::finish(std::uint64_t done, std::uint64_t items) {
 }
 
 void ProgressReporter::draw(std::uint64_t done, std::uint64_t items, bool final) {
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = elapsed > 0 ? static_cast<double>(items) / elapsed : 0;
   std::string line;
   if (final && !terminal_) {
@@ -64,10 +63,10 @@ void ProgressReporter::draw(std::uint64_t done, std::uint64_t items, bool final)
     if (terminal_) {
       constexpr int kWidth = 30;
       int filled = static_cast<int>(fraction * kWidth);
-      line = fmt::format("{} [{}{}] {:5.1f}%  {} {}  {:.0f}/s  {}", label_,
-                         std::string(filled, '#'), std::string(kWidth - filled, '.'), fraction * 100,
-                         items, unit_, rate,
-                         final ? "done in " + human_duration(elapsed) : "ETA " + human_duration(eta));
+      line =
+          fmt::format("{} [{}{}] {:5.1f}%  {} {}  {:.0f}/s  {}", label_, std::string(filled, '#'),
+                      std::string(kWidth - filled, '.'), fraction * 100, items, unit_, rate,
+                      final ? "done in " + human_duration(elapsed) : "ETA " + human_duration(eta));
     } else {
       line = fmt::format("{}: {:.1f}% {} {} ({:.0f}/s, ETA {})", label_, fraction * 100, items,
                          unit_, rate, human_duration(eta));

@@ -11,10 +11,7 @@
 
 namespace signalbox {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 struct TimeOrderedLog::State {
   std::vector<std::string> files;
@@ -44,10 +41,10 @@ void TimeOrderedLog::prepare() {
   s.prepared = true;
   for (const std::string& f : s.files) {
     struct stat st;
-    if (f != "-" && ::stat(f.c_str(), &st) == 0) s.bytes_total += static_cast<std::uint64_t>(st.st_size);
+    if (f != "-" && ::stat(f.c_str(), &st) == 0)
+      s.bytes_total += static_cast<std::uint64_t>(st.st_size);
   }
-  if (s.options.presorted ||
-      logs_in_time_order(s.files, s.options.progress, s.options.stop))
+  if (s.options.presorted || logs_in_time_order(s.files, s.options.progress, s.options.stop))
     return;
   ExternalSortOptions sort_options;
   sort_options.tmp_dir = s.options.tmp_dir;

@@ -80,7 +80,8 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
   } catch (const StorageError& e) {
     // As HTTP's 503: the store is unreachable for now and the call may be retried.
     storage_outage_.failed(e.what());
-    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, fmt::format("storage unavailable: {}", e.what()));
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          fmt::format("storage unavailable: {}", e.what()));
   } catch (const std::exception& e) {
     spdlog::error("gRPC {}: {}", grpc_method_name(method), e.what());
     status = grpc::Status(grpc::StatusCode::INTERNAL, fmt::format("internal error: {}", e.what()));
@@ -118,7 +119,8 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
                                    const v1::IngestEventsRequest* request,
                                    v1::IngestEventsResponse* response) {
   return run(GrpcMethod::kIngestEvents, context, [&] {
-    if (!options_.ingest) throw CallError(grpc::StatusCode::UNIMPLEMENTED, std::string(ingest_off_message()));
+    if (!options_.ingest)
+      throw CallError(grpc::StatusCode::UNIMPLEMENTED, std::string(ingest_off_message()));
     if (static_cast<std::size_t>(request->events_size()) > options_.max_events_per_request) {
       throw CallError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       fmt::format("events: at most {} events per request, got {} "
@@ -156,8 +158,7 @@ grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,
   });
 }
 
-grpc::Status GrpcApi::GetSignals(grpc::ServerContext* context,
-                                 const v1::GetSignalsRequest* request,
+grpc::Status GrpcApi::GetSignals(grpc::ServerContext* context, const v1::GetSignalsRequest* request,
                                  v1::UserSignals* response) {
   return run(GrpcMethod::kGetSignals, context, [&] {
     std::optional<TimeMs> as_of;
@@ -165,8 +166,8 @@ grpc::Status GrpcApi::GetSignals(grpc::ServerContext* context,
       check_as_of(request->as_of());
       as_of = request->as_of();
     }
-    Value answer =
-        engine_.query(request->user_id(), unique_names(request->names()), as_of, Engine::Seen::kReport);
+    Value answer = engine_.query(request->user_id(), unique_names(request->names()), as_of,
+                                 Engine::Seen::kReport);
     translator_.user_signals(request->user_id(), answer, response);
   });
 }

@@ -10,9 +10,9 @@
 #include "signalbox/engine/engine.h"
 #include "signalbox/grpc/grpc_metrics.h"
 #include "signalbox/grpc/results.h"
+#include "signalbox/metrics/registry.h"
 #include "signalbox/serve/access_control.h"
 #include "signalbox/serve/admission.h"
-#include "signalbox/metrics/registry.h"
 #include "signalbox/v1/signalbox.grpc.pb.h"
 
 namespace signalbox {

@@ -9,23 +9,10 @@ namespace signalbox {
 namespace {
 
 constexpr std::array<std::string_view, GrpcMetrics::kCodeCount> kCodeNames = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 constexpr std::array<GrpcMethod, kGrpcMethodCount> kMethods = {
     GrpcMethod::kIngestEvents, GrpcMethod::kGetSignals, GrpcMethod::kBatchGetSignals,
@@ -48,12 +35,12 @@ std::string_view grpc_method_name(GrpcMethod method) {
 }
 
 GrpcMetrics::GrpcMetrics(MetricsRegistry& registry) {
-  auto& calls = registry.counters("signalbox_grpc_requests_total",
-                                  "gRPC calls answered, by method and status code.",
-                                  {"method", "code"});
-  HistogramFamily& durations = registry.histograms(
-      "signalbox_grpc_request_duration_seconds",
-      "Time to answer one gRPC call, engine included.", {"method"});
+  auto& calls =
+      registry.counters("signalbox_grpc_requests_total",
+                        "gRPC calls answered, by method and status code.", {"method", "code"});
+  HistogramFamily& durations =
+      registry.histograms("signalbox_grpc_request_duration_seconds",
+                          "Time to answer one gRPC call, engine included.", {"method"});
   for (GrpcMethod method : kMethods) {
     std::string name(grpc_method_name(method));
     for (std::string_view code : kCodeNames)

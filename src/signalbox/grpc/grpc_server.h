@@ -48,8 +48,8 @@ struct GrpcServerOptions {
 };
 
 // The GrpcServerOptions the `server` section of `config` asks for: address server.grpc (which
-// must be set), message and event limits, TLS, and whether IngestEvents is on (`ingest`). metrics, admission and access are left
-// for the caller, who shares them with the HTTP server.
+// must be set), message and event limits, TLS, and whether IngestEvents is on (`ingest`). metrics,
+// admission and access are left for the caller, who shares them with the HTTP server.
 GrpcServerOptions grpc_server_options(const Config& config);
 
 // The gRPC server of `signalbox serve`: GrpcApi on gRPC's synchronous server, which runs each

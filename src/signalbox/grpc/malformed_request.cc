@@ -31,8 +31,8 @@ class MalformedRequest final : public grpc::experimental::Interceptor {
       grpc::Status status = methods->GetSendStatus();
       // The handlers never answer INTERNAL without a message: this one is gRPC's own, for a
       // request that did not deserialize.
-      bool unparsed = status.error_code() == grpc::StatusCode::INTERNAL &&
-                      status.error_message().empty();
+      bool unparsed =
+          status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty();
       if (malformed_ || unparsed) {
         methods->ModifySendStatus(grpc::Status(
             grpc::StatusCode::INVALID_ARGUMENT,
@@ -50,8 +50,7 @@ class MalformedRequest final : public grpc::experimental::Interceptor {
   bool malformed_ = false;
 };
 
-class MalformedRequestFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class MalformedRequestFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {

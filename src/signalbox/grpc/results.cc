@@ -42,8 +42,7 @@ bool pair_object(const Value& v, std::string_view a, std::string_view b, const V
 bool is_recent_list(const Value::Array& items) {
   return std::all_of(items.begin(), items.end(), [](const Value& item) {
     const Value *value, *ts;
-    return pair_object(item, "value", "ts", &value, &ts) && value->is_string() &&
-           ts->is_number();
+    return pair_object(item, "value", "ts", &value, &ts) && value->is_string() && ts->is_number();
   });
 }
 
@@ -237,7 +236,8 @@ void ResultTranslator::list_signals(const Value& described, v1::ListSignalsRespo
       info->set_aggregator(text(s.find("aggregator")));
       if (const Value* since = s.find("complete_since"))
         info->set_complete_since(static_cast<std::int64_t>(since->number()));
-      if (const Value* building = s.find("bootstrapping")) info->set_bootstrapping(*building == Value(true));
+      if (const Value* building = s.find("bootstrapping"))
+        info->set_bootstrapping(*building == Value(true));
       info->set_group_by(text(s.find("group_by")));
       info->set_value(text(s.find("value")));
       if (const Value* actions = s.find("actions"); actions && actions->is_object()) {

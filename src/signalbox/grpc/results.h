@@ -29,7 +29,16 @@ class ResultTranslator {
 
   // The shape a result is expected to have; kAuto for custom aggregators and views, whose
   // result is typed when it has one of the API's shapes and sent as JSON text otherwise.
-  enum class Shape { kAuto, kNumberOrMap, kRecent, kRanked, kVector, kSequence, kQuantiles, kLabel };
+  enum class Shape {
+    kAuto,
+    kNumberOrMap,
+    kRecent,
+    kRanked,
+    kVector,
+    kSequence,
+    kQuantiles,
+    kLabel
+  };
 
   // Fills `out` with `value` read as `shape`; `fields` are a sequence signal's fields as
   // written (for kSequence). Public for tests.

@@ -21,15 +21,15 @@ struct PendingBatch {
   std::shared_ptr<std::string> body = std::make_shared<std::string>();
   // (file index, line number) of each event of the body, for rejection messages.
   std::vector<std::pair<std::uint32_t, std::uint64_t>> origin;
-  std::uint64_t done = 0;  // progress after it
+  std::uint64_t done = 0;             // progress after it
   std::uint64_t records_through = 0;  // records of the stream up to and including this batch
   std::future<Engine::PreparedBatch> prepared;
 };
 
 // Where to start given what the store holds: 0, or the records an interrupted replay of the
 // same inputs stored. Throws ReplayInterrupted as replay_files() says.
-std::uint64_t starting_record(Engine& engine, const ReplayInputs& inputs, const ReplayOptions& options,
-                              ReplayStats& stats) {
+std::uint64_t starting_record(Engine& engine, const ReplayInputs& inputs,
+                              const ReplayOptions& options, ReplayStats& stats) {
   std::optional<std::string> note = engine.read_note(kReplayCheckpointNote);
   if (!note) return 0;
   stats.found_interrupted = true;
@@ -39,7 +39,8 @@ std::uint64_t starting_record(Engine& engine, const ReplayInputs& inputs, const 
       return 0;
     case InterruptedReplay::kRefuse:
       throw ReplayInterrupted(fmt::format(
-          "a previous replay into this store was interrupted after storing {} lines of {}: run again "
+          "a previous replay into this store was interrupted after storing {} lines of {}: run "
+          "again "
           "with --resume (and the same files) to go on where it stopped, or with --restart to "
           "replay from the start (events already stored then count as duplicates)",
           previous.records, previous.inputs.describe()));
@@ -112,7 +113,8 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
     next.done = log.done();
     next.records_through = records;
     auto body = next.body;
-    next.prepared = std::async(std::launch::async, [&engine, body] { return engine.prepare_json(*body); });
+    next.prepared =
+        std::async(std::launch::async, [&engine, body] { return engine.prepare_json(*body); });
     if (in_flight) store(*in_flight);
     in_flight = std::move(next);
     next = PendingBatch();

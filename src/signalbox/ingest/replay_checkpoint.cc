@@ -20,7 +20,8 @@ constexpr char kMagic[] = "signalbox-replay-checkpoint-1";
 
 std::string ReplayInputs::describe() const {
   std::vector<std::string> names;
-  for (const ReplayFile& f : files) names.push_back(std::filesystem::path(f.path).filename().string());
+  for (const ReplayFile& f : files)
+    names.push_back(std::filesystem::path(f.path).filename().string());
   if (from_stdin) names.push_back("-");
   constexpr std::size_t kShown = 3;
   std::string list;
@@ -54,7 +55,8 @@ ReplayInputs identify_inputs(const std::vector<std::string>& files, bool presort
 std::string ReplayCheckpoint::encode() const {
   std::string out = fmt::format("{}\nrecords {}\npresorted {}\nstdin {}\n", kMagic, records,
                                 inputs.presorted ? 1 : 0, inputs.from_stdin ? 1 : 0);
-  for (const ReplayFile& f : inputs.files) out += fmt::format("file {} {} {}\n", f.size, f.mtime_ns, f.path);
+  for (const ReplayFile& f : inputs.files)
+    out += fmt::format("file {} {} {}\n", f.size, f.mtime_ns, f.path);
   return out;
 }
 

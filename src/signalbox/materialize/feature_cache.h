@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -97,7 +97,8 @@ class FeatureCache {
     // Elements of an unordered_map keep their address when it rehashes.
     std::deque<Map::value_type*> ring SIGNALBOX_GUARDED_BY(mutex);
     std::size_t bytes SIGNALBOX_GUARDED_BY(mutex) = 0;
-    std::size_t dead SIGNALBOX_GUARDED_BY(mutex) = 0;  // entries found expired, still in map and ring
+    std::size_t dead SIGNALBOX_GUARDED_BY(mutex) =
+        0;  // entries found expired, still in map and ring
     FeatureCacheStats counters;
   };
 
@@ -105,8 +106,8 @@ class FeatureCache {
   SteadyClock::time_point now() const;
   // Moves the hand one entry on: drops the entry at the front when it is dead or expired,
   // or when `evict` and it was not hit since the last pass; otherwise sends it round again.
-  void advance(Shard& shard, bool evict, SteadyClock::time_point now,
-               const Map::value_type* keep) SIGNALBOX_REQUIRES(shard.mutex);
+  void advance(Shard& shard, bool evict, SteadyClock::time_point now, const Map::value_type* keep)
+      SIGNALBOX_REQUIRES(shard.mutex);
 
   Options options_;
   std::size_t shard_capacity_;

@@ -45,7 +45,7 @@ std::size_t cache_bytes(const SourceConfig& config, std::size_t fallback) {
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   std::string_view unit(end, text.data() + text.size() - end);
-  std::uint64_t scale = unit.empty()      ? 1
+  std::uint64_t scale = unit.empty()    ? 1
                         : unit == "KiB" ? 1ull << 10
                         : unit == "MiB" ? 1ull << 20
                         : unit == "GiB" ? 1ull << 30
@@ -112,10 +112,11 @@ struct Materializer::SourceState {
     skip_until = now + backoff;
     if (!backing_off) {
       backing_off = true;
-      spdlog::warn("source {}: {} failed lookups in a row (last: {}); skipping it for {} ms at a "
-                   "time until it answers",
-                   name, consecutive_failures, why,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
+      spdlog::warn(
+          "source {}: {} failed lookups in a row (last: {}); skipping it for {} ms at a "
+          "time until it answers",
+          name, consecutive_failures, why,
+          std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
     }
   }
 };
@@ -141,12 +142,12 @@ struct Materializer::StepWork {
   static constexpr std::uint32_t kNoKey = 0xffffffff;
 
   const Step* step = nullptr;
-  std::vector<std::string> keys;            // deduplicated, in order of first appearance
-  std::vector<std::uint32_t> slots;         // [j * events + e]: index into keys, or kNoKey
+  std::vector<std::string> keys;               // deduplicated, in order of first appearance
+  std::vector<std::uint32_t> slots;            // [j * events + e]: index into keys, or kNoKey
   std::vector<const FeatureCache::Row*> rows;  // per key; null: no answer
   std::vector<std::shared_ptr<const FeatureCache::Row>> held;  // keeps cached rows alive
-  std::vector<std::uint32_t> sent;          // call->keys[i] is keys[sent[i]]
-  std::shared_ptr<LookupCall> call;         // null: nothing to ask
+  std::vector<std::uint32_t> sent;                             // call->keys[i] is keys[sent[i]]
+  std::shared_ptr<LookupCall> call;                            // null: nothing to ask
 };
 
 Materializer::Materializer(const Config& config) : Materializer(config, {}) {}
@@ -499,8 +500,8 @@ std::string Materializer::reload_one(SourceState& state, bool force) {
     return "";
   } catch (const std::exception& e) {
     state.reload_failures.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("source {}: reload failed, still serving the data loaded before: {}",
-                  state.name, e.what());
+    spdlog::error("source {}: reload failed, still serving the data loaded before: {}", state.name,
+                  e.what());
     return e.what();
   }
 }

@@ -20,24 +20,24 @@ class LookupRunner;
 // What one source did since start, for /metrics. Each field names the metric it should be
 // published as (label source="<name>"; docs/sources.md lists them all).
 struct SourceStats {
-  std::string source;                  // the source's name in the config
-  std::uint64_t lookups = 0;           // signalbox_source_lookups_total: lookup() calls made
-  std::uint64_t keys = 0;              // signalbox_source_keys_total: keys sent to lookup()
-  std::uint64_t failures = 0;          // signalbox_source_failures_total: calls that threw or
-                                       //   answered the wrong shape
-  std::uint64_t timeouts = 0;          // signalbox_source_timeouts_total: calls abandoned at
-                                       //   their timeout
-  std::uint64_t skipped = 0;           // signalbox_source_skipped_total: calls not made while
-                                       //   the source was backing off
-  std::uint64_t degraded_events = 0;   // signalbox_source_degraded_events_total: events stored
-                                       //   with this source's features empty for those reasons
-  std::uint64_t lookup_micros = 0;     // signalbox_source_lookup_seconds_total (÷ 1e6): time
-                                       //   spent in calls that returned
-  std::uint64_t reloads = 0;           // signalbox_source_reloads_total: new data taken
-  std::uint64_t reload_failures = 0;   // signalbox_source_reload_failures_total: reloads that
-                                       //   failed and kept the old data
-  bool backing_off = false;            // signalbox_source_backing_off (0/1 gauge)
-  bool cached = false;                 // whether the source has a cache; `cache` is all zero if not
+  std::string source;                 // the source's name in the config
+  std::uint64_t lookups = 0;          // signalbox_source_lookups_total: lookup() calls made
+  std::uint64_t keys = 0;             // signalbox_source_keys_total: keys sent to lookup()
+  std::uint64_t failures = 0;         // signalbox_source_failures_total: calls that threw or
+                                      //   answered the wrong shape
+  std::uint64_t timeouts = 0;         // signalbox_source_timeouts_total: calls abandoned at
+                                      //   their timeout
+  std::uint64_t skipped = 0;          // signalbox_source_skipped_total: calls not made while
+                                      //   the source was backing off
+  std::uint64_t degraded_events = 0;  // signalbox_source_degraded_events_total: events stored
+                                      //   with this source's features empty for those reasons
+  std::uint64_t lookup_micros = 0;    // signalbox_source_lookup_seconds_total (÷ 1e6): time
+                                      //   spent in calls that returned
+  std::uint64_t reloads = 0;          // signalbox_source_reloads_total: new data taken
+  std::uint64_t reload_failures = 0;  // signalbox_source_reload_failures_total: reloads that
+                                      //   failed and kept the old data
+  bool backing_off = false;           // signalbox_source_backing_off (0/1 gauge)
+  bool cached = false;                // whether the source has a cache; `cache` is all zero if not
   // signalbox_feature_cache_{hits,misses,evictions,expirations}_total and the gauges
   // signalbox_feature_cache_{entries,bytes,capacity_bytes}.
   FeatureCacheStats cache;
@@ -118,7 +118,7 @@ class Materializer {
   FeatureNames names_;
   std::vector<std::unique_ptr<SourceState>> sources_;
   std::vector<Feature> features_;
-  std::vector<Step> steps_;  // one per (stage, source), in stage order
+  std::vector<Step> steps_;               // one per (stage, source), in stage order
   std::unique_ptr<LookupRunner> runner_;  // last: stopped before the sources go
 };
 

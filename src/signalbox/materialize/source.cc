@@ -82,9 +82,9 @@ std::unique_ptr<Source> make_source(const SourceConfig& config) {
       for (const ParamSpec& s : accepted) expected.push_back(s.name);
       std::vector<std::string> entry = source_entry_keys(config.kind);
       expected.insert(expected.end(), entry.begin(), entry.end());
-      throw_config_error(param.where, full_key,
-                         unknown_key_problem(key, expected,
-                                             fmt::format("a {} source", config.kind)));
+      throw_config_error(
+          param.where, full_key,
+          unknown_key_problem(key, expected, fmt::format("a {} source", config.kind)));
     }
     if (!param.scalar) throw_config_error(param.where, full_key, "must be a single value");
   }

@@ -63,8 +63,8 @@ void collect_source_metrics(const std::vector<SourceStats>& sources,
   family("signalbox_feature_cache_expirations_total", MetricType::Counter,
          "Feature cache entries dropped after cache_ttl.", true,
          [](S s) { return s.cache.expirations; });
-  family("signalbox_feature_cache_entries", MetricType::Gauge, "Feature cache entries held.",
-         true, [](S s) { return s.cache.entries; });
+  family("signalbox_feature_cache_entries", MetricType::Gauge, "Feature cache entries held.", true,
+         [](S s) { return s.cache.entries; });
   family("signalbox_feature_cache_bytes", MetricType::Gauge, "Bytes charged to the feature cache.",
          true, [](S s) { return s.cache.bytes; });
   family("signalbox_feature_cache_capacity_bytes", MetricType::Gauge,
@@ -112,7 +112,8 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
                         "as incomplete.",
                         MetricType::Gauge);
   for (const SignalConfig& s : engine_.config().signals)
-    complete.add(static_cast<double>(engine_.complete_since(s.name)) / 1000.0, {{"signal", s.name}});
+    complete.add(static_cast<double>(engine_.complete_since(s.name)) / 1000.0,
+                 {{"signal", s.name}});
   out.push_back(complete.take());
   one("signalbox_store_events", MetricType::Gauge, "Raw events in the event store (an estimate).",
       static_cast<double>(store.events));

@@ -9,7 +9,7 @@ namespace signalbox {
 namespace {
 
 constexpr std::array<std::string_view, kIngestSourceCount> kSourceLabels = {"http", "replay",
-                                                                           "kafka", "grpc"};
+                                                                            "kafka", "grpc"};
 }  // namespace
 
 std::string_view ingest_source_label(IngestSource source) {
@@ -43,13 +43,14 @@ IngestMetrics::Series& IngestMetrics::series(IngestSource source) {
     const std::string label(kSourceLabels[s]);
     std::array<prometheus::Counter*, kRejectReasonCount> reasons{};
     for (RejectReason reason : kRejectReasons) {
-      reasons[reject_reason_index(reason)] =
-          &rejections_.Add({{"source", label}, {"reason", std::string(reject_reason_label(reason))}});
+      reasons[reject_reason_index(reason)] = &rejections_.Add(
+          {{"source", label}, {"reason", std::string(reject_reason_label(reason))}});
     }
-    owned_[s] = std::unique_ptr<Series>(new Series{events_.Add({{"source", label}, {"outcome", "accepted"}}),
-                                                   events_.Add({{"source", label}, {"outcome", "duplicate"}}),
-                                                   events_.Add({{"source", label}, {"outcome", "rejected"}}),
-                                                   reasons, freshness_.series({label})});
+    owned_[s] = std::unique_ptr<Series>(
+        new Series{events_.Add({{"source", label}, {"outcome", "accepted"}}),
+                   events_.Add({{"source", label}, {"outcome", "duplicate"}}),
+                   events_.Add({{"source", label}, {"outcome", "rejected"}}), reasons,
+                   freshness_.series({label})});
     resolved_[s].store(owned_[s].get(), std::memory_order_release);
   }
   return *owned_[s];

@@ -55,7 +55,8 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> out;
   auto gauge = [&](std::string name, std::string help, double value) {
-    out.push_back(ScrapeFamily(std::move(name), std::move(help), MetricType::Gauge).add(value).take());
+    out.push_back(
+        ScrapeFamily(std::move(name), std::move(help), MetricType::Gauge).add(value).take());
   };
   const double page_bytes = static_cast<double>(sysconf(_SC_PAGESIZE));
   unsigned long size_pages = 0, resident_pages = 0;
@@ -75,7 +76,8 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
   };
   out.push_back(ScrapeFamily("process_cpu_seconds_total",
-                             "Total user and system CPU time spent in seconds.", MetricType::Counter)
+                             "Total user and system CPU time spent in seconds.",
+                             MetricType::Counter)
                     .add(seconds(usage.ru_utime) + seconds(usage.ru_stime))
                     .take());
 
@@ -83,8 +85,8 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
   std::vector<std::string> stat = proc_stat_fields();
   double start_seconds = 0;
   if (stat.size() > 19) {
-    start_seconds = boot_time_seconds() +
-                    std::stod(stat[19]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    start_seconds =
+        boot_time_seconds() + std::stod(stat[19]) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
         start_seconds);

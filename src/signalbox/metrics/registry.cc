@@ -88,7 +88,8 @@ std::string MetricsRegistry::expose() const {
   for (prometheus::MetricFamily& family : collected) {
     if (family.metric.empty()) continue;
     if (auto order = label_order.find(family.name); order != label_order.end()) {
-      for (prometheus::ClientMetric& metric : family.metric) order_labels(metric.label, order->second);
+      for (prometheus::ClientMetric& metric : family.metric)
+        order_labels(metric.label, order->second);
       // Families keep their series in a hash map: sorted, one scrape reads like the next.
       std::stable_sort(family.metric.begin(), family.metric.end(),
                        [](const auto& a, const auto& b) { return a.label < b.label; });

@@ -12,8 +12,10 @@ ScrapeFamily& ScrapeFamily::add(double value, Labels labels) {
   prometheus::ClientMetric metric;
   for (const auto& [name, label_value] : labels)
     metric.label.push_back({std::string(name), std::string(label_value)});
-  if (family_.type == prometheus::MetricType::Counter) metric.counter.value = value;
-  else metric.gauge.value = value;
+  if (family_.type == prometheus::MetricType::Counter)
+    metric.counter.value = value;
+  else
+    metric.gauge.value = value;
   family_.metric.push_back(std::move(metric));
   return *this;
 }

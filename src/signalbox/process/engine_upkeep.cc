@@ -25,8 +25,8 @@ void expire_and_log(Engine& engine) {
              {"store_events_after", after.events},
              {"disk_bytes_before", before.bytes_on_disk},
              {"disk_bytes_after", after.bytes_on_disk},
-             {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                             .count()}});
+             {"seconds",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
 }
 
 void reload_sources_and_log(Engine& engine) {
@@ -39,8 +39,8 @@ void reload_sources_and_log(Engine& engine) {
     log_event(spdlog::level::info, "sources reloaded",
               {{"sources", engine.config().sources.size()},
                {"failed", failures.size()},
-               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                               .count()}});
+               {"seconds",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
   } catch (const std::exception& e) {
     spdlog::error("reloading sources failed: {}", e.what());
   }

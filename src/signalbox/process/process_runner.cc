@@ -93,7 +93,7 @@ struct ProcessRunner::Impl {
   std::thread io_thread;
 
   std::mutex mutex;
-  std::vector<Service*> services;                  // under `mutex`: a signal may read it early
+  std::vector<Service*> services;                   // under `mutex`: a signal may read it early
   std::vector<std::unique_ptr<Periodic>> periodic;  // under `mutex`
   std::condition_variable stop_sent_changed;
   bool stopping = false;   // one stop() claimed the stop

@@ -91,12 +91,12 @@ std::optional<AccessDenied> AccessControl::check(Access access,
   }
   if (allowed) return std::nullopt;
   if (other) {
-    return AccessDenied{Refusal::kWrongKind,
-                        fmt::format("authorization: this is a {} token; it may not {}",
-                                    access_name(other->access),
-                                    access == Access::kIngest   ? "ingest"
-                                    : access == Access::kQuery ? "query"
-                                                               : "read metrics")};
+    return AccessDenied{
+        Refusal::kWrongKind,
+        fmt::format("authorization: this is a {} token; it may not {}", access_name(other->access),
+                    access == Access::kIngest  ? "ingest"
+                    : access == Access::kQuery ? "query"
+                                               : "read metrics")};
   }
   return AccessDenied{Refusal::kUnknown, "authorization: the bearer token is not valid"};
 }

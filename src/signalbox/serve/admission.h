@@ -61,9 +61,9 @@ struct Admission {
         inflight_bytes(max_inflight_bytes),
         queued_requests(max_queued_requests) {}
 
-  Budget connections;       // open HTTP connections
-  Budget inflight_bytes;    // request bytes received and not yet answered
-  Budget queued_requests;   // requests received in full and not yet answered
+  Budget connections;      // open HTTP connections
+  Budget inflight_bytes;   // request bytes received and not yet answered
+  Budget queued_requests;  // requests received in full and not yet answered
 };
 
 }  // namespace signalbox

@@ -36,7 +36,8 @@ std::string shown(simdjson::dom::element e) {
 std::uint64_t parse_user_id(std::string_view text) {
   std::optional<std::uint64_t> id = parse_uint64(text);
   if (!id) {
-    throw BadRequest(fmt::format("user_id: {} is not an unsigned 64-bit integer", client_text(text)));
+    throw BadRequest(
+        fmt::format("user_id: {} is not an unsigned 64-bit integer", client_text(text)));
   }
   return *id;
 }
@@ -98,8 +99,7 @@ std::uint64_t batch_user_id(simdjson::dom::element e, std::size_t i) {
     default:
       break;
   }
-  throw BadRequest(
-      fmt::format("user_ids[{}]: {} is not an unsigned 64-bit integer", i, shown(e)));
+  throw BadRequest(fmt::format("user_ids[{}]: {} is not an unsigned 64-bit integer", i, shown(e)));
 }
 
 }  // namespace
@@ -159,13 +159,14 @@ ExplainRequest parse_explain_request(std::string_view user_text, std::string_vie
       once(has_max_events, "max_events");
       std::optional<std::uint64_t> n = parse_uint64(value);
       if (!n || *n > kMaxExplainEvents) {
-        throw BadRequest(fmt::format("max_events: {} is not a whole number from 0 to {}", client_text(value),
-                                     kMaxExplainEvents));
+        throw BadRequest(fmt::format("max_events: {} is not a whole number from 0 to {}",
+                                     client_text(value), kMaxExplainEvents));
       }
       request.max_events = static_cast<std::size_t>(*n);
     } else {
-      throw BadRequest(fmt::format("unknown query parameter {} (known: signal, window, as_of, max_events)",
-                                   client_text(name)));
+      throw BadRequest(
+          fmt::format("unknown query parameter {} (known: signal, window, as_of, max_events)",
+                      client_text(name)));
     }
   }
   if (request.name.empty()) throw BadRequest("signal: required (the name of a signal or view)");
@@ -188,7 +189,8 @@ ReachRequest parse_reach_request(std::string_view user_text, std::string_view qu
       if (slot) throw BadRequest(fmt::format("{}: given more than once", name));
       slot = parse_time_param(name, value, client_text(value));
     } else {
-      throw BadRequest(fmt::format("unknown query parameter {} (known: names, from, to)", client_text(name)));
+      throw BadRequest(
+          fmt::format("unknown query parameter {} (known: names, from, to)", client_text(name)));
     }
   }
   if (!from) throw BadRequest("from: required (the earliest as_of to consider)");

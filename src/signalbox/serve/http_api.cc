@@ -35,9 +35,7 @@ std::string json_quoted(std::string_view s) {
   return out;
 }
 
-std::string_view view(boost::beast::string_view s) {
-  return {s.data(), s.size()};
-}
+std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 HttpResponse json_response(http::status status, unsigned version, std::string body) {
   HttpResponse response(status, version);
@@ -98,7 +96,6 @@ bool method_allowed(http::verb method, std::string_view allow) {
   if (allow == kPostMethods) return method == http::verb::post;
   return method == http::verb::get || method == http::verb::head;
 }
-
 
 }  // namespace
 
@@ -214,8 +211,9 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
     case Route::kExplain: {
       ExplainRequest parsed = parse_explain_request(match.user_id, target.query);
       return json_response(http::status::ok, request.version(),
-                           engine_.explain(parsed.user_id, parsed.name, parsed.window, parsed.as_of,
-                                           {.max_events = parsed.max_events})
+                           engine_
+                               .explain(parsed.user_id, parsed.name, parsed.window, parsed.as_of,
+                                        {.max_events = parsed.max_events})
                                .to_json());
     }
     case Route::kBatchGet: {
@@ -236,7 +234,8 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
     case Route::kUsers:
       return users_response(engine_, target.query, request.version());
     case Route::kUserReach:
-      return reach_response(engine_, parse_reach_request(match.user_id, target.query), request.version());
+      return reach_response(engine_, parse_reach_request(match.user_id, target.query),
+                            request.version());
     case Route::kWebPage:
       return web_asset_response(*find_web_asset(match.asset), request.version());
     case Route::kUnmatched:
@@ -246,15 +245,18 @@ HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point rec
 }
 
 HttpResponse HttpApi::post_events(const HttpRequest& request, Clock::time_point received) {
-  if (!options_.ingest) return error_json(http::status::not_found, request.version(), ingest_off_message());
+  if (!options_.ingest)
+    return error_json(http::status::not_found, request.version(), ingest_off_message());
   // The errors listed in one answer; the count of rejected events is always complete.
   constexpr std::size_t kMaxErrorsListed = 100;
   Clock::time_point start = Clock::now();
   IngestResult result = engine_.ingest_json(request.body());
   Clock::time_point visible = Clock::now();
   metrics_.observe_ingest(visible - start);
-  registry_.ingest().count(IngestSource::kHttp, result.accepted, result.duplicates, result.rejected);
-  if (result.accepted > 0) registry_.ingest().observe_freshness(IngestSource::kHttp, visible - received);
+  registry_.ingest().count(IngestSource::kHttp, result.accepted, result.duplicates,
+                           result.rejected);
+  if (result.accepted > 0)
+    registry_.ingest().observe_freshness(IngestSource::kHttp, visible - received);
   reject_log_.note(IngestSource::kHttp, result.accepted + result.rejected.size(), result.rejected);
 
   std::string body = fmt::format(R"({{"accepted":{},"rejected":{},"errors":[)", result.accepted,
@@ -300,13 +302,15 @@ HttpResponse HttpApi::readiness_response(unsigned version) const {
   Value::Array building;
   const Value described = engine_.describe();
   for (const Value& signal : described.find("signals")->array())
-    if (const Value* b = signal.find("bootstrapping"); b && *b == Value(true)) building.push_back(*signal.find("name"));
-  if (building.empty())
-    return json_response(http::status::ok, version, R"({"status":"ready"})");
+    if (const Value* b = signal.find("bootstrapping"); b && *b == Value(true))
+      building.push_back(*signal.find("name"));
+  if (building.empty()) return json_response(http::status::ok, version, R"({"status":"ready"})");
   // Not ready until every signal is built from history (a load balancer sends traffic to a
   // complete replica first); the server still answers, marking what is incomplete, and ingests.
-  Value::Object out{{"status", Value("bootstrapping")}, {"bootstrapping", Value(std::move(building))}};
-  HttpResponse response = json_response(http::status::service_unavailable, version, Value(std::move(out)).to_json());
+  Value::Object out{{"status", Value("bootstrapping")},
+                    {"bootstrapping", Value(std::move(building))}};
+  HttpResponse response =
+      json_response(http::status::service_unavailable, version, Value(std::move(out)).to_json());
   response.set(http::field::retry_after, "5");
   return response;
 }

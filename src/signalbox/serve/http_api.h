@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "signalbox/common/asio.h"
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
-#include "signalbox/common/asio.h"
 #include "signalbox/metrics/engine_metrics.h"
 #include "signalbox/metrics/process_metrics.h"
 #include "signalbox/metrics/registry.h"
@@ -36,14 +36,14 @@ struct HttpApiOptions {
   MetricsRegistry* metrics = nullptr;
 };
 
-// The HTTP API of docs/http-api.md over one Engine, apart from any socket: turns a complete request into
-// its complete response and keeps the serving metrics. Thread-safe. handle() blocks on the
+// The HTTP API of docs/http-api.md over one Engine, apart from any socket: turns a complete request
+// into its complete response and keeps the serving metrics. Thread-safe. handle() blocks on the
 // engine (RocksDB reads, the ingest lock), so servers call it off their I/O threads.
 //
 // Routes: POST /v1/events, GET /v1/users/{user_id}/signals, GET /v1/users/{user_id}/explain,
 // POST /v1/signals:batchGet,
-// GET /v1/signals, GET /healthz, GET /readyz, GET /metrics, GET /v1/users and the web page at / (HEAD too
-// for each GET). Answers are JSON with Content-Type application/json, except /metrics
+// GET /v1/signals, GET /healthz, GET /readyz, GET /metrics, GET /v1/users and the web page at /
+// (HEAD too for each GET). Answers are JSON with Content-Type application/json, except /metrics
 // (Prometheus text) and the page's files. Errors are {"error": "..."} whose message starts
 // with the parameter at fault.
 class HttpApi {
@@ -59,8 +59,7 @@ class HttpApi {
   // `deadline`: a batchGet still running then stops and is answered 503 (Retry-After: 1).
   HttpResponse handle(const HttpRequest& request, std::chrono::steady_clock::time_point received,
                       std::chrono::steady_clock::time_point deadline);
-  HttpResponse handle(const HttpRequest& request,
-                      std::chrono::steady_clock::time_point received) {
+  HttpResponse handle(const HttpRequest& request, std::chrono::steady_clock::time_point received) {
     return handle(request, received, std::chrono::steady_clock::time_point::max());
   }
   HttpResponse handle(const HttpRequest& request) {

@@ -23,10 +23,11 @@ HttpMetrics::HttpMetrics(MetricsRegistry& registry)
                            .histograms("signalbox_ingest_duration_seconds",
                                        "Time to decode and commit one POST /v1/events body.")
                            .series({})),
-      connections_(registry.gauges("signalbox_http_connections", "Open HTTP connections.").Add({})) {
-  auto& requests = registry.counters("signalbox_http_requests_total",
-                                     "HTTP requests answered, by route and status code.",
-                                     {"route", "code"});
+      connections_(
+          registry.gauges("signalbox_http_connections", "Open HTTP connections.").Add({})) {
+  auto& requests =
+      registry.counters("signalbox_http_requests_total",
+                        "HTTP requests answered, by route and status code.", {"route", "code"});
   for (std::size_t r = 0; r < kRouteCount; ++r) {
     for (std::size_t c = 0; c < kCodes; ++c) {
       std::string code = c == kStatuses.size() ? "other" : std::to_string(kStatuses[c]);

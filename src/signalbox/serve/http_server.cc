@@ -122,8 +122,7 @@ struct HttpServer::Impl {
       : engine(engine),
         options(std::move(opts)),
         api(engine, HttpApiOptions{options.max_batch_users, options.ingest, options.metrics}),
-        admission(options.max_connections, options.max_inflight_bytes,
-                  options.max_queued_requests),
+        admission(options.max_connections, options.max_inflight_bytes, options.max_queued_requests),
         io(static_cast<int>(options.io_threads)),
         ingest_pool(options.ingest_threads),
         query_pool(options.query_threads),
@@ -347,7 +346,8 @@ std::optional<HttpResponse> HttpServer::Impl::gate(const HttpRequest& header, Ro
   }
   // Refused before its body is read, which would be thrown away.
   if (route == Route::kEvents && header.method() == http::verb::post && !options.ingest)
-    return api.error_response(http::status::not_found, header.version(), route, ingest_off_message());
+    return api.error_response(http::status::not_found, header.version(), route,
+                              ingest_off_message());
   bool guarded = options.access && options.access->guards(needed);
   if (header.method() == http::verb::post && !guarded) {
     if (auto problem = cross_origin_problem(header_text(header, http::field::origin),
@@ -425,10 +425,10 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
       co_return;
     }
     auto inflight_busy = [&] {
-      return busy_response(route, fmt::format("server busy: requests in flight hold {} of {} bytes "
-                                              "(server.max_inflight_bytes); retry later",
-                                              admission.inflight_bytes.used(),
-                                              admission.inflight_bytes.limit()));
+      return busy_response(
+          route, fmt::format("server busy: requests in flight hold {} of {} bytes "
+                             "(server.max_inflight_bytes); retry later",
+                             admission.inflight_bytes.used(), admission.inflight_bytes.limit()));
     };
     // The header's share is its limit; a body of known length is allocated whole at once.
     Reservation held(admission.inflight_bytes);
@@ -450,8 +450,7 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
       co_await http::async_read_some(stream, buffer, parser,
                                      asio::redirect_error(use_awaitable, ec));
       // A chunked body is charged as it grows.
-      if (!ec && !length &&
-          !held.resize(options.max_header_bytes + parser.get().body().size())) {
+      if (!ec && !length && !held.resize(options.max_header_bytes + parser.get().body().size())) {
         over_budget = true;
         break;
       }
@@ -477,10 +476,10 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
     if (std::optional<HttpResponse> bad = deadline_of(request, route, received, &deadline)) {
       response = std::move(*bad);
     } else if (!queued.resize(1)) {
-      response = busy_response(
-          route, fmt::format("server busy: {} requests are waiting to be answered "
-                             "(server.max_queued_requests); retry later",
-                             admission.queued_requests.limit()));
+      response =
+          busy_response(route, fmt::format("server busy: {} requests are waiting to be answered "
+                                           "(server.max_queued_requests); retry later",
+                                           admission.queued_requests.limit()));
     } else {
       asio::thread_pool& pool = route == Route::kEvents ? ingest_pool : query_pool;
       response = co_await asio::co_spawn(
@@ -511,7 +510,7 @@ awaitable<void> HttpServer::Impl::answer_and_close(Session& session, Stream& str
     while (!ec) {
       buffer.clear();
       co_await lowest.async_read_some(buffer.prepare(std::min(kReadChunk, buffer.max_size())),
-                                   asio::redirect_error(use_awaitable, ec));
+                                      asio::redirect_error(use_awaitable, ec));
     }
   }
   lowest.socket().close(ec);

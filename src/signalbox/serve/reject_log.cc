@@ -8,7 +8,8 @@
 
 namespace signalbox {
 
-void RejectLog::note(IngestSource source, std::size_t events, const std::vector<RejectedEvent>& rejected) {
+void RejectLog::note(IngestSource source, std::size_t events,
+                     const std::vector<RejectedEvent>& rejected) {
   if (rejected.empty()) return;
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);

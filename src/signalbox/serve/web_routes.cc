@@ -27,7 +27,8 @@ std::string json_text(std::string_view text) {
 std::size_t parse_count(std::string_view name, std::string_view text, std::size_t most) {
   std::optional<std::uint64_t> count = parse_uint64(text);
   if (!count || *count < 1 || *count > most) {
-    throw QueryError(fmt::format("{}: {} is not an integer from 1 to {}", name, json_text(text), most));
+    throw QueryError(
+        fmt::format("{}: {} is not an integer from 1 to {}", name, json_text(text), most));
   }
   return static_cast<std::size_t>(*count);
 }
@@ -44,14 +45,18 @@ UsersQuery parse_users_query(std::string_view query) {
   if (!params) throw QueryError(fmt::format("query: bad percent-encoding in {}", json_text(bad)));
   UsersQuery parsed;
   for (const auto& [name, value] : *params) {
-    std::optional<std::size_t>* slot = name == "limit" ? &parsed.limit : name == "recent" ? &parsed.recent : nullptr;
+    std::optional<std::size_t>* slot = name == "limit"    ? &parsed.limit
+                                       : name == "recent" ? &parsed.recent
+                                                          : nullptr;
     if (!slot)
-      throw QueryError(fmt::format("unknown query parameter {} (known: limit, recent)", json_text(name)));
+      throw QueryError(
+          fmt::format("unknown query parameter {} (known: limit, recent)", json_text(name)));
     if (*slot) throw QueryError(fmt::format("{}: given more than once", name));
     *slot = parse_count(name, value, name == "recent" ? Engine::kRecentUsers : kMaxUsers);
   }
   if (parsed.limit && parsed.recent)
-    throw QueryError("recent: lists the recent users only and takes no limit; give one of limit and recent");
+    throw QueryError(
+        "recent: lists the recent users only and takes no limit; give one of limit and recent");
   return parsed;
 }
 
@@ -60,8 +65,9 @@ UsersQuery parse_users_query(std::string_view query) {
 http::response<http::string_body> users_response(Engine& engine, std::string_view query,
                                                  unsigned version) {
   const UsersQuery parsed = parse_users_query(query);
-  const std::vector<std::uint64_t> users = parsed.recent ? engine.recent_users(*parsed.recent)
-                                                         : engine.sample_users(parsed.limit.value_or(kDefaultUsers));
+  const std::vector<std::uint64_t> users =
+      parsed.recent ? engine.recent_users(*parsed.recent)
+                    : engine.sample_users(parsed.limit.value_or(kDefaultUsers));
   std::string body = R"({"users":[)";
   bool first = true;
   for (std::uint64_t user : users) {
@@ -80,10 +86,11 @@ http::response<http::string_body> users_response(Engine& engine, std::string_vie
 http::response<http::string_body> reach_response(Engine& engine, const ReachRequest& request,
                                                  unsigned version) {
   const TimeMs precision = std::max<TimeMs>(kMinuteMs, (request.to - request.from) / 200);
-  const std::optional<TimeMs> earliest =
-      engine.earliest_answerable(request.user_id, request.names, request.from, request.to, precision);
-  std::string body = fmt::format(R"({{"user_id":"{}","from":{},"to":{},"earliest":{}}})", request.user_id,
-                                 request.from, request.to, earliest ? std::to_string(*earliest) : "null");
+  const std::optional<TimeMs> earliest = engine.earliest_answerable(
+      request.user_id, request.names, request.from, request.to, precision);
+  std::string body =
+      fmt::format(R"({{"user_id":"{}","from":{},"to":{},"earliest":{}}})", request.user_id,
+                  request.from, request.to, earliest ? std::to_string(*earliest) : "null");
   http::response<http::string_body> response(http::status::ok, version);
   response.set(http::field::content_type, "application/json");
   response.body() = std::move(body);

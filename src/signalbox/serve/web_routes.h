@@ -2,9 +2,9 @@
 
 #include <string_view>
 
+#include "signalbox/common/asio.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/serve/api_request.h"
-#include "signalbox/common/asio.h"
 #include "signalbox/web/web_assets.h"
 
 namespace signalbox {
@@ -15,10 +15,12 @@ namespace signalbox {
 
 // GET /v1/users?limit=N (a sample: Engine::sample_users) or ?recent=N (the N users this
 // process ingested most recently, newest first: Engine::recent_users): {"users": ["<id>", ...]},
-// ids as decimal strings (JavaScript numbers cannot hold every 64-bit id). `query` is the raw query string. Throws QueryError, whose
-// message starts with the parameter at fault, for a bad or unknown parameter.
-boost::beast::http::response<boost::beast::http::string_body> users_response(
-    Engine& engine, std::string_view query, unsigned version);
+// ids as decimal strings (JavaScript numbers cannot hold every 64-bit id). `query` is the raw query
+// string. Throws QueryError, whose message starts with the parameter at fault, for a bad or unknown
+// parameter.
+boost::beast::http::response<boost::beast::http::string_body> users_response(Engine& engine,
+                                                                             std::string_view query,
+                                                                             unsigned version);
 
 // GET /v1/users/{user_id}/reach: {"user_id": "<id>", "from": T, "to": T, "earliest": T or null},
 // the earliest as_of in [from, to] at which the names asked for (all when none) can be

@@ -38,8 +38,9 @@ std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger
     return open_redis_store(options, merger);
   }
   if (config.storage.kind != "rocksdb")
-    throw ConfigError(fmt::format("{}: storage.kind: \"{}\" is not supported (use rocksdb or redis)",
-                                  config.file.string(), config.storage.kind));
+    throw ConfigError(
+        fmt::format("{}: storage.kind: \"{}\" is not supported (use rocksdb or redis)",
+                    config.file.string(), config.storage.kind));
   return open_rocksdb_store(rocksdb_options(config.storage, read_only), merger);
 }
 

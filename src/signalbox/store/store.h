@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "signalbox/store/tiles.h"
 #include "signalbox/common/time.h"
+#include "signalbox/store/tiles.h"
 
 namespace signalbox {
 
@@ -80,7 +80,8 @@ struct CommitBatch {
 class TileMerger {
  public:
   virtual ~TileMerger() = default;
-  virtual std::string merge(std::uint64_t state_id, std::span<const std::string_view> operands) const = 0;
+  virtual std::string merge(std::uint64_t state_id,
+                            std::span<const std::string_view> operands) const = 0;
 };
 
 // How long each state's tiles are kept.
@@ -126,8 +127,9 @@ class StoreSnapshot {
   // The parts of the user's tiles a query over [from, to] can use, for the states in
   // `state_ids` (ascending): the base tile's, then the day tiles', then the hour tiles' whose
   // start lies in [from, to]; each kind by start, each tile's states by id.
-  virtual std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
-                                        TimeMs from, TimeMs to) = 0;
+  virtual std::vector<StoredTile> tiles(std::uint64_t user_id,
+                                        std::span<const std::uint64_t> state_ids, TimeMs from,
+                                        TimeMs to) = 0;
   // Up to `limit` distinct user ids >= `from` that have raw events stored, ascending. Costs
   // about one seek per user returned, however many events each has (for listing users to
   // browse, not for analytics).
@@ -152,7 +154,8 @@ class Store {
   virtual TimeMs ids_expired_through() const = 0;
   // For each (user, event_id), whether that event was stored and its id is still remembered
   // (ids are kept for RetentionPolicy::late_horizon behind stream time).
-  virtual std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) = 0;
+  virtual std::vector<bool> contains(
+      std::span<const std::pair<std::uint64_t, std::string>> ids) = 0;
   // Applies `batch` atomically and durably (in the write-ahead log) before returning.
   virtual void commit(const CommitBatch& batch) = 0;
   virtual std::unique_ptr<StoreSnapshot> snapshot() = 0;

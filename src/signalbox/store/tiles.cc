@@ -18,7 +18,8 @@ void cover_within_day(TimeMs from, TimeMs to, std::vector<CoverPiece>& out) {
     out.push_back({CoverPiece::Kind::kRaw, TileKind::kHour, from, to});
     return;
   }
-  if (from < first_hour) out.push_back({CoverPiece::Kind::kRaw, TileKind::kHour, from, first_hour - 1});
+  if (from < first_hour)
+    out.push_back({CoverPiece::Kind::kRaw, TileKind::kHour, from, first_hour - 1});
   out.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, first_hour, end_hours});
   if (end_hours <= to) out.push_back({CoverPiece::Kind::kRaw, TileKind::kHour, end_hours, to});
 }

@@ -6,8 +6,8 @@
 namespace signalbox {
 
 CheckPoints choose_check_points(const std::vector<SampledUser>& users, ServedValues& served,
-                                const std::vector<std::string>& names, TimeMs end, std::size_t per_user,
-                                std::uint64_t seed) {
+                                const std::vector<std::string>& names, TimeMs end,
+                                std::size_t per_user, std::uint64_t seed) {
   CheckPoints result;
   // One generator for the whole run: the same seed, logs and store give the same points.
   std::mt19937_64 random(seed);
@@ -16,7 +16,8 @@ CheckPoints choose_check_points(const std::vector<SampledUser>& users, ServedVal
       ++result.users_after_end;
       continue;
     }
-    const std::optional<TimeMs> earliest = served.earliest_answerable(user.user_id, names, user.first_ts, end);
+    const std::optional<TimeMs> earliest =
+        served.earliest_answerable(user.user_id, names, user.first_ts, end);
     if (!earliest) {
       ++result.users_unanswerable;
       continue;

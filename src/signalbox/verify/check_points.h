@@ -17,12 +17,12 @@ struct CheckPoints {
 };
 
 // For each sampled user, up to `per_user` times in [a, end], where a is the earliest time
-// from its first event on at which `served` can answer `names` (all when empty): `end` itself (the present, as served), and
-// the others drawn uniformly with a generator seeded by `seed`. Times that coincide are taken
-// once. Asks `served` for each user's answerable edge; its exceptions pass through. As
-// thread-safe as `served` (which is used from the calling thread only).
+// from its first event on at which `served` can answer `names` (all when empty): `end` itself (the
+// present, as served), and the others drawn uniformly with a generator seeded by `seed`. Times that
+// coincide are taken once. Asks `served` for each user's answerable edge; its exceptions pass
+// through. As thread-safe as `served` (which is used from the calling thread only).
 CheckPoints choose_check_points(const std::vector<SampledUser>& users, ServedValues& served,
-                                const std::vector<std::string>& names, TimeMs end, std::size_t per_user,
-                                std::uint64_t seed);
+                                const std::vector<std::string>& names, TimeMs end,
+                                std::size_t per_user, std::uint64_t seed);
 
 }  // namespace signalbox

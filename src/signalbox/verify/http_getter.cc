@@ -19,13 +19,15 @@ struct HttpGetter::Connection {
   beast::tcp_stream stream{io};
 };
 
-HttpGetter::HttpGetter(ServerUrl url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {}
+HttpGetter::HttpGetter(ServerUrl url, std::chrono::milliseconds timeout)
+    : url_(std::move(url)), timeout_(timeout) {}
 
 HttpGetter::~HttpGetter() = default;
 
 std::string HttpGetter::address() const {
   const bool ipv6 = url_.host.find(':') != std::string::npos;
-  return fmt::format("http://{}{}{}:{}{}", ipv6 ? "[" : "", url_.host, ipv6 ? "]" : "", url_.port, url_.prefix);
+  return fmt::format("http://{}{}{}:{}{}", ipv6 ? "[" : "", url_.host, ipv6 ? "]" : "", url_.port,
+                     url_.prefix);
 }
 
 HttpReply HttpGetter::get(std::string_view target, const std::string& token) {
@@ -36,7 +38,8 @@ HttpReply HttpGetter::get(std::string_view target, const std::string& token) {
       reply = get_once(target, token);
     } catch (const boost::system::system_error& e) {
       connection_.reset();
-      throw std::runtime_error(fmt::format("{}: GET {}: {}", address(), target, e.code().message()));
+      throw std::runtime_error(
+          fmt::format("{}: GET {}: {}", address(), target, e.code().message()));
     }
     if (reply.status != 503 || attempt == kAttempts) return reply;
     std::this_thread::sleep_for(std::chrono::seconds(1));

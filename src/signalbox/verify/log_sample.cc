@@ -20,7 +20,9 @@ class BottomK {
 
   void add(std::uint64_t user_id, TimeMs ts) {
     if (k_ == 0) return;
-    const Key key{hash64(std::string_view(reinterpret_cast<const char*>(&user_id), sizeof user_id), seed_), user_id};
+    const Key key{
+        hash64(std::string_view(reinterpret_cast<const char*>(&user_id), sizeof user_id), seed_),
+        user_id};
     if (users_.size() == k_ && std::prev(users_.end())->first < key) return;
     auto [it, inserted] = users_.try_emplace(key, SampledUser{user_id, ts, ts});
     if (!inserted) {
@@ -49,8 +51,8 @@ class BottomK {
 
 }  // namespace
 
-LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sample_size, std::uint64_t seed,
-                           const DecodeOptions& decode) {
+LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sample_size,
+                           std::uint64_t seed, const DecodeOptions& decode) {
   LogSample sample;
   BottomK bottom(sample_size, seed);
   EventDecoder decoder(decode);

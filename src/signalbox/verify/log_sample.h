@@ -34,7 +34,7 @@ struct LogSample {
 // and validated as ingest does with `decode`; invalid lines are counted and skipped. Throws
 // std::runtime_error naming the file when one cannot be read. Shares nothing between calls:
 // safe from any thread.
-LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sample_size, std::uint64_t seed,
-                           const DecodeOptions& decode);
+LogSample sample_log_users(const std::vector<std::string>& files, std::size_t sample_size,
+                           std::uint64_t seed, const DecodeOptions& decode);
 
 }  // namespace signalbox

@@ -15,7 +15,8 @@ namespace signalbox {
 namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& path, int error) {
-  throw std::runtime_error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(error)));
+  throw std::runtime_error(
+      fmt::format("{}: cannot write: {}", path.string(), std::strerror(error)));
 }
 
 }  // namespace

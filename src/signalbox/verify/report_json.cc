@@ -38,7 +38,8 @@ Value tally_json(const SignalTally& tally, bool beyond_retention, double thresho
 std::string format_report_json(const VerifyReport& r, double threshold) {
   Value::Array refused;
   for (const RefusedPoint& p : r.refused_examples)
-    refused.emplace_back(Value::Object{{"user_id", Value(p.user_id)}, {"as_of", Value(p.as_of)}, {"reason", Value(p.reason)}});
+    refused.emplace_back(Value::Object{
+        {"user_id", Value(p.user_id)}, {"as_of", Value(p.as_of)}, {"reason", Value(p.reason)}});
   Value::Array signals;
   for (std::size_t i = 0; i < r.tallies.size(); ++i)
     signals.push_back(tally_json(r.tallies[i], r.beyond_retention[i], threshold));
@@ -51,7 +52,9 @@ std::string format_report_json(const VerifyReport& r, double threshold) {
       {"stream_time", Value(r.stream_time)},
       {"log_end", Value(r.log_end)},
       {"checked_through", Value(r.checked_through)},
-      {"log", Value(Value::Object{{"files", Value(r.log_files)}, {"lines", Value(r.log_lines)}, {"invalid", Value(r.log_invalid)}})},
+      {"log", Value(Value::Object{{"files", Value(r.log_files)},
+                                  {"lines", Value(r.log_lines)},
+                                  {"invalid", Value(r.log_invalid)}})},
       {"users", Value(Value::Object{{"sampled", Value(r.users_sampled)},
                                     {"after_stream_time", Value(r.users_after_stream_time)},
                                     {"unanswerable", Value(r.users_unanswerable)}})},

@@ -20,7 +20,9 @@ std::string percent(double rate) {
   return fmt::format("{:.2f}%", hundredths / 100.0);
 }
 
-std::string error_text(const std::optional<double>& error) { return error ? fmt::format("{:.3g}", *error) : "-"; }
+std::string error_text(const std::optional<double>& error) {
+  return error ? fmt::format("{:.3g}", *error) : "-";
+}
 
 std::string shortened(const Value& value) {
   std::string json = value.to_json();
@@ -63,7 +65,8 @@ std::string table(const std::vector<Row>& rows) {
     std::string line;
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (c > 0) line += "  ";
-      line += c < 2 ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("{:>{}}", row[c], width[c]);
+      line +=
+          c < 2 ? fmt::format("{:<{}}", row[c], width[c]) : fmt::format("{:>{}}", row[c], width[c]);
     }
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
@@ -72,20 +75,26 @@ std::string table(const std::vector<Row>& rows) {
 }
 
 std::string summary(const VerifyReport& r) {
-  std::string out = fmt::format("verified {} against {} event log{} ({} lines, {} not valid events)\n",
-                                r.served_by, r.log_files, r.log_files == 1 ? "" : "s", r.log_lines, r.log_invalid);
+  std::string out = fmt::format(
+      "verified {} against {} event log{} ({} lines, {} not valid events)\n", r.served_by,
+      r.log_files, r.log_files == 1 ? "" : "s", r.log_lines, r.log_invalid);
   out += fmt::format(
-      "sample: {} users (seed {}), up to {} as_of times each through {} (stream time {}, log end {})\n",
-      r.users_sampled, r.seed, r.points_per_user, format_iso_time(r.checked_through), format_iso_time(r.stream_time),
-      format_iso_time(r.log_end));
-  out += fmt::format("{} points compared, {} refused; users left out: {} with every event after stream time, {} "
-                     "with no answerable time\n",
-                     r.points_compared, r.points_refused, r.users_after_stream_time, r.users_unanswerable);
-  out += fmt::format("values match when exact or, numbers only, within {:g} relative (~tol); errors are over every value "
-                     "differing in numbers only\n",
-                     r.tolerance);
+      "sample: {} users (seed {}), up to {} as_of times each through {} (stream time {}, log end "
+      "{})\n",
+      r.users_sampled, r.seed, r.points_per_user, format_iso_time(r.checked_through),
+      format_iso_time(r.stream_time), format_iso_time(r.log_end));
+  out += fmt::format(
+      "{} points compared, {} refused; users left out: {} with every event after stream time, {} "
+      "with no answerable time\n",
+      r.points_compared, r.points_refused, r.users_after_stream_time, r.users_unanswerable);
+  out += fmt::format(
+      "values match when exact or, numbers only, within {:g} relative (~tol); errors are over "
+      "every value "
+      "differing in numbers only\n",
+      r.tolerance);
   for (const RefusedPoint& p : r.refused_examples)
-    out += fmt::format("  refused: user {} as of {}: {}\n", p.user_id, format_iso_time(p.as_of), p.reason);
+    out += fmt::format("  refused: user {} as of {}: {}\n", p.user_id, format_iso_time(p.as_of),
+                       p.reason);
   return out;
 }
 
@@ -96,9 +105,10 @@ std::string verdict(const VerifyReport& r, double threshold) {
     return fmt::format("PASS: every signal's match rate is at least {}\n", percent(threshold));
   std::string names;
   for (const SignalTally* tally : failing)
-    names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", tally_label(*tally), percent(tally->match_rate()));
-  return fmt::format("FAIL: {} of {} below the match threshold {}: {}\n", failing.size(), r.tallies.size(),
-                     percent(threshold), names);
+    names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", tally_label(*tally),
+                         percent(tally->match_rate()));
+  return fmt::format("FAIL: {} of {} below the match threshold {}: {}\n", failing.size(),
+                     r.tallies.size(), percent(threshold), names);
 }
 
 }  // namespace
@@ -113,15 +123,18 @@ std::string format_report_table(const VerifyReport& report, double threshold) {
   }
   out += table(rows);
   if (any_beyond)
-    out += "* longer than the retention: the store answers from day tiles (whole days), the recomputation by the "
-           "same rule\n";
+    out +=
+        "* longer than the retention: the store answers from day tiles (whole days), the "
+        "recomputation by the "
+        "same rule\n";
   const std::vector<const SignalTally*> failing = report.below(threshold);
   if (!failing.empty()) {
     out += "\nfirst mismatch of each signal below the threshold:\n";
     for (const SignalTally* tally : failing) {
       const MismatchExample& m = *tally->first_mismatch();
-      out += fmt::format("  {}: user {} as of {} ({}): served {}, recomputed {}\n", tally_label(*tally), m.user_id,
-                         m.as_of, format_iso_time(m.as_of), shortened(m.served), shortened(m.recomputed));
+      out += fmt::format("  {}: user {} as of {} ({}): served {}, recomputed {}\n",
+                         tally_label(*tally), m.user_id, m.as_of, format_iso_time(m.as_of),
+                         shortened(m.served), shortened(m.recomputed));
     }
   }
   return out + "\n" + verdict(report, threshold);

@@ -17,7 +17,8 @@ bool valid_port(std::string_view port) {
 std::optional<ServerUrl> parse_server_url(std::string_view text, std::string* problem) {
   constexpr std::string_view kScheme = "http://";
   if (text.rfind("https://", 0) == 0) {
-    *problem = "uses https, which verify does not speak: point it at an http:// address of the server";
+    *problem =
+        "uses https, which verify does not speak: point it at an http:// address of the server";
     return std::nullopt;
   }
   if (text.rfind(kScheme, 0) != 0) {

@@ -19,14 +19,17 @@ class ServerValues : public ServedValues {
   ServerValues(const ServerUrl& url, const Config& config);
 
   std::optional<TimeMs> stream_time() override;
-  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs from,
+  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id,
+                                            const std::vector<std::string>& names, TimeMs from,
                                             TimeMs to) override;
-  Value signals(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs as_of) override;
+  Value signals(std::uint64_t user_id, const std::vector<std::string>& names,
+                TimeMs as_of) override;
   std::string description() const override;
 
  private:
   // One GET /v1/users/{id}/reach over [from, to]: its "earliest".
-  std::optional<TimeMs> reach(std::uint64_t user_id, const std::string& names, TimeMs from, TimeMs to);
+  std::optional<TimeMs> reach(std::uint64_t user_id, const std::string& names, TimeMs from,
+                              TimeMs to);
   // The JSON of a 200 answer to GET `target`. Throws QueryError with the server's message
   // for a 400, std::runtime_error naming the server and the status for anything else.
   Value get_json(const std::string& target, const std::string& token);

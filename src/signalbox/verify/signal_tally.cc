@@ -13,7 +13,8 @@ double rate(std::uint64_t part, std::uint64_t whole) {
 
 }  // namespace
 
-void SignalTally::add(std::uint64_t user_id, TimeMs as_of, const Value& served, const Value& recomputed) {
+void SignalTally::add(std::uint64_t user_id, TimeMs as_of, const Value& served,
+                      const Value& recomputed) {
   ++compared_;
   const ValueDifference difference = compare_values(served, recomputed);
   if (difference.exact) {

@@ -30,12 +30,14 @@ std::optional<TimeMs> StoreValues::stream_time() {
   return t;
 }
 
-std::optional<TimeMs> StoreValues::earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names,
+std::optional<TimeMs> StoreValues::earliest_answerable(std::uint64_t user_id,
+                                                       const std::vector<std::string>& names,
                                                        TimeMs from, TimeMs to) {
   return engine_.earliest_answerable(user_id, names, from, to, kEdgePrecision);
 }
 
-Value StoreValues::signals(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs as_of) {
+Value StoreValues::signals(std::uint64_t user_id, const std::vector<std::string>& names,
+                           TimeMs as_of) {
   // Through JSON, so that the values compared are those a client reads, as the server's are.
   Value answer = parse_json_value(engine_.query(user_id, names, as_of).to_json());
   const Value* signals = answer.find("signals");
@@ -44,7 +46,8 @@ Value StoreValues::signals(std::uint64_t user_id, const std::vector<std::string>
 
 std::string StoreValues::description() const {
   const Config& config = engine_.config();
-  if (config.storage.kind == "rocksdb") return fmt::format("the store at {}", config.storage.path.string());
+  if (config.storage.kind == "rocksdb")
+    return fmt::format("the store at {}", config.storage.path.string());
   return fmt::format("the {} store", config.storage.kind);
 }
 

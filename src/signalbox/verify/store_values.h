@@ -17,9 +17,11 @@ class StoreValues : public ServedValues {
   explicit StoreValues(const Config& config);
 
   std::optional<TimeMs> stream_time() override;
-  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs from,
+  std::optional<TimeMs> earliest_answerable(std::uint64_t user_id,
+                                            const std::vector<std::string>& names, TimeMs from,
                                             TimeMs to) override;
-  Value signals(std::uint64_t user_id, const std::vector<std::string>& names, TimeMs as_of) override;
+  Value signals(std::uint64_t user_id, const std::vector<std::string>& names,
+                TimeMs as_of) override;
   std::string description() const override;
 
  private:

@@ -25,9 +25,12 @@ class DifferenceWalk {
   }
 
   void values(const Value& served, const Value& recomputed) {
-    if (served.is_number() && recomputed.is_number()) return numbers(served.number(), recomputed.number());
-    if (served.is_array() && recomputed.is_array()) return arrays(served.array(), recomputed.array());
-    if (served.is_object() && recomputed.is_object()) return objects(served.object(), recomputed.object());
+    if (served.is_number() && recomputed.is_number())
+      return numbers(served.number(), recomputed.number());
+    if (served.is_array() && recomputed.is_array())
+      return arrays(served.array(), recomputed.array());
+    if (served.is_object() && recomputed.is_object())
+      return objects(served.object(), recomputed.object());
     if (!(served == recomputed)) structural();
   }
 
@@ -40,22 +43,27 @@ class DifferenceWalk {
   }
 
   static const Value* member(const Value::Object& object, std::string_view key) {
-    auto it = std::find_if(object.begin(), object.end(), [&](const auto& field) { return field.first == key; });
+    auto it = std::find_if(object.begin(), object.end(),
+                           [&](const auto& field) { return field.first == key; });
     return it == object.end() ? nullptr : &it->second;
   }
 
   // A member present on one side only: a number stands against an omitted zero entry.
   void one_sided(const Value& present, bool present_is_served) {
     if (!present.is_number()) return structural();
-    if (present_is_served) numbers(present.number(), 0.0);
-    else numbers(0.0, present.number());
+    if (present_is_served)
+      numbers(present.number(), 0.0);
+    else
+      numbers(0.0, present.number());
   }
 
   void objects(const Value::Object& served, const Value::Object& recomputed) {
     for (const auto& [key, value] : served) {
       const Value* other = member(recomputed, key);
-      if (other) values(value, *other);
-      else one_sided(value, true);
+      if (other)
+        values(value, *other);
+      else
+        one_sided(value, true);
     }
     for (const auto& [key, value] : recomputed)
       if (!member(served, key)) one_sided(value, false);

@@ -32,16 +32,18 @@ void check_verify_options(const Config& config, const VerifyOptions& options) {
   if (options.event_files.empty()) throw std::invalid_argument("--events: no event log given");
   for (const std::string& file : options.event_files)
     if (file == "-")
-      throw std::invalid_argument("--events: verify reads the logs twice, so standard input (-) cannot be one");
+      throw std::invalid_argument(
+          "--events: verify reads the logs twice, so standard input (-) cannot be one");
   if (options.points_per_user == 0) throw std::invalid_argument("--points: must be at least 1");
   if (!(options.tolerance >= 0)) throw std::invalid_argument("--tolerance: must be 0 or more");
   for (const std::string& name : options.names) {
     const bool signal = std::any_of(config.signals.begin(), config.signals.end(),
                                     [&](const SignalConfig& s) { return s.name == name; });
-    const bool view =
-        std::any_of(config.views.begin(), config.views.end(), [&](const ViewConfig& v) { return v.name == name; });
+    const bool view = std::any_of(config.views.begin(), config.views.end(),
+                                  [&](const ViewConfig& v) { return v.name == name; });
     if (!signal && !view)
-      throw std::invalid_argument(fmt::format("--names: \"{}\" is no signal or view of the config", name));
+      throw std::invalid_argument(
+          fmt::format("--names: \"{}\" is no signal or view of the config", name));
   }
 }
 
@@ -87,7 +89,8 @@ std::vector<Value> recompute(const Config& config, const std::vector<BackfillQue
   answers.reserve(points.size());
   for (std::string line; std::getline(in, line);) answers.push_back(parse_json_value(line));
   if (answers.size() != points.size())
-    throw std::runtime_error(fmt::format("the recomputation answered {} of {} points", answers.size(), points.size()));
+    throw std::runtime_error(
+        fmt::format("the recomputation answered {} of {} points", answers.size(), points.size()));
   return answers;
 }
 
@@ -105,10 +108,11 @@ void refuse(VerifyReport& report, const BackfillQuery& point, std::string reason
 }
 
 // Asks `served` for `point` and tallies each signal window against `recomputed`.
-void compare_point(ServedValues& served, const std::vector<std::string>& names, const BackfillQuery& point,
-                   const Value& recomputed, VerifyReport& report) {
+void compare_point(ServedValues& served, const std::vector<std::string>& names,
+                   const BackfillQuery& point, const Value& recomputed, VerifyReport& report) {
   if (const Value* error = recomputed.find("error")) {
-    refuse(report, point, "recomputation: " + (error->is_string() ? error->string() : error->to_json()));
+    refuse(report, point,
+           "recomputation: " + (error->is_string() ? error->string() : error->to_json()));
     return;
   }
   Value served_signals;
@@ -138,14 +142,18 @@ VerifyReport run_verify(const Config& config, ServedValues& served, const Verify
   report.tolerance = options.tolerance;
   add_tallies(config, options.names, options.tolerance, report);
 
-  const LogSample sample = sample_log_users(options.event_files, options.sample_users, options.seed,
-                                            DecodeOptions{config.event_store.max_future_skew, wall_clock_ms});
+  const LogSample sample =
+      sample_log_users(options.event_files, options.sample_users, options.seed,
+                       DecodeOptions{config.event_store.max_future_skew, wall_clock_ms});
   report.log_lines = sample.lines;
   report.log_invalid = sample.invalid_events;
   report.users_sampled = sample.users.size();
-  if (!sample.log_end) throw std::runtime_error("the event logs hold no valid event: nothing to verify against");
+  if (!sample.log_end)
+    throw std::runtime_error("the event logs hold no valid event: nothing to verify against");
   const std::optional<TimeMs> stream_time = served.stream_time();
-  if (!stream_time) throw std::runtime_error(fmt::format("{} holds no events: nothing to verify", report.served_by));
+  if (!stream_time)
+    throw std::runtime_error(
+        fmt::format("{} holds no events: nothing to verify", report.served_by));
   report.stream_time = *stream_time;
   report.log_end = *sample.log_end;
   // Beyond the end of the logs the store may hold events the logs lack, and beyond stream
@@ -154,14 +162,15 @@ VerifyReport run_verify(const Config& config, ServedValues& served, const Verify
 
   const CheckPoints chosen =
       choose_check_points(sample.users, served, options.names, report.checked_through,
-                                                  options.points_per_user, options.seed);
+                          options.points_per_user, options.seed);
   report.users_after_stream_time = chosen.users_after_end;
   report.users_unanswerable = chosen.users_unanswerable;
   report.points = chosen.points.size();
   if (chosen.points.empty()) return report;
 
   const std::vector<Value> recomputed = recompute(config, chosen.points, options);
-  for (std::size_t i = 0; i < chosen.points.size(); ++i) compare_point(served, options.names, chosen.points[i], recomputed[i], report);
+  for (std::size_t i = 0; i < chosen.points.size(); ++i)
+    compare_point(served, options.names, chosen.points[i], recomputed[i], report);
   return report;
 }
 

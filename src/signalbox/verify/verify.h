@@ -51,8 +51,9 @@ void check_verify_options(const Config& config, const VerifyOptions& options);
 // Uses `served` from the calling thread only; any number of runs may go on at once with
 // different `served` objects.
 //
-// Throws std::invalid_argument as check_verify_options does, before any work; std::runtime_error when the logs hold no valid event, `served` holds
-// nothing, or a log cannot be read; and what `served` and run_backfill throw.
+// Throws std::invalid_argument as check_verify_options does, before any work; std::runtime_error
+// when the logs hold no valid event, `served` holds nothing, or a log cannot be read; and what
+// `served` and run_backfill throw.
 VerifyReport run_verify(const Config& config, ServedValues& served, const VerifyOptions& options);
 
 }  // namespace signalbox

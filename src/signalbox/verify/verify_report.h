@@ -19,12 +19,12 @@ struct RefusedPoint {
 
 // What one `signalbox verify` run compared and found. A plain value.
 struct VerifyReport {
-  std::string served_by;          // ServedValues::description()
+  std::string served_by;  // ServedValues::description()
   std::uint64_t seed = 0;
-  double tolerance = 0;           // of every tally (SignalTally)
-  TimeMs stream_time = 0;         // of what serves
-  TimeMs log_end = 0;             // the newest valid event of the logs
-  TimeMs checked_through = 0;     // the latest as_of checked: the smaller of the two
+  double tolerance = 0;        // of every tally (SignalTally)
+  TimeMs stream_time = 0;      // of what serves
+  TimeMs log_end = 0;          // the newest valid event of the logs
+  TimeMs checked_through = 0;  // the latest as_of checked: the smaller of the two
   std::uint64_t log_files = 0;
   std::uint64_t log_lines = 0;
   std::uint64_t log_invalid = 0;  // lines of the logs that are no valid event
@@ -34,7 +34,7 @@ struct VerifyReport {
   std::uint64_t users_after_stream_time = 0;
   std::uint64_t users_unanswerable = 0;
   std::uint64_t points_per_user = 0;  // as asked; a user may get fewer when its times coincide
-  std::uint64_t points = 0;        // (user, as_of) pairs asked of both sides
+  std::uint64_t points = 0;           // (user, as_of) pairs asked of both sides
   std::uint64_t points_compared = 0;
   // Refused by what serves (QueryError) or by the recomputation; at most a few are kept.
   std::uint64_t points_refused = 0;

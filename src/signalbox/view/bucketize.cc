@@ -38,7 +38,7 @@ class Bucketize final : public View {
     return Value(static_cast<std::uint64_t>(index));
   }
 
-  std::vector<double> boundaries_;  // strictly ascending
+  std::vector<double> boundaries_;   // strictly ascending
   std::vector<std::string> labels_;  // empty, or one per bucket
 };
 
@@ -58,11 +58,12 @@ void add_bucketize_view(std::map<std::string, RegisteredView>& factories) {
           if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(b))
             c.reject("boundaries", fmt::format("\"{}\" is not a finite number", text));
           if (!boundaries.empty() && b <= boundaries.back())
-            c.reject("boundaries", fmt::format("must be strictly ascending (\"{}\" follows {})", text,
-                                               boundaries.back()));
+            c.reject("boundaries", fmt::format("must be strictly ascending (\"{}\" follows {})",
+                                               text, boundaries.back()));
           boundaries.push_back(b);
         }
-        std::vector<std::string> labels = c.param_list("labels", false).value_or(std::vector<std::string>{});
+        std::vector<std::string> labels =
+            c.param_list("labels", false).value_or(std::vector<std::string>{});
         if (!labels.empty() && labels.size() != boundaries.size() + 1)
           c.reject("labels", fmt::format("must name each of the {} buckets ({} boundaries + 1); "
                                          "{} given",

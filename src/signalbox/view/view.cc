@@ -106,7 +106,8 @@ NamedRegistry<ViewFactory>& registry() {
     auto* fresh = new NamedRegistry<ViewFactory>("view transform", "view", view_keys());
     std::map<std::string, Registered> builtins;
     add_builtin_views(builtins);
-    for (auto& [name, entry] : builtins) fresh->add(name, std::move(entry.factory), std::move(entry.params));
+    for (auto& [name, entry] : builtins)
+      fresh->add(name, std::move(entry.factory), std::move(entry.params));
     return fresh;
   }();
   return *r;
@@ -173,10 +174,9 @@ const Signal& ViewContext::param_signal(std::string_view key) const {
   }
   std::string closest = closest_match(it->second.text, names);
   throw_config_error(it->second.where, key,
-                     closest.empty()
-                         ? fmt::format("unknown signal \"{}\"", it->second.text)
-                         : fmt::format("unknown signal \"{}\" (did you mean {}?)", it->second.text,
-                                       closest));
+                     closest.empty() ? fmt::format("unknown signal \"{}\"", it->second.text)
+                                     : fmt::format("unknown signal \"{}\" (did you mean {}?)",
+                                                   it->second.text, closest));
 }
 
 void register_view(const std::string& name, ViewFactory factory, ParamSpecs params) {

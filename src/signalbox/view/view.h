@@ -47,7 +47,8 @@ class View {
   virtual std::vector<Operand> operands() const { return {}; }
   // What the engine calls: `operands[i]` is the result of operands()[i] (nullptr when the
   // signal answered nothing for it). The default ignores them and calls transform().
-  virtual Value transform_with(const Value& input, const std::vector<const Value*>& operands) const {
+  virtual Value transform_with(const Value& input,
+                               const std::vector<const Value*>& operands) const {
     return transform(input);
   }
 };

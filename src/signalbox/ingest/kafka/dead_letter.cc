@@ -15,7 +15,8 @@ DeadLetterProducer::DeadLetterProducer(const std::string& brokers, std::string t
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char error[512] = {0};
   auto set = [&](const std::string& name, const std::string& value) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) !=
+        RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       throw ConfigError(fmt::format("kafka dead-letter topic {}: {}: {}", topic_, name, error));
     }
@@ -28,13 +29,13 @@ DeadLetterProducer::DeadLetterProducer(const std::string& brokers, std::string t
   set("linger.ms", "5");
   for (const auto& [name, value] : properties) set(name, value);
   rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque) {
-    on_delivery(rk, message, opaque);
-  });
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* rk, const rd_kafka_message_t* message,
+                                       void* opaque) { on_delivery(rk, message, opaque); });
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (!producer_) {
     rd_kafka_conf_destroy(conf);
-    throw ConfigError(fmt::format("kafka dead-letter topic {}: cannot create the producer: {}", topic_, error));
+    throw ConfigError(
+        fmt::format("kafka dead-letter topic {}: cannot create the producer: {}", topic_, error));
   }
 }
 
@@ -50,20 +51,24 @@ void DeadLetterProducer::on_delivery(rd_kafka_t*, const void* message, void* opa
   const auto* m = static_cast<const rd_kafka_message_t*>(message);
   if (!m->err) return;
   self->failed_.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("kafka dead-letter topic {}: a dead letter was lost: {}", self->topic_, rd_kafka_err2str(m->err));
+  spdlog::error("kafka dead-letter topic {}: a dead letter was lost: {}", self->topic_,
+                rd_kafka_err2str(m->err));
 }
 
 void DeadLetterProducer::send(std::string_view key, std::string_view value, std::string_view reason,
                               const DeadLetterOrigin& origin) {
-  const std::string partition = std::to_string(origin.partition), offset = std::to_string(origin.offset);
+  const std::string partition = std::to_string(origin.partition),
+                    offset = std::to_string(origin.offset);
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(value.empty() ? nullptr : const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_HEADER("signalbox-error", reason.data(), static_cast<ssize_t>(reason.size())),
-        RD_KAFKA_V_HEADER("signalbox-topic", origin.topic.data(), static_cast<ssize_t>(origin.topic.size())),
-        RD_KAFKA_V_HEADER("signalbox-partition", partition.data(), static_cast<ssize_t>(partition.size())),
+        RD_KAFKA_V_HEADER("signalbox-topic", origin.topic.data(),
+                          static_cast<ssize_t>(origin.topic.size())),
+        RD_KAFKA_V_HEADER("signalbox-partition", partition.data(),
+                          static_cast<ssize_t>(partition.size())),
         RD_KAFKA_V_HEADER("signalbox-offset", offset.data(), static_cast<ssize_t>(offset.size())),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

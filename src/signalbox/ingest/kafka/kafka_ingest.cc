@@ -65,7 +65,8 @@ ConfPtr make_conf(const KafkaIngestOptions& options) {
   auto set = [&](const std::string& name, const std::string& value) {
     std::string error = set_property(conf.get(), name, value);
     if (!error.empty())
-      throw ConfigError(fmt::format("kafka ingest of topic {}: {}: {}", options.topic, name, error));
+      throw ConfigError(
+          fmt::format("kafka ingest of topic {}: {}: {}", options.topic, name, error));
   };
   set("client.id", "signalbox");
   // A new group reads the topic from its beginning: nothing produced before the first start
@@ -98,7 +99,8 @@ std::int64_t now_ms() {
 
 }  // namespace
 
-KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry, const Config& config) {
+KafkaIngestOptions KafkaIngestOptions::from_config(const IngestConfig& entry,
+                                                   const Config& config) {
   // The loader checked the entry's keys and values against the kind's schema
   // (config/ingest_kinds.cc); what is left to judge is what only librdkafka can.
   KafkaIngestOptions options;
@@ -159,10 +161,10 @@ struct KafkaIngest::Impl {
 
   // Consumer thread only.
   EventDecoder decoder;
-  v1::Event proto_event;    // format protobuf: the message being decoded
-  std::string proto_json;   // ... and its fields as JSON, for the decoder's rules
-  std::vector<Event> events;              // decoded events of the batch in flight
-  std::vector<Delivery> event_deliveries; // event_deliveries[i] carried events[i]
+  v1::Event proto_event;                   // format protobuf: the message being decoded
+  std::string proto_json;                  // ... and its fields as JSON, for the decoder's rules
+  std::vector<Event> events;               // decoded events of the batch in flight
+  std::vector<Delivery> event_deliveries;  // event_deliveries[i] carried events[i]
   // With a dead-letter topic: the key and value of the message that carried events[i], in
   // case the engine refuses it as late.
   std::vector<std::pair<std::string, std::string>> event_messages;
@@ -174,11 +176,11 @@ struct KafkaIngest::Impl {
   // server's per-source reject counts.
   std::vector<RejectedEvent> decode_rejects;
   std::set<std::int32_t> assigned;
-  std::map<std::int32_t, std::int64_t> committed;     // per partition, by this consumer
+  std::map<std::int32_t, std::int64_t> committed;  // per partition, by this consumer
   // Offsets ingested but whose commit was refused (during a rebalance): sent again with the
   // next commit, so a refused commit costs re-delivery only if the partition moves.
   std::map<std::int32_t, std::int64_t> uncommitted;
-  std::uint64_t refused_in_a_row = 0;                 // refused commits since the last success
+  std::uint64_t refused_in_a_row = 0;  // refused commits since the last success
   std::chrono::steady_clock::time_point last_commit_attempt;
   std::chrono::steady_clock::time_point last_lag_refresh;
 
@@ -227,9 +229,10 @@ struct KafkaIngest::Impl {
         // read from them is ingested and committed now, while this consumer still owns them.
         finish_batch();
         if (!uncommitted.empty()) {
-          spdlog::warn("kafka {}: partitions [{}] revoked with offsets not committed; their "
-                       "newest messages will be delivered again, which changes nothing",
-                       options.topic, fmt::join(ids, ", "));
+          spdlog::warn(
+              "kafka {}: partitions [{}] revoked with offsets not committed; their "
+              "newest messages will be delivered again, which changes nothing",
+              options.topic, fmt::join(ids, ", "));
         }
         spdlog::info("kafka {}: revoked partitions [{}]", options.topic, fmt::join(ids, ", "));
       } else {
@@ -320,10 +323,11 @@ struct KafkaIngest::Impl {
     if (message.payload == nullptr || message.len == 0) {
       error = Rejection{RejectReason::kOther, "empty message"};
     } else if (options.format == KafkaFormat::kJson) {
-      ok = decoder.decode(
-          std::string_view(static_cast<const char*>(message.payload), message.len), &event, &error);
+      ok = decoder.decode(std::string_view(static_cast<const char*>(message.payload), message.len),
+                          &event, &error);
     } else if (message.len > kMaxEventJsonBytes) {
-      error = Rejection{RejectReason::kOther, fmt::format("protobuf: event larger than {} bytes", kMaxEventJsonBytes)};
+      error = Rejection{RejectReason::kOther,
+                        fmt::format("protobuf: event larger than {} bytes", kMaxEventJsonBytes)};
     } else if (!proto_event.ParseFromArray(message.payload, static_cast<int>(message.len))) {
       error = Rejection{RejectReason::kOther, "protobuf: not a signalbox.v1.Event message"};
     } else {
@@ -347,11 +351,13 @@ struct KafkaIngest::Impl {
       dead_letters->send(message_key(message), message_value(message), error.message,
                          DeadLetterOrigin{options.topic, delivery.partition, delivery.offset});
     }
-    decode_rejects.push_back(RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
+    decode_rejects.push_back(
+        RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
   }
 
   static std::string message_key(const rd_kafka_message_t& message) {
-    return message.key ? std::string(static_cast<const char*>(message.key), message.key_len) : std::string();
+    return message.key ? std::string(static_cast<const char*>(message.key), message.key_len)
+                       : std::string();
   }
   static std::string message_value(const rd_kafka_message_t& message) {
     return message.payload ? std::string(static_cast<const char*>(message.payload), message.len)
@@ -407,8 +413,8 @@ struct KafkaIngest::Impl {
       rejected.insert(r.index);
       const Delivery& d = event_deliveries[r.index];
       counters.skipped(r.reason).Increment();
-      spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic, d.partition,
-                   d.offset, reject_reason_label(r.reason), r.message);
+      spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic,
+                   d.partition, d.offset, reject_reason_label(r.reason), r.message);
       if (dead_letters) {
         dead_letters->send(event_messages[r.index].first, event_messages[r.index].second, r.message,
                            DeadLetterOrigin{options.topic, d.partition, d.offset});
@@ -417,7 +423,8 @@ struct KafkaIngest::Impl {
     counters.accepted.Increment(static_cast<double>(result.accepted));
     counters.duplicates.Increment(static_cast<double>(result.duplicates));
     decode_rejects.insert(decode_rejects.end(), result.rejected.begin(), result.rejected.end());
-    registry.ingest().count(IngestSource::kKafka, result.accepted, result.duplicates, decode_rejects);
+    registry.ingest().count(IngestSource::kKafka, result.accepted, result.duplicates,
+                            decode_rejects);
     if (result.accepted > 0) {
       registry.ingest().observe_freshness(IngestSource::kKafka,
                                           std::chrono::steady_clock::now() - batch_received);
@@ -446,14 +453,18 @@ struct KafkaIngest::Impl {
     if (dead_letters && !dead_letters->flush(kDeadLetterFlushMs)) {
       counters.commit_failures.Increment();
       if (refused_in_a_row++ == 0) {
-        spdlog::warn("kafka {}: dead letters to {} not acknowledged yet; offsets not committed, "
-                     "retried with the next batch", options.topic, dead_letters->topic());
+        spdlog::warn(
+            "kafka {}: dead letters to {} not acknowledged yet; offsets not committed, "
+            "retried with the next batch",
+            options.topic, dead_letters->topic());
       }
       return false;
     }
-    PartitionListPtr offsets(rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted.size())));
+    PartitionListPtr offsets(
+        rd_kafka_topic_partition_list_new(static_cast<int>(uncommitted.size())));
     for (const auto& [partition, next] : uncommitted)
-      rd_kafka_topic_partition_list_add(offsets.get(), options.topic.c_str(), partition)->offset = next;
+      rd_kafka_topic_partition_list_add(offsets.get(), options.topic.c_str(), partition)->offset =
+          next;
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer, offsets.get(), 0);
     if (!err) {
       for (int i = 0; i < offsets->cnt; ++i) {
@@ -501,7 +512,8 @@ struct KafkaIngest::Impl {
     last_lag_refresh = std::chrono::steady_clock::now();
     std::map<std::int32_t, std::int64_t> fresh;
     std::vector<std::string> caught_up;
-    PartitionListPtr positions(rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size())));
+    PartitionListPtr positions(
+        rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size())));
     for (std::int32_t p : assigned)
       rd_kafka_topic_partition_list_add(positions.get(), options.topic.c_str(), p);
     if (!assigned.empty()) rd_kafka_position(consumer, positions.get());
@@ -513,8 +525,10 @@ struct KafkaIngest::Impl {
           high >= 0) {
         auto c = committed.find(p);
         std::int64_t done = c != committed.end() ? c->second : positions->elems[i].offset;
-        if (done >= 0) lag_value = std::max<std::int64_t>(0, high - done);
-        else if (low >= 0 && high == low) lag_value = 0;  // an empty partition: nothing to read
+        if (done >= 0)
+          lag_value = std::max<std::int64_t>(0, high - done);
+        else if (low >= 0 && high == low)
+          lag_value = 0;  // an empty partition: nothing to read
       }
       fresh[p] = lag_value;
       if (lag_value == 0) caught_up.push_back(lane(p));
@@ -545,7 +559,8 @@ KafkaIngest::KafkaIngest(Engine& engine, KafkaIngestOptions options)
     // The connection and security settings of the consumer, not its consumer-only ones.
     std::map<std::string, std::string> shared;
     for (const auto& [name, value] : options_.rdkafka) {
-      for (std::string_view prefix : {"security.", "sasl.", "ssl.", "socket.", "broker.", "client."})
+      for (std::string_view prefix :
+           {"security.", "sasl.", "ssl.", "socket.", "broker.", "client."})
         if (name.rfind(prefix, 0) == 0) shared[name] = value;
     }
     impl_->dead_letters =
@@ -559,11 +574,12 @@ std::vector<prometheus::MetricFamily> KafkaIngest::collect_scraped() const {
   const std::string& topic = options_.topic;
   KafkaIngestStats s = stats();
   std::vector<prometheus::MetricFamily> out;
-  out.push_back(ScrapeFamily("signalbox_kafka_dead_letters_total",
-                             "Skipped messages copied to the dead-letter topic (dead_letter_topic).",
-                             prometheus::MetricType::Counter)
-                    .add(static_cast<double>(s.dead_letters), {{"topic", topic}})
-                    .take());
+  out.push_back(
+      ScrapeFamily("signalbox_kafka_dead_letters_total",
+                   "Skipped messages copied to the dead-letter topic (dead_letter_topic).",
+                   prometheus::MetricType::Counter)
+          .add(static_cast<double>(s.dead_letters), {{"topic", topic}})
+          .take());
   out.push_back(ScrapeFamily("signalbox_kafka_dead_letter_failures_total",
                              "Dead letters the broker never acknowledged after the producer's "
                              "retries (lost).",
@@ -576,7 +592,8 @@ std::vector<prometheus::MetricFamily> KafkaIngest::collect_scraped() const {
                           prometheus::MetricType::Gauge);
   for (const auto& [partition, value] : lag()) {
     if (value < 0) continue;
-    lag_family.add(static_cast<double>(value), {{"topic", topic}, {"partition", std::to_string(partition)}});
+    lag_family.add(static_cast<double>(value),
+                   {{"topic", topic}, {"partition", std::to_string(partition)}});
   }
   out.push_back(lag_family.take());
   return out;

@@ -63,17 +63,17 @@ struct KafkaIngestOptions {
 // Counters since construction. Events are counted once per delivery: a message re-delivered
 // after a rebalance or restart counts again (as a duplicate when it was stored before).
 struct KafkaIngestStats {
-  std::uint64_t messages = 0;          // messages consumed (good and bad)
-  std::uint64_t accepted = 0;          // events taken by the engine, duplicates included
-  std::uint64_t duplicates = 0;        // accepted events that were already stored
+  std::uint64_t messages = 0;              // messages consumed (good and bad)
+  std::uint64_t accepted = 0;              // events taken by the engine, duplicates included
+  std::uint64_t duplicates = 0;            // accepted events that were already stored
   std::uint64_t rejected_undecodable = 0;  // not a JSON object / not a protobuf Event
-  std::uint64_t rejected_invalid = 0;  // decoded, but a field breaks a rule of docs/events.md
-  std::uint64_t rejected_late = 0;     // more than the late horizon behind stream time
-  std::uint64_t commits = 0;           // successful offset commits
-  std::uint64_t commit_failures = 0;   // refused commits (their messages will come again)
-  std::uint64_t ingest_failures = 0;   // batches the engine failed on (retried)
-  std::uint64_t client_errors = 0;     // errors reported by librdkafka (broker down, ...)
-  std::uint64_t dead_letters = 0;      // skipped messages sent to the dead-letter topic
+  std::uint64_t rejected_invalid = 0;      // decoded, but a field breaks a rule of docs/events.md
+  std::uint64_t rejected_late = 0;         // more than the late horizon behind stream time
+  std::uint64_t commits = 0;               // successful offset commits
+  std::uint64_t commit_failures = 0;       // refused commits (their messages will come again)
+  std::uint64_t ingest_failures = 0;       // batches the engine failed on (retried)
+  std::uint64_t client_errors = 0;         // errors reported by librdkafka (broker down, ...)
+  std::uint64_t dead_letters = 0;          // skipped messages sent to the dead-letter topic
   std::uint64_t dead_letter_failures = 0;  // ... that the broker never acknowledged
 };
 

@@ -54,9 +54,12 @@ KafkaMetrics::KafkaMetrics(MetricsRegistry& registry, const std::string& topic)
 
 prometheus::Counter& KafkaMetrics::skipped(RejectReason reason) {
   switch (reject_reason_info(reason).kind) {
-    case RejectClass::kUndecodable: return undecodable;
-    case RejectClass::kInvalid: return invalid;
-    case RejectClass::kLate: break;
+    case RejectClass::kUndecodable:
+      return undecodable;
+    case RejectClass::kInvalid:
+      return invalid;
+    case RejectClass::kLate:
+      break;
   }
   return late;
 }

@@ -31,9 +31,9 @@ std::unique_ptr<FastTextSource> FastTextSource::load(const SourceConfig& config)
   }
   fasttext::Args args = source->model_->getArgs();
   if (args.model != fasttext::model_name::sup) {
-    throw_config_error(config.where, model_key,
-                       fmt::format("\"{}\" is not a supervised (classifier) model",
-                                   config.model.string()));
+    throw_config_error(
+        config.where, model_key,
+        fmt::format("\"{}\" is not a supervised (classifier) model", config.model.string()));
   }
   source->label_prefix_ = args.label;
   return source;
@@ -48,8 +48,7 @@ void FastTextSource::check_field(const FieldRequest& request, const ConfigLocati
   }
 }
 
-std::vector<std::pair<std::string, float>> FastTextSource::predict(const std::string& text,
-                                                                   int top,
+std::vector<std::pair<std::string, float>> FastTextSource::predict(const std::string& text, int top,
                                                                    double min_prob) const {
   std::vector<std::pair<std::string, float>> labels;
   // fastText would classify an empty line from its end-of-line token alone.

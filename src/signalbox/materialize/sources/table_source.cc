@@ -196,7 +196,7 @@ const TableSource::Column* TableSource::Data::find_column(std::string_view name)
 }
 
 void TableSource::Data::check_field(const FieldRequest& request,
-                                   const ConfigLocation& where) const {
+                                    const ConfigLocation& where) const {
   const Column* column = find_column(request.field);
   if (column == nullptr) {
     std::string names;

@@ -103,11 +103,14 @@ class TableSource : public Source {
 
   mutable Mutex mutex_;  // guards data_ and checked_
   std::shared_ptr<const Data> data_ SIGNALBOX_GUARDED_BY(mutex_);
-  mutable std::vector<std::pair<FieldRequest, ConfigLocation>> checked_ SIGNALBOX_GUARDED_BY(mutex_);  // fields served
+  mutable std::vector<std::pair<FieldRequest, ConfigLocation>> checked_
+      SIGNALBOX_GUARDED_BY(mutex_);  // fields served
 
-  Mutex reload_mutex_;          // one reload at a time; guards what follows
-  std::optional<Stamp> attempted_ SIGNALBOX_GUARDED_BY(reload_mutex_);  // of the last read, good or bad; nullopt: read again
-  bool attempted_missing_ SIGNALBOX_GUARDED_BY(reload_mutex_) = false;   // the last check found no file (reported once)
+  Mutex reload_mutex_;  // one reload at a time; guards what follows
+  std::optional<Stamp> attempted_
+      SIGNALBOX_GUARDED_BY(reload_mutex_);  // of the last read, good or bad; nullopt: read again
+  bool attempted_missing_ SIGNALBOX_GUARDED_BY(reload_mutex_) =
+      false;  // the last check found no file (reported once)
 };
 
 }  // namespace signalbox

@@ -62,18 +62,22 @@ RedisValue convert(const redisReply* r) {
   return v;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 std::pair<std::string, int> split_address(const std::string& address) {
   std::size_t colon = address.rfind(':');
   int port = 0;
-  if (colon == std::string::npos || colon == 0) throw StorageError(fmt::format("redis: bad address \"{}\"", address));
+  if (colon == std::string::npos || colon == 0)
+    throw StorageError(fmt::format("redis: bad address \"{}\"", address));
   std::string_view p = std::string_view(address).substr(colon + 1);
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
   if (ec != std::errc() || end != p.data() + p.size() || port < 1 || port > 65535)
     throw StorageError(fmt::format("redis: bad address \"{}\"", address));
   std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return {host, port};
 }
 
@@ -94,8 +98,10 @@ class RedisCluster::Connection {
                        ? redisConnectWithTimeout(host.c_str(), port, to_timeval(options.timeout))
                        : redisConnect(host.c_str(), port));
     if (context_ == nullptr) throw StorageError(fmt::format("redis {}: out of memory", node));
-    if (context_->err != 0) throw StorageError(fmt::format("redis {}: cannot connect: {}", node, error()));
-    if (options.timeout.count() > 0 && redisSetTimeout(context_.get(), to_timeval(options.timeout)) != REDIS_OK)
+    if (context_->err != 0)
+      throw StorageError(fmt::format("redis {}: cannot connect: {}", node, error()));
+    if (options.timeout.count() > 0 &&
+        redisSetTimeout(context_.get(), to_timeval(options.timeout)) != REDIS_OK)
       throw StorageError(fmt::format("redis {}: cannot set a timeout", node));
     if (!options.password.empty()) {
       append({"AUTH", options.password});
@@ -115,7 +121,8 @@ class RedisCluster::Connection {
       argv.push_back(a.data());
       lengths.push_back(a.size());
     }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK)
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK)
       throw StorageError(fmt::format("redis {}: {}", node_, error()));
   }
 
@@ -141,7 +148,8 @@ class RedisCluster::Connection {
     if (context_->err == 0) return "no reply";
     std::string text = context_->errstr;
     // A socket timeout surfaces as EAGAIN, whose own text says nothing of time.
-    if (context_->err == REDIS_ERR_IO && text.find("temporarily unavailable") != text.npos) text = "timed out";
+    if (context_->err == REDIS_ERR_IO && text.find("temporarily unavailable") != text.npos)
+      text = "timed out";
     return text;
   }
 
@@ -162,7 +170,8 @@ std::uint16_t RedisCluster::key_slot(std::string_view key) {
   std::size_t open = key.find('{');
   if (open != std::string_view::npos) {
     std::size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+    if (close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
   }
   // CRC16-CCITT (XMODEM), as the cluster specification defines it.
   std::uint16_t crc = 0;
@@ -217,9 +226,10 @@ void RedisCluster::refresh_slots() {
       if (reply.str.find("cluster support disabled") == std::string::npos)
         throw StorageError(fmt::format("redis {}: CLUSTER SLOTS: {}", seed, reply.str));
       if (options_.nodes.size() > 1)
-        throw StorageError(fmt::format("redis {}: storage.nodes lists {} nodes but this server is not a "
-                                       "Redis Cluster node (list one node for a single server)",
-                                       seed, options_.nodes.size()));
+        throw StorageError(
+            fmt::format("redis {}: storage.nodes lists {} nodes but this server is not a "
+                        "Redis Cluster node (list one node for a single server)",
+                        seed, options_.nodes.size()));
       MutexLock lock(mutex_);
       clustered_ = false;
       slots_.clear();
@@ -232,14 +242,17 @@ void RedisCluster::refresh_slots() {
       const RedisValue& master = range.elements[2];
       std::string host = master.elements[0].str;
       if (host.empty() || host == "?") host = seed_host;
-      std::string node = fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-                                     master.elements[1].integer);
-      for (long long s = range.elements[0].integer; s <= range.elements[1].integer && s < kSlots; ++s)
+      std::string node =
+          fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                      master.elements[1].integer);
+      for (long long s = range.elements[0].integer; s <= range.elements[1].integer && s < kSlots;
+           ++s)
         slots[static_cast<std::size_t>(s)] = node;
     }
     for (int s = 0; s < kSlots; ++s) {
       if (slots[s].empty())
-        throw StorageError(fmt::format("redis {}: the cluster serves no node for slot {} (is it down?)", seed, s));
+        throw StorageError(
+            fmt::format("redis {}: the cluster serves no node for slot {} (is it down?)", seed, s));
     }
     MutexLock lock(mutex_);
     clustered_ = true;
@@ -392,7 +405,8 @@ std::vector<RedisValue> RedisCluster::run(const std::vector<RedisCommand>& comma
         // The node went away mid-pipeline: what it had not answered runs again elsewhere.
         last_error = e.what();
         refresh = true;
-        for (; done < mine.size(); ++done) pending.push_back(Pending{mine[done].index, {}, mine[done].eval});
+        for (; done < mine.size(); ++done)
+          pending.push_back(Pending{mine[done].index, {}, mine[done].eval});
       }
     }
     if (refresh && !pending.empty()) {
@@ -404,7 +418,8 @@ std::vector<RedisValue> RedisCluster::run(const std::vector<RedisCommand>& comma
     }
   }
   if (!pending.empty())
-    throw StorageError(last_error.empty() ? std::string("redis: too many redirections") : last_error);
+    throw StorageError(last_error.empty() ? std::string("redis: too many redirections")
+                                          : last_error);
   return replies;
 }
 

@@ -44,7 +44,7 @@ struct RedisClusterOptions {
   std::vector<std::string> nodes;  // host:port seeds; one plain server or any cluster masters
   std::string password;            // sent with AUTH when not empty
   std::chrono::milliseconds timeout{2000};
-  std::size_t pool = 4;            // idle connections kept per node
+  std::size_t pool = 4;  // idle connections kept per node
 };
 
 // The small Redis Cluster client the Redis store needs, over hiredis (which has no cluster
@@ -89,9 +89,10 @@ class RedisCluster {
 
   RedisClusterOptions options_;
   bool clustered_ = false;
-  Mutex mutex_;  // guards slots_, idle_
+  Mutex mutex_;                                                  // guards slots_, idle_
   std::vector<std::string> slots_ SIGNALBOX_GUARDED_BY(mutex_);  // node per slot, when clustered
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_ SIGNALBOX_GUARDED_BY(mutex_);
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_
+      SIGNALBOX_GUARDED_BY(mutex_);
 };
 
 }  // namespace signalbox

@@ -43,7 +43,9 @@ std::string event_member(TimeMs ts, std::string_view event_id) {
   return s;
 }
 
-std::string id_member(std::string_view event_id) { return be64(hash64(event_id, kEventIdHashSeed)); }
+std::string id_member(std::string_view event_id) {
+  return be64(hash64(event_id, kEventIdHashSeed));
+}
 
 std::string tile_field(TileKind kind, TimeMs start) {
   std::string s;
@@ -144,8 +146,8 @@ class RedisSnapshot final : public StoreSnapshot {
   TimeMs expired_through() const override { return expired_through_; }
   void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
                    const std::function<void(std::string_view)>& fn) override;
-  std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids, TimeMs from,
-                                TimeMs to) override;
+  std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
+                                TimeMs from, TimeMs to) override;
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
   bool holds_user(std::uint64_t user_id) override;
 
@@ -169,19 +171,24 @@ class RedisStore final : public Store {
     meta_ = fmt::format("{{{}}}:meta", prefix_);
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
-    for (auto* script : {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_}) cluster_.load(*script);
+    for (auto* script : {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_})
+      cluster_.load(*script);
     RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kRedisFormat}});
     checked(set, "write format");
-    RedisValue format = checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, "format"}}), "read format");
+    RedisValue format =
+        checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, "format"}}), "read format");
     if (format.str != kRedisFormat)
-      throw StorageError(fmt::format("redis: keys under \"{}\" hold stored format \"{}\", not \"{}\"", prefix_,
-                                     format.str, kRedisFormat));
+      throw StorageError(
+          fmt::format("redis: keys under \"{}\" hold stored format \"{}\", not \"{}\"", prefix_,
+                      format.str, kRedisFormat));
   }
 
   RedisCluster& cluster() { return cluster_; }
   const TileMerger& merger() const { return merger_; }
   const RedisScript& read_user_script() const { return read_user_; }
-  std::string key(std::uint64_t user, char what) const { return user_tag(prefix_, user) + ":" + what; }
+  std::string key(std::uint64_t user, char what) const {
+    return user_tag(prefix_, user) + ":" + what;
+  }
   const std::string& meta_key() const { return meta_; }
   const std::string& users_key() const { return users_; }
 
@@ -205,7 +212,9 @@ class RedisStore final : public Store {
   void commit(const CommitBatch& batch) override {
     // By user, in first-seen order: each user's part is one script run.
     std::vector<std::uint64_t> order;
-    std::unordered_map<std::uint64_t, std::pair<std::vector<const StoredEvent*>, std::vector<const TileDelta*>>> parts;
+    std::unordered_map<std::uint64_t,
+                       std::pair<std::vector<const StoredEvent*>, std::vector<const TileDelta*>>>
+        parts;
     for (const StoredEvent& e : batch.events) {
       auto [it, inserted] = parts.try_emplace(e.user_id);
       if (inserted) order.push_back(e.user_id);
@@ -224,7 +233,8 @@ class RedisStore final : public Store {
       c.key = key(user, 'e');
       c.script = &commit_;
       c.key_count = 4;
-      c.args = {key(user, 'e'), key(user, 'b'), key(user, 'i'), key(user, 't'), std::to_string(events.size())};
+      c.args = {key(user, 'e'), key(user, 'b'), key(user, 'i'), key(user, 't'),
+                std::to_string(events.size())};
       for (const StoredEvent* e : events) {
         c.args.push_back(id_member(e->event_id));
         c.args.push_back(std::to_string(e->ts));
@@ -256,14 +266,16 @@ class RedisStore final : public Store {
       raw += r.elements[1].integer;
       known.args.insert(known.args.end(), {"0", be64(order[u])});
       if (r.elements[1].integer > 0) users.args.insert(users.args.end(), {"0", be64(order[u])});
-      if (r.elements.size() > 2 && r.elements[2].integer >= kCompactAfter) to_compact.push_back(order[u]);
+      if (r.elements.size() > 2 && r.elements[2].integer >= kCompactAfter)
+        to_compact.push_back(order[u]);
     }
     // Stream time moves with what was written: the events of a conflicted user come again.
     if (conflicted.empty()) high = std::max(high, batch.high_water);
     std::vector<RedisCommand> meta;
     if (high != kBeginningOfTime)
       meta.push_back(RedisCommand{meta_, {meta_, "high_water", std::to_string(high)}, &raise_, 1});
-    if (raw > 0) meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(raw)}});
+    if (raw > 0)
+      meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(raw)}});
     if (users.args.size() > 2) meta.push_back(std::move(users));
     if (known.args.size() > 2) meta.push_back(std::move(known));
     if (!meta.empty())
@@ -272,29 +284,38 @@ class RedisStore final : public Store {
     if (conflicted.empty())
       for (const auto& [name, value] : batch.notes) write_note(name, value);
     if (!conflicted.empty())
-      throw StorageError(fmt::format(
-          "redis: events of {} user(s) (user {} first) were stored by another writer between the duplicate "
-          "check and this commit; their part of the batch was not written, the rest was. Send the batch "
-          "again: what is stored counts once",
-          conflicted.size(), conflicted.front()));
+      throw StorageError(
+          fmt::format("redis: events of {} user(s) (user {} first) were stored by another writer "
+                      "between the duplicate "
+                      "check and this commit; their part of the batch was not written, the rest "
+                      "was. Send the batch "
+                      "again: what is stored counts once",
+                      conflicted.size(), conflicted.front()));
   }
 
-  std::unique_ptr<StoreSnapshot> snapshot() override { return std::make_unique<RedisSnapshot>(*this); }
+  std::unique_ptr<StoreSnapshot> snapshot() override {
+    return std::make_unique<RedisSnapshot>(*this);
+  }
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     const TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
     const TimeMs ids_wanted = policy.ids_through(ids_from);
-    std::vector<std::string> args = {meta_, "expired_through", std::to_string(policy.raw_events_through(high))};
-    if (ids_wanted > kBeginningOfTime) args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
-    RedisValue raised = checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
+    std::vector<std::string> args = {meta_, "expired_through",
+                                     std::to_string(policy.raw_events_through(high))};
+    if (ids_wanted > kBeginningOfTime)
+      args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
+    RedisValue raised =
+        checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
     const TimeMs through = parse_time(raised.elements.at(0));
-    const TimeMs ids_through = raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
+    const TimeMs ids_through =
+        raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
     for (long long start = 0;; start += kExpireChunk) {
       RedisValue page = checked(
-          cluster_.run(RedisCommand{known_,
-                                    {"ZRANGE", known_, std::to_string(start), std::to_string(start + kExpireChunk - 1)}}),
+          cluster_.run(RedisCommand{
+              known_,
+              {"ZRANGE", known_, std::to_string(start), std::to_string(start + kExpireChunk - 1)}}),
           "list users");
       if (page.elements.empty()) break;
       std::vector<std::uint64_t> users;
@@ -303,11 +324,12 @@ class RedisStore final : public Store {
         if (m.str.size() != 8) continue;
         std::uint64_t user = ByteReader(m.str).fixed64_be();
         users.push_back(user);
-        commands.push_back(RedisCommand{key(user, 'e'),
-                                        {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(through),
-                                         ids_through == kBeginningOfTime ? "-inf" : std::to_string(ids_through)},
-                                        &expire_user_,
-                                        3});
+        commands.push_back(
+            RedisCommand{key(user, 'e'),
+                         {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(through),
+                          ids_through == kBeginningOfTime ? "-inf" : std::to_string(ids_through)},
+                         &expire_user_,
+                         3});
       }
       std::vector<RedisValue> replies = cluster_.run(commands);
       long long dropped = 0;
@@ -318,7 +340,8 @@ class RedisStore final : public Store {
         if (r.elements.at(1).integer == 0) gone.args.push_back(be64(users[u]));
       }
       std::vector<RedisCommand> meta;
-      if (dropped > 0) meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(-dropped)}});
+      if (dropped > 0)
+        meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(-dropped)}});
       if (gone.args.size() > 2) meta.push_back(std::move(gone));
       if (!meta.empty())
         for (const RedisValue& r : cluster_.run(meta)) checked(r, "expire users");
@@ -340,14 +363,17 @@ class RedisStore final : public Store {
   // Notes are fields of the meta hash ("note:<name>"); a commit's replies have all come back
   // before a note is written, so a note never runs ahead of the data it speaks of.
   std::optional<std::string> read_note(std::string_view name) override {
-    RedisValue v = checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, note_field(name)}}), "read note");
+    RedisValue v =
+        checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, note_field(name)}}), "read note");
     if (v.type == RedisValue::Type::kNil) return std::nullopt;
     return v.str;
   }
 
   void write_note(std::string_view name, std::optional<std::string_view> value) override {
     if (value)
-      checked(cluster_.run(RedisCommand{meta_, {"HSET", meta_, note_field(name), std::string(*value)}}), "write note");
+      checked(
+          cluster_.run(RedisCommand{meta_, {"HSET", meta_, note_field(name), std::string(*value)}}),
+          "write note");
     else
       checked(cluster_.run(RedisCommand{meta_, {"HDEL", meta_, note_field(name)}}), "delete note");
   }
@@ -356,17 +382,19 @@ class RedisStore final : public Store {
   static std::string note_field(std::string_view name) { return "note:" + std::string(name); }
 
   TimeMs read_meta(const char* field) const {
-    return parse_time(checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, field}}), "read stream time"));
+    return parse_time(
+        checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, field}}), "read stream time"));
   }
 
   // Merges the operands of the users' tiles into their values and, with `policy`, drops what
   // no window can reach past `through` and (with `fold`) folds old day tiles of base-keeping
   // states into the base tile, as the RocksDB store's compaction does. Each user's rewrite is
   // a compare-and-set: one that lost to a concurrent rewrite is left for the next time.
-  void rewrite_tiles(const std::vector<std::uint64_t>& users, const RetentionPolicy* policy, TimeMs through,
-                     bool fold) {
+  void rewrite_tiles(const std::vector<std::uint64_t>& users, const RetentionPolicy* policy,
+                     TimeMs through, bool fold) {
     std::vector<RedisCommand> reads;
-    for (std::uint64_t user : users) reads.push_back(RedisCommand{key(user, 't'), {"HGETALL", key(user, 't')}});
+    for (std::uint64_t user : users)
+      reads.push_back(RedisCommand{key(user, 't'), {"HGETALL", key(user, 't')}});
     std::vector<RedisValue> hashes = cluster_.run(reads);
     std::vector<RedisCommand> writes;
     const bool expiring = policy && through != kBeginningOfTime;
@@ -398,7 +426,8 @@ class RedisStore final : public Store {
             if (k.kind == TileKind::kDay && !state->second.keep_base &&
                 k.start < floor_day(through - state->second.longest_window) - kDayMs)
               continue;
-            if (fold && k.kind == TileKind::kDay && state->second.keep_base && k.start < keep_from) {
+            if (fold && k.kind == TileKind::kDay && state->second.keep_base &&
+                k.start < keep_from) {
               std::string covered;
               ByteWriter(covered).time_be(k.start + kDayMs - 1);
               covered.append(part.bytes);
@@ -431,7 +460,10 @@ class RedisStore final : public Store {
                                            merge_tile_values(TileKind::kBase, operands, merger_)});
       }
       if (rewritten.empty()) continue;
-      RedisCommand c{key(users[u], 't'), {key(users[u], 't'), std::to_string(consumed.size())}, &rewrite_tiles_, 1};
+      RedisCommand c{key(users[u], 't'),
+                     {key(users[u], 't'), std::to_string(consumed.size())},
+                     &rewrite_tiles_,
+                     1};
       c.args.insert(c.args.end(), consumed.begin(), consumed.end());
       c.args.push_back(std::to_string(rewritten.size() / 3));
       c.args.insert(c.args.end(), rewritten.begin(), rewritten.end());
@@ -455,7 +487,8 @@ class RedisStore final : public Store {
 RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {
   const std::string& meta = store.meta_key();
   RedisValue r = checked(
-      store.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}), "read stream time");
+      store.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}),
+      "read stream time");
   high_water_ = parse_time(r.elements.at(0));
   expired_through_ = parse_time(r.elements.at(1));
 }
@@ -493,8 +526,9 @@ void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
   for (; it != data.events.end() && it->first <= to; ++it) fn(it->second);
 }
 
-std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
-                                             TimeMs from, TimeMs to) {
+std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id,
+                                             std::span<const std::uint64_t> state_ids, TimeMs from,
+                                             TimeMs to) {
   std::vector<StoredTile> out;
   for (const auto& [key, value] : user(user_id).tiles) {
     if (key.kind != TileKind::kBase && (key.start < from || key.start > to)) continue;
@@ -515,8 +549,9 @@ std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t 
   if (limit == 0) return out;
   const std::string& users = store_.users_key();
   RedisValue r = checked(
-      store_.cluster().run(RedisCommand{users, {"ZRANGEBYLEX", users, "[" + be64(from), "+", "LIMIT", "0",
-                                                std::to_string(limit)}}),
+      store_.cluster().run(RedisCommand{
+          users,
+          {"ZRANGEBYLEX", users, "[" + be64(from), "+", "LIMIT", "0", std::to_string(limit)}}),
       "list users");
   for (const RedisValue& m : r.elements)
     if (m.str.size() == 8) out.push_back(ByteReader(m.str).fixed64_be());
@@ -525,7 +560,8 @@ std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t 
 
 }  // namespace
 
-std::unique_ptr<Store> open_redis_store(const RedisStoreOptions& options, const TileMerger& merger) {
+std::unique_ptr<Store> open_redis_store(const RedisStoreOptions& options,
+                                        const TileMerger& merger) {
   return std::make_unique<RedisStore>(options, merger);
 }
 

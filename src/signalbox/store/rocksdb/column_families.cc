@@ -26,8 +26,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
   rocksdb::BlockBasedTableOptions table;
   if (options.bloom_bits_per_key > 0)
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
-  if (options.block_cache_bytes > 0) table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  else table.no_block_cache = true;
+  if (options.block_cache_bytes > 0)
+    table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  else
+    table.no_block_cache = true;
   std::shared_ptr<rocksdb::TableFactory> table_factory(rocksdb::NewBlockBasedTableFactory(table));
 
   const rocksdb::CompressionType compression = options.compression == RocksDbCompression::kLz4

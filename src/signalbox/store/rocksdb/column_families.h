@@ -19,7 +19,12 @@ namespace signalbox {
 
 // The position of each family in column_families()' list, and so in the handles DB::Open
 // returns.
-enum ColumnFamilyIndex : std::size_t { kDefaultFamilyIndex = 0, kEventsFamilyIndex, kEventIdsFamilyIndex, kTilesFamilyIndex };
+enum ColumnFamilyIndex : std::size_t {
+  kDefaultFamilyIndex = 0,
+  kEventsFamilyIndex,
+  kEventIdsFamilyIndex,
+  kTilesFamilyIndex
+};
 
 // What the store plugs into its families; it owns them, and they must outlive the database.
 struct ColumnFamilyHooks {

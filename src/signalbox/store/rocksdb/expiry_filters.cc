@@ -9,9 +9,7 @@
 
 namespace signalbox {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 bool EventExpiryFilter::Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
                                bool*) const {
@@ -51,7 +49,8 @@ rocksdb::CompactionFilter::Decision TileExpiryFilter::FilterV2(int, const rocksd
   std::vector<TilePart> parts;
   try {
     tile = rocksdb_keys::parse_tile_key(key.ToStringView());
-    if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs) return Decision::kRemove;
+    if (tile.kind == TileKind::kHour && tile.start < floor_day(through) - kDayMs)
+      return Decision::kRemove;
     parse_tile_parts(value.ToStringView(), parts);
   } catch (const CorruptionError&) {
     return Decision::kKeep;
@@ -67,7 +66,8 @@ rocksdb::CompactionFilter::Decision TileExpiryFilter::FilterV2(int, const rocksd
   if (kept == parts.size()) return Decision::kKeep;
   if (kept == 0) return Decision::kRemove;
   new_value->clear();
-  for (std::size_t i = 0; i < kept; ++i) append_tile_part(*new_value, parts[i].state_id, parts[i].bytes);
+  for (std::size_t i = 0; i < kept; ++i)
+    append_tile_part(*new_value, parts[i].state_id, parts[i].bytes);
   return Decision::kChangeValue;
 }
 

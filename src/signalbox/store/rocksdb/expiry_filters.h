@@ -73,8 +73,9 @@ class TileExpiryFilter final : public rocksdb::CompactionFilter {
   TileExpiryFilter(const std::atomic<TimeMs>& expired_through, const SharedRetentionPolicy& policy)
       : expired_through_(expired_through), policy_(policy) {}
 
-  Decision FilterV2(int level, const rocksdb::Slice& key, ValueType type, const rocksdb::Slice& value,
-                    std::string* new_value, std::string* skip_until) const override;
+  Decision FilterV2(int level, const rocksdb::Slice& key, ValueType type,
+                    const rocksdb::Slice& value, std::string* new_value,
+                    std::string* skip_until) const override;
   const char* Name() const override { return "signalbox.TileExpiry"; }
 
  private:

@@ -14,7 +14,8 @@ std::vector<std::string> HoldingFileSystem::take_held() {
   return std::exchange(held_, {});
 }
 
-rocksdb::IOStatus HoldingFileSystem::DeleteFile(const std::string& name, const rocksdb::IOOptions& options,
+rocksdb::IOStatus HoldingFileSystem::DeleteFile(const std::string& name,
+                                                const rocksdb::IOOptions& options,
                                                 rocksdb::IODebugContext* debug) {
   {
     MutexLock lock(mutex_);

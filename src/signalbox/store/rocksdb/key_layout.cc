@@ -50,7 +50,9 @@ EventKey parse_event_key(std::string_view key) {
   return parsed;
 }
 
-std::uint64_t event_id_hash(std::string_view event_id) { return hash64(event_id, kEventIdHashSeed); }
+std::uint64_t event_id_hash(std::string_view event_id) {
+  return hash64(event_id, kEventIdHashSeed);
+}
 
 std::string event_id_key(std::uint64_t user, std::string_view event_id) {
   std::string key;

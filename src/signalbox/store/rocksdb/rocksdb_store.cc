@@ -71,8 +71,8 @@ class RocksDbStore final : public Store {
       env_ = rocksdb::NewCompositeEnv(holding_fs_);
     }
     const rocksdb::DBOptions db_options = database_options(options, env_.get());
-    const std::vector<rocksdb::ColumnFamilyDescriptor> families =
-        column_families(options, ColumnFamilyHooks{&event_filter_, &id_filter_, &tile_filter_, merge_operator_});
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = column_families(
+        options, ColumnFamilyHooks{&event_filter_, &id_filter_, &tile_filter_, merge_operator_});
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     std::string path = options.path.string();
@@ -85,9 +85,8 @@ class RocksDbStore final : public Store {
     // good when the store refuses to open: closing it would delete them too).
     if (holding_fs_) holding_fs_->hold(true);
     rocksdb::Status status =
-        options.read_only
-            ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
-            : rocksdb::DB::Open(db_options, path, families, &handles, &db);
+        options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &db)
+                          : rocksdb::DB::Open(db_options, path, families, &handles, &db);
     // RocksDB's text for a LOCK file held by another process says nothing of what to do.
     if (status.IsIOError() && status.ToString().find("While lock file") != std::string::npos) {
       throw StorageError(fmt::format(
@@ -120,16 +119,20 @@ class RocksDbStore final : public Store {
     std::string format;
     status = db_->Get(rocksdb::ReadOptions(), default_, kFormatKey, &format);
     if (status.IsNotFound()) {
-      if (!options_.read_only) check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+      if (!options_.read_only)
+        check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
     } else {
       check(status, "read format");
-      if (std::optional<std::string_view> difference = rocksdb_keys::earlier_format_difference(format))
+      if (std::optional<std::string_view> difference =
+              rocksdb_keys::earlier_format_difference(format))
         throw StorageError(fmt::format(
             "{}: this store was written by an earlier version of Signalbox (format \"{}\", {}); "
-            "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild it",
+            "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild "
+            "it",
             path, format, *difference, kFormat));
       if (format != kFormat)
-        throw StorageError(fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
+        throw StorageError(
+            fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
@@ -178,11 +181,14 @@ class RocksDbStore final : public Store {
     std::string value;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view key = it->key().ToStringView();
-      if (key.size() < (events ? rocksdb_keys::kEventKeyMinSize : rocksdb_keys::kEventIdKeySize)) continue;
+      if (key.size() < (events ? rocksdb_keys::kEventKeyMinSize : rocksdb_keys::kEventIdKeySize))
+        continue;
       const TimeMs ts = events ? parse_event_key(key).ts
-                               : rocksdb_keys::parse_event_id_value(it->value().ToStringView()).value_or(kBeginningOfTime);
+                               : rocksdb_keys::parse_event_id_value(it->value().ToStringView())
+                                     .value_or(kBeginningOfTime);
       if (ts <= (events ? expired_through_.load() : ids_expired_through_.load())) continue;
-      rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), events ? events_ : event_ids_, it->key(), &value);
+      rocksdb::Status status =
+          db_->Get(rocksdb::ReadOptions(), events ? events_ : event_ids_, it->key(), &value);
       if (status.IsNotFound())
         return fmt::format("{} of user {} at ts {}", events ? "an event" : "an event id",
                            rocksdb_keys::key_user(key), ts);
@@ -241,7 +247,8 @@ class RocksDbStore final : public Store {
       id_values.push_back(rocksdb_keys::event_id_value(e.ts));
     }
     for (std::size_t i = 0; i < batch.events.size(); ++i)
-      ids.emplace_back(event_id_key(batch.events[i].user_id, batch.events[i].event_id), &id_values[i]);
+      ids.emplace_back(event_id_key(batch.events[i].user_id, batch.events[i].event_id),
+                       &id_values[i]);
     std::vector<std::string> tile_values(batch.tiles.size());
     tiles.reserve(batch.tiles.size());
     for (std::size_t i = 0; i < batch.tiles.size(); ++i) {
@@ -257,7 +264,8 @@ class RocksDbStore final : public Store {
     for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
-    for (const auto& [name, value] : batch.notes) check(wb.Put(default_, note_key(name), value), "batch note");
+    for (const auto& [name, value] : batch.notes)
+      check(wb.Put(default_, note_key(name), value), "batch note");
     write(wb, "commit");
     high_water_.store(high_water, std::memory_order_release);
   }
@@ -279,7 +287,8 @@ class RocksDbStore final : public Store {
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
     const TimeMs ids_through = std::max(ids_expired_through_.load(), policy.ids_through(ids_from));
     if (ids_through != ids_expired_through_.load()) {
-      check(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)), "write id horizon");
+      check(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)),
+            "write id horizon");
       ids_expired_through_.store(ids_through, std::memory_order_release);
     }
     if (options.fold_base) fold_into_base(policy, through);
@@ -316,7 +325,8 @@ class RocksDbStore final : public Store {
       std::string key = tile_key(TileKey{user, TileKind::kBase, 0});
       std::vector<std::string_view> operands(to_bases.begin(), to_bases.end());
       std::string merged;
-      if (!merge_operator_->merge(key, operands, &merged)) throw CorruptionError("a day tile cannot be merged");
+      if (!merge_operator_->merge(key, operands, &merged))
+        throw CorruptionError("a day tile cannot be merged");
       check(wb.Merge(tiles_, key, merged), "fold into base");
       to_bases.clear();
     };
@@ -330,8 +340,10 @@ class RocksDbStore final : public Store {
       if (fold.to_base.empty()) return;
       to_bases.push_back(std::move(fold.to_base));
       const std::string& kept = fold.kept;
-      if (kept.empty()) check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
-      else check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
+      if (kept.empty())
+        check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
+      else
+        check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
     };
     it->SeekToFirst();
     while (it->Valid()) {
@@ -386,8 +398,11 @@ class RocksDbStore final : public Store {
   void write_note(std::string_view name, std::optional<std::string_view> value) override {
     require_writable();
     const std::string key = note_key(name);
-    if (value) check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())), "write note");
-    else check(db_->Delete(write_options(), default_, key), "delete note");
+    if (value)
+      check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())),
+            "write note");
+    else
+      check(db_->Delete(write_options(), default_, key), "delete note");
   }
 
   rocksdb::DB* db() { return db_.get(); }

@@ -8,11 +8,10 @@
 
 namespace signalbox {
 
-namespace {
+namespace {}  // namespace
 
-}  // namespace
-
-bool TileMergeOperator::FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const {
+bool TileMergeOperator::FullMergeV2(const MergeOperationInput& in,
+                                    MergeOperationOutput* out) const {
   std::vector<std::string_view> operands;
   operands.reserve(in.operand_list.size() + 1);
   if (in.existing_value) operands.push_back(in.existing_value->ToStringView());

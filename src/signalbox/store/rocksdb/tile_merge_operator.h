@@ -31,7 +31,8 @@ class TileMergeOperator final : public rocksdb::MergeOperator {
 
   // Merges `operands` (oldest first) of the tile at `key` into `out`; false when the key is
   // not a tile key or an operand not a tile value.
-  bool merge(std::string_view key, std::span<const std::string_view> operands, std::string* out) const;
+  bool merge(std::string_view key, std::span<const std::string_view> operands,
+             std::string* out) const;
 
  private:
   const TileMerger& merger_;

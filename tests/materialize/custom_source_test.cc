@@ -23,10 +23,9 @@ class NormalizeSource : public Source {
     for (std::size_t k = 0; k < keys.size(); ++k) {
       std::string text;
       for (unsigned char c : keys[k]) {
-        if (!std::isspace(c))
-          text += static_cast<char>(std::tolower(c));
-        else if (!text.empty() && text.back() != ' ')
-          text += ' ';
+        const bool gap = std::isspace(c) && !text.empty() && text.back() != ' ';
+        if (!std::isspace(c)) text += static_cast<char>(std::tolower(c));
+        if (gap) text += ' ';
       }
       if (!text.empty() && text.back() == ' ') text.pop_back();
       rows[k].assign(fields.size(), std::vector<std::string>{text});

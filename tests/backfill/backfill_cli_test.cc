@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "log.h"
+#include "read_lines.h"
 #include "run.h"
 #include "signalbox/backfill/query_file.h"
 
@@ -18,13 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kDemoEnd = 1767225600000;  // 2026-01-01T00:00:00Z
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 class BackfillCliTest : public ::testing::Test {
  protected:

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "read_lines.h"
 #include "run.h"
 #include "signalbox/eventlog/progress.h"
 
@@ -43,13 +44,6 @@ class Captured {
   std::FILE* file_;
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 std::size_t count_starting(const std::vector<std::string>& lines, std::string_view prefix) {
   return std::count_if(lines.begin(), lines.end(),
                        [&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
@@ -67,7 +61,7 @@ TEST(Progress, NotATerminalPrintsPlainLinesAndTheFinalOneOnce) {
     progress.finish(100, 10);
     progress.update(100, 10);
   }
-  std::vector<std::string> lines = lines_of(out.text());
+  std::vector<std::string> lines = split_lines(out.text());
   ASSERT_EQ(lines.size(), 2u) << out.text();
   EXPECT_EQ(lines[0].rfind("load: 50.0% 5 events (", 0), 0u) << lines[0];
   EXPECT_NE(lines[0].find("ETA "), std::string::npos) << lines[0];
@@ -81,7 +75,7 @@ TEST(Progress, NotATerminalWaitsTheIntervalBetweenLines) {
   ProgressReporter progress("load", 0, "rows", true, {out.stream(), false, std::chrono::hours(1)});
   for (int i = 1; i <= 1000; ++i) progress.update(i, i);
   progress.finish(1000, 1000);
-  std::vector<std::string> lines = lines_of(out.text());
+  std::vector<std::string> lines = split_lines(out.text());
   ASSERT_EQ(lines.size(), 1u) << out.text();
   EXPECT_EQ(lines[0].rfind("load: done: 1000 rows in ", 0), 0u) << lines[0];
 }
@@ -92,7 +86,7 @@ TEST(Progress, UnknownTotalGivesCountRateAndElapsed) {
                             {out.stream(), false, std::chrono::milliseconds(0)});
   progress.update(7, 7);
   progress.finish(9, 9);
-  std::vector<std::string> lines = lines_of(out.text());
+  std::vector<std::string> lines = split_lines(out.text());
   ASSERT_EQ(lines.size(), 2u) << out.text();
   EXPECT_EQ(lines[0].rfind("load: 7 rows (", 0), 0u) << lines[0];
   EXPECT_NE(lines[0].find(" elapsed)"), std::string::npos) << lines[0];
@@ -185,7 +179,7 @@ class ProgressCli : public ::testing::Test {
 TEST_F(ProgressCli, ReplayPrintsOneFinalLine) {
   RunResult r = run(signalbox(fmt::format("replay --config {}{}", config(), files())), dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<std::string> lines = lines_of(r.err);
+  std::vector<std::string> lines = split_lines(r.err);
   EXPECT_EQ(count_starting(lines, "replay: done: 1200 events in "), 1u) << r.err;
   EXPECT_EQ(count_starting(lines, "replay: done:"), 1u) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
@@ -203,7 +197,7 @@ TEST_F(ProgressCli, BackfillPrintsOneFinalLine) {
                                 shell_quote((dir_ / "answers.ndjson").string()), files())),
           dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<std::string> lines = lines_of(r.err);
+  std::vector<std::string> lines = split_lines(r.err);
   EXPECT_EQ(count_starting(lines, "backfill: done:"), 1u) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
 }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "json.h"
+#include "read_lines.h"
 #include "server_process.h"
 
 namespace signalbox::testing {
@@ -79,13 +80,6 @@ class LogEndToEnd : public ::testing::Test {
     return read_file(log);
   }
 
-  static std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-  }
-
   fs::path dir_;
   std::uint16_t port_ = 0;
 };
@@ -133,7 +127,7 @@ TEST_F(LogEndToEnd, BadLogLevelOptionIsAUsageError) {
 
 TEST_F(LogEndToEnd, JsonFormatWritesOneObjectPerLine) {
   std::string output = serve_once(config("log: { level: info, format: json }"));
-  std::vector<std::string> lines = lines_of(output);
+  std::vector<std::string> lines = split_lines(output);
   ASSERT_GE(lines.size(), 4u) << output;
   static const std::regex kTimestamp(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
   std::map<std::string, Value> by_message;
@@ -203,7 +197,7 @@ TEST_F(LogEndToEnd, LevelFromConfigAndCommandLine) {
 TEST_F(LogEndToEnd, TextFormatIsTimestampLevelMessageAndFields) {
   std::string output = serve_once(config(""));
   static const std::regex kLine(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) .+)");
-  for (const std::string& line : lines_of(output))
+  for (const std::string& line : split_lines(output))
     EXPECT_TRUE(std::regex_match(line, kLine)) << line;
   EXPECT_NE(output.find("info signalbox serve: starting version=" SIGNALBOX_VERSION),
             std::string::npos)

@@ -63,7 +63,6 @@ GrpcApi::GrpcApi(Engine& engine, GrpcApiOptions options)
 template <typename Work>
 grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&& work) {
   Clock::time_point start = Clock::now();
-  in_flight_.fetch_add(1);
   grpc::Status status;
   try {
     if (stopping_.load(std::memory_order_relaxed))
@@ -88,11 +87,6 @@ grpc::Status GrpcApi::run(GrpcMethod method, grpc::ServerContext* context, Work&
   }
   if (status.ok()) storage_outage_.succeeded();
   metrics_.observe(method, static_cast<int>(status.error_code()), Clock::now() - start);
-  if (in_flight_.fetch_sub(1) == 1) {
-    // Under the mutex, so that a wait_idle() between its check and its wait is not missed.
-    std::lock_guard lock(idle_mutex_);
-    idle_.notify_all();
-  }
   return status;
 }
 
@@ -108,11 +102,6 @@ void GrpcApi::check_access(GrpcMethod method, grpc::ServerContext* context) cons
                                                            : grpc::StatusCode::UNAUTHENTICATED,
                     denied->message);
   }
-}
-
-bool GrpcApi::wait_idle(Clock::time_point deadline) const {
-  std::unique_lock lock(idle_mutex_);
-  return idle_.wait_until(lock, deadline, [this] { return in_flight_.load() == 0; });
 }
 
 grpc::Status GrpcApi::IngestEvents(grpc::ServerContext* context,

@@ -1,10 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
@@ -66,8 +64,6 @@ class GrpcApi final : public v1::Signalbox::Service {
 
   // From now on every call is answered UNAVAILABLE (the server is stopping). Thread-safe.
   void stop_accepting() { stopping_.store(true, std::memory_order_relaxed); }
-  // Waits until no call is running or `deadline` passed; true when none is.
-  bool wait_idle(std::chrono::steady_clock::time_point deadline) const;
 
  private:
   template <typename Work>
@@ -82,10 +78,6 @@ class GrpcApi final : public v1::Signalbox::Service {
   MetricsRegistry& registry_;
   GrpcMetrics metrics_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> in_flight_{0};
-  // Notified when in_flight_ drops to zero, for wait_idle().
-  mutable std::mutex idle_mutex_;
-  mutable std::condition_variable idle_;
   OutageLog storage_outage_{"storage"};
 };
 

@@ -67,6 +67,7 @@ void GrpcServer::start() {
   builder.AddListeningPort(options_.address, credentials(options_), &port);
   builder.RegisterService(&api_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(calls_in_flight_.interceptor());
   interceptors.push_back(malformed_request_interceptor());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.SetMaxReceiveMessageSize(static_cast<int>(
@@ -87,20 +88,21 @@ void GrpcServer::stop() {
   stopped_ = true;
   api_.stop_accepting();
   if (!server_) return;
-  // The drain blocks, so it runs on a thread of its own. Handlers still running are waited
-  // for here rather than by Shutdown(deadline) alone, which would also wait until the
-  // deadline for idle client connections to go away. Once no handler runs, Shutdown() gets a
-  // short grace for answers still being sent, then cancels what is left and closes the port.
+  // The drain blocks, so it runs on a thread of its own. Calls still held (running, or their
+  // answers still being sent) are waited for here rather than by Shutdown(deadline) alone,
+  // which would also wait until the deadline for idle client connections to go away. Once none
+  // is held, Shutdown() gets a short grace for a call that arrived meanwhile, then cancels what
+  // is left and closes the port.
   grpc::Server* server = server_.get();
-  GrpcApi* api = &api_;
+  CallsInFlight* calls = &calls_in_flight_;
   auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
-  shutdown_thread_ = std::thread([server, api, deadline] {
-    constexpr std::chrono::milliseconds kSendGrace(1000);
-    api->wait_idle(deadline);
+  shutdown_thread_ = std::thread([server, calls, deadline] {
+    constexpr std::chrono::milliseconds kArrivalGrace(1000);
+    calls->wait_idle(deadline);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     server->Shutdown(std::chrono::system_clock::now() +
-                     std::clamp(left, std::chrono::milliseconds(0), kSendGrace));
+                     std::clamp(left, std::chrono::milliseconds(0), kArrivalGrace));
   });
 }
 

@@ -12,6 +12,7 @@
 #include <grpcpp/server.h>
 
 #include "signalbox/engine/engine.h"
+#include "signalbox/grpc/calls_in_flight.h"
 #include "signalbox/grpc/grpc_api.h"
 #include "signalbox/process/service.h"
 
@@ -56,9 +57,10 @@ GrpcServerOptions grpc_server_options(const Config& config);
 // call on a thread of its own pool (engine calls block). A Service (process/service.h):
 // start(), stop() and wait() may be called from any thread; stop() never blocks.
 //
-// Stopping: calls arriving from stop() on are answered UNAVAILABLE, calls in flight finish
-// (or are cancelled after `drain_timeout`), the port is closed; wait() returns once all that
-// is done. The engine is not flushed here; the caller owns it.
+// Stopping: calls arriving from stop() on are answered UNAVAILABLE; calls in flight finish and
+// their answers are sent (calls_in_flight.h), or are cancelled after `drain_timeout`; the port
+// is closed; wait() returns once all that is done. The engine is not flushed here; the caller owns
+// it.
 class GrpcServer : public Service {
  public:
   // `engine` must outlive the server.
@@ -81,6 +83,7 @@ class GrpcServer : public Service {
  private:
   GrpcServerOptions options_;
   GrpcApi api_;
+  CallsInFlight calls_in_flight_;  // outlives server_, which holds its interceptor
   std::mutex mutex_;
   bool stopped_ = false;
   std::unique_ptr<grpc::Server> server_;

@@ -33,12 +33,6 @@ tsan_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_T
 # The tests of the tsan run (ctest -R) and the targets they need. Not Kafka ingest: librdkafka
 # starts its threads with C11 thrd_create, which g++ 12's TSan runtime does not intercept, and
 # the runtime crashes (SEGV) in those threads.
-# Run after the others, one at a time: their timing assumes a machine not also running another
-# test. A gRPC stop gives answers still being sent a second; under ASan with a second test
-# running beside it, a 1000-user answer in flight when SIGTERM comes has been seen to need more
-# (the connection was reset; alone it passes, also with the cores busy).
-asan_alone_tests='^GrpcEndToEnd\.AddressIsLoggedAndCallsInFlightFinishOnStop$'
-
 tsan_tests='^(ServeConcurrency|HttpServer|FeatureCache|GrpcEndToEnd)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)'
 tsan_targets=(signalbox signalbox-demo-data serve_test serve_e2e_test materialize_test
               grpc_e2e_test cli_test)
@@ -67,8 +61,7 @@ run_asan() {
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$build/sanitizer-reports/ubsan"
   export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
   ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 1200 \
-    -E "^web_explorer\$|$asan_alone_tests" || rc=$?
-  ctest --test-dir "$build" --output-on-failure -j1 --timeout 1200 -R "$asan_alone_tests" || rc=$?
+    -E "^web_explorer\$" || rc=$?
   check_reports "$build" || rc=1
   return $rc
 }

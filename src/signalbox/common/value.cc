@@ -1,7 +1,9 @@
 #include "signalbox/common/value.h"
 
+#include <charconv>
 #include <cmath>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace signalbox {
@@ -23,6 +25,8 @@ const Value* Value::find(std::string_view key) const {
 
 std::string Value::to_json() const {
   std::string out;
+  // Most answers are a few hundred bytes to a few KiB: start past the first doublings.
+  out.reserve(512);
   append_json(out);
   return out;
 }
@@ -54,11 +58,31 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
+// Whether byte `c` stands for itself inside a JSON string: printable ASCII other than the
+// quote and the backslash.
+bool plain_json_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+// Appends a number in the shortest form of std::to_chars (exactly what fmt's "{}" prints for an
+// integer), through a stack buffer rather than an output iterator over `out`.
+template <typename Integer>
+void append_integer(std::string& out, Integer i) {
+  char buffer[24];
+  out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, i).ptr);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
+    // Runs of bytes that need no escaping (nearly all of them) are copied whole.
+    std::size_t plain = i;
+    while (plain < s.size() && plain_json_byte(static_cast<unsigned char>(s[plain]))) ++plain;
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
@@ -107,13 +131,17 @@ void Value::append_json(std::string& out) const {
     void operator()(std::monostate) { out += "null"; }
     void operator()(bool b) { out += b ? "true" : "false"; }
     void operator()(double d) {
-      if (!std::isfinite(d))
+      if (!std::isfinite(d)) {
         out += "null";
-      else
-        fmt::format_to(std::back_inserter(out), "{}", d);
+      } else {
+        // fmt's shortest round-trip form, compiled and into a stack buffer (a double prints in
+        // at most 24 characters, e.g. -2.2250738585072014e-308).
+        char buffer[32];
+        out.append(buffer, fmt::format_to(buffer, FMT_COMPILE("{}"), d));
+      }
     }
-    void operator()(std::int64_t i) { fmt::format_to(std::back_inserter(out), "{}", i); }
-    void operator()(std::uint64_t u) { fmt::format_to(std::back_inserter(out), "{}", u); }
+    void operator()(std::int64_t i) { append_integer(out, i); }
+    void operator()(std::uint64_t u) { append_integer(out, u); }
     void operator()(const std::string& s) { append_json_string(out, s); }
     void operator()(const Array& a) {
       out.push_back('[');

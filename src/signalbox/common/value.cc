@@ -67,7 +67,8 @@ bool plain_json_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"'
 template <typename Integer>
 void append_integer(std::string& out, Integer i) {
   char buffer[24];
-  out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, i).ptr);
+  const char* end = std::to_chars(buffer, buffer + sizeof buffer, i).ptr;
+  out.append(buffer, static_cast<std::size_t>(end - buffer));
 }
 
 }  // namespace
@@ -128,8 +129,8 @@ void append_json_string(std::string& out, std::string_view s) {
 void Value::append_json(std::string& out) const {
   struct Visitor {
     std::string& out;
-    void operator()(std::monostate) { out += "null"; }
-    void operator()(bool b) { out += b ? "true" : "false"; }
+    void operator()(std::monostate) { out.append("null", 4); }
+    void operator()(bool b) { b ? out.append("true", 4) : out.append("false", 5); }
     void operator()(double d) {
       if (!std::isfinite(d)) {
         out += "null";
@@ -137,7 +138,8 @@ void Value::append_json(std::string& out) const {
         // fmt's shortest round-trip form, compiled and into a stack buffer (a double prints in
         // at most 24 characters, e.g. -2.2250738585072014e-308).
         char buffer[32];
-        out.append(buffer, fmt::format_to(buffer, FMT_COMPILE("{}"), d));
+        const char* end = fmt::format_to(buffer, FMT_COMPILE("{}"), d);
+        out.append(buffer, static_cast<std::size_t>(end - buffer));
       }
     }
     void operator()(std::int64_t i) { append_integer(out, i); }

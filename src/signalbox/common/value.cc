@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -71,9 +72,32 @@ void append_integer(std::string& out, Integer i) {
   out.append(buffer, static_cast<std::size_t>(end - buffer));
 }
 
+// How many leading bytes of `s` need no escaping.
+std::size_t plain_prefix(std::string_view s) {
+  std::size_t n = 0;
+  while (n < s.size() && plain_json_byte(static_cast<unsigned char>(s[n]))) ++n;
+  return n;
+}
+
+// `before`, then `s` quoted, then `after` (each '\0' for none), in one growth of `out`; for an
+// `s` that needs no escaping (the common case: names, groups, ids), where appending piece by
+// piece would cost a call per quote and separator.
+void append_plain_quoted(std::string& out, char before, std::string_view s, char after) {
+  const std::size_t at = out.size();
+  out.resize(at + s.size() + 2 + (before != 0) + (after != 0));
+  char* p = out.data() + at;
+  if (before) *p++ = before;
+  *p++ = '"';
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '"';
+  if (after) *p = after;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
+  if (plain_prefix(s) == s.size()) return append_plain_quoted(out, 0, s, 0);
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
     // Runs of bytes that need no escaping (nearly all of them) are copied whole.
@@ -156,9 +180,14 @@ void Value::append_json(std::string& out) const {
     void operator()(const Object& o) {
       out.push_back('{');
       for (std::size_t i = 0; i < o.size(); ++i) {
-        if (i) out.push_back(',');
-        append_json_string(out, o[i].first);
-        out.push_back(':');
+        const std::string& key = o[i].first;
+        if (plain_prefix(key) == key.size()) {
+          append_plain_quoted(out, i ? ',' : 0, key, ':');
+        } else {
+          if (i) out.push_back(',');
+          append_json_string(out, key);
+          out.push_back(':');
+        }
         o[i].second.append_json(out);
       }
       out.push_back('}');

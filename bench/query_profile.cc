@@ -5,10 +5,11 @@
 // counts them alone (store opening and a warm-up pass are left out) and the total divided
 // by the queries printed is the cost of one query.
 // Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
-//                      [--queries N] [--show yes]
+//                      [--queries N] [--show N]
 // The store named by the config is loaded from the events by a replay when it does not exist
 // yet. Light users are a fixed sample of those at or below the median activity, heavy ones
-// the 3 most active (as engine_bench picks them). --show prints the first user's answer.
+// the 3 most active (as engine_bench picks them). --show prints the answers of the
+// first N users (to compare builds).
 
 #include <algorithm>
 #include <filesystem>
@@ -91,8 +92,9 @@ int main(int argc, char** argv) {
   const TimeMs end = engine.stream_time();
   // A warm-up outside run_queries(): block cache, first allocations.
   for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();
-  if (args.count("--show"))
-    fmt::print("{}\n", engine.query(users[0], {}, end, Engine::Seen::kReport).to_json());
+  const std::size_t show = args.count("--show") ? std::stoul(args["--show"]) : 0;
+  for (std::size_t i = 0; i < std::min(show, users.size()); ++i)
+    fmt::print("{}\n", engine.query(users[i], {}, end, Engine::Seen::kReport).to_json());
   std::size_t bytes = run_queries(engine, users, queries, end);
   fmt::print("{} queries of {} {} users, {} bytes of JSON\n", queries, users.size(),
              args["--users"], bytes);

@@ -272,7 +272,7 @@ TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {
 
 TEST_F(BenchSmoke, QueryProfileLoadsTheStoreAndAnswersLikeTheApi) {
   Finished bench =
-      run(fmt::format("{} --config {} --events {} --users light --queries 20 --show yes",
+      run(fmt::format("{} --config {} --events {} --users light --queries 20 --show 1",
                       QUERY_PROFILE_BINARY, (dir_ / "bench.yaml").string(),
                       (dir_ / "data/events.ndjson").string()));
   ASSERT_EQ(bench.status, 0) << bench.output;

@@ -57,9 +57,8 @@ std::vector<std::uint64_t> pick_users(const std::string& events_path, bool heavy
   std::size_t bytes = 0;
   const std::vector<std::string> all;  // every signal and view, as a query without names
   for (std::size_t q = 0; q < queries; ++q)
-    bytes += engine.query(users[q % users.size()], all, as_of, Engine::Seen::kReport)
-                 .to_json()
-                 .size();
+    bytes +=
+        engine.query(users[q % users.size()], all, as_of, Engine::Seen::kReport).to_json().size();
   return bytes;
 }
 

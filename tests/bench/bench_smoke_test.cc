@@ -271,10 +271,9 @@ TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {
 }
 
 TEST_F(BenchSmoke, QueryProfileLoadsTheStoreAndAnswersLikeTheApi) {
-  Finished bench =
-      run(fmt::format("{} --config {} --events {} --users light --queries 20 --show 1",
-                      QUERY_PROFILE_BINARY, (dir_ / "bench.yaml").string(),
-                      (dir_ / "data/events.ndjson").string()));
+  Finished bench = run(fmt::format("{} --config {} --events {} --users light --queries 20 --show 1",
+                                   QUERY_PROFILE_BINARY, (dir_ / "bench.yaml").string(),
+                                   (dir_ / "data/events.ndjson").string()));
   ASSERT_EQ(bench.status, 0) << bench.output;
   EXPECT_NE(bench.output.find(R"("seen":true,"signals":{"category_counts":)"), std::string::npos)
       << bench.output;

@@ -35,9 +35,9 @@ TEST(ValueJson, DoublesPrintAsFmtShortestForm) {
 }
 
 TEST(ValueJson, IntegersPrintInFull) {
-  for (std::int64_t i : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{42},
-                         std::numeric_limits<std::int64_t>::min(),
-                         std::numeric_limits<std::int64_t>::max()})
+  for (std::int64_t i :
+       {std::int64_t{0}, std::int64_t{-1}, std::int64_t{42},
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()})
     EXPECT_EQ(Value(i).to_json(), fmt::format("{}", i));
   EXPECT_EQ(Value(std::numeric_limits<std::uint64_t>::max()).to_json(), "18446744073709551615");
   EXPECT_EQ(Value(7).to_json(), "7");
@@ -52,7 +52,7 @@ TEST(ValueJson, StringsAreEscapedAndInvalidUtf8Replaced) {
   EXPECT_EQ(Value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80").to_json(),
             "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
   // A lone continuation byte, a truncated sequence, an overlong form and a surrogate.
-  EXPECT_EQ(Value("a\x80" "b").to_json(), "\"a\xef\xbf\xbd" "b\"");
+  EXPECT_EQ(Value(std::string("a\x80") + "b").to_json(), std::string("\"a\xef\xbf\xbd") + "b\"");
   EXPECT_EQ(Value("a\xc3").to_json(), "\"a\xef\xbf\xbd\"");
   EXPECT_EQ(Value("\xc0\xaf").to_json(), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
   EXPECT_EQ(Value("\xed\xa0\x80").to_json(), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");

@@ -198,7 +198,6 @@ TEST_P(StoreTest, SnapshotScansEventsByTimeWithinTheRange) {
   EXPECT_EQ(snap->users(0, 1), (std::vector<std::uint64_t>{7}));
 }
 
-
 // A query scans several ranges of one user on one snapshot, ascending (a backend may go on
 // from where the last scan stopped rather than seek again): every range still sees exactly
 // its events, whether the gap before it holds events or not, and so do ranges of another user,
@@ -214,13 +213,13 @@ TEST_P(StoreTest, SuccessiveScansOfOneSnapshotEachSeeTheirRange) {
   auto snap = store.snapshot();
   using Bodies = std::vector<std::string>;
   EXPECT_EQ(scan(*snap, 7, kT0, kT0 + 10), Bodies{"body:a"});
-  EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 15), Bodies{});           // nothing, touching
-  EXPECT_EQ(scan(*snap, 7, kT0 + 30, kT0 + 40), Bodies{"body:c"});   // "b" in the gap
-  EXPECT_EQ(scan(*snap, 7, kT0 + 45, kT0 + 49), Bodies{});           // "d" just after
+  EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 15), Bodies{});          // nothing, touching
+  EXPECT_EQ(scan(*snap, 7, kT0 + 30, kT0 + 40), Bodies{"body:c"});  // "b" in the gap
+  EXPECT_EQ(scan(*snap, 7, kT0 + 45, kT0 + 49), Bodies{});          // "d" just after
   EXPECT_EQ(scan(*snap, 7, kT0 + 50, kT0 + 50), Bodies{"body:d"});
-  EXPECT_EQ(scan(*snap, 7, kT0 + 51, kT0 + 100), Bodies{});          // past the user
-  EXPECT_EQ(scan(*snap, 8, kT0 + 6, kT0 + 100), Bodies{"body:y"});   // another user
-  EXPECT_EQ(scan(*snap, 7, kT0 + 20, kT0 + 20), Bodies{"body:b"});   // going back
+  EXPECT_EQ(scan(*snap, 7, kT0 + 51, kT0 + 100), Bodies{});         // past the user
+  EXPECT_EQ(scan(*snap, 8, kT0 + 6, kT0 + 100), Bodies{"body:y"});  // another user
+  EXPECT_EQ(scan(*snap, 7, kT0 + 20, kT0 + 20), Bodies{"body:b"});  // going back
   EXPECT_EQ(scan(*snap, 7, kT0 + 21, kT0 + 100), (Bodies{"body:c", "body:d"}));
   EXPECT_TRUE(snap->holds_user(6));
   EXPECT_EQ(scan(*snap, 7, kT0 + 101, kT0 + 200), Bodies{});

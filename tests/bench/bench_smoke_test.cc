@@ -270,6 +270,16 @@ TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {
   EXPECT_NE(bench.output.find("| raw store only"), std::string::npos) << bench.output;
 }
 
+TEST_F(BenchSmoke, QueryProfileLoadsTheStoreAndAnswersLikeTheApi) {
+  Finished bench = run(fmt::format("{} --config {} --events {} --users light --queries 20 --show 1",
+                                   QUERY_PROFILE_BINARY, (dir_ / "bench.yaml").string(),
+                                   (dir_ / "data/events.ndjson").string()));
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  EXPECT_NE(bench.output.find(R"("seen":true,"signals":{"category_counts":)"), std::string::npos)
+      << bench.output;
+  EXPECT_NE(bench.output.find("20 queries of "), std::string::npos) << bench.output;
+}
+
 // The metrics of signal_costs: every measured signal, with sane values.
 std::map<std::string, double> metric_values(const std::string& text) {
   std::map<std::string, double> values;

@@ -198,6 +198,36 @@ TEST_P(StoreTest, SnapshotScansEventsByTimeWithinTheRange) {
   EXPECT_EQ(snap->users(0, 1), (std::vector<std::uint64_t>{7}));
 }
 
+// A query scans several ranges of one user on one snapshot, ascending (a backend may go on
+// from where the last scan stopped rather than seek again): every range still sees exactly
+// its events, whether the gap before it holds events or not, and so do ranges of another user,
+// ranges going back and scans after a holds_user() look-up.
+TEST_P(StoreTest, SuccessiveScansOfOneSnapshotEachSeeTheirRange) {
+  Store& store = open();
+  CommitBatch b;
+  b.events = {event(7, kT0 + 10, "a"), event(7, kT0 + 20, "b"), event(7, kT0 + 30, "c"),
+              event(7, kT0 + 50, "d"), event(8, kT0 + 5, "x"),  event(8, kT0 + 60, "y"),
+              event(6, kT0 + 70, "w")};
+  b.high_water = kT0 + 70;
+  store.commit(b);
+  auto snap = store.snapshot();
+  using Bodies = std::vector<std::string>;
+  EXPECT_EQ(scan(*snap, 7, kT0, kT0 + 10), Bodies{"body:a"});
+  EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 15), Bodies{});          // nothing, touching
+  EXPECT_EQ(scan(*snap, 7, kT0 + 30, kT0 + 40), Bodies{"body:c"});  // "b" in the gap
+  EXPECT_EQ(scan(*snap, 7, kT0 + 45, kT0 + 49), Bodies{});          // "d" just after
+  EXPECT_EQ(scan(*snap, 7, kT0 + 50, kT0 + 50), Bodies{"body:d"});
+  EXPECT_EQ(scan(*snap, 7, kT0 + 51, kT0 + 100), Bodies{});         // past the user
+  EXPECT_EQ(scan(*snap, 8, kT0 + 6, kT0 + 100), Bodies{"body:y"});  // another user
+  EXPECT_EQ(scan(*snap, 7, kT0 + 20, kT0 + 20), Bodies{"body:b"});  // going back
+  EXPECT_EQ(scan(*snap, 7, kT0 + 21, kT0 + 100), (Bodies{"body:c", "body:d"}));
+  EXPECT_TRUE(snap->holds_user(6));
+  EXPECT_EQ(scan(*snap, 7, kT0 + 101, kT0 + 200), Bodies{});
+  EXPECT_EQ(scan(*snap, 7, kT0 + 10, kT0 + 10), Bodies{"body:a"});
+  EXPECT_TRUE(snap->holds_user(7));
+  EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 30), (Bodies{"body:b", "body:c"}));
+  EXPECT_EQ(scan(*snap, 6, kT0, kT0 + 100), Bodies{"body:w"});
+}
 TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
   Store& store = open();
   const TimeMs day = floor_day(kT0), hour = kT0 + 3 * kHourMs;

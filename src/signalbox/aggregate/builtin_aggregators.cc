@@ -49,9 +49,24 @@ std::map<std::string, double, std::less<>> decode_groups(ByteReader& in) {
   std::uint64_t n = in.count(9);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string key(in.str());
-    groups[key] = in.f64();
+    // Encoded in key order: each key goes at the end, found without a search.
+    groups.insert_or_assign(groups.end(), std::move(key), in.f64());
   }
   return groups;
+}
+
+// into[key] += v × factor for every group of `from`, in one ordered walk over both maps
+// rather than a search per key.
+void add_groups(std::map<std::string, double, std::less<>>& into,
+                const std::map<std::string, double, std::less<>>& from, double factor) {
+  auto at = into.begin();
+  for (const auto& [key, v] : from) {
+    while (at != into.end() && at->first < key) ++at;
+    if (at != into.end() && at->first == key)
+      at->second += v * factor;
+    else
+      into.emplace_hint(at, key, 0.0 + v * factor);  // as += on a new 0: -0 becomes +0
+  }
 }
 
 Value groups_value(const std::map<std::string, double, std::less<>>& groups, double scale = 1) {
@@ -82,7 +97,7 @@ class SumsAggregator final : public AggregatorOf<Sums> {
   }
   void merge(Sums& into, const Sums& from) const override {
     into.total += from.total;
-    for (const auto& [key, v] : from.groups) into.groups[key] += v;
+    add_groups(into.groups, from.groups, 1);
   }
   Value result(const Sums& s, TimeMs) const override {
     return group_by_ ? groups_value(s.groups) : Value(s.total);
@@ -144,7 +159,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     if (from.ref == std::numeric_limits<TimeMs>::min()) return;
     double factor = align(into, from.ref);
     into.total += from.total * factor;
-    for (const auto& [key, v] : from.groups) into.groups[key] += v * factor;
+    add_groups(into.groups, from.groups, factor);
   }
   Value result(const Decayed& s, TimeMs as_of) const override {
     double scale = s.ref == std::numeric_limits<TimeMs>::min() ? 0 : decay(as_of - s.ref);

@@ -1,7 +1,10 @@
 #include "signalbox/common/value.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace signalbox {
@@ -23,6 +26,8 @@ const Value* Value::find(std::string_view key) const {
 
 std::string Value::to_json() const {
   std::string out;
+  // Most answers are a few hundred bytes to a few KiB: start past the first doublings.
+  out.reserve(512);
   append_json(out);
   return out;
 }
@@ -54,11 +59,55 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
+// Whether byte `c` stands for itself inside a JSON string: printable ASCII other than the
+// quote and the backslash.
+bool plain_json_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
+// Appends a number in the shortest form of std::to_chars (exactly what fmt's "{}" prints for an
+// integer), through a stack buffer rather than an output iterator over `out`.
+template <typename Integer>
+void append_integer(std::string& out, Integer i) {
+  char buffer[24];
+  const char* end = std::to_chars(buffer, buffer + sizeof buffer, i).ptr;
+  out.append(buffer, static_cast<std::size_t>(end - buffer));
+}
+
+// How many leading bytes of `s` need no escaping.
+std::size_t plain_prefix(std::string_view s) {
+  std::size_t n = 0;
+  while (n < s.size() && plain_json_byte(static_cast<unsigned char>(s[n]))) ++n;
+  return n;
+}
+
+// `before`, then `s` quoted, then `after` (each '\0' for none), in one growth of `out`; for an
+// `s` that needs no escaping (the common case: names, groups, ids), where appending piece by
+// piece would cost a call per quote and separator.
+void append_plain_quoted(std::string& out, char before, std::string_view s, char after) {
+  const std::size_t at = out.size();
+  out.resize(at + s.size() + 2 + (before != 0) + (after != 0));
+  char* p = out.data() + at;
+  if (before) *p++ = before;
+  *p++ = '"';
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '"';
+  if (after) *p = after;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
+  if (plain_prefix(s) == s.size()) return append_plain_quoted(out, 0, s, 0);
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
+    // Runs of bytes that need no escaping (nearly all of them) are copied whole.
+    std::size_t plain = i;
+    while (plain < s.size() && plain_json_byte(static_cast<unsigned char>(s[plain]))) ++plain;
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
@@ -104,16 +153,21 @@ void append_json_string(std::string& out, std::string_view s) {
 void Value::append_json(std::string& out) const {
   struct Visitor {
     std::string& out;
-    void operator()(std::monostate) { out += "null"; }
-    void operator()(bool b) { out += b ? "true" : "false"; }
+    void operator()(std::monostate) { out.append("null", 4); }
+    void operator()(bool b) { b ? out.append("true", 4) : out.append("false", 5); }
     void operator()(double d) {
-      if (!std::isfinite(d))
+      if (!std::isfinite(d)) {
         out += "null";
-      else
-        fmt::format_to(std::back_inserter(out), "{}", d);
+      } else {
+        // fmt's shortest round-trip form, compiled and into a stack buffer (a double prints in
+        // at most 24 characters, e.g. -2.2250738585072014e-308).
+        char buffer[32];
+        const char* end = fmt::format_to(buffer, FMT_COMPILE("{}"), d);
+        out.append(buffer, static_cast<std::size_t>(end - buffer));
+      }
     }
-    void operator()(std::int64_t i) { fmt::format_to(std::back_inserter(out), "{}", i); }
-    void operator()(std::uint64_t u) { fmt::format_to(std::back_inserter(out), "{}", u); }
+    void operator()(std::int64_t i) { append_integer(out, i); }
+    void operator()(std::uint64_t u) { append_integer(out, u); }
     void operator()(const std::string& s) { append_json_string(out, s); }
     void operator()(const Array& a) {
       out.push_back('[');
@@ -126,9 +180,14 @@ void Value::append_json(std::string& out) const {
     void operator()(const Object& o) {
       out.push_back('{');
       for (std::size_t i = 0; i < o.size(); ++i) {
-        if (i) out.push_back(',');
-        append_json_string(out, o[i].first);
-        out.push_back(':');
+        const std::string& key = o[i].first;
+        if (plain_prefix(key) == key.size()) {
+          append_plain_quoted(out, i ? ',' : 0, key, ':');
+        } else {
+          if (i) out.push_back(',');
+          append_json_string(out, key);
+          out.push_back(':');
+        }
         o[i].second.append_json(out);
       }
       out.push_back('}');

@@ -100,6 +100,9 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   records_.assign(state_owners_.size(), StateRecord());
   complete_since_ = std::make_unique<std::atomic<TimeMs>[]>(state_owners_.size());
   bootstrapping_ = std::make_unique<std::atomic<bool>[]>(state_owners_.size());
+  for (const auto& s : signals_) all_names_.push_back(s->name());
+  for (const auto& v : config_.views) all_names_.push_back(v.name);
+  all_requests_ = requests_for(all_names_);
   if (!options_.open_store) return;
   store_ = open_store(config_, *merger_, options_.read_only);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
@@ -134,12 +137,7 @@ std::vector<std::pair<std::size_t, std::string>> Engine::operand_indexes(const V
   return out;
 }
 
-std::vector<std::string> Engine::names() const {
-  std::vector<std::string> out;
-  for (const auto& s : signals_) out.push_back(s->name());
-  for (const auto& v : config_.views) out.push_back(v.name);
-  return out;
-}
+std::vector<std::string> Engine::names() const { return all_names_; }
 
 void Engine::maybe_expire(TimeMs high_water) {
   // Called with write_mutex_ held. Moving the horizon is cheap; folding scans every tile, so

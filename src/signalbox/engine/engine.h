@@ -348,6 +348,10 @@ class Engine {
   std::vector<std::vector<std::pair<std::size_t, std::string>>> view_operands_;
   std::unordered_map<std::string, std::size_t> signal_index_;
   std::unordered_map<std::string, std::size_t> view_index_;
+  // names() and requests_for(names()): what a query without names asks for (the common query),
+  // fixed by the config, so worked out once.
+  std::vector<std::string> all_names_;
+  std::vector<SignalRequest> all_requests_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.
   std::vector<const Signal*> state_owners_;
   // signals_[i]'s state is state_owners_[signal_owner_[i]]'s.

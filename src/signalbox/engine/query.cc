@@ -94,8 +94,11 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
 Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
                     std::optional<TimeMs> as_of, Seen report_seen) {
   counters_.queries++;
-  const std::vector<std::string> names = requested.empty() ? this->names() : requested;
-  const std::vector<SignalRequest> requests = requests_for(names);
+  // Without names: every signal and view, planned once at construction.
+  std::vector<SignalRequest> asked;
+  if (!requested.empty()) asked = requests_for(requested);
+  const std::vector<std::string>& names = requested.empty() ? all_names_ : requested;
+  const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
   const QueryInputs inputs = read_cover(user_id, requests, as_of);
   std::vector<Value> signal_results(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s)
@@ -245,7 +248,9 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
     std::vector<const Value*> operands;
     for (const auto& [s, window] : view_operands_[v])
       operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
-    view_results[n] = views_[v]->transform_with(window_result ? *window_result : Value(), operands);
+    // By reference: `window_result ? *window_result : Value()` would copy the whole result.
+    view_results[n] =
+        views_[v]->transform_with(window_result ? *window_result : kNothing, operands);
   }
   for (std::size_t n = 0; n < names.size(); ++n) {
     const std::string& name = names[n];

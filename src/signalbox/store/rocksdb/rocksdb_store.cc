@@ -500,13 +500,24 @@ class RocksDbSnapshot final : public StoreSnapshot {
                    const std::function<void(std::string_view)>& fn) override {
     std::string prefix = user_prefix(user);
     std::string start = event_key(user, from, "");
-    for (events_->Seek(start); events_->Valid(); events_->Next()) {
+    // After a scan of this user up to `to`, the iterator rests on the first key past that
+    // range (or past the user, or at the end). A later range of the same user starts after it,
+    // so when that key is not before `start` it is also the first key at or after `start`, and
+    // the seek, a scan's dearest step (it positions an iterator in every level), is saved: a
+    // query scans its raw ranges in ascending order, and most gaps between them hold no event.
+    const bool positioned =
+        scanned_ && scanned_->user == user && from > scanned_->to &&
+        (!events_->Valid() || events_->key().compare(rocksdb::Slice(start)) >= 0);
+    scanned_.reset();
+    if (!positioned) events_->Seek(start);
+    for (; events_->Valid(); events_->Next()) {
       std::string_view key = events_->key().ToStringView();
       if (!rocksdb_keys::is_event_key(key) || !key.starts_with(prefix)) break;
       if (parse_event_key(key).ts > to) break;
       fn(events_->value().ToStringView());
     }
     check(events_->status(), "scan events");
+    scanned_ = ScannedRange{user, to};
   }
 
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override {
@@ -532,6 +543,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   // user never seen without reading a block.
   bool holds_user(std::uint64_t user) override {
     const std::string prefix = user_prefix(user);
+    scanned_.reset();  // events_ moves
     for (rocksdb::Iterator* it : {events_.get(), tiles_.get()}) {
       it->Seek(prefix);
       const bool found = it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
@@ -586,6 +598,12 @@ class RocksDbSnapshot final : public StoreSnapshot {
   rocksdb::ReadOptions read_;
   rocksdb::ColumnFamilyHandle* events_family_ = nullptr;
   std::unique_ptr<rocksdb::Iterator> events_;
+  // The last scan_events() range that left events_ on the first key past it.
+  struct ScannedRange {
+    std::uint64_t user = 0;
+    TimeMs to = 0;
+  };
+  std::optional<ScannedRange> scanned_;
   std::unique_ptr<rocksdb::Iterator> tiles_;
   TimeMs high_water_ = kBeginningOfTime;
   TimeMs expired_through_ = kBeginningOfTime;

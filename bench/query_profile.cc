@@ -1,0 +1,101 @@
+// A fixed number of in-process queries, as `GET /v1/users/{id}/signals` runs them (every
+// signal and view, "seen" reported, the answer rendered as JSON), for instruction counts
+// under valgrind: the queries run inside run_queries(), so that
+//   valgrind --tool=callgrind --toggle-collect='*run_queries*' query_profile ...
+// counts them alone (store opening and a warm-up pass are left out) and the total divided
+// by the queries printed is the cost of one query.
+// Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
+//                      [--queries N] [--show N]
+// The store named by the config is loaded from the events by a replay when it does not exist
+// yet. Light users are a fixed sample of those at or below the median activity, heavy ones
+// the 3 most active (as engine_bench picks them). --show prints the answers of the
+// first N users (to compare builds).
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "signalbox/config/config.h"
+#include "signalbox/engine/engine.h"
+#include "signalbox/event/decode.h"
+#include "signalbox/ingest/replay.h"
+
+namespace fs = std::filesystem;
+using namespace signalbox;
+
+namespace {
+
+std::vector<std::uint64_t> pick_users(const std::string& events_path, bool heavy) {
+  std::map<std::uint64_t, std::size_t> per_user;
+  std::ifstream in(events_path);
+  std::string line;
+  EventDecoder decoder;
+  Event e;
+  Rejection error;
+  while (std::getline(in, line))
+    if (decoder.decode(line, &e, &error)) ++per_user[e.user_id];
+  std::vector<std::pair<std::size_t, std::uint64_t>> by_count;
+  for (auto [user, n] : per_user) by_count.emplace_back(n, user);
+  std::sort(by_count.rbegin(), by_count.rend());
+  std::vector<std::uint64_t> users;
+  if (heavy) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
+      users.push_back(by_count[i].second);
+  } else {
+    for (std::size_t i = by_count.size() / 2; i < by_count.size() && users.size() < 50; ++i)
+      users.push_back(by_count[i].second);
+  }
+  return users;
+}
+
+// Kept out of line: callgrind's --toggle-collect names it.
+[[gnu::noinline]] std::size_t run_queries(Engine& engine, const std::vector<std::uint64_t>& users,
+                                          std::size_t queries, TimeMs as_of) {
+  std::size_t bytes = 0;
+  const std::vector<std::string> all;  // every signal and view, as a query without names
+  for (std::size_t q = 0; q < queries; ++q)
+    bytes +=
+        engine.query(users[q % users.size()], all, as_of, Engine::Seen::kReport).to_json().size();
+  return bytes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> args;
+  for (int i = 1; i + 1 < argc; i += 2) args[argv[i]] = argv[i + 1];
+  if (!args.count("--config") || !args.count("--events") || !args.count("--users")) {
+    fmt::print(stderr,
+               "usage: query_profile --config demo.yaml --events events.ndjson "
+               "--users light|heavy [--queries N]\n");
+    return 2;
+  }
+  Config config = load_config(args["--config"]);
+  if (!fs::exists(config.storage.path)) {
+    Engine engine(config);
+    ReplayOptions quiet;
+    quiet.progress = false;
+    replay_files(engine, {args["--events"]}, quiet);
+    engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
+    engine.flush();
+  }
+  const std::vector<std::uint64_t> users = pick_users(args["--events"], args["--users"] == "heavy");
+  const std::size_t queries = args.count("--queries") ? std::stoul(args["--queries"]) : 200;
+  Engine::Options read_only;
+  read_only.read_only = true;
+  read_only.auto_expire = false;
+  Engine engine(config, read_only);
+  const TimeMs end = engine.stream_time();
+  // A warm-up outside run_queries(): block cache, first allocations.
+  for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();
+  const std::size_t show = args.count("--show") ? std::stoul(args["--show"]) : 0;
+  for (std::size_t i = 0; i < std::min(show, users.size()); ++i)
+    fmt::print("{}\n", engine.query(users[i], {}, end, Engine::Seen::kReport).to_json());
+  std::size_t bytes = run_queries(engine, users, queries, end);
+  fmt::print("{} queries of {} {} users, {} bytes of JSON\n", queries, users.size(),
+             args["--users"], bytes);
+  return 0;
+}

@@ -1,0 +1,75 @@
+// Value::to_json() and append_json_string(): numbers in fmt's shortest round-trip form,
+// strings escaped (control characters, quote, backslash) with invalid UTF-8 replaced, and
+// containers in order. The number cases compare against fmt::format("{}") directly, the form
+// the API has always printed.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "signalbox/common/value.h"
+
+namespace signalbox {
+namespace {
+
+TEST(ValueJson, DoublesPrintAsFmtShortestForm) {
+  for (double d : {0.0, -0.0, 3.0, 0.1, 1e21, 1e15, 1e16, 1e-5, 1e-4, 123456.789, -2.5,
+                   std::numeric_limits<double>::min(), std::numeric_limits<double>::max(),
+                   std::numeric_limits<double>::denorm_min(), -2.2250738585072014e-308})
+    EXPECT_EQ(Value(d).to_json(), fmt::format("{}", d)) << d;
+  std::mt19937_64 random(7);
+  std::uniform_real_distribution<double> mantissa(-10, 10);
+  std::uniform_int_distribution<int> exponent(-320, 300);
+  for (int i = 0; i < 20000; ++i) {
+    double d = std::ldexp(mantissa(random), exponent(random) / 3) *
+               std::pow(10.0, static_cast<double>(exponent(random) % 20));
+    if (!std::isfinite(d)) continue;
+    ASSERT_EQ(Value(d).to_json(), fmt::format("{}", d)) << d;
+  }
+  EXPECT_EQ(Value(std::numeric_limits<double>::infinity()).to_json(), "null");
+  EXPECT_EQ(Value(std::nan("")).to_json(), "null");
+}
+
+TEST(ValueJson, IntegersPrintInFull) {
+  for (std::int64_t i :
+       {std::int64_t{0}, std::int64_t{-1}, std::int64_t{42},
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()})
+    EXPECT_EQ(Value(i).to_json(), fmt::format("{}", i));
+  EXPECT_EQ(Value(std::numeric_limits<std::uint64_t>::max()).to_json(), "18446744073709551615");
+  EXPECT_EQ(Value(7).to_json(), "7");
+}
+
+TEST(ValueJson, StringsAreEscapedAndInvalidUtf8Replaced) {
+  EXPECT_EQ(Value("plain text").to_json(), R"("plain text")");
+  EXPECT_EQ(Value("").to_json(), R"("")");
+  EXPECT_EQ(Value("a\"b\\c\nd\re\tf").to_json(), R"("a\"b\\c\nd\re\tf")");
+  EXPECT_EQ(Value(std::string("x\x01y\x1f", 4)).to_json(), R"("x\u0001y\u001f")");
+  EXPECT_EQ(Value(std::string("\0", 1)).to_json(), R"("\u0000")");
+  EXPECT_EQ(Value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80").to_json(),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+  // A lone continuation byte, a truncated sequence, an overlong form and a surrogate.
+  EXPECT_EQ(Value(std::string("a\x80") + "b").to_json(), std::string("\"a\xef\xbf\xbd") + "b\"");
+  EXPECT_EQ(Value("a\xc3").to_json(), "\"a\xef\xbf\xbd\"");
+  EXPECT_EQ(Value("\xc0\xaf").to_json(), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_EQ(Value("\xed\xa0\x80").to_json(), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+  std::string out = "prefix:";
+  append_json_string(out, "q\"");
+  EXPECT_EQ(out, R"(prefix:"q\"")");
+}
+
+TEST(ValueJson, ContainersKeepTheirOrder) {
+  Value v(Value::Object{{"b", Value(1)},
+                        {"a", Value(Value::Array{Value(), Value(true), Value(false), Value(0.5)})},
+                        {"k\"ey", Value(Value::Object{})}});
+  EXPECT_EQ(v.to_json(), R"({"b":1,"a":[null,true,false,0.5],"k\"ey":{}})");
+  std::string out = "[";
+  v.append_json(out);
+  EXPECT_EQ(out, R"([{"b":1,"a":[null,true,false,0.5],"k\"ey":{}})");
+}
+
+}  // namespace
+}  // namespace signalbox

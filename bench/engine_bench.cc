@@ -32,6 +32,7 @@
 
 #include "family_sizes.h"
 #include "latency.h"
+#include "user_tiers.h"
 
 namespace fs = std::filesystem;
 using namespace signalbox;
@@ -246,24 +247,10 @@ int main(int argc, char** argv) {
   }
 
   // --- query ---
-  std::map<std::uint64_t, std::size_t> per_user;
-  {
-    std::ifstream in(events);
-    std::string line;
-    EventDecoder decoder;
-    Event e;
-    Rejection error;
-    while (std::getline(in, line))
-      if (decoder.decode(line, &e, &error)) ++per_user[e.user_id];
-  }
-  std::vector<std::pair<std::size_t, std::uint64_t>> by_count;
-  for (auto [user, n] : per_user) by_count.emplace_back(n, user);
-  std::sort(by_count.rbegin(), by_count.rend());
-  std::vector<std::uint64_t> heavy, light;
-  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
-    heavy.push_back(by_count[i].second);
-  for (std::size_t i = by_count.size() / 2; i < by_count.size() && light.size() < 50; ++i)
-    light.push_back(by_count[i].second);
+  bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(events));
+  const std::vector<std::uint64_t>& heavy = tiers.heavy;
+  const std::vector<std::uint64_t>& light = tiers.light;
+  std::map<std::uint64_t, std::size_t>& per_user = tiers.events_per_user;
 
   Engine::Options read_only;
   read_only.read_only = true;

@@ -13,43 +13,20 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
-#include "signalbox/event/decode.h"
 #include "signalbox/ingest/replay.h"
+
+#include "user_tiers.h"
 
 namespace fs = std::filesystem;
 using namespace signalbox;
 
 namespace {
-
-std::vector<std::uint64_t> pick_users(const std::string& events_path, bool heavy) {
-  std::map<std::uint64_t, std::size_t> per_user;
-  std::ifstream in(events_path);
-  std::string line;
-  EventDecoder decoder;
-  Event e;
-  Rejection error;
-  while (std::getline(in, line))
-    if (decoder.decode(line, &e, &error)) ++per_user[e.user_id];
-  std::vector<std::pair<std::size_t, std::uint64_t>> by_count;
-  for (auto [user, n] : per_user) by_count.emplace_back(n, user);
-  std::sort(by_count.rbegin(), by_count.rend());
-  std::vector<std::uint64_t> users;
-  if (heavy) {
-    for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
-      users.push_back(by_count[i].second);
-  } else {
-    for (std::size_t i = by_count.size() / 2; i < by_count.size() && users.size() < 50; ++i)
-      users.push_back(by_count[i].second);
-  }
-  return users;
-}
 
 // Kept out of line: callgrind's --toggle-collect names it.
 [[gnu::noinline]] std::size_t run_queries(Engine& engine, const std::vector<std::uint64_t>& users,
@@ -82,7 +59,8 @@ int main(int argc, char** argv) {
     engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
     engine.flush();
   }
-  const std::vector<std::uint64_t> users = pick_users(args["--events"], args["--users"] == "heavy");
+  bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(args["--events"]));
+  const std::vector<std::uint64_t> users = args["--users"] == "heavy" ? tiers.heavy : tiers.light;
   const std::size_t queries = args.count("--queries") ? std::stoul(args["--queries"]) : 200;
   Engine::Options read_only;
   read_only.read_only = true;

@@ -30,6 +30,7 @@
 
 #include "family_sizes.h"
 #include "latency.h"
+#include "user_tiers.h"
 
 namespace fs = std::filesystem;
 using namespace signalbox;
@@ -90,15 +91,11 @@ struct Users {
 Users pick_users(const std::vector<Event>& events) {
   std::map<std::uint64_t, std::size_t> per_user;
   for (const Event& e : events) ++per_user[e.user_id];
-  std::vector<std::pair<std::size_t, std::uint64_t>> by_count;
-  for (auto [user, n] : per_user) by_count.emplace_back(n, user);
-  std::sort(by_count.rbegin(), by_count.rend());
+  bench::UserTiers tiers = bench::user_tiers(std::move(per_user));
   Users users;
-  users.total = per_user.size();
-  for (std::size_t i = 0; i < std::min<std::size_t>(3, by_count.size()); ++i)
-    users.heavy.push_back(by_count[i].second);
-  for (std::size_t i = by_count.size() / 2; i < by_count.size() && users.light.size() < 50; ++i)
-    users.light.push_back(by_count[i].second);
+  users.total = tiers.events_per_user.size();
+  users.heavy = std::move(tiers.heavy);
+  users.light = std::move(tiers.light);
   return users;
 }
 

@@ -644,9 +644,12 @@ TEST(GrpcEndToEnd, StatusCodes) {
 
 TEST(GrpcEndToEnd, AddressIsLoggedAndCallsInFlightFinishOnStop) {
   Served s;
-  EXPECT_NE(s.server->log().find(fmt::format("listening on grpc://127.0.0.1:{}", s.grpc_port)),
-            std::string::npos)
-      << s.server->log();
+  // The server answers HTTP (which the fixture waits for) a moment before it logs its gRPC
+  // address.
+  const std::string listening = fmt::format("listening on grpc://127.0.0.1:{}", s.grpc_port);
+  for (int i = 0; i < 100 && s.server->log().find(listening) == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(s.server->log().find(listening), std::string::npos) << s.server->log();
   Client client(s.grpc_target());
   std::vector<ClientEvent> events;
   for (const Event& e : generate(s.world, 3000, 200, kMinuteMs, kHourMs, false))

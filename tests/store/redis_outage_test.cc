@@ -104,11 +104,11 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   }
 
   // One line when the outage began and one when it ended, however many requests failed.
-  // Around the restart a batch's retry may find some of its events stored since its duplicate
-  // check (seen under ASan, about a second after the recovery; most likely an earlier attempt
-  // that failed on the server's side landed after all): a refusal of its own, a 503 with its own
-  // line, and the batch still counted once (the reference check above). The outage of the node
-  // itself is logged once.
+  // Around the restart a commit whose reply timed out (300 ms, a slow machine) is sent again by
+  // the Redis client (redis_cluster.cc runs again what a node did not answer); when the first
+  // send had landed after all, the second finds the batch's events stored since its duplicate
+  // check and refuses: a 503 with its own line, and the batch still counted once (the reference
+  // check above). The outage of the node itself is logged once.
   const std::string log = server.log();
   EXPECT_GE(answered_503, 5u);
   EXPECT_EQ(count_lines_with(log, "storage available again"),

@@ -228,6 +228,7 @@ TEST_P(StoreTest, SuccessiveScansOfOneSnapshotEachSeeTheirRange) {
   EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 30), (Bodies{"body:b", "body:c"}));
   EXPECT_EQ(scan(*snap, 6, kT0, kT0 + 100), Bodies{"body:w"});
 }
+
 TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
   Store& store = open();
   const TimeMs day = floor_day(kT0), hour = kT0 + 3 * kHourMs;

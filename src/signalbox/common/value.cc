@@ -97,15 +97,15 @@ void append_plain_quoted(std::string& out, char before, std::string_view s, char
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  if (plain_prefix(s) == s.size()) return append_plain_quoted(out, 0, s, 0);
+  std::size_t i = plain_prefix(s);
+  if (i == s.size()) return append_plain_quoted(out, 0, s, 0);
   out.push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
+  out.append(s.data(), i);
+  while (i < s.size()) {
     // Runs of bytes that need no escaping (nearly all of them) are copied whole.
-    std::size_t plain = i;
-    while (plain < s.size() && plain_json_byte(static_cast<unsigned char>(s[plain]))) ++plain;
-    if (plain > i) {
-      out.append(s.data() + i, plain - i);
-      i = plain;
+    if (std::size_t plain = plain_prefix(s.substr(i))) {
+      out.append(s.data() + i, plain);
+      i += plain;
       if (i == s.size()) break;
     }
     unsigned char c = static_cast<unsigned char>(s[i]);

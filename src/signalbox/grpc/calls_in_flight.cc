@@ -54,11 +54,6 @@ void CallsInFlight::end() {
   if (--count_ == 0) idle_.notify_all();
 }
 
-int CallsInFlight::count() {
-  MutexLock lock(mutex_);
-  return count_;
-}
-
 bool CallsInFlight::wait_idle(std::chrono::steady_clock::time_point deadline) {
   MutexLock lock(mutex_);
   while (count_ > 0) {

@@ -33,9 +33,6 @@ class CallsInFlight {
   // Waits until no counted call is left or `deadline` passed; true when none is.
   bool wait_idle(std::chrono::steady_clock::time_point deadline);
 
-  // The calls counted now.
-  int count();
-
  private:
   friend class CountedCall;
   void begin();

@@ -59,8 +59,8 @@ GrpcServerOptions grpc_server_options(const Config& config);
 //
 // Stopping: calls arriving from stop() on are answered UNAVAILABLE; calls in flight finish and
 // their answers are sent (calls_in_flight.h), or are cancelled after `drain_timeout`; the port
-// is closed; wait() returns once all that is done. The engine is not flushed here; the caller owns
-// it.
+// is closed; wait() returns once all that is done. The engine is not flushed here; the caller
+// owns it.
 class GrpcServer : public Service {
  public:
   // `engine` must outlive the server.

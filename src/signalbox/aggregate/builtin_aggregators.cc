@@ -5,7 +5,6 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
-#include <map>
 #include <string_view>
 #include <unordered_set>
 
@@ -13,6 +12,7 @@
 
 #include "signalbox/aggregate/aggregator.h"
 #include "signalbox/aggregate/builtin_parts.h"
+#include "signalbox/aggregate/group_totals.h"
 #include "signalbox/aggregate/hyperloglog.h"
 #include "signalbox/common/hash.h"
 
@@ -33,45 +33,13 @@ namespace {
 // A total, or one total per group: the state of count and sum.
 struct Sums {
   double total = 0;
-  std::map<std::string, double, std::less<>> groups;
+  GroupTotals groups;
 };
 
-void encode_groups(const std::map<std::string, double, std::less<>>& groups, ByteWriter& out) {
-  out.varint(groups.size());
-  for (const auto& [key, v] : groups) {
-    out.str(key);
-    out.f64(v);
-  }
-}
-
-std::map<std::string, double, std::less<>> decode_groups(ByteReader& in) {
-  std::map<std::string, double, std::less<>> groups;
-  std::uint64_t n = in.count(9);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    std::string key(in.str());
-    // Encoded in key order: each key goes at the end, found without a search.
-    groups.insert_or_assign(groups.end(), std::move(key), in.f64());
-  }
-  return groups;
-}
-
-// into[key] += v × factor for every group of `from`, in one ordered walk over both maps
-// rather than a search per key.
-void add_groups(std::map<std::string, double, std::less<>>& into,
-                const std::map<std::string, double, std::less<>>& from, double factor) {
-  auto at = into.begin();
-  for (const auto& [key, v] : from) {
-    while (at != into.end() && at->first < key) ++at;
-    if (at != into.end() && at->first == key)
-      at->second += v * factor;
-    else
-      into.emplace_hint(at, key, 0.0 + v * factor);  // as += on a new 0: -0 becomes +0
-  }
-}
-
-Value groups_value(const std::map<std::string, double, std::less<>>& groups, double scale = 1) {
+Value groups_value(const GroupTotals& groups, double scale = 1) {
   Value::Object object;
-  for (const auto& [key, v] : groups)
+  object.reserve(groups.entries().size());
+  for (const auto& [key, v] : groups.entries())
     if (v != 0) object.emplace_back(key, Value(v * scale));
   return Value(std::move(object));
 }
@@ -93,25 +61,25 @@ class SumsAggregator final : public AggregatorOf<Sums> {
       s.total += amount;
       return;
     }
-    for (const std::string& key : distinct_strings(*group_by_, e)) s.groups[key] += amount;
+    for (const std::string& key : distinct_strings(*group_by_, e)) s.groups.add(key, amount);
   }
   void merge(Sums& into, const Sums& from) const override {
     into.total += from.total;
-    add_groups(into.groups, from.groups, 1);
+    into.groups.add_all(from.groups, 1);
   }
   Value result(const Sums& s, TimeMs) const override {
     return group_by_ ? groups_value(s.groups) : Value(s.total);
   }
   void encode(const Sums& s, ByteWriter& out) const override {
     if (group_by_)
-      encode_groups(s.groups, out);
+      s.groups.encode(out);
     else
       out.f64(s.total);
   }
   Sums decode(ByteReader& in) const override {
     Sums s;
     if (group_by_)
-      s.groups = decode_groups(in);
+      s.groups = GroupTotals::decode(in);
     else
       s.total = in.f64();
     return s;
@@ -133,7 +101,7 @@ class SumsAggregator final : public AggregatorOf<Sums> {
 struct Decayed {
   TimeMs ref = std::numeric_limits<TimeMs>::min();
   double total = 0;
-  std::map<std::string, double, std::less<>> groups;
+  GroupTotals groups;
 };
 
 class DecayedCountAggregator final : public AggregatorOf<Decayed> {
@@ -150,7 +118,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     double factor = align(s, e.event.ts);
     double amount = weight * factor;
     if (group_by_) {
-      for (const std::string& key : keys) s.groups[key] += amount;
+      for (const std::string& key : keys) s.groups.add(key, amount);
     } else {
       s.total += amount;
     }
@@ -159,7 +127,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     if (from.ref == std::numeric_limits<TimeMs>::min()) return;
     double factor = align(into, from.ref);
     into.total += from.total * factor;
-    add_groups(into.groups, from.groups, factor);
+    into.groups.add_all(from.groups, factor);
   }
   Value result(const Decayed& s, TimeMs as_of) const override {
     double scale = s.ref == std::numeric_limits<TimeMs>::min() ? 0 : decay(as_of - s.ref);
@@ -169,7 +137,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
   void encode(const Decayed& s, ByteWriter& out) const override {
     out.svarint(s.ref);
     if (group_by_)
-      encode_groups(s.groups, out);
+      s.groups.encode(out);
     else
       out.f64(s.total);
   }
@@ -177,7 +145,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     Decayed s;
     s.ref = in.svarint();
     if (group_by_)
-      s.groups = decode_groups(in);
+      s.groups = GroupTotals::decode(in);
     else
       s.total = in.f64();
     return s;
@@ -202,7 +170,7 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     if (ts <= s.ref) return decay(s.ref - ts);
     double down = decay(ts - s.ref);
     s.total *= down;
-    for (auto& [key, v] : s.groups) v *= down;
+    s.groups.scale(down);
     s.ref = ts;
     return 1;
   }

@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   librdkafka-dev librocksdb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libboost-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
-  libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev
+  libhiredis-dev redis-server libfasttext-dev fasttext libxxhash-dev zlib1g-dev libmimalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev wrk libssl-dev openssl
   clang clang-format libclang-rt-14-dev llvm-14
   chromium

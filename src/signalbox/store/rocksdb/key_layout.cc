@@ -33,11 +33,16 @@ std::uint64_t key_user(std::string_view key) {
 std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id) {
   std::string key;
   key.reserve(kEventKeyMinSize + event_id.size());
+  event_key_into(key, user, ts, event_id);
+  return key;
+}
+
+void event_key_into(std::string& key, std::uint64_t user, TimeMs ts, std::string_view event_id) {
+  key.clear();
   ByteWriter w(key);
   w.fixed64_be(user);
   w.time_be(ts);
   w.raw(event_id);
-  return key;
 }
 
 EventKey parse_event_key(std::string_view key) {
@@ -57,10 +62,15 @@ std::uint64_t event_id_hash(std::string_view event_id) {
 std::string event_id_key(std::uint64_t user, std::string_view event_id) {
   std::string key;
   key.reserve(kEventIdKeySize);
+  event_id_key_into(key, user, event_id_hash(event_id));
+  return key;
+}
+
+void event_id_key_into(std::string& key, std::uint64_t user, std::uint64_t id_hash) {
+  key.clear();
   ByteWriter w(key);
   w.fixed64_be(user);
-  w.fixed64_be(event_id_hash(event_id));
-  return key;
+  w.fixed64_be(id_hash);
 }
 
 EventIdKey parse_event_id_key(std::string_view key) {
@@ -82,11 +92,16 @@ std::optional<TimeMs> parse_event_id_value(std::string_view value) {
 std::string tile_key(const TileKey& tile) {
   std::string key;
   key.reserve(kTileKeySize);
+  tile_key_into(key, tile);
+  return key;
+}
+
+void tile_key_into(std::string& key, const TileKey& tile) {
+  key.clear();
   ByteWriter w(key);
   w.fixed64_be(tile.user_id);
   w.byte(static_cast<std::uint8_t>(tile.kind));
   w.time_be(tile.start);
-  return key;
 }
 
 std::string tile_kind_prefix(std::uint64_t user, TileKind kind) {

@@ -76,6 +76,10 @@ struct EventKey {
 // `event_id` may be empty: event_key(user, ts, "") sorts before every event of user at ts and
 // after every one before it, which makes it the seek target for "user's events from ts".
 std::string event_key(std::uint64_t user, TimeMs ts, std::string_view event_id);
+// The same key written over `key` (whose buffer is reused: no allocation once it is large
+// enough). Keys of (user, ts, event_id) sort as the tuples do, with ts as a signed number
+// and event_id bytewise.
+void event_key_into(std::string& key, std::uint64_t user, TimeMs ts, std::string_view event_id);
 
 // Whether `key` is long enough to be an event key (shorter keys are never written).
 inline bool is_event_key(std::string_view key) { return key.size() >= kEventKeyMinSize; }
@@ -97,6 +101,9 @@ struct EventIdKey {
 std::uint64_t event_id_hash(std::string_view event_id);
 
 std::string event_id_key(std::uint64_t user, std::string_view event_id);
+// The key of the id whose event_id_hash is `id_hash`, written over `key`. Keys sort as the
+// (user, id_hash) tuples do.
+void event_id_key_into(std::string& key, std::uint64_t user, std::uint64_t id_hash);
 
 // Throws CorruptionError for a key not kEventIdKeySize long.
 EventIdKey parse_event_id_key(std::string_view key);
@@ -112,6 +119,8 @@ inline constexpr std::size_t kTileKeySize = kUserPrefixSize + 1 + 8;
 inline constexpr std::size_t kTileKindPrefixSize = kUserPrefixSize + 1;
 
 std::string tile_key(const TileKey& tile);
+// The same key written over `key`. Keys sort as the (user_id, kind, start) tuples do.
+void tile_key_into(std::string& key, const TileKey& tile);
 
 // The first kTileKindPrefixSize bytes of every tile key of `user` and `kind`.
 std::string tile_kind_prefix(std::uint64_t user, TileKind kind);

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <numeric>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -45,6 +47,19 @@ using rocksdb_keys::parse_time_value;
 using rocksdb_keys::tile_key;
 using rocksdb_keys::time_value;
 using rocksdb_keys::user_prefix;
+
+// One key of a commit by the numbers it is made of, so that a batch is put in key order
+// before any key is encoded (key_layout.h: the tuples sort as the bytes do).
+struct CommitOrder {
+  std::uint64_t user = 0;
+  std::uint64_t second = 0;  // an event's ts as sortable_time, or an id's hash
+  std::string_view rest;     // an event's id
+  std::uint32_t index = 0;   // into the batch, so that equal keys keep the batch's order
+  friend auto operator<=>(const CommitOrder&, const CommitOrder&) = default;
+};
+
+// A time as the unsigned number whose order is the order of its key bytes (time_be).
+std::uint64_t sortable_time(TimeMs ts) { return static_cast<std::uint64_t>(ts) ^ (1ULL << 63); }
 
 void check(const rocksdb::Status& status, std::string_view what) {
   if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
@@ -237,31 +252,42 @@ class RocksDbStore final : public Store {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     // Keys go in in key order: the memtable's skip list then finds each insert point next to
     // the previous one instead of searching from the top, which halves the cost of a batch.
-    std::vector<std::pair<std::string, const std::string*>> events, ids, tiles;
-    events.reserve(batch.events.size());
-    ids.reserve(batch.events.size());
-    std::vector<std::string> id_values;
-    id_values.reserve(batch.events.size());
-    for (const StoredEvent& e : batch.events) {
-      if (e.keep_raw) events.emplace_back(event_key(e.user_id, e.ts, e.event_id), &e.bytes);
-      id_values.push_back(rocksdb_keys::event_id_value(e.ts));
+    // The order is worked out on the numbers the keys are made of (key_layout.h: the same
+    // order as the bytes), and each key is encoded only when it is written.
+    const std::vector<StoredEvent>& events = batch.events;
+    std::vector<CommitOrder> event_order, id_order;
+    event_order.reserve(events.size());
+    id_order.reserve(events.size());
+    for (std::uint32_t i = 0; i < events.size(); ++i) {
+      const StoredEvent& e = events[i];
+      if (e.keep_raw) event_order.push_back({e.user_id, sortable_time(e.ts), e.event_id, i});
+      id_order.push_back({e.user_id, rocksdb_keys::event_id_hash(e.event_id), {}, i});
     }
-    for (std::size_t i = 0; i < batch.events.size(); ++i)
-      ids.emplace_back(event_id_key(batch.events[i].user_id, batch.events[i].event_id),
-                       &id_values[i]);
-    std::vector<std::string> tile_values(batch.tiles.size());
-    tiles.reserve(batch.tiles.size());
-    for (std::size_t i = 0; i < batch.tiles.size(); ++i) {
-      const TileDelta& t = batch.tiles[i];
-      tile_values[i] = encode_tile_delta(t);
-      tiles.emplace_back(tile_key(t.key), &tile_values[i]);
-    }
-    for (auto* list : {&events, &ids, &tiles}) std::sort(list->begin(), list->end());
+    std::vector<std::uint32_t> tile_order(batch.tiles.size());
+    std::iota(tile_order.begin(), tile_order.end(), 0);
+    for (auto* order : {&event_order, &id_order}) std::sort(order->begin(), order->end());
+    std::sort(tile_order.begin(), tile_order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const TileKey& x = batch.tiles[a].key;
+      const TileKey& y = batch.tiles[b].key;
+      return std::tuple(x.user_id, x.kind, x.start, a) < std::tuple(y.user_id, y.kind, y.start, b);
+    });
 
     rocksdb::WriteBatch wb;
-    for (const auto& [key, value] : events) check(wb.Put(events_, key, *value), "batch event");
-    for (const auto& [key, value] : ids) check(wb.Put(event_ids_, key, *value), "batch id");
-    for (const auto& [key, value] : tiles) check(wb.Merge(tiles_, key, *value), "batch tile");
+    std::string key;
+    for (const CommitOrder& at : event_order) {
+      const StoredEvent& e = events[at.index];
+      rocksdb_keys::event_key_into(key, e.user_id, e.ts, e.event_id);
+      check(wb.Put(events_, key, e.bytes), "batch event");
+    }
+    for (const CommitOrder& at : id_order) {
+      rocksdb_keys::event_id_key_into(key, at.user, at.second);
+      check(wb.Put(event_ids_, key, rocksdb_keys::event_id_value(events[at.index].ts)), "batch id");
+    }
+    for (std::uint32_t at : tile_order) {
+      const TileDelta& t = batch.tiles[at];
+      rocksdb_keys::tile_key_into(key, t.key);
+      check(wb.Merge(tiles_, key, encode_tile_delta(t)), "batch tile");
+    }
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     for (const auto& [name, value] : batch.notes)

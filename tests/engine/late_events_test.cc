@@ -155,7 +155,8 @@ TEST_F(LateEvents, AHorizonShorterThanTheRetentionIsRaisedToIt) {
 
 // The per-input rule of Engine::ingest(events, lanes), applied by the test on its own: an
 // event is too late when it is more than the late horizon behind the newest event taken from
-// its own input, or at or before the id horizon the test set up.
+// its own input (a duplicate is not taken again), or at or before the id horizon the test set
+// up.
 class LaneRule {
  public:
   explicit LaneRule(TimeMs late_horizon) : late_horizon_(late_horizon) {}
@@ -172,10 +173,11 @@ class LaneRule {
         rejected.insert(i);
         continue;
       }
+      // A duplicate is accepted but moves no clock.
+      if (!ids_.emplace(batch[i].user_id, batch[i].event_id).second) continue;
+      taken.push_back(world.to_ref(batch[i]));
       auto [it, inserted] = after.try_emplace(lanes[i], batch[i].ts);
       if (!inserted) it->second = std::max(it->second, batch[i].ts);
-      if (ids_.emplace(batch[i].user_id, batch[i].event_id).second)
-        taken.push_back(world.to_ref(batch[i]));
     }
     clocks_ = std::move(after);
     return rejected;
@@ -273,6 +275,31 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   EXPECT_EQ(result.rejected[0].reason, RejectReason::kLate);
   EXPECT_NE(result.rejected[0].message.find("no longer kept"), std::string::npos)
       << result.rejected[0].message;
+}
+
+TEST_F(LateEvents, ADuplicateWithANewerTimeMovesNeitherItsInputsClockNorStreamTime) {
+  Engine engine(world.config);
+  const TimeMs horizon = engine.late_horizon();
+  LaneRule lanes_rule(horizon);
+  const std::uint64_t user = 1000;
+  Event first = world.make_event(1, kStart + 10 * kDayMs, 1);
+  Event resent = first;  // the same id, re-sent with a time far ahead (a producer's bug)
+  resent.ts = first.ts + 3 * horizon;
+  Event next = world.make_event(1, first.ts + kHourMs, 2);
+  first.user_id = resent.user_id = next.user_id = user;
+  for (const Event& e : {first, resent, next}) {
+    std::set<std::size_t> expected = lanes_rule.decide(world, {e}, {"p0"});
+    IngestResult result = engine.ingest({e}, {"p0"});
+    EXPECT_EQ(result.rejected.size(), expected.size()) << "event " << e.event_id;
+    EXPECT_EQ(result.accepted, 1u - expected.size()) << "event " << e.event_id;
+  }
+  EXPECT_EQ(engine.stream_time(), next.ts);
+  const TimeMs head = engine.stream_time();
+  ASSERT_EQ(
+      diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head), kTolerance),
+      "");
+  // `next` was taken: the re-sent copy did not move the input's clock past it.
+  EXPECT_EQ(lanes_rule.taken.size(), 2u);
 }
 
 TEST_F(LateEvents, AnOpenedInputHoldsTheIdHorizonUntilItSendsOrSettles) {

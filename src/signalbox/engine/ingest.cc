@@ -332,9 +332,12 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   }
   if (!batch.events.empty()) store_->commit(batch);
   recent_users_.note(batch.events);
+  // An input's clock is the newest ts taken from it; a duplicate moves it no more than it moves
+  // stream time (the copy stored first stands, its ts too), so a re-sent id with a wrong,
+  // newer ts cannot make the input's next events look late. An input that sent only
+  // duplicates so far stays pending: its backlog has not shown its times yet.
   if (!w.lanes.empty()) {
-    for (std::size_t i = 0; i < w.events.size(); ++i) {
-      if (is_late[i]) continue;
+    for (std::size_t i : fresh) {
       const std::string& lane = w.lanes[w.indexes[i]];
       auto [clock, inserted] = lane_clocks_.try_emplace(lane, w.events[i].event.ts);
       if (!inserted) clock->second = std::max(clock->second, w.events[i].event.ts);

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "signalbox/aggregate/group_totals.h"
 #include "signalbox/common/error.h"
@@ -52,11 +53,13 @@ void expect_same(const GroupTotals& groups, const Reference& reference) {
   }
 }
 
-std::string reference_bytes(const Reference& reference) {
+// The bytes stores hold: a count, then (key, f64) pairs, in the order given.
+template <typename Entries>
+std::string encoded(const Entries& entries) {
   std::string bytes;
   ByteWriter out(bytes);
-  out.varint(reference.size());
-  for (const auto& [key, v] : reference) {
+  out.varint(std::size(entries));
+  for (const auto& [key, v] : entries) {
     out.str(key);
     out.f64(v);
   }
@@ -97,7 +100,7 @@ TEST(GroupTotals, AddAddAllAndScaleMatchAMapOverManySeeds) {
     std::string bytes;
     ByteWriter out(bytes);
     groups.encode(out);
-    EXPECT_EQ(bytes, reference_bytes(reference)) << "seed " << seed;
+    EXPECT_EQ(bytes, encoded(reference)) << "seed " << seed;
     ByteReader in(bytes);
     EXPECT_EQ(GroupTotals::decode(in), groups);
   }
@@ -113,23 +116,14 @@ TEST(GroupTotals, ANewKeyOfMinusZeroIsStoredAsPlusZero) {
 }
 
 TEST(GroupTotals, DecodingRefusesKeysOutOfOrderOrRepeated) {
-  auto encoded = [](std::initializer_list<std::pair<std::string, double>> entries) {
-    std::string bytes;
-    ByteWriter out(bytes);
-    out.varint(entries.size());
-    for (const auto& [key, v] : entries) {
-      out.str(key);
-      out.f64(v);
-    }
-    return bytes;
-  };
-  std::string unordered = encoded({{"b", 1}, {"a", 2}});
+  using Entries = std::vector<std::pair<std::string, double>>;
+  std::string unordered = encoded(Entries{{"b", 1}, {"a", 2}});
   ByteReader in(unordered);
   EXPECT_THROW(GroupTotals::decode(in), CorruptionError);
-  std::string repeated = encoded({{"a", 1}, {"a", 2}});
+  std::string repeated = encoded(Entries{{"a", 1}, {"a", 2}});
   ByteReader in2(repeated);
   EXPECT_THROW(GroupTotals::decode(in2), CorruptionError);
-  std::string ordered = encoded({{"a", 1}, {"b", 2}});
+  std::string ordered = encoded(Entries{{"a", 1}, {"b", 2}});
   ByteReader in3(ordered);
   EXPECT_EQ(GroupTotals::decode(in3).entries().size(), 2u);
 }

@@ -387,13 +387,15 @@ TEST_P(RedisStoreTest, CommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) 
             (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
 }
 
+// What needs one server of its own: a proxy in front of it.
+class RedisSingleServerTest : public StoreTest {};
+
 // RedisCluster sends a command again when its reply does not come within the timeout. A
 // commit script whose first send was written after all (only its reply was lost) finds its
 // commit's token and answers as the first send would have: the commit succeeds and every
 // event, tile delta and count is stored once. Another commit of the same events is another
 // writer's, refused as before.
-TEST_P(RedisStoreTest, CommitWhoseReplyWasLostIsSentAgainAndCountsOnce) {
-  if (cluster_) return;  // the proxy stands in front of one server
+TEST_P(RedisSingleServerTest, CommitWhoseReplyWasLostIsSentAgainAndCountsOnce) {
   Store& direct = open();
   const std::string commit_sha = server_->command({"SCRIPT", "LOAD", redis_scripts::kCommit});
   ReplyLosingProxy proxy(server_->port(), commit_sha);
@@ -460,6 +462,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest,
                          ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RedisSingleServerTest, ::testing::Values(Backend::kRedis),
+                         backend_name);
 
 }  // namespace
 }  // namespace signalbox::testing

@@ -36,7 +36,9 @@ std::chrono::milliseconds commit_tokens_kept(const RedisClusterOptions& options)
 }
 
 // 128 random bits naming one commit call: a send of it again recognises what its first send
-// wrote. Drawn from the system's entropy, so that tokens of several processes never meet.
+// wrote. Drawn from the system's entropy, so that two commit calls, of one process or of
+// several, do not draw the same token (odds of 2^-128 a pair): another call's token would
+// pass for this commit's own.
 std::string commit_token() {
   thread_local std::random_device entropy;
   std::string token;

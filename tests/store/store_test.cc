@@ -10,8 +10,10 @@
 #include <map>
 
 #include "redis_servers.h"
+#include "reply_losing_proxy.h"
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
+#include "signalbox/store/redis/redis_scripts.h"
 #include "signalbox/store/redis/redis_store.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
@@ -385,6 +387,55 @@ TEST_P(RedisStoreTest, CommitOfAnIdAnotherWriterStoredWritesNothingForThatUser) 
             (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
 }
 
+// What needs one server of its own: a proxy in front of it.
+class RedisSingleServerTest : public StoreTest {};
+
+// RedisCluster sends a command again when its reply does not come within the timeout. A
+// commit script whose first send was written after all (only its reply was lost) finds its
+// commit's token and answers as the first send would have: the commit succeeds and every
+// event, tile delta and count is stored once. Another commit of the same events is another
+// writer's, refused as before.
+TEST_P(RedisSingleServerTest, CommitWhoseReplyWasLostIsSentAgainAndCountsOnce) {
+  Store& direct = open();
+  const std::string commit_sha = server_->command({"SCRIPT", "LOAD", redis_scripts::kCommit});
+  ReplyLosingProxy proxy(server_->port(), commit_sha);
+  ASSERT_TRUE(proxy.ready());
+  RedisStoreOptions options = redis_options();
+  options.cluster.nodes = {proxy.address()};
+  options.cluster.timeout = std::chrono::milliseconds(200);
+  stores_.push_back(open_redis_store(options, merger_));
+  Store& behind_proxy = *stores_.back();
+
+  CommitBatch b;
+  b.events = {event(1, kT0, "a"), event(1, kT0 + 1, "b", false), event(2, kT0 + 2, "z")};
+  b.tiles = {delta(1, TileKind::kHour, kT0, {{1, 2}}), delta(2, TileKind::kHour, kT0, {{1, 1}})};
+  b.high_water = kT0 + 2;
+  EXPECT_NO_THROW(behind_proxy.commit(b));
+  EXPECT_TRUE(proxy.triggered()) << "the proxy did not see the commit script run";
+
+  const std::vector<std::pair<std::uint64_t, std::string>> ids = {{1, "a"}, {1, "b"}, {2, "z"}};
+  const std::vector<std::uint64_t> states = {1};
+  auto expect_stored_once = [&] {
+    EXPECT_EQ(direct.contains(ids), (std::vector<bool>{true, true, true}));
+    auto snap = direct.snapshot();
+    EXPECT_EQ(scan(*snap, 1, kT0, kT0 + kDayMs), (std::vector<std::string>{"body:a"}));
+    EXPECT_EQ(scan(*snap, 2, kT0, kT0 + kDayMs), (std::vector<std::string>{"body:z"}));
+    EXPECT_EQ(rows(snap->tiles(1, states, kBeginningOfTime, kT0 + kDayMs)),
+              (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "2"}}));
+    EXPECT_EQ(rows(snap->tiles(2, states, kBeginningOfTime, kT0 + kDayMs)),
+              (std::vector<TileRow>{{TileKind::kHour, kT0, 1, "1"}}));
+    EXPECT_EQ(direct.stats().events, 2u);  // raw events kept: a and z
+    EXPECT_EQ(direct.high_water(), kT0 + 2);
+  };
+  expect_stored_once();
+
+  // The same batch committed again is a commit of its own (a token of its own), as another
+  // writer's would be: refused, nothing written twice.
+  EXPECT_THROW(behind_proxy.commit(b), StorageError);
+  EXPECT_THROW(direct.commit(b), StorageError);
+  expect_stored_once();
+}
+
 TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();
@@ -411,6 +462,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
                          backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, RedisStoreTest,
                          ::testing::Values(Backend::kRedis, Backend::kCluster), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, RedisSingleServerTest, ::testing::Values(Backend::kRedis),
+                         backend_name);
 
 }  // namespace
 }  // namespace signalbox::testing

@@ -57,7 +57,8 @@ struct RedisClusterOptions {
 // Errors (unreachable nodes, repeated redirections, protocol errors) throw StorageError
 // naming the node; an error reply to one command is returned as that command's reply.
 // A command may run twice when its node is lost after it ran and before it answered:
-// commands must be safe to repeat (the store's scripts check what they write).
+// commands must be safe to repeat (the store's scripts check what they write, and its commit
+// script recognises a send of itself again by its token).
 class RedisCluster {
  public:
   explicit RedisCluster(RedisClusterOptions options);

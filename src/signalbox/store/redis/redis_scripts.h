@@ -6,21 +6,40 @@
 
 namespace signalbox::redis_scripts {
 
-// KEYS: events, bodies, ids, tiles. ARGV: n, then per event its id hash, ts, keep_raw (1/0),
-// event member and encoded bytes, then m, then per tile delta its tile field and value.
-// Checks every id first and writes nothing when one is already there: {0, duplicate
-// indexes}. Otherwise writes the events, ids and tile operands: {1, raw events written,
-// operands pending in the user's tiles}.
+// KEYS: events, bodies, ids, tiles, commits. ARGV: the commit's token (16 random bytes, one
+// per commit call), how long tokens are kept (ms), n, then per event its id hash, ts,
+// keep_raw (1/0), event member and encoded bytes, then m, then per tile delta its tile field
+// and value.
+// A commit sent again after its first send was written (the reply was lost or late, and the
+// client sent it once more) finds its token among the user's recent commits and writes
+// nothing: {1, raw events it wrote, operands pending}, as the first send answered. Otherwise
+// checks every id first and writes nothing when one is already there: {0, duplicate
+// indexes}. Otherwise writes the events, ids and tile operands and records the token (score:
+// the server's time, dropped after the keep time, the key with them): {1, raw events
+// written, operands pending in the user's tiles}.
 inline constexpr char kCommit[] = R"lua(
-local n = tonumber(ARGV[1])
+local token, keep = ARGV[1], tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (now - keep))
+if redis.call('ZSCORE', KEYS[5], token) then
+  local raw = 0
+  for k = 0, n - 1 do
+    if ARGV[6 + k * 5] == '1' then raw = raw + 1 end
+  end
+  local ops = 0
+  if tonumber(ARGV[4 + n * 5]) > 0 then ops = tonumber(redis.call('HGET', KEYS[4], '#ops') or '0') end
+  return {1, raw, ops}
+end
 local dups = {}
 for k = 0, n - 1 do
-  if redis.call('ZSCORE', KEYS[3], ARGV[2 + k * 5]) then dups[#dups + 1] = k end
+  if redis.call('ZSCORE', KEYS[3], ARGV[4 + k * 5]) then dups[#dups + 1] = k end
 end
 if #dups > 0 then return {0, dups} end
 local raw = 0
 for k = 0, n - 1 do
-  local at = 2 + k * 5
+  local at = 4 + k * 5
   redis.call('ZADD', KEYS[3], ARGV[at + 1], ARGV[at])
   if ARGV[at + 2] == '1' then
     redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at + 3])
@@ -28,7 +47,7 @@ for k = 0, n - 1 do
     raw = raw + 1
   end
 end
-local at = 2 + n * 5
+local at = 4 + n * 5
 local m = tonumber(ARGV[at])
 local ops = 0
 for k = 1, m do
@@ -36,6 +55,8 @@ for k = 1, m do
   redis.call('HSET', KEYS[4], ARGV[at + 2 * k - 1] .. ':' .. seq, ARGV[at + 2 * k])
 end
 if m > 0 then ops = redis.call('HINCRBY', KEYS[4], '#ops', m) end
+redis.call('ZADD', KEYS[5], now, token)
+redis.call('PEXPIRE', KEYS[5], keep)
 return {1, raw, ops}
 )lua";
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
+#include <random>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -24,6 +26,27 @@ constexpr long long kCompactAfter = 16;
 // Users per pipelined round trip in expire().
 constexpr long long kExpireChunk = 512;
 constexpr std::size_t kTileFieldSize = 9;
+// How long a user's recent commit tokens are kept: far longer than RedisCluster::run() can
+// take to send a command again (6 attempts, each connecting and reading within `timeout`).
+constexpr std::chrono::milliseconds kCommitTokensKeptAtLeast{60'000};
+constexpr int kCommitTokensKeptTimeouts = 30;
+
+std::chrono::milliseconds commit_tokens_kept(const RedisClusterOptions& options) {
+  return kCommitTokensKeptAtLeast + kCommitTokensKeptTimeouts * options.timeout;
+}
+
+// 128 random bits naming one commit call: a send of it again recognises what its first send
+// wrote. Drawn from the system's entropy, so that two commit calls, of one process or of
+// several, do not draw the same token (odds of 2^-128 a pair): another call's token would
+// pass for this commit's own.
+std::string commit_token() {
+  thread_local std::random_device entropy;
+  std::string token;
+  ByteWriter w(token);
+  for (int i = 0; i < 2; ++i)
+    w.fixed64_be((static_cast<std::uint64_t>(entropy()) << 32) | entropy());
+  return token;
+}
 
 std::string user_tag(const std::string& prefix, std::uint64_t user) {
   return fmt::format("{{{}:{}}}", prefix, user);
@@ -167,7 +190,10 @@ class RedisSnapshot final : public StoreSnapshot {
 class RedisStore final : public Store {
  public:
   RedisStore(const RedisStoreOptions& options, const TileMerger& merger)
-      : cluster_(options.cluster), prefix_(options.key_prefix), merger_(merger) {
+      : cluster_(options.cluster),
+        prefix_(options.key_prefix),
+        merger_(merger),
+        tokens_kept_ms_(std::to_string(commit_tokens_kept(options.cluster).count())) {
     meta_ = fmt::format("{{{}}}:meta", prefix_);
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
@@ -225,6 +251,9 @@ class RedisStore final : public Store {
       if (inserted) order.push_back(t.key.user_id);
       it->second.second.push_back(&t);
     }
+    // One token for every user's part: RedisCluster sends a part again when its reply was
+    // lost, and the part's script then finds the token its first send recorded.
+    const std::string token = commit_token();
     std::vector<RedisCommand> commands;
     commands.reserve(order.size());
     for (std::uint64_t user : order) {
@@ -232,9 +261,9 @@ class RedisStore final : public Store {
       RedisCommand c;
       c.key = key(user, 'e');
       c.script = &commit_;
-      c.key_count = 4;
-      c.args = {key(user, 'e'), key(user, 'b'), key(user, 'i'), key(user, 't'),
-                std::to_string(events.size())};
+      c.key_count = 5;
+      c.args = {key(user, 'e'), key(user, 'b'), key(user, 'i'),  key(user, 't'),
+                key(user, 'c'), token,          tokens_kept_ms_, std::to_string(events.size())};
       for (const StoredEvent* e : events) {
         c.args.push_back(id_member(e->event_id));
         c.args.push_back(std::to_string(e->ts));
@@ -477,6 +506,7 @@ class RedisStore final : public Store {
   std::string prefix_;
   const TileMerger& merger_;
   std::string meta_, users_, known_;
+  const std::string tokens_kept_ms_;  // the commit script's keep time, ms
   RedisScript commit_{redis_scripts::kCommit, {}};
   RedisScript read_user_{redis_scripts::kReadUser, {}};
   RedisScript rewrite_tiles_{redis_scripts::kRewriteTiles, {}};

@@ -101,14 +101,14 @@ struct Generated {
 // Writes the events of `populations` in ts order to `all`, and those of the users in `checked`
 // again to `check` (for the naive store).
 Generated generate(const std::vector<Population>& populations, TimeMs end,
-                       const std::vector<std::string>& items,
-                       const std::set<std::uint64_t>& checked, const fs::path& all,
-                       const fs::path& check) {
+                   const std::vector<std::string>& items, const std::set<std::uint64_t>& checked,
+                   const fs::path& all, const fs::path& check) {
   std::ofstream out(all), out_check(check);
   std::vector<std::uint64_t> next(populations.size(), 0);
   auto ts_of = [&](std::size_t p) {
     return end - kSpan +
-           static_cast<TimeMs>(next[p] * static_cast<std::uint64_t>(kSpan) / populations[p].events());
+           static_cast<TimeMs>(next[p] * static_cast<std::uint64_t>(kSpan) /
+                               populations[p].events());
   };
   std::string buffer, line;
   std::uint64_t n = 0, checked_events = 0;
@@ -123,12 +123,16 @@ Generated generate(const std::vector<Population>& populations, TimeMs end,
     ++next[p];
     const std::uint64_t r = mix(++n);
     const unsigned kind = r % 100;
-    const char* action = kind < 60 ? "click" : kind < 80 ? "closeup" : kind < 97 ? "save" : "purchase";
+    const char* action = kind < 60   ? "click"
+                         : kind < 80 ? "closeup"
+                         : kind < 97 ? "save"
+                                     : "purchase";
     line.clear();
     fmt::format_to(std::back_inserter(line),
                    R"({{"event_id":"s{}","user_id":{},"ts":{},"action":"{}","item_id":"{}")", n,
                    user, ts, action, items[(r >> 8) % items.size()]);
-    if (kind >= 97) fmt::format_to(std::back_inserter(line), R"(,"attrs":{{"price":{}.99}})", (r >> 40) % 200);
+    if (kind >= 97)
+      fmt::format_to(std::back_inserter(line), R"(,"attrs":{{"price":{}.99}})", (r >> 40) % 200);
     line += "}\n";
     buffer += line;
     if (checked.count(user)) {
@@ -154,8 +158,8 @@ double process_cpu_seconds() {  // every thread's, RocksDB's background threads 
 
 // Replays `file` into a fresh store at config.storage.path and settles it; throws when an
 // event is not taken (the file is in ts order, so every event must be).
-void replay_into(const Config& config, const fs::path& file, std::uint64_t events,
-                 double* seconds, double* cpu_seconds) {
+void replay_into(const Config& config, const fs::path& file, std::uint64_t events, double* seconds,
+                 double* cpu_seconds) {
   fs::remove_all(config.storage.path);
   Engine engine(config);
   ReplayOptions options;
@@ -189,8 +193,8 @@ struct Measured {
   std::uint64_t events = 0, users = 0;
   double ingest_seconds = 0, ingest_cpu_seconds = 0;
   double p50_us = 0, p99_us = 0;
-  double state_per_user = 0;     // tiles column family / users
-  double tracked_state = 0;      // the tracked user's tiles (approximate)
+  double state_per_user = 0;             // tiles column family / users
+  double tracked_state = 0;              // the tracked user's tiles (approximate)
   double tile_rows = 0, raw_events = 0;  // read per query of a covered user, on average
   std::size_t checked = 0, differing = 0;
   double events_per_s() const { return static_cast<double>(events) / ingest_seconds; }
@@ -243,7 +247,7 @@ Measured measure(const Config& base, const Point& point, TimeMs end,
   {
     Engine engine(config, read_only);
     const TimeMs as_of = engine.stream_time();
-    const std::vector<std::string> every;  // a query without names: every signal and view
+    const std::vector<std::string> every;     // a query without names: every signal and view
     for (std::uint64_t user : point.queried)  // warm-up: block cache, first allocations
       engine.query(user, every, as_of, Engine::Seen::kReport).to_json();
     Latency latency;
@@ -264,8 +268,8 @@ Measured measure(const Config& base, const Point& point, TimeMs end,
     // the raw events of the naive store.
     NaiveRecompute recompute(config, naive.storage.path);
     for (std::uint64_t user : point.checked) {
-      m.differing +=
-          differing_signals(engine.query(user, engine.names(), as_of), recompute.query(user, as_of));
+      m.differing += differing_signals(engine.query(user, engine.names(), as_of),
+                                       recompute.query(user, as_of));
       ++m.checked;
     }
   }
@@ -332,9 +336,12 @@ int main(int argc, char** argv) {
       Point point;
       point.populations = {{0, users, each}};
       const std::uint64_t sample = std::min<std::uint64_t>(200, users);
-      for (std::uint64_t k = 0; k < sample; ++k) point.queried.push_back(user_id(k * users / sample));
-      point.checked.assign(point.queried.begin(), point.queried.begin() + std::min<std::uint64_t>(20, sample));
-      point.covered.assign(point.queried.begin(), point.queried.begin() + std::min<std::uint64_t>(10, sample));
+      for (std::uint64_t k = 0; k < sample; ++k)
+        point.queried.push_back(user_id(k * users / sample));
+      point.checked.assign(point.queried.begin(),
+                           point.queried.begin() + std::min<std::uint64_t>(20, sample));
+      point.covered.assign(point.queried.begin(),
+                           point.queried.begin() + std::min<std::uint64_t>(10, sample));
       point.tracked = point.queried.front();
       done.push_back(measure(base, point, kDefaultEndMs, items, work / "point", queries));
       const Measured &m = done.back(), &first = done.front();
@@ -342,8 +349,8 @@ int main(int argc, char** argv) {
                       users, m.events, m.events_per_s(),
                       times(m.events_per_s(), first.events_per_s()),
                       m.ingest_cpu_seconds / m.events * 1e6, ms(m.p50_us), ms(m.p99_us),
-                      times(m.p99_us, first.p99_us), m.tile_rows + m.raw_events,
-                      m.state_per_user, times(m.state_per_user, first.state_per_user)));
+                      times(m.p99_us, first.p99_us), m.tile_rows + m.raw_events, m.state_per_user,
+                      times(m.state_per_user, first.state_per_user)));
       const std::string key = fmt::format("users.{}.", users);
       metric(key + "events", static_cast<double>(m.events));
       metric(key + "events_per_s", m.events_per_s());
@@ -358,7 +365,8 @@ int main(int argc, char** argv) {
 
     // History: one user (index `background`, after the background users) with more and more
     // events; the background users and 5 of them checked as well.
-    row(fmt::format("\n### History: one user among {} background users ({} events each), "
+    row(
+        fmt::format("\n### History: one user among {} background users ({} events each), "
                     "90 days\n",
                     background, each));
     row("| events of the user | vs first | events in all | ingest events/s | vs first | "
@@ -383,10 +391,10 @@ int main(int argc, char** argv) {
       row(fmt::format(
           "| {} | {} | {} | {:.0f} | {} | {} | {} | {} | {:.0f} | {:.0f} | {} | {:.0f} | {} |",
           history, times(static_cast<double>(history), static_cast<double>(first_history)),
-          m.events, m.events_per_s(), times(m.events_per_s(), first.events_per_s()),
-          ms(m.p50_us), ms(m.p99_us), times(m.p99_us, first.p99_us), m.tile_rows, m.raw_events,
-          times(m.tile_rows + m.raw_events, first.tile_rows + first.raw_events),
-          m.tracked_state, times(m.tracked_state, first.tracked_state)));
+          m.events, m.events_per_s(), times(m.events_per_s(), first.events_per_s()), ms(m.p50_us),
+          ms(m.p99_us), times(m.p99_us, first.p99_us), m.tile_rows, m.raw_events,
+          times(m.tile_rows + m.raw_events, first.tile_rows + first.raw_events), m.tracked_state,
+          times(m.tracked_state, first.tracked_state)));
       const std::string key = fmt::format("history.{}.", history);
       metric(key + "events", static_cast<double>(m.events));
       metric(key + "events_per_s", m.events_per_s());
@@ -398,7 +406,8 @@ int main(int argc, char** argv) {
       checked += m.checked;
       differing += m.differing;
     }
-    row(fmt::format("\nAnswers compared with naive recompute from raw events: {} users, {} "
+    row(
+        fmt::format("\nAnswers compared with naive recompute from raw events: {} users, {} "
                     "differing signal answers.",
                     checked, differing));
     metric("checked_users", static_cast<double>(checked));

@@ -64,6 +64,9 @@ else
 fi
 # A little above 20 000: a few events of a session running past the end of history are dropped.
 heavy_events=${HEAVY_EVENTS:-22000}
+# Events of each user of the scaling section's users sweep (its 2 M-user point holds 2 M times
+# this many: with 5, that point alone takes about 15 minutes on 2 busy cores).
+scaling_each=${SCALING_EVENTS_PER_USER:-2}
 connections=16        # keep-alive connections of the saturation runs (and Redis clients)
 fixed_connections=64  # of the fixed-rate runs: enough that a slow answer does not stall the offer
 
@@ -221,13 +224,13 @@ signal_costs_report() {  # the section of the report
 # --- 7. scaling: users and one user's history grow (functions; run at the end) ----------------
 scaling_ok=1
 scaling() {  # each sweep point a fresh store of generated events; the pins table of the data
-  echo "== scaling: users $scaling_users (5 events each); one user's history $scaling_history among $scaling_background users"
+  echo "== scaling: users $scaling_users ($scaling_each events each); one user's history $scaling_history among $scaling_background users"
   make_config "$work/scaling.yaml" store-unused "$(free_port)"
   local t0 status=0
   t0="$(now)"
   rm -f "$work/scaling.md"
   "$scaling_bin" --config "$work/scaling.yaml" --work "$work/scaling" --users "$scaling_users" \
-    --events-per-user 5 --history "$scaling_history" --background-users "$scaling_background" \
+    --events-per-user "$scaling_each" --history "$scaling_history" --background-users "$scaling_background" \
     --queries "$scaling_queries" --metrics "$metrics" --out "$work/scaling.md" >"$work/scaling.log" 2>&1 || status=$?
   metric scaling.seconds "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')"
   if [[ $status == 1 && -s "$work/scaling.md" ]]; then

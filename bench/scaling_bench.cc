@@ -1,8 +1,8 @@
 // How ingest and queries scale, each point of a sweep against the sweep's first point, measured
 // in the same run:
 //   users    more and more users (20 k -> 200 k -> 2 M by default) with a few events each
-//            (5 over 90 days): ingest events/s, query p50/p99 of a fixed sample of users,
-//            state bytes per user;
+//            (5, one visit each, the visits spread over 90 days): ingest events/s, query
+//            p50/p99 of a fixed sample of users, state bytes per user;
 //   history  one user with more and more events (1 k -> 10 k -> 100 k over 90 days) among
 //            background users: ingest events/s, the query of that user, the tile rows and raw
 //            events that query reads, that user's state bytes.
@@ -50,9 +50,10 @@ namespace {
 constexpr TimeMs kDefaultEndMs = 1767225600000;  // 2026-01-01, as bench/run.sh's data
 constexpr TimeMs kSpan = 90 * kDayMs;
 
-// Users [first, first + users), `each` events apiece, spread evenly over the history: the
-// population's event k belongs to its user k % users, at start + k * span / (users * each), so
-// every user's events are `span / each` apart.
+// Users [first, first + users), `each` events apiece: the population's event k belongs to its
+// user k / each, at start + k * span / (users * each). So a user's events come one after the
+// other, as in one visit, and the visits are spread evenly over the history; a population of
+// one user has its events spread evenly over the whole history.
 struct Population {
   std::uint64_t first = 0;
   std::uint64_t users = 0;
@@ -118,7 +119,7 @@ Generated generate(const std::vector<Population>& populations, TimeMs end,
       if (next[i] < populations[i].events() && (p == populations.size() || ts_of(i) < ts_of(p)))
         p = i;
     if (p == populations.size()) break;
-    const std::uint64_t user = user_id(populations[p].first + next[p] % populations[p].users);
+    const std::uint64_t user = user_id(populations[p].first + next[p] / populations[p].each);
     const TimeMs ts = ts_of(p);
     ++next[p];
     const std::uint64_t r = mix(++n);
@@ -326,7 +327,7 @@ int main(int argc, char** argv) {
 
     // Users: the sample is spread over the user indexes, so it is the same fraction of the
     // users at every point; its first 20 are checked and its first 10 counted.
-    row(fmt::format("### Users: {} events per user over 90 days\n", each));
+    row(fmt::format("### Users: {} events per user in one visit, visits over 90 days\n", each));
     row("| users | events | ingest events/s | vs first | ingest CPU µs/event | query p50 ms | "
         "query p99 ms | p99 vs first | tile rows + raw events read | state bytes/user | vs "
         "first |");
@@ -365,9 +366,8 @@ int main(int argc, char** argv) {
 
     // History: one user (index `background`, after the background users) with more and more
     // events; the background users and 5 of them checked as well.
-    row(
-        fmt::format("\n### History: one user among {} background users ({} events each), "
-                    "90 days\n",
+    row(fmt::format("\n### History: one user's events over 90 days, among {} background "
+                    "users ({} events each)\n",
                     background, each));
     row("| events of the user | vs first | events in all | ingest events/s | vs first | "
         "query p50 ms | query p99 ms | p99 vs first | tile rows read | raw events read | vs "

@@ -14,7 +14,7 @@
 # numbers stay in WORK/metrics.txt. BUILD defaults to build-release/, WORK to BUILD/bench-work
 # (the data is reused while its parameters are unchanged). docs/performance.md explains every row.
 #
-# Default: under 10 minutes on 2 cores; --quick: ~2 minutes on small data, to check the
+# Default: about 15 minutes on 2 cores; --quick: ~2.5 minutes on small data, to check the
 # harness. Sizes can be changed through the environment (see docs/performance.md).
 # --only SECTION runs the build, the data and that section alone, prints its table and leaves
 # bench/results.md as it is; the sections that can run alone: signal-costs, scaling.

@@ -28,10 +28,10 @@
 #include "signalbox/engine/engine.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/ingest/replay.h"
-#include "signalbox/store/rocksdb/rocksdb_store.h"
 
 #include "family_sizes.h"
 #include "latency.h"
+#include "naive_recompute.h"
 #include "user_tiers.h"
 
 namespace fs = std::filesystem;
@@ -39,65 +39,6 @@ using namespace signalbox;
 using namespace signalbox::bench;
 
 namespace {
-
-class KeepNewest final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-    return operands.empty() ? std::string() : std::string(operands.back());
-  }
-};
-
-// The naive design: answers folded from every raw event of the user at query time, with the
-// engine's own aggregators and the same window rule.
-class NaiveRecompute {
- public:
-  // `config` gives the signals and the window rule; the raw events come from `store_path`.
-  NaiveRecompute(const Config& config, const fs::path& store_path)
-      : config_(config),
-        materializer_(config),
-        store_(open_rocksdb_store({store_path, true, false}, merger_)) {
-    for (const auto& s : config.signals)
-      signals_.push_back(std::make_unique<Signal>(s, materializer_.feature_names()));
-  }
-
-  Value query(std::uint64_t user, TimeMs as_of) {
-    auto snapshot = store_->snapshot();
-    std::vector<MaterializedEvent> events;
-    snapshot->scan_events(user, 0, as_of, [&](std::string_view bytes) {
-      events.push_back(decode_event(bytes, materializer_.feature_names()));
-    });
-    Value::Object out;
-    for (const auto& signal : signals_) {
-      const Aggregator& a = signal->aggregator();
-      auto fold = [&](TimeMs from) {
-        auto state = a.make_state();
-        for (const auto& e : events)
-          if (e.event.ts >= from)
-            if (auto w = signal->weight(e)) a.fold(*state, e, *w);
-        return a.result(*state, as_of);
-      };
-      if (!signal->windowed()) {
-        out.emplace_back(signal->name(), fold(std::numeric_limits<TimeMs>::min()));
-        continue;
-      }
-      Value::Object windows;
-      for (const auto& w : signal->windows()) {
-        TimeMs from = w.length <= config_.event_store.retention ? as_of - w.length + 1
-                                                                : floor_day(as_of - w.length);
-        windows.emplace_back(w.text, fold(from));
-      }
-      out.emplace_back(signal->name(), Value(std::move(windows)));
-    }
-    return Value(std::move(out));
-  }
-
- private:
-  Config config_;
-  Materializer materializer_;
-  KeepNewest merger_;
-  std::unique_ptr<Store> store_;
-  std::vector<std::unique_ptr<Signal>> signals_;
-};
 
 // Decodes the file and stores each event's JSON under (user, ts, event_id): the ingest cost of
 // keeping raw events only.
@@ -135,28 +76,6 @@ double raw_store_ingest(const fs::path& events, const fs::path& path, std::size_
   flush();
   *count = n;
   return seconds_since(start);
-}
-
-// Equal up to the 1e-9 relative difference that folding in another order may make.
-bool same(const Value& a, const Value& b) {
-  if (a.is_number() && b.is_number())
-    return std::abs(a.number() - b.number()) <=
-           1e-9 * std::max({1.0, std::abs(a.number()), std::abs(b.number())});
-  if (a.is_object() && b.is_object()) {
-    if (a.object().size() != b.object().size()) return false;
-    for (std::size_t i = 0; i < a.object().size(); ++i)
-      if (a.object()[i].first != b.object()[i].first ||
-          !same(a.object()[i].second, b.object()[i].second))
-        return false;
-    return true;
-  }
-  if (a.is_array() && b.is_array()) {
-    if (a.array().size() != b.array().size()) return false;
-    for (std::size_t i = 0; i < a.array().size(); ++i)
-      if (!same(a.array()[i], b.array()[i])) return false;
-    return true;
-  }
-  return a == b;
 }
 
 }  // namespace
@@ -278,8 +197,7 @@ int main(int argc, char** argv) {
           auto t1 = Clock::now();
           Value b = recompute.query(user, end);
           slow.micros.push_back(seconds_since(t1) * 1e6);
-          for (const auto& [name, v] : b.object())
-            if (!same(*a.find("signals")->find(name), v)) ++mismatches;
+          mismatches += differing_signals(a, b);
         }
       }
     }

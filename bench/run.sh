@@ -8,15 +8,16 @@
 # POST batches vs a raw RocksDB append; replay of a shuffled log vs the time-ordered one, with peak
 # RSS under the sort's memory budget), queries over HTTP (saturation and a fixed offered rate,
 # light and heavy users) vs naive recompute and vs a Redis sorted-set service, freshness
-# (POST -> visible, over HTTP and from Kafka), state per user, and what the sequence and sketch
-# aggregators cost against a count signal. Prints a table and writes bench/results.md; the raw
+# (POST -> visible, over HTTP and from Kafka), state per user, what the sequence and sketch
+# aggregators cost against a count signal, and how ingest, queries and state scale with the
+# number of users and with one user's history. Prints a table and writes bench/results.md; the raw
 # numbers stay in WORK/metrics.txt. BUILD defaults to build-release/, WORK to BUILD/bench-work
 # (the data is reused while its parameters are unchanged). docs/performance.md explains every row.
 #
-# Default: under 10 minutes on 2 cores; --quick: ~2 minutes on small data, to check the
+# Default: about 15 minutes on 2 cores; --quick: ~2.5 minutes on small data, to check the
 # harness. Sizes can be changed through the environment (see docs/performance.md).
 # --only SECTION runs the build, the data and that section alone, prints its table and leaves
-# bench/results.md as it is; the sections that can run alone: signal-costs.
+# bench/results.md as it is; the sections that can run alone: signal-costs, scaling.
 # Needs: cmake, ninja, g++, redis-server (scripts/install-deps.sh installs them), and a
 # few GB of disk under WORK; GNU time (/usr/bin/time) for peak RSS, which is left out without it. Not run by CI; tests/bench smoke-tests the programs instead.
 set -euo pipefail
@@ -39,8 +40,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 case "$only" in
-  ""|signal-costs) ;;
-  *) echo "bench/run.sh: --only $only: no such section (signal-costs)" >&2; exit 2 ;;
+  ""|signal-costs|scaling) ;;
+  *) echo "bench/run.sh: --only $only: no such section (signal-costs, scaling)" >&2; exit 2 ;;
 esac
 
 # --- sizes --------------------------------------------------------------------------------------
@@ -52,13 +53,20 @@ if [[ $quick == 1 ]]; then
   users=${USERS:-1000} events=${EVENTS:-50000} pins=${PINS:-5000} heavy_users=${HEAVY_USERS:-2}
   duration=${DURATION:-2} fresh_samples=${FRESH_SAMPLES:-200} http_ingest_events=${HTTP_INGEST_EVENTS:-50000}
   heavy_reps=10 check_sample=20 sort_memory=${SORT_MEMORY:-4MiB} cost_reps=10
+  scaling_users=${SCALING_USERS:-1000,10000,100000} scaling_history=${SCALING_HISTORY:-100,1000,10000}
+  scaling_background=${SCALING_BACKGROUND:-2000} scaling_queries=200
 else
   users=${USERS:-20000} events=${EVENTS:-1000000} pins=${PINS:-20000} heavy_users=${HEAVY_USERS:-10}
   duration=${DURATION:-10} fresh_samples=${FRESH_SAMPLES:-2000} http_ingest_events=${HTTP_INGEST_EVENTS:-500000}
   heavy_reps=100 check_sample=100 sort_memory=${SORT_MEMORY:-64MiB} cost_reps=50
+  scaling_users=${SCALING_USERS:-20000,200000,2000000} scaling_history=${SCALING_HISTORY:-1000,10000,100000}
+  scaling_background=${SCALING_BACKGROUND:-20000} scaling_queries=1000
 fi
 # A little above 20 000: a few events of a session running past the end of history are dropped.
 heavy_events=${HEAVY_EVENTS:-22000}
+# Events of each user of the scaling section's users sweep (its 2 M-user point holds 2 M times
+# this many: with 5, that point alone takes about 15 minutes on 2 busy cores).
+scaling_each=${SCALING_EVENTS_PER_USER:-2}
 connections=16        # keep-alive connections of the saturation runs (and Redis clients)
 fixed_connections=64  # of the fixed-rate runs: enough that a slow answer does not stall the offer
 
@@ -71,9 +79,13 @@ cmake -S "$root" -B "$build" "${configure[@]}" >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 rm -f "$build.cmake.log"
 if [[ -n "$only" ]]; then
-  ninja -C "$build" signalbox-demo-data signal_costs >/dev/null
+  case "$only" in
+    signal-costs) ninja -C "$build" signalbox-demo-data signal_costs >/dev/null ;;
+    scaling) ninja -C "$build" signalbox-demo-data scaling_bench >/dev/null ;;
+  esac
 else
-  ninja -C "$build" signalbox signalbox-demo-data engine_bench http_load redis_baseline signal_costs >/dev/null
+  ninja -C "$build" signalbox signalbox-demo-data engine_bench http_load redis_baseline signal_costs \
+    scaling_bench >/dev/null
 fi
 signalbox="$build/src/signalbox/cli/signalbox"
 generator="$build/examples/signalbox-demo-data"
@@ -81,6 +93,7 @@ engine_bench="$build/bench/engine_bench"
 http_load="$build/bench/http_load"
 redis_baseline="$build/bench/redis_baseline"
 signal_costs_bin="$build/bench/signal_costs"
+scaling_bin="$build/bench/scaling_bench"
 for tool in redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (scripts/install-deps.sh)" >&2; exit 2; }
 done
@@ -207,12 +220,42 @@ signal_costs_report() {  # the section of the report
   echo
   cat "$work/signal-costs.md"
 }
-if [[ "$only" == signal-costs ]]; then
-  signal_costs
+
+# --- 7. scaling: users and one user's history grow (functions; run at the end) ----------------
+scaling_ok=1
+scaling() {  # each sweep point a fresh store of generated events; the pins table of the data
+  echo "== scaling: users $scaling_users ($scaling_each events each); one user's history $scaling_history among $scaling_background users"
+  make_config "$work/scaling.yaml" store-unused "$(free_port)"
+  local t0 status=0
+  t0="$(now)"
+  rm -f "$work/scaling.md"
+  "$scaling_bin" --config "$work/scaling.yaml" --work "$work/scaling" --users "$scaling_users" \
+    --events-per-user "$scaling_each" --history "$scaling_history" --background-users "$scaling_background" \
+    --queries "$scaling_queries" --metrics "$metrics" --out "$work/scaling.md" >"$work/scaling.log" 2>&1 || status=$?
+  metric scaling.seconds "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')"
+  if [[ $status == 1 && -s "$work/scaling.md" ]]; then
+    scaling_ok=0  # the tables are written, but some answer differs from the naive recompute
+  elif [[ $status != 0 ]]; then
+    cat "$work/scaling.log" >&2; exit 1
+  fi
+}
+scaling_report() {  # the section of the report
+  echo "## Scaling"
   echo
-  signal_costs_report
-  exit 0
-fi
+  echo "Each point a fresh RocksDB store (examples/demo.yaml), its events generated in ts order by a fixed rule and"
+  echo "replayed as \`signalbox replay\` does; queries of every signal and view in process (no HTTP), $scaling_queries per"
+  echo "point after a warm-up; state is the tiles column family after compaction (compressed). \"vs first\" is the"
+  echo "ratio to the sweep's first point, measured in the same run. The section took $(fmt "$(get scaling.seconds)") s."
+  echo
+  cat "$work/scaling.md"
+}
+case "$only" in
+  signal-costs) signal_costs; echo; signal_costs_report; exit 0 ;;
+  scaling)
+    scaling; echo; scaling_report
+    [[ $scaling_ok == 1 ]] || { echo "bench/run.sh: some answers differ (see above)" >&2; exit 1; }
+    exit 0 ;;
+esac
 
 # --- 1. ingest: signalbox replay vs raw RocksDB append ----------------------------------------
 port="$(free_port)"
@@ -352,6 +395,7 @@ else
   echo "== freshness from Kafka: skipped (\`signalbox check\` refuses a kafka ingest: $(head -c 300 "$work/kafka-check.log"))"
 fi
 signal_costs
+scaling
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
@@ -398,7 +442,7 @@ out="$root/bench/results.md"
   echo "| state per user per windowed signal, average (bytes) | $(fmt "$state_signal") | | | <= 4096 | $(verdict "$state_signal" "<=" 4096) |"
   echo "| state per user per windowed signal, heavy users (bytes) | $(fmt "$heavy_state_signal") | | | <= 4096 | $(verdict "$heavy_state_signal" "<=" 4096) |"
   echo
-  echo "Answers: Signalbox vs naive recompute: $mismatch differing signal answers; Redis baseline vs Signalbox (sampled users, every signal): $check_differ differing answers."
+  echo "Answers: Signalbox vs naive recompute: $mismatch differing signal answers ($(fmt "$(get scaling.differing_answers)") more in the scaling section); Redis baseline vs Signalbox (sampled users, every signal): $check_differ differing answers."
   echo
   echo "## Queries over HTTP (GET /v1/users/{id}/signals, every signal and view)"
   echo
@@ -474,6 +518,8 @@ out="$root/bench/results.md"
   echo
   signal_costs_report
   echo
+  scaling_report
+  echo
   echo "## In process (engine_bench)"
   echo
   sed 's/^## /### /' "$work/engine.md"
@@ -482,4 +528,4 @@ echo
 cat "$out"
 echo
 echo "wrote $out (raw numbers: $metrics)"
-[[ $check_ok == 1 && $mismatch == 0 ]] || { echo "bench/run.sh: some answers differ (see above)" >&2; exit 1; }
+[[ $check_ok == 1 && $mismatch == 0 && $scaling_ok == 1 ]] || { echo "bench/run.sh: some answers differ (see above)" >&2; exit 1; }

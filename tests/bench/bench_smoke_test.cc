@@ -1,7 +1,8 @@
 // The benchmark programs of bench/ on tiny data, for about a second each: the generator's
 // heavy tier, http_load's three modes against the real `signalbox serve`, the Redis baseline
-// against a real redis-server (whose answers must equal Signalbox's), and engine_bench. They
-// check that each program runs and reports sane numbers, not how fast anything is.
+// against a real redis-server (whose answers must equal Signalbox's), engine_bench,
+// signal_costs and scaling_bench. They check that each program runs and reports sane numbers,
+// not how fast anything is.
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -311,6 +312,40 @@ TEST_F(BenchSmoke, SignalCostsMeasuresEverySignalAgainstCount) {
   EXPECT_NE(bench.output.find("| sequence_k1000 |"), std::string::npos) << bench.output;
   // Each signal's store is removed once measured.
   EXPECT_TRUE(fs::is_empty(dir_ / "costs"));
+}
+
+TEST_F(BenchSmoke, ScalingBenchMeasuresBothSweepsAndChecksAnswers) {
+  Finished bench = run(fmt::format(
+      "{} --config {} --work {} --users 100,300 --events-per-user 5 --history 50,200 "
+      "--background-users 50 --queries 20 --metrics {} --out {}",
+      SCALING_BENCH_BINARY, (dir_ / "bench.yaml").string(), (dir_ / "scaling").string(),
+      (dir_ / "metrics.txt").string(), (dir_ / "scaling.md").string()));
+  ASSERT_EQ(bench.status, 0) << bench.output;
+  auto m = metric_values(read_file(dir_ / "metrics.txt"));
+  // Every generated event is taken: the counts are exact.
+  EXPECT_EQ(m["scaling.users.100.events"], 500);
+  EXPECT_EQ(m["scaling.users.300.events"], 1500);
+  EXPECT_EQ(m["scaling.history.50.events"], 50 * 5 + 50);
+  EXPECT_EQ(m["scaling.history.200.events"], 50 * 5 + 200);
+  for (const char* point : {"users.100.", "users.300.", "history.50.", "history.200."}) {
+    const std::string key = std::string("scaling.") + point;
+    EXPECT_GT(m[key + "events_per_s"], 0) << point;
+    EXPECT_GT(m[key + "p50_us"], 0) << point;
+    EXPECT_LE(m[key + "p50_us"], m[key + "p99_us"]) << point;
+  }
+  EXPECT_GT(m["scaling.users.300.state_per_user"], 0);
+  EXPECT_GT(m["scaling.users.300.parts_read"], 0);
+  // The history user's query reads more tiles (more days with events), and it holds more state.
+  EXPECT_GT(m["scaling.history.200.tile_rows"], m["scaling.history.50.tile_rows"]);
+  EXPECT_GT(m["scaling.history.200.user_state_bytes"], m["scaling.history.50.user_state_bytes"]);
+  // 20 sampled users per users point, and the history user with 5 others per history point.
+  EXPECT_EQ(m["scaling.checked_users"], 2 * 20 + 2 * 6);
+  EXPECT_EQ(m["scaling.differing_answers"], 0);
+  const std::string table = read_file(dir_ / "scaling.md");
+  EXPECT_NE(table.find("| 300 | 1500 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 200 | 4.00x | 450 |"), std::string::npos) << table;
+  // Each point's store and events are removed once measured.
+  EXPECT_TRUE(fs::is_empty(dir_ / "scaling"));
 }
 
 }  // namespace

@@ -366,7 +366,8 @@ int main(int argc, char** argv) {
 
     // History: one user (index `background`, after the background users) with more and more
     // events; the background users and 5 of them checked as well.
-    row(fmt::format("\n### History: one user's events over 90 days, among {} background "
+    row(
+        fmt::format("\n### History: one user's events over 90 days, among {} background "
                     "users ({} events each)\n",
                     background, each));
     row("| events of the user | vs first | events in all | ingest events/s | vs first | "

@@ -315,11 +315,11 @@ TEST_F(BenchSmoke, SignalCostsMeasuresEverySignalAgainstCount) {
 }
 
 TEST_F(BenchSmoke, ScalingBenchMeasuresBothSweepsAndChecksAnswers) {
-  Finished bench = run(fmt::format(
-      "{} --config {} --work {} --users 100,300 --events-per-user 5 --history 50,200 "
-      "--background-users 50 --queries 20 --metrics {} --out {}",
-      SCALING_BENCH_BINARY, (dir_ / "bench.yaml").string(), (dir_ / "scaling").string(),
-      (dir_ / "metrics.txt").string(), (dir_ / "scaling.md").string()));
+  Finished bench = run(
+      fmt::format("{} --config {} --work {} --users 100,300 --events-per-user 5 --history 50,200 "
+                  "--background-users 50 --queries 20 --metrics {} --out {}",
+                  SCALING_BENCH_BINARY, (dir_ / "bench.yaml").string(), (dir_ / "scaling").string(),
+                  (dir_ / "metrics.txt").string(), (dir_ / "scaling.md").string()));
   ASSERT_EQ(bench.status, 0) << bench.output;
   auto m = metric_values(read_file(dir_ / "metrics.txt"));
   // Every generated event is taken: the counts are exact.

@@ -1,7 +1,7 @@
 // How ingest and queries scale, each point of a sweep against the sweep's first point, measured
 // in the same run:
 //   users    more and more users (20 k -> 200 k -> 2 M by default) with a few events each
-//            (5, one visit each, the visits spread over 90 days): ingest events/s, query
+//            (2, one visit each, the visits spread over 90 days): ingest events/s, query
 //            p50/p99 of a fixed sample of users, state bytes per user;
 //   history  one user with more and more events (1 k -> 10 k -> 100 k over 90 days) among
 //            background users: ingest events/s, the query of that user, the tile rows and raw
@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
     const Config base = load_config(args["--config"]);
     const fs::path work = args["--work"];
     const std::vector<std::string> items = item_ids(base);
-    const std::uint64_t each = std::stoull(arg("--events-per-user", "5"));
+    const std::uint64_t each = std::stoull(arg("--events-per-user", "2"));
     const std::uint64_t background = std::stoull(arg("--background-users", "20000"));
     const int queries = std::stoi(arg("--queries", "1000"));
     std::string report, metrics;

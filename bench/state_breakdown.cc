@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   std::map<std::pair<std::string, TileKind>, Usage> usage;
   std::size_t total = 0;
   for (std::uint64_t user : users) {
-    for (const StoredTile& tile : snapshot->tiles(user, state_ids, kBeginningOfTime,
-                                                  std::numeric_limits<TimeMs>::max())) {
+    for (const StoredTile& tile :
+         snapshot->tiles(user, state_ids, kBeginningOfTime, std::numeric_limits<TimeMs>::max())) {
       Usage& u = usage[{state_names[tile.state_id], tile.kind}];
       ++u.parts;
       u.bytes += tile.state.size();
@@ -106,10 +106,11 @@ int main(int argc, char** argv) {
   fmt::print("| signal(s) | tile kind | parts | bytes | bytes per part | share |\n");
   fmt::print("|---|---|---|---|---|---|\n");
   for (const auto& [key, u] : usage)
-    fmt::print("| {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.1f} % |\n", key.first,
-               kind_name(key.second), static_cast<double>(u.parts) / n,
-               static_cast<double>(u.bytes) / n,
-               static_cast<double>(u.bytes) / static_cast<double>(std::max<std::size_t>(1, u.parts)),
-               100.0 * static_cast<double>(u.bytes) / static_cast<double>(std::max<std::size_t>(1, total)));
+    fmt::print(
+        "| {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.1f} % |\n", key.first, kind_name(key.second),
+        static_cast<double>(u.parts) / n, static_cast<double>(u.bytes) / n,
+        static_cast<double>(u.bytes) / static_cast<double>(std::max<std::size_t>(1, u.parts)),
+        100.0 * static_cast<double>(u.bytes) /
+            static_cast<double>(std::max<std::size_t>(1, total)));
   return 0;
 }

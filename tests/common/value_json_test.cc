@@ -34,6 +34,21 @@ TEST(ValueJson, DoublesPrintAsFmtShortestForm) {
   EXPECT_EQ(Value(std::nan("")).to_json(), "null");
 }
 
+// Whole numbers take a shorter path than other doubles; the text must not change, at the
+// edges of that path either (-0, 1e15 and beyond print as fmt writes them).
+TEST(ValueJson, WholeDoublesPrintAsFmtShortestForm) {
+  for (double d : {0.0, -0.0, 1.0, -1.0, 999999999999999.0, -999999999999999.0, 1e15, -1e15,
+                   1e15 + 1, 9007199254740992.0, 1e16, 0.5, -0.5, 999999999999999.5})
+    EXPECT_EQ(Value(d).to_json(), fmt::format("{}", d)) << d;
+  std::mt19937_64 random(11);
+  for (int i = 0; i < 100000; ++i) {
+    const double magnitude =
+        std::ldexp(static_cast<double>(random() >> 11), -static_cast<int>(random() % 64));
+    const double d = (random() & 1 ? 1 : -1) * std::trunc(magnitude);
+    ASSERT_EQ(Value(d).to_json(), fmt::format("{}", d)) << d;
+  }
+}
+
 TEST(ValueJson, IntegersPrintInFull) {
   for (std::int64_t i :
        {std::int64_t{0}, std::int64_t{-1}, std::int64_t{42},

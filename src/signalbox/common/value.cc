@@ -72,6 +72,12 @@ void append_integer(std::string& out, Integer i) {
   out.append(buffer, static_cast<std::size_t>(end - buffer));
 }
 
+// Whether `d` is a whole number that fmt's shortest form writes in plain digits, with no
+// exponent: below 1e15 in magnitude and not -0 (written "-0").
+bool is_small_integer(double d) {
+  return d > -1e15 && d < 1e15 && d == std::trunc(d) && !(d == 0 && std::signbit(d));
+}
+
 // How many leading bytes of `s` need no escaping.
 std::size_t plain_prefix(std::string_view s) {
   std::size_t n = 0;
@@ -158,6 +164,10 @@ void Value::append_json(std::string& out) const {
     void operator()(double d) {
       if (!std::isfinite(d)) {
         out += "null";
+      } else if (is_small_integer(d)) {
+        // Most numbers of an answer are counts: written as the integer they are, the same text
+        // as the shortest form below gives, without its digit search.
+        append_integer(out, static_cast<std::int64_t>(d));
       } else {
         // fmt's shortest round-trip form, compiled and into a stack buffer (a double prints in
         // at most 24 characters, e.g. -2.2250738585072014e-308).

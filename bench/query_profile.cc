@@ -5,7 +5,7 @@
 // counts them alone (store opening and a warm-up pass are left out) and the total divided
 // by the queries printed is the cost of one query.
 // Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
-//                      [--queries N] [--show N]
+//                      [--queries N] [--show N] [--span-cache BYTES]
 // The store named by the config is loaded from the events by a replay when it does not exist
 // yet. Light users are a fixed sample of those at or below the median activity, heavy ones
 // the 3 most active (as engine_bench picks them). --show prints the answers of the
@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   Engine::Options read_only;
   read_only.read_only = true;
   read_only.auto_expire = false;
+  // --span-cache 0: every query merges its day tiles one by one (what a query whose runs are
+  // not cached costs); by default the warm-up below fills the cache.
+  if (args.count("--span-cache")) read_only.span_cache_bytes = std::stoul(args["--span-cache"]);
   Engine engine(config, read_only);
   const TimeMs end = engine.stream_time();
   // A warm-up outside run_queries(): block cache, first allocations.

@@ -58,6 +58,8 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   retention_.retention = config_.event_store.retention + config_.event_store.max_future_skew;
   retention_.late_horizon = signalbox::late_horizon(config_);
   late_horizon_ = options.late_horizon.value_or(retention_.late_horizon);
+  if (options.span_cache_bytes > 0)
+    span_cache_ = std::make_unique<SpanCache>(options.span_cache_bytes);
   if (late_horizon_ < 0 || late_horizon_ > retention_.late_horizon) {
     throw std::invalid_argument(fmt::format(
         "late horizon {} ms: must be from 0 to the config's {} ms, for which ids are kept",

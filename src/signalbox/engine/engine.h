@@ -18,6 +18,7 @@
 #include "signalbox/config/config.h"
 #include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/recent_users.h"
+#include "signalbox/engine/span_cache.h"
 #include "signalbox/engine/state_registry.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/event/reject_reason.h"
@@ -73,6 +74,8 @@ class Engine {
     // service it stands in for (backfill's temporary engine) and must reject what that
     // service would.
     std::optional<TimeMs> late_horizon;
+    // Bytes of merged day-tile runs kept for queries (see SpanCache); 0 keeps none.
+    std::size_t span_cache_bytes = std::size_t{64} << 20;
   };
 
   // Builds materializer, signals, views and store from `config`. Throws ConfigError for a
@@ -272,6 +275,8 @@ class Engine {
   TimeMs late_horizon() const { return late_horizon_; }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }
+  // The query cache of merged day-tile runs; null when Options::span_cache_bytes is 0.
+  const SpanCache* span_cache() const { return span_cache_.get(); }
   Materializer& materializer() { return *materializer_; }
 
  private:
@@ -376,6 +381,7 @@ class Engine {
   std::unordered_set<std::string> pending_lanes_ SIGNALBOX_GUARDED_BY(write_mutex_);
   EngineCounters counters_;
   RecentUsers recent_users_{kRecentUsers};
+  std::unique_ptr<SpanCache> span_cache_;  // null when Options::span_cache_bytes is 0
 };
 
 }  // namespace signalbox

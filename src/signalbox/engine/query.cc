@@ -26,12 +26,13 @@ std::string join_names(const std::vector<std::string>& names) {
 // The answer of one signal from its planned windows, each folded by fold_window().
 Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
                       const std::vector<StoredTile>& stored,
-                      const std::vector<MaterializedEvent>& events, TimeMs as_of) {
+                      const std::vector<MaterializedEvent>& events, TimeMs as_of,
+                      SpanCache* cache) {
   DecodedTiles tiles(signal.aggregator(), stored);
   Value::Object windows;
   Value single;
   for (const WindowPlan& plan : plans) {
-    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr);
+    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr, cache);
     Value result = signal.aggregator().result(*state, as_of);
     if (plan.label.empty())
       single = std::move(result);
@@ -105,7 +106,7 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
     if (!requests[s].name.empty())
       signal_results[s] =
           evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-                          inputs.events, inputs.as_of);
+                          inputs.events, inputs.as_of, span_cache_.get());
   // What was read already answers "seen" for most known users; only the rest cost a lookup.
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)

@@ -5,6 +5,7 @@
 
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/engine/query_planner.h"
+#include "signalbox/engine/span_cache.h"
 #include "signalbox/event/event.h"
 #include "signalbox/store/store.h"
 
@@ -37,14 +38,25 @@ class FoldObserver {
   virtual void on_event(const MaterializedEvent& event, double weight) = 0;
 };
 
-// The state of one planned window: the base tile (and the day tiles it spans, not yet folded
-// into it) when the plan says so, the tiles of each tile piece, and the raw events of each raw
-// piece (`events` ascending by ts, holding at least every event of the plan's raw pieces).
-// The one evaluation of a window: queries and explain both answer through it. `observer` may
-// be null.
+// A window first merges its leading run of tiles: the base tile (with the day tiles it spans,
+// not yet folded into it) when the plan has one, then its whole days. A run of at least
+// kMinCachedRun tiles holding at least kMinCachedRunBytes (enough that merging it costs more
+// than finding it) is merged into a state of its own, which is then encoded and decoded before
+// the window's other pieces are folded onto it: exactly what a run found in a SpanCache gives,
+// so that an answer is the same whether its run was cached or not (and explain, which never
+// uses the cache, gives the same value).
+inline constexpr std::size_t kMinCachedRun = 4;
+inline constexpr std::size_t kMinCachedRunBytes = 2048;
+
+// The state of one planned window: its leading run (above), then every other piece in plan
+// order, the tiles of each tile piece and the raw events of each raw piece (`events`
+// ascending by ts, holding at least every event of the plan's raw pieces). A run found in
+// `cache` is not merged again (and `observer` is then not told of its tiles: explain passes
+// no cache). The one evaluation of a window: queries and explain both answer through it.
+// `observer` and `cache` may be null.
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
-                                   FoldObserver* observer);
+                                   FoldObserver* observer, SpanCache* cache = nullptr);
 
 }  // namespace signalbox

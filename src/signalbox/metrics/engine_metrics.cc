@@ -100,6 +100,14 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
       "Stream time: the highest event ts ingested, in seconds since the Unix epoch (0 before "
       "the first event).",
       stream_time < 0 ? 0.0 : static_cast<double>(stream_time) / 1000.0);
+  if (const SpanCache* cache = engine_.span_cache()) {
+    one("signalbox_query_span_cache_hits_total", MetricType::Counter,
+        "Runs of day tiles a query found merged in the span cache.",
+        static_cast<double>(cache->hits()));
+    one("signalbox_query_span_cache_misses_total", MetricType::Counter,
+        "Runs of day tiles a query had to merge tile by tile (then cached).",
+        static_cast<double>(cache->misses()));
+  }
   one("signalbox_bootstrap_events_folded_total", MetricType::Counter,
       "Stored raw events folded into new or changed signals' state since start.",
       count(c.bootstrap_events_folded));

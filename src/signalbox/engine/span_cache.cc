@@ -1,0 +1,61 @@
+#include "signalbox/engine/span_cache.h"
+
+#include <xxhash.h>
+
+namespace signalbox {
+
+SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tiles) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  auto add = [&](const void* data, std::size_t size) { XXH3_128bits_update(state, data, size); };
+  add(&state_id, sizeof state_id);
+  for (const StoredTile* tile : tiles) {
+    // The length first, so that the byte strings of neighbouring tiles cannot shift into
+    // each other and collide.
+    const std::uint64_t header[3] = {static_cast<std::uint64_t>(tile->kind),
+                                     static_cast<std::uint64_t>(tile->start), tile->state.size()};
+    add(header, sizeof header);
+    add(tile->state.data(), tile->state.size());
+  }
+  const XXH128_hash_t hash = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return SpanKey{hash.high64, hash.low64};
+}
+
+SpanCache::SpanCache(std::size_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}
+
+std::shared_ptr<const std::string> SpanCache::find(const SpanKey& key) {
+  Shard& s = shard(key);
+  MutexLock lock(s.mutex);
+  auto it = s.index.find(key);
+  if (it == s.index.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  s.entries.splice(s.entries.begin(), s.entries, it->second);
+  return it->second->encoded;
+}
+
+void SpanCache::insert(const SpanKey& key, std::shared_ptr<const std::string> encoded) {
+  const std::size_t size = encoded->size();
+  if (size > shard_capacity_) return;  // would only push everything else out
+  Shard& s = shard(key);
+  MutexLock lock(s.mutex);
+  if (auto it = s.index.find(key); it != s.index.end()) {
+    s.bytes -= it->second->encoded->size();
+    s.entries.erase(it->second);
+    s.index.erase(it);
+  }
+  s.entries.push_front(Entry{key, std::move(encoded)});
+  s.index.emplace(key, s.entries.begin());
+  s.bytes += size;
+  while (s.bytes > shard_capacity_) {
+    const Entry& oldest = s.entries.back();
+    s.bytes -= oldest.encoded->size();
+    s.index.erase(oldest.key);
+    s.entries.pop_back();
+  }
+}
+
+}  // namespace signalbox

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "signalbox/common/mutex.h"
+#include "signalbox/store/store.h"
+
+namespace signalbox {
+
+// What identifies the merge of a run of stored tiles of one state: a 128-bit hash of the state
+// id and of every tile's kind, start and stored bytes. Two runs with the same key merge to
+// the same state, whoever's tiles they are.
+struct SpanKey {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  friend bool operator==(const SpanKey&, const SpanKey&) = default;
+};
+
+SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tiles);
+
+// The encoded states of merged runs of day tiles, so that a heavy user's long windows are not
+// merged tile by tile on every query: a 90-day window merges some 90 day tiles whose content
+// changes only when a late event lands in one of them or the window moves on by a day.
+//
+// Entries are found by content (SpanKey), not by user and time: the tiles a query reads are
+// hashed and looked up, so an entry can never be stale and nothing has to invalidate it, with
+// any store and beside other writers. Entries are dropped least recently used first once
+// their bytes pass the capacity.
+//
+// Thread-safe: queries on any number of threads share it (the entries are split over
+// independently locked shards).
+class SpanCache {
+ public:
+  // Holds up to about `capacity_bytes` of encoded states; 0 holds nothing.
+  explicit SpanCache(std::size_t capacity_bytes);
+  SpanCache(const SpanCache&) = delete;
+  SpanCache& operator=(const SpanCache&) = delete;
+
+  // The encoded state stored under `key`, or null.
+  std::shared_ptr<const std::string> find(const SpanKey& key);
+  // Stores `encoded` under `key` (replacing what was there), then drops the least recently
+  // used entries of its shard beyond the capacity.
+  void insert(const SpanKey& key, std::shared_ptr<const std::string> encoded);
+
+  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+
+ private:
+  struct KeyHash {
+    std::size_t operator()(const SpanKey& key) const { return key.low; }
+  };
+  struct Entry {
+    SpanKey key;
+    std::shared_ptr<const std::string> encoded;
+  };
+  struct Shard {
+    Mutex mutex;
+    std::list<Entry> entries SIGNALBOX_GUARDED_BY(mutex);  // most recently used first
+    std::unordered_map<SpanKey, std::list<Entry>::iterator, KeyHash> index
+        SIGNALBOX_GUARDED_BY(mutex);
+    std::size_t bytes SIGNALBOX_GUARDED_BY(mutex) = 0;
+  };
+  static constexpr std::size_t kShards = 16;
+
+  Shard& shard(const SpanKey& key) { return shards_[key.high % kShards]; }
+
+  std::size_t shard_capacity_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+};
+
+}  // namespace signalbox

@@ -106,8 +106,9 @@ TEST_F(RocksDbSnapshotTimes, MatchTheDataOfSnapshotsTakenWhileWritesRun) {
   policy.retention = 5000;
   std::unique_ptr<Store> store = open();
 
-  std::atomic<bool> done{false};
+  std::atomic<bool> reading{false}, done{false};
   std::thread writer([&] {
+    while (!reading.load()) std::this_thread::yield();  // so that the snapshots overlap writes
     for (int i = 1; i <= kCommits; ++i) {
       store->commit(commit_number(i));
       if (i % kExpireEvery == 0) store->expire(policy, {.fold_base = false});
@@ -123,6 +124,7 @@ TEST_F(RocksDbSnapshotTimes, MatchTheDataOfSnapshotsTakenWhileWritesRun) {
     snapshot->scan_events(kUser, newest == kBeginningOfTime ? kT0 : newest, kLatestTimeMs,
                           [&](std::string_view body) { newest = parse_ts(body); });
     ++snapshots;
+    reading.store(true);
     if (snapshot->high_water() != newest) {
       if (++wrong_high_water <= 5)
         ADD_FAILURE() << "snapshot " << snapshots << " holds commits up to ts " << newest

@@ -5,11 +5,14 @@
 // counts them alone (store opening and a warm-up pass are left out) and the total divided
 // by the queries printed is the cost of one query.
 // Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
-//                      [--queries N] [--show N] [--span-cache BYTES]
+//                      [--queries N] [--show N] [--open read-only|writable]
+//                      [--span-cache BYTES]
 // The store named by the config is loaded from the events by a replay when it does not exist
 // yet. Light users are a fixed sample of those at or below the median activity, heavy ones
 // the 3 most active (as engine_bench picks them). --show prints the answers of the
-// first N users (to compare builds).
+// first N users (to compare builds). The store is opened read-only by default, as `signalbox
+// get` opens it; `--open writable` opens it as `serve` does (no expiry runs either way), which
+// matters for what a snapshot costs: a writable store knows its own latest writes.
 
 #include <algorithm>
 #include <filesystem>
@@ -47,7 +50,7 @@ int main(int argc, char** argv) {
   if (!args.count("--config") || !args.count("--events") || !args.count("--users")) {
     fmt::print(stderr,
                "usage: query_profile --config demo.yaml --events events.ndjson "
-               "--users light|heavy [--queries N]\n");
+               "--users light|heavy [--queries N] [--show N] [--open read-only|writable]\n");
     return 2;
   }
   Config config = load_config(args["--config"]);
@@ -62,13 +65,18 @@ int main(int argc, char** argv) {
   bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(args["--events"]));
   const std::vector<std::uint64_t> users = args["--users"] == "heavy" ? tiers.heavy : tiers.light;
   const std::size_t queries = args.count("--queries") ? std::stoul(args["--queries"]) : 200;
-  Engine::Options read_only;
-  read_only.read_only = true;
-  read_only.auto_expire = false;
+  const std::string open = args.count("--open") ? args["--open"] : "read-only";
+  if (open != "read-only" && open != "writable") {
+    fmt::print(stderr, "--open is read-only or writable, not {}\n", open);
+    return 2;
+  }
+  Engine::Options options;
+  options.read_only = open == "read-only";
+  options.auto_expire = false;
   // --span-cache 0: every query merges its day tiles one by one (what a query whose runs are
   // not cached costs); by default the warm-up below fills the cache.
-  if (args.count("--span-cache")) read_only.span_cache_bytes = std::stoul(args["--span-cache"]);
-  Engine engine(config, read_only);
+  if (args.count("--span-cache")) options.span_cache_bytes = std::stoul(args["--span-cache"]);
+  Engine engine(config, options);
   const TimeMs end = engine.stream_time();
   // A warm-up outside run_queries(): block cache, first allocations.
   for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();

@@ -436,6 +436,42 @@ TEST_P(RedisSingleServerTest, CommitWhoseReplyWasLostIsSentAgainAndCountsOnce) {
   expect_stored_once();
 }
 
+// The count of raw events stored (StoreStats::events) is changed after the commit scripts, and
+// after each page of an expiry, by a command of its own. When that command's reply is lost
+// and the client sends it again, the second send finds the change's token among the recent
+// counts and adds nothing: the count stays the number of raw events stored.
+TEST_P(RedisSingleServerTest, EventCountWhoseReplyWasLostIsSentAgainAndCountsOnce) {
+  Store& direct = open();
+  const std::string count_sha =
+      server_->command({"SCRIPT", "LOAD", redis_scripts::kCountEvents});
+  auto behind_a_proxy = [&](const ReplyLosingProxy& proxy) -> Store& {
+    RedisStoreOptions options = redis_options();
+    options.cluster.nodes = {proxy.address()};
+    options.cluster.timeout = std::chrono::milliseconds(200);
+    stores_.push_back(open_redis_store(options, merger_));
+    return *stores_.back();
+  };
+
+  ReplyLosingProxy commit_proxy(server_->port(), count_sha);
+  ASSERT_TRUE(commit_proxy.ready());
+  Store& committer = behind_a_proxy(commit_proxy);
+  CommitBatch b;
+  b.events = {event(1, kT0, "a"), event(1, kT0 + 1, "b", false), event(2, kT0 + 2, "z"),
+              event(2, kT0 + 3 * kDayMs, "y")};
+  b.high_water = kT0 + 3 * kDayMs;
+  EXPECT_NO_THROW(committer.commit(b));
+  EXPECT_TRUE(commit_proxy.triggered()) << "the proxy did not see the count script run";
+  EXPECT_EQ(direct.stats().events, 3u);  // raw events kept: a, z and y
+
+  // An expiry's count of the events it dropped, its reply lost likewise.
+  ReplyLosingProxy expire_proxy(server_->port(), count_sha);
+  ASSERT_TRUE(expire_proxy.ready());
+  Store& expirer = behind_a_proxy(expire_proxy);
+  EXPECT_NO_THROW(expirer.expire(policy(kDayMs, kDayMs), {}));
+  EXPECT_TRUE(expire_proxy.triggered()) << "the proxy did not see the count script run";
+  EXPECT_EQ(direct.stats().events, 1u);  // y alone is within the day kept
+}
+
 TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();

@@ -120,4 +120,21 @@ end
 return out
 )lua";
 
+// KEYS: meta, the recent counts (sorted set). ARGV: a token naming this change of the count
+// (a commit's own token, or one drawn for it), how long tokens are kept (ms), the change.
+// Adds the change to the meta hash's `events` unless the token is among the recent counts
+// already (a send again after the first send's reply was lost or late), then records the
+// token as the commit script does: 1 when added, 0 when the token was there.
+inline constexpr char kCountEvents[] = R"lua(
+local token, keep = ARGV[1], tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - keep))
+if redis.call('ZSCORE', KEYS[2], token) then return 0 end
+redis.call('HINCRBY', KEYS[1], 'events', ARGV[3])
+redis.call('ZADD', KEYS[2], now, token)
+redis.call('PEXPIRE', KEYS[2], keep)
+return 1
+)lua";
+
 }  // namespace signalbox::redis_scripts

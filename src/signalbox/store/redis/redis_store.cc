@@ -197,7 +197,9 @@ class RedisStore final : public Store {
     meta_ = fmt::format("{{{}}}:meta", prefix_);
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
-    for (auto* script : {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_})
+    counted_ = fmt::format("{{{}}}:counted", prefix_);
+    for (auto* script :
+         {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_, &count_events_})
       cluster_.load(*script);
     RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kRedisFormat}});
     checked(set, "write format");
@@ -303,8 +305,7 @@ class RedisStore final : public Store {
     std::vector<RedisCommand> meta;
     if (high != kBeginningOfTime)
       meta.push_back(RedisCommand{meta_, {meta_, "high_water", std::to_string(high)}, &raise_, 1});
-    if (raw > 0)
-      meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(raw)}});
+    if (raw > 0) meta.push_back(count_events(token, raw));
     if (users.args.size() > 2) meta.push_back(std::move(users));
     if (known.args.size() > 2) meta.push_back(std::move(known));
     if (!meta.empty())
@@ -369,8 +370,7 @@ class RedisStore final : public Store {
         if (r.elements.at(1).integer == 0) gone.args.push_back(be64(users[u]));
       }
       std::vector<RedisCommand> meta;
-      if (dropped > 0)
-        meta.push_back(RedisCommand{meta_, {"HINCRBY", meta_, "events", std::to_string(-dropped)}});
+      if (dropped > 0) meta.push_back(count_events(commit_token(), -dropped));
       if (gone.args.size() > 2) meta.push_back(std::move(gone));
       if (!meta.empty())
         for (const RedisValue& r : cluster_.run(meta)) checked(r, "expire users");
@@ -502,16 +502,26 @@ class RedisStore final : public Store {
     for (const RedisValue& r : cluster_.run(writes)) checked(r, "rewrite tiles");
   }
 
+  // Adds `change` to the count of raw events stored, once however often RedisCluster sends
+  // the command: `token` names this change (a commit's token, or a new one), and a send again
+  // finds it among the recent counts, kept as long as a user's commit tokens.
+  RedisCommand count_events(const std::string& token, long long change) const {
+    return RedisCommand{
+        meta_, {meta_, counted_, token, tokens_kept_ms_, std::to_string(change)}, &count_events_, 2};
+  }
+
   mutable RedisCluster cluster_;
   std::string prefix_;
   const TileMerger& merger_;
   std::string meta_, users_, known_;
+  std::string counted_;  // the recent changes of meta's `events`, by token (count_events())
   const std::string tokens_kept_ms_;  // the commit script's keep time, ms
   RedisScript commit_{redis_scripts::kCommit, {}};
   RedisScript read_user_{redis_scripts::kReadUser, {}};
   RedisScript rewrite_tiles_{redis_scripts::kRewriteTiles, {}};
   RedisScript expire_user_{redis_scripts::kExpireUser, {}};
   RedisScript raise_{redis_scripts::kRaise, {}};
+  RedisScript count_events_{redis_scripts::kCountEvents, {}};
 };
 
 RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {

@@ -26,14 +26,17 @@ struct RedisStoreOptions {
 //   {p:u}:c  sorted set of the user's recent commits, member the commit's 128-bit random
 //            token, score the server's time (ms); entries and the key expire after a minute
 //            (and 30 timeouts) without commits
-//   {p}:meta (hash: stream time, horizons, format, event count), {p}:users (users with raw
+//   {p}:meta (hash: stream time, horizons, format, event count), {p}:counted (the recent
+//   changes of the event count by token, kept as {p:u}:c), {p}:users (users with raw
 //   events), {p}:known (every user stored, for expiry)
 // A commit checks the user's ids and writes its events, ids and tile operands in one script,
 // or nothing when another writer stored one of the ids first; the commit then throws
 // StorageError after writing the other users (a retry of the batch counts every event once).
 // A user's script that RedisCluster sends again after its first send was written (the reply
 // was lost or late) finds its commit's token and answers as the first send did, writing
-// nothing: a slow reply does not fail the commit, and nothing is counted twice.
+// nothing: a slow reply does not fail the commit, and nothing is counted twice. The event
+// count is changed afterwards, in {p}:meta's slot, by a script that records the commit's
+// token in {p}:counted and does nothing when it finds it there: sent again, it counts once.
 // Tile operands are merged by readers through `merger` and compacted now and then with a
 // compare-and-set script. Stream time and the horizons live in {p}:meta, raised with a
 // max() script, so every process on the store shares them.

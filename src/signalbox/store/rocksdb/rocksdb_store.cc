@@ -23,7 +23,9 @@
 #include "signalbox/store/rocksdb/holding_file_system.h"
 #include "signalbox/store/rocksdb/key_layout.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
+#include "signalbox/store/rocksdb/visible_time_cache.h"
 #include "signalbox/store/tile_value.h"
+#include "signalbox/store/tiles.h"
 
 // The store itself: opening (the format check, table files the MANIFEST does not list),
 // commits, expiry, notes and snapshots. Keys come from key_layout.h, RocksDB's options from
@@ -152,6 +154,13 @@ class RocksDbStore final : public Store {
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
     ids_expired_through_ = read_time(kIdsExpiredKey);
+    // A read-only store is not the writer: it leaves the caches empty and its snapshots read
+    // the records (a writer in another process does not tell it of its writes).
+    if (!options_.read_only) {
+      const rocksdb::SequenceNumber latest = db_->GetLatestSequenceNumber();
+      snapshot_high_water_.after_write(high_water_.load(), latest);
+      snapshot_expired_through_.after_write(expired_through_.load(), latest);
+    }
   }
 
   // Deletes the table files the open found unlisted in the MANIFEST when the store holds all
@@ -292,7 +301,9 @@ class RocksDbStore final : public Store {
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     for (const auto& [name, value] : batch.notes)
       check(wb.Put(default_, note_key(name), value), "batch note");
+    snapshot_high_water_.before_write();
     write(wb, "commit");
+    snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
   }
 
@@ -306,7 +317,9 @@ class RocksDbStore final : public Store {
     TimeMs through = std::max(expired_through_.load(), policy.raw_events_through(high));
     // Persist the horizon before anything is dropped by it, so a snapshot never sees data
     // missing below a horizon it does not know.
+    snapshot_expired_through_.before_write();
     check(db_->Put(write_options(), default_, kExpiredKey, time_value(through)), "write horizon");
+    snapshot_expired_through_.after_write(through, db_->GetLatestSequenceNumber());
     expired_through_.store(through, std::memory_order_release);
     // The id horizon is persisted too: after a restart the engine judges inputs it has no
     // clock for by it.
@@ -436,6 +449,12 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }
   rocksdb::ColumnFamilyHandle* meta() { return default_; }
   TimeMs expired_through_now() const { return expired_through_.load(std::memory_order_acquire); }
+  // The records a snapshot reads, by the sequence numbers they are visible from (see
+  // visible_time_cache.h for why a snapshot may take them from there); empty, and not worth
+  // asking, when the store is read-only.
+  bool read_only() const { return options_.read_only; }
+  const VisibleTimeCache& snapshot_high_water() const { return snapshot_high_water_; }
+  const VisibleTimeCache& snapshot_expired_through() const { return snapshot_expired_through_; }
 
  private:
   rocksdb::WriteOptions write_options() const {
@@ -485,6 +504,10 @@ class RocksDbStore final : public Store {
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
   std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};
+  // kHighWaterKey and kExpiredKey as written last, for snapshots; only commit() and expire()
+  // write those keys, and they do not overlap (store.h), as the caches require.
+  VisibleTimeCache snapshot_high_water_;
+  VisibleTimeCache snapshot_expired_through_;
   SharedRetentionPolicy policy_;
   EventExpiryFilter event_filter_;
   EventIdExpiryFilter id_filter_;
@@ -510,8 +533,17 @@ class RocksDbSnapshot final : public StoreSnapshot {
     events_family_ = store.events();
     events_.reset(db_->NewIterator(read_, events_family_));
     tiles_.reset(db_->NewIterator(read_, store.tiles()));
-    high_water_ = read_time(store.meta(), kHighWaterKey);
-    expired_through_ = std::max(read_time(store.meta(), kExpiredKey), store.expired_through_now());
+    // Stream time and the horizon as of the snapshot, from the store's caches when they can
+    // tell (nearly always: the snapshot is of the latest write), else read at the snapshot.
+    const rocksdb::SequenceNumber sequence = snapshot_->GetSequenceNumber();
+    auto at_snapshot = [&](const VisibleTimeCache& cache, const char* key) {
+      std::optional<TimeMs> cached;
+      if (!store.read_only()) cached = cache.at(sequence);
+      return cached ? *cached : read_time(store.meta(), key);
+    };
+    high_water_ = at_snapshot(store.snapshot_high_water(), kHighWaterKey);
+    expired_through_ = std::max(at_snapshot(store.snapshot_expired_through(), kExpiredKey),
+                                store.expired_through_now());
   }
   ~RocksDbSnapshot() override {
     events_.reset();

@@ -41,35 +41,66 @@ bool newer(const Occurrence& a, const Occurrence& b) {
 // stored) and at most k long, so neither needs reversing. Either way only the newest k count
 // (Newest below); the older ones of a folded state are never among them again, since entries
 // only ever move towards the newest.
+//
+// The entries' values and event ids are slices of one buffer, `text`: decoding, merging and
+// folding append bytes to it instead of allocating two strings per entry, and an entry is a
+// few integers, moved as such.
 struct Recent {
   struct Entry {
-    std::string value;
     TimeMs ts = 0;
-    std::string event_id;
     // hash64(value), so that finding a value among the others is mostly one compare each.
     std::uint64_t hash = 0;
-
-    Occurrence occurrence() const { return {ts, event_id, value}; }
+    std::uint32_t value_at = 0, value_size = 0;  // in text
+    std::uint32_t id_at = 0, id_size = 0;
   };
+  std::string text;
   std::vector<Entry> entries;
+  // Bytes of text that no entry refers to any more (dropped or replaced), until compact().
+  std::size_t unused = 0;
   bool oldest_first = true;
+
+  std::string_view value(const Entry& e) const { return {text.data() + e.value_at, e.value_size}; }
+  std::string_view event_id(const Entry& e) const { return {text.data() + e.id_at, e.id_size}; }
+  Occurrence occurrence(const Entry& e) const { return {e.ts, event_id(e), value(e)}; }
+
+  // Appends `bytes` to text; where they start.
+  std::uint32_t put(std::string_view bytes) {
+    const auto at = static_cast<std::uint32_t>(text.size());
+    text.append(bytes);
+    return at;
+  }
+  // An entry of `into` with e's value and event id, from `e` of this state.
+  Entry copy_to(Recent& into, const Entry& e) const {
+    Entry copy = e;
+    copy.value_at = into.put(value(e));
+    copy.id_at = into.put(event_id(e));
+    return copy;
+  }
+  // Rewrites text with only the bytes the entries refer to.
+  void compact() {
+    Recent fresh;
+    fresh.text.reserve(text.size() - unused);
+    for (Entry& e : entries) e = copy_to(fresh, e);
+    text = std::move(fresh.text);
+    unused = 0;
+  }
 };
 
-// The newest min(k, size) entries of a state (Recent or const Recent), newest first, whichever
-// order it is held in.
-template <class State>
+std::uint32_t size32(std::string_view bytes) { return static_cast<std::uint32_t>(bytes.size()); }
+
+// The newest min(k, size) entries of a state, newest first, whichever order it is held in.
 class Newest {
  public:
-  Newest(State& s, std::size_t k) : s_(s), size_(std::min(k, s.entries.size())) {}
+  Newest(const Recent& s, std::size_t k) : s_(s), size_(std::min(k, s.entries.size())) {}
 
   std::size_t size() const { return size_; }
   // The i-th newest entry.
-  auto& operator[](std::size_t i) const {
+  const Recent::Entry& operator[](std::size_t i) const {
     return s_.oldest_first ? s_.entries[s_.entries.size() - 1 - i] : s_.entries[i];
   }
 
  private:
-  State& s_;
+  const Recent& s_;
   std::size_t size_;
 };
 
@@ -79,24 +110,25 @@ class Newest {
 // every string again, a node per value) made the whole merge 3.6 times as costly.
 class TakenValues {
  public:
-  TakenValues(const std::vector<Recent::Entry>& taken, std::size_t limit)
+  TakenValues(const Recent& taken, std::size_t limit)
       : taken_(taken), slots_(std::bit_ceil(2 * limit), 0), mask_(slots_.size() - 1) {}
 
-  // True when `e`'s value is new, and then `e` must be the next one appended to `taken`.
-  bool add(const Recent::Entry& e) {
-    for (std::size_t i = e.hash & mask_;; i = (i + 1) & mask_) {
+  // True when `value` (hashing to `hash`) is new, and then its entry must be the next one
+  // appended to `taken`.
+  bool add(std::uint64_t hash, std::string_view value) {
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       if (slots_[i] == 0) {
-        slots_[i] = static_cast<std::uint32_t>(taken_.size() + 1);
+        slots_[i] = static_cast<std::uint32_t>(taken_.entries.size() + 1);
         return true;
       }
-      const Recent::Entry& t = taken_[slots_[i] - 1];
-      if (t.hash == e.hash && t.value == e.value) return false;
+      const Recent::Entry& t = taken_.entries[slots_[i] - 1];
+      if (t.hash == hash && taken_.value(t) == value) return false;
     }
   }
 
  private:
-  const std::vector<Recent::Entry>& taken_;
-  std::vector<std::uint32_t> slots_;  // position in taken_ + 1; 0 for a free slot
+  const Recent& taken_;
+  std::vector<std::uint32_t> slots_;  // position in taken_.entries + 1; 0 for a free slot
   std::size_t mask_;
 };
 
@@ -114,39 +146,37 @@ class LastKAggregator final : public AggregatorOf<Recent> {
   void merge(Recent& into, const Recent& from) const override {
     const Newest b(from, k_);
     if (b.size() == 0) return;
-    std::vector<Recent::Entry> merged;
     const Newest a(into, k_);
+    Recent merged;
+    merged.oldest_first = false;
     if (a.size() == 0) {
-      merged.reserve(b.size());
-      for (std::size_t i = 0; i < b.size(); ++i) merged.push_back(b[i]);
+      merged.entries.reserve(b.size());
+      merged.text.reserve(from.text.size() - from.unused);
+      for (std::size_t j = 0; j < b.size(); ++j) merged.entries.push_back(from.copy_to(merged, b[j]));
     } else {
       const std::size_t limit = std::min(k_, a.size() + b.size());
-      merged.reserve(limit);
+      merged.entries.reserve(limit);
+      merged.text.reserve(into.text.size() - into.unused + from.text.size() - from.unused);
       TakenValues taken(merged, limit);
       std::size_t i = 0, j = 0;
-      while (merged.size() < limit && (i < a.size() || j < b.size())) {
-        const bool take_a =
-            j == b.size() || (i < a.size() && !newer(b[j].occurrence(), a[i].occurrence()));
-        if (take_a) {
-          // into's own entry, about to be replaced: moved, not copied.
-          Recent::Entry& next = a[i++];
-          if (taken.add(next)) merged.push_back(std::move(next));
-        } else {
-          const Recent::Entry& next = b[j++];
-          if (taken.add(next)) merged.push_back(next);
-        }
+      while (merged.entries.size() < limit && (i < a.size() || j < b.size())) {
+        const bool take_a = j == b.size() || (i < a.size() && !newer(from.occurrence(b[j]),
+                                                                     into.occurrence(a[i])));
+        const Recent& source = take_a ? into : from;
+        const Recent::Entry& next = take_a ? a[i++] : b[j++];
+        if (taken.add(next.hash, source.value(next)))
+          merged.entries.push_back(source.copy_to(merged, next));
       }
     }
-    into.entries = std::move(merged);
-    into.oldest_first = false;
+    into = std::move(merged);
   }
   Value result(const Recent& s, TimeMs) const override {
     const Newest newest(s, k_);
     Value::Array list;
     list.reserve(newest.size());
     for (std::size_t i = 0; i < newest.size(); ++i)
-      list.emplace_back(
-          Value::Object{{"value", Value(newest[i].value)}, {"ts", Value(newest[i].ts)}});
+      list.emplace_back(Value::Object{{"value", Value(std::string(s.value(newest[i])))},
+                                      {"ts", Value(newest[i].ts)}});
     return Value(std::move(list));
   }
   // A count, then per entry newest first: str(value), svarint(ts), str(event_id).
@@ -154,9 +184,9 @@ class LastKAggregator final : public AggregatorOf<Recent> {
     const Newest newest(s, k_);
     out.varint(newest.size());
     for (std::size_t i = 0; i < newest.size(); ++i) {
-      out.str(newest[i].value);
+      out.str(s.value(newest[i]));
       out.svarint(newest[i].ts);
-      out.str(newest[i].event_id);
+      out.str(s.event_id(newest[i]));
     }
   }
   Recent decode(ByteReader& in) const override {
@@ -164,13 +194,18 @@ class LastKAggregator final : public AggregatorOf<Recent> {
     s.oldest_first = false;
     std::uint64_t n = in.count(3);
     s.entries.reserve(n);
+    s.text.reserve(in.remaining());
     for (std::uint64_t i = 0; i < n; ++i) {
       Recent::Entry entry;
-      entry.value = std::string(in.str());
+      std::string_view value = in.str();
+      entry.hash = hash64(value);
+      entry.value_size = size32(value);
+      entry.value_at = s.put(value);
       entry.ts = in.svarint();
-      entry.event_id = std::string(in.str());
-      entry.hash = hash64(entry.value);
-      s.entries.push_back(std::move(entry));
+      std::string_view event_id = in.str();
+      entry.id_size = size32(event_id);
+      entry.id_at = s.put(event_id);
+      s.entries.push_back(entry);
     }
     return s;
   }
@@ -179,7 +214,7 @@ class LastKAggregator final : public AggregatorOf<Recent> {
   }
 
  private:
-  // Keeps `o` when its value is among the k newest, without building a string otherwise.
+  // Keeps `o` when its value is among the k newest, without copying a byte otherwise.
   void add(Recent& s, const Occurrence& o) const {
     auto& list = s.entries;
     if (!s.oldest_first) {
@@ -187,30 +222,42 @@ class LastKAggregator final : public AggregatorOf<Recent> {
       s.oldest_first = true;
     }
     // Not newer than the oldest of the newest k: whatever else, not among them.
-    if (list.size() >= k_ && !newer(o, list[list.size() - k_].occurrence())) return;
+    if (list.size() >= k_ && !newer(o, s.occurrence(list[list.size() - k_]))) return;
     const std::uint64_t hash = hash64(o.value);
     auto same = std::find_if(list.begin(), list.end(), [&](const Recent::Entry& e) {
-      return e.hash == hash && e.value == o.value;
+      return e.hash == hash && s.value(e) == o.value;
     });
-    if (same != list.end() && !newer(o, same->occurrence())) return;
+    if (same != list.end() && !newer(o, s.occurrence(*same))) return;
     // Oldest first: the new entry goes after every entry older than it, mostly at the end.
-    auto at = list.empty() || newer(o, list.back().occurrence())
+    auto at = list.empty() || newer(o, s.occurrence(list.back()))
                   ? list.end()
                   : std::partition_point(list.begin(), list.end(), [&](const Recent::Entry& e) {
-                      return newer(o, e.occurrence());
+                      return newer(o, s.occurrence(e));
                     });
+    Recent::Entry entry{o.ts, hash, 0, size32(o.value), 0, size32(o.event_id)};
     if (same != list.end()) {
-      // The value's older entry gives way: those between it and the new place move down one.
-      auto slot = std::move(same + 1, at, same);
-      slot->value.assign(o.value);
-      slot->ts = o.ts;
-      slot->event_id.assign(o.event_id);
-      slot->hash = hash;
-      return;
+      // The value's older entry gives way (its value bytes serve the new one), and those
+      // between it and the new place move down by one.
+      entry.value_at = same->value_at;
+      entry.id_at = s.put(o.event_id);
+      s.unused += same->id_size;
+      *std::move(same + 1, at, same) = entry;
+    } else {
+      entry.value_at = s.put(o.value);
+      entry.id_at = s.put(o.event_id);
+      list.insert(at, entry);
+      if (list.size() >= 2 * k_) {
+        const auto keep = list.end() - static_cast<std::ptrdiff_t>(k_);
+        for (auto e = list.begin(); e != keep; ++e) s.unused += e->value_size + e->id_size;
+        list.erase(list.begin(), keep);
+      }
     }
-    list.insert(at, Recent::Entry{std::string(o.value), o.ts, std::string(o.event_id), hash});
-    if (list.size() >= 2 * k_) list.erase(list.begin(), list.end() - static_cast<std::ptrdiff_t>(k_));
+    // Dropped bytes are reclaimed once they are the larger part, so text stays within twice
+    // what the entries hold (plus a little) however many events a state folds.
+    if (s.unused > kCompactAbove && 2 * s.unused > s.text.size()) s.compact();
   }
+
+  static constexpr std::size_t kCompactAbove = 4096;
 
   std::size_t k_;
   ValueRef value_;

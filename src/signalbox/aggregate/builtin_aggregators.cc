@@ -1,4 +1,4 @@
-// The aggregators of docs/signals.md: count, sum, decayed_count, last_k, distinct_count, mean; and
+// The aggregators of docs/signals.md: count, sum, decayed_count, distinct_count, mean; and
 // the registration of every built-in family (builtin_parts.h).
 
 #include <algorithm>
@@ -6,7 +6,6 @@
 #include <iterator>
 #include <limits>
 #include <string_view>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -177,120 +176,6 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
 
   TimeMs half_life_;
   std::optional<ValueRef> group_by_;
-};
-
-// The k most recent distinct values, newest first, each with the ts (and event id, for
-// ordering ties) of its newest occurrence.
-struct Recent {
-  struct Entry {
-    std::string value;
-    TimeMs ts;
-    std::string event_id;
-  };
-  std::vector<Entry> entries;  // newest first
-};
-
-bool newer(const Recent::Entry& a, const Recent::Entry& b) {
-  if (a.ts != b.ts) return a.ts > b.ts;
-  if (a.event_id != b.event_id) return a.event_id > b.event_id;
-  return a.value < b.value;
-}
-
-class LastKAggregator final : public AggregatorOf<Recent> {
- public:
-  LastKAggregator(std::size_t k, ValueRef value) : k_(k), value_(std::move(value)) {}
-
-  void fold(Recent& s, const MaterializedEvent& e, double) const override {
-    value_.for_each_string(e, [&](std::string_view v) {
-      add(s, Recent::Entry{std::string(v), e.event.ts, e.event.event_id});
-    });
-  }
-  // Both lists are newest first and hold each value once, so the answer is one pass taking
-  // the newer head each step and skipping values already taken: O(k) per merge where adding
-  // entry by entry was O(k^2) string compares and shifts (a query merges ~100 tiles).
-  void merge(Recent& into, const Recent& from) const override {
-    if (from.entries.empty()) return;
-    if (into.entries.empty()) {
-      into.entries.assign(from.entries.begin(),
-                          from.entries.begin() + std::min(k_, from.entries.size()));
-      return;
-    }
-    const std::size_t limit = std::min(k_, into.entries.size() + from.entries.size());
-    std::vector<Recent::Entry> merged;
-    merged.reserve(limit);  // in full, so that the views in `taken` never dangle
-    std::unordered_set<std::string_view> taken;
-    taken.reserve(limit * 2);
-    auto a = into.entries.begin(), a_end = into.entries.end();
-    auto b = from.entries.begin(), b_end = from.entries.end();
-    while (merged.size() < limit && (a != a_end || b != b_end)) {
-      const bool take_a = b == b_end || (a != a_end && !newer(*b, *a));
-      const Recent::Entry& next = take_a ? *a : *b;
-      if (!taken.contains(next.value)) {
-        if (take_a) {
-          merged.push_back(std::move(*a));
-        } else {
-          merged.push_back(*b);
-        }
-        taken.insert(merged.back().value);
-      }
-      if (take_a) {
-        ++a;
-      } else {
-        ++b;
-      }
-    }
-    into.entries = std::move(merged);
-  }
-  Value result(const Recent& s, TimeMs) const override {
-    Value::Array list;
-    for (const auto& entry : s.entries)
-      list.emplace_back(Value::Object{{"value", Value(entry.value)}, {"ts", Value(entry.ts)}});
-    return Value(std::move(list));
-  }
-  void encode(const Recent& s, ByteWriter& out) const override {
-    out.varint(s.entries.size());
-    for (const auto& entry : s.entries) {
-      out.str(entry.value);
-      out.svarint(entry.ts);
-      out.str(entry.event_id);
-    }
-  }
-  Recent decode(ByteReader& in) const override {
-    Recent s;
-    std::uint64_t n = in.count(3);
-    s.entries.reserve(n);
-    for (std::uint64_t i = 0; i < n; ++i) {
-      Recent::Entry entry;
-      entry.value = std::string(in.str());
-      entry.ts = in.svarint();
-      entry.event_id = std::string(in.str());
-      s.entries.push_back(std::move(entry));
-    }
-    return s;
-  }
-  std::string fingerprint() const override {
-    return fmt::format("last_k(k={},value={})", k_, value_.text());
-  }
-
- private:
-  // Keeps s.entries newest first and at most k long with O(k) work per entry, so folding a
-  // long run of events never sorts.
-  void add(Recent& s, Recent::Entry entry) const {
-    auto& list = s.entries;
-    auto same = std::find_if(list.begin(), list.end(),
-                             [&](const Recent::Entry& e) { return e.value == entry.value; });
-    if (same != list.end()) {
-      if (!newer(entry, *same)) return;
-      list.erase(same);
-    }
-    auto at = std::lower_bound(list.begin(), list.end(), entry, newer);
-    if (static_cast<std::size_t>(at - list.begin()) >= k_) return;
-    list.insert(at, std::move(entry));
-    if (list.size() > k_) list.pop_back();
-  }
-
-  std::size_t k_;
-  ValueRef value_;
 };
 
 // Exact while at most kExactLimit distinct hashes; a HyperLogLog sketch beyond. `exact` is a
@@ -475,14 +360,7 @@ void add_builtin_aggregators(const AddAggregator& add) {
           c.reject("windows", "decayed_count has no windows (it decays instead)");
         return std::make_unique<DecayedCountAggregator>(c.param_duration("half_life"), c.group_by);
       });
-  add("last_k", {{"k", "how many of the newest values are kept, 1-10000 (required)"}},
-      [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
-        const ValueRef& value = c.require_value();
-        c.forbid_group_by();
-        std::int64_t k = c.param_int("k");
-        if (k < 1 || k > 10000) c.reject("k", "must be between 1 and 10000");
-        return std::make_unique<LastKAggregator>(static_cast<std::size_t>(k), value);
-      });
+  add_last_k_aggregator(add);
   add("distinct_count", {}, [](const AggregatorContext& c) -> std::unique_ptr<Aggregator> {
     const ValueRef& value = c.require_value();
     c.forbid_group_by();

@@ -16,6 +16,8 @@ using AddAggregator = std::function<void(std::string, ParamSpecs, AggregatorFact
 
 // min, max, avg and stddev of a numeric reference (numeric_summary.cc).
 void add_numeric_summary_aggregators(const AddAggregator& add);
+// last_k: the k most recent distinct values of a reference (last_k.cc).
+void add_last_k_aggregator(const AddAggregator& add);
 // sequence: the newest k events with chosen fields (sequence.cc).
 void add_sequence_aggregator(const AddAggregator& add);
 // quantile: quantiles of a numeric reference from a KLL sketch (quantile.cc).

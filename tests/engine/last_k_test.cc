@@ -207,8 +207,8 @@ TEST(LastK, EncodesAsStoresHoldIt) {
 
   // Folded oldest first, newest first, and as merged tiles: the same newest-first bytes.
   const std::vector<MaterializedEvent> events = {
-      event(-5, "e1", {"pin-a"}), event(10, "e2", {"pin-b", "pin-c"}),
-      event(10, "e3", {"pin-a"}), event(300, "e4", {"pin-d"})};
+      event(-5, "e1", {"pin-a"}), event(10, "e2", {"pin-b", "pin-c"}), event(10, "e3", {"pin-a"}),
+      event(300, "e4", {"pin-d"})};
   std::string expected;
   ByteWriter out(expected);
   out.varint(3);

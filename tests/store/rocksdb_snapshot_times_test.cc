@@ -25,9 +25,7 @@ constexpr std::uint64_t kUser = 7;
 
 class NoMerger final : public TileMerger {
  public:
-  std::string merge(std::uint64_t, std::span<const std::string_view>) const override {
-    return {};
-  }
+  std::string merge(std::uint64_t, std::span<const std::string_view>) const override { return {}; }
 };
 
 // Commit `i` holds one event at kT0 + i seconds, its ts as its body, and raises stream time to
@@ -51,8 +49,8 @@ TimeMs parse_ts(std::string_view body) {
 class RocksDbSnapshotTimes : public ::testing::Test {
  protected:
   RocksDbSnapshotTimes() {
-    dir_ = fs::temp_directory_path() /
-           ("signalbox-snapshot-times-test-" + std::to_string(::getpid()));
+    dir_ =
+        fs::temp_directory_path() / ("signalbox-snapshot-times-test-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
   }
   ~RocksDbSnapshotTimes() override { fs::remove_all(dir_); }

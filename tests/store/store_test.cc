@@ -442,8 +442,7 @@ TEST_P(RedisSingleServerTest, CommitWhoseReplyWasLostIsSentAgainAndCountsOnce) {
 // counts and adds nothing: the count stays the number of raw events stored.
 TEST_P(RedisSingleServerTest, EventCountWhoseReplyWasLostIsSentAgainAndCountsOnce) {
   Store& direct = open();
-  const std::string count_sha =
-      server_->command({"SCRIPT", "LOAD", redis_scripts::kCountEvents});
+  const std::string count_sha = server_->command({"SCRIPT", "LOAD", redis_scripts::kCountEvents});
   auto behind_a_proxy = [&](const ReplyLosingProxy& proxy) -> Store& {
     RedisStoreOptions options = redis_options();
     options.cluster.nodes = {proxy.address()};

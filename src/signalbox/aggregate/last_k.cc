@@ -152,7 +152,8 @@ class LastKAggregator final : public AggregatorOf<Recent> {
     if (a.size() == 0) {
       merged.entries.reserve(b.size());
       merged.text.reserve(from.text.size() - from.unused);
-      for (std::size_t j = 0; j < b.size(); ++j) merged.entries.push_back(from.copy_to(merged, b[j]));
+      for (std::size_t j = 0; j < b.size(); ++j)
+        merged.entries.push_back(from.copy_to(merged, b[j]));
     } else {
       const std::size_t limit = std::min(k_, a.size() + b.size());
       merged.entries.reserve(limit);
@@ -160,8 +161,8 @@ class LastKAggregator final : public AggregatorOf<Recent> {
       TakenValues taken(merged, limit);
       std::size_t i = 0, j = 0;
       while (merged.entries.size() < limit && (i < a.size() || j < b.size())) {
-        const bool take_a = j == b.size() || (i < a.size() && !newer(from.occurrence(b[j]),
-                                                                     into.occurrence(a[i])));
+        const bool take_a =
+            j == b.size() || (i < a.size() && !newer(from.occurrence(b[j]), into.occurrence(a[i])));
         const Recent& source = take_a ? into : from;
         const Recent::Entry& next = take_a ? a[i++] : b[j++];
         if (taken.add(next.hash, source.value(next)))

@@ -506,8 +506,10 @@ class RedisStore final : public Store {
   // the command: `token` names this change (a commit's token, or a new one), and a send again
   // finds it among the recent counts, kept as long as a user's commit tokens.
   RedisCommand count_events(const std::string& token, long long change) const {
-    return RedisCommand{
-        meta_, {meta_, counted_, token, tokens_kept_ms_, std::to_string(change)}, &count_events_, 2};
+    return RedisCommand{meta_,
+                        {meta_, counted_, token, tokens_kept_ms_, std::to_string(change)},
+                        &count_events_,
+                        2};
   }
 
   mutable RedisCluster cluster_;

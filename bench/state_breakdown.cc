@@ -34,18 +34,6 @@ class LastOperand final : public TileMerger {
   }
 };
 
-const char* kind_name(TileKind kind) {
-  switch (kind) {
-    case TileKind::kBase:
-      return "base";
-    case TileKind::kDay:
-      return "day";
-    case TileKind::kHour:
-      return "hour";
-  }
-  return "?";
-}
-
 std::vector<std::uint64_t> parse_users(const std::string& list) {
   std::vector<std::uint64_t> users;
   std::stringstream in(list);
@@ -107,8 +95,9 @@ int main(int argc, char** argv) {
   fmt::print("|---|---|---|---|---|---|\n");
   for (const auto& [key, u] : usage)
     fmt::print(
-        "| {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.1f} % |\n", key.first, kind_name(key.second),
-        static_cast<double>(u.parts) / n, static_cast<double>(u.bytes) / n,
+        "| {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.1f} % |\n", key.first,
+        tile_kind_name(key.second), static_cast<double>(u.parts) / n,
+        static_cast<double>(u.bytes) / n,
         static_cast<double>(u.bytes) / static_cast<double>(std::max<std::size_t>(1, u.parts)),
         100.0 * static_cast<double>(u.bytes) /
             static_cast<double>(std::max<std::size_t>(1, total)));

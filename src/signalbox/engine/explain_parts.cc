@@ -7,18 +7,6 @@ namespace signalbox {
 
 namespace {
 
-const char* tile_kind_name(TileKind kind) {
-  switch (kind) {
-    case TileKind::kBase:
-      return "base";
-    case TileKind::kDay:
-      return "day";
-    case TileKind::kHour:
-      return "hour";
-  }
-  return "unknown";
-}
-
 Value feature_value(const FeatureValue& value) {
   if (const auto* strings = std::get_if<std::vector<std::string>>(&value)) {
     Value::Array out;

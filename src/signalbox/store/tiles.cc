@@ -2,6 +2,18 @@
 
 namespace signalbox {
 
+const char* tile_kind_name(TileKind kind) {
+  switch (kind) {
+    case TileKind::kBase:
+      return "base";
+    case TileKind::kDay:
+      return "day";
+    case TileKind::kHour:
+      return "hour";
+  }
+  return "unknown";
+}
+
 namespace {
 
 TimeMs ceil_to(TimeMs t, TimeMs unit) {

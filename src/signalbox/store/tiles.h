@@ -13,6 +13,9 @@ namespace signalbox {
 // the raw events of its partial ends.
 enum class TileKind : std::uint8_t { kBase = 0, kDay = 1, kHour = 2 };
 
+// "base", "day" or "hour": how explain and the tools name a kind.
+const char* tile_kind_name(TileKind kind);
+
 inline constexpr TimeMs tile_length(TileKind kind) {
   return kind == TileKind::kDay ? kDayMs : kHourMs;
 }

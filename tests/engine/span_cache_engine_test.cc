@@ -1,0 +1,63 @@
+// An engine with the span cache (on by default): its answers stay those of the reference,
+// which never caches, while late events change days whose runs it has cached.
+
+#include <gtest/gtest.h>
+
+#include "fixed_times.h"
+#include "world.h"
+
+namespace signalbox::testing {
+namespace {
+
+using testing::kStart;
+
+// Queries as of the same time twice (the second finds its runs cached), then late events land
+// in days those runs hold: every answer must still be the reference's, which never caches.
+TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {
+  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
+  Engine engine(world.config);
+  const std::size_t users = 5;
+  std::vector<RefEvent> accepted;
+  std::vector<Event> batch;
+  const std::size_t count = 6000;
+  std::size_t serial = 0;
+  auto ingest = [&] {
+    IngestResult r = engine.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    for (const Event& e : batch) accepted.push_back(world.to_ref(e));
+    batch.clear();
+  };
+  for (; serial < count; ++serial) {
+    batch.push_back(world.make_event(
+        users, kStart + static_cast<TimeMs>(serial) * (60 * kDayMs / static_cast<TimeMs>(count)),
+        serial));
+    if (batch.size() == 500) ingest();
+  }
+  ingest();
+  const TimeMs head = engine.stream_time();
+  auto check_all = [&](const std::string& when) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      const Value actual = engine.query(user, {}, head);
+      EXPECT_EQ(diff(world.expected(accepted, user, head), actual, 1e-9), "")
+          << "user " << user << ", " << when;
+    }
+  };
+  check_all("first query");
+  const std::uint64_t misses = engine.span_cache()->misses();
+  EXPECT_GT(misses, 0u) << "windows of 30 and 90 days have runs of day tiles to cache";
+  check_all("second query");
+  EXPECT_GT(engine.span_cache()->hits(), 0u) << "the same runs are found again";
+  EXPECT_EQ(engine.span_cache()->misses(), misses) << "nothing changed, so nothing missed";
+
+  // Late events from two to six days back: inside the runs of the 30- and 90-day windows.
+  for (std::size_t i = 0; i < 200; ++i, ++serial) {
+    const TimeMs back = 2 * kDayMs + static_cast<TimeMs>(world.rng()() % (4 * kDayMs));
+    batch.push_back(world.make_event(users, head - back, serial));
+  }
+  ingest();
+  check_all("after late events");
+  EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
+}
+
+}  // namespace
+}  // namespace signalbox::testing

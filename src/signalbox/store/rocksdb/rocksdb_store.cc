@@ -450,9 +450,8 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* meta() { return default_; }
   TimeMs expired_through_now() const { return expired_through_.load(std::memory_order_acquire); }
   // The records a snapshot reads, by the sequence numbers they are visible from (see
-  // visible_time_cache.h for why a snapshot may take them from there); empty, and not worth
-  // asking, when the store is read-only.
-  bool read_only() const { return options_.read_only; }
+  // visible_time_cache.h for why a snapshot may take them from there); empty when the store
+  // is read-only.
   const VisibleTimeCache& snapshot_high_water() const { return snapshot_high_water_; }
   const VisibleTimeCache& snapshot_expired_through() const { return snapshot_expired_through_; }
 
@@ -534,11 +533,11 @@ class RocksDbSnapshot final : public StoreSnapshot {
     events_.reset(db_->NewIterator(read_, events_family_));
     tiles_.reset(db_->NewIterator(read_, store.tiles()));
     // Stream time and the horizon as of the snapshot, from the store's caches when they can
-    // tell (nearly always: the snapshot is of the latest write), else read at the snapshot.
+    // tell (nearly always: the snapshot is of the latest write; never in a read-only store,
+    // which leaves them empty), else read at the snapshot.
     const rocksdb::SequenceNumber sequence = snapshot_->GetSequenceNumber();
     auto at_snapshot = [&](const VisibleTimeCache& cache, const char* key) {
-      std::optional<TimeMs> cached;
-      if (!store.read_only()) cached = cache.at(sequence);
+      const std::optional<TimeMs> cached = cache.at(sequence);
       return cached ? *cached : read_time(store.meta(), key);
     };
     high_water_ = at_snapshot(store.snapshot_high_water(), kHighWaterKey);

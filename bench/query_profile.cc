@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   if (!args.count("--config") || !args.count("--events") || !args.count("--users")) {
     fmt::print(stderr,
                "usage: query_profile --config demo.yaml --events events.ndjson "
-               "--users light|heavy [--queries N] [--show N] [--open read-only|writable]\n");
+               "--users light|heavy [--queries N] [--show N] [--open read-only|writable] "
+               "[--span-cache BYTES]\n");
     return 2;
   }
   Config config = load_config(args["--config"]);

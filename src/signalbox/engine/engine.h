@@ -74,7 +74,7 @@ class Engine {
     // service it stands in for (backfill's temporary engine) and must reject what that
     // service would.
     std::optional<TimeMs> late_horizon;
-    // Bytes of merged day-tile runs kept for queries (see SpanCache); 0 keeps none.
+    // Bytes of merged runs of tiles kept for queries (see SpanCache); 0 keeps none.
     std::size_t span_cache_bytes = std::size_t{64} << 20;
   };
 
@@ -275,7 +275,7 @@ class Engine {
   TimeMs late_horizon() const { return late_horizon_; }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }
-  // The query cache of merged day-tile runs; null when Options::span_cache_bytes is 0.
+  // The query cache of merged runs of tiles; null when Options::span_cache_bytes is 0.
   const SpanCache* span_cache() const { return span_cache_.get(); }
   Materializer& materializer() { return *materializer_; }
 

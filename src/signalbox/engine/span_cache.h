@@ -26,9 +26,10 @@ struct SpanKey {
 
 SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tiles);
 
-// The encoded states of merged runs of day tiles, so that a heavy user's long windows are not
-// merged tile by tile on every query: a 90-day window merges some 90 day tiles whose content
-// changes only when a late event lands in one of them or the window moves on by a day.
+// The encoded states of merged runs of tiles (a window's base and whole days), so that a
+// heavy user's long windows are not merged tile by tile on every query: a 90-day window
+// merges some 90 day tiles whose content changes only when a late event lands in one of them
+// or the window moves on by a day.
 //
 // Entries are found by content (SpanKey), not by user and time: the tiles a query reads are
 // hashed and looked up, so an entry can never be stale and nothing has to invalidate it, with

@@ -102,10 +102,10 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
       stream_time < 0 ? 0.0 : static_cast<double>(stream_time) / 1000.0);
   if (const SpanCache* cache = engine_.span_cache()) {
     one("signalbox_query_span_cache_hits_total", MetricType::Counter,
-        "Runs of day tiles a query found merged in the span cache.",
+        "Runs of tiles (a window's base and whole days) a query found merged in the span cache.",
         static_cast<double>(cache->hits()));
     one("signalbox_query_span_cache_misses_total", MetricType::Counter,
-        "Runs of day tiles a query had to merge tile by tile (then cached).",
+        "Runs of tiles a query had to merge tile by tile (then cached).",
         static_cast<double>(cache->misses()));
   }
   one("signalbox_bootstrap_events_folded_total", MetricType::Counter,

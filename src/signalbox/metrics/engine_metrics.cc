@@ -134,6 +134,10 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
       static_cast<double>(store.tiles));
   one("signalbox_store_disk_bytes", MetricType::Gauge, "Bytes of the store's table files on disk.",
       static_cast<double>(store.bytes_on_disk));
+  one("signalbox_store_unflushed_tile_bytes", MetricType::Gauge,
+      "Bytes of tile updates committed (in the tile journal) but not yet merged into the stored "
+      "tiles; a crash leaves these to merge at the next open.",
+      static_cast<double>(store.unflushed_tile_bytes));
   collect_source_metrics(engine_.materializer().stats(), out);
   return out;
 }

@@ -110,6 +110,8 @@ struct StoreStats {
   std::uint64_t events = 0;
   std::uint64_t tiles = 0;
   std::uint64_t bytes_on_disk = 0;
+  // Tile values committed (durable in a journal) but not yet merged into the stored tiles.
+  std::uint64_t unflushed_tile_bytes = 0;
 };
 
 // A consistent read-only view of the store at one moment: later commits and expiries do not

@@ -131,6 +131,19 @@ std::string note_key(std::string_view name) {
   return key;
 }
 
+std::string journal_key(std::uint64_t number) {
+  std::string key = kJournalPrefix;
+  ByteWriter(key).fixed64_be(number);
+  return key;
+}
+
+std::uint64_t parse_journal_key(std::string_view key) {
+  const std::string_view prefix = kJournalPrefix;
+  if (!key.starts_with(prefix) || key.size() != prefix.size() + 8)
+    throw CorruptionError("not a journal key");
+  return ByteReader(key.substr(prefix.size())).fixed64_be();
+}
+
 std::string time_value(TimeMs t) {
   std::string value;
   ByteWriter(value).time_be(t);

@@ -18,6 +18,8 @@
 //                  meta/ids_expired_through
 //                  meta/format                                       kFormat
 //                  note/<name>                                       the note's bytes
+//                  journal/<number (8)>                              a journal record
+//                                                                    (tile_journal.h)
 //
 // Every key of the first three starts with the user (kUserPrefixSize bytes), so one user's keys
 // are one contiguous range; within it a user's events sort by (ts, event_id) and a user's
@@ -47,11 +49,13 @@ inline constexpr char kTilesFamily[] = "tiles";
 // Format 3 keys the record of seen event ids by a 64-bit hash of the id (it is kept for the
 // late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
 // whole id. Format 1 kept one tile per (user, state, kind, start) instead of one per (user,
-// kind, start) holding every state's part. None can be read as another.
-inline constexpr char kFormat[] = "signalbox-rocksdb-3";
+// kind, start) holding every state's part. None can be read as another. Format 4 adds the tile
+// journal; a format 3 store is a format 4 store with an empty journal (kUpgradableFormat).
+inline constexpr char kFormat[] = "signalbox-rocksdb-4";
+inline constexpr char kUpgradableFormat[] = "signalbox-rocksdb-3";
 
-// For a format this version once wrote, what differs from kFormat (for the refusal message);
-// nullopt for kFormat and for formats it never wrote.
+// For a format this version once wrote and cannot read, what differs from kFormat (for the
+// refusal message); nullopt for kFormat, kUpgradableFormat and formats it never wrote.
 std::optional<std::string_view> earlier_format_difference(std::string_view format);
 
 // ---- user prefix ----
@@ -135,6 +139,12 @@ inline constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
 inline constexpr char kFormatKey[] = "meta/format";
 
 std::string note_key(std::string_view name);
+
+// Journal records: one prefix, by number (a prefix scan reads them in the order written).
+inline constexpr char kJournalPrefix[] = "journal/";
+std::string journal_key(std::uint64_t number);
+// Throws CorruptionError for a key that is not a journal key.
+std::uint64_t parse_journal_key(std::string_view key);
 
 // The value of the time records (kHighWaterKey, kExpiredKey, kIdsExpiredKey).
 std::string time_value(TimeMs t);

@@ -23,6 +23,9 @@ void validate_rocksdb_options(const RocksDbOptions& options) {
     refuse("background_jobs", fmt::format("{}", options.background_jobs), "at least 1");
   if (options.info_log_files_kept < 1)
     refuse("info_log_files_kept", fmt::format("{}", options.info_log_files_kept), "at least 1");
+  if (options.unflushed_values_per_tile < 1)
+    refuse("unflushed_values_per_tile", fmt::format("{}", options.unflushed_values_per_tile),
+           "at least 1");
   if (!(options.event_id_memtable_bloom_ratio >= 0 &&
         options.event_id_memtable_bloom_ratio <= 0.25))
     refuse("event_id_memtable_bloom_ratio",

@@ -60,6 +60,16 @@ struct RocksDbOptions {
   // writes after any background error instead of going on from a damaged state.
   // Default: true.
   bool paranoid_checks = true;
+  // Tile values committed but not yet merged into the `tiles` family are kept in memory and in
+  // the tile journal (unflushed_tiles.h), and merged into one operand per tile, in one atomic
+  // write, once they reach this many bytes: a tile that many commits touch is then written once
+  // per flush instead of once per commit. Also the most a crash leaves to recover at the next
+  // open. 0: each commit writes its tiles' merge operands itself (no journal).
+  // Default: 32 MiB.
+  std::size_t unflushed_tile_bytes = std::size_t{32} << 20;
+  // ... or once one tile has gathered this many values (a query of its user merges them all).
+  // At least 1. Default: 16.
+  std::size_t unflushed_values_per_tile = 16;
   // A hot tile (a heavy user's current hour) gets a merge operand per commit; past this many
   // pending in the memtable, they are merged at write time so that reads do not redo it
   // every time. 0: never at write time. Default: 8.

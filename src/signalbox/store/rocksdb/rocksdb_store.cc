@@ -22,7 +22,9 @@
 #include "signalbox/store/rocksdb/expiry_filters.h"
 #include "signalbox/store/rocksdb/holding_file_system.h"
 #include "signalbox/store/rocksdb/key_layout.h"
+#include "signalbox/store/rocksdb/tile_journal.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
+#include "signalbox/store/rocksdb/unflushed_tiles.h"
 #include "signalbox/store/rocksdb/visible_time_cache.h"
 #include "signalbox/store/tile_value.h"
 #include "signalbox/store/tiles.h"
@@ -49,6 +51,20 @@ using rocksdb_keys::parse_time_value;
 using rocksdb_keys::tile_key;
 using rocksdb_keys::time_value;
 using rocksdb_keys::user_prefix;
+
+// Ends the unflushed tiles' write on every way out of the scope that began it.
+class UnflushedWrite {
+ public:
+  UnflushedWrite(UnflushedTiles& tiles, rocksdb::SequenceNumber latest) : tiles_(tiles) {
+    tiles_.begin_write(latest);
+  }
+  ~UnflushedWrite() { tiles_.end_write(); }
+  UnflushedWrite(const UnflushedWrite&) = delete;
+  UnflushedWrite& operator=(const UnflushedWrite&) = delete;
+
+ private:
+  UnflushedTiles& tiles_;
+};
 
 // One key of a commit by the numbers it is made of, so that a batch is put in key order
 // before any key is encoded (key_layout.h: the tuples sort as the bytes do).
@@ -78,6 +94,7 @@ class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbOptions& options, const TileMerger& merger)
       : options_(options),
+        merger_(merger),
         merge_operator_(std::make_shared<TileMergeOperator>(merger)),
         event_filter_(expired_through_),
         id_filter_(ids_expired_through_),
@@ -129,7 +146,17 @@ class RocksDbStore final : public Store {
     }
   }
 
-  ~RocksDbStore() override { close(); }
+  ~RocksDbStore() override {
+    // What is left unflushed is safe in the journal; flushing it now spares the next open
+    // (or a read-only reader) from merging it.
+    if (!options_.read_only) {
+      try {
+        flush_unflushed(/*all=*/true);
+      } catch (const std::exception&) {
+      }
+    }
+    close();
+  }
 
   void check_format_and_load(const std::string& path) {
     rocksdb::Status status;
@@ -147,10 +174,13 @@ class RocksDbStore final : public Store {
             "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild "
             "it",
             path, format, *difference, kFormat));
-      if (format != kFormat)
+      if (format == rocksdb_keys::kUpgradableFormat && !options_.read_only)
+        check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+      else if (format != kFormat && format != rocksdb_keys::kUpgradableFormat)
         throw StorageError(
             fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
+    recover_journal();
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
     ids_expired_through_ = read_time(kIdsExpiredKey);
@@ -161,6 +191,37 @@ class RocksDbStore final : public Store {
       snapshot_high_water_.after_write(high_water_.load(), latest);
       snapshot_expired_through_.after_write(expired_through_.load(), latest);
     }
+  }
+
+  // The journal records a crash left (tile_journal.h): a writable store merges them into their
+  // tiles and deletes them in one atomic write; a read-only store, whose view is frozen at
+  // open, keeps them in memory for its snapshots to add.
+  void recover_journal() {
+    rocksdb::ReadOptions scan;
+    scan.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, default_));
+    const std::string_view prefix = rocksdb_keys::kJournalPrefix;
+    rocksdb::WriteBatch wb;
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next()) {
+      const std::uint64_t number = rocksdb_keys::parse_journal_key(it->key().ToStringView());
+      std::vector<std::pair<TileKey, std::string_view>> tiles =
+          parse_journal_record(it->value().ToStringView());
+      if (options_.read_only) {
+        std::vector<std::pair<TileKey, std::string>> values;
+        values.reserve(tiles.size());
+        for (const auto& [key, value] : tiles) values.emplace_back(key, std::string(value));
+        unflushed_.add(number, db_->GetLatestSequenceNumber(), std::move(values));
+      } else {
+        for (const auto& [key, value] : tiles)
+          check(wb.Merge(tiles_, tile_key(key), rocksdb::Slice(value.data(), value.size())),
+                "recover tile");
+        check(wb.Delete(default_, it->key()), "recover journal");
+      }
+    }
+    check(it->status(), "read journal");
+    it.reset();
+    if (wb.Count() > 0) write(wb, "recover journal");
   }
 
   // Deletes the table files the open found unlisted in the MANIFEST when the store holds all
@@ -292,25 +353,85 @@ class RocksDbStore final : public Store {
       rocksdb_keys::event_id_key_into(key, at.user, at.second);
       check(wb.Put(event_ids_, key, rocksdb_keys::event_id_value(events[at.index].ts)), "batch id");
     }
-    for (std::uint32_t at : tile_order) {
-      const TileDelta& t = batch.tiles[at];
-      rocksdb_keys::tile_key_into(key, t.key);
-      check(wb.Merge(tiles_, key, encode_tile_delta(t)), "batch tile");
+    // Write-behind: the tiles' values go to one journal record and to memory, and reach the
+    // tiles family merged, at the next flush (unflushed_tiles.h); else one merge per tile.
+    const bool write_behind = options_.unflushed_tile_bytes > 0 && !batch.tiles.empty();
+    std::vector<std::pair<TileKey, std::string>> unflushed;
+    if (write_behind) {
+      unflushed.reserve(batch.tiles.size());
+      for (std::uint32_t at : tile_order)
+        unflushed.emplace_back(batch.tiles[at].key, encode_tile_delta(batch.tiles[at]));
+      check(wb.Put(default_, rocksdb_keys::journal_key(next_journal_),
+                   encode_journal_record(unflushed)),
+            "batch journal");
+    } else {
+      for (std::uint32_t at : tile_order) {
+        const TileDelta& t = batch.tiles[at];
+        rocksdb_keys::tile_key_into(key, t.key);
+        check(wb.Merge(tiles_, key, encode_tile_delta(t)), "batch tile");
+      }
     }
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     for (const auto& [name, value] : batch.notes)
       check(wb.Put(default_, note_key(name), value), "batch note");
     snapshot_high_water_.before_write();
-    write(wb, "commit");
+    {
+      UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
+      write(wb, "commit");
+      if (write_behind)
+        unflushed_.add(next_journal_++, db_->GetLatestSequenceNumber(), std::move(unflushed));
+    }
     snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
+    if (unflushed_.gathering_bytes() >= options_.unflushed_tile_bytes ||
+        unflushed_.gathering_most_values_per_tile() >= options_.unflushed_values_per_tile)
+      flush_unflushed(/*all=*/false);
+  }
+
+  // Merges the unflushed tile values into the tiles family: one generation (the oldest), or
+  // with `all` every one there is. Each goes in one atomic write: a merge operand per tile
+  // and the deletion of the journal records its values came from.
+  void flush_unflushed(bool all) {
+    while (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal()) {
+      rocksdb::WriteBatch wb;
+      std::vector<std::uint64_t> users;
+      users.reserve(generation->users.size());
+      for (const auto& [user, tiles] : generation->users) users.push_back(user);
+      std::sort(users.begin(), users.end());  // keys in key order (see commit())
+      std::string key;
+      std::vector<std::string_view> values;
+      for (std::uint64_t user : users) {
+        for (const auto& [kind_start, tile_values] : generation->users.at(user)) {
+          const TileKey tile{user, kind_start.first, kind_start.second};
+          rocksdb_keys::tile_key_into(key, tile);
+          values.clear();
+          for (const UnflushedTiles::Generation::Value& v : tile_values) values.push_back(*v.bytes);
+          if (values.size() == 1) {
+            check(wb.Merge(tiles_, key, values.front()), "flush tile");
+          } else {
+            check(wb.Merge(tiles_, key, merge_tile_values(tile.kind, values, merger_)),
+                  "flush tile");
+          }
+        }
+      }
+      for (std::uint64_t number : generation->batches)
+        check(wb.Delete(default_, rocksdb_keys::journal_key(number)), "flush journal");
+      {
+        UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
+        write(wb, "flush tiles");
+        unflushed_.flushed(generation, db_->GetLatestSequenceNumber());
+      }
+      if (!all) return;
+    }
   }
 
   std::unique_ptr<StoreSnapshot> snapshot() override;
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
+    // Folding and compaction read the tiles family: it must hold every committed value.
+    flush_unflushed(/*all=*/true);
     policy_.set(policy);
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
@@ -414,11 +535,13 @@ class RocksDbStore final : public Store {
     if (db_->GetIntProperty(tiles_, "rocksdb.estimate-num-keys", &v)) s.tiles = v;
     for (auto* family : {default_, events_, event_ids_, tiles_})
       if (db_->GetIntProperty(family, "rocksdb.total-sst-files-size", &v)) s.bytes_on_disk += v;
+    s.unflushed_tile_bytes = unflushed_.bytes();
     return s;
   }
 
   void flush() override {
     if (options_.read_only) return;
+    flush_unflushed(/*all=*/true);
     rocksdb::FlushOptions options;
     options.wait = true;
     check(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
@@ -448,6 +571,8 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* events() { return events_; }
   rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }
   rocksdb::ColumnFamilyHandle* meta() { return default_; }
+  UnflushedTiles& unflushed() { return unflushed_; }
+  const TileMerger& merger() const { return merger_; }
   TimeMs expired_through_now() const { return expired_through_.load(std::memory_order_acquire); }
   // The records a snapshot reads, by the sequence numbers they are visible from (see
   // visible_time_cache.h for why a snapshot may take them from there); empty when the store
@@ -499,7 +624,12 @@ class RocksDbStore final : public Store {
   }
 
   RocksDbOptions options_;
+  const TileMerger& merger_;
   std::shared_ptr<TileMergeOperator> merge_operator_;
+  // Tile values journaled but not merged into tiles_ yet, and the number of the next
+  // journal record (numbers start again after an open: it leaves the journal empty).
+  UnflushedTiles unflushed_;
+  std::uint64_t next_journal_ = 1;
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
   std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};
@@ -525,9 +655,12 @@ class RocksDbStore final : public Store {
 // drops expired events afterwards cannot take anything from under this view.
 class RocksDbSnapshot final : public StoreSnapshot {
  public:
-  explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()) {
+  explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()), merger_(store.merger()) {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see RocksDbStore::commit
-    snapshot_ = db_->GetSnapshot();
+    unflushed_ = store.unflushed().view([&] {
+      snapshot_ = db_->GetSnapshot();
+      return snapshot_->GetSequenceNumber();
+    });
     read_.snapshot = snapshot_;
     events_family_ = store.events();
     events_.reset(db_->NewIterator(read_, events_family_));
@@ -599,6 +732,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   // One prefix seek per column family; the prefix bloom filters answer most of them for a
   // user never seen without reading a block.
   bool holds_user(std::uint64_t user) override {
+    if (unflushed_.holds_user(user)) return true;
     const std::string prefix = user_prefix(user);
     scanned_.reset();  // events_ moves
     for (rocksdb::Iterator* it : {events_.get(), tiles_.get()}) {
@@ -619,9 +753,14 @@ class RocksDbSnapshot final : public StoreSnapshot {
     // lie between ones already read, so none of the kind's tiles in [from, to] is missed.
     bool positioned = false;
     for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
-      TileKey first{user, kind, kind == TileKind::kBase ? 0 : from};
+      const bool base = kind == TileKind::kBase;
+      TileKey first{user, kind, base ? 0 : from};
       const std::string start = tile_key(first);
       const std::string prefix = rocksdb_keys::tile_kind_prefix(user, kind);
+      // The values not flushed yet, by start, each added to its stored tile or alone.
+      const std::vector<UnflushedTiles::Tile> unflushed =
+          unflushed_.tiles(user, kind, first.start, base ? 0 : to);
+      std::size_t next = 0;
       if (!positioned || !tiles_->Valid() || tiles_->key().compare(rocksdb::Slice(start)) < 0)
         tiles_->Seek(start);
       positioned = true;
@@ -629,14 +768,22 @@ class RocksDbSnapshot final : public StoreSnapshot {
         std::string_view key = tiles_->key().ToStringView();
         if (!key.starts_with(prefix)) break;
         TileKey parsed = parse_tile_key(key);
-        if (kind != TileKind::kBase && parsed.start > to) break;
-        append_stored_tiles(parsed, tiles_->value().ToStringView(), state_ids, out);
-        if (kind == TileKind::kBase) {
+        if (!base && parsed.start > to) break;
+        for (; next < unflushed.size() && unflushed[next].key.start < parsed.start; ++next)
+          append_unflushed(unflushed[next], std::nullopt, state_ids, out);
+        const std::string_view value = tiles_->value().ToStringView();
+        if (next < unflushed.size() && unflushed[next].key.start == parsed.start)
+          append_unflushed(unflushed[next++], value, state_ids, out);
+        else
+          append_stored_tiles(parsed, value, state_ids, out);
+        if (base) {
           tiles_->Next();  // a user has one base tile
           break;
         }
       }
       check(tiles_->status(), "read tiles");
+      for (; next < unflushed.size(); ++next)
+        append_unflushed(unflushed[next], std::nullopt, state_ids, out);
     }
     return out;
   }
@@ -650,7 +797,24 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return parse_time_value(value);
   }
 
+  // One tile's stored value (if any) merged with its unflushed values, then as append_stored_tiles.
+  void append_unflushed(const UnflushedTiles::Tile& tile, std::optional<std::string_view> stored,
+                        std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out) {
+    std::vector<std::string_view> values;
+    values.reserve(tile.values.size() + 1);
+    if (stored) values.push_back(*stored);
+    for (const std::shared_ptr<const std::string>& v : tile.values) values.push_back(*v);
+    if (values.size() == 1) {
+      append_stored_tiles(tile.key, values.front(), state_ids, out);
+      return;
+    }
+    append_stored_tiles(tile.key, merge_tile_values(tile.key.kind, values, merger_), state_ids,
+                        out);
+  }
+
   rocksdb::DB* db_;
+  const TileMerger& merger_;
+  UnflushedTiles::View unflushed_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   rocksdb::ReadOptions read_;
   rocksdb::ColumnFamilyHandle* events_family_ = nullptr;

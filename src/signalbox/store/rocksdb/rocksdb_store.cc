@@ -430,8 +430,11 @@ class RocksDbStore final : public Store {
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
-    // Folding and compaction read the tiles family: it must hold every committed value.
-    flush_unflushed(/*all=*/true);
+    // Folding reads the tiles family, and a compaction is asked for one value per tile: both
+    // need every committed value there. Moving the horizons alone does not: a value flushed
+    // later into a tile no window reaches any more is dropped by a later compaction.
+    if (options.fold_base || options.compact_tiles || options.compact)
+      flush_unflushed(/*all=*/true);
     policy_.set(policy);
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;

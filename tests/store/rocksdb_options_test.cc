@@ -74,7 +74,7 @@ TEST(RocksDbOptions, OutOfRangeFieldsAreRefusedByName) {
               o.info_log_files_kept = 1;
               o.event_id_memtable_bloom_ratio = 0.25;
               o.block_cache_bytes = 0;
-              o.tile_max_successive_merges = 0;
+              o.tile_max_successive_merges = 8;
             }),
             "");
 }
@@ -159,7 +159,7 @@ TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
     EXPECT_NE(file[table]["filter_policy"].find("bloomfilter:10"), std::string::npos) << family;
     EXPECT_EQ(file[table]["no_block_cache"], "false") << family;
   }
-  EXPECT_EQ(file["CFOptions \"tiles\""]["max_successive_merges"], "8");
+  EXPECT_EQ(file["CFOptions \"tiles\""]["max_successive_merges"], "0");
   EXPECT_EQ(file["CFOptions \"tiles\""]["merge_operator"], "signalbox.TileMerge2");
   EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_prefix_bloom_size_ratio"], "0.050000");
   EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_whole_key_filtering"], "true");

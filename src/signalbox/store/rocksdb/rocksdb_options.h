@@ -70,10 +70,13 @@ struct RocksDbOptions {
   // ... or once one tile has gathered this many values (a query of its user merges them all).
   // At least 1. Default: 16.
   std::size_t unflushed_values_per_tile = 16;
-  // A hot tile (a heavy user's current hour) gets a merge operand per commit; past this many
-  // pending in the memtable, they are merged at write time so that reads do not redo it
-  // every time. 0: never at write time. Default: 8.
-  std::size_t tile_max_successive_merges = 8;
+  // Past this many merge operands of one tile pending in the memtable, RocksDB merges them at
+  // write time so that reads do not redo it every time; the price is a memtable search to
+  // count them at every tile merge written (5 % of a replay's instructions). With write-behind
+  // tiles a hot tile (a heavy user's current hour) gets one operand per flush, not one per
+  // commit, so none is needed; without them (unflushed_tile_bytes = 0), 8 is a good value.
+  // 0: never at write time. Default: 0.
+  std::size_t tile_max_successive_merges = 0;
   // The share of the `event_ids` memtable given to a bloom filter of its keys: nearly every
   // id looked up at ingest is new, and the filter answers those without searching the
   // memtable. 0: none; at most 0.25. Default: 0.05.

@@ -385,8 +385,14 @@ class RocksDbStore final : public Store {
     snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
     if (unflushed_.gathering_bytes() >= options_.unflushed_tile_bytes ||
-        unflushed_.gathering_most_values_per_tile() >= options_.unflushed_values_per_tile)
-      flush_unflushed(/*all=*/false);
+        unflushed_.gathering_most_values_per_tile() >= options_.unflushed_values_per_tile) {
+      // The commit is stored whatever happens here: a flush refused (the disk reserve) leaves
+      // the values in the journal and memory, and the next commit tries again.
+      try {
+        flush_unflushed(/*all=*/false);
+      } catch (const StorageError&) {
+      }
+    }
   }
 
   // Merges the unflushed tile values into the tiles family: one generation (the oldest), or

@@ -35,6 +35,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
   const rocksdb::CompressionType compression = options.compression == RocksDbCompression::kLz4
                                                    ? rocksdb::kLZ4Compression
                                                    : rocksdb::kNoCompression;
+  // Level 0 holds what flushes write: left uncompressed, a flush costs no compression (an
+  // eighth of a replay's instructions), and compaction compresses it on its way down.
+  std::vector<rocksdb::CompressionType> by_level(7, compression);
+  by_level[0] = rocksdb::kNoCompression;
   std::shared_ptr<const rocksdb::SliceTransform> by_user;
   if (options.memtable_insert_hints)
     by_user.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
@@ -53,6 +57,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
   events.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
   events.compaction_filter = hooks.event_filter;
   events.compression = compression;
+  events.compression_per_level = by_level;
 
   rocksdb::ColumnFamilyOptions ids = family();
   ids.compaction_filter = hooks.event_id_filter;
@@ -67,6 +72,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
   tiles.max_successive_merges = options.tile_max_successive_merges;
   tiles.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(rocksdb_keys::kUserPrefixSize));
   tiles.compression = compression;
+  tiles.compression_per_level = by_level;
 
   rocksdb::ColumnFamilyOptions meta;
   meta.write_buffer_size = options.write_buffer_bytes;

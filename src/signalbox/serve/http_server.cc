@@ -166,8 +166,8 @@ struct HttpServer::Impl {
   HttpApi api;
   Admission admission;
   InlineQueries inline_queries;
-  // Requests posted to query_pool that no thread took yet.
-  std::atomic<std::size_t> queries_waiting{0};
+  // Requests posted to query_pool and not yet answered there, queued or running.
+  std::atomic<std::size_t> queries_in_pool{0};
   asio::io_context io;
   asio::thread_pool ingest_pool;
   asio::thread_pool query_pool;
@@ -327,8 +327,9 @@ HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
 awaitable<HttpResponse> HttpServer::Impl::answer_in_pool(
     HttpRequest request, Route route, std::chrono::steady_clock::time_point received,
     std::chrono::steady_clock::time_point deadline) {
-  if (route != Route::kEvents) queries_waiting.fetch_sub(1, std::memory_order_relaxed);
-  co_return answer(request, route, received, deadline, false);
+  HttpResponse response = answer(request, route, received, deadline, false);
+  if (route != Route::kEvents) queries_in_pool.fetch_sub(1, std::memory_order_relaxed);
+  co_return response;
 }
 
 HttpResponse HttpServer::Impl::busy_response(Route route, std::string_view message) {
@@ -514,12 +515,12 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
                                            "(server.max_queued_requests); retry later",
                                            admission.queued_requests.limit()));
     } else if (inline_queries.runs_inline(inline_candidate(request, route),
-                                          queries_waiting.load(std::memory_order_relaxed))) {
+                                          queries_in_pool.load(std::memory_order_relaxed))) {
       api.metrics().count_inline_query();
       response = answer(request, route, received, deadline, true);
     } else {
       bool query = route != Route::kEvents;
-      if (query) queries_waiting.fetch_add(1, std::memory_order_relaxed);
+      if (query) queries_in_pool.fetch_add(1, std::memory_order_relaxed);
       response = co_await asio::co_spawn(
           query ? query_pool : ingest_pool,
           answer_in_pool(std::move(request), route, received, deadline), use_awaitable);

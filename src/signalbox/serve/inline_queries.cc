@@ -12,8 +12,8 @@ std::int64_t ns_of(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-bool InlineQueries::runs_inline(std::string_view path, std::size_t pool_waiting) const {
-  if (!enabled() || path.empty() || pool_waiting > 0) return false;
+bool InlineQueries::runs_inline(std::string_view path, std::size_t in_pool) const {
+  if (!enabled() || path.empty() || in_pool > 0) return false;
   std::optional<std::chrono::microseconds> cost = costs_.last(path);
   if (!cost || *cost > budget_) return false;
   std::int64_t ahead =

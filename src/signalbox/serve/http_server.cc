@@ -327,9 +327,14 @@ HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
 awaitable<HttpResponse> HttpServer::Impl::answer_in_pool(
     HttpRequest request, Route route, std::chrono::steady_clock::time_point received,
     std::chrono::steady_clock::time_point deadline) {
-  HttpResponse response = answer(request, route, received, deadline, false);
-  if (route != Route::kEvents) queries_in_pool.fetch_sub(1, std::memory_order_relaxed);
-  co_return response;
+  // Counted out however the answer ends: a count left behind would keep inlining off.
+  struct Leave {
+    std::atomic<std::size_t>* count;
+    ~Leave() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } leave{route != Route::kEvents ? &queries_in_pool : nullptr};
+  co_return answer(request, route, received, deadline, false);
 }
 
 HttpResponse HttpServer::Impl::busy_response(Route route, std::string_view message) {

@@ -23,8 +23,12 @@ HttpMetrics::HttpMetrics(MetricsRegistry& registry)
                            .histograms("signalbox_ingest_duration_seconds",
                                        "Time to decode and commit one POST /v1/events body.")
                            .series({})),
-      connections_(
-          registry.gauges("signalbox_http_connections", "Open HTTP connections.").Add({})) {
+      connections_(registry.gauges("signalbox_http_connections", "Open HTTP connections.").Add({})),
+      inline_queries_(registry
+                          .counters("signalbox_http_inline_queries_total",
+                                    "GET /v1/users/{user_id}/signals requests answered on an I/O "
+                                    "thread rather than in the query pool.")
+                          .Add({})) {
   auto& requests =
       registry.counters("signalbox_http_requests_total",
                         "HTTP requests answered, by route and status code.", {"route", "code"});

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "signalbox/metrics/duration_histogram.h"
@@ -18,7 +19,8 @@ class MetricsRegistry;
 
 // The HTTP front end's own metrics, in a MetricsRegistry: signalbox_http_requests_total{route,
 // code} (a series once it happened), signalbox_query_duration_seconds{route} (the two query
-// routes), signalbox_ingest_duration_seconds and the gauge signalbox_http_connections. Ingest
+// routes), signalbox_ingest_duration_seconds, the gauge signalbox_http_connections and
+// signalbox_http_inline_queries_total (GETs of signals answered on an I/O thread). Ingest
 // outcomes are counted in the registry's shared IngestMetrics. Every label set is resolved
 // once: a request costs atomic additions, no lookup and no lock. Thread-safe.
 class HttpMetrics {
@@ -32,6 +34,8 @@ class HttpMetrics {
   void observe_query(Route route, std::chrono::nanoseconds duration);
   // Time spent decoding and committing one POST /v1/events body.
   void observe_ingest(std::chrono::nanoseconds duration) { ingest_duration_.observe(duration); }
+  // One GET of signals answered on an I/O thread instead of in the query pool (InlineQueries).
+  void count_inline_query() { inline_queries_.Increment(); }
   void connection_opened() { connections_.Increment(); }
   void connection_closed() { connections_.Decrement(); }
 
@@ -47,6 +51,7 @@ class HttpMetrics {
   std::array<std::atomic<DurationHistogram*>, kRouteCount> query_durations_{};
   DurationHistogram& ingest_duration_;
   prometheus::Gauge& connections_;
+  prometheus::Counter& inline_queries_;
 };
 
 }  // namespace signalbox

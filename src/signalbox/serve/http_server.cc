@@ -17,6 +17,7 @@
 #include "signalbox/serve/api_refusals.h"
 #include "signalbox/serve/asio_ssl.h"
 #include "signalbox/serve/http_api.h"
+#include "signalbox/serve/inline_queries.h"
 #include "signalbox/serve/write_guard.h"
 
 namespace signalbox {
@@ -44,21 +45,6 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
   asio::ip::address address = endpoint.address();
   if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
   return fmt::format("{}:{}", address.to_string(), endpoint.port());
-}
-
-awaitable<HttpResponse> handle_in_pool(HttpApi& api, HttpRequest request,
-                                       std::chrono::steady_clock::time_point received,
-                                       std::chrono::steady_clock::time_point deadline) {
-  if (std::chrono::steady_clock::now() >= deadline) {
-    HttpResponse response = api.error_response(
-        http::status::service_unavailable, request.version(),
-        HttpApi::route_of({request.target().data(), request.target().size()}),
-        "deadline: the request waited in the queue until its deadline passed (server busy; "
-        "server.query_timeout or X-Request-Timeout-Ms)");
-    response.set(http::field::retry_after, "1");
-    co_return response;
-  }
-  co_return api.handle(request, received, deadline);
 }
 
 bool is_closed_by_peer(const error_code& ec) {
@@ -115,6 +101,14 @@ std::string_view header_text(const HttpRequest& request, http::field field) {
   return {value.data(), value.size()};
 }
 
+// The path of a GET of one user's signals (its user, before any query), or "" for any other
+// request: what InlineQueries knows costs by.
+std::string_view inline_candidate(const HttpRequest& request, Route route) {
+  if (route != Route::kUserSignals || request.method() != http::verb::get) return {};
+  std::string_view target(request.target().data(), request.target().size());
+  return target.substr(0, target.find('?'));
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -123,6 +117,7 @@ struct HttpServer::Impl {
         options(std::move(opts)),
         api(engine, HttpApiOptions{options.max_batch_users, options.ingest, options.metrics}),
         admission(options.max_connections, options.max_inflight_bytes, options.max_queued_requests),
+        inline_queries(options.inline_query_budget, options.io_threads),
         io(static_cast<int>(options.io_threads)),
         ingest_pool(options.ingest_threads),
         query_pool(options.query_threads),
@@ -139,6 +134,14 @@ struct HttpServer::Impl {
   awaitable<void> answer_and_close(Session& session, Stream& stream, beast::flat_buffer& buffer,
                                    HttpResponse response);
   awaitable<void> refuse_connection(Session& session);
+  // Answers a request received in full, unless its deadline passed while it waited; a GET of
+  // signals tells inline_queries what it cost. `in_line`: on the I/O thread.
+  HttpResponse answer(const HttpRequest& request, Route route,
+                      std::chrono::steady_clock::time_point received,
+                      std::chrono::steady_clock::time_point deadline, bool in_line);
+  awaitable<HttpResponse> answer_in_pool(HttpRequest request, Route route,
+                                         std::chrono::steady_clock::time_point received,
+                                         std::chrono::steady_clock::time_point deadline);
   HttpResponse read_error_response(const error_code& ec, const HttpRequest& partial,
                                    bool header_done);
   HttpResponse busy_response(Route route, std::string_view message);
@@ -162,6 +165,9 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpApi api;
   Admission admission;
+  InlineQueries inline_queries;
+  // Requests posted to query_pool and not yet answered there, queued or running.
+  std::atomic<std::size_t> queries_in_pool{0};
   asio::io_context io;
   asio::thread_pool ingest_pool;
   asio::thread_pool query_pool;
@@ -296,6 +302,39 @@ awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
                   admission.connections.limit()));
   beast::flat_buffer buffer(kReadChunk);
   co_await answer_and_close(session, *session.plain, buffer, std::move(response));
+}
+
+HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
+                                      std::chrono::steady_clock::time_point received,
+                                      std::chrono::steady_clock::time_point deadline,
+                                      bool in_line) {
+  auto start = std::chrono::steady_clock::now();
+  if (start >= deadline) {
+    HttpResponse response = api.error_response(
+        http::status::service_unavailable, request.version(), route,
+        "deadline: the request waited in the queue until its deadline passed (server busy; "
+        "server.query_timeout or X-Request-Timeout-Ms)");
+    response.set(http::field::retry_after, "1");
+    return response;
+  }
+  HttpResponse response = api.handle(request, received, deadline);
+  std::string_view path = inline_candidate(request, route);
+  if (!path.empty())
+    inline_queries.record(path, start, std::chrono::steady_clock::now() - start, in_line);
+  return response;
+}
+
+awaitable<HttpResponse> HttpServer::Impl::answer_in_pool(
+    HttpRequest request, Route route, std::chrono::steady_clock::time_point received,
+    std::chrono::steady_clock::time_point deadline) {
+  // Counted out however the answer ends: a count left behind would keep inlining off.
+  struct Leave {
+    std::atomic<std::size_t>* count;
+    ~Leave() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } leave{route != Route::kEvents ? &queries_in_pool : nullptr};
+  co_return answer(request, route, received, deadline, false);
 }
 
 HttpResponse HttpServer::Impl::busy_response(Route route, std::string_view message) {
@@ -480,10 +519,16 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
           busy_response(route, fmt::format("server busy: {} requests are waiting to be answered "
                                            "(server.max_queued_requests); retry later",
                                            admission.queued_requests.limit()));
+    } else if (inline_queries.runs_inline(inline_candidate(request, route),
+                                          queries_in_pool.load(std::memory_order_relaxed))) {
+      api.metrics().count_inline_query();
+      response = answer(request, route, received, deadline, true);
     } else {
-      asio::thread_pool& pool = route == Route::kEvents ? ingest_pool : query_pool;
+      bool query = route != Route::kEvents;
+      if (query) queries_in_pool.fetch_add(1, std::memory_order_relaxed);
       response = co_await asio::co_spawn(
-          pool, handle_in_pool(api, std::move(request), received, deadline), use_awaitable);
+          query ? query_pool : ingest_pool,
+          answer_in_pool(std::move(request), route, received, deadline), use_awaitable);
     }
     queued.release();
     held.release();

@@ -37,6 +37,11 @@ struct HttpServerOptions {
   unsigned io_threads = 0;
   unsigned ingest_threads = 0;
   unsigned query_threads = 0;
+  // A GET /v1/users/{id}/signals whose path was last answered in at most this long is
+  // answered on the I/O thread instead of in the query pool, while the pool is idle and the
+  // I/O threads have time to spare (InlineQueries). Zero: every request but ingest goes to
+  // the query pool.
+  std::chrono::microseconds inline_query_budget = std::chrono::milliseconds(1);
   // A keep-alive connection idle this long is closed.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   // Longest time to receive one request once its first byte arrived, and to send one answer.
@@ -81,6 +86,16 @@ struct HttpServerOptions {
 // so that a backlog of POSTs waiting for the lock never holds up a GET. One I/O thread is
 // enough because framing costs microseconds beside a query; on 2 cores a second one made no
 // consistent difference under wrk (docs/http-api.md, Performance).
+//
+// The one exception: a GET of one user's signals known to be cheap runs on the I/O thread
+// that read it, without the two hops, the pool's queue and the wake-ups, which cost as much
+// as a light user's query (~80 µs). Known to be cheap means its path was answered before in
+// at most `inline_query_budget`; a path never answered, or slower than that, goes to the pool,
+// so a slow query never stalls the other connections (at most one that turned slow since its
+// last answer does, once). Inline answers also wait while the query pool is busy and once
+// they took half of the I/O threads' recent time, so that under load the pool's cores are
+// used (InlineQueries). Admission, access checks, deadlines, metrics and stopping are the
+// same either way: an inline request is received, counted and answered as a pooled one is.
 //
 // Stopping: stop accepting, close idle keep-alive connections, give requests still being
 // received `stop_grace` to arrive (then close their connections), let every request received

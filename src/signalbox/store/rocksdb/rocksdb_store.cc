@@ -806,18 +806,30 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return parse_time_value(value);
   }
 
-  // One tile's stored value (if any) merged with its unflushed values, then as append_stored_tiles.
+  // One tile's stored value (if any) merged with its unflushed values, then as
+  // append_stored_tiles. Each group of values is merged first, as its flush will merge it.
   void append_unflushed(const UnflushedTiles::Tile& tile, std::optional<std::string_view> stored,
                         std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out) {
-    std::vector<std::string_view> values;
-    values.reserve(tile.values.size() + 1);
-    if (stored) values.push_back(*stored);
-    for (const std::shared_ptr<const std::string>& v : tile.values) values.push_back(*v);
-    if (values.size() == 1) {
-      append_stored_tiles(tile.key, values.front(), state_ids, out);
+    std::vector<std::string> merged_groups;
+    merged_groups.reserve(tile.groups.size());
+    std::vector<std::string_view> operands;
+    if (stored) operands.push_back(*stored);
+    std::vector<std::string_view> group_values;
+    for (const auto& group : tile.groups) {
+      if (group.size() == 1) {
+        operands.push_back(*group.front());
+        continue;
+      }
+      group_values.clear();
+      for (const std::shared_ptr<const std::string>& v : group) group_values.push_back(*v);
+      operands.push_back(
+          merged_groups.emplace_back(merge_tile_values(tile.key.kind, group_values, merger_)));
+    }
+    if (operands.size() == 1) {
+      append_stored_tiles(tile.key, operands.front(), state_ids, out);
       return;
     }
-    append_stored_tiles(tile.key, merge_tile_values(tile.key.kind, values, merger_), state_ids,
+    append_stored_tiles(tile.key, merge_tile_values(tile.key.kind, operands, merger_), state_ids,
                         out);
   }
 

@@ -37,14 +37,16 @@ std::vector<UnflushedTiles::Tile> UnflushedTiles::View::tiles(std::uint64_t user
     const Generation::UserTiles& tiles = found->second;
     for (auto it = tiles.lower_bound({kind, from});
          it != tiles.end() && it->first.first == kind && it->first.second <= to; ++it) {
-      // Older generations came first: a tile already out gets the newer values appended.
+      std::vector<std::shared_ptr<const std::string>> group;
+      for (const Generation::Value& v : it->second)
+        if (v.sequence <= sequence_) group.push_back(v.bytes);
+      if (group.empty()) continue;
+      // Older generations came first: a tile already out gets the newer group appended.
       auto at = std::find_if(out.begin(), out.end(),
                              [&](const Tile& t) { return t.key.start == it->first.second; });
       if (at == out.end())
         at = out.insert(out.end(), Tile{TileKey{user, kind, it->first.second}, {}});
-      for (const Generation::Value& v : it->second)
-        if (v.sequence <= sequence_) at->values.push_back(v.bytes);
-      if (at->values.empty()) out.erase(at);
+      at->groups.push_back(std::move(group));
     }
   }
   std::sort(out.begin(), out.end(),

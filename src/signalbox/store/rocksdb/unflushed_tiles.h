@@ -41,10 +41,13 @@ namespace signalbox {
 // everything is guarded by one mutex, held for copying pointers only, never for merging.
 class UnflushedTiles {
  public:
-  // One tile's values, oldest first; they stay valid while a view of them lives.
+  // One tile's values, oldest first, grouped by the generation each is in (a flush merges a
+  // generation's values into one operand: a reader that merges each group first and then the
+  // groups, as the flushed operands are merged, gets the same bytes, floating point included,
+  // before and after the flush). They stay valid while a view of them lives.
   struct Tile {
     TileKey key;
-    std::vector<std::shared_ptr<const std::string>> values;
+    std::vector<std::vector<std::shared_ptr<const std::string>>> groups;
   };
 
   // Everything one flush merges and writes: every tile touched by the journal records

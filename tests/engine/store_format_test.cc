@@ -27,6 +27,25 @@ void write_format(const std::filesystem::path& path, const std::string& format) 
   delete db;
 }
 
+// The format record of the store at `path`.
+std::string read_format(const std::filesystem::path& path) {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : {"default", "events", "event_ids", "tiles"})
+    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  EXPECT_TRUE(
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path.string(), families, &handles, &db)
+          .ok());
+  std::string format;
+  if (db) {
+    db->Get(rocksdb::ReadOptions(), handles[0], "meta/format", &format).PermitUncheckedError();
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    delete db;
+  }
+  return format;
+}
+
 std::string open_error(const Config& config, bool read_only) {
   Engine::Options options;
   options.read_only = read_only;
@@ -50,6 +69,16 @@ TEST(StoreFormat, AStoreOfAnEarlierLayoutIsRefusedWithAWayOut) {
           << message;
     }
   }
+}
+
+// Format 3 is format 4 without the tile journal: read as it is, marked 4 by a writable open.
+TEST(StoreFormat, AStoreOfTheFormatBeforeTheTileJournalOpensAndIsMarkedCurrent) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  write_format(world.config.storage.path, "signalbox-rocksdb-3");
+  EXPECT_EQ(open_error(world.config, true), "");
+  EXPECT_EQ(read_format(world.config.storage.path), "signalbox-rocksdb-3");
+  EXPECT_EQ(open_error(world.config, false), "");
+  EXPECT_EQ(read_format(world.config.storage.path), "signalbox-rocksdb-4");
 }
 
 TEST(StoreFormat, AnUnknownFormatIsRefused) {

@@ -70,15 +70,7 @@ TEST(UnflushedTilesCrash, AKillBetweenAcknowledgementAndFlushLosesNothing) {
   metrics = after.get("/metrics");
   EXPECT_EQ(gauge(metrics.body, "signalbox_store_unflushed_tile_bytes"), 0)
       << "the journal left by the kill was not merged at open";
-  std::vector<RefEvent> reference;
-  for (const Event& e : events) reference.push_back(world.to_ref(e));
-  const TimeMs head = events.back().ts;
-  for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
-    HttpAnswer answer = after.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
-    ASSERT_EQ(answer.status, 200u) << answer.body;
-    ASSERT_EQ(diff(world.served(reference, user, head), answer.json(), 1e-9), "")
-        << "user " << user;
-  }
+  expect_every_event_counted_once(world, after, events, kUsers);
 }
 
 }  // namespace unflushed_tiles_crash

@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
 #include "event_texts.h"
 #include "fixed_times.h"
 #include "http_client.h"
@@ -120,5 +123,20 @@ class AcceptedEvents {
  private:
   ReferenceIntake intake_;
 };
+
+// Every user's served signals, as of the last event, equal the reference's over `events`
+// (each counted once, whatever the store went through).
+inline void expect_every_event_counted_once(World& world, HttpClient& client,
+                                            const std::vector<Event>& events, std::uint64_t users) {
+  std::vector<RefEvent> reference;
+  for (const Event& e : events) reference.push_back(world.to_ref(e));
+  const TimeMs head = events.back().ts;
+  for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+    HttpAnswer answer = client.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    EXPECT_EQ(diff(world.served(reference, user, head), answer.json(), kTolerance), "")
+        << "user " << user;
+  }
+}
 
 }  // namespace signalbox::testing

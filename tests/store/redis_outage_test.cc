@@ -47,21 +47,6 @@ std::unique_ptr<RedisProcess> durable_redis(int port, const std::filesystem::pat
                                      dir.string()});
 }
 
-// Every user's served signals, as of the last event, equal the reference's over `events`
-// (each counted once, whatever the store went through).
-void expect_every_event_counted_once(World& world, HttpClient& client,
-                                     const std::vector<Event>& events, std::uint64_t users) {
-  std::vector<RefEvent> reference;
-  for (const Event& e : events) reference.push_back(world.to_ref(e));
-  const TimeMs head = events.back().ts;
-  for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-    HttpAnswer answer = client.get(fmt::format("/v1/users/{}/signals?as_of={}", user, head));
-    ASSERT_EQ(answer.status, 200u) << answer.body;
-    EXPECT_EQ(diff(world.served(reference, user, head), answer.json(), kTolerance), "")
-        << "user " << user;
-  }
-}
-
 TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   ASSERT_TRUE(have_program("redis-server"))
       << "redis-server is not installed (Debian package redis-server)";

@@ -6,14 +6,13 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
 
+#include "signalbox/common/temp_folder.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/tiles.h"
@@ -77,13 +76,6 @@ Counts read_counts(StoreSnapshot& snapshot) {
 
 class RocksDbUnflushedTiles : public ::testing::Test {
  protected:
-  RocksDbUnflushedTiles() {
-    dir_ = fs::temp_directory_path() /
-           ("signalbox-unflushed-tiles-test-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-  }
-  ~RocksDbUnflushedTiles() override { fs::remove_all(dir_); }
-
   std::unique_ptr<Store> open(const fs::path& path, bool read_only = false,
                               std::size_t values_per_tile = 1000) {
     RocksDbOptions options;
@@ -93,7 +85,8 @@ class RocksDbUnflushedTiles : public ::testing::Test {
     return open_rocksdb_store(options, merger_);
   }
 
-  fs::path dir_;
+  TempFolder folder_{fs::temp_directory_path(), "signalbox-unflushed-tiles-test"};
+  const fs::path dir_ = folder_.path();
   CountMerger merger_;
 };
 

@@ -66,6 +66,16 @@ class UnflushedWrite {
   UnflushedTiles& tiles_;
 };
 
+// One tile value standing for `values` (oldest first): the value itself when there is one,
+// else their merge, kept in `storage`. A flush writes it for a generation's values of a tile,
+// and a reader merges each generation's the same way, so that both group them alike.
+std::string_view merged_operand(TileKind kind, std::span<const std::string_view> values,
+                                const TileMerger& merger, std::string& storage) {
+  if (values.size() == 1) return values.front();
+  storage = merge_tile_values(kind, values, merger);
+  return storage;
+}
+
 // One key of a commit by the numbers it is made of, so that a batch is put in key order
 // before any key is encoded (key_layout.h: the tuples sort as the bytes do).
 struct CommitOrder {
@@ -384,8 +394,7 @@ class RocksDbStore final : public Store {
     }
     snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
-    if (unflushed_.gathering_bytes() >= options_.unflushed_tile_bytes ||
-        unflushed_.gathering_most_values_per_tile() >= options_.unflushed_values_per_tile) {
+    if (unflushed_.gathered(options_.unflushed_tile_bytes, options_.unflushed_values_per_tile)) {
       // The commit is stored whatever happens here: a flush refused (the disk reserve) leaves
       // the values in the journal and memory, and the next commit tries again.
       try {
@@ -401,24 +410,23 @@ class RocksDbStore final : public Store {
   void flush_unflushed(bool all) {
     while (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal()) {
       rocksdb::WriteBatch wb;
-      std::vector<std::uint64_t> users;
+      using UserTiles = std::pair<const std::uint64_t, UnflushedTiles::Generation::UserTiles>;
+      std::vector<const UserTiles*> users;
       users.reserve(generation->users.size());
-      for (const auto& [user, tiles] : generation->users) users.push_back(user);
-      std::sort(users.begin(), users.end());  // keys in key order (see commit())
-      std::string key;
+      for (const UserTiles& user : generation->users) users.push_back(&user);
+      // Keys in key order (see commit()).
+      std::sort(users.begin(), users.end(),
+                [](const UserTiles* a, const UserTiles* b) { return a->first < b->first; });
+      std::string key, merged;
       std::vector<std::string_view> values;
-      for (std::uint64_t user : users) {
-        for (const auto& [kind_start, tile_values] : generation->users.at(user)) {
-          const TileKey tile{user, kind_start.first, kind_start.second};
+      for (const UserTiles* user : users) {
+        for (const auto& [kind_start, tile_values] : user->second) {
+          const TileKey tile{user->first, kind_start.first, kind_start.second};
           rocksdb_keys::tile_key_into(key, tile);
           values.clear();
           for (const UnflushedTiles::Generation::Value& v : tile_values) values.push_back(*v.bytes);
-          if (values.size() == 1) {
-            check(wb.Merge(tiles_, key, values.front()), "flush tile");
-          } else {
-            check(wb.Merge(tiles_, key, merge_tile_values(tile.kind, values, merger_)),
-                  "flush tile");
-          }
+          check(wb.Merge(tiles_, key, merged_operand(tile.kind, values, merger_, merged)),
+                "flush tile");
         }
       }
       for (std::uint64_t number : generation->batches)
@@ -810,27 +818,18 @@ class RocksDbSnapshot final : public StoreSnapshot {
   // append_stored_tiles. Each group of values is merged first, as its flush will merge it.
   void append_unflushed(const UnflushedTiles::Tile& tile, std::optional<std::string_view> stored,
                         std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out) {
-    std::vector<std::string> merged_groups;
-    merged_groups.reserve(tile.groups.size());
+    std::vector<std::string> merged_groups(tile.groups.size());
     std::vector<std::string_view> operands;
     if (stored) operands.push_back(*stored);
     std::vector<std::string_view> group_values;
-    for (const auto& group : tile.groups) {
-      if (group.size() == 1) {
-        operands.push_back(*group.front());
-        continue;
-      }
+    for (std::size_t g = 0; g < tile.groups.size(); ++g) {
       group_values.clear();
-      for (const std::shared_ptr<const std::string>& v : group) group_values.push_back(*v);
-      operands.push_back(
-          merged_groups.emplace_back(merge_tile_values(tile.key.kind, group_values, merger_)));
+      for (const std::shared_ptr<const std::string>& v : tile.groups[g]) group_values.push_back(*v);
+      operands.push_back(merged_operand(tile.key.kind, group_values, merger_, merged_groups[g]));
     }
-    if (operands.size() == 1) {
-      append_stored_tiles(tile.key, operands.front(), state_ids, out);
-      return;
-    }
-    append_stored_tiles(tile.key, merge_tile_values(tile.key.kind, operands, merger_), state_ids,
-                        out);
+    std::string merged;
+    append_stored_tiles(tile.key, merged_operand(tile.key.kind, operands, merger_, merged),
+                        state_ids, out);
   }
 
   rocksdb::DB* db_;

@@ -129,16 +129,10 @@ void UnflushedTiles::drop_flushed() {
   });
 }
 
-std::size_t UnflushedTiles::gathering_bytes() const {
+bool UnflushedTiles::gathered(std::size_t bytes, std::size_t values_per_tile) const {
   MutexLock lock(mutex_);
   const Generation* g = gathering();
-  return g ? g->bytes : 0;
-}
-
-std::size_t UnflushedTiles::gathering_most_values_per_tile() const {
-  MutexLock lock(mutex_);
-  const Generation* g = gathering();
-  return g ? g->most_values_per_tile : 0;
+  return g && (g->bytes >= bytes || g->most_values_per_tile >= values_per_tile);
 }
 
 std::size_t UnflushedTiles::bytes() const {

@@ -110,9 +110,9 @@ class UnflushedTiles {
   // sequence number is `sequence`: snapshots from then on no longer see it here.
   void flushed(const std::shared_ptr<const Generation>& generation, std::uint64_t sequence);
 
-  // What the generation gathering now holds, for the writer's flush policy.
-  std::size_t gathering_bytes() const;
-  std::size_t gathering_most_values_per_tile() const;
+  // Whether the generation gathering now holds at least `bytes`, or `values_per_tile` values
+  // on one tile (the writer's flush policy).
+  bool gathered(std::size_t bytes, std::size_t values_per_tile) const;
   // Bytes of every value not flushed (for metrics). Thread-safe.
   std::size_t bytes() const;
 

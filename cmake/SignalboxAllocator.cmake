@@ -48,4 +48,7 @@ function(signalbox_link_allocator target)
     target_link_libraries(${target} PRIVATE -Wl,--no-as-needed ${signalbox_allocator_library}
                           -Wl,--as-needed)
   endif()
+  if(signalbox_allocator_in_use STREQUAL "mimalloc")
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/signalbox/cli/mimalloc_options.cc)
+  endif()
 endfunction()

@@ -205,7 +205,7 @@ query_tier() {  # query_tier PORT TIER LABEL_SUFFIX WHAT: saturation, then half 
 # The box's HTTP ceiling: nginx (Debian's nginx-light) serving each light user's answer, the
 # bytes serve gave for it, as a static file at the URL http_load asks for
 # (/v1/users/{id}/signals?as_of=...; nginx ignores the query string), measured by the same
-# saturation run as q_sat_light. No server answering over HTTP on this box can do more.
+# saturation run as q_sat_light: what the box answers over HTTP with no query work at all.
 http_ceiling() {  # http_ceiling SERVE_PORT: the nginx_light run
   local dir="$work/nginx" www ceiling_port first worker_user=""
   rm -rf "$dir"
@@ -402,7 +402,7 @@ start_serve "$work/replay.yaml" "$port" "$work/serve-query.log"
 metric serve.rss_kb_start "$(awk '/VmRSS/ { print $2 }' /proc/"$serve_pid"/status)"
 for tier in light heavy; do
   query_tier "$port" "$tier" "" ""
-  [[ $tier == light ]] && http_ceiling "$port"
+  if [[ $tier == light ]]; then http_ceiling "$port"; fi
   echo "== Redis baseline, $tier users: saturation"
   "$redis_baseline" query --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
     --as-of "$end_ms" --duration "$duration" --threads "$connections" --label "redis_$tier" --metrics "$metrics"

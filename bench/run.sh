@@ -7,7 +7,8 @@
 # a heavy tier of >= 20 000 events per user), then measures ingest (`signalbox replay` and HTTP
 # POST batches vs a raw RocksDB append; replay of a shuffled log vs the time-ordered one, with peak
 # RSS under the sort's memory budget), queries over HTTP (saturation and a fixed offered rate,
-# light and heavy users) vs naive recompute and vs a Redis sorted-set service, freshness
+# light and heavy users) vs naive recompute and vs a Redis sorted-set service, light users also
+# vs the box's HTTP ceiling (nginx serving the same answers as static files), freshness
 # (POST -> visible, over HTTP and from Kafka), state per user, what the sequence and sketch
 # aggregators cost against a count signal, and how ingest, queries and state scale with the
 # number of users and with one user's history. Prints a table and writes bench/results.md; the raw
@@ -19,7 +20,9 @@
 # --only SECTION runs the build, the data and that section alone, prints its table and leaves
 # bench/results.md as it is; the sections that can run alone: signal-costs, scaling.
 # Needs: cmake, ninja, g++, redis-server (scripts/install-deps.sh installs them), and a
-# few GB of disk under WORK; GNU time (/usr/bin/time) for peak RSS, which is left out without it. Not run by CI; tests/bench smoke-tests the programs instead.
+# few GB of disk under WORK; GNU time (/usr/bin/time) for peak RSS, which is left out without it;
+# Debian's nginx-light (/usr/sbin/nginx) and curl for the HTTP ceiling, which install-deps.sh
+# leaves out (apt-get install nginx-light curl). Not run by CI; tests/bench smoke-tests the programs instead.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,6 +100,10 @@ scaling_bin="$build/bench/scaling_bench"
 for tool in redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (scripts/install-deps.sh)" >&2; exit 2; }
 done
+# The HTTP ceiling baseline: not in scripts/install-deps.sh, which CI runs and which needs neither.
+nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+[[ -x "$nginx" ]] || { echo "bench/run.sh: nginx is missing (apt-get install nginx-light: the HTTP ceiling baseline)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "bench/run.sh: curl is missing (apt-get install curl: the HTTP ceiling baseline)" >&2; exit 2; }
 
 work="${work:-$build/bench-work}"
 mkdir -p "$work"
@@ -104,9 +111,11 @@ work="$(cd "$work" && pwd)"
 metrics="$work/metrics.txt"
 : >"$metrics"
 pids=()
+temp_dirs=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "${temp_dirs[@]}"
   return 0
 }
 trap cleanup EXIT
@@ -192,6 +201,79 @@ query_tier() {  # query_tier PORT TIER LABEL_SUFFIX WHAT: saturation, then half 
   echo "== $4queries, $2 users: fixed rate $half/s (half of saturation)"
   "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$end_ms" --duration "$duration" \
     --connections "$fixed_connections" --rate "$half" --label "q_fixed_$2$3" --metrics "$metrics"
+}
+# The box's HTTP ceiling: nginx (Debian's nginx-light) serving each light user's answer, the
+# bytes serve gave for it, as a static file at the URL http_load asks for
+# (/v1/users/{id}/signals?as_of=...; nginx ignores the query string), measured by the same
+# saturation run as q_sat_light: what the box answers over HTTP with no query work at all.
+http_ceiling() {  # http_ceiling SERVE_PORT: the nginx_light run
+  local dir="$work/nginx" www ceiling_port first worker_user=""
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  www="$(mktemp -d "${TMPDIR:-/tmp}/signalbox-bench-www.XXXXXX")"
+  temp_dirs+=("$www")
+  echo "== HTTP ceiling: the light users' answers from serve, as static files for nginx"
+  awk -v port="$1" -v as_of="$end_ms" -v www="$www" 'NF {
+      printf "url = \"http://127.0.0.1:%s/v1/users/%s/signals?as_of=%s\"\n", port, $1, as_of
+      printf "output = \"%s/v1/users/%s/signals\"\n", www, $1 }' "$work/light.txt" >"$dir/fetch.curl"
+  curl --silent --show-error --fail --fail-early --create-dirs --config "$dir/fetch.curl" ||
+    { echo "bench/run.sh: cannot fetch the light users' answers from serve" >&2; exit 1; }
+  chmod -R a+rX "$www"  # run as root, nginx's workers read as nobody
+  # As root, nginx switches its workers to `user` (nobody; Debian has no group of that name).
+  [[ $EUID == 0 ]] && worker_user="user nobody $(id -gn nobody);"
+  ceiling_port="$(free_port)"
+  # worker_processes auto: one worker per core, nginx's setting for a box of its own, so that
+  # nothing caps it below the cores serve's thread pools may take (the load generator shares
+  # them). On 2 cores, with http_load on one thread, 1 worker and auto measured alike (10
+  # alternating runs of each, within the machine's noise): the client takes a core either way.
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes auto;
+$worker_user
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { }
+  default_type application/json;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 1000000000;
+  keepalive_timeout 300s;
+  open_file_cache max=10000 inactive=300s;
+  open_file_cache_valid 300s;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$ceiling_port reuseport;
+    root $www;
+    location /v1/users/ { try_files \$uri =404; }
+  }
+}
+CONF
+  "$nginx" -p "$dir/" -c "$dir/nginx.conf" >"$dir/nginx.log" 2>&1 &
+  local nginx_pid=$!
+  pids+=("$nginx_pid")
+  first="$(awk 'NF { print $1; exit }' "$work/light.txt")"
+  for _ in $(seq 100); do
+    curl --silent --fail --output "$dir/first.json" \
+      "http://127.0.0.1:$ceiling_port/v1/users/$first/signals?as_of=$end_ms" 2>/dev/null && break
+    kill -0 "$nginx_pid" 2>/dev/null ||
+      { cat "$dir/nginx.log" "$dir/error.log" >&2 2>/dev/null; echo "bench/run.sh: nginx exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  cmp -s "$dir/first.json" "$www/v1/users/$first/signals" ||
+    { echo "bench/run.sh: nginx does not serve user $first's answer (logs in $dir)" >&2; exit 1; }
+  echo "== HTTP ceiling, light users: saturation (nginx, static files)"
+  "$http_load" query --port "$ceiling_port" --users "$work/light.txt" --as-of "$end_ms" --duration "$duration" \
+    --connections "$connections" --label nginx_light --metrics "$metrics"
+  kill -TERM "$nginx_pid"
+  wait "$nginx_pid" || { echo "bench/run.sh: nginx exited with $? (logs in $dir)" >&2; exit 1; }
+  rm -rf "$www"
 }
 check_against_redis() {  # check_against_redis PORT LABEL_SUFFIX: sampled answers vs the baseline
   local tier
@@ -320,6 +402,7 @@ start_serve "$work/replay.yaml" "$port" "$work/serve-query.log"
 metric serve.rss_kb_start "$(awk '/VmRSS/ { print $2 }' /proc/"$serve_pid"/status)"
 for tier in light heavy; do
   query_tier "$port" "$tier" "" ""
+  if [[ $tier == light ]]; then http_ceiling "$port"; fi
   echo "== Redis baseline, $tier users: saturation"
   "$redis_baseline" query --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
     --as-of "$end_ms" --duration "$duration" --threads "$connections" --label "redis_$tier" --metrics "$metrics"
@@ -399,7 +482,9 @@ scaling
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.1fx", a / b }'; }
+ratio() {  # ratio A B [DIGITS (1)]
+  awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.*fx", d, a / b }'
+}
 verdict() {  # verdict VALUE OP TARGET
   awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
     if (v == "nan" || v == "") { print "not measured"; exit }
@@ -411,6 +496,7 @@ rps_sat_light="$(get q_sat_light.rps)"; rps_sat_heavy="$(get q_sat_heavy.rps)"
 worst_fixed_p99="$(awk -v a="$(get q_fixed_light.p99_us)" -v b="$(get q_fixed_heavy.p99_us)" 'BEGIN { print (a > b ? a : b) }')"
 state_signal="$(get memory.state_per_user_signal)"
 heavy_state_signal="$(get memory.heavy_state_per_user_signal)"
+ceiling_light_ratio="$(awk -v a="$rps_sat_light" -v b="$(get nginx_light.rps)" 'BEGIN { print (a != "nan" && b != "nan" && b > 0 ? a / b : "nan") }')"
 redis_heavy_ratio="$(awk -v a="$rps_sat_heavy" -v b="$(get redis_heavy.rps)" 'BEGIN { print (b > 0 ? a / b : "nan") }')"
 mismatch=$(( $(get inproc_heavy.mismatches | cut -d. -f1) + $(get inproc_light.mismatches | cut -d. -f1) ))
 check_differ="$(awk -v a="$(get check_heavy.differing_answers)" -v b="$(get check_light.differing_answers)" 'BEGIN { print a + b }')"
@@ -433,6 +519,7 @@ out="$root/bench/results.md"
   echo "| ingest, \`signalbox replay\` (events/s) | $(fmt "$(get replay.events_per_s)") | raw RocksDB append: $(fmt "$(get raw_ingest.events_per_s)") | $(ratio "$(get replay.events_per_s)" "$(get raw_ingest.events_per_s)") | >= 1 000 000 | $(verdict "$(get replay.events_per_s)" ">=" 1000000) |"
   echo "| ingest, HTTP POST batches of 1000 (events/s) | $(fmt "$(get ingest_http.events_per_s)") | raw RocksDB append: $(fmt "$(get raw_ingest.events_per_s)") | $(ratio "$(get ingest_http.events_per_s)" "$(get raw_ingest.events_per_s)") | >= 300 000 | $(verdict "$(get ingest_http.events_per_s)" ">=" 300000) |"
   echo "| queries at saturation, light users (req/s) | $(fmt "$rps_sat_light") | Redis + client compute: $(fmt "$(get redis_light.rps)") | $(ratio "$rps_sat_light" "$(get redis_light.rps)") | >= 50 000 | $(verdict "$rps_sat_light" ">=" 50000) |"
+  echo "| queries at saturation, light users vs the HTTP ceiling (nginx static file) | $(fmt "$rps_sat_light") | nginx, the same answers as static files: $(fmt "$(get nginx_light.rps)") | $(ratio "$rps_sat_light" "$(get nginx_light.rps)" 2) | >= 0.75x | $(verdict "$ceiling_light_ratio" ">=" 0.75) |"
   echo "| queries at saturation, heavy users (req/s) | $(fmt "$rps_sat_heavy") | Redis + client compute: $(fmt "$(get redis_heavy.rps)") | $(ratio "$rps_sat_heavy" "$(get redis_heavy.rps)") | >= 50 000 | $(verdict "$rps_sat_heavy" ">=" 50000) |"
   echo "| query p99 at half the saturation rate, worst tier (ms) | $(ms "$worst_fixed_p99") | | | <= 2 | $(verdict "$worst_fixed_p99" "<=" 2000) |"
   echo "| heavy-user query vs naive recompute (p50, in process) | $(fmt "$(get inproc_heavy.tiled_p50_us)") µs | $(fmt "$(get inproc_heavy.naive_p50_us)") µs | $(fmt "$(get inproc_heavy.speedup_p50)" 1)x | >= 50x | $(verdict "$(get inproc_heavy.speedup_p50)" ">=" 50) |"
@@ -452,11 +539,14 @@ out="$root/bench/results.md"
     offered="$(get "$run.offered_rps")"
     echo "| $run | $(fmt "$(get "$run.connections")") | $([[ "$offered" == 0 ]] && echo "closed loop" || fmt "$offered") | $(fmt "$(get "$run.rps")") | $(ms "$(get "$run.p50_us")") | $(ms "$(get "$run.p99_us")") | $(ms "$(get "$run.p999_us")") | $(fmt "$(get "$run.errors")") |"
   done
-  for run in redis_light redis_heavy; do
-    echo "| $run (baseline) | $(fmt "$(get "$run.connections")") | closed loop | $(fmt "$(get "$run.rps")") | $(ms "$(get "$run.p50_us")") | $(ms "$(get "$run.p99_us")") | $(ms "$(get "$run.p999_us")") | 0 |"
+  for run in nginx_light redis_light redis_heavy; do
+    errors=0  # redis_baseline fails on an error rather than counting it
+    [[ $run == nginx_* ]] && errors="$(fmt "$(get "$run.errors")")"
+    echo "| $run (baseline) | $(fmt "$(get "$run.connections")") | closed loop | $(fmt "$(get "$run.rps")") | $(ms "$(get "$run.p50_us")") | $(ms "$(get "$run.p99_us")") | $(ms "$(get "$run.p999_us")") | $errors |"
   done
   echo
   echo "Fixed-rate latencies count from each request's intended send time (no coordinated omission)."
+  echo "nginx_light: the HTTP ceiling, nginx serving each light user's answer (the bytes serve gave) as a static file, the run of q_sat_light."
   echo "Redis baseline: pipelined load of $(fmt "$(get redis_load.events)") events at $(fmt "$(get redis_load.events_per_s)") events/s, $(fmt "$(get redis_load.used_memory_bytes)") bytes of Redis memory."
   echo
   echo "## Ingest"

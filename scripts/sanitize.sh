@@ -35,7 +35,8 @@ tsan_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_T
 # the runtime crashes (SEGV) in those threads.
 tsan_tests='^(ServeConcurrency|HttpServer|FeatureCache|GrpcEndToEnd)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)'
 tsan_targets=(signalbox signalbox-demo-data serve_test serve_e2e_test materialize_test
-              grpc_e2e_test cli_test span_cache_test rocksdb_unflushed_tiles_test)
+              grpc_e2e_test cli_test span_cache_test rocksdb_unflushed_tiles_test
+              batch_handover_test)
 
 # Fails when any process left a sanitizer report in $1/sanitizer-reports.
 check_reports() {

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 
 #include "fixed_times.h"
 #include "json.h"
 #include "signalbox/event/decode.h"
+#include "signalbox/ingest/replay_checkpoint.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -252,6 +254,54 @@ TEST(ReplayOrder, TimeOrderUserMajorAndRandomOrderGiveTheReferenceAnswers) {
       ASSERT_EQ(diff(Value(expected), runs[r].answers[user], 1e-9), "")
           << "run " << r << " user " << user;
   }
+}
+
+}  // namespace
+}  // namespace signalbox::testing
+
+namespace signalbox::testing {
+namespace {
+
+// Storing runs on a thread of its own: an error there (here the caller's rejection callback
+// giving up) ends the replay with that error, with the batches stored before it checkpointed
+// and nothing after it stored.
+TEST(ReplayOrder, AnErrorWhileStoringEndsTheReplayWithIt) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d"}, 7);
+  std::vector<const Line*> lines;
+  std::vector<Line> owned;
+  for (std::size_t i = 0; i < 6000; ++i) {
+    Line line;
+    line.ts = kStart + static_cast<TimeMs>(i) * 1000;
+    line.text = i == 1500 ? "{not json" : event_json(world.make_event(kUsers, line.ts, i));
+    owned.push_back(std::move(line));
+  }
+  for (const Line& line : owned) lines.push_back(&line);
+  const fs::path file = world.dir() / "events.ndjson";
+  write(file, lines, false);
+
+  Config config = world.config;
+  config.storage.path = world.dir() / "store";
+  Engine engine(config);
+  ReplayOptions options;
+  options.progress = false;
+  options.batch_lines = 1000;
+  options.on_reject = [](const std::string& message) {
+    throw std::runtime_error("gave up at " + message);
+  };
+  try {
+    replay_files(engine, {file.string()}, options);
+    FAIL() << "the replay went on after the storing thread failed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("gave up at " + file.string() + ":1501"),
+              std::string::npos)
+        << e.what();
+  }
+  // The second batch was stored when its rejection came, but not checkpointed; the later
+  // ones were not stored.
+  std::optional<std::string> note = engine.read_note(kReplayCheckpointNote);
+  ASSERT_TRUE(note.has_value());
+  EXPECT_EQ(ReplayCheckpoint::decode(*note).records, 1000u);
+  EXPECT_EQ(engine.stream_time(), owned[1999].ts);
 }
 
 }  // namespace

@@ -3,20 +3,23 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <future>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "signalbox/eventlog/progress.h"
 #include "signalbox/eventlog/time_ordered_log.h"
+#include "signalbox/ingest/batch_handover.h"
 #include "signalbox/ingest/replay_checkpoint.h"
 
 namespace signalbox {
 
 namespace {
 
-// One batch of lines on its way: being decoded and materialized on another thread while the
-// batch before it is stored.
+// One batch of lines on its way: being decoded and materialized on a thread of its own while
+// the batches before it are stored.
 struct PendingBatch {
   std::shared_ptr<std::string> body = std::make_shared<std::string>();
   // (file index, line number) of each event of the body, for rejection messages.
@@ -83,7 +86,7 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
   stats.sorted = log.sorted();
   ProgressReporter progress("replay", log.total(), "events", options.progress);
 
-  // Stores a prepared batch, in order; the next one is prepared meanwhile.
+  // Stores a prepared batch, in order; the next ones are read and prepared meanwhile.
   auto store = [&](PendingBatch& batch) {
     IngestResult result = engine.ingest_prepared(batch.prepared.get());
     stats.accepted += result.accepted;
@@ -98,25 +101,48 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
     progress.update(batch.done, stats.accepted + stats.rejected);
   };
 
-  std::optional<PendingBatch> in_flight;
-  // On an error, wait for the batch being prepared: it refers to this frame.
-  struct Drain {
-    std::optional<PendingBatch>& batch;
-    ~Drain() {
-      if (batch && batch->prepared.valid()) batch->prepared.wait();
+  // This thread reads the log and starts each batch's preparation; another stores the
+  // prepared batches in order. Storing is a replay's longest stage (RocksDB's memtable inserts
+  // run on the writing thread), so reading no longer waits behind it. Up to two prepared
+  // batches wait to be stored: enough that the storing thread never waits for a batch while
+  // reading keeps up, few enough to bound the memory.
+  BatchHandover<PendingBatch> handover(2);
+  std::exception_ptr store_error;
+  std::thread storer([&] {
+    try {
+      while (std::optional<PendingBatch> batch = handover.pop()) store(*batch);
+    } catch (...) {
+      store_error = std::current_exception();
+      handover.cancel();
     }
-  } drain{in_flight};
+  });
+  // join() ends the handover when every batch is read; leaving by an exception drops the
+  // queued batches instead. Either way the storer is done before this frame, which it refers
+  // to, goes.
+  struct StorerJoin {
+    BatchHandover<PendingBatch>& handover;
+    std::thread& storer;
+    void join() {
+      handover.finish();
+      storer.join();
+    }
+    ~StorerJoin() {
+      if (!storer.joinable()) return;
+      handover.cancel();
+      storer.join();
+    }
+  } storer_join{handover, storer};
 
   PendingBatch next;
   std::uint64_t records = 0;  // read from the log so far
+  bool storing = true;        // false once the storer stopped on an error
   auto dispatch = [&] {
     next.done = log.done();
     next.records_through = records;
     auto body = next.body;
     next.prepared =
         std::async(std::launch::async, [&engine, body] { return engine.prepare_json(*body); });
-    if (in_flight) store(*in_flight);
-    in_flight = std::move(next);
+    storing = handover.push(std::move(next));
     next = PendingBatch();
   };
   log.read([&](const LogRecord& record) {
@@ -125,13 +151,11 @@ ReplayStats replay_files(Engine& engine, const std::vector<std::string>& files,
     next.body->push_back('\n');
     next.origin.emplace_back(record.file, record.line);
     if (next.origin.size() >= options.batch_lines) dispatch();
-    return true;
+    return storing;
   });
-  if (!next.origin.empty()) dispatch();
-  if (in_flight) {
-    store(*in_flight);
-    in_flight.reset();
-  }
+  if (storing && !next.origin.empty()) dispatch();
+  storer_join.join();
+  if (store_error) std::rethrow_exception(store_error);
   stats.lines = log.lines();
   engine.write_note(kReplayCheckpointNote, std::nullopt);  // complete: nothing to resume
   progress.finish(log.total(), stats.accepted + stats.rejected);

@@ -85,6 +85,11 @@ struct RocksDbOptions {
   // with the user, and a user's new keys land next to its last ones) instead of searching the
   // whole skip list. Default: true.
   bool memtable_insert_hints = true;
+  // A fold into base tiles (expire()) visits only the users with day tiles written since the
+  // fold before, known from the commits (unfolded_days.h), for up to this many users (about
+  // 50 bytes each); past it, and in the first fold after an open, it scans every user's
+  // tiles. 0: always scan. Default: 1 048 576.
+  std::size_t fold_index_users = std::size_t{1} << 20;
 };
 
 // Throws ConfigError naming the first field of `options` out of its documented range.

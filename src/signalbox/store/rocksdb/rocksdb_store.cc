@@ -25,6 +25,7 @@
 #include "signalbox/store/rocksdb/tile_journal.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
 #include "signalbox/store/rocksdb/unflushed_tiles.h"
+#include "signalbox/store/rocksdb/unfolded_days.h"
 #include "signalbox/store/rocksdb/visible_time_cache.h"
 #include "signalbox/store/tile_value.h"
 #include "signalbox/store/tiles.h"
@@ -394,6 +395,8 @@ class RocksDbStore final : public Store {
     }
     snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
+    for (const TileDelta& t : batch.tiles)
+      if (t.key.kind == TileKind::kDay) unfolded_days_.wrote(t.key.user_id, t.key.start);
     if (unflushed_.gathered(options_.unflushed_tile_bytes, options_.unflushed_values_per_tile)) {
       // The commit is stored whatever happens here: a flush refused (the disk reserve) leaves
       // the values in the journal and memory, and the next commit tries again.
@@ -479,6 +482,33 @@ class RocksDbStore final : public Store {
       check(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
   }
 
+  // A fold that does not know which users have day tiles to fold (see UnfoldedDays): every
+  // user's tiles, from the first; it notes each user's first day tile left for the next fold.
+  template <typename FoldTile>
+  void scan_and_fold(rocksdb::Iterator& it, TimeMs keep_from, const FoldTile& fold_tile) {
+    unfolded_days_.start_scan();
+    it.SeekToFirst();
+    while (it.Valid()) {
+      TileKey tile = parse_tile_key(it.key().ToStringView());
+      if (tile.kind == TileKind::kDay && tile.start < keep_from) {
+        fold_tile(tile, it.key().ToStringView(), it.value().ToStringView());
+        it.Next();
+        continue;
+      }
+      if (tile.kind == TileKind::kDay) unfolded_days_.folded(tile.user_id, tile.start);
+      // Nothing more of this user's to fold: skip its base, recent day and hour tiles.
+      if (tile.kind == TileKind::kBase) {
+        it.Seek(tile_key(TileKey{tile.user_id, TileKind::kDay, kBeginningOfTime}));
+      } else if (tile.user_id == std::numeric_limits<std::uint64_t>::max()) {
+        break;
+      } else {
+        it.Seek(tile_key(TileKey{tile.user_id + 1, TileKind::kDay, kBeginningOfTime}));
+      }
+    }
+    check(it.status(), "scan tiles");
+    unfolded_days_.finish_scan();
+  }
+
   // Merges the parts of base-keeping states in day tiles older than the hour tiles kept into
   // their base tile, rewriting (or deleting) each day tile without them in the same atomic
   // batch. Commits do not overlap this (one writer), so what the scan read is still current.
@@ -522,22 +552,24 @@ class RocksDbStore final : public Store {
       else
         check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
     };
-    it->SeekToFirst();
-    while (it->Valid()) {
-      TileKey tile = parse_tile_key(it->key().ToStringView());
-      if (tile.kind == TileKind::kDay && tile.start < keep_from) {
-        fold_tile(tile, it->key().ToStringView(), it->value().ToStringView());
-        it->Next();
-        continue;
+    if (unfolded_days_.complete()) {
+      // Only the day tiles written since the last fold: each due user's from its first one.
+      for (const auto& [due_user, first_day] : unfolded_days_.due(keep_from)) {
+        std::optional<TimeMs> first_left;
+        for (it->Seek(tile_key(TileKey{due_user, TileKind::kDay, first_day})); it->Valid();
+             it->Next()) {
+          TileKey tile = parse_tile_key(it->key().ToStringView());
+          if (tile.user_id != due_user || tile.kind != TileKind::kDay) break;
+          if (tile.start >= keep_from) {
+            first_left = tile.start;
+            break;
+          }
+          fold_tile(tile, it->key().ToStringView(), it->value().ToStringView());
+        }
+        unfolded_days_.folded(due_user, first_left);
       }
-      // Nothing more of this user's to fold: skip its base, recent day and hour tiles.
-      if (tile.kind == TileKind::kBase) {
-        it->Seek(tile_key(TileKey{tile.user_id, TileKind::kDay, kBeginningOfTime}));
-      } else if (tile.user_id == std::numeric_limits<std::uint64_t>::max()) {
-        break;
-      } else {
-        it->Seek(tile_key(TileKey{tile.user_id + 1, TileKind::kDay, kBeginningOfTime}));
-      }
+    } else {
+      scan_and_fold(*it, keep_from, fold_tile);
     }
     check(it->status(), "scan tiles");
     it.reset();
@@ -647,6 +679,9 @@ class RocksDbStore final : public Store {
   // journal record (numbers start again after an open: it leaves the journal empty).
   UnflushedTiles unflushed_;
   std::uint64_t next_journal_ = 1;
+  // The users whose day tiles the next fold into base tiles must visit (commit() and
+  // expire() only).
+  UnfoldedDays unfolded_days_{options_.fold_index_users};
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
   std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};

@@ -1,0 +1,125 @@
+// The fold of old day tiles into base tiles visits only the users with day tiles written since
+// the fold before (unfolded_days.h). The same commits and expiries go into a store that scans
+// every user's tiles at each fold and into stores that use the index: one reopened between
+// folds (its first fold after the open scans), one whose index overflows. Every user's tiles
+// must come out the same, byte for byte, whatever order the day tiles were written in (late
+// values land in days already folded).
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "signalbox/common/temp_folder.h"
+#include "signalbox/common/time.h"
+#include "signalbox/store/rocksdb/rocksdb_store.h"
+#include "signalbox/store/tiles.h"
+
+namespace signalbox::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
+constexpr std::uint64_t kUsers = 12;
+constexpr std::uint64_t kBaseState = 1;    // a signal without windows: folded into the base
+constexpr std::uint64_t kWindowState = 2;  // a 30-day window only: stays in its day tiles
+
+// States are decimal numbers, merged by adding: whole numbers, so the grouping of merges
+// (which differs with compaction timing) cannot change a byte.
+class SumMerger final : public TileMerger {
+ public:
+  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+    long total = 0;
+    for (std::string_view op : operands) total += std::stol(std::string(op));
+    return std::to_string(total);
+  }
+};
+
+RetentionPolicy policy() {
+  RetentionPolicy p;
+  p.retention = 7 * kDayMs;
+  p.late_horizon = 30 * kDayMs;
+  p.states[kBaseState] = StatePolicy{0, true};
+  p.states[kWindowState] = StatePolicy{30 * kDayMs, false};
+  return p;
+}
+
+// Commit `i` of a stream that moves 3 hours a commit: a few users' day and hour tiles get
+// values, now and then a day up to 20 days back (a late event).
+CommitBatch commit_number(std::mt19937_64& rng, int i) {
+  CommitBatch batch;
+  const TimeMs now = kT0 + static_cast<TimeMs>(i) * 3 * kHourMs;
+  for (int k = 0; k < 4; ++k) {
+    const std::uint64_t user = 1 + rng() % kUsers;
+    TimeMs ts = now - static_cast<TimeMs>(rng() % kHourMs);
+    if (rng() % 10 == 0) ts -= static_cast<TimeMs>(rng() % (20 * kDayMs));
+    ts = std::max(ts, kT0);
+    const std::string amount = std::to_string(1 + rng() % 9);
+    batch.tiles.push_back(
+        TileDelta{TileKey{user, TileKind::kDay, floor_day(ts)},
+                  {StateDelta{kBaseState, amount}, StateDelta{kWindowState, amount}}});
+    batch.tiles.push_back(TileDelta{TileKey{user, TileKind::kHour, floor_hour(ts)},
+                                    {StateDelta{kBaseState, amount}}});
+  }
+  batch.high_water = now;
+  return batch;
+}
+
+// Every tile part a query of the last 25 days reads (older window-only days may be dropped
+// by a compaction at any time), in one comparable text.
+std::string tiles_of(Store& store) {
+  std::unique_ptr<StoreSnapshot> snapshot = store.snapshot();
+  const TimeMs to = snapshot->high_water();
+  const std::uint64_t states[] = {kBaseState, kWindowState};
+  std::string out;
+  for (std::uint64_t user = 1; user <= kUsers; ++user)
+    for (const StoredTile& t : snapshot->tiles(user, states, to - 25 * kDayMs, to))
+      out += std::to_string(user) + " " + tile_kind_name(t.kind) + " " + std::to_string(t.start) +
+             " " + std::to_string(t.state_id) + " " + std::to_string(t.covered_through) + " " +
+             t.state + "\n";
+  return out;
+}
+
+TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
+  TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
+  SumMerger merger;
+  auto open = [&](const std::string& name, std::size_t fold_index_users) {
+    RocksDbOptions options;
+    options.path = folder.path() / name;
+    options.fold_index_users = fold_index_users;
+    return open_rocksdb_store(options, merger);
+  };
+  struct Case {
+    std::string name;
+    std::size_t fold_index_users;
+    std::unique_ptr<Store> store;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"scan", 0, nullptr});
+  cases.push_back({"index", std::size_t{1} << 20, nullptr});
+  cases.push_back({"overflowing", kUsers / 2, nullptr});
+  for (Case& c : cases) c.store = open(c.name, c.fold_index_users);
+
+  std::mt19937_64 rng(11);
+  constexpr int kCommits = 8 * 60;  // 60 days
+  for (int i = 1; i <= kCommits; ++i) {
+    CommitBatch batch = commit_number(rng, i);
+    for (Case& c : cases) c.store->commit(batch);
+    if (i % 16 == 0)  // every 2 days of stream time
+      for (Case& c : cases) c.store->expire(policy(), Store::ExpireOptions{.fold_base = true});
+    if (i == kCommits / 2) {  // the index store starts again knowing nothing
+      cases[1].store.reset();
+      cases[1].store = open(cases[1].name, cases[1].fold_index_users);
+    }
+  }
+  const std::string want = tiles_of(*cases[0].store);
+  EXPECT_NE(want.find(" base "), std::string::npos) << "nothing was folded: the test tests nothing";
+  for (std::size_t i = 1; i < cases.size(); ++i)
+    EXPECT_EQ(tiles_of(*cases[i].store), want) << cases[i].name;
+}
+
+}  // namespace
+}  // namespace signalbox::testing

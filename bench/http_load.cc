@@ -1,4 +1,4 @@
-// http_load: the loopback load generator of the Signalbox benchmarks (bench/run.sh). Three
+// http_load: the loopback load generator of the Signalbox benchmarks (bench/run.sh). Its
 // modes, each against a running `signalbox serve`:
 //
 //   query      GET /v1/users/{id}/signals over keep-alive connections, either open-loop at a
@@ -15,6 +15,10 @@
 //              librdkafka mock cluster (real Kafka protocol on loopback), writes its bootstrap
 //              address to a file for the `kafka` ingest of the serve config, waits for serve,
 //              and measures produce -> visible. It keeps the cluster up until serve stopped.
+//   kafka-ingest  throughput from Kafka: produces the first events of a file to a mock cluster
+//              (keyed by user_id), writes its address only then, and measures from serve's
+//              first consumed message until its GET /metrics counts every event accepted or
+//              rejected (polled every 10 ms): producing is not measured.
 //
 // Written here rather than using wrk because wrk cannot hold a fixed rate, and wrk2 is not
 // packaged. Results go to stdout as one line and, with --metrics, as "key value" lines
@@ -24,11 +28,14 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -61,6 +68,8 @@ modes:
   freshness  --samples N --as-of MS --ts MS [--user-base U]
   kafka-freshness  --samples N --as-of MS --ts MS --brokers-file F --done-file F [--topic T]
              [--user-base U]  (see bench/run.sh for the order of steps)
+  kafka-ingest  --events FILE (NDJSON) --brokers-file F --done-file F [--limit N] [--topic T]
+             [--partitions P (one per MiB of events, at least 16)]  (the same order of steps)
 
 common: --host H (127.0.0.1), --label NAME (the metric prefix), --metrics FILE (appends
 "NAME.key value" lines), --connections C (default 8 for query, 4 for ingest)
@@ -589,6 +598,255 @@ int run_kafka_freshness(const Args& args) {
   return 0;
 }
 
+// --- kafka-ingest ----------------------------------------------------------------------------
+
+// The sum of the samples of counter `name` labelled with `topic_label` (topic="...") in a
+// Prometheus text answer of GET /metrics; 0 when there are none.
+double metric_sum(std::string_view text, std::string_view name, std::string_view topic_label) {
+  double sum = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.starts_with(name) || line.size() <= name.size() || line[name.size()] != '{' ||
+        line.find(topic_label) == std::string_view::npos)
+      continue;
+    std::size_t space = line.rfind(' ');
+    double value = 0;
+    auto [end, ec] = std::from_chars(line.data() + space + 1, line.data() + line.size(), value);
+    if (ec != std::errc()) fail(fmt::format("cannot read the value of \"{}\"", line));
+    sum += value;
+  }
+  return sum;
+}
+
+// What serve's GET /metrics said about the consumer of one topic, and when the answer came.
+struct KafkaCounts {
+  double messages = 0;    // consumed, bad ones included
+  double accepted = 0;    // taken by the engine (committed to the store), duplicates included
+  double duplicates = 0;  // accepted events that were already stored
+  double rejected = 0;    // skipped: undecodable, invalid or late
+  Clock::time_point at;
+};
+
+// Reads serve's GET /metrics over one keep-alive connection, reconnecting when serve is not
+// (yet) there. Not thread-safe.
+class MetricsPoller {
+ public:
+  MetricsPoller(const Args& args, const std::string& topic)
+      : endpoint_(endpoint_of(args)),
+        request_(fmt::format("GET /metrics HTTP/1.1\r\nHost: {}\r\n\r\n",
+                             args.get("--host", "127.0.0.1"))),
+        topic_label_(fmt::format("topic=\"{}\"", topic)) {}
+
+  // The counters now; nullopt while serve does not answer.
+  std::optional<KafkaCounts> poll() {
+    try {
+      if (!connection_) connection_ = std::make_unique<Connection>(io_, endpoint_);
+      connection_->write(request_);
+      auto answer = connection_->read();
+      if (answer.result_int() != 200)
+        fail(fmt::format("GET /metrics answered {}: {}", answer.result_int(), answer.body()));
+      ++polls_;
+      const std::string& text = answer.body();
+      KafkaCounts counts;
+      counts.at = Clock::now();
+      counts.messages = metric_sum(text, "signalbox_kafka_messages_total", topic_label_);
+      counts.accepted = metric_sum(text, "signalbox_kafka_events_accepted_total", topic_label_);
+      counts.duplicates = metric_sum(text, "signalbox_kafka_events_duplicate_total", topic_label_);
+      counts.rejected = metric_sum(text, "signalbox_kafka_messages_rejected_total", topic_label_);
+      return counts;
+    } catch (const boost::system::system_error&) {
+      connection_.reset();
+      return std::nullopt;
+    }
+  }
+  std::uint64_t polls() const { return polls_; }
+
+ private:
+  asio::io_context io_;
+  tcp::endpoint endpoint_;
+  std::string request_, topic_label_;
+  std::unique_ptr<Connection> connection_;
+  std::uint64_t polls_ = 0;
+};
+
+// Delivery reports of the producer: how many messages the mock cluster refused.
+void count_delivery_failure(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  if (message->err) ++*static_cast<std::uint64_t*>(opaque);
+}
+
+// Ingest throughput from Kafka: the first --limit events of --events are produced to a topic of
+// a mock cluster before serve exists, then serve consumes them from a backlog, as after an
+// outage or when a consumer group is added; what is measured is serve taking them, not
+// producing them.
+int run_kafka_ingest(const Args& args) {
+  const std::string text = read_whole(args.required("--events"));
+  const auto limit = static_cast<std::size_t>(args.number("--limit", 1e18));
+  const std::string topic = args.get("--topic", "signalbox-bench");
+  const std::string brokers_file = args.required("--brokers-file");
+  const std::string done_file = args.required("--done-file");
+  std::vector<std::string_view> events;  // the messages: one NDJSON line each
+  std::size_t bytes = 0;
+  for (std::size_t pos = 0; pos < text.size() && events.size() < limit;) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    if (eol > pos) {
+      events.emplace_back(text.data() + pos, eol - pos);
+      bytes += eol - pos;
+    }
+    pos = eol + 1;
+  }
+  if (events.empty()) fail("--events holds no events");
+  // The topic is keyed by user_id, as docs/kafka.md asks of producers. serve runs one consumer
+  // per kafka entry, on one thread, which takes every partition, so the partition count adds
+  // no parallelism to serve; it is what the mock broker needs: it keeps at most 5 MiB of each
+  // partition and drops the oldest messages beyond that. One partition per MiB of events (at
+  // least 16) leaves room for skew: a heavy user's partition holds more. That nothing was
+  // dropped is checked below.
+  const auto partitions = static_cast<int>(
+      args.number("--partitions",
+                  std::max<double>(16, std::ceil(static_cast<double>(bytes) / (1024.0 * 1024.0)))));
+  if (partitions < 1) fail("--partitions must be at least 1");
+
+  char error[512];
+  rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(owner_conf, "log_level", "4", error,
+                    sizeof error);  // it has no brokers, by design
+  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
+  if (owner == nullptr) fail(fmt::format("kafka: {}", error));
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
+  if (cluster == nullptr) fail("kafka: cannot create the mock cluster");
+  if (rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    fail("kafka: cannot create topic " + topic);
+  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* key, const std::string& value) {
+    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK)
+      fail(fmt::format("kafka: {}: {}", key, error));
+  };
+  set("bootstrap.servers", bootstraps);
+  set("linger.ms", "20");  // produced before serve starts: batches as full as they come
+  set("queue.buffering.max.messages", "1000000");
+  std::uint64_t refused = 0;
+  rd_kafka_conf_set_dr_msg_cb(conf, count_delivery_failure);
+  rd_kafka_conf_set_opaque(conf, &refused);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (producer == nullptr) fail(fmt::format("kafka: {}", error));
+
+  const auto produce_start = Clock::now();
+  for (std::string_view event : events) {
+    const std::string key = std::to_string(json_count(event, "user_id"));
+    for (;;) {
+      // Not copied: `text` outlives the producer.
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(producer, 100);
+        continue;
+      }
+      if (err) fail(fmt::format("kafka: produce: {}", rd_kafka_err2str(err)));
+      break;
+    }
+    rd_kafka_poll(producer, 0);
+  }
+  if (rd_kafka_flush(producer, 300'000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    fail("kafka: the mock cluster did not acknowledge every event in 300 s");
+  if (refused) fail(fmt::format("kafka: the mock cluster refused {} events", refused));
+  std::int64_t stored = 0;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(producer, topic.c_str(), p, &low, &high, 10'000);
+    if (err) fail(fmt::format("kafka: watermarks of partition {}: {}", p, rd_kafka_err2str(err)));
+    if (low != 0)
+      fail(fmt::format(
+          "kafka: the mock broker dropped the oldest {} messages of partition {} (it keeps 5 MiB "
+          "a partition): give more --partitions",
+          low, p));
+    stored += high;
+  }
+  if (stored != static_cast<std::int64_t>(events.size()))
+    fail(fmt::format("kafka: the topic holds {} messages, not {}", stored, events.size()));
+  const double produce_seconds =
+      std::chrono::duration<double>(Clock::now() - produce_start).count();
+  fmt::print("kafka-ingest: {} events ({} MiB) produced to {} partitions in {:.1f} s\n",
+             events.size(), bytes >> 20, partitions, produce_seconds);
+  std::fflush(stdout);
+
+  // Ready: bench/run.sh starts serve only now, so nothing of the above is measured.
+  write_file_atomically(brokers_file, bootstraps + "\n");
+  MetricsPoller poller(args, topic);
+  std::optional<KafkaCounts> counts;
+  for (int i = 0; !(counts = poller.poll()); ++i) {
+    if (i > 12'000) fail("signalbox serve did not answer GET /metrics in 120 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const Clock::time_point serve_answered = counts->at;
+  // The span starts at the first answer showing a consumed message: serve's start of
+  // consumption, after it joined the group and was assigned the partitions, which takes the
+  // mock's group coordinator seconds and is not throughput. Polled every millisecond until
+  // then (serve is idle meanwhile, so the polls cost the measurement nothing), the start is
+  // late by about a millisecond; the events consumed meanwhile are still counted, flattering
+  // the rate by about that much.
+  while (counts->messages == 0) {
+    if (Clock::now() - serve_answered > std::chrono::seconds(120))
+      fail("serve consumed nothing in 120 s (serve log: see bench/run.sh)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (auto c = poller.poll()) counts = c;
+  }
+  const KafkaCounts start = *counts;
+  // The span ends at the first answer showing every event accepted or rejected. Polled every
+  // 10 ms (the polls share the cores with serve), the end is late by up to 10 ms, which makes
+  // the rate lower, by under 1 % for a span of a second or more.
+  const double n = static_cast<double>(events.size());
+  KafkaCounts last = start;
+  Clock::time_point progressed = start.at;
+  while (counts->accepted + counts->rejected < n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c = poller.poll();
+    if (!c) fail("signalbox serve stopped answering GET /metrics");
+    counts = c;
+    if (counts->accepted + counts->rejected > last.accepted + last.rejected) {
+      last = *counts;
+      progressed = counts->at;
+    } else if (counts->at - progressed > std::chrono::seconds(60)) {
+      fail(fmt::format("serve took {} of {} events, then nothing for 60 s",
+                       counts->accepted + counts->rejected, n));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(counts->at - start.at).count();
+
+  Report report(args.get("--label", "ingest_kafka"), args.get("--metrics"));
+  report.add("events", n);
+  report.add("accepted", counts->accepted);
+  report.add("rejected", counts->rejected);
+  report.add("duplicates", counts->duplicates);
+  report.add("seconds", seconds);
+  report.add("events_per_s", n / seconds);
+  report.add("partitions", partitions);
+  report.add("events_at_start", start.messages);
+  report.add("join_seconds", std::chrono::duration<double>(start.at - serve_answered).count());
+  report.add("produce_seconds", produce_seconds);
+  report.add("polls", static_cast<double>(poller.polls()));
+  report.finish();
+  write_file_atomically(done_file, "done\n");
+
+  // Keep the cluster up until serve stopped: its consumer would otherwise retry a vanished
+  // broker while it shuts down.
+  for (int i = 0; serve_answers(args) && i < 1200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  rd_kafka_destroy(producer);
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(owner);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -609,9 +867,11 @@ int main(int argc, char** argv) {
     if (mode == "ingest") return run_ingest(args);
     if (mode == "freshness") return run_freshness(args);
     if (mode == "kafka-freshness") return run_kafka_freshness(args);
+    if (mode == "kafka-ingest") return run_kafka_ingest(args);
   } catch (const std::exception& e) {
     fmt::print(stderr, "http_load: {}\n", e.what());
     return 1;
   }
-  fail(fmt::format("unknown mode \"{}\" (query, ingest or freshness)", mode));
+  fail(fmt::format(
+      "unknown mode \"{}\" (query, ingest, freshness, kafka-freshness or kafka-ingest)", mode));
 }

@@ -1,5 +1,5 @@
 // The benchmark programs of bench/ on tiny data, for about a second each: the generator's
-// heavy tier, http_load's three modes against the real `signalbox serve`, the Redis baseline
+// heavy tier, http_load's modes against the real `signalbox serve`, the Redis baseline
 // against a real redis-server (whose answers must equal Signalbox's), engine_bench,
 // signal_costs and scaling_bench. They check that each program runs and reports sane numbers,
 // not how fast anything is.
@@ -100,6 +100,38 @@ class BenchSmoke : public ::testing::Test {
     for (auto& [user, n] : counts) out.emplace_back(n, user);
     std::sort(out.rbegin(), out.rend());
     return out;
+  }
+
+  // Runs `http_load MODE_ARGS` against a mock cluster as bench/run.sh does: http_load runs the
+  // cluster and writes its address; serve is then started with a kafka ingest on it;
+  // http_load measures, says done, and waits for serve to stop. `output`: http_load's.
+  void run_against_mock_cluster(const std::string& mode_args, std::string* output) {
+    fs::path brokers = dir_ / "brokers.txt", done = dir_ / "done.txt", out = dir_ / "kafka.out";
+    std::string command =
+        fmt::format("{} {} --port {} --brokers-file {} --done-file {} >{} 2>&1", HTTP_LOAD_BINARY,
+                    mode_args, port_, brokers.string(), done.string(), out.string());
+    std::vector<std::string> args = {"/bin/sh", "-c", command};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t load = -1;
+    ASSERT_EQ(posix_spawn(&load, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (read_file(brokers).empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::string address = read_file(brokers);
+    ASSERT_FALSE(address.empty()) << read_file(out);
+    address.pop_back();  // the newline
+    std::ofstream(dir_ / "bench.yaml", std::ios::app)
+        << "ingest:\n  - { kind: kafka, brokers: \"" << address
+        << "\", topic: signalbox-bench, group: smoke, rdkafka.fetch.wait.max.ms: 10 }\n";
+    ServerProcess server(dir_ / "bench.yaml", port_, dir_ / "serve.log");
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (read_file(done).empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(server.terminate(), 0) << server.log();
+    EXPECT_EQ(wait_for_exit(load, std::chrono::seconds(30)), 0) << read_file(out);
+    *output = read_file(out);
   }
 
   fs::path dir_;
@@ -223,39 +255,28 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
 }
 
 TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
-  // http_load runs the mock cluster and writes its address; serve is then started with a
-  // kafka ingest on it; http_load measures, says done, and waits for serve to stop.
-  fs::path brokers = dir_ / "brokers.txt", done = dir_ / "done.txt", out = dir_ / "kafka.out";
-  std::string command = fmt::format(
-      "{} kafka-freshness --port {} --samples 5 --as-of {} --ts {} --brokers-file {} --done-file "
-      "{} >{} 2>&1",
-      HTTP_LOAD_BINARY, port_, kEndMs, kEndMs - 60000, brokers.string(), done.string(),
-      out.string());
-  std::vector<std::string> args = {"/bin/sh", "-c", command};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t load = -1;
-  ASSERT_EQ(posix_spawn(&load, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (read_file(brokers).empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::string address = read_file(brokers);
-  ASSERT_FALSE(address.empty()) << read_file(out);
-  address.pop_back();  // the newline
-  std::ofstream(dir_ / "bench.yaml", std::ios::app)
-      << "ingest:\n  - { kind: kafka, brokers: \"" << address
-      << "\", topic: signalbox-bench, group: smoke, rdkafka.fetch.wait.max.ms: 10 }\n";
-  ServerProcess server(dir_ / "bench.yaml", port_, dir_ / "serve.log");
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (read_file(done).empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(server.terminate(), 0) << server.log();
-  EXPECT_EQ(wait_for_exit(load, std::chrono::seconds(30)), 0) << read_file(out);
-  auto fr = report(read_file(out), "freshness_kafka");
-  EXPECT_EQ(fr["samples"], 5) << read_file(out);
+  std::string output;
+  ASSERT_NO_FATAL_FAILURE(run_against_mock_cluster(
+      fmt::format("kafka-freshness --samples 5 --as-of {} --ts {}", kEndMs, kEndMs - 60000),
+      &output));
+  auto fr = report(output, "freshness_kafka");
+  EXPECT_EQ(fr["samples"], 5) << output;
   EXPECT_GT(fr["p50_us"], 0);
   EXPECT_LE(fr["p50_us"], fr["p99_us"]);
+}
+
+TEST_F(BenchSmoke, KafkaIngestCountsEveryProducedEventThroughServe) {
+  std::string output;
+  ASSERT_NO_FATAL_FAILURE(run_against_mock_cluster(
+      fmt::format("kafka-ingest --events {} --limit 2000", (dir_ / "data/events.ndjson").string()),
+      &output));
+  auto in = report(output, "ingest_kafka");
+  EXPECT_EQ(in["events"], 2000) << output;
+  EXPECT_EQ(in["accepted"] + in["rejected"], 2000) << output;
+  EXPECT_EQ(in["partitions"], 16) << output;  // the least: the events are well under 16 MiB
+  EXPECT_GT(in["seconds"], 0) << output;
+  EXPECT_GT(in["events_per_s"], 0) << output;
+  EXPECT_LE(in["events_at_start"], 2000) << output;
 }
 
 TEST_F(BenchSmoke, EngineBenchFindsTheSameAnswersAsNaiveRecompute) {

@@ -18,7 +18,7 @@
 # Default: about 15 minutes on 2 cores; --quick: ~2.5 minutes on small data, to check the
 # harness. Sizes can be changed through the environment (see docs/performance.md).
 # --only SECTION runs the build, the data and that section alone, prints its table and leaves
-# bench/results.md as it is; the sections that can run alone: signal-costs, scaling.
+# bench/results.md as it is; the sections that can run alone: signal-costs, scaling, kafka.
 # Needs: cmake, ninja, g++, redis-server (scripts/install-deps.sh installs them), and a
 # few GB of disk under WORK; GNU time (/usr/bin/time) for peak RSS, which is left out without it;
 # Debian's nginx-light (/usr/sbin/nginx) and curl for the HTTP ceiling, which install-deps.sh
@@ -43,8 +43,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 case "$only" in
-  ""|signal-costs|scaling) ;;
-  *) echo "bench/run.sh: --only $only: no such section (signal-costs, scaling)" >&2; exit 2 ;;
+  ""|signal-costs|scaling|kafka) ;;
+  *) echo "bench/run.sh: --only $only: no such section (signal-costs, scaling, kafka)" >&2; exit 2 ;;
 esac
 
 # --- sizes --------------------------------------------------------------------------------------
@@ -85,6 +85,7 @@ if [[ -n "$only" ]]; then
   case "$only" in
     signal-costs) ninja -C "$build" signalbox-demo-data signal_costs >/dev/null ;;
     scaling) ninja -C "$build" signalbox-demo-data scaling_bench >/dev/null ;;
+    kafka) ninja -C "$build" signalbox signalbox-demo-data http_load >/dev/null ;;
   esac
 else
   ninja -C "$build" signalbox signalbox-demo-data engine_bench http_load redis_baseline signal_costs \
@@ -122,6 +123,15 @@ trap cleanup EXIT
 metric() { echo "$1 $2" >>"$metrics"; }
 get() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "nan" : v) }' "$metrics"; }
 fmt() { awk -v x="$1" -v d="${2:-0}" 'BEGIN { if (x == "nan") print "-"; else printf "%.*f", d, x }'; }
+ratio() {  # ratio A B [DIGITS (1)]
+  awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.*fx", d, a / b }'
+}
+verdict() {  # verdict VALUE OP TARGET
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "nan" || v == "") { print "not measured"; exit }
+    ok = (op == ">=") ? v >= t : v <= t; print ok ? "**met**" : "**not met**" }'
+}
+ms() { awk -v x="$1" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }'; }
 free_port() {  # a loopback port nobody listens on now
   local p
   while :; do
@@ -331,8 +341,95 @@ scaling_report() {  # the section of the report
   echo
   cat "$work/scaling.md"
 }
+# --- 4b. Kafka: freshness and ingest throughput (functions; run after the Redis store) ---------
+# http_load runs a librdkafka mock cluster in process and writes its bootstrap address to a
+# file; serve is then started on a fresh store with a `kafka` ingest on it, and http_load
+# measures, says done, and keeps the cluster up until serve stopped.
+kafka_serve() {  # kafka_serve NAME HTTP_LOAD_MODE ARGS...: one run, its files named after NAME
+  local name="$1" port load_pid
+  shift
+  port="$(free_port)"
+  make_config "$work/$name.yaml" "store-$name" "$port"
+  rm -rf "$work/store-$name" "$work/$name-brokers.txt" "$work/$name-done.txt"
+  "$http_load" "$@" --port "$port" --brokers-file "$work/$name-brokers.txt" --done-file "$work/$name-done.txt" &
+  load_pid=$!
+  pids+=("$load_pid")
+  # kafka-ingest writes the address only once every event is produced: that takes a while.
+  for _ in $(seq 3000); do
+    [[ -s "$work/$name-brokers.txt" ]] && break
+    kill -0 "$load_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -s "$work/$name-brokers.txt" ]] || { echo "bench/run.sh: the Kafka mock cluster of $1 did not start" >&2; exit 1; }
+  # The mock broker answers a fetch only when fetch.wait.max.ms (default 500) expires, even when
+  # a message arrived meanwhile, where a real broker answers at once: 10 ms keeps the mock's
+  # wait from hiding Signalbox's own latency (batch_linger, the commit). A backlog is fetched
+  # without that wait either way.
+  printf 'ingest:\n  - { kind: http }\n  - { kind: kafka, brokers: "%s", topic: signalbox-bench, group: signalbox-bench, rdkafka.fetch.wait.max.ms: 10 }\n' \
+    "$(cat "$work/$name-brokers.txt")" >>"$work/$name.yaml"
+  start_serve "$work/$name.yaml" "$port" "$work/serve-$name.log"
+  while [[ ! -s "$work/$name-done.txt" ]] && kill -0 "$load_pid" 2>/dev/null; do sleep 0.2; done
+  stop_serve
+  wait "$load_pid" || { echo "bench/run.sh: http_load $1 failed (serve log: $work/serve-$name.log)" >&2; exit 1; }
+}
+kafka_skipped=0
+kafka() {  # freshness, then ingest throughput; both skipped when `signalbox check` refuses kafka
+  make_config "$work/kafka-check.yaml" store-unused "$(free_port)"
+  printf 'ingest:\n  - { kind: kafka, brokers: "127.0.0.1:9", topic: signalbox-bench }\n' >>"$work/kafka-check.yaml"
+  if ! (cd "$work" && "$signalbox" check --config kafka-check.yaml) >"$work/kafka-check.log" 2>&1; then
+    kafka_skipped=1
+    echo "== Kafka: skipped (\`signalbox check\` refuses a kafka ingest: $(head -c 300 "$work/kafka-check.log"))"
+    return 0
+  fi
+  echo "== freshness: Kafka produce -> visible, $fresh_samples samples (librdkafka mock cluster)"
+  kafka_serve kafka kafka-freshness --samples "$fresh_samples" --as-of "$end_ms" \
+    --ts "$(( end_ms - 60000 ))" --label fresh_kafka --metrics "$metrics"
+  # The events of the HTTP ingest run, all produced to the mock cluster before serve starts;
+  # timed from serve's first consumed message until /metrics counts them all.
+  echo "== ingest: Kafka, $http_ingest_events events consumed by serve from the mock cluster"
+  kafka_serve kafka-ingest kafka-ingest --events "$data/events.ndjson" --limit "$http_ingest_events" \
+    --label ingest_kafka --metrics "$metrics"
+}
+kafka_ingest_row() {  # the row of the Ingest table
+  local what="Kafka, \`signalbox serve\` consuming from the librdkafka mock cluster"
+  if [[ $kafka_skipped == 1 ]]; then
+    echo "| $what | skipped | skipped | skipped | skipped |"
+  else
+    echo "| $what | $(fmt "$(get ingest_kafka.events)") | $(fmt "$(get ingest_kafka.seconds)" 2) | $(fmt "$(get ingest_kafka.events_per_s)") | $(fmt "$(get ingest_kafka.rejected)") |"
+  fi
+}
+kafka_target_rows() {  # the Kafka rows of the Targets table
+  echo "| freshness, Kafka produce -> visible, p99 (ms) | $(ms "$(get fresh_kafka.p99_us)") (p50 $(ms "$(get fresh_kafka.p50_us)")) | | | <= 50 | $(verdict "$(get fresh_kafka.p99_us)" "<=" 50000) |"
+  if [[ $kafka_skipped == 1 ]]; then
+    echo "| ingest, Kafka (events/s) | skipped | | | >= 300 000 | skipped |"
+  else
+    echo "| ingest, Kafka (events/s) | $(fmt "$(get ingest_kafka.events_per_s)") | raw RocksDB append: $(fmt "$(get raw_ingest.events_per_s)") | $(ratio "$(get ingest_kafka.events_per_s)" "$(get raw_ingest.events_per_s)") | >= 300 000 | $(verdict "$(get ingest_kafka.events_per_s)" ">=" 300000) |"
+  fi
+}
+kafka_ingest_note() {  # how the Kafka ingest row was measured, below the Ingest table
+  [[ $kafka_skipped == 1 ]] && return 0
+  echo
+  echo "Kafka ingest: the same events, produced before \`serve\` starts to a topic of $(fmt "$(get ingest_kafka.partitions)") partitions keyed by"
+  echo "user_id, timed from the first message \`serve\` consumed until its \`/metrics\` counted every event accepted or"
+  echo "rejected (polled every 10 ms). One consumer with the ingest's defaults (\`batch_size: 1000\`, \`batch_linger: 20ms\`):"
+  echo "each batch is committed to the store, then its offsets to Kafka."
+}
+kafka_report() {  # the section alone (--only kafka)
+  echo "## Kafka"
+  echo
+  echo "| what | Signalbox | baseline (same run) | ratio | target | |"
+  echo "|---|---|---|---|---|---|"
+  kafka_target_rows
+  echo
+  echo "| path | events | seconds | events/s | rejected |"
+  echo "|---|---|---|---|---|"
+  kafka_ingest_row
+  kafka_ingest_note
+}
+
 case "$only" in
   signal-costs) signal_costs; echo; signal_costs_report; exit 0 ;;
+  kafka) kafka; echo; kafka_report; exit 0 ;;
   scaling)
     scaling; echo; scaling_report
     [[ $scaling_ok == 1 ]] || { echo "bench/run.sh: some answers differ (see above)" >&2; exit 1; }
@@ -450,47 +547,12 @@ echo "== Redis baseline answers vs Signalbox's on the Redis store"
 check_against_redis "$port" _redis_store
 stop_serve
 
-# --- 4b. freshness from Kafka: http_load runs a librdkafka mock cluster, serve consumes it ----
-port="$(free_port)"
-make_config "$work/kafka.yaml" store-kafka "$port"
-printf 'ingest:\n  - { kind: kafka, brokers: "127.0.0.1:9", topic: signalbox-bench }\n' >>"$work/kafka.yaml"
-if (cd "$work" && "$signalbox" check --config kafka.yaml) >"$work/kafka-check.log" 2>&1; then
-  make_config "$work/kafka.yaml" store-kafka "$port"
-  rm -rf "$work/store-kafka" "$work/kafka-brokers.txt" "$work/kafka-done.txt"
-  echo "== freshness: Kafka produce -> visible, $fresh_samples samples (librdkafka mock cluster)"
-  "$http_load" kafka-freshness --port "$port" --samples "$fresh_samples" --as-of "$end_ms" \
-    --ts "$(( end_ms - 60000 ))" --brokers-file "$work/kafka-brokers.txt" --done-file "$work/kafka-done.txt" \
-    --label fresh_kafka --metrics "$metrics" &
-  kafka_pid=$!
-  pids+=("$kafka_pid")
-  for _ in $(seq 300); do [[ -s "$work/kafka-brokers.txt" ]] && break; sleep 0.1; done
-  [[ -s "$work/kafka-brokers.txt" ]] || { echo "bench/run.sh: the Kafka mock cluster did not start" >&2; exit 1; }
-  # The mock broker answers a fetch only when fetch.wait.max.ms (default 500) expires, even when
-  # a message arrived meanwhile, where a real broker answers at once: 10 ms keeps the mock's
-  # wait from hiding Signalbox's own latency (batch_linger, the commit).
-  printf 'ingest:\n  - { kind: http }\n  - { kind: kafka, brokers: "%s", topic: signalbox-bench, group: signalbox-bench, rdkafka.fetch.wait.max.ms: 10 }\n' \
-    "$(cat "$work/kafka-brokers.txt")" >>"$work/kafka.yaml"
-  start_serve "$work/kafka.yaml" "$port" "$work/serve-kafka.log"
-  while [[ ! -s "$work/kafka-done.txt" ]] && kill -0 "$kafka_pid" 2>/dev/null; do sleep 0.2; done
-  stop_serve
-  wait "$kafka_pid" || { echo "bench/run.sh: Kafka freshness failed (serve log: $work/serve-kafka.log)" >&2; exit 1; }
-else
-  echo "== freshness from Kafka: skipped (\`signalbox check\` refuses a kafka ingest: $(head -c 300 "$work/kafka-check.log"))"
-fi
+kafka
 signal_costs
 scaling
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
-ratio() {  # ratio A B [DIGITS (1)]
-  awk -v a="$1" -v b="$2" -v d="${3:-1}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.*fx", d, a / b }'
-}
-verdict() {  # verdict VALUE OP TARGET
-  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
-    if (v == "nan" || v == "") { print "not measured"; exit }
-    ok = (op == ">=") ? v >= t : v <= t; print ok ? "**met**" : "**not met**" }'
-}
-ms() { awk -v x="$1" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }'; }
 
 rps_sat_light="$(get q_sat_light.rps)"; rps_sat_heavy="$(get q_sat_heavy.rps)"
 worst_fixed_p99="$(awk -v a="$(get q_fixed_light.p99_us)" -v b="$(get q_fixed_heavy.p99_us)" 'BEGIN { print (a > b ? a : b) }')"
@@ -525,7 +587,7 @@ out="$root/bench/results.md"
   echo "| heavy-user query vs naive recompute (p50, in process) | $(fmt "$(get inproc_heavy.tiled_p50_us)") µs | $(fmt "$(get inproc_heavy.naive_p50_us)") µs | $(fmt "$(get inproc_heavy.speedup_p50)" 1)x | >= 50x | $(verdict "$(get inproc_heavy.speedup_p50)" ">=" 50) |"
   echo "| heavy-user queries vs Redis baseline (req/s at saturation) | $(fmt "$rps_sat_heavy") | $(fmt "$(get redis_heavy.rps)") | $(fmt "$redis_heavy_ratio" 1)x | >= 5x | $(verdict "$redis_heavy_ratio" ">=" 5) |"
   echo "| freshness, HTTP POST -> visible, p99 (ms) | $(ms "$(get fresh_http.p99_us)") (p50 $(ms "$(get fresh_http.p50_us)")) | | | <= 10 | $(verdict "$(get fresh_http.p99_us)" "<=" 10000) |"
-  echo "| freshness, Kafka produce -> visible, p99 (ms) | $(ms "$(get fresh_kafka.p99_us)") (p50 $(ms "$(get fresh_kafka.p50_us)")) | | | <= 50 | $(verdict "$(get fresh_kafka.p99_us)" "<=" 50000) |"
+  kafka_target_rows
   echo "| state per user per windowed signal, average (bytes) | $(fmt "$state_signal") | | | <= 4096 | $(verdict "$state_signal" "<=" 4096) |"
   echo "| state per user per windowed signal, heavy users (bytes) | $(fmt "$heavy_state_signal") | | | <= 4096 | $(verdict "$heavy_state_signal" "<=" 4096) |"
   echo
@@ -556,10 +618,12 @@ out="$root/bench/results.md"
   echo "| raw RocksDB append (baseline: decode + put, in process) | $(fmt "$(get raw_ingest.events)") | $(fmt "$(get raw_ingest.seconds)" 2) | $(fmt "$(get raw_ingest.events_per_s)") | - |"
   echo "| \`signalbox replay\` (decode, materialize, dedup, events + tiles, flush) | $(fmt "$(get replay.events)") | $(fmt "$(get replay.seconds)" 2) | $(fmt "$(get replay.events_per_s)") | 0 |"
   echo "| HTTP POST to \`signalbox serve\`, 4 connections | $(fmt "$(get ingest_http.events)") | $(fmt "$(get ingest_http.seconds)" 2) | $(fmt "$(get ingest_http.events_per_s)") | $(fmt "$(get ingest_http.rejected)") |"
+  kafka_ingest_row
   echo
   echo "HTTP ingest posts the first events of the 90-day log in order over 4 connections: a batch"
   echo "that stalls while later ones move stream time more than the late horizon (the longest"
   echo "window) ahead would be rejected as too late, so rejected events are possible but unlikely."
+  kafka_ingest_note
   echo
   echo "## The Redis store"
   echo

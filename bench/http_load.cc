@@ -17,7 +17,7 @@
 //              and measures produce -> visible. It keeps the cluster up until serve stopped.
 //   kafka-ingest  throughput from Kafka: produces the first events of a file to a mock cluster
 //              (keyed by user_id), writes its address only then, and measures from serve's
-//              first consumed message until its GET /metrics counts every event accepted or
+//              start of consumption until its GET /metrics counts every event accepted or
 //              rejected (polled every 10 ms): producing is not measured.
 //
 // Written here rather than using wrk because wrk cannot hold a fixed rate, and wrk2 is not
@@ -621,13 +621,14 @@ double metric_sum(std::string_view text, std::string_view name, std::string_view
   return sum;
 }
 
-// What serve's GET /metrics said about the consumer of one topic, and when the answer came.
+// What serve's GET /metrics said about the consumer of one topic: the counters hold at some
+// moment between `asked` (the request was sent) and `at` (the answer came).
 struct KafkaCounts {
   double messages = 0;    // consumed, bad ones included
   double accepted = 0;    // taken by the engine (committed to the store), duplicates included
   double duplicates = 0;  // accepted events that were already stored
   double rejected = 0;    // skipped: undecodable, invalid or late
-  Clock::time_point at;
+  Clock::time_point asked, at;
 };
 
 // Reads serve's GET /metrics over one keep-alive connection, reconnecting when serve is not
@@ -644,6 +645,7 @@ class MetricsPoller {
   std::optional<KafkaCounts> poll() {
     try {
       if (!connection_) connection_ = std::make_unique<Connection>(io_, endpoint_);
+      const Clock::time_point asked = Clock::now();
       connection_->write(request_);
       auto answer = connection_->read();
       if (answer.result_int() != 200)
@@ -651,6 +653,7 @@ class MetricsPoller {
       ++polls_;
       const std::string& text = answer.body();
       KafkaCounts counts;
+      counts.asked = asked;
       counts.at = Clock::now();
       counts.messages = metric_sum(text, "signalbox_kafka_messages_total", topic_label_);
       counts.accepted = metric_sum(text, "signalbox_kafka_events_accepted_total", topic_label_);
@@ -788,22 +791,27 @@ int run_kafka_ingest(const Args& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const Clock::time_point serve_answered = counts->at;
-  // The span starts at the first answer showing a consumed message: serve's start of
-  // consumption, after it joined the group and was assigned the partitions, which takes the
-  // mock's group coordinator seconds and is not throughput. Polled every millisecond until
-  // then (serve is idle meanwhile, so the polls cost the measurement nothing), the start is
-  // late by about a millisecond; the events consumed meanwhile are still counted, flattering
-  // the rate by about that much.
+  // The span starts when serve starts consuming, after it joined the group and was assigned
+  // the partitions (seconds of the mock's group coordinator, not throughput): at the sending
+  // of the last answer that showed no message consumed. Consumption began after that, so the
+  // span can only be too long, never too short: polled every millisecond until then (serve is
+  // idle meanwhile, so the polls cost the measurement nothing), by about a millisecond and
+  // one /metrics answer.
+  // (Were the first answer to show messages consumed already, the span would start at its
+  // sending, and events_at_start says how many.)
+  KafkaCounts idle = *counts;
   while (counts->messages == 0) {
+    idle = *counts;
     if (Clock::now() - serve_answered > std::chrono::seconds(120))
       fail("serve consumed nothing in 120 s (serve log: see bench/run.sh)");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (auto c = poller.poll()) counts = c;
   }
   const KafkaCounts start = *counts;
-  // The span ends at the first answer showing every event accepted or rejected. Polled every
-  // 10 ms (the polls share the cores with serve), the end is late by up to 10 ms, which makes
-  // the rate lower, by under 1 % for a span of a second or more.
+  const Clock::time_point started = idle.asked;
+  // The span ends when the first answer showing every event accepted or rejected came: too
+  // late, never too early, by up to the 10 ms between polls (the polls share the cores with
+  // serve) and one answer, under 1 % of a span of a few seconds.
   const double n = static_cast<double>(events.size());
   KafkaCounts last = start;
   Clock::time_point progressed = start.at;
@@ -820,7 +828,7 @@ int run_kafka_ingest(const Args& args) {
                        counts->accepted + counts->rejected, n));
     }
   }
-  const double seconds = std::chrono::duration<double>(counts->at - start.at).count();
+  const double seconds = std::chrono::duration<double>(counts->at - started).count();
 
   Report report(args.get("--label", "ingest_kafka"), args.get("--metrics"));
   report.add("events", n);
@@ -831,7 +839,7 @@ int run_kafka_ingest(const Args& args) {
   report.add("events_per_s", n / seconds);
   report.add("partitions", partitions);
   report.add("events_at_start", start.messages);
-  report.add("join_seconds", std::chrono::duration<double>(start.at - serve_answered).count());
+  report.add("join_seconds", std::chrono::duration<double>(started - serve_answered).count());
   report.add("produce_seconds", produce_seconds);
   report.add("polls", static_cast<double>(poller.polls()));
   report.finish();

@@ -385,7 +385,7 @@ kafka() {  # freshness, then ingest throughput; both skipped when `signalbox che
   kafka_serve kafka kafka-freshness --samples "$fresh_samples" --as-of "$end_ms" \
     --ts "$(( end_ms - 60000 ))" --label fresh_kafka --metrics "$metrics"
   # The events of the HTTP ingest run, all produced to the mock cluster before serve starts;
-  # timed from serve's first consumed message until /metrics counts them all.
+  # timed from serve's start of consumption until /metrics counts them all.
   echo "== ingest: Kafka, $http_ingest_events events consumed by serve from the mock cluster"
   kafka_serve kafka-ingest kafka-ingest --events "$data/events.ndjson" --limit "$http_ingest_events" \
     --label ingest_kafka --metrics "$metrics"
@@ -410,7 +410,7 @@ kafka_ingest_note() {  # how the Kafka ingest row was measured, below the Ingest
   [[ $kafka_skipped == 1 ]] && return 0
   echo
   echo "Kafka ingest: the same events, produced before \`serve\` starts to a topic of $(fmt "$(get ingest_kafka.partitions)") partitions keyed by"
-  echo "user_id, timed from the first message \`serve\` consumed until its \`/metrics\` counted every event accepted or"
+  echo "user_id, timed from when \`serve\` started consuming until its \`/metrics\` counted every event accepted or"
   echo "rejected (polled every 10 ms). One consumer with the ingest's defaults (\`batch_size: 1000\`, \`batch_linger: 20ms\`):"
   echo "each batch is committed to the store, then its offsets to Kafka."
 }

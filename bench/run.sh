@@ -553,7 +553,6 @@ scaling
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report -------------------------------------------------------------------------------------
-
 rps_sat_light="$(get q_sat_light.rps)"; rps_sat_heavy="$(get q_sat_heavy.rps)"
 worst_fixed_p99="$(awk -v a="$(get q_fixed_light.p99_us)" -v b="$(get q_fixed_heavy.p99_us)" 'BEGIN { print (a > b ? a : b) }')"
 state_signal="$(get memory.state_per_user_signal)"

@@ -4,8 +4,9 @@
 #   bench/run.sh [--quick] [--build DIR] [--work DIR] [--only SECTION]
 #
 # Builds the Release binaries, generates a deterministic data set (Zipf-skewed users, 90 days,
-# a heavy tier of >= 20 000 events per user), then measures ingest (`signalbox replay` and HTTP
-# POST batches vs a raw RocksDB append; replay of a shuffled log vs the time-ordered one, with peak
+# a heavy tier of >= 20 000 events per user), then measures ingest (`signalbox replay`, HTTP
+# POST batches and a Kafka backlog vs a raw RocksDB append; replay of a shuffled log vs the
+# time-ordered one, with peak
 # RSS under the sort's memory budget), queries over HTTP (saturation and a fixed offered rate,
 # light and heavy users) vs naive recompute and vs a Redis sorted-set service, light users also
 # vs the box's HTTP ceiling (nginx serving the same answers as static files), freshness

@@ -538,34 +538,80 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
 }
 
+// A librdkafka mock cluster (the real Kafka protocol on loopback) holding one topic, and one
+// producer to it. The cluster lives in a handle of its own, which must outlive every client of
+// it; the destructor flushes and closes the producer, then the cluster.
+class MockKafka {
+ public:
+  MockKafka(const std::string& topic, int partitions) {
+    char error[512];
+    rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(owner_conf, "log_level", "4", error,
+                      sizeof error);  // it has no brokers, by design
+    owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
+    if (owner_ == nullptr) fail(fmt::format("kafka: {}", error));
+    cluster_ = rd_kafka_mock_cluster_new(owner_, 1);
+    if (cluster_ == nullptr) fail("kafka: cannot create the mock cluster");
+    if (rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+      fail("kafka: cannot create topic " + topic);
+    bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+  }
+  ~MockKafka() {
+    if (producer_ != nullptr) {
+      rd_kafka_flush(producer_, 5000);
+      rd_kafka_destroy(producer_);
+    }
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(owner_);
+  }
+  MockKafka(const MockKafka&) = delete;
+  MockKafka& operator=(const MockKafka&) = delete;
+
+  const std::string& bootstraps() const { return bootstraps_; }
+
+  // Makes the producer: bootstrap.servers, then `settings`, then whatever `configure` sets.
+  rd_kafka_t* start_producer(const std::vector<std::pair<std::string, std::string>>& settings,
+                             const std::function<void(rd_kafka_conf_t*)>& configure = {}) {
+    char error[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    auto set = [&](const std::string& key, const std::string& value) {
+      if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) !=
+          RD_KAFKA_CONF_OK)
+        fail(fmt::format("kafka: {}: {}", key, error));
+    };
+    set("bootstrap.servers", bootstraps_);
+    for (const auto& [key, value] : settings) set(key, value);
+    if (configure) configure(conf);
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (producer_ == nullptr) fail(fmt::format("kafka: {}", error));
+    return producer_;
+  }
+
+  // Keeps the cluster up until serve stopped (120 s at most): its consumer would otherwise
+  // retry a vanished broker while it shuts down.
+  static void wait_for_serve_to_stop(const Args& args) {
+    for (int i = 0; serve_answers(args) && i < 1200; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+ private:
+  rd_kafka_t* owner_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  rd_kafka_t* producer_ = nullptr;
+  std::string bootstraps_;
+};
+
 int run_kafka_freshness(const Args& args) {
   const auto samples = static_cast<std::size_t>(std::max(1.0, args.number("--samples", 1000)));
   const auto user_base = static_cast<std::uint64_t>(args.number("--user-base", 910'000'000'000));
   const std::string topic = args.get("--topic", "signalbox-bench");
   const std::string brokers_file = args.required("--brokers-file");
   const std::string done_file = args.required("--done-file");
-  char error[512];
-  // The mock cluster lives in a handle of its own, which must outlive every client of it.
-  rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(owner_conf, "log_level", "4", error,
-                    sizeof error);  // it has no brokers, by design
-  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
-  if (owner == nullptr) fail(fmt::format("kafka: {}", error));
-  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
-  if (cluster == nullptr) fail("kafka: cannot create the mock cluster");
-  if (rd_kafka_mock_topic_create(cluster, topic.c_str(), 1, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    fail("kafka: cannot create topic " + topic);
-  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
-
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* key, const std::string& value) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK)
-      fail(fmt::format("kafka: {}: {}", key, error));
-  };
-  set("bootstrap.servers", bootstraps);
-  set("linger.ms", "0");  // send each event at once: freshness, not throughput
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  if (producer == nullptr) fail(fmt::format("kafka: {}", error));
+  MockKafka kafka(topic, 1);
+  // Send each event at once: freshness, not throughput.
+  rd_kafka_t* producer = kafka.start_producer({{"linger.ms", "0"}});
+  const std::string& bootstraps = kafka.bootstraps();
 
   write_file_atomically(brokers_file, bootstraps + "\n");
   for (int i = 0; !serve_answers(args); ++i) {
@@ -586,15 +632,7 @@ int run_kafka_freshness(const Args& args) {
   FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
   report_freshness(args, "freshness_kafka", r, samples);
   write_file_atomically(done_file, "done\n");
-
-  // Keep the cluster up until serve stopped: its consumer would otherwise retry a vanished
-  // broker while it shuts down.
-  for (int i = 0; serve_answers(args) && i < 1200; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  rd_kafka_flush(producer, 5000);
-  rd_kafka_destroy(producer);
-  rd_kafka_mock_cluster_destroy(cluster);
-  rd_kafka_destroy(owner);
+  MockKafka::wait_for_serve_to_stop(args);
   return 0;
 }
 
@@ -713,32 +751,16 @@ int run_kafka_ingest(const Args& args) {
                   std::max<double>(16, std::ceil(static_cast<double>(bytes) / (1024.0 * 1024.0)))));
   if (partitions < 1) fail("--partitions must be at least 1");
 
-  char error[512];
-  rd_kafka_conf_t* owner_conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(owner_conf, "log_level", "4", error,
-                    sizeof error);  // it has no brokers, by design
-  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, owner_conf, error, sizeof error);
-  if (owner == nullptr) fail(fmt::format("kafka: {}", error));
-  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(owner, 1);
-  if (cluster == nullptr) fail("kafka: cannot create the mock cluster");
-  if (rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR)
-    fail("kafka: cannot create topic " + topic);
-  const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
-
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* key, const std::string& value) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK)
-      fail(fmt::format("kafka: {}: {}", key, error));
-  };
-  set("bootstrap.servers", bootstraps);
-  set("linger.ms", "20");  // produced before serve starts: batches as full as they come
-  set("queue.buffering.max.messages", "1000000");
+  MockKafka kafka(topic, partitions);
   std::uint64_t refused = 0;
-  rd_kafka_conf_set_dr_msg_cb(conf, count_delivery_failure);
-  rd_kafka_conf_set_opaque(conf, &refused);
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  if (producer == nullptr) fail(fmt::format("kafka: {}", error));
+  // Produced before serve starts: batches as full as they come.
+  rd_kafka_t* producer =
+      kafka.start_producer({{"linger.ms", "20"}, {"queue.buffering.max.messages", "1000000"}},
+                           [&](rd_kafka_conf_t* conf) {
+                             rd_kafka_conf_set_dr_msg_cb(conf, count_delivery_failure);
+                             rd_kafka_conf_set_opaque(conf, &refused);
+                           });
+  const std::string& bootstraps = kafka.bootstraps();
 
   const auto produce_start = Clock::now();
   for (std::string_view event : events) {
@@ -844,14 +866,7 @@ int run_kafka_ingest(const Args& args) {
   report.add("polls", static_cast<double>(poller.polls()));
   report.finish();
   write_file_atomically(done_file, "done\n");
-
-  // Keep the cluster up until serve stopped: its consumer would otherwise retry a vanished
-  // broker while it shuts down.
-  for (int i = 0; serve_answers(args) && i < 1200; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  rd_kafka_destroy(producer);
-  rd_kafka_mock_cluster_destroy(cluster);
-  rd_kafka_destroy(owner);
+  MockKafka::wait_for_serve_to_stop(args);
   return 0;
 }
 

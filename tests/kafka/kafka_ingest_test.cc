@@ -611,7 +611,7 @@ TEST(KafkaIngestOptions, ReadFromTheIngestEntryWithErrorsNamingTheKey) {
   EXPECT_EQ(o.rdkafka.at("session.timeout.ms"), "6000");
   KafkaIngestOptions defaults = parse("{ kind: kafka, brokers: b:1, topic: ev }");
   EXPECT_EQ(defaults.group, "signalbox");
-  EXPECT_EQ(defaults.batch_messages, 1000u);
+  EXPECT_EQ(defaults.batch_messages, 8192u);
 
   EXPECT_EQ(error_of("{ kind: kafka, brokers: b:1, topic: t, batch: 5 }"),
             "cfg.yaml:2: ingest[0].batch: unknown key (use brokers, topic, group, format, "

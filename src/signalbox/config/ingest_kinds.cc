@@ -72,7 +72,7 @@ const std::array<SchemaKey<KafkaKeys>, 8> kKafkaKeys = {{
     {"batch_size",
      ValueType::kSingle,
      {},
-     "1000",
+     "8192",
      [](const ConfigValue& v, KafkaKeys&) {
        auto n = parse_config_int(v.text);
        if (!n || *n <= 0) v.fail_at_key("must be a positive integer");

@@ -134,9 +134,13 @@ verdict() {  # verdict VALUE OP TARGET
 }
 ms() { awk -v x="$1" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }'; }
 free_port() {  # a loopback port nobody listens on now
-  local p
+  # Below the kernel's range of ephemeral ports: a port in it may be the local end of an open
+  # connection (to redis-server, say), and a server then cannot bind it though nobody listens.
+  local p low
+  low="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+  (( low > 11000 )) || { echo "bench/run.sh: the ephemeral port range starts at $low: no room below it" >&2; exit 1; }
   while :; do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( 10000 + RANDOM % (low - 10000) ))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }

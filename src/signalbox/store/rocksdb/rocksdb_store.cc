@@ -482,31 +482,18 @@ class RocksDbStore final : public Store {
       check(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
   }
 
-  // A fold that does not know which users have day tiles to fold (see UnfoldedDays): every
-  // user's tiles, from the first; it notes each user's first day tile left for the next fold.
+  // Folds `user`'s day tiles from the one starting at `from` up to `keep_from`; returns the
+  // start of the first day tile left, if any (what the next fold starts from).
   template <typename FoldTile>
-  void scan_and_fold(rocksdb::Iterator& it, TimeMs keep_from, const FoldTile& fold_tile) {
-    unfolded_days_.start_scan();
-    it.SeekToFirst();
-    while (it.Valid()) {
+  std::optional<TimeMs> fold_days_of(rocksdb::Iterator& it, std::uint64_t user, TimeMs from,
+                                     TimeMs keep_from, const FoldTile& fold_tile) {
+    for (it.Seek(tile_key(TileKey{user, TileKind::kDay, from})); it.Valid(); it.Next()) {
       TileKey tile = parse_tile_key(it.key().ToStringView());
-      if (tile.kind == TileKind::kDay && tile.start < keep_from) {
-        fold_tile(tile, it.key().ToStringView(), it.value().ToStringView());
-        it.Next();
-        continue;
-      }
-      if (tile.kind == TileKind::kDay) unfolded_days_.folded(tile.user_id, tile.start);
-      // Nothing more of this user's to fold: skip its base, recent day and hour tiles.
-      if (tile.kind == TileKind::kBase) {
-        it.Seek(tile_key(TileKey{tile.user_id, TileKind::kDay, kBeginningOfTime}));
-      } else if (tile.user_id == std::numeric_limits<std::uint64_t>::max()) {
-        break;
-      } else {
-        it.Seek(tile_key(TileKey{tile.user_id + 1, TileKind::kDay, kBeginningOfTime}));
-      }
+      if (tile.user_id != user || tile.kind != TileKind::kDay) break;
+      if (tile.start >= keep_from) return tile.start;
+      fold_tile(tile, it.key().ToStringView(), it.value().ToStringView());
     }
-    check(it.status(), "scan tiles");
-    unfolded_days_.finish_scan();
+    return std::nullopt;
   }
 
   // Merges the parts of base-keeping states in day tiles older than the hour tiles kept into
@@ -554,22 +541,21 @@ class RocksDbStore final : public Store {
     };
     if (unfolded_days_.complete()) {
       // Only the day tiles written since the last fold: each due user's from its first one.
-      for (const auto& [due_user, first_day] : unfolded_days_.due(keep_from)) {
-        std::optional<TimeMs> first_left;
-        for (it->Seek(tile_key(TileKey{due_user, TileKind::kDay, first_day})); it->Valid();
-             it->Next()) {
-          TileKey tile = parse_tile_key(it->key().ToStringView());
-          if (tile.user_id != due_user || tile.kind != TileKind::kDay) break;
-          if (tile.start >= keep_from) {
-            first_left = tile.start;
-            break;
-          }
-          fold_tile(tile, it->key().ToStringView(), it->value().ToStringView());
-        }
-        unfolded_days_.folded(due_user, first_left);
-      }
+      for (const auto& [due_user, first_day] : unfolded_days_.due(keep_from))
+        unfolded_days_.folded(due_user,
+                              fold_days_of(*it, due_user, first_day, keep_from, fold_tile));
     } else {
-      scan_and_fold(*it, keep_from, fold_tile);
+      // Not known which users are due: every user's day tiles, noting what each has left.
+      unfolded_days_.start_scan();
+      for (it->SeekToFirst(); it->Valid();) {
+        const std::uint64_t next = parse_tile_key(it->key().ToStringView()).user_id;
+        unfolded_days_.folded(next,
+                              fold_days_of(*it, next, kBeginningOfTime, keep_from, fold_tile));
+        if (next == std::numeric_limits<std::uint64_t>::max()) break;
+        it->Seek(tile_key(TileKey{next + 1, TileKind::kBase, kBeginningOfTime}));
+      }
+      check(it->status(), "scan tiles");
+      unfolded_days_.finish_scan();
     }
     check(it->status(), "scan tiles");
     it.reset();

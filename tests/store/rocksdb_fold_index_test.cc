@@ -15,6 +15,7 @@
 #include "signalbox/common/temp_folder.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
+#include "signalbox/store/rocksdb/unfolded_days.h"
 #include "signalbox/store/tiles.h"
 
 namespace signalbox::testing {
@@ -119,6 +120,47 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   EXPECT_NE(want.find(" base "), std::string::npos) << "nothing was folded: the test tests nothing";
   for (std::size_t i = 1; i < cases.size(); ++i)
     EXPECT_EQ(tiles_of(*cases[i].store), want) << cases[i].name;
+}
+
+// The index on its own: what a fold asks of it after a scan, commits, folds, an overflow and
+// a fold that failed.
+TEST(RocksDbFoldIndex, TheIndexKnowsOnlyAfterAScanAndForgetsOnOverflowOrFailure) {
+  using Due = std::vector<std::pair<std::uint64_t, TimeMs>>;
+  const TimeMs d = kDayMs;
+  UnfoldedDays days(3);
+  days.wrote(9, 1 * d);
+  EXPECT_FALSE(days.complete()) << "nothing scanned yet";
+
+  days.start_scan();
+  days.folded(1, 5 * d);
+  days.folded(2, std::nullopt);
+  days.finish_scan();
+  ASSERT_TRUE(days.complete());
+  EXPECT_EQ(days.due(6 * d), (Due{{1, 5 * d}})) << "a write before the scan is the scan's";
+
+  days.wrote(3, 2 * d);
+  days.wrote(1, 1 * d);  // a late value, before the day noted for user 1
+  days.wrote(1, 4 * d);
+  EXPECT_EQ(days.due(3 * d), (Due{{1, 1 * d}, {3, 2 * d}}));
+  days.folded(1, 7 * d);
+  days.folded(3, std::nullopt);
+  EXPECT_EQ(days.due(7 * d), Due{});
+  EXPECT_EQ(days.due(8 * d), (Due{{1, 7 * d}}));
+
+  days.wrote(4, 1 * d);
+  days.wrote(5, 1 * d);
+  EXPECT_TRUE(days.complete()) << "three users noted: at the bound";
+  days.wrote(6, 1 * d);  // a fourth, past it
+  EXPECT_FALSE(days.complete()) << "past its bound the index forgets, and folds scan";
+  EXPECT_EQ(days.due(9 * d), Due{});
+
+  days.start_scan();
+  days.folded(1, 1 * d);
+  days.finish_scan();
+  ASSERT_TRUE(days.complete());
+  days.forget();
+  EXPECT_FALSE(days.complete());
+  EXPECT_EQ(days.due(9 * d), Due{});
 }
 
 }  // namespace

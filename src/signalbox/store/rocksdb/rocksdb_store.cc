@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -501,6 +502,15 @@ class RocksDbStore final : public Store {
   // batch. Commits do not overlap this (one writer), so what the scan read is still current.
   void fold_into_base(const RetentionPolicy& policy, TimeMs through) {
     const TimeMs keep_from = floor_day(through) - kDayMs;
+    // A fold that fails midway (a read or a write refused) leaves the index unsure of what it
+    // folded: the next one walks every user again.
+    struct ForgetOnError {
+      UnfoldedDays& days;
+      const int exceptions = std::uncaught_exceptions();
+      ~ForgetOnError() {
+        if (std::uncaught_exceptions() > exceptions) days.forget();
+      }
+    } forget_on_error{unfolded_days_};
     rocksdb::ReadOptions across_users;
     across_users.total_order_seek = true;  // the seeks below go from user to user
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(across_users, tiles_));

@@ -43,10 +43,15 @@ void UnfoldedDays::folded(std::uint64_t user, std::optional<TimeMs> first_left) 
   first_day_[user] = *first_left;
 }
 
-void UnfoldedDays::start_scan() {
+void UnfoldedDays::forget() {
   first_day_ = {};
   complete_ = false;
   overflowed_ = false;
+  scanning_ = false;
+}
+
+void UnfoldedDays::start_scan() {
+  forget();
   scanning_ = true;
 }
 

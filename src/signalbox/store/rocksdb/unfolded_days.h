@@ -42,6 +42,9 @@ class UnfoldedDays {
   void folded(std::uint64_t user, std::optional<TimeMs> first_left);
   // Forgets every user, to be filled by a scan of every user's tiles.
   void start_scan();
+  // Forgets every user: not complete until the next scan (a fold that failed midway leaves
+  // the index unsure of what it folded).
+  void forget();
   void finish_scan();
 
  private:

@@ -80,9 +80,13 @@ TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
   std::string metrics;
   std::string expected_total =
       fmt::format("signalbox_kafka_messages_total{{topic=\"user-events\"}} {}\n", want.messages);
+  // Offsets are committed a moment after the events are visible; then partition 0 has no lag.
+  const std::string caught_up =
+      "signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"0\"} 0\n";
   ASSERT_TRUE(wait_until([&] {
     metrics = client.get("/metrics").body;
-    return metrics.find(expected_total) != std::string::npos;
+    return metrics.find(expected_total) != std::string::npos &&
+           metrics.find(caught_up) != std::string::npos;
   })) << metrics;
   // Each counter as the reference counts.
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::uint64_t>>{

@@ -133,6 +133,10 @@ class Engine {
   // events at that moment. Batches are stored in the order ingest_prepared() gets them.
   PreparedBatch prepare_json(std::string_view body);
   IngestResult ingest_prepared(PreparedBatch batch);
+  // ingest(events, lanes) in the same two steps: prepare_ingest() is prepare_json() for
+  // decoded events of several inputs (a Kafka consumer prepares its next batch while the one
+  // before is being stored). Throws std::invalid_argument when the sizes differ.
+  PreparedBatch prepare_ingest(std::vector<Event> events, std::vector<std::string> lanes);
 
   // The signals and views named (all when `names` is empty) for one user, as of `as_of`
   // (the wall clock when absent): {"user_id", "as_of", "as_of_iso", "signals": {name: result}},

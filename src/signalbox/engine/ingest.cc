@@ -94,12 +94,17 @@ IngestResult Engine::ingest(std::vector<Event> events) {
 }
 
 IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::string>& lanes) {
+  return ingest_prepared(prepare_ingest(std::move(events), lanes));
+}
+
+Engine::PreparedBatch Engine::prepare_ingest(std::vector<Event> events,
+                                             std::vector<std::string> lanes) {
   if (lanes.size() != events.size())
     throw std::invalid_argument(fmt::format("{} lanes for {} events", lanes.size(), events.size()));
   std::vector<std::size_t> indexes = input_indexes(events.size());
   PreparedBatch batch = prepare(std::move(events), std::move(indexes), IngestResult());
-  batch.work_->lanes = lanes;
-  return ingest_prepared(std::move(batch));
+  batch.work_->lanes = std::move(lanes);
+  return batch;
 }
 
 void Engine::open_lanes(const std::vector<std::string>& lanes) {

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <exception>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -142,11 +145,36 @@ struct KafkaIngest::Impl {
         registry(options.metrics ? *options.metrics : *own_registry),
         counters(registry, options.topic) {}
 
-  // One message of the batch in flight.
+  // One message of a batch.
   struct Delivery {
     std::int32_t partition = 0;
     std::int64_t offset = 0;
     std::int64_t timestamp_ms = -1;  // -1: the message has none
+  };
+
+  // The messages polled for one Engine::ingest, and what their commit needs.
+  struct Batch {
+    std::vector<Event> events;         // decoded events
+    std::vector<Delivery> deliveries;  // deliveries[i] carried events[i]
+    std::vector<std::string> lanes;    // lanes[i]: the input of events[i] (its partition)
+    // With a dead-letter topic: the key and value of the message that carried events[i], in
+    // case the engine refuses it as late.
+    std::vector<std::pair<std::string, std::string>> messages;
+    std::map<std::int32_t, std::int64_t> next_offsets;  // per partition: last offset + 1
+    std::size_t message_count = 0;
+    std::chrono::steady_clock::time_point received;  // when its first message was polled
+    // Messages that yielded no event (index: the message's in the batch), for the server's
+    // per-source reject counts.
+    std::vector<RejectedEvent> decode_rejects;
+  };
+
+  // A batch being stored by a task of its own while the consumer thread polls, decodes and
+  // prepares the next one; its offsets are committed once the task is done. The task reads the
+  // batch (on the heap, so that it stays put) until it ends; its events are kept for a retry
+  // when storing fails.
+  struct Storing {
+    std::unique_ptr<const Batch> batch;
+    std::future<IngestResult> stored;
   };
 
   Engine& engine;
@@ -161,20 +189,11 @@ struct KafkaIngest::Impl {
 
   // Consumer thread only.
   EventDecoder decoder;
-  v1::Event proto_event;                   // format protobuf: the message being decoded
-  std::string proto_json;                  // ... and its fields as JSON, for the decoder's rules
-  std::vector<Event> events;               // decoded events of the batch in flight
-  std::vector<Delivery> event_deliveries;  // event_deliveries[i] carried events[i]
-  // With a dead-letter topic: the key and value of the message that carried events[i], in
-  // case the engine refuses it as late.
-  std::vector<std::pair<std::string, std::string>> event_messages;
+  v1::Event proto_event;   // format protobuf: the message being decoded
+  std::string proto_json;  // ... and its fields as JSON, for the decoder's rules
+  Batch polled;            // the batch being polled
+  std::optional<Storing> storing;
   std::unique_ptr<DeadLetterProducer> dead_letters;
-  std::map<std::int32_t, std::int64_t> next_offsets;  // per partition: last offset in batch + 1
-  std::size_t batch_messages = 0;
-  std::chrono::steady_clock::time_point batch_received;  // when its first message was polled
-  // Messages of the batch that yielded no event (index: the message's in the batch), for the
-  // server's per-source reject counts.
-  std::vector<RejectedEvent> decode_rejects;
   std::set<std::int32_t> assigned;
   std::map<std::int32_t, std::int64_t> committed;  // per partition, by this consumer
   // Offsets ingested but whose commit was refused (during a rebalance): sent again with the
@@ -227,7 +246,7 @@ struct KafkaIngest::Impl {
       if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         // Eager protocol: the partitions go to someone else once this returns, so what was
         // read from them is ingested and committed now, while this consumer still owns them.
-        finish_batch();
+        store_everything();
         if (!uncommitted.empty()) {
           spdlog::warn(
               "kafka {}: partitions [{}] revoked with offsets not committed; their "
@@ -260,10 +279,10 @@ struct KafkaIngest::Impl {
     }
     while (!stop_requested.load()) {
       collect_batch();
-      finish_batch(false);
+      store_polled();
       if (std::chrono::steady_clock::now() - last_lag_refresh >= kLagRefresh) refresh_lag();
     }
-    finish_batch();
+    store_everything();
     // Leaves the group: the revoke callback runs (nothing left to commit) and the partitions
     // go to the other members at once rather than after the session timeout.
     err = rd_kafka_consumer_close(consumer);
@@ -278,11 +297,12 @@ struct KafkaIngest::Impl {
   }
 
   // Polls until the batch is full, `batch_linger` passed since its first message, or nothing
-  // arrived for a poll interval while empty.
+  // arrived for a poll interval while empty (no wait while a batch is being stored, so that
+  // its offsets are committed as soon as it is stored when nothing else is there).
   void collect_batch() {
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    while (batch_messages < options.batch_messages && !stop_requested.load()) {
-      int timeout = kIdlePollMs;
+    while (polled.message_count < options.batch_messages && !stop_requested.load()) {
+      int timeout = storing ? 0 : kIdlePollMs;
       if (deadline) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             *deadline - std::chrono::steady_clock::now());
@@ -292,10 +312,10 @@ struct KafkaIngest::Impl {
       if (message) {
         take(*message);
         rd_kafka_message_destroy(message);
-        if (batch_messages > 0 && !deadline)
+        if (polled.message_count > 0 && !deadline)
           deadline = std::chrono::steady_clock::now() + options.batch_linger;
       }
-      if (batch_messages == 0 && !message) return;
+      if (polled.message_count == 0 && !message) return;
       if (deadline && std::chrono::steady_clock::now() >= *deadline) return;
     }
   }
@@ -309,12 +329,12 @@ struct KafkaIngest::Impl {
       return;
     }
     counters.messages.Increment();
-    if (batch_messages++ == 0) batch_received = std::chrono::steady_clock::now();
+    if (polled.message_count++ == 0) polled.received = std::chrono::steady_clock::now();
     Delivery delivery{message.partition, message.offset, -1};
     rd_kafka_timestamp_type_t type;
     std::int64_t ts = rd_kafka_message_timestamp(&message, &type);
     if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) delivery.timestamp_ms = ts;
-    auto& next = next_offsets[message.partition];
+    auto& next = polled.next_offsets[message.partition];
     next = std::max(next, message.offset + 1);
 
     Event event;
@@ -337,9 +357,10 @@ struct KafkaIngest::Impl {
       ok = decoder.decode(proto_json, &event, &error);
     }
     if (ok) {
-      events.push_back(std::move(event));
-      event_deliveries.push_back(delivery);
-      if (dead_letters) event_messages.emplace_back(message_key(message), message_value(message));
+      polled.events.push_back(std::move(event));
+      polled.deliveries.push_back(delivery);
+      polled.lanes.push_back(lane(delivery.partition));
+      if (dead_letters) polled.messages.emplace_back(message_key(message), message_value(message));
       return;
     }
     const bool undecodable = reject_reason_info(error.reason).kind == RejectClass::kUndecodable;
@@ -351,8 +372,8 @@ struct KafkaIngest::Impl {
       dead_letters->send(message_key(message), message_value(message), error.message,
                          DeadLetterOrigin{options.topic, delivery.partition, delivery.offset});
     }
-    decode_rejects.push_back(
-        RejectedEvent{batch_messages - 1, error.reason, std::move(error.message)});
+    polled.decode_rejects.push_back(
+        RejectedEvent{polled.message_count - 1, error.reason, std::move(error.message)});
   }
 
   static std::string message_key(const rd_kafka_message_t& message) {
@@ -376,74 +397,135 @@ struct KafkaIngest::Impl {
     engine.release_lanes(lanes);
   }
 
-  // Ingests the batch in flight, then commits its offsets. An engine failure is retried until
-  // it succeeds or stop() is called; then nothing of the batch is committed and its messages
-  // are delivered again to whoever consumes the partitions next.
-  void finish_batch(bool retry_refused_commit_now = true) {
-    if (batch_messages == 0) {
-      // Nothing new: retry a refused commit, so an idle partition does not keep it pending.
+  // Hands the polled batch to a storing task, after the batch before it is stored and its
+  // offsets committed; the batch is prepared (materialized, its tile deltas folded) first, while
+  // that one is still being stored. A big batch comes from a backlog or a heavy stream: a task
+  // of its own stores it while the next one is polled and prepared. A small one (under an
+  // eighth of batch_size) is stored and committed at once on this thread: there is little to
+  // overlap it with, and a thread hop on a busy machine costs its events milliseconds of
+  // freshness. Without a polled batch: finishes the one being stored and retries a refused
+  // commit now and then, so an idle partition does not keep it pending.
+  void store_polled() {
+    if (polled.message_count == 0) {
+      finish_stored();
       if (!uncommitted.empty() &&
-          (retry_refused_commit_now ||
-           std::chrono::steady_clock::now() - last_commit_attempt >= kCommitRetry)) {
-        commit();
+          std::chrono::steady_clock::now() - last_commit_attempt >= kCommitRetry) {
+        commit({});
       }
       return;
     }
-    IngestResult result;
-    std::vector<std::string> lanes;
-    lanes.reserve(event_deliveries.size());
-    for (const Delivery& d : event_deliveries) lanes.push_back(lane(d.partition));
-    while (!events.empty()) {
+    const bool big = polled.message_count >= std::max<std::size_t>(1, options.batch_messages / 8);
+    auto batch = std::make_unique<const Batch>(std::exchange(polled, Batch()));
+    // A failed preparation fails the storing task, and so goes to the retries of
+    // finish_stored().
+    std::optional<Engine::PreparedBatch> prepared;
+    std::exception_ptr failure;
+    if (!batch->events.empty()) {
       try {
-        result = engine.ingest(events, lanes);
-        break;
-      } catch (const std::exception& e) {
-        counters.ingest_failures.Increment();
-        spdlog::error("kafka {}: ingest of {} events failed, offsets not committed: {}",
-                      options.topic, events.size(), e.what());
-        if (wait_for_stop(kIngestRetryDelay)) {
-          clear_batch();
-          return;
-        }
+        prepared = engine.prepare_ingest(batch->events, batch->lanes);
+      } catch (const std::exception&) {
+        failure = std::current_exception();
       }
     }
-    // Events reach the engine decoded and validated: the engine refuses them only as late.
-    std::set<std::size_t> rejected;
-    for (const RejectedEvent& r : result.rejected) {
-      rejected.insert(r.index);
-      const Delivery& d = event_deliveries[r.index];
-      counters.skipped(r.reason).Increment();
-      spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic,
-                   d.partition, d.offset, reject_reason_label(r.reason), r.message);
-      if (dead_letters) {
-        dead_letters->send(event_messages[r.index].first, event_messages[r.index].second, r.message,
+    finish_stored();
+    // A small batch's task runs where finish_stored() waits for it, below.
+    std::future<IngestResult> stored =
+        std::async(big ? std::launch::async : std::launch::deferred,
+                   [this, b = batch.get(), failure, prepared = std::move(prepared)]() mutable {
+                     if (failure) std::rethrow_exception(failure);
+                     IngestResult result;
+                     if (prepared) result = engine.ingest_prepared(std::move(*prepared));
+                     count_stored(*b, result);
+                     return result;
+                   });
+    storing.emplace(Storing{std::move(batch), std::move(stored)});
+    if (!big) finish_stored();
+  }
+
+  // Stores everything polled and commits its offsets before returning (a revocation, stop()),
+  // retrying a refused commit at once.
+  void store_everything() {
+    store_polled();
+    finish_stored();
+    if (!uncommitted.empty()) commit({});
+  }
+
+  // Waits for the batch being stored, then sends the copies of the events the engine refused to
+  // the dead-letter topic and commits the batch's offsets. An engine failure is retried until
+  // it succeeds or stop() is called; then nothing of the batch is committed and its messages
+  // are delivered again to whoever consumes the partitions next.
+  void finish_stored() {
+    if (!storing) return;
+    Storing done = std::move(*storing);
+    storing.reset();
+    const Batch& batch = *done.batch;
+    IngestResult result;
+    try {
+      result = done.stored.get();
+    } catch (const std::exception& e) {
+      if (!store_again(batch, e.what(), result)) return;
+    }
+    if (dead_letters) {
+      for (const RejectedEvent& r : result.rejected) {
+        const Delivery& d = batch.deliveries[r.index];
+        dead_letters->send(batch.messages[r.index].first, batch.messages[r.index].second, r.message,
                            DeadLetterOrigin{options.topic, d.partition, d.offset});
       }
     }
-    counters.accepted.Increment(static_cast<double>(result.accepted));
-    counters.duplicates.Increment(static_cast<double>(result.duplicates));
-    decode_rejects.insert(decode_rejects.end(), result.rejected.begin(), result.rejected.end());
-    registry.ingest().count(IngestSource::kKafka, result.accepted, result.duplicates,
-                            decode_rejects);
-    if (result.accepted > 0) {
-      registry.ingest().observe_freshness(IngestSource::kKafka,
-                                          std::chrono::steady_clock::now() - batch_received);
-    }
-
-    if (commit()) {
-      std::int64_t now = now_ms();
-      for (std::size_t i = 0; i < event_deliveries.size(); ++i) {
-        if (event_deliveries[i].timestamp_ms < 0 || rejected.count(i)) continue;
-        std::int64_t age = std::max<std::int64_t>(0, now - event_deliveries[i].timestamp_ms);
-        counters.freshness.observe(std::chrono::milliseconds(age));
-      }
-    }
-    clear_batch();
+    commit(batch.next_offsets);
     refresh_lag();
   }
 
-  // Commits the batch's next offsets (and any refused before) synchronously; true on success.
-  bool commit() {
+  // Retries a batch whose storing failed with `error` until it is stored (true, its result in
+  // `result`) or stop() is called (false).
+  bool store_again(const Batch& batch, const std::string& error, IngestResult& result) {
+    std::string last_error = error;
+    while (true) {
+      counters.ingest_failures.Increment();
+      spdlog::error("kafka {}: ingest of {} events failed, offsets not committed: {}",
+                    options.topic, batch.events.size(), last_error);
+      if (wait_for_stop(kIngestRetryDelay)) return false;
+      try {
+        result = engine.ingest(batch.events, batch.lanes);
+        count_stored(batch, result);
+        return true;
+      } catch (const std::exception& e) {
+        last_error = e.what();
+      }
+    }
+  }
+
+  // Counts a batch the engine just stored in the metrics, with its freshness, and logs the
+  // events the engine refused. Runs where it was stored, so that the counts move when its
+  // events become visible.
+  void count_stored(const Batch& batch, const IngestResult& result) {
+    const auto stored_at = std::chrono::steady_clock::now();
+    const std::int64_t stored_at_ms = now_ms();
+    std::set<std::size_t> late;
+    // Events reach the engine decoded and validated: the engine refuses them only as late.
+    for (const RejectedEvent& r : result.rejected) {
+      late.insert(r.index);
+      const Delivery& d = batch.deliveries[r.index];
+      counters.skipped(r.reason).Increment();
+      spdlog::warn("kafka {} partition {} offset {}: skipped {} event: {}", options.topic,
+                   d.partition, d.offset, reject_reason_label(r.reason), r.message);
+    }
+    counters.accepted.Increment(static_cast<double>(result.accepted));
+    counters.duplicates.Increment(static_cast<double>(result.duplicates));
+    std::vector<RejectedEvent> rejects = batch.decode_rejects;
+    rejects.insert(rejects.end(), result.rejected.begin(), result.rejected.end());
+    registry.ingest().count(IngestSource::kKafka, result.accepted, result.duplicates, rejects);
+    if (result.accepted > 0)
+      registry.ingest().observe_freshness(IngestSource::kKafka, stored_at - batch.received);
+    for (std::size_t i = 0; i < batch.deliveries.size(); ++i) {
+      if (batch.deliveries[i].timestamp_ms < 0 || late.count(i)) continue;
+      std::int64_t age = std::max<std::int64_t>(0, stored_at_ms - batch.deliveries[i].timestamp_ms);
+      counters.freshness.observe(std::chrono::milliseconds(age));
+    }
+  }
+
+  // Commits `next_offsets` (and any refused before) synchronously; true on success.
+  bool commit(const std::map<std::int32_t, std::int64_t>& next_offsets) {
     last_commit_attempt = std::chrono::steady_clock::now();
     for (const auto& [partition, next] : next_offsets) {
       auto& pending = uncommitted[partition];
@@ -489,15 +571,6 @@ struct KafkaIngest::Impl {
     for (const auto& [partition, next] : uncommitted) committed[partition] = next;
     uncommitted.clear();
     return true;
-  }
-
-  void clear_batch() {
-    events.clear();
-    event_deliveries.clear();
-    event_messages.clear();
-    next_offsets.clear();
-    decode_rejects.clear();
-    batch_messages = 0;
   }
 
   // Sleeps up to `delay`; true when stop() was called meanwhile.

@@ -88,8 +88,10 @@ struct KafkaIngestStats {
 // and offset, copied to the dead-letter topic when one is configured, and skipped; it never
 // stops consumption. Broker outages are logged and retried
 // until stop(). A Service (process/service.h): start(), stop() and wait() may be called from
-// any thread; the consumer runs on one thread of its own. stats(), lag() and the metrics'
-// collection are thread-safe.
+// any thread; the consumer runs on one thread of its own, which hands each batch to a storing
+// task and, from a backlog, prepares the next batch while that one is stored (batches are
+// stored and committed in the order they were read). stats(), lag() and the metrics' collection are
+// thread-safe.
 class KafkaIngest : public Service {
  public:
   // Builds the consumer; nothing connects before start(). `engine` must outlive this object.
@@ -103,7 +105,7 @@ class KafkaIngest : public Service {
   // Subscribes and starts consuming on a new thread. Returns at once: an unreachable broker is
   // logged and retried, never an error here. Call at most once.
   void start() override;
-  // Asks the consumer to stop: the batch in flight is ingested and committed, then the consumer
+  // Asks the consumer to stop: the batches in flight are ingested and committed, then the consumer
   // leaves its group. Returns at once; thread-safe; idempotent.
   void stop() override;
   // Waits until the consumer has stopped (after stop()). No-op when never started.

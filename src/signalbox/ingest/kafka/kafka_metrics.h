@@ -18,7 +18,7 @@ class MetricsRegistry;
 // signalbox_kafka_events_duplicate_total, signalbox_kafka_messages_rejected_total{reason},
 // signalbox_kafka_commits_total, signalbox_kafka_commit_failures_total,
 // signalbox_kafka_ingest_failures_total, signalbox_kafka_client_errors_total and
-// signalbox_kafka_freshness_seconds (commit time minus the message timestamp). The lag and
+// signalbox_kafka_freshness_seconds (store time minus the message timestamp). The lag and
 // dead-letter counts are read at scrape time (KafkaIngest). Thread-safe.
 struct KafkaMetrics {
   KafkaMetrics(MetricsRegistry& registry, const std::string& topic);

@@ -75,6 +75,42 @@ TEST(LongHistory, SignalsOutliveTheRawEvents) {
   EXPECT_LT(stored, accepted.size() / 10);
 }
 
+// The weekly fold into base tiles going one user per commit (Engine::Options::
+// fold_slice_users), with late events among the rest: every answer, after every batch, equals
+// the brute-force reference, whichever users the fold in progress has reached.
+TEST(LongHistory, AFoldInSlicesLeavesEveryAnswerExactAtEveryBatch) {
+  World world(7 * kDayMs, {"1h", "1d", "7d", "30d", "90d"});
+  const std::size_t users = 8;
+  Engine::Options options;
+  options.fold_slice_users = 1;
+  Engine engine(world.config, options);
+  auto& rng = world.rng();
+  std::vector<RefEvent> accepted;
+  std::vector<Event> batch;
+  const std::size_t count = 8000;  // 25 a batch: 6 hours
+  const TimeMs step = 120 * kDayMs / static_cast<TimeMs>(count);
+  std::size_t checked = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    TimeMs ts = kStart + static_cast<TimeMs>(i) * step - static_cast<TimeMs>(rng() % (2 * kHourMs));
+    // Now and then an event ten days late: into a day tile some users have folded already.
+    if (i % 50 == 49 && ts > kStart + 10 * kDayMs) ts -= 10 * kDayMs;
+    batch.push_back(world.make_event(users, ts, i));
+    if (batch.size() < 25 && i + 1 < count) continue;
+    IngestResult r = engine.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    for (const Event& e : batch) accepted.push_back(world.to_ref(e));
+    batch.clear();
+    const TimeMs head = engine.stream_time();
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      std::string d =
+          diff(world.expected(accepted, user, head), engine.query(user, {}, head), 1e-9);
+      ASSERT_EQ(d, "") << "user " << user << " at " << head;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, users * count / 25);
+}
+
 // A windowed signal and an all-history signal that fold the same thing: the all-history
 // one folds old day tiles into its base tile, which must not take them from the windowed one.
 TEST(LongHistory, WindowedAndAllHistorySignalsOfTheSameFoldStayExact) {

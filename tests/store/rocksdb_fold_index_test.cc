@@ -1,13 +1,18 @@
 // The fold of old day tiles into base tiles visits only the users with day tiles written since
-// the fold before (unfolded_days.h). The same commits and expiries go into a store that scans
-// every user's tiles at each fold and into stores that use the index: one reopened between
-// folds (its first fold after the open scans), one whose index overflows. Every user's tiles
-// must come out the same, byte for byte, whatever order the day tiles were written in (late
-// values land in days already folded).
+// the fold before (unfolded_days.h), and may go a slice of users at a time with commits in
+// between (ExpireOptions::fold_slice_users, Store::continue_fold). The same commits and
+// expiries go into a store that scans every user's tiles at each fold, all at once, and into
+// stores that use the index: one reopened between folds (its first fold after the open
+// scans), one whose index overflows, and two that fold in slices (one of them reopened, so that
+// its walk over every user is sliced too). Every user's tiles must come out the same, byte for
+// byte, whatever order the day tiles were written in (late values land in days already
+// folded); and at every step each user's base tile and day tiles must hold every value
+// committed to them exactly once.
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -69,6 +74,32 @@ CommitBatch commit_number(std::mt19937_64& rng, int i) {
   return batch;
 }
 
+// For each user, the sum of the base-keeping state over its base tile and every day tile: what
+// a query as of now folds for a signal without windows.
+std::map<std::uint64_t, long> base_totals(Store& store) {
+  std::unique_ptr<StoreSnapshot> snapshot = store.snapshot();
+  const std::uint64_t states[] = {kBaseState};
+  std::map<std::uint64_t, long> out;
+  for (std::uint64_t user = 1; user <= kUsers; ++user)
+    for (const StoredTile& t : snapshot->tiles(user, states, kT0 - kDayMs, snapshot->high_water()))
+      if (t.kind != TileKind::kHour) out[user] += std::stol(t.state);
+  return out;
+}
+
+// The base-keeping state's base and day tiles, all of them (its hour tiles may be dropped by a
+// compaction at any time), in one comparable text: a day tile a fold missed stays here.
+std::string base_state_tiles_of(Store& store) {
+  std::unique_ptr<StoreSnapshot> snapshot = store.snapshot();
+  const std::uint64_t states[] = {kBaseState};
+  std::string out;
+  for (std::uint64_t user = 1; user <= kUsers; ++user)
+    for (const StoredTile& t : snapshot->tiles(user, states, kT0 - kDayMs, snapshot->high_water()))
+      if (t.kind != TileKind::kHour)
+        out += std::to_string(user) + " " + tile_kind_name(t.kind) + " " + std::to_string(t.start) +
+               " " + std::to_string(t.covered_through) + " " + t.state + "\n";
+  return out;
+}
+
 // Every tile part a query of the last 25 days reads (older window-only days may be dropped
 // by a compaction at any time), in one comparable text.
 std::string tiles_of(Store& store) {
@@ -87,7 +118,7 @@ std::string tiles_of(Store& store) {
 TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
   SumMerger merger;
-  auto open = [&](const std::string& name, std::size_t fold_index_users) {
+  auto open = [&](const std::string& name, std::size_t fold_index_users) -> std::unique_ptr<Store> {
     RocksDbOptions options;
     options.path = folder.path() / name;
     options.fold_index_users = fold_index_users;
@@ -96,30 +127,55 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   struct Case {
     std::string name;
     std::size_t fold_index_users;
+    std::size_t slice;  // users per slice of a fold; 0: each fold at once
+    bool reopened;      // starts again knowing nothing, midway
     std::unique_ptr<Store> store;
   };
+  const std::size_t kIndex = std::size_t{1} << 20;
   std::vector<Case> cases;
-  cases.push_back({"scan", 0, nullptr});
-  cases.push_back({"index", std::size_t{1} << 20, nullptr});
-  cases.push_back({"overflowing", kUsers / 2, nullptr});
+  cases.push_back({"scan", 0, 0, false, nullptr});
+  cases.push_back({"index", kIndex, 0, true, nullptr});
+  cases.push_back({"overflowing", kUsers / 2, 0, false, nullptr});
+  cases.push_back({"sliced", kIndex, 2, false, nullptr});
+  cases.push_back({"sliced, reopened", kIndex, 1, true, nullptr});
   for (Case& c : cases) c.store = open(c.name, c.fold_index_users);
 
   std::mt19937_64 rng(11);
-  constexpr int kCommits = 8 * 60;  // 60 days
+  std::map<std::uint64_t, long> committed;  // per user, every day tile value of kBaseState
+  std::size_t unfinished = 0;               // steps at which some sliced fold was not done
+  constexpr int kCommits = 8 * 60;          // 60 days
   for (int i = 1; i <= kCommits; ++i) {
     CommitBatch batch = commit_number(rng, i);
-    for (Case& c : cases) c.store->commit(batch);
-    if (i % 16 == 0)  // every 2 days of stream time
-      for (Case& c : cases) c.store->expire(policy(), Store::ExpireOptions{.fold_base = true});
-    if (i == kCommits / 2) {  // the index store starts again knowing nothing
-      cases[1].store.reset();
-      cases[1].store = open(cases[1].name, cases[1].fold_index_users);
+    for (const TileDelta& t : batch.tiles)
+      if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
+    for (Case& c : cases) {
+      c.store->commit(batch);
+      if (c.slice > 0 && c.store->continue_fold(c.slice)) ++unfinished;
+    }
+    if (i % 16 == 0) {  // every 2 days of stream time
+      for (Case& c : cases)
+        c.store->expire(policy(),
+                        Store::ExpireOptions{.fold_base = true, .fold_slice_users = c.slice});
+    }
+    for (Case& c : cases)
+      ASSERT_EQ(base_totals(*c.store), committed) << c.name << " after commit " << i;
+    if (i == kCommits / 2) {
+      for (Case& c : cases) {
+        if (!c.reopened) continue;
+        c.store.reset();
+        c.store = open(c.name, c.fold_index_users);
+      }
     }
   }
+  EXPECT_GT(unfinished, 0u) << "every fold was done in one slice: the slices test nothing";
+  for (Case& c : cases) EXPECT_FALSE(c.store->continue_fold(0)) << c.name;  // the last fold done
   const std::string want = tiles_of(*cases[0].store);
   EXPECT_NE(want.find(" base "), std::string::npos) << "nothing was folded: the test tests nothing";
-  for (std::size_t i = 1; i < cases.size(); ++i)
+  const std::string want_base = base_state_tiles_of(*cases[0].store);
+  for (std::size_t i = 1; i < cases.size(); ++i) {
     EXPECT_EQ(tiles_of(*cases[i].store), want) << cases[i].name;
+    EXPECT_EQ(base_state_tiles_of(*cases[i].store), want_base) << cases[i].name;
+  }
 }
 
 // The index on its own: what a fold asks of it after a scan, commits, folds, an overflow and
@@ -158,6 +214,21 @@ TEST(RocksDbFoldIndex, TheIndexKnowsOnlyAfterAScanAndForgetsOnOverflowOrFailure)
   days.folded(1, 1 * d);
   days.finish_scan();
   ASSERT_TRUE(days.complete());
+  days.forget();
+  EXPECT_FALSE(days.complete());
+
+  // A scan in slices, with commits in between: their writes are noted whether the scan has
+  // passed their user or not.
+  days.start_scan();
+  days.folded(1, 5 * d);  // the scan has passed user 1
+  days.wrote(1, 3 * d);
+  days.wrote(2, 4 * d);   // and not yet user 2, which it then folds through day 6
+  days.folded(2, 6 * d);  // (a note that is early costs a seek, never a value)
+  days.finish_scan();
+  ASSERT_TRUE(days.complete());
+  EXPECT_EQ(days.due(7 * d), (Due{{1, 3 * d}, {2, 4 * d}}));
+  EXPECT_EQ(days.first_day(1), 3 * d);
+  EXPECT_EQ(days.first_day(3), std::nullopt);
   days.forget();
   EXPECT_FALSE(days.complete());
   EXPECT_EQ(days.due(9 * d), Due{});

@@ -142,25 +142,41 @@ std::vector<std::pair<std::size_t, std::string>> Engine::operand_indexes(const V
 std::vector<std::string> Engine::names() const { return all_names_; }
 
 void Engine::maybe_expire(TimeMs high_water) {
-  // Called with write_mutex_ held. Moving the horizon is cheap; folding scans every tile, so
-  // it waits for a week of stream time. A running bootstrap holds expiry: it reads raw events
-  // that compactions would otherwise drop from under it.
+  // Called with write_mutex_ held. Moving the horizon is cheap; folding visits every user
+  // active since the last fold, so it waits for a week of stream time, and goes a slice of
+  // users per commit. A running bootstrap holds expiry: it reads raw events that compactions
+  // would otherwise drop from under it.
   if (high_water == kBeginningOfTime || bootstrap_pending()) return;
-  if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) return;
+  if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) {
+    store_->continue_fold(options_.fold_slice_users);
+    return;
+  }
   bool fold = last_fold_ == kBeginningOfTime || high_water - last_fold_ >= 7 * kDayMs;
-  store_->expire(retention_, {.ids_hold = ids_hold(), .fold_base = fold, .compact = false});
+  store_->expire(retention_, {.ids_hold = ids_hold(),
+                              .fold_base = fold,
+                              .fold_slice_users = options_.fold_slice_users,
+                              .compact = false});
   last_expiry_ = high_water;
   if (fold) last_fold_ = high_water;
 }
 
 void Engine::expire(ExpireOptions options) {
-  MutexLock lock(write_mutex_);
-  if (bootstrap_pending()) return;  // see maybe_expire
-  store_->expire(retention_, {.ids_hold = ids_hold(),
-                              .fold_base = true,
-                              .compact_tiles = options.compact_tiles,
-                              .compact = options.compact});
-  last_expiry_ = last_fold_ = store_->high_water();
+  const bool sliced = !options.compact && !options.compact_tiles && options_.fold_slice_users > 0;
+  {
+    MutexLock lock(write_mutex_);
+    if (bootstrap_pending()) return;  // see maybe_expire
+    store_->expire(retention_, {.ids_hold = ids_hold(),
+                                .fold_base = true,
+                                .fold_slice_users = sliced ? options_.fold_slice_users : 0,
+                                .compact_tiles = options.compact_tiles,
+                                .compact = options.compact});
+    last_expiry_ = last_fold_ = store_->high_water();
+  }
+  // The rest of the fold, a slice at a time: commits waiting for the lock go in between.
+  while (sliced) {
+    MutexLock lock(write_mutex_);
+    if (bootstrap_pending() || !store_->continue_fold(options_.fold_slice_users)) break;
+  }
 }
 std::vector<std::uint64_t> Engine::sample_users(std::size_t limit) {
   std::vector<std::uint64_t> out = recent_users_.newest(limit);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -167,17 +168,32 @@ class Store {
   // With `fold_base`, also merges old day tiles of base-keeping states into their base tile
   // (a scan of all tiles: do it now and then, not per batch). `compact_tiles` compacts the
   // tiles now, merging pending deltas so that reads find one value per tile (worth it after
-  // a bulk load); `compact` also reclaims the space of expired raw events at once.
+  // a bulk load); `compact` also reclaims the space of expired raw events at once. A fold left
+  // unfinished by an earlier call (see fold_slice_users) is finished first when this call
+  // folds or compacts; else it is left to continue_fold().
   struct ExpireOptions {
     // When set, ids of events with ts > *ids_hold - late_horizon are kept even when stream
     // time has moved further: a slower input (a Kafka partition behind the others) may still
     // send their duplicates.
     std::optional<TimeMs> ids_hold;
     bool fold_base = true;
+    // With fold_base and no compaction asked for: fold at most this many users now and leave
+    // the rest to continue_fold(), so that commits are not held up for the whole fold (it
+    // takes in proportion to the users active since the last one). 0: the whole fold now.
+    // A backend may fold everything at once regardless.
+    std::size_t fold_slice_users = 0;
     bool compact_tiles = false;
     bool compact = false;
   };
   virtual void expire(const RetentionPolicy& policy, ExpireOptions options) = 0;
+  // Folds at most `max_users` more users (0: all) of a fold that expire() left unfinished;
+  // returns whether some are still left. Queries are exact at every point of a fold: each
+  // user is folded atomically. Not to overlap commit() or expire(). The default: nothing is
+  // ever left.
+  virtual bool continue_fold(std::size_t max_users) {
+    (void)max_users;
+    return false;
+  }
   virtual StoreStats stats() = 0;
   // Throws StorageError naming what is wrong when the store cannot take reads and writes now
   // (a Redis node unreachable). Cheap enough for a readiness probe; the default says ready.

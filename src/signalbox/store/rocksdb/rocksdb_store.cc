@@ -448,6 +448,10 @@ class RocksDbStore final : public Store {
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
+    // A fold begun before is finished before another begins, or a compaction; moving the
+    // horizons alone leaves it to continue_fold(): a user it has not reached yet keeps its old
+    // day tiles (compactions drop day tiles of base-keeping states only by folding them).
+    if (options.fold_base || options.compact_tiles || options.compact) fold_slice(0);
     // Folding reads the tiles family, and a compaction is asked for one value per tile: both
     // need every committed value there. Moving the horizons alone does not: a value flushed
     // later into a tile no window reaches any more is dropped by a later compaction.
@@ -472,7 +476,12 @@ class RocksDbStore final : public Store {
             "write id horizon");
       ids_expired_through_.store(ids_through, std::memory_order_release);
     }
-    if (options.fold_base) fold_into_base(policy, through);
+    if (options.fold_base) {
+      start_fold(policy, through);
+      const bool sliced =
+          options.fold_slice_users > 0 && !options.compact && !options.compact_tiles;
+      fold_slice(sliced ? options.fold_slice_users : 0);
+    }
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     if (options.compact) {
@@ -497,20 +506,50 @@ class RocksDbStore final : public Store {
     return std::nullopt;
   }
 
-  // Merges the parts of base-keeping states in day tiles older than the hour tiles kept into
-  // their base tile, rewriting (or deleting) each day tile without them in the same atomic
-  // batch. Commits do not overlap this (one writer), so what the scan read is still current.
-  void fold_into_base(const RetentionPolicy& policy, TimeMs through) {
-    const TimeMs keep_from = floor_day(through) - kDayMs;
+  bool continue_fold(std::size_t max_users) override {
+    require_writable();
+    return fold_slice(max_users);
+  }
+
+  // Begins a fold into base tiles through `through`: the parts of base-keeping states in day
+  // tiles older than the hour tiles kept go to their base tile, and each such day tile is
+  // rewritten (or deleted) without them in the same atomic batch. fold_slice() does the work.
+  void start_fold(const RetentionPolicy& policy, TimeMs through) {
+    FoldRound round;
+    round.policy = policy;
+    round.keep_from = floor_day(through) - kDayMs;
+    if (unfolded_days_.complete()) {
+      for (const auto& [user, first_day] : unfolded_days_.due(round.keep_from))
+        round.users.push_back(user);
+    } else {
+      // Not known which users are due: every user's day tiles, noting what each has left.
+      round.walk = true;
+      unfolded_days_.start_scan();
+    }
+    fold_round_ = std::move(round);
+  }
+
+  // Folds at most `max_users` more users (0: all) of the fold begun; returns whether some are
+  // left. Commits may come between two calls: a slice first flushes the write-behind tiles, so
+  // that it reads every value committed, and each user's day tiles and base tile change in one
+  // atomic write, so a snapshot finds every user either folded or not.
+  bool fold_slice(std::size_t max_users) {
+    if (!fold_round_) return false;
+    flush_unflushed(/*all=*/true);
+    FoldRound& round = *fold_round_;
     // A fold that fails midway (a read or a write refused) leaves the index unsure of what it
     // folded: the next one walks every user again.
     struct ForgetOnError {
       UnfoldedDays& days;
+      std::optional<FoldRound>& round;
       const int exceptions = std::uncaught_exceptions();
       ~ForgetOnError() {
-        if (std::uncaught_exceptions() > exceptions) days.forget();
+        if (std::uncaught_exceptions() > exceptions) {
+          days.forget();
+          round.reset();
+        }
       }
-    } forget_on_error{unfolded_days_};
+    } forget_on_error{unfolded_days_, fold_round_};
     rocksdb::ReadOptions across_users;
     across_users.total_order_seek = true;  // the seeks below go from user to user
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(across_users, tiles_));
@@ -540,7 +579,7 @@ class RocksDbStore final : public Store {
         if (wb.Count() >= 4096) flush();
         user = tile.user_id;
       }
-      DayTileFold fold = fold_day_tile(tile.start, value, policy);
+      DayTileFold fold = fold_day_tile(tile.start, value, round.policy);
       if (fold.to_base.empty()) return;
       to_bases.push_back(std::move(fold.to_base));
       const std::string& kept = fold.kept;
@@ -549,28 +588,46 @@ class RocksDbStore final : public Store {
       else
         check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
     };
-    if (unfolded_days_.complete()) {
-      // Only the day tiles written since the last fold: each due user's from its first one.
-      for (const auto& [due_user, first_day] : unfolded_days_.due(keep_from))
-        unfolded_days_.folded(due_user,
-                              fold_days_of(*it, due_user, first_day, keep_from, fold_tile));
+    std::size_t visited = 0;
+    auto room = [&] { return max_users == 0 || visited < max_users; };
+    bool done = false;
+    if (!round.walk) {
+      // Only the day tiles written since the last fold: each due user's from its first one
+      // (as noted now: a late value committed since the round began may come first).
+      for (; round.next < round.users.size() && room(); ++round.next, ++visited) {
+        const std::uint64_t due = round.users[round.next];
+        const TimeMs first_day = unfolded_days_.first_day(due).value_or(kBeginningOfTime);
+        std::optional<TimeMs> left = fold_days_of(*it, due, first_day, round.keep_from, fold_tile);
+        // An index that forgot (it overflowed) meanwhile is refilled by the next walk.
+        if (unfolded_days_.complete()) unfolded_days_.folded(due, left);
+      }
+      done = round.next == round.users.size();
     } else {
-      // Not known which users are due: every user's day tiles, noting what each has left.
-      unfolded_days_.start_scan();
-      for (it->SeekToFirst(); it->Valid();) {
+      it->Seek(tile_key(TileKey{round.walk_from, TileKind::kBase, kBeginningOfTime}));
+      while (it->Valid() && room()) {
         const std::uint64_t next = parse_tile_key(it->key().ToStringView()).user_id;
-        unfolded_days_.folded(next,
-                              fold_days_of(*it, next, kBeginningOfTime, keep_from, fold_tile));
-        if (next == std::numeric_limits<std::uint64_t>::max()) break;
+        unfolded_days_.folded(
+            next, fold_days_of(*it, next, kBeginningOfTime, round.keep_from, fold_tile));
+        ++visited;
+        if (next == std::numeric_limits<std::uint64_t>::max()) {
+          done = true;
+          break;
+        }
+        round.walk_from = next + 1;
         it->Seek(tile_key(TileKey{next + 1, TileKind::kBase, kBeginningOfTime}));
       }
       check(it->status(), "scan tiles");
-      unfolded_days_.finish_scan();
+      if (!it->Valid()) done = true;
     }
     check(it->status(), "scan tiles");
     it.reset();
     write_base();
     flush();
+    if (done) {
+      if (round.walk) unfolded_days_.finish_scan();
+      fold_round_.reset();
+    }
+    return !done;
   }
 
   StoreStats stats() override {
@@ -678,6 +735,19 @@ class RocksDbStore final : public Store {
   // The users whose day tiles the next fold into base tiles must visit (commit() and
   // expire() only).
   UnfoldedDays unfolded_days_{options_.fold_index_users};
+  // A fold into base tiles begun by expire() and not finished yet (ExpireOptions::
+  // fold_slice_users): where it stands, for continue_fold().
+  struct FoldRound {
+    RetentionPolicy policy;
+    TimeMs keep_from = 0;  // day tiles before this are folded
+    // With a complete index: the users due when the round began, ascending, and how many are
+    // done. Else every user's tiles are walked, from user `walk_from` on.
+    bool walk = false;
+    std::vector<std::uint64_t> users;
+    std::size_t next = 0;
+    std::uint64_t walk_from = 0;
+  };
+  std::optional<FoldRound> fold_round_;
   std::atomic<TimeMs> high_water_{kBeginningOfTime};
   std::atomic<TimeMs> expired_through_{kBeginningOfTime};
   std::atomic<TimeMs> ids_expired_through_{kBeginningOfTime};

@@ -20,7 +20,13 @@ void UnfoldedDays::note(std::uint64_t user, TimeMs day_start) {
 
 void UnfoldedDays::wrote(std::uint64_t user, TimeMs day_start) {
   // Not complete and not scanning: the next fold scans every tile, this one included.
-  if (complete_) note(user, day_start);
+  if (complete_ || scanning_) note(user, day_start);
+}
+
+std::optional<TimeMs> UnfoldedDays::first_day(std::uint64_t user) const {
+  auto at = first_day_.find(user);
+  if (at == first_day_.end()) return std::nullopt;
+  return at->second;
 }
 
 std::vector<std::pair<std::uint64_t, TimeMs>> UnfoldedDays::due(TimeMs keep_from) const {

@@ -22,7 +22,9 @@ namespace signalbox {
 // user's first day tile left starts (folded()). An index that does not know (a store just
 // opened, or more users noted than `max_users`) is not complete(): the fold then scans every
 // user's tiles between start_scan() and finish_scan(), noting what it leaves with folded(),
-// and the index is complete afterwards (unless it overflowed during the scan).
+// and the index is complete afterwards (unless it overflowed during the scan). A scan may be
+// spread over several calls with commits in between (a fold in slices): their writes are noted
+// as they come, whether the scan has passed their user or not.
 //
 // Not synchronised: the store calls it from its writer only (commits and expiry, which do not
 // overlap).
@@ -34,6 +36,8 @@ class UnfoldedDays {
   // A commit wrote a value to `user`'s day tile starting at `day_start`.
   void wrote(std::uint64_t user, TimeMs day_start);
   bool complete() const { return complete_; }
+  // The start of `user`'s first unvisited day tile, if the index notes one.
+  std::optional<TimeMs> first_day(std::uint64_t user) const;
   // The users with an unvisited day tile before `keep_from`, ascending (the tiles' key order),
   // each with the start of its first one. Only when complete().
   std::vector<std::pair<std::uint64_t, TimeMs>> due(TimeMs keep_from) const;

@@ -80,7 +80,7 @@ class Engine {
     // slice per commit while ingesting, and expire() lets commits in between its slices, so
     // that no commit waits for a whole fold (it takes in proportion to the users active that
     // week: about 0.45 s for 20 000). 0: each fold at once. See Store::ExpireOptions.
-    std::size_t fold_slice_users = 256;
+    std::size_t fold_slice_users = 64;
   };
 
   // Builds materializer, signals, views and store from `config`. Throws ConfigError for a

@@ -161,19 +161,19 @@ void Engine::maybe_expire(TimeMs high_water) {
 }
 
 void Engine::expire(ExpireOptions options) {
-  const bool sliced = !options.compact && !options.compact_tiles && options_.fold_slice_users > 0;
   {
     MutexLock lock(write_mutex_);
     if (bootstrap_pending()) return;  // see maybe_expire
     store_->expire(retention_, {.ids_hold = ids_hold(),
                                 .fold_base = true,
-                                .fold_slice_users = sliced ? options_.fold_slice_users : 0,
+                                .fold_slice_users = options_.fold_slice_users,
                                 .compact_tiles = options.compact_tiles,
                                 .compact = options.compact});
     last_expiry_ = last_fold_ = store_->high_water();
   }
-  // The rest of the fold, a slice at a time: commits waiting for the lock go in between.
-  while (sliced) {
+  // The rest of the fold, if the store left some (it folds at once when compacting), a slice
+  // at a time: commits waiting for the lock go in between.
+  while (true) {
     MutexLock lock(write_mutex_);
     if (bootstrap_pending() || !store_->continue_fold(options_.fold_slice_users)) break;
   }

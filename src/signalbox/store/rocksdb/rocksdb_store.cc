@@ -616,8 +616,7 @@ class RocksDbStore final : public Store {
         round.walk_from = next + 1;
         it->Seek(tile_key(TileKey{next + 1, TileKind::kBase, kBeginningOfTime}));
       }
-      check(it->status(), "scan tiles");
-      if (!it->Valid()) done = true;
+      if (!it->Valid()) done = true;  // an error is thrown just below, before `done` counts
     }
     check(it->status(), "scan tiles");
     it.reset();

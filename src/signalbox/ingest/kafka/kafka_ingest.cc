@@ -442,12 +442,13 @@ struct KafkaIngest::Impl {
     if (!big) finish_stored();
   }
 
-  // Stores everything polled and commits its offsets before returning (a revocation, stop()),
-  // retrying a refused commit at once.
+  // Stores everything polled and commits its offsets before returning (a revocation, stop());
+  // with nothing to store, retries a refused commit at once (a batch's commit sends those too).
   void store_everything() {
+    const bool batches = polled.message_count > 0 || storing;
     store_polled();
     finish_stored();
-    if (!uncommitted.empty()) commit({});
+    if (!batches && !uncommitted.empty()) commit({});
   }
 
   // Waits for the batch being stored, then sends the copies of the events the engine refused to

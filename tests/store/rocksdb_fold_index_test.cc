@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -86,33 +87,32 @@ std::map<std::uint64_t, long> base_totals(Store& store) {
   return out;
 }
 
-// The base-keeping state's base and day tiles, all of them (its hour tiles may be dropped by a
-// compaction at any time), in one comparable text: a day tile a fold missed stays here.
-std::string base_state_tiles_of(Store& store) {
+// The tile parts of `states` whose tiles start in [from, stream time] (and the base tile's),
+// hour tiles included or not, in one comparable text.
+std::string tiles_of(Store& store, std::span<const std::uint64_t> states, TimeMs from, bool hours) {
   std::unique_ptr<StoreSnapshot> snapshot = store.snapshot();
-  const std::uint64_t states[] = {kBaseState};
   std::string out;
   for (std::uint64_t user = 1; user <= kUsers; ++user)
-    for (const StoredTile& t : snapshot->tiles(user, states, kT0 - kDayMs, snapshot->high_water()))
-      if (t.kind != TileKind::kHour)
+    for (const StoredTile& t : snapshot->tiles(user, states, from, snapshot->high_water()))
+      if (hours || t.kind != TileKind::kHour)
         out += std::to_string(user) + " " + tile_kind_name(t.kind) + " " + std::to_string(t.start) +
-               " " + std::to_string(t.covered_through) + " " + t.state + "\n";
+               " " + std::to_string(t.state_id) + " " + std::to_string(t.covered_through) + " " +
+               t.state + "\n";
   return out;
 }
 
 // Every tile part a query of the last 25 days reads (older window-only days may be dropped
-// by a compaction at any time), in one comparable text.
-std::string tiles_of(Store& store) {
-  std::unique_ptr<StoreSnapshot> snapshot = store.snapshot();
-  const TimeMs to = snapshot->high_water();
+// by a compaction at any time).
+std::string query_tiles_of(Store& store) {
   const std::uint64_t states[] = {kBaseState, kWindowState};
-  std::string out;
-  for (std::uint64_t user = 1; user <= kUsers; ++user)
-    for (const StoredTile& t : snapshot->tiles(user, states, to - 25 * kDayMs, to))
-      out += std::to_string(user) + " " + tile_kind_name(t.kind) + " " + std::to_string(t.start) +
-             " " + std::to_string(t.state_id) + " " + std::to_string(t.covered_through) + " " +
-             t.state + "\n";
-  return out;
+  return tiles_of(store, states, store.high_water() - 25 * kDayMs, /*hours=*/true);
+}
+
+// The base-keeping state's base and day tiles, all of them (its hour tiles may be dropped by a
+// compaction at any time): a day tile a fold missed stays here.
+std::string base_state_tiles_of(Store& store) {
+  const std::uint64_t states[] = {kBaseState};
+  return tiles_of(store, states, kT0 - kDayMs, /*hours=*/false);
 }
 
 TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
@@ -169,11 +169,11 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   }
   EXPECT_GT(unfinished, 0u) << "every fold was done in one slice: the slices test nothing";
   for (Case& c : cases) EXPECT_FALSE(c.store->continue_fold(0)) << c.name;  // the last fold done
-  const std::string want = tiles_of(*cases[0].store);
+  const std::string want = query_tiles_of(*cases[0].store);
   EXPECT_NE(want.find(" base "), std::string::npos) << "nothing was folded: the test tests nothing";
   const std::string want_base = base_state_tiles_of(*cases[0].store);
   for (std::size_t i = 1; i < cases.size(); ++i) {
-    EXPECT_EQ(tiles_of(*cases[i].store), want) << cases[i].name;
+    EXPECT_EQ(query_tiles_of(*cases[i].store), want) << cases[i].name;
     EXPECT_EQ(base_state_tiles_of(*cases[i].store), want_base) << cases[i].name;
   }
 }

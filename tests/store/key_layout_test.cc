@@ -130,6 +130,22 @@ TEST(KeyLayout, EventIdValueIsTheTimeAndOnlyATime) {
   EXPECT_EQ(keys::parse_event_id_value("123456789"), std::nullopt);
 }
 
+TEST(KeyLayout, AKeptFoldIndexRoundTripsInChunksThatSortInOrder) {
+  const std::vector<std::pair<std::uint64_t, TimeMs>> users = {
+      {1, kT0}, {0x0102030405060708, -kT0}, {~std::uint64_t{0}, 0}};
+  const std::string value = keys::fold_index_value(users);
+  EXPECT_EQ(value.size(), 48u);
+  EXPECT_EQ(value.substr(16, 8), bytes({1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(keys::parse_fold_index_value(value), users);
+  EXPECT_TRUE(keys::parse_fold_index_value("").empty());
+  EXPECT_THROW(keys::parse_fold_index_value(value.substr(1)), CorruptionError);
+  EXPECT_LT(keys::fold_index_key(1), keys::fold_index_key(256));
+  EXPECT_TRUE(keys::fold_index_key(7).starts_with(keys::kFoldIndexPrefix));
+  EXPECT_EQ(keys::parse_sequence_value(keys::sequence_value(0x0102030405060708)),
+            0x0102030405060708u);
+  EXPECT_THROW(keys::parse_sequence_value("1234567"), CorruptionError);
+}
+
 TEST(KeyLayout, TileKeyIsUserThenKindThenStart) {
   EXPECT_EQ(keys::tile_key(TileKey{0x0102030405060708, TileKind::kHour, 0}),
             bytes({1, 2, 3, 4, 5, 6, 7, 8, 2, 0x80, 0, 0, 0, 0, 0, 0, 0}));

@@ -2,12 +2,16 @@
 // the fold before (unfolded_days.h), and may go a slice of users at a time with commits in
 // between (ExpireOptions::fold_slice_users, Store::continue_fold). The same commits and
 // expiries go into a store that scans every user's tiles at each fold, all at once, and into
-// stores that use the index: one reopened between folds (its first fold after the open
-// scans), one whose index overflows, and two that fold in slices (one of them reopened, so that
-// its walk over every user is sliced too). Every user's tiles must come out the same, byte for
+// stores that use the index: one reopened between folds (it takes back the index its close
+// kept), one whose index overflows, and two that fold in slices (the first fold of a new store
+// walks every user, here in slices; one of them reopened too). Every user's tiles must come out
+// the same, byte for
 // byte, whatever order the day tiles were written in (late values land in days already
 // folded); and at every step each user's base tile and day tiles must hold every value
 // committed to them exactly once.
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -128,7 +132,7 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
     std::string name;
     std::size_t fold_index_users;
     std::size_t slice;  // users per slice of a fold; 0: each fold at once
-    bool reopened;      // starts again knowing nothing, midway
+    bool reopened;      // closed and opened again, midway
     std::unique_ptr<Store> store;
   };
   const std::size_t kIndex = std::size_t{1} << 20;
@@ -175,6 +179,86 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   for (std::size_t i = 1; i < cases.size(); ++i) {
     EXPECT_EQ(query_tiles_of(*cases[i].store), want) << cases[i].name;
     EXPECT_EQ(base_state_tiles_of(*cases[i].store), want_base) << cases[i].name;
+  }
+}
+
+// A value for `user`'s day tile of `ts`, committed at stream time `now` (late when ts is days
+// before it).
+CommitBatch late_value(std::uint64_t user, TimeMs ts, TimeMs now) {
+  CommitBatch batch;
+  batch.tiles.push_back(TileDelta{TileKey{user, TileKind::kDay, floor_day(ts)},
+                                  {StateDelta{kBaseState, "5"}, StateDelta{kWindowState, "5"}}});
+  batch.high_water = now;
+  return batch;
+}
+
+// Folds in slices of one user; returns the continue_fold() calls the fold took after
+// expire()'s first slice (the last call folds the last user and says that none is left): 1
+// for a fold of one or two users, the users it visited less one for more.
+std::size_t fold_one_user_at_a_time(Store& store) {
+  store.expire(policy(), Store::ExpireOptions{.fold_base = true, .fold_slice_users = 1});
+  std::size_t calls = 1;
+  while (store.continue_fold(1)) ++calls;
+  return calls;
+}
+
+// A clean close keeps the fold index, so the first fold after the next open visits only the
+// users due, not every user. A store that crashed after its open (here a child process opens
+// it, commits a late value and ends without closing) must not take back the index kept before
+// that commit: its next fold visits every user, and folds the late value too.
+TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
+  TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
+  SumMerger merger;
+  RocksDbOptions options;
+  options.path = folder.path() / "store";
+  std::mt19937_64 rng(5);
+  std::map<std::uint64_t, long> committed;
+  auto commit = [&](Store& store, const CommitBatch& batch) {
+    for (const TileDelta& t : batch.tiles)
+      if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
+    store.commit(batch);
+  };
+  constexpr int kCommits = 8 * 20;  // 20 days
+  const TimeMs now = kT0 + kCommits * 3 * kHourMs;
+  {
+    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+    for (int i = 1; i <= kCommits; ++i) commit(*store, commit_number(rng, i));
+    EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "a new store's first fold scans";
+    commit(*store, late_value(3, now - 10 * kDayMs, now));
+  }
+  {
+    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+    EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "the index kept knows that only 3 is due";
+    EXPECT_EQ(base_totals(*store), committed);
+    commit(*store, late_value(5, now - 11 * kDayMs, now));
+  }
+  const CommitBatch after_open = late_value(8, now - 12 * kDayMs, now);
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    alarm(60);
+    try {
+      std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+      store->commit(after_open);
+      _exit(0);  // a crash: no close
+    } catch (...) {
+      _exit(1);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child failed: " << status;
+  for (const TileDelta& t : after_open.tiles)
+    committed[t.key.user_id] += std::stol(t.states[0].state);
+  std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+  EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "after a crash the fold scans";
+  EXPECT_EQ(base_totals(*store), committed);
+  const std::uint64_t base_only[] = {kBaseState};
+  for (std::uint64_t user : {5, 8}) {
+    std::unique_ptr<StoreSnapshot> snapshot = store->snapshot();
+    for (const StoredTile& t : snapshot->tiles(user, base_only, kT0 - kDayMs, now))
+      EXPECT_FALSE(t.kind == TileKind::kDay && t.start <= now - 11 * kDayMs)
+          << "user " << user << "'s late day " << t.start << " was not folded";
   }
 }
 
@@ -232,6 +316,21 @@ TEST(RocksDbFoldIndex, TheIndexKnowsOnlyAfterAScanAndForgetsOnOverflowOrFailure)
   days.forget();
   EXPECT_FALSE(days.complete());
   EXPECT_EQ(days.due(9 * d), Due{});
+
+  // What a clean close keeps and the next open loads: every user noted, complete at once.
+  days.start_scan();
+  days.folded(7, 2 * d);
+  days.folded(4, 3 * d);
+  days.finish_scan();
+  const Due kept = days.noted();
+  EXPECT_EQ(kept, (Due{{4, 3 * d}, {7, 2 * d}}));
+  UnfoldedDays reopened(3);
+  reopened.load(kept);
+  ASSERT_TRUE(reopened.complete());
+  EXPECT_EQ(reopened.due(9 * d), kept);
+  UnfoldedDays smaller(1);
+  smaller.load(kept);
+  EXPECT_FALSE(smaller.complete()) << "more users kept than the bound: the next fold scans";
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "signalbox/store/rocksdb/key_layout.h"
 
+#include <fmt/format.h>
+
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
@@ -142,6 +144,48 @@ std::uint64_t parse_journal_key(std::string_view key) {
   if (!key.starts_with(prefix) || key.size() != prefix.size() + 8)
     throw CorruptionError("not a journal key");
   return ByteReader(key.substr(prefix.size())).fixed64_be();
+}
+
+std::string fold_index_key(std::uint64_t chunk) {
+  std::string key = kFoldIndexPrefix;
+  ByteWriter(key).fixed64_be(chunk);
+  return key;
+}
+
+std::string fold_index_value(std::span<const std::pair<std::uint64_t, TimeMs>> users) {
+  std::string value;
+  value.reserve(users.size() * 16);
+  ByteWriter out(value);
+  for (const auto& [user, day] : users) {
+    out.fixed64_be(user);
+    out.time_be(day);
+  }
+  return value;
+}
+
+std::vector<std::pair<std::uint64_t, TimeMs>> parse_fold_index_value(std::string_view value) {
+  if (value.size() % 16 != 0)
+    throw CorruptionError(
+        fmt::format("a kept fold index record of {} bytes, not a multiple of 16", value.size()));
+  std::vector<std::pair<std::uint64_t, TimeMs>> users;
+  users.reserve(value.size() / 16);
+  ByteReader in(value);
+  while (!in.done()) {
+    const std::uint64_t user = in.fixed64_be();
+    users.emplace_back(user, in.time_be());
+  }
+  return users;
+}
+
+std::string sequence_value(std::uint64_t sequence) {
+  std::string value;
+  ByteWriter(value).fixed64_be(sequence);
+  return value;
+}
+
+std::uint64_t parse_sequence_value(std::string_view value) {
+  if (value.size() != 8) throw CorruptionError("a kept fold index sequence not 8 bytes long");
+  return ByteReader(value).fixed64_be();
 }
 
 std::string time_value(TimeMs t) {

@@ -20,6 +20,9 @@
 //                  note/<name>                                       the note's bytes
 //                  journal/<number (8)>                              a journal record
 //                                                                    (tile_journal.h)
+//                  fold_index/<chunk (8)>                            users with unfolded day
+//                                                                    tiles (fold_index_value)
+//                  meta/fold_index_sequence                          sequence number (8)
 //
 // Every key of the first three starts with the user (kUserPrefixSize bytes), so one user's keys
 // are one contiguous range; within it a user's events sort by (ts, event_id) and a user's
@@ -31,8 +34,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "signalbox/common/time.h"
 #include "signalbox/store/store.h"
@@ -145,6 +151,25 @@ inline constexpr char kJournalPrefix[] = "journal/";
 std::string journal_key(std::uint64_t number);
 // Throws CorruptionError for a key that is not a journal key.
 std::uint64_t parse_journal_key(std::string_view key);
+
+// The fold index a clean close keeps (unfolded_days.h): the users with day tiles no fold has
+// visited, each with its first such day, in chunks of at most kFoldIndexChunkUsers, under one
+// prefix; then, in a write of its own, the sequence number of the database after the chunks.
+// The next open takes the index back only when that write is the last the database holds
+// (nothing, such as an earlier version of Signalbox, wrote after it), and deletes every record
+// of it before anything else is written, so that a crash later does not leave a stale one.
+// Old versions ignore these keys: no new format is needed.
+inline constexpr char kFoldIndexPrefix[] = "fold_index/";
+inline constexpr char kFoldIndexSequenceKey[] = "meta/fold_index_sequence";
+inline constexpr std::size_t kFoldIndexChunkUsers = 65536;
+std::string fold_index_key(std::uint64_t chunk);
+// (user, first day) pairs: 16 bytes each, user big-endian, day as a time.
+std::string fold_index_value(std::span<const std::pair<std::uint64_t, TimeMs>> users);
+// Throws CorruptionError for a value whose size is not a multiple of 16.
+std::vector<std::pair<std::uint64_t, TimeMs>> parse_fold_index_value(std::string_view value);
+// The value of kFoldIndexSequenceKey; parsing throws CorruptionError unless it is 8 bytes.
+std::string sequence_value(std::uint64_t sequence);
+std::uint64_t parse_sequence_value(std::string_view value);
 
 // The value of the time records (kHighWaterKey, kExpiredKey, kIdsExpiredKey).
 std::string time_value(TimeMs t);

@@ -8,7 +8,10 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -166,8 +169,68 @@ class RocksDbStore final : public Store {
         flush_unflushed(/*all=*/true);
       } catch (const std::exception&) {
       }
+      try {
+        keep_fold_index();
+      } catch (const std::exception&) {
+      }
     }
     close();
+  }
+
+  // A clean close keeps the fold index (key_layout.h): without it, the first fold after the
+  // next open would visit every user's tiles. An index that does not know (a scan under way,
+  // an overflow) is not kept: the next open scans, as it would anyway.
+  void keep_fold_index() {
+    if (!unfolded_days_.complete()) return;
+    const std::vector<std::pair<std::uint64_t, TimeMs>> noted = unfolded_days_.noted();
+    const std::span<const std::pair<std::uint64_t, TimeMs>> all(noted);
+    rocksdb::WriteBatch chunks;
+    for (std::size_t from = 0; from < all.size(); from += rocksdb_keys::kFoldIndexChunkUsers) {
+      const std::size_t count = std::min(rocksdb_keys::kFoldIndexChunkUsers, all.size() - from);
+      check(chunks.Put(default_,
+                       rocksdb_keys::fold_index_key(from / rocksdb_keys::kFoldIndexChunkUsers),
+                       rocksdb_keys::fold_index_value(all.subspan(from, count))),
+            "keep fold index");
+    }
+    if (chunks.Count() > 0) write(chunks, "keep fold index");
+    rocksdb::WriteBatch sequence;
+    check(sequence.Put(default_, rocksdb_keys::kFoldIndexSequenceKey,
+                       rocksdb_keys::sequence_value(db_->GetLatestSequenceNumber())),
+          "keep fold index");
+    write(sequence, "keep fold index");
+  }
+
+  // Takes back the fold index a clean close kept, if nothing was written after it, and deletes
+  // it (durably, before any other write) so that no later open takes it back once commits
+  // have made it stale.
+  void take_back_fold_index() {
+    std::string value;
+    const rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kFoldIndexSequenceKey, &value);
+    if (!status.IsNotFound()) check(status, "read kept fold index");
+    const bool current = status.ok() && rocksdb_keys::parse_sequence_value(value) + 1 ==
+                                            db_->GetLatestSequenceNumber();
+    rocksdb::WriteBatch drop;
+    if (status.ok()) check(drop.Delete(default_, rocksdb_keys::kFoldIndexSequenceKey), "drop");
+    std::vector<std::pair<std::uint64_t, TimeMs>> noted;
+    rocksdb::ReadOptions scan;
+    scan.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, default_));
+    const std::string_view prefix = rocksdb_keys::kFoldIndexPrefix;
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next()) {
+      if (current) {
+        std::vector<std::pair<std::uint64_t, TimeMs>> chunk =
+            rocksdb_keys::parse_fold_index_value(it->value().ToStringView());
+        noted.insert(noted.end(), chunk.begin(), chunk.end());
+      }
+      check(drop.Delete(default_, it->key()), "drop kept fold index");
+    }
+    check(it->status(), "read kept fold index");
+    it.reset();
+    if (drop.Count() == 0) return;
+    write(drop, "drop kept fold index", /*sync=*/true);
+    if (current) unfolded_days_.load(noted);
   }
 
   void check_format_and_load(const std::string& path) {
@@ -192,6 +255,7 @@ class RocksDbStore final : public Store {
         throw StorageError(
             fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
+    if (!options_.read_only) take_back_fold_index();
     recover_journal();
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
@@ -691,9 +755,11 @@ class RocksDbStore final : public Store {
   // not free keeps RocksDB from meeting a full disk: after a failed write it refuses every
   // write until it recovers, and the RocksDB of Debian aborts the process when asked to
   // recover from a failed write of its log. Reads are served meanwhile.
-  void write(rocksdb::WriteBatch& batch, std::string_view what) {
+  void write(rocksdb::WriteBatch& batch, std::string_view what, bool sync = false) {
     check_free_space(what);
-    rocksdb::Status status = db_->Write(write_options(), &batch);
+    rocksdb::WriteOptions options = write_options();
+    options.sync = options.sync || sync;
+    rocksdb::Status status = db_->Write(options, &batch);
     if (status.ok()) return;
     throw StorageError(fmt::format(
         "rocksdb: {}: {}; writes stay refused until the process restarts (it then recovers "

@@ -37,6 +37,18 @@ std::vector<std::pair<std::uint64_t, TimeMs>> UnfoldedDays::due(TimeMs keep_from
   return out;
 }
 
+std::vector<std::pair<std::uint64_t, TimeMs>> UnfoldedDays::noted() const {
+  std::vector<std::pair<std::uint64_t, TimeMs>> out(first_day_.begin(), first_day_.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void UnfoldedDays::load(std::span<const std::pair<std::uint64_t, TimeMs>> noted) {
+  start_scan();
+  for (const auto& [user, day] : noted) note(user, day);
+  finish_scan();
+}
+
 void UnfoldedDays::folded(std::uint64_t user, std::optional<TimeMs> first_left) {
   if (!first_left) {
     first_day_.erase(user);

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -22,7 +23,8 @@ namespace signalbox {
 // user's first day tile left starts (folded()). An index that does not know (a store just
 // opened, or more users noted than `max_users`) is not complete(): the fold then scans every
 // user's tiles between start_scan() and finish_scan(), noting what it leaves with folded(),
-// and the index is complete afterwards (unless it overflowed during the scan). A scan may be
+// and the index is complete afterwards (unless it overflowed during the scan). A clean close
+// keeps a complete index in the store and the next open load()s it. A scan may be
 // spread over several calls with commits in between (a fold in slices): their writes are noted
 // as they come, whether the scan has passed their user or not.
 //
@@ -50,6 +52,13 @@ class UnfoldedDays {
   // the index unsure of what it folded).
   void forget();
   void finish_scan();
+
+  // Every user noted, ascending, with its first unvisited day: what a clean close keeps
+  // (key_layout.h) so that the fold after the next open need not scan. Only when complete().
+  std::vector<std::pair<std::uint64_t, TimeMs>> noted() const;
+  // Knows exactly `noted` (kept by a clean close, nothing written since): complete, as after a
+  // scan, unless there are more than `max_users`. Only before any other call.
+  void load(std::span<const std::pair<std::uint64_t, TimeMs>> noted);
 
  private:
   void note(std::uint64_t user, TimeMs day_start);

@@ -3,9 +3,9 @@
 // between (ExpireOptions::fold_slice_users, Store::continue_fold). The same commits and
 // expiries go into a store that scans every user's tiles at each fold, all at once, and into
 // stores that use the index: one reopened between folds (it takes back the index its close
-// kept), one whose index overflows, and two that fold in slices (the first fold of a new store
-// walks every user, here in slices; one of them reopened too). Every user's tiles must come out
-// the same, byte for
+// kept), one whose index overflows, and two that fold in slices (one of them reopened after a
+// crash, so that its next fold walks every user in slices, with commits in between). Every
+// user's tiles must come out the same, byte for
 // byte, whatever order the day tiles were written in (late values land in days already
 // folded); and at every step each user's base tile and day tiles must hold every value
 // committed to them exactly once.
@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <span>
@@ -119,6 +120,32 @@ std::string base_state_tiles_of(Store& store) {
   return tiles_of(store, states, kT0 - kDayMs, /*hours=*/false);
 }
 
+enum class Reopen { kNo, kCleanly, kAfterACrash };
+
+// Opens the store at `path` in a child process, runs `then` on it and ends the child without
+// closing the store, as a crash would.
+void open_and_crash(
+    const fs::path& path, const TileMerger& merger,
+    const std::function<void(Store&)>& then = [](Store&) {}) {
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    alarm(60);
+    try {
+      RocksDbOptions options;
+      options.path = path;
+      std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+      then(*store);
+      _exit(0);
+    } catch (...) {
+      _exit(1);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child failed: " << status;
+}
+
 TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
   SumMerger merger;
@@ -132,16 +159,16 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
     std::string name;
     std::size_t fold_index_users;
     std::size_t slice;  // users per slice of a fold; 0: each fold at once
-    bool reopened;      // closed and opened again, midway
+    Reopen reopen;      // midway
     std::unique_ptr<Store> store;
   };
   const std::size_t kIndex = std::size_t{1} << 20;
   std::vector<Case> cases;
-  cases.push_back({"scan", 0, 0, false, nullptr});
-  cases.push_back({"index", kIndex, 0, true, nullptr});
-  cases.push_back({"overflowing", kUsers / 2, 0, false, nullptr});
-  cases.push_back({"sliced", kIndex, 2, false, nullptr});
-  cases.push_back({"sliced, reopened", kIndex, 1, true, nullptr});
+  cases.push_back({"scan", 0, 0, Reopen::kNo, nullptr});
+  cases.push_back({"index", kIndex, 0, Reopen::kCleanly, nullptr});
+  cases.push_back({"overflowing", kUsers / 2, 0, Reopen::kNo, nullptr});
+  cases.push_back({"sliced", kIndex, 2, Reopen::kNo, nullptr});
+  cases.push_back({"sliced, reopened", kIndex, 1, Reopen::kAfterACrash, nullptr});
   for (Case& c : cases) c.store = open(c.name, c.fold_index_users);
 
   std::mt19937_64 rng(11);
@@ -165,8 +192,9 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
       ASSERT_EQ(base_totals(*c.store), committed) << c.name << " after commit " << i;
     if (i == kCommits / 2) {
       for (Case& c : cases) {
-        if (!c.reopened) continue;
+        if (c.reopen == Reopen::kNo) continue;
         c.store.reset();
+        if (c.reopen == Reopen::kAfterACrash) open_and_crash(folder.path() / c.name, merger);
         c.store = open(c.name, c.fold_index_users);
       }
     }
@@ -202,10 +230,11 @@ std::size_t fold_one_user_at_a_time(Store& store) {
   return calls;
 }
 
-// A clean close keeps the fold index, so the first fold after the next open visits only the
-// users due, not every user. A store that crashed after its open (here a child process opens
-// it, commits a late value and ends without closing) must not take back the index kept before
-// that commit: its next fold visits every user, and folds the late value too.
+// A new store knows that it has nothing to fold, and a clean close keeps the fold index: in
+// both, a fold visits only the users due, not every user. A store that crashed after its open
+// (here a child process opens it, commits a late value and ends without closing) must not take
+// back the index kept before that commit: its next fold visits every user, and folds the late
+// value too.
 TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
   SumMerger merger;
@@ -213,17 +242,22 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
   options.path = folder.path() / "store";
   std::mt19937_64 rng(5);
   std::map<std::uint64_t, long> committed;
-  auto commit = [&](Store& store, const CommitBatch& batch) {
+  auto count = [&](const CommitBatch& batch) {
     for (const TileDelta& t : batch.tiles)
       if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
+  };
+  auto commit = [&](Store& store, const CommitBatch& batch) {
+    count(batch);
     store.commit(batch);
   };
   constexpr int kCommits = 8 * 20;  // 20 days
   const TimeMs now = kT0 + kCommits * 3 * kHourMs;
   {
     std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
-    for (int i = 1; i <= kCommits; ++i) commit(*store, commit_number(rng, i));
-    EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "a new store's first fold scans";
+    for (int i = 1; i <= 16; ++i) commit(*store, commit_number(rng, i));
+    EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "a new store: no day is due, no walk";
+    for (int i = 17; i <= kCommits; ++i) commit(*store, commit_number(rng, i));
+    EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "every user has days due";
     commit(*store, late_value(3, now - 10 * kDayMs, now));
   }
   {
@@ -233,23 +267,8 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
     commit(*store, late_value(5, now - 11 * kDayMs, now));
   }
   const CommitBatch after_open = late_value(8, now - 12 * kDayMs, now);
-  const pid_t child = fork();
-  ASSERT_NE(child, -1);
-  if (child == 0) {
-    alarm(60);
-    try {
-      std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
-      store->commit(after_open);
-      _exit(0);  // a crash: no close
-    } catch (...) {
-      _exit(1);
-    }
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child failed: " << status;
-  for (const TileDelta& t : after_open.tiles)
-    committed[t.key.user_id] += std::stol(t.states[0].state);
+  open_and_crash(options.path, merger, [&](Store& store) { store.commit(after_open); });
+  count(after_open);
   std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
   EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "after a crash the fold scans";
   EXPECT_EQ(base_totals(*store), committed);

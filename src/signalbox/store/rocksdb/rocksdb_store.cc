@@ -153,8 +153,9 @@ class RocksDbStore final : public Store {
     event_ids_ = handles[kEventIdsFamilyIndex];
     tiles_ = handles[kTilesFamilyIndex];
     try {
-      check_format_and_load(path);
+      const KeptFoldIndex kept = check_format_and_load(path);
       if (holding_fs_) release_unlisted_tables(path);
+      if (!options_.read_only) take_back_fold_index(kept);
     } catch (...) {
       close();  // a constructor that throws runs no destructor
       throw;
@@ -200,40 +201,62 @@ class RocksDbStore final : public Store {
     write(sequence, "keep fold index");
   }
 
-  // Takes back the fold index a clean close kept, if nothing was written after it, and deletes
-  // it (durably, before any other write) so that no later open takes it back once commits
-  // have made it stale.
-  void take_back_fold_index() {
+  // The fold index a clean close kept, as the open found it.
+  struct KeptFoldIndex {
+    std::vector<std::string> keys;  // every record of it
+    bool current = false;           // nothing was written after it: it may be taken back
+    std::vector<std::pair<std::uint64_t, TimeMs>> noted;
+  };
+
+  // Reads the fold index a clean close kept, before the open writes anything (a write would
+  // make it look stale).
+  KeptFoldIndex read_kept_fold_index() {
+    KeptFoldIndex kept;
     std::string value;
     const rocksdb::Status status =
         db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kFoldIndexSequenceKey, &value);
     if (!status.IsNotFound()) check(status, "read kept fold index");
-    const bool current = status.ok() && rocksdb_keys::parse_sequence_value(value) + 1 ==
-                                            db_->GetLatestSequenceNumber();
-    rocksdb::WriteBatch drop;
-    if (status.ok()) check(drop.Delete(default_, rocksdb_keys::kFoldIndexSequenceKey), "drop");
-    std::vector<std::pair<std::uint64_t, TimeMs>> noted;
+    if (status.ok()) {
+      kept.keys.emplace_back(rocksdb_keys::kFoldIndexSequenceKey);
+      kept.current =
+          rocksdb_keys::parse_sequence_value(value) + 1 == db_->GetLatestSequenceNumber();
+    }
     rocksdb::ReadOptions scan;
     scan.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, default_));
     const std::string_view prefix = rocksdb_keys::kFoldIndexPrefix;
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
          it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next()) {
-      if (current) {
-        std::vector<std::pair<std::uint64_t, TimeMs>> chunk =
-            rocksdb_keys::parse_fold_index_value(it->value().ToStringView());
-        noted.insert(noted.end(), chunk.begin(), chunk.end());
-      }
-      check(drop.Delete(default_, it->key()), "drop kept fold index");
+      kept.keys.emplace_back(it->key().ToStringView());
+      if (!kept.current) continue;
+      std::vector<std::pair<std::uint64_t, TimeMs>> chunk =
+          rocksdb_keys::parse_fold_index_value(it->value().ToStringView());
+      kept.noted.insert(kept.noted.end(), chunk.begin(), chunk.end());
     }
     check(it->status(), "read kept fold index");
-    it.reset();
-    if (drop.Count() == 0) return;
-    write(drop, "drop kept fold index", /*sync=*/true);
-    if (current) unfolded_days_.load(noted);
+    return kept;
   }
 
-  void check_format_and_load(const std::string& path) {
+  // Once the open has accepted the store: takes back the fold index `kept` if it is current,
+  // and deletes it (durably, before any commit) so that no later open takes it back once
+  // commits have made it stale. A store without tiles (a new one) has no day tile for a fold
+  // to find: its index knows everything from the start.
+  void take_back_fold_index(const KeptFoldIndex& kept) {
+    if (!kept.keys.empty()) {
+      rocksdb::WriteBatch drop;
+      for (const std::string& key : kept.keys)
+        check(drop.Delete(default_, key), "drop kept fold index");
+      write(drop, "drop kept fold index", /*sync=*/true);
+    }
+    if (kept.current)
+      unfolded_days_.load(kept.noted);
+    else if (holds_no_tiles())
+      unfolded_days_.load({});
+  }
+
+  // Checks the format and loads the records; returns the fold index a clean close kept, read
+  // before the open writes anything.
+  KeptFoldIndex check_format_and_load(const std::string& path) {
     rocksdb::Status status;
     std::string format;
     status = db_->Get(rocksdb::ReadOptions(), default_, kFormatKey, &format);
@@ -255,7 +278,8 @@ class RocksDbStore final : public Store {
         throw StorageError(
             fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }
-    if (!options_.read_only) take_back_fold_index();
+    KeptFoldIndex kept;
+    if (!options_.read_only) kept = read_kept_fold_index();
     recover_journal();
     high_water_ = read_time(kHighWaterKey);
     expired_through_ = read_time(kExpiredKey);
@@ -267,6 +291,16 @@ class RocksDbStore final : public Store {
       snapshot_high_water_.after_write(high_water_.load(), latest);
       snapshot_expired_through_.after_write(expired_through_.load(), latest);
     }
+    return kept;
+  }
+
+  bool holds_no_tiles() {
+    rocksdb::ReadOptions scan;
+    scan.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, tiles_));
+    it->SeekToFirst();
+    check(it->status(), "read tiles");
+    return !it->Valid();
   }
 
   // The journal records a crash left (tile_journal.h): a writable store merges them into their

@@ -298,6 +298,17 @@ TEST_F(ConfigTest, StorageReserve) {
             "cfg.yaml:1: storage.reserve: \"lots\" is not a size (use bytes, or <integer><unit> "
             "with unit "
             "B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no reserve)");
+  EXPECT_EQ(parse_config(with_signals(""), "c.yaml").storage.write_behind, 32u << 20);
+  EXPECT_EQ(parse_config(with_signals("storage: { write_behind: 4MiB }\n"), "c.yaml")
+                .storage.write_behind,
+            4u << 20);
+  EXPECT_EQ(
+      parse_config(with_signals("storage: { write_behind: 0 }\n"), "c.yaml").storage.write_behind,
+      0u);
+  EXPECT_EQ(error_of(with_signals("storage: { write_behind: yes }\n")),
+            "cfg.yaml:1: storage.write_behind: \"yes\" is not a size (use bytes, or "
+            "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for none: every "
+            "commit writes its tiles)");
 }
 
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
@@ -452,7 +463,7 @@ TEST(ConfigErrors, UnknownKeys) {
             "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
-            "key_prefix, timeout, pool, sync or reserve)");
+            "key_prefix, timeout, pool, sync, reserve or write_behind)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

@@ -30,7 +30,10 @@ inline std::string config_yaml(const Config& config) {
   auto add = [&]<typename... Args>(fmt::format_string<Args...> format, Args&&... args) {
     fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
   };
-  add("storage: {{ kind: rocksdb, path: {} }}\n", yaml_quoted(config.storage.path.string()));
+  add("storage: {{ kind: rocksdb, path: {}", yaml_quoted(config.storage.path.string()));
+  if (config.storage.write_behind != StorageConfig().write_behind)
+    add(", write_behind: {}", config.storage.write_behind);
+  add(" }}\n");
   add("event_store: {{ retention: {}ms, max_future_skew: {}ms", config.event_store.retention,
       config.event_store.max_future_skew);
   if (config.event_store.late_horizon)

@@ -70,6 +70,10 @@ struct StorageConfig {
   // rocksdb: writes are refused (503) while the store's file system has less free space than
   // this, so that RocksDB's own flushes and compactions never meet a full disk; 0: no check.
   std::uint64_t reserve = std::uint64_t{64} << 20;
+  // rocksdb: tile updates acknowledged but not yet merged into the stored tiles are kept in
+  // memory and in the tile journal up to this many bytes (write-behind tiles); 0: every
+  // commit writes its tiles itself.
+  std::uint64_t write_behind = std::uint64_t{32} << 20;
 };
 
 struct EventStoreConfig {

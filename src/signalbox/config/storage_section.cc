@@ -37,8 +37,21 @@ const std::array<SchemaKey<StorageEntry>, 1> kStorageKindKey = {{
      }},
 }};
 
+// A size in bytes or with a unit, or 0 (which means `zero`).
+std::uint64_t size_or_zero(const ConfigValue& v, std::string_view zero) {
+  std::optional<std::uint64_t> bytes =
+      v.text == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(v.text);
+  if (!bytes) {
+    v.fail(
+        fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, "
+                    "GiB or TiB, e.g. 1GiB; 0 for {})",
+                    quote_config_text(v.text), zero));
+  }
+  return *bytes;
+}
+
 // Read by the RocksDB store (store/rocksdb).
-const std::array<SchemaKey<StorageEntry>, 3> kRocksdbKeys = {{
+const std::array<SchemaKey<StorageEntry>, 4> kRocksdbKeys = {{
     {"path",
      ValueType::kPath,
      {},
@@ -60,15 +73,14 @@ const std::array<SchemaKey<StorageEntry>, 3> kRocksdbKeys = {{
      {},
      "64MiB",
      [](const ConfigValue& v, StorageEntry& out) {
-       std::optional<std::uint64_t> bytes =
-           v.text == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(v.text);
-       if (!bytes) {
-         v.fail(
-             fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, "
-                         "GiB or TiB, e.g. 1GiB; 0 for no reserve)",
-                         quote_config_text(v.text)));
-       }
-       out.config.reserve = *bytes;
+       out.config.reserve = size_or_zero(v, "no reserve");
+     }},
+    {"write_behind",
+     ValueType::kText,
+     {},
+     "32MiB",
+     [](const ConfigValue& v, StorageEntry& out) {
+       out.config.write_behind = size_or_zero(v, "none: every commit writes its tiles");
      }},
 }};
 

@@ -11,14 +11,15 @@ namespace signalbox {
 
 namespace {
 
-// The one place where the config reaches the RocksDB store's options; the tuning fields keep
-// their documented defaults.
+// The one place where the config reaches the RocksDB store's options; the tuning fields the
+// config does not name keep their documented defaults.
 RocksDbOptions rocksdb_options(const StorageConfig& storage, bool read_only) {
   RocksDbOptions options;
   options.path = storage.path;
   options.read_only = read_only;
   options.sync = storage.sync;
   options.reserve_bytes = storage.reserve;
+  options.unflushed_tile_bytes = storage.write_behind;
   return options;
 }
 

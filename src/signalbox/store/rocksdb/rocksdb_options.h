@@ -87,8 +87,9 @@ struct RocksDbOptions {
   bool memtable_insert_hints = true;
   // A fold into base tiles (expire()) visits only the users with day tiles written since the
   // fold before, known from the commits (unfolded_days.h), for up to this many users (about
-  // 50 bytes each); past it, and in the first fold after an open, it scans every user's
-  // tiles. 0: always scan. Default: 1 048 576.
+  // 50 bytes each); past it, and in the first fold after an open that finds no index kept
+  // by a clean close (after a crash), it scans every user's tiles. 0: always scan.
+  // Default: 1 048 576.
   std::size_t fold_index_users = std::size_t{1} << 20;
 };
 

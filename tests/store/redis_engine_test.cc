@@ -88,6 +88,36 @@ TEST_P(RedisEngine, MatchesTheReferenceWithLateAndRepeatedEvents) {
   check_all(other, rule.taken, kStart + 14 * kDayMs, users);
 }
 
+// The daily expiry pass over every user going one user per commit (Engine::Options::
+// fold_slice_users), with late events among the rest: every answer, after every batch, equals
+// the brute-force reference, whichever users the pass in progress has reached.
+TEST_P(RedisEngine, AnExpiryInSlicesLeavesEveryAnswerExactAtEveryBatch) {
+  Engine::Options options;
+  options.fold_slice_users = 1;
+  Engine engine(world.config, options);
+  LateRule rule(engine.late_horizon());
+  const std::size_t users = 8;
+  auto& rng = world.rng();
+  std::size_t serial = 0;
+  for (int quarter = 0; quarter < 14 * 4; ++quarter) {
+    const TimeMs now = kStart + quarter * 6 * kHourMs;
+    std::vector<Event> batch;
+    for (int i = 0; i < 6; ++i)
+      batch.push_back(
+          world.make_event(users, now + static_cast<TimeMs>(rng() % (6 * kHourMs)), serial++));
+    if (quarter > 16 && rng() % 2 == 0)
+      batch.push_back(world.make_event(
+          users, now - 3 * kDayMs - static_cast<TimeMs>(rng() % (5 * kDayMs)), serial++));
+    std::set<std::size_t> expected = rule.decide(world, batch).rejected;
+    IngestResult result = engine.ingest(batch);
+    std::set<std::size_t> rejected;
+    for (const RejectedEvent& r : result.rejected) rejected.insert(r.index);
+    ASSERT_EQ(rejected, expected) << "batch " << quarter;
+    check_all(engine, rule.taken, engine.stream_time(), users);
+    if (HasFatalFailure()) return;
+  }
+}
+
 TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
   const std::size_t users = 6;
   std::vector<Event> events;

@@ -320,6 +320,61 @@ TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseState
   EXPECT_EQ(hours, (std::vector<int>{13, 14, 15, 16, 17, 18, 19}));
 }
 
+// An expiry in slices of one user, with commits between the slices (a late value for a user
+// already visited, and for one not yet): continue_fold() goes on until every user is visited,
+// and then each user's base-keeping state, over its base and day tiles, holds every value
+// committed exactly once, and every day before the fold's day is folded for users that got
+// no late value.
+TEST_P(StoreTest, AnExpiryInSlicesVisitsEveryUserWithCommitsInBetween) {
+  Store& store = open();
+  const TimeMs day = floor_day(kT0);
+  constexpr std::uint64_t kUsers = 5;
+  std::map<std::uint64_t, int> committed;  // state 2, per user
+  CommitBatch b;
+  for (std::uint64_t user = 1; user <= kUsers; ++user) {
+    for (int d = 0; d < 20; ++d) {
+      b.events.push_back(event(user, day + d * kDayMs + kHourMs, "d" + std::to_string(d)));
+      b.tiles.push_back(delta(user, TileKind::kDay, day + d * kDayMs, {{1, 1}, {2, d}}));
+      committed[user] += d;
+    }
+  }
+  b.high_water = day + 19 * kDayMs + kHourMs;
+  store.commit(b);
+  const TimeMs high = b.high_water;
+  store.expire(policy(5 * kDayMs, 10 * kDayMs), {.fold_base = true, .fold_slice_users = 1});
+  std::size_t slices = 1;
+  auto late = [&](std::uint64_t user, const std::string& id) {
+    CommitBatch l;
+    l.events.push_back(event(user, day + 2 * kDayMs + kHourMs, id));
+    l.tiles.push_back(delta(user, TileKind::kDay, day + 2 * kDayMs, {{2, 100}}));
+    l.high_water = high;
+    store.commit(l);
+    committed[user] += 100;
+  };
+  late(1, "late-1");                               // user 1 was visited by the first slice
+  late(kUsers, "late-" + std::to_string(kUsers));  // the last user is not yet
+  while (store.continue_fold(1)) ++slices;
+  EXPECT_GE(slices, kUsers - 1) << "the expiry did not go a user at a time";
+  EXPECT_FALSE(store.continue_fold(0)) << "the pass is over";
+
+  const TimeMs keep_from = floor_day(high - 5 * kDayMs) - kDayMs;
+  const std::vector<std::uint64_t> states = {2};
+  auto snap = store.snapshot();
+  for (std::uint64_t user = 1; user <= kUsers; ++user) {
+    int total = 0;
+    bool old_day_left = false;
+    for (const StoredTile& t : snap->tiles(user, states, kBeginningOfTime, high)) {
+      if (t.kind == TileKind::kHour) continue;
+      total += std::stoi(t.state);
+      if (t.kind == TileKind::kDay && t.start < keep_from) old_day_left = true;
+    }
+    EXPECT_EQ(total, committed[user]) << "user " << user;
+    if (user != 1) {
+      EXPECT_FALSE(old_day_left) << "user " << user << " kept a day to fold";
+    }
+  }
+}
+
 TEST_P(StoreTest, IdsHoldKeepsIdsForASlowerInput) {
   Store& store = open();
   CommitBatch b;

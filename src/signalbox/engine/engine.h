@@ -79,7 +79,8 @@ class Engine {
     // The weekly fold of old day tiles into base tiles goes this many users at a time: one
     // slice per commit while ingesting, and expire() lets commits in between its slices, so
     // that no commit waits for a whole fold (it takes in proportion to the users active that
-    // week: about 0.45 s for 20 000). 0: each fold at once. See Store::ExpireOptions.
+    // week: about 0.45 s for 20 000). The Redis store slices its daily walk over every user
+    // likewise. 0: each fold (walk) at once. See Store::ExpireOptions.
     std::size_t fold_slice_users = 64;
   };
 

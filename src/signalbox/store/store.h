@@ -180,7 +180,8 @@ class Store {
     // With fold_base and no compaction asked for: fold at most this many users now and leave
     // the rest to continue_fold(), so that commits are not held up for the whole fold (it
     // takes in proportion to the users active since the last one). 0: the whole fold now.
-    // A backend may fold everything at once regardless.
+    // The Redis store visits every user at each expiry (events, ids and tiles): it slices
+    // that whole pass, fold or not.
     std::size_t fold_slice_users = 0;
     bool compact_tiles = false;
     bool compact = false;

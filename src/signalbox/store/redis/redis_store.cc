@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -327,7 +328,14 @@ class RedisStore final : public Store {
     return std::make_unique<RedisSnapshot>(*this);
   }
 
+  // Raises the horizons at once, then visits every known user (drops its expired events and
+  // ids, rewrites its tiles): all now, or with `fold_slice_users` and no compaction asked for,
+  // that many users now and the rest by continue_fold(), so that commits need not wait for a
+  // pass over every user. A pass left unfinished is finished first. Visiting a user is
+  // idempotent, and other processes commit during a pass anyway: commits between slices
+  // change nothing of what a pass guarantees.
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
+    if (pass_) visit_users(0);
     const TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
@@ -338,45 +346,18 @@ class RedisStore final : public Store {
       args.insert(args.end(), {"ids_expired_through", std::to_string(ids_wanted)});
     RedisValue raised =
         checked(cluster_.run(RedisCommand{meta_, args, &raise_, 1}), "write horizons");
-    const TimeMs through = parse_time(raised.elements.at(0));
-    const TimeMs ids_through =
+    ExpiryPass pass;
+    pass.policy = policy;
+    pass.through = parse_time(raised.elements.at(0));
+    pass.ids_through =
         raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
-    for (long long start = 0;; start += kExpireChunk) {
-      RedisValue page = checked(
-          cluster_.run(RedisCommand{
-              known_,
-              {"ZRANGE", known_, std::to_string(start), std::to_string(start + kExpireChunk - 1)}}),
-          "list users");
-      if (page.elements.empty()) break;
-      std::vector<std::uint64_t> users;
-      std::vector<RedisCommand> commands;
-      for (const RedisValue& m : page.elements) {
-        if (m.str.size() != 8) continue;
-        std::uint64_t user = ByteReader(m.str).fixed64_be();
-        users.push_back(user);
-        commands.push_back(
-            RedisCommand{key(user, 'e'),
-                         {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(through),
-                          ids_through == kBeginningOfTime ? "-inf" : std::to_string(ids_through)},
-                         &expire_user_,
-                         3});
-      }
-      std::vector<RedisValue> replies = cluster_.run(commands);
-      long long dropped = 0;
-      RedisCommand gone{users_, {"ZREM", users_}};
-      for (std::size_t u = 0; u < users.size(); ++u) {
-        const RedisValue& r = checked(replies[u], "expire events");
-        dropped += r.elements.at(0).integer;
-        if (r.elements.at(1).integer == 0) gone.args.push_back(be64(users[u]));
-      }
-      std::vector<RedisCommand> meta;
-      if (dropped > 0) meta.push_back(count_events(commit_token(), -dropped));
-      if (gone.args.size() > 2) meta.push_back(std::move(gone));
-      if (!meta.empty())
-        for (const RedisValue& r : cluster_.run(meta)) checked(r, "expire users");
-      rewrite_tiles(users, &policy, through, options.fold_base);
-    }
+    pass.fold = options.fold_base;
+    pass_ = std::move(pass);
+    const bool sliced = options.fold_slice_users > 0 && !options.compact_tiles && !options.compact;
+    visit_users(sliced ? options.fold_slice_users : 0);
   }
+
+  bool continue_fold(std::size_t max_users) override { return visit_users(max_users); }
 
   void check_ready() override { cluster_.ping_all(); }
 
@@ -413,6 +394,75 @@ class RedisStore final : public Store {
   TimeMs read_meta(const char* field) const {
     return parse_time(
         checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, field}}), "read stream time"));
+  }
+
+  // An expiry pass over every known user, begun by expire(): its horizons, and the last user
+  // visited (members of `known_` all have score 0, so they are in byte order: the pass goes
+  // on after that member, and users added meanwhile are visited if they come after it).
+  struct ExpiryPass {
+    RetentionPolicy policy;
+    TimeMs through = kBeginningOfTime;
+    TimeMs ids_through = kBeginningOfTime;
+    bool fold = false;
+    std::string after;  // the last member visited; empty: none yet
+  };
+
+  // Visits at most `max_users` more users of the pass (0: all of them); returns whether some
+  // are left. A failure leaves the pass where the last page visited ended.
+  bool visit_users(std::size_t max_users) {
+    if (!pass_) return false;
+    ExpiryPass& pass = *pass_;
+    std::size_t visited = 0;
+    while (max_users == 0 || visited < max_users) {
+      const std::size_t want =
+          max_users == 0 ? kExpireChunk : std::min<std::size_t>(kExpireChunk, max_users - visited);
+      RedisValue page =
+          checked(cluster_.run(RedisCommand{
+                      known_,
+                      {"ZRANGEBYLEX", known_, pass.after.empty() ? "-" : "(" + pass.after, "+",
+                       "LIMIT", "0", std::to_string(want)}}),
+                  "list users");
+      if (page.elements.empty()) break;
+      expire_users(pass, page.elements);
+      pass.after = page.elements.back().str;
+      visited += page.elements.size();
+      if (page.elements.size() < want) break;
+    }
+    const bool left = max_users != 0 && visited >= max_users;
+    if (!left) pass_.reset();
+    return left;
+  }
+
+  // Drops the expired events and ids of the users `members` (of `known_`) and rewrites their
+  // tiles, as `pass` says.
+  void expire_users(const ExpiryPass& pass, const std::vector<RedisValue>& members) {
+    std::vector<std::uint64_t> users;
+    std::vector<RedisCommand> commands;
+    for (const RedisValue& m : members) {
+      if (m.str.size() != 8) continue;
+      std::uint64_t user = ByteReader(m.str).fixed64_be();
+      users.push_back(user);
+      commands.push_back(RedisCommand{
+          key(user, 'e'),
+          {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(pass.through),
+           pass.ids_through == kBeginningOfTime ? "-inf" : std::to_string(pass.ids_through)},
+          &expire_user_,
+          3});
+    }
+    std::vector<RedisValue> replies = cluster_.run(commands);
+    long long dropped = 0;
+    RedisCommand gone{users_, {"ZREM", users_}};
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      const RedisValue& r = checked(replies[u], "expire events");
+      dropped += r.elements.at(0).integer;
+      if (r.elements.at(1).integer == 0) gone.args.push_back(be64(users[u]));
+    }
+    std::vector<RedisCommand> meta;
+    if (dropped > 0) meta.push_back(count_events(commit_token(), -dropped));
+    if (gone.args.size() > 2) meta.push_back(std::move(gone));
+    if (!meta.empty())
+      for (const RedisValue& r : cluster_.run(meta)) checked(r, "expire users");
+    rewrite_tiles(users, &pass.policy, pass.through, pass.fold);
   }
 
   // Merges the operands of the users' tiles into their values and, with `policy`, drops what
@@ -518,6 +568,7 @@ class RedisStore final : public Store {
   std::string meta_, users_, known_;
   std::string counted_;  // the recent changes of meta's `events`, by token (count_events())
   const std::string tokens_kept_ms_;  // the commit script's keep time, ms
+  std::optional<ExpiryPass> pass_;    // an expiry pass not finished yet
   RedisScript commit_{redis_scripts::kCommit, {}};
   RedisScript read_user_{redis_scripts::kReadUser, {}};
   RedisScript rewrite_tiles_{redis_scripts::kRewriteTiles, {}};

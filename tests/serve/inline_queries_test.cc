@@ -90,7 +90,7 @@ struct Interval {
 TEST(InlineQueries, CheapQueriesRunInlineWhileSlowOnesNeverHoldUpOtherConnections) {
   World world(60 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
   Engine engine(world.config);
-  fill(world, engine, 200'000);
+  fill(world, engine, 400'000);
   ASSERT_FALSE(HasFatalFailure());
 
   // The budget sits between the two users' costs, measured here rather than assumed: builds
@@ -159,9 +159,11 @@ TEST(InlineQueries, CheapQueriesRunInlineWhileSlowOnesNeverHoldUpOtherConnection
     });
     overlapped += any ? 1 : 0;
   }
-  // Every one is expected; two left out leave room for a busy machine's scheduling. Run on the
-  // I/O thread, none would be.
-  EXPECT_GE(overlapped, 8) << "heavy queries during which a light one was answered, of 10";
+  // Every one is expected; four left out leave room for a busy machine's scheduling (a heavy
+  // query of a few milliseconds on a fast machine, with the test's threads, the server's and
+  // other tests on two cores: 7 of 10 seen under `ctest -j3`). Run on the I/O thread, none
+  // would be.
+  EXPECT_GE(overlapped, 6) << "heavy queries during which a light one was answered, of 10";
 
   server.stop();
   server.wait();

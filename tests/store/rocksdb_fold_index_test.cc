@@ -281,6 +281,41 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
   }
 }
 
+// An open that cannot delete the kept index (the disk is short of its reserve, so writes are
+// refused) still opens, for reads; the index stays in the store and a later open takes it
+// back, as nothing was written in between.
+TEST(RocksDbFoldIndex, AStoreShortOfItsDiskReserveOpensWithAKeptIndex) {
+  TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
+  SumMerger merger;
+  RocksDbOptions options;
+  options.path = folder.path() / "store";
+  std::mt19937_64 rng(7);
+  std::map<std::uint64_t, long> committed;
+  const TimeMs now = kT0 + 8 * 20 * 3 * kHourMs;
+  {
+    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+    for (int i = 1; i <= 8 * 20; ++i) {
+      CommitBatch batch = commit_number(rng, i);
+      for (const TileDelta& t : batch.tiles)
+        if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
+      store->commit(batch);
+    }
+    fold_one_user_at_a_time(*store);
+    store->commit(late_value(3, now - 10 * kDayMs, now));
+    committed[3] += 5;
+  }
+  RocksDbOptions short_of_space = options;
+  short_of_space.reserve_bytes = std::uint64_t{1} << 62;
+  {
+    std::unique_ptr<Store> store;
+    ASSERT_NO_THROW(store = open_rocksdb_store(short_of_space, merger));
+    EXPECT_EQ(base_totals(*store), committed);
+  }
+  std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+  EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "the index kept is still taken back";
+  EXPECT_EQ(base_totals(*store), committed);
+}
+
 // The index on its own: what a fold asks of it after a scan, commits, folds, an overflow and
 // a fold that failed.
 TEST(RocksDbFoldIndex, TheIndexKnowsOnlyAfterAScanAndForgetsOnOverflowOrFailure) {

@@ -157,7 +157,8 @@ std::uint64_t parse_journal_key(std::string_view key);
 // prefix; then, in a write of its own, the sequence number of the database after the chunks.
 // The next open takes the index back only when that write is the last the database holds
 // (nothing, such as an earlier version of Signalbox, wrote after it), and deletes every record
-// of it before anything else is written, so that a crash later does not leave a stale one.
+// of it before anything else is written (unless the disk is short of its reserve: then the
+// sequence check alone keeps a record made stale by later commits out).
 // Old versions ignore these keys: no new format is needed.
 inline constexpr char kFoldIndexPrefix[] = "fold_index/";
 inline constexpr char kFoldIndexSequenceKey[] = "meta/fold_index_sequence";

@@ -246,7 +246,13 @@ class RocksDbStore final : public Store {
       rocksdb::WriteBatch drop;
       for (const std::string& key : kept.keys)
         check(drop.Delete(default_, key), "drop kept fold index");
-      write(drop, "drop kept fold index", /*sync=*/true);
+      // A disk short of its reserve refuses the write, and must not refuse the open (reads
+      // are served meanwhile): the records then stay until a later open, and the sequence
+      // check alone keeps them out once a commit has made them stale.
+      try {
+        write(drop, "drop kept fold index", /*sync=*/true);
+      } catch (const StorageError&) {
+      }
     }
     if (kept.current)
       unfolded_days_.load(kept.noted);

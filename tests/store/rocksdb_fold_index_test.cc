@@ -230,30 +230,45 @@ std::size_t fold_one_user_at_a_time(Store& store) {
   return calls;
 }
 
+// Commits that keep, per user, the total of the base-keeping state's day tile values.
+struct CountedCommits {
+  std::map<std::uint64_t, long> committed;
+  void count(const CommitBatch& batch) {
+    for (const TileDelta& t : batch.tiles)
+      if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
+  }
+  void commit(Store& store, const CommitBatch& batch) {
+    count(batch);
+    store.commit(batch);
+  }
+};
+
+// One store in a folder of its own, and the commits made to it.
+struct OneStore {
+  explicit OneStore(std::uint64_t seed) : rng(seed) { options.path = folder.path() / "store"; }
+  std::unique_ptr<Store> open() const { return open_rocksdb_store(options, merger); }
+
+  TempFolder folder{fs::temp_directory_path(), "signalbox-fold-index-test"};
+  SumMerger merger;
+  RocksDbOptions options;
+  std::mt19937_64 rng;
+  CountedCommits counted;
+};
+
 // A new store knows that it has nothing to fold, and a clean close keeps the fold index: in
 // both, a fold visits only the users due, not every user. A store that crashed after its open
 // (here a child process opens it, commits a late value and ends without closing) must not take
 // back the index kept before that commit: its next fold visits every user, and folds the late
 // value too.
 TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
-  TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
-  SumMerger merger;
-  RocksDbOptions options;
-  options.path = folder.path() / "store";
-  std::mt19937_64 rng(5);
-  std::map<std::uint64_t, long> committed;
-  auto count = [&](const CommitBatch& batch) {
-    for (const TileDelta& t : batch.tiles)
-      if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
-  };
-  auto commit = [&](Store& store, const CommitBatch& batch) {
-    count(batch);
-    store.commit(batch);
-  };
+  OneStore one(5);
+  auto [rng, counted] = std::tie(one.rng, one.counted);
+  auto commit = [&](Store& store, const CommitBatch& batch) { counted.commit(store, batch); };
+  const std::map<std::uint64_t, long>& committed = counted.committed;
   constexpr int kCommits = 8 * 20;  // 20 days
   const TimeMs now = kT0 + kCommits * 3 * kHourMs;
   {
-    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+    std::unique_ptr<Store> store = one.open();
     for (int i = 1; i <= 16; ++i) commit(*store, commit_number(rng, i));
     EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "a new store: no day is due, no walk";
     for (int i = 17; i <= kCommits; ++i) commit(*store, commit_number(rng, i));
@@ -261,15 +276,15 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
     commit(*store, late_value(3, now - 10 * kDayMs, now));
   }
   {
-    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+    std::unique_ptr<Store> store = one.open();
     EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "the index kept knows that only 3 is due";
     EXPECT_EQ(base_totals(*store), committed);
     commit(*store, late_value(5, now - 11 * kDayMs, now));
   }
   const CommitBatch after_open = late_value(8, now - 12 * kDayMs, now);
-  open_and_crash(options.path, merger, [&](Store& store) { store.commit(after_open); });
-  count(after_open);
-  std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+  open_and_crash(one.options.path, one.merger, [&](Store& store) { store.commit(after_open); });
+  counted.count(after_open);
+  std::unique_ptr<Store> store = one.open();
   EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "after a crash the fold scans";
   EXPECT_EQ(base_totals(*store), committed);
   const std::uint64_t base_only[] = {kBaseState};
@@ -285,33 +300,24 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
 // refused) still opens, for reads; the index stays in the store and a later open takes it
 // back, as nothing was written in between.
 TEST(RocksDbFoldIndex, AStoreShortOfItsDiskReserveOpensWithAKeptIndex) {
-  TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
-  SumMerger merger;
-  RocksDbOptions options;
-  options.path = folder.path() / "store";
-  std::mt19937_64 rng(7);
-  std::map<std::uint64_t, long> committed;
+  OneStore one(7);
+  auto [rng, counted] = std::tie(one.rng, one.counted);
+  const std::map<std::uint64_t, long>& committed = counted.committed;
   const TimeMs now = kT0 + 8 * 20 * 3 * kHourMs;
   {
-    std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
-    for (int i = 1; i <= 8 * 20; ++i) {
-      CommitBatch batch = commit_number(rng, i);
-      for (const TileDelta& t : batch.tiles)
-        if (t.key.kind == TileKind::kDay) committed[t.key.user_id] += std::stol(t.states[0].state);
-      store->commit(batch);
-    }
+    std::unique_ptr<Store> store = one.open();
+    for (int i = 1; i <= 8 * 20; ++i) counted.commit(*store, commit_number(rng, i));
     fold_one_user_at_a_time(*store);
-    store->commit(late_value(3, now - 10 * kDayMs, now));
-    committed[3] += 5;
+    counted.commit(*store, late_value(3, now - 10 * kDayMs, now));
   }
-  RocksDbOptions short_of_space = options;
+  RocksDbOptions short_of_space = one.options;
   short_of_space.reserve_bytes = std::uint64_t{1} << 62;
   {
     std::unique_ptr<Store> store;
-    ASSERT_NO_THROW(store = open_rocksdb_store(short_of_space, merger));
+    ASSERT_NO_THROW(store = open_rocksdb_store(short_of_space, one.merger));
     EXPECT_EQ(base_totals(*store), committed);
   }
-  std::unique_ptr<Store> store = open_rocksdb_store(options, merger);
+  std::unique_ptr<Store> store = one.open();
   EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "the index kept is still taken back";
   EXPECT_EQ(base_totals(*store), committed);
 }

@@ -262,7 +262,8 @@ struct OneStore {
 // value too.
 TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
   OneStore one(5);
-  auto [rng, counted] = std::tie(one.rng, one.counted);
+  std::mt19937_64& rng = one.rng;
+  CountedCommits& counted = one.counted;
   auto commit = [&](Store& store, const CommitBatch& batch) { counted.commit(store, batch); };
   const std::map<std::uint64_t, long>& committed = counted.committed;
   constexpr int kCommits = 8 * 20;  // 20 days
@@ -301,7 +302,8 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
 // back, as nothing was written in between.
 TEST(RocksDbFoldIndex, AStoreShortOfItsDiskReserveOpensWithAKeptIndex) {
   OneStore one(7);
-  auto [rng, counted] = std::tie(one.rng, one.counted);
+  std::mt19937_64& rng = one.rng;
+  CountedCommits& counted = one.counted;
   const std::map<std::uint64_t, long>& committed = counted.committed;
   const TimeMs now = kT0 + 8 * 20 * 3 * kHourMs;
   {

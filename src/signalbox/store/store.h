@@ -185,6 +185,9 @@ class Store {
     std::size_t fold_slice_users = 0;
     bool compact_tiles = false;
     bool compact = false;
+
+    // The users to fold now: fold_slice_users, or 0 (all) when a compaction is asked for.
+    std::size_t users_now() const { return compact || compact_tiles ? 0 : fold_slice_users; }
   };
   virtual void expire(const RetentionPolicy& policy, ExpireOptions options) = 0;
   // Folds at most `max_users` more users (0: all) of a fold that expire() left unfinished;

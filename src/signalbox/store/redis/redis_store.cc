@@ -353,8 +353,7 @@ class RedisStore final : public Store {
         raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
     pass.fold = options.fold_base;
     pass_ = std::move(pass);
-    const bool sliced = options.fold_slice_users > 0 && !options.compact_tiles && !options.compact;
-    visit_users(sliced ? options.fold_slice_users : 0);
+    visit_users(options.users_now());
   }
 
   bool continue_fold(std::size_t max_users) override { return visit_users(max_users); }

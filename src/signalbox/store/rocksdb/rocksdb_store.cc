@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -221,19 +222,14 @@ class RocksDbStore final : public Store {
       kept.current =
           rocksdb_keys::parse_sequence_value(value) + 1 == db_->GetLatestSequenceNumber();
     }
-    rocksdb::ReadOptions scan;
-    scan.total_order_seek = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, default_));
-    const std::string_view prefix = rocksdb_keys::kFoldIndexPrefix;
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-         it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next()) {
-      kept.keys.emplace_back(it->key().ToStringView());
-      if (!kept.current) continue;
-      std::vector<std::pair<std::uint64_t, TimeMs>> chunk =
-          rocksdb_keys::parse_fold_index_value(it->value().ToStringView());
-      kept.noted.insert(kept.noted.end(), chunk.begin(), chunk.end());
-    }
-    check(it->status(), "read kept fold index");
+    for_each_record(rocksdb_keys::kFoldIndexPrefix, "read kept fold index",
+                    [&](std::string_view key, std::string_view value) {
+                      kept.keys.emplace_back(key);
+                      if (!kept.current) return;
+                      std::vector<std::pair<std::uint64_t, TimeMs>> chunk =
+                          rocksdb_keys::parse_fold_index_value(value);
+                      kept.noted.insert(kept.noted.end(), chunk.begin(), chunk.end());
+                    });
     return kept;
   }
 
@@ -313,31 +309,39 @@ class RocksDbStore final : public Store {
   // tiles and deletes them in one atomic write; a read-only store, whose view is frozen at
   // open, keeps them in memory for its snapshots to add.
   void recover_journal() {
+    rocksdb::WriteBatch wb;
+    for_each_record(
+        rocksdb_keys::kJournalPrefix, "read journal",
+        [&](std::string_view record, std::string_view content) {
+          const std::uint64_t number = rocksdb_keys::parse_journal_key(record);
+          std::vector<std::pair<TileKey, std::string_view>> tiles = parse_journal_record(content);
+          if (options_.read_only) {
+            std::vector<std::pair<TileKey, std::string>> values;
+            values.reserve(tiles.size());
+            for (const auto& [key, value] : tiles) values.emplace_back(key, std::string(value));
+            unflushed_.add(number, db_->GetLatestSequenceNumber(), std::move(values));
+            return;
+          }
+          for (const auto& [key, value] : tiles)
+            check(wb.Merge(tiles_, tile_key(key), rocksdb::Slice(value.data(), value.size())),
+                  "recover tile");
+          check(wb.Delete(default_, rocksdb::Slice(record.data(), record.size())),
+                "recover journal");
+        });
+    if (wb.Count() > 0) write(wb, "recover journal");
+  }
+
+  // Calls fn(key, value) for each record of the default family whose key starts with
+  // `prefix`, in key order; `what` names a failed read.
+  void for_each_record(std::string_view prefix, std::string_view what,
+                       const std::function<void(std::string_view, std::string_view)>& fn) {
     rocksdb::ReadOptions scan;
     scan.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, default_));
-    const std::string_view prefix = rocksdb_keys::kJournalPrefix;
-    rocksdb::WriteBatch wb;
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-         it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next()) {
-      const std::uint64_t number = rocksdb_keys::parse_journal_key(it->key().ToStringView());
-      std::vector<std::pair<TileKey, std::string_view>> tiles =
-          parse_journal_record(it->value().ToStringView());
-      if (options_.read_only) {
-        std::vector<std::pair<TileKey, std::string>> values;
-        values.reserve(tiles.size());
-        for (const auto& [key, value] : tiles) values.emplace_back(key, std::string(value));
-        unflushed_.add(number, db_->GetLatestSequenceNumber(), std::move(values));
-      } else {
-        for (const auto& [key, value] : tiles)
-          check(wb.Merge(tiles_, tile_key(key), rocksdb::Slice(value.data(), value.size())),
-                "recover tile");
-        check(wb.Delete(default_, it->key()), "recover journal");
-      }
-    }
-    check(it->status(), "read journal");
-    it.reset();
-    if (wb.Count() > 0) write(wb, "recover journal");
+         it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next())
+      fn(it->key().ToStringView(), it->value().ToStringView());
+    check(it->status(), what);
   }
 
   // Deletes the table files the open found unlisted in the MANIFEST when the store holds all
@@ -582,9 +586,7 @@ class RocksDbStore final : public Store {
     }
     if (options.fold_base) {
       start_fold(policy, through);
-      const bool sliced =
-          options.fold_slice_users > 0 && !options.compact && !options.compact_tiles;
-      fold_slice(sliced ? options.fold_slice_users : 0);
+      fold_slice(options.users_now());
     }
     rocksdb::CompactRangeOptions compact;
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

@@ -17,6 +17,7 @@ const state = {
   asOf: null,                // the as_of of the tables, ms
   answer: null,              // GET /v1/users/{user}/signals?as_of=asOf
   mixToken: 0,               // drops answers of a superseded mix chart
+  mix: null,                 // the mix chart's answers: {name, span, end, earliest, points, results}
   mixKeepSignal: false,      // the user picked the mix signal: keep it across users
   asOfChosen: false,         // the user picked "as of": no more automatic choice
 };
@@ -550,25 +551,24 @@ async function runLimited(tasks, limit) {
 }
 
 // Queries the chosen signal at up to MIX_POINTS as_of points, from as far back as the online
-// state can answer it (within the chosen span) to the tables' as_of, and draws one series per
-// key that any point answers.
+// state can answer it (within the chosen span) to the tables' as_of, keeps the answers in
+// state.mix and draws them (renderMix).
 async function drawMix() {
   const token = ++state.mixToken;
   const name = $("mix-signal").value;
-  const window = $("mix-window").value;
   const span = Number($("mix-span").value);
-  const mode = $("mix-mode").value;
   const end = state.asOf;
-  const chartBox = $("mix-chart");
-  chartBox.dataset.ready = "false";
+  state.mix = null;
+  $("mix-chart").dataset.ready = "false";
   $("mix-note").textContent = "loading…";
   let earliest;
   try {
     earliest = await earliestAnswerable(name, end, span);
   } catch (error) {
     if (token !== state.mixToken) return;
+    state.mix = null;
     $("mix-note").textContent = error.message;
-    chartBox.dataset.ready = "true";
+    $("mix-chart").dataset.ready = "true";
     return;
   }
   if (token !== state.mixToken) return;
@@ -580,7 +580,20 @@ async function drawMix() {
   }
   const results = await runLimited(points.map((t) => () => signalAt(name, t)), MIX_CONCURRENCY);
   if (token !== state.mixToken) return;
+  state.mix = { name, span, end, earliest, points, results };
+  renderMix();
+}
 
+// Draws the answers drawMix kept, for the chosen window and mode, one series per key that any
+// point answers. Asks the server nothing: a new window, mode or page size redraws the same
+// answers, so that a redraw never meets a stream time that moved on since the reach was asked.
+function renderMix() {
+  const mix = state.mix;
+  if (!mix || mix.name !== $("mix-signal").value) return;
+  const { name, span, end, earliest, points, results } = mix;
+  const window = $("mix-window").value;
+  const mode = $("mix-mode").value;
+  const chartBox = $("mix-chart");
   const xs = [];
   const maps = [];
   const refused = [];
@@ -960,13 +973,13 @@ function start() {
     fillMixWindows();
     drawMix();
   });
-  for (const id of ["mix-window", "mix-mode"]) $(id).addEventListener("change", drawMix);
+  for (const id of ["mix-window", "mix-mode"]) $(id).addEventListener("change", renderMix);
   $("mix-span").addEventListener("change", () => setupMix());
   $("recent-signal").addEventListener("change", drawRecent);
   let resizeTimer = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(() => state.answer && (drawMix(), drawRecent()), 250);
+    resizeTimer = setTimeout(() => state.answer && (renderMix(), drawRecent()), 250);
   });
   getJson("v1/signals").then((d) => (state.describe = d)).catch((e) => {
     $("status").className = "error";

@@ -290,6 +290,27 @@ async function main() {
   const legend = await page.locator("#mix-legend .legend-item").count();
   check(legend === keys.size, `the legend lists ${legend} categories, expected ${keys.size}`);
 
+  // Another page size or mode redraws the answers the page holds and asks the server nothing:
+  // a redraw must not meet a stream time that moved on since the reach was asked (events
+  // posted meanwhile would make the chart's first point too old).
+  const askedBefore = requested.length;
+  const chartWidth = () => page.locator("#mix-chart svg").getAttribute("width");
+  const wideWidth = await chartWidth();
+  await page.setViewportSize({ width: 1000, height: 1000 });
+  await page.waitForFunction((w) => document.querySelector("#mix-chart svg").getAttribute("width") !== w,
+    wideWidth, { timeout: 10000 });
+  await page.locator("#mix-mode").selectOption("share");
+  const shares = await page.locator("#mix-chart path.series").count();
+  check(shares === keys.size, `the share mode draws ${shares} series, the API answers ${keys.size} categories`);
+  check((await page.locator("#mix-note").textContent()).includes(`${mix.points.length} points`),
+    "the share mode's note does not count the chart's points");
+  await page.locator("#mix-mode").selectOption("stacked");
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await page.waitForFunction((w) => document.querySelector("#mix-chart svg").getAttribute("width") === w,
+    wideWidth, { timeout: 10000 });
+  const redrawAsked = requested.slice(askedBefore).filter((u) => /\/(reach|signals)\?/.test(u));
+  check(redrawAsked.length === 0, `redrawing the mix chart asked the server ${redrawAsked.length} more times, first ${redrawAsked[0]}`);
+
   // Recent items: every item of the last_k signal, and its last session highlighted.
   const recentRows = await page.locator("#recent-table tbody tr").count();
   check(recentRows === answer.signals.recent_pins.length,

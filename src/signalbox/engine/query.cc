@@ -200,8 +200,14 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
       tiles[state_id];
     }
     std::sort(state_ids.begin(), state_ids.end());
-    for (StoredTile& tile : snapshot->tiles(user_id, state_ids, from, at)) {
-      inputs.read_any_tile = true;
+    std::vector<StoredTile> read = snapshot->tiles(user_id, state_ids, from, at);
+    inputs.read_any_tile = !read.empty();
+    // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
+    // of thousand).
+    std::unordered_map<std::uint64_t, std::size_t> counts;
+    for (const StoredTile& tile : read) ++counts[tile.state_id];
+    for (const auto& [state_id, count] : counts) tiles[state_id].reserve(count);
+    for (StoredTile& tile : read) {
       if (tile.kind != TileKind::kBase && tile.start < state_from.at(tile.state_id)) continue;
       tiles[tile.state_id].push_back(std::move(tile));
     }

@@ -14,16 +14,7 @@ void append_tile_part(std::string& out, std::uint64_t state_id, std::string_view
 }
 
 void parse_tile_parts(std::string_view value, std::vector<TilePart>& parts) {
-  ByteReader r(value);
-  std::uint64_t previous = 0;
-  bool first = true;
-  while (!r.done()) {
-    std::uint64_t state = r.fixed64_be();
-    if (!first && state <= previous) throw CorruptionError("tile states out of order");
-    parts.push_back(TilePart{state, r.str()});
-    previous = state;
-    first = false;
-  }
+  for_each_tile_part(value, [&](const TilePart& part) { parts.push_back(part); });
 }
 
 std::string encode_tile_delta(const TileDelta& delta) {
@@ -71,13 +62,13 @@ std::string merge_tile_values(TileKind kind, std::span<const std::string_view> o
   return out;
 }
 
+// A query calls this for every tile row it reads (hundreds for a heavy user): the parts are
+// walked in place rather than collected into a vector first.
 void append_stored_tiles(const TileKey& key, std::string_view value,
                          std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out) {
-  std::vector<TilePart> parts;
-  parse_tile_parts(value, parts);
-  for (const TilePart& part : parts) {
-    if (!std::binary_search(state_ids.begin(), state_ids.end(), part.state_id)) continue;
-    StoredTile tile;
+  for_each_tile_part(value, [&](const TilePart& part) {
+    if (!std::binary_search(state_ids.begin(), state_ids.end(), part.state_id)) return;
+    StoredTile& tile = out.emplace_back();
     tile.state_id = part.state_id;
     tile.kind = key.kind;
     tile.start = key.start;
@@ -88,8 +79,7 @@ void append_stored_tiles(const TileKey& key, std::string_view value,
       bytes = r.rest();
     }
     tile.state.assign(bytes);
-    out.push_back(std::move(tile));
-  }
+  });
 }
 
 }  // namespace signalbox

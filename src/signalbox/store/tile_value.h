@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "signalbox/common/bytes.h"
+#include "signalbox/common/error.h"
 #include "signalbox/store/store.h"
 
 namespace signalbox {
@@ -20,6 +22,11 @@ struct TilePart {
 
 void append_tile_part(std::string& out, std::uint64_t state_id, std::string_view bytes);
 
+// Calls fn(TilePart) for each part of `value`, in order; throws CorruptionError for bytes
+// not so written (the parts before the bad one have been passed to fn by then).
+template <typename Fn>
+void for_each_tile_part(std::string_view value, Fn&& fn);
+
 // Appends the parts of `value` to `parts`; throws CorruptionError for bytes not so written.
 void parse_tile_parts(std::string_view value, std::vector<TilePart>& parts);
 
@@ -33,8 +40,25 @@ std::string merge_tile_values(TileKind kind, std::span<const std::string_view> o
                               const TileMerger& merger);
 
 // Appends to `out` the parts of one tile's value that are in `state_ids` (ascending), as
-// StoredTile (a base tile's covered-through time split off its state).
+// StoredTile (a base tile's covered-through time split off its state). On CorruptionError
+// `out` may already hold some of the tile's parts.
 void append_stored_tiles(const TileKey& key, std::string_view value,
                          std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out);
+
+// ---- implementation ----
+
+template <typename Fn>
+void for_each_tile_part(std::string_view value, Fn&& fn) {
+  ByteReader r(value);
+  std::uint64_t previous = 0;
+  bool first = true;
+  while (!r.done()) {
+    const std::uint64_t state = r.fixed64_be();
+    if (!first && state <= previous) throw CorruptionError("tile states out of order");
+    fn(TilePart{state, r.str()});
+    previous = state;
+    first = false;
+  }
+}
 
 }  // namespace signalbox

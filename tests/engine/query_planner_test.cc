@@ -144,6 +144,38 @@ TEST(QueryPlanner, ASignalWithoutWindowsStartsFromItsBase) {
   }
 }
 
+// A state only signals without windows use keeps hour tiles from the day before stream time's
+// day on: as of that day or later a query reads hours; as of an earlier day, that day's raw
+// events (the hours before the cut may be gone). A state a windowed signal shares keeps them.
+TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesAreKept) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  EXPECT_EQ(s.base_only_hour_tiles_from, floor_day(kT) - kDayMs);
+  EXPECT_EQ(s.base_only_hour_tiles_from, base_only_hours_from(s.raw_after, kRetention + kHourMs));
+  SignalRequest r;
+  r.name = "affinity";
+  const TimeMs base_through = floor_day(kT - 10 * kDayMs) - 1;
+  auto hours_of = [](const WindowPlan& plan) {
+    std::size_t hours = 0;
+    for (const CoverPiece& p : plan.pieces)
+      hours += p.kind == CoverPiece::Kind::kTiles && p.tile == TileKind::kHour;
+    return hours;
+  };
+  for (TimeMs as_of : {kT, kT - kDayMs, kT - 2 * kDayMs}) {
+    const WindowPlan plan = plan_signal(r, as_of, s, base_through)[0];
+    expect_exact_cover(plan, base_through + 1, as_of);
+    const bool kept = as_of >= s.base_only_hour_tiles_from;
+    EXPECT_EQ(hours_of(plan) > 0, kept) << "as of " << as_of;
+    if (!kept) {
+      // One raw range from the start of as_of's day on.
+      ASSERT_EQ(plan.pieces.back().kind, CoverPiece::Kind::kRaw);
+      EXPECT_EQ(plan.pieces.back().from, floor_day(as_of));
+      EXPECT_EQ(plan.pieces.back().to, as_of);
+    }
+  }
+  r.state_longest_window = kDayMs;  // shared with a windowed signal: its hours are kept
+  EXPECT_GT(hours_of(plan_signal(r, kT - 2 * kDayMs, s, base_through)[0]), 0u);
+}
+
 TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
   auto plan_of = [](std::vector<std::pair<TimeMs, TimeMs>> raws) {
     WindowPlan p;

@@ -21,6 +21,11 @@ OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs reten
       high_water == kBeginningOfTime ? kBeginningOfTime : high_water - raw_kept, expired_through);
   state.hour_tiles_from =
       state.raw_after == kBeginningOfTime ? kBeginningOfTime : floor_day(state.raw_after) - kDayMs;
+  // From the snapshot's raw horizon, never older than the expiry horizon any compaction used
+  // for it (raw_after >= expired_through), so no hour the planner counts on was dropped.
+  state.base_only_hour_tiles_from = state.raw_after == kBeginningOfTime
+                                        ? kBeginningOfTime
+                                        : base_only_hours_from(state.raw_after, raw_kept);
   return state;
 }
 
@@ -45,6 +50,29 @@ bool holds(const CoverPiece& piece, const SignalRequest& request, const OnlineSt
   return piece.from >= floor_day(state.raw_after - request.state_longest_window) - kDayMs;
 }
 
+// Whether hour tiles of `request`'s state may be gone before base_only_hour_tiles_from: its
+// history is in a base tile and no window of any signal sharing it needs hours.
+bool base_only(const SignalRequest& request) {
+  return !request.windowed && request.state_longest_window == 0;
+}
+
+// `pieces` with every hour-tile piece that starts before `hours_from` read as raw events
+// instead, adjacent raw ranges joined.
+std::vector<CoverPiece> raw_before(std::vector<CoverPiece> pieces, TimeMs hours_from) {
+  std::vector<CoverPiece> out;
+  for (CoverPiece piece : pieces) {
+    if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kHour &&
+        piece.from < hours_from)
+      piece = CoverPiece{CoverPiece::Kind::kRaw, TileKind::kDay, piece.from, piece.to - 1};
+    if (piece.kind == CoverPiece::Kind::kRaw && !out.empty() &&
+        out.back().kind == CoverPiece::Kind::kRaw && out.back().to + 1 == piece.from)
+      out.back().to = piece.to;
+    else
+      out.push_back(piece);
+  }
+  return out;
+}
+
 WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs from, TimeMs as_of,
                        const OnlineState& state, std::optional<TimeMs> base_through) {
   WindowPlan plan;
@@ -52,6 +80,8 @@ WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs f
   plan.base = base_through.has_value();
   if (base_through) plan.base_through = *base_through;
   plan.pieces = cover_interval(from, as_of);
+  if (base_only(request))
+    plan.pieces = raw_before(std::move(plan.pieces), state.base_only_hour_tiles_from);
   for (const CoverPiece& piece : plan.pieces) {
     if (holds(piece, request, state, plan.base)) continue;
     throw QueryError(fmt::format(

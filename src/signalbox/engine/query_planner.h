@@ -29,11 +29,15 @@ struct OnlineState {
   TimeMs raw_after = kBeginningOfTime;    // every raw event with ts > this is present
   TimeMs hour_tiles_from =
       kBeginningOfTime;  // every hour tile starting at or after this is present
+  // ... and of a state only signals without windows use, every one starting at or after this
+  // (base_only_hours_from): older ones may have been dropped.
+  TimeMs base_only_hour_tiles_from = kBeginningOfTime;
 };
 
 // The OnlineState of a snapshot with stream time `high_water` and expiry horizon
 // `expired_through`, in a store that keeps raw events for `raw_kept` (retention plus the
-// allowed clock skew) and hour tiles from the day before the raw horizon on.
+// allowed clock skew), hour tiles from the day before the raw horizon on, and those of a
+// state only signals without windows use from the day before stream time's day on.
 OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention,
                          TimeMs raw_kept);
 

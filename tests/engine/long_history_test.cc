@@ -3,10 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "all_history_hours.h"
 #include "fixed_times.h"
-#include "signalbox/aggregate/signal.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
-#include "signalbox/store/tiles.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -157,85 +156,20 @@ TEST(LongHistory, WindowedAndAllHistorySignalsOfTheSameFoldStayExact) {
   }
 }
 
-// A state that only signals without windows use keeps its hour tiles for today and yesterday
-// alone (store/tiles.h, base_only_hours_from): expiry drops the older ones, and a query as of
-// an earlier day of the retention reads that day's raw events instead. Every answer at hours
-// all over the retention must still equal the reference, and the store must hold no such hour
-// before the cut while the windowed states keep theirs.
+// All-history signals after their old hours are dropped (all_history_hours.h), on RocksDB.
 TEST(LongHistory, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldHoursAreDropped) {
   World world(7 * kDayMs, {"1h", "1d", "30d"});
-  const std::vector<std::string> all_history = {"affinity", "recent_items", "all_clicks"};
   const std::size_t users = 6;
-  std::vector<RefEvent> accepted;
   TimeMs head = 0;
   {
     Engine engine(world.config);
-    std::vector<Event> batch;
-    const std::size_t count = 9000;
-    for (std::size_t i = 0; i < count; ++i) {
-      const TimeMs ts =
-          kStart + static_cast<TimeMs>(i) * (20 * kDayMs / static_cast<TimeMs>(count));
-      batch.push_back(world.make_event(users, ts, i));
-      if (batch.size() == 500 || i + 1 == count) {
-        ASSERT_TRUE(engine.ingest(batch).rejected.empty());
-        for (const Event& e : batch) accepted.push_back(world.to_ref(e));
-        batch.clear();
-      }
-    }
+    const std::vector<RefEvent> accepted =
+        world.ingest_spread(engine, users, 9000, kStart, 20 * kDayMs, 500);
     head = engine.stream_time();
     engine.expire(/*compact=*/true);
-
-    // Raw events are kept after this; an as_of whose day starts after it must be answered.
-    const TimeMs raw_after = head - 7 * kDayMs - world.config.event_store.max_future_skew;
-    std::size_t answered = 0;
-    for (TimeMs as_of = head - 7 * kDayMs; as_of <= head; as_of += 5 * kHourMs + 17 * kMinuteMs) {
-      for (std::uint64_t user = 1000; user < 1003; ++user) {
-        Value actual;
-        try {
-          actual = engine.query(user, all_history, as_of);
-        } catch (const QueryError& e) {
-          EXPECT_LE(floor_day(as_of), raw_after) << "as_of " << as_of << ": " << e.what();
-          continue;
-        }
-        const Value expected = world.expected(accepted, user, as_of);
-        for (const std::string& name : all_history)
-          EXPECT_EQ(diff(*expected.find("signals")->find(name), *actual.find("signals")->find(name),
-                         1e-9),
-                    "")
-              << name << " of user " << user << " as of " << as_of << " (head " << head << ")";
-        ++answered;
-      }
-    }
-    EXPECT_GT(answered, 60u);
+    expect_all_history_answers_over_the_retention(world, engine, accepted, head);
   }
-
-  std::map<std::string, std::uint64_t> state_of;
-  FeatureNames features({"pin.categories", "pin.embedding"});
-  for (const SignalConfig& s : world.config.signals)
-    state_of[s.name] = Signal(s, features).state_id();
-  NoMerge merger;
-  auto store = open_rocksdb_store(RocksDbOptions{world.config.storage.path, true, false}, merger);
-  auto snapshot = store->snapshot();
-  const TimeMs cut = base_only_hours_from(snapshot->expired_through(),
-                                          7 * kDayMs + world.config.event_store.max_future_skew);
-  ASSERT_GT(cut, head - 3 * kDayMs);
-  std::map<std::uint64_t, std::pair<std::size_t, std::size_t>> hours;  // state: before, after cut
-  std::vector<std::uint64_t> ids;
-  for (const auto& [name, id] : state_of) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (std::uint64_t user = 1000; user < 1000 + users; ++user)
-    for (const StoredTile& t : snapshot->tiles(user, ids, head - 8 * kDayMs, head))
-      if (t.kind == TileKind::kHour) {
-        auto& [before, after] = hours[t.state_id];
-        ++(t.start < cut ? before : after);
-      }
-  for (const std::string& name : all_history) {
-    EXPECT_EQ(hours[state_of[name]].first, 0u) << name << ": hour tiles before the cut are kept";
-    EXPECT_GT(hours[state_of[name]].second, 0u) << name << ": no hour tile of the last two days";
-  }
-  EXPECT_GT(hours[state_of["category_counts"]].first, 0u)
-      << "a windowed state lost its hour tiles before the cut";
+  expect_old_all_history_hours_dropped(world, users, head);
 }
 
 }  // namespace

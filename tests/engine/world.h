@@ -9,6 +9,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "reference.h"
 #include "reference_sequence.h"
@@ -115,6 +116,30 @@ class World {
       if (name == "dwell") r.dwell = std::get<double>(v);
     }
     return r;
+  }
+
+  // Generates `count` events of `users` (make_event) at times spread evenly over
+  // [from, from + span) and ingests them into `engine` in batches of `batch_size`. Appends the
+  // events to `log` when given; returns them as the reference sees them. An event refused is
+  // a test failure (the rest are ingested all the same).
+  std::vector<RefEvent> ingest_spread(Engine& engine, std::size_t users, std::size_t count,
+                                      TimeMs from, TimeMs span, std::size_t batch_size,
+                                      std::vector<Event>* log = nullptr) {
+    std::vector<RefEvent> accepted;
+    std::vector<Event> batch;
+    for (std::size_t i = 0; i < count; ++i) {
+      batch.push_back(make_event(
+          users, from + static_cast<TimeMs>(i) * (span / static_cast<TimeMs>(count)), i));
+      if (batch.size() < batch_size && i + 1 < count) continue;
+      const IngestResult r = engine.ingest(batch);
+      EXPECT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+      for (const Event& e : batch) {
+        if (log) log->push_back(e);
+        accepted.push_back(to_ref(e));
+      }
+      batch.clear();
+    }
+    return accepted;
   }
 
   // The whole expected answer of Engine::query(user, {}, as_of) for this world's config.

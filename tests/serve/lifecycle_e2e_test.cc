@@ -71,21 +71,7 @@ TEST(SignalLifecycleOverHttp, AnAddedSignalIsBuiltWhileServingAndCompletedByRebu
   TimeMs head = 0;
   {
     Engine engine(world.config);
-    std::vector<Event> batch;
-    const std::size_t count = 2400;
-    for (std::size_t i = 0; i < count; ++i) {
-      const TimeMs ts =
-          kStart + static_cast<TimeMs>(i) * (10 * kDayMs / static_cast<TimeMs>(count));
-      batch.push_back(world.make_event(kLifecycleUsers, ts, i));
-      if (batch.size() == 400 || i + 1 == count) {
-        ASSERT_TRUE(engine.ingest(batch).rejected.empty());
-        for (const Event& e : batch) {
-          log.push_back(e);
-          refs.push_back(world.to_ref(e));
-        }
-        batch.clear();
-      }
-    }
+    refs = world.ingest_spread(engine, kLifecycleUsers, 2400, kStart, 10 * kDayMs, 400, &log);
     engine.expire(/*compact=*/true);
     head = engine.stream_time();
   }

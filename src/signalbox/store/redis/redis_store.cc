@@ -477,6 +477,8 @@ class RedisStore final : public Store {
     std::vector<RedisCommand> writes;
     const bool expiring = policy && through != kBeginningOfTime;
     const TimeMs keep_from = expiring ? floor_day(through) - kDayMs : kBeginningOfTime;
+    const TimeMs base_only_hours =
+        expiring ? base_only_hours_from(through, policy->retention) : kBeginningOfTime;
     for (std::size_t u = 0; u < users.size(); ++u) {
       std::map<std::string, StoredTileValue> tiles = group_tiles(checked(hashes[u], "read tiles"));
       std::vector<std::string> consumed;
@@ -503,6 +505,10 @@ class RedisStore final : public Store {
             if (state == policy->states.end()) continue;
             if (k.kind == TileKind::kDay && !state->second.keep_base &&
                 k.start < floor_day(through - state->second.longest_window) - kDayMs)
+              continue;
+            // Queries as of an older day read its raw events (query_planner.cc).
+            if (k.kind == TileKind::kHour && state->second.keep_base &&
+                state->second.longest_window == 0 && k.start < base_only_hours)
               continue;
             if (fold && k.kind == TileKind::kDay && state->second.keep_base &&
                 k.start < keep_from) {

@@ -95,4 +95,21 @@ inline void expect_old_all_history_hours_dropped(const World& world, std::size_t
       << "a windowed state lost its hour tiles before the cut";
 }
 
+// The whole check on the store of `world.config`: `count` events of `users` spread over
+// `span` from `from`, ingested in batches of `batch_size` and expired with a compaction; then
+// both checks above.
+inline void check_all_history_hours(World& world, std::size_t users, std::size_t count, TimeMs from,
+                                    TimeMs span, std::size_t batch_size) {
+  TimeMs head = 0;
+  {
+    Engine engine(world.config);
+    const std::vector<RefEvent> accepted =
+        world.ingest_spread(engine, users, count, from, span, batch_size);
+    head = engine.stream_time();
+    engine.expire(/*compact=*/true);
+    expect_all_history_answers_over_the_retention(world, engine, accepted, head);
+  }
+  expect_old_all_history_hours_dropped(world, users, head);
+}
+
 }  // namespace signalbox::testing

@@ -159,17 +159,7 @@ TEST(LongHistory, WindowedAndAllHistorySignalsOfTheSameFoldStayExact) {
 // All-history signals after their old hours are dropped (all_history_hours.h), on RocksDB.
 TEST(LongHistory, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldHoursAreDropped) {
   World world(7 * kDayMs, {"1h", "1d", "30d"});
-  const std::size_t users = 6;
-  TimeMs head = 0;
-  {
-    Engine engine(world.config);
-    const std::vector<RefEvent> accepted =
-        world.ingest_spread(engine, users, 9000, kStart, 20 * kDayMs, 500);
-    head = engine.stream_time();
-    engine.expire(/*compact=*/true);
-    expect_all_history_answers_over_the_retention(world, engine, accepted, head);
-  }
-  expect_old_all_history_hours_dropped(world, users, head);
+  check_all_history_hours(world, 6, 9000, kStart, 20 * kDayMs, 500);
 }
 
 }  // namespace

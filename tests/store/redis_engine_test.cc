@@ -121,17 +121,7 @@ TEST_P(RedisEngine, AnExpiryInSlicesLeavesEveryAnswerExactAtEveryBatch) {
 
 // All-history signals after their old hours are dropped (all_history_hours.h), on Redis.
 TEST_P(RedisEngine, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldHoursAreDropped) {
-  const std::size_t users = 6;
-  TimeMs head = 0;
-  {
-    Engine engine(world.config);
-    const std::vector<RefEvent> accepted =
-        world.ingest_spread(engine, users, 3000, kStart, 10 * kDayMs, 250);
-    head = engine.stream_time();
-    engine.expire(/*compact=*/true);
-    expect_all_history_answers_over_the_retention(world, engine, accepted, head);
-  }
-  expect_old_all_history_hours_dropped(world, users, head);
+  check_all_history_hours(world, 6, 3000, kStart, 10 * kDayMs, 250);
 }
 
 TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {

@@ -59,5 +59,45 @@ TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {
   EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
 }
 
+// A one-day window holds no whole day: what it merges is runs of hour tiles (the end of
+// yesterday, today so far), cached as a leading run is when large enough (today's, here).
+// Late events into those hours must change the answer all the same.
+TEST(SpanCacheEngine, HourRunsOfPartialDaysAreCachedAndLateEventsInThemChangeTheAnswer) {
+  World world(7 * kDayMs, {"1h", "1d", "2d"});
+  Engine engine(world.config);
+  const std::size_t users = 3;  // the heavy users of World: their hour runs pass 2 KiB
+  std::vector<RefEvent> accepted =
+      world.ingest_spread(engine, users, 12000, kStart, 6 * kDayMs + 20 * kHourMs, 500);
+  const TimeMs head = engine.stream_time();
+  const std::vector<std::string> names = {"category_counts"};
+  auto check_all = [&](const std::string& when) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      const Value actual = engine.query(user, names, head);
+      const Value expected = world.expected(accepted, user, head);
+      EXPECT_EQ(diff(*expected.find("signals")->find("category_counts"),
+                     *actual.find("signals")->find("category_counts"), 1e-9),
+                "")
+          << "user " << user << ", " << when;
+    }
+  };
+  check_all("first query");
+  const std::uint64_t misses = engine.span_cache()->misses();
+  EXPECT_GE(misses, users) << "the hour runs of the 1d window are worth caching";
+  check_all("second query");
+  EXPECT_GE(engine.span_cache()->hits(), misses) << "the same runs are found again";
+  EXPECT_EQ(engine.span_cache()->misses(), misses) << "nothing changed, so nothing missed";
+
+  // Late events in today's hours (stream time is near the day's end).
+  std::vector<Event> late;
+  for (std::size_t i = 0; i < 100; ++i) {
+    const TimeMs back = 3 * kHourMs + static_cast<TimeMs>(world.rng()() % (14 * kHourMs));
+    late.push_back(world.make_event(users, head - back, 100000 + i));
+  }
+  ASSERT_TRUE(engine.ingest(late).rejected.empty());
+  for (const Event& e : late) accepted.push_back(world.to_ref(e));
+  check_all("after late events");
+  EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
+}
+
 }  // namespace
 }  // namespace signalbox::testing

@@ -4,6 +4,11 @@
 
 namespace signalbox {
 
+DecodedTiles::DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored)
+    : aggregator_(aggregator), stored_(stored), decoded_(stored.size()) {
+  for (const StoredTile& t : stored) bytes_of_[static_cast<std::size_t>(t.kind)] += t.state.size();
+}
+
 const State& DecodedTiles::state(std::size_t i) {
   if (!decoded_[i]) decoded_[i] = aggregator_.decode(stored_[i].state);
   return *decoded_[i];
@@ -54,33 +59,36 @@ void for_each_leading_tile(const WindowPlan& plan, const CoverPiece* days,
   if (days) for_each_tile(*days, tiles, fn);
 }
 
-bool worth_caching(const WindowPlan& plan, const CoverPiece* days, const DecodedTiles& tiles) {
+// Whether merging the tiles `for_each_index` visits costs more than finding their merge in the
+// cache. Counted without collecting them: most runs (all of a light user's) are not.
+template <typename ForEachIndex>
+bool worth_caching(ForEachIndex&& for_each_index, const DecodedTiles& tiles,
+                   std::size_t bytes_bound) {
+  if (bytes_bound < kMinCachedRunBytes) return false;
   std::size_t count = 0;
   std::size_t bytes = 0;
-  for_each_leading_tile(plan, days, tiles, [&](std::size_t i) {
+  for_each_index([&](std::size_t i) {
     ++count;
     bytes += tiles.tile(i).state.size();
   });
   return count >= kMinCachedRun && bytes >= kMinCachedRunBytes;
 }
 
-// The merge of the window's leading run, from `cache` or merged here (and then cached),
-// encoded and decoded either way.
-std::unique_ptr<State> merged_run(const Signal& signal, const WindowPlan& plan,
-                                  const CoverPiece* days, DecodedTiles& tiles,
-                                  FoldObserver* observer, SpanCache* cache) {
+// The merge of `run` (tile indices, in the order merged) into a state of its own, from
+// `cache` or merged here (and then cached), encoded and decoded either way.
+std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::size_t>& run,
+                                  DecodedTiles& tiles, FoldObserver* observer, SpanCache* cache) {
   const Aggregator& aggregator = signal.aggregator();
-  std::vector<const StoredTile*> run;
-  for_each_leading_tile(plan, days, tiles, [&](std::size_t i) { run.push_back(&tiles.tile(i)); });
   SpanKey key;
   if (cache) {
-    key = span_key(signal.state_id(), run);
+    std::vector<const StoredTile*> stored;
+    stored.reserve(run.size());
+    for (std::size_t i : run) stored.push_back(&tiles.tile(i));
+    key = span_key(signal.state_id(), stored);
     if (std::shared_ptr<const std::string> hit = cache->find(key)) return aggregator.decode(*hit);
   }
   std::unique_ptr<State> merged = aggregator.make_state();
-  for_each_leading_tile(plan, days, tiles, [&](std::size_t i) {
-    merge_tile(aggregator, *merged, tiles, i, observer);
-  });
+  for (std::size_t i : run) merge_tile(aggregator, *merged, tiles, i, observer);
   auto encoded = std::make_shared<std::string>();
   aggregator.encode(*merged, *encoded);
   if (cache) cache->insert(key, encoded);
@@ -95,20 +103,29 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    FoldObserver* observer, SpanCache* cache) {
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
-  std::unique_ptr<State> state;
-  if (worth_caching(plan, days, tiles)) {
-    state = merged_run(signal, plan, days, tiles, observer, cache);
-  } else {
+  // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
+  // when worth it, else null.
+  auto cached_run = [&](auto&& for_each_index, std::size_t bytes_bound) -> std::unique_ptr<State> {
+    if (!worth_caching(for_each_index, tiles, bytes_bound)) return nullptr;
+    std::vector<std::size_t> run;
+    for_each_index([&](std::size_t i) { run.push_back(i); });
+    return merged_run(signal, run, tiles, observer, cache);
+  };
+  auto leading = [&](auto&& fn) { for_each_leading_tile(plan, days, tiles, fn); };
+  std::unique_ptr<State> state =
+      cached_run(leading, tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));
+  if (!state) {
     state = aggregator.make_state();
-    for_each_leading_tile(plan, days, tiles, [&](std::size_t i) {
-      merge_tile(aggregator, *state, tiles, i, observer);
-    });
+    leading([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
   }
   for (const CoverPiece& piece : plan.pieces) {
     if (&piece == days) continue;
     if (piece.kind == CoverPiece::Kind::kTiles) {
-      for_each_tile(piece, tiles,
-                    [&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
+      auto of_piece = [&](auto&& fn) { for_each_tile(piece, tiles, fn); };
+      if (std::unique_ptr<State> run = cached_run(of_piece, tiles.bytes_of(piece.tile)))
+        aggregator.merge(*state, *run);
+      else
+        of_piece([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
       continue;
     }
     auto first =

@@ -16,17 +16,19 @@ namespace signalbox {
 // for one query.
 class DecodedTiles {
  public:
-  DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored)
-      : aggregator_(aggregator), stored_(stored), decoded_(stored.size()) {}
+  DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored);
 
   std::size_t size() const { return stored_.size(); }
   const StoredTile& tile(std::size_t i) const { return stored_[i]; }
   const State& state(std::size_t i);
+  // The stored bytes of all tiles of `kind`: a bound on any run of them.
+  std::size_t bytes_of(TileKind kind) const { return bytes_of_[static_cast<std::size_t>(kind)]; }
 
  private:
   const Aggregator& aggregator_;
   const std::vector<StoredTile>& stored_;
   std::vector<std::unique_ptr<State>> decoded_;
+  std::size_t bytes_of_[3] = {0, 0, 0};  // by TileKind
 };
 
 // Told of every part a window is folded from, in the order folded: what explain lists.
@@ -44,15 +46,17 @@ class FoldObserver {
 // than finding it) is merged into a state of its own, which is then encoded and decoded before
 // the window's other pieces are folded onto it: exactly what a run found in a SpanCache gives,
 // so that an answer is the same whether its run was cached or not (and explain, which never
-// uses the cache, gives the same value).
+// uses the cache, gives the same value). So is each later run of hour tiles (a window's
+// partial days) that large: merged into a state of its own, encoded and decoded, then merged
+// onto the window's state.
 inline constexpr std::size_t kMinCachedRun = 4;
 inline constexpr std::size_t kMinCachedRunBytes = 2048;
 
 // The state of one planned window: its leading run (above), then every other piece in plan
-// order, the tiles of each tile piece and the raw events of each raw piece (`events`
-// ascending by ts, holding at least every event of the plan's raw pieces). A run found in
-// `cache` is not merged again (and `observer` is then not told of its tiles: explain passes
-// no cache). The one evaluation of a window: queries and explain both answer through it.
+// order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece
+// (`events` ascending by ts, holding at least every event of the plan's raw pieces). A run
+// found in `cache` is not merged again (and `observer` is then not told of its tiles: explain
+// passes no cache). The one evaluation of a window: queries and explain both answer through it.
 // `observer` and `cache` may be null.
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,

@@ -37,6 +37,12 @@ constexpr std::chrono::milliseconds kLagRefresh{500};
 constexpr std::chrono::milliseconds kCommitRetry{500};
 // Longest wait, before a commit, for the broker to acknowledge the batch's dead letters.
 constexpr int kDeadLetterFlushMs = 10000;
+// Longest wait for the group to answer an offset commit. A synchronous commit waited as long
+// as the coordinator was unreachable (16 s in a test's broker outage), and the consumer,
+// stuck in it, neither polled nor reported the outage meanwhile. Past this wait the commit
+// counts as refused and is made again with the next batch (offsets only move forward, so a
+// late answer to the abandoned one changes nothing).
+constexpr int kCommitWaitMs = 5000;
 // Wait before retrying a batch the engine failed on (store unavailable, ...).
 constexpr std::chrono::milliseconds kIngestRetryDelay{1000};
 
@@ -525,7 +531,8 @@ struct KafkaIngest::Impl {
     }
   }
 
-  // Commits `next_offsets` (and any refused before) synchronously; true on success.
+  // Commits `next_offsets` (and any refused before), waiting up to kCommitWaitMs for the
+  // answer; true on success.
   bool commit(const std::map<std::int32_t, std::int64_t>& next_offsets) {
     last_commit_attempt = std::chrono::steady_clock::now();
     for (const auto& [partition, next] : next_offsets) {
@@ -548,12 +555,7 @@ struct KafkaIngest::Impl {
     for (const auto& [partition, next] : uncommitted)
       rd_kafka_topic_partition_list_add(offsets.get(), options.topic.c_str(), partition)->offset =
           next;
-    rd_kafka_resp_err_t err = rd_kafka_commit(consumer, offsets.get(), 0);
-    if (!err) {
-      for (int i = 0; i < offsets->cnt; ++i) {
-        if (offsets->elems[i].err) err = offsets->elems[i].err;
-      }
-    }
+    rd_kafka_resp_err_t err = commit_and_wait(*offsets);
     if (err) {
       counters.commit_failures.Increment();
       // One line per run of refusals: a rebalance refuses every commit until it completes.
@@ -572,6 +574,27 @@ struct KafkaIngest::Impl {
     for (const auto& [partition, next] : uncommitted) committed[partition] = next;
     uncommitted.clear();
     return true;
+  }
+
+  // One offset commit, its answer awaited on a queue of its own for at most kCommitWaitMs:
+  // the first error of the commit or of any partition, RD_KAFKA_RESP_ERR__TIMED_OUT when no
+  // answer came in time.
+  rd_kafka_resp_err_t commit_and_wait(const rd_kafka_topic_partition_list_t& offsets) {
+    rd_kafka_queue_t* answers = rd_kafka_queue_new(consumer);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer, &offsets, answers, nullptr, nullptr);
+    if (!err) {
+      rd_kafka_event_t* answer = rd_kafka_queue_poll(answers, kCommitWaitMs);
+      if (!answer) {
+        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+      } else {
+        err = rd_kafka_event_error(answer);
+        const rd_kafka_topic_partition_list_t* parts = rd_kafka_event_topic_partition_list(answer);
+        for (int i = 0; !err && parts && i < parts->cnt; ++i) err = parts->elems[i].err;
+        rd_kafka_event_destroy(answer);
+      }
+    }
+    rd_kafka_queue_destroy(answers);
+    return err;
   }
 
   // Sleeps up to `delay`; true when stop() was called meanwhile.

@@ -89,6 +89,10 @@ class TileMerger {
 struct StatePolicy {
   TimeMs longest_window = 0;  // the longest window of any signal using the state
   bool keep_base = false;     // a signal without windows uses it: fold old day tiles into base
+
+  // Only signals without windows use it: its hour tiles are kept from base_only_hours_from
+  // (store/tiles.h) on, not for the whole retention.
+  bool base_only() const { return keep_base && longest_window == 0; }
 };
 
 struct RetentionPolicy {

@@ -507,8 +507,7 @@ class RedisStore final : public Store {
                 k.start < floor_day(through - state->second.longest_window) - kDayMs)
               continue;
             // Queries as of an older day read its raw events (query_planner.cc).
-            if (k.kind == TileKind::kHour && state->second.keep_base &&
-                state->second.longest_window == 0 && k.start < base_only_hours)
+            if (k.kind == TileKind::kHour && state->second.base_only() && k.start < base_only_hours)
               continue;
             if (fold && k.kind == TileKind::kDay && state->second.keep_base &&
                 k.start < keep_from) {

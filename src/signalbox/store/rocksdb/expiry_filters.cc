@@ -61,11 +61,11 @@ rocksdb::CompactionFilter::Decision TileExpiryFilter::FilterV2(int, const rocksd
   std::size_t kept = 0;
   for (const TilePart& part : parts) {
     auto it = policy->states.find(part.state_id);
-    const bool drop = it == policy->states.end() ||
-                      (tile.kind == TileKind::kDay && !it->second.keep_base &&
-                       tile.start < floor_day(through - it->second.longest_window) - kDayMs) ||
-                      (tile.kind == TileKind::kHour && it->second.keep_base &&
-                       it->second.longest_window == 0 && tile.start < base_only_hours);
+    const bool drop =
+        it == policy->states.end() ||
+        (tile.kind == TileKind::kDay && !it->second.keep_base &&
+         tile.start < floor_day(through - it->second.longest_window) - kDayMs) ||
+        (tile.kind == TileKind::kHour && it->second.base_only() && tile.start < base_only_hours);
     if (!drop) parts[kept++] = part;
   }
   if (kept == parts.size()) return Decision::kKeep;

@@ -311,6 +311,21 @@ TEST_F(ConfigTest, StorageReserve) {
             "commit writes its tiles)");
 }
 
+TEST_F(ConfigTest, RocksdbMemoryKeysTakeSizes) {
+  const Config defaults = parse_config(with_signals(""), "c.yaml");
+  EXPECT_EQ(defaults.storage.block_cache, 256u << 20);
+  EXPECT_EQ(defaults.storage.write_buffer, 64u << 20);
+  const Config small =
+      parse_config(with_signals("storage: { block_cache: 0, write_buffer: 8MiB }\n"), "c.yaml");
+  EXPECT_EQ(small.storage.block_cache, 0u);
+  EXPECT_EQ(small.storage.write_buffer, 8u << 20);
+  EXPECT_EQ(error_of(with_signals("storage: { write_buffer: 0 }\n")),
+            "cfg.yaml:1: storage.write_buffer: 0 is below 1MiB, the least memtable");
+  EXPECT_EQ(error_of(with_signals("storage: { block_cache: lots }\n")),
+            "cfg.yaml:1: storage.block_cache: \"lots\" is not a size (use bytes, or "
+            "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no block cache)");
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -463,7 +478,7 @@ TEST(ConfigErrors, UnknownKeys) {
             "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
-            "key_prefix, timeout, pool, sync, reserve or write_behind)");
+            "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache or write_buffer)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "signalbox/common/error.h"
+#include "signalbox/store/open_store.h"
 #include "signalbox/store/rocksdb/rocksdb_options.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
@@ -196,6 +197,25 @@ TEST_F(RocksDbTuningTest, EachTuningFieldReachesRocksDb) {
   }
   EXPECT_EQ(file["CFOptions \"tiles\""]["max_successive_merges"], "3");
   EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_prefix_bloom_size_ratio"], "0.000000");
+}
+
+// The config's storage keys reach RocksDB through open_store(), the one place that maps them.
+TEST_F(RocksDbTuningTest, TheConfigsMemoryKeysReachRocksDb) {
+  Config config;
+  config.storage.path = dir_;
+  config.storage.block_cache = 0;
+  config.storage.write_buffer = 8 << 20;
+  { auto store = open_store(config, merger_, /*read_only=*/false); }
+  OptionsFile file = read_options_file(dir_);
+  for (const char* family : {"default", "events", "event_ids", "tiles"})
+    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["write_buffer_size"],
+              std::to_string(8 << 20))
+        << family;
+  for (const char* family : {"events", "event_ids", "tiles"})
+    EXPECT_EQ(
+        file[std::string("TableOptions/BlockBasedTable \"") + family + "\""]["no_block_cache"],
+        "true")
+        << family;
 }
 
 TEST_F(RocksDbTuningTest, AStoreWithOptionsOutOfRangeDoesNotOpen) {

@@ -74,6 +74,12 @@ struct StorageConfig {
   // memory and in the tile journal up to this many bytes (write-behind tiles); 0: every
   // commit writes its tiles itself.
   std::uint64_t write_behind = std::uint64_t{32} << 20;
+  // rocksdb: the cache of table blocks read (shared by the column families); 0: none, every
+  // read goes to the files (and the page cache).
+  std::uint64_t block_cache = std::uint64_t{256} << 20;
+  // rocksdb: the size a column family's memtable reaches before it is flushed to a table file
+  // (up to two per family are in memory while one is flushed).
+  std::uint64_t write_buffer = std::uint64_t{64} << 20;
 };
 
 struct EventStoreConfig {

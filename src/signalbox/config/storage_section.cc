@@ -37,21 +37,29 @@ const std::array<SchemaKey<StorageEntry>, 1> kStorageKindKey = {{
      }},
 }};
 
-// A size in bytes or with a unit, or 0 (which means `zero`).
-std::uint64_t size_or_zero(const ConfigValue& v, std::string_view zero) {
+// `v` as a size in bytes or with a unit, or 0; `zero` says what 0 means (empty: 0 is no
+// special value).
+std::uint64_t config_size(const ConfigValue& v, std::string_view zero) {
   std::optional<std::uint64_t> bytes =
       v.text == "0" ? std::optional<std::uint64_t>(0) : parse_byte_size(v.text);
   if (!bytes) {
-    v.fail(
-        fmt::format("{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, "
-                    "GiB or TiB, e.g. 1GiB; 0 for {})",
-                    quote_config_text(v.text), zero));
+    v.fail(fmt::format(
+        "{} is not a size (use bytes, or <integer><unit> with unit B, KiB, MiB, GiB or TiB, "
+        "e.g. 1GiB{})",
+        quote_config_text(v.text), zero.empty() ? "" : fmt::format("; 0 for {}", zero)));
   }
   return *bytes;
 }
 
+// A size of at least `least` bytes (`what` names that bound).
+std::uint64_t size_at_least(const ConfigValue& v, std::uint64_t least, std::string_view what) {
+  const std::uint64_t bytes = config_size(v, "");
+  if (bytes < least) v.fail(fmt::format("{} is below {}", v.text, what));
+  return bytes;
+}
+
 // Read by the RocksDB store (store/rocksdb).
-const std::array<SchemaKey<StorageEntry>, 4> kRocksdbKeys = {{
+const std::array<SchemaKey<StorageEntry>, 6> kRocksdbKeys = {{
     {"path",
      ValueType::kPath,
      {},
@@ -73,14 +81,29 @@ const std::array<SchemaKey<StorageEntry>, 4> kRocksdbKeys = {{
      {},
      "64MiB",
      [](const ConfigValue& v, StorageEntry& out) {
-       out.config.reserve = size_or_zero(v, "no reserve");
+       out.config.reserve = config_size(v, "no reserve");
      }},
     {"write_behind",
      ValueType::kText,
      {},
      "32MiB",
      [](const ConfigValue& v, StorageEntry& out) {
-       out.config.write_behind = size_or_zero(v, "none: every commit writes its tiles");
+       out.config.write_behind = config_size(v, "none: every commit writes its tiles");
+     }},
+    {"block_cache",
+     ValueType::kText,
+     {},
+     "256MiB",
+     [](const ConfigValue& v, StorageEntry& out) {
+       out.config.block_cache = config_size(v, "no block cache");
+     }},
+    {"write_buffer",
+     ValueType::kText,
+     {},
+     "64MiB",
+     [](const ConfigValue& v, StorageEntry& out) {
+       out.config.write_buffer =
+           size_at_least(v, std::uint64_t{1} << 20, "1MiB, the least memtable");
      }},
 }};
 

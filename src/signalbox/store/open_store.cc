@@ -20,6 +20,8 @@ RocksDbOptions rocksdb_options(const StorageConfig& storage, bool read_only) {
   options.sync = storage.sync;
   options.reserve_bytes = storage.reserve;
   options.unflushed_tile_bytes = storage.write_behind;
+  options.block_cache_bytes = storage.block_cache;
+  options.write_buffer_bytes = storage.write_buffer;
   return options;
 }
 

@@ -60,12 +60,7 @@ inline void expect_all_history_answers_over_the_retention(World& world, Engine& 
 // some start after it, and the windowed category_counts keeps hours before it.
 inline void expect_old_all_history_hours_dropped(const World& world, std::size_t users,
                                                  TimeMs head) {
-  class LastOperand final : public TileMerger {  // enough to see which states a tile holds
-   public:
-    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-      return operands.empty() ? std::string() : std::string(operands.back());
-    }
-  } merger;
+  LastOperandMerger merger;
   std::map<std::string, std::uint64_t> state_of;
   const FeatureNames features({"pin.categories", "pin.embedding"});
   for (const SignalConfig& s : world.config.signals)

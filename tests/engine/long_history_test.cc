@@ -13,13 +13,6 @@ namespace {
 
 using testing::kStart;
 
-class NoMerge final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-    return operands.empty() ? std::string() : std::string(operands.back());
-  }
-};
-
 TEST(LongHistory, SignalsOutliveTheRawEvents) {
   World world(7 * kDayMs, {"1h", "1d", "7d", "30d", "90d"});
   const std::size_t users = 12;
@@ -56,7 +49,7 @@ TEST(LongHistory, SignalsOutliveTheRawEvents) {
   }
 
   // Read the store directly: only the last 7 days (plus the clock-skew allowance) remain.
-  NoMerge merger;
+  LastOperandMerger merger;
   auto store = open_rocksdb_store(RocksDbOptions{world.config.storage.path, true, false}, merger);
   auto snapshot = store->snapshot();
   const TimeMs horizon = head - 7 * kDayMs - world.config.event_store.max_future_skew;

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <span>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -23,6 +26,15 @@ namespace signalbox::testing {
 inline const std::vector<std::string> kCategories = {"food", "travel",  "diy",   "fashion",
                                                      "home", "garden",  "art",   "cars",
                                                      "pets", "fitness", "music", "kids"};
+
+// A merger that keeps the newest operand: enough for a test that reads which states a tile
+// holds, or that opens a store beside the engine without merging anything itself.
+class LastOperandMerger final : public TileMerger {
+ public:
+  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
+    return operands.empty() ? std::string() : std::string(operands.back());
+  }
+};
 
 struct Pin {
   std::string id;

@@ -345,15 +345,8 @@ class RedisClusterRedirect : public ::testing::Test {
     ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
   }
 
-  class Newest final : public TileMerger {
-   public:
-    std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-      return std::string(operands.back());
-    }
-  };
-
   std::unique_ptr<RedisClusterProcesses> cluster;
-  Newest merger;
+  LastOperandMerger merger;
 };
 
 // A store keeps its slot map from when it opened; after a slot moves to another node, its

@@ -320,6 +320,45 @@ TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseState
   EXPECT_EQ(hours, (std::vector<int>{13, 14, 15, 16, 17, 18, 19}));
 }
 
+// A snapshot made before an expiry and read after it: whatever the backend shows of the
+// user (RocksDB: everything, as of the snapshot; Redis: the user as read after the expiry),
+// the horizons asked after the read hold for it: every event committed after the raw horizon
+// is there. The query planner reads raw events after that horizon and nothing before it.
+TEST_P(StoreTest, HorizonsAskedAfterAUserIsReadHoldForItsDataThoughAnExpiryRanBetween) {
+  Store& store = open();
+  const TimeMs day = floor_day(kT0);
+  CommitBatch b;
+  std::vector<std::pair<TimeMs, std::string>> committed;
+  for (int d = 0; d < 20; ++d) {
+    const TimeMs ts = day + d * kDayMs + kHourMs;
+    b.events.push_back(event(3, ts, "d" + std::to_string(d)));
+    committed.emplace_back(ts, "body:d" + std::to_string(d));
+    b.tiles.push_back(delta(3, TileKind::kDay, day + d * kDayMs, {{1, 1}}));
+  }
+  b.high_water = committed.back().first;
+  store.commit(b);
+  std::unique_ptr<StoreSnapshot> before = store.snapshot();
+  // Another client of the same data expires meanwhile (for RocksDB, the same store).
+  Store& other = redis() ? open() : store;
+  other.expire(policy(5 * kDayMs, 10 * kDayMs),
+               {.fold_base = false, .compact_tiles = true, .compact = false});
+
+  const std::vector<std::string> seen = scan(*before, 3, kBeginningOfTime, b.high_water);
+  const TimeMs horizon = before->expired_through();
+  std::vector<std::string> expected;
+  for (const auto& [ts, body] : committed)
+    if (ts > horizon) expected.push_back(body);
+  std::vector<std::string> seen_after_horizon;
+  for (const std::string& body : seen)
+    if (std::find(expected.begin(), expected.end(), body) != expected.end())
+      seen_after_horizon.push_back(body);
+  EXPECT_EQ(seen_after_horizon, expected) << "raw horizon " << horizon;
+  if (redis()) {
+    EXPECT_EQ(horizon, b.high_water - 5 * kDayMs);
+    EXPECT_EQ(before->high_water(), b.high_water);
+  }
+}
+
 // An expiry in slices of one user, with commits between the slices (a late value for a user
 // already visited, and for one not yet): continue_fold() goes on until every user is visited,
 // and then each user's base-keeping state, over its base and day tiles, holds every value

@@ -178,8 +178,6 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
 
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   const TimeMs retention = config_.event_store.retention;
-  const OnlineState online = online_state(snapshot->high_water(), snapshot->expired_through(),
-                                          retention, retention_.retention);
 
   // Read, in one pass over the user's tiles, only the states and the time some window asked
   // for can use; then hand each state its own.
@@ -213,6 +211,9 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     }
   }
 
+  // The horizons after the user's tiles are read: a shared store's may have risen with them.
+  const OnlineState online = online_state(snapshot->high_water(), snapshot->expired_through(),
+                                          retention, retention_.retention);
   inputs.plans.resize(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (!needed(s)) continue;

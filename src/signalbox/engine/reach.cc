@@ -11,20 +11,22 @@ namespace signalbox {
 
 bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id,
                         const std::vector<SignalRequest>& requests, TimeMs as_of) const {
+  // A signal without windows is refused before its base tile's span: read that one tile.
+  std::vector<std::optional<TimeMs>> base_through(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty() || requests[s].windowed) continue;
+    const std::uint64_t state_id = signals_[s]->state_id();
+    for (const StoredTile& t : snapshot.tiles(user_id, std::span(&state_id, 1), as_of, as_of))
+      if (t.kind == TileKind::kBase) base_through[s] = t.covered_through;
+  }
+  // The horizons after the user's tiles are read: a shared store's may have risen with them.
   const TimeMs retention = config_.event_store.retention;
   const OnlineState online = online_state(snapshot.high_water(), snapshot.expired_through(),
                                           retention, retention_.retention);
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
-    // A signal without windows is refused before its base tile's span: read that one tile.
-    std::optional<TimeMs> base_through;
-    if (!requests[s].windowed) {
-      const std::uint64_t state_id = signals_[s]->state_id();
-      for (const StoredTile& t : snapshot.tiles(user_id, std::span(&state_id, 1), as_of, as_of))
-        if (t.kind == TileKind::kBase) base_through = t.covered_through;
-    }
     try {
-      plan_signal(requests[s], as_of, online, base_through);
+      plan_signal(requests[s], as_of, online, base_through[s]);
     } catch (const QueryError&) {
       return false;
     }

@@ -119,8 +119,12 @@ struct StoreStats {
   std::uint64_t unflushed_tile_bytes = 0;
 };
 
-// A consistent read-only view of the store at one moment: later commits and expiries do not
-// show through. Not thread-safe; use one snapshot per thread.
+// A consistent read-only view of the store: later commits and expiries do not show through.
+// The RocksDB store's is one moment for every user; a shared store's (Redis) is one moment
+// per user, each user read at once, and its horizons may rise when a user read turns out to
+// be expired past them. Either way, high_water() and expired_through() asked after a user's
+// tiles or events were read hold for that user's data: read the user, then plan with them.
+// Not thread-safe; use one snapshot per thread.
 class StoreSnapshot {
  public:
   virtual ~StoreSnapshot() = default;

@@ -94,13 +94,18 @@ if c > 0 then redis.call('HINCRBY', KEYS[1], '#ops', -c) end
 return 1
 )lua";
 
-// KEYS: events, bodies, ids. ARGV: raw horizon, id horizon. Drops raw events and ids at or
-// before them: {raw events dropped, raw events left}.
+// KEYS: events, bodies, ids, tiles. ARGV: raw horizon, id horizon. Drops raw events and ids
+// at or before them, and raises the tile hash's #expired to the raw horizon, in the same
+// step: a reader of the user learns how far its data has been expired (a snapshot whose
+// horizons were read before this raises them, see RedisSnapshot). Returns {raw events
+// dropped, raw events left}.
 inline constexpr char kExpireUser[] = R"lua(
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 for _, m in ipairs(gone) do redis.call('HDEL', KEYS[2], m) end
 if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+local was = redis.call('HGET', KEYS[4], '#expired')
+if not was or tonumber(ARGV[1]) > tonumber(was) then redis.call('HSET', KEYS[4], '#expired', ARGV[1]) end
 return {#gone, redis.call('ZCARD', KEYS[1])}
 )lua";
 

@@ -126,7 +126,7 @@ std::map<std::string, StoredTileValue> group_tiles(const RedisValue& hash) {
   for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
     const std::string& field = hash.elements[i].str;
     const std::string& value = hash.elements[i + 1].str;
-    if (field.size() < kTileFieldSize) continue;  // #seq, #ops
+    if (field.size() < kTileFieldSize) continue;  // #seq, #ops, #expired
     std::string key = field.substr(0, kTileFieldSize);
     StoredTileValue& tile = tiles[key];
     tile.field = key;
@@ -160,8 +160,19 @@ std::string merged_value(const StoredTileValue& tile, TileKind kind, const TileM
   return merge_tile_values(kind, operands, merger);
 }
 
+// The tile hash's #expired: how far the user's raw events have been expired.
+TimeMs expired_through_field(const RedisValue& hash) {
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
+    if (hash.elements[i].str == "#expired") return parse_time(hash.elements[i + 1]);
+  return kBeginningOfTime;
+}
+
 class RedisStore;
 
+// Reads each user once, in one script (events and tiles of one moment), and keeps it. The
+// horizons are read when the snapshot is made, and raised to the store's when a user's
+// #expired is past them: an expiry that ran meanwhile has dropped what a query at the older
+// horizons would read.
 class RedisSnapshot final : public StoreSnapshot {
  public:
   explicit RedisSnapshot(RedisStore& store);
@@ -181,6 +192,8 @@ class RedisSnapshot final : public StoreSnapshot {
     std::vector<std::pair<TileKey, std::string>> tiles;  // merged, by kind then start
   };
   const UserData& user(std::uint64_t user_id);
+  // Raises the horizons to the store's now that a user's data was found expired past them.
+  void catch_up_with(TimeMs user_expired_through);
 
   RedisStore& store_;
   TimeMs high_water_ = kBeginningOfTime;
@@ -443,10 +456,11 @@ class RedisStore final : public Store {
       users.push_back(user);
       commands.push_back(RedisCommand{
           key(user, 'e'),
-          {key(user, 'e'), key(user, 'b'), key(user, 'i'), std::to_string(pass.through),
+          {key(user, 'e'), key(user, 'b'), key(user, 'i'), key(user, 't'),
+           std::to_string(pass.through),
            pass.ids_through == kBeginningOfTime ? "-inf" : std::to_string(pass.ids_through)},
           &expire_user_,
-          3});
+          4});
     }
     std::vector<RedisValue> replies = cluster_.run(commands);
     long long dropped = 0;
@@ -581,13 +595,19 @@ class RedisStore final : public Store {
   RedisScript count_events_{redis_scripts::kCountEvents, {}};
 };
 
-RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {
-  const std::string& meta = store.meta_key();
+RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) { catch_up_with(kBeginningOfTime); }
+
+// An expiry raises the horizons in {p}:meta before it visits a user, so the meta read after a
+// user's data holds horizons at least as high as that data was expired at. Higher is safe:
+// a user not visited yet holds more than a query at those horizons reads.
+void RedisSnapshot::catch_up_with(TimeMs user_expired_through) {
+  const std::string& meta = store_.meta_key();
   RedisValue r = checked(
-      store.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}),
+      store_.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}),
       "read stream time");
-  high_water_ = parse_time(r.elements.at(0));
-  expired_through_ = parse_time(r.elements.at(1));
+  high_water_ = std::max(high_water_, parse_time(r.elements.at(0)));
+  expired_through_ =
+      std::max({expired_through_, parse_time(r.elements.at(1)), user_expired_through});
 }
 
 const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
@@ -612,6 +632,8 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
     TileKey k = parse_tile_field(user_id, field);
     data.tiles.emplace_back(k, merged_value(tile, k.kind, store_.merger()));
   }
+  const TimeMs user_expired = expired_through_field(r.elements[2]);
+  if (user_expired > expired_through_) catch_up_with(user_expired);
   return users_.emplace(user_id, std::move(data)).first->second;
 }
 

@@ -22,7 +22,8 @@ struct RedisStoreOptions {
 //   {p:u}:b  hash member -> encoded event
 //   {p:u}:i  sorted set of the ids kept for deduplication, score ts, member 64-bit id hash
 //   {p:u}:t  hash of tiles: field kind + time_be(start) -> merged value; field
-//            kind + time_be(start) + ":" + seq -> an operand appended by a commit
+//            kind + time_be(start) + ":" + seq -> an operand appended by a commit;
+//            #seq, #ops (operand counters), #expired (how far the user has been expired)
 //   {p:u}:c  sorted set of the user's recent commits, member the commit's 128-bit random
 //            token, score the server's time (ms); entries and the key expire after a minute
 //            (and 30 timeouts) without commits

@@ -326,6 +326,31 @@ TEST_F(ConfigTest, RocksdbMemoryKeysTakeSizes) {
             "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no block cache)");
 }
 
+TEST_F(ConfigTest, EngineTuningKeysAreReadAndRefusedByName) {
+  const Config defaults = parse_config(with_signals(""), "c.yaml");
+  EXPECT_EQ(defaults.storage.span_cache, 64u << 20);
+  EXPECT_EQ(defaults.storage.fold_slice_users, 64u);
+  EXPECT_EQ(defaults.server.inline_query_budget, 1);
+  const Config set = parse_config(
+      with_signals(
+          "server: { inline_query_budget: 0 }\n"
+          "storage: { kind: redis, nodes: [h:1], span_cache: 1GiB, fold_slice_users: 0 }\n"),
+      "c.yaml");
+  EXPECT_EQ(set.storage.span_cache, 1u << 30);
+  EXPECT_EQ(set.storage.fold_slice_users, 0u);
+  EXPECT_EQ(set.server.inline_query_budget, 0);
+  EXPECT_EQ(error_of(with_signals("storage: { span_cache: big }\n")),
+            "cfg.yaml:1: storage.span_cache: \"big\" is not a size (use bytes, or "
+            "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no cache: every "
+            "query merges its tiles)");
+  EXPECT_EQ(error_of(with_signals("storage: { fold_slice_users: -1 }\n")),
+            "cfg.yaml:1: storage.fold_slice_users: must be an integer from 0 (all users at once) "
+            "to 1000000000");
+  EXPECT_NE(error_of(with_signals("server: { inline_query_budget: soon }\n"))
+                .find("server.inline_query_budget"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, RocksdbIgnoresNodes) {
   Config c = parse_config(with_signals("storage: { kind: rocksdb, nodes: [h:1] }\n"), "c.yaml");
   EXPECT_TRUE(c.storage.nodes.empty());
@@ -475,10 +500,12 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
             "cfg.yaml:3: server.port: unknown key (expected http, grpc, max_body_bytes, "
             "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
-            "max_inflight_bytes, max_queued_requests, max_events_per_request, auth or tls)");
+            "max_inflight_bytes, max_queued_requests, inline_query_budget, max_events_per_request, "
+            "auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
-            "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache or write_buffer)");
+            "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache, write_buffer, "
+            "span_cache or fold_slice_users)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

@@ -11,6 +11,24 @@ namespace {
 
 using testing::kStart;
 
+// storage.span_cache sizes the engine's cache, 0 turns it off; Engine::Options overrides it.
+TEST(SpanCacheEngine, TheConfigsSpanCacheKeySizesOrTurnsOffTheCache) {
+  World world(7 * kDayMs, {"1d", "7d", "30d"});
+  {
+    Engine engine(world.config);
+    ASSERT_NE(engine.span_cache(), nullptr) << "on by default";
+  }
+  world.config.storage.span_cache = 0;
+  {
+    Engine engine(world.config);
+    EXPECT_EQ(engine.span_cache(), nullptr);
+  }
+  Engine::Options options;
+  options.span_cache_bytes = 1 << 20;
+  Engine engine(world.config, options);
+  EXPECT_NE(engine.span_cache(), nullptr);
+}
+
 // Queries as of the same time twice (the second finds its runs cached), then late events land
 // in days those runs hold: every answer must still be the reference's, which never caches.
 TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {

@@ -45,6 +45,8 @@ struct ServerConfig {
                                                        // connections and both front ends
   std::size_t max_queued_requests = 1024;              // requests received and not yet answered
   std::size_t max_events_per_request = 100'000;        // gRPC IngestEvents
+  // A query whose path was last answered this fast is answered on the I/O thread (0: never).
+  TimeMs inline_query_budget = 1;
   ServerAuthConfig auth;
   std::optional<ServerTlsConfig> tls;
 };
@@ -80,6 +82,11 @@ struct StorageConfig {
   // rocksdb: the size a column family's memtable reaches before it is flushed to a table file
   // (up to two per family are in memory while one is flushed).
   std::uint64_t write_buffer = std::uint64_t{64} << 20;
+  // Both kinds: bytes of merged runs of tiles kept for queries (the span cache); 0: none.
+  std::uint64_t span_cache = std::uint64_t{64} << 20;
+  // Both kinds: users an expiry's fold (RocksDB) or walk (Redis) visits between two commits;
+  // 0: all at once.
+  std::size_t fold_slice_users = 64;
 };
 
 struct EventStoreConfig {

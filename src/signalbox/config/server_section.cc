@@ -53,7 +53,7 @@ const std::array<SchemaKey<ServerTlsConfig>, 2> kServerTlsKeys = {{
 }};
 const Schema<ServerTlsConfig> kServerTlsSchema{kServerTlsKeys};
 
-const std::array<SchemaKey<ServerConfig>, 13> kServerKeys = {{
+const std::array<SchemaKey<ServerConfig>, 14> kServerKeys = {{
     {"http",
      ValueType::kEndpoint,
      {},
@@ -132,6 +132,21 @@ const std::array<SchemaKey<ServerConfig>, 13> kServerKeys = {{
      "1024",
      [](const ConfigValue& v, ServerConfig& out) {
        out.max_queued_requests = static_cast<std::size_t>(v.count);
+     }},
+    {"inline_query_budget",
+     ValueType::kText,
+     {},
+     "1ms",
+     [](const ConfigValue& v, ServerConfig& out) {
+       const std::optional<TimeMs> d =
+           v.text == "0" ? std::optional<TimeMs>(0) : parse_duration(v.text);
+       if (!d) {
+         v.fail(fmt::format(
+             "bad duration {} (use <integer><unit>, unit ms, s, m, h or d; 0: every query goes "
+             "to the query pool)",
+             quote_config_text(v.text)));
+       }
+       out.inline_query_budget = *d;
      }},
     {"max_events_per_request",
      ValueType::kCount,

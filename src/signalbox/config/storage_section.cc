@@ -107,6 +107,27 @@ const std::array<SchemaKey<StorageEntry>, 6> kRocksdbKeys = {{
      }},
 }};
 
+// Read by the engine, whichever the kind.
+const std::array<SchemaKey<StorageEntry>, 2> kEngineKeys = {{
+    {"span_cache",
+     ValueType::kText,
+     {},
+     "64MiB",
+     [](const ConfigValue& v, StorageEntry& out) {
+       out.config.span_cache = config_size(v, "no cache: every query merges its tiles");
+     }},
+    {"fold_slice_users",
+     ValueType::kText,
+     {},
+     "64",
+     [](const ConfigValue& v, StorageEntry& out) {
+       auto n = parse_config_int(v.text);
+       if (!n || *n < 0 || *n > 1'000'000'000)
+         v.fail("must be an integer from 0 (all users at once) to 1000000000");
+       out.config.fold_slice_users = static_cast<std::size_t>(*n);
+     }},
+}};
+
 // Read by the Redis store (store/redis).
 const std::array<SchemaKey<StorageEntry>, 5> kRedisKeys = {{
     {"nodes",
@@ -165,11 +186,12 @@ const std::array<SchemaKey<StorageEntry>, 5> kRedisKeys = {{
 const Schema<StorageEntry>& storage_schema() {
   static const std::vector<SchemaKey<StorageEntry>> keys = [] {
     // In the order docs/config.md lists them, which the unknown-key message repeats: path
-    // first, then the Redis keys, then RocksDB's later additions.
+    // first, then the Redis keys, then RocksDB's later additions, then the engine's.
     std::vector<SchemaKey<StorageEntry>> all(kStorageKindKey.begin(), kStorageKindKey.end());
     all.push_back(kRocksdbKeys[0]);
     all.insert(all.end(), kRedisKeys.begin(), kRedisKeys.end());
     all.insert(all.end(), kRocksdbKeys.begin() + 1, kRocksdbKeys.end());
+    all.insert(all.end(), kEngineKeys.begin(), kEngineKeys.end());
     return all;
   }();
   static const Schema<StorageEntry> schema{keys};

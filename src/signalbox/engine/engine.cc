@@ -47,7 +47,10 @@ class Engine::Merger final : public TileMerger {
   std::unordered_map<std::uint64_t, const Aggregator*> owners_;
 };
 
-Engine::Engine(const Config& config, Options options) : config_(config), options_(options) {
+Engine::Engine(const Config& config, Options options)
+    : config_(config),
+      options_(options),
+      fold_slice_users_(options.fold_slice_users.value_or(config.storage.fold_slice_users)) {
   // First: a plugin may define the aggregators and views the signals below name.
   load_plugins(config_);
   materializer_ = std::make_unique<Materializer>(config_);
@@ -58,8 +61,8 @@ Engine::Engine(const Config& config, Options options) : config_(config), options
   retention_.retention = config_.event_store.retention + config_.event_store.max_future_skew;
   retention_.late_horizon = signalbox::late_horizon(config_);
   late_horizon_ = options.late_horizon.value_or(retention_.late_horizon);
-  if (options.span_cache_bytes > 0)
-    span_cache_ = std::make_unique<SpanCache>(options.span_cache_bytes);
+  if (const std::size_t bytes = options.span_cache_bytes.value_or(config_.storage.span_cache))
+    span_cache_ = std::make_unique<SpanCache>(bytes);
   if (late_horizon_ < 0 || late_horizon_ > retention_.late_horizon) {
     throw std::invalid_argument(fmt::format(
         "late horizon {} ms: must be from 0 to the config's {} ms, for which ids are kept",
@@ -148,13 +151,13 @@ void Engine::maybe_expire(TimeMs high_water) {
   // would otherwise drop from under it.
   if (high_water == kBeginningOfTime || bootstrap_pending()) return;
   if (last_expiry_ != kBeginningOfTime && high_water - last_expiry_ < kDayMs) {
-    store_->continue_fold(options_.fold_slice_users);
+    store_->continue_fold(fold_slice_users_);
     return;
   }
   bool fold = last_fold_ == kBeginningOfTime || high_water - last_fold_ >= 7 * kDayMs;
   store_->expire(retention_, {.ids_hold = ids_hold(),
                               .fold_base = fold,
-                              .fold_slice_users = options_.fold_slice_users,
+                              .fold_slice_users = fold_slice_users_,
                               .compact = false});
   last_expiry_ = high_water;
   if (fold) last_fold_ = high_water;
@@ -166,7 +169,7 @@ void Engine::expire(ExpireOptions options) {
     if (bootstrap_pending()) return;  // see maybe_expire
     store_->expire(retention_, {.ids_hold = ids_hold(),
                                 .fold_base = true,
-                                .fold_slice_users = options_.fold_slice_users,
+                                .fold_slice_users = fold_slice_users_,
                                 .compact_tiles = options.compact_tiles,
                                 .compact = options.compact});
     last_expiry_ = last_fold_ = store_->high_water();
@@ -175,7 +178,7 @@ void Engine::expire(ExpireOptions options) {
   // at a time: commits waiting for the lock go in between.
   while (true) {
     MutexLock lock(write_mutex_);
-    if (bootstrap_pending() || !store_->continue_fold(options_.fold_slice_users)) break;
+    if (bootstrap_pending() || !store_->continue_fold(fold_slice_users_)) break;
   }
 }
 std::vector<std::uint64_t> Engine::sample_users(std::size_t limit) {

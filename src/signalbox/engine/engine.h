@@ -74,14 +74,16 @@ class Engine {
     // service it stands in for (backfill's temporary engine) and must reject what that
     // service would.
     std::optional<TimeMs> late_horizon;
-    // Bytes of merged runs of tiles kept for queries (see SpanCache); 0 keeps none.
-    std::size_t span_cache_bytes = std::size_t{64} << 20;
+    // Bytes of merged runs of tiles kept for queries (see SpanCache); 0 keeps none. Absent:
+    // the config's storage.span_cache.
+    std::optional<std::size_t> span_cache_bytes;
     // The weekly fold of old day tiles into base tiles goes this many users at a time: one
     // slice per commit while ingesting, and expire() lets commits in between its slices, so
     // that no commit waits for a whole fold (it takes in proportion to the users active that
     // week: about 0.45 s for 20 000). The Redis store slices its daily walk over every user
-    // likewise. 0: each fold (walk) at once. See Store::ExpireOptions.
-    std::size_t fold_slice_users = 64;
+    // likewise. 0: each fold (walk) at once. See Store::ExpireOptions. Absent: the config's
+    // storage.fold_slice_users.
+    std::optional<std::size_t> fold_slice_users;
   };
 
   // Builds materializer, signals, views and store from `config`. Throws ConfigError for a
@@ -287,7 +289,7 @@ class Engine {
   TimeMs late_horizon() const { return late_horizon_; }
   StoreStats store_stats() { return store_->stats(); }
   const EngineCounters& counters() const { return counters_; }
-  // The query cache of merged runs of tiles; null when Options::span_cache_bytes is 0.
+  // The query cache of merged runs of tiles; null when no span cache is configured.
   const SpanCache* span_cache() const { return span_cache_.get(); }
   Materializer& materializer() { return *materializer_; }
 
@@ -357,6 +359,7 @@ class Engine {
 
   Config config_;
   Options options_;
+  const std::size_t fold_slice_users_;  // Options::fold_slice_users, or the config's
   std::unique_ptr<Materializer> materializer_;
   std::vector<std::unique_ptr<Signal>> signals_;
   std::vector<std::unique_ptr<View>> views_;
@@ -393,7 +396,7 @@ class Engine {
   std::unordered_set<std::string> pending_lanes_ SIGNALBOX_GUARDED_BY(write_mutex_);
   EngineCounters counters_;
   RecentUsers recent_users_{kRecentUsers};
-  std::unique_ptr<SpanCache> span_cache_;  // null when Options::span_cache_bytes is 0
+  std::unique_ptr<SpanCache> span_cache_;  // null when none is configured
 };
 
 }  // namespace signalbox

@@ -86,5 +86,24 @@ TEST(ValueJson, ContainersKeepTheirOrder) {
   EXPECT_EQ(out, R"([{"b":1,"a":[null,true,false,0.5],"k\"ey":{}})");
 }
 
+// A document far larger than the first room made for it, appended after text already there:
+// every piece lands in order across the growths.
+TEST(ValueJson, ALargeDocumentIsWrittenWholeAfterWhatTheStringHeld) {
+  Value::Array items;
+  std::string expected = "head[";
+  for (int i = 0; i < 20000; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    items.push_back(
+        Value(Value::Object{{key, Value(i * 0.25)}, {"s", Value(std::string(i % 40, 'x'))}}));
+    expected += fmt::format("{}{{\"{}\":{},\"s\":\"{}\"}}", i ? "," : "", key, i * 0.25,
+                            std::string(i % 40, 'x'));
+  }
+  expected += "]";
+  std::string out = "head";
+  Value(std::move(items)).append_json(out);
+  EXPECT_EQ(out.size(), expected.size());
+  EXPECT_TRUE(out == expected);
+}
+
 }  // namespace
 }  // namespace signalbox

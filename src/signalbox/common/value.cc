@@ -1,5 +1,6 @@
 #include "signalbox/common/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -62,15 +63,6 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 // Whether byte `c` stands for itself inside a JSON string: printable ASCII other than the
 // quote and the backslash.
 bool plain_json_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-// Appends a number in the shortest form of std::to_chars (exactly what fmt's "{}" prints for an
-// integer), through a stack buffer rather than an output iterator over `out`.
-template <typename Integer>
-void append_integer(std::string& out, Integer i) {
-  char buffer[24];
-  const char* end = std::to_chars(buffer, buffer + sizeof buffer, i).ptr;
-  out.append(buffer, static_cast<std::size_t>(end - buffer));
-}
 
 // Whether `d` is a whole number that fmt's shortest form writes in plain digits, with no
 // exponent: below 1e15 in magnitude and not -0 (written "-0").
@@ -156,54 +148,118 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+namespace detail {
+
+// Writes into a string through a raw pointer, growing it in large steps: an answer is
+// thousands of small pieces, and std::string's append checks, sets the length and terminates
+// the string at each. What it wrote is the string's once the writer is gone.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out), used_(out.size()) {}
+  ~JsonWriter() { out_.resize(used_); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
+
+  // Room for `n` more bytes at the end: write them, then advance_to() past them.
+  char* room(std::size_t n) {
+    if (out_.size() - used_ < n) [[unlikely]]
+      grow(n);
+    return out_.data() + used_;
+  }
+  void advance_to(const char* end) { used_ = static_cast<std::size_t>(end - out_.data()); }
+  void put(char c) {
+    *room(1) = c;
+    ++used_;
+  }
+  void put(std::string_view s) {
+    std::memcpy(room(s.size()), s.data(), s.size());
+    used_ += s.size();
+  }
+  // `before` (unless '\0'), `s` as a JSON string, then `after` (unless '\0').
+  void quoted(char before, std::string_view s, char after) {
+    if (plain_prefix(s) != s.size()) {
+      if (before) put(before);
+      std::string escaped;
+      append_json_string(escaped, s);
+      put(escaped);
+      if (after) put(after);
+      return;
+    }
+    char* p = room(s.size() + 4);
+    if (before) *p++ = before;
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    if (after) *p++ = after;
+    advance_to(p);
+  }
+  template <typename Integer>
+  void integer(Integer i) {
+    char* p = room(24);
+    advance_to(std::to_chars(p, p + 24, i).ptr);
+  }
+  void number(double d) {
+    if (!std::isfinite(d)) return put(std::string_view("null", 4));
+    // Most numbers of an answer are counts: written as the integer they are, the same text as
+    // the shortest form below gives, without its digit search.
+    if (is_small_integer(d)) return integer(static_cast<std::int64_t>(d));
+    // fmt's shortest round-trip form, compiled (a double prints in at most 24 characters,
+    // e.g. -2.2250738585072014e-308).
+    char* p = room(32);
+    advance_to(fmt::format_to(p, FMT_COMPILE("{}"), d));
+  }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    out_.resize(std::max({out_.capacity(), out_.size() * 2, used_ + n + 256}));
+  }
+
+  std::string& out_;
+  std::size_t used_;  // bytes of out_ written; the rest is room
+};
+
+}  // namespace detail
+
 void Value::append_json(std::string& out) const {
-  struct Visitor {
-    std::string& out;
-    void operator()(std::monostate) { out.append("null", 4); }
-    void operator()(bool b) { b ? out.append("true", 4) : out.append("false", 5); }
-    void operator()(double d) {
-      if (!std::isfinite(d)) {
-        out += "null";
-      } else if (is_small_integer(d)) {
-        // Most numbers of an answer are counts: written as the integer they are, the same text
-        // as the shortest form below gives, without its digit search.
-        append_integer(out, static_cast<std::int64_t>(d));
-      } else {
-        // fmt's shortest round-trip form, compiled and into a stack buffer (a double prints in
-        // at most 24 characters, e.g. -2.2250738585072014e-308).
-        char buffer[32];
-        const char* end = fmt::format_to(buffer, FMT_COMPILE("{}"), d);
-        out.append(buffer, static_cast<std::size_t>(end - buffer));
-      }
-    }
-    void operator()(std::int64_t i) { append_integer(out, i); }
-    void operator()(std::uint64_t u) { append_integer(out, u); }
-    void operator()(const std::string& s) { append_json_string(out, s); }
-    void operator()(const Array& a) {
-      out.push_back('[');
+  detail::JsonWriter writer(out);
+  write_json(writer);
+}
+
+void Value::write_json(detail::JsonWriter& out) const {
+  switch (data_.index()) {
+    case 0:
+      return out.put(std::string_view("null", 4));
+    case 1:
+      return out.put(std::get<bool>(data_) ? std::string_view("true", 4)
+                                           : std::string_view("false", 5));
+    case 2:
+      return out.number(*std::get_if<double>(&data_));
+    case 3:
+      return out.integer(*std::get_if<std::int64_t>(&data_));
+    case 4:
+      return out.integer(*std::get_if<std::uint64_t>(&data_));
+    case 5:
+      return out.quoted(0, *std::get_if<std::string>(&data_), 0);
+    case 6: {
+      const Array& a = *std::get_if<Array>(&data_);
+      out.put('[');
       for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out.push_back(',');
-        a[i].append_json(out);
+        if (i) out.put(',');
+        a[i].write_json(out);
       }
-      out.push_back(']');
+      return out.put(']');
     }
-    void operator()(const Object& o) {
-      out.push_back('{');
+    default: {
+      const Object& o = *std::get_if<Object>(&data_);
+      out.put('{');
       for (std::size_t i = 0; i < o.size(); ++i) {
-        const std::string& key = o[i].first;
-        if (plain_prefix(key) == key.size()) {
-          append_plain_quoted(out, i ? ',' : 0, key, ':');
-        } else {
-          if (i) out.push_back(',');
-          append_json_string(out, key);
-          out.push_back(':');
-        }
-        o[i].second.append_json(out);
+        out.quoted(i ? ',' : 0, o[i].first, ':');
+        o[i].second.write_json(out);
       }
-      out.push_back('}');
+      return out.put('}');
     }
-  };
-  std::visit(Visitor{out}, data_);
+  }
 }
 
 }  // namespace signalbox

@@ -148,7 +148,7 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-namespace detail {
+namespace {
 
 // Writes into a string through a raw pointer, growing it in large steps: an answer is
 // thousands of small pieces, and std::string's append checks, sets the length and terminates
@@ -219,47 +219,49 @@ class JsonWriter {
   std::size_t used_;  // bytes of out_ written; the rest is room
 };
 
-}  // namespace detail
+}  // namespace
 
 void Value::append_json(std::string& out) const {
-  detail::JsonWriter writer(out);
-  write_json(writer);
-}
-
-void Value::write_json(detail::JsonWriter& out) const {
-  switch (data_.index()) {
-    case 0:
-      return out.put(std::string_view("null", 4));
-    case 1:
-      return out.put(std::get<bool>(data_) ? std::string_view("true", 4)
-                                           : std::string_view("false", 5));
-    case 2:
-      return out.number(*std::get_if<double>(&data_));
-    case 3:
-      return out.integer(*std::get_if<std::int64_t>(&data_));
-    case 4:
-      return out.integer(*std::get_if<std::uint64_t>(&data_));
-    case 5:
-      return out.quoted(0, *std::get_if<std::string>(&data_), 0);
-    case 6: {
-      const Array& a = *std::get_if<Array>(&data_);
-      out.put('[');
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        if (i) out.put(',');
-        a[i].write_json(out);
+  // A local class: it may read data_ as this member function may.
+  struct Render {
+    static void value(const Value& v, JsonWriter& out) {
+      switch (v.data_.index()) {
+        case 0:
+          return out.put(std::string_view("null", 4));
+        case 1:
+          return out.put(std::get<bool>(v.data_) ? std::string_view("true", 4)
+                                                 : std::string_view("false", 5));
+        case 2:
+          return out.number(*std::get_if<double>(&v.data_));
+        case 3:
+          return out.integer(*std::get_if<std::int64_t>(&v.data_));
+        case 4:
+          return out.integer(*std::get_if<std::uint64_t>(&v.data_));
+        case 5:
+          return out.quoted(0, *std::get_if<std::string>(&v.data_), 0);
+        case 6: {
+          const Array& a = *std::get_if<Array>(&v.data_);
+          out.put('[');
+          for (std::size_t i = 0; i < a.size(); ++i) {
+            if (i) out.put(',');
+            value(a[i], out);
+          }
+          return out.put(']');
+        }
+        default: {
+          const Object& o = *std::get_if<Object>(&v.data_);
+          out.put('{');
+          for (std::size_t i = 0; i < o.size(); ++i) {
+            out.quoted(i ? ',' : 0, o[i].first, ':');
+            value(o[i].second, out);
+          }
+          return out.put('}');
+        }
       }
-      return out.put(']');
     }
-    default: {
-      const Object& o = *std::get_if<Object>(&data_);
-      out.put('{');
-      for (std::size_t i = 0; i < o.size(); ++i) {
-        out.quoted(i ? ',' : 0, o[i].first, ':');
-        o[i].second.write_json(out);
-      }
-      return out.put('}');
-    }
-  }
+  };
+  JsonWriter writer(out);
+  Render::value(*this, writer);
 }
 
 }  // namespace signalbox

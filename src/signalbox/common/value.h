@@ -9,10 +9,6 @@
 
 namespace signalbox {
 
-namespace detail {
-class JsonWriter;
-}
-
 // A JSON-shaped value: what a signal or view returns and what the API serialises. Objects
 // keep their insertion order so answers read in the order the config declares things.
 // A Value is a plain value type: copyable, not synchronised.
@@ -60,8 +56,6 @@ class Value {
   friend bool operator==(const Value&, const Value&) = default;
 
  private:
-  void write_json(detail::JsonWriter& out) const;
-
   std::variant<std::monostate, bool, double, std::int64_t, std::uint64_t, std::string, Array,
                Object>
       data_;

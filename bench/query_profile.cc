@@ -6,13 +6,17 @@
 // by the queries printed is the cost of one query.
 // Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
 //                      [--queries N] [--show N] [--open read-only|writable]
-//                      [--span-cache BYTES]
+//                      [--span-cache BYTES] [--as-of TIME]
 // The store named by the config is loaded from the events by a replay when it does not exist
 // yet. Light users are a fixed sample of those at or below the median activity, heavy ones
 // the 3 most active (as engine_bench picks them). --show prints the answers of the
 // first N users (to compare builds). The store is opened read-only by default, as `signalbox
 // get` opens it; `--open writable` opens it as `serve` does (no expiry runs either way), which
-// matters for what a snapshot costs: a writable store knows its own latest writes.
+// matters for what a snapshot costs: a writable store knows its own latest writes. Queries
+// are as of the end of the stream, or --as-of (ms since the epoch or an ISO-8601 time, as
+// `signalbox get --as-of`), which the windows of the config must be able to answer from the
+// online state: for the demo config, at most a few minutes before the end. Data generated to
+// end at noon (`--end-ms`) gives partial days of half a day of hours instead.
 
 #include <algorithm>
 #include <filesystem>
@@ -20,6 +24,8 @@
 
 #include <fmt/format.h>
 
+#include "signalbox/common/error.h"
+#include "signalbox/common/time.h"
 #include "signalbox/config/config.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/ingest/replay.h"
@@ -51,7 +57,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr,
                "usage: query_profile --config demo.yaml --events events.ndjson "
                "--users light|heavy [--queries N] [--show N] [--open read-only|writable] "
-               "[--span-cache BYTES]\n");
+               "[--span-cache BYTES] [--as-of TIME]\n");
     return 2;
   }
   Config config = load_config(args["--config"]);
@@ -78,9 +84,24 @@ int main(int argc, char** argv) {
   // not cached costs); by default the warm-up below fills the cache.
   if (args.count("--span-cache")) options.span_cache_bytes = std::stoul(args["--span-cache"]);
   Engine engine(config, options);
-  const TimeMs end = engine.stream_time();
-  // A warm-up outside run_queries(): block cache, first allocations.
-  for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();
+  TimeMs end = engine.stream_time();
+  if (args.count("--as-of")) {
+    std::string problem;
+    const std::optional<TimeMs> as_of = parse_time(args["--as-of"], &problem);
+    if (!as_of) {
+      fmt::print(stderr, "--as-of: \"{}\" {}\n", args["--as-of"], problem);
+      return 2;
+    }
+    end = *as_of;
+  }
+  // A warm-up outside run_queries(): block cache, first allocations; and a time the online
+  // state cannot answer is refused here.
+  try {
+    for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();
+  } catch (const QueryError& e) {
+    fmt::print(stderr, "query_profile: {}\n", e.what());
+    return 2;
+  }
   const std::size_t show = args.count("--show") ? std::stoul(args["--show"]) : 0;
   for (std::size_t i = 0; i < std::min(show, users.size()); ++i)
     fmt::print("{}\n", engine.query(users[i], {}, end, Engine::Seen::kReport).to_json());

@@ -17,16 +17,22 @@ class TopK final : public View {
  public:
   explicit TopK(std::size_t k) : k_(k) {}
   Value transform(const Value& input) const override {
-    std::vector<std::pair<std::string, double>> entries;
-    if (input.is_object())
+    // Keys by reference, and only the k kept copied out.
+    std::vector<std::pair<std::string_view, double>> entries;
+    if (input.is_object()) {
+      entries.reserve(input.object().size());
       for (const auto& [key, v] : input.object()) entries.emplace_back(key, v.number());
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    if (entries.size() > k_) entries.resize(k_);
+    }
+    const std::size_t kept = std::min(k_, entries.size());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(kept),
+                      entries.end(), [](const auto& a, const auto& b) {
+                        return a.second != b.second ? a.second > b.second : a.first < b.first;
+                      });
     Value::Array out;
-    for (auto& [key, v] : entries)
-      out.emplace_back(Value::Object{{"key", Value(std::move(key))}, {"value", Value(v)}});
+    out.reserve(kept);
+    for (std::size_t i = 0; i < kept; ++i)
+      out.emplace_back(Value::Object{{"key", Value(std::string(entries[i].first))},
+                                     {"value", Value(entries[i].second)}});
     return Value(std::move(out));
   }
 

@@ -77,26 +77,30 @@ std::size_t plain_prefix(std::string_view s) {
   return n;
 }
 
-// `before`, then `s` quoted, then `after` (each '\0' for none), in one growth of `out`; for an
-// `s` that needs no escaping (the common case: names, groups, ids), where appending piece by
-// piece would cost a call per quote and separator.
-void append_plain_quoted(std::string& out, char before, std::string_view s, char after) {
-  const std::size_t at = out.size();
-  out.resize(at + s.size() + 2 + (before != 0) + (after != 0));
-  char* p = out.data() + at;
+// Writes `before`, then `s` quoted, then `after` (each '\0' for none) at `p`, which has room
+// for them all, and returns the end: for an `s` that needs no escaping (the common
+// case: names, groups, ids), where appending piece by piece would cost a call per quote and
+// separator.
+char* write_plain_quoted(char* p, char before, std::string_view s, char after) {
   if (before) *p++ = before;
   *p++ = '"';
   std::memcpy(p, s.data(), s.size());
   p += s.size();
   *p++ = '"';
-  if (after) *p = after;
+  if (after) *p++ = after;
+  return p;
 }
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   std::size_t i = plain_prefix(s);
-  if (i == s.size()) return append_plain_quoted(out, 0, s, 0);
+  if (i == s.size()) {
+    const std::size_t at = out.size();
+    out.resize(at + s.size() + 2);
+    write_plain_quoted(out.data() + at, 0, s, 0);
+    return;
+  }
   out.push_back('"');
   out.append(s.data(), i);
   while (i < s.size()) {
@@ -185,14 +189,7 @@ class JsonWriter {
       if (after) put(after);
       return;
     }
-    char* p = room(s.size() + 4);
-    if (before) *p++ = before;
-    *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-    *p++ = '"';
-    if (after) *p++ = after;
-    advance_to(p);
+    advance_to(write_plain_quoted(room(s.size() + 4), before, s, after));
   }
   template <typename Integer>
   void integer(Integer i) {

@@ -317,6 +317,9 @@ class Engine {
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
                std::vector<Value> signal_results, std::optional<bool> seen) const;
 
+  // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
+  // are for (a shared store's horizons may rise with that read, see StoreSnapshot).
+  OnlineState online_state_of(const StoreSnapshot& snapshot) const;
   // Whether every signal of `requests` can be planned at `as_of` on `snapshot` (see
   // earliest_answerable).
   bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id,

@@ -168,6 +168,11 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
+OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {
+  return online_state(snapshot.high_water(), snapshot.expired_through(),
+                      config_.event_store.retention, retention_.retention);
+}
+
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                                std::optional<TimeMs> as_of) {
   auto needed = [&](std::size_t s) { return !requests[s].name.empty(); };
@@ -211,9 +216,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     }
   }
 
-  // The horizons after the user's tiles are read: a shared store's may have risen with them.
-  const OnlineState online = online_state(snapshot->high_water(), snapshot->expired_through(),
-                                          retention, retention_.retention);
+  const OnlineState online = online_state_of(*snapshot);
   inputs.plans.resize(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (!needed(s)) continue;

@@ -19,10 +19,7 @@ bool Engine::answerable(StoreSnapshot& snapshot, std::uint64_t user_id,
     for (const StoredTile& t : snapshot.tiles(user_id, std::span(&state_id, 1), as_of, as_of))
       if (t.kind == TileKind::kBase) base_through[s] = t.covered_through;
   }
-  // The horizons after the user's tiles are read: a shared store's may have risen with them.
-  const TimeMs retention = config_.event_store.retention;
-  const OnlineState online = online_state(snapshot.high_water(), snapshot.expired_through(),
-                                          retention, retention_.retention);
+  const OnlineState online = online_state_of(snapshot);
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     try {

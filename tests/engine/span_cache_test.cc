@@ -15,14 +15,15 @@ namespace {
 
 using testing::kStart;
 
-std::vector<StoredTile> day_tiles(std::vector<std::string> states) {
+// Tiles viewing `states`, which must outlive them (string literals here).
+std::vector<StoredTile> day_tiles(std::vector<std::string_view> states) {
   std::vector<StoredTile> tiles;
   for (std::size_t i = 0; i < states.size(); ++i) {
     StoredTile t;
     t.state_id = 9;
     t.kind = TileKind::kDay;
     t.start = kStart + static_cast<TimeMs>(i) * kDayMs;
-    t.state = std::move(states[i]);
+    t.state = states[i];
     tiles.push_back(std::move(t));
   }
   return tiles;

@@ -88,7 +88,7 @@ std::map<std::uint64_t, long> base_totals(Store& store) {
   std::map<std::uint64_t, long> out;
   for (std::uint64_t user = 1; user <= kUsers; ++user)
     for (const StoredTile& t : snapshot->tiles(user, states, kT0 - kDayMs, snapshot->high_water()))
-      if (t.kind != TileKind::kHour) out[user] += std::stol(t.state);
+      if (t.kind != TileKind::kHour) out[user] += std::stol(std::string(t.state));
   return out;
 }
 
@@ -102,7 +102,7 @@ std::string tiles_of(Store& store, std::span<const std::uint64_t> states, TimeMs
       if (hours || t.kind != TileKind::kHour)
         out += std::to_string(user) + " " + tile_kind_name(t.kind) + " " + std::to_string(t.start) +
                " " + std::to_string(t.state_id) + " " + std::to_string(t.covered_through) + " " +
-               t.state + "\n";
+               std::string(t.state) + "\n";
   return out;
 }
 

@@ -404,7 +404,7 @@ TEST_P(StoreTest, AnExpiryInSlicesVisitsEveryUserWithCommitsInBetween) {
     bool old_day_left = false;
     for (const StoredTile& t : snap->tiles(user, states, kBeginningOfTime, high)) {
       if (t.kind == TileKind::kHour) continue;
-      total += std::stoi(t.state);
+      total += std::stoi(std::string(t.state));
       if (t.kind == TileKind::kDay && t.start < keep_from) old_day_left = true;
     }
     EXPECT_EQ(total, committed[user]) << "user " << user;

@@ -188,31 +188,42 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   // for can use; then hand each state its own.
   std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles = inputs.tiles;
   {
-    std::unordered_map<std::uint64_t, TimeMs> state_from;
-    for (std::size_t s = 0; s < signals_.size(); ++s) {
-      if (!needed(s)) continue;
-      const TimeMs from = tiles_needed_from(requests[s], at, retention);
-      auto [it, inserted] = state_from.try_emplace(signals_[s]->state_id(), from);
-      if (!inserted) it->second = std::min(it->second, from);
-    }
+    // The states asked for, ascending, each with the earliest start any of its windows reads.
+    std::vector<std::pair<std::uint64_t, TimeMs>> states;
+    for (std::size_t s = 0; s < signals_.size(); ++s)
+      if (needed(s))
+        states.emplace_back(signals_[s]->state_id(), tiles_needed_from(requests[s], at, retention));
+    std::sort(states.begin(), states.end());
     std::vector<std::uint64_t> state_ids;
+    std::vector<TimeMs> state_from;
     TimeMs from = floor_day(at);
-    for (const auto& [state_id, state_from_time] : state_from) {
-      state_ids.push_back(state_id);
+    for (const auto& [state_id, state_from_time] : states) {
+      if (state_ids.empty() || state_ids.back() != state_id) {  // the earliest start sorts first
+        state_ids.push_back(state_id);
+        state_from.push_back(state_from_time);
+      }
       from = std::min(from, state_from_time);
-      tiles[state_id];
     }
-    std::sort(state_ids.begin(), state_ids.end());
     std::vector<StoredTile> read = snapshot->tiles(user_id, state_ids, from, at);
     inputs.read_any_tile = !read.empty();
     // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
-    // of thousand).
-    std::unordered_map<std::uint64_t, std::size_t> counts;
-    for (const StoredTile& tile : read) ++counts[tile.state_id];
-    for (const auto& [state_id, count] : counts) tiles[state_id].reserve(count);
+    // of thousand); a tile's state found by its place among the few ids asked for, not by a
+    // hash lookup per tile.
+    auto index_of = [&](std::uint64_t state_id) {
+      return static_cast<std::size_t>(
+          std::lower_bound(state_ids.begin(), state_ids.end(), state_id) - state_ids.begin());
+    };
+    std::vector<std::size_t> counts(state_ids.size(), 0);
+    for (const StoredTile& tile : read) ++counts[index_of(tile.state_id)];
+    std::vector<std::vector<StoredTile>*> state_tiles(state_ids.size());
+    for (std::size_t i = 0; i < state_ids.size(); ++i) {
+      state_tiles[i] = &tiles[state_ids[i]];
+      state_tiles[i]->reserve(counts[i]);
+    }
     for (StoredTile& tile : read) {
-      if (tile.kind != TileKind::kBase && tile.start < state_from.at(tile.state_id)) continue;
-      tiles[tile.state_id].push_back(std::move(tile));
+      const std::size_t i = index_of(tile.state_id);
+      if (tile.kind != TileKind::kBase && tile.start < state_from[i]) continue;
+      state_tiles[i]->push_back(tile);
     }
   }
 

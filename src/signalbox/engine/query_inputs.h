@@ -20,7 +20,8 @@ struct QueryInputs {
   std::vector<MaterializedEvent> events;                             // ascending by ts
   // Whether the tile read met any tile of the user (even one outside the windows asked for).
   bool read_any_tile = false;
-  // The snapshot everything above was read from, for a follow-up read at the same state.
+  // The snapshot everything above was read from, for a follow-up read at the same state; it
+  // owns the bytes the tiles view, so it goes wherever they go.
   std::unique_ptr<StoreSnapshot> snapshot;
 };
 

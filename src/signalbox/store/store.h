@@ -54,13 +54,15 @@ struct TileDelta {
   std::vector<StateDelta> states;
 };
 
-// One state's part of a stored tile as read back.
+// One state's part of a stored tile as read back. `state` views bytes owned by the snapshot
+// that read it (StoreSnapshot::tiles): valid until that snapshot is destroyed. A heavy user's
+// query reads a couple of thousand parts; a string each cost an allocation and a copy apiece.
 struct StoredTile {
   std::uint64_t state_id = 0;
   TileKind kind = TileKind::kDay;
   TimeMs start = 0;
   TimeMs covered_through = 0;  // base tile only: it holds every event with ts <= this
-  std::string state;
+  std::string_view state;
 };
 
 // Everything one ingest batch writes, applied atomically: the events, their ids for

@@ -78,7 +78,7 @@ void append_stored_tiles(const TileKey& key, std::string_view value,
       tile.covered_through = r.time_be();
       bytes = r.rest();
     }
-    tile.state.assign(bytes);
+    tile.state = bytes;
   });
 }
 

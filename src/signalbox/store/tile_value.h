@@ -40,8 +40,9 @@ std::string merge_tile_values(TileKind kind, std::span<const std::string_view> o
                               const TileMerger& merger);
 
 // Appends to `out` the parts of one tile's value that are in `state_ids` (ascending), as
-// StoredTile (a base tile's covered-through time split off its state). On CorruptionError
-// `out` may already hold some of the tile's parts.
+// StoredTile (a base tile's covered-through time split off its state), each viewing its bytes
+// in `value`, which must outlive them. On CorruptionError `out` may already hold some of the
+// tile's parts.
 void append_stored_tiles(const TileKey& key, std::string_view value,
                          std::span<const std::uint64_t> state_ids, std::vector<StoredTile>& out);
 

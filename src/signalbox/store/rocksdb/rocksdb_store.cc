@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
+#include <memory_resource>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -1000,7 +1002,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
         if (next < unflushed.size() && unflushed[next].key.start == parsed.start)
           append_unflushed(unflushed[next++], value, state_ids, out);
         else
-          append_stored_tiles(parsed, value, state_ids, out);
+          append_stored_tiles(parsed, keep(value), state_ids, out);
         if (base) {
           tiles_->Next();  // a user has one base tile
           break;
@@ -1036,8 +1038,17 @@ class RocksDbSnapshot final : public StoreSnapshot {
       operands.push_back(merged_operand(tile.key.kind, group_values, merger_, merged_groups[g]));
     }
     std::string merged;
-    append_stored_tiles(tile.key, merged_operand(tile.key.kind, operands, merger_, merged),
+    append_stored_tiles(tile.key, keep(merged_operand(tile.key.kind, operands, merger_, merged)),
                         state_ids, out);
+  }
+
+  // A copy of `bytes` that lives as long as the snapshot, for the StoredTile views into it:
+  // one copy per tile row read, from a buffer that grows in large blocks.
+  std::string_view keep(std::string_view bytes) {
+    if (bytes.empty()) return {};
+    char* copy = static_cast<char*>(kept_.allocate(bytes.size(), 1));
+    std::memcpy(copy, bytes.data(), bytes.size());
+    return {copy, bytes.size()};
   }
 
   rocksdb::DB* db_;
@@ -1054,6 +1065,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   };
   std::optional<ScannedRange> scanned_;
   std::unique_ptr<rocksdb::Iterator> tiles_;
+  std::pmr::monotonic_buffer_resource kept_{16 * 1024};  // see keep()
   TimeMs high_water_ = kBeginningOfTime;
   TimeMs expired_through_ = kBeginningOfTime;
 };

@@ -1,12 +1,32 @@
 #include "signalbox/engine/window_fold.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <tuple>
 
 namespace signalbox {
 
+namespace {
+
+bool tile_before(const StoredTile& a, const StoredTile& b) {
+  return std::tie(a.kind, a.start) < std::tie(b.kind, b.start);
+}
+
+}  // namespace
+
 DecodedTiles::DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored)
     : aggregator_(aggregator), stored_(stored), decoded_(stored.size()) {
+  if (!std::is_sorted(stored.begin(), stored.end(), tile_before))
+    throw std::logic_error("DecodedTiles: tiles not in StoreSnapshot::tiles order");
   for (const StoredTile& t : stored) bytes_of_[static_cast<std::size_t>(t.kind)] += t.state.size();
+}
+
+std::size_t DecodedTiles::first_at(TileKind kind, TimeMs start) const {
+  StoredTile probe;
+  probe.kind = kind;
+  probe.start = start;
+  return static_cast<std::size_t>(
+      std::lower_bound(stored_.begin(), stored_.end(), probe, tile_before) - stored_.begin());
 }
 
 const State& DecodedTiles::state(std::size_t i) {
@@ -27,9 +47,10 @@ void merge_tile(const Aggregator& aggregator, State& into, DecodedTiles& tiles, 
 // (by start).
 template <typename Fn>
 void for_each_tile(const CoverPiece& piece, const DecodedTiles& tiles, Fn&& fn) {
-  for (std::size_t i = 0; i < tiles.size(); ++i) {
+  for (std::size_t i = tiles.first_at(piece.tile, piece.from); i < tiles.size(); ++i) {
     const StoredTile& t = tiles.tile(i);
-    if (t.kind == piece.tile && t.start >= piece.from && t.start < piece.to) fn(i);
+    if (t.kind != piece.tile || t.start >= piece.to) break;
+    fn(i);
   }
 }
 
@@ -51,9 +72,10 @@ void for_each_leading_tile(const WindowPlan& plan, const CoverPiece* days,
     // until the next fold moves it there too: it belongs to the base's span.
     for (std::size_t i = 0; i < tiles.size(); ++i) {
       const StoredTile& t = tiles.tile(i);
-      if (t.kind == TileKind::kBase ||
-          (t.kind == TileKind::kDay && t.start + kDayMs - 1 <= plan.base_through))
-        fn(i);
+      if (t.kind == TileKind::kHour ||
+          (t.kind == TileKind::kDay && t.start + kDayMs - 1 > plan.base_through))
+        break;  // the rest start later still
+      fn(i);
     }
   }
   if (days) for_each_tile(*days, tiles, fn);

@@ -16,11 +16,16 @@ namespace signalbox {
 // for one query.
 class DecodedTiles {
  public:
+  // `stored` in the order StoreSnapshot::tiles gives (by kind: base, day, hour; each by start),
+  // which a window's pieces are found by; std::logic_error otherwise.
   DecodedTiles(const Aggregator& aggregator, const std::vector<StoredTile>& stored);
 
   std::size_t size() const { return stored_.size(); }
   const StoredTile& tile(std::size_t i) const { return stored_[i]; }
   const State& state(std::size_t i);
+  // The index of the first tile of `kind` starting at or after `start` (or of the first tile
+  // of a later kind, or size()).
+  std::size_t first_at(TileKind kind, TimeMs start) const;
   // The stored bytes of all tiles of `kind`: a bound on any run of them.
   std::size_t bytes_of(TileKind kind) const { return bytes_of_[static_cast<std::size_t>(kind)]; }
 

@@ -6,14 +6,6 @@
 
 namespace signalbox {
 
-namespace {
-
-bool key_less(const GroupTotals::Entry& a, const GroupTotals::Entry& b) {
-  return a.first < b.first;
-}
-
-}  // namespace
-
 void GroupTotals::add(std::string_view key, double amount) {
   auto at = std::lower_bound(entries_.begin(), entries_.end(), key,
                              [](const Entry& e, std::string_view k) { return e.first < k; });
@@ -24,22 +16,39 @@ void GroupTotals::add(std::string_view key, double amount) {
   entries_.emplace(at, std::string(key), 0.0 + amount);  // as += on a new 0: -0 becomes +0
 }
 
-// Keys already present are updated in one walk over both sorted lists; keys new to this state
-// are appended and put in place by one merge of the two sorted runs at the end, so the usual
-// case (a tile whose keys the running total already has) neither allocates nor shifts.
+// Keys already present are updated in one walk over both sorted lists, which also counts the
+// keys new to this state; those are then put in place by one merge from the back into the room
+// made for them at the end, so the usual case (a tile whose keys the running total already
+// has) neither allocates nor moves an entry, and the other moves each entry once.
 void GroupTotals::add_all(const GroupTotals& from, double factor) {
   const std::size_t old_size = entries_.size();
+  std::size_t fresh = 0;
   std::size_t at = 0;
   for (const auto& [key, v] : from.entries_) {
     while (at < old_size && entries_[at].first < key) ++at;
     if (at < old_size && entries_[at].first == key)
       entries_[at].second += v * factor;
     else
-      entries_.emplace_back(key, 0.0 + v * factor);
+      ++fresh;
   }
-  if (entries_.size() > old_size)
-    std::inplace_merge(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(old_size),
-                       entries_.end(), key_less);
+  if (fresh == 0) return;
+  entries_.resize(old_size + fresh);
+  // From the back: the larger of the old entries' last and the next new key of `from`.
+  std::size_t out = entries_.size();
+  std::size_t old_left = old_size;
+  // Until every new key is placed: the old entries before the first of them stay where they
+  // are (and moving one onto itself would empty it).
+  for (std::size_t f = from.entries_.size(); out > old_left;) {
+    const auto& [key, v] = from.entries_[--f];
+    while (old_left > 0 && key < entries_[old_left - 1].first)
+      entries_[--out] = std::move(entries_[--old_left]);
+    if (old_left > 0 && entries_[old_left - 1].first == key) {
+      // Present before (updated above): it goes across with the old entries.
+      entries_[--out] = std::move(entries_[--old_left]);
+      continue;
+    }
+    entries_[--out] = Entry(key, 0.0 + v * factor);  // as += on a new 0: -0 becomes +0
+  }
 }
 
 void GroupTotals::scale(double factor) {

@@ -153,6 +153,8 @@ TEST(FormatIsoTime, WritesUtcWithMilliseconds) {
   EXPECT_EQ(format_iso_time(1796036400123), "2026-11-30T11:00:00.123Z");
   EXPECT_EQ(format_iso_time(kLatestTimeMs), "9999-12-31T23:59:59.999Z");
   EXPECT_EQ(format_iso_time(-1), "1969-12-31T23:59:59.999Z");
+  // Past the four-digit years (no answer has one; written as fmt writes them).
+  EXPECT_EQ(format_iso_time(kLatestTimeMs + 1), "10000-01-01T00:00:00.000Z");
 }
 
 TEST(FormatIsoTime, AgreesWithTheCivilReferenceAndParsesBack) {

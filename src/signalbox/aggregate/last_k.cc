@@ -175,9 +175,14 @@ class LastKAggregator final : public AggregatorOf<Recent> {
     const Newest newest(s, k_);
     Value::Array list;
     list.reserve(newest.size());
-    for (std::size_t i = 0; i < newest.size(); ++i)
-      list.emplace_back(Value::Object{{"value", Value(std::string(s.value(newest[i])))},
-                                      {"ts", Value(newest[i].ts)}});
+    for (std::size_t i = 0; i < newest.size(); ++i) {
+      // Built in place: an initializer list would copy each pair (its elements are const).
+      Value::Object entry;
+      entry.reserve(2);
+      entry.emplace_back("value", Value(std::string(s.value(newest[i]))));
+      entry.emplace_back("ts", Value(newest[i].ts));
+      list.emplace_back(std::move(entry));
+    }
     return Value(std::move(list));
   }
   // A count, then per entry newest first: str(value), svarint(ts), str(event_id).

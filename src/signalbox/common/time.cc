@@ -206,10 +206,28 @@ std::string format_iso_time(TimeMs t) {
   const TimeMs day_ms = floor_day(t);
   const year_month_day date{sys_days{days{day_ms / kDayMs}}};
   const TimeMs in_day = t - day_ms;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     in_day / kHourMs, in_day % kHourMs / kMinuteMs, in_day % kMinuteMs / kSecondMs,
-                     in_day % kSecondMs);
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year,
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                       in_day / kHourMs, in_day % kHourMs / kMinuteMs,
+                       in_day % kMinuteMs / kSecondMs, in_day % kSecondMs);
+  }
+  // Digit by digit into a fixed layout: every answer carries its as_of so, and fmt parsing the
+  // pattern above at run time took some 3 700 instructions, 1.5 % of a light user's query.
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto digits = [&](std::size_t at, std::size_t width, std::int64_t value) {
+    for (std::size_t i = width; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  digits(0, 4, year);
+  digits(5, 2, static_cast<unsigned>(date.month()));
+  digits(8, 2, static_cast<unsigned>(date.day()));
+  digits(11, 2, in_day / kHourMs);
+  digits(14, 2, in_day % kHourMs / kMinuteMs);
+  digits(17, 2, in_day % kMinuteMs / kSecondMs);
+  digits(20, 3, in_day % kSecondMs);
+  return out;
 }
 
 }  // namespace signalbox

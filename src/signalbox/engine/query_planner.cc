@@ -60,6 +60,7 @@ bool base_only(const SignalRequest& request) {
 // instead, adjacent raw ranges joined.
 std::vector<CoverPiece> raw_before(std::vector<CoverPiece> pieces, TimeMs hours_from) {
   std::vector<CoverPiece> out;
+  out.reserve(pieces.size());
   for (CoverPiece piece : pieces) {
     if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kHour &&
         piece.from < hours_from)
@@ -101,6 +102,7 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
                                     std::optional<TimeMs> base_covered_through) {
   std::vector<WindowPlan> plans;
   if (request.windowed) {
+    plans.reserve(request.windows.size());
     for (const WindowConfig& w : request.windows)
       plans.push_back(plan_window(request, w.text, window_start(w.length, as_of, state.retention),
                                   as_of, state, std::nullopt));
@@ -120,12 +122,14 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
     const std::vector<std::vector<WindowPlan>>& plans) {
   std::vector<std::pair<TimeMs, TimeMs>> ranges;
+  ranges.reserve(64);  // a few per window: one allocation for the usual query
   for (const auto& signal_plans : plans)
     for (const WindowPlan& plan : signal_plans)
       for (const CoverPiece& piece : plan.pieces)
         if (piece.kind == CoverPiece::Kind::kRaw) ranges.emplace_back(piece.from, piece.to);
   std::sort(ranges.begin(), ranges.end());
   std::vector<std::pair<TimeMs, TimeMs>> merged;
+  merged.reserve(ranges.size());
   for (const auto& r : ranges) {
     if (!merged.empty() && r.first <= merged.back().second + 1)
       merged.back().second = std::max(merged.back().second, r.second);

@@ -41,6 +41,7 @@ void cover_within_day(TimeMs from, TimeMs to, std::vector<CoverPiece>& out) {
 std::vector<CoverPiece> cover_interval(TimeMs from, TimeMs to) {
   std::vector<CoverPiece> out;
   if (from > to) return out;
+  out.reserve(7);  // at most: raw, hours, raw, days, raw, hours, raw (one allocation, not three)
   TimeMs first_day = ceil_to(from, kDayMs);
   TimeMs end_days = floor_to(to + 1, kDayMs);
   if (first_day >= end_days) {

@@ -313,9 +313,18 @@ class Engine {
   // operand no signal has.
   std::vector<std::pair<std::size_t, std::string>> operand_indexes(const ViewConfig& vc,
                                                                    const View& view) const;
-  // The answer object for `names` from the results of the signals they need.
+  // A name of a query, looked up once: signals_[index] or views_[index].
+  struct NameRef {
+    std::size_t index = 0;
+    bool view = false;
+  };
+  // `names`, each a configured signal or view (requests_for() has checked), looked up.
+  std::vector<NameRef> name_refs(const std::vector<std::string>& names) const;
+  // The answer object for `names` (looked up as `refs`) from the results of the signals they
+  // need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-               std::vector<Value> signal_results, std::optional<bool> seen) const;
+               const std::vector<NameRef>& refs, std::vector<Value> signal_results,
+               std::optional<bool> seen) const;
 
   // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
   // are for (a shared store's horizons may rise with that read, see StoreSnapshot).
@@ -352,7 +361,7 @@ class Engine {
   StateFilter live_filter(TimeMs raw_horizon) const SIGNALBOX_REQUIRES(write_mutex_);
   // The answer's "complete_since" and "incomplete" members for `names` as of `as_of` (see
   // docs/http-api.md); nothing when every name is complete for all time.
-  void mark_incomplete(const std::vector<std::string>& names,
+  void mark_incomplete(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
                        const std::vector<SignalRequest>& requests, TimeMs as_of,
                        Value& answer) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
@@ -374,6 +383,7 @@ class Engine {
   // names() and requests_for(names()): what a query without names asks for (the common query),
   // fixed by the config, so worked out once.
   std::vector<std::string> all_names_;
+  std::vector<NameRef> all_name_refs_;
   std::vector<SignalRequest> all_requests_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.
   std::vector<const Signal*> state_owners_;

@@ -108,7 +108,9 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name,
     out.emplace_back("transform", Value(vc.transform));
     out.emplace_back("signal", Value(signal.name()));
     // The view's value exactly as a query computes it, from the same signal results.
-    Value answered = answer(user_id, at, {name}, std::move(signal_results), std::nullopt);
+    const std::vector<std::string> names = {name};
+    Value answered =
+        answer(user_id, at, names, name_refs(names), std::move(signal_results), std::nullopt);
     const Value* value = answered.find("signals")->find(name);
     out.emplace_back("value", value ? *value : Value());
   } else {

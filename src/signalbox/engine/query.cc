@@ -98,7 +98,10 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   // Without names: every signal and view, planned once at construction.
   std::vector<SignalRequest> asked;
   if (!requested.empty()) asked = requests_for(requested);
+  std::vector<NameRef> asked_refs;
+  if (!requested.empty()) asked_refs = name_refs(requested);
   const std::vector<std::string>& names = requested.empty() ? all_names_ : requested;
+  const std::vector<NameRef>& refs = requested.empty() ? all_name_refs_ : asked_refs;
   const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
   const QueryInputs inputs = read_cover(user_id, requests, as_of);
   std::vector<Value> signal_results(signals_.size());
@@ -111,12 +114,25 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
     seen = inputs.read_any_tile || !inputs.events.empty() || inputs.snapshot->holds_user(user_id);
-  Value out = answer(user_id, inputs.as_of, names, std::move(signal_results), seen);
-  mark_incomplete(names, requests, inputs.as_of, out);
+  Value out = answer(user_id, inputs.as_of, names, refs, std::move(signal_results), seen);
+  mark_incomplete(names, refs, requests, inputs.as_of, out);
   return out;
 }
 
+std::vector<Engine::NameRef> Engine::name_refs(const std::vector<std::string>& names) const {
+  std::vector<NameRef> refs;
+  refs.reserve(names.size());
+  for (const std::string& name : names) {
+    if (auto it = signal_index_.find(name); it != signal_index_.end())
+      refs.push_back(NameRef{it->second, false});
+    else
+      refs.push_back(NameRef{view_index_.at(name), true});
+  }
+  return refs;
+}
+
 void Engine::mark_incomplete(const std::vector<std::string>& names,
+                             const std::vector<NameRef>& refs,
                              const std::vector<SignalRequest>& requests, TimeMs as_of,
                              Value& answer) const {
   const TimeMs retention = config_.event_store.retention;
@@ -133,9 +149,10 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     return false;
   };
   Value::Object since_by_name, incomplete_by_name;
-  for (const std::string& name : names) {
-    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      const std::size_t s = it->second;
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    const std::string& name = names[n];
+    if (!refs[n].view) {
+      const std::size_t s = refs[n].index;
       const TimeMs since = complete_since_[signal_owner_[s]].load();
       if (since <= 0) continue;
       since_by_name.emplace_back(name, Value(since));
@@ -148,7 +165,7 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     }
     // A view: complete since the latest of the states it reads, incomplete when one of the
     // windows it reads reaches before that state's.
-    const std::size_t v = view_index_.at(name);
+    const std::size_t v = refs[n].index;
     std::vector<std::pair<std::size_t, std::string>> reads = view_operands_[v];
     if (views_[v]->input() != View::Input::kOperands)
       reads.emplace_back(view_signal_[v], config_.views[v].window);
@@ -249,19 +266,20 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
 }
 
 Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-                     std::vector<Value> signal_results, std::optional<bool> seen) const {
+                     const std::vector<NameRef>& refs, std::vector<Value> signal_results,
+                     std::optional<bool> seen) const {
   // A signal's result is moved into the answer at its last use rather than copied: views
   // read it only through a reference, and copying a nested Value allocates per node.
   std::vector<std::size_t> uses(signals_.size(), 0);
-  for (const std::string& name : names)
-    if (auto it = signal_index_.find(name); it != signal_index_.end()) uses[it->second]++;
+  for (const NameRef& ref : refs)
+    if (!ref.view) uses[ref.index]++;
   Value::Object out_signals;
   out_signals.reserve(names.size());
   // Views first, while every signal result is still in place; then the signals, in order.
   std::vector<Value> view_results(names.size());
   for (std::size_t n = 0; n < names.size(); ++n) {
-    if (signal_index_.count(names[n])) continue;
-    std::size_t v = view_index_.at(names[n]);
+    if (!refs[n].view) continue;
+    const std::size_t v = refs[n].index;
     const ViewConfig& vc = config_.views[v];
     static const Value kNothing;
     const Value& input =
@@ -276,11 +294,12 @@ Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std:
   }
   for (std::size_t n = 0; n < names.size(); ++n) {
     const std::string& name = names[n];
-    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      if (--uses[it->second] == 0)
-        out_signals.emplace_back(name, std::move(signal_results[it->second]));
+    if (!refs[n].view) {
+      const std::size_t s = refs[n].index;
+      if (--uses[s] == 0)
+        out_signals.emplace_back(name, std::move(signal_results[s]));
       else
-        out_signals.emplace_back(name, signal_results[it->second]);
+        out_signals.emplace_back(name, signal_results[s]);
     } else {
       out_signals.emplace_back(name, std::move(view_results[n]));
     }

@@ -107,8 +107,8 @@ Engine::Engine(const Config& config, Options options)
   bootstrapping_ = std::make_unique<std::atomic<bool>[]>(state_owners_.size());
   for (const auto& s : signals_) all_names_.push_back(s->name());
   for (const auto& v : config_.views) all_names_.push_back(v.name);
-  all_requests_ = requests_for(all_names_);
   all_name_refs_ = name_refs(all_names_);
+  all_requests_ = requests_for(all_name_refs_);
   if (!options_.open_store) return;
   store_ = open_store(config_, *merger_, options_.read_only);
   decode_options_.max_future_skew = config_.event_store.max_future_skew;

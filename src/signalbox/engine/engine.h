@@ -297,9 +297,16 @@ class Engine {
   class Merger;
   struct TileStates;
 
-  // What a query for `names` asks of each signal (by signal index; a signal not needed gets an
-  // empty request). Throws QueryError for an unknown name.
-  std::vector<SignalRequest> requests_for(const std::vector<std::string>& names) const;
+  // A name of a query, looked up once: signals_[index] or views_[index].
+  struct NameRef {
+    std::size_t index = 0;
+    bool view = false;
+  };
+  // `names`, each looked up. Throws QueryError for an unknown name.
+  std::vector<NameRef> name_refs(const std::vector<std::string>& names) const;
+  // What a query for the names `refs` asks of each signal (by signal index; a signal not needed
+  // gets an empty request).
+  std::vector<SignalRequest> requests_for(const std::vector<NameRef>& refs) const;
   // One snapshot's plans, tiles and raw events for `requests` as of `as_of` (the wall clock
   // when absent). Throws QueryError for an as_of the online state cannot answer exactly.
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
@@ -313,13 +320,6 @@ class Engine {
   // operand no signal has.
   std::vector<std::pair<std::size_t, std::string>> operand_indexes(const ViewConfig& vc,
                                                                    const View& view) const;
-  // A name of a query, looked up once: signals_[index] or views_[index].
-  struct NameRef {
-    std::size_t index = 0;
-    bool view = false;
-  };
-  // `names`, each a configured signal or view (requests_for() has checked), looked up.
-  std::vector<NameRef> name_refs(const std::vector<std::string>& names) const;
   // The answer object for `names` (looked up as `refs`) from the results of the signals they
   // need.
   Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
@@ -380,8 +380,8 @@ class Engine {
   std::vector<std::vector<std::pair<std::size_t, std::string>>> view_operands_;
   std::unordered_map<std::string, std::size_t> signal_index_;
   std::unordered_map<std::string, std::size_t> view_index_;
-  // names() and requests_for(names()): what a query without names asks for (the common query),
-  // fixed by the config, so worked out once.
+  // names(), looked up, and their requests: what a query without names asks for (the common
+  // query), fixed by the config, so worked out once.
   std::vector<std::string> all_names_;
   std::vector<NameRef> all_name_refs_;
   std::vector<SignalRequest> all_requests_;

@@ -73,12 +73,13 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name,
                       const std::optional<std::string>& window, std::optional<TimeMs> as_of,
                       ExplainOptions options) {
   counters_.queries++;
-  std::vector<SignalRequest> requests = requests_for({name});
-  const auto view = view_index_.find(name);
-  const std::size_t s =
-      view == view_index_.end() ? signal_index_.at(name) : view_signal_[view->second];
+  const std::vector<std::string> names = {name};
+  const std::vector<NameRef> refs = name_refs(names);
+  const NameRef& ref = refs.front();
+  std::vector<SignalRequest> requests = requests_for(refs);
+  const std::size_t s = ref.view ? view_signal_[ref.index] : ref.index;
   const Signal& signal = *signals_[s];
-  if (window && view != view_index_.end()) {
+  if (window && ref.view) {
     throw QueryError(
         fmt::format("window: \"{}\" is a view; it reads the windows of its signal \"{}\" itself "
                     "(ask without window)",
@@ -102,15 +103,13 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name,
   out.emplace_back("as_of", Value(at));
   out.emplace_back("as_of_iso", Value(format_iso_time(at)));
   out.emplace_back("name", Value(name));
-  if (view != view_index_.end()) {
-    const ViewConfig& vc = config_.views[view->second];
+  if (ref.view) {
+    const ViewConfig& vc = config_.views[ref.index];
     out.emplace_back("kind", Value("view"));
     out.emplace_back("transform", Value(vc.transform));
     out.emplace_back("signal", Value(signal.name()));
     // The view's value exactly as a query computes it, from the same signal results.
-    const std::vector<std::string> names = {name};
-    Value answered =
-        answer(user_id, at, names, name_refs(names), std::move(signal_results), std::nullopt);
+    Value answered = answer(user_id, at, names, refs, std::move(signal_results), std::nullopt);
     const Value* value = answered.find("signals")->find(name);
     out.emplace_back("value", value ? *value : Value());
   } else {

@@ -44,7 +44,25 @@ Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans
 
 }  // namespace
 
-std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& names) const {
+std::vector<Engine::NameRef> Engine::name_refs(const std::vector<std::string>& names) const {
+  std::vector<NameRef> refs;
+  refs.reserve(names.size());
+  for (const std::string& name : names) {
+    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
+      refs.push_back(NameRef{it->second, false});
+      continue;
+    }
+    auto v = view_index_.find(name);
+    if (v == view_index_.end()) {
+      throw QueryError(fmt::format("unknown signal or view \"{}\" (known: {})", name,
+                                   join_names(this->names())));
+    }
+    refs.push_back(NameRef{v->second, true});
+  }
+  return refs;
+}
+
+std::vector<SignalRequest> Engine::requests_for(const std::vector<NameRef>& refs) const {
   // Per signal, which of its windows some name asks for; none asked: the signal is not needed.
   std::vector<std::vector<bool>> wanted(signals_.size());
   // Window `window` of signal `s`; all its windows when empty (or when it has none).
@@ -58,20 +76,15 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<std::string>& 
     for (std::size_t w = 0; w < windows.size(); ++w)
       if (windows[w].text == window) wanted[s][w] = true;
   };
-  for (const std::string& name : names) {
-    if (auto it = signal_index_.find(name); it != signal_index_.end()) {
-      want(it->second, std::string());
+  for (const NameRef& ref : refs) {
+    if (!ref.view) {
+      want(ref.index, std::string());
       continue;
     }
-    auto v = view_index_.find(name);
-    if (v == view_index_.end()) {
-      throw QueryError(fmt::format("unknown signal or view \"{}\" (known: {})", name,
-                                   join_names(this->names())));
-    }
-    if (views_[v->second]->input() != View::Input::kOperands)
-      want(view_signal_[v->second], config_.views[v->second].window);
+    if (views_[ref.index]->input() != View::Input::kOperands)
+      want(view_signal_[ref.index], config_.views[ref.index].window);
     // A view of several signals needs the window it reads of each.
-    for (const auto& [s, window] : view_operands_[v->second]) want(s, window);
+    for (const auto& [s, window] : view_operands_[ref.index]) want(s, window);
   }
   std::vector<SignalRequest> requests(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
@@ -96,10 +109,12 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
                     std::optional<TimeMs> as_of, Seen report_seen) {
   counters_.queries++;
   // Without names: every signal and view, planned once at construction.
-  std::vector<SignalRequest> asked;
-  if (!requested.empty()) asked = requests_for(requested);
   std::vector<NameRef> asked_refs;
-  if (!requested.empty()) asked_refs = name_refs(requested);
+  std::vector<SignalRequest> asked;
+  if (!requested.empty()) {
+    asked_refs = name_refs(requested);
+    asked = requests_for(asked_refs);
+  }
   const std::vector<std::string>& names = requested.empty() ? all_names_ : requested;
   const std::vector<NameRef>& refs = requested.empty() ? all_name_refs_ : asked_refs;
   const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
@@ -117,18 +132,6 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   Value out = answer(user_id, inputs.as_of, names, refs, std::move(signal_results), seen);
   mark_incomplete(names, refs, requests, inputs.as_of, out);
   return out;
-}
-
-std::vector<Engine::NameRef> Engine::name_refs(const std::vector<std::string>& names) const {
-  std::vector<NameRef> refs;
-  refs.reserve(names.size());
-  for (const std::string& name : names) {
-    if (auto it = signal_index_.find(name); it != signal_index_.end())
-      refs.push_back(NameRef{it->second, false});
-    else
-      refs.push_back(NameRef{view_index_.at(name), true});
-  }
-  return refs;
 }
 
 void Engine::mark_incomplete(const std::vector<std::string>& names,

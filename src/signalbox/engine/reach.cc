@@ -36,7 +36,8 @@ std::optional<TimeMs> Engine::earliest_answerable(std::uint64_t user_id,
                                                   TimeMs from, TimeMs to, TimeMs precision) {
   if (from < 0) throw QueryError("from: must be a time in milliseconds since the epoch, >= 0");
   if (from > to) throw QueryError(fmt::format("from: {} is after to ({})", from, to));
-  const std::vector<SignalRequest> requests = requests_for(requested.empty() ? names() : requested);
+  const std::vector<SignalRequest> requests =
+      requested.empty() ? all_requests_ : requests_for(name_refs(requested));
   // One snapshot for the whole search, so that every probe sees the same stream time.
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   if (answerable(*snapshot, user_id, requests, from)) return from;

@@ -326,6 +326,26 @@ TEST_F(ConfigTest, RocksdbMemoryKeysTakeSizes) {
             "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no block cache)");
 }
 
+TEST_F(ConfigTest, RocksdbTuningCountsAreReadAndRefusedOutOfRange) {
+  const Config defaults = parse_config(with_signals(""), "c.yaml");
+  EXPECT_EQ(defaults.storage.write_behind_tile_updates, 16u);
+  EXPECT_EQ(defaults.storage.fold_index_users, 1u << 20);
+  const Config set = parse_config(
+      with_signals("storage: { write_behind_tile_updates: 1, fold_index_users: 0 }\n"), "c.yaml");
+  EXPECT_EQ(set.storage.write_behind_tile_updates, 1u);
+  EXPECT_EQ(set.storage.fold_index_users, 0u);
+  EXPECT_EQ(parse_config(with_signals("storage: { fold_index_users: 4000000 }\n"), "c.yaml")
+                .storage.fold_index_users,
+            4'000'000u);
+  EXPECT_EQ(error_of(with_signals("storage: { write_behind_tile_updates: 0 }\n")),
+            "cfg.yaml:1: storage.write_behind_tile_updates: must be an integer from 1 to 1000000");
+  EXPECT_EQ(error_of(with_signals("storage: { write_behind_tile_updates: many }\n")),
+            "cfg.yaml:1: storage.write_behind_tile_updates: must be an integer from 1 to 1000000");
+  EXPECT_EQ(error_of(with_signals("storage: { fold_index_users: -1 }\n")),
+            "cfg.yaml:1: storage.fold_index_users: must be an integer from 0 (every fold scans "
+            "all users) to 1000000000");
+}
+
 TEST_F(ConfigTest, EngineTuningKeysAreReadAndRefusedByName) {
   const Config defaults = parse_config(with_signals(""), "c.yaml");
   EXPECT_EQ(defaults.storage.span_cache, 64u << 20);
@@ -505,7 +525,7 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
             "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache, write_buffer, "
-            "span_cache or fold_slice_users)");
+            "write_behind_tile_updates, fold_index_users, span_cache or fold_slice_users)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

@@ -25,6 +25,8 @@
 
 #include "signalbox/common/temp_folder.h"
 #include "signalbox/common/time.h"
+#include "signalbox/config/config.h"
+#include "signalbox/store/open_store.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/rocksdb/unfolded_days.h"
 #include "signalbox/store/tiles.h"
@@ -296,6 +298,25 @@ TEST(RocksDbFoldIndex, ACleanCloseKeepsTheIndexForTheNextOpenAndACrashDoesNot) {
     for (const StoredTile& t : snapshot->tiles(user, base_only, kT0 - kDayMs, now))
       EXPECT_FALSE(t.kind == TileKind::kDay && t.start <= now - 11 * kDayMs)
           << "user " << user << "'s late day " << t.start << " was not folded";
+  }
+}
+
+// storage.fold_index_users reaches the store through open_store(): with 0, a new store's
+// first fold scans every user; with the default, it knows that nothing is due.
+TEST(RocksDbFoldIndex, TheConfigsFoldIndexUsersReachTheStore) {
+  for (const std::size_t index_users : {std::size_t{0}, std::size_t{1} << 20}) {
+    TempFolder folder(fs::temp_directory_path(), "signalbox-fold-index-test");
+    SumMerger merger;
+    Config config;
+    config.storage.path = folder.path() / "store";
+    config.storage.fold_index_users = index_users;
+    std::unique_ptr<Store> store = open_store(config, merger, /*read_only=*/false);
+    std::mt19937_64 rng(3);
+    for (int i = 1; i <= 16; ++i) store->commit(commit_number(rng, i));
+    if (index_users == 0)
+      EXPECT_GE(fold_one_user_at_a_time(*store), kUsers - 1) << "no index: the fold scans";
+    else
+      EXPECT_EQ(fold_one_user_at_a_time(*store), 1u) << "a new store's index: no walk";
   }
 }
 

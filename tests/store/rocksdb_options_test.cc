@@ -218,6 +218,30 @@ TEST_F(RocksDbTuningTest, TheConfigsMemoryKeysReachRocksDb) {
         << family;
 }
 
+// storage.write_behind_tile_updates reaches the store: a tile updated that many times is
+// merged into the stored tiles, leaving nothing unflushed; one update fewer leaves it gathered.
+TEST_F(RocksDbTuningTest, TheConfigsWriteBehindTileUpdatesReachTheStore) {
+  auto unflushed_after = [&](std::size_t updates, int commits) {
+    std::filesystem::remove_all(dir_);
+    Config config;
+    config.storage.path = dir_;
+    config.storage.write_behind_tile_updates = updates;
+    auto store = open_store(config, merger_, /*read_only=*/false);
+    for (int i = 0; i < commits; ++i) {
+      CommitBatch batch;
+      batch.tiles.push_back(
+          TileDelta{TileKey{1, TileKind::kHour, 1704067200000}, {StateDelta{7, "x"}}});
+      batch.high_water = 1704067200000;
+      store->commit(batch);
+    }
+    return store->stats().unflushed_tile_bytes;
+  };
+  EXPECT_GT(unflushed_after(3, 2), 0u) << "nothing gathered: the case tests nothing";
+  EXPECT_EQ(unflushed_after(3, 3), 0u);
+  EXPECT_GT(unflushed_after(16, 3), 0u);
+  EXPECT_EQ(unflushed_after(1, 1), 0u);
+}
+
 TEST_F(RocksDbTuningTest, AStoreWithOptionsOutOfRangeDoesNotOpen) {
   RocksDbOptions options;
   options.path = dir_;

@@ -82,6 +82,13 @@ struct StorageConfig {
   // rocksdb: the size a column family's memtable reaches before it is flushed to a table file
   // (up to two per family are in memory while one is flushed).
   std::uint64_t write_buffer = std::uint64_t{64} << 20;
+  // rocksdb: write-behind tiles are also merged into the stored tiles once one tile has
+  // gathered this many updates (a query of its user merges them all). At least 1.
+  std::size_t write_behind_tile_updates = 16;
+  // rocksdb: users whose day tiles written since the last fold into base tiles are remembered
+  // (about 50 bytes each), so that the next fold visits only them; past it, a fold scans every
+  // user's tiles. 0: every fold scans.
+  std::size_t fold_index_users = std::size_t{1} << 20;
   // Both kinds: bytes of merged runs of tiles kept for queries (the span cache); 0: none.
   std::uint64_t span_cache = std::uint64_t{64} << 20;
   // Both kinds: users an expiry's fold (RocksDB) or walk (Redis) visits between two commits;

@@ -59,7 +59,7 @@ std::uint64_t size_at_least(const ConfigValue& v, std::uint64_t least, std::stri
 }
 
 // Read by the RocksDB store (store/rocksdb).
-const std::array<SchemaKey<StorageEntry>, 6> kRocksdbKeys = {{
+const std::array<SchemaKey<StorageEntry>, 8> kRocksdbKeys = {{
     {"path",
      ValueType::kPath,
      {},
@@ -104,6 +104,25 @@ const std::array<SchemaKey<StorageEntry>, 6> kRocksdbKeys = {{
      [](const ConfigValue& v, StorageEntry& out) {
        out.config.write_buffer =
            size_at_least(v, std::uint64_t{1} << 20, "1MiB, the least memtable");
+     }},
+    {"write_behind_tile_updates",
+     ValueType::kText,
+     {},
+     "16",
+     [](const ConfigValue& v, StorageEntry& out) {
+       auto n = parse_config_int(v.text);
+       if (!n || *n < 1 || *n > 1'000'000) v.fail("must be an integer from 1 to 1000000");
+       out.config.write_behind_tile_updates = static_cast<std::size_t>(*n);
+     }},
+    {"fold_index_users",
+     ValueType::kText,
+     {},
+     "1048576",
+     [](const ConfigValue& v, StorageEntry& out) {
+       auto n = parse_config_int(v.text);
+       if (!n || *n < 0 || *n > 1'000'000'000)
+         v.fail("must be an integer from 0 (every fold scans all users) to 1000000000");
+       out.config.fold_index_users = static_cast<std::size_t>(*n);
      }},
 }};
 

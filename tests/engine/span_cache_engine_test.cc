@@ -65,6 +65,8 @@ TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {
   EXPECT_GT(misses, 0u) << "windows of 30 and 90 days have runs of day tiles to cache";
   check_all("second query");
   EXPECT_GT(engine.span_cache()->hits(), 0u) << "the same runs are found again";
+  EXPECT_GT(engine.span_cache()->version_hits(), 0u)
+      << "runs of days before today are found by the store's tile version";
   EXPECT_EQ(engine.span_cache()->misses(), misses) << "nothing changed, so nothing missed";
 
   // Late events from two to six days back: inside the runs of the 30- and 90-day windows.
@@ -75,6 +77,59 @@ TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {
   ingest();
   check_all("after late events");
   EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
+}
+
+// Events of the stream's current day leave the runs of earlier days found by version (they
+// change no tile of those days); a late event, and the fold of old days into base tiles, make
+// the runs they touch merged again. Every answer stays the reference's.
+TEST(SpanCacheEngine, TodaysEventsKeepRunsOfEarlierDaysAndLateOnesReplaceThem) {
+  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
+  Engine engine(world.config);
+  const std::size_t users = 5;
+  std::vector<RefEvent> accepted =
+      world.ingest_spread(engine, users, 6000, kStart, 60 * kDayMs - 6 * kHourMs, 500);
+  std::uint64_t serial = 100000;
+  auto ingest_at = [&](TimeMs ts) {
+    const std::vector<Event> batch = {world.make_event(users, ts, serial++)};
+    IngestResult r = engine.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    accepted.push_back(world.to_ref(batch.front()));
+  };
+  auto check_all = [&](const std::string& when) {
+    const TimeMs at = engine.stream_time();
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      EXPECT_EQ(diff(world.expected(accepted, user, at), engine.query(user, {}, at), 1e-9), "")
+          << "user " << user << ", " << when;
+    }
+  };
+  const SpanCache& cache = *engine.span_cache();
+  check_all("first query");
+  std::uint64_t before = cache.version_hits();
+  check_all("second query");
+  // What a query of every user finds by version when nothing changed: all its runs of earlier
+  // days.
+  const std::uint64_t per_query = cache.version_hits() - before;
+  ASSERT_GT(per_query, 0u);
+  for (int round = 0; round < 5; ++round) {
+    // Events at stream time (so the windows stay where they are): today's tiles change.
+    ingest_at(engine.stream_time());
+    before = cache.version_hits();
+    check_all("after today's event " + std::to_string(round));
+    EXPECT_EQ(cache.version_hits() - before, per_query)
+        << "round " << round << ": every run of earlier days is found as before";
+  }
+  // A late event three days back: the runs holding that day are merged again.
+  const std::uint64_t misses = cache.misses();
+  ingest_at(engine.stream_time() - 3 * kDayMs);
+  check_all("after a late event");
+  EXPECT_GT(cache.misses(), misses);
+  // Into the next day: yesterday's tiles are settled now, and runs end a day later.
+  ingest_at(floor_day(engine.stream_time()) + kDayMs + kHourMs);
+  check_all("the next day");
+  ingest_at(engine.stream_time());
+  before = cache.version_hits();
+  check_all("the next day, again");
+  EXPECT_GT(cache.version_hits(), before);
 }
 
 // A one-day window holds no whole day: what it merges is runs of hour tiles (the end of

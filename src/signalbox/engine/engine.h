@@ -329,6 +329,9 @@ class Engine {
   // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
   // are for (a shared store's horizons may rise with that read, see StoreSnapshot).
   OnlineState online_state_of(const StoreSnapshot& snapshot) const;
+  // How the query of `user_id` on `snapshot` finds its merged runs (span_cache.h): the cache,
+  // and the user's tile version where the store keeps one.
+  SpanLookup span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot) const;
   // Whether every signal of `requests` can be planned at `as_of` on `snapshot` (see
   // earliest_answerable).
   bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id,

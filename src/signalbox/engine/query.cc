@@ -27,12 +27,12 @@ std::string join_names(const std::vector<std::string>& names) {
 Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
                       const std::vector<StoredTile>& stored,
                       const std::vector<MaterializedEvent>& events, TimeMs as_of,
-                      SpanCache* cache) {
+                      const SpanLookup& runs) {
   DecodedTiles tiles(signal.aggregator(), stored);
   Value::Object windows;
   Value single;
   for (const WindowPlan& plan : plans) {
-    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr, cache);
+    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr, &runs);
     Value result = signal.aggregator().result(*state, as_of);
     if (plan.label.empty())
       single = std::move(result);
@@ -119,12 +119,13 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   const std::vector<NameRef>& refs = requested.empty() ? all_name_refs_ : asked_refs;
   const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
   const QueryInputs inputs = read_cover(user_id, requests, as_of);
+  const SpanLookup runs = span_lookup(user_id, *inputs.snapshot);
   std::vector<Value> signal_results(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (!requests[s].name.empty())
       signal_results[s] =
           evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-                          inputs.events, inputs.as_of, span_cache_.get());
+                          inputs.events, inputs.as_of, runs);
   // What was read already answers "seen" for most known users; only the rest cost a lookup.
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
@@ -186,6 +187,18 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
   answer.object().emplace_back("complete_since", Value(std::move(since_by_name)));
   if (!incomplete_by_name.empty())
     answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
+}
+
+SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot) const {
+  SpanLookup runs;
+  runs.cache = span_cache_.get();
+  runs.user_id = user_id;
+  const TimeMs high_water = snapshot.high_water();
+  if (runs.cache && high_water != kBeginningOfTime) {
+    runs.tile_version = snapshot.tile_version(user_id);
+    runs.settled_before = floor_day(high_water);
+  }
+  return runs;
 }
 
 OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <vector>
+
 namespace signalbox {
 
 SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tiles) {
@@ -22,6 +24,22 @@ SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tile
   return SpanKey{hash.high64, hash.low64};
 }
 
+SpanKey versioned_span_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
+                           std::span<const StoredTile* const> tiles) {
+  // Hashed with a seed of its own: it meets a span_key() only as two unrelated 128-bit hashes
+  // would.
+  constexpr XXH64_hash_t kVersionedSeed = 0x5645'5253'494f'4e21ULL;
+  std::vector<std::uint64_t> words;
+  words.reserve(3 + 3 * tiles.size());
+  words.insert(words.end(), {user_id, state_id, version});
+  for (const StoredTile* tile : tiles)
+    words.insert(words.end(), {static_cast<std::uint64_t>(tile->kind),
+                               static_cast<std::uint64_t>(tile->start), tile->state.size()});
+  const XXH128_hash_t hash =
+      XXH3_128bits_withSeed(words.data(), words.size() * sizeof(std::uint64_t), kVersionedSeed);
+  return SpanKey{hash.high64, hash.low64, /*by_version=*/true};
+}
+
 SpanCache::SpanCache(std::size_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}
 
 std::shared_ptr<const std::string> SpanCache::find(const SpanKey& key) {
@@ -33,6 +51,7 @@ std::shared_ptr<const std::string> SpanCache::find(const SpanKey& key) {
     return nullptr;
   }
   hits_.fetch_add(1, std::memory_order_relaxed);
+  if (key.by_version) version_hits_.fetch_add(1, std::memory_order_relaxed);
   s.entries.splice(s.entries.begin(), s.entries, it->second);
   return it->second->encoded;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -21,10 +22,29 @@ namespace signalbox {
 struct SpanKey {
   std::uint64_t high = 0;
   std::uint64_t low = 0;
+  bool by_version = false;  // made by versioned_span_key()
   friend bool operator==(const SpanKey&, const SpanKey&) = default;
 };
 
 SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tiles);
+
+// What identifies the merge of a run of one user's settled tiles (StoreSnapshot::tile_version):
+// the user, the state id, the version and every tile's kind, start and size, without its
+// bytes. Hashed apart from span_key(), so the two kinds of key do not meet.
+SpanKey versioned_span_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
+                           std::span<const StoredTile* const> tiles);
+
+class SpanCache;
+
+// How a query finds its merged runs: the cache, and what its snapshot says of the user's
+// tiles. A run whose tiles all end by `settled_before` (the start of the snapshot's head day)
+// is keyed by `tile_version` when the store gave one, every other run by its bytes.
+struct SpanLookup {
+  SpanCache* cache = nullptr;
+  std::uint64_t user_id = 0;
+  std::optional<std::uint64_t> tile_version;
+  TimeMs settled_before = 0;
+};
 
 // The encoded states of merged runs of tiles (a window's base and whole days), so that a
 // heavy user's long windows are not merged tile by tile on every query: a 90-day window
@@ -33,8 +53,9 @@ SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tile
 //
 // Entries are found by content (SpanKey), not by user and time: the tiles a query reads are
 // hashed and looked up, so an entry can never be stale and nothing has to invalidate it, with
-// any store and beside other writers. Entries are dropped least recently used first once
-// their bytes pass the capacity.
+// any store and beside other writers; or, for runs of settled tiles where the store keeps a
+// version of them, by that version, which changes whenever they do. Entries are dropped least
+// recently used first once their bytes pass the capacity.
 //
 // Thread-safe: queries on any number of threads share it (the entries are split over
 // independently locked shards).
@@ -52,6 +73,8 @@ class SpanCache {
   void insert(const SpanKey& key, std::shared_ptr<const std::string> encoded);
 
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  // Of the hits, those of keys made by versioned_span_key().
+  std::uint64_t version_hits() const { return version_hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
@@ -76,6 +99,7 @@ class SpanCache {
   std::size_t shard_capacity_;
   std::array<Shard, kShards> shards_;
   std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> version_hits_{0};
   std::atomic<std::uint64_t> misses_{0};
 };
 

@@ -96,17 +96,31 @@ bool worth_caching(ForEachIndex&& for_each_index, const DecodedTiles& tiles,
   return count >= kMinCachedRun && bytes >= kMinCachedRunBytes;
 }
 
-// The merge of `run` (tile indices, in the order merged) into a state of its own, from
-// `cache` or merged here (and then cached), encoded and decoded either way.
+// The key of the run of `stored` tiles in the cache: by the user's tile version when every
+// tile of it is settled and the store gave one, else by the tiles' bytes.
+SpanKey run_key(const Signal& signal, const std::vector<const StoredTile*>& stored,
+                const SpanLookup& runs) {
+  const bool settled = std::all_of(stored.begin(), stored.end(), [&](const StoredTile* t) {
+    return t->kind == TileKind::kBase || t->start < runs.settled_before;
+  });
+  if (runs.tile_version && settled)
+    return versioned_span_key(runs.user_id, signal.state_id(), *runs.tile_version, stored);
+  return span_key(signal.state_id(), stored);
+}
+
+// The merge of `run` (tile indices, in the order merged) into a state of its own, from the
+// cache of `runs` or merged here (and then cached), encoded and decoded either way.
 std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::size_t>& run,
-                                  DecodedTiles& tiles, FoldObserver* observer, SpanCache* cache) {
+                                  DecodedTiles& tiles, FoldObserver* observer,
+                                  const SpanLookup* runs) {
   const Aggregator& aggregator = signal.aggregator();
+  SpanCache* cache = runs ? runs->cache : nullptr;
   SpanKey key;
   if (cache) {
     std::vector<const StoredTile*> stored;
     stored.reserve(run.size());
     for (std::size_t i : run) stored.push_back(&tiles.tile(i));
-    key = span_key(signal.state_id(), stored);
+    key = run_key(signal, stored, *runs);
     if (std::shared_ptr<const std::string> hit = cache->find(key)) return aggregator.decode(*hit);
   }
   std::unique_ptr<State> merged = aggregator.make_state();
@@ -122,7 +136,7 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
-                                   FoldObserver* observer, SpanCache* cache) {
+                                   FoldObserver* observer, const SpanLookup* runs) {
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
   // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
@@ -131,7 +145,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
     if (!worth_caching(for_each_index, tiles, bytes_bound)) return nullptr;
     std::vector<std::size_t> run;
     for_each_index([&](std::size_t i) { run.push_back(i); });
-    return merged_run(signal, run, tiles, observer, cache);
+    return merged_run(signal, run, tiles, observer, runs);
   };
   auto leading = [&](auto&& fn) { for_each_leading_tile(plan, days, tiles, fn); };
   std::unique_ptr<State> state =

@@ -60,12 +60,12 @@ inline constexpr std::size_t kMinCachedRunBytes = 2048;
 // The state of one planned window: its leading run (above), then every other piece in plan
 // order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece
 // (`events` ascending by ts, holding at least every event of the plan's raw pieces). A run
-// found in `cache` is not merged again (and `observer` is then not told of its tiles: explain
-// passes no cache). The one evaluation of a window: queries and explain both answer through it.
-// `observer` and `cache` may be null.
+// found in `runs`' cache is not merged again (and `observer` is then not told of its tiles:
+// explain passes no cache). The one evaluation of a window: queries and explain both answer
+// through it. `observer` and `runs` may be null.
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
-                                   FoldObserver* observer, SpanCache* cache = nullptr);
+                                   FoldObserver* observer, const SpanLookup* runs = nullptr);
 
 }  // namespace signalbox

@@ -152,6 +152,15 @@ class StoreSnapshot {
   // without recent activity. About one seek per kind of record; free when the backend read
   // the whole user for scan_events() or tiles() already.
   virtual bool holds_user(std::uint64_t user_id) = 0;
+  // A version of the user's tiles that lie wholly before the day of high_water() (the base
+  // tile, and day and hour tiles of earlier days), or nullopt when the store cannot tell (the
+  // default). Two snapshots of one store that give a user the same version hold the same
+  // tiles of it among those that lie before the day of both snapshots' high_water(), up to
+  // the grouping of merges (store/rocksdb/tile_versions.h).
+  virtual std::optional<std::uint64_t> tile_version(std::uint64_t user_id) {
+    (void)user_id;
+    return std::nullopt;
+  }
 };
 
 // Stores raw events and tiled state. Implementations are safe for concurrent use, except

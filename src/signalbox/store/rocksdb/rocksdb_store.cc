@@ -31,6 +31,7 @@
 #include "signalbox/store/rocksdb/key_layout.h"
 #include "signalbox/store/rocksdb/tile_journal.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
+#include "signalbox/store/rocksdb/tile_versions.h"
 #include "signalbox/store/rocksdb/unflushed_tiles.h"
 #include "signalbox/store/rocksdb/unfolded_days.h"
 #include "signalbox/store/rocksdb/visible_time_cache.h"
@@ -294,6 +295,7 @@ class RocksDbStore final : public Store {
       const rocksdb::SequenceNumber latest = db_->GetLatestSequenceNumber();
       snapshot_high_water_.after_write(high_water_.load(), latest);
       snapshot_expired_through_.after_write(expired_through_.load(), latest);
+      tile_versions_.start(latest);
     }
     return kept;
   }
@@ -497,8 +499,18 @@ class RocksDbStore final : public Store {
     check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     for (const auto& [name, value] : batch.notes)
       check(wb.Put(default_, note_key(name), value), "batch note");
+    const std::vector<std::uint64_t> settling = users_with_settled_tiles(batch.tiles, high_water);
     snapshot_high_water_.before_write();
+    tile_versions_.before_write(settling);
     {
+      // The versions move on whether the write succeeds or not (see tile_versions.h).
+      struct AfterWrite {
+        RocksDbStore& store;
+        const std::vector<std::uint64_t>& users;
+        ~AfterWrite() {
+          store.tile_versions_.after_write(users, store.db_->GetLatestSequenceNumber());
+        }
+      } after_write{*this, settling};
       UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
       write(wb, "commit");
       if (write_behind)
@@ -516,6 +528,17 @@ class RocksDbStore final : public Store {
       } catch (const StorageError&) {
       }
     }
+  }
+
+  // The users of `tiles` some of whose settled tiles (tile_versions.h) a write with stream
+  // time `high_water` changes: a base tile, or a tile of a day before that time's day.
+  static std::vector<std::uint64_t> users_with_settled_tiles(const std::vector<TileDelta>& tiles,
+                                                             TimeMs high_water) {
+    std::vector<std::uint64_t> users;
+    const TimeMs head_day = floor_day(high_water);
+    for (const TileDelta& t : tiles)
+      if (t.key.kind == TileKind::kBase || t.key.start < head_day) users.push_back(t.key.user_id);
+    return users;
   }
 
   // Merges the unflushed tile values into the tiles family: one generation (the oldest), or
@@ -662,10 +685,15 @@ class RocksDbStore final : public Store {
     across_users.total_order_seek = true;  // the seeks below go from user to user
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(across_users, tiles_));
     rocksdb::WriteBatch wb;
+    std::vector<std::uint64_t> folded_users;  // those with tiles in wb
     auto flush = [&] {
       if (wb.Count() == 0) return;
-      check(db_->Write(write_options(), &wb), "fold tiles");
+      tile_versions_.before_write(folded_users);
+      const rocksdb::Status status = db_->Write(write_options(), &wb);
+      tile_versions_.after_write(folded_users, db_->GetLatestSequenceNumber());
+      check(status, "fold tiles");
       wb.Clear();
+      folded_users.clear();
     };
     // A user's day tiles come one after another: their parts go to the base tile as one
     // operand, merged here, rather than one operand per day tile.
@@ -689,6 +717,7 @@ class RocksDbStore final : public Store {
       }
       DayTileFold fold = fold_day_tile(tile.start, value, round.policy);
       if (fold.to_base.empty()) return;
+      if (folded_users.empty() || folded_users.back() != user) folded_users.push_back(user);
       to_bases.push_back(std::move(fold.to_base));
       const std::string& kept = fold.kept;
       if (kept.empty())
@@ -788,6 +817,9 @@ class RocksDbStore final : public Store {
   // is read-only.
   const VisibleTimeCache& snapshot_high_water() const { return snapshot_high_water_; }
   const VisibleTimeCache& snapshot_expired_through() const { return snapshot_expired_through_; }
+  // The versions of the users' settled tiles, for snapshots (tile_versions.h); never started
+  // when the store is read-only.
+  const TileVersions& tile_versions() const { return tile_versions_; }
 
  private:
   rocksdb::WriteOptions write_options() const {
@@ -864,6 +896,8 @@ class RocksDbStore final : public Store {
   // write those keys, and they do not overlap (store.h), as the caches require.
   VisibleTimeCache snapshot_high_water_;
   VisibleTimeCache snapshot_expired_through_;
+  // Moved by commit() and the fold's writes, which do not overlap either.
+  TileVersions tile_versions_;
   SharedRetentionPolicy policy_;
   EventExpiryFilter event_filter_;
   EventIdExpiryFilter id_filter_;
@@ -882,7 +916,8 @@ class RocksDbStore final : public Store {
 // drops expired events afterwards cannot take anything from under this view.
 class RocksDbSnapshot final : public StoreSnapshot {
  public:
-  explicit RocksDbSnapshot(RocksDbStore& store) : db_(store.db()), merger_(store.merger()) {
+  explicit RocksDbSnapshot(RocksDbStore& store)
+      : db_(store.db()), merger_(store.merger()), tile_versions_(store.tile_versions()) {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see RocksDbStore::commit
     unflushed_ = store.unflushed().view([&] {
       snapshot_ = db_->GetSnapshot();
@@ -971,6 +1006,10 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return false;
   }
 
+  std::optional<std::uint64_t> tile_version(std::uint64_t user) override {
+    return tile_versions_.at(user, snapshot_->GetSequenceNumber());
+  }
+
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
                                 TimeMs from, TimeMs to) override {
     std::vector<StoredTile> out;
@@ -1053,6 +1092,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
 
   rocksdb::DB* db_;
   const TileMerger& merger_;
+  const TileVersions& tile_versions_;
   UnflushedTiles::View unflushed_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
   rocksdb::ReadOptions read_;

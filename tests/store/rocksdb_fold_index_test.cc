@@ -30,6 +30,7 @@
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/rocksdb/unfolded_days.h"
 #include "signalbox/store/tiles.h"
+#include "summed_states.h"
 
 namespace signalbox::testing {
 namespace {
@@ -38,28 +39,6 @@ namespace fs = std::filesystem;
 
 constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr std::uint64_t kUsers = 12;
-constexpr std::uint64_t kBaseState = 1;    // a signal without windows: folded into the base
-constexpr std::uint64_t kWindowState = 2;  // a 30-day window only: stays in its day tiles
-
-// States are decimal numbers, merged by adding: whole numbers, so the grouping of merges
-// (which differs with compaction timing) cannot change a byte.
-class SumMerger final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-    long total = 0;
-    for (std::string_view op : operands) total += std::stol(std::string(op));
-    return std::to_string(total);
-  }
-};
-
-RetentionPolicy policy() {
-  RetentionPolicy p;
-  p.retention = 7 * kDayMs;
-  p.late_horizon = 30 * kDayMs;
-  p.states[kBaseState] = StatePolicy{0, true};
-  p.states[kWindowState] = StatePolicy{30 * kDayMs, false};
-  return p;
-}
 
 // Commit `i` of a stream that moves 3 hours a commit: a few users' day and hour tiles get
 // values, now and then a day up to 20 days back (a late event).
@@ -71,12 +50,7 @@ CommitBatch commit_number(std::mt19937_64& rng, int i) {
     TimeMs ts = now - static_cast<TimeMs>(rng() % kHourMs);
     if (rng() % 10 == 0) ts -= static_cast<TimeMs>(rng() % (20 * kDayMs));
     ts = std::max(ts, kT0);
-    const std::string amount = std::to_string(1 + rng() % 9);
-    batch.tiles.push_back(
-        TileDelta{TileKey{user, TileKind::kDay, floor_day(ts)},
-                  {StateDelta{kBaseState, amount}, StateDelta{kWindowState, amount}}});
-    batch.tiles.push_back(TileDelta{TileKey{user, TileKind::kHour, floor_hour(ts)},
-                                    {StateDelta{kBaseState, amount}}});
+    add_summed_value(batch, user, ts, std::to_string(1 + rng() % 9));
   }
   batch.high_water = now;
   return batch;
@@ -191,7 +165,7 @@ TEST(RocksDbFoldIndex, FoldsThatVisitOnlyNewDayTilesLeaveWhatFullScansLeave) {
       store->commit(batch);
       if (c.slice > 0 && store->continue_fold(c.slice)) ++unfinished;
       if (i % 16 == 0)  // every 2 days of stream time
-        store->expire(policy(),
+        store->expire(summed_states_policy(),
                       Store::ExpireOptions{.fold_base = true, .fold_slice_users = c.slice});
       ASSERT_EQ(base_totals(*store), committed) << c.name << " after commit " << i;
       if (i == kCommits / 2 && c.reopen != Reopen::kNo) {
@@ -228,7 +202,8 @@ CommitBatch late_value(std::uint64_t user, TimeMs ts, TimeMs now) {
 // expire()'s first slice (the last call folds the last user and says that none is left): 1
 // for a fold of one or two users, the users it visited less one for more.
 std::size_t fold_one_user_at_a_time(Store& store) {
-  store.expire(policy(), Store::ExpireOptions{.fold_base = true, .fold_slice_users = 1});
+  store.expire(summed_states_policy(),
+               Store::ExpireOptions{.fold_base = true, .fold_slice_users = 1});
   std::size_t calls = 1;
   while (store.continue_fold(1)) ++calls;
   return calls;

@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
@@ -21,6 +21,7 @@
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/rocksdb/tile_versions.h"
 #include "signalbox/store/tiles.h"
+#include "summed_states.h"
 
 namespace signalbox::testing {
 namespace {
@@ -29,8 +30,6 @@ namespace fs = std::filesystem;
 
 constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr std::uint64_t kUsers = 6;
-constexpr std::uint64_t kBaseState = 1;    // a signal without windows: folded into the base
-constexpr std::uint64_t kWindowState = 2;  // a 30-day window only: stays in its day tiles
 
 TEST(TileVersions, AnswerOnlyForSettledSlotsAtOrBelowTheSnapshot) {
   TileVersions versions(16);
@@ -50,38 +49,13 @@ TEST(TileVersions, AnswerOnlyForSettledSlotsAtOrBelowTheSnapshot) {
   EXPECT_GT(kept, 16);
 }
 
-// Decimal numbers merged by adding: whole numbers, so the grouping of merges cannot change a
-// byte, and equal versions must mean equal bytes.
-class SumMerger final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view> operands) const override {
-    long total = 0;
-    for (std::string_view op : operands) total += std::stol(std::string(op));
-    return std::to_string(total);
-  }
-};
-
-RetentionPolicy policy() {
-  RetentionPolicy p;
-  p.retention = 7 * kDayMs;
-  p.late_horizon = 30 * kDayMs;
-  p.states[kBaseState] = StatePolicy{0, true};
-  p.states[kWindowState] = StatePolicy{30 * kDayMs, false};
-  return p;
-}
-
 // Commit `i`: stream time moves 20 minutes a commit; two users get values at stream time (the
 // day and hour tiles of the head day), and one commit in five a value up to 10 days back.
 CommitBatch commit_number(std::mt19937_64& rng, int i) {
   CommitBatch batch;
   const TimeMs now = kT0 + static_cast<TimeMs>(i) * 20 * 60'000;
   auto add = [&](std::uint64_t user, TimeMs ts) {
-    const std::string amount = std::to_string(1 + rng() % 9);
-    batch.tiles.push_back(
-        TileDelta{TileKey{user, TileKind::kDay, floor_day(ts)},
-                  {StateDelta{kBaseState, amount}, StateDelta{kWindowState, amount}}});
-    batch.tiles.push_back(TileDelta{TileKey{user, TileKind::kHour, floor_hour(ts)},
-                                    {StateDelta{kBaseState, amount}}});
+    add_summed_value(batch, user, ts, std::to_string(1 + rng() % 9));
   };
   for (int k = 0; k < 2; ++k) add(1 + rng() % kUsers, now);
   if (rng() % 5 == 0)
@@ -113,9 +87,8 @@ Settled settled_tiles(StoreSnapshot& snapshot, std::uint64_t user) {
     const TimeMs start = t.kind == TileKind::kBase ? kBeginningOfTime : t.start;
     if (start < out.head_day)
       out.tiles.emplace_back(start, std::string(tile_kind_name(t.kind)) + " " +
-                                        std::to_string(t.start) + " " +
-                                        std::to_string(t.state_id) + " " +
-                                        std::to_string(t.covered_through) + " " +
+                                        std::to_string(t.start) + " " + std::to_string(t.state_id) +
+                                        " " + std::to_string(t.covered_through) + " " +
                                         std::string(t.state) + "\n");
   }
   std::stable_sort(out.tiles.begin(), out.tiles.end(),
@@ -126,7 +99,8 @@ Settled settled_tiles(StoreSnapshot& snapshot, std::uint64_t user) {
 class RocksDbTileVersions : public ::testing::TestWithParam<bool> {};
 
 // Snapshots taken on one thread while another commits, folds and flushes: a (user, version)
-// seen again must come with the same tiles settled in both snapshots. The parameter: write-behind tiles or not.
+// seen again must come with the same tiles settled in both snapshots. The parameter: write-behind
+// tiles or not.
 TEST_P(RocksDbTileVersions, EqualVersionsReadEqualSettledTilesWhileWritesRun) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-tile-versions-test");
   SumMerger merger;
@@ -141,7 +115,8 @@ TEST_P(RocksDbTileVersions, EqualVersionsReadEqualSettledTilesWhileWritesRun) {
     for (int i = 1; i <= 3 * 24 * 20; ++i) {  // 20 days
       store->commit(commit_number(rng, i));
       if (i % (3 * 24 * 2) == 0)  // every 2 days
-        store->expire(policy(), Store::ExpireOptions{.fold_base = true, .fold_slice_users = 2});
+        store->expire(summed_states_policy(),
+                      Store::ExpireOptions{.fold_base = true, .fold_slice_users = 2});
       else
         store->continue_fold(2);
     }

@@ -58,6 +58,18 @@ std::uint64_t size_at_least(const ConfigValue& v, std::uint64_t least, std::stri
   return bytes;
 }
 
+// `v` as a count from `least` to `most`; `least_means` says what `least` means, if anything
+// special (it goes into the message, after the number).
+std::size_t count_from(const ConfigValue& v, std::int64_t least, std::int64_t most,
+                       std::string_view least_means = "") {
+  const std::optional<std::int64_t> n = parse_config_int(v.text);
+  if (!n || *n < least || *n > most) {
+    v.fail(fmt::format("must be an integer from {}{} to {}", least,
+                       least_means.empty() ? "" : fmt::format(" ({})", least_means), most));
+  }
+  return static_cast<std::size_t>(*n);
+}
+
 // Read by the RocksDB store (store/rocksdb).
 const std::array<SchemaKey<StorageEntry>, 8> kRocksdbKeys = {{
     {"path",
@@ -110,19 +122,14 @@ const std::array<SchemaKey<StorageEntry>, 8> kRocksdbKeys = {{
      {},
      "16",
      [](const ConfigValue& v, StorageEntry& out) {
-       auto n = parse_config_int(v.text);
-       if (!n || *n < 1 || *n > 1'000'000) v.fail("must be an integer from 1 to 1000000");
-       out.config.write_behind_tile_updates = static_cast<std::size_t>(*n);
+       out.config.write_behind_tile_updates = count_from(v, 1, 1'000'000);
      }},
     {"fold_index_users",
      ValueType::kText,
      {},
      "1048576",
      [](const ConfigValue& v, StorageEntry& out) {
-       auto n = parse_config_int(v.text);
-       if (!n || *n < 0 || *n > 1'000'000'000)
-         v.fail("must be an integer from 0 (every fold scans all users) to 1000000000");
-       out.config.fold_index_users = static_cast<std::size_t>(*n);
+       out.config.fold_index_users = count_from(v, 0, 1'000'000'000, "every fold scans all users");
      }},
 }};
 
@@ -140,10 +147,7 @@ const std::array<SchemaKey<StorageEntry>, 2> kEngineKeys = {{
      {},
      "64",
      [](const ConfigValue& v, StorageEntry& out) {
-       auto n = parse_config_int(v.text);
-       if (!n || *n < 0 || *n > 1'000'000'000)
-         v.fail("must be an integer from 0 (all users at once) to 1000000000");
-       out.config.fold_slice_users = static_cast<std::size_t>(*n);
+       out.config.fold_slice_users = count_from(v, 0, 1'000'000'000, "all users at once");
      }},
 }};
 
@@ -195,11 +199,7 @@ const std::array<SchemaKey<StorageEntry>, 5> kRedisKeys = {{
      ValueType::kText,
      {},
      "4",
-     [](const ConfigValue& v, StorageEntry& out) {
-       auto n = parse_config_int(v.text);
-       if (!n || *n < 1 || *n > 1024) v.fail("must be an integer from 1 to 1024");
-       out.config.pool = static_cast<std::size_t>(*n);
-     }},
+     [](const ConfigValue& v, StorageEntry& out) { out.config.pool = count_from(v, 1, 1024); }},
 }};
 
 const Schema<StorageEntry>& storage_schema() {

@@ -238,11 +238,12 @@ TEST_F(ServeErrors, HealthSignalsMetricsAndHead) {
   HttpAnswer metrics = client.get("/metrics");
   ASSERT_EQ(metrics.status, 200u);
   EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  for (std::string name : {"signalbox_events_accepted_total", "signalbox_events_rejected_total",
-                           "signalbox_events_duplicate_total", "signalbox_queries_total",
-                           "signalbox_query_duration_seconds", "signalbox_http_requests_total",
-                           "signalbox_stream_time_seconds", "signalbox_store_events",
-                           "signalbox_store_tiles", "signalbox_store_disk_bytes"}) {
+  for (std::string name :
+       {"signalbox_events_accepted_total", "signalbox_events_rejected_total",
+        "signalbox_events_duplicate_total", "signalbox_queries_total",
+        "signalbox_query_duration_seconds", "signalbox_http_requests_total",
+        "signalbox_stream_time_seconds", "signalbox_store_events", "signalbox_store_tiles",
+        "signalbox_store_disk_bytes", "signalbox_query_span_cache_version_hits_total"}) {
     EXPECT_NE(metrics.body.find("# HELP " + name + " "), std::string::npos) << name;
     EXPECT_NE(metrics.body.find("# TYPE " + name + " "), std::string::npos) << name;
   }

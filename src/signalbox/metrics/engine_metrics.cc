@@ -104,6 +104,10 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
     one("signalbox_query_span_cache_hits_total", MetricType::Counter,
         "Runs of tiles (a window's base and whole days) a query found merged in the span cache.",
         static_cast<double>(cache->hits()));
+    one("signalbox_query_span_cache_version_hits_total", MetricType::Counter,
+        "Of the hits, runs of tiles of past days found by the user's tile version (embedded "
+        "store) rather than by a hash of their bytes.",
+        static_cast<double>(cache->version_hits()));
     one("signalbox_query_span_cache_misses_total", MetricType::Counter,
         "Runs of tiles a query had to merge tile by tile (then cached).",
         static_cast<double>(cache->misses()));

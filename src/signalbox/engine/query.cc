@@ -193,10 +193,9 @@ SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot) c
   SpanLookup runs;
   runs.cache = span_cache_.get();
   runs.user_id = user_id;
-  const TimeMs high_water = snapshot.high_water();
-  if (runs.cache && high_water != kBeginningOfTime) {
+  if (runs.cache) {
     runs.tile_version = snapshot.tile_version(user_id);
-    runs.settled_before = floor_day(high_water);
+    runs.settled_before = floor_day(snapshot.high_water());
   }
   return runs;
 }

@@ -501,16 +501,8 @@ class RocksDbStore final : public Store {
       check(wb.Put(default_, note_key(name), value), "batch note");
     const std::vector<std::uint64_t> settling = users_with_settled_tiles(batch.tiles, high_water);
     snapshot_high_water_.before_write();
-    tile_versions_.before_write(settling);
     {
-      // The versions move on whether the write succeeds or not (see tile_versions.h).
-      struct AfterWrite {
-        RocksDbStore& store;
-        const std::vector<std::uint64_t>& users;
-        ~AfterWrite() {
-          store.tile_versions_.after_write(users, store.db_->GetLatestSequenceNumber());
-        }
-      } after_write{*this, settling};
+      TileVersions::Writing versions(tile_versions_, settling, *db_);
       UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
       write(wb, "commit");
       if (write_behind)
@@ -688,10 +680,10 @@ class RocksDbStore final : public Store {
     std::vector<std::uint64_t> folded_users;  // those with tiles in wb
     auto flush = [&] {
       if (wb.Count() == 0) return;
-      tile_versions_.before_write(folded_users);
-      const rocksdb::Status status = db_->Write(write_options(), &wb);
-      tile_versions_.after_write(folded_users, db_->GetLatestSequenceNumber());
-      check(status, "fold tiles");
+      {
+        TileVersions::Writing versions(tile_versions_, folded_users, *db_);
+        check(db_->Write(write_options(), &wb), "fold tiles");
+      }
       wb.Clear();
       folded_users.clear();
     };

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include <rocksdb/db.h>
+
 namespace signalbox {
 
 TileVersions::TileVersions(std::size_t slots)
@@ -38,5 +40,13 @@ std::optional<std::uint64_t> TileVersions::at(std::uint64_t user,
   if (version > sequence) return std::nullopt;  // kUnknown included
   return version;
 }
+
+TileVersions::Writing::Writing(TileVersions& versions, std::span<const std::uint64_t> users,
+                               rocksdb::DB& db)
+    : versions_(versions), users_(users), db_(db) {
+  versions_.before_write(users_);
+}
+
+TileVersions::Writing::~Writing() { versions_.after_write(users_, db_.GetLatestSequenceNumber()); }
 
 }  // namespace signalbox

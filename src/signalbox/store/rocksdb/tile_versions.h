@@ -10,6 +10,10 @@
 
 #include <rocksdb/types.h>
 
+namespace rocksdb {
+class DB;
+}
+
 namespace signalbox {
 
 // A version of each user's settled tiles, so that a query can find the merge of a run of them
@@ -34,9 +38,9 @@ namespace signalbox {
 // Contract: one writer at a time (the store's commit(), expire() and continue_fold() do not
 // overlap), which calls before_write() with the users whose settled tiles a write may change
 // before the write, and after_write() with the same users and the database's latest sequence
-// number once the write returned (also after a write that failed). start() once, by the
-// writer, when the store is open and before its first write. Any thread may call at() at any
-// time. Until start() (a read-only store, which is not the writer), at() answers nothing.
+// number once the write returned (also after a write that failed): a Writing does both. start()
+// once, by the writer, when the store is open and before its first write. Any thread may call at()
+// at any time. Until start() (a read-only store, which is not the writer), at() answers nothing.
 //
 // Why at(user, s) is a version of the user's settled tiles in a snapshot at sequence number
 // s, when it answers (the reasoning of visible_time_cache.h): a write W that changes them
@@ -56,6 +60,22 @@ class TileVersions {
   // The version of `user`'s settled tiles in a snapshot at `sequence`, or nullopt when it
   // cannot tell (a write of them in flight or after the snapshot, or never started).
   std::optional<std::uint64_t> at(std::uint64_t user, rocksdb::SequenceNumber sequence) const;
+
+  // One write of the users' settled tiles, for as long as it lives: before_write() now,
+  // after_write() with `db`'s latest sequence number when it ends, also by an exception (a
+  // write that failed changed nothing, so that number is a version as good as any).
+  class Writing {
+   public:
+    Writing(TileVersions& versions, std::span<const std::uint64_t> users, rocksdb::DB& db);
+    ~Writing();
+    Writing(const Writing&) = delete;
+    Writing& operator=(const Writing&) = delete;
+
+   private:
+    TileVersions& versions_;
+    std::span<const std::uint64_t> users_;
+    rocksdb::DB& db_;
+  };
 
  private:
   static constexpr std::uint64_t kUnknown = std::numeric_limits<std::uint64_t>::max();

@@ -132,6 +132,61 @@ TEST(SpanCacheEngine, TodaysEventsKeepRunsOfEarlierDaysAndLateOnesReplaceThem) {
   EXPECT_GT(cache.version_hits(), before);
 }
 
+// A query looks the runs of past days up by version before reading, and leaves the tiles of
+// the runs it finds unread: a second query of every user reads only what lies outside them
+// (the hours of the windows' partial days), and answers as the reference does, which never
+// caches; so after today's events, a late event, and the weekly fold of old days into base
+// tiles, which the runs of signals without windows start from.
+TEST(SpanCacheEngine, RunsFoundBeforeTheReadLeaveTheirDaysUnread) {
+  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
+  Engine engine(world.config);
+  const std::size_t users = 5;
+  std::vector<RefEvent> accepted =
+      world.ingest_spread(engine, users, 6000, kStart, 60 * kDayMs - 6 * kHourMs, 500);
+  std::uint64_t serial = 100000;
+  auto ingest_at = [&](TimeMs ts) {
+    std::vector<Event> batch;
+    for (std::size_t u = 0; u < users; ++u) batch.push_back(world.make_event(users, ts, serial++));
+    IngestResult r = engine.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    for (const Event& e : batch) accepted.push_back(world.to_ref(e));
+  };
+  // Queries every user as of stream time; the tile parts they read.
+  auto check_all = [&](const std::string& when) {
+    const TimeMs at = engine.stream_time();
+    const std::uint64_t before = engine.counters().query_tiles_read.load();
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      EXPECT_EQ(diff(world.expected(accepted, user, at), engine.query(user, {}, at), 1e-9), "")
+          << "user " << user << ", " << when;
+    }
+    return engine.counters().query_tiles_read.load() - before;
+  };
+  // Each step changes what is stored, then every user is queried twice: the first query reads
+  // (some) runs anew, the second finds them all.
+  auto read_twice = [&](const std::string& when) {
+    const std::uint64_t first = check_all(when);
+    const std::uint64_t misses = engine.span_cache()->misses();
+    const std::uint64_t second = check_all(when + ", again");
+    EXPECT_EQ(engine.span_cache()->misses(), misses) << when << ": every run is found";
+    EXPECT_GT(second, 0u) << when << ": the hours of partial days are still read";
+    return std::make_pair(first, second);
+  };
+  const auto [anew, found] = read_twice("first query");
+  // Of 60 days of day tiles and the last nine days' hour tiles, the hours alone.
+  EXPECT_LT(found * 5, anew * 4) << "the days of the runs found are not read";
+  ingest_at(engine.stream_time());
+  EXPECT_LE(read_twice("after today's events").first, found + 8 * users)
+      << "today's events change no run of past days";
+  ingest_at(engine.stream_time() - 3 * kDayMs);
+  EXPECT_GT(read_twice("after late events").first, found + 8 * users)
+      << "the runs holding the late day are read again";
+  // A week on: the fold moves old days into base tiles.
+  ingest_at(floor_day(engine.stream_time()) + 8 * kDayMs + kHourMs);
+  read_twice("a week on");
+  ingest_at(engine.stream_time() - 2 * kDayMs);
+  read_twice("a late event after the fold");
+}
+
 // A one-day window holds no whole day: what it merges is runs of hour tiles (the end of
 // yesterday, today so far), cached as a leading run is when large enough (today's, here).
 // Late events into those hours must change the answer all the same.

@@ -54,23 +54,29 @@ TEST(SpanCacheKey, FollowsEveryPartOfTheTilesAndNothingElse) {
 // Keys of one shard (the shard is chosen by `high`).
 SpanKey shard_key(std::uint64_t low) { return SpanKey{0, low}; }
 
-std::shared_ptr<const std::string> bytes(std::size_t n, char c) {
-  return std::make_shared<const std::string>(n, c);
+// A run of `n` bytes of `c`, which costs the cache n + SpanCache::kEntryOverhead.
+std::shared_ptr<const CachedRun> bytes(std::size_t n, char c) {
+  auto run = std::make_shared<CachedRun>();
+  run->state.assign(n, c);
+  return run;
 }
 
+constexpr std::size_t kOverhead = SpanCache::kEntryOverhead;
+
 TEST(SpanCache, DropsTheLeastRecentlyUsedBeyondItsBytes) {
-  SpanCache cache(16 * 100);  // 100 bytes per shard
+  SpanCache cache(16 * (100 + 2 * kOverhead));  // two runs of 40 bytes per shard, not three
   cache.insert(shard_key(1), bytes(40, 'a'));
   cache.insert(shard_key(2), bytes(40, 'b'));
   ASSERT_NE(cache.find(shard_key(1)), nullptr);  // 1 is now the most recently used
-  cache.insert(shard_key(3), bytes(40, 'c'));    // 120 bytes: 2 goes
+  cache.insert(shard_key(3), bytes(40, 'c'));    // 120 bytes and three overheads: 2 goes
   EXPECT_EQ(cache.find(shard_key(2)), nullptr);
   ASSERT_NE(cache.find(shard_key(1)), nullptr);
-  EXPECT_EQ(*cache.find(shard_key(1)), std::string(40, 'a'));
-  EXPECT_EQ(*cache.find(shard_key(3)), std::string(40, 'c'));
+  EXPECT_EQ(cache.find(shard_key(1))->state, std::string(40, 'a'));
+  EXPECT_EQ(cache.find(shard_key(3))->state, std::string(40, 'c'));
   cache.insert(shard_key(3), bytes(10, 'd'));  // replaced, not added
-  EXPECT_EQ(*cache.find(shard_key(3)), std::string(10, 'd'));
-  cache.insert(shard_key(4), bytes(101, 'e'));  // more than the shard holds: not kept
+  EXPECT_EQ(cache.find(shard_key(3))->state, std::string(10, 'd'));
+  // More than the shard holds: not kept.
+  cache.insert(shard_key(4), bytes(100 + kOverhead + 1, 'e'));
   EXPECT_EQ(cache.find(shard_key(4)), nullptr);
   EXPECT_NE(cache.find(shard_key(1)), nullptr) << "and it pushed nothing out";
   EXPECT_EQ(cache.hits(), 6u);
@@ -78,19 +84,19 @@ TEST(SpanCache, DropsTheLeastRecentlyUsedBeyondItsBytes) {
 }
 
 TEST(SpanCache, AnEntryOutlivesItsEvictionWhileItIsRead) {
-  SpanCache cache(16 * 50);
+  SpanCache cache(16 * (50 + kOverhead));
   cache.insert(shard_key(1), bytes(40, 'a'));
-  std::shared_ptr<const std::string> held = cache.find(shard_key(1));
+  std::shared_ptr<const CachedRun> held = cache.find(shard_key(1));
   cache.insert(shard_key(2), bytes(40, 'b'));
   EXPECT_EQ(cache.find(shard_key(1)), nullptr);
-  EXPECT_EQ(*held, std::string(40, 'a'));
+  EXPECT_EQ(held->state, std::string(40, 'a'));
 }
 
 // Finds and inserts from several threads on a cache small enough to evict all the time: every
 // entry found is whole and is the one stored under its key (run under TSan by
 // scripts/sanitize.sh, which picks tests named Concurrent*).
 TEST(SpanCache, ConcurrentFindsAndInsertsSeeWholeEntries) {
-  SpanCache cache(16 * 400);
+  SpanCache cache(16 * (400 + 2 * kOverhead));
   auto content = [](std::uint64_t k) {
     return std::string(static_cast<std::size_t>(k % 50) + 1, static_cast<char>('a' + k % 26));
   };
@@ -103,9 +109,11 @@ TEST(SpanCache, ConcurrentFindsAndInsertsSeeWholeEntries) {
         const std::uint64_t k = random() % 200;
         const SpanKey key{k * 7919, k};
         if (random() % 2) {
-          cache.insert(key, std::make_shared<const std::string>(content(k)));
-        } else if (std::shared_ptr<const std::string> found = cache.find(key)) {
-          if (*found != content(k)) ++wrong;
+          auto run = std::make_shared<CachedRun>();
+          run->state = content(k);
+          cache.insert(key, run);
+        } else if (std::shared_ptr<const CachedRun> found = cache.find(key)) {
+          if (found->state != content(k)) ++wrong;
         }
       }
     });

@@ -243,7 +243,8 @@ TEST_F(ServeErrors, HealthSignalsMetricsAndHead) {
         "signalbox_events_duplicate_total", "signalbox_queries_total",
         "signalbox_query_duration_seconds", "signalbox_http_requests_total",
         "signalbox_stream_time_seconds", "signalbox_store_events", "signalbox_store_tiles",
-        "signalbox_store_disk_bytes", "signalbox_query_span_cache_version_hits_total"}) {
+        "signalbox_store_disk_bytes", "signalbox_query_span_cache_version_hits_total",
+        "signalbox_query_tiles_read_total"}) {
     EXPECT_NE(metrics.body.find("# HELP " + name + " "), std::string::npos) << name;
     EXPECT_NE(metrics.body.find("# TYPE " + name + " "), std::string::npos) << name;
   }

@@ -259,6 +259,50 @@ TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
   EXPECT_EQ(rows(store.snapshot()->tiles(5, both, kBeginningOfTime, day + 2 * kDayMs)), expected);
 }
 
+// A selection reads the tiles in its ranges and no others, whatever lies between them, flushed
+// or not (the embedded store seeks past the gaps and reads write-behind values beside the
+// stored ones): the same parts as a read of everything, filtered by the selection.
+TEST_P(StoreTest, ASelectionReadsTheTilesInItsRangesAndNoOthers) {
+  Store& store = open();
+  const TimeMs day = floor_day(kT0);
+  const TimeMs high = day + 19 * kDayMs + 5 * kHourMs;
+  auto commit_days = [&](int round, int from_day) {
+    CommitBatch b;
+    for (int d = from_day; d < 20; ++d) {
+      b.tiles.push_back(delta(3, TileKind::kDay, day + d * kDayMs, {{1, round + d}, {2, 1}}));
+      b.tiles.push_back(delta(4, TileKind::kDay, day + d * kDayMs, {{1, 1}}));  // a neighbour
+    }
+    for (int h = 0; h < 6; ++h)
+      b.tiles.push_back(delta(3, TileKind::kHour, day + 19 * kDayMs + h * kHourMs, {{1, round}}));
+    b.high_water = high;
+    store.commit(b);
+  };
+  commit_days(1, 0);
+  // Old days of state 2 folded into a base tile, every tile compacted; then values on top.
+  store.expire(policy(5 * kDayMs, 10 * kDayMs), {.fold_base = true, .compact_tiles = true});
+  commit_days(2, 3);
+  const std::vector<std::uint64_t> states = {1, 2};
+  auto snap = store.snapshot();
+  const std::vector<StoredTile> all = snap->tiles(3, states, kBeginningOfTime, high);
+  ASSERT_EQ(all.front().kind, TileKind::kBase) << "the fold left a base tile";
+  auto at = [&](int d) { return day + d * kDayMs; };
+  const std::vector<TileSelection> selections = {
+      {true, {{at(2), at(4)}, {at(9), at(9)}, {at(15), at(18)}}, at(19), high},
+      {false, {{at(0), at(1)}, {at(12), at(13)}}, at(19) + 2 * kHourMs, at(19) + 3 * kHourMs},
+      {false, {}, at(19), high},
+      {true, {{at(18), high}}, 0, -1},
+      {false, {{at(19) + 1, at(25)}}, high + 1, high + kDayMs},
+  };
+  for (std::size_t i = 0; i < selections.size(); ++i) {
+    const TileSelection& selection = selections[i];
+    std::vector<StoredTile> expected;
+    for (const StoredTile& t : all)
+      if (selection.selects(t.kind, t.start)) expected.push_back(t);
+    EXPECT_EQ(rows(snap->tiles(3, states, selection)), rows(expected)) << "selection " << i;
+  }
+  EXPECT_TRUE(snap->tiles(3, states, selections.back()).empty());
+}
+
 TEST_P(StoreTest, ExpiryDropsOldEventsKeepsIdsForTheLateHorizonAndFoldsBaseStates) {
   Store& store = open();
   const TimeMs day = floor_day(kT0);

@@ -46,6 +46,9 @@ struct EngineCounters {
   std::atomic<std::uint64_t> events_rejected_invalid{0};
   std::atomic<std::uint64_t> events_rejected_late{0};
   std::atomic<std::uint64_t> queries{0};
+  // Stored tile parts (one state's part of one tile) queries read; a run of past days found in
+  // the span cache before the read leaves its days' parts unread.
+  std::atomic<std::uint64_t> query_tiles_read{0};
   // Stored raw events folded into new states by bootstrap_step() since start.
   std::atomic<std::uint64_t> bootstrap_events_folded{0};
   // States whose bootstrap has not finished.
@@ -308,9 +311,17 @@ class Engine {
   // gets an empty request).
   std::vector<SignalRequest> requests_for(const std::vector<NameRef>& refs) const;
   // One snapshot's plans, tiles and raw events for `requests` as of `as_of` (the wall clock
-  // when absent). Throws QueryError for an as_of the online state cannot answer exactly.
+  // when absent). Throws QueryError for an as_of the online state cannot answer exactly. With
+  // `find_runs`, the leading runs the span cache holds by version are looked up first and
+  // their day tiles not read (a query); without, every tile is read (explain).
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
-                         std::optional<TimeMs> as_of);
+                         std::optional<TimeMs> as_of, bool find_runs = false);
+  // For read_cover: plans the windowed signals of `requests` on `online`, finds the leading
+  // runs the cache holds by version, and says which tiles the rest need (a day range per run
+  // not found; every day and the base tile for a signal without windows whose run was not).
+  TileSelection select_around_found_runs(const std::vector<SignalRequest>& requests,
+                                         const OnlineState& online, TimeMs from,
+                                         QueryInputs& inputs) const;
   // Folds signal `s`'s planned windows of `inputs` as explain() lists them: appends one entry
   // per window (naming the signal) to `explained` and returns the signal's result as a query
   // would answer it.
@@ -331,7 +342,7 @@ class Engine {
   OnlineState online_state_of(const StoreSnapshot& snapshot) const;
   // How the query of `user_id` on `snapshot` finds its merged runs (span_cache.h): the cache,
   // and the user's tile version where the store keeps one.
-  SpanLookup span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot) const;
+  SpanLookup span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, TimeMs as_of) const;
   // Whether every signal of `requests` can be planned at `as_of` on `snapshot` (see
   // earliest_answerable).
   bool answerable(StoreSnapshot& snapshot, std::uint64_t user_id,

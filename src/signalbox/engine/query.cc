@@ -13,6 +13,7 @@
 #include "signalbox/engine/engine.h"
 #include "signalbox/engine/query_inputs.h"
 #include "signalbox/engine/query_planner.h"
+#include "signalbox/engine/settled_runs.h"
 #include "signalbox/engine/window_fold.h"
 
 namespace signalbox {
@@ -24,15 +25,20 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 // The answer of one signal from its planned windows, each folded by fold_window().
+// `found` holds the leading runs found before reading, by plan (empty: none looked up).
 Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
                       const std::vector<StoredTile>& stored,
                       const std::vector<MaterializedEvent>& events, TimeMs as_of,
-                      const SpanLookup& runs) {
+                      const SpanLookup& runs,
+                      const std::vector<std::shared_ptr<const CachedRun>>& found) {
   DecodedTiles tiles(signal.aggregator(), stored);
   Value::Object windows;
   Value single;
-  for (const WindowPlan& plan : plans) {
-    std::unique_ptr<State> state = fold_window(signal, plan, tiles, events, nullptr, &runs);
+  for (std::size_t p = 0; p < plans.size(); ++p) {
+    const WindowPlan& plan = plans[p];
+    const CachedRun* leading = p < found.size() ? found[p].get() : nullptr;
+    std::unique_ptr<State> state =
+        fold_window(signal, plan, tiles, events, nullptr, &runs, leading);
     Value result = signal.aggregator().result(*state, as_of);
     if (plan.label.empty())
       single = std::move(result);
@@ -118,14 +124,14 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   const std::vector<std::string>& names = requested.empty() ? all_names_ : requested;
   const std::vector<NameRef>& refs = requested.empty() ? all_name_refs_ : asked_refs;
   const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
-  const QueryInputs inputs = read_cover(user_id, requests, as_of);
-  const SpanLookup runs = span_lookup(user_id, *inputs.snapshot);
+  const QueryInputs inputs = read_cover(user_id, requests, as_of, /*find_runs=*/true);
+  counters_.query_tiles_read.fetch_add(inputs.tiles_read, std::memory_order_relaxed);
   std::vector<Value> signal_results(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (!requests[s].name.empty())
       signal_results[s] =
           evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-                          inputs.events, inputs.as_of, runs);
+                          inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s]);
   // What was read already answers "seen" for most known users; only the rest cost a lookup.
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
@@ -189,10 +195,11 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
-SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot) const {
+SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, TimeMs as_of) const {
   SpanLookup runs;
   runs.cache = span_cache_.get();
   runs.user_id = user_id;
+  runs.as_of = as_of;
   if (runs.cache) {
     runs.tile_version = snapshot.tile_version(user_id);
     runs.settled_before = floor_day(snapshot.high_water());
@@ -205,8 +212,62 @@ OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {
                       config_.event_store.retention, retention_.retention);
 }
 
+TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>& requests,
+                                               const OnlineState& online, TimeMs from,
+                                               QueryInputs& inputs) const {
+  const TimeMs at = inputs.as_of;
+  const SpanLookup& runs = inputs.runs;
+  // No plan merges an hour tile older than the online state's (plan_signal refuses such a
+  // window, and reads a base-only state's older hours as raw events): hour tiles expiry has
+  // not yet compacted away are not read either.
+  TileSelection selection{false, {}, std::max(from, online.hour_tiles_from), at};
+  std::vector<std::pair<TimeMs, TimeMs>>& days = selection.day_ranges;
+  // The run under `key`, or null; a hit holding tiles says the user has some.
+  auto find = [&](const std::optional<SpanKey>& key) -> std::shared_ptr<const CachedRun> {
+    if (!key) return nullptr;
+    std::shared_ptr<const CachedRun> run = runs.cache->find(*key);
+    if (run && run->tiles > 0) inputs.read_any_tile = true;
+    return run;
+  };
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty()) continue;
+    const std::uint64_t state_id = signals_[s]->state_id();
+    std::vector<std::shared_ptr<const CachedRun>>& found = inputs.leading_runs[s];
+    if (!requests[s].windowed) {
+      std::shared_ptr<const CachedRun> run = find(all_history_run_key(runs, state_id, at));
+      if (run && settled_base(runs, run->base_through)) {
+        found.push_back(std::move(run));
+        continue;
+      }
+      selection.base = true;
+      days.emplace_back(kBeginningOfTime, at);
+      continue;
+    }
+    std::vector<WindowPlan>& plans = inputs.plans[s];
+    plans = plan_signal(requests[s], at, online, std::nullopt);
+    found.resize(plans.size());
+    for (std::size_t p = 0; p < plans.size(); ++p) {
+      const std::optional<std::pair<TimeMs, TimeMs>> whole = whole_days(plans[p]);
+      if (!whole) continue;
+      found[p] = find(windowed_run_key(runs, state_id, plans[p]));
+      if (!found[p]) days.emplace_back(whole->first, whole->second - 1);
+    }
+  }
+  // As few ranges as cover them: each gap costs the store a seek.
+  std::sort(days.begin(), days.end());
+  std::size_t kept = 0;
+  for (const auto& range : days) {
+    if (kept > 0 && range.first <= days[kept - 1].second + 1)
+      days[kept - 1].second = std::max(days[kept - 1].second, range.second);
+    else
+      days[kept++] = range;
+  }
+  days.resize(kept);
+  return selection;
+}
+
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
-                               std::optional<TimeMs> as_of) {
+                               std::optional<TimeMs> as_of, bool find_runs) {
   auto needed = [&](std::size_t s) { return !requests[s].name.empty(); };
   const TimeMs at = as_of ? *as_of : wall_clock_ms();
   if (at < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
@@ -215,20 +276,20 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
 
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   const TimeMs retention = config_.event_store.retention;
+  if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
+  inputs.plans.resize(signals_.size());
+  inputs.leading_runs.resize(signals_.size());
 
-  // Read, in one pass over the user's tiles, only the states and the time some window asked
-  // for can use; then hand each state its own.
-  std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles = inputs.tiles;
+  // The states asked for, ascending, each with the earliest start any of its windows reads.
+  std::vector<std::uint64_t> state_ids;
+  std::vector<TimeMs> state_from;
+  TimeMs from = floor_day(at);
   {
-    // The states asked for, ascending, each with the earliest start any of its windows reads.
     std::vector<std::pair<std::uint64_t, TimeMs>> states;
     for (std::size_t s = 0; s < signals_.size(); ++s)
       if (needed(s))
         states.emplace_back(signals_[s]->state_id(), tiles_needed_from(requests[s], at, retention));
     std::sort(states.begin(), states.end());
-    std::vector<std::uint64_t> state_ids;
-    std::vector<TimeMs> state_from;
-    TimeMs from = floor_day(at);
     for (const auto& [state_id, state_from_time] : states) {
       if (state_ids.empty() || state_ids.back() != state_id) {  // the earliest start sorts first
         state_ids.push_back(state_id);
@@ -236,8 +297,15 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
       }
       from = std::min(from, state_from_time);
     }
-    std::vector<StoredTile> read = snapshot->tiles(user_id, state_ids, from, at);
-    inputs.read_any_tile = !read.empty();
+  }
+
+  // Read, in one pass over the user's tiles, only the states and the time some window asked
+  // for can use; then hand each state its own.
+  std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles = inputs.tiles;
+  auto read = [&](const TileSelection& selection) {
+    std::vector<StoredTile> read = snapshot->tiles(user_id, state_ids, selection);
+    inputs.read_any_tile = inputs.read_any_tile || !read.empty();
+    inputs.tiles_read += read.size();
     // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
     // of thousand); a tile's state found by its place among the few ids asked for, not by a
     // hash lookup per tile.
@@ -257,16 +325,41 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
       if (tile.kind != TileKind::kBase && tile.start < state_from[i]) continue;
       state_tiles[i]->push_back(tile);
     }
+  };
+  // With runs found by version, the windowed signals are planned before the read, on the
+  // horizons the snapshot gives before it; a store whose horizons move with a user's read
+  // (StoreSnapshot) keeps no versions, but should they move, everything is read and planned
+  // again.
+  std::optional<OnlineState> planned_on;
+  if (inputs.runs.by_version()) {
+    planned_on = online_state_of(*snapshot);
+    read(select_around_found_runs(requests, *planned_on, from, inputs));
+  } else {
+    read(TileSelection::between(from, at));
+  }
+  const OnlineState online = online_state_of(*snapshot);
+  if (planned_on && !(*planned_on == online)) {
+    planned_on.reset();
+    for (auto& found : inputs.leading_runs) found.clear();
+    tiles.clear();
+    inputs.read_any_tile = false;
+    read(TileSelection::between(from, at));
   }
 
-  const OnlineState online = online_state_of(*snapshot);
-  inputs.plans.resize(signals_.size());
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (!needed(s)) continue;
+    if (requests[s].windowed) {
+      if (!planned_on) inputs.plans[s] = plan_signal(requests[s], at, online, std::nullopt);
+      continue;
+    }
     std::optional<TimeMs> base_through;
-    if (!requests[s].windowed)
+    const std::vector<std::shared_ptr<const CachedRun>>& found = inputs.leading_runs[s];
+    if (!found.empty() && found.front()) {
+      base_through = found.front()->base_through;
+    } else {
       for (const StoredTile& t : tiles.at(signals_[s]->state_id()))
         if (t.kind == TileKind::kBase) base_through = t.covered_through;
+    }
     inputs.plans[s] = plan_signal(requests[s], at, online, base_through);
   }
 

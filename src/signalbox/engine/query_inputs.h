@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "signalbox/engine/query_planner.h"
+#include "signalbox/engine/span_cache.h"
 #include "signalbox/event/event.h"
 #include "signalbox/store/store.h"
 
@@ -18,8 +19,14 @@ struct QueryInputs {
   std::vector<std::vector<WindowPlan>> plans;                        // by signal index
   std::unordered_map<std::uint64_t, std::vector<StoredTile>> tiles;  // by state id
   std::vector<MaterializedEvent> events;                             // ascending by ts
-  // Whether the tile read met any tile of the user (even one outside the windows asked for).
+  // How the query finds merged runs (no cache: explain), and by signal index, by plan, the
+  // leading run found before reading, whose tiles were then not read (settled_runs.h), or null.
+  SpanLookup runs;
+  std::vector<std::vector<std::shared_ptr<const CachedRun>>> leading_runs;
+  // Whether the tile read met any tile of the user (even one outside the windows asked for),
+  // or a run found instead held one.
   bool read_any_tile = false;
+  std::size_t tiles_read = 0;  // tile parts read
   // The snapshot everything above was read from, for a follow-up read at the same state; it
   // owns the bytes the tiles view, so it goes wherever they go.
   std::unique_ptr<StoreSnapshot> snapshot;

@@ -116,6 +116,7 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
   }
   const TimeMs from = base_covered_through ? *base_covered_through + 1 : kBeginningOfTime;
   plans.push_back(plan_window(request, "", from, as_of, state, base_covered_through));
+  plans.back().all_history = true;
   return plans;
 }
 

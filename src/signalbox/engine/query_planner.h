@@ -32,6 +32,8 @@ struct OnlineState {
   // ... and of a state only signals without windows use, every one starting at or after this
   // (base_only_hours_from): older ones may have been dropped.
   TimeMs base_only_hour_tiles_from = kBeginningOfTime;
+
+  friend bool operator==(const OnlineState&, const OnlineState&) = default;
 };
 
 // The OnlineState of a snapshot with stream time `high_water` and expiry horizon
@@ -57,7 +59,8 @@ TimeMs tiles_needed_from(const SignalRequest& request, TimeMs as_of, TimeMs rete
 // How one window is answered: the base tile first when `base` (with the day tiles it spans
 // that were not yet folded into it, see docs/architecture.md), then every piece of `pieces`.
 struct WindowPlan {
-  std::string label;  // the window as written; empty for a signal without windows
+  std::string label;         // the window as written; empty for a signal without windows
+  bool all_history = false;  // a signal without windows: from its base tile (or the first day)
   bool base = false;
   TimeMs base_through = kBeginningOfTime;  // with `base`: the base tile holds every ts <= this
   std::vector<CoverPiece> pieces;

@@ -40,9 +40,23 @@ SpanKey versioned_span_key(std::uint64_t user_id, std::uint64_t state_id, std::u
   return SpanKey{hash.high64, hash.low64, /*by_version=*/true};
 }
 
+SpanKey settled_run_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
+                        bool all_history, TimeMs first_day, TimeMs end_day) {
+  // A seed of its own again: these keys meet no other kind.
+  constexpr XXH64_hash_t kSettledRunSeed = 0x5345'5454'4c45'4421ULL;
+  const std::uint64_t words[6] = {user_id,
+                                  state_id,
+                                  version,
+                                  all_history ? 1u : 0u,
+                                  static_cast<std::uint64_t>(all_history ? 0 : first_day),
+                                  static_cast<std::uint64_t>(end_day)};
+  const XXH128_hash_t hash = XXH3_128bits_withSeed(words, sizeof words, kSettledRunSeed);
+  return SpanKey{hash.high64, hash.low64, /*by_version=*/true};
+}
+
 SpanCache::SpanCache(std::size_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}
 
-std::shared_ptr<const std::string> SpanCache::find(const SpanKey& key) {
+std::shared_ptr<const CachedRun> SpanCache::find(const SpanKey& key) {
   Shard& s = shard(key);
   MutexLock lock(s.mutex);
   auto it = s.index.find(key);
@@ -53,25 +67,25 @@ std::shared_ptr<const std::string> SpanCache::find(const SpanKey& key) {
   hits_.fetch_add(1, std::memory_order_relaxed);
   if (key.by_version) version_hits_.fetch_add(1, std::memory_order_relaxed);
   s.entries.splice(s.entries.begin(), s.entries, it->second);
-  return it->second->encoded;
+  return it->second->run;
 }
 
-void SpanCache::insert(const SpanKey& key, std::shared_ptr<const std::string> encoded) {
-  const std::size_t size = encoded->size();
+void SpanCache::insert(const SpanKey& key, std::shared_ptr<const CachedRun> run) {
+  const std::size_t size = run->state.size() + kEntryOverhead;
   if (size > shard_capacity_) return;  // would only push everything else out
   Shard& s = shard(key);
   MutexLock lock(s.mutex);
   if (auto it = s.index.find(key); it != s.index.end()) {
-    s.bytes -= it->second->encoded->size();
+    s.bytes -= it->second->bytes();
     s.entries.erase(it->second);
     s.index.erase(it);
   }
-  s.entries.push_front(Entry{key, std::move(encoded)});
+  s.entries.push_front(Entry{key, std::move(run)});
   s.index.emplace(key, s.entries.begin());
   s.bytes += size;
   while (s.bytes > shard_capacity_) {
     const Entry& oldest = s.entries.back();
-    s.bytes -= oldest.encoded->size();
+    s.bytes -= oldest.bytes();
     s.index.erase(oldest.key);
     s.entries.pop_back();
   }

@@ -34,6 +34,23 @@ SpanKey span_key(std::uint64_t state_id, std::span<const StoredTile* const> tile
 SpanKey versioned_span_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
                            std::span<const StoredTile* const> tiles);
 
+// What identifies the leading run of a window of one user's state by the user's tile version,
+// before any tile is read: of a windowed signal, by its whole days [first_day, end_day); of a
+// signal without windows (`all_history`), by the end of its whole days alone, since the rest
+// of the run (its base tile and the days before) is the same under one version. Only for runs
+// all of whose tiles are settled (StoreSnapshot::tile_version) in the snapshot that looks.
+SpanKey settled_run_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
+                        bool all_history, TimeMs first_day, TimeMs end_day);
+
+// A merged run as the cache keeps it.
+struct CachedRun {
+  std::string state;  // the merged state, encoded
+  // Of a run keyed by settled_run_key() for a signal without windows: the covered_through of
+  // the base tile in it (absent: the user had none), which the signal's plan starts from.
+  std::optional<TimeMs> base_through;
+  std::size_t tiles = 0;  // stored tiles merged into it (0: the user had none there)
+};
+
 class SpanCache;
 
 // How a query finds its merged runs: the cache, and what its snapshot says of the user's
@@ -44,6 +61,10 @@ struct SpanLookup {
   std::uint64_t user_id = 0;
   std::optional<std::uint64_t> tile_version;
   TimeMs settled_before = 0;
+  TimeMs as_of = 0;  // the query's
+
+  // Whether runs can be keyed by version at all (and so looked up before reading).
+  bool by_version() const { return cache && tile_version; }
 };
 
 // The encoded states of merged runs of tiles (a window's base and whole days), so that a
@@ -55,7 +76,8 @@ struct SpanLookup {
 // hashed and looked up, so an entry can never be stale and nothing has to invalidate it, with
 // any store and beside other writers; or, for runs of settled tiles where the store keeps a
 // version of them, by that version, which changes whenever they do. Entries are dropped least
-// recently used first once their bytes pass the capacity.
+// recently used first once their bytes (the encoded state and kEntryOverhead) pass the
+// capacity.
 //
 // Thread-safe: queries on any number of threads share it (the entries are split over
 // independently locked shards).
@@ -66,11 +88,15 @@ class SpanCache {
   SpanCache(const SpanCache&) = delete;
   SpanCache& operator=(const SpanCache&) = delete;
 
-  // The encoded state stored under `key`, or null.
-  std::shared_ptr<const std::string> find(const SpanKey& key);
-  // Stores `encoded` under `key` (replacing what was there), then drops the least recently
-  // used entries of its shard beyond the capacity.
-  void insert(const SpanKey& key, std::shared_ptr<const std::string> encoded);
+  // What an entry costs besides its encoded state (its nodes and the run's fields), counted
+  // against the capacity so that many small runs are bounded by memory too.
+  static constexpr std::size_t kEntryOverhead = 160;
+
+  // The run stored under `key`, or null.
+  std::shared_ptr<const CachedRun> find(const SpanKey& key);
+  // Stores `run` under `key` (replacing what was there), then drops the least recently used
+  // entries of its shard beyond the capacity.
+  void insert(const SpanKey& key, std::shared_ptr<const CachedRun> run);
 
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   // Of the hits, those of keys made by versioned_span_key().
@@ -83,7 +109,8 @@ class SpanCache {
   };
   struct Entry {
     SpanKey key;
-    std::shared_ptr<const std::string> encoded;
+    std::shared_ptr<const CachedRun> run;
+    std::size_t bytes() const { return run->state.size() + kEntryOverhead; }
   };
   struct Shard {
     Mutex mutex;

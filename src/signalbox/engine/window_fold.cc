@@ -1,8 +1,10 @@
 #include "signalbox/engine/window_fold.h"
 
 #include <algorithm>
+
 #include <stdexcept>
 #include <tuple>
+#include "signalbox/engine/settled_runs.h"
 
 namespace signalbox {
 
@@ -121,14 +123,38 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
     stored.reserve(run.size());
     for (std::size_t i : run) stored.push_back(&tiles.tile(i));
     key = run_key(signal, stored, *runs);
-    if (std::shared_ptr<const std::string> hit = cache->find(key)) return aggregator.decode(*hit);
+    if (std::shared_ptr<const CachedRun> hit = cache->find(key))
+      return aggregator.decode(hit->state);
   }
   std::unique_ptr<State> merged = aggregator.make_state();
   for (std::size_t i : run) merge_tile(aggregator, *merged, tiles, i, observer);
-  auto encoded = std::make_shared<std::string>();
-  aggregator.encode(*merged, *encoded);
-  if (cache) cache->insert(key, encoded);
-  return aggregator.decode(*encoded);
+  auto cached = std::make_shared<CachedRun>();
+  aggregator.encode(*merged, cached->state);
+  cached->tiles = run.size();
+  if (cache) cache->insert(key, cached);
+  return aggregator.decode(cached->state);
+}
+
+// The leading run of `plan` merged at any size and cached under `key` (settled_runs.h), with
+// what a query needs to use it before reading. The merged state itself goes on: a query that
+// finds the run gets its decoded copy, an equal state (Aggregator::decode), and a miss, which
+// every user's first query of the day is, does not pay a decode.
+template <typename ForEachLeading>
+std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan& plan,
+                                          ForEachLeading&& leading, DecodedTiles& tiles,
+                                          FoldObserver* observer, SpanCache& cache,
+                                          const SpanKey& key) {
+  const Aggregator& aggregator = signal.aggregator();
+  std::unique_ptr<State> merged = aggregator.make_state();
+  auto run = std::make_shared<CachedRun>();
+  leading([&](std::size_t i) {
+    merge_tile(aggregator, *merged, tiles, i, observer);
+    ++run->tiles;
+  });
+  aggregator.encode(*merged, run->state);
+  if (plan.base) run->base_through = plan.base_through;
+  cache.insert(key, std::move(run));
+  return merged;
 }
 
 }  // namespace
@@ -136,7 +162,8 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
-                                   FoldObserver* observer, const SpanLookup* runs) {
+                                   FoldObserver* observer, const SpanLookup* runs,
+                                   const CachedRun* leading_found) {
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
   // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
@@ -148,8 +175,15 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
     return merged_run(signal, run, tiles, observer, runs);
   };
   auto leading = [&](auto&& fn) { for_each_leading_tile(plan, days, tiles, fn); };
-  std::unique_ptr<State> state =
-      cached_run(leading, tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));
+  std::unique_ptr<State> state;
+  std::optional<SpanKey> settled_key;
+  if (runs && runs->by_version()) settled_key = leading_run_key(*runs, signal.state_id(), plan);
+  if (leading_found)
+    state = aggregator.decode(leading_found->state);
+  else if (settled_key)  // looked up before the read, and missed
+    state = merged_settled_run(signal, plan, leading, tiles, observer, *runs->cache, *settled_key);
+  else
+    state = cached_run(leading, tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));
   if (!state) {
     state = aggregator.make_state();
     leading([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });

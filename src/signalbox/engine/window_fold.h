@@ -63,9 +63,17 @@ inline constexpr std::size_t kMinCachedRunBytes = 2048;
 // found in `runs`' cache is not merged again (and `observer` is then not told of its tiles:
 // explain passes no cache). The one evaluation of a window: queries and explain both answer
 // through it. `observer` and `runs` may be null.
+//
+// Where `runs` keys by the user's tile version, the leading run is keyed by its days
+// (settled_runs.h) and cached at any size: `leading_found` is the run the query found before
+// reading (its tiles were then not read, and are not merged), null when it missed, and the
+// run merged here is cached for the next query. A leading run is merged first either way, so
+// the encoding round trip is all that differs from a window that did not cache it, and that
+// gives an equal state (Aggregator::decode).
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
-                                   FoldObserver* observer, const SpanLookup* runs = nullptr);
+                                   FoldObserver* observer, const SpanLookup* runs = nullptr,
+                                   const CachedRun* leading_found = nullptr);
 
 }  // namespace signalbox

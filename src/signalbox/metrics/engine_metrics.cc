@@ -95,6 +95,10 @@ std::vector<prometheus::MetricFamily> EngineMetrics::Collect() const {
       "Accepted events that were already stored, so changed nothing.", count(c.events_duplicate));
   one("signalbox_queries_total", MetricType::Counter,
       "User queries run since start (a batchGet runs one per user id).", count(c.queries));
+  one("signalbox_query_tiles_read_total", MetricType::Counter,
+      "Stored tile parts (one state's part of one tile) queries read; runs of past days found "
+      "in the span cache before the read leave theirs unread.",
+      count(c.query_tiles_read));
   // The store reports an empty stream as a time far before the epoch.
   one("signalbox_stream_time_seconds", MetricType::Gauge,
       "Stream time: the highest event ts ingested, in seconds since the Unix epoch (0 before "

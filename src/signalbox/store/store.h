@@ -65,6 +65,29 @@ struct StoredTile {
   std::string_view state;
 };
 
+// Which of a user's tiles StoreSnapshot::tiles reads: the base tile or not, the day tiles
+// starting in any of `day_ranges` (closed [first, last] ranges of starts, ascending and
+// disjoint), and the hour tiles starting in [hours_from, hours_to]. A query whose runs of
+// settled days are cached reads around them: a store may seek past what is not asked for.
+struct TileSelection {
+  bool base = true;
+  std::vector<std::pair<TimeMs, TimeMs>> day_ranges;
+  TimeMs hours_from = 0;
+  TimeMs hours_to = -1;
+
+  // The base tile, and the day and hour tiles whose start lies in [from, to].
+  static TileSelection between(TimeMs from, TimeMs to) {
+    return TileSelection{true, {{from, to}}, from, to};
+  }
+  // Whether a day or hour tile starting at `start`, of kind `kind`, is selected.
+  bool selects(TileKind kind, TimeMs start) const {
+    if (kind == TileKind::kBase) return base;
+    if (kind == TileKind::kHour) return start >= hours_from && start <= hours_to;
+    return std::any_of(day_ranges.begin(), day_ranges.end(),
+                       [&](const auto& r) { return start >= r.first && start <= r.second; });
+  }
+};
+
 // Everything one ingest batch writes, applied atomically: the events, their ids for
 // deduplication, the tile deltas and the new stream time.
 struct CommitBatch {
@@ -140,9 +163,15 @@ class StoreSnapshot {
   // The parts of the user's tiles a query over [from, to] can use, for the states in
   // `state_ids` (ascending): the base tile's, then the day tiles', then the hour tiles' whose
   // start lies in [from, to]; each kind by start, each tile's states by id.
+  std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
+                                TimeMs from, TimeMs to) {
+    return tiles(user_id, state_ids, TileSelection::between(from, to));
+  }
+  // The same for the tiles `selection` names: the base tile's parts, then the day tiles', then
+  // the hour tiles'; each kind by start, each tile's states by id.
   virtual std::vector<StoredTile> tiles(std::uint64_t user_id,
-                                        std::span<const std::uint64_t> state_ids, TimeMs from,
-                                        TimeMs to) = 0;
+                                        std::span<const std::uint64_t> state_ids,
+                                        const TileSelection& selection) = 0;
   // Up to `limit` distinct user ids >= `from` that have raw events stored, ascending. Costs
   // about one seek per user returned, however many events each has (for listing users to
   // browse, not for analytics).

@@ -181,8 +181,9 @@ class RedisSnapshot final : public StoreSnapshot {
   TimeMs expired_through() const override { return expired_through_; }
   void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
                    const std::function<void(std::string_view)>& fn) override;
+  using StoreSnapshot::tiles;
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
-                                TimeMs from, TimeMs to) override;
+                                const TileSelection& selection) override;
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
   bool holds_user(std::uint64_t user_id) override;
 
@@ -646,11 +647,11 @@ void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
 }
 
 std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id,
-                                             std::span<const std::uint64_t> state_ids, TimeMs from,
-                                             TimeMs to) {
+                                             std::span<const std::uint64_t> state_ids,
+                                             const TileSelection& selection) {
   std::vector<StoredTile> out;
   for (const auto& [key, value] : user(user_id).tiles) {
-    if (key.kind != TileKind::kBase && (key.start < from || key.start > to)) continue;
+    if (!selection.selects(key.kind, key.start)) continue;
     append_stored_tiles(key, value, state_ids, out);
   }
   return out;

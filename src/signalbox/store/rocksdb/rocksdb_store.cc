@@ -1002,51 +1002,60 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return tile_versions_.at(user, snapshot_->GetSequenceNumber());
   }
 
+  using StoreSnapshot::tiles;
   std::vector<StoredTile> tiles(std::uint64_t user, std::span<const std::uint64_t> state_ids,
-                                TimeMs from, TimeMs to) override {
+                                const TileSelection& selection) override {
     std::vector<StoredTile> out;
-    // A seek costs far more than a step (it positions an iterator in every level), and a
-    // user's base, day and hour tiles are adjacent keys: the iterator walks on from one kind
-    // into the next and seeks again only to skip tiles before `from`. The keys stepped over
-    // lie between ones already read, so none of the kind's tiles in [from, to] is missed.
     bool positioned = false;
-    for (TileKind kind : {TileKind::kBase, TileKind::kDay, TileKind::kHour}) {
-      const bool base = kind == TileKind::kBase;
-      TileKey first{user, kind, base ? 0 : from};
-      const std::string start = tile_key(first);
-      const std::string prefix = rocksdb_keys::tile_kind_prefix(user, kind);
-      // The values not flushed yet, by start, each added to its stored tile or alone.
-      const std::vector<UnflushedTiles::Tile> unflushed =
-          unflushed_.tiles(user, kind, first.start, base ? 0 : to);
-      std::size_t next = 0;
-      if (!positioned || !tiles_->Valid() || tiles_->key().compare(rocksdb::Slice(start)) < 0)
-        tiles_->Seek(start);
-      positioned = true;
-      for (; tiles_->Valid(); tiles_->Next()) {
-        std::string_view key = tiles_->key().ToStringView();
-        if (!key.starts_with(prefix)) break;
-        TileKey parsed = parse_tile_key(key);
-        if (!base && parsed.start > to) break;
-        for (; next < unflushed.size() && unflushed[next].key.start < parsed.start; ++next)
-          append_unflushed(unflushed[next], std::nullopt, state_ids, out);
-        const std::string_view value = tiles_->value().ToStringView();
-        if (next < unflushed.size() && unflushed[next].key.start == parsed.start)
-          append_unflushed(unflushed[next++], value, state_ids, out);
-        else
-          append_stored_tiles(parsed, keep(value), state_ids, out);
-        if (base) {
-          tiles_->Next();  // a user has one base tile
-          break;
-        }
-      }
-      check(tiles_->status(), "read tiles");
-      for (; next < unflushed.size(); ++next)
-        append_unflushed(unflushed[next], std::nullopt, state_ids, out);
-    }
+    if (selection.base) read_tiles(user, TileKind::kBase, 0, 0, state_ids, positioned, out);
+    for (const auto& [first, last] : selection.day_ranges)
+      read_tiles(user, TileKind::kDay, first, last, state_ids, positioned, out);
+    if (selection.hours_from <= selection.hours_to)
+      read_tiles(user, TileKind::kHour, selection.hours_from, selection.hours_to, state_ids,
+                 positioned, out);
     return out;
   }
 
  private:
+  // Appends the parts of the user's tiles of `kind` starting in [first, last] (the base tile
+  // for kBase). A seek costs far more than a step (it positions an iterator in every level),
+  // and a user's base, day and hour tiles are adjacent keys: once `positioned`, the iterator
+  // walks on from where the range before left it and seeks only to skip tiles before `first`.
+  // The keys stepped over lie between ones already read, so none of the range is missed.
+  void read_tiles(std::uint64_t user, TileKind kind, TimeMs first, TimeMs last,
+                  std::span<const std::uint64_t> state_ids, bool& positioned,
+                  std::vector<StoredTile>& out) {
+    const bool base = kind == TileKind::kBase;
+    const std::string start = tile_key(TileKey{user, kind, first});
+    const std::string prefix = rocksdb_keys::tile_kind_prefix(user, kind);
+    // The values not flushed yet, by start, each added to its stored tile or alone.
+    const std::vector<UnflushedTiles::Tile> unflushed = unflushed_.tiles(user, kind, first, last);
+    std::size_t next = 0;
+    if (!positioned || !tiles_->Valid() || tiles_->key().compare(rocksdb::Slice(start)) < 0)
+      tiles_->Seek(start);
+    positioned = true;
+    for (; tiles_->Valid(); tiles_->Next()) {
+      std::string_view key = tiles_->key().ToStringView();
+      if (!key.starts_with(prefix)) break;
+      TileKey parsed = parse_tile_key(key);
+      if (!base && parsed.start > last) break;
+      for (; next < unflushed.size() && unflushed[next].key.start < parsed.start; ++next)
+        append_unflushed(unflushed[next], std::nullopt, state_ids, out);
+      const std::string_view value = tiles_->value().ToStringView();
+      if (next < unflushed.size() && unflushed[next].key.start == parsed.start)
+        append_unflushed(unflushed[next++], value, state_ids, out);
+      else
+        append_stored_tiles(parsed, keep(value), state_ids, out);
+      if (base) {
+        tiles_->Next();  // a user has one base tile
+        break;
+      }
+    }
+    check(tiles_->status(), "read tiles");
+    for (; next < unflushed.size(); ++next)
+      append_unflushed(unflushed[next], std::nullopt, state_ids, out);
+  }
+
   TimeMs read_time(rocksdb::ColumnFamilyHandle* family, const char* key) {
     std::string value;
     rocksdb::Status status = db_->Get(read_, family, key, &value);

@@ -177,6 +177,20 @@ TEST(SpanCacheEngine, RunsFoundBeforeTheReadLeaveTheirDaysUnread) {
   ingest_at(engine.stream_time());
   EXPECT_LE(read_twice("after today's events").first, found + 8 * users)
       << "today's events change no run of past days";
+  // As of a later day than stream time's, today's tiles lie inside the runs: today's events
+  // change them without moving the version, so such runs must not be keyed by it.
+  const TimeMs tomorrow = floor_day(engine.stream_time()) + kDayMs + 5 * kHourMs;
+  auto check_tomorrow = [&](const std::string& when) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      EXPECT_EQ(
+          diff(world.expected(accepted, user, tomorrow), engine.query(user, {}, tomorrow), 1e-9),
+          "")
+          << "user " << user << ", as of tomorrow, " << when;
+    }
+  };
+  check_tomorrow("first");
+  ingest_at(engine.stream_time());
+  check_tomorrow("after today's events");
   ingest_at(engine.stream_time() - 3 * kDayMs);
   EXPECT_GT(read_twice("after late events").first, found + 8 * users)
       << "the runs holding the late day are read again";

@@ -90,7 +90,7 @@ class SpanCache {
 
   // What an entry costs besides its encoded state (its nodes and the run's fields), counted
   // against the capacity so that many small runs are bounded by memory too.
-  static constexpr std::size_t kEntryOverhead = 160;
+  static constexpr std::size_t kEntryOverhead = 192;
 
   // The run stored under `key`, or null.
   std::shared_ptr<const CachedRun> find(const SpanKey& key);

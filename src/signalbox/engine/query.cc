@@ -266,65 +266,91 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
   return selection;
 }
 
+namespace {
+
+// The states a query reads, ascending, each with the earliest tile start its windows use.
+struct StatesAsked {
+  std::vector<std::uint64_t> ids;
+  std::vector<TimeMs> from;  // by index into ids
+  TimeMs earliest = 0;       // of them all, and no later than the day of the query
+};
+
+StatesAsked states_asked(const std::vector<std::unique_ptr<Signal>>& signals,
+                         const std::vector<SignalRequest>& requests, TimeMs at, TimeMs retention) {
+  std::vector<std::pair<std::uint64_t, TimeMs>> states;
+  for (std::size_t s = 0; s < signals.size(); ++s)
+    if (!requests[s].name.empty())
+      states.emplace_back(signals[s]->state_id(), tiles_needed_from(requests[s], at, retention));
+  std::sort(states.begin(), states.end());
+  StatesAsked asked;
+  asked.earliest = floor_day(at);
+  for (const auto& [state_id, from] : states) {
+    if (asked.ids.empty() || asked.ids.back() != state_id) {  // the earliest start sorts first
+      asked.ids.push_back(state_id);
+      asked.from.push_back(from);
+    }
+    asked.earliest = std::min(asked.earliest, from);
+  }
+  return asked;
+}
+
+// Reads, in one pass over the user's tiles, the parts of the states asked that `selection`
+// names and some window can use, and hands each state its own in `tiles`. Returns the parts
+// read.
+std::size_t read_tiles(StoreSnapshot& snapshot, std::uint64_t user_id, const StatesAsked& asked,
+                       const TileSelection& selection,
+                       std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles) {
+  std::vector<StoredTile> read = snapshot.tiles(user_id, asked.ids, selection);
+  // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
+  // of thousand); a tile's state found by its place among the few ids asked for, not by a
+  // hash lookup per tile.
+  auto index_of = [&](std::uint64_t state_id) {
+    return static_cast<std::size_t>(std::lower_bound(asked.ids.begin(), asked.ids.end(), state_id) -
+                                    asked.ids.begin());
+  };
+  std::vector<std::size_t> counts(asked.ids.size(), 0);
+  for (const StoredTile& tile : read) ++counts[index_of(tile.state_id)];
+  std::vector<std::vector<StoredTile>*> state_tiles(asked.ids.size());
+  for (std::size_t i = 0; i < asked.ids.size(); ++i) {
+    state_tiles[i] = &tiles[asked.ids[i]];
+    state_tiles[i]->reserve(state_tiles[i]->size() + counts[i]);
+  }
+  for (StoredTile& tile : read) {
+    const std::size_t i = index_of(tile.state_id);
+    if (tile.kind != TileKind::kBase && tile.start < asked.from[i]) continue;
+    state_tiles[i]->push_back(tile);
+  }
+  return read.size();
+}
+
+// The covered_through of the base tile of a signal without windows: from the leading run
+// found before the read (`found`, its only plan's), else from the base tile read, if any.
+std::optional<TimeMs> base_through(const std::vector<std::shared_ptr<const CachedRun>>& found,
+                                   const std::vector<StoredTile>& tiles) {
+  if (!found.empty() && found.front()) return found.front()->base_through;
+  for (const StoredTile& t : tiles)
+    if (t.kind == TileKind::kBase) return t.covered_through;
+  return std::nullopt;
+}
+
+}  // namespace
+
 QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                                std::optional<TimeMs> as_of, bool find_runs) {
-  auto needed = [&](std::size_t s) { return !requests[s].name.empty(); };
   const TimeMs at = as_of ? *as_of : wall_clock_ms();
   if (at < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
   QueryInputs inputs;
   inputs.as_of = at;
-
-  std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
-  const TimeMs retention = config_.event_store.retention;
-  if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
   inputs.plans.resize(signals_.size());
   inputs.leading_runs.resize(signals_.size());
 
-  // The states asked for, ascending, each with the earliest start any of its windows reads.
-  std::vector<std::uint64_t> state_ids;
-  std::vector<TimeMs> state_from;
-  TimeMs from = floor_day(at);
-  {
-    std::vector<std::pair<std::uint64_t, TimeMs>> states;
-    for (std::size_t s = 0; s < signals_.size(); ++s)
-      if (needed(s))
-        states.emplace_back(signals_[s]->state_id(), tiles_needed_from(requests[s], at, retention));
-    std::sort(states.begin(), states.end());
-    for (const auto& [state_id, state_from_time] : states) {
-      if (state_ids.empty() || state_ids.back() != state_id) {  // the earliest start sorts first
-        state_ids.push_back(state_id);
-        state_from.push_back(state_from_time);
-      }
-      from = std::min(from, state_from_time);
-    }
-  }
-
-  // Read, in one pass over the user's tiles, only the states and the time some window asked
-  // for can use; then hand each state its own.
-  std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles = inputs.tiles;
+  std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
+  if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
+  const StatesAsked asked = states_asked(signals_, requests, at, config_.event_store.retention);
   auto read = [&](const TileSelection& selection) {
-    std::vector<StoredTile> read = snapshot->tiles(user_id, state_ids, selection);
-    inputs.read_any_tile = inputs.read_any_tile || !read.empty();
-    inputs.tiles_read += read.size();
-    // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
-    // of thousand); a tile's state found by its place among the few ids asked for, not by a
-    // hash lookup per tile.
-    auto index_of = [&](std::uint64_t state_id) {
-      return static_cast<std::size_t>(
-          std::lower_bound(state_ids.begin(), state_ids.end(), state_id) - state_ids.begin());
-    };
-    std::vector<std::size_t> counts(state_ids.size(), 0);
-    for (const StoredTile& tile : read) ++counts[index_of(tile.state_id)];
-    std::vector<std::vector<StoredTile>*> state_tiles(state_ids.size());
-    for (std::size_t i = 0; i < state_ids.size(); ++i) {
-      state_tiles[i] = &tiles[state_ids[i]];
-      state_tiles[i]->reserve(counts[i]);
-    }
-    for (StoredTile& tile : read) {
-      const std::size_t i = index_of(tile.state_id);
-      if (tile.kind != TileKind::kBase && tile.start < state_from[i]) continue;
-      state_tiles[i]->push_back(tile);
-    }
+    const std::size_t parts = read_tiles(*snapshot, user_id, asked, selection, inputs.tiles);
+    inputs.tiles_read += parts;
+    inputs.read_any_tile = inputs.read_any_tile || parts > 0;
   };
   // With runs found by version, the windowed signals are planned before the read, on the
   // horizons the snapshot gives before it; a store whose horizons move with a user's read
@@ -333,34 +359,28 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   std::optional<OnlineState> planned_on;
   if (inputs.runs.by_version()) {
     planned_on = online_state_of(*snapshot);
-    read(select_around_found_runs(requests, *planned_on, from, inputs));
+    read(select_around_found_runs(requests, *planned_on, asked.earliest, inputs));
   } else {
-    read(TileSelection::between(from, at));
+    read(TileSelection::between(asked.earliest, at));
   }
   const OnlineState online = online_state_of(*snapshot);
   if (planned_on && !(*planned_on == online)) {
     planned_on.reset();
     for (auto& found : inputs.leading_runs) found.clear();
-    tiles.clear();
+    inputs.tiles.clear();
     inputs.read_any_tile = false;
-    read(TileSelection::between(from, at));
+    read(TileSelection::between(asked.earliest, at));
   }
 
   for (std::size_t s = 0; s < signals_.size(); ++s) {
-    if (!needed(s)) continue;
-    if (requests[s].windowed) {
-      if (!planned_on) inputs.plans[s] = plan_signal(requests[s], at, online, std::nullopt);
-      continue;
+    if (requests[s].name.empty()) continue;
+    if (!requests[s].windowed) {
+      inputs.plans[s] = plan_signal(
+          requests[s], at, online,
+          base_through(inputs.leading_runs[s], inputs.tiles.at(signals_[s]->state_id())));
+    } else if (!planned_on) {
+      inputs.plans[s] = plan_signal(requests[s], at, online, std::nullopt);
     }
-    std::optional<TimeMs> base_through;
-    const std::vector<std::shared_ptr<const CachedRun>>& found = inputs.leading_runs[s];
-    if (!found.empty() && found.front()) {
-      base_through = found.front()->base_through;
-    } else {
-      for (const StoredTile& t : tiles.at(signals_[s]->state_id()))
-        if (t.kind == TileKind::kBase) base_through = t.covered_through;
-    }
-    inputs.plans[s] = plan_signal(requests[s], at, online, base_through);
   }
 
   // The raw events of all partial ends, in one pass per merged range.

@@ -79,56 +79,84 @@ TEST(SpanCacheEngine, LateEventsIntoCachedDaysChangeTheAnswer) {
   EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
 }
 
+// Five users with 60 days of events in an engine with the span cache, windows up to 90 days;
+// what a test adds is checked against the reference, which never caches.
+class CachedUsers {
+ public:
+  static constexpr std::size_t kUsers = 5;
+
+  CachedUsers()
+      : world_(7 * kDayMs, {"1d", "7d", "30d", "90d"}),
+        engine_(world_.config),
+        accepted_(
+            world_.ingest_spread(engine_, kUsers, 6000, kStart, 60 * kDayMs - 6 * kHourMs, 500)) {}
+
+  Engine& engine() { return engine_; }
+  const SpanCache& cache() { return *engine_.span_cache(); }
+  TimeMs stream_time() { return engine_.stream_time(); }
+
+  // Ingests `events` events at `ts`, each of one of the users.
+  void ingest_at(TimeMs ts, std::size_t events = 1) {
+    std::vector<Event> batch;
+    for (std::size_t i = 0; i < events; ++i)
+      batch.push_back(world_.make_event(kUsers, ts, serial_++));
+    IngestResult r = engine_.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    for (const Event& e : batch) accepted_.push_back(world_.to_ref(e));
+  }
+
+  // Queries every user as of `at` (stream time when absent), each answer checked against the
+  // reference; returns the tile parts the queries read.
+  std::uint64_t check_all(const std::string& when, std::optional<TimeMs> at = std::nullopt) {
+    const TimeMs as_of = at ? *at : stream_time();
+    const std::uint64_t before = engine_.counters().query_tiles_read.load();
+    for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
+      EXPECT_EQ(diff(world_.expected(accepted_, user, as_of), engine_.query(user, {}, as_of), 1e-9),
+                "")
+          << "user " << user << ", " << when;
+    }
+    return engine_.counters().query_tiles_read.load() - before;
+  }
+
+ private:
+  World world_;
+  Engine engine_;
+  std::vector<RefEvent> accepted_;
+  std::uint64_t serial_ = 100000;
+};
+
 // Events of the stream's current day leave the runs of earlier days found by version (they
 // change no tile of those days); a late event, and the fold of old days into base tiles, make
 // the runs they touch merged again. Every answer stays the reference's.
 TEST(SpanCacheEngine, TodaysEventsKeepRunsOfEarlierDaysAndLateOnesReplaceThem) {
-  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
-  Engine engine(world.config);
-  const std::size_t users = 5;
-  std::vector<RefEvent> accepted =
-      world.ingest_spread(engine, users, 6000, kStart, 60 * kDayMs - 6 * kHourMs, 500);
-  std::uint64_t serial = 100000;
-  auto ingest_at = [&](TimeMs ts) {
-    const std::vector<Event> batch = {world.make_event(users, ts, serial++)};
-    IngestResult r = engine.ingest(batch);
-    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
-    accepted.push_back(world.to_ref(batch.front()));
-  };
-  auto check_all = [&](const std::string& when) {
-    const TimeMs at = engine.stream_time();
-    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-      EXPECT_EQ(diff(world.expected(accepted, user, at), engine.query(user, {}, at), 1e-9), "")
-          << "user " << user << ", " << when;
-    }
-  };
-  const SpanCache& cache = *engine.span_cache();
-  check_all("first query");
+  CachedUsers users;
+  const SpanCache& cache = users.cache();
+  users.check_all("first query");
   std::uint64_t before = cache.version_hits();
-  check_all("second query");
+  users.check_all("second query");
   // What a query of every user finds by version when nothing changed: all its runs of earlier
   // days.
   const std::uint64_t per_query = cache.version_hits() - before;
   ASSERT_GT(per_query, 0u);
   for (int round = 0; round < 5; ++round) {
     // Events at stream time (so the windows stay where they are): today's tiles change.
-    ingest_at(engine.stream_time());
+    users.ingest_at(users.stream_time());
     before = cache.version_hits();
-    check_all("after today's event " + std::to_string(round));
+    users.check_all("after today's event " + std::to_string(round));
     EXPECT_EQ(cache.version_hits() - before, per_query)
         << "round " << round << ": every run of earlier days is found as before";
   }
   // A late event three days back: the runs holding that day are merged again.
   const std::uint64_t misses = cache.misses();
-  ingest_at(engine.stream_time() - 3 * kDayMs);
-  check_all("after a late event");
+  users.ingest_at(users.stream_time() - 3 * kDayMs);
+  users.check_all("after a late event");
   EXPECT_GT(cache.misses(), misses);
   // Into the next day: yesterday's tiles are settled now, and runs end a day later.
-  ingest_at(floor_day(engine.stream_time()) + kDayMs + kHourMs);
-  check_all("the next day");
-  ingest_at(engine.stream_time());
+  users.ingest_at(floor_day(users.stream_time()) + kDayMs + kHourMs);
+  users.check_all("the next day");
+  users.ingest_at(users.stream_time());
   before = cache.version_hits();
-  check_all("the next day, again");
+  users.check_all("the next day, again");
   EXPECT_GT(cache.version_hits(), before);
 }
 
@@ -138,66 +166,37 @@ TEST(SpanCacheEngine, TodaysEventsKeepRunsOfEarlierDaysAndLateOnesReplaceThem) {
 // caches; so after today's events, a late event, and the weekly fold of old days into base
 // tiles, which the runs of signals without windows start from.
 TEST(SpanCacheEngine, RunsFoundBeforeTheReadLeaveTheirDaysUnread) {
-  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
-  Engine engine(world.config);
-  const std::size_t users = 5;
-  std::vector<RefEvent> accepted =
-      world.ingest_spread(engine, users, 6000, kStart, 60 * kDayMs - 6 * kHourMs, 500);
-  std::uint64_t serial = 100000;
-  auto ingest_at = [&](TimeMs ts) {
-    std::vector<Event> batch;
-    for (std::size_t u = 0; u < users; ++u) batch.push_back(world.make_event(users, ts, serial++));
-    IngestResult r = engine.ingest(batch);
-    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
-    for (const Event& e : batch) accepted.push_back(world.to_ref(e));
-  };
-  // Queries every user as of stream time; the tile parts they read.
-  auto check_all = [&](const std::string& when) {
-    const TimeMs at = engine.stream_time();
-    const std::uint64_t before = engine.counters().query_tiles_read.load();
-    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-      EXPECT_EQ(diff(world.expected(accepted, user, at), engine.query(user, {}, at), 1e-9), "")
-          << "user " << user << ", " << when;
-    }
-    return engine.counters().query_tiles_read.load() - before;
-  };
+  CachedUsers users;
+  const std::size_t n = CachedUsers::kUsers;
   // Each step changes what is stored, then every user is queried twice: the first query reads
   // (some) runs anew, the second finds them all.
   auto read_twice = [&](const std::string& when) {
-    const std::uint64_t first = check_all(when);
-    const std::uint64_t misses = engine.span_cache()->misses();
-    const std::uint64_t second = check_all(when + ", again");
-    EXPECT_EQ(engine.span_cache()->misses(), misses) << when << ": every run is found";
+    const std::uint64_t first = users.check_all(when);
+    const std::uint64_t misses = users.cache().misses();
+    const std::uint64_t second = users.check_all(when + ", again");
+    EXPECT_EQ(users.cache().misses(), misses) << when << ": every run is found";
     EXPECT_GT(second, 0u) << when << ": the hours of partial days are still read";
     return std::make_pair(first, second);
   };
   const auto [anew, found] = read_twice("first query");
   // Of 60 days of day tiles and the last nine days' hour tiles, the hours alone.
   EXPECT_LT(found * 5, anew * 4) << "the days of the runs found are not read";
-  ingest_at(engine.stream_time());
-  EXPECT_LE(read_twice("after today's events").first, found + 8 * users)
+  users.ingest_at(users.stream_time(), n);
+  EXPECT_LE(read_twice("after today's events").first, found + 8 * n)
       << "today's events change no run of past days";
   // As of a later day than stream time's, today's tiles lie inside the runs: today's events
   // change them without moving the version, so such runs must not be keyed by it.
-  const TimeMs tomorrow = floor_day(engine.stream_time()) + kDayMs + 5 * kHourMs;
-  auto check_tomorrow = [&](const std::string& when) {
-    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-      EXPECT_EQ(
-          diff(world.expected(accepted, user, tomorrow), engine.query(user, {}, tomorrow), 1e-9),
-          "")
-          << "user " << user << ", as of tomorrow, " << when;
-    }
-  };
-  check_tomorrow("first");
-  ingest_at(engine.stream_time());
-  check_tomorrow("after today's events");
-  ingest_at(engine.stream_time() - 3 * kDayMs);
-  EXPECT_GT(read_twice("after late events").first, found + 8 * users)
+  const TimeMs tomorrow = floor_day(users.stream_time()) + kDayMs + 5 * kHourMs;
+  users.check_all("as of tomorrow", tomorrow);
+  users.ingest_at(users.stream_time(), n);
+  users.check_all("as of tomorrow, after today's events", tomorrow);
+  users.ingest_at(users.stream_time() - 3 * kDayMs, n);
+  EXPECT_GT(read_twice("after late events").first, found + 8 * n)
       << "the runs holding the late day are read again";
   // A week on: the fold moves old days into base tiles.
-  ingest_at(floor_day(engine.stream_time()) + 8 * kDayMs + kHourMs);
+  users.ingest_at(floor_day(users.stream_time()) + 8 * kDayMs + kHourMs, n);
   read_twice("a week on");
-  ingest_at(engine.stream_time() - 2 * kDayMs);
+  users.ingest_at(users.stream_time() - 2 * kDayMs, n);
   read_twice("a late event after the fold");
 }
 

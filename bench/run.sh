@@ -159,6 +159,12 @@ if [[ "$(cat "$data/stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "$stamp" >"$data/stamp"
 fi
 lines="$(wc -l <"$data/events.ndjson")"
+# Queries are as of stream time once the whole log is in: the ts of its last event, what "now"
+# is for a live service. (The data's end, end_ms, is the next midnight, as of which the stream's
+# current day would be a whole day of the windows: a moment a live service sees only while its
+# stream time crosses midnight.)
+query_ms="$(awk 'match($0, /"ts":[0-9]+/) { t = substr($0, RSTART + 5, RLENGTH - 5) + 0; if (t > m) m = t }
+                 END { printf "%.0f", m }' "$data/events.ndjson")"
 # Heavy users: the tier's; light users: a deterministic sample of those at or below the median.
 awk '{ if (match($0, /"user_id":[0-9]+/)) n[substr($0, RSTART + 10, RLENGTH - 10)]++ }
      END { for (u in n) print n[u], u }' "$data/events.ndjson" | sort -k1,1nr -k2,2n >"$work/users_by_count.txt"
@@ -209,12 +215,12 @@ start_redis() {  # start_redis PORT LOG: a redis-server of this run, without per
 }
 query_tier() {  # query_tier PORT TIER LABEL_SUFFIX WHAT: saturation, then half of it at a fixed rate
   echo "== $4queries, $2 users: saturation"
-  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$end_ms" --duration "$duration" \
+  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$query_ms" --duration "$duration" \
     --connections "$connections" --label "q_sat_$2$3" --metrics "$metrics"
   local half
   half="$(awk -v r="$(get "q_sat_$2$3.rps")" 'BEGIN { printf "%.0f", r / 2 }')"
   echo "== $4queries, $2 users: fixed rate $half/s (half of saturation)"
-  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$end_ms" --duration "$duration" \
+  "$http_load" query --port "$1" --users "$work/$2.txt" --as-of "$query_ms" --duration "$duration" \
     --connections "$fixed_connections" --rate "$half" --label "q_fixed_$2$3" --metrics "$metrics"
 }
 # The box's HTTP ceiling: nginx (Debian's nginx-light) serving each light user's answer, the
@@ -228,7 +234,7 @@ http_ceiling() {  # http_ceiling SERVE_PORT: the nginx_light run
   www="$(mktemp -d "${TMPDIR:-/tmp}/signalbox-bench-www.XXXXXX")"
   temp_dirs+=("$www")
   echo "== HTTP ceiling: the light users' answers from serve, as static files for nginx"
-  awk -v port="$1" -v as_of="$end_ms" -v www="$www" 'NF {
+  awk -v port="$1" -v as_of="$query_ms" -v www="$www" 'NF {
       printf "url = \"http://127.0.0.1:%s/v1/users/%s/signals?as_of=%s\"\n", port, $1, as_of
       printf "output = \"%s/v1/users/%s/signals\"\n", www, $1 }' "$work/light.txt" >"$dir/fetch.curl"
   curl --silent --show-error --fail --fail-early --create-dirs --config "$dir/fetch.curl" ||
@@ -276,7 +282,7 @@ CONF
   first="$(awk 'NF { print $1; exit }' "$work/light.txt")"
   for _ in $(seq 100); do
     curl --silent --fail --output "$dir/first.json" \
-      "http://127.0.0.1:$ceiling_port/v1/users/$first/signals?as_of=$end_ms" 2>/dev/null && break
+      "http://127.0.0.1:$ceiling_port/v1/users/$first/signals?as_of=$query_ms" 2>/dev/null && break
     kill -0 "$nginx_pid" 2>/dev/null ||
       { cat "$dir/nginx.log" "$dir/error.log" >&2 2>/dev/null; echo "bench/run.sh: nginx exited" >&2; exit 1; }
     sleep 0.1
@@ -284,7 +290,7 @@ CONF
   cmp -s "$dir/first.json" "$www/v1/users/$first/signals" ||
     { echo "bench/run.sh: nginx does not serve user $first's answer (logs in $dir)" >&2; exit 1; }
   echo "== HTTP ceiling, light users: saturation (nginx, static files)"
-  "$http_load" query --port "$ceiling_port" --users "$work/light.txt" --as-of "$end_ms" --duration "$duration" \
+  "$http_load" query --port "$ceiling_port" --users "$work/light.txt" --as-of "$query_ms" --duration "$duration" \
     --connections "$connections" --label nginx_light --metrics "$metrics"
   kill -TERM "$nginx_pid"
   wait "$nginx_pid" || { echo "bench/run.sh: nginx exited with $? (logs in $dir)" >&2; exit 1; }
@@ -294,7 +300,7 @@ check_against_redis() {  # check_against_redis PORT LABEL_SUFFIX: sampled answer
   local tier
   for tier in heavy light; do
     "$redis_baseline" check --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
-      --as-of "$end_ms" --signalbox-port "$1" --sample "$check_sample" --label "check_$tier$2" \
+      --as-of "$query_ms" --signalbox-port "$1" --sample "$check_sample" --label "check_$tier$2" \
       --metrics "$metrics" || check_ok=0
   done
 }
@@ -507,7 +513,7 @@ for tier in light heavy; do
   if [[ $tier == light ]]; then http_ceiling "$port"; fi
   echo "== Redis baseline, $tier users: saturation"
   "$redis_baseline" query --port "$redis_port" --users "$work/$tier.txt" --pins "$data/pins.tsv" \
-    --as-of "$end_ms" --duration "$duration" --threads "$connections" --label "redis_$tier" --metrics "$metrics"
+    --as-of "$query_ms" --duration "$duration" --threads "$connections" --label "redis_$tier" --metrics "$metrics"
 done
 metric serve.rss_kb "$(awk '/VmRSS/ { print $2 }' /proc/"$serve_pid"/status)"
 metric serve.hwm_kb "$(awk '/VmHWM/ { print $2 }' /proc/"$serve_pid"/status)"
@@ -613,6 +619,7 @@ out="$root/bench/results.md"
     echo "| $run (baseline) | $(fmt "$(get "$run.connections")") | closed loop | $(fmt "$(get "$run.rps")") | $(ms "$(get "$run.p50_us")") | $(ms "$(get "$run.p99_us")") | $(ms "$(get "$run.p999_us")") | $errors |"
   done
   echo
+  echo "Queries (Signalbox, nginx, Redis baseline) are as of $query_ms ($(date -u -d "@$(( query_ms / 1000 ))" +%Y-%m-%dT%H:%M:%SZ)), the ts of the log's last event: stream time once it is all in."
   echo "Fixed-rate latencies count from each request's intended send time (no coordinated omission)."
   echo "nginx_light: the HTTP ceiling, nginx serving each light user's answer (the bytes serve gave) as a static file, the run of q_sat_light."
   echo "Redis baseline: pipelined load of $(fmt "$(get redis_load.events)") events at $(fmt "$(get redis_load.events_per_s)") events/s, $(fmt "$(get redis_load.used_memory_bytes)") bytes of Redis memory."

@@ -253,16 +253,7 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       if (!found[p]) days.emplace_back(whole->first, whole->second - 1);
     }
   }
-  // As few ranges as cover them: each gap costs the store a seek.
-  std::sort(days.begin(), days.end());
-  std::size_t kept = 0;
-  for (const auto& range : days) {
-    if (kept > 0 && range.first <= days[kept - 1].second + 1)
-      days[kept - 1].second = std::max(days[kept - 1].second, range.second);
-    else
-      days[kept++] = range;
-  }
-  days.resize(kept);
+  days = merge_ranges(std::move(days));  // each gap costs the store a seek
   return selection;
 }
 

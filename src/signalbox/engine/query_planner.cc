@@ -128,16 +128,20 @@ std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
     for (const WindowPlan& plan : signal_plans)
       for (const CoverPiece& piece : plan.pieces)
         if (piece.kind == CoverPiece::Kind::kRaw) ranges.emplace_back(piece.from, piece.to);
+  return merge_ranges(std::move(ranges));
+}
+
+std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges) {
   std::sort(ranges.begin(), ranges.end());
-  std::vector<std::pair<TimeMs, TimeMs>> merged;
-  merged.reserve(ranges.size());
+  std::size_t kept = 0;  // merged in place: the first `kept` are done
   for (const auto& r : ranges) {
-    if (!merged.empty() && r.first <= merged.back().second + 1)
-      merged.back().second = std::max(merged.back().second, r.second);
+    if (kept > 0 && r.first <= ranges[kept - 1].second + 1)
+      ranges[kept - 1].second = std::max(ranges[kept - 1].second, r.second);
     else
-      merged.push_back(r);
+      ranges[kept++] = r;
   }
-  return merged;
+  ranges.resize(kept);
+  return ranges;
 }
 
 }  // namespace signalbox

@@ -74,6 +74,10 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
                                     const OnlineState& state,
                                     std::optional<TimeMs> base_covered_through);
 
+// `ranges` (closed [from, to]) as few as cover them, ascending: ranges that overlap or touch
+// are merged, so that one pass over each reads everything once.
+std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges);
+
 // The raw event ranges of `plans` as few closed [from, to] ranges as possible, ascending:
 // ranges that overlap or touch are merged, so one scan reads each raw event once.
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(

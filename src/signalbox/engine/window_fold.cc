@@ -1,9 +1,9 @@
 #include "signalbox/engine/window_fold.h"
 
 #include <algorithm>
-
 #include <stdexcept>
 #include <tuple>
+
 #include "signalbox/engine/settled_runs.h"
 
 namespace signalbox {
@@ -110,6 +110,25 @@ SpanKey run_key(const Signal& signal, const std::vector<const StoredTile*>& stor
   return span_key(signal.state_id(), stored);
 }
 
+// A run of tiles merged into a state of its own, and that state encoded as the cache keeps it.
+struct MergedRun {
+  std::unique_ptr<State> state;
+  std::shared_ptr<CachedRun> cached;
+};
+
+// The tiles `for_each_index` visits (in the order merged), merged into a state of their own.
+template <typename ForEachIndex>
+MergedRun merge_run(const Aggregator& aggregator, ForEachIndex&& for_each_index,
+                    DecodedTiles& tiles, FoldObserver* observer) {
+  MergedRun out{aggregator.make_state(), std::make_shared<CachedRun>()};
+  for_each_index([&](std::size_t i) {
+    merge_tile(aggregator, *out.state, tiles, i, observer);
+    ++out.cached->tiles;
+  });
+  aggregator.encode(*out.state, out.cached->state);
+  return out;
+}
+
 // The merge of `run` (tile indices, in the order merged) into a state of its own, from the
 // cache of `runs` or merged here (and then cached), encoded and decoded either way.
 std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::size_t>& run,
@@ -126,13 +145,14 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
     if (std::shared_ptr<const CachedRun> hit = cache->find(key))
       return aggregator.decode(hit->state);
   }
-  std::unique_ptr<State> merged = aggregator.make_state();
-  for (std::size_t i : run) merge_tile(aggregator, *merged, tiles, i, observer);
-  auto cached = std::make_shared<CachedRun>();
-  aggregator.encode(*merged, cached->state);
-  cached->tiles = run.size();
-  if (cache) cache->insert(key, cached);
-  return aggregator.decode(cached->state);
+  const MergedRun merged = merge_run(
+      aggregator,
+      [&](auto&& fn) {
+        for (std::size_t i : run) fn(i);
+      },
+      tiles, observer);
+  if (cache) cache->insert(key, merged.cached);
+  return aggregator.decode(merged.cached->state);
 }
 
 // The leading run of `plan` merged at any size and cached under `key` (settled_runs.h), with
@@ -144,17 +164,10 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
                                           ForEachLeading&& leading, DecodedTiles& tiles,
                                           FoldObserver* observer, SpanCache& cache,
                                           const SpanKey& key) {
-  const Aggregator& aggregator = signal.aggregator();
-  std::unique_ptr<State> merged = aggregator.make_state();
-  auto run = std::make_shared<CachedRun>();
-  leading([&](std::size_t i) {
-    merge_tile(aggregator, *merged, tiles, i, observer);
-    ++run->tiles;
-  });
-  aggregator.encode(*merged, run->state);
-  if (plan.base) run->base_through = plan.base_through;
-  cache.insert(key, std::move(run));
-  return merged;
+  MergedRun merged = merge_run(signal.aggregator(), leading, tiles, observer);
+  if (plan.base) merged.cached->base_through = plan.base_through;
+  cache.insert(key, std::move(merged.cached));
+  return std::move(merged.state);
 }
 
 }  // namespace
@@ -175,12 +188,14 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
     return merged_run(signal, run, tiles, observer, runs);
   };
   auto leading = [&](auto&& fn) { for_each_leading_tile(plan, days, tiles, fn); };
+  // A run keyed by version was looked up before the read: found, or to be merged and cached.
+  const std::optional<SpanKey> settled_key = !leading_found && runs && runs->by_version()
+                                                 ? leading_run_key(*runs, signal.state_id(), plan)
+                                                 : std::nullopt;
   std::unique_ptr<State> state;
-  std::optional<SpanKey> settled_key;
-  if (runs && runs->by_version()) settled_key = leading_run_key(*runs, signal.state_id(), plan);
   if (leading_found)
     state = aggregator.decode(leading_found->state);
-  else if (settled_key)  // looked up before the read, and missed
+  else if (settled_key)
     state = merged_settled_run(signal, plan, leading, tiles, observer, *runs->cache, *settled_key);
   else
     state = cached_run(leading, tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));

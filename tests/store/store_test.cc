@@ -13,6 +13,7 @@
 #include "reply_losing_proxy.h"
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
+#include "signalbox/common/temp_folder.h"
 #include "signalbox/store/redis/redis_scripts.h"
 #include "signalbox/store/redis/redis_store.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
@@ -80,11 +81,11 @@ std::vector<TileRow> rows(const std::vector<StoredTile>& tiles) {
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("signalbox-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    // A parameterized test's name holds a '/', so a folder named after it would leave its
+    // parent behind; a folder of its own is removed whole.
+    folder_ = std::make_unique<TempFolder>(std::filesystem::temp_directory_path(),
+                                           "signalbox-store-test");
+    dir_ = folder_->path();
     if (GetParam() == Backend::kRocksDb) return;
     ASSERT_TRUE(have_program("redis-server"))
         << "redis-server is not installed (Debian package redis-server)";
@@ -100,7 +101,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
   void TearDown() override {
     stores_.clear();
-    std::filesystem::remove_all(dir_);
+    folder_.reset();
   }
 
   bool redis() const { return GetParam() != Backend::kRocksDb; }
@@ -135,6 +136,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
 
   CountMerger merger_;
+  std::unique_ptr<TempFolder> folder_;
   std::filesystem::path dir_;
   std::unique_ptr<RedisProcess> server_;
   std::unique_ptr<RedisClusterProcesses> cluster_;

@@ -275,7 +275,8 @@ TEST_P(StoreTest, ASelectionReadsTheTilesInItsRangesAndNoOthers) {
       b.tiles.push_back(delta(4, TileKind::kDay, day + d * kDayMs, {{1, 1}}));  // a neighbour
     }
     for (int h = 0; h < 6; ++h)
-      b.tiles.push_back(delta(3, TileKind::kHour, day + 19 * kDayMs + h * kHourMs, {{1, round}}));
+      for (int d : {17, 19})
+        b.tiles.push_back(delta(3, TileKind::kHour, day + d * kDayMs + h * kHourMs, {{1, round}}));
     b.high_water = high;
     store.commit(b);
   };
@@ -289,11 +290,14 @@ TEST_P(StoreTest, ASelectionReadsTheTilesInItsRangesAndNoOthers) {
   ASSERT_EQ(all.front().kind, TileKind::kBase) << "the fold left a base tile";
   auto at = [&](int d) { return day + d * kDayMs; };
   const std::vector<TileSelection> selections = {
-      {true, {{at(2), at(4)}, {at(9), at(9)}, {at(15), at(18)}}, at(19), high},
-      {false, {{at(0), at(1)}, {at(12), at(13)}}, at(19) + 2 * kHourMs, at(19) + 3 * kHourMs},
-      {false, {}, at(19), high},
-      {true, {{at(18), high}}, 0, -1},
-      {false, {{at(19) + 1, at(25)}}, high + 1, high + kDayMs},
+      {true, {{at(2), at(4)}, {at(9), at(9)}, {at(15), at(18)}}, {{at(17), high}}},
+      {false, {{at(0), at(1)}, {at(12), at(13)}}, {{at(19) + 2 * kHourMs, at(19) + 3 * kHourMs}}},
+      {false, {}, {{at(17) + kHourMs, at(17) + 2 * kHourMs}, {at(19) + 4 * kHourMs, high}}},
+      {true,
+       {{at(16), at(16)}, {at(18), at(18)}},
+       {{at(17), at(17) + 5 * kHourMs}, {at(19), at(19)}}},
+      {true, {{at(18), high}}, {}},
+      {false, {{at(19) + 1, at(25)}}, {{high + 1, high + kDayMs}}},
   };
   for (std::size_t i = 0; i < selections.size(); ++i) {
     const TileSelection& selection = selections[i];

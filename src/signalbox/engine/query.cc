@@ -217,11 +217,16 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
                                                QueryInputs& inputs) const {
   const TimeMs at = inputs.as_of;
   const SpanLookup& runs = inputs.runs;
-  // No plan merges an hour tile older than the online state's (plan_signal refuses such a
-  // window, and reads a base-only state's older hours as raw events): hour tiles expiry has
-  // not yet compacted away are not read either.
-  TileSelection selection{false, {}, std::max(from, online.hour_tiles_from), at};
+  TileSelection selection{false, {}, {}};
   std::vector<std::pair<TimeMs, TimeMs>>& days = selection.day_ranges;
+  // The hours the plans fold: a heavy user keeps hour tiles for the days of raw retention,
+  // and a query's windows use today's and those at their far edges.
+  std::vector<std::pair<TimeMs, TimeMs>>& hours = selection.hour_ranges;
+  // A signal without windows whose run was not found is planned after the read, from its
+  // base tile: every hour it might use is read. No plan merges an hour tile older than the
+  // online state's (plan_signal refuses such a window, and reads a base-only state's older
+  // hours as raw events): hour tiles expiry has not yet compacted away are not read.
+  bool every_hour = false;
   // The run under `key`, or null; a hit holding tiles says the user has some.
   auto find = [&](const std::optional<SpanKey>& key) -> std::shared_ptr<const CachedRun> {
     if (!key) return nullptr;
@@ -233,18 +238,22 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     if (requests[s].name.empty()) continue;
     const std::uint64_t state_id = signals_[s]->state_id();
     std::vector<std::shared_ptr<const CachedRun>>& found = inputs.leading_runs[s];
+    std::vector<WindowPlan>& plans = inputs.plans[s];
     if (!requests[s].windowed) {
       std::shared_ptr<const CachedRun> run = find(all_history_run_key(runs, state_id, at));
       if (run && settled_base(runs, run->base_through)) {
+        plans = plan_signal(requests[s], at, online, run->base_through);
+        append_hour_tile_ranges(plans, hours);
         found.push_back(std::move(run));
         continue;
       }
       selection.base = true;
       days.emplace_back(kBeginningOfTime, at);
+      every_hour = true;
       continue;
     }
-    std::vector<WindowPlan>& plans = inputs.plans[s];
     plans = plan_signal(requests[s], at, online, std::nullopt);
+    append_hour_tile_ranges(plans, hours);
     found.resize(plans.size());
     for (std::size_t p = 0; p < plans.size(); ++p) {
       const std::optional<std::pair<TimeMs, TimeMs>> whole = whole_days(plans[p]);
@@ -253,7 +262,9 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       if (!found[p]) days.emplace_back(whole->first, whole->second - 1);
     }
   }
+  if (every_hour) hours.emplace_back(std::max(from, online.hour_tiles_from), at);
   days = merge_ranges(std::move(days));  // each gap costs the store a seek
+  hours = merge_ranges(std::move(hours));
   return selection;
 }
 
@@ -366,6 +377,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     if (!requests[s].windowed) {
+      if (planned_on && !inputs.leading_runs[s].empty()) continue;  // planned from its run
       inputs.plans[s] = plan_signal(
           requests[s], at, online,
           base_through(inputs.leading_runs[s], inputs.tiles.at(signals_[s]->state_id())));

@@ -131,6 +131,14 @@ std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
   return merge_ranges(std::move(ranges));
 }
 
+void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
+                             std::vector<std::pair<TimeMs, TimeMs>>& ranges) {
+  for (const WindowPlan& plan : plans)
+    for (const CoverPiece& piece : plan.pieces)
+      if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kHour)
+        ranges.emplace_back(piece.from, piece.to - 1);  // a tile piece's `to` is exclusive
+}
+
 std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges) {
   std::sort(ranges.begin(), ranges.end());
   std::size_t kept = 0;  // merged in place: the first `kept` are done

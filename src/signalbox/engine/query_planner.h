@@ -78,6 +78,11 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
 // are merged, so that one pass over each reads everything once.
 std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges);
 
+// Appends to `ranges` the starts of the hour tiles `plans` fold, as closed [first, last]
+// ranges (one per hour-tile piece, not merged).
+void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
+                             std::vector<std::pair<TimeMs, TimeMs>>& ranges);
+
 // The raw event ranges of `plans` as few closed [from, to] ranges as possible, ascending:
 // ranges that overlap or touch are merged, so one scan reads each raw event once.
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(

@@ -65,25 +65,26 @@ struct StoredTile {
   std::string_view state;
 };
 
-// Which of a user's tiles StoreSnapshot::tiles reads: the base tile or not, the day tiles
-// starting in any of `day_ranges` (closed [first, last] ranges of starts, ascending and
-// disjoint), and the hour tiles starting in [hours_from, hours_to]. A query whose runs of
-// settled days are cached reads around them: a store may seek past what is not asked for.
+// Which of a user's tiles StoreSnapshot::tiles reads: the base tile or not, and the day and
+// hour tiles starting in any of `day_ranges` and `hour_ranges` (each closed [first, last]
+// ranges of starts, ascending and disjoint). A query whose runs of settled days are cached
+// reads around them, and only the hours its windows use: a store may seek past what is not
+// asked for.
 struct TileSelection {
+  using Ranges = std::vector<std::pair<TimeMs, TimeMs>>;
   bool base = true;
-  std::vector<std::pair<TimeMs, TimeMs>> day_ranges;
-  TimeMs hours_from = 0;
-  TimeMs hours_to = -1;
+  Ranges day_ranges;
+  Ranges hour_ranges;
 
   // The base tile, and the day and hour tiles whose start lies in [from, to].
   static TileSelection between(TimeMs from, TimeMs to) {
-    return TileSelection{true, {{from, to}}, from, to};
+    return TileSelection{true, {{from, to}}, {{from, to}}};
   }
   // Whether a day or hour tile starting at `start`, of kind `kind`, is selected.
   bool selects(TileKind kind, TimeMs start) const {
     if (kind == TileKind::kBase) return base;
-    if (kind == TileKind::kHour) return start >= hours_from && start <= hours_to;
-    return std::any_of(day_ranges.begin(), day_ranges.end(),
+    const Ranges& ranges = kind == TileKind::kHour ? hour_ranges : day_ranges;
+    return std::any_of(ranges.begin(), ranges.end(),
                        [&](const auto& r) { return start >= r.first && start <= r.second; });
   }
 };

@@ -1010,9 +1010,8 @@ class RocksDbSnapshot final : public StoreSnapshot {
     if (selection.base) read_tiles(user, TileKind::kBase, 0, 0, state_ids, positioned, out);
     for (const auto& [first, last] : selection.day_ranges)
       read_tiles(user, TileKind::kDay, first, last, state_ids, positioned, out);
-    if (selection.hours_from <= selection.hours_to)
-      read_tiles(user, TileKind::kHour, selection.hours_from, selection.hours_to, state_ids,
-                 positioned, out);
+    for (const auto& [first, last] : selection.hour_ranges)
+      read_tiles(user, TileKind::kHour, first, last, state_ids, positioned, out);
     return out;
   }
 

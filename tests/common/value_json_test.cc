@@ -76,6 +76,43 @@ TEST(ValueJson, StringsAreEscapedAndInvalidUtf8Replaced) {
   EXPECT_EQ(out, R"(prefix:"q\"")");
 }
 
+// Every byte value, at every place of strings long and short (plain bytes are looked at eight
+// at a time): a byte that needs escaping is escaped wherever it lies, as a key and as a value.
+TEST(ValueJson, EveryByteIsEscapedWhereverItLies) {
+  auto escaped = [](unsigned char c) -> std::string {
+    switch (c) {
+      case '"':
+        return "\\\"";
+      case '\\':
+        return "\\\\";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\t':
+        return "\\t";
+      default:
+        break;
+    }
+    if (c < 0x20) return fmt::format("\\u{:04x}", c);
+    if (c >= 0x80) return "\xef\xbf\xbd";  // a lone byte of a multi-byte sequence
+    return std::string(1, static_cast<char>(c));
+  };
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t length : {1, 7, 8, 9, 16, 23, 24, 40}) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string s(length, 'a');
+        s[at] = static_cast<char>(c);
+        const std::string expected =
+            "\"" + std::string(at, 'a') + escaped(c) + std::string(length - at - 1, 'a') + "\"";
+        ASSERT_EQ(Value(s).to_json(), expected) << "byte " << c << " at " << at << " of " << length;
+        ASSERT_EQ(Value(Value::Object{{s, Value(1)}}).to_json(), "{" + expected + ":1}")
+            << "byte " << c << " at " << at << " of " << length << ", as a key";
+      }
+    }
+  }
+}
+
 TEST(ValueJson, ContainersKeepTheirOrder) {
   Value v(Value::Object{{"b", Value(1)},
                         {"a", Value(Value::Array{Value(), Value(true), Value(false), Value(0.5)})},

@@ -11,21 +11,12 @@
 
 #include "signalbox/aggregate/aggregator.h"
 #include "signalbox/aggregate/builtin_parts.h"
+#include "signalbox/aggregate/distinct_strings.h"
 #include "signalbox/aggregate/group_totals.h"
 #include "signalbox/aggregate/hyperloglog.h"
 #include "signalbox/common/hash.h"
 
 namespace signalbox {
-
-// An event adds its weight once to each distinct value, however often a multi-valued
-// feature repeats it.
-std::vector<std::string> distinct_strings(const ValueRef& ref, const MaterializedEvent& e) {
-  std::vector<std::string> out;
-  ref.for_each_string(e, [&](std::string_view s) {
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.emplace_back(s);
-  });
-  return out;
-}
 
 namespace {
 
@@ -60,7 +51,8 @@ class SumsAggregator final : public AggregatorOf<Sums> {
       s.total += amount;
       return;
     }
-    for (const std::string& key : distinct_strings(*group_by_, e)) s.groups.add(key, amount);
+    const DistinctStrings keys(*group_by_, e);
+    for (std::string_view key : keys.values()) s.groups.add(key, amount);
   }
   void merge(Sums& into, const Sums& from) const override {
     into.total += from.total;
@@ -109,18 +101,14 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
       : half_life_(half_life), group_by_(std::move(group_by)) {}
 
   void fold(Decayed& s, const MaterializedEvent& e, double weight) const override {
-    std::vector<std::string> keys;
-    if (group_by_) {
-      keys = distinct_strings(*group_by_, e);
-      if (keys.empty()) return;
+    if (!group_by_) {
+      s.total += weight * align(s, e.event.ts);
+      return;
     }
-    double factor = align(s, e.event.ts);
-    double amount = weight * factor;
-    if (group_by_) {
-      for (const std::string& key : keys) s.groups.add(key, amount);
-    } else {
-      s.total += amount;
-    }
+    const DistinctStrings keys(*group_by_, e);
+    if (keys.values().empty()) return;
+    const double amount = weight * align(s, e.event.ts);
+    for (std::string_view key : keys.values()) s.groups.add(key, amount);
   }
   void merge(Decayed& into, const Decayed& from) const override {
     if (from.ref == std::numeric_limits<TimeMs>::min()) return;

@@ -25,7 +25,4 @@ void add_quantile_aggregator(const AddAggregator& add);
 // top_frequent: the heavy hitters of a reference (top_frequent.cc).
 void add_top_frequent_aggregator(const AddAggregator& add);
 
-// The distinct strings an event carries at `ref`, in the order first carried.
-std::vector<std::string> distinct_strings(const ValueRef& ref, const MaterializedEvent& e);
-
 }  // namespace signalbox

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "signalbox/aggregate/builtin_parts.h"
+#include "signalbox/aggregate/distinct_strings.h"
 
 namespace signalbox {
 
@@ -67,7 +68,12 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
       s.total.add(*x);
       return;
     }
-    for (const std::string& key : distinct_strings(*group_by_, e)) s.groups[key].add(*x);
+    const DistinctStrings keys(*group_by_, e);
+    for (std::string_view key : keys.values()) {
+      auto group = s.groups.find(key);
+      if (group == s.groups.end()) group = s.groups.emplace(std::string(key), Summary()).first;
+      group->second.add(*x);
+    }
   }
   void merge(Summaries& into, const Summaries& from) const override {
     into.total.merge(from.total);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "signalbox/aggregate/builtin_parts.h"
+#include "signalbox/aggregate/distinct_strings.h"
 #include "signalbox/aggregate/frequent_items.h"
 
 namespace signalbox {
@@ -20,7 +21,8 @@ class TopFrequentAggregator final : public AggregatorOf<FrequentItems> {
       : value_(std::move(value)), k_(k), capacity_(capacity) {}
 
   void fold(FrequentItems& s, const MaterializedEvent& e, double) const override {
-    for (const std::string& v : distinct_strings(value_, e)) s.add(v, 1, capacity_);
+    const DistinctStrings values(value_, e);
+    for (std::string_view v : values.values()) s.add(v, 1, capacity_);
   }
   void merge(FrequentItems& into, const FrequentItems& from) const override {
     into.merge(from, capacity_);

@@ -145,9 +145,11 @@ TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
   EXPECT_EQ(file["DBOptions"]["paranoid_checks"], "true");
   EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "2");
   EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "4");
-  for (const char* family : {"events", "tiles"})
-    EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kLZ4Compression")
-        << family;
+  for (const char* family : {"events", "event_ids", "tiles"}) {
+    const std::string cf = std::string("CFOptions \"") + family + "\"";
+    EXPECT_EQ(file[cf]["compression"], "kLZ4Compression") << family;
+    EXPECT_EQ(file[cf]["compression_per_level"].substr(0, 15), "kNoCompression:") << family;
+  }
   for (const char* family : {"default", "events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";
     EXPECT_EQ(file[cf]["write_buffer_size"], std::to_string(64 << 20)) << family;
@@ -182,7 +184,7 @@ TEST_F(RocksDbTuningTest, EachTuningFieldReachesRocksDb) {
   EXPECT_EQ(file["DBOptions"]["paranoid_checks"], "false");
   EXPECT_EQ(file["DBOptions"]["max_background_jobs"], "3");
   EXPECT_EQ(file["DBOptions"]["keep_log_file_num"], "2");
-  for (const char* family : {"events", "tiles"})
+  for (const char* family : {"events", "event_ids", "tiles"})
     EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["compression"], "kNoCompression")
         << family;
   for (const char* family : {"default", "events", "event_ids", "tiles"})

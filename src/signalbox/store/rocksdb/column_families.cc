@@ -61,6 +61,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
 
   rocksdb::ColumnFamilyOptions ids = family();
   ids.compaction_filter = hooks.event_id_filter;
+  ids.compression = compression;
+  ids.compression_per_level = by_level;
   if (options.event_id_memtable_bloom_ratio > 0) {
     ids.memtable_whole_key_filtering = true;
     ids.memtable_prefix_bloom_size_ratio = options.event_id_memtable_bloom_ratio;

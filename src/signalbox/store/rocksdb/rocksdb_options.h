@@ -47,9 +47,10 @@ struct RocksDbOptions {
   // means fewer, larger level-0 files and more memory, and a longer write-ahead log to replay
   // after a crash. At least 64 KiB. Default: 64 MiB (RocksDB's own default).
   std::size_t write_buffer_bytes = std::size_t{64} << 20;
-  // Compression of the `events` and `tiles` table files (encoded events and tile states
-  // compress well, and LZ4 is cheap to decompress on every read that misses the block cache).
-  // `event_ids` and the default family keep RocksDB's default. Default: kLz4.
+  // Compression of the `events`, `event_ids` and `tiles` table files below level 0 (encoded
+  // events and tile states compress well, and LZ4 is cheap to decompress on every read that
+  // misses the block cache); what a flush writes to level 0 is left uncompressed. The default
+  // family keeps RocksDB's default. Default: kLz4.
   RocksDbCompression compression = RocksDbCompression::kLz4;
   // Threads for background flushes and compactions (DBOptions::max_background_jobs and the
   // environment's thread pools). At least 1. Default: 2.

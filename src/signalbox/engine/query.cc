@@ -256,10 +256,10 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     append_hour_tile_ranges(plans, hours);
     found.resize(plans.size());
     for (std::size_t p = 0; p < plans.size(); ++p) {
-      const std::optional<std::pair<TimeMs, TimeMs>> whole = whole_days(plans[p]);
+      const CoverPiece* whole = day_piece(plans[p]);
       if (!whole) continue;
       found[p] = find(windowed_run_key(runs, state_id, plans[p]));
-      if (!found[p]) days.emplace_back(whole->first, whole->second - 1);
+      if (!found[p]) days.emplace_back(whole->from, whole->to - 1);  // `to` is exclusive
     }
   }
   if (every_hour) hours.emplace_back(std::max(from, online.hour_tiles_from), at);

@@ -131,6 +131,12 @@ std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
   return merge_ranges(std::move(ranges));
 }
 
+const CoverPiece* day_piece(const WindowPlan& plan) {
+  for (const CoverPiece& piece : plan.pieces)
+    if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kDay) return &piece;
+  return nullptr;
+}
+
 void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
                              std::vector<std::pair<TimeMs, TimeMs>>& ranges) {
   for (const WindowPlan& plan : plans)

@@ -78,6 +78,10 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
 // are merged, so that one pass over each reads everything once.
 std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges);
 
+// A window's run of whole days: the one day-tile piece of `plan` (cover_interval gives a
+// window at most one), or null when it has none.
+const CoverPiece* day_piece(const WindowPlan& plan);
+
 // Appends to `ranges` the starts of the hour tiles `plans` fold, as closed [first, last]
 // ranges (one per hour-tile piece, not merged).
 void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,

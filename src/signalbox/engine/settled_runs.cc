@@ -2,20 +2,12 @@
 
 namespace signalbox {
 
-std::optional<std::pair<TimeMs, TimeMs>> whole_days(const WindowPlan& plan) {
-  for (const CoverPiece& piece : plan.pieces)
-    if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kDay)
-      return std::make_pair(piece.from, piece.to);
-  return std::nullopt;
-}
-
 std::optional<SpanKey> windowed_run_key(const SpanLookup& runs, std::uint64_t state_id,
                                         const WindowPlan& plan) {
   if (!runs.by_version() || plan.all_history) return std::nullopt;
-  const std::optional<std::pair<TimeMs, TimeMs>> days = whole_days(plan);
-  if (!days || days->second > runs.settled_before) return std::nullopt;
-  return settled_run_key(runs.user_id, state_id, *runs.tile_version, false, days->first,
-                         days->second);
+  const CoverPiece* days = day_piece(plan);
+  if (!days || days->to > runs.settled_before) return std::nullopt;
+  return settled_run_key(runs.user_id, state_id, *runs.tile_version, false, days->from, days->to);
 }
 
 std::optional<SpanKey> all_history_run_key(const SpanLookup& runs, std::uint64_t state_id,

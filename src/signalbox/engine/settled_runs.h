@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 
 #include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/span_cache.h"
@@ -14,9 +13,6 @@ namespace signalbox {
 // the day of the snapshot's stream time. A query looks these up first and reads only the day
 // tiles of the runs it did not find (Engine::read_cover); a run it merges is cached under the
 // same key, at any size, since finding it costs no hash of its bytes. Pure functions.
-
-// The whole days of `plan` (its one day piece) as [first, end), if it has any.
-std::optional<std::pair<TimeMs, TimeMs>> whole_days(const WindowPlan& plan);
 
 // The key of the leading run (its whole days) of a plan of a windowed signal, when `runs`
 // keys by version and those days all lie before runs.settled_before; nullopt otherwise.

@@ -56,13 +56,6 @@ void for_each_tile(const CoverPiece& piece, const DecodedTiles& tiles, Fn&& fn) 
   }
 }
 
-// A window's run of whole days; cover_interval() gives a window at most one.
-const CoverPiece* day_piece(const WindowPlan& plan) {
-  for (const CoverPiece& piece : plan.pieces)
-    if (piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kDay) return &piece;
-  return nullptr;
-}
-
 // Calls `fn` with the index of each tile of the window's leading run, in the order merged:
 // the base tile and the day tiles it spans that were not yet folded into it (when the plan
 // has a base), then the tiles of `days`, its run of whole days (may be null).

@@ -325,11 +325,9 @@ std::size_t read_tiles(StoreSnapshot& snapshot, std::uint64_t user_id, const Sta
   return read.size();
 }
 
-// The covered_through of the base tile of a signal without windows: from the leading run
-// found before the read (`found`, its only plan's), else from the base tile read, if any.
-std::optional<TimeMs> base_through(const std::vector<std::shared_ptr<const CachedRun>>& found,
-                                   const std::vector<StoredTile>& tiles) {
-  if (!found.empty() && found.front()) return found.front()->base_through;
+// The covered_through of the base tile read among `tiles`, if any. (A signal without windows
+// whose run was found before the read was planned from the run's.)
+std::optional<TimeMs> base_through(const std::vector<StoredTile>& tiles) {
   for (const StoredTile& t : tiles)
     if (t.kind == TileKind::kBase) return t.covered_through;
   return std::nullopt;
@@ -378,9 +376,8 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     if (requests[s].name.empty()) continue;
     if (!requests[s].windowed) {
       if (planned_on && !inputs.leading_runs[s].empty()) continue;  // planned from its run
-      inputs.plans[s] = plan_signal(
-          requests[s], at, online,
-          base_through(inputs.leading_runs[s], inputs.tiles.at(signals_[s]->state_id())));
+      inputs.plans[s] = plan_signal(requests[s], at, online,
+                                    base_through(inputs.tiles.at(signals_[s]->state_id())));
     } else if (!planned_on) {
       inputs.plans[s] = plan_signal(requests[s], at, online, std::nullopt);
     }

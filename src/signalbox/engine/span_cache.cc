@@ -71,7 +71,7 @@ std::shared_ptr<const CachedRun> SpanCache::find(const SpanKey& key) {
 }
 
 void SpanCache::insert(const SpanKey& key, std::shared_ptr<const CachedRun> run) {
-  const std::size_t size = run->state.size() + kEntryOverhead;
+  const std::size_t size = bytes_of(*run);
   if (size > shard_capacity_) return;  // would only push everything else out
   Shard& s = shard(key);
   MutexLock lock(s.mutex);

@@ -107,10 +107,12 @@ class SpanCache {
   struct KeyHash {
     std::size_t operator()(const SpanKey& key) const { return key.low; }
   };
+  // What an entry of `run` counts against the capacity.
+  static std::size_t bytes_of(const CachedRun& run) { return run.state.size() + kEntryOverhead; }
   struct Entry {
     SpanKey key;
     std::shared_ptr<const CachedRun> run;
-    std::size_t bytes() const { return run->state.size() + kEntryOverhead; }
+    std::size_t bytes() const { return bytes_of(*run); }
   };
   struct Shard {
     Mutex mutex;

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   for (const auto& [id, name] : state_names) state_ids.push_back(id);
 
   const LastOperand merger;
-  std::unique_ptr<Store> store = open_store(config, merger, /*read_only=*/true);
+  std::unique_ptr<Store> store = open_store(config, merger, {.read_only = true});
   std::unique_ptr<StoreSnapshot> snapshot = store->snapshot();
   std::map<std::pair<std::string, TileKind>, Usage> usage;
   std::size_t total = 0;

@@ -65,7 +65,7 @@ inline void expect_old_all_history_hours_dropped(const World& world, std::size_t
   const FeatureNames features({"pin.categories", "pin.embedding"});
   for (const SignalConfig& s : world.config.signals)
     state_of[s.name] = Signal(s, features).state_id();
-  std::unique_ptr<Store> store = open_store(world.config, merger, /*read_only=*/true);
+  std::unique_ptr<Store> store = open_store(world.config, merger, {.read_only = true});
   std::unique_ptr<StoreSnapshot> snapshot = store->snapshot();
   const TimeMs cut = base_only_hours_from(
       snapshot->expired_through(),

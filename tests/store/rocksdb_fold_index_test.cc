@@ -285,7 +285,7 @@ TEST(RocksDbFoldIndex, TheConfigsFoldIndexUsersReachTheStore) {
     Config config;
     config.storage.path = folder.path() / "store";
     config.storage.fold_index_users = index_users;
-    std::unique_ptr<Store> store = open_store(config, merger, /*read_only=*/false);
+    std::unique_ptr<Store> store = open_store(config, merger, {});
     std::mt19937_64 rng(3);
     for (int i = 1; i <= 16; ++i) store->commit(commit_number(rng, i));
     if (index_users == 0)

@@ -207,7 +207,7 @@ TEST_F(RocksDbTuningTest, TheConfigsMemoryKeysReachRocksDb) {
   config.storage.path = dir_;
   config.storage.block_cache = 0;
   config.storage.write_buffer = 8 << 20;
-  { auto store = open_store(config, merger_, /*read_only=*/false); }
+  { auto store = open_store(config, merger_, {}); }
   OptionsFile file = read_options_file(dir_);
   for (const char* family : {"default", "events", "event_ids", "tiles"})
     EXPECT_EQ(file[std::string("CFOptions \"") + family + "\""]["write_buffer_size"],
@@ -228,7 +228,7 @@ TEST_F(RocksDbTuningTest, TheConfigsWriteBehindTileUpdatesReachTheStore) {
     Config config;
     config.storage.path = dir_;
     config.storage.write_behind_tile_updates = updates;
-    auto store = open_store(config, merger_, /*read_only=*/false);
+    auto store = open_store(config, merger_, {});
     for (int i = 0; i < commits; ++i) {
       CommitBatch batch;
       batch.tiles.push_back(

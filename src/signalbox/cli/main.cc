@@ -128,7 +128,10 @@ int run_replay(const std::string& config_path, const ReplayArgs& args) {
                                        : InterruptedReplay::kRefuse;
   Config config = load_config(config_path);
   start_logging(config, args.log_level);
-  Engine engine(config);
+  // Nothing queries the store while it replays: large batches are bulk-loaded.
+  Engine::Options engine_options;
+  engine_options.bulk_load = true;
+  Engine engine(config, engine_options);
   options.progress = !args.quiet;
   options.presorted = args.presorted;
   options.tmp_dir = args.tmp_dir;

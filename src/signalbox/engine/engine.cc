@@ -110,7 +110,8 @@ Engine::Engine(const Config& config, Options options)
   all_name_refs_ = name_refs(all_names_);
   all_requests_ = requests_for(all_name_refs_);
   if (!options_.open_store) return;
-  store_ = open_store(config_, *merger_, options_.read_only);
+  store_ = open_store(config_, *merger_,
+                      {.read_only = options_.read_only, .bulk_load = options_.bulk_load});
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
   MutexLock lock(write_mutex_);  // uncontended: for the members it guards
   last_expiry_ = last_fold_ = store_->high_water();

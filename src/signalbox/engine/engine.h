@@ -65,6 +65,10 @@ class Engine {
   struct Options {
     // Open the store read-only (for `signalbox get` beside a running server).
     bool read_only = false;
+    // Store large batches as a bulk load (StoreAccess::bulk_load): for an engine that answers
+    // no query while it ingests (`signalbox replay`), since a query could see a batch's events
+    // before its tiles.
+    bool bulk_load = false;
     // Expire old events and tiles whenever stream time has advanced by a day.
     bool auto_expire = true;
     // Build and check everything but leave the store closed (`signalbox check`): only

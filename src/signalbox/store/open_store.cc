@@ -13,10 +13,11 @@ namespace {
 
 // The one place where the config reaches the RocksDB store's options; the tuning fields the
 // config does not name keep their documented defaults.
-RocksDbOptions rocksdb_options(const StorageConfig& storage, bool read_only) {
+RocksDbOptions rocksdb_options(const StorageConfig& storage, StoreAccess access) {
   RocksDbOptions options;
   options.path = storage.path;
-  options.read_only = read_only;
+  options.read_only = access.read_only;
+  options.bulk_load = access.bulk_load;
   options.sync = storage.sync;
   options.reserve_bytes = storage.reserve;
   options.unflushed_tile_bytes = storage.write_behind;
@@ -29,7 +30,8 @@ RocksDbOptions rocksdb_options(const StorageConfig& storage, bool read_only) {
 
 }  // namespace
 
-std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger, bool read_only) {
+std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger,
+                                  StoreAccess access) {
   if (config.storage.kind == "redis") {
     RedisStoreOptions options;
     options.cluster.nodes = config.storage.nodes;
@@ -46,7 +48,7 @@ std::unique_ptr<Store> open_store(const Config& config, const TileMerger& merger
     throw ConfigError(
         fmt::format("{}: storage.kind: \"{}\" is not supported (use rocksdb or redis)",
                     config.file.string(), config.storage.kind));
-  return open_rocksdb_store(rocksdb_options(config.storage, read_only), merger);
+  return open_rocksdb_store(rocksdb_options(config.storage, access), merger);
 }
 
 }  // namespace signalbox

@@ -143,6 +143,8 @@ inline constexpr char kHighWaterKey[] = "meta/high_water";
 inline constexpr char kExpiredKey[] = "meta/expired_through";
 inline constexpr char kIdsExpiredKey[] = "meta/ids_expired_through";
 inline constexpr char kFormatKey[] = "meta/format";
+// The number of the last bulk-loaded batch committed (bulk_load.h), as sequence_value().
+inline constexpr char kBulkCommittedKey[] = "meta/bulk_committed";
 
 std::string note_key(std::string_view name);
 

@@ -26,6 +26,8 @@ void validate_rocksdb_options(const RocksDbOptions& options) {
   if (options.unflushed_values_per_tile < 1)
     refuse("unflushed_values_per_tile", fmt::format("{}", options.unflushed_values_per_tile),
            "at least 1");
+  if (options.bulk_load_min_events < 1)
+    refuse("bulk_load_min_events", fmt::format("{}", options.bulk_load_min_events), "at least 1");
   if (!(options.event_id_memtable_bloom_ratio >= 0 &&
         options.event_id_memtable_bloom_ratio <= 0.25))
     refuse("event_id_memtable_bloom_ratio",

@@ -1,5 +1,6 @@
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <memory_resource>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <span>
 #include <tuple>
 #include <utility>
@@ -25,6 +27,7 @@
 
 #include "signalbox/common/error.h"
 #include "signalbox/store/rocksdb/base_fold.h"
+#include "signalbox/store/rocksdb/bulk_load.h"
 #include "signalbox/store/rocksdb/column_families.h"
 #include "signalbox/store/rocksdb/expiry_filters.h"
 #include "signalbox/store/rocksdb/holding_file_system.h"
@@ -158,7 +161,9 @@ class RocksDbStore final : public Store {
     tiles_ = handles[kTilesFamilyIndex];
     try {
       const KeptFoldIndex kept = check_format_and_load(path);
-      if (holding_fs_) release_unlisted_tables(path);
+      std::set<std::pair<dev_t, ino_t>> bulk_files;
+      if (!options_.read_only) bulk_files = recover_bulk_load();
+      if (holding_fs_) release_unlisted_tables(path, bulk_files);
       if (!options_.read_only) take_back_fold_index(kept);
     } catch (...) {
       close();  // a constructor that throws runs no destructor
@@ -348,26 +353,61 @@ class RocksDbStore final : public Store {
     check(it->status(), what);
   }
 
+  // Rolls back the bulk-loaded batches a crash left ingested but not committed, removes the
+  // bulk folder's files and returns their identities (bulk_load.h); sets up bulk loading when
+  // the options ask for it.
+  std::set<std::pair<dev_t, ino_t>> recover_bulk_load() {
+    std::string value;
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kBulkCommittedKey, &value);
+    std::uint64_t committed = 0;
+    if (!status.IsNotFound()) {
+      check(status, "read bulk load record");
+      committed = rocksdb_keys::parse_sequence_value(value);
+    }
+    const std::filesystem::path folder = bulk_load_folder(options_.path);
+    std::set<std::pair<dev_t, ino_t>> files = BulkLoad::recover(
+        folder, committed, [&](std::string_view family, std::span<const std::string> keys) {
+          rocksdb::ColumnFamilyHandle* handle = family == rocksdb_keys::kEventsFamily ? events_
+                                                : family == rocksdb_keys::kEventIdsFamily
+                                                    ? event_ids_
+                                                    : nullptr;
+          if (!handle || keys.empty()) return;
+          rocksdb::WriteBatch wb;
+          for (const std::string& key : keys) check(wb.Delete(handle, key), "roll back bulk load");
+          write(wb, "roll back bulk load", /*sync=*/true);
+        });
+    if (options_.bulk_load) bulk_.emplace(folder, committed);
+    return files;
+  }
+
   // Deletes the table files the open found unlisted in the MANIFEST when the store holds all
   // they hold: those are left by a flush or compaction a crash interrupted (their data is in
   // the write-ahead log, or in the compaction's inputs), or are inputs of a compaction whose
   // deletion a crash interrupted (their data is in its outputs, or expired). A raw event or
   // event id in such a file, not expired and not in the store, means that the MANIFEST lost
   // what it listed (truncated or damaged): then the store refuses to open and the files stay.
-  void release_unlisted_tables(const std::string& path) {
+  // A file that is also one of `bulk_files` (device, inode) is what an ingestion a crash cut
+  // short had linked in: recover_bulk_load() rolled back whatever of it the store holds.
+  void release_unlisted_tables(const std::string& path,
+                               const std::set<std::pair<dev_t, ino_t>>& bulk_files) {
     std::vector<std::string> files = holding_fs_->take_held();
-    check_unlisted_tables(path, files);
+    check_unlisted_tables(path, files, bulk_files);
     holding_fs_->hold(false);
     // Those deleted by background work while the first were checked.
     std::vector<std::string> more = holding_fs_->take_held();
-    check_unlisted_tables(path, more);
+    check_unlisted_tables(path, more, bulk_files);
     files.insert(files.end(), more.begin(), more.end());
     for (const std::string& file : files)
       holding_fs_->DeleteFile(file, rocksdb::IOOptions(), nullptr).PermitUncheckedError();
   }
 
-  void check_unlisted_tables(const std::string& path, const std::vector<std::string>& files) {
+  void check_unlisted_tables(const std::string& path, const std::vector<std::string>& files,
+                             const std::set<std::pair<dev_t, ino_t>>& bulk_files) {
     for (const std::string& file : files) {
+      struct stat status {};
+      if (::stat(file.c_str(), &status) == 0 && bulk_files.contains({status.st_dev, status.st_ino}))
+        continue;
       if (std::optional<std::string> lost = data_only_in(file))
         throw StorageError(fmt::format(
             "rocksdb: open {}: the MANIFEST does not list table file {}, which holds data the "
@@ -468,6 +508,25 @@ class RocksDbStore final : public Store {
 
     rocksdb::WriteBatch wb;
     std::string key;
+    // Bulk loading (bulk_load.h): the events and ids go in as table files first, visible at
+    // once; the write below commits the batch by its number.
+    std::vector<BulkLoad::File> bulk_files;
+    std::uint64_t bulk_batch = 0;
+    if (bulk_interrupted_)
+      throw StorageError(
+          "rocksdb: commit: a bulk-loaded batch was ingested but its write failed; writes stay "
+          "refused until the process restarts (the open rolls that batch back)");
+    if (bulk_ && events.size() >= options_.bulk_load_min_events) {
+      check_free_space("commit");
+      bulk_batch = bulk_->next_batch();
+      bulk_files = write_bulk_tables(bulk_batch, events, event_order, id_order);
+      bulk_->ingest(*db_, bulk_files);
+      check(wb.Put(default_, rocksdb_keys::kBulkCommittedKey,
+                   rocksdb_keys::sequence_value(bulk_batch)),
+            "batch bulk record");
+      event_order.clear();
+      id_order.clear();
+    }
     for (const CommitOrder& at : event_order) {
       const StoredEvent& e = events[at.index];
       rocksdb_keys::event_key_into(key, e.user_id, e.ts, e.event_id);
@@ -504,12 +563,19 @@ class RocksDbStore final : public Store {
     {
       TileVersions::Writing versions(tile_versions_, settling, *db_);
       UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
-      write(wb, "commit");
+      try {
+        // A bulk-loaded batch's files go once its write is durable: synced.
+        write(wb, "commit", /*sync=*/bulk_batch != 0);
+      } catch (const StorageError&) {
+        if (bulk_batch != 0) bulk_interrupted_ = true;
+        throw;
+      }
       if (write_behind)
         unflushed_.add(next_journal_++, db_->GetLatestSequenceNumber(), std::move(unflushed));
     }
     snapshot_high_water_.after_write(high_water, db_->GetLatestSequenceNumber());
     high_water_.store(high_water, std::memory_order_release);
+    if (bulk_batch != 0) bulk_->committed(bulk_batch, bulk_files);
     for (const TileDelta& t : batch.tiles)
       if (t.key.kind == TileKind::kDay) unfolded_days_.wrote(t.key.user_id, t.key.start);
     if (unflushed_.gathered(options_.unflushed_tile_bytes, options_.unflushed_values_per_tile)) {
@@ -520,6 +586,37 @@ class RocksDbStore final : public Store {
       } catch (const StorageError&) {
       }
     }
+  }
+
+  // Writes the table files of bulk-loaded batch `number`: the events in `event_order` and the
+  // ids in `id_order` (both sorted by key), each key once, the batch's last of equal keys
+  // kept as a write batch keeps it.
+  std::vector<BulkLoad::File> write_bulk_tables(std::uint64_t number,
+                                                const std::vector<StoredEvent>& events,
+                                                const std::vector<CommitOrder>& event_order,
+                                                const std::vector<CommitOrder>& id_order) {
+    std::string key;
+    BulkLoad::TableWriter event_file(*db_, events_,
+                                     bulk_->file_path(number, rocksdb_keys::kEventsFamily));
+    for (std::size_t i = 0; i < event_order.size(); ++i) {
+      const CommitOrder& at = event_order[i];
+      if (i + 1 < event_order.size() && same_key(at, event_order[i + 1])) continue;
+      const StoredEvent& e = events[at.index];
+      rocksdb_keys::event_key_into(key, e.user_id, e.ts, e.event_id);
+      event_file.put(key, e.bytes);
+    }
+    BulkLoad::TableWriter id_file(*db_, event_ids_,
+                                  bulk_->file_path(number, rocksdb_keys::kEventIdsFamily));
+    for (std::size_t i = 0; i < id_order.size(); ++i) {
+      const CommitOrder& at = id_order[i];
+      if (i + 1 < id_order.size() && same_key(at, id_order[i + 1])) continue;
+      rocksdb_keys::event_id_key_into(key, at.user, at.second);
+      id_file.put(key, rocksdb_keys::event_id_value(events[at.index].ts));
+    }
+    return {event_file.finish(), id_file.finish()};
+  }
+  static bool same_key(const CommitOrder& a, const CommitOrder& b) {
+    return a.user == b.user && a.second == b.second && a.rest == b.rest;
   }
 
   // The users of `tiles` some of whose settled tiles (tile_versions.h) a write with stream
@@ -902,6 +999,10 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* tiles_ = nullptr;
+  // Set when the options ask for bulk loading (commit() only); bulk_interrupted_ once a
+  // batch's files were ingested and its write failed.
+  std::optional<BulkLoad> bulk_;
+  bool bulk_interrupted_ = false;
 };
 
 // Iterators are created with the snapshot: they pin the files they read, so a compaction that

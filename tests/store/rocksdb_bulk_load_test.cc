@@ -1,5 +1,5 @@
-// Bulk loading (store/rocksdb/bulk_load.h): a store that writes large commits' raw events and
-// ids as ingested table files reads the same as one that writes them through the memtable,
+// Bulk loading (store/rocksdb/bulk_load.h): a store that writes large commits' raw events as
+// ingested table files reads the same as one that writes them through the memtable,
 // whatever the mix of large and small commits, repeated keys within a commit, events kept
 // without their raw copy, and reopens. A crash between a batch's ingestion and its commit is
 // made on purpose (the files written and ingested with BulkLoad itself, the commit never
@@ -154,8 +154,8 @@ fs::path unlisted_file(const fs::path& path) {
   return path / fmt::format("{:06d}.sst", last + 1);
 }
 
-// The state a crash leaves between a batch's ingestion and its commit: `batch`'s events and
-// ids written as bulk-loaded files of the next batch number and ingested into the closed store
+// The state a crash leaves between a batch's ingestion and its commit: `batch`'s raw events
+// written as the bulk-loaded file of the next batch number and ingested into the closed store
 // at `path` (`ingest`), or only written, and the events' file linked into the database's
 // folder under a table file's name that its MANIFEST does not list (an ingestion cut short).
 // Returns the file's name in the database's folder, if one is left there.
@@ -173,18 +173,13 @@ fs::path leave_uncommitted_batch(const fs::path& path, const CommitBatch& batch,
   BulkLoad bulk(bulk_load_folder(path), rocksdb_keys::parse_sequence_value(committed));
   const std::uint64_t number = bulk.next_batch();
 
-  std::map<std::string, std::string> events, ids;
-  for (const StoredEvent& e : batch.events) {
+  std::map<std::string, std::string> events;
+  for (const StoredEvent& e : batch.events)
     if (e.keep_raw) events[rocksdb_keys::event_key(e.user_id, e.ts, e.event_id)] = e.bytes;
-    ids[rocksdb_keys::event_id_key(e.user_id, e.event_id)] = rocksdb_keys::event_id_value(e.ts);
-  }
   BulkLoad::TableWriter event_file(*db, handles[kEventsFamilyIndex],
                                    bulk.file_path(number, rocksdb_keys::kEventsFamily));
   for (const auto& [key, value] : events) event_file.put(key, value);
-  BulkLoad::TableWriter id_file(*db, handles[kEventIdsFamilyIndex],
-                                bulk.file_path(number, rocksdb_keys::kEventIdsFamily));
-  for (const auto& [key, value] : ids) id_file.put(key, value);
-  const std::vector<BulkLoad::File> files = {event_file.finish(), id_file.finish()};
+  const std::vector<BulkLoad::File> files = {event_file.finish()};
   if (ingest) bulk.ingest(*db, files);
   for (rocksdb::ColumnFamilyHandle* handle : handles) db->DestroyColumnFamilyHandle(handle);
   // Closed first: a closing database deletes the table files its MANIFEST does not list.
@@ -216,7 +211,7 @@ void crash_and_recover(bool ingest) {
   if (!unlisted.empty()) {
     EXPECT_FALSE(fs::exists(unlisted)) << "the open kept the unlisted file";
   }
-  // Nothing of the uncommitted batch: its events and ids are gone, the first batch's stay.
+  // Nothing of the uncommitted batch: its events are gone, the first batch's stay.
   ASSERT_EQ(contents(*recovered, {first, second}), contents(*plain, {first, second}));
   // Committed again, it is stored as in a store that never crashed.
   recovered->commit(second);

@@ -80,8 +80,8 @@ BulkLoad::TableWriter::~TableWriter() = default;
 
 void BulkLoad::TableWriter::put(std::string_view key, std::string_view value) {
   check_ok(writer_->Put(rocksdb::Slice(key.data(), key.size()),
-                     rocksdb::Slice(value.data(), value.size())),
-        fmt::format("write {}", path_.string()));
+                        rocksdb::Slice(value.data(), value.size())),
+           fmt::format("write {}", path_.string()));
   ++keys_;
 }
 
@@ -120,8 +120,7 @@ void BulkLoad::ingest(rocksdb::DB& db, std::span<const File> files) const {
     std::error_code ec;
     fs::remove(moved, ec);
     fs::create_hard_link(file.path, moved, ec);
-    if (ec)
-      throw StorageError(fmt::format("cannot link {}: {}", file.path.string(), ec.message()));
+    if (ec) throw StorageError(fmt::format("cannot link {}: {}", file.path.string(), ec.message()));
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = file.family;
     arg.external_files = {moved.string()};
@@ -148,8 +147,7 @@ void BulkLoad::committed(std::uint64_t batch, std::span<const File> files) {
   }
 }
 
-std::set<std::pair<dev_t, ino_t>> BulkLoad::recover(const fs::path& folder,
-                                                    std::uint64_t committed,
+std::set<std::pair<dev_t, ino_t>> BulkLoad::recover(const fs::path& folder, std::uint64_t committed,
                                                     const RemoveKeys& remove_keys) {
   std::set<std::pair<dev_t, ino_t>> identities;
   std::error_code ec;

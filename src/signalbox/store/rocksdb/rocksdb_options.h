@@ -31,9 +31,10 @@ struct RocksDbOptions {
   // less free space than this, so that RocksDB's own flushes and compactions never meet a
   // full disk. Default: 0 (no check).
   std::uint64_t reserve_bytes = 0;
-  // A commit of at least `bulk_load_min_events` events stores its raw events and ids as table
-  // files ingested into the store (bulk_load.h) instead of through the memtable and the
-  // write-ahead log. A query running meanwhile may see a batch's events before its tiles, so
+  // A commit of at least `bulk_load_min_events` events stores its raw events as a table file
+  // ingested into the store (bulk_load.h) instead of through the memtable and the write-ahead
+  // log, and the `events` family is compacted 16 level-0 files at a time instead of 4. A
+  // query running meanwhile may see a batch's events before its tiles, so
   // this is for a store nothing queries while it loads: `signalbox replay` sets it. Any
   // writable open, with it or without, rolls back a bulk-loaded batch a crash left ingested
   // but not committed. Default: false.
@@ -100,7 +101,7 @@ struct RocksDbOptions {
   // Default: 1 048 576.
   std::size_t fold_index_users = std::size_t{1} << 20;
   // With `bulk_load`, the fewest events a commit must carry to be bulk-loaded: a smaller one
-  // is not worth two table files and their ingestion (a few file syncs). At least 1.
+  // is not worth a table file and its ingestion (a few file syncs). At least 1.
   // Default: 1024.
   std::size_t bulk_load_min_events = 1024;
 };

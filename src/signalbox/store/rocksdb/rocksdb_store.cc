@@ -508,8 +508,8 @@ class RocksDbStore final : public Store {
 
     rocksdb::WriteBatch wb;
     std::string key;
-    // Bulk loading (bulk_load.h): the events and ids go in as table files first, visible at
-    // once; the write below commits the batch by its number.
+    // Bulk loading (bulk_load.h): the raw events go in as a table file first, visible at once;
+    // the write below (ids, tiles, stream time) commits the batch by its number.
     std::vector<BulkLoad::File> bulk_files;
     std::uint64_t bulk_batch = 0;
     if (bulk_interrupted_)
@@ -519,13 +519,12 @@ class RocksDbStore final : public Store {
     if (bulk_ && events.size() >= options_.bulk_load_min_events) {
       check_free_space("commit");
       bulk_batch = bulk_->next_batch();
-      bulk_files = write_bulk_tables(bulk_batch, events, event_order, id_order);
+      bulk_files = write_bulk_tables(bulk_batch, events, event_order);
       bulk_->ingest(*db_, bulk_files);
       check(wb.Put(default_, rocksdb_keys::kBulkCommittedKey,
                    rocksdb_keys::sequence_value(bulk_batch)),
             "batch bulk record");
       event_order.clear();
-      id_order.clear();
     }
     for (const CommitOrder& at : event_order) {
       const StoredEvent& e = events[at.index];
@@ -588,35 +587,26 @@ class RocksDbStore final : public Store {
     }
   }
 
-  // Writes the table files of bulk-loaded batch `number`: the events in `event_order` and the
-  // ids in `id_order` (both sorted by key), each key once, the batch's last of equal keys
-  // kept as a write batch keeps it.
+  // Writes the table file of bulk-loaded batch `number`: the events in `event_order` (sorted
+  // by key), each key once, the batch's last of equal keys kept as a write batch keeps it.
+  // The ids stay in the batch's write: they are looked up at every ingest, and a lookup in a
+  // memtable (with its bloom filter) is far cheaper than in a dozen level-0 files.
   std::vector<BulkLoad::File> write_bulk_tables(std::uint64_t number,
                                                 const std::vector<StoredEvent>& events,
-                                                const std::vector<CommitOrder>& event_order,
-                                                const std::vector<CommitOrder>& id_order) {
+                                                const std::vector<CommitOrder>& event_order) {
     std::string key;
     BulkLoad::TableWriter event_file(*db_, events_,
                                      bulk_->file_path(number, rocksdb_keys::kEventsFamily));
     for (std::size_t i = 0; i < event_order.size(); ++i) {
       const CommitOrder& at = event_order[i];
-      if (i + 1 < event_order.size() && same_key(at, event_order[i + 1])) continue;
+      if (i + 1 < event_order.size() && at.user == event_order[i + 1].user &&
+          at.second == event_order[i + 1].second && at.rest == event_order[i + 1].rest)
+        continue;
       const StoredEvent& e = events[at.index];
       rocksdb_keys::event_key_into(key, e.user_id, e.ts, e.event_id);
       event_file.put(key, e.bytes);
     }
-    BulkLoad::TableWriter id_file(*db_, event_ids_,
-                                  bulk_->file_path(number, rocksdb_keys::kEventIdsFamily));
-    for (std::size_t i = 0; i < id_order.size(); ++i) {
-      const CommitOrder& at = id_order[i];
-      if (i + 1 < id_order.size() && same_key(at, id_order[i + 1])) continue;
-      rocksdb_keys::event_id_key_into(key, at.user, at.second);
-      id_file.put(key, rocksdb_keys::event_id_value(events[at.index].ts));
-    }
-    return {event_file.finish(), id_file.finish()};
-  }
-  static bool same_key(const CommitOrder& a, const CommitOrder& b) {
-    return a.user == b.user && a.second == b.second && a.rest == b.rest;
+    return {event_file.finish()};
   }
 
   // The users of `tiles` some of whose settled tiles (tile_versions.h) a write with stream

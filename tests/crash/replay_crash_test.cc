@@ -165,6 +165,18 @@ class ReplayCrash : public ::testing::Test {
     return output;
   }
 
+  // Every answer of store "whole" (one uninterrupted replay) equals the reference's, and every
+  // answer of store "killed" (the interrupted and resumed one) equals store "whole"'s.
+  void expect_whole_and_killed_answer_alike() {
+    std::vector<Value> expected = reference();
+    std::vector<Value> uninterrupted = answers("whole");
+    std::vector<Value> interrupted = answers("killed");
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(diff(expected[i], uninterrupted[i], 1e-9), "") << "uninterrupted, answer " << i;
+      ASSERT_EQ(diff(uninterrupted[i], interrupted[i], 1e-9), "") << "interrupted, answer " << i;
+    }
+  }
+
   World world;
   Log log;
   // 500 lines: batches below the bulk load's threshold (RocksDbOptions::bulk_load_min_events).
@@ -186,13 +198,7 @@ TEST_F(ReplayCrash, TenKillsAndResumesEndLikeOneUninterruptedReplay) {
   EXPECT_NE(resumed.find("rejected"), std::string::npos);  // the summary line
   EXPECT_NE(resumed.find(", 0 rejected"), std::string::npos) << resumed;
 
-  std::vector<Value> expected = reference();
-  std::vector<Value> uninterrupted = answers("whole");
-  std::vector<Value> interrupted = answers("killed");
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    ASSERT_EQ(diff(expected[i], uninterrupted[i], 1e-9), "") << "uninterrupted, answer " << i;
-    ASSERT_EQ(diff(uninterrupted[i], interrupted[i], 1e-9), "") << "interrupted, answer " << i;
-  }
+  expect_whole_and_killed_answer_alike();
 }
 
 TEST_F(ReplayCrash, PresortedReplayResumesToo) {
@@ -247,13 +253,7 @@ TEST_F(ReplayCrash, BulkLoadedBatchesKilledAndResumedEndLikeTheReference) {
     EXPECT_TRUE(fs::is_empty(store / "bulk")) << "files left in " << store / "bulk";
   }
 
-  std::vector<Value> expected = reference();
-  std::vector<Value> uninterrupted = answers("whole");
-  std::vector<Value> interrupted = answers("killed");
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    ASSERT_EQ(diff(expected[i], uninterrupted[i], 1e-9), "") << "uninterrupted, answer " << i;
-    ASSERT_EQ(diff(expected[i], interrupted[i], 1e-9), "") << "interrupted, answer " << i;
-  }
+  expect_whole_and_killed_answer_alike();
 }
 
 }  // namespace

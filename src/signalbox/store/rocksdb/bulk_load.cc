@@ -15,16 +15,13 @@
 #include <rocksdb/sst_file_writer.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/store/rocksdb/check_status.h"
 
 namespace signalbox {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-void check_ok(const rocksdb::Status& status, std::string_view what) {
-  if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
-}
 
 // Makes the entries of `folder` (files created, linked or removed in it) durable.
 void sync_folder(const fs::path& folder) {
@@ -57,7 +54,7 @@ std::vector<std::string> keys_of(const fs::path& path) {
   if (!reader.Open(path.string()).ok()) return keys;
   std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
-  check_ok(it->status(), fmt::format("read bulk-loaded file {}", path.string()));
+  check_rocksdb(it->status(), fmt::format("read bulk-loaded file {}", path.string()));
   return keys;
 }
 
@@ -73,15 +70,15 @@ BulkLoad::TableWriter::TableWriter(rocksdb::DB& db, rocksdb::ColumnFamilyHandle*
   options.compression_per_level.clear();
   options.compression = rocksdb::kNoCompression;
   writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, family);
-  check_ok(writer_->Open(path_.string()), fmt::format("create {}", path_.string()));
+  check_rocksdb(writer_->Open(path_.string()), fmt::format("create {}", path_.string()));
 }
 
 BulkLoad::TableWriter::~TableWriter() = default;
 
 void BulkLoad::TableWriter::put(std::string_view key, std::string_view value) {
-  check_ok(writer_->Put(rocksdb::Slice(key.data(), key.size()),
-                        rocksdb::Slice(value.data(), value.size())),
-           fmt::format("write {}", path_.string()));
+  check_rocksdb(writer_->Put(rocksdb::Slice(key.data(), key.size()),
+                             rocksdb::Slice(value.data(), value.size())),
+                fmt::format("write {}", path_.string()));
   ++keys_;
 }
 
@@ -94,7 +91,7 @@ BulkLoad::File BulkLoad::TableWriter::finish() {
     return File{family_, {}};
   }
   // Finish writes the footer and syncs the file.
-  check_ok(writer_->Finish(), fmt::format("finish {}", path_.string()));
+  check_rocksdb(writer_->Finish(), fmt::format("finish {}", path_.string()));
   return File{family_, path_};
 }
 
@@ -133,7 +130,7 @@ void BulkLoad::ingest(rocksdb::DB& db, std::span<const File> files) const {
   }
   if (args.empty()) return;
   sync_folder(folder_);
-  check_ok(db.IngestExternalFiles(args), "ingest bulk-loaded files");
+  check_rocksdb(db.IngestExternalFiles(args), "ingest bulk-loaded files");
 }
 
 void BulkLoad::committed(std::uint64_t batch, std::span<const File> files) {

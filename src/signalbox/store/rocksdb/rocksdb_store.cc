@@ -28,6 +28,7 @@
 #include "signalbox/common/error.h"
 #include "signalbox/store/rocksdb/base_fold.h"
 #include "signalbox/store/rocksdb/bulk_load.h"
+#include "signalbox/store/rocksdb/check_status.h"
 #include "signalbox/store/rocksdb/column_families.h"
 #include "signalbox/store/rocksdb/expiry_filters.h"
 #include "signalbox/store/rocksdb/holding_file_system.h"
@@ -101,10 +102,6 @@ struct CommitOrder {
 // A time as the unsigned number whose order is the order of its key bytes (time_be).
 std::uint64_t sortable_time(TimeMs ts) { return static_cast<std::uint64_t>(ts) ^ (1ULL << 63); }
 
-void check(const rocksdb::Status& status, std::string_view what) {
-  if (!status.ok()) throw StorageError(fmt::format("rocksdb: {}: {}", what, status.ToString()));
-}
-
 // What to do about a store that does not open because its files are damaged.
 constexpr char kDamagedAdvice[] =
     "restore the folder from a backup, or replay the events into a new storage.path; the "
@@ -153,7 +150,7 @@ class RocksDbStore final : public Store {
     if (status.IsCorruption())
       throw StorageError(fmt::format("rocksdb: open {}: the store is damaged ({}): {}", path,
                                      status.ToString(), kDamagedAdvice));
-    check(status, fmt::format("open {}", path));
+    check_rocksdb(status, fmt::format("open {}", path));
     db_.reset(db);
     default_ = handles[kDefaultFamilyIndex];
     events_ = handles[kEventsFamilyIndex];
@@ -197,16 +194,17 @@ class RocksDbStore final : public Store {
     rocksdb::WriteBatch chunks;
     for (std::size_t from = 0; from < all.size(); from += rocksdb_keys::kFoldIndexChunkUsers) {
       const std::size_t count = std::min(rocksdb_keys::kFoldIndexChunkUsers, all.size() - from);
-      check(chunks.Put(default_,
-                       rocksdb_keys::fold_index_key(from / rocksdb_keys::kFoldIndexChunkUsers),
-                       rocksdb_keys::fold_index_value(all.subspan(from, count))),
-            "keep fold index");
+      check_rocksdb(
+          chunks.Put(default_,
+                     rocksdb_keys::fold_index_key(from / rocksdb_keys::kFoldIndexChunkUsers),
+                     rocksdb_keys::fold_index_value(all.subspan(from, count))),
+          "keep fold index");
     }
     if (chunks.Count() > 0) write(chunks, "keep fold index");
     rocksdb::WriteBatch sequence;
-    check(sequence.Put(default_, rocksdb_keys::kFoldIndexSequenceKey,
-                       rocksdb_keys::sequence_value(db_->GetLatestSequenceNumber())),
-          "keep fold index");
+    check_rocksdb(sequence.Put(default_, rocksdb_keys::kFoldIndexSequenceKey,
+                               rocksdb_keys::sequence_value(db_->GetLatestSequenceNumber())),
+                  "keep fold index");
     write(sequence, "keep fold index");
   }
 
@@ -224,7 +222,7 @@ class RocksDbStore final : public Store {
     std::string value;
     const rocksdb::Status status =
         db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kFoldIndexSequenceKey, &value);
-    if (!status.IsNotFound()) check(status, "read kept fold index");
+    if (!status.IsNotFound()) check_rocksdb(status, "read kept fold index");
     if (status.ok()) {
       kept.keys.emplace_back(rocksdb_keys::kFoldIndexSequenceKey);
       kept.current =
@@ -249,7 +247,7 @@ class RocksDbStore final : public Store {
     if (!kept.keys.empty()) {
       rocksdb::WriteBatch drop;
       for (const std::string& key : kept.keys)
-        check(drop.Delete(default_, key), "drop kept fold index");
+        check_rocksdb(drop.Delete(default_, key), "drop kept fold index");
       // A disk short of its reserve refuses the write, and must not refuse the open (reads
       // are served meanwhile): the records then stay until a later open, and the sequence
       // check alone keeps them out once a commit has made them stale.
@@ -272,9 +270,9 @@ class RocksDbStore final : public Store {
     status = db_->Get(rocksdb::ReadOptions(), default_, kFormatKey, &format);
     if (status.IsNotFound()) {
       if (!options_.read_only)
-        check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+        check_rocksdb(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
     } else {
-      check(status, "read format");
+      check_rocksdb(status, "read format");
       if (std::optional<std::string_view> difference =
               rocksdb_keys::earlier_format_difference(format))
         throw StorageError(fmt::format(
@@ -283,7 +281,7 @@ class RocksDbStore final : public Store {
             "it",
             path, format, *difference, kFormat));
       if (format == rocksdb_keys::kUpgradableFormat && !options_.read_only)
-        check(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
+        check_rocksdb(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
       else if (format != kFormat && format != rocksdb_keys::kUpgradableFormat)
         throw StorageError(
             fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
@@ -310,7 +308,7 @@ class RocksDbStore final : public Store {
     scan.total_order_seek = true;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, tiles_));
     it->SeekToFirst();
-    check(it->status(), "read tiles");
+    check_rocksdb(it->status(), "read tiles");
     return !it->Valid();
   }
 
@@ -332,10 +330,11 @@ class RocksDbStore final : public Store {
             return;
           }
           for (const auto& [key, value] : tiles)
-            check(wb.Merge(tiles_, tile_key(key), rocksdb::Slice(value.data(), value.size())),
-                  "recover tile");
-          check(wb.Delete(default_, rocksdb::Slice(record.data(), record.size())),
-                "recover journal");
+            check_rocksdb(
+                wb.Merge(tiles_, tile_key(key), rocksdb::Slice(value.data(), value.size())),
+                "recover tile");
+          check_rocksdb(wb.Delete(default_, rocksdb::Slice(record.data(), record.size())),
+                        "recover journal");
         });
     if (wb.Count() > 0) write(wb, "recover journal");
   }
@@ -350,7 +349,7 @@ class RocksDbStore final : public Store {
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
          it->Valid() && it->key().ToStringView().starts_with(prefix); it->Next())
       fn(it->key().ToStringView(), it->value().ToStringView());
-    check(it->status(), what);
+    check_rocksdb(it->status(), what);
   }
 
   // Rolls back the bulk-loaded batches a crash left ingested but not committed, removes the
@@ -362,7 +361,7 @@ class RocksDbStore final : public Store {
         db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kBulkCommittedKey, &value);
     std::uint64_t committed = 0;
     if (!status.IsNotFound()) {
-      check(status, "read bulk load record");
+      check_rocksdb(status, "read bulk load record");
       committed = rocksdb_keys::parse_sequence_value(value);
     }
     const std::filesystem::path folder = bulk_load_folder(options_.path);
@@ -374,7 +373,8 @@ class RocksDbStore final : public Store {
                                                     : nullptr;
           if (!handle || keys.empty()) return;
           rocksdb::WriteBatch wb;
-          for (const std::string& key : keys) check(wb.Delete(handle, key), "roll back bulk load");
+          for (const std::string& key : keys)
+            check_rocksdb(wb.Delete(handle, key), "roll back bulk load");
           write(wb, "roll back bulk load", /*sync=*/true);
         });
     if (options_.bulk_load) bulk_.emplace(folder, committed);
@@ -441,7 +441,7 @@ class RocksDbStore final : public Store {
       if (status.IsNotFound())
         return fmt::format("{} of user {} at ts {}", events ? "an event" : "an event id",
                            rocksdb_keys::key_user(key), ts);
-      check(status, "check table file");
+      check_rocksdb(status, "check table file");
     }
     return std::nullopt;
   }
@@ -473,7 +473,7 @@ class RocksDbStore final : public Store {
     std::vector<bool> found(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (statuses[i].IsNotFound()) continue;
-      check(statuses[i], "read event id");
+      check_rocksdb(statuses[i], "read event id");
       found[i] = true;
     }
     return found;
@@ -521,19 +521,20 @@ class RocksDbStore final : public Store {
       bulk_batch = bulk_->next_batch();
       bulk_files = write_bulk_tables(bulk_batch, events, event_order);
       bulk_->ingest(*db_, bulk_files);
-      check(wb.Put(default_, rocksdb_keys::kBulkCommittedKey,
-                   rocksdb_keys::sequence_value(bulk_batch)),
-            "batch bulk record");
+      check_rocksdb(wb.Put(default_, rocksdb_keys::kBulkCommittedKey,
+                           rocksdb_keys::sequence_value(bulk_batch)),
+                    "batch bulk record");
       event_order.clear();
     }
     for (const CommitOrder& at : event_order) {
       const StoredEvent& e = events[at.index];
       rocksdb_keys::event_key_into(key, e.user_id, e.ts, e.event_id);
-      check(wb.Put(events_, key, e.bytes), "batch event");
+      check_rocksdb(wb.Put(events_, key, e.bytes), "batch event");
     }
     for (const CommitOrder& at : id_order) {
       rocksdb_keys::event_id_key_into(key, at.user, at.second);
-      check(wb.Put(event_ids_, key, rocksdb_keys::event_id_value(events[at.index].ts)), "batch id");
+      check_rocksdb(wb.Put(event_ids_, key, rocksdb_keys::event_id_value(events[at.index].ts)),
+                    "batch id");
     }
     // Write-behind: the tiles' values go to one journal record and to memory, and reach the
     // tiles family merged, at the next flush (unflushed_tiles.h); else one merge per tile.
@@ -543,20 +544,20 @@ class RocksDbStore final : public Store {
       unflushed.reserve(batch.tiles.size());
       for (std::uint32_t at : tile_order)
         unflushed.emplace_back(batch.tiles[at].key, encode_tile_delta(batch.tiles[at]));
-      check(wb.Put(default_, rocksdb_keys::journal_key(next_journal_),
-                   encode_journal_record(unflushed)),
-            "batch journal");
+      check_rocksdb(wb.Put(default_, rocksdb_keys::journal_key(next_journal_),
+                           encode_journal_record(unflushed)),
+                    "batch journal");
     } else {
       for (std::uint32_t at : tile_order) {
         const TileDelta& t = batch.tiles[at];
         rocksdb_keys::tile_key_into(key, t.key);
-        check(wb.Merge(tiles_, key, encode_tile_delta(t)), "batch tile");
+        check_rocksdb(wb.Merge(tiles_, key, encode_tile_delta(t)), "batch tile");
       }
     }
     TimeMs high_water = std::max(batch.high_water, high_water_.load());
-    check(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
+    check_rocksdb(wb.Put(default_, kHighWaterKey, time_value(high_water)), "batch high water");
     for (const auto& [name, value] : batch.notes)
-      check(wb.Put(default_, note_key(name), value), "batch note");
+      check_rocksdb(wb.Put(default_, note_key(name), value), "batch note");
     const std::vector<std::uint64_t> settling = users_with_settled_tiles(batch.tiles, high_water);
     snapshot_high_water_.before_write();
     {
@@ -641,12 +642,12 @@ class RocksDbStore final : public Store {
           rocksdb_keys::tile_key_into(key, tile);
           values.clear();
           for (const UnflushedTiles::Generation::Value& v : tile_values) values.push_back(*v.bytes);
-          check(wb.Merge(tiles_, key, merged_operand(tile.kind, values, merger_, merged)),
-                "flush tile");
+          check_rocksdb(wb.Merge(tiles_, key, merged_operand(tile.kind, values, merger_, merged)),
+                        "flush tile");
         }
       }
       for (std::uint64_t number : generation->batches)
-        check(wb.Delete(default_, rocksdb_keys::journal_key(number)), "flush journal");
+        check_rocksdb(wb.Delete(default_, rocksdb_keys::journal_key(number)), "flush journal");
       {
         UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
         write(wb, "flush tiles");
@@ -676,7 +677,8 @@ class RocksDbStore final : public Store {
     // Persist the horizon before anything is dropped by it, so a snapshot never sees data
     // missing below a horizon it does not know.
     snapshot_expired_through_.before_write();
-    check(db_->Put(write_options(), default_, kExpiredKey, time_value(through)), "write horizon");
+    check_rocksdb(db_->Put(write_options(), default_, kExpiredKey, time_value(through)),
+                  "write horizon");
     snapshot_expired_through_.after_write(through, db_->GetLatestSequenceNumber());
     expired_through_.store(through, std::memory_order_release);
     // The id horizon is persisted too: after a restart the engine judges inputs it has no
@@ -684,8 +686,8 @@ class RocksDbStore final : public Store {
     const TimeMs ids_from = options.ids_hold ? std::min(high, *options.ids_hold) : high;
     const TimeMs ids_through = std::max(ids_expired_through_.load(), policy.ids_through(ids_from));
     if (ids_through != ids_expired_through_.load()) {
-      check(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)),
-            "write id horizon");
+      check_rocksdb(db_->Put(write_options(), default_, kIdsExpiredKey, time_value(ids_through)),
+                    "write id horizon");
       ids_expired_through_.store(ids_through, std::memory_order_release);
     }
     if (options.fold_base) {
@@ -696,10 +698,10 @@ class RocksDbStore final : public Store {
     compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     if (options.compact) {
       for (auto* family : {events_, event_ids_})
-        check(db_->CompactRange(compact, family, nullptr, nullptr), "compact");
+        check_rocksdb(db_->CompactRange(compact, family, nullptr, nullptr), "compact");
     }
     if (options.compact || options.compact_tiles)
-      check(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
+      check_rocksdb(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
   }
 
   // Folds `user`'s day tiles from the one starting at `from` up to `keep_from`; returns the
@@ -769,7 +771,7 @@ class RocksDbStore final : public Store {
       if (wb.Count() == 0) return;
       {
         TileVersions::Writing versions(tile_versions_, folded_users, *db_);
-        check(db_->Write(write_options(), &wb), "fold tiles");
+        check_rocksdb(db_->Write(write_options(), &wb), "fold tiles");
       }
       wb.Clear();
       folded_users.clear();
@@ -785,7 +787,7 @@ class RocksDbStore final : public Store {
       std::string merged;
       if (!merge_operator_->merge(key, operands, &merged))
         throw CorruptionError("a day tile cannot be merged");
-      check(wb.Merge(tiles_, key, merged), "fold into base");
+      check_rocksdb(wb.Merge(tiles_, key, merged), "fold into base");
       to_bases.clear();
     };
     auto fold_tile = [&](const TileKey& tile, std::string_view key, std::string_view value) {
@@ -800,9 +802,11 @@ class RocksDbStore final : public Store {
       to_bases.push_back(std::move(fold.to_base));
       const std::string& kept = fold.kept;
       if (kept.empty())
-        check(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())), "drop folded tile");
+        check_rocksdb(wb.Delete(tiles_, rocksdb::Slice(key.data(), key.size())),
+                      "drop folded tile");
       else
-        check(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept), "rewrite folded tile");
+        check_rocksdb(wb.Put(tiles_, rocksdb::Slice(key.data(), key.size()), kept),
+                      "rewrite folded tile");
     };
     std::size_t visited = 0;
     auto room = [&] { return max_users == 0 || visited < max_users; };
@@ -834,7 +838,7 @@ class RocksDbStore final : public Store {
       }
       if (!it->Valid()) done = true;  // an error is thrown just below, before `done` counts
     }
-    check(it->status(), "scan tiles");
+    check_rocksdb(it->status(), "scan tiles");
     it.reset();
     write_base();
     flush();
@@ -861,7 +865,7 @@ class RocksDbStore final : public Store {
     flush_unflushed(/*all=*/true);
     rocksdb::FlushOptions options;
     options.wait = true;
-    check(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
+    check_rocksdb(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
   }
 
   // The write-ahead log keeps writes in order, so a note written after a commit is never
@@ -870,7 +874,7 @@ class RocksDbStore final : public Store {
     std::string value;
     rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, note_key(name), &value);
     if (status.IsNotFound()) return std::nullopt;
-    check(status, "read note");
+    check_rocksdb(status, "read note");
     return value;
   }
 
@@ -878,10 +882,11 @@ class RocksDbStore final : public Store {
     require_writable();
     const std::string key = note_key(name);
     if (value)
-      check(db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())),
-            "write note");
+      check_rocksdb(
+          db_->Put(write_options(), default_, key, rocksdb::Slice(value->data(), value->size())),
+          "write note");
     else
-      check(db_->Delete(write_options(), default_, key), "delete note");
+      check_rocksdb(db_->Delete(write_options(), default_, key), "delete note");
   }
 
   rocksdb::DB* db() { return db_.get(); }
@@ -941,7 +946,7 @@ class RocksDbStore final : public Store {
     std::string value;
     rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, key, &value);
     if (status.IsNotFound()) return kBeginningOfTime;
-    check(status, "read meta");
+    check_rocksdb(status, "read meta");
     return parse_time_value(value);
   }
 
@@ -1051,7 +1056,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
       if (parse_event_key(key).ts > to) break;
       fn(events_->value().ToStringView());
     }
-    check(events_->status(), "scan events");
+    check_rocksdb(events_->status(), "scan events");
     scanned_ = ScannedRange{user, to};
   }
 
@@ -1070,7 +1075,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
       if (user == std::numeric_limits<std::uint64_t>::max()) break;
       it->Seek(user_prefix(user + 1));  // skip the rest of this user's events
     }
-    check(it->status(), "list users");
+    check_rocksdb(it->status(), "list users");
     return out;
   }
 
@@ -1083,7 +1088,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     for (rocksdb::Iterator* it : {events_.get(), tiles_.get()}) {
       it->Seek(prefix);
       const bool found = it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
-      check(it->status(), "look up user");
+      check_rocksdb(it->status(), "look up user");
       if (found) return true;
     }
     return false;
@@ -1141,7 +1146,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
         break;
       }
     }
-    check(tiles_->status(), "read tiles");
+    check_rocksdb(tiles_->status(), "read tiles");
     for (; next < unflushed.size(); ++next)
       append_unflushed(unflushed[next], std::nullopt, state_ids, out);
   }
@@ -1150,7 +1155,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     std::string value;
     rocksdb::Status status = db_->Get(read_, family, key, &value);
     if (status.IsNotFound()) return kBeginningOfTime;
-    check(status, "read meta");
+    check_rocksdb(status, "read meta");
     return parse_time_value(value);
   }
 

@@ -219,14 +219,11 @@ class RocksDbStore final : public Store {
   // make it look stale).
   KeptFoldIndex read_kept_fold_index() {
     KeptFoldIndex kept;
-    std::string value;
-    const rocksdb::Status status =
-        db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kFoldIndexSequenceKey, &value);
-    if (!status.IsNotFound()) check_rocksdb(status, "read kept fold index");
-    if (status.ok()) {
+    if (std::optional<std::string> sequence =
+            read_record(rocksdb_keys::kFoldIndexSequenceKey, "read kept fold index")) {
       kept.keys.emplace_back(rocksdb_keys::kFoldIndexSequenceKey);
       kept.current =
-          rocksdb_keys::parse_sequence_value(value) + 1 == db_->GetLatestSequenceNumber();
+          rocksdb_keys::parse_sequence_value(*sequence) + 1 == db_->GetLatestSequenceNumber();
     }
     for_each_record(rocksdb_keys::kFoldIndexPrefix, "read kept fold index",
                     [&](std::string_view key, std::string_view value) {
@@ -356,14 +353,10 @@ class RocksDbStore final : public Store {
   // bulk folder's files and returns their identities (bulk_load.h); sets up bulk loading when
   // the options ask for it.
   std::set<std::pair<dev_t, ino_t>> recover_bulk_load() {
-    std::string value;
-    rocksdb::Status status =
-        db_->Get(rocksdb::ReadOptions(), default_, rocksdb_keys::kBulkCommittedKey, &value);
     std::uint64_t committed = 0;
-    if (!status.IsNotFound()) {
-      check_rocksdb(status, "read bulk load record");
-      committed = rocksdb_keys::parse_sequence_value(value);
-    }
+    if (std::optional<std::string> record =
+            read_record(rocksdb_keys::kBulkCommittedKey, "read bulk load record"))
+      committed = rocksdb_keys::parse_sequence_value(*record);
     const std::filesystem::path folder = bulk_load_folder(options_.path);
     std::set<std::pair<dev_t, ino_t>> files = BulkLoad::recover(
         folder, committed, [&](std::string_view family, std::span<const std::string> keys) {
@@ -871,11 +864,7 @@ class RocksDbStore final : public Store {
   // The write-ahead log keeps writes in order, so a note written after a commit is never
   // recovered without it.
   std::optional<std::string> read_note(std::string_view name) override {
-    std::string value;
-    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, note_key(name), &value);
-    if (status.IsNotFound()) return std::nullopt;
-    check_rocksdb(status, "read note");
-    return value;
+    return read_record(note_key(name), "read note");
   }
 
   void write_note(std::string_view name, std::optional<std::string_view> value) override {
@@ -943,11 +932,18 @@ class RocksDbStore final : public Store {
     if (options_.read_only) throw StorageError("the store is open read-only");
   }
   TimeMs read_time(const char* key) {
+    std::optional<std::string> value = read_record(key, "read meta");
+    return value ? parse_time_value(*value) : kBeginningOfTime;
+  }
+  // The value of record `key` of the default family, or nullopt when there is none; `what`
+  // names a failed read.
+  std::optional<std::string> read_record(std::string_view key, std::string_view what) {
     std::string value;
-    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), default_, key, &value);
-    if (status.IsNotFound()) return kBeginningOfTime;
-    check_rocksdb(status, "read meta");
-    return parse_time_value(value);
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), default_, rocksdb::Slice(key.data(), key.size()), &value);
+    if (status.IsNotFound()) return std::nullopt;
+    check_rocksdb(status, what);
+    return value;
   }
 
   RocksDbOptions options_;

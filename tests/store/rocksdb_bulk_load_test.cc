@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -20,6 +19,7 @@
 
 #include <rocksdb/db.h>
 
+#include "rocksdb_ingestion.h"
 #include "signalbox/common/temp_folder.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/rocksdb/bulk_load.h"
@@ -98,17 +98,6 @@ std::string contents(Store& store, const std::vector<CommitBatch>& committed) {
   return out;
 }
 
-// Whether RocksDB's informational logs of the store at `path` note a file ingested.
-bool ingested_into(const fs::path& path) {
-  for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
-    if (!entry.path().filename().string().starts_with("LOG")) continue;
-    std::ifstream in(entry.path());
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.find("\"ingest_finished\"") != std::string::npos) return true;
-  }
-  return false;
-}
-
 TEST(RocksDbBulkLoad, BulkLoadedCommitsReadAsCommitsThroughTheMemtable) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-bulk-load-test");
   SumMerger merger;
@@ -133,8 +122,8 @@ TEST(RocksDbBulkLoad, BulkLoadedCommitsReadAsCommitsThroughTheMemtable) {
       ASSERT_EQ(contents(*bulk, committed), contents(*plain, committed)) << "after reopening";
     }
   }
-  EXPECT_TRUE(ingested_into(folder.path() / "bulk")) << "no commit was bulk-loaded";
-  EXPECT_FALSE(ingested_into(folder.path() / "plain"));
+  EXPECT_TRUE(rocksdb_ingested_a_file(folder.path() / "bulk")) << "no commit was bulk-loaded";
+  EXPECT_FALSE(rocksdb_ingested_a_file(folder.path() / "plain"));
 }
 
 void must(const rocksdb::Status& status) {
@@ -200,7 +189,7 @@ void crash_and_recover(bool ingest) {
   open_at(path, true, merger)->commit(first);
   const fs::path unlisted = leave_uncommitted_batch(path, second, ingest);
   if (ingest) {
-    ASSERT_TRUE(ingested_into(path)) << "the crash's state was not made";
+    ASSERT_TRUE(rocksdb_ingested_a_file(path)) << "the crash's state was not made";
   }
   ASSERT_FALSE(fs::is_empty(bulk_load_folder(path)));
 

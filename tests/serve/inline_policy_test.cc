@@ -1,10 +1,13 @@
-// InlineQueries and RequestCosts alone: which requests the HTTP server may answer on its I/O
-// thread, from the costs it measured.
+// InlineQueries, RequestCosts and ThreadLoad alone: which requests the HTTP server may answer
+// on its I/O thread, from the costs and the load it measured.
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "signalbox/serve/inline_queries.h"
 #include "signalbox/serve/request_costs.h"
+#include "signalbox/serve/thread_load.h"
 
 namespace signalbox::testing {
 namespace {
@@ -27,43 +30,62 @@ TEST(RequestCosts, RemembersTheLastCostOfEachPathAndSaturates) {
 }
 
 TEST(InlineQueriesPolicy, OnlyPathsKnownToBeCheapRunInlineAndOnlyWhileThePoolIsIdle) {
-  InlineQueries policy(1ms, 1);
+  InlineQueries policy(1ms);
   const std::string cheap = "/v1/users/1/signals", slow = "/v1/users/2/signals";
-  EXPECT_FALSE(policy.runs_inline(cheap, 0)) << "never answered: its cost is unknown";
-  policy.record(cheap, Clock::now(), 100us, false);
-  policy.record(slow, Clock::now(), 5ms, false);
-  EXPECT_TRUE(policy.runs_inline(cheap, 0));
-  EXPECT_FALSE(policy.runs_inline(slow, 0));
-  EXPECT_FALSE(policy.runs_inline(cheap, 1)) << "the query pool is busy";
-  EXPECT_FALSE(policy.runs_inline("", 0));
+  EXPECT_FALSE(policy.runs_inline(cheap, 0, 0)) << "never answered: its cost is unknown";
+  policy.record(cheap, 100us);
+  policy.record(slow, 5ms);
+  EXPECT_TRUE(policy.runs_inline(cheap, 0, 0));
+  EXPECT_FALSE(policy.runs_inline(slow, 0, 0));
+  EXPECT_FALSE(policy.runs_inline(cheap, 1, 0)) << "the query pool is busy";
+  EXPECT_FALSE(policy.runs_inline("", 0, 0));
   // A cheap path that turned slow leaves; a slow one measured cheap again comes back.
-  policy.record(cheap, Clock::now(), 2ms, false);
-  policy.record(slow, Clock::now(), 300us, false);
-  EXPECT_FALSE(policy.runs_inline(cheap, 0));
-  EXPECT_TRUE(policy.runs_inline(slow, 0));
+  policy.record(cheap, 2ms);
+  policy.record(slow, 300us);
+  EXPECT_FALSE(policy.runs_inline(cheap, 0, 0));
+  EXPECT_TRUE(policy.runs_inline(slow, 0, 0));
 }
 
-TEST(InlineQueriesPolicy, InlineAnswersTakeAtMostAShareOfTheIoThreadsTime) {
-  InlineQueries policy(1ms, 1);
+TEST(InlineQueriesPolicy, AnIoThreadBusyPastTheMarkSendsEveryQueryToThePool) {
+  InlineQueries policy(1ms);
   const std::string path = "/v1/users/1/signals";
-  auto now = Clock::now();
-  policy.record(path, now, 500us, false);
-  ASSERT_TRUE(policy.runs_inline(path, 0));
-  // Inline answers back to back for far longer than the bucket holds: it refuses, and lets
-  // inline answers in again once the I/O thread had time to itself.
-  for (int i = 0; i < 40; ++i) policy.record(path, now + i * 500us, 500us, true);
-  EXPECT_FALSE(policy.runs_inline(path, 0));
-  InlineQueries spread(1ms, 1);
-  spread.record(path, now, 500us, false);
-  for (int i = 0; i < 40; ++i) spread.record(path, now - 1s + i * 5ms, 500us, true);
-  EXPECT_TRUE(spread.runs_inline(path, 0)) << "a tenth of the time, long ago, is no load";
+  policy.record(path, 50us);
+  EXPECT_TRUE(policy.runs_inline(path, 0, 0));
+  EXPECT_TRUE(policy.runs_inline(path, 0, InlineQueries::kMaxLoad - 0.01));
+  EXPECT_FALSE(policy.runs_inline(path, 0, InlineQueries::kMaxLoad));
+  EXPECT_FALSE(policy.runs_inline(path, 0, 1));
 }
 
 TEST(InlineQueriesPolicy, AZeroBudgetTurnsInliningOff) {
-  InlineQueries policy(0us, 1);
+  InlineQueries policy(0us);
   EXPECT_FALSE(policy.enabled());
-  policy.record("/v1/users/1/signals", Clock::now(), 1us, false);
-  EXPECT_FALSE(policy.runs_inline("/v1/users/1/signals", 0));
+  policy.record("/v1/users/1/signals", 1us);
+  EXPECT_FALSE(policy.runs_inline("/v1/users/1/signals", 0, 0));
+}
+
+TEST(ThreadLoad, TheShareOfEachCompleteWindowTheThreadRan) {
+  ThreadLoad load(10ms);
+  EXPECT_EQ(load.share_at(0ms, 0ms), 0) << "no window completed yet";
+  EXPECT_EQ(load.share_at(5ms, 5ms), 0) << "the first window is not over";
+  EXPECT_DOUBLE_EQ(load.share_at(10ms, 6ms), 0.6);
+  EXPECT_DOUBLE_EQ(load.share_at(15ms, 11ms), 0.6) << "the next window is not over";
+  EXPECT_DOUBLE_EQ(load.share_at(30ms, 11ms), 0.25) << "ran 5 ms of the 20 since";
+  EXPECT_DOUBLE_EQ(load.share_at(40ms, 21ms), 1);
+  EXPECT_DOUBLE_EQ(load.share_at(50ms, 40ms), 1) << "a clock's skew is no more than all";
+}
+
+TEST(ThreadLoad, MeasuresTheCallingThreadsOwnRunningTime) {
+  ThreadLoad load(5ms);
+  load.share();
+  // Spinning: running all the time it is given a core (on a machine as busy as a parallel
+  // test run, at least a fair part of it).
+  auto spin_until = Clock::now() + 40ms;
+  double busy = 0;
+  while (Clock::now() < spin_until) busy = load.share();
+  EXPECT_GT(busy, 0.25);
+  // Asleep for longer than a window: the window that ends at the next call covers the sleep.
+  std::this_thread::sleep_for(30ms);
+  EXPECT_LT(load.share(), 0.2);
 }
 
 }  // namespace

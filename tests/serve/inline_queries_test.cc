@@ -145,8 +145,8 @@ TEST(InlineQueries, CheapQueriesRunInlineWhileSlowOnesNeverHoldUpOtherConnection
     interval.answered = Clock::now();
     EXPECT_EQ(answer.status, 200u) << answer.body;
     heavies.push_back(interval);
-    // Apart, so that the I/O threads' share of inline time (InlineQueries) has recovered and
-    // cannot be what keeps a heavy query off the I/O thread.
+    // Apart, so that the I/O thread's load (InlineQueries) has fallen and cannot be what keeps
+    // a heavy query off the I/O thread.
     std::this_thread::sleep_for(3 * heavy);
   }
   heavy_done = true;

@@ -18,6 +18,7 @@
 #include "signalbox/serve/asio_ssl.h"
 #include "signalbox/serve/http_api.h"
 #include "signalbox/serve/inline_queries.h"
+#include "signalbox/serve/thread_load.h"
 #include "signalbox/serve/write_guard.h"
 
 namespace signalbox {
@@ -103,6 +104,13 @@ std::string_view header_text(const HttpRequest& request, http::field field) {
 
 // The path of a GET of one user's signals (its user, before any query), or "" for any other
 // request: what InlineQueries knows costs by.
+// The share of its recent time the calling I/O thread ran, for InlineQueries: each I/O thread
+// measures its own.
+double io_thread_load() {
+  thread_local ThreadLoad load(InlineQueries::kLoadWindow);
+  return load.share();
+}
+
 std::string_view inline_candidate(const HttpRequest& request, Route route) {
   if (route != Route::kUserSignals || request.method() != http::verb::get) return {};
   std::string_view target(request.target().data(), request.target().size());
@@ -117,7 +125,7 @@ struct HttpServer::Impl {
         options(std::move(opts)),
         api(engine, HttpApiOptions{options.max_batch_users, options.ingest, options.metrics}),
         admission(options.max_connections, options.max_inflight_bytes, options.max_queued_requests),
-        inline_queries(options.inline_query_budget, options.io_threads),
+        inline_queries(options.inline_query_budget),
         io(static_cast<int>(options.io_threads)),
         ingest_pool(options.ingest_threads),
         query_pool(options.query_threads),
@@ -135,10 +143,10 @@ struct HttpServer::Impl {
                                    HttpResponse response);
   awaitable<void> refuse_connection(Session& session);
   // Answers a request received in full, unless its deadline passed while it waited; a GET of
-  // signals tells inline_queries what it cost. `in_line`: on the I/O thread.
+  // signals tells inline_queries what it cost.
   HttpResponse answer(const HttpRequest& request, Route route,
                       std::chrono::steady_clock::time_point received,
-                      std::chrono::steady_clock::time_point deadline, bool in_line);
+                      std::chrono::steady_clock::time_point deadline);
   awaitable<HttpResponse> answer_in_pool(HttpRequest request, Route route,
                                          std::chrono::steady_clock::time_point received,
                                          std::chrono::steady_clock::time_point deadline);
@@ -306,8 +314,7 @@ awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
 
 HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
                                       std::chrono::steady_clock::time_point received,
-                                      std::chrono::steady_clock::time_point deadline,
-                                      bool in_line) {
+                                      std::chrono::steady_clock::time_point deadline) {
   auto start = std::chrono::steady_clock::now();
   if (start >= deadline) {
     HttpResponse response = api.error_response(
@@ -319,8 +326,7 @@ HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
   }
   HttpResponse response = api.handle(request, received, deadline);
   std::string_view path = inline_candidate(request, route);
-  if (!path.empty())
-    inline_queries.record(path, start, std::chrono::steady_clock::now() - start, in_line);
+  if (!path.empty()) inline_queries.record(path, std::chrono::steady_clock::now() - start);
   return response;
 }
 
@@ -334,7 +340,7 @@ awaitable<HttpResponse> HttpServer::Impl::answer_in_pool(
       if (count) count->fetch_sub(1, std::memory_order_relaxed);
     }
   } leave{route != Route::kEvents ? &queries_in_pool : nullptr};
-  co_return answer(request, route, received, deadline, false);
+  co_return answer(request, route, received, deadline);
 }
 
 HttpResponse HttpServer::Impl::busy_response(Route route, std::string_view message) {
@@ -520,9 +526,10 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
                                            "(server.max_queued_requests); retry later",
                                            admission.queued_requests.limit()));
     } else if (inline_queries.runs_inline(inline_candidate(request, route),
-                                          queries_in_pool.load(std::memory_order_relaxed))) {
+                                          queries_in_pool.load(std::memory_order_relaxed),
+                                          io_thread_load())) {
       api.metrics().count_inline_query();
-      response = answer(request, route, received, deadline, true);
+      response = answer(request, route, received, deadline);
     } else {
       bool query = route != Route::kEvents;
       if (query) queries_in_pool.fetch_add(1, std::memory_order_relaxed);

@@ -92,10 +92,11 @@ struct HttpServerOptions {
 // as a light user's query (~80 µs). Known to be cheap means its path was answered before in
 // at most `inline_query_budget`; a path never answered, or slower than that, goes to the pool,
 // so a slow query never stalls the other connections (at most one that turned slow since its
-// last answer does, once). Inline answers also wait while the query pool is busy and once
-// they took half of the I/O threads' recent time, so that under load the pool's cores are
-// used (InlineQueries). Admission, access checks, deadlines, metrics and stopping are the
-// same either way: an inline request is received, counted and answered as a pooled one is.
+// last answer does, once). Inline answers also wait while the query pool is busy and while
+// the I/O thread ran most of its last few milliseconds, so that under load the pool's cores
+// are used and the I/O thread keeps room for bursts (InlineQueries). Admission, access checks,
+// deadlines, metrics and stopping are the same either way: an inline request is received, counted
+// and answered as a pooled one is.
 //
 // Stopping: stop accepting, close idle keep-alive connections, give requests still being
 // received `stop_grace` to arrive (then close their connections), let every request received

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <cstdint>
+#include <cstddef>
 #include <string_view>
 
 #include "signalbox/serve/request_costs.h"
@@ -22,44 +21,39 @@ namespace signalbox {
 //    loaded, a query run inline would jump its queue, and the pool's threads use the other
 //    cores while the I/O thread does its queries one at a time; in benchmarks on 2 cores,
 //    inlining while only the queue was empty lost 10-15 % of the saturated throughput;
-//  * the I/O threads spent at most kShare of their recent time answering inline (a leaky
-//    bucket `kDepth` budgets deep): under a load that keeps an I/O thread busy, more queries
-//    run inline than it can frame, and the cores the pool would use stay idle, so the excess
-//    goes to the pool.
+//  * the I/O thread ran less than kMaxLoad of its last ThreadLoad window (kLoadWindow),
+//    framing, reading and writing included: an I/O thread that answers every query it frames
+//    runs nearly all the time at half the rate the server saturates at, and then a burst of
+//    requests, or a moment without a core, queues every connection behind it (p99 of tens of
+//    milliseconds at that rate, docs/performance.md). Past the mark the queries go to the
+//    pool, whose threads take the other cores. Below it an I/O thread's queue stays short: at
+//    a quarter of the saturation rate, answering every light user inline keeps it under half
+//    busy (sending on loopback costs it as much as the query).
 //
 // Every answer measured (inline or in the pool) updates the path's cost, so a user that
 // became heavy moves to the pool after one inline answer over the budget, and one that was
 // slow only on a busy machine comes back. A zero budget turns inlining off. Thread-safe and
-// lock-free.
+// lock-free; the load is each I/O thread's own, measured by the caller.
 class InlineQueries {
  public:
-  // Share of the I/O threads' time inline answers may take, and how many budgets of it a
-  // burst may take at once before the bucket refuses.
-  static constexpr double kShare = 0.5;
-  static constexpr int kDepth = 4;
+  static constexpr double kMaxLoad = 0.7;
+  static constexpr std::chrono::milliseconds kLoadWindow{10};
 
-  InlineQueries(std::chrono::microseconds budget, unsigned io_threads)
-      : budget_(budget), rate_(kShare * io_threads) {}
+  explicit InlineQueries(std::chrono::microseconds budget);
   InlineQueries(const InlineQueries&) = delete;
   InlineQueries& operator=(const InlineQueries&) = delete;
 
   bool enabled() const { return budget_.count() > 0; }
   // Whether a request of `path` runs inline now, `in_pool` requests being queued or run in
-  // the query pool.
-  bool runs_inline(std::string_view path, std::size_t in_pool) const;
-  // Records what answering `path` cost, started at `start`; `ran_inline` charges it to the I/O
-  // threads' share.
-  void record(std::string_view path, std::chrono::steady_clock::time_point start,
-              std::chrono::nanoseconds cost, bool ran_inline);
+  // the query pool and the calling I/O thread having run `io_load` (ThreadLoad::share) of its
+  // last window.
+  bool runs_inline(std::string_view path, std::size_t in_pool, double io_load) const;
+  // Records what answering `path` cost.
+  void record(std::string_view path, std::chrono::nanoseconds cost);
 
  private:
   const std::chrono::microseconds budget_;
-  const double rate_;  // I/O thread time inline answers may take per second of wall time
   RequestCosts costs_;
-  // The bucket: the steady-clock time (ns since its epoch) until which the inline answers so
-  // far, spread at `rate_`, keep the I/O threads busy. Inline runs while it is less than
-  // kDepth budgets ahead of now.
-  std::atomic<std::int64_t> busy_until_ns_{0};
 };
 
 }  // namespace signalbox

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "signalbox/serve/inline_queries.h"
@@ -77,15 +78,16 @@ TEST(ThreadLoad, TheShareOfEachCompleteWindowTheThreadRan) {
 TEST(ThreadLoad, MeasuresTheCallingThreadsOwnRunningTime) {
   ThreadLoad load(5ms);
   load.share();
-  // Spinning: running all the time it is given a core (on a machine as busy as a parallel
-  // test run, at least a fair part of it).
-  auto spin_until = Clock::now() + 40ms;
-  double busy = 0;
-  while (Clock::now() < spin_until) busy = load.share();
-  EXPECT_GT(busy, 0.25);
-  // Asleep for longer than a window: the window that ends at the next call covers the sleep.
-  std::this_thread::sleep_for(30ms);
-  EXPECT_LT(load.share(), 0.2);
+  // Spinning: running whenever it has a core. On a machine as busy as a parallel test run
+  // it may get a small share of some windows (12 % seen), so the best of forty is asked for.
+  auto spin_until = Clock::now() + 200ms;
+  double busiest = 0;
+  while (Clock::now() < spin_until) busiest = std::max(busiest, load.share());
+  EXPECT_GT(busiest, 0.3);
+  // Asleep for twenty windows: the window that ends at the next call covers the sleep and at
+  // most one window of spinning before it.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_LT(load.share(), 0.1);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ const std::array<SchemaKey<ServerTlsConfig>, 2> kServerTlsKeys = {{
 }};
 const Schema<ServerTlsConfig> kServerTlsSchema{kServerTlsKeys};
 
-const std::array<SchemaKey<ServerConfig>, 14> kServerKeys = {{
+const std::array<SchemaKey<ServerConfig>, 15> kServerKeys = {{
     {"http",
      ValueType::kEndpoint,
      {},
@@ -147,6 +147,13 @@ const std::array<SchemaKey<ServerConfig>, 14> kServerKeys = {{
              quote_config_text(v.text)));
        }
        out.inline_query_budget = *d;
+     }},
+    {"query_threads",
+     ValueType::kCount,
+     {},
+     {},
+     [](const ConfigValue& v, ServerConfig& out) {
+       out.query_threads = static_cast<std::size_t>(v.count);
      }},
     {"max_events_per_request",
      ValueType::kCount,

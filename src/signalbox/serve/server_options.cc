@@ -17,6 +17,7 @@ HttpServerOptions http_server_options(const Config& config) {
   options.max_inflight_bytes = server.max_inflight_bytes;
   options.max_queued_requests = server.max_queued_requests;
   options.inline_query_budget = std::chrono::milliseconds(server.inline_query_budget);
+  options.query_threads = static_cast<unsigned>(server.query_threads);
   options.ingest = ingests_over_http(config);
   if (server.auth.any()) options.access = std::make_shared<AccessControl>(server.auth);
   if (server.tls) options.tls = make_tls_context(server.tls->cert, server.tls->key);

@@ -102,8 +102,6 @@ std::string_view header_text(const HttpRequest& request, http::field field) {
   return {value.data(), value.size()};
 }
 
-// The path of a GET of one user's signals (its user, before any query), or "" for any other
-// request: what InlineQueries knows costs by.
 // The share of its recent time the calling I/O thread ran, for InlineQueries: each I/O thread
 // measures its own.
 double io_thread_load() {
@@ -111,6 +109,8 @@ double io_thread_load() {
   return load.share();
 }
 
+// The path of a GET of one user's signals (its user, before any query), or "" for any other
+// request: what InlineQueries knows costs by.
 std::string_view inline_candidate(const HttpRequest& request, Route route) {
   if (route != Route::kUserSignals || request.method() != http::verb::get) return {};
   std::string_view target(request.target().data(), request.target().size());

@@ -85,9 +85,9 @@ struct HttpServerOptions {
 // that lock), everything else to `query_threads` (default one per core, at least 2: queries
 // are CPU work on cached blocks, and a thread more than the cores only adds wake-ups and
 // context switches, docs/performance.md), so that a backlog of POSTs waiting for the lock
-// never holds up a GET. One I/O thread is
-// enough because framing costs microseconds beside a query; on 2 cores a second one made no
-// consistent difference under wrk (docs/http-api.md, Performance).
+// never holds up a GET. One I/O thread is enough because framing costs microseconds beside a
+// query; on 2 cores a second one made no consistent difference under wrk (docs/http-api.md,
+// Performance).
 //
 // The one exception: a GET of one user's signals known to be cheap runs on the I/O thread
 // that read it, without the two hops, the pool's queue and the wake-ups, which cost as much
@@ -96,9 +96,9 @@ struct HttpServerOptions {
 // so a slow query never stalls the other connections (at most one that turned slow since its
 // last answer does, once). Inline answers also wait while the query pool is busy and while
 // the I/O thread ran most of its last few milliseconds, so that under load the pool's cores
-// are used and the I/O thread keeps room for bursts (InlineQueries). Admission, access checks,
-// deadlines, metrics and stopping are the same either way: an inline request is received, counted
-// and answered as a pooled one is.
+// are used and the I/O thread keeps room for bursts (InlineQueries). Admission, access
+// checks, deadlines, metrics and stopping are the same either way: an inline request is
+// received, counted and answered as a pooled one is.
 //
 // Stopping: stop accepting, close idle keep-alive connections, give requests still being
 // received `stop_grace` to arrive (then close their connections), let every request received

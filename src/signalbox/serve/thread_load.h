@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 
 namespace signalbox {
 
@@ -14,7 +13,8 @@ namespace signalbox {
 // The HTTP server keeps one per I/O thread to tell how much room that thread has for queries
 // answered inline: an I/O thread that frames a request every few tens of microseconds and
 // also answers them has no slack left to absorb a burst, and a request behind the burst waits
-// for all of it (docs/http-api.md, Performance).
+// for all of it (docs/performance.md, "Inline answers and the tail at half the saturation
+// rate").
 //
 // Not thread-safe: each thread keeps its own (thread_local) and calls share() on it alone.
 // share() reads the thread's CPU clock (a system call) once per window and the steady clock

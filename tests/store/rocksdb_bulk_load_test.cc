@@ -144,11 +144,13 @@ fs::path unlisted_file(const fs::path& path) {
 }
 
 // The state a crash leaves between a batch's ingestion and its commit: `batch`'s raw events
-// written as the bulk-loaded file of the next batch number and ingested into the closed store
-// at `path` (`ingest`), or only written, and the events' file linked into the database's
-// folder under a table file's name that its MANIFEST does not list (an ingestion cut short).
-// Returns the file's name in the database's folder, if one is left there.
-fs::path leave_uncommitted_batch(const fs::path& path, const CommitBatch& batch, bool ingest) {
+// (and with `ids`, its ids, which the store keeps in the memtable but BulkLoad can load and
+// roll back as well) written as the bulk-loaded files of the next batch number and ingested
+// into the closed store at `path` (`ingest`), or only written, and the events' file linked
+// into the database's folder under a table file's name that its MANIFEST does not list (an
+// ingestion cut short). Returns the file's name in the database's folder, if one is left there.
+fs::path leave_uncommitted_batch(const fs::path& path, const CommitBatch& batch, bool ingest,
+                                 bool ids = false) {
   RocksDbOptions options = options_at(path, true);
   rocksdb::DBOptions db_options = database_options(options, nullptr);
   std::vector<rocksdb::ColumnFamilyDescriptor> families = column_families(options, {});
@@ -168,7 +170,17 @@ fs::path leave_uncommitted_batch(const fs::path& path, const CommitBatch& batch,
   BulkLoad::TableWriter event_file(*db, handles[kEventsFamilyIndex],
                                    bulk.file_path(number, rocksdb_keys::kEventsFamily));
   for (const auto& [key, value] : events) event_file.put(key, value);
-  const std::vector<BulkLoad::File> files = {event_file.finish()};
+  std::vector<BulkLoad::File> files = {event_file.finish()};
+  if (ids) {
+    std::map<std::string, std::string> id_rows;
+    for (const StoredEvent& e : batch.events)
+      id_rows[rocksdb_keys::event_id_key(e.user_id, e.event_id)] =
+          rocksdb_keys::event_id_value(e.ts);
+    BulkLoad::TableWriter id_file(*db, handles[kEventIdsFamilyIndex],
+                                  bulk.file_path(number, rocksdb_keys::kEventIdsFamily));
+    for (const auto& [key, value] : id_rows) id_file.put(key, value);
+    files.push_back(id_file.finish());
+  }
   if (ingest) bulk.ingest(*db, files);
   for (rocksdb::ColumnFamilyHandle* handle : handles) db->DestroyColumnFamilyHandle(handle);
   // Closed first: a closing database deletes the table files its MANIFEST does not list.
@@ -179,7 +191,7 @@ fs::path leave_uncommitted_batch(const fs::path& path, const CommitBatch& batch,
   return unlisted;
 }
 
-void crash_and_recover(bool ingest) {
+void crash_and_recover(bool ingest, bool ids = false) {
   TempFolder folder(fs::temp_directory_path(), "signalbox-bulk-load-test");
   SumMerger merger;
   std::mt19937_64 rng(11);
@@ -187,7 +199,7 @@ void crash_and_recover(bool ingest) {
   const CommitBatch second = commit_number(rng, 2, 40);
   const fs::path path = folder.path() / "crashed";
   open_at(path, true, merger)->commit(first);
-  const fs::path unlisted = leave_uncommitted_batch(path, second, ingest);
+  const fs::path unlisted = leave_uncommitted_batch(path, second, ingest, ids);
   if (ingest) {
     ASSERT_TRUE(rocksdb_ingested_a_file(path)) << "the crash's state was not made";
   }
@@ -210,6 +222,12 @@ void crash_and_recover(bool ingest) {
 
 TEST(RocksDbBulkLoad, AnOpenRollsBackABatchIngestedButNotCommitted) {
   crash_and_recover(/*ingest=*/true);
+}
+
+// The ids family's file of such a batch goes the same way: its ids are unknown again (contents()
+// asks for each of them).
+TEST(RocksDbBulkLoad, AnOpenRollsBackTheIdsOfABatchIngestedButNotCommitted) {
+  crash_and_recover(/*ingest=*/true, /*ids=*/true);
 }
 
 TEST(RocksDbBulkLoad, AnOpenLetsGoOfAFileAnIngestionCutShortLeftUnlisted) {

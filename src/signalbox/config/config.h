@@ -48,7 +48,7 @@ struct ServerConfig {
   // A query whose path was last answered this fast is answered on the I/O thread (0: never).
   TimeMs inline_query_budget = 1;
   std::size_t query_threads = 0;  // threads answering every request but ingest (0: one per
-                                  // core, at least 2)
+                                  // core, at least 2; on Redis two per core, at least 4)
   ServerAuthConfig auth;
   std::optional<ServerTlsConfig> tls;
 };

@@ -84,7 +84,8 @@ struct HttpServerOptions {
 // materialises the next body while the other holds the write lock; more would only queue on
 // that lock), everything else to `query_threads` (default one per core, at least 2: queries
 // are CPU work on cached blocks, and a thread more than the cores only adds wake-ups and
-// context switches, docs/performance.md), so that a backlog of POSTs waiting for the lock
+// context switches, docs/performance.md; http_server_options() asks for more on the Redis
+// store, whose queries wait on the network), so that a backlog of POSTs waiting for the lock
 // never holds up a GET. One I/O thread is enough because framing costs microseconds beside a
 // query; on 2 cores a second one made no consistent difference under wrk (docs/http-api.md,
 // Performance).

@@ -1,8 +1,26 @@
 #include "signalbox/serve/server_options.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "signalbox/serve/tls_context.h"
 
 namespace signalbox {
+
+namespace {
+
+// The query pool's size when the config leaves it out. A query on the embedded store is CPU
+// work on cached blocks: one thread per core (HttpServer's default). A query on Redis waits
+// on the network for most of its time, so it wants threads to wait in: two per core, at
+// least 4 (with one per core, light users' queries on Redis fell from 10.1 k to 5.8-7.3 k
+// requests/s in bench/run.sh, docs/performance.md).
+unsigned default_query_threads(const Config& config) {
+  if (config.storage.kind != "redis") return 0;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(4u, 2 * cores);
+}
+
+}  // namespace
 
 HttpServerOptions http_server_options(const Config& config) {
   const ServerConfig& server = config.server;
@@ -17,7 +35,8 @@ HttpServerOptions http_server_options(const Config& config) {
   options.max_inflight_bytes = server.max_inflight_bytes;
   options.max_queued_requests = server.max_queued_requests;
   options.inline_query_budget = std::chrono::milliseconds(server.inline_query_budget);
-  options.query_threads = static_cast<unsigned>(server.query_threads);
+  options.query_threads = server.query_threads > 0 ? static_cast<unsigned>(server.query_threads)
+                                                   : default_query_threads(config);
   options.ingest = ingests_over_http(config);
   if (server.auth.any()) options.access = std::make_shared<AccessControl>(server.auth);
   if (server.tls) options.tls = make_tls_context(server.tls->cert, server.tls->key);

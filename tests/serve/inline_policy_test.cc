@@ -75,6 +75,16 @@ TEST(ThreadLoad, TheShareOfEachCompleteWindowTheThreadRan) {
   EXPECT_DOUBLE_EQ(load.share_at(50ms, 40ms), 1) << "a clock's skew is no more than all";
 }
 
+TEST(ThreadLoad, TimeSpentBlockedInsideItsWorkCountsAsBusy) {
+  ThreadLoad load(10ms);
+  load.share_at(0ms, 0ms);
+  load.add_waited(5ms);  // a query that waited on the network
+  EXPECT_DOUBLE_EQ(load.share_at(10ms, 2ms), 0.7) << "2 ms running and 5 ms blocked of 10";
+  EXPECT_DOUBLE_EQ(load.share_at(20ms, 3ms), 0.1) << "the next window starts without it";
+  load.add_waited(30ms);
+  EXPECT_DOUBLE_EQ(load.share_at(30ms, 3ms), 1);
+}
+
 TEST(ThreadLoad, MeasuresTheCallingThreadsOwnRunningTime) {
   ThreadLoad load(5ms);
   load.share();

@@ -102,11 +102,10 @@ std::string_view header_text(const HttpRequest& request, http::field field) {
   return {value.data(), value.size()};
 }
 
-// The share of its recent time the calling I/O thread ran, for InlineQueries: each I/O thread
-// measures its own.
-double io_thread_load() {
+// The calling I/O thread's load, for InlineQueries: each I/O thread measures its own.
+ThreadLoad& io_thread_load() {
   thread_local ThreadLoad load(InlineQueries::kLoadWindow);
-  return load.share();
+  return load;
 }
 
 // The path of a GET of one user's signals (its user, before any query), or "" for any other
@@ -147,6 +146,12 @@ struct HttpServer::Impl {
   HttpResponse answer(const HttpRequest& request, Route route,
                       std::chrono::steady_clock::time_point received,
                       std::chrono::steady_clock::time_point deadline);
+  // answer() on the I/O thread, whose load then counts the time the answer spent blocked (on
+  // the network of a Redis store, on the disk): its CPU clock alone would not show it, and
+  // every other connection of the thread waited meanwhile.
+  HttpResponse answer_inline(const HttpRequest& request, Route route,
+                             std::chrono::steady_clock::time_point received,
+                             std::chrono::steady_clock::time_point deadline);
   awaitable<HttpResponse> answer_in_pool(HttpRequest request, Route route,
                                          std::chrono::steady_clock::time_point received,
                                          std::chrono::steady_clock::time_point deadline);
@@ -327,6 +332,18 @@ HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
   HttpResponse response = api.handle(request, received, deadline);
   std::string_view path = inline_candidate(request, route);
   if (!path.empty()) inline_queries.record(path, std::chrono::steady_clock::now() - start);
+  return response;
+}
+
+HttpResponse HttpServer::Impl::answer_inline(const HttpRequest& request, Route route,
+                                             std::chrono::steady_clock::time_point received,
+                                             std::chrono::steady_clock::time_point deadline) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const std::chrono::nanoseconds cpu_start = ThreadLoad::cpu_time();
+  HttpResponse response = answer(request, route, received, deadline);
+  const std::chrono::nanoseconds waited =
+      (std::chrono::steady_clock::now() - wall_start) - (ThreadLoad::cpu_time() - cpu_start);
+  if (waited.count() > 0) io_thread_load().add_waited(waited);
   return response;
 }
 
@@ -527,9 +544,9 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
                                            admission.queued_requests.limit()));
     } else if (inline_queries.runs_inline(inline_candidate(request, route),
                                           queries_in_pool.load(std::memory_order_relaxed),
-                                          io_thread_load())) {
+                                          io_thread_load().share())) {
       api.metrics().count_inline_query();
-      response = answer(request, route, received, deadline);
+      response = answer_inline(request, route, received, deadline);
     } else {
       bool query = route != Route::kEvents;
       if (query) queries_in_pool.fetch_add(1, std::memory_order_relaxed);

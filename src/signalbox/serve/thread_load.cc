@@ -6,22 +6,18 @@
 
 namespace signalbox {
 
-namespace {
-
 // A clock that cannot be read counts as idle: the load is a brake on inline answers, and
 // without it they still wait for an idle query pool.
-std::chrono::nanoseconds thread_cpu_time() {
+std::chrono::nanoseconds ThreadLoad::cpu_time() {
   timespec t{};
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return std::chrono::nanoseconds(0);
   return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
 }
 
-}  // namespace
-
 double ThreadLoad::share() {
   auto wall = std::chrono::steady_clock::now().time_since_epoch();
   if (started_ && !window_over(wall)) return share_;
-  return share_at(wall, thread_cpu_time());
+  return share_at(wall, cpu_time());
 }
 
 bool ThreadLoad::window_over(std::chrono::nanoseconds wall) const {
@@ -33,14 +29,16 @@ double ThreadLoad::share_at(std::chrono::nanoseconds wall, std::chrono::nanoseco
     started_ = true;
     window_start_wall_ = wall;
     window_start_cpu_ = cpu;
+    waited_ = std::chrono::nanoseconds(0);
     return share_;
   }
   if (!window_over(wall)) return share_;
   double elapsed = static_cast<double>((wall - window_start_wall_).count());
-  double ran = static_cast<double>((cpu - window_start_cpu_).count());
-  share_ = std::clamp(ran / elapsed, 0.0, 1.0);
+  double busy = static_cast<double>((cpu - window_start_cpu_ + waited_).count());
+  share_ = std::clamp(busy / elapsed, 0.0, 1.0);
   window_start_wall_ = wall;
   window_start_cpu_ = cpu;
+  waited_ = std::chrono::nanoseconds(0);
   return share_;
 }
 

@@ -23,13 +23,13 @@ namespace signalbox {
 //    inlining while only the queue was empty lost 10-15 % of the saturated throughput;
 //  * the I/O thread was busy less than kMaxLoad of its last ThreadLoad window (kLoadWindow),
 //    framing, reading and writing included, and the time its inline answers spent blocked
-//    on the store (a Redis round trip, a disk read), which its CPU clock does not show: an I/O thread that answers every query it frames
-//    runs nearly all the time at half the rate the server saturates at, and then a burst of
-//    requests, or a moment without a core, queues every connection behind it (p99 of tens of
-//    milliseconds at that rate, docs/performance.md). Past the mark the queries go to the
-//    pool, whose threads take the other cores. Below it an I/O thread's queue stays short: at
-//    3 000 requests/s, a fifth of the saturation rate on 2 cores, answering every light user
-//    inline kept it 43 % busy (sending on loopback costs it as much as the query).
+//    on the store (a Redis round trip, a disk read), which its CPU clock does not show: an I/O
+//    thread that answers every query it frames runs nearly all the time at half the rate the server
+//    saturates at, and then a burst of requests, or a moment without a core, queues every
+//    connection behind it (p99 of tens of milliseconds at that rate, docs/performance.md). Past the
+//    mark the queries go to the pool, whose threads take the other cores. Below it an I/O thread's
+//    queue stays short: at 3 000 requests/s, a fifth of the saturation rate on 2 cores, answering
+//    every light user inline kept it 43 % busy (sending on loopback costs it as much as the query).
 //
 // Every answer measured (inline or in the pool) updates the path's cost, so a user that
 // became heavy moves to the pool after one inline answer over the budget, and one that was

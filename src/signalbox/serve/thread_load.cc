@@ -27,19 +27,21 @@ bool ThreadLoad::window_over(std::chrono::nanoseconds wall) const {
 double ThreadLoad::share_at(std::chrono::nanoseconds wall, std::chrono::nanoseconds cpu) {
   if (!started_) {
     started_ = true;
-    window_start_wall_ = wall;
-    window_start_cpu_ = cpu;
-    waited_ = std::chrono::nanoseconds(0);
+    start_window(wall, cpu);
     return share_;
   }
   if (!window_over(wall)) return share_;
   double elapsed = static_cast<double>((wall - window_start_wall_).count());
   double busy = static_cast<double>((cpu - window_start_cpu_ + waited_).count());
   share_ = std::clamp(busy / elapsed, 0.0, 1.0);
+  start_window(wall, cpu);
+  return share_;
+}
+
+void ThreadLoad::start_window(std::chrono::nanoseconds wall, std::chrono::nanoseconds cpu) {
   window_start_wall_ = wall;
   window_start_cpu_ = cpu;
   waited_ = std::chrono::nanoseconds(0);
-  return share_;
 }
 
 }  // namespace signalbox

@@ -41,6 +41,7 @@ class ThreadLoad {
 
  private:
   bool window_over(std::chrono::nanoseconds wall) const;
+  void start_window(std::chrono::nanoseconds wall, std::chrono::nanoseconds cpu);
 
   const std::chrono::nanoseconds window_;
   bool started_ = false;

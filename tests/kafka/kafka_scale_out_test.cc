@@ -55,8 +55,8 @@ std::uint64_t messages_consumed(std::uint16_t port) {
 TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce) {
   ASSERT_TRUE(have_program("redis-server"))
       << "redis-server is not installed (Debian package redis-server)";
-  RedisProcess redis(free_redis_port(), {});
-  ASSERT_TRUE(redis.ready()) << "redis-server did not answer PING";
+  auto redis = start_redis();
+  ASSERT_TRUE(redis->ready()) << "redis-server did not answer PING";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
   MockKafka kafka("user-events", kPartitions);
   kafka.create_topic("user-events-dead", 1);
@@ -95,7 +95,7 @@ TEST(KafkaScaleOut, TheSurvivorOfAKilledReplicaTakesOverAndEveryEventCountsOnce)
   std::vector<std::unique_ptr<ServerProcess>> replicas;
   for (int r = 0; r < 2; ++r) {
     std::filesystem::path file = world.dir() / fmt::format("replica{}.yaml", r);
-    std::ofstream(file) << replica_config(world.config, ports[r], redis.port(),
+    std::ofstream(file) << replica_config(world.config, ports[r], redis->port(),
                                           kafka.bootstrap_servers());
     replicas.push_back(std::make_unique<ServerProcess>(
         file, ports[r], world.dir() / fmt::format("replica{}.log", r)));

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "config_error.h"
+#include "redis_servers.h"
 #include "signalbox/common/error.h"
 #include "signalbox/materialize/materializer.h"
 #include "support.h"
@@ -62,7 +63,7 @@ class RedisSourceTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(testing::have_program("redis-server"))
         << "redis-server is not installed (Debian package redis-server)";
-    server_ = std::make_unique<testing::RedisServer>();
+    server_ = testing::start_redis();
     ASSERT_TRUE(server_->ready()) << "redis-server did not answer PING";
     server_->command({"HSET", "pin:p1", "categories", "food|travel", "embedding", "0.5,1.5,-2",
                       "price", "3.25"});
@@ -70,7 +71,7 @@ class RedisSourceTest : public ::testing::Test {
     server_->command({"SET", "pin:p3", "not a hash"});
   }
 
-  std::unique_ptr<testing::RedisServer> server_;
+  std::unique_ptr<testing::RedisProcess> server_;
 };
 
 // What is checked here is the answers, not the time they take: the socket timeout is far above

@@ -34,7 +34,7 @@ class RedisEngine : public ::testing::TestWithParam<bool> {
       ASSERT_TRUE(cluster->ready()) << "the Redis Cluster did not come up";
       world.config.storage.nodes = cluster->addresses();
     } else {
-      server = std::make_unique<RedisProcess>(free_redis_port(), std::vector<std::string>{});
+      server = start_redis();
       ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
       world.config.storage.nodes = {server->address()};
     }

@@ -17,9 +17,9 @@ namespace http = boost::beast::http;
 TEST(RedisHttp, StoreUnavailableIs503WithRetryAfterAndTheReason) {
   ASSERT_TRUE(have_program("redis-server"))
       << "redis-server is not installed (Debian package redis-server)";
-  const int port = free_redis_port();
-  auto server = std::make_unique<RedisProcess>(port, std::vector<std::string>{});
+  auto server = start_redis();
   ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
+  const int port = server->port();
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
   world.config.storage.kind = "redis";
   world.config.storage.nodes = {server->address()};

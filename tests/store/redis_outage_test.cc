@@ -41,21 +41,19 @@ std::string redis_config_yaml(World& world, std::uint16_t port, const std::strin
 
 // A redis-server that keeps its data across a restart: every write in the append-only file
 // before it is answered.
-std::unique_ptr<RedisProcess> durable_redis(int port, const std::filesystem::path& dir) {
-  return std::make_unique<RedisProcess>(
-      port, std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always", "--dir",
-                                     dir.string()});
+std::vector<std::string> durable_redis_arguments(const std::filesystem::path& dir) {
+  return {"--appendonly", "yes", "--appendfsync", "always", "--dir", dir.string()};
 }
 
 TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
   ASSERT_TRUE(have_program("redis-server"))
       << "redis-server is not installed (Debian package redis-server)";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
-  const int redis_port = free_redis_port();
   const std::filesystem::path redis_dir = world.dir() / "redis";
   std::filesystem::create_directories(redis_dir);
-  auto redis = durable_redis(redis_port, redis_dir);
+  auto redis = start_redis([&](int) { return durable_redis_arguments(redis_dir); });
   ASSERT_TRUE(redis->ready()) << "redis-server did not answer PING";
+  const int redis_port = redis->port();
 
   const std::uint16_t port = free_port();
   std::ofstream(world.config.file)
@@ -98,7 +96,7 @@ TEST(RedisOutage, IngestAnswers503ThenRecoversAndLosesNothingAnswered200) {
       << not_ready.body;
   EXPECT_EQ(probe.get("/healthz").status, 200u);
 
-  redis = durable_redis(redis_port, redis_dir);
+  redis = std::make_unique<RedisProcess>(redis_port, durable_redis_arguments(redis_dir));
   ASSERT_TRUE(redis->ready());
   client_thread.join();
   EXPECT_EQ(other_answers, 0u);
@@ -125,9 +123,9 @@ TEST(RedisLostReply, CommitSentAgainAfterItsReplyWasLostIsAnswered200AndCountsOn
   ASSERT_TRUE(have_program("redis-server"))
       << "redis-server is not installed (Debian package redis-server)";
   World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
-  RedisProcess redis(free_redis_port(), {});
-  ASSERT_TRUE(redis.ready()) << "redis-server did not answer PING";
-  ReplyLosingProxy proxy(redis.port(), redis.command({"SCRIPT", "LOAD", redis_scripts::kCommit}));
+  auto redis = start_redis();
+  ASSERT_TRUE(redis->ready()) << "redis-server did not answer PING";
+  ReplyLosingProxy proxy(redis->port(), redis->command({"SCRIPT", "LOAD", redis_scripts::kCommit}));
   ASSERT_TRUE(proxy.ready());
 
   const std::uint16_t port = free_port();

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,15 +24,12 @@
 
 #include <hiredis/hiredis.h>
 
+#include "have_program.h"
 #include "redis_command.h"
 
 extern char** environ;
 
 namespace signalbox::testing {
-
-inline bool have_program(const std::string& name) {
-  return std::system(("command -v '" + name + "' >/dev/null 2>&1").c_str()) == 0;
-}
 
 inline bool port_free(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -43,13 +42,30 @@ inline bool port_free(int port) {
   return ok;
 }
 
-// A port free now whose cluster bus port (port + 10000) is free too.
+// The lowest port the kernel hands out on its own (to outgoing connections and to binds of
+// port 0): a port chosen below it cannot be taken by another test's client socket between
+// the check and redis-server's bind.
+inline int ephemeral_port_low() {
+  int low = 32768, high = 60999;
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
+    std::fclose(f);
+  }
+  return low;
+}
+
+// A port free now whose cluster bus port (port + 10000) is free too, both below the kernel's
+// ephemeral range when it leaves room (from 10000 up). Another test may still pick the same
+// port at the same moment: start_redis() tries again on another.
 inline int free_redis_port() {
   static std::mt19937 rng(
       static_cast<unsigned>(::getpid()) * 7919u +
       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  const int lowest = 10000, above = ephemeral_port_low() - 10000;
+  const int span = above - lowest >= 1000 ? above - lowest : 30000;
+  const int first = above - lowest >= 1000 ? lowest : 20000;
   for (;;) {
-    int port = 20000 + static_cast<int>(rng() % 30000);
+    int port = first + static_cast<int>(rng() % static_cast<unsigned>(span));
     if (port_free(port) && port_free(port + 10000)) return port;
   }
 }
@@ -72,10 +88,18 @@ class RedisProcess {
       pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     if (pid_ <= 0) return;
+    const std::string own_process_id = "process_id:" + std::to_string(pid_) + "\r\n";
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (redis_command(port_, {"PING"}) == "PONG") {
+      // Asked for its process id: the port may have been taken by another test's server.
+      if (redis_command(port_, {"INFO", "server"}).find(own_process_id) != std::string::npos) {
         ready_ = true;
+        return;
+      }
+      // A server that exited (its port taken after all) will never answer.
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -93,11 +117,25 @@ class RedisProcess {
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
   }
+  // Freezes the server (it keeps its socket but answers nothing) or lets it go on.
+  void pause() { ::kill(pid_, SIGSTOP); }
+  void resume() { ::kill(pid_, SIGCONT); }
+
   bool ready() const { return ready_; }
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Runs one command on a fresh connection; returns the reply as text ("" for nil/none).
   std::string command(const std::vector<std::string>& args) const {
     return redis_command(port_, args);
+  }
+
+  // How many times the server has run `command_name` (from INFO commandstats).
+  long calls_of(const std::string& command_name) const {
+    std::string info = command({"INFO", "commandstats"});
+    std::string tag = "cmdstat_" + command_name + ":calls=";
+    auto at = info.find(tag);
+    if (at == std::string::npos) return 0;
+    return std::stol(info.substr(at + tag.size()));
   }
 
  private:
@@ -105,6 +143,19 @@ class RedisProcess {
   pid_t pid_ = -1;
   bool ready_ = false;
 };
+
+// A redis-server on a free port with `extra(port)` arguments, ready unless five ports in
+// a row failed (each taken between the check and the server's bind, or redis-server missing).
+inline std::unique_ptr<RedisProcess> start_redis(
+    const std::function<std::vector<std::string>(int port)>& extra = {}) {
+  std::unique_ptr<RedisProcess> server;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const int port = free_redis_port();
+    server = std::make_unique<RedisProcess>(port, extra ? extra(port) : std::vector<std::string>{});
+    if (server->ready()) break;
+  }
+  return server;
+}
 
 // Three masters, every slot assigned, cluster_state ok on each before ready() is true.
 class RedisClusterProcesses {
@@ -117,12 +168,15 @@ class RedisClusterProcesses {
     std::filesystem::create_directories(dir_);
     std::string create = "redis-cli --cluster create";
     for (int i = 0; i < 3; ++i) {
-      int port = free_redis_port();
-      nodes_.push_back(std::make_unique<RedisProcess>(
-          port,
-          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
-                                   (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
-                                   "--dir", dir_.string()}));
+      nodes_.push_back(start_redis([&](int port) {
+        return std::vector<std::string>{
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            (dir_ / ("nodes-" + std::to_string(port) + ".conf")).string(),
+            "--dir",
+            dir_.string()};
+      }));
       if (!nodes_.back()->ready()) return;
       create += " " + nodes_.back()->address();
     }

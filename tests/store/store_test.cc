@@ -90,7 +90,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(have_program("redis-server"))
         << "redis-server is not installed (Debian package redis-server)";
     if (GetParam() == Backend::kRedis) {
-      server_ = std::make_unique<RedisProcess>(free_redis_port(), std::vector<std::string>{});
+      server_ = start_redis();
       ASSERT_TRUE(server_->ready()) << "redis-server did not answer PING";
     } else {
       ASSERT_TRUE(have_program("redis-cli"))

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -17,17 +18,23 @@ class ByteWriter {
   explicit ByteWriter(std::string& out) : out_(out) {}
 
   void varint(std::uint64_t v) {
+    // Built on the stack and appended once: a push_back per byte checks the capacity and
+    // terminates the string each time.
+    char bytes[10];
+    std::size_t n = 0;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>(v | 0x80));
+      bytes[n++] = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    bytes[n++] = static_cast<char>(v);
+    out_.append(bytes, n);
   }
   void svarint(std::int64_t v) {
     varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
   }
   void fixed64_be(std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) out_.push_back(static_cast<char>(v >> shift));
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
   }
   // Signed times sort correctly once the sign bit is flipped.
   void time_be(std::int64_t t) { fixed64_be(static_cast<std::uint64_t>(t) ^ (1ULL << 63)); }
@@ -54,6 +61,20 @@ class ByteReader {
   std::size_t remaining() const { return in_.size() - pos_; }
 
   std::uint64_t varint() {
+    // One bounds check for the longest varint (10 bytes) where that many remain; byte by
+    // byte, each checked, near the end.
+    if (remaining() >= 10) [[likely]] {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data() + pos_);
+      std::uint64_t v = 0;
+      for (int i = 0; i < 10; ++i) {
+        v |= static_cast<std::uint64_t>(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+          pos_ += static_cast<std::size_t>(i) + 1;
+          return v;
+        }
+      }
+      throw CorruptionError("overlong varint");
+    }
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       std::uint8_t b = byte();
@@ -68,8 +89,10 @@ class ByteReader {
   }
   std::uint64_t fixed64_be() {
     need(8);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(in_[pos_++]);
+    std::uint64_t v;
+    std::memcpy(&v, in_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
     return v;
   }
   std::int64_t time_be() { return static_cast<std::int64_t>(fixed64_be() ^ (1ULL << 63)); }

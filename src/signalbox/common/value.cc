@@ -1,6 +1,7 @@
 #include "signalbox/common/value.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -62,7 +63,17 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 // Whether byte `c` stands for itself inside a JSON string: printable ASCII other than the
 // quote and the backslash.
-bool plain_json_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+constexpr bool plain_json_byte(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+// plain_json_byte() of every byte: one load and test a byte where the answer's keys and
+// strings are copied.
+constexpr std::array<bool, 256> kPlainJsonByte = [] {
+  std::array<bool, 256> table{};
+  for (unsigned c = 0; c < 256; ++c) table[c] = plain_json_byte(static_cast<unsigned char>(c));
+  return table;
+}();
 
 // Whether `d` is a whole number that fmt's shortest form writes in plain digits, with no
 // exponent: below 1e15 in magnitude and not -0 (written "-0").
@@ -73,7 +84,7 @@ bool is_small_integer(double d) {
 // How many leading bytes of `s` need no escaping.
 std::size_t plain_prefix(std::string_view s) {
   std::size_t n = 0;
-  while (n < s.size() && plain_json_byte(static_cast<unsigned char>(s[n]))) ++n;
+  while (n < s.size() && kPlainJsonByte[static_cast<unsigned char>(s[n])]) ++n;
   return n;
 }
 
@@ -181,15 +192,27 @@ class JsonWriter {
   }
   // `before` (unless '\0'), `s` as a JSON string, then `after` (unless '\0').
   void quoted(char before, std::string_view s, char after) {
-    if (plain_prefix(s) != s.size()) {
-      if (before) put(before);
-      std::string escaped;
-      append_json_string(escaped, s);
-      put(escaped);
-      if (after) put(after);
-      return;
+    // Each byte is tested and copied in one pass (the keys and strings of an answer are
+    // short: a call of memcpy costs more than their bytes); what was written counts only once
+    // advance_to() is called, so a byte that needs escaping starts over on the escaping path.
+    char* p = room(s.size() + 4);
+    if (before) *p++ = before;
+    *p++ = '"';
+    for (char c : s) {
+      if (!kPlainJsonByte[static_cast<unsigned char>(c)]) [[unlikely]]
+        return quoted_with_escapes(before, s, after);
+      *p++ = c;
     }
-    advance_to(write_plain_quoted(room(s.size() + 4), before, s, after));
+    *p++ = '"';
+    if (after) *p++ = after;
+    advance_to(p);
+  }
+  [[gnu::noinline]] void quoted_with_escapes(char before, std::string_view s, char after) {
+    if (before) put(before);
+    std::string escaped;
+    append_json_string(escaped, s);
+    put(escaped);
+    if (after) put(after);
   }
   template <typename Integer>
   void integer(Integer i) {

@@ -61,9 +61,9 @@ TEST(Bytes, VarintsOfEveryLengthAreLeb128AndReadBackWhateverFollowsThem) {
 }
 
 TEST(Bytes, SignedVarintsRoundTrip) {
-  for (std::int64_t v : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, std::int64_t{-64},
-                         std::int64_t{64}, std::numeric_limits<std::int64_t>::min(),
-                         std::numeric_limits<std::int64_t>::max()}) {
+  for (std::int64_t v :
+       {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, std::int64_t{-64}, std::int64_t{64},
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}) {
     std::string written;
     ByteWriter(written).svarint(v);
     ByteReader in(written);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -34,6 +35,31 @@ TEST(ValueJson, DoublesPrintAsFmtShortestForm) {
   EXPECT_EQ(Value(std::nan("")).to_json(), "null");
 }
 
+// Doubles of every bit pattern, and those next to each power of ten, where the form switches
+// between fixed and exponent notation and the digit count changes.
+TEST(ValueJson, DoublesOfEveryExponentPrintAsFmtShortestForm) {
+  std::mt19937_64 random(13);
+  for (int i = 0; i < 300000; ++i) {
+    double d;
+    const std::uint64_t bits = random();
+    std::memcpy(&d, &bits, sizeof d);
+    if (!std::isfinite(d)) continue;
+    ASSERT_EQ(Value(d).to_json(), fmt::format("{}", d)) << bits;
+  }
+  for (int k = -325; k <= 309; ++k) {
+    const double power = std::pow(10.0, k);
+    if (!std::isfinite(power)) continue;
+    double near = power;
+    for (int step = 0; step < 3; ++step) near = std::nextafter(near, 0.0);
+    for (int step = 0; step < 7; ++step, near = std::nextafter(near, HUGE_VAL)) {
+      for (double d : {near, -near, 1.5 * near, 0.999 * near, 123.456 * near}) {
+        if (!std::isfinite(d)) continue;
+        ASSERT_EQ(Value(d).to_json(), fmt::format("{}", d)) << k;
+      }
+    }
+  }
+}
+
 // Whole numbers take a shorter path than other doubles; the text must not change, at the
 // edges of that path either (-0, 1e15 and beyond print as fmt writes them).
 TEST(ValueJson, WholeDoublesPrintAsFmtShortestForm) {
@@ -56,6 +82,23 @@ TEST(ValueJson, IntegersPrintInFull) {
     EXPECT_EQ(Value(i).to_json(), fmt::format("{}", i));
   EXPECT_EQ(Value(std::numeric_limits<std::uint64_t>::max()).to_json(), "18446744073709551615");
   EXPECT_EQ(Value(7).to_json(), "7");
+  // Every length, and each side of every power of ten.
+  std::uint64_t power = 1;
+  for (int digits = 1; digits <= 20; ++digits, power *= 10) {
+    for (std::uint64_t u : {power - 1, power, power + 1, power * 3 + 7}) {
+      ASSERT_EQ(Value(u).to_json(), fmt::format("{}", u));
+      const auto i = static_cast<std::int64_t>(u);
+      ASSERT_EQ(Value(i).to_json(), fmt::format("{}", i));
+      ASSERT_EQ(Value(-i).to_json(), fmt::format("{}", -i));
+    }
+  }
+  std::mt19937_64 random(17);
+  for (int n = 0; n < 100000; ++n) {
+    const std::uint64_t u = random() >> (random() % 64);
+    ASSERT_EQ(Value(u).to_json(), fmt::format("{}", u));
+    ASSERT_EQ(Value(static_cast<std::int64_t>(u)).to_json(),
+              fmt::format("{}", static_cast<std::int64_t>(u)));
+  }
 }
 
 TEST(ValueJson, StringsAreEscapedAndInvalidUtf8Replaced) {

@@ -117,9 +117,14 @@ class RedisProcess {
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
   }
-  // Freezes the server (it keeps its socket but answers nothing) or lets it go on.
-  void pause() { ::kill(pid_, SIGSTOP); }
-  void resume() { ::kill(pid_, SIGCONT); }
+  // Freezes the server (it keeps its socket but answers nothing) or lets it go on. Nothing
+  // once it is stopped: kill(-1) would signal every process of the user.
+  void pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
 
   bool ready() const { return ready_; }
   int port() const { return port_; }

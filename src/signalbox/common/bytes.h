@@ -61,27 +61,15 @@ class ByteReader {
   std::size_t remaining() const { return in_.size() - pos_; }
 
   std::uint64_t varint() {
-    // One bounds check for the longest varint (10 bytes) where that many remain; byte by
-    // byte, each checked, near the end.
-    if (remaining() >= 10) [[likely]] {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data() + pos_);
-      std::uint64_t v = 0;
-      for (int i = 0; i < 10; ++i) {
-        v |= static_cast<std::uint64_t>(p[i] & 0x7f) << (7 * i);
-        if ((p[i] & 0x80) == 0) {
-          pos_ += static_cast<std::size_t>(i) + 1;
-          return v;
-        }
+    // Most varints are one byte (string lengths, small counts): that case is inline.
+    if (pos_ < in_.size()) [[likely]] {
+      const auto b = static_cast<std::uint8_t>(in_[pos_]);
+      if (b < 0x80) {
+        ++pos_;
+        return b;
       }
-      throw CorruptionError("overlong varint");
     }
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      std::uint8_t b = byte();
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    throw CorruptionError("overlong varint");
+    return longer_varint();
   }
   std::int64_t svarint() {
     std::uint64_t u = varint();
@@ -136,6 +124,29 @@ class ByteReader {
   }
 
  private:
+  // A varint of more than one byte, or none left. One bounds check for the longest (10
+  // bytes) where that many remain; byte by byte, each checked, near the end.
+  [[gnu::noinline]] std::uint64_t longer_varint() {
+    if (remaining() >= 10) [[likely]] {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(in_.data() + pos_);
+      std::uint64_t v = 0;
+      for (int i = 0; i < 10; ++i) {
+        v |= static_cast<std::uint64_t>(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+          pos_ += static_cast<std::size_t>(i) + 1;
+          return v;
+        }
+      }
+      throw CorruptionError("overlong varint");
+    }
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      std::uint8_t b = byte();
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    throw CorruptionError("overlong varint");
+  }
   void need(std::size_t n) const {
     if (remaining() < n) throw CorruptionError("record truncated");
   }

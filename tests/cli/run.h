@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "shell_quote.h"
+
 namespace signalbox::testing {
 
 struct RunResult {
@@ -25,12 +27,6 @@ inline std::string read_file(const std::filesystem::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-inline std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 // Runs `command` (a shell command line) with stdout and stderr captured in files of `dir`.

@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "shell_quote.h"
+
 namespace signalbox::testing {
 
 inline bool have_program(const std::string& name) {
-  std::string quoted = "'";
-  for (char c : name) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return std::system(("command -v " + quoted + "' >/dev/null 2>&1").c_str()) == 0;
+  return std::system(("command -v " + shell_quote(name) + " >/dev/null 2>&1").c_str()) == 0;
 }
 
 }  // namespace signalbox::testing

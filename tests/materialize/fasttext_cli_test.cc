@@ -31,7 +31,7 @@ CommandResult run(const std::string& command, const std::filesystem::path& dir) 
   auto out = dir / "stdout.txt";
   auto err = dir / "stderr.txt";
   int status = std::system(
-      fmt::format("{} >{} 2>{}", command, quote_arg(out.string()), quote_arg(err.string()))
+      fmt::format("{} >{} 2>{}", command, shell_quote(out.string()), shell_quote(err.string()))
           .c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -49,9 +49,10 @@ std::vector<std::vector<std::string>> predict_with_cli(const std::filesystem::pa
   std::string text;
   for (const auto& q : queries) text += q + "\n";
   std::ofstream(dir / "queries.in", std::ios::binary) << text;
-  CommandResult r = run(fmt::format("fasttext predict-prob {} {} {} {}", quote_arg(model.string()),
-                                    quote_arg((dir / "queries.in").string()), k, p),
-                        dir);
+  CommandResult r =
+      run(fmt::format("fasttext predict-prob {} {} {} {}", shell_quote(model.string()),
+                      shell_quote((dir / "queries.in").string()), k, p),
+          dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::vector<std::string>> labels;
   std::istringstream lines(r.out);
@@ -114,10 +115,10 @@ signals:
             "\n";
   dir.write("events.ndjson", events);
 
-  std::string binary = quote_arg(SIGNALBOX_BINARY);
-  std::string config = quote_arg((dir.path() / "signalbox.yaml").string());
+  std::string binary = shell_quote(SIGNALBOX_BINARY);
+  std::string config = shell_quote((dir.path() / "signalbox.yaml").string());
   CommandResult replay = run(fmt::format("{} replay -q --config {} {}", binary, config,
-                                         quote_arg((dir.path() / "events.ndjson").string())),
+                                         shell_quote((dir.path() / "events.ndjson").string())),
                              dir.path());
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
 

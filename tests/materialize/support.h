@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "have_program.h"
+#include "shell_quote.h"
 
 namespace signalbox::testing {
 
@@ -60,12 +61,6 @@ inline std::string read_text(const std::filesystem::path& p) {
   return s.str();
 }
 
-inline std::string quote_arg(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 inline std::filesystem::path queries_txt() {
   return std::filesystem::path(SIGNALBOX_SOURCE_DIR) / "tests/materialize/data/queries.txt";
 }
@@ -75,10 +70,10 @@ inline std::filesystem::path queries_txt() {
 inline std::optional<std::filesystem::path> train_query_model(const std::filesystem::path& dir,
                                                               std::string& error) {
   std::filesystem::path out = dir / "model";
-  std::string command = "fasttext supervised -input " + quote_arg(queries_txt().string()) +
-                        " -output " + quote_arg(out.string()) +
+  std::string command = "fasttext supervised -input " + shell_quote(queries_txt().string()) +
+                        " -output " + shell_quote(out.string()) +
                         " -dim 16 -bucket 100000 -epoch 25 -minCount 1 -thread 1 >" +
-                        quote_arg((dir / "train.log").string()) + " 2>&1";
+                        shell_quote((dir / "train.log").string()) + " 2>&1";
   if (std::system(command.c_str()) != 0) {
     error = "fasttext supervised failed: " + read_text(dir / "train.log");
     return std::nullopt;

@@ -88,28 +88,19 @@ std::size_t plain_prefix(std::string_view s) {
   return n;
 }
 
-// Writes `before`, then `s` quoted, then `after` (each '\0' for none) at `p`, which has room
-// for them all, and returns the end: for an `s` that needs no escaping (the common
-// case: names, groups, ids), where appending piece by piece would cost a call per quote and
-// separator.
-char* write_plain_quoted(char* p, char before, std::string_view s, char after) {
-  if (before) *p++ = before;
-  *p++ = '"';
-  std::memcpy(p, s.data(), s.size());
-  p += s.size();
-  *p++ = '"';
-  if (after) *p++ = after;
-  return p;
-}
-
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   std::size_t i = plain_prefix(s);
   if (i == s.size()) {
+    // Needs no escaping (the common case: names, groups, ids): grown once for the quotes
+    // and the bytes, where appending piece by piece would cost a call each.
     const std::size_t at = out.size();
     out.resize(at + s.size() + 2);
-    write_plain_quoted(out.data() + at, 0, s, 0);
+    char* p = out.data() + at;
+    *p = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
     return;
   }
   out.push_back('"');

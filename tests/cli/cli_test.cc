@@ -1,10 +1,7 @@
 // The `signalbox` binary end to end: replay then get (and explain) on generated demo data, bad
 // input, config errors and usage errors, each with its message and exit status (docs/cli.md).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "free_ports.h"
 #include "run.h"
 #include "signalbox/event/decode.h"
 
@@ -22,19 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A loopback port nobody listens on right now (bound once with port 0, then released).
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-    throw std::runtime_error("free_port: no socket");
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+// A loopback port nobody listens on right now (free_ports.h).
+std::uint16_t free_port() { return free_listen_port(); }
 
 constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
 

@@ -19,6 +19,7 @@ usage: doc_commands_test.py --signalbox BIN --demo-data BIN --source-dir DIR --w
 
 import argparse
 import os
+import random
 import re
 import shutil
 import signal
@@ -73,9 +74,16 @@ def blocks_of(path, document):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, below the kernel's ephemeral range so that no client
+    connection takes it before the server under test binds it (see tests/common/free_ports.h)."""
+    while True:
+        port = random.randrange(2000, 10000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def prepare(args, root, port):

@@ -8,6 +8,7 @@ python3 sequence_model_client_test.py SIGNALBOX CLIENT SOURCE_DIR WORK_DIR
 """
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -22,9 +23,16 @@ HISTORY_ACTIONS = {"click", "closeup", "save"}
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, below the kernel's ephemeral range so that no client
+    connection takes it before the server under test binds it (see tests/common/free_ports.h)."""
+    while True:
+        port = random.randrange(2000, 10000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def fail(message):

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "free_ports.h"
+
 namespace signalbox::testing {
 
 namespace {
@@ -47,11 +49,7 @@ int listen_on_any_port(std::uint16_t& port) {
 
 }  // namespace
 
-std::uint16_t free_port() {
-  std::uint16_t port = 0;
-  ::close(listen_on_any_port(port));
-  return port;
-}
+std::uint16_t free_port() { return free_listen_port(); }
 
 BusyPort::BusyPort() { fd_ = listen_on_any_port(port_); }
 BusyPort::~BusyPort() { ::close(fd_); }

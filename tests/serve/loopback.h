@@ -10,7 +10,8 @@
 
 namespace signalbox::testing {
 
-// A loopback port nobody listens on right now (bound once with port 0, then released).
+// A loopback port nobody listens on right now, below the kernel's ephemeral range so that no
+// client connection takes it before the server under test binds it (free_ports.h).
 std::uint16_t free_port();
 
 // A loopback port held busy by a listening socket for the object's lifetime.

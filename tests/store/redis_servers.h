@@ -24,6 +24,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "free_ports.h"
 #include "have_program.h"
 #include "redis_command.h"
 
@@ -31,36 +32,11 @@ extern char** environ;
 
 namespace signalbox::testing {
 
-inline bool port_free(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// The lowest port the kernel hands out on its own (to outgoing connections and to binds of
-// port 0): a port chosen below it cannot be taken by another test's client socket between
-// the check and redis-server's bind.
-inline int ephemeral_port_low() {
-  int low = 32768, high = 60999;
-  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
-    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
-    std::fclose(f);
-  }
-  return low;
-}
-
 // A port free now whose cluster bus port (port + 10000) is free too, both below the kernel's
 // ephemeral range when it leaves room (from 10000 up). Another test may still pick the same
 // port at the same moment: start_redis() tries again on another.
 inline int free_redis_port() {
-  static std::mt19937 rng(
-      static_cast<unsigned>(::getpid()) * 7919u +
-      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::mt19937& rng = port_rng();
   const int lowest = 10000, above = ephemeral_port_low() - 10000;
   const int span = above - lowest >= 1000 ? above - lowest : 30000;
   const int first = above - lowest >= 1000 ? lowest : 20000;

@@ -1,6 +1,7 @@
 #include "signalbox/serve/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "signalbox/serve/asio_ssl.h"
 #include "signalbox/serve/http_api.h"
 #include "signalbox/serve/inline_queries.h"
+#include "signalbox/serve/response_head.h"
 #include "signalbox/serve/thread_load.h"
 #include "signalbox/serve/write_guard.h"
 
@@ -114,6 +116,19 @@ std::string_view inline_candidate(const HttpRequest& request, Route route) {
   if (route != Route::kUserSignals || request.method() != http::verb::get) return {};
   std::string_view target(request.target().data(), request.target().size());
   return target.substr(0, target.find('?'));
+}
+
+// Writes `response` whole, its head and its body in one gather write (response_head.h).
+template <typename Stream>
+awaitable<void> write_response(Stream& stream, const HttpResponse& response, error_code& ec) {
+  if (response.chunked()) {  // no route answers chunked; Beast would frame the chunks
+    co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
+    co_return;
+  }
+  const std::string head = response_head(response);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                                  asio::buffer(response.body())};
+  co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
 }
 
 }  // namespace
@@ -558,7 +573,7 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
     held.release();
     response.keep_alive(keep_alive && !stopping);
     lowest.expires_after(options.request_timeout);
-    co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
+    co_await write_response(stream, response, ec);
     if (ec || !response.keep_alive()) co_return;
   }
 }
@@ -572,7 +587,7 @@ awaitable<void> HttpServer::Impl::answer_and_close(Session& session, Stream& str
   response.keep_alive(false);
   beast::tcp_stream& lowest = session.lowest();
   lowest.expires_after(options.request_timeout);
-  co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
+  co_await write_response(stream, response, ec);
   if (!ec) {
     lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
     lowest.expires_after(kLingerTime);

@@ -9,6 +9,8 @@ TEST(Url, DecodesPercentEscapesAndPlusOnlyInQueries) {
   EXPECT_EQ(url_decode("a%2Cb%2cc", false), "a,b,c");
   EXPECT_EQ(url_decode("a+b%20c", true), "a b c");
   EXPECT_EQ(url_decode("a+b", false), "a+b");
+  EXPECT_EQ(url_decode("a+b", true), "a b");  // a '+' alone is decoded too
+  EXPECT_EQ(url_decode("recent_pins,category_counts", true), "recent_pins,category_counts");
   EXPECT_EQ(url_decode("%41%7a", false), "Az");
   EXPECT_EQ(url_decode("", false), "");
   EXPECT_EQ(url_decode("%", false), std::nullopt);

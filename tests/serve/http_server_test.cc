@@ -9,6 +9,7 @@
 
 #include "fixed_times.h"
 #include "http_client.h"
+#include "loopback.h"
 #include "signalbox/process/engine_upkeep.h"
 #include "signalbox/process/process_runner.h"
 #include "world.h"
@@ -74,6 +75,41 @@ TEST(HttpServer, ServesWhileExpiringAndStopsOnRequest) {
   runner.reset();  // stop() and wait()
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_TRUE(client.closed_by_server());
+}
+
+// An answer of megabytes fills the socket's send buffer while the client does not read: what
+// the first write left is written as the client reads, every byte once and in order.
+TEST(HttpServer, AnAnswerLargerThanTheSocketTakesArrivesWhole) {
+  World world(kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  HttpServerOptions options = test_options();
+  options.max_batch_users = 30000;
+  Running running(engine, options);
+  std::string body = R"({"as_of": )" + std::to_string(kStart + kHourMs) + R"(, "user_ids": [)";
+  for (int user = 1; user <= 30000; ++user) body += (user > 1 ? "," : "") + std::to_string(user);
+  body += "]}";
+
+  HttpClient client(running.port);
+  HttpAnswer prompt = client.post("/v1/signals:batchGet", body);
+  ASSERT_EQ(prompt.status, 200u) << prompt.body.substr(0, 300);
+  ASSERT_GT(prompt.body.size(), 4u << 20);  // more than loopback takes unread
+
+  RawConnection slow(running.port);
+  ASSERT_TRUE(
+      slow.write("POST /v1/signals:batchGet HTTP/1.1\r\nHost: test\r\n"
+                 "Content-Type: application/json\r\nConnection: close\r\n"
+                 "Content-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body));
+  std::this_thread::sleep_for(500ms);  // the answer is written meanwhile, as far as it goes
+  const std::string bytes = slow.read_all(20s);
+  const std::size_t head_end = bytes.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << bytes.substr(0, 300);
+  EXPECT_EQ(bytes.substr(0, 17), "HTTP/1.1 200 OK\r\n");
+  EXPECT_NE(bytes.find("Content-Length: " + std::to_string(prompt.body.size()) + "\r\n"),
+            std::string::npos);
+  EXPECT_TRUE(bytes.compare(head_end + 4, std::string::npos, prompt.body) == 0)
+      << "received " << bytes.size() - head_end - 4 << " bytes of the body's "
+      << prompt.body.size();
 }
 
 TEST(HttpServer, StopBeforeStartReturnsAtOnce) {

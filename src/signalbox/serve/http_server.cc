@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -68,6 +69,12 @@ struct Session {
       tls_stream.emplace(std::move(socket), *tls);
     else
       plain.emplace(std::move(socket));
+    // Only write_response() writes to a plain socket without asio's reactor, and it wants
+    // the socket not to block; every other operation on it is asynchronous.
+    if (plain) {
+      error_code ignored;
+      plain->socket().non_blocking(true, ignored);
+    }
   }
   beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*tls_stream); }
 
@@ -126,8 +133,24 @@ awaitable<void> write_response(Stream& stream, const HttpResponse& response, err
     co_return;
   }
   const std::string head = response_head(response);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
-                                                  asio::buffer(response.body())};
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body())};
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    // A plain connection's socket is non-blocking (Session): an answer that fits its send
+    // buffer, nearly every one, is written here at once, where the asynchronous write would
+    // post its completion through the scheduler first. The rest, if any, is written as usual.
+    std::size_t written = stream.socket().write_some(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      written = 0;
+    }
+    if (ec || written == buffers[0].size() + buffers[1].size()) co_return;
+    if (written >= buffers[0].size()) {
+      buffers[1] += written - buffers[0].size();
+      buffers[0] = asio::const_buffer();
+    } else {
+      buffers[0] += written;
+    }
+  }
   co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
 }
 
@@ -487,8 +510,15 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
     parser.body_limit(options.max_body_bytes);
     // One deadline for the whole request, however slowly its bytes come.
     lowest.expires_after(options.request_timeout);
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(use_awaitable, ec));
+    // A header already received whole (nearly every one: a client sends it in one write) is
+    // parsed in place; the composed read would first post its completion through the
+    // scheduler. A header still arriving is read on, from where this left it.
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == http::error::need_more) {
+      ec = {};
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+    }
     if (ec) {
       if (is_closed_by_peer(ec)) co_return;
       co_await answer_and_close(session, stream, buffer,

@@ -249,25 +249,28 @@ char* write_shortest(char* p, double d) {
 // the string at each. What it wrote is the string's once the writer is gone.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out), used_(out.size()) {}
-  ~JsonWriter() { out_.resize(used_); }
+  explicit JsonWriter(std::string& out)
+      : out_(out), pos_(out.data() + out.size()), end_(out.data() + out.size()) {}
+  ~JsonWriter() { out_.resize(static_cast<std::size_t>(pos_ - out_.data())); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 
   // Room for `n` more bytes at the end: write them, then advance_to() past them.
   char* room(std::size_t n) {
-    if (out_.size() - used_ < n) [[unlikely]]
+    if (static_cast<std::size_t>(end_ - pos_) < n) [[unlikely]]
       grow(n);
-    return out_.data() + used_;
+    return pos_;
   }
-  void advance_to(const char* end) { used_ = static_cast<std::size_t>(end - out_.data()); }
+  void advance_to(char* end) { pos_ = end; }
   void put(char c) {
-    *room(1) = c;
-    ++used_;
+    char* p = room(1);
+    *p = c;
+    pos_ = p + 1;
   }
   void put(std::string_view s) {
-    std::memcpy(room(s.size()), s.data(), s.size());
-    used_ += s.size();
+    char* p = room(s.size());
+    std::memcpy(p, s.data(), s.size());
+    pos_ = p + s.size();
   }
   // `before` (unless '\0'), `s` as a JSON string, then `after` (unless '\0').
   void quoted(char before, std::string_view s, char after) {
@@ -315,11 +318,18 @@ class JsonWriter {
 
  private:
   [[gnu::noinline]] void grow(std::size_t n) {
-    out_.resize(std::max({out_.capacity(), out_.size() * 2, used_ + n + 256}));
+    const std::size_t used = static_cast<std::size_t>(pos_ - out_.data());
+    out_.resize(std::max({out_.capacity(), out_.size() * 2, used + n + 256}));
+    pos_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
   }
 
+  // out_'s bytes up to pos_ are written, those from pos_ to end_ are room. Kept as pointers:
+  // the string's own size and data, reached through the reference, would be loaded again
+  // after every byte written (a char store may alias them).
   std::string& out_;
-  std::size_t used_;  // bytes of out_ written; the rest is room
+  char* pos_;
+  char* end_;
 };
 
 }  // namespace

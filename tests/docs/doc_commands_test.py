@@ -19,14 +19,16 @@ usage: doc_commands_test.py --signalbox BIN --demo-data BIN --source-dir DIR --w
 
 import argparse
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from free_ports import free_port  # noqa: E402
 
 DOCUMENTS = ["README.md", "docs/http-api.md"]
 SHELL_FENCES = {"sh", "bash", "shell", "console"}
@@ -71,19 +73,6 @@ def blocks_of(path, document):
                 run.append(Block(document, start + 1, "\n".join(lines[start + 1:end])))
         i = end + 1
     return run, skipped
-
-
-def free_port():
-    """A loopback port free now, below the kernel's ephemeral range so that no client
-    connection takes it before the server under test binds it (see tests/common/free_ports.h)."""
-    while True:
-        port = random.randrange(2000, 10000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def prepare(args, root, port):

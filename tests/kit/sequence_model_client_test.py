@@ -8,31 +8,20 @@ python3 sequence_model_client_test.py SIGNALBOX CLIENT SOURCE_DIR WORK_DIR
 """
 import json
 import os
-import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from free_ports import free_port  # noqa: E402
+
 DAY_MS = 86_400_000
 K = 50
 HISTORY_ACTIONS = {"click", "closeup", "save"}
-
-
-def free_port():
-    """A loopback port free now, below the kernel's ephemeral range so that no client
-    connection takes it before the server under test binds it (see tests/common/free_ports.h)."""
-    while True:
-        port = random.randrange(2000, 10000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def fail(message):

@@ -22,17 +22,9 @@ void expect_as_beast(const HttpResponse& response) {
   EXPECT_EQ(response_head(response) + response.body(), beast_bytes(response));
 }
 
-HttpResponse json(http::status status, unsigned version, std::string body) {
-  HttpResponse response(status, version);
-  response.set(http::field::content_type, "application/json");
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
-
 TEST(ResponseHead, AnAnswerWithItsLengthAndType) {
-  expect_as_beast(json(http::status::ok, 11, R"({"user_id":7,"signals":{}})"));
-  HttpResponse response = json(http::status::ok, 11, std::string(70000, 'x'));
+  expect_as_beast(json_response(http::status::ok, 11, R"({"user_id":7,"signals":{}})"));
+  HttpResponse response = json_response(http::status::ok, 11, std::string(70000, 'x'));
   EXPECT_EQ(response_head(response),
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n");
 }
@@ -52,7 +44,7 @@ TEST(ResponseHead, HttpOneZeroAndConnectionFields) {
   for (unsigned version : {10u, 11u}) {
     for (bool keep_alive : {false, true}) {
       SCOPED_TRACE(version * 10 + keep_alive);
-      HttpResponse response = json(http::status::not_found, version, R"({"error":"no"})");
+      HttpResponse response = json_response(http::status::not_found, version, R"({"error":"no"})");
       response.keep_alive(keep_alive);
       expect_as_beast(response);
     }
@@ -60,14 +52,15 @@ TEST(ResponseHead, HttpOneZeroAndConnectionFields) {
 }
 
 TEST(ResponseHead, AHeadAnswerKeepsTheLengthOfItsBody) {
-  HttpResponse response = json(http::status::ok, 11, "");
+  HttpResponse response = json_response(http::status::ok, 11, "");
   response.content_length(2048);
   expect_as_beast(response);
   EXPECT_NE(response_head(response).find("Content-Length: 2048\r\n"), std::string::npos);
 }
 
 TEST(ResponseHead, FieldsInOrderRepeatedAndUnknownAndAReasonOfItsOwn) {
-  HttpResponse response = json(http::status::service_unavailable, 11, R"({"error":"busy"})");
+  HttpResponse response =
+      json_response(http::status::service_unavailable, 11, R"({"error":"busy"})");
   response.set(http::field::retry_after, "1");
   response.insert(http::field::vary, "Origin");
   response.insert(http::field::vary, "Accept-Encoding");

@@ -19,6 +19,14 @@ namespace signalbox {
 
 namespace http = boost::beast::http;
 
+HttpResponse json_response(http::status status, unsigned version, std::string body) {
+  HttpResponse response(status, version);
+  response.set(http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -36,14 +44,6 @@ std::string json_quoted(std::string_view s) {
 }
 
 std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
-
-HttpResponse json_response(http::status status, unsigned version, std::string body) {
-  HttpResponse response(status, version);
-  response.set(http::field::content_type, "application/json");
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
 
 HttpResponse error_json(http::status status, unsigned version, std::string_view message) {
   std::string body = "{\"error\":";

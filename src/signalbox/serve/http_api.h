@@ -24,6 +24,9 @@ namespace signalbox {
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
+// A response of `status` whose body is `body`, a JSON text: its content type and length set.
+HttpResponse json_response(boost::beast::http::status status, unsigned version, std::string body);
+
 struct HttpApiOptions {
   // Most user ids one POST /v1/signals:batchGet may ask for; more is a 400.
   std::size_t max_batch_users = 1000;

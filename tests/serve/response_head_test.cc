@@ -65,6 +65,7 @@ TEST(ResponseHead, FieldsInOrderRepeatedAndUnknownAndAReasonOfItsOwn) {
   response.insert(http::field::vary, "Origin");
   response.insert(http::field::vary, "Accept-Encoding");
   response.set("X-Signalbox-Test", "a value: with a colon");
+  response.set("X-Empty", "");
   response.reason("Busy Now");
   expect_as_beast(response);
   EXPECT_EQ(response_head(response).substr(0, 23), "HTTP/1.1 503 Busy Now\r\n");

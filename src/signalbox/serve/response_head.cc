@@ -17,6 +17,7 @@ std::string response_head(const HttpResponse& response) {
   head.resize(size);
   char* p = head.data();
   auto put = [&p](auto text) {
+    if (text.empty()) return;  // an empty field value's data may be null: no memcpy of it
     std::memcpy(p, text.data(), text.size());
     p += text.size();
   };

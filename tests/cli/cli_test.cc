@@ -20,9 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A loopback port nobody listens on right now (free_ports.h).
-std::uint16_t free_port() { return free_listen_port(); }
-
 constexpr std::int64_t kEnd = 1767225600000;  // 2026-01-01T00:00:00Z
 
 class CliTest : public ::testing::Test {

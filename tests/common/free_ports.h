@@ -51,8 +51,9 @@ inline std::mt19937& port_rng() {
   return rng;
 }
 
-// A port in [2000, 10000) that is free now, for a Signalbox listener started by a test.
-inline std::uint16_t free_listen_port() {
+// A port in [2000, 10000) that nothing is bound to now, for a Signalbox listener (HTTP, gRPC)
+// a test starts.
+inline std::uint16_t free_port() {
   for (;;) {
     int port = 2000 + static_cast<int>(port_rng()() % 8000u);
     if (port_free(port)) return static_cast<std::uint16_t>(port);

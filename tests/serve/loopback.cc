@@ -11,8 +11,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "free_ports.h"
-
 namespace signalbox::testing {
 
 namespace {
@@ -48,8 +46,6 @@ int listen_on_any_port(std::uint16_t& port) {
 }
 
 }  // namespace
-
-std::uint16_t free_port() { return free_listen_port(); }
 
 BusyPort::BusyPort() { fd_ = listen_on_any_port(port_); }
 BusyPort::~BusyPort() { ::close(fd_); }

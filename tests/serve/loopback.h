@@ -1,18 +1,16 @@
 #pragma once
 
-// Plain loopback sockets for the end-to-end tests: free ports, a port held busy, and a raw
-// connection for writing requests byte by byte (loopback.cc, POSIX sockets).
+// Plain loopback sockets for the end-to-end tests: free ports (free_ports.h), a port held busy,
+// and a raw connection for writing requests byte by byte (loopback.cc, POSIX sockets).
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace signalbox::testing {
+#include "free_ports.h"
 
-// A loopback port nobody listens on right now, below the kernel's ephemeral range so that no
-// client connection takes it before the server under test binds it (free_ports.h).
-std::uint16_t free_port();
+namespace signalbox::testing {
 
 // A loopback port held busy by a listening socket for the object's lifetime.
 class BusyPort {

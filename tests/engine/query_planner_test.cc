@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "signalbox/common/error.h"
 
 namespace signalbox {
@@ -176,19 +178,85 @@ TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesA
   EXPECT_GT(hours_of(plan_signal(r, kT - 2 * kDayMs, s, base_through)[0]), 0u);
 }
 
+// A plan of raw pieces only (and an hour tile, which is not scanned).
+WindowPlan raw_plan(std::vector<std::pair<TimeMs, TimeMs>> raws) {
+  WindowPlan p;
+  for (auto [from, to] : raws)
+    p.pieces.push_back({CoverPiece::Kind::kRaw, TileKind::kDay, from, to});
+  p.pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, 0, kHourMs});
+  return p;
+}
+
+constexpr TimeMs kNeverTold = std::numeric_limits<TimeMs>::max();
+
 TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
-  auto plan_of = [](std::vector<std::pair<TimeMs, TimeMs>> raws) {
-    WindowPlan p;
-    for (auto [from, to] : raws)
-      p.pieces.push_back({CoverPiece::Kind::kRaw, TileKind::kDay, from, to});
-    p.pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, 0, kHourMs});
-    return p;
-  };
   std::vector<std::vector<WindowPlan>> plans = {
-      {plan_of({{10, 20}, {50, 60}})}, {}, {plan_of({{21, 30}, {55, 70}, {100, 100}})}};
+      {raw_plan({{10, 20}, {50, 60}})}, {}, {raw_plan({{21, 30}, {55, 70}, {100, 100}})}};
   std::vector<std::pair<TimeMs, TimeMs>> expected = {{10, 30}, {50, 70}, {100, 100}};
-  EXPECT_EQ(raw_ranges(plans), expected);
-  EXPECT_TRUE(raw_ranges({}).empty());
+  EXPECT_EQ(raw_ranges_with_events(plans, {kNeverTold, kNeverTold, kNeverTold}, {}), expected);
+  EXPECT_TRUE(raw_ranges_with_events({}, {}, {}).empty());
+}
+
+TEST(QueryPlanner, HourTilesTellOfRawRangesOnlyWhereTheyAreKeptAndComplete) {
+  const OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  const SignalRequest counts = windowed({window("1d", kDayMs)});
+  EXPECT_EQ(hour_tiles_tell_from(counts, s, kBeginningOfTime), s.hour_tiles_from);
+  // A state complete only from a later time, or one still being built, tells from then on.
+  EXPECT_EQ(hour_tiles_tell_from(counts, s, kT - kHourMs), kT - kHourMs);
+  EXPECT_EQ(hour_tiles_tell_from(counts, s, kNeverTold), kNeverTold);
+  // A state only signals without windows use keeps hour tiles from a later horizon; one shared
+  // with a windowed signal keeps them as the windowed states do.
+  SignalRequest base_only;
+  base_only.name = "affinity";
+  ASSERT_GT(s.base_only_hour_tiles_from, s.hour_tiles_from);
+  EXPECT_EQ(hour_tiles_tell_from(base_only, s, kBeginningOfTime), s.base_only_hour_tiles_from);
+  base_only.state_longest_window = kDayMs;
+  EXPECT_EQ(hour_tiles_tell_from(base_only, s, kBeginningOfTime), s.hour_tiles_from);
+}
+
+TEST(QueryPlanner, TheHoursOfRawPiecesAreSelectedFromTheirHorizonOn) {
+  const TimeMs h = floor_hour(kT);
+  WindowPlan plan;
+  plan.pieces = {{CoverPiece::Kind::kRaw, TileKind::kHour, h - 2 * kHourMs + 5, h - kHourMs - 1},
+                 {CoverPiece::Kind::kTiles, TileKind::kHour, h - kHourMs, h},
+                 {CoverPiece::Kind::kRaw, TileKind::kHour, h + 7, h + kHourMs + 3}};
+  std::vector<std::pair<TimeMs, TimeMs>> ranges;
+  append_raw_piece_hours({plan}, kBeginningOfTime, ranges);
+  const std::vector<std::pair<TimeMs, TimeMs>> both = {{h - 2 * kHourMs, h - 2 * kHourMs},
+                                                       {h, h + kHourMs}};
+  EXPECT_EQ(ranges, both);
+  ranges.clear();
+  append_raw_piece_hours({plan}, h - 2 * kHourMs + 6, ranges);  // the first starts before
+  EXPECT_EQ(ranges, (std::vector<std::pair<TimeMs, TimeMs>>{{h, h + kHourMs}}));
+}
+
+TEST(QueryPlanner, ARawRangeNoHourTileOverlapsIsLeftOutWhereTheTilesTell) {
+  using Ranges = std::vector<std::pair<TimeMs, TimeMs>>;
+  const TimeMs h = floor_hour(kT);
+  const Ranges ranges = {{h - 30 * kHourMs + 10, h - 29 * kHourMs - 1},  // in one hour
+                         {h - 3 * kHourMs + 10, h - 2 * kHourMs + 99},   // across two hours
+                         {h + 10, h + 20}};
+  const std::vector<std::vector<WindowPlan>> plans = {{raw_plan(ranges)}};
+  auto kept = [&](std::vector<TimeMs> tiles, TimeMs tell_from) {
+    return raw_ranges_with_events(plans, {tell_from}, tiles);
+  };
+  EXPECT_EQ(kept({}, kBeginningOfTime), Ranges{});
+  EXPECT_EQ(kept({}, h - 3 * kHourMs), (Ranges{ranges[0]}));  // before the horizon: scanned
+  EXPECT_EQ(kept({}, kNeverTold), ranges);
+  // A tile of the range's hour keeps it; tiles of the hours either side do not.
+  EXPECT_EQ(kept({h - 30 * kHourMs}, kBeginningOfTime), (Ranges{ranges[0]}));
+  EXPECT_EQ(kept({h - 31 * kHourMs, h - 29 * kHourMs, h - 4 * kHourMs, h - kHourMs, h + kHourMs},
+                 kBeginningOfTime),
+            Ranges{});
+  EXPECT_EQ(kept({h - 2 * kHourMs}, kBeginningOfTime), (Ranges{ranges[1]}));  // its second hour
+  EXPECT_EQ(kept({h - 3 * kHourMs}, kBeginningOfTime), (Ranges{ranges[1]}));  // its first
+  EXPECT_EQ(kept({h}, kBeginningOfTime), (Ranges{ranges[2]}));
+  // Merged with a piece of a signal whose tiles do not tell, a range is scanned.
+  const std::vector<std::vector<WindowPlan>> two = {{raw_plan({ranges[2]})},
+                                                    {raw_plan({{h + 15, h + 30}})}};
+  EXPECT_EQ(raw_ranges_with_events(two, {kBeginningOfTime, kNeverTold}, {}),
+            (Ranges{{h + 10, h + 30}}));
+  EXPECT_EQ(raw_ranges_with_events(two, {kBeginningOfTime, kBeginningOfTime}, {}), Ranges{});
 }
 
 }  // namespace

@@ -320,12 +320,19 @@ class Engine {
   // their day tiles not read (a query); without, every tile is read (explain).
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                          std::optional<TimeMs> as_of, bool find_runs = false);
+  // For read_cover: the time from which the tiles of every state `requests` reads hold each
+  // stored event the state takes (query_planner.h: hour_tiles_tell_from), INT64_MAX while one
+  // of them is being built from history.
+  TimeMs states_complete_from(const std::vector<SignalRequest>& requests) const;
   // For read_cover: plans the windowed signals of `requests` on `online`, finds the leading
   // runs the cache holds by version, and says which tiles the rest need (a day range per run
   // not found; every day and the base tile for a signal without windows whose run was not).
+  // It also selects the hour tiles that tell whether the raw pieces hold any event
+  // (raw_ranges_with_events), the states being complete from `complete_from`
+  // (states_complete_from).
   TileSelection select_around_found_runs(const std::vector<SignalRequest>& requests,
                                          const OnlineState& online, TimeMs from,
-                                         QueryInputs& inputs) const;
+                                         TimeMs complete_from, QueryInputs& inputs) const;
   // Folds signal `s`'s planned windows of `inputs` as explain() lists them: appends one entry
   // per window (naming the signal) to `explained` and returns the signal's result as a query
   // would answer it.

@@ -5,6 +5,7 @@
 // through the same read_cover() and fold_window().
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -195,6 +196,17 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
+TimeMs Engine::states_complete_from(const std::vector<SignalRequest>& requests) const {
+  TimeMs from = kBeginningOfTime;
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty()) continue;
+    const std::size_t owner = signal_owner_[s];
+    if (bootstrapping_[owner].load()) return std::numeric_limits<TimeMs>::max();
+    from = std::max(from, complete_since_[owner].load());
+  }
+  return from;
+}
+
 SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, TimeMs as_of) const {
   SpanLookup runs;
   runs.cache = span_cache_.get();
@@ -214,7 +226,7 @@ OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {
 
 TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>& requests,
                                                const OnlineState& online, TimeMs from,
-                                               QueryInputs& inputs) const {
+                                               TimeMs complete_from, QueryInputs& inputs) const {
   const TimeMs at = inputs.as_of;
   const SpanLookup& runs = inputs.runs;
   TileSelection selection{false, {}, {}};
@@ -244,6 +256,8 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       if (run && settled_base(runs, run->base_through)) {
         plans = plan_signal(requests[s], at, online, run->base_through);
         append_hour_tile_ranges(plans, hours);
+        append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from),
+                               hours);
         found.push_back(std::move(run));
         continue;
       }
@@ -254,6 +268,7 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     }
     plans = plan_signal(requests[s], at, online, std::nullopt);
     append_hour_tile_ranges(plans, hours);
+    append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from), hours);
     found.resize(plans.size());
     for (std::size_t p = 0; p < plans.size(); ++p) {
       const CoverPiece* whole = day_piece(plans[p]);
@@ -297,11 +312,12 @@ StatesAsked states_asked(const std::vector<std::unique_ptr<Signal>>& signals,
 }
 
 // Reads, in one pass over the user's tiles, the parts of the states asked that `selection`
-// names and some window can use, and hands each state its own in `tiles`. Returns the parts
-// read.
+// names and some window can use, and hands each state its own in `tiles`, appending the start
+// of each hour tile among them to `hour_starts`. Returns the parts read.
 std::size_t read_tiles(StoreSnapshot& snapshot, std::uint64_t user_id, const StatesAsked& asked,
                        const TileSelection& selection,
-                       std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles) {
+                       std::unordered_map<std::uint64_t, std::vector<StoredTile>>& tiles,
+                       std::vector<TimeMs>& hour_starts) {
   std::vector<StoredTile> read = snapshot.tiles(user_id, asked.ids, selection);
   // Each state's tiles moved in once, into room made for them (a heavy user reads a couple
   // of thousand); a tile's state found by its place among the few ids asked for, not by a
@@ -320,6 +336,7 @@ std::size_t read_tiles(StoreSnapshot& snapshot, std::uint64_t user_id, const Sta
   for (StoredTile& tile : read) {
     const std::size_t i = index_of(tile.state_id);
     if (tile.kind != TileKind::kBase && tile.start < asked.from[i]) continue;
+    if (tile.kind == TileKind::kHour) hour_starts.push_back(tile.start);
     state_tiles[i]->push_back(tile);
   }
   return read.size();
@@ -344,11 +361,16 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   inputs.plans.resize(signals_.size());
   inputs.leading_runs.resize(signals_.size());
 
+  // Read before the snapshot: a state's record vouches for the tiles committed before it was
+  // published, so only for a snapshot taken after it.
+  const TimeMs complete_from = states_complete_from(requests);
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
   const StatesAsked asked = states_asked(signals_, requests, at, config_.event_store.retention);
+  std::vector<TimeMs> hour_starts;  // of the hour tiles read, for raw_ranges_with_events()
   auto read = [&](const TileSelection& selection) {
-    const std::size_t parts = read_tiles(*snapshot, user_id, asked, selection, inputs.tiles);
+    const std::size_t parts =
+        read_tiles(*snapshot, user_id, asked, selection, inputs.tiles, hour_starts);
     inputs.tiles_read += parts;
     inputs.read_any_tile = inputs.read_any_tile || parts > 0;
   };
@@ -359,7 +381,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   std::optional<OnlineState> planned_on;
   if (inputs.runs.by_version()) {
     planned_on = online_state_of(*snapshot);
-    read(select_around_found_runs(requests, *planned_on, asked.earliest, inputs));
+    read(select_around_found_runs(requests, *planned_on, asked.earliest, complete_from, inputs));
   } else {
     read(TileSelection::between(asked.earliest, at));
   }
@@ -368,6 +390,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     planned_on.reset();
     for (auto& found : inputs.leading_runs) found.clear();
     inputs.tiles.clear();
+    hour_starts.clear();
     inputs.read_any_tile = false;
     read(TileSelection::between(asked.earliest, at));
   }
@@ -383,9 +406,14 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     }
   }
 
-  // The raw events of all partial ends, in one pass per merged range.
+  // The raw events of all partial ends, in one pass per merged range, but for the ranges the
+  // hour tiles read show to hold no event the states take.
+  std::sort(hour_starts.begin(), hour_starts.end());
+  std::vector<TimeMs> tiles_tell_from(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s)
+    tiles_tell_from[s] = hour_tiles_tell_from(requests[s], online, complete_from);
   const FeatureNames& features = materializer_->feature_names();
-  for (const auto& [from, to] : raw_ranges(inputs.plans))
+  for (const auto& [from, to] : raw_ranges_with_events(inputs.plans, tiles_tell_from, hour_starts))
     snapshot->scan_events(user_id, from, to, [&](std::string_view bytes) {
       inputs.events.push_back(decode_event(bytes, features));
     });

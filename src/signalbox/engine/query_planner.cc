@@ -1,6 +1,7 @@
 #include "signalbox/engine/query_planner.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -120,15 +121,60 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
   return plans;
 }
 
-std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
-    const std::vector<std::vector<WindowPlan>>& plans) {
-  std::vector<std::pair<TimeMs, TimeMs>> ranges;
+TimeMs hour_tiles_tell_from(const SignalRequest& request, const OnlineState& state,
+                            TimeMs states_complete_from) {
+  const TimeMs kept_from =
+      base_only(request) ? state.base_only_hour_tiles_from : state.hour_tiles_from;
+  return std::max(kept_from, states_complete_from);
+}
+
+void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,
+                            std::vector<std::pair<TimeMs, TimeMs>>& ranges) {
+  for (const WindowPlan& plan : plans)
+    for (const CoverPiece& piece : plan.pieces)
+      if (piece.kind == CoverPiece::Kind::kRaw && piece.from >= from)
+        ranges.emplace_back(floor_hour(piece.from), floor_hour(piece.to));
+}
+
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
+    const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
+    const std::vector<TimeMs>& hour_tile_starts) {
+  struct Range {
+    TimeMs from, to;
+    bool told;  // the hour tiles tell whether it holds an event
+  };
+  std::vector<Range> ranges;
   ranges.reserve(64);  // a few per window: one allocation for the usual query
-  for (const auto& signal_plans : plans)
-    for (const WindowPlan& plan : signal_plans)
+  for (std::size_t s = 0; s < plans.size(); ++s)
+    for (const WindowPlan& plan : plans[s])
       for (const CoverPiece& piece : plan.pieces)
-        if (piece.kind == CoverPiece::Kind::kRaw) ranges.emplace_back(piece.from, piece.to);
-  return merge_ranges(std::move(ranges));
+        if (piece.kind == CoverPiece::Kind::kRaw)
+          ranges.push_back({piece.from, piece.to, piece.from >= tiles_tell_from[s]});
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return std::tie(a.from, a.to) < std::tie(b.from, b.to);
+  });
+  std::size_t kept = 0;  // merged in place: the first `kept` are done
+  for (const Range& r : ranges) {
+    if (kept > 0 && r.from <= ranges[kept - 1].to + 1) {
+      Range& last = ranges[kept - 1];
+      last.to = std::max(last.to, r.to);
+      last.told = last.told && r.told;
+    } else {
+      ranges[kept++] = r;
+    }
+  }
+  ranges.resize(kept);
+  auto holds_no_event = [&](const Range& range) {
+    if (!range.told) return false;
+    auto tile =
+        std::lower_bound(hour_tile_starts.begin(), hour_tile_starts.end(), floor_hour(range.from));
+    return tile == hour_tile_starts.end() || *tile > range.to;
+  };
+  std::vector<std::pair<TimeMs, TimeMs>> out;
+  out.reserve(ranges.size());
+  for (const Range& r : ranges)
+    if (!holds_no_event(r)) out.emplace_back(r.from, r.to);
+  return out;
 }
 
 const CoverPiece* day_piece(const WindowPlan& plan) {

@@ -87,9 +87,32 @@ const CoverPiece* day_piece(const WindowPlan& plan);
 void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
                              std::vector<std::pair<TimeMs, TimeMs>>& ranges);
 
-// The raw event ranges of `plans` as few closed [from, to] ranges as possible, ascending:
-// ranges that overlap or touch are merged, so one scan reads each raw event once.
-std::vector<std::pair<TimeMs, TimeMs>> raw_ranges(
-    const std::vector<std::vector<WindowPlan>>& plans);
+// Whether a raw range can be answered from the hour tiles instead: a state's hour tile exists
+// exactly when the user has an event in that hour the state takes, so where every hour tile is
+// kept and holds everything, a raw range no hour tile overlaps holds no event any window folds,
+// and its scan (a seek of the event store, most of what a light user's query reads) is skipped.
+//
+// The first time from which the hour tiles of `request`'s state say so: its hour tiles are kept
+// from there on in `state` (for a state only signals without windows use, from its own, later
+// horizon), and every state's tiles hold each stored event it takes with ts at or after
+// `states_complete_from` (the latest complete_since of the states read; INT64_MAX while one of
+// them is being built from history, as its tiles then lack some users' events).
+TimeMs hour_tiles_tell_from(const SignalRequest& request, const OnlineState& state,
+                            TimeMs states_complete_from);
+
+// Appends to `ranges` the starts of the hour tiles that overlap the raw pieces of `plans` that
+// start at or after `from`, as closed [first, last] ranges (not merged): the tiles
+// raw_ranges_with_events() needs read.
+void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,
+                            std::vector<std::pair<TimeMs, TimeMs>>& ranges);
+
+// The raw event ranges of `plans` (by signal index) to scan, as few closed [from, to] ranges
+// as possible, ascending: ranges that overlap or touch are merged, so one scan reads each raw
+// event once. A merged range is left out when each of its pieces starts at or after its own
+// signal's `tiles_tell_from` (same index) and no hour tile starting at one of
+// `hour_tile_starts` (ascending: the hour tiles read of the states asked for) overlaps it.
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
+    const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
+    const std::vector<TimeMs>& hour_tile_starts);
 
 }  // namespace signalbox

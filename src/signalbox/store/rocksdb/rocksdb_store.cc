@@ -1009,7 +1009,6 @@ class RocksDbSnapshot final : public StoreSnapshot {
     });
     read_.snapshot = snapshot_;
     events_family_ = store.events();
-    events_.reset(db_->NewIterator(read_, events_family_));
     tiles_.reset(db_->NewIterator(read_, store.tiles()));
     // Stream time and the horizon as of the snapshot, from the store's caches when they can
     // tell (nearly always: the snapshot is of the latest write; never in a read-only store,
@@ -1041,18 +1040,18 @@ class RocksDbSnapshot final : public StoreSnapshot {
     // so when that key is not before `start` it is also the first key at or after `start`, and
     // the seek, a scan's dearest step (it positions an iterator in every level), is saved: a
     // query scans its raw ranges in ascending order, and most gaps between them hold no event.
-    const bool positioned =
-        scanned_ && scanned_->user == user && from > scanned_->to &&
-        (!events_->Valid() || events_->key().compare(rocksdb::Slice(start)) >= 0);
+    rocksdb::Iterator& events = events_iterator();
+    const bool positioned = scanned_ && scanned_->user == user && from > scanned_->to &&
+                            (!events.Valid() || events.key().compare(rocksdb::Slice(start)) >= 0);
     scanned_.reset();
-    if (!positioned) events_->Seek(start);
-    for (; events_->Valid(); events_->Next()) {
-      std::string_view key = events_->key().ToStringView();
+    if (!positioned) events.Seek(start);
+    for (; events.Valid(); events.Next()) {
+      std::string_view key = events.key().ToStringView();
       if (!rocksdb_keys::is_event_key(key) || !key.starts_with(prefix)) break;
       if (parse_event_key(key).ts > to) break;
-      fn(events_->value().ToStringView());
+      fn(events.value().ToStringView());
     }
-    check_rocksdb(events_->status(), "scan events");
+    check_rocksdb(events.status(), "scan events");
     scanned_ = ScannedRange{user, to};
   }
 
@@ -1081,7 +1080,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
     if (unflushed_.holds_user(user)) return true;
     const std::string prefix = user_prefix(user);
     scanned_.reset();  // events_ moves
-    for (rocksdb::Iterator* it : {events_.get(), tiles_.get()}) {
+    for (rocksdb::Iterator* it : {&events_iterator(), tiles_.get()}) {
       it->Seek(prefix);
       const bool found = it->Valid() && it->key().starts_with(rocksdb::Slice(prefix));
       check_rocksdb(it->status(), "look up user");
@@ -1108,6 +1107,14 @@ class RocksDbSnapshot final : public StoreSnapshot {
   }
 
  private:
+  // Made at first use: a light user's query often reads no raw event (its raw ranges hold
+  // none, which the hour tiles tell), and an iterator costs some 4 k instructions to make
+  // and destroy.
+  rocksdb::Iterator& events_iterator() {
+    if (!events_) events_.reset(db_->NewIterator(read_, events_family_));
+    return *events_;
+  }
+
   // Appends the parts of the user's tiles of `kind` starting in [first, last] (the base tile
   // for kBase). A seek costs far more than a step (it positions an iterator in every level),
   // and a user's base, day and hour tiles are adjacent keys: once `positioned`, the iterator

@@ -320,10 +320,13 @@ class Engine {
   // their day tiles not read (a query); without, every tile is read (explain).
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                          std::optional<TimeMs> as_of, bool find_runs = false);
+  // For read_cover: the states' complete_since and whether each is being built, into `inputs`.
+  void read_state_records(QueryInputs& inputs) const;
   // For read_cover: the time from which the tiles of every state `requests` reads hold each
   // stored event the state takes (query_planner.h: hour_tiles_tell_from), INT64_MAX while one
-  // of them is being built from history.
-  TimeMs states_complete_from(const std::vector<SignalRequest>& requests) const;
+  // of them is being built from history; from the records read_state_records() put in `inputs`.
+  TimeMs states_complete_from(const std::vector<SignalRequest>& requests,
+                              const QueryInputs& inputs) const;
   // For read_cover: plans the windowed signals of `requests` on `online`, finds the leading
   // runs the cache holds by version, and says which tiles the rest need (a day range per run
   // not found; every day and the base tile for a signal without windows whose run was not).
@@ -384,10 +387,11 @@ class Engine {
   // stored raw copy a running bootstrap will still fold. Null when every state takes all.
   // With write_mutex_ held, also while the filter returned is used.
   StateFilter live_filter(TimeMs raw_horizon) const SIGNALBOX_REQUIRES(write_mutex_);
-  // The answer's "complete_since" and "incomplete" members for `names` as of `as_of` (see
-  // docs/http-api.md); nothing when every name is complete for all time.
+  // The answer's "complete_since" and "incomplete" members for `names` as of the query of
+  // `inputs`, from the state records read with it (see docs/http-api.md); nothing when every
+  // name is complete for all time.
   void mark_incomplete(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
-                       const std::vector<SignalRequest>& requests, TimeMs as_of,
+                       const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
                        Value& answer) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water) SIGNALBOX_REQUIRES(write_mutex_);

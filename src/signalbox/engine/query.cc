@@ -138,20 +138,24 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   if (report_seen == Seen::kReport)
     seen = inputs.read_any_tile || !inputs.events.empty() || inputs.snapshot->holds_user(user_id);
   Value out = answer(user_id, inputs.as_of, names, refs, std::move(signal_results), seen);
-  mark_incomplete(names, refs, requests, inputs.as_of, out);
+  mark_incomplete(names, refs, requests, inputs, out);
   return out;
 }
 
 void Engine::mark_incomplete(const std::vector<std::string>& names,
                              const std::vector<NameRef>& refs,
-                             const std::vector<SignalRequest>& requests, TimeMs as_of,
+                             const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
                              Value& answer) const {
   const TimeMs retention = config_.event_store.retention;
+  const TimeMs as_of = inputs.as_of;
   // Whether window `window` of signal `s` (all its windows when empty) starts before its
-  // state is complete.
+  // state is complete. While a state is being built, every window is: the tiles of a user
+  // the build has not reached lack even the live events (the build folds them from their
+  // stored copies), and which users it has reached is not the answer's to tell.
   auto reaches_before = [&](std::size_t s, const std::string& window) {
-    const TimeMs since = complete_since_[signal_owner_[s]].load();
+    const TimeMs since = inputs.complete_since[signal_owner_[s]];
     if (since <= 0) return false;
+    if (inputs.being_built[signal_owner_[s]]) return true;
     const std::vector<WindowConfig>& windows = signals_[s]->windows();
     if (windows.empty()) return true;  // all of history
     for (const WindowConfig& w : windows)
@@ -164,7 +168,7 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     const std::string& name = names[n];
     if (!refs[n].view) {
       const std::size_t s = refs[n].index;
-      const TimeMs since = complete_since_[signal_owner_[s]].load();
+      const TimeMs since = inputs.complete_since[signal_owner_[s]];
       if (since <= 0) continue;
       since_by_name.emplace_back(name, Value(since));
       Value::Array windows;
@@ -183,7 +187,7 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     TimeMs since = 0;
     bool incomplete = false;
     for (const auto& read : reads) {
-      since = std::max(since, complete_since_[signal_owner_[read.first]].load());
+      since = std::max(since, inputs.complete_since[signal_owner_[read.first]]);
       incomplete = incomplete || reaches_before(read.first, read.second);
     }
     if (since <= 0) continue;
@@ -196,13 +200,25 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
 }
 
-TimeMs Engine::states_complete_from(const std::vector<SignalRequest>& requests) const {
+void Engine::read_state_records(QueryInputs& inputs) const {
+  inputs.complete_since.resize(state_owners_.size());
+  inputs.being_built.resize(state_owners_.size());
+  for (std::size_t o = 0; o < state_owners_.size(); ++o) {
+    // Being built first: a build that ends between the two loads leaves its state marked
+    // being built, never complete from a time its tiles did not yet hold.
+    inputs.being_built[o] = bootstrapping_[o].load();
+    inputs.complete_since[o] = complete_since_[o].load();
+  }
+}
+
+TimeMs Engine::states_complete_from(const std::vector<SignalRequest>& requests,
+                                    const QueryInputs& inputs) const {
   TimeMs from = kBeginningOfTime;
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     const std::size_t owner = signal_owner_[s];
-    if (bootstrapping_[owner].load()) return std::numeric_limits<TimeMs>::max();
-    from = std::max(from, complete_since_[owner].load());
+    if (inputs.being_built[owner]) return std::numeric_limits<TimeMs>::max();
+    from = std::max(from, inputs.complete_since[owner]);
   }
   return from;
 }
@@ -363,7 +379,8 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
 
   // Read before the snapshot: a state's record vouches for the tiles committed before it was
   // published, so only for a snapshot taken after it.
-  const TimeMs complete_from = states_complete_from(requests);
+  read_state_records(inputs);
+  const TimeMs complete_from = states_complete_from(requests, inputs);
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
   if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
   const StatesAsked asked = states_asked(signals_, requests, at, config_.event_store.retention);

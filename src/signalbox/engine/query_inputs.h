@@ -26,6 +26,11 @@ struct QueryInputs {
   // Whether the tile read met any tile of the user (even one outside the windows asked for),
   // or a run found instead held one.
   bool read_any_tile = false;
+  // By state (the engine's owner index), read before the snapshot was taken, as a record
+  // published later may be newer than it: from when the state holds every event it takes
+  // (complete_since; 0: all of history), and whether it was being built from history.
+  std::vector<TimeMs> complete_since;
+  std::vector<bool> being_built;
   std::size_t tiles_read = 0;  // tile parts read
   // The snapshot everything above was read from, for a follow-up read at the same state; it
   // owns the bytes the tiles view, so it goes wherever they go.

@@ -197,6 +197,24 @@ TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
   EXPECT_TRUE(raw_ranges_with_events({}, {}, {}).empty());
 }
 
+TEST(QueryPlanner, RangesOfTileStartsMergeWhenNoTileStartsBetweenThem) {
+  using Ranges = std::vector<std::pair<TimeMs, TimeMs>>;
+  const TimeMs h = floor_hour(kT);
+  // The next hour's tile, a tile piece's last millisecond then the next hour, an overlap.
+  EXPECT_EQ(merge_ranges({{h + kHourMs, h + kHourMs}, {h, h}}, kHourMs),
+            (Ranges{{h, h + kHourMs}}));
+  EXPECT_EQ(merge_ranges({{h - 3 * kHourMs, h - 1}, {h, h + 5}}, kHourMs),
+            (Ranges{{h - 3 * kHourMs, h + 5}}));
+  EXPECT_EQ(merge_ranges({{h, h + 2 * kHourMs}, {h + kHourMs, h + kHourMs}}, kHourMs),
+            (Ranges{{h, h + 2 * kHourMs}}));
+  // A tile starts between: kept apart (its tile would be read for nothing).
+  EXPECT_EQ(merge_ranges({{h, h}, {h + 2 * kHourMs, h + 2 * kHourMs}}, kHourMs),
+            (Ranges{{h, h}, {h + 2 * kHourMs, h + 2 * kHourMs}}));
+  EXPECT_EQ(merge_ranges({{h, h + 17}, {h + 2 * kHourMs, h + 2 * kHourMs}}, kHourMs),
+            (Ranges{{h, h + 17}, {h + 2 * kHourMs, h + 2 * kHourMs}}));
+  EXPECT_TRUE(merge_ranges({}, kDayMs).empty());
+}
+
 TEST(QueryPlanner, HourTilesTellOfRawRangesOnlyWhereTheyAreKeptAndComplete) {
   const OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
   const SignalRequest counts = windowed({window("1d", kDayMs)});

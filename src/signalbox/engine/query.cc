@@ -294,8 +294,8 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     }
   }
   if (every_hour) hours.emplace_back(std::max(from, online.hour_tiles_from), at);
-  days = merge_ranges(std::move(days));  // each gap costs the store a seek
-  hours = merge_ranges(std::move(hours));
+  days = merge_ranges(std::move(days), kDayMs);  // each gap costs the store a seek
+  hours = merge_ranges(std::move(hours), kHourMs);
   return selection;
 }
 

@@ -191,11 +191,12 @@ void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
         ranges.emplace_back(piece.from, piece.to - 1);  // a tile piece's `to` is exclusive
 }
 
-std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges) {
+std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges,
+                                                    TimeMs tile_length) {
   std::sort(ranges.begin(), ranges.end());
   std::size_t kept = 0;  // merged in place: the first `kept` are done
   for (const auto& r : ranges) {
-    if (kept > 0 && r.first <= ranges[kept - 1].second + 1)
+    if (kept > 0 && r.first <= ranges[kept - 1].second + tile_length)
       ranges[kept - 1].second = std::max(ranges[kept - 1].second, r.second);
     else
       ranges[kept++] = r;

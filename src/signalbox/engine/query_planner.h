@@ -74,9 +74,12 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
                                     const OnlineState& state,
                                     std::optional<TimeMs> base_covered_through);
 
-// `ranges` (closed [from, to]) as few as cover them, ascending: ranges that overlap or touch
-// are merged, so that one pass over each reads everything once.
-std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges);
+// `ranges` of tile starts (closed [from, to], each `from` a multiple of `tile_length`) as few
+// as select the same tiles, ascending: a range is merged into the one before when it starts
+// no later than `tile_length` after that one's end (no tile starts in between), so that one
+// pass over each reads everything once.
+std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges,
+                                                    TimeMs tile_length);
 
 // A window's run of whole days: the one day-tile piece of `plan` (cover_interval gives a
 // window at most one), or null when it has none.

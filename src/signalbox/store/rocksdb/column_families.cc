@@ -24,6 +24,10 @@ rocksdb::DBOptions database_options(const RocksDbOptions& options, rocksdb::Env*
 std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOptions& options,
                                                              const ColumnFamilyHooks& hooks) {
   rocksdb::BlockBasedTableOptions table;
+  // A seek ends in a linear scan from the restart point before its key, and seeks are most of
+  // what a light user's query reads: a point every 4 keys rather than 16 takes ~1.3 k
+  // instructions off each, for ~3 % more bytes (docs/performance.md).
+  table.block_restart_interval = 4;
   if (options.bloom_bits_per_key > 0)
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   if (options.block_cache_bytes > 0)

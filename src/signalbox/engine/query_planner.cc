@@ -1,7 +1,6 @@
 #include "signalbox/engine/query_planner.h"
 
 #include <algorithm>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -96,6 +95,25 @@ WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs f
   return plan;
 }
 
+// Sorts `ranges` (closed [first, second] pairs, or classes derived from them) and merges each
+// into the one before when it starts no later than `gap` after that one's end, calling
+// join(kept, merged) for each range merged into the kept one.
+template <typename Range, typename Join>
+void merge_in_place(std::vector<Range>& ranges, TimeMs gap, Join&& join) {
+  std::sort(ranges.begin(), ranges.end());
+  std::size_t kept = 0;  // merged in place: the first `kept` are done
+  for (const Range& r : ranges) {
+    if (kept > 0 && r.first <= ranges[kept - 1].second + gap) {
+      Range& last = ranges[kept - 1];
+      last.second = std::max(last.second, r.second);
+      join(last, r);
+    } else {
+      ranges[kept++] = r;
+    }
+  }
+  ranges.resize(kept);
+}
+
 }  // namespace
 
 std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
@@ -139,9 +157,8 @@ void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
     const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
     const std::vector<TimeMs>& hour_tile_starts) {
-  struct Range {
-    TimeMs from, to;
-    bool told;  // the hour tiles tell whether it holds an event
+  struct Range : std::pair<TimeMs, TimeMs> {
+    bool told = false;  // the hour tiles tell whether it holds an event
   };
   std::vector<Range> ranges;
   ranges.reserve(64);  // a few per window: one allocation for the usual query
@@ -149,31 +166,20 @@ std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
     for (const WindowPlan& plan : plans[s])
       for (const CoverPiece& piece : plan.pieces)
         if (piece.kind == CoverPiece::Kind::kRaw)
-          ranges.push_back({piece.from, piece.to, piece.from >= tiles_tell_from[s]});
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
-    return std::tie(a.from, a.to) < std::tie(b.from, b.to);
-  });
-  std::size_t kept = 0;  // merged in place: the first `kept` are done
-  for (const Range& r : ranges) {
-    if (kept > 0 && r.from <= ranges[kept - 1].to + 1) {
-      Range& last = ranges[kept - 1];
-      last.to = std::max(last.to, r.to);
-      last.told = last.told && r.told;
-    } else {
-      ranges[kept++] = r;
-    }
-  }
-  ranges.resize(kept);
+          ranges.push_back({{piece.from, piece.to}, piece.from >= tiles_tell_from[s]});
+  // Raw ranges are of milliseconds: merged when they overlap or touch.
+  merge_in_place(ranges, 1,
+                 [](Range& kept, const Range& merged) { kept.told = kept.told && merged.told; });
   auto holds_no_event = [&](const Range& range) {
     if (!range.told) return false;
     auto tile =
-        std::lower_bound(hour_tile_starts.begin(), hour_tile_starts.end(), floor_hour(range.from));
-    return tile == hour_tile_starts.end() || *tile > range.to;
+        std::lower_bound(hour_tile_starts.begin(), hour_tile_starts.end(), floor_hour(range.first));
+    return tile == hour_tile_starts.end() || *tile > range.second;
   };
   std::vector<std::pair<TimeMs, TimeMs>> out;
   out.reserve(ranges.size());
   for (const Range& r : ranges)
-    if (!holds_no_event(r)) out.emplace_back(r.from, r.to);
+    if (!holds_no_event(r)) out.push_back(r);
   return out;
 }
 
@@ -193,15 +199,7 @@ void append_hour_tile_ranges(const std::vector<WindowPlan>& plans,
 
 std::vector<std::pair<TimeMs, TimeMs>> merge_ranges(std::vector<std::pair<TimeMs, TimeMs>> ranges,
                                                     TimeMs tile_length) {
-  std::sort(ranges.begin(), ranges.end());
-  std::size_t kept = 0;  // merged in place: the first `kept` are done
-  for (const auto& r : ranges) {
-    if (kept > 0 && r.first <= ranges[kept - 1].second + tile_length)
-      ranges[kept - 1].second = std::max(ranges[kept - 1].second, r.second);
-    else
-      ranges[kept++] = r;
-  }
-  ranges.resize(kept);
+  merge_in_place(ranges, tile_length, [](auto&, const auto&) {});
   return ranges;
 }
 

@@ -42,9 +42,12 @@ namespace {
                                           std::size_t queries, TimeMs as_of) {
   std::size_t bytes = 0;
   const std::vector<std::string> all;  // every signal and view, as a query without names
-  for (std::size_t q = 0; q < queries; ++q)
-    bytes +=
-        engine.query(users[q % users.size()], all, as_of, Engine::Seen::kReport).to_json().size();
+  for (std::size_t q = 0; q < queries; ++q) {
+    std::string answer;  // as the HTTP API writes it
+    answer.reserve(512);
+    engine.query_json(users[q % users.size()], all, as_of, Engine::Seen::kReport, answer);
+    bytes += answer.size();
+  }
   return bytes;
 }
 
@@ -97,14 +100,20 @@ int main(int argc, char** argv) {
   // A warm-up outside run_queries(): block cache, first allocations; and a time the online
   // state cannot answer is refused here.
   try {
-    for (std::uint64_t user : users) engine.query(user, {}, end, Engine::Seen::kReport).to_json();
+    for (std::uint64_t user : users) {
+      std::string answer;
+      engine.query_json(user, {}, end, Engine::Seen::kReport, answer);
+    }
   } catch (const QueryError& e) {
     fmt::print(stderr, "query_profile: {}\n", e.what());
     return 2;
   }
   const std::size_t show = args.count("--show") ? std::stoul(args["--show"]) : 0;
-  for (std::size_t i = 0; i < std::min(show, users.size()); ++i)
-    fmt::print("{}\n", engine.query(users[i], {}, end, Engine::Seen::kReport).to_json());
+  for (std::size_t i = 0; i < std::min(show, users.size()); ++i) {
+    std::string answer;
+    engine.query_json(users[i], {}, end, Engine::Seen::kReport, answer);
+    fmt::print("{}\n", answer);
+  }
   std::size_t bytes = run_queries(engine, users, queries, end);
   fmt::print("{} queries of {} {} users, {} bytes of JSON\n", queries, users.size(),
              args["--users"], bytes);

@@ -39,6 +39,10 @@ class Feeder {
 
   void check(std::uint64_t user, TimeMs as_of) {
     Value actual = engine_.query(user, {}, as_of);
+    // The JSON the HTTP API serves is written as it folds, not from this Value: the same bytes.
+    std::string served;
+    engine_.query_json(user, {}, as_of, Engine::Seen::kOmit, served);
+    ASSERT_EQ(served, actual.to_json()) << "user " << user << " as_of " << as_of;
     ASSERT_EQ(world_.accept_sketch_answers(accepted(), user, as_of, actual, sketches), "")
         << "user " << user << " as_of " << as_of;
     Value expected = world_.expected(accepted(), user, as_of);
@@ -56,6 +60,9 @@ class Feeder {
       if (v.params.count("denominator_signal")) names.push_back(v.name);
     if (names.empty()) return;
     Value alone = engine_.query(user, names, as_of);
+    std::string served;
+    engine_.query_json(user, names, as_of, Engine::Seen::kOmit, served);
+    ASSERT_EQ(served, alone.to_json()) << "user " << user << " as_of " << as_of;
     Value::Object wanted;
     for (const std::string& name : names)
       wanted.emplace_back(name, *expected.find("signals")->find(name));
@@ -293,6 +300,37 @@ TEST(EngineProperty, UnknownUsersGetZerosAndEmptyLists) {
   EXPECT_EQ(signals->find("recent_items")->to_json(), "[]");
   EXPECT_EQ(signals->find("taste")->find("1d")->to_json(), "null");
   EXPECT_EQ(signals->find("top3")->to_json(), "[]");
+}
+
+// The served JSON is written as the windows fold, except for the signals a view reads or that
+// are named twice, which are built as Values first: every mix answers as the Value path does,
+// and each name as it does when asked alone.
+TEST(EngineProperty, NamesAskedTwiceOrBesideTheirViewsAnswerAsAlone) {
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"});
+  Engine engine(world.config);
+  engine.ingest(generate(world, 3000, 8, 10 * kMinuteMs, kHourMs));
+  const TimeMs head = engine.stream_time();
+  const std::vector<std::vector<std::string>> asks = {
+      {"top3", "category_counts", "saves", "top3", "saves"},
+      {"recent_items", "recent_items"},
+      {"taste", "top3"},
+      {"saves"}};
+  for (const std::vector<std::string>& names : asks) {
+    for (std::uint64_t user = 1000; user < 1008; ++user) {
+      const Value answer = engine.query(user, names, head, Engine::Seen::kReport);
+      std::string served;
+      engine.query_json(user, names, head, Engine::Seen::kReport, served);
+      ASSERT_EQ(served, answer.to_json()) << "user " << user;
+      const Value::Object& signals = answer.find("signals")->object();
+      ASSERT_EQ(signals.size(), names.size());
+      for (std::size_t n = 0; n < names.size(); ++n) {
+        EXPECT_EQ(signals[n].first, names[n]);
+        const Value alone = engine.query(user, {names[n]}, head);
+        EXPECT_EQ(signals[n].second, *alone.find("signals")->find(names[n]))
+            << names[n] << " of user " << user;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "signalbox/common/bytes.h"
+#include "signalbox/common/result_writer.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
+#include "signalbox/common/value_builder.h"
 #include "signalbox/config/signal_definition.h"
 #include "signalbox/event/event.h"
 #include "signalbox/event/value_ref.h"
@@ -39,6 +41,11 @@ class Aggregator {
   // The answer for the events folded into `state`, evaluated as of `as_of` (every event
   // folded has ts <= as_of).
   virtual Value result(const State& state, TimeMs as_of) const = 0;
+  // The same answer written to `out` (result_writer.h) as it is produced: how a query's JSON
+  // answer is made, without building the Value. Must describe exactly result()'s Value.
+  virtual void write_result(const State& state, TimeMs as_of, ResultWriter& out) const {
+    out.value(result(state, as_of));
+  }
 
   // Serialisation for tiles. decode() of encode() must give an equal state; decode() of
   // other bytes throws CorruptionError.
@@ -60,13 +67,17 @@ class Aggregator {
 
 // Convenience base for an aggregator whose state is a plain C++ type S (copyable, default
 // constructible as the empty state). Implement the five functions on S; the casting and
-// ownership are done here.
+// ownership are done here. To write answers without building a Value, derive from
+// WritingAggregatorOf<S> below instead and implement write_result() in place of result().
 template <class S>
 class AggregatorOf : public Aggregator {
  public:
   virtual void fold(S& state, const MaterializedEvent& event, double weight) const = 0;
   virtual void merge(S& into, const S& from) const = 0;
   virtual Value result(const S& state, TimeMs as_of) const = 0;
+  virtual void write_result(const S& state, TimeMs as_of, ResultWriter& out) const {
+    out.value(result(state, as_of));
+  }
   virtual void encode(const S& state, ByteWriter& out) const = 0;
   virtual S decode(ByteReader& in) const = 0;
 
@@ -83,6 +94,9 @@ class AggregatorOf : public Aggregator {
   }
   void merge(State& into, const State& from) const final { merge(get(into), get(from)); }
   Value result(const State& state, TimeMs as_of) const final { return result(get(state), as_of); }
+  void write_result(const State& state, TimeMs as_of, ResultWriter& out) const final {
+    write_result(get(state), as_of, out);
+  }
   void encode(const State& state, std::string& out) const final {
     ByteWriter writer(out);
     encode(get(state), writer);
@@ -93,6 +107,19 @@ class AggregatorOf : public Aggregator {
     holder->value = decode(reader);
     if (!reader.done()) throw CorruptionError("trailing bytes after aggregator state");
     return holder;
+  }
+};
+
+// An AggregatorOf<S> that writes its answer token by token: implement write_result();
+// result() is what it writes, built into a Value.
+template <class S>
+class WritingAggregatorOf : public AggregatorOf<S> {
+ public:
+  void write_result(const S& state, TimeMs as_of, ResultWriter& out) const override = 0;
+  Value result(const S& state, TimeMs as_of) const final {
+    ValueBuilder built;
+    write_result(state, as_of, built);
+    return built.take();
   }
 };
 

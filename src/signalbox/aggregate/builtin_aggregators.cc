@@ -26,12 +26,24 @@ struct Sums {
   GroupTotals groups;
 };
 
+// Built directly as well as written (write_groups): a view reads a grouped count as a Value,
+// and building it through a ValueBuilder costs more (docs/performance.md).
 Value groups_value(const GroupTotals& groups, double scale = 1) {
   Value::Object object;
   object.reserve(groups.entries().size());
   for (const auto& [key, v] : groups.entries())
     if (v != 0) object.emplace_back(key, Value(v * scale));
   return Value(std::move(object));
+}
+
+void write_groups(const GroupTotals& groups, double scale, ResultWriter& out) {
+  out.begin_object(groups.entries().size());
+  for (const auto& [key, v] : groups.entries()) {
+    if (v == 0) continue;
+    out.key(key);
+    out.number(v * scale);
+  }
+  out.end_object();
 }
 
 // Σ weight (count) or Σ weight × value (sum), optionally per group.
@@ -60,6 +72,12 @@ class SumsAggregator final : public AggregatorOf<Sums> {
   }
   Value result(const Sums& s, TimeMs) const override {
     return group_by_ ? groups_value(s.groups) : Value(s.total);
+  }
+  void write_result(const Sums& s, TimeMs, ResultWriter& out) const override {
+    if (group_by_)
+      write_groups(s.groups, 1, out);
+    else
+      out.number(s.total);
   }
   void encode(const Sums& s, ByteWriter& out) const override {
     if (group_by_)
@@ -95,7 +113,7 @@ struct Decayed {
   GroupTotals groups;
 };
 
-class DecayedCountAggregator final : public AggregatorOf<Decayed> {
+class DecayedCountAggregator final : public WritingAggregatorOf<Decayed> {
  public:
   DecayedCountAggregator(TimeMs half_life, std::optional<ValueRef> group_by)
       : half_life_(half_life), group_by_(std::move(group_by)) {}
@@ -116,10 +134,12 @@ class DecayedCountAggregator final : public AggregatorOf<Decayed> {
     into.total += from.total * factor;
     into.groups.add_all(from.groups, factor);
   }
-  Value result(const Decayed& s, TimeMs as_of) const override {
+  void write_result(const Decayed& s, TimeMs as_of, ResultWriter& out) const override {
     double scale = s.ref == std::numeric_limits<TimeMs>::min() ? 0 : decay(as_of - s.ref);
-    if (group_by_) return groups_value(s.groups, scale);
-    return Value(s.total * scale);
+    if (group_by_)
+      write_groups(s.groups, scale, out);
+    else
+      out.number(s.total * scale);
   }
   void encode(const Decayed& s, ByteWriter& out) const override {
     out.svarint(s.ref);
@@ -194,7 +214,7 @@ constexpr std::size_t kExactLimit = 1000;
 // 16 and 64 (docs/performance.md).
 constexpr std::size_t kFewInsertsPerHash = 8;
 
-class DistinctCountAggregator final : public AggregatorOf<Distinct> {
+class DistinctCountAggregator final : public WritingAggregatorOf<Distinct> {
  public:
   explicit DistinctCountAggregator(ValueRef value) : value_(std::move(value)) {}
 
@@ -228,9 +248,11 @@ class DistinctCountAggregator final : public AggregatorOf<Distinct> {
     }
     if (into.exact.size() > kExactLimit) to_sketch(into);
   }
-  Value result(const Distinct& s, TimeMs) const override {
-    if (s.sketch) return Value(std::round(s.sketch->estimate()));
-    return Value(static_cast<std::uint64_t>(s.exact.size()));
+  void write_result(const Distinct& s, TimeMs, ResultWriter& out) const override {
+    if (s.sketch)
+      out.number(std::round(s.sketch->estimate()));
+    else
+      out.unsigned_integer(s.exact.size());
   }
   void encode(const Distinct& s, ByteWriter& out) const override {
     if (s.sketch) {
@@ -291,7 +313,7 @@ struct VectorSum {
   bool any = false;
 };
 
-class MeanAggregator final : public AggregatorOf<VectorSum> {
+class MeanAggregator final : public WritingAggregatorOf<VectorSum> {
  public:
   explicit MeanAggregator(ValueRef value) : value_(std::move(value)) {}
 
@@ -314,12 +336,11 @@ class MeanAggregator final : public AggregatorOf<VectorSum> {
     into.weight += from.weight;
     for (std::size_t i = 0; i < into.sums.size(); ++i) into.sums[i] += from.sums[i];
   }
-  Value result(const VectorSum& s, TimeMs) const override {
-    if (!s.any || s.weight == 0) return Value();
-    Value::Array mean;
-    mean.reserve(s.sums.size());
-    for (double x : s.sums) mean.emplace_back(x / s.weight);
-    return Value(std::move(mean));
+  void write_result(const VectorSum& s, TimeMs, ResultWriter& out) const override {
+    if (!s.any || s.weight == 0) return out.null();
+    out.begin_array(s.sums.size());
+    for (double x : s.sums) out.number(x / s.weight);
+    out.end_array();
   }
   void encode(const VectorSum& s, ByteWriter& out) const override {
     out.byte(s.any ? 1 : 0);

@@ -56,7 +56,7 @@ struct Summaries {
 
 enum class Statistic { kMin, kMax, kAvg, kStddev };
 
-class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
+class NumericSummaryAggregator final : public WritingAggregatorOf<Summaries> {
  public:
   NumericSummaryAggregator(Statistic statistic, ValueRef value, std::optional<ValueRef> group_by)
       : statistic_(statistic), value_(std::move(value)), group_by_(std::move(group_by)) {}
@@ -79,12 +79,15 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
     into.total.merge(from.total);
     for (const auto& [key, summary] : from.groups) into.groups[key].merge(summary);
   }
-  Value result(const Summaries& s, TimeMs) const override {
-    if (!group_by_) return answer(s.total);
-    Value::Object object;
-    for (const auto& [key, summary] : s.groups)
-      if (summary.n > 0) object.emplace_back(key, answer(summary));
-    return Value(std::move(object));
+  void write_result(const Summaries& s, TimeMs, ResultWriter& out) const override {
+    if (!group_by_) return write_answer(s.total, out);
+    out.begin_object(s.groups.size());
+    for (const auto& [key, summary] : s.groups) {
+      if (summary.n == 0) continue;
+      out.key(key);
+      write_answer(summary, out);
+    }
+    out.end_object();
   }
   void encode(const Summaries& s, ByteWriter& out) const override {
     if (!group_by_) return encode_summary(s.total, out);
@@ -114,19 +117,19 @@ class NumericSummaryAggregator final : public AggregatorOf<Summaries> {
   bool numeric() const override { return true; }
 
  private:
-  Value answer(const Summary& s) const {
-    if (s.n == 0) return Value();
+  void write_answer(const Summary& s, ResultWriter& out) const {
+    if (s.n == 0) return out.null();
     switch (statistic_) {
       case Statistic::kMin:
-        return Value(s.min);
+        return out.number(s.min);
       case Statistic::kMax:
-        return Value(s.max);
+        return out.number(s.max);
       case Statistic::kAvg:
-        return Value(s.mean);
+        return out.number(s.mean);
       case Statistic::kStddev:
-        return Value(std::sqrt(std::max(0.0, s.m2 / static_cast<double>(s.n))));
+        return out.number(std::sqrt(std::max(0.0, s.m2 / static_cast<double>(s.n))));
     }
-    return Value();
+    out.null();
   }
   static void encode_summary(const Summary& s, ByteWriter& out) {
     out.varint(s.n);

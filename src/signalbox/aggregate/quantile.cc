@@ -28,7 +28,7 @@ std::uint64_t nearest_rank(double q, std::uint64_t n) {
   return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::max(r, 1.0)), 1, n);
 }
 
-class QuantileAggregator final : public AggregatorOf<KllSketch> {
+class QuantileAggregator final : public WritingAggregatorOf<KllSketch> {
  public:
   QuantileAggregator(ValueRef value, std::vector<Quantile> quantiles)
       : value_(std::move(value)), quantiles_(std::move(quantiles)) {}
@@ -38,12 +38,16 @@ class QuantileAggregator final : public AggregatorOf<KllSketch> {
     if (x && std::isfinite(*x)) s.add(*x);
   }
   void merge(KllSketch& into, const KllSketch& from) const override { into.merge(from); }
-  Value result(const KllSketch& s, TimeMs) const override {
-    Value::Object out;
-    for (const Quantile& q : quantiles_)
-      out.emplace_back(
-          q.text, s.count() == 0 ? Value() : Value(s.value_at_rank(nearest_rank(q.q, s.count()))));
-    return Value(std::move(out));
+  void write_result(const KllSketch& s, TimeMs, ResultWriter& out) const override {
+    out.begin_object(quantiles_.size());
+    for (const Quantile& q : quantiles_) {
+      out.key(q.text);
+      if (s.count() == 0)
+        out.null();
+      else
+        out.number(s.value_at_rank(nearest_rank(q.q, s.count())));
+    }
+    out.end_object();
   }
   void encode(const KllSketch& s, ByteWriter& out) const override { s.encode(out); }
   KllSketch decode(ByteReader& in) const override { return KllSketch::decode(in); }

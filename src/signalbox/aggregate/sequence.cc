@@ -102,24 +102,25 @@ double shortest_double(float x) {
   return std::strtod(buffer, nullptr);
 }
 
-Value field_json(const FieldValue& v) {
+void write_field(const FieldValue& v, ResultWriter& out) {
   struct Visit {
-    Value operator()(std::monostate) const { return Value(); }
-    Value operator()(std::int64_t i) const { return Value(i); }
-    Value operator()(double d) const { return Value(d); }
-    Value operator()(const std::string& s) const { return Value(s); }
-    Value operator()(const std::vector<std::string>& list) const {
-      Value::Array out(list.begin(), list.end());
-      return Value(std::move(out));
+    ResultWriter& out;
+    void operator()(std::monostate) const { out.null(); }
+    void operator()(std::int64_t i) const { out.integer(i); }
+    void operator()(double d) const { out.number(d); }
+    void operator()(const std::string& s) const { out.string(s); }
+    void operator()(const std::vector<std::string>& list) const {
+      out.begin_array(list.size());
+      for (const std::string& s : list) out.string(s);
+      out.end_array();
     }
-    Value operator()(const std::vector<float>& vector) const {
-      Value::Array out;
-      out.reserve(vector.size());
-      for (float x : vector) out.emplace_back(shortest_double(x));
-      return Value(std::move(out));
+    void operator()(const std::vector<float>& vector) const {
+      out.begin_array(vector.size());
+      for (float x : vector) out.number(shortest_double(x));
+      out.end_array();
     }
   };
-  return std::visit(Visit{}, v);
+  std::visit(Visit{out}, v);
 }
 
 void encode_field(const FieldValue& v, ByteWriter& out) {
@@ -164,7 +165,7 @@ FieldValue decode_field(ByteReader& in) {
   }
 }
 
-class SequenceAggregator final : public AggregatorOf<Sequence> {
+class SequenceAggregator final : public WritingAggregatorOf<Sequence> {
  public:
   SequenceAggregator(std::size_t k, std::vector<std::string> names, std::vector<FieldRef> fields)
       : k_(k), names_(std::move(names)), fields_(std::move(fields)) {}
@@ -194,17 +195,17 @@ class SequenceAggregator final : public AggregatorOf<Sequence> {
     }
     into.entries = std::move(merged);
   }
-  Value result(const Sequence& s, TimeMs) const override {
-    Value::Array list;
-    list.reserve(s.entries.size());
+  void write_result(const Sequence& s, TimeMs, ResultWriter& out) const override {
+    out.begin_array(s.entries.size());
     for (const Entry& entry : s.entries) {
-      Value::Object object;
-      object.reserve(names_.size());
-      for (std::size_t i = 0; i < names_.size(); ++i)
-        object.emplace_back(names_[i], field_json(entry.fields[i]));
-      list.emplace_back(std::move(object));
+      out.begin_object(names_.size());
+      for (std::size_t i = 0; i < names_.size(); ++i) {
+        out.key(names_[i]);
+        write_field(entry.fields[i], out);
+      }
+      out.end_object();
     }
-    return Value(std::move(list));
+    out.end_array();
   }
   void encode(const Sequence& s, ByteWriter& out) const override {
     out.varint(s.entries.size());

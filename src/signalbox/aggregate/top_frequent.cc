@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kMaxTopK = 1000;
 constexpr std::int64_t kMaxCapacity = 10000;
 
-class TopFrequentAggregator final : public AggregatorOf<FrequentItems> {
+class TopFrequentAggregator final : public WritingAggregatorOf<FrequentItems> {
  public:
   TopFrequentAggregator(ValueRef value, std::size_t k, std::size_t capacity)
       : value_(std::move(value)), k_(k), capacity_(capacity) {}
@@ -27,11 +27,18 @@ class TopFrequentAggregator final : public AggregatorOf<FrequentItems> {
   void merge(FrequentItems& into, const FrequentItems& from) const override {
     into.merge(from, capacity_);
   }
-  Value result(const FrequentItems& s, TimeMs) const override {
-    Value::Array out;
-    for (auto& [value, count] : s.top(k_))
-      out.emplace_back(Value::Object{{"key", Value(value)}, {"value", Value(count)}});
-    return Value(std::move(out));
+  void write_result(const FrequentItems& s, TimeMs, ResultWriter& out) const override {
+    const auto top = s.top(k_);
+    out.begin_array(top.size());
+    for (const auto& [value, count] : top) {
+      out.begin_object(2);
+      out.key("key");
+      out.string(value);
+      out.key("value");
+      out.unsigned_integer(count);
+      out.end_object();
+    }
+    out.end_array();
   }
   void encode(const FrequentItems& s, ByteWriter& out) const override { s.encode(out); }
   FrequentItems decode(ByteReader& in) const override { return FrequentItems::decode(in); }

@@ -9,6 +9,8 @@
 
 namespace signalbox {
 
+class JsonWriter;
+
 // A JSON-shaped value: what a signal or view returns and what the API serialises. Objects
 // keep their insertion order so answers read in the order the config declares things.
 // A Value is a plain value type: copyable, not synchronised.
@@ -52,6 +54,8 @@ class Value {
   // non-finite doubles print as null, which JSON can carry.
   std::string to_json() const;
   void append_json(std::string& out) const;
+  // The same text through `out` (json_writer.h), at its position.
+  void write_json(JsonWriter& out) const;
 
   friend bool operator==(const Value&, const Value&) = default;
 

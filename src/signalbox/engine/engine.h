@@ -13,6 +13,7 @@
 
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/mutex.h"
+#include "signalbox/common/result_writer.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
@@ -168,6 +169,11 @@ class Engine {
   // fixtures) do not, as it describes the store now, not as of `as_of`.
   Value query(std::uint64_t user_id, const std::vector<std::string>& names,
               std::optional<TimeMs> as_of, Seen seen);
+  // query(user_id, names, as_of, seen) appended to `out` as compact JSON, the bytes
+  // Value::append_json() gives of it, written as it is folded rather than built first. On
+  // an exception `out` may hold part of the answer.
+  void query_json(std::uint64_t user_id, const std::vector<std::string>& names,
+                  std::optional<TimeMs> as_of, Seen seen, std::string& out);
 
   // The earliest as_of in [from, to] at which query(user_id, names, as_of) can be answered
   // (no window of theirs reaches where the online state no longer holds what it needs), to
@@ -345,11 +351,19 @@ class Engine {
   // operand no signal has.
   std::vector<std::pair<std::size_t, std::string>> operand_indexes(const ViewConfig& vc,
                                                                    const View& view) const;
-  // The answer object for `names` (looked up as `refs`) from the results of the signals they
-  // need.
-  Value answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-               const std::vector<NameRef>& refs, std::vector<Value> signal_results,
-               std::optional<bool> seen) const;
+  // What query() and query_json() share: the answer, written to `out`.
+  void write_query(std::uint64_t user_id, const std::vector<std::string>& names,
+                   std::optional<TimeMs> as_of, Seen seen, ResultWriter& out);
+  // The answer object for `names` (looked up as `refs`), folded from `inputs`.
+  void write_answer(std::uint64_t user_id, const std::vector<std::string>& names,
+                    const std::vector<NameRef>& refs, const std::vector<SignalRequest>& requests,
+                    const QueryInputs& inputs, std::optional<bool> seen, ResultWriter& out) const;
+  // View `v`'s result from the results of the signals it reads (by signal index).
+  Value view_result(std::size_t v, const std::vector<Value>& signal_results) const;
+  // Signal `s`'s answer from its planned windows in `inputs`: written, or built as a Value
+  // from each window's Aggregator::result().
+  void write_signal_of(std::size_t s, const QueryInputs& inputs, ResultWriter& out) const;
+  Value signal_value(std::size_t s, const QueryInputs& inputs) const;
 
   // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
   // are for (a shared store's horizons may rise with that read, see StoreSnapshot).
@@ -388,11 +402,10 @@ class Engine {
   // With write_mutex_ held, also while the filter returned is used.
   StateFilter live_filter(TimeMs raw_horizon) const SIGNALBOX_REQUIRES(write_mutex_);
   // The answer's "complete_since" and "incomplete" members for `names` as of the query of
-  // `inputs`, from the state records read with it (see docs/http-api.md); nothing when every
-  // name is complete for all time.
-  void mark_incomplete(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
-                       const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
-                       Value& answer) const;
+  // `inputs`, from the state records read with it (see docs/http-api.md), as an object; empty
+  // when every name is complete for all time.
+  Value completeness(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
+                     const std::vector<SignalRequest>& requests, const QueryInputs& inputs) const;
   std::vector<TileDelta> encode_deltas(const std::vector<TileStates>& deltas) const;
   void maybe_expire(TimeMs high_water) SIGNALBOX_REQUIRES(write_mutex_);
   // The oldest input clock while any input is open (with write_mutex_ held).

@@ -109,9 +109,7 @@ Value Engine::explain(std::uint64_t user_id, const std::string& name,
     out.emplace_back("transform", Value(vc.transform));
     out.emplace_back("signal", Value(signal.name()));
     // The view's value exactly as a query computes it, from the same signal results.
-    Value answered = answer(user_id, at, names, refs, std::move(signal_results), std::nullopt);
-    const Value* value = answered.find("signals")->find(name);
-    out.emplace_back("value", value ? *value : Value());
+    out.emplace_back("value", view_result(ref.index, signal_results));
   } else {
     Value& signal_result = signal_results[s];
     out.emplace_back("kind", Value("signal"));

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/json_result_writer.h"
+#include "signalbox/common/value_builder.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/engine/query_inputs.h"
 #include "signalbox/engine/query_planner.h"
@@ -25,28 +27,42 @@ std::string join_names(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// The answer of one signal from its planned windows, each folded by fold_window().
-// `found` holds the leading runs found before reading, by plan (empty: none looked up).
-Value evaluate_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
-                      const std::vector<StoredTile>& stored,
-                      const std::vector<MaterializedEvent>& events, TimeMs as_of,
-                      const SpanLookup& runs,
-                      const std::vector<std::shared_ptr<const CachedRun>>& found) {
+// Writes the answer of one signal from its planned windows, each folded by fold_window():
+// an object by window label for a windowed signal, else the one window's result (null
+// without one). `found` holds the leading runs found before reading, by plan (empty: none
+// looked up). Each window's result is written token by token (Aggregator::write_result), or
+// with `built` handed over as the Value result() builds, which is cheaper for a ValueBuilder.
+void write_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
+                  const std::vector<StoredTile>& stored,
+                  const std::vector<MaterializedEvent>& events, TimeMs as_of,
+                  const SpanLookup& runs,
+                  const std::vector<std::shared_ptr<const CachedRun>>& found, bool built,
+                  ResultWriter& out) {
   DecodedTiles tiles(signal.aggregator(), stored);
-  Value::Object windows;
-  Value single;
+  if (signal.windowed()) out.begin_object(plans.size());
   for (std::size_t p = 0; p < plans.size(); ++p) {
     const WindowPlan& plan = plans[p];
     const CachedRun* leading = p < found.size() ? found[p].get() : nullptr;
     std::unique_ptr<State> state =
         fold_window(signal, plan, tiles, events, nullptr, &runs, leading);
-    Value result = signal.aggregator().result(*state, as_of);
-    if (plan.label.empty())
-      single = std::move(result);
+    if (signal.windowed()) out.key(plan.label);
+    if (built)
+      out.value(signal.aggregator().result(*state, as_of));
     else
-      windows.emplace_back(plan.label, std::move(result));
+      signal.aggregator().write_result(*state, as_of, out);
+    if (!signal.windowed()) break;
   }
-  return signal.windowed() ? Value(std::move(windows)) : std::move(single);
+  if (signal.windowed())
+    out.end_object();
+  else if (plans.empty())
+    out.null();
+}
+
+void write_members(Value object, ResultWriter& out) {
+  for (auto& [key, value] : object.object()) {
+    out.key(key);
+    out.value(std::move(value));
+  }
 }
 
 }  // namespace
@@ -114,6 +130,19 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
 
 Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& requested,
                     std::optional<TimeMs> as_of, Seen report_seen) {
+  ValueBuilder built;
+  write_query(user_id, requested, as_of, report_seen, built);
+  return built.take();
+}
+
+void Engine::query_json(std::uint64_t user_id, const std::vector<std::string>& requested,
+                        std::optional<TimeMs> as_of, Seen report_seen, std::string& out) {
+  JsonResultWriter writer(out);
+  write_query(user_id, requested, as_of, report_seen, writer);
+}
+
+void Engine::write_query(std::uint64_t user_id, const std::vector<std::string>& requested,
+                         std::optional<TimeMs> as_of, Seen report_seen, ResultWriter& out) {
   counters_.queries++;
   // Without names: every signal and view, planned once at construction.
   std::vector<NameRef> asked_refs;
@@ -127,25 +156,41 @@ Value Engine::query(std::uint64_t user_id, const std::vector<std::string>& reque
   const std::vector<SignalRequest>& requests = requested.empty() ? all_requests_ : asked;
   const QueryInputs inputs = read_cover(user_id, requests, as_of, /*find_runs=*/true);
   counters_.query_tiles_read.fetch_add(inputs.tiles_read, std::memory_order_relaxed);
-  std::vector<Value> signal_results(signals_.size());
-  for (std::size_t s = 0; s < signals_.size(); ++s)
-    if (!requests[s].name.empty())
-      signal_results[s] =
-          evaluate_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-                          inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s]);
   // What was read already answers "seen" for most known users; only the rest cost a lookup.
   std::optional<bool> seen;
   if (report_seen == Seen::kReport)
     seen = inputs.read_any_tile || !inputs.events.empty() || inputs.snapshot->holds_user(user_id);
-  Value out = answer(user_id, inputs.as_of, names, refs, std::move(signal_results), seen);
-  mark_incomplete(names, refs, requests, inputs, out);
-  return out;
+  write_answer(user_id, names, refs, requests, inputs, seen, out);
 }
 
-void Engine::mark_incomplete(const std::vector<std::string>& names,
-                             const std::vector<NameRef>& refs,
-                             const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
-                             Value& answer) const {
+Value Engine::view_result(std::size_t v, const std::vector<Value>& signal_results) const {
+  const ViewConfig& vc = config_.views[v];
+  static const Value kNothing;
+  const Value& input =
+      views_[v]->input() == View::Input::kOperands ? kNothing : signal_results[view_signal_[v]];
+  const Value* window_result = vc.window.empty() ? &input : input.find(vc.window);
+  std::vector<const Value*> operands;
+  for (const auto& [s, window] : view_operands_[v])
+    operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
+  // By reference: `window_result ? *window_result : Value()` would copy the whole result.
+  return views_[v]->transform_with(window_result ? *window_result : kNothing, operands);
+}
+
+void Engine::write_signal_of(std::size_t s, const QueryInputs& inputs, ResultWriter& out) const {
+  write_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+               inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s], false, out);
+}
+
+Value Engine::signal_value(std::size_t s, const QueryInputs& inputs) const {
+  ValueBuilder built;
+  write_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+               inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s], true, built);
+  return built.take();
+}
+
+Value Engine::completeness(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
+                           const std::vector<SignalRequest>& requests,
+                           const QueryInputs& inputs) const {
   const TimeMs retention = config_.event_store.retention;
   const TimeMs as_of = inputs.as_of;
   // Whether window `window` of signal `s` (all its windows when empty) starts before its
@@ -194,10 +239,13 @@ void Engine::mark_incomplete(const std::vector<std::string>& names,
     since_by_name.emplace_back(name, Value(since));
     if (incomplete) incomplete_by_name.emplace_back(name, Value(Value::Array()));
   }
-  if (since_by_name.empty()) return;
-  answer.object().emplace_back("complete_since", Value(std::move(since_by_name)));
+  Value members{Value::Object()};
+  if (since_by_name.empty()) return members;
+  members.object().reserve(2);
+  members.object().emplace_back("complete_since", Value(std::move(since_by_name)));
   if (!incomplete_by_name.empty())
-    answer.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
+    members.object().emplace_back("incomplete", Value(std::move(incomplete_by_name)));
+  return members;
 }
 
 void Engine::read_state_records(QueryInputs& inputs) const {
@@ -438,54 +486,64 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   return inputs;
 }
 
-Value Engine::answer(std::uint64_t user_id, TimeMs as_of, const std::vector<std::string>& names,
-                     const std::vector<NameRef>& refs, std::vector<Value> signal_results,
-                     std::optional<bool> seen) const {
-  // A signal's result is moved into the answer at its last use rather than copied: views
-  // read it only through a reference, and copying a nested Value allocates per node.
+void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>& names,
+                          const std::vector<NameRef>& refs,
+                          const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
+                          std::optional<bool> seen, ResultWriter& out) const {
+  // The signals a view reads, or that are named more than once, are evaluated into Values
+  // first; every other signal is written as its windows fold, without a Value. A result is
+  // handed over at its last use rather than copied: copying a nested Value allocates per node.
   std::vector<std::size_t> uses(signals_.size(), 0);
-  for (const NameRef& ref : refs)
-    if (!ref.view) uses[ref.index]++;
-  Value::Object out_signals;
-  out_signals.reserve(names.size());
-  // Views first, while every signal result is still in place; then the signals, in order.
-  std::vector<Value> view_results(names.size());
+  std::vector<bool> read_by_view(signals_.size(), false);
   for (std::size_t n = 0; n < names.size(); ++n) {
-    if (!refs[n].view) continue;
-    const std::size_t v = refs[n].index;
-    const ViewConfig& vc = config_.views[v];
-    static const Value kNothing;
-    const Value& input =
-        views_[v]->input() == View::Input::kOperands ? kNothing : signal_results[view_signal_[v]];
-    const Value* window_result = vc.window.empty() ? &input : input.find(vc.window);
-    std::vector<const Value*> operands;
-    for (const auto& [s, window] : view_operands_[v])
-      operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
-    // By reference: `window_result ? *window_result : Value()` would copy the whole result.
-    view_results[n] =
-        views_[v]->transform_with(window_result ? *window_result : kNothing, operands);
-  }
-  for (std::size_t n = 0; n < names.size(); ++n) {
-    const std::string& name = names[n];
     if (!refs[n].view) {
-      const std::size_t s = refs[n].index;
-      if (--uses[s] == 0)
-        out_signals.emplace_back(name, std::move(signal_results[s]));
-      else
-        out_signals.emplace_back(name, signal_results[s]);
-    } else {
-      out_signals.emplace_back(name, std::move(view_results[n]));
+      uses[refs[n].index]++;
+      continue;
     }
+    const std::size_t v = refs[n].index;
+    if (views_[v]->input() != View::Input::kOperands) read_by_view[view_signal_[v]] = true;
+    for (const auto& operand : view_operands_[v]) read_by_view[operand.first] = true;
   }
-  // Not an initializer list: its elements are const, so the signals would be copied.
-  Value::Object answer;
-  answer.reserve(5);
-  answer.emplace_back("user_id", Value(user_id));
-  answer.emplace_back("as_of", Value(as_of));
-  answer.emplace_back("as_of_iso", Value(format_iso_time(as_of)));
-  if (seen) answer.emplace_back("seen", Value(*seen));
-  answer.emplace_back("signals", Value(std::move(out_signals)));
-  return Value(std::move(answer));
+  std::vector<Value> signal_results(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty() || (!read_by_view[s] && uses[s] < 2)) continue;
+    signal_results[s] = signal_value(s, inputs);
+  }
+  // Views first, while every signal result is still in place.
+  std::vector<Value> view_results(names.size());
+  for (std::size_t n = 0; n < names.size(); ++n)
+    if (refs[n].view) view_results[n] = view_result(refs[n].index, signal_results);
+
+  out.begin_object(7);
+  out.key("user_id");
+  out.unsigned_integer(user_id);
+  out.key("as_of");
+  out.integer(inputs.as_of);
+  out.key("as_of_iso");
+  out.string(format_iso_time(inputs.as_of));
+  if (seen) {
+    out.key("seen");
+    out.boolean(*seen);
+  }
+  out.key("signals");
+  out.begin_object(names.size());
+  for (std::size_t n = 0; n < names.size(); ++n) {
+    out.key(names[n]);
+    if (refs[n].view) {
+      out.value(std::move(view_results[n]));
+      continue;
+    }
+    const std::size_t s = refs[n].index;
+    if (!read_by_view[s] && uses[s] < 2)
+      write_signal_of(s, inputs, out);
+    else if (--uses[s] == 0)
+      out.value(std::move(signal_results[s]));
+    else
+      out.value(signal_results[s]);
+  }
+  out.end_object();
+  write_members(completeness(names, refs, requests, inputs), out);
+  out.end_object();
 }
 
 }  // namespace signalbox

@@ -114,5 +114,4 @@ class JsonWriter {
   char* end_;
 };
 
-
 }  // namespace signalbox

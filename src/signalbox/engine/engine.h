@@ -17,6 +17,7 @@
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/config.h"
+#include "signalbox/engine/plan_cache.h"
 #include "signalbox/engine/query_planner.h"
 #include "signalbox/engine/recent_users.h"
 #include "signalbox/engine/span_cache.h"
@@ -339,6 +340,9 @@ class Engine {
   // It also selects the hour tiles that tell whether the raw pieces hold any event
   // (raw_ranges_with_events), the states being complete from `complete_from`
   // (states_complete_from).
+  // The plans of the windowed signals of `requests` at `at` (see WindowedPlans).
+  WindowedPlans plan_windowed(const std::vector<SignalRequest>& requests, TimeMs at,
+                              const OnlineState& online, TimeMs complete_from) const;
   TileSelection select_around_found_runs(const std::vector<SignalRequest>& requests,
                                          const OnlineState& online, TimeMs from,
                                          TimeMs complete_from, QueryInputs& inputs) const;
@@ -427,6 +431,8 @@ class Engine {
   std::vector<std::string> all_names_;
   std::vector<NameRef> all_name_refs_;
   std::vector<SignalRequest> all_requests_;
+  // all_requests_' windowed plans at the as_of of the last query that made them.
+  mutable PlanCache plan_cache_;
   // One signal per distinct state id: the one whose aggregator folds and merges that state.
   std::vector<const Signal*> state_owners_;
   // signals_[i]'s state is state_owners_[signal_owner_[i]]'s.

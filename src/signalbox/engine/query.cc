@@ -288,6 +288,22 @@ OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {
                       config_.event_store.retention, retention_.retention);
 }
 
+WindowedPlans Engine::plan_windowed(const std::vector<SignalRequest>& requests, TimeMs at,
+                                    const OnlineState& online, TimeMs complete_from) const {
+  WindowedPlans windowed;
+  windowed.plans.resize(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s) {
+    if (requests[s].name.empty() || !requests[s].windowed) continue;
+    std::vector<WindowPlan>& plans = windowed.plans[s];
+    plans = plan_signal(requests[s], at, online, std::nullopt);
+    append_hour_tile_ranges(plans, windowed.hours);
+    append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from),
+                           windowed.hours);
+  }
+  windowed.hours = merge_ranges(std::move(windowed.hours), kHourMs);
+  return windowed;
+}
+
 TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>& requests,
                                                const OnlineState& online, TimeMs from,
                                                TimeMs complete_from, QueryInputs& inputs) const {
@@ -310,6 +326,12 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     if (run && run->tiles > 0) inputs.read_any_tile = true;
     return run;
   };
+  // The default query's windowed plans are the same for every user at one as_of.
+  auto plan = [&] { return plan_windowed(requests, at, online, complete_from); };
+  const std::shared_ptr<const WindowedPlans> windowed =
+      &requests == &all_requests_ ? plan_cache_.get(at, online, complete_from, plan)
+                                  : std::make_shared<const WindowedPlans>(plan());
+  hours = windowed->hours;
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     const std::uint64_t state_id = signals_[s]->state_id();
@@ -330,9 +352,7 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       every_hour = true;
       continue;
     }
-    plans = plan_signal(requests[s], at, online, std::nullopt);
-    append_hour_tile_ranges(plans, hours);
-    append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from), hours);
+    plans = windowed->plans[s];
     found.resize(plans.size());
     for (std::size_t p = 0; p < plans.size(); ++p) {
       const CoverPiece* whole = day_piece(plans[p]);

@@ -364,10 +364,6 @@ class Engine {
                     const QueryInputs& inputs, std::optional<bool> seen, ResultWriter& out) const;
   // View `v`'s result from the results of the signals it reads (by signal index).
   Value view_result(std::size_t v, const std::vector<Value>& signal_results) const;
-  // Signal `s`'s answer from its planned windows in `inputs`: written, or built as a Value
-  // from each window's Aggregator::result().
-  void write_signal_of(std::size_t s, const QueryInputs& inputs, ResultWriter& out) const;
-  Value signal_value(std::size_t s, const QueryInputs& inputs) const;
 
   // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
   // are for (a shared store's horizons may rise with that read, see StoreSnapshot).

@@ -34,8 +34,8 @@ struct WindowedPlans {
 class PlanCache {
  public:
   // The plans for (as_of, online, complete_from): the ones kept when made for them, else
-  // those `make` returns, marked as made for them (and kept in place of the others). What `make` throws is passed on, and nothing
-  // is kept.
+  // those `make` returns, marked as made for them (and kept in place of the others). What `make`
+  // throws is passed on, and nothing is kept.
   std::shared_ptr<const WindowedPlans> get(TimeMs as_of, const OnlineState& online,
                                            TimeMs complete_from,
                                            const std::function<WindowedPlans()>& make);

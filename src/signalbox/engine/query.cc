@@ -27,35 +27,53 @@ std::string join_names(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// Writes the answer of one signal from its planned windows, each folded by fold_window():
-// an object by window label for a windowed signal, else the one window's result (null
-// without one). `found` holds the leading runs found before reading, by plan (empty: none
-// looked up). Each window's result is written token by token (Aggregator::write_result), or
-// with `built` handed over as the Value result() builds, which is cheaper for a ValueBuilder.
-void write_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
-                  const std::vector<StoredTile>& stored,
-                  const std::vector<MaterializedEvent>& events, TimeMs as_of,
-                  const SpanLookup& runs,
-                  const std::vector<std::shared_ptr<const CachedRun>>& found, bool built,
-                  ResultWriter& out) {
+// The state of each planned window of a signal, by plan, each folded by fold_window() from
+// one decoding of the signal's tiles. `found` holds the leading runs found before reading, by
+// plan (empty: none looked up).
+std::vector<std::unique_ptr<State>> fold_signal(
+    const Signal& signal, const std::vector<WindowPlan>& plans,
+    const std::vector<StoredTile>& stored, const std::vector<MaterializedEvent>& events,
+    const SpanLookup& runs, const std::vector<std::shared_ptr<const CachedRun>>& found) {
   DecodedTiles tiles(signal.aggregator(), stored);
-  if (signal.windowed()) out.begin_object(plans.size());
+  std::vector<std::unique_ptr<State>> states;
+  states.reserve(plans.size());
   for (std::size_t p = 0; p < plans.size(); ++p) {
-    const WindowPlan& plan = plans[p];
     const CachedRun* leading = p < found.size() ? found[p].get() : nullptr;
-    std::unique_ptr<State> state =
-        fold_window(signal, plan, tiles, events, nullptr, &runs, leading);
-    if (signal.windowed()) out.key(plan.label);
-    if (built)
-      out.value(signal.aggregator().result(*state, as_of));
-    else
-      signal.aggregator().write_result(*state, as_of, out);
-    if (!signal.windowed()) break;
+    states.push_back(fold_window(signal, plans[p], tiles, events, nullptr, &runs, leading));
   }
-  if (signal.windowed())
-    out.end_object();
-  else if (plans.empty())
-    out.null();
+  return states;
+}
+
+// Writes a signal's answer from the states of its windows: an object by window label for a
+// windowed signal, else the one window's result (null without one).
+void write_signal(const Signal& signal, const std::vector<WindowPlan>& plans,
+                  const std::vector<std::unique_ptr<State>>& states, TimeMs as_of,
+                  ResultWriter& out) {
+  if (!signal.windowed()) {
+    if (states.empty()) return out.null();
+    return signal.aggregator().write_result(*states.front(), as_of, out);
+  }
+  out.begin_object(plans.size());
+  for (std::size_t p = 0; p < plans.size(); ++p) {
+    out.key(plans[p].label);
+    signal.aggregator().write_result(*states[p], as_of, out);
+  }
+  out.end_object();
+}
+
+// The Value of a signal's answer as far as `wanted` (by plan) asks: of a windowed signal, an
+// object of the windows wanted; else the one window's result (null without one). Built by
+// Aggregator::result(), which for a Value costs less than writing it token by token.
+Value signal_value(const Signal& signal, const std::vector<WindowPlan>& plans,
+                   const std::vector<std::unique_ptr<State>>& states, TimeMs as_of,
+                   const std::vector<bool>& wanted) {
+  if (!signal.windowed())
+    return states.empty() ? Value() : signal.aggregator().result(*states.front(), as_of);
+  Value::Object windows;
+  for (std::size_t p = 0; p < plans.size(); ++p)
+    if (wanted[p])
+      windows.emplace_back(plans[p].label, signal.aggregator().result(*states[p], as_of));
+  return Value(std::move(windows));
 }
 
 void write_members(Value object, ResultWriter& out) {
@@ -174,18 +192,6 @@ Value Engine::view_result(std::size_t v, const std::vector<Value>& signal_result
     operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
   // By reference: `window_result ? *window_result : Value()` would copy the whole result.
   return views_[v]->transform_with(window_result ? *window_result : kNothing, operands);
-}
-
-void Engine::write_signal_of(std::size_t s, const QueryInputs& inputs, ResultWriter& out) const {
-  write_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-               inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s], false, out);
-}
-
-Value Engine::signal_value(std::size_t s, const QueryInputs& inputs) const {
-  ValueBuilder built;
-  write_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
-               inputs.events, inputs.as_of, inputs.runs, inputs.leading_runs[s], true, built);
-  return built.take();
 }
 
 Value Engine::completeness(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
@@ -510,26 +516,36 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
                           const std::vector<NameRef>& refs,
                           const std::vector<SignalRequest>& requests, const QueryInputs& inputs,
                           std::optional<bool> seen, ResultWriter& out) const {
-  // The signals a view reads, or that are named more than once, are evaluated into Values
-  // first; every other signal is written as its windows fold, without a Value. A result is
-  // handed over at its last use rather than copied: copying a nested Value allocates per node.
-  std::vector<std::size_t> uses(signals_.size(), 0);
-  std::vector<bool> read_by_view(signals_.size(), false);
+  // Every signal asked for is folded once, into the state of each window; the views get
+  // Values of the windows they read, and the answer is written from the states (a signal
+  // named twice is written twice from the same states, with no Value to copy).
+  std::vector<std::vector<std::unique_ptr<State>>> states(signals_.size());
+  for (std::size_t s = 0; s < signals_.size(); ++s)
+    if (!requests[s].name.empty())
+      states[s] =
+          fold_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+                      inputs.events, inputs.runs, inputs.leading_runs[s]);
+  // Which windows (by plan) of each signal some view reads.
+  std::vector<std::vector<bool>> read_by_views(signals_.size());
+  auto read = [&](std::size_t s, const std::string& window) {
+    const std::vector<WindowPlan>& plans = inputs.plans[s];
+    read_by_views[s].resize(plans.size(), false);
+    for (std::size_t p = 0; p < plans.size(); ++p)
+      if (window.empty() || !signals_[s]->windowed() || plans[p].label == window)
+        read_by_views[s][p] = true;
+  };
   for (std::size_t n = 0; n < names.size(); ++n) {
-    if (!refs[n].view) {
-      uses[refs[n].index]++;
-      continue;
-    }
+    if (!refs[n].view) continue;
     const std::size_t v = refs[n].index;
-    if (views_[v]->input() != View::Input::kOperands) read_by_view[view_signal_[v]] = true;
-    for (const auto& operand : view_operands_[v]) read_by_view[operand.first] = true;
+    if (views_[v]->input() != View::Input::kOperands)
+      read(view_signal_[v], config_.views[v].window);
+    for (const auto& [s, window] : view_operands_[v]) read(s, window);
   }
   std::vector<Value> signal_results(signals_.size());
-  for (std::size_t s = 0; s < signals_.size(); ++s) {
-    if (requests[s].name.empty() || (!read_by_view[s] && uses[s] < 2)) continue;
-    signal_results[s] = signal_value(s, inputs);
-  }
-  // Views first, while every signal result is still in place.
+  for (std::size_t s = 0; s < signals_.size(); ++s)
+    if (!read_by_views[s].empty())
+      signal_results[s] =
+          signal_value(*signals_[s], inputs.plans[s], states[s], inputs.as_of, read_by_views[s]);
   std::vector<Value> view_results(names.size());
   for (std::size_t n = 0; n < names.size(); ++n)
     if (refs[n].view) view_results[n] = view_result(refs[n].index, signal_results);
@@ -554,12 +570,7 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
       continue;
     }
     const std::size_t s = refs[n].index;
-    if (!read_by_view[s] && uses[s] < 2)
-      write_signal_of(s, inputs, out);
-    else if (--uses[s] == 0)
-      out.value(std::move(signal_results[s]));
-    else
-      out.value(signal_results[s]);
+    write_signal(*signals_[s], inputs.plans[s], states[s], inputs.as_of, out);
   }
   out.end_object();
   write_members(completeness(names, refs, requests, inputs), out);

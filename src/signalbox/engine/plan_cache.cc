@@ -2,16 +2,16 @@
 
 namespace signalbox {
 
-std::shared_ptr<const WindowedPlans> PlanCache::get(TimeMs as_of, const OnlineState& online,
-                                                    TimeMs complete_from,
-                                                    const std::function<WindowedPlans()>& make) {
-  {
-    MutexLock lock(mutex_);
-    if (last_ && last_->made_for(as_of, online, complete_from)) return last_;
-  }
-  // Made without the lock: planning takes a while, and two threads making the same plans
-  // at once only waste one of them.
-  WindowedPlans plans = make();
+std::shared_ptr<const WindowedPlans> PlanCache::find(TimeMs as_of, const OnlineState& online,
+                                                     TimeMs complete_from) {
+  MutexLock lock(mutex_);
+  if (last_ && last_->made_for(as_of, online, complete_from)) return last_;
+  return nullptr;
+}
+
+std::shared_ptr<const WindowedPlans> PlanCache::keep(WindowedPlans plans, TimeMs as_of,
+                                                     const OnlineState& online,
+                                                     TimeMs complete_from) {
   plans.as_of = as_of;
   plans.online = online;
   plans.complete_from = complete_from;

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -34,13 +33,24 @@ struct WindowedPlans {
 class PlanCache {
  public:
   // The plans for (as_of, online, complete_from): the ones kept when made for them, else
-  // those `make` returns, marked as made for them (and kept in place of the others). What `make`
-  // throws is passed on, and nothing is kept.
+  // those `make()` returns, marked as made for them (and kept in place of the others). What
+  // `make` throws is passed on, and nothing is kept. A template, not a std::function: the
+  // query's lambda would be copied to the heap on every call.
+  template <class Make>
   std::shared_ptr<const WindowedPlans> get(TimeMs as_of, const OnlineState& online,
-                                           TimeMs complete_from,
-                                           const std::function<WindowedPlans()>& make);
+                                           TimeMs complete_from, Make&& make) {
+    if (std::shared_ptr<const WindowedPlans> kept = find(as_of, online, complete_from)) return kept;
+    // Made without the lock: planning takes a while, and two threads making the same plans
+    // at once only waste one of them.
+    return keep(make(), as_of, online, complete_from);
+  }
 
  private:
+  std::shared_ptr<const WindowedPlans> find(TimeMs as_of, const OnlineState& online,
+                                            TimeMs complete_from);
+  std::shared_ptr<const WindowedPlans> keep(WindowedPlans plans, TimeMs as_of,
+                                            const OnlineState& online, TimeMs complete_from);
+
   Mutex mutex_;
   std::shared_ptr<const WindowedPlans> last_ SIGNALBOX_GUARDED_BY(mutex_);
 };

@@ -37,17 +37,19 @@ using namespace signalbox;
 
 namespace {
 
+// The answer to every signal and view of `user` as the HTTP API writes it.
+std::string answer_of(Engine& engine, std::uint64_t user, TimeMs as_of) {
+  std::string answer;
+  engine.query_json(user, {}, as_of, Engine::Seen::kReport, answer);
+  return answer;
+}
+
 // Kept out of line: callgrind's --toggle-collect names it.
 [[gnu::noinline]] std::size_t run_queries(Engine& engine, const std::vector<std::uint64_t>& users,
                                           std::size_t queries, TimeMs as_of) {
   std::size_t bytes = 0;
-  const std::vector<std::string> all;  // every signal and view, as a query without names
-  for (std::size_t q = 0; q < queries; ++q) {
-    std::string answer;  // as the HTTP API writes it
-    answer.reserve(512);
-    engine.query_json(users[q % users.size()], all, as_of, Engine::Seen::kReport, answer);
-    bytes += answer.size();
-  }
+  for (std::size_t q = 0; q < queries; ++q)
+    bytes += answer_of(engine, users[q % users.size()], as_of).size();
   return bytes;
 }
 
@@ -100,20 +102,14 @@ int main(int argc, char** argv) {
   // A warm-up outside run_queries(): block cache, first allocations; and a time the online
   // state cannot answer is refused here.
   try {
-    for (std::uint64_t user : users) {
-      std::string answer;
-      engine.query_json(user, {}, end, Engine::Seen::kReport, answer);
-    }
+    for (std::uint64_t user : users) answer_of(engine, user, end);
   } catch (const QueryError& e) {
     fmt::print(stderr, "query_profile: {}\n", e.what());
     return 2;
   }
   const std::size_t show = args.count("--show") ? std::stoul(args["--show"]) : 0;
-  for (std::size_t i = 0; i < std::min(show, users.size()); ++i) {
-    std::string answer;
-    engine.query_json(users[i], {}, end, Engine::Seen::kReport, answer);
-    fmt::print("{}\n", answer);
-  }
+  for (std::size_t i = 0; i < std::min(show, users.size()); ++i)
+    fmt::print("{}\n", answer_of(engine, users[i], end));
   std::size_t bytes = run_queries(engine, users, queries, end);
   fmt::print("{} queries of {} {} users, {} bytes of JSON\n", queries, users.size(),
              args["--users"], bytes);

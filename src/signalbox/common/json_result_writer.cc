@@ -4,13 +4,13 @@ namespace signalbox {
 
 void JsonResultWriter::null() {
   separate();
-  out_.put(std::string_view("null", 4));
+  out_.null();
   after_value_ = true;
 }
 
 void JsonResultWriter::boolean(bool b) {
   separate();
-  out_.put(b ? std::string_view("true", 4) : std::string_view("false", 5));
+  out_.boolean(b);
   after_value_ = true;
 }
 

@@ -104,7 +104,7 @@ char* write_shortest(char* p, double d) {
 }
 
 void JsonWriter::fraction(double d) {
-  if (!std::isfinite(d)) return put(std::string_view("null", 4));
+  if (!std::isfinite(d)) return null();
   // fmt's shortest round-trip form (a double prints in at most 24 characters, e.g.
   // -2.2250738585072014e-308).
   char* p = room(32);

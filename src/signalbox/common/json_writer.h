@@ -90,6 +90,8 @@ class JsonWriter {
     // Negated as unsigned: -INT64_MIN does not fit an int64.
     advance_to(write_decimal(p + 1, std::uint64_t{0} - static_cast<std::uint64_t>(i)));
   }
+  void null() { put(std::string_view("null", 4)); }
+  void boolean(bool b) { put(b ? std::string_view("true", 4) : std::string_view("false", 5)); }
   // Shortest round-trip form (3, 0.1, 1e+21, as fmt::format("{}", d)); non-finite as null.
   void number(double d) {
     // Most numbers of an answer are counts: written as the integer they are, the same text

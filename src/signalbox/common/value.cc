@@ -146,10 +146,9 @@ void Value::write_json(JsonWriter& out) const {
     static void value(const Value& v, JsonWriter& out) {
       switch (v.data_.index()) {
         case 0:
-          return out.put(std::string_view("null", 4));
+          return out.null();
         case 1:
-          return out.put(std::get<bool>(v.data_) ? std::string_view("true", 4)
-                                                 : std::string_view("false", 5));
+          return out.boolean(std::get<bool>(v.data_));
         case 2:
           return out.number(*std::get_if<double>(&v.data_));
         case 3:

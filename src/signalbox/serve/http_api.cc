@@ -276,8 +276,6 @@ HttpResponse HttpApi::get_user_signals(const HttpRequest& request, std::string_v
                                        std::string_view query) {
   SignalsRequest parsed = parse_signals_request(user_text, query);
   std::string body;
-  // Most answers are a few hundred bytes to a few KiB: start past the first doublings.
-  body.reserve(512);
   engine_.query_json(parsed.user_id, parsed.names, parsed.as_of, Engine::Seen::kReport, body);
   return json_response(http::status::ok, request.version(), std::move(body));
 }

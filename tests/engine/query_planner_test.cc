@@ -189,12 +189,21 @@ WindowPlan raw_plan(std::vector<std::pair<TimeMs, TimeMs>> raws) {
 
 constexpr TimeMs kNeverTold = std::numeric_limits<TimeMs>::max();
 
+// raw_ranges_with_events() of plans given by value.
+std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_of(
+    const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
+    const std::vector<TimeMs>& hour_tile_starts) {
+  std::vector<const std::vector<WindowPlan>*> by_signal;
+  for (const std::vector<WindowPlan>& p : plans) by_signal.push_back(&p);
+  return raw_ranges_with_events(by_signal, tiles_tell_from, hour_tile_starts);
+}
+
 TEST(QueryPlanner, RawRangesAreMergedWhenTheyOverlapOrTouch) {
   std::vector<std::vector<WindowPlan>> plans = {
       {raw_plan({{10, 20}, {50, 60}})}, {}, {raw_plan({{21, 30}, {55, 70}, {100, 100}})}};
   std::vector<std::pair<TimeMs, TimeMs>> expected = {{10, 30}, {50, 70}, {100, 100}};
-  EXPECT_EQ(raw_ranges_with_events(plans, {kNeverTold, kNeverTold, kNeverTold}, {}), expected);
-  EXPECT_TRUE(raw_ranges_with_events({}, {}, {}).empty());
+  EXPECT_EQ(raw_ranges_of(plans, {kNeverTold, kNeverTold, kNeverTold}, {}), expected);
+  EXPECT_TRUE(raw_ranges_of({}, {}, {}).empty());
 }
 
 TEST(QueryPlanner, RangesOfTileStartsMergeWhenNoTileStartsBetweenThem) {
@@ -256,7 +265,7 @@ TEST(QueryPlanner, ARawRangeNoHourTileOverlapsIsLeftOutWhereTheTilesTell) {
                          {h + 10, h + 20}};
   const std::vector<std::vector<WindowPlan>> plans = {{raw_plan(ranges)}};
   auto kept = [&](std::vector<TimeMs> tiles, TimeMs tell_from) {
-    return raw_ranges_with_events(plans, {tell_from}, tiles);
+    return raw_ranges_of(plans, {tell_from}, tiles);
   };
   EXPECT_EQ(kept({}, kBeginningOfTime), Ranges{});
   EXPECT_EQ(kept({}, h - 3 * kHourMs), (Ranges{ranges[0]}));  // before the horizon: scanned
@@ -272,9 +281,8 @@ TEST(QueryPlanner, ARawRangeNoHourTileOverlapsIsLeftOutWhereTheTilesTell) {
   // Merged with a piece of a signal whose tiles do not tell, a range is scanned.
   const std::vector<std::vector<WindowPlan>> two = {{raw_plan({ranges[2]})},
                                                     {raw_plan({{h + 15, h + 30}})}};
-  EXPECT_EQ(raw_ranges_with_events(two, {kBeginningOfTime, kNeverTold}, {}),
-            (Ranges{{h + 10, h + 30}}));
-  EXPECT_EQ(raw_ranges_with_events(two, {kBeginningOfTime, kBeginningOfTime}, {}), Ranges{});
+  EXPECT_EQ(raw_ranges_of(two, {kBeginningOfTime, kNeverTold}, {}), (Ranges{{h + 10, h + 30}}));
+  EXPECT_EQ(raw_ranges_of(two, {kBeginningOfTime, kBeginningOfTime}, {}), Ranges{});
 }
 
 }  // namespace

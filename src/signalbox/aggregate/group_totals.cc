@@ -1,6 +1,7 @@
 #include "signalbox/aggregate/group_totals.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "signalbox/common/error.h"
 
@@ -71,7 +72,10 @@ GroupTotals GroupTotals::decode(ByteReader& in) {
     std::string_view key = in.str();
     if (!groups.entries_.empty() && !(groups.entries_.back().first < key))
       throw CorruptionError("group keys of a stored state are not in ascending order");
-    groups.entries_.emplace_back(std::string(key), in.f64());
+    // The key built in place (a pair of a built string would move it once more).
+    const double total = in.f64();
+    groups.entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                                 std::forward_as_tuple(total));
   }
   return groups;
 }

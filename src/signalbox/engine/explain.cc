@@ -49,7 +49,7 @@ Value Engine::explain_signal(std::size_t s, const SignalRequest& request, const 
   DecodedTiles tiles(signal.aggregator(), inputs.tiles.at(signal.state_id()));
   Value::Object windows;
   Value single;
-  for (const WindowPlan& plan : inputs.plans[s]) {
+  for (const WindowPlan& plan : *inputs.plans[s]) {
     WindowParts parts(signal, at);
     const std::unique_ptr<State> state = fold_window(signal, plan, tiles, inputs.events, &parts);
     Value result = signal.aggregator().result(*state, at);

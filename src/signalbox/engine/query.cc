@@ -348,15 +348,16 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       &requests == &all_requests_ ? plan_cache_.get(at, online, complete_from, plan)
                                   : std::make_shared<const WindowedPlans>(plan());
   hours = windowed->hours;
+  inputs.shared_plans = windowed;
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty()) continue;
     const std::uint64_t state_id = signals_[s]->state_id();
     std::vector<std::shared_ptr<const CachedRun>>& found = inputs.leading_runs[s];
-    std::vector<WindowPlan>& plans = inputs.plans[s];
     if (!requests[s].windowed) {
       std::shared_ptr<const CachedRun> run = find(all_history_run_key(runs, state_id, at));
       if (run && settled_base(runs, run->base_through)) {
-        plans = plan_signal(requests[s], at, online, run->base_through);
+        inputs.own(s, plan_signal(requests[s], at, online, run->base_through));
+        const std::vector<WindowPlan>& plans = *inputs.plans[s];
         append_hour_tile_ranges(plans, hours);
         append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from),
                                hours);
@@ -368,7 +369,8 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
       every_hour = true;
       continue;
     }
-    plans = windowed->plans[s];
+    const std::vector<WindowPlan>& plans = windowed->plans[s];
+    inputs.plans[s] = &plans;
     found.resize(plans.size());
     for (std::size_t p = 0; p < plans.size(); ++p) {
       const CoverPiece* whole = day_piece(plans[p]);
@@ -458,7 +460,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   if (at < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
   QueryInputs inputs;
   inputs.as_of = at;
-  inputs.plans.resize(signals_.size());
+  inputs.size_plans(signals_.size());
   inputs.leading_runs.resize(signals_.size());
 
   // Read before the snapshot: a state's record vouches for the tiles committed before it was
@@ -489,6 +491,8 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   const OnlineState online = online_state_of(*snapshot);
   if (planned_on && !(*planned_on == online)) {
     planned_on.reset();
+    inputs.size_plans(signals_.size());
+    inputs.shared_plans.reset();
     for (auto& found : inputs.leading_runs) found.clear();
     inputs.tiles.clear();
     hour_starts.clear();
@@ -500,10 +504,10 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     if (requests[s].name.empty()) continue;
     if (!requests[s].windowed) {
       if (planned_on && !inputs.leading_runs[s].empty()) continue;  // planned from its run
-      inputs.plans[s] = plan_signal(requests[s], at, online,
-                                    base_through(inputs.tiles.at(signals_[s]->state_id())));
+      inputs.own(s, plan_signal(requests[s], at, online,
+                                base_through(inputs.tiles.at(signals_[s]->state_id()))));
     } else if (!planned_on) {
-      inputs.plans[s] = plan_signal(requests[s], at, online, std::nullopt);
+      inputs.own(s, plan_signal(requests[s], at, online, std::nullopt));
     }
   }
 
@@ -533,12 +537,12 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (!requests[s].name.empty())
       states[s] =
-          fold_signal(*signals_[s], inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
+          fold_signal(*signals_[s], *inputs.plans[s], inputs.tiles.at(signals_[s]->state_id()),
                       inputs.events, inputs.runs, inputs.leading_runs[s]);
   // Which windows (by plan) of each signal some view reads.
   std::vector<std::vector<bool>> read_by_views(signals_.size());
   auto read = [&](std::size_t s, const std::string& window) {
-    const std::vector<WindowPlan>& plans = inputs.plans[s];
+    const std::vector<WindowPlan>& plans = *inputs.plans[s];
     read_by_views[s].resize(plans.size(), false);
     for (std::size_t p = 0; p < plans.size(); ++p)
       if (window.empty() || !signals_[s]->windowed() || plans[p].label == window)
@@ -555,7 +559,7 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
   for (std::size_t s = 0; s < signals_.size(); ++s)
     if (!read_by_views[s].empty())
       signal_results[s] =
-          signal_value(*signals_[s], inputs.plans[s], states[s], inputs.as_of, read_by_views[s]);
+          signal_value(*signals_[s], *inputs.plans[s], states[s], inputs.as_of, read_by_views[s]);
   std::vector<Value> view_results(names.size());
   for (std::size_t n = 0; n < names.size(); ++n)
     if (refs[n].view) view_results[n] = view_result(refs[n].index, signal_results);
@@ -582,7 +586,7 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
       continue;
     }
     const std::size_t s = refs[n].index;
-    write_signal(*signals_[s], inputs.plans[s], states[s], inputs.as_of, builds_values, out);
+    write_signal(*signals_[s], *inputs.plans[s], states[s], inputs.as_of, builds_values, out);
   }
   out.end_object();
   write_members(completeness(names, refs, requests, inputs), out);

@@ -155,15 +155,15 @@ void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,
 }
 
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
-    const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
-    const std::vector<TimeMs>& hour_tile_starts) {
+    const std::vector<const std::vector<WindowPlan>*>& plans,
+    const std::vector<TimeMs>& tiles_tell_from, const std::vector<TimeMs>& hour_tile_starts) {
   struct Range : std::pair<TimeMs, TimeMs> {
     bool told = false;  // the hour tiles tell whether it holds an event
   };
   std::vector<Range> ranges;
   ranges.reserve(64);  // a few per window: one allocation for the usual query
   for (std::size_t s = 0; s < plans.size(); ++s)
-    for (const WindowPlan& plan : plans[s])
+    for (const WindowPlan& plan : *plans[s])
       for (const CoverPiece& piece : plan.pieces)
         if (piece.kind == CoverPiece::Kind::kRaw)
           ranges.push_back({{piece.from, piece.to}, piece.from >= tiles_tell_from[s]});

@@ -115,7 +115,7 @@ void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,
 // signal's `tiles_tell_from` (same index) and no hour tile starting at one of
 // `hour_tile_starts` (ascending: the hour tiles read of the states asked for) overlaps it.
 std::vector<std::pair<TimeMs, TimeMs>> raw_ranges_with_events(
-    const std::vector<std::vector<WindowPlan>>& plans, const std::vector<TimeMs>& tiles_tell_from,
-    const std::vector<TimeMs>& hour_tile_starts);
+    const std::vector<const std::vector<WindowPlan>*>& plans,
+    const std::vector<TimeMs>& tiles_tell_from, const std::vector<TimeMs>& hour_tile_starts);
 
 }  // namespace signalbox

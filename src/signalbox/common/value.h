@@ -10,6 +10,7 @@
 namespace signalbox {
 
 class JsonWriter;
+class ResultWriter;
 
 // A JSON-shaped value: what a signal or view returns and what the API serialises. Objects
 // keep their insertion order so answers read in the order the config declares things.
@@ -56,6 +57,9 @@ class Value {
   void append_json(std::string& out) const;
   // The same text through `out` (json_writer.h), at its position.
   void write_json(JsonWriter& out) const;
+  // This value to `out` token by token (result_writer.h), without a copy: ResultWriter::value()
+  // takes a Value of its own.
+  void write_to(ResultWriter& out) const;
 
   friend bool operator==(const Value&, const Value&) = default;
 

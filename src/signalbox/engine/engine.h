@@ -362,8 +362,14 @@ class Engine {
   void write_answer(std::uint64_t user_id, const std::vector<std::string>& names,
                     const std::vector<NameRef>& refs, const std::vector<SignalRequest>& requests,
                     const QueryInputs& inputs, std::optional<bool> seen, ResultWriter& out) const;
-  // View `v`'s result from the results of the signals it reads (by signal index).
+  // View `v`'s result from the results of the signals it reads (by signal index), built, or
+  // written to `out`.
   Value view_result(std::size_t v, const std::vector<Value>& signal_results) const;
+  void write_view(std::size_t v, const std::vector<Value>& signal_results, ResultWriter& out) const;
+  // Calls `fn(input, operands)` with what view `v` reads of `signal_results`.
+  template <class Fn>
+  decltype(auto) with_view_inputs(std::size_t v, const std::vector<Value>& signal_results,
+                                  Fn&& fn) const;
 
   // What `snapshot` holds online, from its horizons: ask it after reading the user the plans
   // are for (a shared store's horizons may rise with that read, see StoreSnapshot).

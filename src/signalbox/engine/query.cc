@@ -191,7 +191,9 @@ void Engine::write_query(std::uint64_t user_id, const std::vector<std::string>& 
   write_answer(user_id, names, refs, requests, inputs, seen, out);
 }
 
-Value Engine::view_result(std::size_t v, const std::vector<Value>& signal_results) const {
+template <class Fn>
+decltype(auto) Engine::with_view_inputs(std::size_t v, const std::vector<Value>& signal_results,
+                                        Fn&& fn) const {
   const ViewConfig& vc = config_.views[v];
   static const Value kNothing;
   const Value& input =
@@ -201,7 +203,22 @@ Value Engine::view_result(std::size_t v, const std::vector<Value>& signal_result
   for (const auto& [s, window] : view_operands_[v])
     operands.push_back(window.empty() ? &signal_results[s] : signal_results[s].find(window));
   // By reference: `window_result ? *window_result : Value()` would copy the whole result.
-  return views_[v]->transform_with(window_result ? *window_result : kNothing, operands);
+  return fn(window_result ? *window_result : kNothing, operands);
+}
+
+Value Engine::view_result(std::size_t v, const std::vector<Value>& signal_results) const {
+  return with_view_inputs(v, signal_results,
+                          [&](const Value& input, const std::vector<const Value*>& operands) {
+                            return views_[v]->transform_with(input, operands);
+                          });
+}
+
+void Engine::write_view(std::size_t v, const std::vector<Value>& signal_results,
+                        ResultWriter& out) const {
+  with_view_inputs(v, signal_results,
+                   [&](const Value& input, const std::vector<const Value*>& operands) {
+                     views_[v]->write_with(input, operands, out);
+                   });
 }
 
 Value Engine::completeness(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
@@ -560,9 +577,6 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
     if (!read_by_views[s].empty())
       signal_results[s] =
           signal_value(*signals_[s], *inputs.plans[s], states[s], inputs.as_of, read_by_views[s]);
-  std::vector<Value> view_results(names.size());
-  for (std::size_t n = 0; n < names.size(); ++n)
-    if (refs[n].view) view_results[n] = view_result(refs[n].index, signal_results);
   // query() (gRPC, the CLI, backfill) builds the answer as a Value.
   const bool builds_values = dynamic_cast<ValueBuilder*>(&out) != nullptr;
 
@@ -582,7 +596,11 @@ void Engine::write_answer(std::uint64_t user_id, const std::vector<std::string>&
   for (std::size_t n = 0; n < names.size(); ++n) {
     out.key(names[n]);
     if (refs[n].view) {
-      out.value(std::move(view_results[n]));
+      // A builder takes the view's Value whole; JSON is written as the view goes.
+      if (builds_values)
+        out.value(view_result(refs[n].index, signal_results));
+      else
+        write_view(refs[n].index, signal_results, out);
       continue;
     }
     const std::size_t s = refs[n].index;

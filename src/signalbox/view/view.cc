@@ -17,26 +17,47 @@ class TopK final : public View {
  public:
   explicit TopK(std::size_t k) : k_(k) {}
   Value transform(const Value& input) const override {
-    // Keys by reference, and only the k kept copied out.
-    std::vector<std::pair<std::string_view, double>> entries;
+    const std::vector<Entry> kept = largest(input);
+    Value::Array out;
+    out.reserve(kept.size());
+    for (const auto& [key, v] : kept)
+      out.emplace_back(Value::Object{{"key", Value(std::string(key))}, {"value", Value(v)}});
+    return Value(std::move(out));
+  }
+  void write_with(const Value& input, const std::vector<const Value*>&,
+                  ResultWriter& out) const override {
+    const std::vector<Entry> kept = largest(input);
+    out.begin_array(kept.size());
+    for (const auto& [key, v] : kept) {
+      out.begin_object(2);
+      out.key("key");
+      out.string(key);
+      out.key("value");
+      out.number(v);
+      out.end_object();
+    }
+    out.end_array();
+  }
+
+ private:
+  using Entry = std::pair<std::string_view, double>;  // a key of the input, and its value
+
+  // The k largest entries, in order; keys by reference, none copied.
+  std::vector<Entry> largest(const Value& input) const {
+    std::vector<Entry> entries;
     if (input.is_object()) {
       entries.reserve(input.object().size());
       for (const auto& [key, v] : input.object()) entries.emplace_back(key, v.number());
     }
     const std::size_t kept = std::min(k_, entries.size());
     std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(kept),
-                      entries.end(), [](const auto& a, const auto& b) {
+                      entries.end(), [](const Entry& a, const Entry& b) {
                         return a.second != b.second ? a.second > b.second : a.first < b.first;
                       });
-    Value::Array out;
-    out.reserve(kept);
-    for (std::size_t i = 0; i < kept; ++i)
-      out.emplace_back(Value::Object{{"key", Value(std::string(entries[i].first))},
-                                     {"value", Value(entries[i].second)}});
-    return Value(std::move(out));
+    entries.resize(kept);
+    return entries;
   }
 
- private:
   std::size_t k_;
 };
 
@@ -45,12 +66,31 @@ class Normalize final : public View {
  public:
   Value transform(const Value& input) const override {
     Value::Object out;
-    if (!input.is_object()) return Value(std::move(out));
-    double total = 0;
-    for (const auto& [key, v] : input.object()) total += v.number();
+    const double total = sum(input);
     if (total == 0) return Value(std::move(out));
     for (const auto& [key, v] : input.object()) out.emplace_back(key, Value(v.number() / total));
     return Value(std::move(out));
+  }
+  void write_with(const Value& input, const std::vector<const Value*>&,
+                  ResultWriter& out) const override {
+    const double total = sum(input);
+    out.begin_object(total == 0 ? 0 : input.object().size());
+    if (total != 0) {
+      for (const auto& [key, v] : input.object()) {
+        out.key(key);
+        out.number(v.number() / total);
+      }
+    }
+    out.end_object();
+  }
+
+ private:
+  // The sum of a map's values; 0 for anything else.
+  static double sum(const Value& input) {
+    double total = 0;
+    if (input.is_object())
+      for (const auto& [key, v] : input.object()) total += v.number();
+    return total;
   }
 };
 
@@ -60,20 +100,35 @@ class LastSession final : public View {
  public:
   explicit LastSession(TimeMs gap) : gap_(gap) {}
   Value transform(const Value& input) const override {
+    const std::size_t n = session_length(input);
     Value::Array out;
-    if (!input.is_array()) return Value(std::move(out));
-    double previous_ts = 0;
-    for (const Value& entry : input.array()) {
-      const Value* ts = entry.find("ts");
-      double t = ts ? ts->number() : 0;
-      if (!out.empty() && previous_ts - t > static_cast<double>(gap_)) break;
-      out.push_back(entry);
-      previous_ts = t;
-    }
+    if (n > 0)
+      out.assign(input.array().begin(), input.array().begin() + static_cast<std::ptrdiff_t>(n));
     return Value(std::move(out));
+  }
+  void write_with(const Value& input, const std::vector<const Value*>&,
+                  ResultWriter& out) const override {
+    const std::size_t n = session_length(input);
+    out.begin_array(n);
+    for (std::size_t i = 0; i < n; ++i) input.array()[i].write_to(out);
+    out.end_array();
   }
 
  private:
+  // How many of the newest entries make the session.
+  std::size_t session_length(const Value& input) const {
+    if (!input.is_array()) return 0;
+    const Value::Array& entries = input.array();
+    double previous_ts = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const Value* ts = entries[i].find("ts");
+      const double t = ts ? ts->number() : 0;
+      if (i > 0 && previous_ts - t > static_cast<double>(gap_)) return i;
+      previous_ts = t;
+    }
+    return entries.size();
+  }
+
   TimeMs gap_;
 };
 

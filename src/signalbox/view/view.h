@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "signalbox/aggregate/signal.h"
+#include "signalbox/common/result_writer.h"
 #include "signalbox/common/value.h"
 #include "signalbox/config/signal_definition.h"
 
@@ -50,6 +51,13 @@ class View {
   virtual Value transform_with(const Value& input,
                                const std::vector<const Value*>& operands) const {
     return transform(input);
+  }
+  // What the engine calls to write an answer: transform_with()'s result, written to `out`.
+  // The default builds that Value and writes it; a view that writes its tokens itself spares
+  // building it (the built-ins do). Must write what transform_with() returns.
+  virtual void write_with(const Value& input, const std::vector<const Value*>& operands,
+                          ResultWriter& out) const {
+    out.value(transform_with(input, operands));
   }
 };
 

@@ -132,8 +132,7 @@ TEST(ViewWriting, EachViewWritesWhatItsTransformReturns) {
 TEST(ViewWriting, AValueWrittenTokenByTokenIsTheSameValue) {
   const Value v(Value::Object{
       {"a", Value(Value::Array{Value(), Value(true), Value(0.25), Value(std::int64_t{-3}),
-                               Value(std::uint64_t{18'446'744'073'709'551'615u}),
-                               Value("s\"\n")})},
+                               Value(std::uint64_t{18'446'744'073'709'551'615u}), Value("s\"\n")})},
       {"b", Value(Value::Object{})},
       {"c", Value(Value::Array{})}});
   std::string json;

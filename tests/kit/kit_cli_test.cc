@@ -277,6 +277,97 @@ SIGNALBOX_REGISTER_AGGREGATOR(zero, Zero, {{"value", "clashes with a key of ever
                        "every signal\n");
 }
 
+// A plugin whose aggregator writes its results token by token (WritingAggregatorOf, whose
+// result() builds them with the executable's ValueBuilder) and whose view writes its own: both
+// load and answer as the tutorial's plain aggregator does.
+TEST_F(KitTest, APluginThatWritesItsResultsLoadsAndAnswers) {
+  const std::string source = R"src(#include <signalbox/signal_kit.h>
+#include <algorithm>
+#include <cmath>
+#include <map>
+namespace {
+using namespace signalbox;
+using Buckets = std::map<std::int64_t, double>;
+class Histogram final : public WritingAggregatorOf<Buckets> {
+ public:
+  explicit Histogram(const AggregatorContext& c)
+      : value_(c.require_value()), width_(c.param_double("width")) {}
+  void fold(Buckets& s, const MaterializedEvent& e, double weight) const override {
+    if (std::optional<double> v = value_.number(e))
+      s[static_cast<std::int64_t>(std::floor(*v / width_))] += weight;
+  }
+  void merge(Buckets& into, const Buckets& from) const override {
+    for (const auto& [bucket, weight] : from) into[bucket] += weight;
+  }
+  void write_result(const Buckets& s, TimeMs, ResultWriter& out) const override {
+    out.begin_object(s.size());
+    for (const auto& [bucket, weight] : s) {
+      if (weight == 0) continue;
+      out.key(Value(bucket * width_).to_json());
+      out.number(weight);
+    }
+    out.end_object();
+  }
+  void encode(const Buckets& s, ByteWriter& out) const override {
+    out.varint(s.size());
+    for (const auto& [bucket, weight] : s) {
+      out.svarint(bucket);
+      out.f64(weight);
+    }
+  }
+  Buckets decode(ByteReader& in) const override {
+    Buckets s;
+    for (std::uint64_t n = in.count(9); n > 0; --n) {
+      std::int64_t bucket = in.svarint();
+      s[bucket] = in.f64();
+    }
+    return s;
+  }
+ private:
+  ValueRef value_;
+  double width_;
+};
+// The largest bucket's weight.
+class Largest final : public View {
+ public:
+  explicit Largest(const ViewContext&) {}
+  Value transform(const Value& input) const override {
+    double largest = 0;
+    if (input.is_object())
+      for (const auto& [bucket, weight] : input.object()) largest = std::max(largest, weight.number());
+    return Value(largest);
+  }
+  void write_with(const Value& input, const std::vector<const Value*>&,
+                  ResultWriter& out) const override {
+    out.number(transform(input).number());
+  }
+};
+}  // namespace
+SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram, {{"width", "bucket width (a number > 0)"
+}
+});
+SIGNALBOX_REGISTER_VIEW(largest, Largest, {});
+)src";
+  RunResult build = build_plugin("build-writing", "", source);
+  ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
+  write("writing.yaml",
+        replace(read_file(dir_ / "histogram.yaml"), "plugins: [build/histogram.so]",
+                "views:\n  - { name: most, signal: price_histogram, window: 30d, transform: "
+                "largest }\nplugins: [build-writing/histogram.so]"));
+  write("events.ndjson",
+        "{\"user_id\":3,\"ts\":1772352000000,\"action\":\"purchase\",\"attrs\":{\"price\":12.5}}\n"
+        "{\"user_id\":3,\"ts\":1772352060000,\"action\":\"purchase\",\"attrs\":{\"price\":14}}\n"
+        "{\"user_id\":3,\"ts\":1772352070000,\"action\":\"purchase\",\"attrs\":{\"price\":3}}\n");
+  RunResult replay = cli("replay -q --config writing.yaml events.ndjson");
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  RunResult get = cli("get --config writing.yaml --user 3 --as-of 1772352070000");
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out,
+            "{\"user_id\":3,\"as_of\":1772352070000,\"as_of_iso\":\"2026-03-01T08:01:10.000Z\","
+            "\"signals\":{\"price_histogram\":"
+            "{\"1d\":{\"0\":1,\"10\":2},\"30d\":{\"0\":1,\"10\":2}},\"most\":2}}\n");
+}
+
 // The plugin ABI version include/signalbox/signal_kit.abi records (plugin_abi_test checks it
 // against signal_kit.h's).
 std::string recorded_abi_version() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "signalbox/common/json_result_writer.h"
@@ -118,6 +119,80 @@ TEST(ResultWriter, ABuilderIsEmptyAfterTake) {
   builder.end_object();
   EXPECT_EQ(builder.take().to_json(), R"({"a":1})");
   EXPECT_TRUE(builder.take().is_null());
+}
+
+// Calls out of JSON's order are refused with a logic_error naming them, in any build: a
+// plugin's aggregator writes through a ValueBuilder too.
+TEST(ResultWriter, ABuilderRefusesCallsOutOfOrder) {
+  auto refused = [](auto calls) -> std::string {
+    ValueBuilder builder;
+    try {
+      calls(builder);
+      builder.take();
+    } catch (const std::logic_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_object(0);
+              b.integer(std::int64_t{1});
+            }),
+            "ValueBuilder: a member of an object without its key");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_object(0);
+              b.key("a");
+              b.integer(std::int64_t{1});
+              b.integer(std::int64_t{2});
+            }),
+            "ValueBuilder: a member of an object without its key");
+  EXPECT_EQ(refused([](ValueBuilder& b) { b.key("a"); }), "ValueBuilder: a key outside an object");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_array(0);
+              b.key("a");
+            }),
+            "ValueBuilder: a key outside an object");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_object(0);
+              b.key("a");
+              b.key("b");
+            }),
+            "ValueBuilder: a key after a key without its value");
+  EXPECT_EQ(refused([](ValueBuilder& b) { b.end_array(); }),
+            "ValueBuilder: end_array without its begin_array");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_array(0);
+              b.end_object();
+            }),
+            "ValueBuilder: end_object without its begin_object");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_object(0);
+              b.key("a");
+              b.end_object();
+            }),
+            "ValueBuilder: end_object after a key without its value");
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.null();
+              b.null();
+            }),
+            "ValueBuilder: a second value at the top");
+  EXPECT_EQ(refused([](ValueBuilder& b) { b.begin_array(0); }),
+            "ValueBuilder: take() with an array or object not closed");
+  // In order, nested, and again after take(): nothing refused.
+  EXPECT_EQ(refused([](ValueBuilder& b) {
+              b.begin_object(0);
+              b.key("a");
+              b.begin_array(0);
+              b.begin_object(0);
+              b.end_object();
+              b.end_array();
+              b.key("b");
+              b.null();
+              b.end_object();
+              b.take();
+              b.integer(std::int64_t{3});
+            }),
+            "");
 }
 
 }  // namespace

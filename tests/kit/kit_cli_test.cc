@@ -279,27 +279,19 @@ SIGNALBOX_REGISTER_AGGREGATOR(zero, Zero, {{"value", "clashes with a key of ever
 
 // A plugin whose aggregator writes its results token by token (WritingAggregatorOf, whose
 // result() builds them with the executable's ValueBuilder) and whose view writes its own: both
-// load and answer as the tutorial's plain aggregator does.
+// load and answer as the tutorial's plain aggregator does. The tutorial's histogram.cc, its
+// result() turned into write_result(), with a view added.
 TEST_F(KitTest, APluginThatWritesItsResultsLoadsAndAnswers) {
-  const std::string source = R"src(#include <signalbox/signal_kit.h>
-#include <algorithm>
-#include <cmath>
-#include <map>
-namespace {
-using namespace signalbox;
-using Buckets = std::map<std::int64_t, double>;
-class Histogram final : public WritingAggregatorOf<Buckets> {
- public:
-  explicit Histogram(const AggregatorContext& c)
-      : value_(c.require_value()), width_(c.param_double("width")) {}
-  void fold(Buckets& s, const MaterializedEvent& e, double weight) const override {
-    if (std::optional<double> v = value_.number(e))
-      s[static_cast<std::int64_t>(std::floor(*v / width_))] += weight;
-  }
-  void merge(Buckets& into, const Buckets& from) const override {
-    for (const auto& [bucket, weight] : from) into[bucket] += weight;
-  }
-  void write_result(const Buckets& s, TimeMs, ResultWriter& out) const override {
+  std::string source = read_file(kSource / "examples/plugin/histogram.cc");
+  source = replace(source, "public AggregatorOf<Buckets>", "public WritingAggregatorOf<Buckets>");
+  source =
+      replace(source, R"(  Value result(const Buckets& s, TimeMs) const override {
+    Value::Object out;  // keyed by each bucket's lower bound, in numeric order
+    for (const auto& [bucket, weight] : s)
+      if (weight != 0) out.emplace_back(Value(bucket * width_).to_json(), Value(weight));
+    return Value(std::move(out));
+  })",
+              R"(  void write_result(const Buckets& s, TimeMs, ResultWriter& out) const override {
     out.begin_object(s.size());
     for (const auto& [bucket, weight] : s) {
       if (weight == 0) continue;
@@ -307,47 +299,28 @@ class Histogram final : public WritingAggregatorOf<Buckets> {
       out.number(weight);
     }
     out.end_object();
-  }
-  void encode(const Buckets& s, ByteWriter& out) const override {
-    out.varint(s.size());
-    for (const auto& [bucket, weight] : s) {
-      out.svarint(bucket);
-      out.f64(weight);
-    }
-  }
-  Buckets decode(ByteReader& in) const override {
-    Buckets s;
-    for (std::uint64_t n = in.count(9); n > 0; --n) {
-      std::int64_t bucket = in.svarint();
-      s[bucket] = in.f64();
-    }
-    return s;
-  }
- private:
-  ValueRef value_;
-  double width_;
-};
+  })");
+  source += R"(
+namespace {
 // The largest bucket's weight.
-class Largest final : public View {
+class Largest final : public signalbox::View {
  public:
-  explicit Largest(const ViewContext&) {}
-  Value transform(const Value& input) const override {
+  explicit Largest(const signalbox::ViewContext&) {}
+  signalbox::Value transform(const signalbox::Value& input) const override {
     double largest = 0;
     if (input.is_object())
-      for (const auto& [bucket, weight] : input.object()) largest = std::max(largest, weight.number());
-    return Value(largest);
+      for (const auto& [bucket, weight] : input.object())
+        if (weight.number() > largest) largest = weight.number();
+    return signalbox::Value(largest);
   }
-  void write_with(const Value& input, const std::vector<const Value*>&,
-                  ResultWriter& out) const override {
+  void write_with(const signalbox::Value& input, const std::vector<const signalbox::Value*>&,
+                  signalbox::ResultWriter& out) const override {
     out.number(transform(input).number());
   }
 };
 }  // namespace
-SIGNALBOX_REGISTER_AGGREGATOR(histogram, Histogram, {{"width", "bucket width (a number > 0)"
-}
-});
 SIGNALBOX_REGISTER_VIEW(largest, Largest, {});
-)src";
+)";
   RunResult build = build_plugin("build-writing", "", source);
   ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
   write("writing.yaml",

@@ -13,6 +13,72 @@ namespace {
 
 using testing::kStart;
 
+// A snapshot whose stream time rises by a millisecond once the user's tiles are read, as a
+// shared store's horizons may (StoreSnapshot): the windows planned before the read no longer
+// hold, so the query must read and plan again. Everything else is the wrapped snapshot's.
+class RisingSnapshot final : public StoreSnapshot {
+ public:
+  RisingSnapshot(std::unique_ptr<StoreSnapshot> inner, std::size_t* replanned)
+      : inner_(std::move(inner)), replanned_(replanned) {}
+  TimeMs high_water() const override { return inner_->high_water() - (tiles_read_ ? 0 : 1); }
+  TimeMs expired_through() const override { return inner_->expired_through(); }
+  void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
+                   const std::function<void(std::string_view)>& fn) override {
+    inner_->scan_events(user_id, from, to, fn);
+  }
+  std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
+                                const TileSelection& selection) override {
+    if (tiles_read_) ++*replanned_;  // a second read: the query planned again
+    tiles_read_ = true;
+    return inner_->tiles(user_id, state_ids, selection);
+  }
+  std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override {
+    return inner_->users(from, limit);
+  }
+  bool holds_user(std::uint64_t user_id) override { return inner_->holds_user(user_id); }
+  std::optional<std::uint64_t> tile_version(std::uint64_t user_id) override {
+    return inner_->tile_version(user_id);
+  }
+
+ private:
+  std::unique_ptr<StoreSnapshot> inner_;
+  std::size_t* replanned_;
+  bool tiles_read_ = false;
+};
+
+// The wrapped store, its snapshots rising (RisingSnapshot).
+class RisingStore final : public Store {
+ public:
+  RisingStore(std::unique_ptr<Store> inner, std::size_t* replanned)
+      : inner_(std::move(inner)), replanned_(replanned) {}
+  TimeMs high_water() const override { return inner_->high_water(); }
+  TimeMs ids_expired_through() const override { return inner_->ids_expired_through(); }
+  std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
+    return inner_->contains(ids);
+  }
+  void commit(const CommitBatch& batch) override { inner_->commit(batch); }
+  std::unique_ptr<StoreSnapshot> snapshot() override {
+    return std::make_unique<RisingSnapshot>(inner_->snapshot(), replanned_);
+  }
+  void expire(const RetentionPolicy& policy, ExpireOptions options) override {
+    inner_->expire(policy, options);
+  }
+  bool continue_fold(std::size_t max_users) override { return inner_->continue_fold(max_users); }
+  StoreStats stats() override { return inner_->stats(); }
+  void check_ready() override { inner_->check_ready(); }
+  void flush() override { inner_->flush(); }
+  std::optional<std::string> read_note(std::string_view name) override {
+    return inner_->read_note(name);
+  }
+  void write_note(std::string_view name, std::optional<std::string_view> value) override {
+    inner_->write_note(name, value);
+  }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::size_t* replanned_;
+};
+
 // storage.span_cache sizes the engine's cache, 0 turns it off; Engine::Options overrides it.
 TEST(SpanCacheEngine, TheConfigsSpanCacheKeySizesOrTurnsOffTheCache) {
   World world(7 * kDayMs, {"1d", "7d", "30d"});
@@ -260,6 +326,44 @@ TEST(SpanCacheEngine, HourRunsOfPartialDaysAreCachedAndLateEventsInThemChangeThe
   for (const Event& e : late) accepted.push_back(world.to_ref(e));
   check_all("after late events");
   EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
+}
+
+// When the horizons move between planning and reading (RisingSnapshot), a query with runs
+// found by version reads and plans again from everything it asks: its answers, first and
+// again with the runs cached, are still the reference's.
+TEST(SpanCacheEngine, HorizonsThatMoveUnderTheReadArePlannedAgain) {
+  World world(7 * kDayMs, {"1d", "7d", "30d", "90d"});
+  std::size_t replanned = 0;
+  Engine::Options options;
+  options.wrap_store = [&replanned](std::unique_ptr<Store> store) -> std::unique_ptr<Store> {
+    return std::make_unique<RisingStore>(std::move(store), &replanned);
+  };
+  Engine engine(world.config, options);
+  const std::size_t users = 5;
+  std::vector<RefEvent> accepted;
+  std::vector<Event> batch;
+  const std::size_t count = 4000;
+  for (std::size_t serial = 0; serial < count; ++serial) {
+    batch.push_back(world.make_event(
+        users, kStart + static_cast<TimeMs>(serial) * (60 * kDayMs / static_cast<TimeMs>(count)),
+        serial));
+    if (batch.size() == 500 || serial + 1 == count) {
+      IngestResult r = engine.ingest(batch);
+      ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+      for (const Event& e : batch) accepted.push_back(world.to_ref(e));
+      batch.clear();
+    }
+  }
+  const TimeMs head = engine.stream_time();
+  for (const char* when : {"first query", "runs cached"}) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      const std::size_t before = replanned;
+      const Value actual = engine.query(user, {}, head);
+      EXPECT_EQ(diff(world.expected(accepted, user, head), actual, 1e-9), "")
+          << "user " << user << ", " << when;
+      EXPECT_EQ(replanned, before + 1) << "user " << user << ", " << when << ": read once more";
+    }
+  }
 }
 
 }  // namespace

@@ -112,6 +112,7 @@ Engine::Engine(const Config& config, Options options)
   if (!options_.open_store) return;
   store_ = open_store(config_, *merger_,
                       {.read_only = options_.read_only, .bulk_load = options_.bulk_load});
+  if (options_.wrap_store) store_ = options_.wrap_store(std::move(store_));
   decode_options_.max_future_skew = config_.event_store.max_future_skew;
   MutexLock lock(write_mutex_);  // uncontended: for the members it guards
   last_expiry_ = last_fold_ = store_->high_water();

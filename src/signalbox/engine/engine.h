@@ -93,6 +93,9 @@ class Engine {
     // likewise. 0: each fold (walk) at once. See Store::ExpireOptions. Absent: the config's
     // storage.fold_slice_users.
     std::optional<std::size_t> fold_slice_users;
+    // Wraps the store once it is open, e.g. in a decorator that injects faults or counts
+    // reads; the engine then uses what it returns. Empty: the store as opened.
+    std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store;
   };
 
   // Builds materializer, signals, views and store from `config`. Throws ConfigError for a

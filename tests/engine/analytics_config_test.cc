@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "built_views.h"
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/error.h"
 #include "signalbox/config/config.h"
@@ -21,17 +22,7 @@ const FeatureNames kFeatures({"pin.categories", "pin.embedding"});
 // returns "" or the first error.
 std::string build(const std::string& yaml) {
   try {
-    Config config = parse_config(yaml, "cfg.yaml");
-    std::vector<std::unique_ptr<Signal>> signals;
-    std::vector<const Signal*> all;
-    for (const SignalConfig& s : config.signals) {
-      signals.push_back(std::make_unique<Signal>(s, kFeatures));
-      all.push_back(signals.back().get());
-    }
-    for (const ViewConfig& v : config.views) {
-      for (const auto& s : signals)
-        if (s->name() == v.signal) make_view(ViewContext{v, *s, all});
-    }
+    build_views(yaml, "cfg.yaml", kFeatures);
   } catch (const ConfigError& e) {
     return e.what();
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "built_views.h"
 #include "signalbox/aggregate/signal.h"
 #include "signalbox/common/json_result_writer.h"
 #include "signalbox/common/value.h"
@@ -22,15 +23,9 @@ namespace {
 
 const FeatureNames kViewFeatures({"pin.categories"});
 
-// The views of this config, each with the signals it reads.
-struct Built {
-  std::vector<std::unique_ptr<Signal>> signals;
-  std::vector<std::unique_ptr<View>> views;
-  std::vector<std::string> names;
-};
-
-Built build_views() {
-  const Config config = parse_config(R"(signals:
+// Every built-in view (top_k with two values of k).
+BuiltViews views_under_test() {
+  return build_views(R"(signals:
   - { name: counts, aggregator: count, group_by: attrs.category, windows: [1d, 30d] }
   - { name: recent, aggregator: last_k, value: item_id, k: 20 }
 views:
@@ -41,20 +36,7 @@ views:
   - { name: level, signal: counts, window: 1d, transform: bucketize, boundaries: [1, 5] }
   - { name: rising, signal: counts, transform: ratio, numerator: 1d, denominator: 30d }
 )",
-                                     "views.yaml");
-  Built built;
-  std::vector<const Signal*> all;
-  for (const SignalConfig& s : config.signals) {
-    built.signals.push_back(std::make_unique<Signal>(s, kViewFeatures));
-    all.push_back(built.signals.back().get());
-  }
-  for (const ViewConfig& v : config.views)
-    for (const auto& s : built.signals)
-      if (s->name() == v.signal) {
-        built.views.push_back(make_view(ViewContext{v, *s, all}));
-        built.names.push_back(v.name);
-      }
-  return built;
+                     "views.yaml", kViewFeatures);
 }
 
 // A random map of counts: repeated values (ties for top_k), zeros, negatives, fractions, and
@@ -102,7 +84,7 @@ Value random_input(std::mt19937_64& random) {
 }
 
 TEST(ViewWriting, EachViewWritesWhatItsTransformReturns) {
-  const Built built = build_views();
+  const BuiltViews built = views_under_test();
   ASSERT_EQ(built.views.size(), 6u);
   std::mt19937_64 random(7);
   for (int round = 0; round < 2000; ++round) {

@@ -257,7 +257,7 @@ class DistinctCountAggregator final : public WritingAggregatorOf<Distinct> {
   void encode(const Distinct& s, ByteWriter& out) const override {
     if (s.sketch) {
       out.byte(1);
-      for (std::uint8_t r : s.sketch->registers()) out.byte(r);
+      out.raw(s.sketch->register_bytes());
       return;
     }
     out.byte(0);
@@ -267,8 +267,13 @@ class DistinctCountAggregator final : public WritingAggregatorOf<Distinct> {
   Distinct decode(ByteReader& in) const override {
     Distinct s;
     if (in.byte() == 1) {
-      s.sketch = std::make_unique<HyperLogLog>();
-      for (auto& r : s.sketch->registers()) r = in.byte();
+      // The registers are the rest of the state, one byte each.
+      std::optional<HyperLogLog> sketch = HyperLogLog::from_registers(in.rest());
+      if (!sketch)
+        throw CorruptionError(
+            "distinct_count: a sketch of the wrong size or with a register "
+            "past the largest rank");
+      s.sketch = std::make_unique<HyperLogLog>(std::move(*sketch));
       return s;
     }
     std::uint64_t n = in.count(8);

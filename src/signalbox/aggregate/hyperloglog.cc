@@ -1,5 +1,6 @@
 #include "signalbox/aggregate/hyperloglog.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -45,13 +46,38 @@ void HyperLogLog::add(std::uint64_t hash) {
 }
 
 void HyperLogLog::merge(const HyperLogLog& other) {
-  for (std::size_t i = 0; i < kRegisters; ++i)
-    if (other.registers_[i] > registers_[i]) registers_[i] = other.registers_[i];
+  // Through plain pointers to distinct sketches (a merge into itself changes nothing): the
+  // compiler then takes the maximum a vector register at a time.
+  if (&other == this) return;
+  std::uint8_t* __restrict into = registers_.data();
+  const std::uint8_t* __restrict from = other.registers_.data();
+  for (std::size_t i = 0; i < kRegisters; ++i) into[i] = std::max(into[i], from[i]);
+}
+
+std::optional<HyperLogLog> HyperLogLog::from_registers(std::string_view bytes) {
+  if (bytes.size() != kRegisters) return std::nullopt;
+  const auto* begin = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  std::uint8_t highest = 0;
+  for (std::size_t i = 0; i < kRegisters; ++i) highest = std::max(highest, begin[i]);
+  if (highest > kMaxRank) return std::nullopt;
+  return HyperLogLog(std::vector<std::uint8_t>(begin, begin + kRegisters));
 }
 
 double HyperLogLog::estimate() const {
+  // The registers' histogram, counted in four arrays in turn so that consecutive registers
+  // of equal rank (most are 0) do not wait on each other's increment.
+  static_assert(kRegisters % 4 == 0 && kMaxRank == kQ + 1);
+  std::array<std::array<std::uint32_t, kQ + 2>, 4> partial{};
+  const std::uint8_t* r = registers_.data();
+  for (std::size_t i = 0; i < kRegisters; i += 4) {
+    ++partial[0][r[i]];
+    ++partial[1][r[i + 1]];
+    ++partial[2][r[i + 2]];
+    ++partial[3][r[i + 3]];
+  }
   std::array<double, kQ + 2> counts{};
-  for (std::uint8_t r : registers_) counts[r] += 1;
+  for (std::size_t k = 0; k < counts.size(); ++k)
+    counts[k] = static_cast<double>(partial[0][k] + partial[1][k] + partial[2][k] + partial[3][k]);
   const double m = static_cast<double>(kRegisters);
   double z = m * tau(1 - counts[kQ + 1] / m);
   for (int k = kQ; k >= 1; --k) z = 0.5 * (z + counts[k]);

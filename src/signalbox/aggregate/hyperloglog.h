@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace signalbox {
@@ -15,8 +17,15 @@ class HyperLogLog {
  public:
   static constexpr int kPrecision = 14;
   static constexpr std::size_t kRegisters = std::size_t{1} << kPrecision;
+  // The largest rank a register holds: the 64 - kPrecision bits left of a hash all zero.
+  static constexpr std::uint8_t kMaxRank = 64 - kPrecision + 1;
 
   HyperLogLog() : registers_(kRegisters, 0) {}
+
+  // The sketch whose registers are `bytes` (kRegisters of them, one byte each, as
+  // registers() holds them); nullopt when there are not kRegisters bytes or one is past
+  // kMaxRank, which no sketch holds.
+  static std::optional<HyperLogLog> from_registers(std::string_view bytes);
 
   // Adds an already well-mixed 64-bit hash.
   void add(std::uint64_t hash);
@@ -24,11 +33,16 @@ class HyperLogLog {
   double estimate() const;
 
   const std::vector<std::uint8_t>& registers() const { return registers_; }
-  std::vector<std::uint8_t>& registers() { return registers_; }
+  // The registers as bytes, what from_registers() takes back.
+  std::string_view register_bytes() const {
+    return {reinterpret_cast<const char*>(registers_.data()), registers_.size()};
+  }
 
   friend bool operator==(const HyperLogLog&, const HyperLogLog&) = default;
 
  private:
+  explicit HyperLogLog(std::vector<std::uint8_t> registers) : registers_(std::move(registers)) {}
+
   std::vector<std::uint8_t> registers_;
 };
 

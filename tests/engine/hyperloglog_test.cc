@@ -60,7 +60,8 @@ TEST(HyperLogLog, EstimatesWithinTwoPercentOfTheTrueCount) {
       const std::vector<std::uint64_t> hashes = distinct_hashes(seed * 1000003 + n, n);
       HyperLogLog one;
       for (std::uint64_t h : hashes) one.add(h);
-      const double error = std::abs(one.estimate() - static_cast<double>(n)) / static_cast<double>(n);
+      const double error =
+          std::abs(one.estimate() - static_cast<double>(n)) / static_cast<double>(n);
       EXPECT_LE(error, 0.02) << n << " values, seed " << seed << ": " << one.estimate();
 
       std::mt19937_64 rng(seed + n);

@@ -38,6 +38,38 @@ const State& DecodedTiles::state(std::size_t i) {
 
 namespace {
 
+// The events of `events` (ascending by ts) with from <= ts <= to that `signal` weighs, folded
+// into a state of their own, `observer` told of each; null when it weighs none.
+std::unique_ptr<State> fold_raw(const Signal& signal, TimeMs from, TimeMs to,
+                                const std::vector<MaterializedEvent>& events,
+                                FoldObserver* observer) {
+  const Aggregator& aggregator = signal.aggregator();
+  std::unique_ptr<State> state;
+  auto first =
+      std::lower_bound(events.begin(), events.end(), from,
+                       [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
+  for (auto it = first; it != events.end() && it->event.ts <= to; ++it) {
+    std::optional<double> weight = signal.weight(*it);
+    if (!weight) continue;
+    if (!state) state = aggregator.make_state();
+    aggregator.fold(*state, *it, *weight);
+    if (observer) observer->on_event(*it, *weight);
+  }
+  return state;
+}
+
+}  // namespace
+
+const State* RawHourStates::get(TimeMs from, TimeMs to,
+                                const std::vector<MaterializedEvent>& events) {
+  for (const Hour& hour : hours_)
+    if (hour.from == from && hour.to == to) return hour.state.get();
+  hours_.push_back({from, to, fold_raw(signal_, from, to, events, nullptr)});
+  return hours_.back().state.get();
+}
+
+namespace {
+
 void merge_tile(const Aggregator& aggregator, State& into, DecodedTiles& tiles, std::size_t i,
                 FoldObserver* observer) {
   const State& state = tiles.state(i);
@@ -163,13 +195,35 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
   return std::move(merged.state);
 }
 
+// Merges onto `state` the events of the raw `piece` a clock hour at a time (fold_window), only
+// the hours that hold an event: a piece may span many. Apart from fold_window, whose loop over
+// tile pieces the compiler then keeps inline.
+[[gnu::noinline]] void merge_raw_piece(const Signal& signal, const CoverPiece& piece,
+                                       const std::vector<MaterializedEvent>& events, State& state,
+                                       FoldObserver* observer, RawHourStates* raw_hours) {
+  const Aggregator& aggregator = signal.aggregator();
+  auto by_ts = [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; };
+  for (auto it = std::lower_bound(events.begin(), events.end(), piece.from, by_ts);
+       it != events.end() && it->event.ts <= piece.to;) {
+    const TimeMs hour = floor_hour(it->event.ts);
+    const TimeMs from = std::max(piece.from, hour);
+    const TimeMs to = std::min(piece.to, hour + kHourMs - 1);
+    if (raw_hours) {
+      if (const State* folded = raw_hours->get(from, to, events)) aggregator.merge(state, *folded);
+    } else if (std::unique_ptr<State> folded = fold_raw(signal, from, to, events, observer)) {
+      aggregator.merge(state, *folded);
+    }
+    it = std::lower_bound(it, events.end(), to + 1, by_ts);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
                                    FoldObserver* observer, const SpanLookup* runs,
-                                   const CachedRun* leading_found) {
+                                   const CachedRun* leading_found, RawHourStates* raw_hours) {
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
   // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
@@ -206,15 +260,10 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
         of_piece([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
       continue;
     }
-    auto first =
-        std::lower_bound(events.begin(), events.end(), piece.from,
-                         [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
-    for (auto it = first; it != events.end() && it->event.ts <= piece.to; ++it) {
-      std::optional<double> weight = signal.weight(*it);
-      if (!weight) continue;
-      aggregator.fold(*state, *it, *weight);
-      if (observer) observer->on_event(*it, *weight);
-    }
+    // Most raw pieces of a light user's windows hold no event: no call for those.
+    if (!events.empty() && events.back().event.ts >= piece.from &&
+        events.front().event.ts <= piece.to)
+      merge_raw_piece(signal, piece, events, *state, observer, raw_hours);
   }
   return state;
 }

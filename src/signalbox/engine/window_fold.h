@@ -36,6 +36,27 @@ class DecodedTiles {
   std::size_t bytes_of_[3] = {0, 0, 0};  // by TileKind
 };
 
+// The raw events of one signal folded a clock hour at a time, each hour's events into a state
+// of their own (see fold_window), kept so that the windows of a query that share an hour fold it
+// once: every window of a query ends in the same partial hour, which for an active user holds
+// most of the raw events the query reads. Not thread-safe; lives for one signal of one query.
+class RawHourStates {
+ public:
+  explicit RawHourStates(const Signal& signal) : signal_(signal) {}
+  // The state of the events of `events` (ascending by ts) with from <= ts <= to, a range
+  // within one clock hour, that the signal weighs; null when it weighs none of them.
+  const State* get(TimeMs from, TimeMs to, const std::vector<MaterializedEvent>& events);
+
+ private:
+  struct Hour {
+    TimeMs from;
+    TimeMs to;
+    std::unique_ptr<State> state;
+  };
+  const Signal& signal_;
+  std::vector<Hour> hours_;  // a few per query: looked up one by one
+};
+
 // Told of every part a window is folded from, in the order folded: what explain lists.
 class FoldObserver {
  public:
@@ -59,7 +80,10 @@ inline constexpr std::size_t kMinCachedRunBytes = 2048;
 
 // The state of one planned window: its leading run (above), then every other piece in plan
 // order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece
-// (`events` ascending by ts, holding at least every event of the plan's raw pieces). A run
+// (`events` ascending by ts, holding at least every event of the plan's raw pieces): those of
+// each clock hour the piece spans folded into a state of their own and merged, the same
+// arithmetic whether `raw_hours` gives that state or it is folded here (explain, telling
+// `observer` of each event, passes none). A run
 // found in `runs`' cache is not merged again (and `observer` is then not told of its tiles:
 // explain passes no cache). The one evaluation of a window: queries and explain both answer
 // through it. `observer` and `runs` may be null.
@@ -74,6 +98,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
                                    FoldObserver* observer, const SpanLookup* runs = nullptr,
-                                   const CachedRun* leading_found = nullptr);
+                                   const CachedRun* leading_found = nullptr,
+                                   RawHourStates* raw_hours = nullptr);
 
 }  // namespace signalbox

@@ -18,8 +18,12 @@ namespace {
 using Reference = std::map<std::string, double>;
 
 std::string draw_key(std::mt19937_64& rng) {
-  // Short keys (inside std::string) and long ones, sharing prefixes, so order is by bytes.
-  static const char* const kKeys[] = {"a",
+  // Short keys (inside std::string) and long ones, sharing prefixes or first bytes or not,
+  // empty, and bytes past 0x7f, so order is by bytes taken unsigned.
+  static const char* const kKeys[] = {"",
+                                      "\x7f",
+                                      "\x80x",
+                                      "a",
                                       "ab",
                                       "b",
                                       "food",

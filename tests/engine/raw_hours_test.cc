@@ -53,12 +53,11 @@ class FoldedTimes final : public AggregatorOf<std::vector<TimeMs>> {
 };
 
 Signal folded_times_signal() {
-  register_aggregator(
-      "test_folded_times",
-      [](const AggregatorContext&) -> std::unique_ptr<Aggregator> {
-        return std::make_unique<FoldedTimes>();
-      },
-      {});
+  register_aggregator("test_folded_times",
+                      [](const AggregatorContext&) -> std::unique_ptr<Aggregator> {
+                        return std::make_unique<FoldedTimes>();
+                      },
+                      {});
   SignalConfig c;
   c.name = "times";
   c.aggregator = "test_folded_times";
@@ -98,9 +97,10 @@ TEST(RawHours, EveryWindowFoldsExactlyItsEventsAndEachSharedHourIsFoldedOnce) {
       }
       e.event.action = actions[rng() % 3];
     }
-    std::sort(events.begin(), events.end(), [](const MaterializedEvent& a, const MaterializedEvent& b) {
-      return a.event.ts < b.event.ts;
-    });
+    std::sort(events.begin(), events.end(),
+              [](const MaterializedEvent& a, const MaterializedEvent& b) {
+                return a.event.ts < b.event.ts;
+              });
     // Windows of one raw piece each (as a state without hour tiles reads them), from hour
     // boundaries and from inside hours, all ending at as_of, as every window of a query does.
     std::vector<WindowPlan> plans;

@@ -7,9 +7,23 @@
 
 namespace signalbox {
 
+namespace {
+
+// a.compare(b), in the same order (bytes unsigned), decided by the first byte where that
+// differs: group keys (categories, item ids) mostly differ there, and a merge's walk compares
+// every key of one list with the other's, a call of memcmp each otherwise.
+int key_order(std::string_view a, std::string_view b) {
+  if (!a.empty() && !b.empty() && a[0] != b[0])
+    return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]) ? -1 : 1;
+  return a.compare(b);
+}
+
+}  // namespace
+
 void GroupTotals::add(std::string_view key, double amount) {
-  auto at = std::lower_bound(entries_.begin(), entries_.end(), key,
-                             [](const Entry& e, std::string_view k) { return e.first < k; });
+  auto at = std::lower_bound(
+      entries_.begin(), entries_.end(), key,
+      [](const Entry& e, std::string_view k) { return key_order(e.first, k) < 0; });
   if (at != entries_.end() && at->first == key) {
     at->second += amount;
     return;
@@ -26,8 +40,9 @@ void GroupTotals::add_all(const GroupTotals& from, double factor) {
   std::size_t fresh = 0;
   std::size_t at = 0;
   for (const auto& [key, v] : from.entries_) {
-    while (at < old_size && entries_[at].first < key) ++at;
-    if (at < old_size && entries_[at].first == key)
+    int order = 1;  // of entries_[at] against key; past the end: after it
+    while (at < old_size && (order = key_order(entries_[at].first, key)) < 0) ++at;
+    if (at < old_size && order == 0)
       entries_[at].second += v * factor;
     else
       ++fresh;
@@ -70,7 +85,7 @@ GroupTotals GroupTotals::decode(ByteReader& in) {
   groups.entries_.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string_view key = in.str();
-    if (!groups.entries_.empty() && !(groups.entries_.back().first < key))
+    if (!groups.entries_.empty() && key_order(groups.entries_.back().first, key) >= 0)
       throw CorruptionError("group keys of a stored state are not in ascending order");
     // The key built in place (a pair of a built string would move it once more).
     const double total = in.f64();

@@ -28,20 +28,20 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 // The state of each planned window of a signal, by plan, each folded by fold_window() from
-// one decoding of the signal's tiles and one folding of each hour of raw events. `found` holds the
-// leading runs found before reading, by plan (empty: none looked up).
+// one decoding of the signal's tiles and one merging of each piece the windows share. `found` holds
+// the leading runs found before reading, by plan (empty: none looked up).
 std::vector<std::unique_ptr<State>> fold_signal(
     const Signal& signal, const std::vector<WindowPlan>& plans,
     const std::vector<StoredTile>& stored, const std::vector<MaterializedEvent>& events,
     const SpanLookup& runs, const std::vector<std::shared_ptr<const CachedRun>>& found) {
   DecodedTiles tiles(signal.aggregator(), stored);
-  RawHourStates raw_hours(signal);
+  SharedPieces shared(signal);
   std::vector<std::unique_ptr<State>> states;
   states.reserve(plans.size());
   for (std::size_t p = 0; p < plans.size(); ++p) {
     const CachedRun* leading = p < found.size() ? found[p].get() : nullptr;
     states.push_back(
-        fold_window(signal, plans[p], tiles, events, nullptr, &runs, leading, &raw_hours));
+        fold_window(signal, plans[p], tiles, events, nullptr, &runs, leading, &shared));
   }
   return states;
 }

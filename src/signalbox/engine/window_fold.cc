@@ -60,12 +60,17 @@ std::unique_ptr<State> fold_raw(const Signal& signal, TimeMs from, TimeMs to,
 
 }  // namespace
 
-const State* RawHourStates::get(TimeMs from, TimeMs to,
-                                const std::vector<MaterializedEvent>& events) {
-  for (const Hour& hour : hours_)
-    if (hour.from == from && hour.to == to) return hour.state.get();
-  hours_.push_back({from, to, fold_raw(signal_, from, to, events, nullptr)});
-  return hours_.back().state.get();
+const SharedPieces::Kept* SharedPieces::find(CoverPiece::Kind kind, TimeMs from, TimeMs to) const {
+  for (const Kept& kept : kept_)
+    if (kept.kind == kind && kept.from == from && kept.to == to) return &kept;
+  return nullptr;
+}
+
+const State* SharedPieces::raw_hour(TimeMs from, TimeMs to,
+                                    const std::vector<MaterializedEvent>& events) {
+  if (const Kept* kept = find(CoverPiece::Kind::kRaw, from, to)) return kept->state.get();
+  kept_.push_back({CoverPiece::Kind::kRaw, from, to, fold_raw(signal_, from, to, events, nullptr)});
+  return kept_.back().state.get();
 }
 
 namespace {
@@ -200,7 +205,7 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
 // tile pieces the compiler then keeps inline.
 [[gnu::noinline]] void merge_raw_piece(const Signal& signal, const CoverPiece& piece,
                                        const std::vector<MaterializedEvent>& events, State& state,
-                                       FoldObserver* observer, RawHourStates* raw_hours) {
+                                       FoldObserver* observer, SharedPieces* shared) {
   const Aggregator& aggregator = signal.aggregator();
   auto by_ts = [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; };
   for (auto it = std::lower_bound(events.begin(), events.end(), piece.from, by_ts);
@@ -208,8 +213,9 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
     const TimeMs hour = floor_hour(it->event.ts);
     const TimeMs from = std::max(piece.from, hour);
     const TimeMs to = std::min(piece.to, hour + kHourMs - 1);
-    if (raw_hours) {
-      if (const State* folded = raw_hours->get(from, to, events)) aggregator.merge(state, *folded);
+    if (shared) {
+      if (const State* folded = shared->raw_hour(from, to, events))
+        aggregator.merge(state, *folded);
     } else if (std::unique_ptr<State> folded = fold_raw(signal, from, to, events, observer)) {
       aggregator.merge(state, *folded);
     }
@@ -223,7 +229,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,
                                    FoldObserver* observer, const SpanLookup* runs,
-                                   const CachedRun* leading_found, RawHourStates* raw_hours) {
+                                   const CachedRun* leading_found, SharedPieces* shared) {
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
   // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
@@ -253,17 +259,37 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
   for (const CoverPiece& piece : plan.pieces) {
     if (&piece == days) continue;
     if (piece.kind == CoverPiece::Kind::kTiles) {
+      // One tile or none (most pieces of a light user) merged directly; two or more into the
+      // piece's own state (a cached run when it is one), which the windows sharing it merge.
+      const std::size_t first = tiles.first_at(piece.tile, piece.from);
+      auto in_piece = [&](std::size_t i) {
+        return i < tiles.size() && tiles.tile(i).kind == piece.tile &&
+               tiles.tile(i).start < piece.to;
+      };
+      if (!in_piece(first)) continue;
+      if (!in_piece(first + 1)) {
+        merge_tile(aggregator, *state, tiles, first, observer);
+        continue;
+      }
       auto of_piece = [&](auto&& fn) { for_each_tile(piece, tiles, fn); };
-      if (std::unique_ptr<State> run = cached_run(of_piece, tiles.bytes_of(piece.tile)))
-        aggregator.merge(*state, *run);
-      else
-        of_piece([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
+      auto merged_piece = [&]() -> std::unique_ptr<State> {
+        if (std::unique_ptr<State> run = cached_run(of_piece, tiles.bytes_of(piece.tile)))
+          return run;
+        std::unique_ptr<State> own = aggregator.make_state();
+        of_piece([&](std::size_t i) { merge_tile(aggregator, *own, tiles, i, observer); });
+        return own;
+      };
+      if (shared) {
+        aggregator.merge(*state, *shared->tiles(piece, merged_piece));
+      } else {
+        aggregator.merge(*state, *merged_piece());
+      }
       continue;
     }
     // Most raw pieces of a light user's windows hold no event: no call for those.
     if (!events.empty() && events.back().event.ts >= piece.from &&
         events.front().event.ts <= piece.to)
-      merge_raw_piece(signal, piece, events, *state, observer, raw_hours);
+      merge_raw_piece(signal, piece, events, *state, observer, shared);
   }
   return state;
 }

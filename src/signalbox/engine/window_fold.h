@@ -36,25 +36,38 @@ class DecodedTiles {
   std::size_t bytes_of_[3] = {0, 0, 0};  // by TileKind
 };
 
-// The raw events of one signal folded a clock hour at a time, each hour's events into a state
-// of their own (see fold_window), kept so that the windows of a query that share an hour fold it
-// once: every window of a query ends in the same partial hour, which for an active user holds
-// most of the raw events the query reads. Not thread-safe; lives for one signal of one query.
-class RawHourStates {
+// The pieces of one signal's windows that fold into a state of their own (see fold_window),
+// kept so that the windows of a query that share a piece fold it once: every window of a query
+// ends in the same partial hour, which for an active user holds most of the raw events the query
+// reads, and every window of a day or more in the same hours of the current day. Not
+// thread-safe; lives for one signal of one query.
+class SharedPieces {
  public:
-  explicit RawHourStates(const Signal& signal) : signal_(signal) {}
+  explicit SharedPieces(const Signal& signal) : signal_(signal) {}
   // The state of the events of `events` (ascending by ts) with from <= ts <= to, a range
   // within one clock hour, that the signal weighs; null when it weighs none of them.
-  const State* get(TimeMs from, TimeMs to, const std::vector<MaterializedEvent>& events);
+  const State* raw_hour(TimeMs from, TimeMs to, const std::vector<MaterializedEvent>& events);
+  // The state `merge()` returns for tile piece `piece`, called the first time the piece is
+  // asked for.
+  template <typename Merge>
+  const State* tiles(const CoverPiece& piece, Merge&& merge) {
+    if (const Kept* kept = find(CoverPiece::Kind::kTiles, piece.from, piece.to))
+      return kept->state.get();
+    kept_.push_back({CoverPiece::Kind::kTiles, piece.from, piece.to, merge()});
+    return kept_.back().state.get();
+  }
 
  private:
-  struct Hour {
+  struct Kept {
+    CoverPiece::Kind kind;
     TimeMs from;
     TimeMs to;
     std::unique_ptr<State> state;
   };
+  const Kept* find(CoverPiece::Kind kind, TimeMs from, TimeMs to) const;
+
   const Signal& signal_;
-  std::vector<Hour> hours_;  // a few per query: looked up one by one
+  std::vector<Kept> kept_;  // a few per query: looked up one by one
 };
 
 // Told of every part a window is folded from, in the order folded: what explain lists.
@@ -74,16 +87,17 @@ class FoldObserver {
 // so that an answer is the same whether its run was cached or not (and explain, which never
 // uses the cache, gives the same value). So is each later run of hour tiles (a window's
 // partial days) that large: merged into a state of its own, encoded and decoded, then merged
-// onto the window's state.
+// onto the window's state; a smaller run of two tiles or more is merged into a state of its own
+// too (not encoded), which the windows sharing it merge; a single tile is merged directly.
 inline constexpr std::size_t kMinCachedRun = 4;
 inline constexpr std::size_t kMinCachedRunBytes = 2048;
 
 // The state of one planned window: its leading run (above), then every other piece in plan
 // order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece
 // (`events` ascending by ts, holding at least every event of the plan's raw pieces): those of
-// each clock hour the piece spans folded into a state of their own and merged, the same
-// arithmetic whether `raw_hours` gives that state or it is folded here (explain, telling
-// `observer` of each event, passes none). A run
+// each clock hour the piece spans folded into a state of their own and merged. A piece's own
+// state is the same arithmetic whether `shared` gives it or it is made here (explain, telling
+// `observer` of each tile and event, passes none). A run
 // found in `runs`' cache is not merged again (and `observer` is then not told of its tiles:
 // explain passes no cache). The one evaluation of a window: queries and explain both answer
 // through it. `observer` and `runs` may be null.
@@ -99,6 +113,6 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    const std::vector<MaterializedEvent>& events,
                                    FoldObserver* observer, const SpanLookup* runs = nullptr,
                                    const CachedRun* leading_found = nullptr,
-                                   RawHourStates* raw_hours = nullptr);
+                                   SharedPieces* shared = nullptr);
 
 }  // namespace signalbox

@@ -1,7 +1,8 @@
-// fold_window's raw pieces, folded a clock hour at a time: every window gets exactly the events
-// of its range, each in one state, whether the hours' states are shared between the windows of a
-// query (RawHourStates) or folded for each window (explain, which is told of every event); and
-// shared, each hour is folded once however many windows span it.
+// fold_window's raw pieces, folded a clock hour at a time, and its runs of hour tiles: every
+// window gets exactly the events and tiles of its range, in one state, whether the pieces'
+// states are shared between the windows of a query (SharedPieces) or made for each window
+// (explain, which is told of every tile and event); and shared, each hour of raw events and
+// each run of tiles is folded once however many windows hold it.
 
 #include <gtest/gtest.h>
 
@@ -18,11 +19,12 @@
 
 namespace signalbox {
 // Named, since the test sources of a target are compiled as one unit.
-namespace raw_hours_test {
+namespace shared_pieces_test {
 namespace {
 
-// Every fold of the aggregator below, counted.
+// Every fold and every merge of the aggregator below, counted.
 std::size_t folds = 0;
+std::size_t merges = 0;
 
 // Keeps the timestamps it folds: what a window was made of.
 class FoldedTimes final : public AggregatorOf<std::vector<TimeMs>> {
@@ -32,6 +34,7 @@ class FoldedTimes final : public AggregatorOf<std::vector<TimeMs>> {
     s.push_back(e.event.ts);
   }
   void merge(std::vector<TimeMs>& into, const std::vector<TimeMs>& from) const override {
+    ++merges;
     into.insert(into.end(), from.begin(), from.end());
   }
   Value result(const std::vector<TimeMs>& s, TimeMs) const override {
@@ -66,12 +69,13 @@ Signal folded_times_signal() {
   return Signal(c, FeatureNames());
 }
 
-// Tells of each event folded, in order.
+// Tells of each tile merged and each event folded, in order.
 class SeenEvents final : public FoldObserver {
  public:
-  void on_tile(const StoredTile&, const State&) override {}
+  void on_tile(const StoredTile& tile, const State&) override { tiles.push_back(tile.start); }
   void on_event(const MaterializedEvent& e, double) override { seen.push_back(e.event.ts); }
   std::vector<TimeMs> seen;
+  std::vector<TimeMs> tiles;
 };
 
 TEST(RawHours, EveryWindowFoldsExactlyItsEventsAndEachSharedHourIsFoldedOnce) {
@@ -129,7 +133,7 @@ TEST(RawHours, EveryWindowFoldsExactlyItsEventsAndEachSharedHourIsFoldedOnce) {
 
     folds = 0;
     DecodedTiles tiles(signal.aggregator(), no_tiles);
-    RawHourStates shared(signal);
+    SharedPieces shared(signal);
     for (const WindowPlan& plan : plans) {
       const CoverPiece& piece = plan.pieces[0];
       const Value want = as_value(expected(piece.from, piece.to));
@@ -166,6 +170,104 @@ TEST(RawHours, EveryWindowFoldsExactlyItsEventsAndEachSharedHourIsFoldedOnce) {
   }
 }
 
+TEST(SharedPieces, EveryWindowMergesExactlyItsHourTilesAndEachSharedRunOnce) {
+  const Signal signal = folded_times_signal();
+  const Aggregator& aggregator = signal.aggregator();
+  const std::vector<MaterializedEvent> no_events;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    const TimeMs day = floor_day(1'767'225'588'737) - static_cast<TimeMs>(rng() % 5) * kDayMs;
+    // Hour tiles of one day, some hours without one; each holds its hour's start, once per
+    // event, as a tile of the aggregator holds what it folded.
+    std::vector<std::string> bytes;
+    std::vector<TimeMs> starts;
+    for (TimeMs h = 0; h < 24; ++h) {
+      if (rng() % 3 == 0) continue;
+      const TimeMs start = day + h * kHourMs;
+      std::unique_ptr<State> tile = aggregator.make_state();
+      const std::size_t events = 1 + rng() % 3;
+      MaterializedEvent e;
+      e.event.ts = start;
+      e.event.action = "view";
+      for (std::size_t i = 0; i < events; ++i) aggregator.fold(*tile, e, 1);
+      bytes.emplace_back();
+      aggregator.encode(*tile, bytes.back());
+      starts.push_back(start);
+    }
+    std::vector<StoredTile> stored;
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+      StoredTile t;
+      t.kind = TileKind::kHour;
+      t.start = starts[i];
+      t.state = bytes[i];
+      stored.push_back(t);
+    }
+    // Windows of one hour-tile piece each, all ending at the same hour (as every window of a
+    // query of a day or more ends in the current day's hours), some starting at the same one.
+    const TimeMs end = day + static_cast<TimeMs>(1 + rng() % 24) * kHourMs;
+    std::vector<CoverPiece> pieces;
+    for (int w = 0; w < 5; ++w) {
+      const TimeMs from = w < 2 ? day : day + static_cast<TimeMs>(rng() % 24) * kHourMs;
+      if (from < end) pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, from, end});
+    }
+    auto tiles_in = [&](const CoverPiece& piece) {
+      std::vector<TimeMs> out;
+      for (TimeMs start : starts)
+        if (start >= piece.from && start < piece.to) out.push_back(start);
+      return out;
+    };
+    auto expected = [&](const CoverPiece& piece) {
+      Value::Array out;
+      for (std::size_t i = 0; i < starts.size(); ++i) {
+        if (starts[i] < piece.from || starts[i] >= piece.to) continue;
+        std::unique_ptr<State> tile = aggregator.decode(bytes[i]);
+        const Value times = aggregator.result(*tile, 0);
+        for (const Value& t : times.array()) out.push_back(t);
+      }
+      return Value(std::move(out));
+    };
+
+    DecodedTiles tiles(aggregator, stored);
+    SharedPieces shared(signal);
+    merges = 0;
+    std::size_t alone_merges = 0;
+    for (const CoverPiece& piece : pieces) {
+      WindowPlan plan;
+      plan.label = std::to_string(piece.from);
+      plan.pieces = {piece};
+      std::unique_ptr<State> state =
+          fold_window(signal, plan, tiles, no_events, nullptr, nullptr, nullptr, &shared);
+      ASSERT_EQ(aggregator.result(*state, 0), expected(piece))
+          << "seed " << seed << ", window from " << plan.label;
+
+      SeenEvents seen;
+      const std::size_t before = merges;
+      std::unique_ptr<State> alone = fold_window(signal, plan, tiles, no_events, &seen);
+      alone_merges += merges - before;
+      std::string shared_bytes;
+      std::string alone_bytes;
+      aggregator.encode(*state, shared_bytes);
+      aggregator.encode(*alone, alone_bytes);
+      EXPECT_EQ(alone_bytes, shared_bytes) << "seed " << seed << ", window from " << plan.label;
+      EXPECT_EQ(seen.tiles, tiles_in(piece)) << "seed " << seed << ", window from " << plan.label;
+    }
+    // Shared, the tiles of a piece of two or more are merged once into its own state, and that
+    // state once into each window that has the piece; one tile is merged straight in.
+    std::set<std::pair<TimeMs, TimeMs>> distinct;
+    std::size_t want = 0;
+    for (const CoverPiece& piece : pieces) {
+      const std::size_t n = tiles_in(piece).size();
+      if (n < 2) {
+        want += n;
+        continue;
+      }
+      want += 1;
+      if (distinct.emplace(piece.from, piece.to).second) want += n;
+    }
+    EXPECT_EQ(merges - alone_merges, want) << "seed " << seed;
+  }
+}
+
 }  // namespace
-}  // namespace raw_hours_test
+}  // namespace shared_pieces_test
 }  // namespace signalbox

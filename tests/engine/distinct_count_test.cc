@@ -1,7 +1,7 @@
 // distinct_count's exact sets against a plain reference: tiles of very different sizes merged
 // in any order (a few values into many, as an hour tile onto a window's days, and sets of like
 // size), through the stored bytes or not, count every distinct value once and store the same
-// bytes as one state that folded every event.
+// bytes as one state that folded every event. And a sketch's bytes checked when decoded.
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "signalbox/aggregate/aggregator.h"
+#include "signalbox/aggregate/hyperloglog.h"
 #include "signalbox/aggregate/signal.h"
+#include "signalbox/common/error.h"
 
 namespace signalbox {
 // Named, since the test sources of a target are compiled as one unit.
@@ -90,6 +92,21 @@ TEST(DistinctCount, TilesOfAnySizesMergedInAnyOrderCountEachValueOnce) {
         << "seed " << seed;
     ASSERT_EQ(encode(agg, *total), encode(agg, *folded_all)) << "seed " << seed;
   }
+}
+
+TEST(DistinctCount, ASketchStateOfTheWrongSizeOrRankIsRefused) {
+  const Signal signal = distinct_signal();
+  const Aggregator& agg = signal.aggregator();
+  std::unique_ptr<State> state = agg.make_state();
+  for (int i = 0; i < 2000; ++i) agg.fold(*state, event({"pin-" + std::to_string(i)}), 1);
+  const std::string bytes = encode(agg, *state);
+  ASSERT_EQ(bytes.size(), 1 + HyperLogLog::kRegisters);  // past 1 000 values: the sketch
+  EXPECT_EQ(encode(agg, *agg.decode(bytes)), bytes);
+  EXPECT_THROW(agg.decode(bytes.substr(0, bytes.size() - 1)), CorruptionError);
+  EXPECT_THROW(agg.decode(bytes + '\x01'), CorruptionError);
+  std::string past = bytes;
+  past[100] = static_cast<char>(HyperLogLog::kMaxRank + 1);
+  EXPECT_THROW(agg.decode(past), CorruptionError);
 }
 
 }  // namespace

@@ -1,18 +1,18 @@
 // distinct_count's sketch on its own: within the SPEC's 2 % of the true count past the exact
 // regime, however the values are split into sketches and merged, through its bytes or not;
-// and bytes that no sketch writes refused, by the sketch and by distinct_count's decode.
+// and bytes that no sketch writes refused (distinct_count's decode: distinct_count_test.cc).
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "signalbox/aggregate/hyperloglog.h"
-#include "signalbox/aggregate/signal.h"
-#include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
 
 namespace signalbox {
@@ -99,41 +99,6 @@ TEST(HyperLogLog, RegistersNoSketchHoldsAreRefused) {
   EXPECT_FALSE(HyperLogLog::from_registers(past).has_value());
   past[12345] = static_cast<char>(0xff);
   EXPECT_FALSE(HyperLogLog::from_registers(past).has_value());
-}
-
-Signal distinct_signal() {
-  SignalConfig c;
-  c.name = "distinct";
-  c.aggregator = "distinct_count";
-  c.value = "item";
-  c.where = {"cfg.yaml", 2, "signals[0]"};
-  return Signal(c, FeatureNames({"item"}));
-}
-
-TEST(HyperLogLog, DistinctCountRefusesASketchStateOfTheWrongSizeOrRank) {
-  const Signal signal = distinct_signal();
-  const Aggregator& agg = signal.aggregator();
-  std::unique_ptr<State> state = agg.make_state();
-  for (int i = 0; i < 2000; ++i) {
-    MaterializedEvent e;
-    e.event.user_id = 1;
-    e.event.ts = 1;
-    e.event.action = "view";
-    e.event.event_id = "e";
-    e.features.emplace_back(std::vector<std::string>{"pin-" + std::to_string(i)});
-    agg.fold(*state, e, 1);
-  }
-  std::string bytes;
-  agg.encode(*state, bytes);
-  ASSERT_EQ(bytes.size(), 1 + HyperLogLog::kRegisters);  // past 1 000 values: the sketch
-  std::string again;
-  agg.encode(*agg.decode(bytes), again);
-  EXPECT_EQ(again, bytes);
-  EXPECT_THROW(agg.decode(bytes.substr(0, bytes.size() - 1)), CorruptionError);
-  EXPECT_THROW(agg.decode(bytes + '\x01'), CorruptionError);
-  std::string past = bytes;
-  past[100] = static_cast<char>(HyperLogLog::kMaxRank + 1);
-  EXPECT_THROW(agg.decode(past), CorruptionError);
 }
 
 }  // namespace

@@ -154,6 +154,12 @@ TEST(RawHours, EveryWindowFoldsExactlyItsEventsAndEachSharedHourIsFoldedOnce) {
       EXPECT_EQ(alone_bytes, shared_bytes) << "seed " << seed << ", window from " << plan.label;
       EXPECT_EQ(seen.seen, expected(piece.from, piece.to))
           << "seed " << seed << ", window from " << plan.label;
+      // An observer is told of every event even where kept states could answer.
+      SeenEvents seen_with_kept;
+      fold_window(signal, plan, tiles, events, &seen_with_kept, nullptr, nullptr, &shared);
+      folds = before;
+      EXPECT_EQ(seen_with_kept.seen, expected(piece.from, piece.to))
+          << "seed " << seed << ", window from " << plan.label;
     }
     // Shared, each part of a clock hour some window spans is folded once, however many
     // windows span the same part: the current hour up to as_of (every window's), the whole

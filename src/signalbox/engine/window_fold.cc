@@ -213,7 +213,7 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
     const TimeMs hour = floor_hour(it->event.ts);
     const TimeMs from = std::max(piece.from, hour);
     const TimeMs to = std::min(piece.to, hour + kHourMs - 1);
-    if (shared) {
+    if (shared && !observer) {
       if (const State* folded = shared->raw_hour(from, to, events))
         aggregator.merge(state, *folded);
     } else if (std::unique_ptr<State> folded = fold_raw(signal, from, to, events, observer)) {
@@ -279,7 +279,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
         of_piece([&](std::size_t i) { merge_tile(aggregator, *own, tiles, i, observer); });
         return own;
       };
-      if (shared) {
+      if (shared && !observer) {
         aggregator.merge(*state, *shared->tiles(piece, merged_piece));
       } else {
         aggregator.merge(*state, *merged_piece());

@@ -96,8 +96,8 @@ inline constexpr std::size_t kMinCachedRunBytes = 2048;
 // order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece
 // (`events` ascending by ts, holding at least every event of the plan's raw pieces): those of
 // each clock hour the piece spans folded into a state of their own and merged. A piece's own
-// state is the same arithmetic whether `shared` gives it or it is made here (explain, telling
-// `observer` of each tile and event, passes none). A run
+// state is the same arithmetic whether `shared` gives it or it is made here (`shared` is not
+// used when there is an `observer`, which must be told of each tile and event). A run
 // found in `runs`' cache is not merged again (and `observer` is then not told of its tiles:
 // explain passes no cache). The one evaluation of a window: queries and explain both answer
 // through it. `observer` and `runs` may be null.

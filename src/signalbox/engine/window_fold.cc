@@ -60,16 +60,20 @@ std::unique_ptr<State> fold_raw(const Signal& signal, TimeMs from, TimeMs to,
 
 }  // namespace
 
-const SharedPieces::Kept* SharedPieces::find(CoverPiece::Kind kind, TimeMs from, TimeMs to) const {
-  for (const Kept& kept : kept_)
-    if (kept.kind == kind && kept.from == from && kept.to == to) return &kept;
+const SharedPieces::Kept* SharedPieces::find(const CoverPiece& piece) const {
+  for (const Kept& kept : kept_) {
+    const CoverPiece& k = kept.piece;
+    if (k.kind == piece.kind && k.tile == piece.tile && k.from == piece.from && k.to == piece.to)
+      return &kept;
+  }
   return nullptr;
 }
 
 const State* SharedPieces::raw_hour(TimeMs from, TimeMs to,
                                     const std::vector<MaterializedEvent>& events) {
-  if (const Kept* kept = find(CoverPiece::Kind::kRaw, from, to)) return kept->state.get();
-  kept_.push_back({CoverPiece::Kind::kRaw, from, to, fold_raw(signal_, from, to, events, nullptr)});
+  const CoverPiece key{CoverPiece::Kind::kRaw, TileKind::kHour, from, to};
+  if (const Kept* kept = find(key)) return kept->state.get();
+  kept_.push_back({key, fold_raw(signal_, from, to, events, nullptr)});
   return kept_.back().state.get();
 }
 

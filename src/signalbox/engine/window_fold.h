@@ -51,20 +51,18 @@ class SharedPieces {
   // asked for.
   template <typename Merge>
   const State* tiles(const CoverPiece& piece, Merge&& merge) {
-    if (const Kept* kept = find(CoverPiece::Kind::kTiles, piece.from, piece.to))
-      return kept->state.get();
-    kept_.push_back({CoverPiece::Kind::kTiles, piece.from, piece.to, merge()});
+    const CoverPiece key{CoverPiece::Kind::kTiles, piece.tile, piece.from, piece.to};
+    if (const Kept* kept = find(key)) return kept->state.get();
+    kept_.push_back({key, merge()});
     return kept_.back().state.get();
   }
 
  private:
   struct Kept {
-    CoverPiece::Kind kind;
-    TimeMs from;
-    TimeMs to;
+    CoverPiece piece;  // a raw piece is of one clock hour
     std::unique_ptr<State> state;
   };
-  const Kept* find(CoverPiece::Kind kind, TimeMs from, TimeMs to) const;
+  const Kept* find(const CoverPiece& piece) const;
 
   const Signal& signal_;
   std::vector<Kept> kept_;  // a few per query: looked up one by one

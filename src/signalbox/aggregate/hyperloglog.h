@@ -22,8 +22,8 @@ class HyperLogLog {
 
   HyperLogLog() : registers_(kRegisters, 0) {}
 
-  // The sketch whose registers are `bytes` (kRegisters of them, one byte each, as
-  // registers() holds them); nullopt when there are not kRegisters bytes or one is past
+  // The sketch whose registers are `bytes` (kRegisters of them, as register_bytes() gives
+  // them); nullopt when there are not kRegisters bytes or one is past
   // kMaxRank, which no sketch holds.
   static std::optional<HyperLogLog> from_registers(std::string_view bytes);
 
@@ -32,8 +32,7 @@ class HyperLogLog {
   void merge(const HyperLogLog& other);
   double estimate() const;
 
-  const std::vector<std::uint8_t>& registers() const { return registers_; }
-  // The registers as bytes, what from_registers() takes back.
+  // The registers as bytes, one each, what from_registers() takes back.
   std::string_view register_bytes() const {
     return {reinterpret_cast<const char*>(registers_.data()), registers_.size()};
   }

@@ -38,6 +38,9 @@ const State& DecodedTiles::state(std::size_t i) {
 
 namespace {
 
+// For std::lower_bound over events ascending by ts.
+bool ts_before(const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; }
+
 // The events of `events` (ascending by ts) with from <= ts <= to that `signal` weighs, folded
 // into a state of their own, `observer` told of each; null when it weighs none.
 std::unique_ptr<State> fold_raw(const Signal& signal, TimeMs from, TimeMs to,
@@ -45,10 +48,8 @@ std::unique_ptr<State> fold_raw(const Signal& signal, TimeMs from, TimeMs to,
                                 FoldObserver* observer) {
   const Aggregator& aggregator = signal.aggregator();
   std::unique_ptr<State> state;
-  auto first =
-      std::lower_bound(events.begin(), events.end(), from,
-                       [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; });
-  for (auto it = first; it != events.end() && it->event.ts <= to; ++it) {
+  for (auto it = std::lower_bound(events.begin(), events.end(), from, ts_before);
+       it != events.end() && it->event.ts <= to; ++it) {
     std::optional<double> weight = signal.weight(*it);
     if (!weight) continue;
     if (!state) state = aggregator.make_state();
@@ -86,15 +87,17 @@ void merge_tile(const Aggregator& aggregator, State& into, DecodedTiles& tiles, 
   if (observer) observer->on_tile(tiles.tile(i), state);
 }
 
+// Whether tile `i`, at or after the first tile of tile piece `piece` (DecodedTiles::first_at),
+// is still one the piece covers.
+bool covers(const CoverPiece& piece, const DecodedTiles& tiles, std::size_t i) {
+  return i < tiles.size() && tiles.tile(i).kind == piece.tile && tiles.tile(i).start < piece.to;
+}
+
 // Calls `fn` with the index of each tile `piece` (a tile piece) covers, in the order stored
 // (by start).
 template <typename Fn>
 void for_each_tile(const CoverPiece& piece, const DecodedTiles& tiles, Fn&& fn) {
-  for (std::size_t i = tiles.first_at(piece.tile, piece.from); i < tiles.size(); ++i) {
-    const StoredTile& t = tiles.tile(i);
-    if (t.kind != piece.tile || t.start >= piece.to) break;
-    fn(i);
-  }
+  for (std::size_t i = tiles.first_at(piece.tile, piece.from); covers(piece, tiles, i); ++i) fn(i);
 }
 
 // Calls `fn` with the index of each tile of the window's leading run, in the order merged:
@@ -211,8 +214,7 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
                                        const std::vector<MaterializedEvent>& events, State& state,
                                        FoldObserver* observer, SharedPieces* shared) {
   const Aggregator& aggregator = signal.aggregator();
-  auto by_ts = [](const MaterializedEvent& e, TimeMs t) { return e.event.ts < t; };
-  for (auto it = std::lower_bound(events.begin(), events.end(), piece.from, by_ts);
+  for (auto it = std::lower_bound(events.begin(), events.end(), piece.from, ts_before);
        it != events.end() && it->event.ts <= piece.to;) {
     const TimeMs hour = floor_hour(it->event.ts);
     const TimeMs from = std::max(piece.from, hour);
@@ -223,7 +225,7 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
     } else if (std::unique_ptr<State> folded = fold_raw(signal, from, to, events, observer)) {
       aggregator.merge(state, *folded);
     }
-    it = std::lower_bound(it, events.end(), to + 1, by_ts);
+    it = std::lower_bound(it, events.end(), to + 1, ts_before);
   }
 }
 
@@ -266,12 +268,8 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
       // One tile or none (most pieces of a light user) merged directly; two or more into the
       // piece's own state (a cached run when it is one), which the windows sharing it merge.
       const std::size_t first = tiles.first_at(piece.tile, piece.from);
-      auto in_piece = [&](std::size_t i) {
-        return i < tiles.size() && tiles.tile(i).kind == piece.tile &&
-               tiles.tile(i).start < piece.to;
-      };
-      if (!in_piece(first)) continue;
-      if (!in_piece(first + 1)) {
+      if (!covers(piece, tiles, first)) continue;
+      if (!covers(piece, tiles, first + 1)) {
         merge_tile(aggregator, *state, tiles, first, observer);
         continue;
       }

@@ -169,6 +169,8 @@ TEST_F(CliTest, BadEventsAreReportedAndTheRestIsKept) {
 
 // explain takes the 7-day count apart: two saves in day tiles (Dec 29 and Dec 30) and two in
 // the last partial hour as raw events; the click and the save 20 days back are not in it.
+// Another user's event moves stream time past the as_of asked for; as of stream time, the
+// last hour is that hour's tile.
 TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
   std::string config = config_path();
   write("events.ndjson",
@@ -185,7 +187,9 @@ TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
         "{\"user_id\": 7, \"ts\": 1767225000000, \"action\": \"click\", \"item_id\": \"p2\", "
         "\"event_id\": \"e6\"}\n"
         "{\"user_id\": 7, \"ts\": 1767225300000, \"action\": \"save\", \"item_id\": \"p1\", "
-        "\"event_id\": \"e7\"}\n");
+        "\"event_id\": \"e7\"}\n"
+        "{\"user_id\": 8, \"ts\": 1767225570000, \"action\": \"save\", \"item_id\": \"p1\", "
+        "\"event_id\": \"e8\"}\n");
   RunResult replay =
       cli(fmt::format("replay -q --config {} {}", config, (dir_ / "events.ndjson").string()));
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
@@ -216,6 +220,19 @@ TEST_F(CliTest, ExplainListsTheTilesAndRawEventsOfAValue) {
   RunResult ms = cli(fmt::format(
       "explain --config {} --user 7 --signal saves --window 7d --as-of 1767225480000", config));
   EXPECT_EQ(ms.out, iso.out) << "ISO 8601 and epoch milliseconds are the same instant";
+
+  // As of stream time (e8's), no stored event lies after as_of: the query reads the last
+  // hour's tile, and explain lists what it read.
+  RunResult head = cli(fmt::format(
+      "explain --config {} --user 7 --signal saves --window 7d --as-of 1767225570000", config));
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_NE(head.out.find(R"("value":4,"tiles":[{"kind":"day","from":1766966400000,)"),
+            std::string::npos)
+      << head.out;
+  EXPECT_NE(head.out.find(R"({"kind":"hour","from":1767222000000,"to":1767225599999,"value":2}],)"
+                          R"("events":[],"events_total":0,"truncated":0}]})"),
+            std::string::npos)
+      << head.out;
 
   RunResult bounded = cli(fmt::format(
       "explain --config {} --user 7 --signal recent_pins --as-of 1767225480000 --max-events 1",

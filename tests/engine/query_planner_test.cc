@@ -14,6 +14,8 @@ namespace {
 
 constexpr TimeMs kT = 1704067200000 + 13 * kHourMs + 17 * kMinuteMs + 5 * kSecondMs;  // mid-day
 constexpr TimeMs kRetention = 3 * kDayMs;
+// Every state's tiles hold all of history (no state added since the first event).
+constexpr TimeMs kCompleteFromTheStart = 0;
 
 WindowConfig window(const char* text, TimeMs length) { return WindowConfig{text, length}; }
 
@@ -68,7 +70,7 @@ TEST(QueryPlanner, EachWindowIsCoveredExactlyOnceByTilesAndRawEnds) {
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
   SignalRequest r = windowed({window("1h", kHourMs), window("1d", kDayMs), window("3d", kRetention),
                               window("10d", 10 * kDayMs), window("40d", 40 * kDayMs)});
-  std::vector<WindowPlan> plans = plan_signal(r, kT, s, std::nullopt);
+  std::vector<WindowPlan> plans = plan_signal(r, kT, s, std::nullopt, kCompleteFromTheStart);
   ASSERT_EQ(plans.size(), 5u);
   for (std::size_t i = 0; i < plans.size(); ++i) {
     EXPECT_EQ(plans[i].label, r.windows[i].text);
@@ -88,8 +90,8 @@ TEST(QueryPlanner, EachWindowIsCoveredExactlyOnceByTilesAndRawEnds) {
 
 TEST(QueryPlanner, OnlyTheWindowsAskedForArePlanned) {
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
-  std::vector<WindowPlan> plans =
-      plan_signal(windowed({window("10d", 10 * kDayMs)}), kT, s, std::nullopt);
+  std::vector<WindowPlan> plans = plan_signal(windowed({window("10d", 10 * kDayMs)}), kT, s,
+                                              std::nullopt, kCompleteFromTheStart);
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_EQ(plans[0].label, "10d");
   EXPECT_EQ(tiles_needed_from(windowed({window("10d", 10 * kDayMs)}), kT, kRetention),
@@ -105,7 +107,7 @@ TEST(QueryPlanner, AnAsOfTheOnlineStateNoLongerHoldsIsRefusedNamingSignalAndWind
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
   SignalRequest r = windowed({window("1h", kHourMs)});
   try {
-    plan_signal(r, kT - 5 * kDayMs, s, std::nullopt);
+    plan_signal(r, kT - 5 * kDayMs, s, std::nullopt, kCompleteFromTheStart);
     FAIL() << "expected a QueryError";
   } catch (const QueryError& e) {
     std::string m = e.what();
@@ -116,9 +118,9 @@ TEST(QueryPlanner, AnAsOfTheOnlineStateNoLongerHoldsIsRefusedNamingSignalAndWind
   // A long window is answered from day tiles as long as its state keeps them: for the
   // longest window of any signal sharing the state, behind the raw horizon.
   EXPECT_NO_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 40 * kDayMs), kT - 2 * kDayMs,
-                              s, std::nullopt));
+                              s, std::nullopt, kCompleteFromTheStart));
   EXPECT_THROW(plan_signal(windowed({window("40d", 40 * kDayMs)}, 10 * kDayMs), kT - 2 * kDayMs, s,
-                           std::nullopt),
+                           std::nullopt, kCompleteFromTheStart),
                QueryError);
 }
 
@@ -127,19 +129,19 @@ TEST(QueryPlanner, ASignalWithoutWindowsStartsFromItsBase) {
   SignalRequest r;
   r.name = "affinity";
   const TimeMs base_through = floor_day(kT - 10 * kDayMs) - 1;
-  std::vector<WindowPlan> plans = plan_signal(r, kT, s, base_through);
+  std::vector<WindowPlan> plans = plan_signal(r, kT, s, base_through, kCompleteFromTheStart);
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_TRUE(plans[0].base);
   EXPECT_EQ(plans[0].base_through, base_through);
   EXPECT_EQ(plans[0].label, "");
   expect_exact_cover(plans[0], base_through + 1, kT);
   // Without a base tile, from the beginning of time.
-  std::vector<WindowPlan> fresh = plan_signal(r, kT, s, std::nullopt);
+  std::vector<WindowPlan> fresh = plan_signal(r, kT, s, std::nullopt, kCompleteFromTheStart);
   EXPECT_FALSE(fresh[0].base);
   EXPECT_EQ(fresh[0].pieces.front().from, kBeginningOfTime);
   // Before the base: only its sum is kept.
   try {
-    plan_signal(r, base_through - kDayMs, s, base_through);
+    plan_signal(r, base_through - kDayMs, s, base_through, kCompleteFromTheStart);
     FAIL() << "expected a QueryError";
   } catch (const QueryError& e) {
     EXPECT_NE(std::string(e.what()).find("only kept in sum"), std::string::npos) << e.what();
@@ -163,7 +165,7 @@ TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesA
     return hours;
   };
   for (TimeMs as_of : {kT, kT - kDayMs, kT - 2 * kDayMs}) {
-    const WindowPlan plan = plan_signal(r, as_of, s, base_through)[0];
+    const WindowPlan plan = plan_signal(r, as_of, s, base_through, kCompleteFromTheStart)[0];
     expect_exact_cover(plan, base_through + 1, as_of);
     const bool kept = as_of >= s.base_only_hour_tiles_from;
     EXPECT_EQ(hours_of(plan) > 0, kept) << "as of " << as_of;
@@ -175,7 +177,88 @@ TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesA
     }
   }
   r.state_longest_window = kDayMs;  // shared with a windowed signal: its hours are kept
-  EXPECT_GT(hours_of(plan_signal(r, kT - 2 * kDayMs, s, base_through)[0]), 0u);
+  EXPECT_GT(hours_of(plan_signal(r, kT - 2 * kDayMs, s, base_through, kCompleteFromTheStart)[0]),
+            0u);
+}
+
+// The pieces of a plan, checked to cover [from, to] exactly once, but for the hour tile of
+// to's hour, which ends the plan and reaches past `to` to the end of that hour.
+void expect_cover_ending_in_hour_tile(const WindowPlan& plan, TimeMs from, TimeMs to) {
+  ASSERT_FALSE(plan.pieces.empty());
+  const CoverPiece& last = plan.pieces.back();
+  ASSERT_EQ(last.kind, CoverPiece::Kind::kTiles);
+  EXPECT_EQ(last.tile, TileKind::kHour);
+  EXPECT_EQ(last.to, floor_hour(to) + kHourMs);
+  expect_exact_cover(plan, from, floor_hour(to) + kHourMs - 1);
+  for (const CoverPiece& p : plan.pieces) {
+    if (p.kind == CoverPiece::Kind::kRaw) {
+      EXPECT_LT(p.to, floor_hour(to)) << "a raw piece in the hour";
+    }
+  }
+}
+
+// Where no event lies after stream time, a query as of stream time or later reads its last
+// hour's events from that hour's tile: one merge instead of a scan and a fold of each event.
+TEST(QueryPlanner, AtStreamTimeTheLastHourIsReadFromItsTile) {
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  s.no_event_after_stream_time = true;
+  SignalRequest r =
+      windowed({window("5m", 5 * kMinuteMs), window("30m", 30 * kMinuteMs), window("1d", kDayMs),
+                window("3d", kRetention), window("40d", 40 * kDayMs)});
+  for (TimeMs as_of : {kT, kT + 2 * kHourMs, floor_hour(kT) + kHourMs}) {
+    SCOPED_TRACE(as_of);
+    std::vector<WindowPlan> plans = plan_signal(r, as_of, s, std::nullopt, kCompleteFromTheStart);
+    ASSERT_EQ(plans.size(), 5u);
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      SCOPED_TRACE(r.windows[i].text);
+      const TimeMs from = window_start(r.windows[i].length, as_of, kRetention);
+      if (from > floor_hour(as_of)) {
+        // The window starts inside the hour, whose tile holds events before it.
+        expect_exact_cover(plans[i], from, as_of);
+        EXPECT_EQ(plans[i].pieces.back().kind, CoverPiece::Kind::kRaw);
+      } else {
+        expect_cover_ending_in_hour_tile(plans[i], from, as_of);
+      }
+    }
+    // The day's hours and the last one are one run of hour tiles.
+    const std::vector<CoverPiece>& day = plans[2].pieces;
+    ASSERT_GE(day.size(), 2u);
+    EXPECT_EQ(day.back().from, floor_day(as_of));
+  }
+  // A signal without windows, from its base tile on.
+  SignalRequest all;
+  all.name = "affinity";
+  const TimeMs base_through = floor_day(kT - 10 * kDayMs) - 1;
+  expect_cover_ending_in_hour_tile(plan_signal(all, kT, s, base_through, kCompleteFromTheStart)[0],
+                                   base_through + 1, kT);
+}
+
+// The last hour stays raw where its tile may not hold exactly its events up to as_of.
+TEST(QueryPlanner, TheLastHourStaysRawWhereItsTileMayDifferFromItsEvents) {
+  const SignalRequest r = windowed({window("1d", kDayMs)});
+  OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  s.no_event_after_stream_time = true;
+  auto last_is_raw = [&](TimeMs as_of, const OnlineState& state, TimeMs complete_from) {
+    const WindowPlan plan = plan_signal(r, as_of, state, std::nullopt, complete_from)[0];
+    const bool raw = plan.pieces.back().kind == CoverPiece::Kind::kRaw;
+    if (raw) {
+      expect_exact_cover(plan, window_start(kDayMs, as_of, kRetention), as_of);
+    } else {
+      expect_cover_ending_in_hour_tile(plan, window_start(kDayMs, as_of, kRetention), as_of);
+    }
+    return raw;
+  };
+  EXPECT_FALSE(last_is_raw(kT, s, kCompleteFromTheStart));
+  // Before stream time: the hour's tile holds events after as_of.
+  EXPECT_TRUE(last_is_raw(kT - 1, s, kCompleteFromTheStart));
+  // A state complete only from later in the hour, or being built (INT64_MAX): its tile lacks
+  // events its raw range holds.
+  EXPECT_TRUE(last_is_raw(kT, s, floor_hour(kT) + 1));
+  EXPECT_FALSE(last_is_raw(kT, s, floor_hour(kT)));
+  EXPECT_TRUE(last_is_raw(kT, s, std::numeric_limits<TimeMs>::max()));
+  // A store that may show events after its stream time.
+  s.no_event_after_stream_time = false;
+  EXPECT_TRUE(last_is_raw(kT, s, kCompleteFromTheStart));
 }
 
 // A plan of raw pieces only (and an hour tile, which is not scanned).

@@ -319,8 +319,10 @@ SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, T
 }
 
 OnlineState Engine::online_state_of(const StoreSnapshot& snapshot) const {
-  return online_state(snapshot.high_water(), snapshot.expired_through(),
-                      config_.event_store.retention, retention_.retention);
+  OnlineState online = online_state(snapshot.high_water(), snapshot.expired_through(),
+                                    config_.event_store.retention, retention_.retention);
+  online.no_event_after_stream_time = snapshot.shows_no_event_after_high_water();
+  return online;
 }
 
 WindowedPlans Engine::plan_windowed(const std::vector<SignalRequest>& requests, TimeMs at,
@@ -330,7 +332,7 @@ WindowedPlans Engine::plan_windowed(const std::vector<SignalRequest>& requests, 
   for (std::size_t s = 0; s < signals_.size(); ++s) {
     if (requests[s].name.empty() || !requests[s].windowed) continue;
     std::vector<WindowPlan>& plans = windowed.plans[s];
-    plans = plan_signal(requests[s], at, online, std::nullopt);
+    plans = plan_signal(requests[s], at, online, std::nullopt, complete_from);
     append_hour_tile_ranges(plans, windowed.hours);
     append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from),
                            windowed.hours);
@@ -375,7 +377,7 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
     if (!requests[s].windowed) {
       std::shared_ptr<const CachedRun> run = find(all_history_run_key(runs, state_id, at));
       if (run && settled_base(runs, run->base_through)) {
-        inputs.own(s, plan_signal(requests[s], at, online, run->base_through));
+        inputs.own(s, plan_signal(requests[s], at, online, run->base_through, complete_from));
         const std::vector<WindowPlan>& plans = *inputs.plans[s];
         append_hour_tile_ranges(plans, hours);
         append_raw_piece_hours(plans, hour_tiles_tell_from(requests[s], online, complete_from),
@@ -523,10 +525,11 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
     if (requests[s].name.empty()) continue;
     if (!requests[s].windowed) {
       if (planned_on && !inputs.leading_runs[s].empty()) continue;  // planned from its run
-      inputs.own(s, plan_signal(requests[s], at, online,
-                                base_through(inputs.tiles.at(signals_[s]->state_id()))));
+      inputs.own(
+          s, plan_signal(requests[s], at, online,
+                         base_through(inputs.tiles.at(signals_[s]->state_id())), complete_from));
     } else if (!planned_on) {
-      inputs.own(s, plan_signal(requests[s], at, online, std::nullopt));
+      inputs.own(s, plan_signal(requests[s], at, online, std::nullopt, complete_from));
     }
   }
 

@@ -74,8 +74,31 @@ std::vector<CoverPiece> raw_before(std::vector<CoverPiece> pieces, TimeMs hours_
   return out;
 }
 
+// `pieces` (a cover ending at `as_of`) with the raw events of as_of's hour read from that
+// hour's tile: the last raw piece ends before the hour, or is replaced by the tile, which
+// joins an hour-tile piece ending where it starts.
+void head_hour_as_tile(std::vector<CoverPiece>& pieces, TimeMs as_of) {
+  const TimeMs hour = floor_hour(as_of);
+  if (pieces.empty() || pieces.back().kind != CoverPiece::Kind::kRaw || pieces.back().from > hour)
+    return;  // the window starts inside the hour: the tile holds events before it
+  CoverPiece& raw = pieces.back();
+  if (raw.from < hour) {
+    raw.to = hour - 1;
+  } else {
+    pieces.pop_back();
+    CoverPiece* before = pieces.empty() ? nullptr : &pieces.back();
+    if (before && before->kind == CoverPiece::Kind::kTiles && before->tile == TileKind::kHour &&
+        before->to == hour) {
+      before->to = hour + kHourMs;
+      return;
+    }
+  }
+  pieces.push_back({CoverPiece::Kind::kTiles, TileKind::kHour, hour, hour + kHourMs});
+}
+
 WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs from, TimeMs as_of,
-                       const OnlineState& state, std::optional<TimeMs> base_through) {
+                       const OnlineState& state, std::optional<TimeMs> base_through,
+                       bool head_from_tile) {
   WindowPlan plan;
   plan.label = std::move(label);
   plan.base = base_through.has_value();
@@ -83,6 +106,7 @@ WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs f
   plan.pieces = cover_interval(from, as_of);
   if (base_only(request))
     plan.pieces = raw_before(std::move(plan.pieces), state.base_only_hour_tiles_from);
+  if (head_from_tile) head_hour_as_tile(plan.pieces, as_of);
   for (const CoverPiece& piece : plan.pieces) {
     if (holds(piece, request, state, plan.base)) continue;
     throw QueryError(fmt::format(
@@ -116,15 +140,22 @@ void merge_in_place(std::vector<Range>& ranges, TimeMs gap, Join&& join) {
 
 }  // namespace
 
+bool head_hour_from_tile(TimeMs as_of, const OnlineState& state, TimeMs states_complete_from) {
+  return state.no_event_after_stream_time && as_of >= state.stream_time &&
+         floor_hour(as_of) >= states_complete_from;
+}
+
 std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
                                     const OnlineState& state,
-                                    std::optional<TimeMs> base_covered_through) {
+                                    std::optional<TimeMs> base_covered_through,
+                                    TimeMs states_complete_from) {
+  const bool head_from_tile = head_hour_from_tile(as_of, state, states_complete_from);
   std::vector<WindowPlan> plans;
   if (request.windowed) {
     plans.reserve(request.windows.size());
     for (const WindowConfig& w : request.windows)
       plans.push_back(plan_window(request, w.text, window_start(w.length, as_of, state.retention),
-                                  as_of, state, std::nullopt));
+                                  as_of, state, std::nullopt, head_from_tile));
     return plans;
   }
   if (base_covered_through && *base_covered_through > as_of) {
@@ -134,7 +165,8 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
         as_of, request.name, *base_covered_through + 1));
   }
   const TimeMs from = base_covered_through ? *base_covered_through + 1 : kBeginningOfTime;
-  plans.push_back(plan_window(request, "", from, as_of, state, base_covered_through));
+  plans.push_back(
+      plan_window(request, "", from, as_of, state, base_covered_through, head_from_tile));
   plans.back().all_history = true;
   return plans;
 }

@@ -158,6 +158,11 @@ class StoreSnapshot {
   virtual TimeMs high_water() const = 0;
   // Raw events with ts <= this may already be gone.
   virtual TimeMs expired_through() const = 0;
+  // Whether no event or tile this snapshot shows has a time after high_water(), so that a
+  // query as of high_water() or later may read the last hour's tile in place of its events.
+  // False (the default) where stream time is read apart from the data (Redis reads it before
+  // a user's records, which a commit in between may extend).
+  virtual bool shows_no_event_after_high_water() const { return false; }
   // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order.
   virtual void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
                            const std::function<void(std::string_view)>& fn) = 0;

@@ -1030,6 +1030,8 @@ class RocksDbSnapshot final : public StoreSnapshot {
 
   TimeMs high_water() const override { return high_water_; }
   TimeMs expired_through() const override { return expired_through_; }
+  // Stream time is read at the snapshot's sequence number, with the data of every commit.
+  bool shows_no_event_after_high_water() const override { return true; }
 
   void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
                    const std::function<void(std::string_view)>& fn) override {

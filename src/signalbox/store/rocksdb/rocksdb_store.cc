@@ -890,6 +890,9 @@ class RocksDbStore final : public Store {
   // is read-only.
   const VisibleTimeCache& snapshot_high_water() const { return snapshot_high_water_; }
   const VisibleTimeCache& snapshot_expired_through() const { return snapshot_expired_through_; }
+  // Whether a batch's raw events are ingested as a table file ahead of the write that carries
+  // its stream time and tiles (bulk_load.h), so that a snapshot between the two shows them.
+  bool bulk_loads() const { return bulk_.has_value(); }
   // The versions of the users' settled tiles, for snapshots (tile_versions.h); never started
   // when the store is read-only.
   const TileVersions& tile_versions() const { return tile_versions_; }
@@ -1019,6 +1022,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
       return cached ? *cached : read_time(store.meta(), key);
     };
     high_water_ = at_snapshot(store.snapshot_high_water(), kHighWaterKey);
+    bounded_by_high_water_ = !store.bulk_loads();
     expired_through_ = std::max(at_snapshot(store.snapshot_expired_through(), kExpiredKey),
                                 store.expired_through_now());
   }
@@ -1030,8 +1034,9 @@ class RocksDbSnapshot final : public StoreSnapshot {
 
   TimeMs high_water() const override { return high_water_; }
   TimeMs expired_through() const override { return expired_through_; }
-  // Stream time is read at the snapshot's sequence number, with the data of every commit.
-  bool shows_no_event_after_high_water() const override { return true; }
+  // Stream time is read at the snapshot's sequence number, written in one batch with the
+  // events and tiles of each commit; but for a bulk load's table files, added before it.
+  bool shows_no_event_after_high_water() const override { return bounded_by_high_water_; }
 
   void scan_events(std::uint64_t user, TimeMs from, TimeMs to,
                    const std::function<void(std::string_view)>& fn) override {
@@ -1209,6 +1214,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   std::pmr::monotonic_buffer_resource kept_{16 * 1024};  // see keep()
   TimeMs high_water_ = kBeginningOfTime;
   TimeMs expired_through_ = kBeginningOfTime;
+  bool bounded_by_high_water_ = true;
 };
 
 std::unique_ptr<StoreSnapshot> RocksDbStore::snapshot() {

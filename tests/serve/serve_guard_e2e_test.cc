@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -186,6 +187,56 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
   }
   EXPECT_TRUE(query_ok);
   EXPECT_TRUE(ingest_ok);
+  EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
+}
+
+// Queries past the queue's bound are refused 503, and a liveness probe meanwhile is still
+// answered 200: refused, it would have an orchestrator restart a process that is doing its work.
+TEST(ServeGuards, ALivenessProbeIsAnsweredWhileQueriesAreRefused) {
+  Server server("max_connections: 64, max_queued_requests: 2");
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::map<unsigned, std::size_t> queries, probes;
+  auto query_loop = [&] {
+    HttpClient client(server.port);
+    std::map<unsigned, std::size_t> mine;
+    while (!stop) {
+      try {
+        ++mine[client.get("/v1/users/7/signals").status];
+      } catch (const std::exception&) {
+        ++mine[0];
+        client.close();
+      }
+    }
+    std::lock_guard lock(mutex);
+    for (auto [status, n] : mine) queries[status] += n;
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 32; ++i) clients.emplace_back(query_loop);
+  std::thread prober([&] {
+    HttpClient client(server.port);
+    while (!stop) {
+      try {
+        ++probes[client.get("/healthz").status];
+      } catch (const std::exception&) {
+        ++probes[0];
+        client.close();
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  std::this_thread::sleep_for(3s);
+  stop = true;
+  for (std::thread& t : clients) t.join();
+  prober.join();
+  auto seen = [](const std::map<unsigned, std::size_t>& statuses) {
+    std::string out;
+    for (auto [status, n] : statuses) out += fmt::format("{}: {}, ", status, n);
+    return out;
+  };
+  ASSERT_GT(queries[503], 0u) << "the load did not reach the queue's bound: " << seen(queries);
+  EXPECT_EQ(probes.size(), 1u) << "/healthz: " << seen(probes) << "queries: " << seen(queries);
+  EXPECT_GT(probes[200], 100u) << "/healthz: " << seen(probes);
   EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
 }
 

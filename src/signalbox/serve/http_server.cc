@@ -582,6 +582,11 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
     Reservation queued(admission.queued_requests);
     if (std::optional<HttpResponse> bad = deadline_of(request, route, received, &deadline)) {
       response = std::move(*bad);
+    } else if (route == Route::kHealthz) {
+      // Liveness is answered here, ahead of the queue's bound and of the pool: it touches no
+      // store, and a probe refused or held up under load would have an orchestrator restart a
+      // process that is doing its work.
+      response = answer(request, route, received, deadline);
     } else if (!queued.resize(1)) {
       response =
           busy_response(route, fmt::format("server busy: {} requests are waiting to be answered "

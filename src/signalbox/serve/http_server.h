@@ -90,7 +90,11 @@ struct HttpServerOptions {
 // query; on 2 cores a second one made no consistent difference under wrk (docs/http-api.md,
 // Performance).
 //
-// The one exception: a GET of one user's signals known to be cheap runs on the I/O thread
+// `GET /healthz` runs on the I/O thread, ahead of the queue's bound (`max_queued_requests`):
+// it touches no store, and a liveness probe refused under load would have the process
+// restarted while it does its work.
+//
+// One more exception: a GET of one user's signals known to be cheap runs on the I/O thread
 // that read it, without the two hops, the pool's queue and the wake-ups, which cost as much
 // as a light user's query (~80 µs). Known to be cheap means its path was answered before in
 // at most `inline_query_budget`; a path never answered, or slower than that, goes to the pool,

@@ -2,6 +2,7 @@
 // Cluster, each started by the test. The tile states here are decimal counts merged by
 // addition, so the expected merges are plain sums the test works out itself.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -231,6 +232,26 @@ TEST_P(StoreTest, SuccessiveScansOfOneSnapshotEachSeeTheirRange) {
   EXPECT_TRUE(snap->holds_user(7));
   EXPECT_EQ(scan(*snap, 7, kT0 + 11, kT0 + 30), (Bodies{"body:b", "body:c"}));
   EXPECT_EQ(scan(*snap, 6, kT0, kT0 + 100), Bodies{"body:w"});
+}
+
+// A user with more events than one read fetches at once (the Redis store reads the bodies 256
+// to a call): every body comes back, in time order, at and around the fetches' edges.
+TEST_P(StoreTest, AUserOfManyEventsIsReadWhole) {
+  Store& store = open();
+  constexpr int kEvents = 600;
+  CommitBatch b;
+  std::vector<std::string> expected;
+  for (int i = kEvents - 1; i >= 0; --i)
+    b.events.push_back(event(9, kT0 + i, fmt::format("e{:03}", i)));
+  for (int i = 0; i < kEvents; ++i) expected.push_back(fmt::format("body:e{:03}", i));
+  b.high_water = kT0 + kEvents;
+  store.commit(b);
+  auto snap = store.snapshot();
+  EXPECT_EQ(scan(*snap, 9, kBeginningOfTime, kT0 + kEvents), expected);
+  EXPECT_EQ(scan(*snap, 9, kT0 + 255, kT0 + 256),
+            (std::vector<std::string>{"body:e255", "body:e256"}));
+  EXPECT_EQ(scan(*snap, 9, kT0 + 511, kT0 + 512),
+            (std::vector<std::string>{"body:e511", "body:e512"}));
 }
 
 TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {

@@ -190,6 +190,17 @@ TEST(ServeGuards, OverloadIsAnswered503WithinBoundedMemory) {
   EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
 }
 
+// Counts the status of a GET of `path` in `statuses`, 0 when no answer came (the connection is
+// then closed, and the next GET opens another).
+void count_get(HttpClient& client, const char* path, std::map<unsigned, std::size_t>& statuses) {
+  try {
+    ++statuses[client.get(path).status];
+  } catch (const std::exception&) {
+    ++statuses[0];
+    client.close();
+  }
+}
+
 // Queries past the queue's bound are refused 503, and a liveness probe meanwhile is still
 // answered 200: refused, it would have an orchestrator restart a process that is doing its work.
 TEST(ServeGuards, ALivenessProbeIsAnsweredWhileQueriesAreRefused) {
@@ -200,14 +211,7 @@ TEST(ServeGuards, ALivenessProbeIsAnsweredWhileQueriesAreRefused) {
   auto query_loop = [&] {
     HttpClient client(server.port);
     std::map<unsigned, std::size_t> mine;
-    while (!stop) {
-      try {
-        ++mine[client.get("/v1/users/7/signals").status];
-      } catch (const std::exception&) {
-        ++mine[0];
-        client.close();
-      }
-    }
+    while (!stop) count_get(client, "/v1/users/7/signals", mine);
     std::lock_guard lock(mutex);
     for (auto [status, n] : mine) queries[status] += n;
   };
@@ -216,12 +220,7 @@ TEST(ServeGuards, ALivenessProbeIsAnsweredWhileQueriesAreRefused) {
   std::thread prober([&] {
     HttpClient client(server.port);
     while (!stop) {
-      try {
-        ++probes[client.get("/healthz").status];
-      } catch (const std::exception&) {
-        ++probes[0];
-        client.close();
-      }
+      count_get(client, "/healthz", probes);
       std::this_thread::sleep_for(2ms);
     }
   });

@@ -328,6 +328,41 @@ TEST(SpanCacheEngine, HourRunsOfPartialDaysAreCachedAndLateEventsInThemChangeThe
   EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
 }
 
+// As of stream time the last hour is read from its tile (query_planner.h), which ends the run
+// of today's hours; a new event changes that tile, not the hours before it: the run cached
+// without the tile is found again, and the answer counts the new event.
+TEST(SpanCacheEngine, TodaysHourRunIsFoundAgainAfterAnEventInTheCurrentHour) {
+  World world(7 * kDayMs, {"1h", "1d", "2d"});
+  Engine engine(world.config);
+  const std::size_t users = 3;  // the heavy users of World: their hour runs pass 2 KiB
+  std::vector<RefEvent> accepted =
+      world.ingest_spread(engine, users, 12000, kStart, 6 * kDayMs + 20 * kHourMs, 500);
+  const TimeMs head = engine.stream_time();
+  const std::vector<std::string> names = {"category_counts"};
+  auto check_all = [&](const std::string& when) {
+    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
+      const Value actual = engine.query(user, names, head);
+      const Value expected = world.expected(accepted, user, head);
+      EXPECT_EQ(diff(*expected.find("signals")->find("category_counts"),
+                     *actual.find("signals")->find("category_counts"), 1e-9),
+                "")
+          << "user " << user << ", " << when;
+    }
+  };
+  check_all("first query");
+  check_all("second query");
+  const std::uint64_t misses = engine.span_cache()->misses();
+  const std::uint64_t hits = engine.span_cache()->hits();
+  std::vector<Event> now;
+  for (std::size_t i = 0; i < users; ++i) now.push_back(world.make_event(users, head, 200000 + i));
+  ASSERT_TRUE(engine.ingest(now).rejected.empty());
+  for (const Event& e : now) accepted.push_back(world.to_ref(e));
+  ASSERT_EQ(engine.stream_time(), head);
+  check_all("after events in the current hour");
+  EXPECT_EQ(engine.span_cache()->misses(), misses) << "a run was merged again";
+  EXPECT_GT(engine.span_cache()->hits(), hits);
+}
+
 // When the horizons move between planning and reading (RisingSnapshot), a query with runs
 // found by version reads and plans again from everything it asks: its answers, first and
 // again with the runs cached, are still the reference's.

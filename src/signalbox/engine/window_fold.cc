@@ -273,12 +273,33 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
         merge_tile(aggregator, *state, tiles, first, observer);
         continue;
       }
+      // A run ending in the tile of as_of's hour (read in place of that hour's events at
+      // stream time, query_planner.h) is cached without it: that tile changes with each new
+      // event of the user, the hours before it only with late ones. It is merged last either
+      // way, so the doubles add in the same order.
+      const bool ends_at_head = runs && piece.tile == TileKind::kHour &&
+                                piece.to == floor_hour(runs->as_of) + kHourMs &&
+                                piece.to - kHourMs > piece.from;
+      CoverPiece run_piece = piece;
+      if (ends_at_head) run_piece.to -= kHourMs;
       auto of_piece = [&](auto&& fn) { for_each_tile(piece, tiles, fn); };
+      auto of_run = [&](auto&& fn) { for_each_tile(run_piece, tiles, fn); };
       auto merged_piece = [&]() -> std::unique_ptr<State> {
-        if (std::unique_ptr<State> run = cached_run(of_piece, tiles.bytes_of(piece.tile)))
-          return run;
-        std::unique_ptr<State> own = aggregator.make_state();
-        of_piece([&](std::size_t i) { merge_tile(aggregator, *own, tiles, i, observer); });
+        // Judged by the whole piece: the run alone may fall under the size worth caching.
+        std::unique_ptr<State> own;
+        if (worth_caching(of_piece, tiles, tiles.bytes_of(piece.tile)) &&
+            covers(run_piece, tiles, tiles.first_at(piece.tile, run_piece.from))) {
+          std::vector<std::size_t> run;
+          of_run([&](std::size_t i) { run.push_back(i); });
+          own = merged_run(signal, run, tiles, observer, runs);
+        }
+        if (!own) {
+          own = aggregator.make_state();
+          of_run([&](std::size_t i) { merge_tile(aggregator, *own, tiles, i, observer); });
+        }
+        if (!ends_at_head) return own;
+        const std::size_t head = tiles.first_at(piece.tile, run_piece.to);
+        if (covers(piece, tiles, head)) merge_tile(aggregator, *own, tiles, head, observer);
         return own;
       };
       if (shared && !observer) {

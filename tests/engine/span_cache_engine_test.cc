@@ -288,79 +288,87 @@ TEST(SpanCacheEngine, RunsFoundBeforeTheReadLeaveTheirDaysUnread) {
   read_twice("a late event after the fold");
 }
 
-// A one-day window holds no whole day: what it merges is runs of hour tiles (the end of
-// yesterday, today so far), cached as a leading run is when large enough (today's, here).
-// Late events into those hours must change the answer all the same.
-TEST(SpanCacheEngine, HourRunsOfPartialDaysAreCachedAndLateEventsInThemChangeTheAnswer) {
-  World world(7 * kDayMs, {"1h", "1d", "2d"});
-  Engine engine(world.config);
-  const std::size_t users = 3;  // the heavy users of World: their hour runs pass 2 KiB
-  std::vector<RefEvent> accepted =
-      world.ingest_spread(engine, users, 12000, kStart, 6 * kDayMs + 20 * kHourMs, 500);
-  const TimeMs head = engine.stream_time();
-  const std::vector<std::string> names = {"category_counts"};
-  auto check_all = [&](const std::string& when) {
-    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-      const Value actual = engine.query(user, names, head);
-      const Value expected = world.expected(accepted, user, head);
+// Three heavy users of World (their hour runs pass 2 KiB) over six days and 20 hours, with
+// windows of an hour to two days, asked for category_counts as of stream time; each answer
+// checked against the reference.
+class HeavyHourRuns {
+ public:
+  static constexpr std::size_t kUsers = 3;
+
+  HeavyHourRuns()
+      : world_(7 * kDayMs, {"1h", "1d", "2d"}),
+        engine_(world_.config),
+        accepted_(
+            world_.ingest_spread(engine_, kUsers, 12000, kStart, 6 * kDayMs + 20 * kHourMs, 500)),
+        head_(engine_.stream_time()) {}
+
+  TimeMs head() const { return head_; }
+  const SpanCache& cache() { return *engine_.span_cache(); }
+  Engine& engine() { return engine_; }
+
+  void check_all(const std::string& when) {
+    const std::vector<std::string> names = {"category_counts"};
+    for (std::uint64_t user = 1000; user < 1000 + kUsers; ++user) {
+      const Value actual = engine_.query(user, names, head_);
+      const Value expected = world_.expected(accepted_, user, head_);
       EXPECT_EQ(diff(*expected.find("signals")->find("category_counts"),
                      *actual.find("signals")->find("category_counts"), 1e-9),
                 "")
           << "user " << user << ", " << when;
     }
-  };
-  check_all("first query");
-  const std::uint64_t misses = engine.span_cache()->misses();
-  EXPECT_GE(misses, users) << "the hour runs of the 1d window are worth caching";
-  check_all("second query");
-  EXPECT_GE(engine.span_cache()->hits(), misses) << "the same runs are found again";
-  EXPECT_EQ(engine.span_cache()->misses(), misses) << "nothing changed, so nothing missed";
+  }
+  // Ingests an event of a heavy user at each of `times` (ids from `first_id`).
+  void ingest_at(const std::vector<TimeMs>& times, std::uint64_t first_id) {
+    std::vector<Event> events;
+    for (std::size_t i = 0; i < times.size(); ++i)
+      events.push_back(world_.make_event(kUsers, times[i], first_id + i));
+    ASSERT_TRUE(engine_.ingest(events).rejected.empty());
+    for (const Event& e : events) accepted_.push_back(world_.to_ref(e));
+  }
+  std::mt19937_64& rng() { return world_.rng(); }
+
+ private:
+  World world_;
+  Engine engine_;
+  std::vector<RefEvent> accepted_;
+  TimeMs head_;
+};
+
+// A one-day window holds no whole day: what it merges is runs of hour tiles (the end of
+// yesterday, today so far), cached as a leading run is when large enough (today's, here).
+// Late events into those hours must change the answer all the same.
+TEST(SpanCacheEngine, HourRunsOfPartialDaysAreCachedAndLateEventsInThemChangeTheAnswer) {
+  HeavyHourRuns runs;
+  runs.check_all("first query");
+  const std::uint64_t misses = runs.cache().misses();
+  EXPECT_GE(misses, HeavyHourRuns::kUsers) << "the hour runs of the 1d window are worth caching";
+  runs.check_all("second query");
+  EXPECT_GE(runs.cache().hits(), misses) << "the same runs are found again";
+  EXPECT_EQ(runs.cache().misses(), misses) << "nothing changed, so nothing missed";
 
   // Late events in today's hours (stream time is near the day's end).
-  std::vector<Event> late;
-  for (std::size_t i = 0; i < 100; ++i) {
-    const TimeMs back = 3 * kHourMs + static_cast<TimeMs>(world.rng()() % (14 * kHourMs));
-    late.push_back(world.make_event(users, head - back, 100000 + i));
-  }
-  ASSERT_TRUE(engine.ingest(late).rejected.empty());
-  for (const Event& e : late) accepted.push_back(world.to_ref(e));
-  check_all("after late events");
-  EXPECT_GT(engine.span_cache()->misses(), misses) << "the changed runs were merged again";
+  std::vector<TimeMs> late;
+  for (std::size_t i = 0; i < 100; ++i)
+    late.push_back(runs.head() - 3 * kHourMs - static_cast<TimeMs>(runs.rng()() % (14 * kHourMs)));
+  runs.ingest_at(late, 100000);
+  runs.check_all("after late events");
+  EXPECT_GT(runs.cache().misses(), misses) << "the changed runs were merged again";
 }
 
 // As of stream time the last hour is read from its tile (query_planner.h), which ends the run
 // of today's hours; a new event changes that tile, not the hours before it: the run cached
 // without the tile is found again, and the answer counts the new event.
 TEST(SpanCacheEngine, TodaysHourRunIsFoundAgainAfterAnEventInTheCurrentHour) {
-  World world(7 * kDayMs, {"1h", "1d", "2d"});
-  Engine engine(world.config);
-  const std::size_t users = 3;  // the heavy users of World: their hour runs pass 2 KiB
-  std::vector<RefEvent> accepted =
-      world.ingest_spread(engine, users, 12000, kStart, 6 * kDayMs + 20 * kHourMs, 500);
-  const TimeMs head = engine.stream_time();
-  const std::vector<std::string> names = {"category_counts"};
-  auto check_all = [&](const std::string& when) {
-    for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
-      const Value actual = engine.query(user, names, head);
-      const Value expected = world.expected(accepted, user, head);
-      EXPECT_EQ(diff(*expected.find("signals")->find("category_counts"),
-                     *actual.find("signals")->find("category_counts"), 1e-9),
-                "")
-          << "user " << user << ", " << when;
-    }
-  };
-  check_all("first query");
-  check_all("second query");
-  const std::uint64_t misses = engine.span_cache()->misses();
-  const std::uint64_t hits = engine.span_cache()->hits();
-  std::vector<Event> now;
-  for (std::size_t i = 0; i < users; ++i) now.push_back(world.make_event(users, head, 200000 + i));
-  ASSERT_TRUE(engine.ingest(now).rejected.empty());
-  for (const Event& e : now) accepted.push_back(world.to_ref(e));
-  ASSERT_EQ(engine.stream_time(), head);
-  check_all("after events in the current hour");
-  EXPECT_EQ(engine.span_cache()->misses(), misses) << "a run was merged again";
-  EXPECT_GT(engine.span_cache()->hits(), hits);
+  HeavyHourRuns runs;
+  runs.check_all("first query");
+  runs.check_all("second query");
+  const std::uint64_t misses = runs.cache().misses();
+  const std::uint64_t hits = runs.cache().hits();
+  runs.ingest_at(std::vector<TimeMs>(HeavyHourRuns::kUsers, runs.head()), 200000);
+  ASSERT_EQ(runs.engine().stream_time(), runs.head());
+  runs.check_all("after events in the current hour");
+  EXPECT_EQ(runs.cache().misses(), misses) << "a run was merged again";
+  EXPECT_GT(runs.cache().hits(), hits);
 }
 
 // When the horizons move between planning and reading (RisingSnapshot), a query with runs

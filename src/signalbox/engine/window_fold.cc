@@ -239,11 +239,14 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
   const Aggregator& aggregator = signal.aggregator();
   const CoverPiece* days = day_piece(plan);
   // The tiles `for_each_index` visits, merged into a state of their own (as one cached run)
-  // when worth it, else null.
-  auto cached_run = [&](auto&& for_each_index, std::size_t bytes_bound) -> std::unique_ptr<State> {
-    if (!worth_caching(for_each_index, tiles, bytes_bound)) return nullptr;
+  // when the tiles `judged_by` visits are worth it (worth_caching), else null; null too when
+  // there are none.
+  auto cached_run = [&](auto&& judged_by, auto&& for_each_index,
+                        std::size_t bytes_bound) -> std::unique_ptr<State> {
+    if (!worth_caching(judged_by, tiles, bytes_bound)) return nullptr;
     std::vector<std::size_t> run;
     for_each_index([&](std::size_t i) { run.push_back(i); });
+    if (run.empty()) return nullptr;
     return merged_run(signal, run, tiles, observer, runs);
   };
   auto leading = [&](auto&& fn) { for_each_leading_tile(plan, days, tiles, fn); };
@@ -257,7 +260,8 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
   else if (settled_key)
     state = merged_settled_run(signal, plan, leading, tiles, observer, *runs->cache, *settled_key);
   else
-    state = cached_run(leading, tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));
+    state = cached_run(leading, leading,
+                       tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));
   if (!state) {
     state = aggregator.make_state();
     leading([&](std::size_t i) { merge_tile(aggregator, *state, tiles, i, observer); });
@@ -286,13 +290,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
       auto of_run = [&](auto&& fn) { for_each_tile(run_piece, tiles, fn); };
       auto merged_piece = [&]() -> std::unique_ptr<State> {
         // Judged by the whole piece: the run alone may fall under the size worth caching.
-        std::unique_ptr<State> own;
-        if (worth_caching(of_piece, tiles, tiles.bytes_of(piece.tile)) &&
-            covers(run_piece, tiles, tiles.first_at(piece.tile, run_piece.from))) {
-          std::vector<std::size_t> run;
-          of_run([&](std::size_t i) { run.push_back(i); });
-          own = merged_run(signal, run, tiles, observer, runs);
-        }
+        std::unique_ptr<State> own = cached_run(of_piece, of_run, tiles.bytes_of(piece.tile));
         if (!own) {
           own = aggregator.make_state();
           of_run([&](std::size_t i) { merge_tile(aggregator, *own, tiles, i, observer); });

@@ -51,9 +51,8 @@ class SharedPieces {
   // asked for.
   template <typename Merge>
   const State* tiles(const CoverPiece& piece, Merge&& merge) {
-    const CoverPiece key{CoverPiece::Kind::kTiles, piece.tile, piece.from, piece.to};
-    if (const Kept* kept = find(key)) return kept->state.get();
-    kept_.push_back({key, merge()});
+    if (const Kept* kept = find(piece)) return kept->state.get();
+    kept_.push_back({piece, merge()});
     return kept_.back().state.get();
   }
 

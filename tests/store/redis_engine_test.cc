@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "all_history_hours.h"
 #include "analytics_signals.h"
@@ -212,6 +214,114 @@ TEST_P(RedisEngine, AnalyticsSignalsMatchTheReference) {
   }
   check(kStart + 12 * kDayMs);
   EXPECT_GT(stats.bound_checks, 0u) << "the sketches never left their exact regime";
+}
+
+// A Redis store whose snapshots run `between` once, right after a query's first read of a
+// user's tiles, and count the snapshots told to read users whole.
+class InterruptedSnapshot final : public StoreSnapshot {
+ public:
+  InterruptedSnapshot(std::unique_ptr<StoreSnapshot> inner, std::function<void()>* between,
+                      std::size_t* whole_reads)
+      : inner_(std::move(inner)), between_(between), whole_reads_(whole_reads) {}
+  TimeMs high_water() const override { return inner_->high_water(); }
+  TimeMs expired_through() const override { return inner_->expired_through(); }
+  void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
+                   const std::function<void(std::string_view)>& fn) override {
+    inner_->scan_events(user_id, from, to, fn);
+  }
+  std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
+                                const TileSelection& selection) override {
+    std::vector<StoredTile> read = inner_->tiles(user_id, state_ids, selection);
+    if (*between_) std::exchange(*between_, nullptr)();
+    return read;
+  }
+  std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override {
+    return inner_->users(from, limit);
+  }
+  bool holds_user(std::uint64_t user_id) override { return inner_->holds_user(user_id); }
+  void read_users_whole() override {
+    ++*whole_reads_;
+    inner_->read_users_whole();
+  }
+
+ private:
+  std::unique_ptr<StoreSnapshot> inner_;
+  std::function<void()>* between_;
+  std::size_t* whole_reads_;
+};
+
+class InterruptedStore final : public Store {
+ public:
+  InterruptedStore(std::unique_ptr<Store> inner, std::function<void()>* between,
+                   std::size_t* whole_reads)
+      : inner_(std::move(inner)), between_(between), whole_reads_(whole_reads) {}
+  TimeMs high_water() const override { return inner_->high_water(); }
+  TimeMs ids_expired_through() const override { return inner_->ids_expired_through(); }
+  std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
+    return inner_->contains(ids);
+  }
+  void commit(const CommitBatch& batch) override { inner_->commit(batch); }
+  std::unique_ptr<StoreSnapshot> snapshot() override {
+    return std::make_unique<InterruptedSnapshot>(inner_->snapshot(), between_, whole_reads_);
+  }
+  void expire(const RetentionPolicy& policy, ExpireOptions options) override {
+    inner_->expire(policy, options);
+  }
+  bool continue_fold(std::size_t max_users) override { return inner_->continue_fold(max_users); }
+  StoreStats stats() override { return inner_->stats(); }
+  void check_ready() override { inner_->check_ready(); }
+  void flush() override { inner_->flush(); }
+  std::optional<std::string> read_note(std::string_view name) override {
+    return inner_->read_note(name);
+  }
+  void write_note(std::string_view name, std::optional<std::string_view> value) override {
+    inner_->write_note(name, value);
+  }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::function<void()>* between_;
+  std::size_t* whole_reads_;
+};
+
+// A user of more raw events than the store reads with its tiles has its events read apart,
+// range by range as the query asks: the answers match the reference at times all over the
+// last days. A commit of the user between the read of its tiles and that of its events makes
+// the query read the user again, whole, and answer with the new event.
+TEST_P(RedisEngine, AHeavyUserReadInPartsMatchesTheReferenceAndIsReadAgainAfterAChange) {
+  Engine engine(world.config);
+  const std::size_t users = 5;
+  // Users 1000..1002 take half the events: about 900 raw events each in the 3-day retention.
+  std::vector<RefEvent> accepted =
+      world.ingest_spread(engine, users, 9000, kStart, 6 * kDayMs, 500);
+  const TimeMs end = kStart + 6 * kDayMs - 6 * kDayMs / 9000;  // the last event's ts
+  for (TimeMs as_of : {end, end - 1, floor_hour(end), floor_hour(end) - 1, end - 20 * 60 * 1000,
+                       end + 5 * kHourMs, end + kDayMs}) {
+    check_all(engine, accepted, as_of, users);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+
+  std::function<void()> between;
+  std::size_t whole_reads = 0;
+  Engine::Options options;
+  options.wrap_store = [&](std::unique_ptr<Store> store) -> std::unique_ptr<Store> {
+    return std::make_unique<InterruptedStore>(std::move(store), &between, &whole_reads);
+  };
+  Engine interrupted(world.config, options);
+  EXPECT_EQ(diff(world.expected(accepted, 1000, end), interrupted.query(1000, {}, end),
+                 kTolerance),
+            "");
+  EXPECT_EQ(whole_reads, 0u) << "nothing changed: no second read";
+  Event late = world.make_event(users, end - 1, 90000);
+  late.user_id = 1000;
+  late.action = "save";
+  late.event_id = "between";
+  between = [&] { ASSERT_EQ(engine.ingest({late}).accepted, 1u); };
+  const Value answer = interrupted.query(1000, {}, end);
+  EXPECT_FALSE(between) << "the commit ran between the two reads";
+  EXPECT_EQ(whole_reads, 1u) << "the query read the user again, whole";
+  accepted.push_back(world.to_ref(late));
+  EXPECT_EQ(diff(world.expected(accepted, 1000, end), answer, kTolerance), "");
 }
 
 // Commands the server has processed so far, the INFO that asks included.

@@ -254,6 +254,78 @@ TEST_P(StoreTest, AUserOfManyEventsIsReadWhole) {
             (std::vector<std::string>{"body:e511", "body:e512"}));
 }
 
+// A snapshot is of one moment for a user whether it reads the user at once or in parts (a
+// shared store reads a user of many events by its tiles first and then the ranges of events
+// asked for): a commit or an expiry of the user after its tiles were read either does not
+// show or makes the next read of events throw SnapshotMoved, never shows in part. Told to
+// read users whole, a snapshot never throws it.
+TEST_P(StoreTest, AUserReadInPartsIsOfOneMomentOrSaysItMoved) {
+  Store& store = open();
+  const std::vector<std::uint64_t> state = {1};
+  auto write = [&](std::uint64_t user, TimeMs ts, const std::string& id) {
+    CommitBatch b;
+    b.events = {event(user, ts, id)};
+    b.tiles = {delta(user, TileKind::kHour, floor_hour(ts), {{1, 1}})};
+    b.high_water = std::max(store.high_water(), ts);
+    store.commit(b);
+  };
+  CommitBatch b;
+  for (int i = 0; i < 600; ++i) b.events.push_back(event(9, kT0 + i, fmt::format("e{:03}", i)));
+  b.tiles = {delta(9, TileKind::kHour, floor_hour(kT0), {{1, 600}})};
+  for (int i = 0; i < 5; ++i) b.events.push_back(event(8, kT0 + i, fmt::format("f{}", i)));
+  b.high_water = kT0 + 600;
+  store.commit(b);
+  const std::vector<std::string> before = {"body:e010", "body:e011", "body:e012"};
+  // What a read of events after a change gives: its events, or "moved".
+  auto events_after = [&](StoreSnapshot& snap, std::uint64_t user, TimeMs from, TimeMs to) {
+    try {
+      return scan(snap, user, from, to);
+    } catch (const SnapshotMoved&) {
+      return std::vector<std::string>{"moved"};
+    }
+  };
+  {
+    auto snap = store.snapshot();
+    ASSERT_EQ(snap->tiles(9, state, kBeginningOfTime, kT0 + kDayMs).size(), 1u);
+    EXPECT_EQ(scan(*snap, 9, kT0 + 10, kT0 + 12), before) << "nothing changed in between";
+    EXPECT_TRUE(snap->holds_user(9));
+    write(9, kT0 + 11, "new");
+    const std::vector<std::string> after = events_after(*snap, 9, kT0 + 10, kT0 + 12);
+    if (redis())
+      EXPECT_EQ(after, std::vector<std::string>{"moved"});
+    else
+      EXPECT_EQ(after, before);
+  }
+  {
+    // A user of a few events is read whole with its tiles: a later change never shows.
+    auto snap = store.snapshot();
+    ASSERT_EQ(snap->tiles(8, state, kBeginningOfTime, kT0 + kDayMs).size(), 0u);
+    write(8, kT0 + 2, "g");
+    EXPECT_EQ(scan(*snap, 8, kT0, kT0 + 4),
+              (std::vector<std::string>{"body:f0", "body:f1", "body:f2", "body:f3", "body:f4"}));
+  }
+  write(9, kT0 + kDayMs + kHourMs, "later");  // stream time a day on
+  {
+    // An expiry in between (of events at or before kT0 + 1h).
+    auto snap = store.snapshot();
+    snap->tiles(9, state, kBeginningOfTime, kT0 + 2 * kDayMs);
+    store.expire(policy(kDayMs, kDayMs), {.fold_base = false});
+    const std::vector<std::string> after = events_after(*snap, 9, kT0 + kDayMs, kT0 + 2 * kDayMs);
+    if (redis())
+      EXPECT_EQ(after, std::vector<std::string>{"moved"});
+    else
+      EXPECT_EQ(after, std::vector<std::string>{"body:later"});
+  }
+  {
+    auto snap = store.snapshot();
+    snap->read_users_whole();
+    snap->tiles(9, state, kBeginningOfTime, kT0 + 2 * kDayMs);
+    write(9, kT0 + kDayMs + kHourMs + 1, "newer");
+    EXPECT_EQ(scan(*snap, 9, kT0 + kDayMs, kT0 + 2 * kDayMs),
+              (std::vector<std::string>{"body:later"}));
+  }
+}
+
 TEST_P(StoreTest, TileDeltasAreMergedAndReadByKindThenStart) {
   Store& store = open();
   const TimeMs day = floor_day(kT0), hour = kT0 + 3 * kHourMs;

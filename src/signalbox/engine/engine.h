@@ -330,6 +330,9 @@ class Engine {
   // their day tiles not read (a query); without, every tile is read (explain).
   QueryInputs read_cover(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
                          std::optional<TimeMs> as_of, bool find_runs = false);
+  // One attempt of read_cover on a new snapshot, which reads users whole when `read_whole`.
+  QueryInputs read_cover_once(std::uint64_t user_id, const std::vector<SignalRequest>& requests,
+                              TimeMs at, bool find_runs, bool read_whole);
   // For read_cover: the states' complete_since and whether each is being built, into `inputs`.
   void read_state_records(QueryInputs& inputs) const;
   // For read_cover: the time from which the tiles of every state `requests` reads hold each

@@ -479,6 +479,18 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
                                std::optional<TimeMs> as_of, bool find_runs) {
   const TimeMs at = as_of ? *as_of : wall_clock_ms();
   if (at < 0) throw QueryError("as_of: must be a time in milliseconds since the epoch, >= 0");
+  try {
+    return read_cover_once(user_id, requests, at, find_runs, /*read_whole=*/false);
+  } catch (const SnapshotMoved&) {
+    // A commit or an expiry of the user fell between the read of its tiles and that of its
+    // events (a shared store reading a heavy user in parts): read it again, all at once.
+    return read_cover_once(user_id, requests, at, find_runs, /*read_whole=*/true);
+  }
+}
+
+QueryInputs Engine::read_cover_once(std::uint64_t user_id,
+                                    const std::vector<SignalRequest>& requests, TimeMs at,
+                                    bool find_runs, bool read_whole) {
   QueryInputs inputs;
   inputs.as_of = at;
   inputs.size_plans(signals_.size());
@@ -489,6 +501,7 @@ QueryInputs Engine::read_cover(std::uint64_t user_id, const std::vector<SignalRe
   read_state_records(inputs);
   const TimeMs complete_from = states_complete_from(requests, inputs);
   std::unique_ptr<StoreSnapshot> snapshot = store_->snapshot();
+  if (read_whole) snapshot->read_users_whole();
   if (find_runs) inputs.runs = span_lookup(user_id, *snapshot, at);
   const StatesAsked asked = states_asked(signals_, requests, at, config_.event_store.retention);
   std::vector<TimeMs> hour_starts;  // of the hour tiles read, for raw_ranges_with_events()

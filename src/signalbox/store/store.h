@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "signalbox/common/error.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/tiles.h"
 
@@ -136,6 +137,14 @@ struct RetentionPolicy {
   TimeMs ids_through(TimeMs ids_from) const { return ids_from - std::max(late_horizon, retention); }
 };
 
+// A snapshot that reads a user in parts (StoreSnapshot::read_users_whole) found the user
+// changed between two of them: what it read does not hold together. Reading again on a new
+// snapshot told to read users whole cannot fail this way.
+class SnapshotMoved : public StorageError {
+ public:
+  using StorageError::StorageError;
+};
+
 // Sizes for /metrics and the docs; approximate where the backend only estimates.
 struct StoreStats {
   std::uint64_t events = 0;
@@ -163,7 +172,9 @@ class StoreSnapshot {
   // False (the default) where stream time is read apart from the data (Redis reads it before
   // a user's records, which a commit in between may extend).
   virtual bool shows_no_event_after_high_water() const { return false; }
-  // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order.
+  // Calls fn(encoded event) for the user's events with from <= ts <= to, in ts order. After
+  // tiles() of the same user, a snapshot that reads users in parts may throw SnapshotMoved
+  // (see read_users_whole()).
   virtual void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
                            const std::function<void(std::string_view)>& fn) = 0;
   // The parts of the user's tiles a query over [from, to] can use, for the states in
@@ -187,6 +198,11 @@ class StoreSnapshot {
   // without recent activity. About one seek per kind of record; free when the backend read
   // the whole user for scan_events() or tiles() already.
   virtual bool holds_user(std::uint64_t user_id) = 0;
+  // Reads each user not read yet whole, events and tiles at once. Without it a backend may
+  // read a user's tiles first and then only the events scan_events() asks for (Redis does for
+  // a user of many events: a query wants a few hours of them), and throw SnapshotMoved when
+  // the user changed in between. Call it before reading; the default reads whole already.
+  virtual void read_users_whole() {}
   // A version of the user's tiles that lie wholly before the day of high_water() (the base
   // tile, and day and hour tiles of earlier days), or nullopt when the store cannot tell (the
   // default). Two snapshots of one store that give a user the same version hold the same

@@ -160,6 +160,13 @@ std::string merged_value(const StoredTileValue& tile, TileKind kind, const TileM
   return merge_tile_values(kind, operands, merger);
 }
 
+// The value of `field` in a hash as HGETALL answers it, "" when absent.
+std::string hash_field(const RedisValue& hash, std::string_view field) {
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
+    if (hash.elements[i].str == field) return hash.elements[i + 1].str;
+  return {};
+}
+
 // The tile hash's #expired: how far the user's raw events have been expired.
 TimeMs expired_through_field(const RedisValue& hash) {
   for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
@@ -169,8 +176,15 @@ TimeMs expired_through_field(const RedisValue& hash) {
 
 class RedisStore;
 
-// Reads each user once, in one script (events and tiles of one moment), and keeps it. The
-// horizons are read when the snapshot is made, and raised to the store's when a user's
+// The most raw events of a user read at once with its tiles. A query reads the events of a few
+// partial hours; a heavy user holds a week of them (3 464 events, 750 KB, for the benchmark's
+// heaviest), which cost Redis most of a whole-user read.
+constexpr long long kEventsReadWithTiles = 128;
+
+// Reads each user once, in one script (events and tiles of one moment), and keeps it; a user
+// of more than kEventsReadWithTiles raw events is read without them, and each range of events
+// asked for after is read when asked, checked to be of the same moment (SnapshotMoved when
+// not). The horizons are read when the snapshot is made, and raised to the store's when a user's
 // #expired is past them: an expiry that ran meanwhile has dropped what a query at the older
 // horizons would read.
 class RedisSnapshot final : public StoreSnapshot {
@@ -186,19 +200,33 @@ class RedisSnapshot final : public StoreSnapshot {
                                 const TileSelection& selection) override;
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
   bool holds_user(std::uint64_t user_id) override;
+  void read_users_whole() override { read_whole_ = true; }
 
  private:
   struct UserData {
-    std::vector<std::pair<TimeMs, std::string>> events;  // by ts, then id
+    // Every raw event of the user, by ts then id, when `events_whole`; else none, and
+    // scan_events() reads the range asked for from the store.
+    std::vector<std::pair<TimeMs, std::string>> events;
     std::vector<std::pair<TileKey, std::string>> tiles;  // merged, by kind then start
+    bool events_whole = true;
+    // What the read found, for a later read of events to tell whether the user changed since.
+    long long event_count = 0;
+    std::string tile_seq;      // the tile hash's #seq, "" when absent
+    std::string expired_mark;  // the tile hash's #expired, "" when absent
   };
-  const UserData& user(std::uint64_t user_id);
+  // The user's data, read in one script the first time: its events too when `with_events`,
+  // after read_users_whole(), or when it has few.
+  const UserData& user(std::uint64_t user_id, bool with_events);
+  // scan_events() of a user whose events were not read with its tiles.
+  void scan_events_apart(std::uint64_t user_id, const UserData& data, TimeMs from, TimeMs to,
+                         const std::function<void(std::string_view)>& fn);
   // Raises the horizons to the store's now that a user's data was found expired past them.
   void catch_up_with(TimeMs user_expired_through);
 
   RedisStore& store_;
   TimeMs high_water_ = kBeginningOfTime;
   TimeMs expired_through_ = kBeginningOfTime;
+  bool read_whole_ = false;
   std::unordered_map<std::uint64_t, UserData> users_;
 };
 
@@ -213,8 +241,8 @@ class RedisStore final : public Store {
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
     counted_ = fmt::format("{{{}}}:counted", prefix_);
-    for (auto* script :
-         {&commit_, &read_user_, &rewrite_tiles_, &expire_user_, &raise_, &count_events_})
+    for (auto* script : {&commit_, &read_user_, &read_events_, &rewrite_tiles_, &expire_user_,
+                         &raise_, &count_events_})
       cluster_.load(*script);
     RedisValue set = cluster_.run(RedisCommand{meta_, {"HSETNX", meta_, "format", kRedisFormat}});
     checked(set, "write format");
@@ -229,6 +257,7 @@ class RedisStore final : public Store {
   RedisCluster& cluster() { return cluster_; }
   const TileMerger& merger() const { return merger_; }
   const RedisScript& read_user_script() const { return read_user_; }
+  const RedisScript& read_events_script() const { return read_events_; }
   std::string key(std::uint64_t user, char what) const {
     return user_tag(prefix_, user) + ":" + what;
   }
@@ -590,6 +619,7 @@ class RedisStore final : public Store {
   std::optional<ExpiryPass> pass_;    // an expiry pass not finished yet
   RedisScript commit_{redis_scripts::kCommit, {}};
   RedisScript read_user_{redis_scripts::kReadUser, {}};
+  RedisScript read_events_{redis_scripts::kReadEvents, {}};
   RedisScript rewrite_tiles_{redis_scripts::kRewriteTiles, {}};
   RedisScript expire_user_{redis_scripts::kExpireUser, {}};
   RedisScript raise_{redis_scripts::kRaise, {}};
@@ -611,16 +641,19 @@ void RedisSnapshot::catch_up_with(TimeMs user_expired_through) {
       std::max({expired_through_, parse_time(r.elements.at(1)), user_expired_through});
 }
 
-const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
+const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id, bool with_events) {
   auto it = users_.find(user_id);
   if (it != users_.end()) return it->second;
-  // Everything of the user in one script run: its events and tiles as of one moment.
+  // Everything of the user in one script run: its tiles, and its events unless it has many
+  // and they were not asked for, as of one moment.
+  const bool whole = with_events || read_whole_;
   RedisCommand c{store_.key(user_id, 'e'),
-                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't')},
+                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't'),
+                  whole ? "0" : std::to_string(kEventsReadWithTiles)},
                  &store_.read_user_script(),
                  3};
   RedisValue r = checked(store_.cluster().run(c), "read user");
-  if (r.elements.size() != 3) throw StorageError("redis: read user: unexpected reply");
+  if (r.elements.size() != 5) throw StorageError("redis: read user: unexpected reply");
   UserData data;
   const auto& members = r.elements[0].elements;
   const auto& bodies = r.elements[1].elements;
@@ -633,6 +666,10 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
     TileKey k = parse_tile_field(user_id, field);
     data.tiles.emplace_back(k, merged_value(tile, k.kind, store_.merger()));
   }
+  data.event_count = r.elements[3].integer;
+  data.events_whole = r.elements[4].integer == 1;
+  data.tile_seq = hash_field(r.elements[2], "#seq");
+  data.expired_mark = hash_field(r.elements[2], "#expired");
   const TimeMs user_expired = expired_through_field(r.elements[2]);
   if (user_expired > expired_through_) catch_up_with(user_expired);
   return users_.emplace(user_id, std::move(data)).first->second;
@@ -640,17 +677,42 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id) {
 
 void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
                                 const std::function<void(std::string_view)>& fn) {
-  const UserData& data = user(user_id);
+  const UserData& data = user(user_id, /*with_events=*/true);
+  if (!data.events_whole) {
+    scan_events_apart(user_id, data, from, to, fn);
+    return;
+  }
   auto it = std::lower_bound(data.events.begin(), data.events.end(), from,
                              [](const auto& e, TimeMs t) { return e.first < t; });
   for (; it != data.events.end() && it->first <= to; ++it) fn(it->second);
+}
+
+void RedisSnapshot::scan_events_apart(std::uint64_t user_id, const UserData& data, TimeMs from,
+                                      TimeMs to,
+                                      const std::function<void(std::string_view)>& fn) {
+  if (from > to) return;
+  RedisCommand c{store_.key(user_id, 'e'),
+                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't'),
+                  std::to_string(from), std::to_string(to), std::to_string(data.event_count),
+                  data.tile_seq, data.expired_mark},
+                 &store_.read_events_script(),
+                 3};
+  RedisValue r = checked(store_.cluster().run(c), "read events");
+  if (r.elements.empty()) throw StorageError("redis: read events: unexpected reply");
+  if (r.elements[0].integer != 1)
+    throw SnapshotMoved(fmt::format(
+        "redis: user {} changed between the read of its tiles and that of its events", user_id));
+  if (r.elements.size() != 3) throw StorageError("redis: read events: unexpected reply");
+  const auto& members = r.elements[1].elements;
+  const auto& bodies = r.elements[2].elements;
+  for (std::size_t i = 0; i < members.size() && i < bodies.size(); ++i) fn(bodies[i].str);
 }
 
 std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id,
                                              std::span<const std::uint64_t> state_ids,
                                              const TileSelection& selection) {
   std::vector<StoredTile> out;
-  for (const auto& [key, value] : user(user_id).tiles) {
+  for (const auto& [key, value] : user(user_id, /*with_events=*/false).tiles) {
     if (!selection.selects(key.kind, key.start)) continue;
     append_stored_tiles(key, value, state_ids, out);
   }
@@ -660,8 +722,8 @@ std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id,
 // From the read that scan_events() and tiles() share: no round trip of its own after them.
 // The tile hash's counters (#seq, #ops) outlive its tiles and do not count.
 bool RedisSnapshot::holds_user(std::uint64_t user_id) {
-  const UserData& data = user(user_id);
-  return !data.events.empty() || !data.tiles.empty();
+  const UserData& data = user(user_id, /*with_events=*/false);
+  return data.event_count > 0 || !data.tiles.empty();
 }
 
 std::vector<std::uint64_t> RedisSnapshot::users(std::uint64_t from, std::size_t limit) {

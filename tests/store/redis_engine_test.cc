@@ -308,8 +308,7 @@ TEST_P(RedisEngine, AHeavyUserReadInPartsMatchesTheReferenceAndIsReadAgainAfterA
     return std::make_unique<InterruptedStore>(std::move(store), &between, &whole_reads);
   };
   Engine interrupted(world.config, options);
-  EXPECT_EQ(diff(world.expected(accepted, 1000, end), interrupted.query(1000, {}, end),
-                 kTolerance),
+  EXPECT_EQ(diff(world.expected(accepted, 1000, end), interrupted.query(1000, {}, end), kTolerance),
             "");
   EXPECT_EQ(whole_reads, 0u) << "nothing changed: no second read";
   Event late = world.make_event(users, end - 1, 90000);

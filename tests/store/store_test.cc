@@ -708,6 +708,62 @@ TEST_P(RedisSingleServerTest, EventCountWhoseReplyWasLostIsSentAgainAndCountsOnc
   EXPECT_EQ(direct.stats().events, 1u);  // y alone is within the day kept
 }
 
+// Stream time and the horizons read for one snapshot serve the snapshots taken within
+// horizons_reuse after it (an hour here): another process's commit shows in the user's data
+// at once and in stream time only after that; this process's own commits and expiries show in
+// both at once; a user found expired past the horizons kept has them read again. On one
+// server, the snapshots after the first cost one script each and no read of stream time.
+TEST_P(RedisStoreTest, SnapshotsShareARecentReadOfStreamTimeAndSeeTheirOwnWritesAtOnce) {
+  RedisStoreOptions options = redis_options();
+  options.horizons_reuse = std::chrono::hours(1);
+  stores_.push_back(open_redis_store(options, merger_));
+  Store& store = *stores_.back();
+  Store& other = open();
+  auto commit = [](Store& to, std::uint64_t user, TimeMs ts, const std::string& id) {
+    CommitBatch b;
+    b.events = {event(user, ts, id)};
+    b.high_water = ts;
+    to.commit(b);
+  };
+  commit(store, 1, kT0, "a");
+  EXPECT_EQ(store.snapshot()->high_water(), kT0);
+  commit(store, 1, kT0 + 5, "b");
+  EXPECT_EQ(store.snapshot()->high_water(), kT0 + 5) << "its own commit shows at once";
+  commit(other, 2, kT0 + 10, "c");
+  {
+    auto snap = store.snapshot();
+    EXPECT_EQ(snap->high_water(), kT0 + 5) << "another process's commit: the reading kept";
+    EXPECT_EQ(scan(*snap, 2, kT0, kT0 + 10), std::vector<std::string>{"body:c"});
+  }
+  commit(store, 3, kT0 + kDayMs + 100, "d");
+  store.expire(policy(kDayMs, kDayMs), {.fold_base = false});  // raw events up to kT0 + 100
+  EXPECT_EQ(store.snapshot()->expired_through(), kT0 + 100) << "its own expiry shows at once";
+  commit(other, 3, kT0 + 2 * kDayMs, "e");
+  other.expire(policy(kDayMs, kDayMs), {.fold_base = false});  // up to kT0 + kDayMs
+  {
+    auto snap = store.snapshot();
+    EXPECT_EQ(snap->expired_through(), kT0 + 100) << "the reading kept";
+    EXPECT_TRUE(scan(*snap, 3, kT0, kT0 + kDayMs).empty());
+    EXPECT_EQ(snap->expired_through(), kT0 + kDayMs) << "read again: the user was expired past it";
+    EXPECT_EQ(snap->high_water(), kT0 + 2 * kDayMs);
+  }
+  if (!server_) return;  // commands are counted on the single server
+  auto processed = [&] {
+    const std::string info = server_->command({"INFO", "stats"});
+    const std::string field = "total_commands_processed:";
+    return std::stoull(info.substr(info.find(field) + field.size()));
+  };
+  auto commands_of = [&](Store& reader) {
+    const unsigned long long before = processed();
+    for (std::uint64_t user : {1, 2, 3}) reader.snapshot()->holds_user(user);
+    return processed() - before;
+  };
+  options.horizons_reuse = std::chrono::milliseconds(0);
+  stores_.push_back(open_redis_store(options, merger_));
+  EXPECT_EQ(commands_of(*stores_.back()) - commands_of(store), 3u)
+      << "one read of stream time a snapshot, without the reuse";
+}
+
 TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();

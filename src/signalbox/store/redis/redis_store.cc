@@ -13,6 +13,7 @@
 #include "signalbox/common/bytes.h"
 #include "signalbox/common/error.h"
 #include "signalbox/common/hash.h"
+#include "signalbox/store/redis/meta_reading.h"
 #include "signalbox/store/redis/redis_scripts.h"
 #include "signalbox/store/tile_value.h"
 
@@ -236,7 +237,8 @@ class RedisStore final : public Store {
       : cluster_(options.cluster),
         prefix_(options.key_prefix),
         merger_(merger),
-        tokens_kept_ms_(std::to_string(commit_tokens_kept(options.cluster).count())) {
+        tokens_kept_ms_(std::to_string(commit_tokens_kept(options.cluster).count())),
+        meta_reading_(options.horizons_reuse) {
     meta_ = fmt::format("{{{}}}:meta", prefix_);
     users_ = fmt::format("{{{}}}:users", prefix_);
     known_ = fmt::format("{{{}}}:known", prefix_);
@@ -261,7 +263,24 @@ class RedisStore final : public Store {
   std::string key(std::uint64_t user, char what) const {
     return user_tag(prefix_, user) + ":" + what;
   }
-  const std::string& meta_key() const { return meta_; }
+  // Stream time and the raw horizon for a new snapshot: read a moment ago, or now.
+  MetaReading::Horizons recent_horizons() {
+    if (std::optional<MetaReading::Horizons> kept = meta_reading_.recent(MetaReading::Clock::now()))
+      return *kept;
+    return read_horizons();
+  }
+
+  // Stream time and the raw horizon, read now.
+  MetaReading::Horizons read_horizons() {
+    const auto at = MetaReading::Clock::now();
+    RedisValue r = checked(
+        cluster_.run(RedisCommand{meta_, {"HMGET", meta_, "high_water", "expired_through"}}),
+        "read stream time");
+    MetaReading::Horizons read{parse_time(r.elements.at(0)), parse_time(r.elements.at(1))};
+    meta_reading_.keep(read, at);
+    return read;
+  }
+
   const std::string& users_key() const { return users_; }
 
   TimeMs high_water() const override { return read_meta("high_water"); }
@@ -354,6 +373,7 @@ class RedisStore final : public Store {
     if (known.args.size() > 2) meta.push_back(std::move(known));
     if (!meta.empty())
       for (const RedisValue& r : cluster_.run(meta)) checked(r, "commit stream time");
+    if (high != kBeginningOfTime) meta_reading_.raise({high, kBeginningOfTime});
     if (!to_compact.empty()) rewrite_tiles(to_compact, nullptr, kBeginningOfTime, false);
     if (conflicted.empty())
       for (const auto& [name, value] : batch.notes) write_note(name, value);
@@ -392,6 +412,7 @@ class RedisStore final : public Store {
     ExpiryPass pass;
     pass.policy = policy;
     pass.through = parse_time(raised.elements.at(0));
+    meta_reading_.raise({kBeginningOfTime, pass.through});
     pass.ids_through =
         raised.elements.size() > 1 ? parse_time(raised.elements[1]) : ids_expired_through();
     pass.fold = options.fold_base;
@@ -617,6 +638,7 @@ class RedisStore final : public Store {
   std::string counted_;  // the recent changes of meta's `events`, by token (count_events())
   const std::string tokens_kept_ms_;  // the commit script's keep time, ms
   std::optional<ExpiryPass> pass_;    // an expiry pass not finished yet
+  MetaReading meta_reading_;
   RedisScript commit_{redis_scripts::kCommit, {}};
   RedisScript read_user_{redis_scripts::kReadUser, {}};
   RedisScript read_events_{redis_scripts::kReadEvents, {}};
@@ -626,19 +648,19 @@ class RedisStore final : public Store {
   RedisScript count_events_{redis_scripts::kCountEvents, {}};
 };
 
-RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) { catch_up_with(kBeginningOfTime); }
+RedisSnapshot::RedisSnapshot(RedisStore& store) : store_(store) {
+  const MetaReading::Horizons recent = store_.recent_horizons();
+  high_water_ = recent.high_water;
+  expired_through_ = recent.expired_through;
+}
 
 // An expiry raises the horizons in {p}:meta before it visits a user, so the meta read after a
 // user's data holds horizons at least as high as that data was expired at. Higher is safe:
 // a user not visited yet holds more than a query at those horizons reads.
 void RedisSnapshot::catch_up_with(TimeMs user_expired_through) {
-  const std::string& meta = store_.meta_key();
-  RedisValue r = checked(
-      store_.cluster().run(RedisCommand{meta, {"HMGET", meta, "high_water", "expired_through"}}),
-      "read stream time");
-  high_water_ = std::max(high_water_, parse_time(r.elements.at(0)));
-  expired_through_ =
-      std::max({expired_through_, parse_time(r.elements.at(1)), user_expired_through});
+  const MetaReading::Horizons now = store_.read_horizons();
+  high_water_ = std::max(high_water_, now.high_water);
+  expired_through_ = std::max({expired_through_, now.expired_through, user_expired_through});
 }
 
 const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id, bool with_events) {
@@ -688,8 +710,7 @@ void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
 }
 
 void RedisSnapshot::scan_events_apart(std::uint64_t user_id, const UserData& data, TimeMs from,
-                                      TimeMs to,
-                                      const std::function<void(std::string_view)>& fn) {
+                                      TimeMs to, const std::function<void(std::string_view)>& fn) {
   if (from > to) return;
   RedisCommand c{store_.key(user_id, 'e'),
                  {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't'),

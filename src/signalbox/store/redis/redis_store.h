@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,10 @@ struct RedisStoreOptions {
   RedisClusterOptions cluster;
   // Starts every key, so that several deployments can share one Redis.
   std::string key_prefix = "signalbox";
+  // How long stream time and the horizons read for one snapshot serve the snapshots taken
+  // after it (a snapshot of a moment later may show them lower than {p}:meta holds by then,
+  // never lower than this process's own commits and expiries set them).
+  std::chrono::milliseconds horizons_reuse{1};
 };
 
 // The shared store on Redis, a single server or a Redis Cluster (see redis_cluster.h), for
@@ -40,7 +45,10 @@ struct RedisStoreOptions {
 // token in {p}:counted and does nothing when it finds it there: sent again, it counts once.
 // Tile operands are merged by readers through `merger` and compacted now and then with a
 // compare-and-set script. Stream time and the horizons live in {p}:meta, raised with a
-// max() script, so every process on the store shares them.
+// max() script, so every process on the store shares them. A snapshot reads them, or takes
+// those read for another one at most `horizons_reuse` before, then each user's data in one
+// script; a user of many raw events has its tiles read first and then each range of events
+// asked for, each read checked to be of the same moment as the first (SnapshotMoved).
 //
 // Thread-safety as Store requires; several processes may commit at once. Throws
 // StorageError when Redis cannot be reached or answers an error. `merger` must outlive the

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "fixed_times.h"
+#include "forwarding_store.h"
 #include "world.h"
 
 namespace signalbox::testing {
@@ -16,66 +17,37 @@ using testing::kStart;
 // A snapshot whose stream time rises by a millisecond once the user's tiles are read, as a
 // shared store's horizons may (StoreSnapshot): the windows planned before the read no longer
 // hold, so the query must read and plan again. Everything else is the wrapped snapshot's.
-class RisingSnapshot final : public StoreSnapshot {
+class RisingSnapshot final : public ForwardingSnapshot {
  public:
   RisingSnapshot(std::unique_ptr<StoreSnapshot> inner, std::size_t* replanned)
-      : inner_(std::move(inner)), replanned_(replanned) {}
-  TimeMs high_water() const override { return inner_->high_water() - (tiles_read_ ? 0 : 1); }
-  TimeMs expired_through() const override { return inner_->expired_through(); }
-  void scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
-                   const std::function<void(std::string_view)>& fn) override {
-    inner_->scan_events(user_id, from, to, fn);
+      : ForwardingSnapshot(std::move(inner)), replanned_(replanned) {}
+  TimeMs high_water() const override {
+    return ForwardingSnapshot::high_water() - (tiles_read_ ? 0 : 1);
   }
+  // Its stream time is not read with its data.
+  bool shows_no_event_after_high_water() const override { return false; }
   std::vector<StoredTile> tiles(std::uint64_t user_id, std::span<const std::uint64_t> state_ids,
                                 const TileSelection& selection) override {
     if (tiles_read_) ++*replanned_;  // a second read: the query planned again
     tiles_read_ = true;
-    return inner_->tiles(user_id, state_ids, selection);
-  }
-  std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override {
-    return inner_->users(from, limit);
-  }
-  bool holds_user(std::uint64_t user_id) override { return inner_->holds_user(user_id); }
-  std::optional<std::uint64_t> tile_version(std::uint64_t user_id) override {
-    return inner_->tile_version(user_id);
+    return ForwardingSnapshot::tiles(user_id, state_ids, selection);
   }
 
  private:
-  std::unique_ptr<StoreSnapshot> inner_;
   std::size_t* replanned_;
   bool tiles_read_ = false;
 };
 
 // The wrapped store, its snapshots rising (RisingSnapshot).
-class RisingStore final : public Store {
+class RisingStore final : public ForwardingStore {
  public:
   RisingStore(std::unique_ptr<Store> inner, std::size_t* replanned)
-      : inner_(std::move(inner)), replanned_(replanned) {}
-  TimeMs high_water() const override { return inner_->high_water(); }
-  TimeMs ids_expired_through() const override { return inner_->ids_expired_through(); }
-  std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
-    return inner_->contains(ids);
-  }
-  void commit(const CommitBatch& batch) override { inner_->commit(batch); }
+      : ForwardingStore(std::move(inner)), replanned_(replanned) {}
   std::unique_ptr<StoreSnapshot> snapshot() override {
-    return std::make_unique<RisingSnapshot>(inner_->snapshot(), replanned_);
-  }
-  void expire(const RetentionPolicy& policy, ExpireOptions options) override {
-    inner_->expire(policy, options);
-  }
-  bool continue_fold(std::size_t max_users) override { return inner_->continue_fold(max_users); }
-  StoreStats stats() override { return inner_->stats(); }
-  void check_ready() override { inner_->check_ready(); }
-  void flush() override { inner_->flush(); }
-  std::optional<std::string> read_note(std::string_view name) override {
-    return inner_->read_note(name);
-  }
-  void write_note(std::string_view name, std::optional<std::string_view> value) override {
-    inner_->write_note(name, value);
+    return std::make_unique<RisingSnapshot>(inner().snapshot(), replanned_);
   }
 
  private:
-  std::unique_ptr<Store> inner_;
   std::size_t* replanned_;
 };
 

@@ -4,6 +4,8 @@
 // so it runs atomically on that user's node, clustered or not. Times are passed as decimal
 // strings and compared as Lua numbers (exact up to 2^53 ms).
 
+#include <string>
+
 namespace signalbox::redis_scripts {
 
 // KEYS: events, bodies, ids, tiles, commits. ARGV: the commit's token (16 random bytes, one
@@ -60,26 +62,32 @@ redis.call('PEXPIRE', KEYS[5], keep)
 return {1, raw, ops}
 )lua";
 
-// KEYS: events, bodies, tiles. ARGV: the most raw events read with the tiles (0: any number).
-// One user's data at once: {event members by (ts, id), their encoded bytes, the tile hash as
-// field, value, ..., the number of raw events, 1 when the events are those members}. A user
-// of more raw events gets its tile hash and their number only (members and bodies empty, 0):
-// a query reads a few hours of them (kReadEvents), where a heavy user holds days of them.
-// The bodies are fetched 256 members to an HMGET: a call per member was most of the script's
-// time for a user of a few thousand events (Lua's unpack is bounded, hence not one call).
-inline constexpr char kReadUser[] = R"lua(
-local count = redis.call('ZCARD', KEYS[1])
-local most = tonumber(ARGV[1])
-if most > 0 and count > most then
-  return {{}, {}, redis.call('HGETALL', KEYS[3]), count, 0}
-end
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+// A part of the read scripts below: the encoded events of `members` into `bodies` ('' for
+// one gone), from the bodies hash KEYS[2], 256 members to an HMGET: a call per member was
+// most of a read's time for a user of a few thousand events (Lua's unpack is bounded, hence
+// not one call).
+inline constexpr char kBodiesOfMembers[] = R"lua(
 local bodies = {}
 local n = #members
 for first = 1, n, 256 do
   local got = redis.call('HMGET', KEYS[2], unpack(members, first, math.min(first + 255, n)))
   for k, body in ipairs(got) do bodies[first + k - 1] = body or '' end
 end
+)lua";
+
+// KEYS: events, bodies, tiles. ARGV: the most raw events read with the tiles (0: any number).
+// One user's data at once: {event members by (ts, id), their encoded bytes, the tile hash as
+// field, value, ..., the number of raw events, 1 when the events are those members}. A user
+// of more raw events gets its tile hash and their number only (members and bodies empty, 0):
+// a query reads a few hours of them (kReadEvents), where a heavy user holds days of them.
+inline const std::string kReadUser = std::string(R"lua(
+local count = redis.call('ZCARD', KEYS[1])
+local most = tonumber(ARGV[1])
+if most > 0 and count > most then
+  return {{}, {}, redis.call('HGETALL', KEYS[3]), count, 0}
+end
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+)lua") + kBodiesOfMembers + R"lua(
 return {members, bodies, redis.call('HGETALL', KEYS[3]), count, 1}
 )lua";
 
@@ -89,19 +97,14 @@ return {members, bodies, redis.call('HGETALL', KEYS[3]), count, 1}
 // when the user changed since that read: a commit raises #seq by its tile operands and adds
 // raw events, an expiry raises #expired and drops them, a deleted user loses its tile hash.
 // (A commit of raw events that no state takes, and so no operand, changes the count.)
-inline constexpr char kReadEvents[] = R"lua(
+inline const std::string kReadEvents = std::string(R"lua(
 if redis.call('ZCARD', KEYS[1]) ~= tonumber(ARGV[3])
    or (redis.call('HGET', KEYS[3], '#seq') or '') ~= ARGV[4]
    or (redis.call('HGET', KEYS[3], '#expired') or '') ~= ARGV[5] then
   return {0}
 end
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[2])
-local bodies = {}
-local n = #members
-for first = 1, n, 256 do
-  local got = redis.call('HMGET', KEYS[2], unpack(members, first, math.min(first + 255, n)))
-  for k, body in ipairs(got) do bodies[first + k - 1] = body or '' end
-end
+)lua") + kBodiesOfMembers + R"lua(
 return {1, members, bodies}
 )lua";
 

@@ -478,6 +478,7 @@ TEST(ConfigErrors, ServerGuards) {
       with_signals("server:\n  idle_timeout: 5s\n  request_timeout: 2s\n  query_timeout: 250ms\n"
                    "  shutdown_timeout: 3s\n  max_connections: 10\n  max_inflight_bytes: 64MiB\n"
                    "  max_queued_requests: 7\n  max_events_per_request: 500\n  query_threads: 3\n"
+                   "  io_threads: 4\n"
                    "  auth: { ingest: env:IN, query: \"file:q.txt\" }\n"
                    "  tls: { cert: tls/c.pem, key: /k.pem }\n"),
       "/etc/sb/cfg.yaml");
@@ -490,6 +491,7 @@ TEST(ConfigErrors, ServerGuards) {
   EXPECT_EQ(c.server.max_queued_requests, 7u);
   EXPECT_EQ(c.server.max_events_per_request, 500u);
   EXPECT_EQ(c.server.query_threads, 3u);
+  EXPECT_EQ(c.server.io_threads, 4u);
   EXPECT_EQ(c.server.auth.ingest, "env:IN");
   EXPECT_EQ(c.server.auth.query, "file:q.txt");
   EXPECT_TRUE(c.server.auth.metrics.empty());
@@ -500,6 +502,7 @@ TEST(ConfigErrors, ServerGuards) {
   EXPECT_FALSE(defaults.server.auth.any());
   EXPECT_FALSE(defaults.server.tls);
   EXPECT_EQ(defaults.server.query_threads, 0u) << "one per core, at least 2";
+  EXPECT_EQ(defaults.server.io_threads, 2u);
 
   EXPECT_EQ(error_of(with_signals("server: { auth: { query: s3cret } }\n")),
             "cfg.yaml:1: server.auth.query: give env:NAME or file:PATH (never the token itself "
@@ -515,17 +518,22 @@ TEST(ConfigErrors, ServerGuards) {
             "cfg.yaml:1: server.max_connections: must be a positive integer");
   EXPECT_EQ(error_of(with_signals("server: { query_threads: 0 }\n")),
             "cfg.yaml:1: server.query_threads: must be a positive integer");
+  EXPECT_EQ(error_of(with_signals("server: { io_threads: 0 }\n")),
+            "cfg.yaml:1: server.io_threads: must be a positive integer");
+  EXPECT_EQ(error_of(with_signals("server: { io_threads: 100000 }\n")),
+            "cfg.yaml:1: server.io_threads: must be at most 64 (got 100000)");
   EXPECT_NE(error_of(with_signals("server: { max_inflight_bytes: 1MB }\n"))
                 .find("server.max_inflight_bytes: bad size \"1MB\""),
             std::string::npos);
 }
 
 TEST(ConfigErrors, UnknownKeys) {
-  EXPECT_EQ(error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
-            "cfg.yaml:3: server.port: unknown key (expected http, grpc, max_body_bytes, "
-            "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
-            "max_inflight_bytes, max_queued_requests, inline_query_budget, query_threads, "
-            "max_events_per_request, auth or tls)");
+  EXPECT_EQ(
+      error_of(with_signals("server:\n  http: a:1\n  port: 8080\n")),
+      "cfg.yaml:3: server.port: unknown key (expected http, grpc, max_body_bytes, "
+      "idle_timeout, request_timeout, query_timeout, shutdown_timeout, max_connections, "
+      "max_inflight_bytes, max_queued_requests, inline_query_budget, io_threads, query_threads, "
+      "max_events_per_request, auth or tls)");
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
             "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache, write_buffer, "

@@ -47,6 +47,7 @@ struct ServerConfig {
   std::size_t max_events_per_request = 100'000;        // gRPC IngestEvents
   // A query whose path was last answered this fast is answered on the I/O thread (0: never).
   TimeMs inline_query_budget = 1;
+  std::size_t io_threads = 2;     // threads running sockets and HTTP framing
   std::size_t query_threads = 0;  // threads answering every request but ingest (0: one per
                                   // core, at least 2; on Redis two per core, at least 4)
   ServerAuthConfig auth;

@@ -37,6 +37,10 @@ const std::array<SchemaKey<ServerAuthConfig>, 3> kServerAuthKeys = {{
 }};
 const Schema<ServerAuthConfig> kServerAuthSchema{kServerAuthKeys};
 
+// A bound on server.io_threads: each is a thread of its own, started at once, and past a few
+// they only contend for the one io_context.
+constexpr std::int64_t kMostIoThreads = 64;
+
 // Both or neither: a certificate without its key is a half-done setup.
 constexpr std::string_view kTlsRequired = "required when server.tls is given (a PEM file)";
 const std::array<SchemaKey<ServerTlsConfig>, 2> kServerTlsKeys = {{
@@ -53,7 +57,7 @@ const std::array<SchemaKey<ServerTlsConfig>, 2> kServerTlsKeys = {{
 }};
 const Schema<ServerTlsConfig> kServerTlsSchema{kServerTlsKeys};
 
-const std::array<SchemaKey<ServerConfig>, 15> kServerKeys = {{
+const std::array<SchemaKey<ServerConfig>, 16> kServerKeys = {{
     {"http",
      ValueType::kEndpoint,
      {},
@@ -147,6 +151,15 @@ const std::array<SchemaKey<ServerConfig>, 15> kServerKeys = {{
              quote_config_text(v.text)));
        }
        out.inline_query_budget = *d;
+     }},
+    {"io_threads",
+     ValueType::kCount,
+     {},
+     "2",
+     [](const ConfigValue& v, ServerConfig& out) {
+       if (v.count > kMostIoThreads)
+         v.fail(fmt::format("must be at most {} (got {})", kMostIoThreads, v.count));
+       out.io_threads = static_cast<std::size_t>(v.count);
      }},
     {"query_threads",
      ValueType::kCount,

@@ -694,7 +694,7 @@ namespace {
 
 HttpServerOptions with_defaults(HttpServerOptions options) {
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  if (options.io_threads == 0) options.io_threads = 1;
+  if (options.io_threads == 0) options.io_threads = 2;
   if (options.ingest_threads == 0) options.ingest_threads = 2;
   if (options.query_threads == 0) options.query_threads = std::max(2u, cores);
   return options;

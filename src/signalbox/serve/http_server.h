@@ -76,7 +76,7 @@ struct HttpServerOptions {
 // stop_now() are thread-safe and may be called at any time, also before start(). Signals and
 // the periodic expiry belong to the process (ProcessRunner), not to the server.
 //
-// Threads: sockets, HTTP parsing and writing run on an io_context (`io_threads`, default 1).
+// Threads: sockets, HTTP parsing and writing run on an io_context (`io_threads`, default 2).
 // Engine calls block (RocksDB reads and writes; ingest is serialised behind one lock), so they
 // run on two thread pools and their answers are written back on the I/O thread: running them
 // on the I/O threads would stall accepting and every other connection whenever all I/O threads
@@ -86,9 +86,10 @@ struct HttpServerOptions {
 // are CPU work on cached blocks, and a thread more than the cores only adds wake-ups and
 // context switches, docs/performance.md; http_server_options() asks for more on the Redis
 // store, whose queries wait on the network), so that a backlog of POSTs waiting for the lock
-// never holds up a GET. One I/O thread is enough because framing costs microseconds beside a
-// query; on 2 cores a second one made no consistent difference under wrk (docs/http-api.md,
-// Performance).
+// never holds up a GET. Two I/O threads rather than one, even on 2 cores: framing costs
+// microseconds beside a query, but a lone I/O thread that loses its core for a moment (to the
+// pool, to other processes) holds up every connection, and its inline answers (below) add to
+// that; with two, the other goes on (docs/performance.md, "Two I/O threads").
 //
 // `GET /healthz` runs on the I/O thread, ahead of the queue's bound (`max_queued_requests`):
 // it touches no store, and a liveness probe refused under load would have the process

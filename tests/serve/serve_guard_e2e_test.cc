@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -236,6 +237,27 @@ TEST(ServeGuards, ALivenessProbeIsAnsweredWhileQueriesAreRefused) {
   ASSERT_GT(queries[503], 0u) << "the load did not reach the queue's bound: " << seen(queries);
   EXPECT_EQ(probes.size(), 1u) << "/healthz: " << seen(probes) << "queries: " << seen(queries);
   EXPECT_GT(probes[200], 100u) << "/healthz: " << seen(probes);
+  EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
+}
+
+// Past server.max_connections a new connection's request is refused 503, but for a liveness
+// probe, which opens a connection of its own each time (Kubernetes' httpGet): answered 200.
+TEST(ServeGuards, ALivenessProbeIsAnsweredWhileConnectionsAreExhausted) {
+  Server server("max_connections: 3");
+  std::vector<std::unique_ptr<HttpClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<HttpClient>(server.port));
+    ASSERT_EQ(held.back()->get("/v1/users/7/signals").status, 200u) << "connection " << i;
+  }
+  for (int i = 0; i < 3; ++i) {
+    HttpClient probe(server.port);
+    EXPECT_EQ(probe.get("/healthz").status, 200u) << "probe " << i;
+    HttpClient query(server.port);
+    const HttpAnswer refused = query.get("/v1/users/7/signals");
+    EXPECT_EQ(refused.status, 503u);
+    EXPECT_NE(refused.body.find("server.max_connections"), std::string::npos) << refused.body;
+  }
+  held.clear();
   EXPECT_EQ(server.process.terminate(), 0) << server.process.log();
 }
 

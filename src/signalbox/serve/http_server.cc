@@ -41,6 +41,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // After an error answer that closes the connection, the client's unread bytes are drained this
 // long so that closing does not reset the connection before the client read the answer.
 constexpr std::chrono::seconds kLingerTime(2);
+// How long a connection over server.max_connections has to send its request head: a liveness
+// probe among them is answered (refuse_connection).
+constexpr std::chrono::seconds kRefusalReadTime(1);
 // How often a paused accept loop looks whether connections closed.
 constexpr std::chrono::milliseconds kAcceptPause(10);
 
@@ -347,12 +350,33 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
 }
 
 awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
-  HttpResponse response = busy_response(
-      Route::kUnmatched,
-      fmt::format("server busy: {} connections are open (server.max_connections); retry later",
-                  admission.connections.limit()));
-  beast::flat_buffer buffer(kReadChunk);
-  co_await answer_and_close(session, *session.plain, buffer, std::move(response));
+  // A liveness probe opens a connection of its own each time (Kubernetes' httpGet): its
+  // request head is read, for a short while, and GET /healthz answered; any other request is
+  // refused, as is one that does not come in time or does not parse.
+  beast::tcp_stream& stream = *session.plain;
+  beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+  parser.body_limit(0);
+  stream.expires_after(kRefusalReadTime);
+  error_code ec;
+  co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+  const HttpRequest& request = parser.get();
+  const bool probe =
+      !ec && parser.is_done() && request.method() == http::verb::get &&
+      HttpApi::route_of({request.target().data(), request.target().size()}) == Route::kHealthz;
+  HttpResponse response;
+  if (probe) {
+    const auto now = std::chrono::steady_clock::now();
+    response = answer(request, Route::kHealthz, now, now + options.query_timeout);
+  } else {
+    response = busy_response(
+        Route::kUnmatched,
+        fmt::format("server busy: {} connections are open (server.max_connections); retry later",
+                    admission.connections.limit()));
+  }
+  co_await answer_and_close(session, stream, buffer, std::move(response));
 }
 
 HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,

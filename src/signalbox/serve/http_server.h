@@ -91,9 +91,10 @@ struct HttpServerOptions {
 // pool, to other processes) holds up every connection, and its inline answers (below) add to
 // that; with two, the other goes on (docs/performance.md, "Two I/O threads").
 //
-// `GET /healthz` runs on the I/O thread, ahead of the queue's bound (`max_queued_requests`):
-// it touches no store, and a liveness probe refused under load would have the process
-// restarted while it does its work.
+// `GET /healthz` runs on the I/O thread, ahead of the queue's bound (`max_queued_requests`),
+// and is answered on a connection over `max_connections` (plain HTTP) where other requests
+// are refused: it touches no store, and a liveness probe refused under load would have the
+// process restarted while it does its work.
 //
 // One more exception: a GET of one user's signals known to be cheap runs on the I/O thread
 // that read it, without the two hops, the pool's queue and the wake-ups, which cost as much

@@ -293,15 +293,6 @@ TEST_P(RedisEngine, AHeavyUserReadInPartsMatchesTheReferenceAndIsReadAgainAfterA
   EXPECT_EQ(diff(world.expected(accepted, 1000, end), answer, kTolerance), "");
 }
 
-// Commands the server has processed so far, the INFO that asks included.
-std::uint64_t commands_processed(int port) {
-  const std::string info = redis_command(port, {"INFO", "stats"});
-  const std::string field = "total_commands_processed:";
-  const std::size_t at = info.find(field);
-  if (at == std::string::npos) return 0;
-  return std::stoull(info.substr(at + field.size()));
-}
-
 // "seen" tells a user the store holds something of from one it never saw, also when no
 // window asked for reaches the user's events; over Redis it costs no command of its own.
 TEST_P(RedisEngine, SeenIsAnsweredFromTheReadOfTheUser) {
@@ -326,9 +317,9 @@ TEST_P(RedisEngine, SeenIsAnsweredFromTheReadOfTheUser) {
     // Past the time a reading of stream time serves later queries (RedisStoreOptions::
     // horizons_reuse), so that each query reads it.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    const std::uint64_t before = commands_processed(server->port());
+    const std::uint64_t before = server->commands_processed();
     engine.query(7, {"saves"}, just_before, report);
-    return commands_processed(server->port()) - before;
+    return server->commands_processed() - before;
   };
   const std::uint64_t without = commands_for(Engine::Seen::kOmit);
   EXPECT_GT(without, 1u) << "the query itself reads the store";

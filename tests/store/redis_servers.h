@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -108,6 +109,15 @@ class RedisProcess {
   // Runs one command on a fresh connection; returns the reply as text ("" for nil/none).
   std::string command(const std::vector<std::string>& args) const {
     return redis_command(port_, args);
+  }
+
+  // Commands the server has processed so far, the INFO that asks included (INFO stats).
+  std::uint64_t commands_processed() const {
+    const std::string info = command({"INFO", "stats"});
+    const std::string field = "total_commands_processed:";
+    const std::size_t at = info.find(field);
+    if (at == std::string::npos) return 0;
+    return std::stoull(info.substr(at + field.size()));
   }
 
   // How many times the server has run `command_name` (from INFO commandstats).

@@ -200,6 +200,10 @@ struct HttpServer::Impl {
                                    bool header_done);
   HttpResponse busy_response(Route route, std::string_view message);
   std::optional<HttpResponse> gate(const HttpRequest& header, Route route);
+  // server.max_header_bytes as Beast's parser takes it.
+  std::uint32_t header_limit() const {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX));
+  }
   std::optional<HttpResponse> deadline_of(const HttpRequest& request, Route route,
                                           std::chrono::steady_clock::time_point received,
                                           std::chrono::steady_clock::time_point* deadline);
@@ -356,8 +360,7 @@ awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
   beast::tcp_stream& stream = *session.plain;
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
   http::request_parser<http::string_body> parser;
-  parser.header_limit(
-      static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+  parser.header_limit(header_limit());
   parser.body_limit(0);
   stream.expires_after(kRefusalReadTime);
   error_code ec;
@@ -529,8 +532,7 @@ awaitable<void> HttpServer::Impl::serve_requests(Session& session, Stream& strea
     session.phase = Phase::kReading;
 
     http::request_parser<http::string_body> parser;
-    parser.header_limit(
-        static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, UINT32_MAX)));
+    parser.header_limit(header_limit());
     parser.body_limit(options.max_body_bytes);
     // One deadline for the whole request, however slowly its bytes come.
     lowest.expires_after(options.request_timeout);

@@ -161,18 +161,11 @@ std::string merged_value(const StoredTileValue& tile, TileKind kind, const TileM
   return merge_tile_values(kind, operands, merger);
 }
 
-// The value of `field` in a hash as HGETALL answers it, "" when absent.
-std::string hash_field(const RedisValue& hash, std::string_view field) {
+// The value of `field` in a hash as HGETALL answers it, or null when absent.
+const RedisValue* hash_value(const RedisValue& hash, std::string_view field) {
   for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
-    if (hash.elements[i].str == field) return hash.elements[i + 1].str;
-  return {};
-}
-
-// The tile hash's #expired: how far the user's raw events have been expired.
-TimeMs expired_through_field(const RedisValue& hash) {
-  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2)
-    if (hash.elements[i].str == "#expired") return parse_time(hash.elements[i + 1]);
-  return kBeginningOfTime;
+    if (hash.elements[i].str == field) return &hash.elements[i + 1];
+  return nullptr;
 }
 
 class RedisStore;
@@ -690,9 +683,12 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id, bool w
   }
   data.event_count = r.elements[3].integer;
   data.events_whole = r.elements[4].integer == 1;
-  data.tile_seq = hash_field(r.elements[2], "#seq");
-  data.expired_mark = hash_field(r.elements[2], "#expired");
-  const TimeMs user_expired = expired_through_field(r.elements[2]);
+  const RedisValue* seq = hash_value(r.elements[2], "#seq");
+  // How far the user's raw events have been expired.
+  const RedisValue* expired = hash_value(r.elements[2], "#expired");
+  if (seq) data.tile_seq = seq->str;
+  if (expired) data.expired_mark = expired->str;
+  const TimeMs user_expired = expired ? parse_time(*expired) : kBeginningOfTime;
   if (user_expired > expired_through_) catch_up_with(user_expired);
   return users_.emplace(user_id, std::move(data)).first->second;
 }

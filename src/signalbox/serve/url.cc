@@ -16,10 +16,11 @@ int hex_digit(char c) {
 }  // namespace
 
 std::optional<std::string> url_decode(std::string_view text, bool plus_is_space) {
-  // Most paths and parameters are plain: copied whole rather than byte by byte. Looked for
-  // in one loop: find_first_of searches its set with a call per byte of `text`.
-  bool plain = true;
-  for (char c : text) plain = plain && c != '%' && !(plus_is_space && c == '+');
+  // Most paths and parameters are plain: copied whole rather than byte by byte. Each byte
+  // looked for with its own find (memchr, many bytes a step): find_first_of searches its set
+  // with a call per byte of `text`, and one loop testing both goes a byte at a time.
+  const bool plain = text.find('%') == std::string_view::npos &&
+                     (!plus_is_space || text.find('+') == std::string_view::npos);
   if (plain) return std::string(text);
   std::string out;
   out.reserve(text.size());

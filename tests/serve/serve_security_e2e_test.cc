@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include <thread>
+
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -158,6 +160,35 @@ TEST(ServeSecurity, HttpsAndGrpcOverTls) {
   plain_context.set_deadline(std::chrono::system_clock::now() + 3s);
   v1::UserSignals plain_response;
   EXPECT_FALSE(insecure->GetSignals(&plain_context, request, &plain_response).ok());
+  EXPECT_EQ(server.terminate(), 0) << server.log();
+}
+
+// Past server.max_connections an HTTPS connection gets its handshake too: a liveness probe is
+// answered 200 and any other request 503, as over plain HTTP (ServeGuards' test of it).
+TEST(ServeSecurity, AnHttpsLivenessProbeIsAnsweredWhileConnectionsAreExhausted) {
+  ScratchDir dir;
+  write_self_signed(dir.path());
+  std::string ca = (dir.path() / "cert.pem").string();
+  std::uint16_t port = free_port();
+  ServerProcess server(
+      write_small_config(dir, port, "max_connections: 2, tls: { cert: cert.pem, key: key.pem }"),
+      port, dir.path() / "serve.log", [&](std::uint16_t p) {
+        return https_request(p, ca, Method::kGet, "/healthz").status == 200;
+      });
+  // Two connections that never start their handshake hold the bound (for request_timeout).
+  RawConnection first(port), second(port);
+  // The server accepts them in its own time: a query is refused once it has.
+  HttpAnswer refused;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    refused = https_request(port, ca, Method::kGet, "/v1/users/6/signals");
+    if (refused.status == 503u) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_NE(refused.body.find("server.max_connections"), std::string::npos) << refused.body;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(https_request(port, ca, Method::kGet, "/healthz").status, 200u) << "probe " << i;
+  EXPECT_EQ(https_request(port, ca, Method::kGet, "/v1/users/6/signals").status, 503u);
   EXPECT_EQ(server.terminate(), 0) << server.log();
 }
 

@@ -41,8 +41,8 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // After an error answer that closes the connection, the client's unread bytes are drained this
 // long so that closing does not reset the connection before the client read the answer.
 constexpr std::chrono::seconds kLingerTime(2);
-// How long a connection over server.max_connections has to send its request head: a liveness
-// probe among them is answered (refuse_connection).
+// How long a connection over server.max_connections has for its TLS handshake and request head:
+// a liveness probe among them is answered (refuse_connection).
 constexpr std::chrono::seconds kRefusalReadTime(1);
 // How often a paused accept loop looks whether connections closed.
 constexpr std::chrono::milliseconds kAcceptPause(10);
@@ -181,7 +181,9 @@ struct HttpServer::Impl {
   template <typename Stream>
   awaitable<void> answer_and_close(Session& session, Stream& stream, beast::flat_buffer& buffer,
                                    HttpResponse response);
-  awaitable<void> refuse_connection(Session& session);
+  // Over TLS, `stream` is past its handshake.
+  template <typename Stream>
+  awaitable<void> refuse_connection(Session& session, Stream& stream);
   // Answers a request received in full, unless its deadline passed while it waited; a GET of
   // signals tells inline_queries what it cost.
   HttpResponse answer(const HttpRequest& request, Route route,
@@ -309,8 +311,21 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
   Reservation connection(admission.connections);
   error_code ec;
   if (!connection.resize(1)) {
-    // A TLS client could read the refusal only after a handshake, which is not worth it.
-    if (!session->tls_stream) co_await refuse_connection(*session);
+    // Over TLS the handshake comes first, within the same second as the request head: a
+    // handshake costs what it costs any connection under the bound, and the accept loop
+    // pauses past twice the bound, so refusals are bounded too.
+    session->lowest().expires_after(kRefusalReadTime);
+    try {
+      if (session->tls_stream) {
+        co_await session->tls_stream->async_handshake(asio::ssl::stream_base::server,
+                                                      asio::redirect_error(use_awaitable, ec));
+        if (!ec) co_await refuse_connection(*session, *session->tls_stream);
+      } else {
+        co_await refuse_connection(*session, *session->plain);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("closing a connection over server.max_connections after an error: {}", e.what());
+    }
     session->lowest().socket().close(ec);
     co_return;
   }
@@ -353,16 +368,16 @@ awaitable<void> HttpServer::Impl::serve_connection(std::shared_ptr<Session> sess
   session->lowest().socket().close(ec);
 }
 
-awaitable<void> HttpServer::Impl::refuse_connection(Session& session) {
+template <typename Stream>
+awaitable<void> HttpServer::Impl::refuse_connection(Session& session, Stream& stream) {
   // A liveness probe opens a connection of its own each time (Kubernetes' httpGet): its
-  // request head is read, for a short while, and GET /healthz answered; any other request is
-  // refused, as is one that does not come in time or does not parse.
-  beast::tcp_stream& stream = *session.plain;
+  // request head is read, within the deadline the caller set (kRefusalReadTime), and GET
+  // /healthz answered; any other request is refused, as is one that does not come in time or
+  // does not parse.
   beast::flat_buffer buffer(options.max_header_bytes + kReadChunk);
   http::request_parser<http::string_body> parser;
   parser.header_limit(header_limit());
   parser.body_limit(0);
-  stream.expires_after(kRefusalReadTime);
   error_code ec;
   co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
   const HttpRequest& request = parser.get();

@@ -44,7 +44,7 @@
 // The version of the plugin interface: this header and the headers it includes. It changes
 // whenever a change to them would break a plugin built against the previous ones, and a
 // plugin built for another version is refused when a config loads it.
-#define SIGNALBOX_PLUGIN_ABI_VERSION 6
+#define SIGNALBOX_PLUGIN_ABI_VERSION 7
 
 namespace signalbox {
 

@@ -54,29 +54,49 @@ TEST(SpanCacheKey, FollowsEveryPartOfTheTilesAndNothingElse) {
 // Keys of one shard (the shard is chosen by `high`).
 SpanKey shard_key(std::uint64_t low) { return SpanKey{0, low}; }
 
-// A run of `n` bytes of `c`, which costs the cache n + SpanCache::kEntryOverhead.
-std::shared_ptr<const CachedRun> bytes(std::size_t n, char c) {
+// A state that is a string, to tell entries apart.
+struct TextState : State {
+  explicit TextState(std::string t) : text(std::move(t)) {}
+  std::string text;
+};
+
+// A run whose state is `text`, counted as `encoded_bytes` encoded.
+std::shared_ptr<CachedRun> run_of(std::string text, std::size_t encoded_bytes) {
   auto run = std::make_shared<CachedRun>();
-  run->state.assign(n, c);
+  run->state = std::make_shared<TextState>(std::move(text));
+  run->encoded_bytes = encoded_bytes;
   return run;
+}
+
+const std::string& text_of(const CachedRun& run) {
+  return static_cast<const TextState&>(*run.state).text;
+}
+
+constexpr std::size_t kPerByte = SpanCache::kDecodedPerEncodedByte;
+
+// A run of `n` encoded bytes, all `c`, which costs the cache
+// n * kDecodedPerEncodedByte + kEntryOverhead.
+std::shared_ptr<const CachedRun> bytes(std::size_t n, char c) {
+  return run_of(std::string(n, c), n);
 }
 
 constexpr std::size_t kOverhead = SpanCache::kEntryOverhead;
 
 TEST(SpanCache, DropsTheLeastRecentlyUsedBeyondItsBytes) {
-  SpanCache cache(16 * (100 + 2 * kOverhead));  // two runs of 40 bytes per shard, not three
+  // Two runs of 40 encoded bytes per shard, not three.
+  SpanCache cache(16 * (100 * kPerByte + 2 * kOverhead));
   cache.insert(shard_key(1), bytes(40, 'a'));
   cache.insert(shard_key(2), bytes(40, 'b'));
   ASSERT_NE(cache.find(shard_key(1)), nullptr);  // 1 is now the most recently used
-  cache.insert(shard_key(3), bytes(40, 'c'));    // 120 bytes and three overheads: 2 goes
+  cache.insert(shard_key(3), bytes(40, 'c'));    // 120 bytes' worth and three overheads: 2 goes
   EXPECT_EQ(cache.find(shard_key(2)), nullptr);
   ASSERT_NE(cache.find(shard_key(1)), nullptr);
-  EXPECT_EQ(cache.find(shard_key(1))->state, std::string(40, 'a'));
-  EXPECT_EQ(cache.find(shard_key(3))->state, std::string(40, 'c'));
+  EXPECT_EQ(text_of(*cache.find(shard_key(1))), std::string(40, 'a'));
+  EXPECT_EQ(text_of(*cache.find(shard_key(3))), std::string(40, 'c'));
   cache.insert(shard_key(3), bytes(10, 'd'));  // replaced, not added
-  EXPECT_EQ(cache.find(shard_key(3))->state, std::string(10, 'd'));
+  EXPECT_EQ(text_of(*cache.find(shard_key(3))), std::string(10, 'd'));
   // More than the shard holds: not kept.
-  cache.insert(shard_key(4), bytes(100 + kOverhead + 1, 'e'));
+  cache.insert(shard_key(4), bytes(100 + kOverhead / kPerByte + 1, 'e'));
   EXPECT_EQ(cache.find(shard_key(4)), nullptr);
   EXPECT_NE(cache.find(shard_key(1)), nullptr) << "and it pushed nothing out";
   EXPECT_EQ(cache.hits(), 6u);
@@ -84,19 +104,19 @@ TEST(SpanCache, DropsTheLeastRecentlyUsedBeyondItsBytes) {
 }
 
 TEST(SpanCache, AnEntryOutlivesItsEvictionWhileItIsRead) {
-  SpanCache cache(16 * (50 + kOverhead));
+  SpanCache cache(16 * (50 * kPerByte + kOverhead));
   cache.insert(shard_key(1), bytes(40, 'a'));
   std::shared_ptr<const CachedRun> held = cache.find(shard_key(1));
   cache.insert(shard_key(2), bytes(40, 'b'));
   EXPECT_EQ(cache.find(shard_key(1)), nullptr);
-  EXPECT_EQ(held->state, std::string(40, 'a'));
+  EXPECT_EQ(text_of(*held), std::string(40, 'a'));
 }
 
 // Finds and inserts from several threads on a cache small enough to evict all the time: every
 // entry found is whole and is the one stored under its key (run under TSan by
 // scripts/sanitize.sh, which picks tests named Concurrent*).
 TEST(SpanCache, ConcurrentFindsAndInsertsSeeWholeEntries) {
-  SpanCache cache(16 * (400 + 2 * kOverhead));
+  SpanCache cache(16 * (400 * kPerByte + 2 * kOverhead));
   auto content = [](std::uint64_t k) {
     return std::string(static_cast<std::size_t>(k % 50) + 1, static_cast<char>('a' + k % 26));
   };
@@ -109,11 +129,9 @@ TEST(SpanCache, ConcurrentFindsAndInsertsSeeWholeEntries) {
         const std::uint64_t k = random() % 200;
         const SpanKey key{k * 7919, k};
         if (random() % 2) {
-          auto run = std::make_shared<CachedRun>();
-          run->state = content(k);
-          cache.insert(key, run);
+          cache.insert(key, run_of(content(k), content(k).size()));
         } else if (std::shared_ptr<const CachedRun> found = cache.find(key)) {
-          if (found->state != content(k)) ++wrong;
+          if (text_of(*found) != content(k)) ++wrong;
         }
       }
     });

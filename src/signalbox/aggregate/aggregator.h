@@ -51,6 +51,14 @@ class Aggregator {
   // other bytes throws CorruptionError.
   virtual void encode(const State& state, std::string& out) const = 0;
   virtual std::unique_ptr<State> decode(std::string_view bytes) const = 0;
+  // A new state equal to `state`, which is left as it is (and may be read by other threads
+  // meanwhile): how a merge kept in the span cache is handed to each query that merges onto
+  // it. The default goes through encode() and decode(); AggregatorOf copies its S.
+  virtual std::unique_ptr<State> copy(const State& state) const {
+    std::string bytes;
+    encode(state, bytes);
+    return decode(bytes);
+  }
 
   // What this aggregator folds, as a stable string (name and parameters that change the
   // state). Signals whose fingerprints match share state; changing it starts state afresh.
@@ -106,6 +114,11 @@ class AggregatorOf : public Aggregator {
     ByteReader reader(bytes);
     holder->value = decode(reader);
     if (!reader.done()) throw CorruptionError("trailing bytes after aggregator state");
+    return holder;
+  }
+  std::unique_ptr<State> copy(const State& state) const final {
+    auto holder = std::make_unique<Holder>();
+    holder->value = get(state);
     return holder;
   }
 };

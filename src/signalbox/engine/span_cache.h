@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "signalbox/aggregate/aggregator.h"
 #include "signalbox/common/mutex.h"
 #include "signalbox/store/store.h"
 
@@ -44,7 +45,11 @@ SpanKey settled_run_key(std::uint64_t user_id, std::uint64_t state_id, std::uint
 
 // A merged run as the cache keeps it.
 struct CachedRun {
-  std::string state;  // the merged state, encoded
+  // The merged state, never changed once cached: a query merges onto its own copy
+  // (Aggregator::copy), which costs a fraction of decoding it.
+  std::shared_ptr<const State> state;
+  // The size of its encoding, by which the cache counts it (SpanCache::bytes_of).
+  std::size_t encoded_bytes = 0;
   // Of a run keyed by settled_run_key() for a signal without windows: the covered_through of
   // the base tile in it (absent: the user had none), which the signal's plan starts from.
   std::optional<TimeMs> base_through;
@@ -67,7 +72,7 @@ struct SpanLookup {
   bool by_version() const { return cache && tile_version; }
 };
 
-// The encoded states of merged runs of tiles (a window's base and whole days), so that a
+// The states of merged runs of tiles (a window's base and whole days), so that a
 // heavy user's long windows are not merged tile by tile on every query: a 90-day window
 // merges some 90 day tiles whose content changes only when a late event lands in one of them
 // or the window moves on by a day.
@@ -76,21 +81,25 @@ struct SpanLookup {
 // hashed and looked up, so an entry can never be stale and nothing has to invalidate it, with
 // any store and beside other writers; or, for runs of settled tiles where the store keeps a
 // version of them, by that version, which changes whenever they do. Entries are dropped least
-// recently used first once their bytes (the encoded state and kEntryOverhead) pass the
-// capacity.
+// recently used first once their bytes (the state, counted by its encoded size, and
+// kEntryOverhead) pass the capacity.
 //
 // Thread-safe: queries on any number of threads share it (the entries are split over
 // independently locked shards).
 class SpanCache {
  public:
-  // Holds up to about `capacity_bytes` of encoded states; 0 holds nothing.
+  // Holds up to about `capacity_bytes` of states (as bytes_of() counts them); 0 holds nothing.
   explicit SpanCache(std::size_t capacity_bytes);
   SpanCache(const SpanCache&) = delete;
   SpanCache& operator=(const SpanCache&) = delete;
 
-  // What an entry costs besides its encoded state (its nodes and the run's fields), counted
-  // against the capacity so that many small runs are bounded by memory too.
+  // What an entry costs besides its state (its nodes and the run's fields), counted against
+  // the capacity so that many small runs are bounded by memory too.
   static constexpr std::size_t kEntryOverhead = 192;
+  // A state in memory counted as this many times the size of its encoding: grouped totals
+  // and recent values take 2.2-2.4 times (each key or value a string and an entry beside its
+  // bytes), numbers and sketches about as much as encoded; the rest is for the allocations.
+  static constexpr std::size_t kDecodedPerEncodedByte = 3;
 
   // The run stored under `key`, or null.
   std::shared_ptr<const CachedRun> find(const SpanKey& key);
@@ -108,7 +117,9 @@ class SpanCache {
     std::size_t operator()(const SpanKey& key) const { return key.low; }
   };
   // What an entry of `run` counts against the capacity.
-  static std::size_t bytes_of(const CachedRun& run) { return run.state.size() + kEntryOverhead; }
+  static std::size_t bytes_of(const CachedRun& run) {
+    return kDecodedPerEncodedByte * run.encoded_bytes + kEntryOverhead;
+  }
   struct Entry {
     SpanKey key;
     std::shared_ptr<const CachedRun> run;

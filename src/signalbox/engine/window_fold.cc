@@ -147,27 +147,35 @@ SpanKey run_key(const Signal& signal, const std::vector<const StoredTile*>& stor
   return span_key(signal.state_id(), stored);
 }
 
-// A run of tiles merged into a state of its own, and that state encoded as the cache keeps it.
-struct MergedRun {
-  std::unique_ptr<State> state;
-  std::shared_ptr<CachedRun> cached;
-};
-
-// The tiles `for_each_index` visits (in the order merged), merged into a state of their own.
+// The tiles `for_each_index` visits (in the order merged), merged into a state of their own;
+// `count` is how many.
 template <typename ForEachIndex>
-MergedRun merge_run(const Aggregator& aggregator, ForEachIndex&& for_each_index,
-                    DecodedTiles& tiles, FoldObserver* observer) {
-  MergedRun out{aggregator.make_state(), std::make_shared<CachedRun>()};
+std::unique_ptr<State> merge_run(const Aggregator& aggregator, ForEachIndex&& for_each_index,
+                                 DecodedTiles& tiles, FoldObserver* observer, std::size_t& count) {
+  std::unique_ptr<State> state = aggregator.make_state();
+  count = 0;
   for_each_index([&](std::size_t i) {
-    merge_tile(aggregator, *out.state, tiles, i, observer);
-    ++out.cached->tiles;
+    merge_tile(aggregator, *state, tiles, i, observer);
+    ++count;
   });
-  aggregator.encode(*out.state, out.cached->state);
-  return out;
+  return state;
 }
 
-// The merge of `run` (tile indices, in the order merged) into a state of its own, from the
-// cache of `runs` or merged here (and then cached), encoded and decoded either way.
+// What the cache keeps of `state`, the merge of `tiles` stored tiles: a copy (the query goes
+// on merging onto its own), counted by the size of its encoding.
+std::shared_ptr<CachedRun> entry_of(const Aggregator& aggregator, const State& state,
+                                    std::size_t tiles) {
+  auto run = std::make_shared<CachedRun>();
+  std::string encoded;
+  aggregator.encode(state, encoded);
+  run->encoded_bytes = encoded.size();
+  run->state = aggregator.copy(state);
+  run->tiles = tiles;
+  return run;
+}
+
+// The merge of `run` (tile indices, in the order merged) into a state of its own: a copy of
+// the one in the cache of `runs`, or merged here (and then cached).
 std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::size_t>& run,
                                   DecodedTiles& tiles, FoldObserver* observer,
                                   const SpanLookup* runs) {
@@ -180,31 +188,33 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
     for (std::size_t i : run) stored.push_back(&tiles.tile(i));
     key = run_key(signal, stored, *runs);
     if (std::shared_ptr<const CachedRun> hit = cache->find(key))
-      return aggregator.decode(hit->state);
+      return aggregator.copy(*hit->state);
   }
-  const MergedRun merged = merge_run(
+  std::size_t count = 0;
+  std::unique_ptr<State> merged = merge_run(
       aggregator,
       [&](auto&& fn) {
         for (std::size_t i : run) fn(i);
       },
-      tiles, observer);
-  if (cache) cache->insert(key, merged.cached);
-  return aggregator.decode(merged.cached->state);
+      tiles, observer, count);
+  if (cache) cache->insert(key, entry_of(aggregator, *merged, count));
+  return merged;
 }
 
 // The leading run of `plan` merged at any size and cached under `key` (settled_runs.h), with
-// what a query needs to use it before reading. The merged state itself goes on: a query that
-// finds the run gets its decoded copy, an equal state (Aggregator::decode), and a miss, which
-// every user's first query of the day is, does not pay a decode.
+// what a query needs to use it before reading. The merged state itself goes on; a query that
+// finds the run gets a copy of it.
 template <typename ForEachLeading>
 std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan& plan,
                                           ForEachLeading&& leading, DecodedTiles& tiles,
                                           FoldObserver* observer, SpanCache& cache,
                                           const SpanKey& key) {
-  MergedRun merged = merge_run(signal.aggregator(), leading, tiles, observer);
-  if (plan.base) merged.cached->base_through = plan.base_through;
-  cache.insert(key, std::move(merged.cached));
-  return std::move(merged.state);
+  std::size_t count = 0;
+  std::unique_ptr<State> merged = merge_run(signal.aggregator(), leading, tiles, observer, count);
+  std::shared_ptr<CachedRun> entry = entry_of(signal.aggregator(), *merged, count);
+  if (plan.base) entry->base_through = plan.base_through;
+  cache.insert(key, std::move(entry));
+  return merged;
 }
 
 // Merges onto `state` the events of the raw `piece` a clock hour at a time (fold_window), only
@@ -256,7 +266,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                                  : std::nullopt;
   std::unique_ptr<State> state;
   if (leading_found)
-    state = aggregator.decode(leading_found->state);
+    state = aggregator.copy(*leading_found->state);
   else if (settled_key)
     state = merged_settled_run(signal, plan, leading, tiles, observer, *runs->cache, *settled_key);
   else

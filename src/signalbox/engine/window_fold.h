@@ -79,13 +79,13 @@ class FoldObserver {
 // A window first merges its leading run of tiles: the base tile (with the day tiles it spans,
 // not yet folded into it) when the plan has one, then its whole days. A run of at least
 // kMinCachedRun tiles holding at least kMinCachedRunBytes (enough that merging it costs more
-// than finding it) is merged into a state of its own, which is then encoded and decoded before
-// the window's other pieces are folded onto it: exactly what a run found in a SpanCache gives,
-// so that an answer is the same whether its run was cached or not (and explain, which never
-// uses the cache, gives the same value). So is each later run of hour tiles (a window's
-// partial days) that large: merged into a state of its own, encoded and decoded, then merged
+// than finding it) is merged into a state of its own, a copy of which a SpanCache keeps, before
+// the window's other pieces are folded onto it: a query that finds the run merges onto a copy
+// of that same state, so an answer is the same whether its run was cached or not (and explain,
+// which never uses the cache, gives the same value). So is each later run of hour tiles (a
+// window's partial days) that large: merged into a state of its own (and cached), then merged
 // onto the window's state; a smaller run of two tiles or more is merged into a state of its own
-// too (not encoded), which the windows sharing it merge; a single tile is merged directly.
+// too (not cached), which the windows sharing it merge; a single tile is merged directly.
 inline constexpr std::size_t kMinCachedRun = 4;
 inline constexpr std::size_t kMinCachedRunBytes = 2048;
 
@@ -102,9 +102,8 @@ inline constexpr std::size_t kMinCachedRunBytes = 2048;
 // Where `runs` keys by the user's tile version, the leading run is keyed by its days
 // (settled_runs.h) and cached at any size: `leading_found` is the run the query found before
 // reading (its tiles were then not read, and are not merged), null when it missed, and the
-// run merged here is cached for the next query. A leading run is merged first either way, so
-// the encoding round trip is all that differs from a window that did not cache it, and that
-// gives an equal state (Aggregator::decode).
+// run merged here is cached for the next query. A leading run is merged first either way, and
+// a window that found it merges onto a copy of the state merged here (Aggregator::copy).
 std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
                                    DecodedTiles& tiles,
                                    const std::vector<MaterializedEvent>& events,

@@ -226,6 +226,11 @@ void Engine::write_view(std::size_t v, const std::vector<Value>& signal_results,
 Value Engine::completeness(const std::vector<std::string>& names, const std::vector<NameRef>& refs,
                            const std::vector<SignalRequest>& requests,
                            const QueryInputs& inputs) const {
+  // Nearly always every state is complete from the beginning (none was built after its signal
+  // was added): then no name has anything to say, and nothing is built to say it.
+  if (std::all_of(inputs.complete_since.begin(), inputs.complete_since.end(),
+                  [](TimeMs since) { return since <= 0; }))
+    return Value(Value::Object());
   const TimeMs retention = config_.event_store.retention;
   const TimeMs as_of = inputs.as_of;
   // Whether window `window` of signal `s` (all its windows when empty) starts before its
@@ -261,15 +266,15 @@ Value Engine::completeness(const std::vector<std::string>& names, const std::vec
     // A view: complete since the latest of the states it reads, incomplete when one of the
     // windows it reads reaches before that state's.
     const std::size_t v = refs[n].index;
-    std::vector<std::pair<std::size_t, std::string>> reads = view_operands_[v];
-    if (views_[v]->input() != View::Input::kOperands)
-      reads.emplace_back(view_signal_[v], config_.views[v].window);
     TimeMs since = 0;
     bool incomplete = false;
-    for (const auto& read : reads) {
-      since = std::max(since, inputs.complete_since[signal_owner_[read.first]]);
-      incomplete = incomplete || reaches_before(read.first, read.second);
-    }
+    auto read = [&](std::size_t s, const std::string& window) {
+      since = std::max(since, inputs.complete_since[signal_owner_[s]]);
+      incomplete = incomplete || reaches_before(s, window);
+    };
+    for (const auto& [s, window] : view_operands_[v]) read(s, window);
+    if (views_[v]->input() != View::Input::kOperands)
+      read(view_signal_[v], config_.views[v].window);
     if (since <= 0) continue;
     since_by_name.emplace_back(name, Value(since));
     if (incomplete) incomplete_by_name.emplace_back(name, Value(Value::Array()));

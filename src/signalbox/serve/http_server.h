@@ -92,7 +92,7 @@ struct HttpServerOptions {
 // that; with two, the other goes on (docs/performance.md, "Two I/O threads").
 //
 // `GET /healthz` runs on the I/O thread, ahead of the queue's bound (`max_queued_requests`),
-// and is answered on a connection over `max_connections` (plain HTTP) where other requests
+// and is answered on a connection over `max_connections` (HTTP or HTTPS) where other requests
 // are refused: it touches no store, and a liveness probe refused under load would have the
 // process restarted while it does its work.
 //

@@ -38,19 +38,23 @@ class MetaReading {
   // Keeps horizons read from the store at `at`; never lowers what is kept.
   void keep(Horizons read, Clock::time_point at) {
     std::lock_guard lock(mutex_);
-    kept_.high_water = std::max(kept_.high_water, read.high_water);
-    kept_.expired_through = std::max(kept_.expired_through, read.expired_through);
+    raise_kept(read);
     read_at_ = std::max(read_at_.value_or(at), at);
   }
 
   // Raises the kept horizons to values this process has just written.
   void raise(Horizons written) {
     std::lock_guard lock(mutex_);
-    kept_.high_water = std::max(kept_.high_water, written.high_water);
-    kept_.expired_through = std::max(kept_.expired_through, written.expired_through);
+    raise_kept(written);
   }
 
  private:
+  // Under mutex_.
+  void raise_kept(Horizons to) {
+    kept_.high_water = std::max(kept_.high_water, to.high_water);
+    kept_.expired_through = std::max(kept_.expired_through, to.expired_through);
+  }
+
   const Clock::duration reuse_;
   mutable std::mutex mutex_;
   Horizons kept_;

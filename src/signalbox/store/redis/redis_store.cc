@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <random>
@@ -211,6 +212,10 @@ class RedisSnapshot final : public StoreSnapshot {
   // The user's data, read in one script the first time: its events too when `with_events`,
   // after read_users_whole(), or when it has few.
   const UserData& user(std::uint64_t user_id, bool with_events);
+  // A run of `script`, a read script, on the user's events, bodies and tile hash (its KEYS),
+  // with `argv`.
+  RedisCommand user_read(std::uint64_t user_id, const RedisScript& script,
+                         std::initializer_list<std::string> argv) const;
   // scan_events() of a user whose events were not read with its tiles.
   void scan_events_apart(std::uint64_t user_id, const UserData& data, TimeMs from, TimeMs to,
                          const std::function<void(std::string_view)>& fn);
@@ -656,18 +661,26 @@ void RedisSnapshot::catch_up_with(TimeMs user_expired_through) {
   expired_through_ = std::max({expired_through_, now.expired_through, user_expired_through});
 }
 
+RedisCommand RedisSnapshot::user_read(std::uint64_t user_id, const RedisScript& script,
+                                      std::initializer_list<std::string> argv) const {
+  RedisCommand c{store_.key(user_id, 'e'),
+                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't')},
+                 &script,
+                 3};
+  c.args.insert(c.args.end(), argv);
+  return c;
+}
+
 const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id, bool with_events) {
   auto it = users_.find(user_id);
   if (it != users_.end()) return it->second;
   // Everything of the user in one script run: its tiles, and its events unless it has many
   // and they were not asked for, as of one moment.
   const bool whole = with_events || read_whole_;
-  RedisCommand c{store_.key(user_id, 'e'),
-                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't'),
-                  whole ? "0" : std::to_string(kEventsReadWithTiles)},
-                 &store_.read_user_script(),
-                 3};
-  RedisValue r = checked(store_.cluster().run(c), "read user");
+  RedisValue r =
+      checked(store_.cluster().run(user_read(user_id, store_.read_user_script(),
+                                             {whole ? "0" : std::to_string(kEventsReadWithTiles)})),
+              "read user");
   if (r.elements.size() != 5) throw StorageError("redis: read user: unexpected reply");
   UserData data;
   const auto& members = r.elements[0].elements;
@@ -708,13 +721,11 @@ void RedisSnapshot::scan_events(std::uint64_t user_id, TimeMs from, TimeMs to,
 void RedisSnapshot::scan_events_apart(std::uint64_t user_id, const UserData& data, TimeMs from,
                                       TimeMs to, const std::function<void(std::string_view)>& fn) {
   if (from > to) return;
-  RedisCommand c{store_.key(user_id, 'e'),
-                 {store_.key(user_id, 'e'), store_.key(user_id, 'b'), store_.key(user_id, 't'),
-                  std::to_string(from), std::to_string(to), std::to_string(data.event_count),
-                  data.tile_seq, data.expired_mark},
-                 &store_.read_events_script(),
-                 3};
-  RedisValue r = checked(store_.cluster().run(c), "read events");
+  RedisValue r = checked(store_.cluster().run(user_read(
+                             user_id, store_.read_events_script(),
+                             {std::to_string(from), std::to_string(to),
+                              std::to_string(data.event_count), data.tile_seq, data.expired_mark})),
+                         "read events");
   if (r.elements.empty()) throw StorageError("redis: read events: unexpected reply");
   if (r.elements[0].integer != 1)
     throw SnapshotMoved(fmt::format(

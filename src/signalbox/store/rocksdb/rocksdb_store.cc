@@ -33,6 +33,7 @@
 #include "signalbox/store/rocksdb/expiry_filters.h"
 #include "signalbox/store/rocksdb/holding_file_system.h"
 #include "signalbox/store/rocksdb/key_layout.h"
+#include "signalbox/store/rocksdb/read_moment.h"
 #include "signalbox/store/rocksdb/tile_journal.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
 #include "signalbox/store/rocksdb/tile_versions.h"
@@ -440,6 +441,7 @@ class RocksDbStore final : public Store {
   }
 
   void close() {
+    latest_moment_.forget();
     // Debian's RocksDB keeps its assertions: handles must go before the database.
     for (auto** handle : {&events_, &event_ids_, &tiles_, &default_}) {
       if (*handle) db_->DestroyColumnFamilyHandle(*handle);
@@ -651,6 +653,8 @@ class RocksDbStore final : public Store {
   }
 
   std::unique_ptr<StoreSnapshot> snapshot() override;
+  // The shared part of the snapshots at the latest sequence number, taken now.
+  std::shared_ptr<const ReadMoment> take_moment(std::chrono::steady_clock::time_point now);
 
   void expire(const RetentionPolicy& policy, ExpireOptions options) override {
     require_writable();
@@ -695,6 +699,8 @@ class RocksDbStore final : public Store {
     }
     if (options.compact || options.compact_tiles)
       check_rocksdb(db_->CompactRange(compact, tiles_, nullptr, nullptr), "compact tiles");
+    // A compaction writes no sequence number: the moment kept would hold its input files.
+    if (options.compact || options.compact_tiles) latest_moment_.forget();
   }
 
   // Folds `user`'s day tiles from the one starting at `from` up to `keep_from`; returns the
@@ -766,6 +772,7 @@ class RocksDbStore final : public Store {
         TileVersions::Writing versions(tile_versions_, folded_users, *db_);
         check_rocksdb(db_->Write(write_options(), &wb), "fold tiles");
       }
+      latest_moment_.forget();
       wb.Clear();
       folded_users.clear();
     };
@@ -912,6 +919,7 @@ class RocksDbStore final : public Store {
     rocksdb::WriteOptions options = write_options();
     options.sync = options.sync || sync;
     rocksdb::Status status = db_->Write(options, &batch);
+    latest_moment_.forget();  // it will not be reused: its memtables and files may go
     if (status.ok()) return;
     throw StorageError(fmt::format(
         "rocksdb: {}: {}; writes stay refused until the process restarts (it then recovers "
@@ -993,6 +1001,8 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* tiles_ = nullptr;
+  // What the snapshots taken while nothing is written share (snapshot()).
+  LatestReadMoment latest_moment_;
   // Set when the options ask for bulk loading (commit() only); bulk_interrupted_ once a
   // batch's files were ingested and its write failed.
   std::optional<BulkLoad> bulk_;
@@ -1003,33 +1013,21 @@ class RocksDbStore final : public Store {
 // drops expired events afterwards cannot take anything from under this view.
 class RocksDbSnapshot final : public StoreSnapshot {
  public:
-  explicit RocksDbSnapshot(RocksDbStore& store)
-      : db_(store.db()), merger_(store.merger()), tile_versions_(store.tile_versions()) {
+  // A snapshot on `moment` (shared with the others at its sequence number, read_moment.h).
+  RocksDbSnapshot(RocksDbStore& store, std::shared_ptr<const ReadMoment> moment)
+      : moment_(std::move(moment)),
+        db_(&moment_->db),
+        merger_(store.merger()),
+        tile_versions_(store.tile_versions()),
+        unflushed_(moment_->unflushed),
+        read_(moment_->read),
+        events_family_(store.events()),
+        tiles_(moment_->tiles.lend()),
+        high_water_(moment_->high_water),
+        // The horizon may have moved since the moment was taken, before its record is written.
+        expired_through_(std::max(moment_->expired_through, store.expired_through_now())),
+        bounded_by_high_water_(moment_->bounded_by_high_water) {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see RocksDbStore::commit
-    unflushed_ = store.unflushed().view([&] {
-      snapshot_ = db_->GetSnapshot();
-      return snapshot_->GetSequenceNumber();
-    });
-    read_.snapshot = snapshot_;
-    events_family_ = store.events();
-    tiles_.reset(db_->NewIterator(read_, store.tiles()));
-    // Stream time and the horizon as of the snapshot, from the store's caches when they can
-    // tell (nearly always: the snapshot is of the latest write; never in a read-only store,
-    // which leaves them empty), else read at the snapshot.
-    const rocksdb::SequenceNumber sequence = snapshot_->GetSequenceNumber();
-    auto at_snapshot = [&](const VisibleTimeCache& cache, const char* key) {
-      const std::optional<TimeMs> cached = cache.at(sequence);
-      return cached ? *cached : read_time(store.meta(), key);
-    };
-    high_water_ = at_snapshot(store.snapshot_high_water(), kHighWaterKey);
-    bounded_by_high_water_ = !store.bulk_loads();
-    expired_through_ = std::max(at_snapshot(store.snapshot_expired_through(), kExpiredKey),
-                                store.expired_through_now());
-  }
-  ~RocksDbSnapshot() override {
-    events_.reset();
-    tiles_.reset();
-    db_->ReleaseSnapshot(snapshot_);
   }
 
   TimeMs high_water() const override { return high_water_; }
@@ -1097,7 +1095,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   }
 
   std::optional<std::uint64_t> tile_version(std::uint64_t user) override {
-    return tile_versions_.at(user, snapshot_->GetSequenceNumber());
+    return tile_versions_.at(user, moment_->sequence);
   }
 
   using StoreSnapshot::tiles;
@@ -1118,7 +1116,7 @@ class RocksDbSnapshot final : public StoreSnapshot {
   // none, which the hour tiles tell), and an iterator costs some 4 k instructions to make
   // and destroy.
   rocksdb::Iterator& events_iterator() {
-    if (!events_) events_.reset(db_->NewIterator(read_, events_family_));
+    if (!events_) events_ = moment_->events.lend();
     return *events_;
   }
 
@@ -1161,14 +1159,6 @@ class RocksDbSnapshot final : public StoreSnapshot {
       append_unflushed(unflushed[next], std::nullopt, state_ids, out);
   }
 
-  TimeMs read_time(rocksdb::ColumnFamilyHandle* family, const char* key) {
-    std::string value;
-    rocksdb::Status status = db_->Get(read_, family, key, &value);
-    if (status.IsNotFound()) return kBeginningOfTime;
-    check_rocksdb(status, "read meta");
-    return parse_time_value(value);
-  }
-
   // One tile's stored value (if any) merged with its unflushed values, then as
   // append_stored_tiles. Each group of values is merged first, as its flush will merge it.
   void append_unflushed(const UnflushedTiles::Tile& tile, std::optional<std::string_view> stored,
@@ -1196,21 +1186,22 @@ class RocksDbSnapshot final : public StoreSnapshot {
     return {copy, bytes.size()};
   }
 
+  // First, so destroyed last: the iterators lent from it go back before it may go.
+  std::shared_ptr<const ReadMoment> moment_;
   rocksdb::DB* db_;
   const TileMerger& merger_;
   const TileVersions& tile_versions_;
-  UnflushedTiles::View unflushed_;
-  const rocksdb::Snapshot* snapshot_ = nullptr;
-  rocksdb::ReadOptions read_;
+  const UnflushedTiles::View& unflushed_;
+  const rocksdb::ReadOptions& read_;
   rocksdb::ColumnFamilyHandle* events_family_ = nullptr;
-  std::unique_ptr<rocksdb::Iterator> events_;
+  IteratorPool::Lent events_;
   // The last scan_events() range that left events_ on the first key past it.
   struct ScannedRange {
     std::uint64_t user = 0;
     TimeMs to = 0;
   };
   std::optional<ScannedRange> scanned_;
-  std::unique_ptr<rocksdb::Iterator> tiles_;
+  IteratorPool::Lent tiles_;
   std::pmr::monotonic_buffer_resource kept_{16 * 1024};  // see keep()
   TimeMs high_water_ = kBeginningOfTime;
   TimeMs expired_through_ = kBeginningOfTime;
@@ -1218,7 +1209,41 @@ class RocksDbSnapshot final : public StoreSnapshot {
 };
 
 std::unique_ptr<StoreSnapshot> RocksDbStore::snapshot() {
-  return std::make_unique<RocksDbSnapshot>(*this);
+  const auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const ReadMoment> moment =
+      latest_moment_.reusable(db_->GetLatestSequenceNumber(), now);
+  if (!moment) {
+    moment = take_moment(now);
+    latest_moment_.keep(moment);
+  }
+  return std::make_unique<RocksDbSnapshot>(*this, std::move(moment));
+}
+
+std::shared_ptr<const ReadMoment> RocksDbStore::take_moment(
+    std::chrono::steady_clock::time_point now) {
+  const rocksdb::Snapshot* taken = nullptr;
+  UnflushedTiles::View unflushed = unflushed_.view([&] {
+    taken = db_->GetSnapshot();
+    return taken->GetSequenceNumber();
+  });
+  auto moment =
+      std::make_shared<ReadMoment>(*db_, taken, std::move(unflushed), tiles_, events_, now);
+  // Stream time and the horizon as of the snapshot, from the caches when they can tell
+  // (nearly always: the snapshot is of the latest write; never in a read-only store, which
+  // leaves them empty), else read at the snapshot.
+  auto at_snapshot = [&](const VisibleTimeCache& cache, const char* key) {
+    const std::optional<TimeMs> cached = cache.at(moment->sequence);
+    if (cached) return *cached;
+    std::string value;
+    rocksdb::Status status = db_->Get(moment->read, default_, key, &value);
+    if (status.IsNotFound()) return kBeginningOfTime;
+    check_rocksdb(status, "read meta");
+    return parse_time_value(value);
+  };
+  moment->high_water = at_snapshot(snapshot_high_water_, kHighWaterKey);
+  moment->bounded_by_high_water = !bulk_loads();
+  moment->expired_through = at_snapshot(snapshot_expired_through_, kExpiredKey);
+  return moment;
 }
 
 }  // namespace

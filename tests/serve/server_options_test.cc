@@ -25,5 +25,14 @@ TEST(ServerOptions, TheQueryPoolHasMoreThreadsOnRedisWhoseQueriesWaitOnTheNetwor
   EXPECT_EQ(http_server_options(redis).query_threads, 3u) << "the config's number wins";
 }
 
+TEST(ServerOptions, InlineAnswersCountTheirBlockedTimeOnRedisOnly) {
+  Config embedded;
+  EXPECT_FALSE(http_server_options(embedded).inline_answers_block);
+  Config redis;
+  redis.storage.kind = "redis";
+  EXPECT_TRUE(http_server_options(redis).inline_answers_block)
+      << "a Redis round trip blocks the I/O thread without showing in its CPU clock";
+}
+
 }  // namespace
 }  // namespace signalbox::testing

@@ -151,7 +151,8 @@ TimeMs parse_ts(std::string_view body) {
 
 std::vector<TimeMs> scan(StoreSnapshot& snapshot, TimeMs from, TimeMs to) {
   std::vector<TimeMs> out;
-  snapshot.scan_events(kUser, from, to, [&](std::string_view body) { out.push_back(parse_ts(body)); });
+  snapshot.scan_events(kUser, from, to,
+                       [&](std::string_view body) { out.push_back(parse_ts(body)); });
   return out;
 }
 

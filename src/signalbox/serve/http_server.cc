@@ -418,6 +418,7 @@ HttpResponse HttpServer::Impl::answer(const HttpRequest& request, Route route,
 HttpResponse HttpServer::Impl::answer_inline(const HttpRequest& request, Route route,
                                              std::chrono::steady_clock::time_point received,
                                              std::chrono::steady_clock::time_point deadline) {
+  if (!options.inline_answers_block) return answer(request, route, received, deadline);
   const auto wall_start = std::chrono::steady_clock::now();
   const std::chrono::nanoseconds cpu_start = ThreadLoad::cpu_time();
   HttpResponse response = answer(request, route, received, deadline);

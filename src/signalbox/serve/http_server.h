@@ -42,6 +42,11 @@ struct HttpServerOptions {
   // I/O threads have time to spare (InlineQueries). Zero: every request but ingest goes to
   // the query pool.
   std::chrono::microseconds inline_query_budget = std::chrono::milliseconds(1);
+  // Whether an inline answer may spend its time blocked rather than running: on a store read
+  // over the network (Redis). Its blocked time (wall time less the thread's CPU time, two
+  // system calls) then counts in the I/O thread's load, which its CPU clock alone would not
+  // show. A local store's answers run on the CPU: the clock reads are left out.
+  bool inline_answers_block = false;
   // A keep-alive connection idle this long is closed.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   // Longest time to receive one request once its first byte arrived, and to send one answer.

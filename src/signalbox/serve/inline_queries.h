@@ -22,8 +22,9 @@ namespace signalbox {
 //    cores while the I/O thread does its queries one at a time; in benchmarks on 2 cores,
 //    inlining while only the queue was empty lost 10-15 % of the saturated throughput;
 //  * the I/O thread was busy less than kMaxLoad of its last ThreadLoad window (kLoadWindow),
-//    framing, reading and writing included, and the time its inline answers spent blocked
-//    on the store (a Redis round trip, a disk read), which its CPU clock does not show: an I/O
+//    framing, reading and writing included, and on a store read over the network the time
+//    its inline answers spent blocked on it (a Redis round trip; HttpServerOptions::
+//    inline_answers_block), which its CPU clock does not show: an I/O
 //    thread that answers every query it frames runs nearly all the time at half the rate the server
 //    saturates at, and then a burst of requests, or a moment without a core, queues every
 //    connection behind it (p99 of tens of milliseconds at that rate, docs/performance.md). Past the

@@ -35,6 +35,7 @@ HttpServerOptions http_server_options(const Config& config) {
   options.max_inflight_bytes = server.max_inflight_bytes;
   options.max_queued_requests = server.max_queued_requests;
   options.inline_query_budget = std::chrono::milliseconds(server.inline_query_budget);
+  options.inline_answers_block = config.storage.kind == "redis";
   options.io_threads = static_cast<unsigned>(server.io_threads);
   options.query_threads = server.query_threads > 0 ? static_cast<unsigned>(server.query_threads)
                                                    : default_query_threads(config);

@@ -33,15 +33,24 @@ void fuzz_target(std::string_view target) {
   if (split.path.size() + split.query.size() + (target.find('?') != std::string_view::npos) !=
       target.size())
     std::abort();
-  if (auto segments = signalbox::split_path(split.path)) {
-    // One segment per '/' after the leading one, plus one.
+  const signalbox::PathSegments segments(split.path);
+  if (segments.well_formed()) {
+    // One segment per '/' after the leading one, plus one; each kept one the decoding of its
+    // piece of the path.
     std::string_view path = split.path;
     if (path.starts_with('/')) path.remove_prefix(1);
-    if (segments->size() != static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1)
+    if (segments.size() != static_cast<std::size_t>(std::count(path.begin(), path.end(), '/')) + 1)
       std::abort();
+    std::string_view rest = path, last;
+    for (std::size_t i = 0; i < std::min(segments.size(), signalbox::PathSegments::kStored); ++i) {
+      const std::size_t slash = rest.find('/');
+      std::optional<std::string> decoded = signalbox::url_decode(rest.substr(0, slash), false);
+      if (!decoded || *decoded != segments[i]) std::abort();
+      last = segments[i];
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    }
     try {
-      signalbox::SignalsRequest request =
-          signalbox::parse_signals_request(segments->back(), split.query);
+      signalbox::SignalsRequest request = signalbox::parse_signals_request(last, split.query);
       for (const std::string& name : request.names)
         if (name.empty()) std::abort();
       if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf))
@@ -50,8 +59,7 @@ void fuzz_target(std::string_view target) {
       check_refusal(e);
     }
     try {
-      signalbox::ExplainRequest request =
-          signalbox::parse_explain_request(segments->back(), split.query);
+      signalbox::ExplainRequest request = signalbox::parse_explain_request(last, split.query);
       if (request.name.empty() || request.max_events > signalbox::kMaxExplainEvents) std::abort();
       if (request.as_of && (*request.as_of < 0 || *request.as_of > signalbox::kMaxAsOf))
         std::abort();

@@ -2,8 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace signalbox {
 namespace {
+
+// The segments of `path`, copied out, or nullopt when it is not well formed.
+std::optional<std::vector<std::string>> segments_of(std::string_view path) {
+  const PathSegments segments(path);
+  if (!segments.well_formed()) return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < std::min(segments.size(), PathSegments::kStored); ++i)
+    out.emplace_back(segments[i]);
+  return out;
+}
 
 TEST(Url, DecodesPercentEscapesAndPlusOnlyInQueries) {
   EXPECT_EQ(url_decode("a%2Cb%2cc", false), "a,b,c");
@@ -27,14 +39,27 @@ TEST(Url, SplitsTargetsAndPaths) {
   EXPECT_EQ(split_target("/healthz").query, "");
   EXPECT_EQ(split_target("/a?b?c").query, "b?c");
 
-  EXPECT_EQ(split_path("/v1/users/42/signals"),
+  EXPECT_EQ(segments_of("/v1/users/42/signals"),
             (std::vector<std::string>{"v1", "users", "42", "signals"}));
-  EXPECT_EQ(split_path("/"), (std::vector<std::string>{""}));
-  EXPECT_EQ(split_path("/v1/signals%3AbatchGet"),
+  EXPECT_EQ(segments_of("/"), (std::vector<std::string>{""}));
+  EXPECT_EQ(segments_of("/v1/signals%3AbatchGet"),
             (std::vector<std::string>{"v1", "signals:batchGet"}));
-  EXPECT_EQ(split_path("/a%2Fb/c"), (std::vector<std::string>{"a/b", "c"}));
-  EXPECT_EQ(split_path("/a//b/"), (std::vector<std::string>{"a", "", "b", ""}));
-  EXPECT_EQ(split_path("/a%zz"), std::nullopt);
+  EXPECT_EQ(segments_of("/a%2Fb/c"), (std::vector<std::string>{"a/b", "c"}));
+  EXPECT_EQ(segments_of("/a//b/"), (std::vector<std::string>{"a", "", "b", ""}));
+  EXPECT_EQ(segments_of("/a%zz"), std::nullopt);
+  // Escaped segments among plain ones, up to the last one kept.
+  EXPECT_EQ(segments_of("/%41/b/%43%44/d/e/%46"),
+            (std::vector<std::string>{"A", "b", "CD", "d", "e", "F"}));
+}
+
+TEST(Url, CountsThePathSegmentsBeyondThoseKept) {
+  const PathSegments many("/a/b/c/d/e/f/g/h");
+  EXPECT_TRUE(many.well_formed());
+  EXPECT_EQ(many.size(), 8u);
+  EXPECT_EQ(many[PathSegments::kStored - 1], "f");
+  EXPECT_FALSE(PathSegments("/a/b/c/d/e/f/g/%zz").well_formed())
+      << "a bad escape past the segments kept is still found";
+  EXPECT_TRUE(PathSegments("/a/b/c/d/e/f/g/%41").well_formed());
 }
 
 TEST(Url, ParsesQueryStrings) {

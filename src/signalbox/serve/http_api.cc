@@ -55,16 +55,16 @@ HttpResponse error_json(http::status status, unsigned version, std::string_view 
 // What a path names: its route and the methods it takes, or nothing (404).
 struct Match {
   Route route = Route::kUnmatched;
-  std::string_view allow;  // for the Allow header of a 405
-  std::string user_id;     // the {user_id} segment of kUserSignals, decoded
-  std::string asset;       // the file of kWebPage, as find_web_asset() takes it
+  std::string_view allow;    // for the Allow header of a 405
+  std::string_view user_id;  // the {user_id} segment, decoded (a view into the PathSegments)
+  std::string asset;         // the file of kWebPage, as find_web_asset() takes it
 };
 
 constexpr std::string_view kGetMethods = "GET, HEAD";
 constexpr std::string_view kPostMethods = "POST";
 
 // Routes on decoded path segments, so that "/v1/signals%3AbatchGet" is batchGet as well.
-Match match_path(const std::vector<std::string>& s) {
+Match match_path(const PathSegments& s) {
   if (s.size() == 2 && s[0] == "v1") {
     if (s[1] == "events") return {Route::kEvents, kPostMethods, {}};
     if (s[1] == "signals") return {Route::kSignals, kGetMethods, {}};
@@ -74,8 +74,10 @@ Match match_path(const std::vector<std::string>& s) {
   if (s.size() == 1 && s[0] == "readyz") return {Route::kReadyz, kGetMethods, {}};
   if (s.size() == 1 && s[0] == "metrics") return {Route::kMetrics, kGetMethods, {}};
   if (s.size() == 2 && s[0] == "v1" && s[1] == "users") return {Route::kUsers, kGetMethods, {}};
-  if (s.size() == 1 && find_web_asset("/" + s[0]))
-    return {Route::kWebPage, kGetMethods, {}, "/" + s[0]};
+  if (s.size() == 1) {
+    std::string asset = "/" + std::string(s[0]);
+    if (find_web_asset(asset)) return {Route::kWebPage, kGetMethods, {}, std::move(asset)};
+  }
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "signals")
     return {Route::kUserSignals, kGetMethods, s[2]};
   if (s.size() == 4 && s[0] == "v1" && s[1] == "users" && s[3] == "explain")
@@ -116,8 +118,8 @@ HttpApi::~HttpApi() {
 }
 
 Route HttpApi::route_of(std::string_view target) {
-  std::optional<std::vector<std::string>> segments = split_path(split_target(target).path);
-  return segments ? match_path(*segments).route : Route::kUnmatched;
+  const PathSegments segments(split_target(target).path);
+  return segments.well_formed() ? match_path(segments).route : Route::kUnmatched;
 }
 
 HttpResponse HttpApi::error_response(http::status status, unsigned version, Route route,
@@ -178,11 +180,11 @@ HttpResponse HttpApi::handle(const HttpRequest& request, Clock::time_point recei
 HttpResponse HttpApi::dispatch(const HttpRequest& request, Clock::time_point received,
                                Clock::time_point deadline, Route* route) {
   Target target = split_target(view(request.target()));
-  std::optional<std::vector<std::string>> segments = split_path(target.path);
-  if (!segments) {
+  const PathSegments segments(target.path);
+  if (!segments.well_formed()) {
     throw BadRequest(fmt::format("path: bad percent-encoding in {}", json_quoted(target.path)));
   }
-  Match match = match_path(*segments);
+  Match match = match_path(segments);
   *route = match.route;
   if (match.route == Route::kUnmatched) {
     return error_json(http::status::not_found, request.version(),

@@ -48,19 +48,28 @@ Target split_target(std::string_view target) {
   return {target.substr(0, question), target.substr(question + 1)};
 }
 
-std::optional<std::vector<std::string>> split_path(std::string_view path) {
+PathSegments::PathSegments(std::string_view path) {
   if (path.starts_with('/')) path.remove_prefix(1);
-  std::vector<std::string> segments;
-  segments.reserve(6);  // more than any route of the API has: one allocation
   for (;;) {
-    std::size_t slash = path.find('/');
-    std::optional<std::string> segment = url_decode(path.substr(0, slash), false);
-    if (!segment) return std::nullopt;
-    segments.push_back(std::move(*segment));
+    const std::size_t slash = path.find('/');
+    const std::string_view raw = path.substr(0, slash);
+    const bool plain = raw.find('%') == std::string_view::npos;
+    if (size_ < kStored) {
+      if (plain) {
+        segments_[size_] = raw;
+      } else if (std::optional<std::string> decoded = url_decode(raw, false)) {
+        decoded_[size_] = std::move(*decoded);
+        segments_[size_] = decoded_[size_];
+      } else {
+        well_formed_ = false;
+      }
+    } else if (!plain && !url_decode(raw, false)) {
+      well_formed_ = false;
+    }
+    ++size_;
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
-  return segments;
 }
 
 std::optional<std::vector<QueryParam>> parse_query(std::string_view query, std::string* bad) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,10 +25,32 @@ struct Target {
 };
 Target split_target(std::string_view target);
 
-// Splits a path into its '/'-separated segments, each URL-decoded ('+' stays '+'), dropping
-// the leading '/': "/v1/users/42" gives {"v1", "users", "42"}; "/" gives {""}. Returns nullopt
-// on a malformed escape.
-std::optional<std::vector<std::string>> split_path(std::string_view path);
+// A path's '/'-separated segments, each URL-decoded ('+' stays '+'), without the leading '/':
+// "/v1/users/42" has "v1", "users", "42"; "/" has "". Every request is routed on these, so
+// nothing is copied or allocated for a path without escapes: a plain segment is a view into
+// the path, which must outlive this; a segment with escapes is decoded into room of its own.
+// The first kStored segments are kept (no route has more); size() counts them all.
+// Not copyable or movable (its views may point into itself).
+class PathSegments {
+ public:
+  static constexpr std::size_t kStored = 6;
+
+  explicit PathSegments(std::string_view path);
+  PathSegments(const PathSegments&) = delete;
+  PathSegments& operator=(const PathSegments&) = delete;
+
+  // False when a '%' of the path is not followed by two hex digits.
+  bool well_formed() const { return well_formed_; }
+  std::size_t size() const { return size_; }
+  // Segment `i`, for i < min(size(), kStored).
+  std::string_view operator[](std::size_t i) const { return segments_[i]; }
+
+ private:
+  std::array<std::string_view, kStored> segments_{};
+  std::array<std::string, kStored> decoded_;
+  std::size_t size_ = 0;
+  bool well_formed_ = true;
+};
 
 // One decoded name=value pair of a query string, in the order written.
 using QueryParam = std::pair<std::string, std::string>;

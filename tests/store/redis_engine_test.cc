@@ -127,6 +127,58 @@ TEST_P(RedisEngine, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldH
   check_all_history_hours(world, 6, 3000, kStart, 10 * kDayMs, 250);
 }
 
+// The span cache on Redis: runs of settled days are found again by the user's tile version
+// (the marks read with its tiles), and another process's late events into those days, or its
+// expiry rewriting the tiles (operands merged, old days folded into the base), move the
+// version: the caching engine's answers stay the reference's.
+TEST_P(RedisEngine, CachedRunsAreFoundByTileVersionAndAnotherProcesssChangesMoveIt) {
+  Engine cached(world.config), writer(world.config);
+  ASSERT_NE(cached.span_cache(), nullptr);
+  const std::size_t users = 4;
+  std::vector<RefEvent> taken;
+  std::vector<Event> batch;
+  std::size_t serial = 0;
+  auto ingest = [&](Engine& engine) {
+    IngestResult r = engine.ingest(batch);
+    ASSERT_TRUE(r.rejected.empty()) << r.rejected.front().message;
+    for (const Event& e : batch) taken.push_back(world.to_ref(e));
+    batch.clear();
+  };
+  constexpr std::size_t kCount = 1500;
+  for (; serial < kCount; ++serial) {
+    batch.push_back(world.make_event(
+        users, kStart + static_cast<TimeMs>(serial) * (12 * kDayMs / static_cast<TimeMs>(kCount)),
+        serial));
+    if (batch.size() == 250) {
+      ASSERT_NO_FATAL_FAILURE(ingest(writer));
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(ingest(writer));
+  const TimeMs head = writer.stream_time();
+  check_all(cached, taken, head, users);
+  const std::uint64_t misses = cached.span_cache()->misses();
+  EXPECT_GT(misses, 0u) << "the 3- and 10-day windows have runs of day tiles to cache";
+  check_all(cached, taken, head, users);
+  EXPECT_GT(cached.span_cache()->version_hits(), 0u) << "found again by the tile version";
+  EXPECT_EQ(cached.span_cache()->misses(), misses) << "nothing changed, so nothing missed";
+
+  // Late events two to five days back, through the other engine (another process).
+  for (std::size_t i = 0; i < 60; ++i, ++serial) {
+    const TimeMs back = 2 * kDayMs + static_cast<TimeMs>(world.rng()() % (3 * kDayMs));
+    batch.push_back(world.make_event(users, head - back, serial));
+  }
+  ASSERT_NO_FATAL_FAILURE(ingest(writer));
+  check_all(cached, taken, head, users);
+  const std::uint64_t misses_after_late = cached.span_cache()->misses();
+  EXPECT_GT(misses_after_late, misses) << "the changed runs were merged again";
+
+  // The other engine's expiry rewrites the users' tiles: merged operands, folded days.
+  writer.expire(/*compact=*/true);
+  check_all(cached, taken, head, users);
+  EXPECT_GT(cached.span_cache()->misses(), misses_after_late)
+      << "a rewrite of the tiles moves the version";
+}
+
 TEST_P(RedisEngine, TwoEnginesIngestingTheSameUsersAtOnceCountEveryEventOnce) {
   const std::size_t users = 6;
   std::vector<Event> events;

@@ -759,6 +759,42 @@ TEST_P(RedisStoreTest, SnapshotsShareARecentReadOfStreamTimeAndSeeTheirOwnWrites
       << "one read of stream time a snapshot, without the reuse";
 }
 
+// A user's tile version on Redis (the span cache's key, tile_versions.h's contract) moves with
+// every write of the user's tiles, from any process: a commit's operands (#seq), an expiry
+// (#expired) and a rewrite of the tiles (#rev); and with nothing else, another user's writes
+// included.
+TEST_P(RedisStoreTest, TileVersionMovesWithEveryWriteOfTheUsersTilesFromAnyProcess) {
+  Store& store = open();
+  Store& other = open();
+  const TimeMs day = floor_day(kT0);
+  auto commit = [&](Store& to, std::uint64_t user, TimeMs ts, const std::string& id) {
+    CommitBatch b;
+    b.events = {event(user, ts, id)};
+    b.tiles = {delta(user, TileKind::kDay, floor_day(ts), {{1, 1}, {2, 1}})};
+    b.high_water = ts;
+    to.commit(b);
+  };
+  auto version = [&](std::uint64_t user) { return store.snapshot()->tile_version(user); };
+  commit(store, 1, day + kHourMs, "a");
+  const std::optional<std::uint64_t> first = version(1);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(version(1), first) << "nothing written since";
+  commit(other, 2, day + 2 * kHourMs, "b");
+  EXPECT_EQ(version(1), first) << "another user's commit";
+  commit(other, 1, day + 3 * kHourMs, "c");
+  const std::optional<std::uint64_t> after_commit = version(1);
+  EXPECT_NE(after_commit, first) << "another process's commit of the user's tiles";
+  commit(store, 1, day + 5 * kDayMs, "d");
+  const std::optional<std::uint64_t> before_expiry = version(1);
+  other.expire(policy(kDayMs, kDayMs), {.fold_base = true, .compact_tiles = true});
+  const std::optional<std::uint64_t> after_expiry = version(1);
+  EXPECT_NE(after_expiry, before_expiry) << "an expiry that rewrote the tiles";
+  if (!server_) return;  // raw commands go to the single server
+  EXPECT_NE(server_->command({"HGET", "{test:1}:t", "#rev"}), "") << "the rewrite raised #rev";
+  server_->command({"HINCRBY", "{test:1}:t", "#rev", "1"});
+  EXPECT_NE(version(1), after_expiry) << "#rev is part of the version";
+}
+
 TEST_P(RedisStoreTest, UnreachableIsAStorageErrorNamingTheNode) {
   Store& store = open();
   RedisStoreOptions options = redis_options();

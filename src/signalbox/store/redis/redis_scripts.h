@@ -112,7 +112,8 @@ return {1, members, bodies}
 // field, value expected now ('' when absent), new value ('' to delete). Applies only when
 // every merged operand is still there and every rewritten field holds what was read (a
 // concurrent rewrite of the same tiles wins otherwise): 1 applied, 0 not. Operands
-// appended meanwhile are new fields, untouched.
+// appended meanwhile are new fields, untouched. An applied rewrite raises the hash's #rev, so
+// that a reader's tile version (RedisSnapshot::tile_version) moves with it.
 inline constexpr char kRewriteTiles[] = R"lua(
 local c = tonumber(ARGV[1])
 for k = 1, c do
@@ -130,6 +131,7 @@ for k = 0, b - 1 do
   if value == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, value) end
 end
 if c > 0 then redis.call('HINCRBY', KEYS[1], '#ops', -c) end
+redis.call('HINCRBY', KEYS[1], '#rev', 1)
 return 1
 )lua";
 

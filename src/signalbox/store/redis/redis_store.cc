@@ -196,6 +196,13 @@ class RedisSnapshot final : public StoreSnapshot {
   std::vector<std::uint64_t> users(std::uint64_t from, std::size_t limit) override;
   bool holds_user(std::uint64_t user_id) override;
   void read_users_whole() override { read_whole_ = true; }
+  // From the marks read with the user's tiles, in the same script: #seq (raised by every tile
+  // operand a commit writes, from any process), #expired (by an expiry) and #rev (by a rewrite
+  // of the tiles: operands merged, day tiles folded into the base, parts dropped). While none
+  // of them moved, none of the user's tiles changed, settled or not: two snapshots with the
+  // same version read the same tiles. (A Redis emptied and written again under a running
+  // process could repeat the marks: restart the processes after replacing a store's data.)
+  std::optional<std::uint64_t> tile_version(std::uint64_t user_id) override;
 
  private:
   struct UserData {
@@ -208,6 +215,7 @@ class RedisSnapshot final : public StoreSnapshot {
     long long event_count = 0;
     std::string tile_seq;      // the tile hash's #seq, "" when absent
     std::string expired_mark;  // the tile hash's #expired, "" when absent
+    std::string tile_rev;      // the tile hash's #rev, "" when absent
   };
   // The user's data, read in one script the first time: its events too when `with_events`,
   // after read_users_whole(), or when it has few.
@@ -701,6 +709,7 @@ const RedisSnapshot::UserData& RedisSnapshot::user(std::uint64_t user_id, bool w
   const RedisValue* expired = hash_value(r.elements[2], "#expired");
   if (seq) data.tile_seq = seq->str;
   if (expired) data.expired_mark = expired->str;
+  if (const RedisValue* rev = hash_value(r.elements[2], "#rev")) data.tile_rev = rev->str;
   const TimeMs user_expired = expired ? parse_time(*expired) : kBeginningOfTime;
   if (user_expired > expired_through_) catch_up_with(user_expired);
   return users_.emplace(user_id, std::move(data)).first->second;
@@ -734,6 +743,16 @@ void RedisSnapshot::scan_events_apart(std::uint64_t user_id, const UserData& dat
   const auto& members = r.elements[1].elements;
   const auto& bodies = r.elements[2].elements;
   for (std::size_t i = 0; i < members.size() && i < bodies.size(); ++i) fn(bodies[i].str);
+}
+
+std::optional<std::uint64_t> RedisSnapshot::tile_version(std::uint64_t user_id) {
+  const UserData& data = user(user_id, /*with_events=*/false);
+  std::string marks = data.tile_seq;
+  marks += '/';
+  marks += data.expired_mark;
+  marks += '/';
+  marks += data.tile_rev;
+  return hash64(marks);
 }
 
 std::vector<StoredTile> RedisSnapshot::tiles(std::uint64_t user_id,

@@ -326,6 +326,19 @@ TEST_F(ConfigTest, RocksdbMemoryKeysTakeSizes) {
             "<integer><unit> with unit B, KiB, MiB, GiB or TiB, e.g. 1GiB; 0 for no block cache)");
 }
 
+TEST_F(ConfigTest, RocksdbCompressionIsOneOfThreeNames) {
+  EXPECT_EQ(parse_config(with_signals(""), "c.yaml").storage.compression, "lz4");
+  for (const char* name : {"lz4", "zstd", "none"}) {
+    EXPECT_EQ(parse_config(with_signals(std::string("storage: { compression: ") + name + " }\n"),
+                           "c.yaml")
+                  .storage.compression,
+              name);
+  }
+  EXPECT_EQ(
+      error_of(with_signals("storage: { compression: gzip }\n")),
+      "cfg.yaml:1: storage.compression: unknown compression \"gzip\" (use lz4, zstd or none)");
+}
+
 TEST_F(ConfigTest, RocksdbTuningCountsAreReadAndRefusedOutOfRange) {
   const Config defaults = parse_config(with_signals(""), "c.yaml");
   EXPECT_EQ(defaults.storage.write_behind_tile_updates, 16u);
@@ -537,7 +550,8 @@ TEST(ConfigErrors, UnknownKeys) {
   EXPECT_EQ(error_of(with_signals("storage: { kind: rocksdb, dir: x }\n")),
             "cfg.yaml:1: storage.dir: unknown key (expected kind, path, nodes, password, "
             "key_prefix, timeout, pool, sync, reserve, write_behind, block_cache, write_buffer, "
-            "write_behind_tile_updates, fold_index_users, span_cache or fold_slice_users)");
+            "compression, write_behind_tile_updates, fold_index_users, span_cache or "
+            "fold_slice_users)");
   EXPECT_EQ(error_of(with_signals("event_store:\n  retention: 7d\n  retension: 7d\n")),
             "cfg.yaml:3: event_store.retension: unknown key (did you mean retention?)");
   EXPECT_EQ(error_of(with_signals("sources: { p: { kind: table, path: p.tsv, key: id } }\n"

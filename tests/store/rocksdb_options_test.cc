@@ -12,6 +12,7 @@
 #include <string>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/time.h"
 #include "signalbox/store/open_store.h"
 #include "signalbox/store/rocksdb/rocksdb_options.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
@@ -166,6 +167,43 @@ TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
   EXPECT_EQ(file["CFOptions \"tiles\""]["merge_operator"], "signalbox.TileMerge2");
   EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_prefix_bloom_size_ratio"], "0.050000");
   EXPECT_EQ(file["CFOptions \"event_ids\""]["memtable_whole_key_filtering"], "true");
+}
+
+// Zstandard below level 0: the option reaches every family's levels, and what a compaction
+// wrote compressed is read back after a reopen.
+TEST_F(RocksDbTuningTest, ZstdCompressesTheFilesBelowLevelZeroAndTheyReadBack) {
+  RocksDbOptions options;
+  options.compression = RocksDbCompression::kZstd;
+  options.path = dir_;
+  constexpr int kEvents = 2000;
+  {
+    auto store = open_rocksdb_store(options, merger_);
+    CommitBatch batch;
+    for (int i = 0; i < kEvents; ++i)
+      batch.events.push_back(StoredEvent{1 + static_cast<std::uint64_t>(i % 7), 1704067200000 + i,
+                                         "e" + std::to_string(i),
+                                         "body of event " + std::to_string(i), true});
+    batch.high_water = 1704067200000 + kEvents;
+    store->commit(batch);
+    RetentionPolicy keep_all;
+    keep_all.retention = 365 * kDayMs;
+    keep_all.late_horizon = 365 * kDayMs;
+    store->expire(keep_all, {.fold_base = false, .compact_tiles = true, .compact = true});
+  }
+  OptionsFile file = read_options_file(dir_);
+  for (const char* family : {"events", "event_ids", "tiles"}) {
+    const std::string cf = std::string("CFOptions \"") + family + "\"";
+    EXPECT_EQ(file[cf]["compression"], "kZSTD") << family;
+    EXPECT_EQ(file[cf]["compression_per_level"].substr(0, 21), "kNoCompression:kZSTD:") << family;
+  }
+  auto store = open_rocksdb_store(options, merger_);
+  std::size_t read = 0;
+  for (std::uint64_t user = 1; user <= 7; ++user)
+    store->snapshot()->scan_events(user, 0, kLatestTimeMs, [&](std::string_view body) {
+      EXPECT_TRUE(body.starts_with("body of event ")) << body;
+      ++read;
+    });
+  EXPECT_EQ(read, static_cast<std::size_t>(kEvents));
 }
 
 TEST_F(RocksDbTuningTest, EachTuningFieldReachesRocksDb) {

@@ -85,6 +85,9 @@ struct StorageConfig {
   // rocksdb: the size a column family's memtable reaches before it is flushed to a table file
   // (up to two per family are in memory while one is flushed).
   std::uint64_t write_buffer = std::uint64_t{64} << 20;
+  // rocksdb: how table files below level 0 are compressed: "lz4", "zstd" (smaller files, more
+  // CPU in compactions and in reads that miss the block cache) or "none".
+  std::string compression = "lz4";
   // rocksdb: write-behind tiles are also merged into the stored tiles once one tile has
   // gathered this many updates (a query of its user merges them all). At least 1.
   std::size_t write_behind_tile_updates = 16;

@@ -71,7 +71,7 @@ std::size_t count_from(const ConfigValue& v, std::int64_t least, std::int64_t mo
 }
 
 // Read by the RocksDB store (store/rocksdb).
-const std::array<SchemaKey<StorageEntry>, 8> kRocksdbKeys = {{
+const std::array<SchemaKey<StorageEntry>, 9> kRocksdbKeys = {{
     {"path",
      ValueType::kPath,
      {},
@@ -116,6 +116,17 @@ const std::array<SchemaKey<StorageEntry>, 8> kRocksdbKeys = {{
      [](const ConfigValue& v, StorageEntry& out) {
        out.config.write_buffer =
            size_at_least(v, std::uint64_t{1} << 20, "1MiB, the least memtable");
+     }},
+    {"compression",
+     ValueType::kText,
+     {},
+     "lz4",
+     [](const ConfigValue& v, StorageEntry& out) {
+       if (v.text != "lz4" && v.text != "zstd" && v.text != "none") {
+         v.fail(fmt::format("unknown compression {} (use lz4, zstd or none)",
+                            quote_config_text(v.text)));
+       }
+       out.config.compression = v.text;
      }},
     {"write_behind_tile_updates",
      ValueType::kText,

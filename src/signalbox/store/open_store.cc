@@ -23,6 +23,9 @@ RocksDbOptions rocksdb_options(const StorageConfig& storage, StoreAccess access)
   options.unflushed_tile_bytes = storage.write_behind;
   options.block_cache_bytes = storage.block_cache;
   options.write_buffer_bytes = storage.write_buffer;
+  options.compression = storage.compression == "zstd"   ? RocksDbCompression::kZstd
+                        : storage.compression == "none" ? RocksDbCompression::kNone
+                                                        : RocksDbCompression::kLz4;
   options.unflushed_values_per_tile = storage.write_behind_tile_updates;
   options.fold_index_users = storage.fold_index_users;
   return options;

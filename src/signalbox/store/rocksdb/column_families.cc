@@ -36,9 +36,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
     table.no_block_cache = true;
   std::shared_ptr<rocksdb::TableFactory> table_factory(rocksdb::NewBlockBasedTableFactory(table));
 
-  const rocksdb::CompressionType compression = options.compression == RocksDbCompression::kLz4
-                                                   ? rocksdb::kLZ4Compression
-                                                   : rocksdb::kNoCompression;
+  const rocksdb::CompressionType compression =
+      options.compression == RocksDbCompression::kLz4    ? rocksdb::kLZ4Compression
+      : options.compression == RocksDbCompression::kZstd ? rocksdb::kZSTD
+                                                         : rocksdb::kNoCompression;
   // Level 0 holds what flushes write: left uncompressed, a flush costs no compression (an
   // eighth of a replay's instructions), and compaction compresses it on its way down.
   std::vector<rocksdb::CompressionType> by_level(7, compression);

@@ -16,9 +16,10 @@ void validate_rocksdb_options(const RocksDbOptions& options) {
     refuse("write_buffer_bytes", fmt::format("{}", options.write_buffer_bytes),
            "at least 65536 (64 KiB)");
   if (options.compression != RocksDbCompression::kNone &&
-      options.compression != RocksDbCompression::kLz4)
+      options.compression != RocksDbCompression::kLz4 &&
+      options.compression != RocksDbCompression::kZstd)
     refuse("compression", fmt::format("{}", static_cast<int>(options.compression)),
-           "kNone or kLz4");
+           "kNone, kLz4 or kZstd");
   if (options.background_jobs < 1)
     refuse("background_jobs", fmt::format("{}", options.background_jobs), "at least 1");
   if (options.info_log_files_kept < 1)

@@ -9,13 +9,13 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
-#include <charconv>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "numbered_commits.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/rocksdb/iterator_pool.h"
 #include "signalbox/store/rocksdb/read_moment.h"
@@ -27,9 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr std::uint64_t kUser = 7;
 
 fs::path fresh_folder(const std::string& name) {
   fs::path dir = fs::temp_directory_path() /
@@ -125,28 +122,6 @@ TEST(IteratorPool, LendsAKeptIteratorAgainAndAFreshOneBeyondThoseLent) {
     distinct.insert(many.back().get());
   }
   EXPECT_EQ(distinct.size(), IteratorPool::kKept + 4);
-}
-
-class NoMerger final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view>) const override { return {}; }
-};
-
-TimeMs ts_of(int i) { return kT0 + TimeMs{i} * 1000; }
-
-// Commit `i` holds one event at ts_of(i), its ts as its body, and raises stream time to it.
-CommitBatch commit_number(int i) {
-  CommitBatch batch;
-  const TimeMs ts = ts_of(i);
-  batch.events.push_back(StoredEvent{kUser, ts, "e" + std::to_string(i), std::to_string(ts), true});
-  batch.high_water = ts;
-  return batch;
-}
-
-TimeMs parse_ts(std::string_view body) {
-  TimeMs ts = 0;
-  std::from_chars(body.data(), body.data() + body.size(), ts);
-  return ts;
 }
 
 std::vector<TimeMs> scan(StoreSnapshot& snapshot, TimeMs from, TimeMs to) {

@@ -6,11 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <charconv>
 #include <filesystem>
 #include <string>
 #include <thread>
 
+#include "numbered_commits.h"
 #include "signalbox/common/time.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "signalbox/store/tiles.h"
@@ -19,32 +19,6 @@ namespace signalbox::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr TimeMs kT0 = 1704067200000;  // 2024-01-01T00:00:00Z
-constexpr std::uint64_t kUser = 7;
-
-class NoMerger final : public TileMerger {
- public:
-  std::string merge(std::uint64_t, std::span<const std::string_view>) const override { return {}; }
-};
-
-// Commit `i` holds one event at kT0 + i seconds, its ts as its body, and raises stream time to
-// that ts.
-TimeMs ts_of(int i) { return kT0 + TimeMs{i} * 1000; }
-
-CommitBatch commit_number(int i) {
-  CommitBatch batch;
-  const TimeMs ts = ts_of(i);
-  batch.events.push_back(StoredEvent{kUser, ts, "e" + std::to_string(i), std::to_string(ts), true});
-  batch.high_water = ts;
-  return batch;
-}
-
-TimeMs parse_ts(std::string_view body) {
-  TimeMs ts = 0;
-  std::from_chars(body.data(), body.data() + body.size(), ts);
-  return ts;
-}
 
 class RocksDbSnapshotTimes : public ::testing::Test {
  protected:

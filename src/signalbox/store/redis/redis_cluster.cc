@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/store/redis/resp_command.h"
 
 namespace signalbox {
 
@@ -113,16 +114,15 @@ class RedisCluster::Connection {
   Connection& operator=(const Connection&) = delete;
 
   void append(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    argv.reserve(args.size());
-    lengths.reserve(args.size());
-    for (const std::string& a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK)
+    std::size_t bytes = 0;
+    for (const std::string& a : args) bytes += a.size();
+    RespCommand command(args.size(), bytes);
+    for (const std::string& a : args) command.arg(a);
+    append(command);
+  }
+  void append(const RespCommand& command) {
+    if (redisAppendFormattedCommand(context_.get(), command.text().data(), command.text().size()) !=
+        REDIS_OK)
       throw StorageError(fmt::format("redis {}: {}", node_, error()));
   }
 
@@ -346,14 +346,17 @@ std::vector<RedisValue> RedisCluster::run(const std::vector<RedisCommand>& comma
           const RedisCommand& c = commands[p.index];
           if (!p.ask.empty()) connection->append({"ASKING"});
           if (c.script) {
-            std::vector<std::string> args;
-            args.reserve(c.args.size() + 3);
-            args.push_back(p.eval ? "EVAL" : "EVALSHA");
-            args.push_back(p.eval || c.script->sha.empty() ? c.script->body : c.script->sha);
-            if (c.script->sha.empty()) args[0] = "EVAL";
-            args.push_back(std::to_string(c.key_count));
-            args.insert(args.end(), c.args.begin(), c.args.end());
-            connection->append(args);
+            // EVALSHA, or EVAL with the script's body when Redis does not know it (yet).
+            const bool eval = p.eval || c.script->sha.empty();
+            const std::string& script = eval ? c.script->body : c.script->sha;
+            std::size_t bytes = script.size() + 16;
+            for (const std::string& a : c.args) bytes += a.size();
+            RespCommand command(c.args.size() + 3, bytes);
+            command.arg(eval ? "EVAL" : "EVALSHA");
+            command.arg(script);
+            command.arg(std::to_string(c.key_count));
+            for (const std::string& a : c.args) command.arg(a);
+            connection->append(command);
           } else {
             connection->append(c.args);
           }

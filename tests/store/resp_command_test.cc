@@ -22,8 +22,8 @@ std::string hiredis_form(const std::vector<std::string>& args) {
     lengths.push_back(a.size());
   }
   char* formatted = nullptr;
-  const long long n =
-      redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(), lengths.data());
+  const long long n = redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(),
+                                             lengths.data());
   std::string out(formatted, static_cast<std::size_t>(n));
   redisFreeCommand(formatted);
   return out;

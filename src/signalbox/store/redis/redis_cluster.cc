@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/store/redis/redis_reply_builder.h"
 #include "signalbox/store/redis/resp_command.h"
 
 namespace signalbox {
@@ -32,36 +33,6 @@ timeval to_timeval(std::chrono::milliseconds ms) {
 struct ContextDeleter {
   void operator()(redisContext* c) const { redisFree(c); }
 };
-
-RedisValue convert(const redisReply* r) {
-  RedisValue v;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      v.type = RedisValue::Type::kString;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      v.type = RedisValue::Type::kStatus;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      v.type = RedisValue::Type::kError;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      v.type = RedisValue::Type::kInteger;
-      v.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.type = RedisValue::Type::kArray;
-      v.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      break;
-  }
-  return v;
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -101,6 +72,7 @@ class RedisCluster::Connection {
     if (context_ == nullptr) throw StorageError(fmt::format("redis {}: out of memory", node));
     if (context_->err != 0)
       throw StorageError(fmt::format("redis {}: cannot connect: {}", node, error()));
+    context_->reader->fn = redis_value_functions();
     if (options.timeout.count() > 0 &&
         redisSetTimeout(context_.get(), to_timeval(options.timeout)) != REDIS_OK)
       throw StorageError(fmt::format("redis {}: cannot set a timeout", node));
@@ -139,9 +111,7 @@ class RedisCluster::Connection {
     void* reply = nullptr;
     if (redisGetReply(context_.get(), &reply) != REDIS_OK || reply == nullptr)
       throw StorageError(fmt::format("redis {}: {}", node_, error()));
-    RedisValue v = convert(static_cast<redisReply*>(reply));
-    freeReplyObject(reply);
-    return v;
+    return take_reply(reply);
   }
 
   std::string error() const {

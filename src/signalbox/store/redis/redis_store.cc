@@ -51,8 +51,20 @@ std::string commit_token() {
   return token;
 }
 
-std::string user_tag(const std::string& prefix, std::uint64_t user) {
-  return fmt::format("{{{}:{}}}", prefix, user);
+// "{prefix:user}", the hash tag of every key of the user, followed by `suffix`. Appended
+// piece by piece: a query builds four of these, and fmt::format took 1 000 instructions each.
+std::string user_tag(const std::string& prefix, std::uint64_t user, std::string_view suffix = {}) {
+  char digits[20];
+  const char* digits_end = std::to_chars(digits, digits + sizeof(digits), user).ptr;
+  std::string tag;
+  tag.reserve(prefix.size() + sizeof(digits) + 3 + suffix.size());
+  tag += '{';
+  tag += prefix;
+  tag += ':';
+  tag.append(digits, static_cast<std::size_t>(digits_end - digits));
+  tag += '}';
+  tag += suffix;
+  return tag;
 }
 
 std::string be64(std::uint64_t v) {
@@ -267,7 +279,8 @@ class RedisStore final : public Store {
   const RedisScript& read_user_script() const { return read_user_; }
   const RedisScript& read_events_script() const { return read_events_; }
   std::string key(std::uint64_t user, char what) const {
-    return user_tag(prefix_, user) + ":" + what;
+    const char suffix[2] = {':', what};
+    return user_tag(prefix_, user, std::string_view(suffix, 2));
   }
   // Stream time and the raw horizon for a new snapshot: read a moment ago, or now.
   MetaReading::Horizons recent_horizons() {

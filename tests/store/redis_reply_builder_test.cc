@@ -32,7 +32,8 @@ RedisValue from_hiredis(const redisReply* r) {
       break;
     case REDIS_REPLY_ARRAY:
       v.type = RedisValue::Type::kArray;
-      for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(from_hiredis(r->element[i]));
+      for (std::size_t i = 0; i < r->elements; ++i)
+        v.elements.push_back(from_hiredis(r->element[i]));
       break;
     default:
       break;

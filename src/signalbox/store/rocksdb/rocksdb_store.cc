@@ -885,18 +885,9 @@ class RocksDbStore final : public Store {
       check_rocksdb(db_->Delete(write_options(), default_, key), "delete note");
   }
 
-  rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events() { return events_; }
-  rocksdb::ColumnFamilyHandle* tiles() { return tiles_; }
-  rocksdb::ColumnFamilyHandle* meta() { return default_; }
-  UnflushedTiles& unflushed() { return unflushed_; }
   const TileMerger& merger() const { return merger_; }
   TimeMs expired_through_now() const { return expired_through_.load(std::memory_order_acquire); }
-  // The records a snapshot reads, by the sequence numbers they are visible from (see
-  // visible_time_cache.h for why a snapshot may take them from there); empty when the store
-  // is read-only.
-  const VisibleTimeCache& snapshot_high_water() const { return snapshot_high_water_; }
-  const VisibleTimeCache& snapshot_expired_through() const { return snapshot_expired_through_; }
   // Whether a batch's raw events are ingested as a table file ahead of the write that carries
   // its stream time and tiles (bulk_load.h), so that a snapshot between the two shows them.
   bool bulk_loads() const { return bulk_.has_value(); }

@@ -10,7 +10,6 @@ ReadMoment::ReadMoment(rocksdb::DB& db_in, const rocksdb::Snapshot* snapshot_in,
                        std::chrono::steady_clock::time_point taken_at_in)
     : held_(snapshot_in, GiveBack{&db_in}),
       db(db_in),
-      snapshot(snapshot_in),
       sequence(snapshot_in->GetSequenceNumber()),
       read([snapshot_in] {
         rocksdb::ReadOptions at;

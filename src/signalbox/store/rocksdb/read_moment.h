@@ -42,9 +42,8 @@ struct ReadMoment {
   ReadMoment& operator=(const ReadMoment&) = delete;
 
   rocksdb::DB& db;
-  const rocksdb::Snapshot* const snapshot;
-  const std::uint64_t sequence;
-  const rocksdb::ReadOptions read;  // at `snapshot`
+  const std::uint64_t sequence;     // the snapshot's
+  const rocksdb::ReadOptions read;  // at the snapshot
   const UnflushedTiles::View unflushed;
   const std::chrono::steady_clock::time_point taken_at;
   // The store's records as of `sequence`, set by the store before it shares the moment.

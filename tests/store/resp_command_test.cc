@@ -1,5 +1,6 @@
-// RespCommand writes a command as hiredis's own formatter does (redisFormatCommandArgv, the
-// reference here): the same bytes for empty, binary and long arguments.
+// RespCommand writes a command, with or without leading arguments apart, as hiredis's own
+// formatter does (redisFormatCommandArgv, the reference here): the same bytes for empty,
+// binary and long arguments.
 
 #include "signalbox/store/redis/resp_command.h"
 
@@ -30,9 +31,7 @@ std::string hiredis_form(const std::vector<std::string>& args) {
 }
 
 std::string ours(const std::vector<std::string>& args) {
-  RespCommand command(args.size());
-  for (const std::string& a : args) command.arg(a);
-  return std::string(command.text());
+  return std::string(RespCommand({}, args).text());
 }
 
 TEST(RespCommand, WritesWhatHiredisWrites) {
@@ -48,6 +47,11 @@ TEST(RespCommand, WritesWhatHiredisWrites) {
       for (char& c : a) c = static_cast<char>(rng());
     }
     ASSERT_EQ(ours(args), hiredis_form(args)) << "round " << round;
+    // Three leading arguments apart, as a script's command has them.
+    std::vector<std::string> whole = {"EVALSHA", "0123abcd", std::to_string(args.size())};
+    whole.insert(whole.end(), args.begin(), args.end());
+    ASSERT_EQ(RespCommand({whole[0], whole[1], whole[2]}, args).text(), hiredis_form(whole))
+        << "round " << round;
   }
 }
 

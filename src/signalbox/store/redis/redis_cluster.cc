@@ -85,13 +85,7 @@ class RedisCluster::Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void append(const std::vector<std::string>& args) {
-    std::size_t bytes = 0;
-    for (const std::string& a : args) bytes += a.size();
-    RespCommand command(args.size(), bytes);
-    for (const std::string& a : args) command.arg(a);
-    append(command);
-  }
+  void append(const std::vector<std::string>& args) { append(RespCommand({}, args)); }
   void append(const RespCommand& command) {
     if (redisAppendFormattedCommand(context_.get(), command.text().data(), command.text().size()) !=
         REDIS_OK)
@@ -318,15 +312,10 @@ std::vector<RedisValue> RedisCluster::run(const std::vector<RedisCommand>& comma
           if (c.script) {
             // EVALSHA, or EVAL with the script's body when Redis does not know it (yet).
             const bool eval = p.eval || c.script->sha.empty();
-            const std::string& script = eval ? c.script->body : c.script->sha;
-            std::size_t bytes = script.size() + 16;
-            for (const std::string& a : c.args) bytes += a.size();
-            RespCommand command(c.args.size() + 3, bytes);
-            command.arg(eval ? "EVAL" : "EVALSHA");
-            command.arg(script);
-            command.arg(std::to_string(c.key_count));
-            for (const std::string& a : c.args) command.arg(a);
-            connection->append(command);
+            connection->append(
+                RespCommand({eval ? "EVAL" : "EVALSHA", eval ? c.script->body : c.script->sha,
+                             std::to_string(c.key_count)},
+                            c.args));
           } else {
             connection->append(c.args);
           }

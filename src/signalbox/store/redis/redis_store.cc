@@ -53,7 +53,7 @@ std::string commit_token() {
 
 // "{prefix:user}", the hash tag of every key of the user, followed by `suffix`. Appended
 // piece by piece: a query builds four of these, and fmt::format took 1 000 instructions each.
-std::string user_tag(const std::string& prefix, std::uint64_t user, std::string_view suffix = {}) {
+std::string user_tag(const std::string& prefix, std::uint64_t user, std::string_view suffix) {
   char digits[20];
   const char* digits_end = std::to_chars(digits, digits + sizeof(digits), user).ptr;
   std::string tag;

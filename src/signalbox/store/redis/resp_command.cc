@@ -18,10 +18,18 @@ void append_header(std::string& out, char prefix, std::size_t n) {
 
 }  // namespace
 
-RespCommand::RespCommand(std::size_t args, std::size_t bytes) {
-  // Each argument adds its header ("$", up to 20 digits, CRLF) and a CRLF.
-  if (bytes > 0) text_.reserve(bytes + 16 * (args + 1));
+RespCommand::RespCommand(std::initializer_list<std::string_view> head,
+                         const std::vector<std::string>& rest) {
+  // The array's header and each argument's ("*" or "$", up to 20 digits, CRLF), each argument's
+  // closing CRLF, and the bytes.
+  const std::size_t args = head.size() + rest.size();
+  std::size_t bytes = 24 * (args + 1);
+  for (std::string_view a : head) bytes += a.size();
+  for (const std::string& a : rest) bytes += a.size();
+  text_.reserve(bytes);
   append_header(text_, '*', args);
+  for (std::string_view a : head) arg(a);
+  for (const std::string& a : rest) arg(a);
 }
 
 void RespCommand::arg(std::string_view value) {

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace signalbox {
 
@@ -14,16 +16,15 @@ namespace signalbox {
 // (docs/performance.md). Plain value type; not synchronised.
 class RespCommand {
  public:
-  // A command of `args` arguments, each added by arg() in order, of about `bytes` bytes in
-  // all (room is made for them at once; 0: unknown).
-  explicit RespCommand(std::size_t args, std::size_t bytes = 0);
+  // The command of the arguments `head`, then `rest`, room made for all of them at once.
+  RespCommand(std::initializer_list<std::string_view> head, const std::vector<std::string>& rest);
 
-  void arg(std::string_view value);
-
-  // The command's bytes, once every argument was added.
+  // The command's bytes.
   std::string_view text() const { return text_; }
 
  private:
+  void arg(std::string_view value);
+
   std::string text_;
 };
 

@@ -933,16 +933,17 @@ class RocksDbStore final : public Store {
   void require_writable() const {
     if (options_.read_only) throw StorageError("the store is open read-only");
   }
-  TimeMs read_time(const char* key) {
-    std::optional<std::string> value = read_record(key, "read meta");
+  // The time record `key` (the latest, or as of `at`'s snapshot); kBeginningOfTime when absent.
+  TimeMs read_time(const char* key, const rocksdb::ReadOptions& at = rocksdb::ReadOptions()) {
+    std::optional<std::string> value = read_record(key, "read meta", at);
     return value ? parse_time_value(*value) : kBeginningOfTime;
   }
-  // The value of record `key` of the default family, or nullopt when there is none; `what`
-  // names a failed read.
-  std::optional<std::string> read_record(std::string_view key, std::string_view what) {
+  // The value of record `key` of the default family (the latest, or as of `at`'s snapshot),
+  // or nullopt when there is none; `what` names a failed read.
+  std::optional<std::string> read_record(std::string_view key, std::string_view what,
+                                         const rocksdb::ReadOptions& at = rocksdb::ReadOptions()) {
     std::string value;
-    rocksdb::Status status =
-        db_->Get(rocksdb::ReadOptions(), default_, rocksdb::Slice(key.data(), key.size()), &value);
+    rocksdb::Status status = db_->Get(at, default_, rocksdb::Slice(key.data(), key.size()), &value);
     if (status.IsNotFound()) return std::nullopt;
     check_rocksdb(status, what);
     return value;
@@ -1224,12 +1225,7 @@ std::shared_ptr<const ReadMoment> RocksDbStore::take_moment(
   // leaves them empty), else read at the snapshot.
   auto at_snapshot = [&](const VisibleTimeCache& cache, const char* key) {
     const std::optional<TimeMs> cached = cache.at(moment->sequence);
-    if (cached) return *cached;
-    std::string value;
-    rocksdb::Status status = db_->Get(moment->read, default_, key, &value);
-    if (status.IsNotFound()) return kBeginningOfTime;
-    check_rocksdb(status, "read meta");
-    return parse_time_value(value);
+    return cached ? *cached : read_time(key, moment->read);
   };
   moment->high_water = at_snapshot(snapshot_high_water_, kHighWaterKey);
   moment->bounded_by_high_water = !bulk_loads();

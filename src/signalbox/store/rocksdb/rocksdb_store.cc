@@ -511,7 +511,11 @@ class RocksDbStore final : public Store {
       throw StorageError(
           "rocksdb: commit: a bulk-loaded batch was ingested but its write failed; writes stay "
           "refused until the process restarts (the open rolls that batch back)");
-    if (bulk_ && events.size() >= options_.bulk_load_min_events) {
+    const bool bulk = bulk_ && events.size() >= options_.bulk_load_min_events;
+    // A bulk-loaded batch writes its tiles' merge operands itself (below), after those of the
+    // commits before it, so theirs are written first.
+    if (bulk && unflushed_.bytes() > 0) flush_unflushed(/*all=*/true);
+    if (bulk) {
       check_free_space("commit");
       bulk_batch = bulk_->next_batch();
       bulk_files = write_bulk_tables(bulk_batch, events, event_order);
@@ -533,7 +537,11 @@ class RocksDbStore final : public Store {
     }
     // Write-behind: the tiles' values go to one journal record and to memory, and reach the
     // tiles family merged, at the next flush (unflushed_tiles.h); else one merge per tile.
-    const bool write_behind = options_.unflushed_tile_bytes > 0 && !batch.tiles.empty();
+    // Not for a bulk-loaded batch: it already holds one value per tile for tens of thousands of
+    // events, so there is little left to merge in memory, and the journal would put every
+    // tile's bytes through the write-ahead log twice (docs/performance.md).
+    const bool write_behind =
+        options_.unflushed_tile_bytes > 0 && !batch.tiles.empty() && bulk_batch == 0;
     std::vector<std::pair<TileKey, std::string>> unflushed;
     if (write_behind) {
       unflushed.reserve(batch.tiles.size());

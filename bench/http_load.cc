@@ -7,7 +7,8 @@
 //              a slow answer that delays the requests behind it is charged to them too (no
 //              coordinated omission). Reports achieved requests/s and p50/p99/p99.9.
 //   ingest     POST /v1/events with NDJSON batches of a file over keep-alive connections;
-//              reports events/s end to end (decode, materialize, store, tiles, answer).
+//              reports events/s end to end (decode, materialize, store, tiles, answer); with
+//              --rate, paced at that many events/s (the load beside a freshness run).
 //   freshness  posts one event for a user nobody else writes, then reads that user's signals
 //              over a second connection until the event shows; reports the time from sending
 //              the POST to the first answer that shows it.
@@ -15,6 +16,8 @@
 //              librdkafka mock cluster (real Kafka protocol on loopback), writes its bootstrap
 //              address to a file for the `kafka` ingest of the serve config, waits for serve,
 //              and measures produce -> visible. It keeps the cluster up until serve stopped.
+//              With --load-events, a second producer sends a log at a fixed rate meanwhile,
+//              and the report adds what serve consumed while the samples were taken.
 //   kafka-ingest  throughput from Kafka: produces the first events of a file to a mock cluster
 //              (keyed by user_id), writes its address only then, and measures from serve's
 //              start of consumption until its GET /metrics counts every event accepted or
@@ -31,6 +34,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -64,10 +68,15 @@ modes:
              [--threads T] [--warmup S] [--as-of MS] [--names LIST]
              no --rate: closed loop at saturation; with --rate: open loop at R requests/s,
              latency from each request's intended send time
-  ingest     --events FILE (NDJSON) [--batch N (1000)] [--connections C] [--limit N]
+  ingest     --events FILE (NDJSON) [--batch N (1000)] [--connections C] [--skip N] [--limit N]
+             [--rate R] [--until-file F]  (--skip: lines of the file left out first; --rate:
+             events/s offered, each batch sent no earlier than its turn; without it, as fast
+             as answered; --until-file: no batch is sent once F exists)
   freshness  --samples N --as-of MS --ts MS [--user-base U]
   kafka-freshness  --samples N --as-of MS --ts MS --brokers-file F --done-file F [--topic T]
-             [--user-base U]  (see bench/run.sh for the order of steps)
+             [--user-base U] [--load-events FILE --load-rate R [--load-skip N]]
+             (see bench/run.sh for the order of steps; --load-events: while the samples are
+             taken, a second producer sends that file's events from line N on at R events/s)
   kafka-ingest  --events FILE (NDJSON) --brokers-file F --done-file F [--limit N] [--topic T]
              [--partitions P (one per MiB of events, at least 16)]  (the same order of steps)
 
@@ -319,17 +328,31 @@ struct IngestTotals {
   std::string first_rejection;  // the answer that first reported rejected events
 };
 
+// When each batch may be sent: `start` plus `per_batch` for each batch before it (a paced
+// ingest), or at once (`per_batch` zero).
+struct IngestPace {
+  Clock::time_point start;
+  Clock::duration per_batch{};
+  std::string until_file;  // once it exists, no more batches are sent; empty: none
+};
+
 asio::awaitable<void> ingest_connection(tcp::endpoint endpoint,
                                         const std::vector<std::string_view>* batches,
                                         std::atomic<std::size_t>* next, IngestTotals* totals,
-                                        std::string host) {
+                                        std::string host, IngestPace pace) {
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   co_await stream.async_connect(endpoint, asio::use_awaitable);
   stream.socket().set_option(tcp::no_delay(true));
   beast::flat_buffer buffer;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     std::size_t i = next->fetch_add(1);
     if (i >= batches->size()) break;
+    if (!pace.until_file.empty() && std::filesystem::exists(pace.until_file)) break;
+    if (pace.per_batch != Clock::duration::zero()) {
+      timer.expires_at(pace.start + pace.per_batch * static_cast<long>(i));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
     std::string_view body = (*batches)[i];
     std::string head = fmt::format(
         "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: "
@@ -359,8 +382,15 @@ int run_ingest(const Args& args) {
   const auto batch_lines = static_cast<std::size_t>(std::max(1.0, args.number("--batch", 1000)));
   const auto limit = static_cast<std::size_t>(args.number("--limit", 1e18));
   const auto connections = static_cast<unsigned>(std::max(1.0, args.number("--connections", 4)));
+  const auto skip = static_cast<std::size_t>(args.number("--skip", 0));
+  const double rate = args.number("--rate", 0);
   std::vector<std::string_view> batches;
   std::size_t lines = 0, begin = 0, in_batch = 0, pos = 0;
+  for (std::size_t skipped = 0; skipped < skip && pos < text.size(); ++skipped) {
+    std::size_t eol = text.find('\n', pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+  }
+  begin = pos;
   while (pos < text.size() && lines < limit) {
     std::size_t eol = text.find('\n', pos);
     pos = eol == std::string::npos ? text.size() : eol + 1;
@@ -379,22 +409,31 @@ int run_ingest(const Args& args) {
   IngestTotals totals;
   bool failed = false;
   auto start = Clock::now();
+  IngestPace pace{start, {}, args.get("--until-file", "")};
+  if (rate > 0)
+    pace.per_batch = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(batch_lines) / rate));
   for (unsigned c = 0; c < connections; ++c) {
-    asio::co_spawn(
-        io, ingest_connection(endpoint, &batches, &next, &totals, args.get("--host", "127.0.0.1")),
-        [&](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& error) {
-            if (!failed) fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
-            failed = true;
-          }
-        });
+    asio::co_spawn(io,
+                   ingest_connection(endpoint, &batches, &next, &totals,
+                                     args.get("--host", "127.0.0.1"), pace),
+                   [&](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& error) {
+                       if (!failed)
+                         fmt::print(stderr, "http_load: connection failed: {}\n", error.what());
+                       failed = true;
+                     }
+                   });
   }
   io.run();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) return 1;
+  // Stopped by --until-file: what was sent is what was answered.
+  const bool stopped = !pace.until_file.empty() && std::filesystem::exists(pace.until_file);
+  if (stopped) lines = totals.accepted + totals.rejected;
   Report report(args.get("--label", "ingest_http"), args.get("--metrics"));
   report.add("events", static_cast<double>(lines));
   report.add("accepted", static_cast<double>(totals.accepted));
@@ -403,6 +442,9 @@ int run_ingest(const Args& args) {
   report.add("events_per_s", static_cast<double>(lines) / seconds);
   report.add("batch", static_cast<double>(batch_lines));
   report.add("connections", connections);
+  if (rate > 0) report.add("offered_events_per_s", rate);
+  // 1: still sending when --until-file appeared (the load lasted as long as it was needed).
+  if (!pace.until_file.empty()) report.add("stopped", stopped ? 1 : 0);
   report.finish();
   if (totals.failures)
     fmt::print(stderr, "http_load: {} batches failed; the first: {}\n", totals.failures,
@@ -485,8 +527,10 @@ FreshnessResult measure_freshness(
 }
 
 void report_freshness(const Args& args, const std::string& label, FreshnessResult& r,
-                      std::size_t samples) {
+                      std::size_t samples,
+                      const std::vector<std::pair<std::string, double>>& more = {}) {
   Report report(args.get("--label", label), args.get("--metrics"));
+  for (const auto& [key, value] : more) report.add(key, value);
   report.add("samples", static_cast<double>(samples));
   report.add("p50_us", r.visible.percentile(0.5));
   report.add("p99_us", r.visible.percentile(0.99));
@@ -558,9 +602,9 @@ class MockKafka {
     bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
   }
   ~MockKafka() {
-    if (producer_ != nullptr) {
-      rd_kafka_flush(producer_, 5000);
-      rd_kafka_destroy(producer_);
+    for (rd_kafka_t* producer : producers_) {
+      rd_kafka_flush(producer, 5000);
+      rd_kafka_destroy(producer);
     }
     rd_kafka_mock_cluster_destroy(cluster_);
     rd_kafka_destroy(owner_);
@@ -570,7 +614,8 @@ class MockKafka {
 
   const std::string& bootstraps() const { return bootstraps_; }
 
-  // Makes the producer: bootstrap.servers, then `settings`, then whatever `configure` sets.
+  // Makes a producer, owned by this: bootstrap.servers, then `settings`, then whatever
+  // `configure` sets.
   rd_kafka_t* start_producer(const std::vector<std::pair<std::string, std::string>>& settings,
                              const std::function<void(rd_kafka_conf_t*)>& configure = {}) {
     char error[512];
@@ -583,9 +628,10 @@ class MockKafka {
     set("bootstrap.servers", bootstraps_);
     for (const auto& [key, value] : settings) set(key, value);
     if (configure) configure(conf);
-    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-    if (producer_ == nullptr) fail(fmt::format("kafka: {}", error));
-    return producer_;
+    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (producer == nullptr) fail(fmt::format("kafka: {}", error));
+    producers_.push_back(producer);
+    return producer;
   }
 
   // Keeps the cluster up until serve stopped (120 s at most): its consumer would otherwise
@@ -598,43 +644,9 @@ class MockKafka {
  private:
   rd_kafka_t* owner_ = nullptr;
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
-  rd_kafka_t* producer_ = nullptr;
+  std::vector<rd_kafka_t*> producers_;  // every producer started, destroyed with the cluster
   std::string bootstraps_;
 };
-
-int run_kafka_freshness(const Args& args) {
-  const auto samples = static_cast<std::size_t>(std::max(1.0, args.number("--samples", 1000)));
-  const auto user_base = static_cast<std::uint64_t>(args.number("--user-base", 910'000'000'000));
-  const std::string topic = args.get("--topic", "signalbox-bench");
-  const std::string brokers_file = args.required("--brokers-file");
-  const std::string done_file = args.required("--done-file");
-  MockKafka kafka(topic, 1);
-  // Send each event at once: freshness, not throughput.
-  rd_kafka_t* producer = kafka.start_producer({{"linger.ms", "0"}});
-  const std::string& bootstraps = kafka.bootstraps();
-
-  write_file_atomically(brokers_file, bootstraps + "\n");
-  for (int i = 0; !serve_answers(args); ++i) {
-    if (i > 1200) fail("signalbox serve did not answer in 120 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (err) fail(fmt::format("kafka: produce: {}", rd_kafka_err2str(err)));
-    rd_kafka_poll(producer, 0);
-  };
-  auto finish = [&] { rd_kafka_poll(producer, 0); };
-  // The first event waits for the consumer group's first assignment (seconds): not counted.
-  measure_freshness(args, 1, user_base + samples, send, finish);
-  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
-  report_freshness(args, "freshness_kafka", r, samples);
-  write_file_atomically(done_file, "done\n");
-  MockKafka::wait_for_serve_to_stop(args);
-  return 0;
-}
 
 // --- kafka-ingest ----------------------------------------------------------------------------
 
@@ -712,6 +724,133 @@ class MetricsPoller {
   std::unique_ptr<Connection> connection_;
   std::uint64_t polls_ = 0;
 };
+
+// The load beside a Kafka freshness run: the events of a file from line `skip` on, produced
+// keyed by user from a producer of their own at `rate` events/s (every millisecond, the
+// events whose turn has come), until stop() or the file's end.
+class KafkaLoad {
+ public:
+  KafkaLoad(MockKafka& kafka, const std::string& topic, const std::string& path, std::size_t skip,
+            double rate)
+      : text_(read_whole(path)), topic_(topic), rate_(rate) {
+    std::size_t pos = 0;
+    for (std::size_t skipped = 0; skipped < skip && pos < text_.size(); ++skipped) {
+      std::size_t eol = text_.find('\n', pos);
+      pos = eol == std::string::npos ? text_.size() : eol + 1;
+    }
+    for (; pos < text_.size();) {
+      std::size_t eol = text_.find('\n', pos);
+      if (eol == std::string::npos) eol = text_.size();
+      if (eol > pos) events_.emplace_back(text_.data() + pos, eol - pos);
+      pos = eol + 1;
+    }
+    if (events_.empty()) fail("--load-events holds no events past --load-skip");
+    producer_ =
+        kafka.start_producer({{"linger.ms", "5"}, {"queue.buffering.max.messages", "1000000"}});
+  }
+  ~KafkaLoad() { stop(); }
+
+  void start() {
+    thread_ = std::thread([this] { produce(); });
+  }
+  // Whether every event of the file was produced (the load ended by itself).
+  bool ran_out() const { return ran_out_.load(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void produce() {
+    const Clock::time_point start = Clock::now();
+    std::size_t next = 0;
+    while (!stop_ && next < events_.size()) {
+      const double due = std::chrono::duration<double>(Clock::now() - start).count() * rate_;
+      for (; next < events_.size() && static_cast<double>(next) < due; ++next) {
+        const std::string_view event = events_[next];
+        const std::string key = std::to_string(json_count(event, "user_id"));
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+            RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()), RD_KAFKA_V_END);
+        if (err) fail(fmt::format("kafka: produce (load): {}", rd_kafka_err2str(err)));
+      }
+      rd_kafka_poll(producer_, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (next == events_.size()) ran_out_ = true;
+  }
+
+  std::string text_;  // the messages view into it: not copied by the producer
+  std::vector<std::string_view> events_;
+  std::string topic_;
+  double rate_;
+  rd_kafka_t* producer_ = nullptr;  // owned by the MockKafka
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, ran_out_{false};
+};
+
+int run_kafka_freshness(const Args& args) {
+  const auto samples = static_cast<std::size_t>(std::max(1.0, args.number("--samples", 1000)));
+  const auto user_base = static_cast<std::uint64_t>(args.number("--user-base", 910'000'000'000));
+  const std::string topic = args.get("--topic", "signalbox-bench");
+  const std::string brokers_file = args.required("--brokers-file");
+  const std::string done_file = args.required("--done-file");
+  const std::string load_file = args.get("--load-events", "");
+  const double load_rate = args.number("--load-rate", 0);
+  if (!load_file.empty() && load_rate <= 0) fail("--load-events needs a --load-rate above 0");
+  // With a load, partitions enough for the mock broker, which keeps at most 5 MiB of each.
+  MockKafka kafka(topic, load_file.empty() ? 1 : 16);
+  // Send each event at once: freshness, not throughput.
+  rd_kafka_t* producer = kafka.start_producer({{"linger.ms", "0"}});
+  std::optional<KafkaLoad> load;
+  if (!load_file.empty())
+    load.emplace(kafka, topic, load_file, static_cast<std::size_t>(args.number("--load-skip", 0)),
+                 load_rate);
+  const std::string& bootstraps = kafka.bootstraps();
+
+  write_file_atomically(brokers_file, bootstraps + "\n");
+  for (int i = 0; !serve_answers(args); ++i) {
+    if (i > 1200) fail("signalbox serve did not answer in 120 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto send = [&](std::uint64_t, std::size_t, const std::string& event) {
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) fail(fmt::format("kafka: produce: {}", rd_kafka_err2str(err)));
+    rd_kafka_poll(producer, 0);
+  };
+  auto finish = [&] { rd_kafka_poll(producer, 0); };
+  // The first event waits for the consumer group's first assignment (seconds): not counted.
+  measure_freshness(args, 1, user_base + samples, send, finish);
+  std::vector<std::pair<std::string, double>> load_keys;
+  MetricsPoller poller(args, topic);
+  std::optional<KafkaCounts> before;
+  if (load) {
+    load->start();
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // to its rate first
+    before = poller.poll();
+    if (!before) fail("serve did not answer GET /metrics");
+  }
+  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
+  if (load) {
+    // What serve consumed while the samples were taken, and whether the load still ran.
+    const std::optional<KafkaCounts> after = poller.poll();
+    if (!after) fail("serve did not answer GET /metrics");
+    load_keys = {{"load_offered_events_per_s", load_rate},
+                 {"load_events_per_s",
+                  (after->accepted + after->rejected - before->accepted - before->rejected) /
+                      std::chrono::duration<double>(after->at - before->at).count()},
+                 {"under_load", load->ran_out() ? 0.0 : 1.0}};
+    load->stop();
+  }
+  report_freshness(args, "freshness_kafka", r, samples, load_keys);
+  write_file_atomically(done_file, "done\n");
+  MockKafka::wait_for_serve_to_stop(args);
+  return 0;
+}
 
 // Delivery reports of the producer: how many messages the mock cluster refused.
 void count_delivery_failure(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {

@@ -156,18 +156,45 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   }
   ServerProcess server(dir_ / "bench.yaml", port_, dir_ / "serve.log");
 
-  // Ingest the whole file over HTTP: every event accepted, none lost. One connection: with
-  // more, one stalled batch of this 90-day log may be committed after later ones moved stream
-  // time past its retention horizon, and be rightly rejected.
+  // Ingest the whole file over HTTP: every event accepted, none lost; its first half as fast as
+  // answered, the rest paced (--skip, --rate), as the load beside a freshness run. One
+  // connection: with more, one stalled batch of this 90-day log may be committed after later
+  // ones moved stream time past its retention horizon, and be rightly rejected.
+  const std::string events_file = (dir_ / "data/events.ndjson").string();
+  std::size_t lines = 0;
+  {
+    std::istringstream text(read_file(events_file));
+    for (std::string line; std::getline(text, line);) ++lines;
+  }
+  ASSERT_GT(lines, 3000u);
   Finished ingest =
-      run(fmt::format("{} ingest --port {} --events {} --batch 50 --connections 1",
-                      HTTP_LOAD_BINARY, port_, (dir_ / "data/events.ndjson").string()));
+      run(fmt::format("{} ingest --port {} --events {} --batch 50 --connections 1 --limit {}",
+                      HTTP_LOAD_BINARY, port_, events_file, lines / 2));
   ASSERT_EQ(ingest.status, 0) << ingest.output;
   auto in = report(ingest.output, "ingest_http");
-  EXPECT_GT(in["events"], 3000);
+  EXPECT_EQ(in["events"], static_cast<double>(lines / 2));
   EXPECT_EQ(in["accepted"], in["events"]) << ingest.output;
   EXPECT_EQ(in["rejected"], 0) << ingest.output;
   EXPECT_GT(in["events_per_s"], 0);
+  Finished paced = run(fmt::format(
+      "{} ingest --port {} --events {} --batch 50 --connections 1 --skip {} --rate 3000",
+      HTTP_LOAD_BINARY, port_, events_file, lines / 2));
+  ASSERT_EQ(paced.status, 0) << paced.output;
+  auto pc = report(paced.output, "ingest_http");
+  EXPECT_EQ(pc["events"], static_cast<double>(lines - lines / 2));
+  EXPECT_EQ(pc["accepted"], pc["events"]) << paced.output;
+  EXPECT_EQ(pc["offered_events_per_s"], 3000);
+  // The last batch waits for its turn: no faster than offered (a 50-event batch early at most).
+  EXPECT_GE(pc["seconds"], (pc["events"] - 50) / 3000) << paced.output;
+  // --until-file: once the file exists, nothing more is sent.
+  std::ofstream(dir_ / "stop") << "stop\n";
+  Finished stopped =
+      run(fmt::format("{} ingest --port {} --events {} --until-file {}", HTTP_LOAD_BINARY, port_,
+                      events_file, (dir_ / "stop").string()));
+  ASSERT_EQ(stopped.status, 0) << stopped.output;
+  auto st = report(stopped.output, "ingest_http");
+  EXPECT_EQ(st["events"], 0) << stopped.output;
+  EXPECT_EQ(st["stopped"], 1) << stopped.output;
 
   // Saturation: answers flow, none fail; latencies ordered.
   Finished saturation = run(fmt::format(
@@ -263,6 +290,22 @@ TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
   EXPECT_EQ(fr["samples"], 5) << output;
   EXPECT_GT(fr["p50_us"], 0);
   EXPECT_LE(fr["p50_us"], fr["p99_us"]);
+}
+
+// With a load beside the samples: a second producer sends the log at a given rate, and the
+// report says what serve consumed meanwhile and that the load still ran when the samples ended.
+TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
+  std::string output;
+  ASSERT_NO_FATAL_FAILURE(run_against_mock_cluster(
+      fmt::format("kafka-freshness --samples 5 --as-of {} --ts {} --load-events {} --load-skip 100 "
+                  "--load-rate 1000",
+                  kEndMs, kEndMs - 60000, (dir_ / "data/events.ndjson").string()),
+      &output));
+  auto fr = report(output, "freshness_kafka");
+  EXPECT_EQ(fr["samples"], 5) << output;
+  EXPECT_EQ(fr["load_offered_events_per_s"], 1000) << output;
+  EXPECT_GT(fr["load_events_per_s"], 0) << output;
+  EXPECT_EQ(fr["under_load"], 1) << output;
 }
 
 TEST_F(BenchSmoke, KafkaIngestCountsEveryProducedEventThroughServe) {

@@ -69,14 +69,16 @@ modes:
              no --rate: closed loop at saturation; with --rate: open loop at R requests/s,
              latency from each request's intended send time
   ingest     --events FILE (NDJSON) [--batch N (1000)] [--connections C] [--skip N] [--limit N]
-             [--rate R] [--until-file F]  (--skip: lines of the file left out first; --rate:
-             events/s offered, each batch sent no earlier than its turn; without it, as fast
-             as answered; --until-file: no batch is sent once F exists)
-  freshness  --samples N --as-of MS --ts MS [--user-base U]
+             [--rate R] [--until-file F] [--restamp MS]  (--skip: lines of the file left out
+             first; --rate: events/s offered, each batch sent no earlier than its turn;
+             without it, as fast as answered; --until-file: no batch is sent once F exists;
+             --restamp: each event's ts set to MS plus the ms since the start, when sent)
+  freshness  --samples N --as-of MS --ts MS [--user-base U] [--poll-gap-us N (0)]
   kafka-freshness  --samples N --as-of MS --ts MS --brokers-file F --done-file F [--topic T]
-             [--user-base U] [--load-events FILE --load-rate R [--load-skip N]]
-             (see bench/run.sh for the order of steps; --load-events: while the samples are
-             taken, a second producer sends that file's events from line N on at R events/s)
+             [--user-base U] [--poll-gap-us N (1000)] [--load-events FILE --load-rate R [--load-skip N]
+             [--load-restamp MS]]  (see bench/run.sh for the order of steps; --load-events:
+             while the samples are taken, a second producer sends that file's events from line
+             N on at R events/s, restamped as ingest --restamp does)
   kafka-ingest  --events FILE (NDJSON) --brokers-file F --done-file F [--limit N] [--topic T]
              [--partitions P (one per MiB of events, at least 16)]  (the same order of steps)
 
@@ -321,6 +323,33 @@ std::uint64_t json_count(std::string_view body, std::string_view key) {
   return v;
 }
 
+// `events` (NDJSON lines) with each line's first "ts" set to `ts`: a load restamped at the
+// moment it is sent moves stream time as live traffic does, where a log sent at many times
+// its own pace would move it by days a second (and bring a week's expiry every second or two).
+std::string restamped(std::string_view events, std::int64_t ts) {
+  static constexpr std::string_view kKey = "\"ts\":";
+  std::string out;
+  out.reserve(events.size() + 64);
+  const std::string stamp = std::to_string(ts);
+  for (std::size_t pos = 0; pos < events.size();) {
+    std::size_t eol = events.find('\n', pos);
+    if (eol == std::string_view::npos) eol = events.size();
+    std::string_view line = events.substr(pos, eol - pos);
+    const std::size_t at = line.find(kKey);
+    if (at == std::string_view::npos) {
+      out += line;
+    } else {
+      std::size_t end = at + kKey.size();
+      while (end < line.size() && (line[end] == '-' || (line[end] >= '0' && line[end] <= '9')))
+        ++end;
+      out.append(line.substr(0, at + kKey.size())).append(stamp).append(line.substr(end));
+    }
+    if (eol < events.size()) out += '\n';
+    pos = eol + 1;
+  }
+  return out;
+}
+
 // What the ingest connections saw (they share one single-threaded io_context).
 struct IngestTotals {
   std::uint64_t accepted = 0, rejected = 0, failures = 0;
@@ -334,6 +363,9 @@ struct IngestPace {
   Clock::time_point start;
   Clock::duration per_batch{};
   std::string until_file;  // once it exists, no more batches are sent; empty: none
+  // Nonzero: every event's ts is set to this plus the milliseconds since `start` when its
+  // batch is sent (restamped()).
+  std::int64_t restamp_from = 0;
 };
 
 asio::awaitable<void> ingest_connection(tcp::endpoint endpoint,
@@ -354,6 +386,14 @@ asio::awaitable<void> ingest_connection(tcp::endpoint endpoint,
       co_await timer.async_wait(asio::use_awaitable);
     }
     std::string_view body = (*batches)[i];
+    std::string stamped;
+    if (pace.restamp_from != 0) {
+      stamped = restamped(
+          body, pace.restamp_from +
+                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - pace.start)
+                        .count());
+      body = stamped;
+    }
     std::string head = fmt::format(
         "POST /v1/events HTTP/1.1\r\nHost: {}\r\nContent-Type: "
         "application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
@@ -409,7 +449,10 @@ int run_ingest(const Args& args) {
   IngestTotals totals;
   bool failed = false;
   auto start = Clock::now();
-  IngestPace pace{start, {}, args.get("--until-file", "")};
+  IngestPace pace{start,
+                  {},
+                  args.get("--until-file", ""),
+                  static_cast<std::int64_t>(args.number("--restamp", 0))};
   if (rate > 0)
     pace.per_batch = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(static_cast<double>(batch_lines) / rate));
@@ -490,12 +533,16 @@ struct FreshnessResult {
 FreshnessResult measure_freshness(
     const Args& args, std::size_t samples, std::uint64_t user_base,
     const std::function<void(std::uint64_t user, std::size_t i, const std::string& event)>& send,
-    const std::function<void()>& finish) {
+    const std::function<void()>& finish, std::chrono::microseconds default_poll_gap) {
   tcp::endpoint endpoint = endpoint_of(args);
   const auto as_of = static_cast<std::int64_t>(args.number("--as-of", 0));
   const auto ts = static_cast<std::int64_t>(args.number("--ts", 0));
   if (as_of == 0 || ts == 0 || ts > as_of) fail("--as-of and --ts are required, with ts <= as_of");
   const std::string host = args.get("--host", "127.0.0.1");
+  // A pause between the reads of one sample, if any: a sample that takes tens of milliseconds
+  // would otherwise read the user a thousand times, taking the cores from what it measures.
+  const auto poll_gap = std::chrono::microseconds(
+      static_cast<std::int64_t>(args.number("--poll-gap-us", default_poll_gap.count())));
   asio::io_context io;
   Connection reader(io, endpoint);
   FreshnessResult result;
@@ -519,6 +566,7 @@ FreshnessResult measure_freshness(
       if (answer.body().find("\"90d\":1") != std::string::npos) break;
       if (Clock::now() - sent > std::chrono::seconds(i == 0 ? 60 : 10))
         fail(fmt::format("the event of user {} is not visible after {} s", user, i == 0 ? 60 : 10));
+      if (poll_gap.count() > 0) std::this_thread::sleep_for(poll_gap);
     }
     result.visible.add(Clock::now() - sent);
     finish();
@@ -558,7 +606,9 @@ int run_freshness(const Args& args) {
     if (ack.result_int() != 200 || json_count(ack.body(), "accepted") != 1)
       fail(fmt::format("POST answered {}: {}", ack.result_int(), ack.body()));
   };
-  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
+  // HTTP: read again at once (a sample takes a fraction of a millisecond).
+  FreshnessResult r =
+      measure_freshness(args, samples, user_base, send, finish, std::chrono::microseconds(0));
   report_freshness(args, "freshness_http", r, samples);
   return 0;
 }
@@ -731,8 +781,8 @@ class MetricsPoller {
 class KafkaLoad {
  public:
   KafkaLoad(MockKafka& kafka, const std::string& topic, const std::string& path, std::size_t skip,
-            double rate)
-      : text_(read_whole(path)), topic_(topic), rate_(rate) {
+            double rate, std::int64_t restamp_from)
+      : text_(read_whole(path)), topic_(topic), rate_(rate), restamp_from_(restamp_from) {
     std::size_t pos = 0;
     for (std::size_t skipped = 0; skipped < skip && pos < text_.size(); ++skipped) {
       std::size_t eol = text_.find('\n', pos);
@@ -765,14 +815,24 @@ class KafkaLoad {
     const Clock::time_point start = Clock::now();
     std::size_t next = 0;
     while (!stop_ && next < events_.size()) {
-      const double due = std::chrono::duration<double>(Clock::now() - start).count() * rate_;
+      const Clock::duration elapsed = Clock::now() - start;
+      const double due = std::chrono::duration<double>(elapsed).count() * rate_;
+      const std::int64_t ts =
+          restamp_from_ + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
       for (; next < events_.size() && static_cast<double>(next) < due; ++next) {
-        const std::string_view event = events_[next];
+        std::string_view event = events_[next];
+        std::string stamped;
+        if (restamp_from_ != 0) {
+          stamped = restamped(event, ts);
+          event = stamped;
+        }
         const std::string key = std::to_string(json_count(event, "user_id"));
+        // Copied when restamped (the copy is gone before the producer sends it).
         rd_kafka_resp_err_t err = rd_kafka_producev(
             producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
             RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
+            RD_KAFKA_V_MSGFLAGS(stamped.empty() ? 0 : RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err) fail(fmt::format("kafka: produce (load): {}", rd_kafka_err2str(err)));
       }
       rd_kafka_poll(producer_, 0);
@@ -785,6 +845,7 @@ class KafkaLoad {
   std::vector<std::string_view> events_;
   std::string topic_;
   double rate_;
+  std::int64_t restamp_from_;       // nonzero: events restamped as http_load ingest --restamp does
   rd_kafka_t* producer_ = nullptr;  // owned by the MockKafka
   std::thread thread_;
   std::atomic<bool> stop_{false}, ran_out_{false};
@@ -806,7 +867,7 @@ int run_kafka_freshness(const Args& args) {
   std::optional<KafkaLoad> load;
   if (!load_file.empty())
     load.emplace(kafka, topic, load_file, static_cast<std::size_t>(args.number("--load-skip", 0)),
-                 load_rate);
+                 load_rate, static_cast<std::int64_t>(args.number("--load-restamp", 0)));
   const std::string& bootstraps = kafka.bootstraps();
 
   write_file_atomically(brokers_file, bootstraps + "\n");
@@ -824,7 +885,9 @@ int run_kafka_freshness(const Args& args) {
   };
   auto finish = [&] { rd_kafka_poll(producer, 0); };
   // The first event waits for the consumer group's first assignment (seconds): not counted.
-  measure_freshness(args, 1, user_base + samples, send, finish);
+  // Kafka: a read every millisecond (a sample takes tens of them; at most 1 ms of error).
+  constexpr std::chrono::microseconds kPollGap(1000);
+  measure_freshness(args, 1, user_base + samples, send, finish, kPollGap);
   std::vector<std::pair<std::string, double>> load_keys;
   MetricsPoller poller(args, topic);
   std::optional<KafkaCounts> before;
@@ -834,7 +897,7 @@ int run_kafka_freshness(const Args& args) {
     before = poller.poll();
     if (!before) fail("serve did not answer GET /metrics");
   }
-  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish);
+  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish, kPollGap);
   if (load) {
     // What serve consumed while the samples were taken, and whether the load still ran.
     const std::optional<KafkaCounts> after = poller.poll();

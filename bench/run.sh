@@ -411,13 +411,13 @@ kafka() {  # ingest throughput, then freshness under half that; both skipped whe
   # at half the rate just measured.
   local load_rate
   load_rate="$(awk -v r="$(get ingest_kafka.events_per_s)" 'BEGIN { printf "%d", r / 2 }')"
-  # Fewer samples than over HTTP: a sample takes ~20 ms here (the consumer's fetch wait and
-  # batching), and the log's rest lasts some 8 s at that rate.
+  # Fewer samples than over HTTP: a sample takes ~40 ms here (the consumer's fetch wait and
+  # batching), and the log's rest lasts some 10 s at that rate.
   local samples=$(( fresh_samples < 250 ? fresh_samples : 250 ))
   echo "== freshness: Kafka produce -> visible, $samples samples, while producing $load_rate events/s (librdkafka mock cluster)"
   kafka_serve kafka kafka-freshness --samples "$samples" --as-of "$end_ms" \
     --ts "$fresh_ts" --load-events "$data/events.ndjson" --load-skip "$http_ingest_events" \
-    --load-rate "$load_rate" --label fresh_kafka --metrics "$metrics"
+    --load-rate "$load_rate" --load-restamp "$fresh_ts" --label fresh_kafka --metrics "$metrics"
 }
 kafka_ingest_row() {  # the row of the Ingest table
   local what="Kafka, \`signalbox serve\` consuming from the librdkafka mock cluster"
@@ -551,13 +551,15 @@ echo "== ingest: HTTP POST of $http_ingest_events events in batches of 1000"
 # Freshness is measured while the rest of the log is posted at half the rate just measured
 # (the target's condition), from a second http_load that stops when the samples are taken.
 fresh_load_rate="$(awk -v r="$(get ingest_http.events_per_s)" 'BEGIN { printf "%d", r / 2 }')"
-# The samples' events are stamped where that load begins in the log (which is in time order),
-# so that the load's events arrive at the head of the stream, as live traffic does, and the
-# samples' stay within every window of the query as of the log's end.
+# The load's events are restamped as they are sent: the ts where that load begins in the log
+# plus the time since it began, so that stream time moves as live traffic moves it (the log
+# sent at many times its pace would move it by days a second, with a week's expiry every
+# second or two). The samples' events carry that first ts, within every window of the query
+# as of the log's end.
 echo "== freshness: POST -> visible over HTTP, $fresh_samples samples, while posting $fresh_load_rate events/s"
 rm -f "$work/fresh-http-stop"
 "$http_load" ingest --port "$port" --events "$data/events.ndjson" --skip "$http_ingest_events" \
-  --batch 1000 --connections 2 --rate "$fresh_load_rate" --until-file "$work/fresh-http-stop" \
+  --batch 1000 --connections 2 --rate "$fresh_load_rate" --until-file "$work/fresh-http-stop" --restamp "$fresh_ts" \
   --label fresh_http_load --metrics "$metrics" &
 fresh_load_pid=$!
 pids+=("$fresh_load_pid")

@@ -405,12 +405,14 @@ struct KafkaIngest::Impl {
 
   // Hands the polled batch to a storing task, after the batch before it is stored and its
   // offsets committed; the batch is prepared (materialized, its tile deltas folded) first, while
-  // that one is still being stored. A big batch comes from a backlog or a heavy stream: a task
-  // of its own stores it while the next one is polled and prepared. A small one (under an
-  // eighth of batch_size) is stored and committed at once on this thread: there is little to
-  // overlap it with, and a thread hop on a busy machine costs its events milliseconds of
-  // freshness. Without a polled batch: finishes the one being stored and retries a refused
-  // commit now and then, so an idle partition does not keep it pending.
+  // that one is still being stored. A batch of a backlog or of a live stream (at least
+  // 1/128 of batch_size: 64 events by default; a stream of tens of thousands of events a second
+  // closes its batches at their linger with about a thousand) is stored by a task of its own
+  // while the next one is polled and prepared. A smaller one (a quiet stream's) is stored and
+  // committed at once on this thread: there is little to overlap it with, and a thread hop on
+  // a busy machine costs its events milliseconds of freshness. Without a polled batch: finishes the
+  // one being stored and retries a refused commit now and then, so an idle partition does not keep
+  // it pending.
   void store_polled() {
     if (polled.message_count == 0) {
       finish_stored();
@@ -420,7 +422,8 @@ struct KafkaIngest::Impl {
       }
       return;
     }
-    const bool big = polled.message_count >= std::max<std::size_t>(1, options.batch_messages / 8);
+    const bool by_task =
+        polled.message_count >= std::max<std::size_t>(1, options.batch_messages / 128);
     auto batch = std::make_unique<const Batch>(std::exchange(polled, Batch()));
     // A failed preparation fails the storing task, and so goes to the retries of
     // finish_stored().
@@ -436,7 +439,7 @@ struct KafkaIngest::Impl {
     finish_stored();
     // A small batch's task runs where finish_stored() waits for it, below.
     std::future<IngestResult> stored =
-        std::async(big ? std::launch::async : std::launch::deferred,
+        std::async(by_task ? std::launch::async : std::launch::deferred,
                    [this, b = batch.get(), failure, prepared = std::move(prepared)]() mutable {
                      if (failure) std::rethrow_exception(failure);
                      IngestResult result;
@@ -445,7 +448,7 @@ struct KafkaIngest::Impl {
                      return result;
                    });
     storing.emplace(Storing{std::move(batch), std::move(stored)});
-    if (!big) finish_stored();
+    if (!by_task) finish_stored();
   }
 
   // Stores everything polled and commits its offsets before returning (a revocation, stop());

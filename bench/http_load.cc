@@ -37,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -78,7 +79,8 @@ modes:
              [--user-base U] [--poll-gap-us N (1000)] [--load-events FILE --load-rate R [--load-skip N]
              [--load-restamp MS]]  (see bench/run.sh for the order of steps; --load-events:
              while the samples are taken, a second producer sends that file's events from line
-             N on at R events/s, restamped as ingest --restamp does)
+             N on at R events/s, restamped as ingest --restamp does, and then again from
+             that line with each event id marked by the pass, until the samples are done)
   kafka-ingest  --events FILE (NDJSON) --brokers-file F --done-file F [--limit N] [--topic T]
              [--partitions P (one per MiB of events, at least 16)]  (the same order of steps)
 
@@ -811,19 +813,26 @@ class KafkaLoad {
   }
 
  private:
+  // Restamped, the load starts again from its first event when it reaches the end, each
+  // event id then marked with the pass (`~1`, `~2`, ...): new events at the stream's head, so
+  // the load lasts as long as the samples whatever their number.
   void produce() {
     const Clock::time_point start = Clock::now();
+    const std::size_t total =
+        restamp_from_ != 0 ? std::numeric_limits<std::size_t>::max() : events_.size();
     std::size_t next = 0;
-    while (!stop_ && next < events_.size()) {
+    while (!stop_ && next < total) {
       const Clock::duration elapsed = Clock::now() - start;
       const double due = std::chrono::duration<double>(elapsed).count() * rate_;
       const std::int64_t ts =
           restamp_from_ + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-      for (; next < events_.size() && static_cast<double>(next) < due; ++next) {
-        std::string_view event = events_[next];
+      for (; next < total && static_cast<double>(next) < due; ++next) {
+        std::string_view event = events_[next % events_.size()];
         std::string stamped;
         if (restamp_from_ != 0) {
           stamped = restamped(event, ts);
+          if (const std::size_t pass = next / events_.size(); pass > 0)
+            stamped = with_id_pass(stamped, pass);
           event = stamped;
         }
         const std::string key = std::to_string(json_count(event, "user_id"));
@@ -838,7 +847,22 @@ class KafkaLoad {
       rd_kafka_poll(producer_, 0);
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (next == events_.size()) ran_out_ = true;
+    if (next == total) ran_out_ = true;
+  }
+
+  // `event` with `~pass` appended to its event_id, if it has one (one without gets an id
+  // from a hash of its fields, which restamping changed already).
+  static std::string with_id_pass(const std::string& event, std::size_t pass) {
+    static constexpr std::string_view kKey = "\"event_id\":\"";
+    const std::size_t at = event.find(kKey);
+    if (at == std::string::npos) return event;
+    const std::size_t end = event.find('"', at + kKey.size());
+    if (end == std::string::npos) return event;
+    const std::string mark = fmt::format("~{}", pass);
+    std::string out;
+    out.reserve(event.size() + mark.size());
+    out.append(event, 0, end).append(mark).append(event, end, std::string::npos);
+    return out;
   }
 
   std::string text_;  // the messages view into it: not copied by the producer
@@ -906,6 +930,7 @@ int run_kafka_freshness(const Args& args) {
                  {"load_events_per_s",
                   (after->accepted + after->rejected - before->accepted - before->rejected) /
                       std::chrono::duration<double>(after->at - before->at).count()},
+                 {"load_duplicates", after->duplicates - before->duplicates},
                  {"under_load", load->ran_out() ? 0.0 : 1.0}};
     load->stop();
   }

@@ -412,7 +412,7 @@ kafka() {  # ingest throughput, then freshness under half that; both skipped whe
   local load_rate
   load_rate="$(awk -v r="$(get ingest_kafka.events_per_s)" 'BEGIN { printf "%d", r / 2 }')"
   # Fewer samples than over HTTP: a sample takes ~40 ms here (the consumer's fetch wait and
-  # batching), and the log's rest lasts some 9 s at that rate (250 outlasted it).
+  # batching), so 200 take some 8 s. (The load starts over when the log's rest runs out.)
   local samples=$(( fresh_samples < 200 ? fresh_samples : 200 ))
   echo "== freshness: Kafka produce -> visible, $samples samples, while producing $load_rate events/s (librdkafka mock cluster)"
   kafka_serve kafka kafka-freshness --samples "$samples" --as-of "$end_ms" \

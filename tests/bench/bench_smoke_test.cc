@@ -304,7 +304,7 @@ TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
 
 // With a load beside the samples: a second producer sends the log at a given rate, and the
 // report says what serve consumed meanwhile and that the load still ran when the samples ended.
-// Its last 50 lines only: restamped, it starts over with new event ids (none a duplicate).
+// Its last 50 lines only: restamped, it starts over with new event ids.
 TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
   const std::string events_file = (dir_ / "data/events.ndjson").string();
   std::size_t lines = 0;
@@ -322,7 +322,9 @@ TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
   EXPECT_EQ(fr["samples"], 5) << output;
   EXPECT_EQ(fr["load_offered_events_per_s"], 1000) << output;
   EXPECT_GT(fr["load_events_per_s"], 0) << output;
-  EXPECT_EQ(fr["load_duplicates"], 0) << output;
+  // The log holds a few duplicates on purpose; a pass that reused the ids would make every
+  // event of the passes after the first one (over a thousand here) a duplicate.
+  EXPECT_LT(fr["load_duplicates"], 50) << output;
   EXPECT_EQ(fr["under_load"], 1) << output;
 }
 

@@ -33,8 +33,9 @@ struct RocksDbOptions {
   std::uint64_t reserve_bytes = 0;
   // A commit of at least `bulk_load_min_events` events stores its raw events as a table file
   // ingested into the store (bulk_load.h) instead of through the memtable and the write-ahead
-  // log, and the `events` family is compacted 16 level-0 files at a time instead of 4. A
-  // query running meanwhile may see a batch's events before its tiles, so
+  // log, and its tile values as merge operands in its write, not through the tile journal
+  // (unflushed_tile_bytes); the `events` family is compacted 16 level-0 files at a time
+  // instead of 4. A query running meanwhile may see a batch's events before its tiles, so
   // this is for a store nothing queries while it loads: `signalbox replay` sets it. Any
   // writable open, with it or without, rolls back a bulk-loaded batch a crash left ingested
   // but not committed. Default: false.

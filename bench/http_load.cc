@@ -325,6 +325,28 @@ std::uint64_t json_count(std::string_view body, std::string_view key) {
   return v;
 }
 
+// The position in `text` after its first `n` lines (its end if it has fewer).
+std::size_t after_lines(std::string_view text, std::size_t n) {
+  std::size_t pos = 0;
+  for (std::size_t skipped = 0; skipped < n && pos < text.size(); ++skipped) {
+    const std::size_t eol = text.find('\n', pos);
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+  }
+  return pos;
+}
+
+// The non-empty lines of `text` after its first `skip` lines, at most `limit` of them.
+std::vector<std::string_view> lines_of(std::string_view text, std::size_t skip, std::size_t limit) {
+  std::vector<std::string_view> lines;
+  for (std::size_t pos = after_lines(text, skip); pos < text.size() && lines.size() < limit;) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    if (eol > pos) lines.push_back(text.substr(pos, eol - pos));
+    pos = eol + 1;
+  }
+  return lines;
+}
+
 // `events` (NDJSON lines) with each line's first "ts" set to `ts`: a load restamped at the
 // moment it is sent moves stream time as live traffic does, where a log sent at many times
 // its own pace would move it by days a second (and bring a week's expiry every second or two).
@@ -427,12 +449,7 @@ int run_ingest(const Args& args) {
   const auto skip = static_cast<std::size_t>(args.number("--skip", 0));
   const double rate = args.number("--rate", 0);
   std::vector<std::string_view> batches;
-  std::size_t lines = 0, begin = 0, in_batch = 0, pos = 0;
-  for (std::size_t skipped = 0; skipped < skip && pos < text.size(); ++skipped) {
-    std::size_t eol = text.find('\n', pos);
-    pos = eol == std::string::npos ? text.size() : eol + 1;
-  }
-  begin = pos;
+  std::size_t lines = 0, in_batch = 0, pos = after_lines(text, skip), begin = pos;
   while (pos < text.size() && lines < limit) {
     std::size_t eol = text.find('\n', pos);
     pos = eol == std::string::npos ? text.size() : eol + 1;
@@ -779,23 +796,16 @@ class MetricsPoller {
 
 // The load beside a Kafka freshness run: the events of a file from line `skip` on, produced
 // keyed by user from a producer of their own at `rate` events/s (every millisecond, the
-// events whose turn has come), until stop() or the file's end.
+// events whose turn has come), until stop(), or the file's end when not restamped.
 class KafkaLoad {
  public:
   KafkaLoad(MockKafka& kafka, const std::string& topic, const std::string& path, std::size_t skip,
             double rate, std::int64_t restamp_from)
-      : text_(read_whole(path)), topic_(topic), rate_(rate), restamp_from_(restamp_from) {
-    std::size_t pos = 0;
-    for (std::size_t skipped = 0; skipped < skip && pos < text_.size(); ++skipped) {
-      std::size_t eol = text_.find('\n', pos);
-      pos = eol == std::string::npos ? text_.size() : eol + 1;
-    }
-    for (; pos < text_.size();) {
-      std::size_t eol = text_.find('\n', pos);
-      if (eol == std::string::npos) eol = text_.size();
-      if (eol > pos) events_.emplace_back(text_.data() + pos, eol - pos);
-      pos = eol + 1;
-    }
+      : text_(read_whole(path)),
+        events_(lines_of(text_, skip, std::numeric_limits<std::size_t>::max())),
+        topic_(topic),
+        rate_(rate),
+        restamp_from_(restamp_from) {
     if (events_.empty()) fail("--load-events holds no events past --load-skip");
     producer_ =
         kafka.start_producer({{"linger.ms", "5"}, {"queue.buffering.max.messages", "1000000"}});
@@ -955,17 +965,9 @@ int run_kafka_ingest(const Args& args) {
   const std::string topic = args.get("--topic", "signalbox-bench");
   const std::string brokers_file = args.required("--brokers-file");
   const std::string done_file = args.required("--done-file");
-  std::vector<std::string_view> events;  // the messages: one NDJSON line each
+  const std::vector<std::string_view> events = lines_of(text, 0, limit);  // one message each
   std::size_t bytes = 0;
-  for (std::size_t pos = 0; pos < text.size() && events.size() < limit;) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    if (eol > pos) {
-      events.emplace_back(text.data() + pos, eol - pos);
-      bytes += eol - pos;
-    }
-    pos = eol + 1;
-  }
+  for (std::string_view event : events) bytes += event.size();
   if (events.empty()) fail("--events holds no events");
   // The topic is keyed by user_id, as docs/kafka.md asks of producers. serve runs one consumer
   // per kafka entry, on one thread, which takes every partition, so the partition count adds

@@ -86,6 +86,14 @@ class BenchSmoke : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
+  // The lines of the generated events file.
+  std::size_t event_lines() {
+    std::istringstream text(read_file(dir_ / "data/events.ndjson"));
+    std::size_t lines = 0;
+    for (std::string line; std::getline(text, line);) ++lines;
+    return lines;
+  }
+
   // User ids by number of events, most first.
   std::vector<std::pair<int, std::string>> users_by_count() {
     std::map<std::string, int> counts;
@@ -161,11 +169,7 @@ TEST_F(BenchSmoke, LoadGeneratorAndRedisBaselineAgainstTheRealServers) {
   // connection: with more, one stalled batch of this 90-day log may be committed after later
   // ones moved stream time past its retention horizon, and be rightly rejected.
   const std::string events_file = (dir_ / "data/events.ndjson").string();
-  std::size_t lines = 0;
-  {
-    std::istringstream text(read_file(events_file));
-    for (std::string line; std::getline(text, line);) ++lines;
-  }
+  const std::size_t lines = event_lines();
   ASSERT_GT(lines, 3000u);
   Finished ingest =
       run(fmt::format("{} ingest --port {} --events {} --batch 50 --connections 1 --limit {}",
@@ -307,11 +311,7 @@ TEST_F(BenchSmoke, KafkaFreshnessThroughAMockClusterServeConsumes) {
 // Its last 50 lines only: restamped, it starts over with new event ids.
 TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
   const std::string events_file = (dir_ / "data/events.ndjson").string();
-  std::size_t lines = 0;
-  {
-    std::istringstream text(read_file(events_file));
-    for (std::string line; std::getline(text, line);) ++lines;
-  }
+  const std::size_t lines = event_lines();
   std::string output;
   ASSERT_NO_FATAL_FAILURE(run_against_mock_cluster(
       fmt::format("kafka-freshness --samples 5 --as-of {} --ts {} --load-events {} --load-skip {} "

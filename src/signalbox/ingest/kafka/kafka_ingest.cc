@@ -405,14 +405,14 @@ struct KafkaIngest::Impl {
 
   // Hands the polled batch to a storing task, after the batch before it is stored and its
   // offsets committed; the batch is prepared (materialized, its tile deltas folded) first, while
-  // that one is still being stored. A batch of a backlog or of a live stream (at least
-  // 1/128 of batch_size: 64 events by default; a stream of tens of thousands of events a second
+  // that one is still being stored. A batch of a backlog or of a live stream (at least 1/128
+  // of batch_size: 64 events by default; a stream of tens of thousands of events a second
   // closes its batches at their linger with about a thousand) is stored by a task of its own
   // while the next one is polled and prepared. A smaller one (a quiet stream's) is stored and
   // committed at once on this thread: there is little to overlap it with, and a thread hop on
-  // a busy machine costs its events milliseconds of freshness. Without a polled batch: finishes the
-  // one being stored and retries a refused commit now and then, so an idle partition does not keep
-  // it pending.
+  // a busy machine costs its events milliseconds of freshness. Without a polled batch:
+  // finishes the one being stored and retries a refused commit now and then, so an idle
+  // partition does not keep it pending.
   void store_polled() {
     if (polled.message_count == 0) {
       finish_stored();

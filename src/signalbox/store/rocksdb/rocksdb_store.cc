@@ -540,8 +540,7 @@ class RocksDbStore final : public Store {
     // Not for a bulk-loaded batch: it already holds one value per tile for tens of thousands of
     // events, so there is little left to merge in memory, and the journal would put every
     // tile's bytes through the write-ahead log twice (docs/performance.md).
-    const bool write_behind =
-        options_.unflushed_tile_bytes > 0 && !batch.tiles.empty() && bulk_batch == 0;
+    const bool write_behind = options_.unflushed_tile_bytes > 0 && !batch.tiles.empty() && !bulk;
     std::vector<std::pair<TileKey, std::string>> unflushed;
     if (write_behind) {
       unflushed.reserve(batch.tiles.size());

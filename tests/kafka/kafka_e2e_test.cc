@@ -2,7 +2,8 @@
 // mock cluster, the real binary consumes from it, and the events become visible over HTTP
 // exactly as the test's reference (ReferenceTopic) computes them from what it produced;
 // /metrics shows the Kafka counters, each as the reference counts. A broker
-// that cannot be reached does not keep the server from serving or from stopping.
+// that cannot be reached, from the start or once the consumer has joined its group, does not
+// keep the server from serving or from stopping.
 
 #include <gtest/gtest.h>
 
@@ -155,6 +156,64 @@ TEST(KafkaServeEndToEnd, AnUnreachableBrokerNeitherStopsServingNorStopping) {
   EXPECT_EQ(server.terminate(std::chrono::seconds(15)), 0) << server.log();
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(10));
   EXPECT_NE(server.log().find("kafka user-events: "), std::string::npos) << server.log();
+}
+
+TEST(KafkaServeEndToEnd, ACoordinatorLostWithACommitOutstandingDoesNotHoldUpTheStop) {
+  World world(3 * kDayMs, kWindows);
+  auto kafka = std::make_unique<MockKafka>("user-events", 3);
+  std::uint16_t port = free_port();
+  // librdkafka's own session timeout (45 s): only leaving the group ends the membership early.
+  std::ofstream(world.config.file)
+      << config_yaml(world.config, port, 1 << 20)
+      << fmt::format(
+             "ingest:\n  - {{ kind: http }}\n"
+             "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, "
+             "group: signalbox, format: json, batch_linger: 5ms }}\n",
+             kafka->bootstrap_servers());
+  std::optional<ServerProcess> server;
+  server.emplace(world.config.file, port, world.dir() / "serve.log");
+  const std::vector<Event> first = generate(world, 300, kUsers, kMinuteMs, 30 * kMinuteMs, false);
+  for (const Event& e : first) kafka->produce(static_cast<int>(e.user_id % 3), event_json(e));
+  kafka->flush();
+  HttpClient client(port);
+  // Consumed, stored and committed: the consumer is a member of its group.
+  const std::string caught_up =
+      "signalbox_kafka_consumer_lag{topic=\"user-events\",partition=\"0\"} 0\n";
+  ASSERT_TRUE(wait_until([&] {
+    std::string metrics = client.get("/metrics").body;
+    return metrics.find(
+               fmt::format("signalbox_kafka_events_accepted_total{{topic=\"user-events\"}} "
+                           "{}\n",
+                           first.size())) != std::string::npos &&
+           metrics.find(caught_up) != std::string::npos;
+  })) << server->log();
+  // From here the coordinator answers every offset commit with a retriable error (librdkafka
+  // retries such a commit itself), while more is consumed; then the whole cluster goes away
+  // with a commit outstanding.
+  std::vector<rd_kafka_resp_err_t> refusals(100000, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+  rd_kafka_mock_push_request_errors_array(kafka->cluster(), /*OffsetCommit*/ 8, refusals.size(),
+                                          refusals.data());
+  for (const Event& e : generate(world, 20000, kUsers, kMinuteMs, 30 * kMinuteMs, false))
+    kafka->produce(static_cast<int>(e.user_id % 3), event_json(e));
+  kafka->flush();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  kafka.reset();
+
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(server->terminate(std::chrono::seconds(60)), 0) << server->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(15)) << server->log();
+  const std::string log = server->log();
+  EXPECT_NE(log.find("kafka user-events: stopped"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped without leaving"), std::string::npos) << log;
+
+  // What was stored before is still there.
+  std::ofstream(world.config.file) << config_yaml(world.config, port, 1 << 20);
+  server.emplace(world.config.file, port, world.dir() / "serve-again.log");
+  std::string metrics = HttpClient(port).get("/metrics").body;
+  std::size_t at = metrics.find("\nsignalbox_store_events ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GE(std::stoull(metrics.substr(at + 24)), first.size()) << metrics;
+  EXPECT_EQ(server->terminate(), 0) << server->log();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -36,15 +37,25 @@ constexpr std::chrono::milliseconds kLagRefresh{500};
 // Wait before retrying, while idle, a commit the group refused (during a rebalance).
 constexpr std::chrono::milliseconds kCommitRetry{500};
 // Longest wait, before a commit, for the broker to acknowledge the batch's dead letters.
-constexpr int kDeadLetterFlushMs = 10000;
+constexpr std::chrono::milliseconds kDeadLetterFlushWait{10000};
 // Longest wait for the group to answer an offset commit. A synchronous commit waited as long
 // as the coordinator was unreachable (16 s in a test's broker outage), and the consumer,
 // stuck in it, neither polled nor reported the outage meanwhile. Past this wait the commit
 // counts as refused and is made again with the next batch (offsets only move forward, so a
 // late answer to the abandoned one changes nothing).
-constexpr int kCommitWaitMs = 5000;
+constexpr std::chrono::milliseconds kCommitWait{5000};
 // Wait before retrying a batch the engine failed on (store unavailable, ...).
 constexpr std::chrono::milliseconds kIngestRetryDelay{1000};
+// Longest time from stop() to the consumer's end, for the last commits and leaving the group
+// (the waits above are cut to what is left of it). librdkafka's close waits for every request
+// of the group to be answered, and an offset commit made while the group's coordinator was
+// gone is retried for ever (librdkafka issue 3740): a server being stopped never exited. Past
+// this time the consumer is left behind without leaving its group; its partitions go to the
+// other members once its session times out, and what it stored but did not commit is
+// delivered again, which changes nothing.
+constexpr std::chrono::milliseconds kStopWait{10000};
+// The least time given to leaving the group, however little of kStopWait the commits left.
+constexpr std::chrono::milliseconds kLeaveGroupLeast{1000};
 
 // Owns an rd_kafka_conf_t until librdkafka takes it.
 struct ConfDeleter {
@@ -58,6 +69,21 @@ struct PartitionListDeleter {
   }
 };
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// Keeps a consumer that could not leave its group (see kStopWait) until the process exits:
+// destroying it would wait for the requests nobody answers. Its log is silenced first, the only
+// callback librdkafka makes from its own threads (the others run when polled, which nobody
+// does any more), since the ingest it reported for is gone. Thread-safe.
+void leave_behind(rd_kafka_t* consumer) {
+  // librdkafka's only way to change the level of a running client (marked deprecated in favour
+  // of the configuration property, which cannot change once the client runs).
+  rd_kafka_set_log_level(consumer, 0);
+  static std::mutex mutex;
+  // Never freed: reachable, the handles are not leaks to a leak checker at exit.
+  static auto* left_behind = new std::vector<rd_kafka_t*>;
+  std::lock_guard lock(mutex);
+  left_behind->push_back(consumer);
+}
 
 // Sets one property; returns librdkafka's complaint, or "" when it took it.
 std::string set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
@@ -191,6 +217,9 @@ struct KafkaIngest::Impl {
   // Notified by stop(), for wait_for_stop().
   std::mutex stop_mutex;
   std::condition_variable stop_changed;
+  // stop() plus kStopWait; never until stop() is called.
+  std::chrono::steady_clock::time_point stop_deadline =
+      std::chrono::steady_clock::time_point::max();
   bool started = false;
 
   // Consumer thread only.
@@ -289,17 +318,48 @@ struct KafkaIngest::Impl {
       if (std::chrono::steady_clock::now() - last_lag_refresh >= kLagRefresh) refresh_lag();
     }
     store_everything();
-    // Leaves the group: the revoke callback runs (nothing left to commit) and the partitions
-    // go to the other members at once rather than after the session timeout.
-    err = rd_kafka_consumer_close(consumer);
-    if (err) spdlog::warn("kafka {}: close: {}", options.topic, rd_kafka_err2str(err));
-    rd_kafka_destroy(consumer);
+    if (leave_group()) {
+      rd_kafka_destroy(consumer);
+    } else {
+      spdlog::warn(
+          "kafka {}: the group did not answer the consumer leaving it within {} s of the stop; "
+          "stopped without leaving, its partitions move to the other members when its session "
+          "times out",
+          options.topic, kStopWait.count() / 1000);
+      leave_behind(consumer);
+    }
     consumer = nullptr;
     {
       std::lock_guard lock(lag_mutex);
       lag.clear();
     }
     spdlog::info("kafka {}: stopped", options.topic);
+  }
+
+  // Leaves the group, waiting for what is left of kStopWait (at least kLeaveGroupLeast): the
+  // revoke callback runs (nothing left to commit) and the partitions go to the other members at
+  // once rather than after the session timeout. True when the consumer is closed.
+  bool leave_group() {
+    rd_kafka_queue_t* close_events = rd_kafka_queue_new(consumer);
+    if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(consumer, close_events)) {
+      spdlog::warn("kafka {}: close: {}", options.topic, rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::max(wait_left(kStopWait), kLeaveGroupLeast);
+    bool closed = false;
+    while (!(closed = rd_kafka_consumer_closed(consumer)) &&
+           std::chrono::steady_clock::now() < deadline) {
+      rd_kafka_event_t* event = rd_kafka_queue_poll(close_events, kIdlePollMs);
+      if (!event) continue;
+      if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE) {
+        rebalance(consumer, rd_kafka_event_error(event),
+                  rd_kafka_event_topic_partition_list(event));
+      }
+      rd_kafka_event_destroy(event);
+    }
+    rd_kafka_queue_destroy(close_events);
+    return closed;
   }
 
   // Polls until the batch is full, `batch_linger` passed since its first message, or nothing
@@ -534,7 +594,7 @@ struct KafkaIngest::Impl {
     }
   }
 
-  // Commits `next_offsets` (and any refused before), waiting up to kCommitWaitMs for the
+  // Commits `next_offsets` (and any refused before), waiting up to kCommitWait for the
   // answer; true on success.
   bool commit(const std::map<std::int32_t, std::int64_t>& next_offsets) {
     last_commit_attempt = std::chrono::steady_clock::now();
@@ -543,7 +603,8 @@ struct KafkaIngest::Impl {
       pending = std::max(pending, next);
     }
     // The skipped messages' copies first: a crash after the commit must not lose them.
-    if (dead_letters && !dead_letters->flush(kDeadLetterFlushMs)) {
+    if (dead_letters &&
+        !dead_letters->flush(static_cast<int>(wait_left(kDeadLetterFlushWait).count()))) {
       counters.commit_failures.Increment();
       if (refused_in_a_row++ == 0) {
         spdlog::warn(
@@ -579,14 +640,23 @@ struct KafkaIngest::Impl {
     return true;
   }
 
-  // One offset commit, its answer awaited on a queue of its own for at most kCommitWaitMs:
-  // the first error of the commit or of any partition, RD_KAFKA_RESP_ERR__TIMED_OUT when no
-  // answer came in time.
+  // One offset commit, its answer awaited on a queue of its own for at most kCommitWait (or
+  // what is left of kStopWait): the first error of the commit or of any partition,
+  // RD_KAFKA_RESP_ERR__TIMED_OUT when no answer came in time.
   rd_kafka_resp_err_t commit_and_wait(const rd_kafka_topic_partition_list_t& offsets) {
     rd_kafka_queue_t* answers = rd_kafka_queue_new(consumer);
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer, &offsets, answers, nullptr, nullptr);
     if (!err) {
-      rd_kafka_event_t* answer = rd_kafka_queue_poll(answers, kCommitWaitMs);
+      const auto begin = std::chrono::steady_clock::now();
+      rd_kafka_event_t* answer = nullptr;
+      // In slices: a stop() meanwhile cuts the wait short.
+      for (auto left = wait_left(kCommitWait); !answer && left.count() > 0;
+           left = wait_left(kCommitWait - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - begin))) {
+        answer = rd_kafka_queue_poll(
+            answers,
+            static_cast<int>(std::min(left, std::chrono::milliseconds{kIdlePollMs}).count()));
+      }
       if (!answer) {
         err = RD_KAFKA_RESP_ERR__TIMED_OUT;
       } else {
@@ -598,6 +668,15 @@ struct KafkaIngest::Impl {
     }
     rd_kafka_queue_destroy(answers);
     return err;
+  }
+
+  // `wait` from now, cut to what is left of kStopWait once stop() was called (0 or more).
+  std::chrono::milliseconds wait_left(std::chrono::milliseconds wait) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(stop_mutex);
+    if (stop_deadline <= now) return std::chrono::milliseconds{0};
+    return std::min(wait,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline - now));
   }
 
   // Sleeps up to `delay`; true when stop() was called meanwhile.
@@ -716,6 +795,8 @@ void KafkaIngest::stop() {
   {
     // Under the mutex, so that a wait_for_stop() between its check and its wait is not missed.
     std::lock_guard lock(impl_->stop_mutex);
+    if (!impl_->stop_requested.load())
+      impl_->stop_deadline = std::chrono::steady_clock::now() + kStopWait;
     impl_->stop_requested.store(true);
   }
   impl_->stop_changed.notify_all();

@@ -108,7 +108,9 @@ class KafkaIngest : public Service {
   // Asks the consumer to stop: the batches in flight are ingested and committed, then the consumer
   // leaves its group. Returns at once; thread-safe; idempotent.
   void stop() override;
-  // Waits until the consumer has stopped (after stop()). No-op when never started.
+  // Waits until the consumer has stopped (after stop()): the batches in flight stored, and at
+  // most 10 s after stop() for their commits and the leaving of the group (a group that does
+  // not answer is left without a word). No-op when never started.
   void wait() override;
 
   const KafkaIngestOptions& options() const { return options_; }

@@ -760,8 +760,18 @@ class MetricsPoller {
                              args.get("--host", "127.0.0.1"))),
         topic_label_(fmt::format("topic=\"{}\"", topic)) {}
 
-  // The counters now; nullopt while serve does not answer.
+  // The counters now; nullopt while serve does not answer. A kept connection serve closed
+  // meanwhile (idle longer than its keep-alive timeout) is replaced once.
   std::optional<KafkaCounts> poll() {
+    const bool kept = connection_ != nullptr;
+    std::optional<KafkaCounts> counts = poll_once();
+    if (!counts && kept) counts = poll_once();
+    return counts;
+  }
+  std::uint64_t polls() const { return polls_; }
+
+ private:
+  std::optional<KafkaCounts> poll_once() {
     try {
       if (!connection_) connection_ = std::make_unique<Connection>(io_, endpoint_);
       const Clock::time_point asked = Clock::now();
@@ -784,9 +794,7 @@ class MetricsPoller {
       return std::nullopt;
     }
   }
-  std::uint64_t polls() const { return polls_; }
 
- private:
   asio::io_context io_;
   tcp::endpoint endpoint_;
   std::string request_, topic_label_;

@@ -314,7 +314,7 @@ TEST_F(ConfigTest, StorageReserve) {
 TEST_F(ConfigTest, RocksdbMemoryKeysTakeSizes) {
   const Config defaults = parse_config(with_signals(""), "c.yaml");
   EXPECT_EQ(defaults.storage.block_cache, 256u << 20);
-  EXPECT_EQ(defaults.storage.write_buffer, 64u << 20);
+  EXPECT_EQ(defaults.storage.write_buffer, 16u << 20);
   const Config small =
       parse_config(with_signals("storage: { block_cache: 0, write_buffer: 8MiB }\n"), "c.yaml");
   EXPECT_EQ(small.storage.block_cache, 0u);

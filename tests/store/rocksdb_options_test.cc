@@ -153,7 +153,7 @@ TEST_F(RocksDbTuningTest, DefaultsReachRocksDb) {
   }
   for (const char* family : {"default", "events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";
-    EXPECT_EQ(file[cf]["write_buffer_size"], std::to_string(64 << 20)) << family;
+    EXPECT_EQ(file[cf]["write_buffer_size"], std::to_string(16 << 20)) << family;
   }
   for (const char* family : {"events", "event_ids", "tiles"}) {
     const std::string cf = std::string("CFOptions \"") + family + "\"";

@@ -84,7 +84,7 @@ struct StorageConfig {
   std::uint64_t block_cache = std::uint64_t{256} << 20;
   // rocksdb: the size a column family's memtable reaches before it is flushed to a table file
   // (up to two per family are in memory while one is flushed).
-  std::uint64_t write_buffer = std::uint64_t{64} << 20;
+  std::uint64_t write_buffer = std::uint64_t{16} << 20;
   // rocksdb: how table files below level 0 are compressed: "lz4", "zstd" (smaller files, more
   // CPU in compactions and in reads that miss the block cache) or "none".
   std::string compression = "lz4";

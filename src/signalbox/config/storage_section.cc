@@ -112,7 +112,7 @@ const std::array<SchemaKey<StorageEntry>, 9> kRocksdbKeys = {{
     {"write_buffer",
      ValueType::kText,
      {},
-     "64MiB",
+     "16MiB",
      [](const ConfigValue& v, StorageEntry& out) {
        out.config.write_buffer =
            size_at_least(v, std::uint64_t{1} << 20, "1MiB, the least memtable");

@@ -54,8 +54,10 @@ struct RocksDbOptions {
   double bloom_bits_per_key = 10;
   // The size a column family's memtable reaches before it is flushed to a table file; larger
   // means fewer, larger level-0 files and more memory, and a longer write-ahead log to replay
-  // after a crash. At least 64 KiB. Default: 64 MiB (RocksDB's own default).
-  std::size_t write_buffer_bytes = std::size_t{64} << 20;
+  // after a crash; smaller, faster ingest (inserts into a smaller skip list, in the commit
+  // where ingest waits). At least 64 KiB. Default: 16 MiB (RocksDB's own is 64 MiB;
+  // docs/performance.md, "The memtable's size").
+  std::size_t write_buffer_bytes = std::size_t{16} << 20;
   // Compression of the `events`, `event_ids` and `tiles` table files below level 0 (encoded
   // events and tile states compress well, and LZ4 is cheap to decompress on every read that
   // misses the block cache; Zstandard makes the files smaller for more CPU, in compactions

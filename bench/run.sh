@@ -133,8 +133,13 @@ verdict() {  # verdict VALUE OP TARGET
     ok = (op == ">=") ? v >= t : v <= t; print ok ? "**met**" : "**not met**" }'
 }
 # under_load_verdict LABEL P99_US TARGET_US: a freshness target holds only if its samples were
-# all taken while the load beside them still ran (LABEL.under_load).
+# all taken while the load beside them still ran (LABEL.under_load), and none of them was still
+# unseen after 10 s (LABEL.gave_up: the sampling then ends there, serve having fallen behind).
 under_load_verdict() {
+  if [[ "$(get "$1.gave_up")" == 1 ]]; then
+    echo "**not met** (sample $(fmt "$(get "$1.samples")") of $(fmt "$(get "$1.samples_asked")") still unseen after 10 s)"
+    return
+  fi
   if [[ "$(get "$1.under_load")" != 1 ]]; then echo "not measured under load"; return; fi
   verdict "$2" "<=" "$3"
 }

@@ -143,6 +143,8 @@ under_load_verdict() {
   if [[ "$(get "$1.under_load")" != 1 ]]; then echo "not measured under load"; return; fi
   verdict "$2" "<=" "$3"
 }
+# half_rate LABEL: half the events/s an ingest run measured, the load beside a freshness run.
+half_rate() { awk -v r="$(get "$1.events_per_s")" 'BEGIN { printf "%d", r / 2 }'; }
 ms() { awk -v x="$1" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }'; }
 free_port() {  # a loopback port nobody listens on now
   # Below the kernel's range of ephemeral ports: a port in it may be the local end of an open
@@ -415,7 +417,7 @@ kafka() {  # ingest throughput, then freshness under half that; both skipped whe
   # Freshness while a second producer sends the log from the same line as the HTTP run's load,
   # at half the rate just measured.
   local load_rate
-  load_rate="$(awk -v r="$(get ingest_kafka.events_per_s)" 'BEGIN { printf "%d", r / 2 }')"
+  load_rate="$(half_rate ingest_kafka)"
   # Fewer samples than over HTTP: a sample takes ~40 ms here (the consumer's fetch wait and
   # batching), so 200 take some 8 s. (The load starts over when the log's rest runs out.)
   local samples=$(( fresh_samples < 200 ? fresh_samples : 200 ))
@@ -555,7 +557,7 @@ echo "== ingest: HTTP POST of $http_ingest_events events in batches of 1000"
   --batch 1000 --connections 4 --label ingest_http --metrics "$metrics"
 # Freshness is measured while the rest of the log is posted at half the rate just measured
 # (the target's condition), from a second http_load that stops when the samples are taken.
-fresh_load_rate="$(awk -v r="$(get ingest_http.events_per_s)" 'BEGIN { printf "%d", r / 2 }')"
+fresh_load_rate="$(half_rate ingest_http)"
 # The load's events are restamped as they are sent: the ts where that load begins in the log
 # plus the time since it began, so that stream time moves as live traffic moves it (the log
 # sent at many times its pace would move it by days a second, with a week's expiry every

@@ -19,13 +19,18 @@ namespace {
 const std::vector<std::string> kWindows = {"1h", "1d", "3d", "10d", "40d"};
 constexpr std::size_t kUsers = 20;
 
-std::string kafka_entry(const std::string& brokers) {
+// The client settings of most tests here: a short session and reconnect backoff, so that what
+// waits on the group or the broker takes seconds.
+constexpr std::string_view kQuickClient =
+    ", rdkafka.session.timeout.ms: 6000, rdkafka.heartbeat.interval.ms: 500, "
+    "rdkafka.reconnect.backoff.max.ms: 1000";
+
+std::string kafka_entry(const std::string& brokers, std::string_view client = kQuickClient) {
   return fmt::format(
       "ingest:\n  - {{ kind: http }}\n"
       "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, group: signalbox, format: json, "
-      "batch_linger: 5ms, rdkafka.session.timeout.ms: 6000, rdkafka.heartbeat.interval.ms: 500, "
-      "rdkafka.reconnect.backoff.max.ms: 1000 }}\n",
-      brokers);
+      "batch_linger: 5ms{} }}\n",
+      brokers, client);
 }
 
 TEST(KafkaServeEndToEnd, EventsProducedToKafkaAreServedOverHttp) {
@@ -164,12 +169,7 @@ TEST(KafkaServeEndToEnd, ACoordinatorLostWithACommitOutstandingDoesNotHoldUpTheS
   std::uint16_t port = free_port();
   // librdkafka's own session timeout (45 s): only leaving the group ends the membership early.
   std::ofstream(world.config.file)
-      << config_yaml(world.config, port, 1 << 20)
-      << fmt::format(
-             "ingest:\n  - {{ kind: http }}\n"
-             "  - {{ kind: kafka, brokers: \"{}\", topic: user-events, "
-             "group: signalbox, format: json, batch_linger: 5ms }}\n",
-             kafka->bootstrap_servers());
+      << config_yaml(world.config, port, 1 << 20) << kafka_entry(kafka->bootstrap_servers(), "");
   std::optional<ServerProcess> server;
   server.emplace(world.config.file, port, world.dir() / "serve.log");
   const std::vector<Event> first = generate(world, 300, kUsers, kMinuteMs, 30 * kMinuteMs, false);
@@ -210,9 +210,10 @@ TEST(KafkaServeEndToEnd, ACoordinatorLostWithACommitOutstandingDoesNotHoldUpTheS
   std::ofstream(world.config.file) << config_yaml(world.config, port, 1 << 20);
   server.emplace(world.config.file, port, world.dir() / "serve-again.log");
   std::string metrics = HttpClient(port).get("/metrics").body;
-  std::size_t at = metrics.find("\nsignalbox_store_events ");
+  constexpr std::string_view kStored = "\nsignalbox_store_events ";
+  const std::size_t at = metrics.find(kStored);
   ASSERT_NE(at, std::string::npos) << metrics;
-  EXPECT_GE(std::stoull(metrics.substr(at + 24)), first.size()) << metrics;
+  EXPECT_GE(std::stoull(metrics.substr(at + kStored.size())), first.size()) << metrics;
   EXPECT_EQ(server->terminate(), 0) << server->log();
 }
 

@@ -457,6 +457,44 @@ TEST_P(RedisEngine, AnAddedSignalHoldsWhatCameAfterItsStartUntilALogCompletesIt)
 INSTANTIATE_TEST_SUITE_P(Redis, RedisEngine, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Cluster" : "Single"; });
 
+// Keys of format 1 (grouped totals as f64 only) are read as they are and marked 2, whose
+// compact totals format 1 versions would refuse; a format this version does not know is
+// refused, naming it.
+TEST(RedisStoreFormat, TheFormatBeforeCompactTotalsIsMarkedCurrentAndAnUnknownOneRefused) {
+  ASSERT_TRUE(have_program("redis-server"))
+      << "redis-server is not installed (Debian package redis-server)";
+  World world(3 * kDayMs, {"1h", "1d", "3d", "10d"});
+  auto server = start_redis();
+  ASSERT_TRUE(server->ready()) << "redis-server did not answer PING";
+  world.config.storage.kind = "redis";
+  world.config.storage.key_prefix = "engine";
+  world.config.storage.nodes = {server->address()};
+  std::vector<Event> batch;
+  for (std::size_t serial = 0; serial < 200; ++serial)
+    batch.push_back(world.make_event(4, kStart + static_cast<TimeMs>(serial) * kHourMs, serial));
+  const TimeMs as_of = kStart + 200 * kHourMs;
+  Value before;
+  {
+    Engine engine(world.config);
+    ASSERT_TRUE(engine.ingest(batch).rejected.empty());
+    before = engine.query(1000, {}, as_of);
+  }
+  EXPECT_EQ(server->command({"HGET", "{engine}:meta", "format"}), "signalbox-redis-2");
+  server->command({"HSET", "{engine}:meta", "format", "signalbox-redis-1"});
+  {
+    Engine engine(world.config);
+    EXPECT_EQ(diff(before, engine.query(1000, {}, as_of), 0), "");
+  }
+  EXPECT_EQ(server->command({"HGET", "{engine}:meta", "format"}), "signalbox-redis-2");
+  server->command({"HSET", "{engine}:meta", "format", "signalbox-redis-3"});
+  try {
+    Engine engine(world.config);
+    ADD_FAILURE() << "a store of format signalbox-redis-3 was opened";
+  } catch (const StorageError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"signalbox-redis-3\""), std::string::npos) << e.what();
+  }
+}
+
 // A 3-node cluster of its own for each redirection test, and a merger keeping the newest
 // operand (these tests look at routing, not at tile merging).
 class RedisClusterRedirect : public ::testing::Test {

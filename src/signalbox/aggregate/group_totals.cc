@@ -1,6 +1,7 @@
 #include "signalbox/aggregate/group_totals.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "signalbox/common/error.h"
@@ -8,6 +9,21 @@
 namespace signalbox {
 
 namespace {
+
+constexpr std::string_view kWholeTotalsMarker("\x80\x00", 2);
+
+// Whether `v` reads back bit for bit from a varint: -0 and fractions do not.
+bool whole(double v) { return v >= 0 && v <= 0x1p53 && v == std::trunc(v) && !std::signbit(v); }
+
+// Reads past kWholeTotalsMarker when the bytes begin with it; else reads nothing.
+bool skip_marker(ByteReader& in) {
+  ByteReader probe = in;
+  if (probe.remaining() < kWholeTotalsMarker.size()) return false;
+  for (char c : kWholeTotalsMarker)
+    if (probe.byte() != static_cast<std::uint8_t>(c)) return false;
+  in = probe;
+  return true;
+}
 
 // a.compare(b), in the same order (bytes unsigned), decided by the first byte where that
 // differs: group keys (categories, item ids) mostly differ there, and a merge's walk compares
@@ -72,23 +88,32 @@ void GroupTotals::scale(double factor) {
 }
 
 void GroupTotals::encode(ByteWriter& out) const {
+  // An empty state keeps the first encoding: one byte.
+  const bool whole_totals =
+      !entries_.empty() &&
+      std::all_of(entries_.begin(), entries_.end(), [](const Entry& e) { return whole(e.second); });
+  if (whole_totals) out.raw(kWholeTotalsMarker);
   out.varint(entries_.size());
   for (const auto& [key, v] : entries_) {
     out.str(key);
-    out.f64(v);
+    if (whole_totals)
+      out.varint(static_cast<std::uint64_t>(v));
+    else
+      out.f64(v);
   }
 }
 
 GroupTotals GroupTotals::decode(ByteReader& in) {
   GroupTotals groups;
-  const std::uint64_t n = in.count(9);
+  const bool whole_totals = skip_marker(in);
+  const std::uint64_t n = in.count(whole_totals ? 2 : 9);
   groups.entries_.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string_view key = in.str();
     if (!groups.entries_.empty() && key_order(groups.entries_.back().first, key) >= 0)
       throw CorruptionError("group keys of a stored state are not in ascending order");
     // The key built in place (a pair of a built string would move it once more).
-    const double total = in.f64();
+    const double total = whole_totals ? static_cast<double>(in.varint()) : in.f64();
     groups.entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
                                  std::forward_as_tuple(total));
   }

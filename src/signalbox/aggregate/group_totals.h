@@ -33,9 +33,15 @@ class GroupTotals {
   // Ascending by key, each key once.
   const std::vector<Entry>& entries() const { return entries_; }
 
-  // The encoding is a count, then (key, f64) pairs in key order: the same bytes the tree-based
-  // state wrote, so stores written before read back unchanged.
+  // Two encodings, both read by decode(). When there are totals and every one is a whole
+  // number in [0, 2^53] (the usual count), the compact one: the bytes 0x80 0x00, a count, then
+  // (key, varint) pairs in key order; a day's total per category is one byte instead of eight.
+  // Otherwise the first one: a count, then (key, f64) pairs in key order, the bytes the tree-based
+  // state wrote. 0x80 0x00 is a zero as no canonical varint writes it, so no count of the first
+  // encoding begins so, and stores written before read back unchanged.
   void encode(ByteWriter& out) const;
+  // Throws CorruptionError for bytes encode() did not write (keys out of order or repeated,
+  // counts past the end).
   static GroupTotals decode(ByteReader& in);
 
   friend bool operator==(const GroupTotals&, const GroupTotals&) = default;

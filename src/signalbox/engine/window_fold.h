@@ -86,8 +86,10 @@ class FoldObserver {
 // window's partial days) that large: merged into a state of its own (and cached), then merged
 // onto the window's state; a smaller run of two tiles or more is merged into a state of its own
 // too (not cached), which the windows sharing it merge; a single tile is merged directly.
+// The bound in bytes stands for merging work, and so moves with the encodings: 1 KiB since
+// grouped counts are varints (docs/performance.md, "Grouped counts as varints").
 inline constexpr std::size_t kMinCachedRun = 4;
-inline constexpr std::size_t kMinCachedRunBytes = 2048;
+inline constexpr std::size_t kMinCachedRunBytes = 1024;
 
 // The state of one planned window: its leading run (above), then every other piece in plan
 // order, the tiles of each tile piece (as a run, above) and the raw events of each raw piece

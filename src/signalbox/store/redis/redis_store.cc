@@ -22,7 +22,11 @@ namespace signalbox {
 
 namespace {
 
-constexpr char kRedisFormat[] = "signalbox-redis-1";
+// Format 2 writes grouped totals that are whole numbers as varints (aggregate/group_totals.h),
+// which format 1 versions would refuse as corrupt; format 1 keys are format 2 keys whose states
+// all use the first encoding, so they are read as they are and marked 2.
+constexpr char kRedisFormat[] = "signalbox-redis-2";
+constexpr char kUpgradableRedisFormat[] = "signalbox-redis-1";
 constexpr std::uint64_t kEventIdHashSeed = 0x5167'6e61'6c62'6f78;  // as the RocksDB store's
 // A user's tiles are compacted once this many operands wait in them: reads merge them all.
 constexpr long long kCompactAfter = 16;
@@ -268,6 +272,11 @@ class RedisStore final : public Store {
     checked(set, "write format");
     RedisValue format =
         checked(cluster_.run(RedisCommand{meta_, {"HGET", meta_, "format"}}), "read format");
+    if (format.str == kUpgradableRedisFormat) {
+      checked(cluster_.run(RedisCommand{meta_, {"HSET", meta_, "format", kRedisFormat}}),
+              "write format");
+      format.str = kRedisFormat;
+    }
     if (format.str != kRedisFormat)
       throw StorageError(
           fmt::format("redis: keys under \"{}\" hold stored format \"{}\", not \"{}\"", prefix_,

@@ -15,6 +15,10 @@ constexpr char kNotePrefix[] = "note/";
 
 }  // namespace
 
+bool upgradable_format(std::string_view format) {
+  return format == "signalbox-rocksdb-3" || format == "signalbox-rocksdb-4";
+}
+
 std::optional<std::string_view> earlier_format_difference(std::string_view format) {
   if (format == "signalbox-rocksdb-1") return "one tile per signal state";
   if (format == "signalbox-rocksdb-2") return "event ids stored whole";

@@ -56,12 +56,17 @@ inline constexpr char kTilesFamily[] = "tiles";
 // late horizon, longer than the raw events, so it must be small); format 2 keyed it by the
 // whole id. Format 1 kept one tile per (user, state, kind, start) instead of one per (user,
 // kind, start) holding every state's part. None can be read as another. Format 4 adds the tile
-// journal; a format 3 store is a format 4 store with an empty journal (kUpgradableFormat).
-inline constexpr char kFormat[] = "signalbox-rocksdb-4";
-inline constexpr char kUpgradableFormat[] = "signalbox-rocksdb-3";
+// journal; a format 3 store is a format 4 store with an empty journal. Format 5 writes grouped
+// totals that are whole numbers as varints (aggregate/group_totals.h), which format 4 versions
+// would misread; a format 4 store is a format 5 store whose states all use the first encoding.
+// So formats 3 and 4 are read as they are and marked kFormat by a writable open.
+inline constexpr char kFormat[] = "signalbox-rocksdb-5";
+
+// Whether a store of `format` is read as kFormat once its record says kFormat.
+bool upgradable_format(std::string_view format);
 
 // For a format this version once wrote and cannot read, what differs from kFormat (for the
-// refusal message); nullopt for kFormat, kUpgradableFormat and formats it never wrote.
+// refusal message); nullopt for kFormat, upgradable formats and formats it never wrote.
 std::optional<std::string_view> earlier_format_difference(std::string_view format);
 
 // ---- user prefix ----

@@ -278,9 +278,10 @@ class RocksDbStore final : public Store {
             "this version reads \"{}\" only. Replay the events into a new storage.path to rebuild "
             "it",
             path, format, *difference, kFormat));
-      if (format == rocksdb_keys::kUpgradableFormat && !options_.read_only)
+      const bool upgradable = rocksdb_keys::upgradable_format(format);
+      if (upgradable && !options_.read_only)
         check_rocksdb(db_->Put(write_options(), default_, kFormatKey, kFormat), "write format");
-      else if (format != kFormat && format != rocksdb_keys::kUpgradableFormat)
+      else if (format != kFormat && !upgradable)
         throw StorageError(
             fmt::format("{}: stored format \"{}\" is not \"{}\"", path, format, kFormat));
     }

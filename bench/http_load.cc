@@ -556,10 +556,16 @@ struct FreshnessResult {
   bool gave_up = false;
 };
 
+// What a sample still unseen after --give-up-ms does: a warm-up's (the consumer group's first
+// assignment takes seconds) waits up to 60 s and fails the run past that; a measurement's ends
+// the sampling, as its result.
+enum class Unseen { kWarmUpWaits, kEndsTheSampling };
+
 FreshnessResult measure_freshness(
     const Args& args, std::size_t samples, std::uint64_t user_base,
     const std::function<void(std::uint64_t user, std::size_t i, const std::string& event)>& send,
-    const std::function<void()>& finish, std::chrono::microseconds default_poll_gap) {
+    const std::function<void()>& finish, std::chrono::microseconds default_poll_gap,
+    Unseen unseen) {
   tcp::endpoint endpoint = endpoint_of(args);
   const auto as_of = static_cast<std::int64_t>(args.number("--as-of", 0));
   const auto ts = static_cast<std::int64_t>(args.number("--ts", 0));
@@ -592,11 +598,9 @@ FreshnessResult measure_freshness(
       if (answer.result_int() != 200)
         fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));
       if (answer.body().find("\"90d\":1") != std::string::npos) break;
-      // The first sample may wait for a consumer group's first assignment: never seeing it is
-      // a failure. A later one still unseen ends the sampling: it is the result.
-      if (i == 0 && Clock::now() - sent > std::chrono::seconds(60))
+      if (unseen == Unseen::kWarmUpWaits && Clock::now() - sent > std::chrono::seconds(60))
         fail(fmt::format("the event of user {} is not visible after 60 s", user));
-      if (i > 0 && Clock::now() - sent > give_up) {
+      if (unseen == Unseen::kEndsTheSampling && Clock::now() - sent > give_up) {
         result.gave_up = true;
         break;
       }
@@ -652,8 +656,8 @@ int run_freshness(const Args& args) {
       fail(fmt::format("POST answered {}: {}", ack.result_int(), ack.body()));
   };
   // HTTP: read again at once (a sample takes a fraction of a millisecond).
-  FreshnessResult r =
-      measure_freshness(args, samples, user_base, send, finish, std::chrono::microseconds(0));
+  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish,
+                                        std::chrono::microseconds(0), Unseen::kEndsTheSampling);
   report_freshness(args, "freshness_http", r, samples);
   return 0;
 }
@@ -955,7 +959,7 @@ int run_kafka_freshness(const Args& args) {
   // The first event waits for the consumer group's first assignment (seconds): not counted.
   // Kafka: a read every millisecond (a sample takes tens of them; at most 1 ms of error).
   constexpr std::chrono::microseconds kPollGap(1000);
-  measure_freshness(args, 1, user_base + samples, send, finish, kPollGap);
+  measure_freshness(args, 1, user_base + samples, send, finish, kPollGap, Unseen::kWarmUpWaits);
   std::vector<std::pair<std::string, double>> load_keys;
   MetricsPoller poller(args, topic);
   std::optional<KafkaCounts> before;
@@ -965,7 +969,8 @@ int run_kafka_freshness(const Args& args) {
     before = poller.poll();
     if (!before) fail("serve did not answer GET /metrics");
   }
-  FreshnessResult r = measure_freshness(args, samples, user_base, send, finish, kPollGap);
+  FreshnessResult r =
+      measure_freshness(args, samples, user_base, send, finish, kPollGap, Unseen::kEndsTheSampling);
   if (load) {
     // What serve consumed while the samples were taken, and whether the load still ran.
     const std::optional<KafkaCounts> after = poller.poll();

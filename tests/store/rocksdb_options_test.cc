@@ -6,10 +6,12 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "signalbox/common/error.h"
 #include "signalbox/common/time.h"
@@ -259,27 +261,34 @@ TEST_F(RocksDbTuningTest, TheConfigsMemoryKeysReachRocksDb) {
 }
 
 // storage.write_behind_tile_updates reaches the store: a tile updated that many times is
-// merged into the stored tiles, leaving nothing unflushed; one update fewer leaves it gathered.
+// merged into the stored tiles (on a thread of the store's own, written by a later commit),
+// leaving nothing unflushed; one update fewer leaves it gathered however many commits follow.
 TEST_F(RocksDbTuningTest, TheConfigsWriteBehindTileUpdatesReachTheStore) {
-  auto unflushed_after = [&](std::size_t updates, int commits) {
+  // The unflushed bytes after `commits` commits of one tile update each, then commits of none
+  // (at most `settle` of them, 1 ms apart) until nothing is left unflushed.
+  auto unflushed_after = [&](std::size_t updates, int commits, int settle) {
     std::filesystem::remove_all(dir_);
     Config config;
     config.storage.path = dir_;
     config.storage.write_behind_tile_updates = updates;
     auto store = open_store(config, merger_, {});
-    for (int i = 0; i < commits; ++i) {
-      CommitBatch batch;
-      batch.tiles.push_back(
-          TileDelta{TileKey{1, TileKind::kHour, 1704067200000}, {StateDelta{7, "x"}}});
-      batch.high_water = 1704067200000;
-      store->commit(batch);
+    CommitBatch update;
+    update.tiles.push_back(
+        TileDelta{TileKey{1, TileKind::kHour, 1704067200000}, {StateDelta{7, "x"}}});
+    update.high_water = 1704067200000;
+    for (int i = 0; i < commits; ++i) store->commit(update);
+    CommitBatch none;
+    none.high_water = update.high_water;
+    for (int i = 0; i < settle && store->stats().unflushed_tile_bytes > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      store->commit(none);
     }
     return store->stats().unflushed_tile_bytes;
   };
-  EXPECT_GT(unflushed_after(3, 2), 0u) << "nothing gathered: the case tests nothing";
-  EXPECT_EQ(unflushed_after(3, 3), 0u);
-  EXPECT_GT(unflushed_after(16, 3), 0u);
-  EXPECT_EQ(unflushed_after(1, 1), 0u);
+  EXPECT_GT(unflushed_after(3, 2, 0), 0u) << "nothing gathered: the case tests nothing";
+  EXPECT_EQ(unflushed_after(3, 3, 5000), 0u);
+  EXPECT_GT(unflushed_after(16, 3, 50), 0u);
+  EXPECT_EQ(unflushed_after(1, 1, 5000), 0u);
 }
 
 TEST_F(RocksDbTuningTest, AStoreWithOptionsOutOfRangeDoesNotOpen) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <future>
 #include <limits>
 #include <memory_resource>
 #include <numeric>
@@ -34,6 +35,7 @@
 #include "signalbox/store/rocksdb/holding_file_system.h"
 #include "signalbox/store/rocksdb/key_layout.h"
 #include "signalbox/store/rocksdb/read_moment.h"
+#include "signalbox/store/rocksdb/tile_flush.h"
 #include "signalbox/store/rocksdb/tile_journal.h"
 #include "signalbox/store/rocksdb/tile_merge_operator.h"
 #include "signalbox/store/rocksdb/tile_versions.h"
@@ -79,16 +81,6 @@ class UnflushedWrite {
  private:
   UnflushedTiles& tiles_;
 };
-
-// One tile value standing for `values` (oldest first): the value itself when there is one,
-// else their merge, kept in `storage`. A flush writes it for a generation's values of a tile,
-// and a reader merges each generation's the same way, so that both group them alike.
-std::string_view merged_operand(TileKind kind, std::span<const std::string_view> values,
-                                const TileMerger& merger, std::string& storage) {
-  if (values.size() == 1) return values.front();
-  storage = merge_tile_values(kind, values, merger);
-  return storage;
-}
 
 // One key of a commit by the numbers it is made of, so that a batch is put in key order
 // before any key is encoded (key_layout.h: the tuples sort as the bytes do).
@@ -174,7 +166,7 @@ class RocksDbStore final : public Store {
     // (or a read-only reader) from merging it.
     if (!options_.read_only) {
       try {
-        flush_unflushed(/*all=*/true);
+        flush_unflushed();
       } catch (const std::exception&) {
       }
       try {
@@ -442,6 +434,8 @@ class RocksDbStore final : public Store {
   }
 
   void close() {
+    // A merge on the side puts the tiles family's handle in its batch.
+    if (merging_.valid()) merging_.wait();
     latest_moment_.forget();
     // Debian's RocksDB keeps its assertions: handles must go before the database.
     for (auto** handle : {&events_, &event_ids_, &tiles_, &default_}) {
@@ -515,7 +509,7 @@ class RocksDbStore final : public Store {
     const bool bulk = bulk_ && events.size() >= options_.bulk_load_min_events;
     // A bulk-loaded batch writes its tiles' merge operands itself (below), after those of the
     // commits before it, so theirs are written first.
-    if (bulk && unflushed_.bytes() > 0) flush_unflushed(/*all=*/true);
+    if (bulk && unflushed_.bytes() > 0) flush_unflushed();
     if (bulk) {
       check_free_space("commit");
       bulk_batch = bulk_->next_batch();
@@ -581,14 +575,31 @@ class RocksDbStore final : public Store {
     if (bulk_batch != 0) bulk_->committed(bulk_batch, bulk_files);
     for (const TileDelta& t : batch.tiles)
       if (t.key.kind == TileKind::kDay) unfolded_days_.wrote(t.key.user_id, t.key.start);
-    if (unflushed_.gathered(options_.unflushed_tile_bytes, options_.unflushed_values_per_tile)) {
-      // The commit is stored whatever happens here: a flush refused (the disk reserve) leaves
-      // the values in the journal and memory, and the next commit tries again.
-      try {
-        flush_unflushed(/*all=*/false);
-      } catch (const StorageError&) {
-      }
+    // The commit is stored whatever happens here: a flush refused (the disk reserve) leaves
+    // the values in the journal and memory, and a later commit tries again.
+    try {
+      flush_behind();
+    } catch (const StorageError&) {
     }
+  }
+
+  // After a commit: writes the flush being merged on the side once its merge is done, and
+  // starts merging the next once a generation has gathered enough. So the commit that fills
+  // a generation does not wait for its merge, only a later one for the write. A merge still
+  // running when the next generation has gathered twice as much is waited for, which bounds
+  // the memory the write-behind tiles hold.
+  void flush_behind() {
+    const std::size_t bytes = options_.unflushed_tile_bytes;
+    const std::size_t values = options_.unflushed_values_per_tile;
+    if (merging_.valid()) {
+      const bool merged = merging_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      if (!merged && !unflushed_.gathered(2 * bytes, 2 * values)) return;
+      write_tile_flush(merging_.get());
+    }
+    if (!unflushed_.gathered(bytes, values)) return;
+    if (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal())
+      merging_ = std::async(std::launch::async, build_tile_flush, std::move(generation),
+                            std::cref(merger_), tiles_, default_);
   }
 
   // Writes the table file of bulk-loaded batch `number`: the events in `event_order` (sorted
@@ -624,40 +635,21 @@ class RocksDbStore final : public Store {
     return users;
   }
 
-  // Merges the unflushed tile values into the tiles family: one generation (the oldest), or
-  // with `all` every one there is. Each goes in one atomic write: a merge operand per tile
-  // and the deletion of the journal records its values came from.
-  void flush_unflushed(bool all) {
-    while (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal()) {
-      rocksdb::WriteBatch wb;
-      using UserTiles = std::pair<const std::uint64_t, UnflushedTiles::Generation::UserTiles>;
-      std::vector<const UserTiles*> users;
-      users.reserve(generation->users.size());
-      for (const UserTiles& user : generation->users) users.push_back(&user);
-      // Keys in key order (see commit()).
-      std::sort(users.begin(), users.end(),
-                [](const UserTiles* a, const UserTiles* b) { return a->first < b->first; });
-      std::string key, merged;
-      std::vector<std::string_view> values;
-      for (const UserTiles* user : users) {
-        for (const auto& [kind_start, tile_values] : user->second) {
-          const TileKey tile{user->first, kind_start.first, kind_start.second};
-          rocksdb_keys::tile_key_into(key, tile);
-          values.clear();
-          for (const UnflushedTiles::Generation::Value& v : tile_values) values.push_back(*v.bytes);
-          check_rocksdb(wb.Merge(tiles_, key, merged_operand(tile.kind, values, merger_, merged)),
-                        "flush tile");
-        }
-      }
-      for (std::uint64_t number : generation->batches)
-        check_rocksdb(wb.Delete(default_, rocksdb_keys::journal_key(number)), "flush journal");
-      {
-        UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
-        write(wb, "flush tiles");
-        unflushed_.flushed(generation, db_->GetLatestSequenceNumber());
-      }
-      if (!all) return;
-    }
+  // Merges every unflushed tile value into the tiles family: the flush being merged on the
+  // side first (flush_behind()), then each generation left, oldest first.
+  void flush_unflushed() {
+    if (merging_.valid()) write_tile_flush(merging_.get());
+    while (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal())
+      write_tile_flush(build_tile_flush(std::move(generation), merger_, tiles_, default_));
+  }
+
+  // Writes one generation's flush in one atomic write; snapshots from then on read its values
+  // from the tiles family. A write refused leaves the generation sealed and unflushed: the next
+  // flush merges and writes it again.
+  void write_tile_flush(TileFlush flush) {
+    UnflushedWrite writing(unflushed_, db_->GetLatestSequenceNumber());
+    write(flush.batch, "flush tiles");
+    unflushed_.flushed(flush.generation, db_->GetLatestSequenceNumber());
   }
 
   std::unique_ptr<StoreSnapshot> snapshot() override;
@@ -673,8 +665,7 @@ class RocksDbStore final : public Store {
     // Folding reads the tiles family, and a compaction is asked for one value per tile: both
     // need every committed value there. Moving the horizons alone does not: a value flushed
     // later into a tile no window reaches any more is dropped by a later compaction.
-    if (options.fold_base || options.compact_tiles || options.compact)
-      flush_unflushed(/*all=*/true);
+    if (options.fold_base || options.compact_tiles || options.compact) flush_unflushed();
     policy_.set(policy);
     TimeMs high = high_water();
     if (high == kBeginningOfTime) return;
@@ -754,7 +745,7 @@ class RocksDbStore final : public Store {
   // atomic write, so a snapshot finds every user either folded or not.
   bool fold_slice(std::size_t max_users) {
     if (!fold_round_) return false;
-    flush_unflushed(/*all=*/true);
+    flush_unflushed();
     FoldRound& round = *fold_round_;
     // A fold that fails midway (a read or a write refused) leaves the index unsure of what it
     // folded: the next one walks every user again.
@@ -870,7 +861,7 @@ class RocksDbStore final : public Store {
 
   void flush() override {
     if (options_.read_only) return;
-    flush_unflushed(/*all=*/true);
+    flush_unflushed();
     rocksdb::FlushOptions options;
     options.wait = true;
     check_rocksdb(db_->Flush(options, {default_, events_, event_ids_, tiles_}), "flush");
@@ -964,6 +955,9 @@ class RocksDbStore final : public Store {
   // journal record (numbers start again after an open: it leaves the journal empty).
   UnflushedTiles unflushed_;
   std::uint64_t next_journal_ = 1;
+  // The flush of the oldest sealed generation being merged on a thread of its own
+  // (flush_behind()), until a commit writes it; invalid when there is none.
+  std::future<TileFlush> merging_;
   // The users whose day tiles the next fold into base tiles must visit (commit() and
   // expire() only).
   UnfoldedDays unfolded_days_{options_.fold_index_users};

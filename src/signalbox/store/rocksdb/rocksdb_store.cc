@@ -586,14 +586,14 @@ class RocksDbStore final : public Store {
   // After a commit: writes the flush being merged on the side once its merge is done, and
   // starts merging the next once a generation has gathered enough. So the commit that fills
   // a generation does not wait for its merge, only a later one for the write. A merge still
-  // running when the next generation has gathered twice as much is waited for, which bounds
-  // the memory the write-behind tiles hold.
+  // running when the next generation has gathered enough too is waited for: at most two
+  // generations are unflushed, one merging and one gathering.
   void flush_behind() {
     const std::size_t bytes = options_.unflushed_tile_bytes;
     const std::size_t values = options_.unflushed_values_per_tile;
     if (merging_.valid()) {
       const bool merged = merging_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-      if (!merged && !unflushed_.gathered(2 * bytes, 2 * values)) return;
+      if (!merged && !unflushed_.gathered(bytes, values)) return;
       write_tile_flush(merging_.get());
     }
     if (!unflushed_.gathered(bytes, values)) return;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <system_error>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -597,9 +598,15 @@ class RocksDbStore final : public Store {
       write_tile_flush(merging_.get());
     }
     if (!unflushed_.gathered(bytes, values)) return;
-    if (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal())
-      merging_ = std::async(std::launch::async, build_tile_flush, std::move(generation),
-                            std::cref(merger_), tiles_, default_);
+    std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal();
+    if (!generation) return;
+    try {
+      merging_ = std::async(std::launch::async, build_tile_flush, generation, std::cref(merger_),
+                            tiles_, default_);
+    } catch (const std::system_error&) {
+      // No thread to be had: merged and written by this commit.
+      write_tile_flush(build_tile_flush(std::move(generation), merger_, tiles_, default_));
+    }
   }
 
   // Writes the table file of bulk-loaded batch `number`: the events in `event_order` (sorted

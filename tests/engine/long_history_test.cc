@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "all_history_hours.h"
 #include "fixed_times.h"
+#include "kept_hours.h"
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 #include "world.h"
 
@@ -149,10 +149,11 @@ TEST(LongHistory, WindowedAndAllHistorySignalsOfTheSameFoldStayExact) {
   }
 }
 
-// All-history signals after their old hours are dropped (all_history_hours.h), on RocksDB.
-TEST(LongHistory, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldHoursAreDropped) {
+// Every signal after old hours are dropped, each state by its own cut (kept_hours.h), on
+// RocksDB.
+TEST(LongHistory, EverySignalAnswersHoursAllOverTheRetentionAfterOldHoursAreDropped) {
   World world(7 * kDayMs, {"1h", "1d", "30d"});
-  check_all_history_hours(world, 6, 9000, kStart, 20 * kDayMs, 500);
+  check_kept_hours(world, 6, 9000, kStart, 20 * kDayMs, 500);
 }
 
 }  // namespace

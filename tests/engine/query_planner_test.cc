@@ -19,12 +19,16 @@ constexpr TimeMs kCompleteFromTheStart = 0;
 
 WindowConfig window(const char* text, TimeMs length) { return WindowConfig{text, length}; }
 
-SignalRequest windowed(std::vector<WindowConfig> windows, TimeMs longest = 40 * kDayMs) {
+// A windowed signal whose state a window of the retention's length shares (so its hours are
+// kept for the whole retention) unless `exact` says otherwise.
+SignalRequest windowed(std::vector<WindowConfig> windows, TimeMs longest = 40 * kDayMs,
+                       TimeMs exact = kRetention) {
   SignalRequest r;
   r.name = "counts";
   r.windowed = true;
   r.windows = std::move(windows);
   r.state_longest_window = longest;
+  r.state_exact_window = exact;
   return r;
 }
 
@@ -153,10 +157,11 @@ TEST(QueryPlanner, ASignalWithoutWindowsStartsFromItsBase) {
 // events (the hours before the cut may be gone). A state a windowed signal shares keeps them.
 TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesAreKept) {
   OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
-  EXPECT_EQ(s.base_only_hour_tiles_from, floor_day(kT) - kDayMs);
-  EXPECT_EQ(s.base_only_hour_tiles_from, base_only_hours_from(s.raw_after, kRetention + kHourMs));
   SignalRequest r;
   r.name = "affinity";
+  const TimeMs cut = hour_tiles_kept_from(r, s);
+  EXPECT_EQ(cut, floor_day(kT) - kDayMs);
+  EXPECT_EQ(cut, hours_kept_from(s.raw_after, kRetention + kHourMs, 0));
   const TimeMs base_through = floor_day(kT - 10 * kDayMs) - 1;
   auto hours_of = [](const WindowPlan& plan) {
     std::size_t hours = 0;
@@ -167,7 +172,7 @@ TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesA
   for (TimeMs as_of : {kT, kT - kDayMs, kT - 2 * kDayMs}) {
     const WindowPlan plan = plan_signal(r, as_of, s, base_through, kCompleteFromTheStart)[0];
     expect_exact_cover(plan, base_through + 1, as_of);
-    const bool kept = as_of >= s.base_only_hour_tiles_from;
+    const bool kept = as_of >= cut;
     EXPECT_EQ(hours_of(plan) > 0, kept) << "as of " << as_of;
     if (!kept) {
       // One raw range from the start of as_of's day on.
@@ -176,9 +181,51 @@ TEST(QueryPlanner, ASignalWithoutWindowsReadsRawEventsForDaysBeforeItsHourTilesA
       EXPECT_EQ(plan.pieces.back().to, as_of);
     }
   }
-  r.state_longest_window = kDayMs;  // shared with a windowed signal: its hours are kept
+  // Shared with a signal of a 1-day window: its hours are kept a day longer.
+  r.state_longest_window = kDayMs;
+  r.state_exact_window = kDayMs;
   EXPECT_GT(hours_of(plan_signal(r, kT - 2 * kDayMs, s, base_through, kCompleteFromTheStart)[0]),
             0u);
+}
+
+// A windowed state whose exact windows are a day long at most keeps its hours from the day
+// before the day a day before stream time: a 1-day window as of an earlier time reads raw
+// events for the hours before that cut, and hours after it; as of stream time it reads hours
+// as a state of longer windows does.
+TEST(QueryPlanner, AShortExactWindowReadsRawEventsForHoursBeforeItsStatesCut) {
+  const OnlineState s = online_state(kT, kBeginningOfTime, kRetention, kRetention + kHourMs);
+  const SignalRequest r =
+      windowed({window("1d", kDayMs), window("30d", 30 * kDayMs)}, 30 * kDayMs, kDayMs);
+  const TimeMs cut = hour_tiles_kept_from(r, s);
+  EXPECT_EQ(cut, floor_day(kT) - 2 * kDayMs);
+  EXPECT_GT(cut, s.hour_tiles_from);
+  EXPECT_EQ(hour_tiles_kept_from(windowed({window("1d", kDayMs)}), s), s.hour_tiles_from);
+  // The window starts after the cut as of the first two, before it as of the third.
+  for (TimeMs as_of : {kT, kT - kDayMs - 5 * kHourMs, kT - 2 * kDayMs}) {
+    const std::vector<WindowPlan> plans =
+        plan_signal(r, as_of, s, std::nullopt, kCompleteFromTheStart);
+    ASSERT_EQ(plans.size(), 2u);
+    const TimeMs start = as_of - kDayMs + 1;
+    expect_exact_cover(plans[0], start, as_of);
+    std::size_t hours = 0;
+    for (const CoverPiece& p : plans[0].pieces) {
+      if (p.kind != CoverPiece::Kind::kTiles || p.tile != TileKind::kHour) continue;
+      ++hours;
+      EXPECT_GE(p.from, cut) << "an hour before the cut, as of " << as_of;
+    }
+    EXPECT_GT(hours, 0u) << "as of " << as_of;
+    const CoverPiece& first = plans[0].pieces.front();
+    ASSERT_EQ(first.kind, CoverPiece::Kind::kRaw) << "as of " << as_of;
+    EXPECT_EQ(first.from, start);
+    // Up to the cut when the window starts before it (its hours read raw), else the first
+    // partial hour alone.
+    EXPECT_EQ(first.to, start < cut ? cut - 1 : floor_hour(start) + kHourMs - 1)
+        << "as of " << as_of;
+  }
+  // The 30-day window as of a day whose hours are gone reads them raw: refused when that day
+  // began before the raw horizon.
+  EXPECT_THROW(plan_signal(r, kT - 3 * kDayMs + kHourMs, s, std::nullopt, kCompleteFromTheStart),
+               QueryError);
 }
 
 // The pieces of a plan, checked to cover [from, to] exactly once, but for the hour tile of
@@ -318,9 +365,11 @@ TEST(QueryPlanner, HourTilesTellOfRawRangesOnlyWhereTheyAreKeptAndComplete) {
   // with a windowed signal keeps them as the windowed states do.
   SignalRequest base_only;
   base_only.name = "affinity";
-  ASSERT_GT(s.base_only_hour_tiles_from, s.hour_tiles_from);
-  EXPECT_EQ(hour_tiles_tell_from(base_only, s, kBeginningOfTime), s.base_only_hour_tiles_from);
-  base_only.state_longest_window = kDayMs;
+  ASSERT_GT(hour_tiles_kept_from(base_only, s), s.hour_tiles_from);
+  EXPECT_EQ(hour_tiles_tell_from(base_only, s, kBeginningOfTime),
+            hour_tiles_kept_from(base_only, s));
+  base_only.state_longest_window = kRetention;
+  base_only.state_exact_window = kRetention;
   EXPECT_EQ(hour_tiles_tell_from(base_only, s, kBeginningOfTime), s.hour_tiles_from);
 }
 

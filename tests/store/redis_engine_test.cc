@@ -10,10 +10,10 @@
 #include <thread>
 #include <utility>
 
-#include "all_history_hours.h"
 #include "analytics_signals.h"
 #include "fixed_times.h"
 #include "forwarding_store.h"
+#include "kept_hours.h"
 #include "late_rule.h"
 #include "redis_servers.h"
 #include "signalbox/common/error.h"
@@ -122,9 +122,10 @@ TEST_P(RedisEngine, AnExpiryInSlicesLeavesEveryAnswerExactAtEveryBatch) {
   }
 }
 
-// All-history signals after their old hours are dropped (all_history_hours.h), on Redis.
-TEST_P(RedisEngine, AllHistorySignalsAnswerEveryHourOfTheRetentionAfterTheirOldHoursAreDropped) {
-  check_all_history_hours(world, 6, 3000, kStart, 10 * kDayMs, 250);
+// Every signal after old hours are dropped, each state by its own cut (kept_hours.h), on
+// Redis.
+TEST_P(RedisEngine, EverySignalAnswersHoursAllOverTheRetentionAfterOldHoursAreDropped) {
+  check_kept_hours(world, 6, 3000, kStart, 10 * kDayMs, 250);
 }
 
 // The span cache on Redis: runs of settled days are found again by the user's tile version

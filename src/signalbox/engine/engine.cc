@@ -79,6 +79,10 @@ Engine::Engine(const Config& config, Options options)
     }
     StatePolicy& policy = retention_.states[signal->state_id()];
     policy.longest_window = std::max(policy.longest_window, signal->longest_window());
+    TimeMs exact = policy.exact_window.value_or(0);
+    for (const WindowConfig& w : signal->windows())
+      if (w.length <= config_.event_store.retention) exact = std::max(exact, w.length);
+    policy.exact_window = exact;
     policy.keep_base = policy.keep_base || !signal->windowed();
     signals_.push_back(std::move(signal));
   }

@@ -146,7 +146,9 @@ std::vector<SignalRequest> Engine::requests_for(const std::vector<NameRef>& refs
     r.windowed = signal.windowed();
     for (std::size_t w = 0; w < signal.windows().size(); ++w)
       if (wanted[s][w]) r.windows.push_back(signal.windows()[w]);
-    r.state_longest_window = retention_.states.at(signal.state_id()).longest_window;
+    const StatePolicy& policy = retention_.states.at(signal.state_id());
+    r.state_longest_window = policy.longest_window;
+    r.state_exact_window = policy.exact_window.value_or(0);
   }
   return requests;
 }

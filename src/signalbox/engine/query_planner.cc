@@ -21,12 +21,16 @@ OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs reten
       high_water == kBeginningOfTime ? kBeginningOfTime : high_water - raw_kept, expired_through);
   state.hour_tiles_from =
       state.raw_after == kBeginningOfTime ? kBeginningOfTime : floor_day(state.raw_after) - kDayMs;
+  state.raw_kept = raw_kept;
+  return state;
+}
+
+TimeMs hour_tiles_kept_from(const SignalRequest& request, const OnlineState& state) {
   // From the snapshot's raw horizon, never older than the expiry horizon any compaction used
   // for it (raw_after >= expired_through), so no hour the planner counts on was dropped.
-  state.base_only_hour_tiles_from = state.raw_after == kBeginningOfTime
-                                        ? kBeginningOfTime
-                                        : base_only_hours_from(state.raw_after, raw_kept);
-  return state;
+  if (state.raw_after == kBeginningOfTime) return kBeginningOfTime;
+  return std::max(state.hour_tiles_from,
+                  hours_kept_from(state.raw_after, state.raw_kept, request.state_exact_window));
 }
 
 TimeMs tiles_needed_from(const SignalRequest& request, TimeMs as_of, TimeMs retention) {
@@ -50,15 +54,15 @@ bool holds(const CoverPiece& piece, const SignalRequest& request, const OnlineSt
   return piece.from >= floor_day(state.raw_after - request.state_longest_window) - kDayMs;
 }
 
-// Whether hour tiles of `request`'s state may be gone before base_only_hour_tiles_from: its
-// history is in a base tile and no window of any signal sharing it needs hours.
-bool base_only(const SignalRequest& request) {
-  return !request.windowed && request.state_longest_window == 0;
-}
-
 // `pieces` with every hour-tile piece that starts before `hours_from` read as raw events
 // instead, adjacent raw ranges joined.
 std::vector<CoverPiece> raw_before(std::vector<CoverPiece> pieces, TimeMs hours_from) {
+  // As of stream time no window reads an hour before its state's cut: nothing to build.
+  if (std::none_of(pieces.begin(), pieces.end(), [&](const CoverPiece& piece) {
+        return piece.kind == CoverPiece::Kind::kTiles && piece.tile == TileKind::kHour &&
+               piece.from < hours_from;
+      }))
+    return pieces;
   std::vector<CoverPiece> out;
   out.reserve(pieces.size());
   for (CoverPiece piece : pieces) {
@@ -103,9 +107,7 @@ WindowPlan plan_window(const SignalRequest& request, std::string label, TimeMs f
   plan.label = std::move(label);
   plan.base = base_through.has_value();
   if (base_through) plan.base_through = *base_through;
-  plan.pieces = cover_interval(from, as_of);
-  if (base_only(request))
-    plan.pieces = raw_before(std::move(plan.pieces), state.base_only_hour_tiles_from);
+  plan.pieces = raw_before(cover_interval(from, as_of), hour_tiles_kept_from(request, state));
   if (head_from_tile) head_hour_as_tile(plan.pieces, as_of);
   for (const CoverPiece& piece : plan.pieces) {
     if (holds(piece, request, state, plan.base)) continue;
@@ -173,9 +175,7 @@ std::vector<WindowPlan> plan_signal(const SignalRequest& request, TimeMs as_of,
 
 TimeMs hour_tiles_tell_from(const SignalRequest& request, const OnlineState& state,
                             TimeMs states_complete_from) {
-  const TimeMs kept_from =
-      base_only(request) ? state.base_only_hour_tiles_from : state.hour_tiles_from;
-  return std::max(kept_from, states_complete_from);
+  return std::max(hour_tiles_kept_from(request, state), states_complete_from);
 }
 
 void append_raw_piece_hours(const std::vector<WindowPlan>& plans, TimeMs from,

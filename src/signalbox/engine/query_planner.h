@@ -29,9 +29,9 @@ struct OnlineState {
   TimeMs raw_after = kBeginningOfTime;    // every raw event with ts > this is present
   TimeMs hour_tiles_from =
       kBeginningOfTime;  // every hour tile starting at or after this is present
-  // ... and of a state only signals without windows use, every one starting at or after this
-  // (base_only_hours_from): older ones may have been dropped.
-  TimeMs base_only_hour_tiles_from = kBeginningOfTime;
+  // How long raw events are kept (retention plus the allowed clock skew): with raw_after, where
+  // each state's hours are kept from (hours_kept_from, hour_tiles_kept_from()).
+  TimeMs raw_kept = 0;
   // No event the snapshot shows has ts > stream_time (StoreSnapshot::
   // shows_no_event_after_high_water): the hour tile of a query's last hour then holds exactly
   // that hour's events up to any as_of at or after stream time.
@@ -42,8 +42,8 @@ struct OnlineState {
 
 // The OnlineState of a snapshot with stream time `high_water` and expiry horizon
 // `expired_through`, in a store that keeps raw events for `raw_kept` (retention plus the
-// allowed clock skew), hour tiles from the day before the raw horizon on, and those of a
-// state only signals without windows use from the day before stream time's day on.
+// allowed clock skew), hour tiles from the day before the raw horizon on, and those of each
+// state from hours_kept_from on (store/tiles.h).
 OnlineState online_state(TimeMs high_water, TimeMs expired_through, TimeMs retention,
                          TimeMs raw_kept);
 
@@ -54,7 +54,12 @@ struct SignalRequest {
   bool windowed = false;              // false: one answer over all history (a base tile)
   std::vector<WindowConfig> windows;  // asked for, in answer order; empty when not windowed
   TimeMs state_longest_window = 0;    // the longest window of any signal sharing the state
+  TimeMs state_exact_window = 0;      // ... of those up to the retention (StatePolicy)
 };
+
+// The first hour tile of `request`'s state that `state` holds: older ones may have been
+// dropped by expiry (StatePolicy::hours_from), and a plan reads their raw events instead.
+TimeMs hour_tiles_kept_from(const SignalRequest& request, const OnlineState& state);
 
 // The earliest tile start the windows of `request` can use as of `as_of`: a day boundary, or
 // kBeginningOfTime for a signal without windows.

@@ -116,10 +116,18 @@ class TileMerger {
 struct StatePolicy {
   TimeMs longest_window = 0;  // the longest window of any signal using the state
   bool keep_base = false;     // a signal without windows uses it: fold old day tiles into base
+  // The longest window up to the retention (exact to the millisecond) of any signal using the
+  // state, 0 when none has one; unknown (nullopt), the state keeps its hours for the whole
+  // retention unless only signals without windows use it.
+  std::optional<TimeMs> exact_window;
 
-  // Only signals without windows use it: its hour tiles are kept from base_only_hours_from
-  // (store/tiles.h) on, not for the whole retention.
-  bool base_only() const { return keep_base && longest_window == 0; }
+  // The first hour tile of the state that expiry keeps, raw events being expired through
+  // `raw_through` and kept for `raw_kept` (hours_kept_from, store/tiles.h).
+  TimeMs hours_from(TimeMs raw_through, TimeMs raw_kept) const {
+    if (exact_window) return hours_kept_from(raw_through, raw_kept, *exact_window);
+    return keep_base && longest_window == 0 ? hours_kept_from(raw_through, raw_kept, 0)
+                                            : kBeginningOfTime;
+  }
 };
 
 struct RetentionPolicy {

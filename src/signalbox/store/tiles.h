@@ -23,14 +23,17 @@ inline constexpr TimeMs tile_length(TileKind kind) {
 // A time before any event, day-aligned, far enough from the int64 limits to do arithmetic on.
 inline constexpr TimeMs kBeginningOfTime = floor_day(-(TimeMs{1} << 62));
 
-// The first hour tile expiry keeps of a state that only signals without windows use (its
-// history lives in a base tile), once raw events with ts <= `raw_through` are expired and raw
-// events are kept for `raw_kept`: the day before the stream time's day
-// (`raw_through + raw_kept`). A query as of today or yesterday reads those hours; one as of
-// an earlier day reads that day's raw events instead (docs/architecture.md, "Expiry"). The
-// store's expiry and the query planner both call this, so neither drops what the other reads.
-constexpr TimeMs base_only_hours_from(TimeMs raw_through, TimeMs raw_kept) {
-  return floor_day(raw_through + raw_kept) - kDayMs;
+// The first hour tile expiry keeps of a state whose exact windows (those up to the retention)
+// are at most `exact_window` long (0: none, as for a state only signals without windows use,
+// whose history lives in a base tile), once raw events with ts <= `raw_through` are expired
+// and raw events are kept for `raw_kept`: the day before the day of stream time
+// (`raw_through + raw_kept`) minus that window. A query as of stream time reads those hours at
+// its windows' left edges and in its own day; one as of an earlier time whose hours are gone
+// reads their raw events instead, which the retention keeps (docs/architecture.md, "Expiry").
+// The store's expiry and the query planner both call this, so neither drops what the other
+// reads.
+constexpr TimeMs hours_kept_from(TimeMs raw_through, TimeMs raw_kept, TimeMs exact_window) {
+  return floor_day(raw_through + raw_kept - exact_window) - kDayMs;
 }
 
 // One part of a window's cover: either all tiles of one kind whose start lies in

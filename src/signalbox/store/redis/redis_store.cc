@@ -570,8 +570,6 @@ class RedisStore final : public Store {
     std::vector<RedisCommand> writes;
     const bool expiring = policy && through != kBeginningOfTime;
     const TimeMs keep_from = expiring ? floor_day(through) - kDayMs : kBeginningOfTime;
-    const TimeMs base_only_hours =
-        expiring ? base_only_hours_from(through, policy->retention) : kBeginningOfTime;
     for (std::size_t u = 0; u < users.size(); ++u) {
       std::map<std::string, StoredTileValue> tiles = group_tiles(checked(hashes[u], "read tiles"));
       std::vector<std::string> consumed;
@@ -600,7 +598,8 @@ class RedisStore final : public Store {
                 k.start < floor_day(through - state->second.longest_window) - kDayMs)
               continue;
             // Queries as of an older day read its raw events (query_planner.cc).
-            if (k.kind == TileKind::kHour && state->second.base_only() && k.start < base_only_hours)
+            if (k.kind == TileKind::kHour &&
+                k.start < state->second.hours_from(through, policy->retention))
               continue;
             if (fold && k.kind == TileKind::kDay && state->second.keep_base &&
                 k.start < keep_from) {

@@ -55,17 +55,16 @@ rocksdb::CompactionFilter::Decision TileExpiryFilter::FilterV2(int, const rocksd
   } catch (const CorruptionError&) {
     return Decision::kKeep;
   }
-  // Hours of a state that only signals without windows use are needed for queries as of
-  // today and yesterday alone: older days are answered from raw events (query_planner.cc).
-  const TimeMs base_only_hours = base_only_hours_from(through, policy->retention);
+  // A state's hours are needed from its longest exact window before today on (yesterday on
+  // for one without): older ones are answered from raw events (query_planner.cc).
   std::size_t kept = 0;
   for (const TilePart& part : parts) {
     auto it = policy->states.find(part.state_id);
-    const bool drop =
-        it == policy->states.end() ||
-        (tile.kind == TileKind::kDay && !it->second.keep_base &&
-         tile.start < floor_day(through - it->second.longest_window) - kDayMs) ||
-        (tile.kind == TileKind::kHour && it->second.base_only() && tile.start < base_only_hours);
+    const bool drop = it == policy->states.end() ||
+                      (tile.kind == TileKind::kDay && !it->second.keep_base &&
+                       tile.start < floor_day(through - it->second.longest_window) - kDayMs) ||
+                      (tile.kind == TileKind::kHour &&
+                       tile.start < it->second.hours_from(through, policy->retention));
     if (!drop) parts[kept++] = part;
   }
   if (kept == parts.size()) return Decision::kKeep;

@@ -11,9 +11,9 @@
 //              --rate, paced at that many events/s (the load beside a freshness run).
 //   freshness  posts one event for a user nobody else writes, then reads that user's signals
 //              over a second connection until the event shows; reports the time from sending
-//              the POST to the first answer that shows it. A sample (after the first) still
-//              unseen after --give-up-ms ends the sampling, reported as gave_up=1 (serve fell
-//              behind what it was given): that is a result, not a failure.
+//              the POST to the first answer that shows it. A sample still unseen after
+//              --give-up-ms ends the sampling, reported as gave_up=1 (serve fell behind what it
+//              was given): that is a result, not a failure.
 //   kafka-freshness  the same with the event produced to Kafka instead: this process runs a
 //              librdkafka mock cluster (real Kafka protocol on loopback), writes its bootstrap
 //              address to a file for the `kafka` ingest of the serve config, waits for serve,

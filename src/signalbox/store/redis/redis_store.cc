@@ -597,7 +597,7 @@ class RedisStore final : public Store {
             if (k.kind == TileKind::kDay && !state->second.keep_base &&
                 k.start < floor_day(through - state->second.longest_window) - kDayMs)
               continue;
-            // Queries as of an older day read its raw events (query_planner.cc).
+            // Hours before the state's cut: queries as of then read raw events (query_planner.cc).
             if (k.kind == TileKind::kHour &&
                 k.start < state->second.hours_from(through, policy->retention))
               continue;

@@ -590,23 +590,29 @@ class RocksDbStore final : public Store {
   // running when the next generation has gathered enough too is waited for: at most two
   // generations are unflushed, one merging and one gathering.
   void flush_behind() {
-    const std::size_t bytes = options_.unflushed_tile_bytes;
-    const std::size_t values = options_.unflushed_values_per_tile;
+    // Of the generation gathering, which writing a sealed one's flush leaves as it is.
+    const bool gathered =
+        unflushed_.gathered(options_.unflushed_tile_bytes, options_.unflushed_values_per_tile);
     if (merging_.valid()) {
       const bool merged = merging_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-      if (!merged && !unflushed_.gathered(bytes, values)) return;
+      if (!merged && !gathered) return;
       write_tile_flush(merging_.get());
     }
-    if (!unflushed_.gathered(bytes, values)) return;
+    if (!gathered) return;
     std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal();
     if (!generation) return;
     try {
-      merging_ = std::async(std::launch::async, build_tile_flush, generation, std::cref(merger_),
-                            tiles_, default_);
+      merging_ =
+          std::async(std::launch::async, [this, generation] { return flush_of(generation); });
     } catch (const std::system_error&) {
       // No thread to be had: merged and written by this commit.
-      write_tile_flush(build_tile_flush(std::move(generation), merger_, tiles_, default_));
+      write_tile_flush(flush_of(std::move(generation)));
     }
+  }
+
+  // The flush of a sealed generation (build_tile_flush: pure, so on any thread).
+  TileFlush flush_of(std::shared_ptr<const UnflushedTiles::Generation> generation) const {
+    return build_tile_flush(std::move(generation), merger_, tiles_, default_);
   }
 
   // Writes the table file of bulk-loaded batch `number`: the events in `event_order` (sorted
@@ -647,7 +653,7 @@ class RocksDbStore final : public Store {
   void flush_unflushed() {
     if (merging_.valid()) write_tile_flush(merging_.get());
     while (std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal())
-      write_tile_flush(build_tile_flush(std::move(generation), merger_, tiles_, default_));
+      write_tile_flush(flush_of(std::move(generation)));
   }
 
   // Writes one generation's flush in one atomic write; snapshots from then on read its values

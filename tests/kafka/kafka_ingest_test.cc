@@ -242,6 +242,37 @@ TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
   ingest.wait();
 }
 
+// A batch closes as soon as nothing more is ready to read, not when its linger runs out: with a
+// linger of 10 s, events produced one at a time to a running consumer are each visible within
+// a fraction of it, and the answers are still the reference's.
+TEST(KafkaIngest, ABatchIsStoredOnceNothingMoreIsReadyNotAfterItsLinger) {
+  World world(3 * kDayMs, kWindows);
+  MockKafka kafka("user-events", 2);
+  ReferenceTopic reference(world, kBatchMessages, Ownership::kStable);
+  Engine engine(with_store(world.config, world.dir() / "kafka-store"));
+  KafkaIngestOptions options = options_for(kafka, "signalbox");
+  options.batch_linger = std::chrono::seconds(10);
+  KafkaIngest ingest(engine, options);
+  ingest.start();
+  const std::vector<Event> events = make_events(world, 5);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    publish_events(kafka, reference, {events[i]});
+    const auto produced = std::chrono::steady_clock::now();
+    ASSERT_TRUE(wait_until([&] { return settled(ingest, i + 1); }, std::chrono::seconds(30)))
+        << "consumed " << ingest.stats().messages << " of " << i + 1;
+    // The first waits for the group's assignment too; none after it waits for the linger.
+    if (i > 0) {
+      EXPECT_LT(std::chrono::steady_clock::now() - produced, std::chrono::seconds(5))
+          << "event " << i;
+    }
+  }
+  assert_decidable(reference);
+  EXPECT_EQ(compare_counts(reference.counts(), counts_of(ingest.stats())), "");
+  expect_reference_answers(world, reference, engine);
+  ingest.stop();
+  ingest.wait();
+}
+
 // The mirror image: an event far behind its own partition's stream time is late even while
 // another partition, still far behind, keeps the topic's slowest stream time low.
 TEST(KafkaIngest, AnEventFarBehindItsOwnPartitionIsLateWhateverTheOthersDo) {

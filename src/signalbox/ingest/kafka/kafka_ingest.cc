@@ -362,26 +362,23 @@ struct KafkaIngest::Impl {
     return closed;
   }
 
-  // Polls until the batch is full, `batch_linger` passed since its first message, or nothing
-  // arrived for a poll interval while empty (no wait while a batch is being stored, so that
-  // its offsets are committed as soon as it is stored when nothing else is there).
+  // Polls until the batch is full, nothing more is ready to read, or `batch_linger` passed since
+  // its first message. Only an empty batch waits for a message, up to a poll interval (and not
+  // while a batch is being stored, so that its offsets are committed as soon as it is stored
+  // when nothing else is there). A batch thus holds what arrived while the one before was
+  // prepared and stored: small and soon visible while the consumer keeps up, larger, up to
+  // `batch_size`, as it falls behind. Waiting for a batch to fill would only delay its events,
+  // since what arrives meanwhile forms the next batch anyway.
   void collect_batch() {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     while (polled.message_count < options.batch_messages && !stop_requested.load()) {
-      int timeout = storing ? 0 : kIdlePollMs;
-      if (deadline) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            *deadline - std::chrono::steady_clock::now());
-        timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
-      }
+      const int timeout = polled.message_count > 0 || storing ? 0 : kIdlePollMs;
       rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, timeout);
-      if (message) {
-        take(*message);
-        rd_kafka_message_destroy(message);
-        if (polled.message_count > 0 && !deadline)
-          deadline = std::chrono::steady_clock::now() + options.batch_linger;
-      }
-      if (polled.message_count == 0 && !message) return;
+      if (!message) return;
+      take(*message);
+      rd_kafka_message_destroy(message);
+      if (polled.message_count > 0 && !deadline)
+        deadline = std::chrono::steady_clock::now() + options.batch_linger;
       if (deadline && std::chrono::steady_clock::now() >= *deadline) return;
     }
   }
@@ -467,7 +464,7 @@ struct KafkaIngest::Impl {
   // offsets committed; the batch is prepared (materialized, its tile deltas folded) first, while
   // that one is still being stored. A batch of a backlog or of a live stream (at least 1/128
   // of batch_size: 64 events by default; a stream of tens of thousands of events a second
-  // closes its batches at their linger with about a thousand) is stored by a task of its own
+  // brings hundreds while the batch before it is stored) is stored by a task of its own
   // while the next one is polled and prepared. A smaller one (a quiet stream's) is stored and
   // committed at once on this thread: there is little to overlap it with, and a thread hop on
   // a busy machine costs its events milliseconds of freshness. Without a polled batch:

@@ -32,11 +32,12 @@ struct KafkaIngestOptions {
   // The consumer group: every process of one group shares the topic's partitions.
   std::string group = "signalbox";
   KafkaFormat format = KafkaFormat::kJson;
-  // Most messages handed to Engine::ingest at once, and the longest wait for a batch to fill
-  // once its first message arrived. Bigger batches amortise lookups and the commit; the linger
-  // bounds how much freshness that costs. A batch fills before its linger only from a backlog
-  // (at 30 000 events/s, 20 ms bring 600): there 8192 took 72 k events/s where 1000 took
-  // 45–57 k, with the same freshness at lower rates (docs/performance.md).
+  // Most messages handed to Engine::ingest at once, and the longest a batch keeps taking
+  // messages once its first arrived. A batch closes as soon as nothing more is ready to read,
+  // so it holds what arrived while the batch before it was prepared and stored: it fills only
+  // while the consumer is behind (a backlog), where bigger batches amortise lookups and the
+  // commit (8192 took 72 k events/s where 1000 took 45-57 k, docs/performance.md); the linger
+  // bounds what that costs the first message's freshness.
   std::size_t batch_messages = 8192;
   std::chrono::milliseconds batch_linger{20};
   // Rejects events with ts > wall clock + this (event_store.max_future_skew).

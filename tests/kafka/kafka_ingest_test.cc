@@ -273,6 +273,48 @@ TEST(KafkaIngest, ABatchIsStoredOnceNothingMoreIsReadyNotAfterItsLinger) {
   ingest.wait();
 }
 
+// Events arriving 10 ms apart are stored one batch each, but their offsets are committed at
+// most every 100 ms (each commit waits for the group's answer), and all of them once the
+// stream pauses.
+TEST(KafkaIngest, OffsetsOfBatchesStoredCloseTogetherShareACommit) {
+  World world(3 * kDayMs, kWindows);
+  MockKafka kafka("user-events", 2);
+  ReferenceTopic reference(world, kBatchMessages, Ownership::kStable);
+  Engine engine(with_store(world.config, world.dir() / "kafka-store"));
+  KafkaIngestOptions options = options_for(kafka, "signalbox");
+  // The mock broker answers a fetch only when this wait expires (500 ms by default).
+  options.rdkafka["fetch.wait.max.ms"] = "5";
+  KafkaIngest ingest(engine, options);
+  ingest.start();
+  const std::vector<Event> events = make_events(world, 31);
+  publish_events(kafka, reference, {events[0]});
+  ASSERT_TRUE(wait_until([&] { return settled(ingest, 1); }));
+  ASSERT_TRUE(wait_until([&] { return sum_committed(kafka.committed("signalbox")) == 1; }));
+  const std::uint64_t commits_before = ingest.stats().commits;
+
+  const auto begin = std::chrono::steady_clock::now();
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    publish_events(kafka, reference, {events[i]});
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  assert_decidable(reference);
+  const ReferenceTopic::Counts& want = reference.counts();
+  ASSERT_TRUE(wait_until([&] { return settled(ingest, want.messages); }));
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - begin);
+  const std::uint64_t commits = ingest.stats().commits - commits_before;
+  EXPECT_LE(commits, static_cast<std::uint64_t>(elapsed.count() / 100 + 2))
+      << "over " << elapsed.count() << " ms";
+  ASSERT_TRUE(wait_until([&] {
+    return sum_committed(kafka.committed("signalbox")) == static_cast<std::int64_t>(want.messages);
+  }));
+  EXPECT_GT(ingest.stats().commits, commits_before);
+  EXPECT_EQ(compare_counts(want, counts_of(ingest.stats())), "");
+  expect_reference_answers(world, reference, engine);
+  ingest.stop();
+  ingest.wait();
+}
+
 // The mirror image: an event far behind its own partition's stream time is late even while
 // another partition, still far behind, keeps the topic's slowest stream time low.
 TEST(KafkaIngest, AnEventFarBehindItsOwnPartitionIsLateWhateverTheOthersDo) {

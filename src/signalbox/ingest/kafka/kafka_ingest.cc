@@ -36,6 +36,12 @@ constexpr int kIdlePollMs = 100;
 constexpr std::chrono::milliseconds kLagRefresh{500};
 // Wait before retrying, while idle, a commit the group refused (during a rebalance).
 constexpr std::chrono::milliseconds kCommitRetry{500};
+// Least time between two offset commits while batches are stored. A commit waits for the
+// group's answer on the consumer thread, and a batch closes as soon as nothing more is ready to
+// read, so a steady stream brings many small batches; the offsets of those stored meanwhile go
+// with the next commit. Their events are visible either way, and a crash before that commit
+// delivers them again, which deduplication absorbs.
+constexpr std::chrono::milliseconds kCommitInterval{100};
 // Longest wait, before a commit, for the broker to acknowledge the batch's dead letters.
 constexpr std::chrono::milliseconds kDeadLetterFlushWait{10000};
 // Longest wait for the group to answer an offset commit. A synchronous commit waited as long
@@ -468,15 +474,15 @@ struct KafkaIngest::Impl {
   // while the next one is polled and prepared. A smaller one (a quiet stream's) is stored and
   // committed at once on this thread: there is little to overlap it with, and a thread hop on
   // a busy machine costs its events milliseconds of freshness. Without a polled batch:
-  // finishes the one being stored and retries a refused commit now and then, so an idle
-  // partition does not keep it pending.
+  // finishes the one being stored and commits the offsets left uncommitted once
+  // kCommitInterval passed (a refused commit: kCommitRetry), so an idle partition does not keep
+  // them pending.
   void store_polled() {
     if (polled.message_count == 0) {
       finish_stored();
-      if (!uncommitted.empty() &&
-          std::chrono::steady_clock::now() - last_commit_attempt >= kCommitRetry) {
+      const auto wait = refused_in_a_row > 0 ? kCommitRetry : kCommitInterval;
+      if (!uncommitted.empty() && std::chrono::steady_clock::now() - last_commit_attempt >= wait)
         commit({});
-      }
       return;
     }
     const bool by_task =
@@ -508,19 +514,19 @@ struct KafkaIngest::Impl {
     if (!by_task) finish_stored();
   }
 
-  // Stores everything polled and commits its offsets before returning (a revocation, stop());
-  // with nothing to store, retries a refused commit at once (a batch's commit sends those too).
+  // Stores everything polled and commits its offsets before returning (a revocation, stop()),
+  // with any refused before.
   void store_everything() {
-    const bool batches = polled.message_count > 0 || storing;
     store_polled();
     finish_stored();
-    if (!batches && !uncommitted.empty()) commit({});
+    if (!uncommitted.empty()) commit({});
   }
 
   // Waits for the batch being stored, then sends the copies of the events the engine refused to
-  // the dead-letter topic and commits the batch's offsets. An engine failure is retried until
-  // it succeeds or stop() is called; then nothing of the batch is committed and its messages
-  // are delivered again to whoever consumes the partitions next.
+  // the dead-letter topic and commits the batch's offsets, with those of the batches before it,
+  // once kCommitInterval passed since the last commit (otherwise the next commit takes them). An
+  // engine failure is retried until it succeeds or stop() is called; then nothing of the batch
+  // is committed and its messages are delivered again to whoever consumes the partitions next.
   void finish_stored() {
     if (!storing) return;
     Storing done = std::move(*storing);
@@ -539,7 +545,8 @@ struct KafkaIngest::Impl {
                            DeadLetterOrigin{options.topic, d.partition, d.offset});
       }
     }
-    commit(batch.next_offsets);
+    add_uncommitted(batch.next_offsets);
+    if (std::chrono::steady_clock::now() - last_commit_attempt >= kCommitInterval) commit({});
     refresh_lag();
   }
 
@@ -591,14 +598,19 @@ struct KafkaIngest::Impl {
     }
   }
 
-  // Commits `next_offsets` (and any refused before), waiting up to kCommitWait for the
-  // answer; true on success.
-  bool commit(const std::map<std::int32_t, std::int64_t>& next_offsets) {
-    last_commit_attempt = std::chrono::steady_clock::now();
+  // Offsets of a stored batch, committed with the next commit.
+  void add_uncommitted(const std::map<std::int32_t, std::int64_t>& next_offsets) {
     for (const auto& [partition, next] : next_offsets) {
       auto& pending = uncommitted[partition];
       pending = std::max(pending, next);
     }
+  }
+
+  // Commits `next_offsets` and every offset not committed yet (stored since the last commit, or
+  // refused), waiting up to kCommitWait for the answer; true on success.
+  bool commit(const std::map<std::int32_t, std::int64_t>& next_offsets) {
+    last_commit_attempt = std::chrono::steady_clock::now();
+    add_uncommitted(next_offsets);
     // The skipped messages' copies first: a crash after the commit must not lose them.
     if (dead_letters &&
         !dead_letters->flush(static_cast<int>(wait_left(kDeadLetterFlushWait).count()))) {

@@ -457,10 +457,13 @@ class RocksDbStore final : public Store {
     keys.reserve(ids.size());
     for (const auto& [user, id] : ids) keys.push_back(event_id_key(user, id));
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<std::string> values(keys.size());
-    std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), event_ids_);
-    std::vector<rocksdb::Status> statuses =
-        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    // The batched MultiGet, not the one over vectors (a Get per key): it probes each table
+    // file's filter for all of the keys at once and reads each data block once for the keys in
+    // it, where the ids of a long-running store lie in many files (docs/performance.md).
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), event_ids_, keys.size(), slices.data(), values.data(),
+                  statuses.data());
     std::vector<bool> found(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (statuses[i].IsNotFound()) continue;

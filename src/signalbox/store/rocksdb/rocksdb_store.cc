@@ -453,22 +453,31 @@ class RocksDbStore final : public Store {
 
   std::vector<bool> contains(std::span<const std::pair<std::uint64_t, std::string>> ids) override {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);  // see commit()
-    std::vector<std::string> keys;
-    keys.reserve(ids.size());
-    for (const auto& [user, id] : ids) keys.push_back(event_id_key(user, id));
-    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     // The batched MultiGet, not the one over vectors (a Get per key): it probes each table
     // file's filter for all of the keys at once and reads each data block once for the keys in
-    // it, where the ids of a long-running store lie in many files (docs/performance.md).
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    db_->MultiGet(rocksdb::ReadOptions(), event_ids_, keys.size(), slices.data(), values.data(),
-                  statuses.data());
-    std::vector<bool> found(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (statuses[i].IsNotFound()) continue;
-      check_rocksdb(statuses[i], "read event id");
-      found[i] = true;
+    // it, where the ids of a long-running store lie in many files (docs/performance.md). The
+    // keys go in sorted, as commit() orders them (on their numbers, the order of their bytes),
+    // which spares MultiGet its own sort through the comparator.
+    std::vector<CommitOrder> order;
+    order.reserve(ids.size());
+    for (std::uint32_t i = 0; i < ids.size(); ++i)
+      order.push_back({ids[i].first, rocksdb_keys::event_id_hash(ids[i].second), {}, i});
+    std::sort(order.begin(), order.end());
+    std::vector<std::string> keys(order.size());
+    std::vector<rocksdb::Slice> slices(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      rocksdb_keys::event_id_key_into(keys[k], order[k].user, order[k].second);
+      slices[k] = keys[k];
+    }
+    std::vector<rocksdb::PinnableSlice> values(order.size());
+    std::vector<rocksdb::Status> statuses(order.size());
+    db_->MultiGet(rocksdb::ReadOptions(), event_ids_, order.size(), slices.data(), values.data(),
+                  statuses.data(), /*sorted_input=*/true);
+    std::vector<bool> found(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      if (statuses[k].IsNotFound()) continue;
+      check_rocksdb(statuses[k], "read event id");
+      found[order[k].index] = true;
     }
     return found;
   }

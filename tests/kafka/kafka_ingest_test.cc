@@ -242,15 +242,30 @@ TEST(KafkaIngest, APartitionRunningAheadDoesNotMakeAnothersEventsLate) {
   ingest.wait();
 }
 
+// A consumer of a two-partition topic started by the test, which produces while it consumes,
+// and the reference beside it.
+class LiveKafkaIngest : public ::testing::Test {
+ protected:
+  // The counts and every answer the reference's, then `ingest` stopped.
+  void expect_reference_and_stop(KafkaIngest& ingest) {
+    assert_decidable(reference);
+    EXPECT_EQ(compare_counts(reference.counts(), counts_of(ingest.stats())), "");
+    expect_reference_answers(world, reference, engine);
+    ingest.stop();
+    ingest.wait();
+  }
+
+  World world{3 * kDayMs, kWindows};
+  MockKafka kafka{"user-events", 2};
+  ReferenceTopic reference{world, kBatchMessages, Ownership::kStable};
+  Engine engine{with_store(world.config, world.dir() / "kafka-store")};
+  KafkaIngestOptions options = options_for(kafka, "signalbox");
+};
+
 // A batch closes as soon as nothing more is ready to read, not when its linger runs out: with a
 // linger of 10 s, events produced one at a time to a running consumer are each visible within
 // a fraction of it, and the answers are still the reference's.
-TEST(KafkaIngest, ABatchIsStoredOnceNothingMoreIsReadyNotAfterItsLinger) {
-  World world(3 * kDayMs, kWindows);
-  MockKafka kafka("user-events", 2);
-  ReferenceTopic reference(world, kBatchMessages, Ownership::kStable);
-  Engine engine(with_store(world.config, world.dir() / "kafka-store"));
-  KafkaIngestOptions options = options_for(kafka, "signalbox");
+TEST_F(LiveKafkaIngest, ABatchIsStoredOnceNothingMoreIsReadyNotAfterItsLinger) {
   options.batch_linger = std::chrono::seconds(10);
   KafkaIngest ingest(engine, options);
   ingest.start();
@@ -266,22 +281,13 @@ TEST(KafkaIngest, ABatchIsStoredOnceNothingMoreIsReadyNotAfterItsLinger) {
           << "event " << i;
     }
   }
-  assert_decidable(reference);
-  EXPECT_EQ(compare_counts(reference.counts(), counts_of(ingest.stats())), "");
-  expect_reference_answers(world, reference, engine);
-  ingest.stop();
-  ingest.wait();
+  expect_reference_and_stop(ingest);
 }
 
 // Events arriving 10 ms apart are stored one batch each, but their offsets are committed at
 // most every 100 ms (each commit waits for the group's answer), and all of them once the
 // stream pauses.
-TEST(KafkaIngest, OffsetsOfBatchesStoredCloseTogetherShareACommit) {
-  World world(3 * kDayMs, kWindows);
-  MockKafka kafka("user-events", 2);
-  ReferenceTopic reference(world, kBatchMessages, Ownership::kStable);
-  Engine engine(with_store(world.config, world.dir() / "kafka-store"));
-  KafkaIngestOptions options = options_for(kafka, "signalbox");
+TEST_F(LiveKafkaIngest, OffsetsOfBatchesStoredCloseTogetherShareACommit) {
   // The mock broker answers a fetch only when this wait expires (500 ms by default).
   options.rdkafka["fetch.wait.max.ms"] = "5";
   KafkaIngest ingest(engine, options);
@@ -297,22 +303,18 @@ TEST(KafkaIngest, OffsetsOfBatchesStoredCloseTogetherShareACommit) {
     publish_events(kafka, reference, {events[i]});
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  assert_decidable(reference);
-  const ReferenceTopic::Counts& want = reference.counts();
-  ASSERT_TRUE(wait_until([&] { return settled(ingest, want.messages); }));
+  const std::uint64_t messages = reference.counts().messages;
+  ASSERT_TRUE(wait_until([&] { return settled(ingest, messages); }));
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - begin);
   const std::uint64_t commits = ingest.stats().commits - commits_before;
   EXPECT_LE(commits, static_cast<std::uint64_t>(elapsed.count() / 100 + 2))
       << "over " << elapsed.count() << " ms";
   ASSERT_TRUE(wait_until([&] {
-    return sum_committed(kafka.committed("signalbox")) == static_cast<std::int64_t>(want.messages);
+    return sum_committed(kafka.committed("signalbox")) == static_cast<std::int64_t>(messages);
   }));
   EXPECT_GT(ingest.stats().commits, commits_before);
-  EXPECT_EQ(compare_counts(want, counts_of(ingest.stats())), "");
-  expect_reference_answers(world, reference, engine);
-  ingest.stop();
-  ingest.wait();
+  expect_reference_and_stop(ingest);
 }
 
 // The mirror image: an event far behind its own partition's stream time is late even while

@@ -69,10 +69,13 @@ class RocksDbOpen : public ::testing::Test {
   ~RocksDbOpen() override { fs::remove_all(dir_); }
 
   std::unique_ptr<Store> open() {
-    return open_rocksdb_store(RocksDbOptions{dir_, false, false}, merger_);
+    RocksDbOptions options{dir_, false, false};
+    options.event_id_level0_files = event_id_level0_files_;
+    return open_rocksdb_store(options, merger_);
   }
 
   fs::path dir_;
+  int event_id_level0_files_ = RocksDbOptions{}.event_id_level0_files;
   CountMerger merger_;
 };
 
@@ -89,6 +92,10 @@ TEST_F(RocksDbOpen, ReopensWhatItWrote) {
 }
 
 TEST_F(RocksDbOpen, ATruncatedManifestIsRefusedAndNoTableFileIsDeleted) {
+  // RocksDB's default: with two, the ids family compacts its two flushed files at once, and the
+  // truncated MANIFEST then lists a file that compaction deleted, which RocksDB refuses itself
+  // before the listing of the files is checked. This test is about a file the MANIFEST lost.
+  event_id_level0_files_ = 4;
   std::uintmax_t manifest_size = 0;
   {
     auto store = open();

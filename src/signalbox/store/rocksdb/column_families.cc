@@ -75,6 +75,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksDbOption
   }
 
   rocksdb::ColumnFamilyOptions ids = family();
+  ids.level0_file_num_compaction_trigger = options.event_id_level0_files;
   ids.compaction_filter = hooks.event_id_filter;
   ids.compression = compression;
   ids.compression_per_level = by_level;

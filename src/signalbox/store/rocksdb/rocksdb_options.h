@@ -94,6 +94,11 @@ struct RocksDbOptions {
   // id looked up at ingest is new, and the filter answers those without searching the
   // memtable. 0: none; at most 0.25. Default: 0.05.
   double event_id_memtable_bloom_ratio = 0.05;
+  // Level-0 files of the `event_ids` family compacted at once. Every commit looks up each of
+  // its events' ids, probing the filter of every level-0 file that may hold it: fewer files
+  // than RocksDB's 4 mean fewer probes, for more (small) compactions (docs/performance.md).
+  // Default: 2.
+  int event_id_level0_files = 2;
   // Memtable inserts start from where the same user's previous insert went (every key starts
   // with the user, and a user's new keys land next to its last ones) instead of searching the
   // whole skip list. Default: true.

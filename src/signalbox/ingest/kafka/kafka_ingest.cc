@@ -371,10 +371,10 @@ struct KafkaIngest::Impl {
   // Polls until the batch is full, nothing more is ready to read, or `batch_linger` passed since
   // its first message. Only an empty batch waits for a message, up to a poll interval (and not
   // while a batch is being stored, so that the stored one is finished at once when nothing else
-  // is there). A batch thus holds what arrived while the one before was
-  // prepared and stored: small and soon visible while the consumer keeps up, larger, up to
-  // `batch_size`, as it falls behind. Waiting for a batch to fill would only delay its events,
-  // since what arrives meanwhile forms the next batch anyway.
+  // is there). A batch thus holds what arrived while the one before was prepared and stored:
+  // small and soon visible while the consumer keeps up, larger, up to `batch_size`, as it falls
+  // behind. Waiting for a batch to fill would only delay its events, since what arrives
+  // meanwhile forms the next batch anyway.
   void collect_batch() {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     while (polled.message_count < options.batch_messages && !stop_requested.load()) {

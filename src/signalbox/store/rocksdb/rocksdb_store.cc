@@ -54,7 +54,6 @@ namespace signalbox {
 
 namespace {
 
-using rocksdb_keys::event_id_key;
 using rocksdb_keys::event_key;
 using rocksdb_keys::kExpiredKey;
 using rocksdb_keys::kFormat;

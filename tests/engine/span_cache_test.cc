@@ -112,6 +112,60 @@ TEST(SpanCache, AnEntryOutlivesItsEvictionWhileItIsRead) {
   EXPECT_EQ(text_of(*held), std::string(40, 'a'));
 }
 
+// A user's settled runs share one entry: each found in it under its own key, a run added
+// makes a new set (a query holding the old one keeps it as it was), a key added again
+// replaces its run, and past kMaxRunsPerSet the oldest go.
+TEST(SpanCacheSets, RunsOfASetAreFoundUnderTheirOwnKeysAndAddedByCopy) {
+  SpanCache cache(16 * 1024 * 1024);
+  const SpanKey set_key = settled_set_key(7, 3);
+  EXPECT_EQ(cache.find_set(set_key), nullptr);
+  EXPECT_EQ(cache.find_in(nullptr, shard_key(1)), nullptr) << "no set: a miss";
+  cache.insert_into(set_key, shard_key(1), bytes(10, 'a'));
+  const std::shared_ptr<const RunSet> first = cache.find_set(set_key);
+  ASSERT_NE(first, nullptr);
+  cache.insert_into(set_key, shard_key(2), bytes(10, 'b'));
+  const std::shared_ptr<const RunSet> second = cache.find_set(set_key);
+  EXPECT_EQ(first->runs.size(), 1u) << "the set held was not changed";
+  ASSERT_NE(cache.find_in(second, shard_key(1)), nullptr);
+  EXPECT_EQ(text_of(*cache.find_in(second, shard_key(1))), std::string(10, 'a'));
+  EXPECT_EQ(text_of(*cache.find_in(second, shard_key(2))), std::string(10, 'b'));
+  EXPECT_EQ(cache.find_in(second, shard_key(3)), nullptr);
+  EXPECT_EQ(cache.find(set_key), nullptr) << "a set is not a run";
+  cache.insert_into(set_key, shard_key(1), bytes(5, 'c'));
+  const std::shared_ptr<const RunSet> third = cache.find_set(set_key);
+  EXPECT_EQ(third->runs.size(), 2u) << "replaced, not added";
+  EXPECT_EQ(text_of(*cache.find_in(third, shard_key(1))), std::string(5, 'c'));
+  for (std::uint64_t k = 10; k < 10 + SpanCache::kMaxRunsPerSet; ++k)
+    cache.insert_into(set_key, shard_key(k), bytes(1, 'x'));
+  const std::shared_ptr<const RunSet> full = cache.find_set(set_key);
+  EXPECT_EQ(full->runs.size(), SpanCache::kMaxRunsPerSet);
+  EXPECT_EQ(cache.find_in(full, shard_key(2)), nullptr) << "the oldest went first";
+  EXPECT_EQ(cache.find_in(full, shard_key(1)), nullptr);
+  EXPECT_NE(cache.find_in(full, shard_key(10)), nullptr);
+  EXPECT_NE(cache.find_in(full, shard_key(9 + SpanCache::kMaxRunsPerSet)), nullptr);
+  EXPECT_EQ(cache.hits(), 6u);
+  EXPECT_EQ(cache.misses(), 5u);
+}
+
+// A set counts against the capacity as its runs together, and is dropped whole.
+TEST(SpanCacheSets, ASetCountsTheBytesOfAllItsRuns) {
+  // 100 encoded bytes and two overheads per shard.
+  SpanCache cache(16 * (100 * kPerByte + 2 * kOverhead));
+  const SpanKey set_key{0, 1};  // the shard of the runs below
+  cache.insert(shard_key(2), bytes(40, 'a'));
+  cache.insert_into(set_key, shard_key(3), bytes(40, 'b'));
+  ASSERT_NE(cache.find(shard_key(2)), nullptr) << "two runs of 40 fit";
+  cache.insert_into(set_key, shard_key(4), bytes(10, 'c'));  // the set now 50 and 2 overheads
+  EXPECT_EQ(cache.find(shard_key(2)), nullptr) << "the run used least recently went";
+  const std::shared_ptr<const RunSet> set = cache.find_set(set_key);
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->runs.size(), 2u);
+  cache.insert_into(set_key, shard_key(5), bytes(60, 'd'));  // 110: more than the shard holds
+  EXPECT_EQ(cache.find_set(set_key), nullptr) << "dropped whole";
+  EXPECT_EQ(text_of(*cache.find_in(set, shard_key(3))), std::string(40, 'b'))
+      << "what a query holds outlives it";
+}
+
 // Finds and inserts from several threads on a cache small enough to evict all the time: every
 // entry found is whole and is the one stored under its key (run under TSan by
 // scripts/sanitize.sh, which picks tests named Concurrent*).
@@ -139,6 +193,34 @@ TEST(SpanCache, ConcurrentFindsAndInsertsSeeWholeEntries) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(wrong.load(), 0u);
   EXPECT_GT(cache.hits(), 0u);
+}
+
+// Sets added to and read from several threads: every run found is the one stored under its
+// key, and a set is never missing a run because another thread added one (adding copies the
+// set under its shard's lock).
+TEST(SpanCacheSets, ConcurrentAdditionsToOneSetLoseNoRun) {
+  SpanCache cache(std::size_t{64} << 20);
+  const SpanKey set_key = settled_set_key(1, 1);
+  constexpr int kThreads = 4;
+  constexpr std::uint64_t kEach = SpanCache::kMaxRunsPerSet / kThreads;
+  std::atomic<std::size_t> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::uint64_t i = 0; i < kEach; ++i) {
+        const std::uint64_t k = static_cast<std::uint64_t>(t) * kEach + i;
+        cache.insert_into(set_key, shard_key(k), run_of(std::to_string(k), 4));
+        std::shared_ptr<const RunSet> set = cache.find_set(set_key);
+        std::shared_ptr<const CachedRun> mine = cache.find_in(set, shard_key(k));
+        if (!mine || text_of(*mine) != std::to_string(k)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0u);
+  const std::shared_ptr<const RunSet> set = cache.find_set(set_key);
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->runs.size(), kThreads * kEach);
 }
 
 }  // namespace

@@ -321,6 +321,8 @@ SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, T
   if (runs.cache) {
     runs.tile_version = snapshot.tile_version(user_id);
     runs.settled_before = floor_day(snapshot.high_water());
+    if (runs.tile_version)
+      runs.settled = runs.cache->find_set(settled_set_key(user_id, *runs.tile_version));
   }
   return runs;
 }
@@ -366,7 +368,7 @@ TileSelection Engine::select_around_found_runs(const std::vector<SignalRequest>&
   // The run under `key`, or null; a hit holding tiles says the user has some.
   auto find = [&](const std::optional<SpanKey>& key) -> std::shared_ptr<const CachedRun> {
     if (!key) return nullptr;
-    std::shared_ptr<const CachedRun> run = runs.cache->find(*key);
+    std::shared_ptr<const CachedRun> run = runs.cache->find_in(runs.settled, *key);
     if (run && run->tiles > 0) inputs.read_any_tile = true;
     return run;
   };

@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "signalbox/aggregate/aggregator.h"
 #include "signalbox/common/mutex.h"
@@ -43,6 +45,10 @@ SpanKey versioned_span_key(std::uint64_t user_id, std::uint64_t state_id, std::u
 SpanKey settled_run_key(std::uint64_t user_id, std::uint64_t state_id, std::uint64_t version,
                         bool all_history, TimeMs first_day, TimeMs end_day);
 
+// What identifies the set of one user's runs keyed by settled_run_key() at `version`
+// (RunSet): the cache keeps them as one entry.
+SpanKey settled_set_key(std::uint64_t user_id, std::uint64_t version);
+
 // A merged run as the cache keeps it.
 struct CachedRun {
   // The merged state, never changed once cached: a query merges onto its own copy
@@ -56,6 +62,23 @@ struct CachedRun {
   std::size_t tiles = 0;  // stored tiles merged into it (0: the user had none there)
 };
 
+// Runs the cache keeps as one entry, each under its own key: a run keyed by content is a set
+// of one; the settled runs of one user at one tile version (settled_run_key) share a set, since
+// a query looks up a dozen of them, and one hash lookup followed by a scan of runs side by side
+// costs a fraction of a dozen lookups whose nodes lie apart in memory (each a cache miss or
+// more: in a profile of light-user queries at saturation, a tenth of the server's time).
+// Never changed once cached: adding a run makes a new set.
+struct RunSet {
+  std::vector<std::pair<SpanKey, std::shared_ptr<const CachedRun>>> runs;  // oldest first
+
+  // The run under `key`, or null.
+  const CachedRun* find(const SpanKey& key) const {
+    for (const auto& [k, run] : runs)
+      if (k == key) return run.get();
+    return nullptr;
+  }
+};
+
 class SpanCache;
 
 // How a query finds its merged runs: the cache, and what its snapshot says of the user's
@@ -63,6 +86,8 @@ class SpanCache;
 // is keyed by `tile_version` when the store gave one, every other run by its bytes.
 struct SpanLookup {
   SpanCache* cache = nullptr;
+  // The user's settled runs at `tile_version` cached when the query began (null: none).
+  std::shared_ptr<const RunSet> settled;
   std::uint64_t user_id = 0;
   std::optional<std::uint64_t> tile_version;
   TimeMs settled_before = 0;
@@ -101,46 +126,71 @@ class SpanCache {
   // bytes), numbers and sketches about as much as encoded; the rest is for the allocations.
   static constexpr std::size_t kDecodedPerEncodedByte = 3;
 
-  // The run stored under `key`, or null.
+  // Most runs a set holds: past it, adding one drops the oldest. A query as of one moment
+  // looks up one run per windowed plan; queries as of many moments (an explorer, a training
+  // frame) would otherwise grow a user's set, and the copy each addition makes, without bound.
+  static constexpr std::size_t kMaxRunsPerSet = 64;
+
+  // The run stored under `key` by insert(), or null.
   std::shared_ptr<const CachedRun> find(const SpanKey& key);
   // Stores `run` under `key` (replacing what was there), then drops the least recently used
   // entries of its shard beyond the capacity.
   void insert(const SpanKey& key, std::shared_ptr<const CachedRun> run);
 
-  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  // Of the hits, those of keys made by versioned_span_key().
-  std::uint64_t version_hits() const { return version_hits_.load(std::memory_order_relaxed); }
-  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  // The set stored under `set_key` by insert_into(), or null; counts neither hit nor miss.
+  std::shared_ptr<const RunSet> find_set(const SpanKey& set_key);
+  // The run under `key` in `set` (which may be null), sharing the set's ownership, or null;
+  // counted as a hit or a miss.
+  std::shared_ptr<const CachedRun> find_in(const std::shared_ptr<const RunSet>& set,
+                                           const SpanKey& key);
+  // Adds `run` under `key` to the set under `set_key` (replacing a run of that key, dropping
+  // the oldest past kMaxRunsPerSet), then drops the least recently used entries of its shard
+  // beyond the capacity. The set is copied: a query holding the old one keeps it whole.
+  void insert_into(const SpanKey& set_key, const SpanKey& key,
+                   std::shared_ptr<const CachedRun> run);
+
+  std::uint64_t hits() const;
+  // Of the hits, those of keys made by versioned_span_key() or settled_run_key().
+  std::uint64_t version_hits() const;
+  std::uint64_t misses() const;
 
  private:
   struct KeyHash {
     std::size_t operator()(const SpanKey& key) const { return key.low; }
   };
-  // What an entry of `run` counts against the capacity.
+  // What a run counts against the capacity (a set: the sum of its runs').
   static std::size_t bytes_of(const CachedRun& run) {
     return kDecodedPerEncodedByte * run.encoded_bytes + kEntryOverhead;
   }
   struct Entry {
     SpanKey key;
-    std::shared_ptr<const CachedRun> run;
-    std::size_t bytes() const { return bytes_of(*run); }
+    std::shared_ptr<const RunSet> set;
+    std::size_t bytes = 0;
   };
-  struct Shard {
+  // Each on lines of its own, so that threads counting in different shards do not contend.
+  struct alignas(64) Shard {
     Mutex mutex;
     std::list<Entry> entries SIGNALBOX_GUARDED_BY(mutex);  // most recently used first
     std::unordered_map<SpanKey, std::list<Entry>::iterator, KeyHash> index
         SIGNALBOX_GUARDED_BY(mutex);
     std::size_t bytes SIGNALBOX_GUARDED_BY(mutex) = 0;
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> version_hits{0};
+    std::atomic<std::uint64_t> misses{0};
   };
   static constexpr std::size_t kShards = 16;
 
   Shard& shard(const SpanKey& key) { return shards_[key.high % kShards]; }
+  // The set under `key` made most recently used, or null; `s` locked.
+  std::shared_ptr<const RunSet> touch(Shard& s, const SpanKey& key) SIGNALBOX_REQUIRES(s.mutex);
+  // Stores `set` of `bytes` under `key` in `s`, replacing what was there, and evicts beyond
+  // the capacity; `s` locked.
+  void put(Shard& s, const SpanKey& key, std::shared_ptr<const RunSet> set, std::size_t bytes)
+      SIGNALBOX_REQUIRES(s.mutex);
+  void count(const SpanKey& key, bool hit);
 
   std::size_t shard_capacity_;
   std::array<Shard, kShards> shards_;
-  std::atomic<std::uint64_t> hits_{0};
-  std::atomic<std::uint64_t> version_hits_{0};
-  std::atomic<std::uint64_t> misses_{0};
 };
 
 }  // namespace signalbox

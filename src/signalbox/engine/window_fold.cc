@@ -201,19 +201,19 @@ std::unique_ptr<State> merged_run(const Signal& signal, const std::vector<std::s
   return merged;
 }
 
-// The leading run of `plan` merged at any size and cached under `key` (settled_runs.h), with
-// what a query needs to use it before reading. The merged state itself goes on; a query that
-// finds the run gets a copy of it.
+// The leading run of `plan` merged at any size and cached under `key` (settled_runs.h) in the
+// user's set of settled runs, with what a query needs to use it before reading. The merged
+// state itself goes on; a query that finds the run gets a copy of it.
 template <typename ForEachLeading>
 std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan& plan,
                                           ForEachLeading&& leading, DecodedTiles& tiles,
-                                          FoldObserver* observer, SpanCache& cache,
+                                          FoldObserver* observer, const SpanLookup& runs,
                                           const SpanKey& key) {
   std::size_t count = 0;
   std::unique_ptr<State> merged = merge_run(signal.aggregator(), leading, tiles, observer, count);
   std::shared_ptr<CachedRun> entry = entry_of(signal.aggregator(), *merged, count);
   if (plan.base) entry->base_through = plan.base_through;
-  cache.insert(key, std::move(entry));
+  runs.cache->insert_into(settled_set_key(runs.user_id, *runs.tile_version), key, std::move(entry));
   return merged;
 }
 
@@ -268,7 +268,7 @@ std::unique_ptr<State> fold_window(const Signal& signal, const WindowPlan& plan,
   if (leading_found)
     state = aggregator.copy(*leading_found->state);
   else if (settled_key)
-    state = merged_settled_run(signal, plan, leading, tiles, observer, *runs->cache, *settled_key);
+    state = merged_settled_run(signal, plan, leading, tiles, observer, *runs, *settled_key);
   else
     state = cached_run(leading, leading,
                        tiles.bytes_of(TileKind::kBase) + tiles.bytes_of(TileKind::kDay));

@@ -578,7 +578,20 @@ FreshnessResult measure_freshness(
   const auto give_up =
       std::chrono::milliseconds(static_cast<std::int64_t>(args.number("--give-up-ms", 10000)));
   asio::io_context io;
-  Connection reader(io, endpoint);
+  auto reader = std::make_unique<Connection>(io, endpoint);
+  // serve closes a keep-alive connection idle past its idle_timeout, which a pause between
+  // samples can reach (the smoke test's is 10 ms): a GET that finds its connection closed is
+  // sent once more on a new one, as HTTP clients do with an idempotent request.
+  auto ask = [&](const std::string& request) {
+    try {
+      reader->write(request);
+      return reader->read();
+    } catch (const boost::system::system_error&) {
+      reader = std::make_unique<Connection>(io, endpoint);
+      reader->write(request);
+      return reader->read();
+    }
+  };
   FreshnessResult result;
   for (std::size_t i = 0; i < samples; ++i) {
     const std::uint64_t user = user_base + i;
@@ -592,8 +605,7 @@ FreshnessResult measure_freshness(
     const auto sent = Clock::now();
     send(user, i, event);
     for (;;) {
-      reader.write(get);
-      auto answer = reader.read();
+      auto answer = ask(get);
       ++result.polls;
       if (answer.result_int() != 200)
         fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));

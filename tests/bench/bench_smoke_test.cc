@@ -329,7 +329,8 @@ TEST_F(BenchSmoke, KafkaFreshnessReportsASampleServeFellBehindOn) {
 // report says what serve consumed meanwhile and that the load still ran when the samples ended.
 // Its last 50 lines only: restamped, it starts over with new event ids. serve closes idle
 // connections at once here, as it does after its idle_timeout in a long run: the counters are
-// read before and after the samples all the same.
+// read before and after the samples all the same, and the samples' reads, 20 ms apart, each
+// find their connection closed and ask again on a new one.
 TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
   const std::string events_file = (dir_ / "data/events.ndjson").string();
   const std::size_t lines = event_lines();
@@ -341,7 +342,7 @@ TEST_F(BenchSmoke, KafkaFreshnessUnderALoadReportsWhatServeConsumedMeanwhile) {
   std::string output;
   ASSERT_NO_FATAL_FAILURE(run_against_mock_cluster(
       fmt::format("kafka-freshness --samples 5 --as-of {} --ts {} --load-events {} --load-skip {} "
-                  "--load-rate 1000 --load-restamp {}",
+                  "--load-rate 1000 --load-restamp {} --poll-gap-us 20000",
                   kEndMs, kEndMs - 60000, events_file, lines - 50, kEndMs - 60000),
       &output));
   auto fr = report(output, "freshness_kafka");

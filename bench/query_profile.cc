@@ -4,12 +4,14 @@
 //   valgrind --tool=callgrind --toggle-collect='*run_queries*' query_profile ...
 // counts them alone (store opening and a warm-up pass are left out) and the total divided
 // by the queries printed is the cost of one query.
-// Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy
+// Usage: query_profile --config demo.yaml --events events.ndjson --users light|heavy|FILE
 //                      [--queries N] [--show N] [--open read-only|writable]
 //                      [--span-cache BYTES] [--as-of TIME]
 // The store named by the config is loaded from the events by a replay when it does not exist
 // yet. Light users are a fixed sample of those at or below the median activity, heavy ones
-// the 3 most active (as engine_bench picks them). --show prints the answers of the
+// the 3 most active (as engine_bench picks them); a FILE names the users, one id a line (the
+// benchmark's light.txt, say: many more users than the light tier's 50, whose entries no
+// longer all fit in the caches, for valgrind's --cache-sim=yes). --show prints the answers of the
 // first N users (to compare builds). The store is opened read-only by default, as `signalbox
 // get` opens it; `--open writable` opens it as `serve` does (no expiry runs either way), which
 // matters for what a snapshot costs: a writable store knows its own latest writes. Queries
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
@@ -61,7 +64,7 @@ int main(int argc, char** argv) {
   if (!args.count("--config") || !args.count("--events") || !args.count("--users")) {
     fmt::print(stderr,
                "usage: query_profile --config demo.yaml --events events.ndjson "
-               "--users light|heavy [--queries N] [--show N] [--open read-only|writable] "
+               "--users light|heavy|FILE [--queries N] [--show N] [--open read-only|writable] "
                "[--span-cache BYTES] [--as-of TIME]\n");
     return 2;
   }
@@ -75,7 +78,22 @@ int main(int argc, char** argv) {
     engine.flush();
   }
   bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(args["--events"]));
-  const std::vector<std::uint64_t> users = args["--users"] == "heavy" ? tiers.heavy : tiers.light;
+  const std::string& asked = args["--users"];
+  std::vector<std::uint64_t> users;
+  if (asked == "heavy" || asked == "light") {
+    users = asked == "heavy" ? tiers.heavy : tiers.light;
+  } else {
+    std::ifstream listed(asked);
+    if (!listed) {
+      fmt::print(stderr, "--users: {} is neither light, heavy nor a readable file\n", asked);
+      return 2;
+    }
+    for (std::uint64_t user; listed >> user;) users.push_back(user);
+    if (!listed.eof() || users.empty()) {
+      fmt::print(stderr, "--users: {} does not hold user ids, one a line\n", asked);
+      return 2;
+    }
+  }
   const std::size_t queries = args.count("--queries") ? std::stoul(args["--queries"]) : 200;
   const std::string open = args.count("--open") ? args["--open"] : "read-only";
   if (open != "read-only" && open != "writable") {

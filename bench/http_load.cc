@@ -545,6 +545,46 @@ class Connection {
   beast::flat_buffer buffer_;
 };
 
+// A keep-alive connection to serve, made at the first request, that serve may close while it
+// is idle (past its idle_timeout, 10 ms in the smoke tests): a request that finds a connection
+// kept from before closed is sent once more on a new one, as HTTP clients do with an
+// idempotent request. A failure to connect, or on a new connection, is thrown
+// (boost::system::system_error) and leaves no connection. Not thread-safe.
+class KeptConnection {
+ public:
+  KeptConnection(asio::io_context& io, tcp::endpoint endpoint) : io_(io), endpoint_(endpoint) {}
+
+  http::response<http::string_body> ask(std::string_view request) {
+    const bool kept = connection_ != nullptr;
+    try {
+      return ask_once(request);
+    } catch (const boost::system::system_error&) {
+      if (!kept) throw;
+      return ask_once(request);
+    }
+  }
+  // When the request of the last answer was written (its connection made).
+  Clock::time_point sent() const { return sent_; }
+
+ private:
+  http::response<http::string_body> ask_once(std::string_view request) {
+    try {
+      if (!connection_) connection_ = std::make_unique<Connection>(io_, endpoint_);
+      sent_ = Clock::now();
+      connection_->write(request);
+      return connection_->read();
+    } catch (const boost::system::system_error&) {
+      connection_.reset();
+      throw;
+    }
+  }
+
+  asio::io_context& io_;
+  tcp::endpoint endpoint_;
+  std::unique_ptr<Connection> connection_;
+  Clock::time_point sent_;
+};
+
 // One freshness measurement per sample: `send` hands one event of a user nobody else writes to
 // Signalbox (and may leave its acknowledgement for `finish`), then a reader polls that user's
 // signals until the event shows. The time counts from just before `send`.
@@ -578,20 +618,8 @@ FreshnessResult measure_freshness(
   const auto give_up =
       std::chrono::milliseconds(static_cast<std::int64_t>(args.number("--give-up-ms", 10000)));
   asio::io_context io;
-  auto reader = std::make_unique<Connection>(io, endpoint);
-  // serve closes a keep-alive connection idle past its idle_timeout, which a pause between
-  // samples can reach (the smoke test's is 10 ms): a GET that finds its connection closed is
-  // sent once more on a new one, as HTTP clients do with an idempotent request.
-  auto ask = [&](const std::string& request) {
-    try {
-      reader->write(request);
-      return reader->read();
-    } catch (const boost::system::system_error&) {
-      reader = std::make_unique<Connection>(io, endpoint);
-      reader->write(request);
-      return reader->read();
-    }
-  };
+  // A pause between samples may pass serve's idle_timeout: KeptConnection asks again.
+  KeptConnection reader(io, endpoint);
   FreshnessResult result;
   for (std::size_t i = 0; i < samples; ++i) {
     const std::uint64_t user = user_base + i;
@@ -605,7 +633,7 @@ FreshnessResult measure_freshness(
     const auto sent = Clock::now();
     send(user, i, event);
     for (;;) {
-      auto answer = ask(get);
+      auto answer = reader.ask(get);
       ++result.polls;
       if (answer.result_int() != 200)
         fail(fmt::format("GET answered {}: {}", answer.result_int(), answer.body()));
@@ -797,50 +825,39 @@ struct KafkaCounts {
 class MetricsPoller {
  public:
   MetricsPoller(const Args& args, const std::string& topic)
-      : endpoint_(endpoint_of(args)),
+      : connection_(io_, endpoint_of(args)),
         request_(fmt::format("GET /metrics HTTP/1.1\r\nHost: {}\r\n\r\n",
                              args.get("--host", "127.0.0.1"))),
         topic_label_(fmt::format("topic=\"{}\"", topic)) {}
 
   // The counters now; nullopt while serve does not answer. A kept connection serve closed
-  // meanwhile (idle longer than its keep-alive timeout) is replaced once.
+  // meanwhile (idle longer than its keep-alive timeout) is replaced once (KeptConnection).
   std::optional<KafkaCounts> poll() {
-    const bool kept = connection_ != nullptr;
-    std::optional<KafkaCounts> counts = poll_once();
-    if (!counts && kept) counts = poll_once();
+    std::optional<http::response<http::string_body>> answer;
+    try {
+      answer = connection_.ask(request_);
+    } catch (const boost::system::system_error&) {
+      return std::nullopt;
+    }
+    if (answer->result_int() != 200)
+      fail(fmt::format("GET /metrics answered {}: {}", answer->result_int(), answer->body()));
+    ++polls_;
+    const std::string& text = answer->body();
+    KafkaCounts counts;
+    counts.asked = connection_.sent();
+    counts.at = Clock::now();
+    counts.messages = metric_sum(text, "signalbox_kafka_messages_total", topic_label_);
+    counts.accepted = metric_sum(text, "signalbox_kafka_events_accepted_total", topic_label_);
+    counts.duplicates = metric_sum(text, "signalbox_kafka_events_duplicate_total", topic_label_);
+    counts.rejected = metric_sum(text, "signalbox_kafka_messages_rejected_total", topic_label_);
     return counts;
   }
   std::uint64_t polls() const { return polls_; }
 
  private:
-  std::optional<KafkaCounts> poll_once() {
-    try {
-      if (!connection_) connection_ = std::make_unique<Connection>(io_, endpoint_);
-      const Clock::time_point asked = Clock::now();
-      connection_->write(request_);
-      auto answer = connection_->read();
-      if (answer.result_int() != 200)
-        fail(fmt::format("GET /metrics answered {}: {}", answer.result_int(), answer.body()));
-      ++polls_;
-      const std::string& text = answer.body();
-      KafkaCounts counts;
-      counts.asked = asked;
-      counts.at = Clock::now();
-      counts.messages = metric_sum(text, "signalbox_kafka_messages_total", topic_label_);
-      counts.accepted = metric_sum(text, "signalbox_kafka_events_accepted_total", topic_label_);
-      counts.duplicates = metric_sum(text, "signalbox_kafka_events_duplicate_total", topic_label_);
-      counts.rejected = metric_sum(text, "signalbox_kafka_messages_rejected_total", topic_label_);
-      return counts;
-    } catch (const boost::system::system_error&) {
-      connection_.reset();
-      return std::nullopt;
-    }
-  }
-
   asio::io_context io_;
-  tcp::endpoint endpoint_;
+  KeptConnection connection_;
   std::string request_, topic_label_;
-  std::unique_ptr<Connection> connection_;
   std::uint64_t polls_ = 0;
 };
 

@@ -77,10 +77,10 @@ int main(int argc, char** argv) {
     engine.expire(Engine::ExpireOptions{.compact_tiles = true, .compact = true});
     engine.flush();
   }
-  bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(args["--events"]));
   const std::string& asked = args["--users"];
   std::vector<std::uint64_t> users;
   if (asked == "heavy" || asked == "light") {
+    bench::UserTiers tiers = bench::user_tiers(bench::count_events_per_user(args["--events"]));
     users = asked == "heavy" ? tiers.heavy : tiers.light;
   } else {
     std::ifstream listed(asked);

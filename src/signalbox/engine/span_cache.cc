@@ -154,21 +154,9 @@ void SpanCache::insert_into(const SpanKey& set_key, const SpanKey& key,
   put(s, set_key, std::move(set), bytes);
 }
 
-std::uint64_t SpanCache::hits() const {
+std::uint64_t SpanCache::total(std::atomic<std::uint64_t> Shard::*counter) const {
   std::uint64_t n = 0;
-  for (const Shard& s : shards_) n += s.hits.load(std::memory_order_relaxed);
-  return n;
-}
-
-std::uint64_t SpanCache::version_hits() const {
-  std::uint64_t n = 0;
-  for (const Shard& s : shards_) n += s.version_hits.load(std::memory_order_relaxed);
-  return n;
-}
-
-std::uint64_t SpanCache::misses() const {
-  std::uint64_t n = 0;
-  for (const Shard& s : shards_) n += s.misses.load(std::memory_order_relaxed);
+  for (const Shard& s : shards_) n += (s.*counter).load(std::memory_order_relaxed);
   return n;
 }
 

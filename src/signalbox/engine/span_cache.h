@@ -149,10 +149,10 @@ class SpanCache {
   void insert_into(const SpanKey& set_key, const SpanKey& key,
                    std::shared_ptr<const CachedRun> run);
 
-  std::uint64_t hits() const;
+  std::uint64_t hits() const { return total(&Shard::hits); }
   // Of the hits, those of keys made by versioned_span_key() or settled_run_key().
-  std::uint64_t version_hits() const;
-  std::uint64_t misses() const;
+  std::uint64_t version_hits() const { return total(&Shard::version_hits); }
+  std::uint64_t misses() const { return total(&Shard::misses); }
 
  private:
   struct KeyHash {
@@ -188,6 +188,8 @@ class SpanCache {
   void put(Shard& s, const SpanKey& key, std::shared_ptr<const RunSet> set, std::size_t bytes)
       SIGNALBOX_REQUIRES(s.mutex);
   void count(const SpanKey& key, bool hit);
+  // A counter of every shard, summed.
+  std::uint64_t total(std::atomic<std::uint64_t> Shard::*counter) const;
 
   std::size_t shard_capacity_;
   std::array<Shard, kShards> shards_;

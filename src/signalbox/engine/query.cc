@@ -321,8 +321,10 @@ SpanLookup Engine::span_lookup(std::uint64_t user_id, StoreSnapshot& snapshot, T
   if (runs.cache) {
     runs.tile_version = snapshot.tile_version(user_id);
     runs.settled_before = floor_day(snapshot.high_water());
-    if (runs.tile_version)
-      runs.settled = runs.cache->find_set(settled_set_key(user_id, *runs.tile_version));
+    if (runs.tile_version) {
+      runs.settled_key = settled_set_key(user_id, *runs.tile_version);
+      runs.settled = runs.cache->find_set(runs.settled_key);
+    }
   }
   return runs;
 }

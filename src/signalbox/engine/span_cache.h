@@ -90,6 +90,8 @@ struct SpanLookup {
   std::shared_ptr<const RunSet> settled;
   std::uint64_t user_id = 0;
   std::optional<std::uint64_t> tile_version;
+  // settled_set_key(user_id, *tile_version), where the runs are found and added.
+  SpanKey settled_key;
   TimeMs settled_before = 0;
   TimeMs as_of = 0;  // the query's
 

@@ -213,7 +213,7 @@ std::unique_ptr<State> merged_settled_run(const Signal& signal, const WindowPlan
   std::unique_ptr<State> merged = merge_run(signal.aggregator(), leading, tiles, observer, count);
   std::shared_ptr<CachedRun> entry = entry_of(signal.aggregator(), *merged, count);
   if (plan.base) entry->base_through = plan.base_through;
-  runs.cache->insert_into(settled_set_key(runs.user_id, *runs.tile_version), key, std::move(entry));
+  runs.cache->insert_into(runs.settled_key, key, std::move(entry));
   return merged;
 }
 

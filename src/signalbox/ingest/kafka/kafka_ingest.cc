@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/serial_worker.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/event_proto/event_json.h"
 #include "signalbox/ingest/kafka/dead_letter.h"
@@ -206,7 +207,7 @@ struct KafkaIngest::Impl {
     std::vector<RejectedEvent> decode_rejects;
   };
 
-  // A batch being stored by a task of its own while the consumer thread polls, decodes and
+  // A batch being stored by the storing thread while the consumer thread polls, decodes and
   // prepares the next one; its offsets are committed once the task is done. The task reads the
   // batch (on the heap, so that it stays put) until it ends; its events are kept for a retry
   // when storing fails.
@@ -234,6 +235,9 @@ struct KafkaIngest::Impl {
   std::string proto_json;  // ... and its fields as JSON, for the decoder's rules
   Batch polled;            // the batch being polled
   std::optional<Storing> storing;
+  // Stores the batches large enough to overlap with the next one's preparing (started with the
+  // first): one thread for the consumer's life, not one a batch.
+  std::unique_ptr<SerialWorker> storing_thread;
   std::unique_ptr<DeadLetterProducer> dead_letters;
   std::set<std::int32_t> assigned;
   std::map<std::int32_t, std::int64_t> committed;  // per partition, by this consumer
@@ -470,7 +474,7 @@ struct KafkaIngest::Impl {
   // offsets committed; the batch is prepared (materialized, its tile deltas folded) first, while
   // that one is still being stored. A batch of a backlog or of a live stream (at least 1/128
   // of batch_size: 64 events by default; a stream of tens of thousands of events a second
-  // brings hundreds while the batch before it is stored) is stored by a task of its own
+  // brings hundreds while the batch before it is stored) is stored by the storing thread
   // while the next one is polled and prepared. A smaller one (a quiet stream's) is stored and
   // committed at once on this thread: there is little to overlap it with, and a thread hop on
   // a busy machine costs its events milliseconds of freshness. Without a polled batch:
@@ -500,18 +504,24 @@ struct KafkaIngest::Impl {
       }
     }
     finish_stored();
+    auto store = [this, b = batch.get(), failure, prepared = std::move(prepared)]() mutable {
+      if (failure) std::rethrow_exception(failure);
+      IngestResult result;
+      if (prepared) result = engine.ingest_prepared(std::move(*prepared));
+      count_stored(*b, result);
+      return result;
+    };
     // A small batch's task runs where finish_stored() waits for it, below.
-    std::future<IngestResult> stored =
-        std::async(by_task ? std::launch::async : std::launch::deferred,
-                   [this, b = batch.get(), failure, prepared = std::move(prepared)]() mutable {
-                     if (failure) std::rethrow_exception(failure);
-                     IngestResult result;
-                     if (prepared) result = engine.ingest_prepared(std::move(*prepared));
-                     count_stored(*b, result);
-                     return result;
-                   });
+    std::future<IngestResult> stored = by_task
+                                           ? storer().submit(std::move(store))
+                                           : std::async(std::launch::deferred, std::move(store));
     storing.emplace(Storing{std::move(batch), std::move(stored)});
     if (!by_task) finish_stored();
+  }
+
+  SerialWorker& storer() {
+    if (!storing_thread) storing_thread = std::make_unique<SerialWorker>();
+    return *storing_thread;
   }
 
   // Stores everything polled and commits its offsets before returning (a revocation, stop()),

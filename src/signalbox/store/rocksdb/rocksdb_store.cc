@@ -28,6 +28,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "signalbox/common/error.h"
+#include "signalbox/common/serial_worker.h"
 #include "signalbox/store/rocksdb/base_fold.h"
 #include "signalbox/store/rocksdb/bulk_load.h"
 #include "signalbox/store/rocksdb/check_status.h"
@@ -613,8 +614,8 @@ class RocksDbStore final : public Store {
     std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal();
     if (!generation) return;
     try {
-      merging_ =
-          std::async(std::launch::async, [this, generation] { return flush_of(generation); });
+      if (!merging_thread_) merging_thread_ = std::make_unique<SerialWorker>();
+      merging_ = merging_thread_->submit([this, generation] { return flush_of(generation); });
     } catch (const std::system_error&) {
       // No thread to be had: merged and written by this commit.
       write_tile_flush(flush_of(std::move(generation)));
@@ -979,9 +980,12 @@ class RocksDbStore final : public Store {
   // journal record (numbers start again after an open: it leaves the journal empty).
   UnflushedTiles unflushed_;
   std::uint64_t next_journal_ = 1;
-  // The flush of the oldest sealed generation being merged on a thread of its own
+  // The flush of the oldest sealed generation being merged on merging_thread_
   // (flush_behind()), until a commit writes it; invalid when there is none.
   std::future<TileFlush> merging_;
+  // Where flushes are merged on the side (started with the first): one thread for the store's
+  // life, not one a flush.
+  std::unique_ptr<SerialWorker> merging_thread_;
   // The users whose day tiles the next fold into base tiles must visit (commit() and
   // expire() only).
   UnfoldedDays unfolded_days_{options_.fold_index_users};

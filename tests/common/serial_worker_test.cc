@@ -63,8 +63,7 @@ TEST(SerialWorker, TheDestructorRunsEveryTaskAlreadyHandedOver) {
     release.set_value();
   }
   EXPECT_EQ(ran.load(), 11);
-  for (auto& r : results)
-    EXPECT_EQ(r.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  for (auto& r : results) EXPECT_EQ(r.wait_for(std::chrono::seconds(0)), std::future_status::ready);
 }
 
 TEST(SerialWorker, TakesMoveOnlyTasks) {

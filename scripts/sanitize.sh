@@ -34,8 +34,8 @@ tsan_cmake=(-G Ninja -DSIGNALBOX_WERROR=ON -DSIGNALBOX_BENCH=OFF -DCMAKE_BUILD_T
 # starts its threads with C11 thrd_create, which g++ 12's TSan runtime does not intercept, and
 # the runtime crashes (SEGV) in those threads; clang 14's runtime does the same (a build with
 # -DCMAKE_CXX_COMPILER=clang++ -DSIGNALBOX_TSAN=ON, kafka_ingest_test: SEGV at the first test).
-tsan_tests='^(ServeConcurrency|HttpServer|FeatureCache|GrpcEndToEnd|SerialWorker)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)|RocksDbTileVersions\.|^PlanCache\.Threads|^RocksDbReadMoments\.'
-tsan_targets=(signalbox signalbox-demo-data serve_test serve_e2e_test materialize_test common_test
+tsan_tests='^(ServeConcurrency|HttpServer|FeatureCache|GrpcEndToEnd)\.|\.Concurrent|^CliTest\.(ReplayThenGet|CompressedFiles)|RocksDbTileVersions\.|^PlanCache\.Threads|^RocksDbReadMoments\.'
+tsan_targets=(signalbox signalbox-demo-data serve_test serve_e2e_test materialize_test
               grpc_e2e_test cli_test span_cache_test rocksdb_unflushed_tiles_test
               batch_handover_test rocksdb_tile_versions_test plan_cache_test rocksdb_read_moment_test)
 

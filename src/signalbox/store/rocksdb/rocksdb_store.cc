@@ -1,3 +1,6 @@
+// <utility> first: Boost 1.74's Asio headers use std::exchange without including it.
+#include <utility>
+
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
 #include <sys/stat.h>
@@ -15,9 +18,7 @@
 #include <optional>
 #include <set>
 #include <span>
-#include <system_error>
 #include <tuple>
-#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,9 +27,12 @@
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table_properties.h>
 #include <rocksdb/write_batch.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/system/system_error.hpp>
 
 #include "signalbox/common/error.h"
-#include "signalbox/common/serial_worker.h"
 #include "signalbox/store/rocksdb/base_fold.h"
 #include "signalbox/store/rocksdb/bulk_load.h"
 #include "signalbox/store/rocksdb/check_status.h"
@@ -614,9 +618,11 @@ class RocksDbStore final : public Store {
     std::shared_ptr<const UnflushedTiles::Generation> generation = unflushed_.seal();
     if (!generation) return;
     try {
-      if (!merging_thread_) merging_thread_ = std::make_unique<SerialWorker>();
-      merging_ = merging_thread_->submit([this, generation] { return flush_of(generation); });
-    } catch (const std::system_error&) {
+      if (!merging_thread_) merging_thread_.emplace(1);
+      merging_ = boost::asio::post(*merging_thread_, boost::asio::use_future([this, generation] {
+        return flush_of(generation);
+      }));
+    } catch (const boost::system::system_error&) {
       // No thread to be had: merged and written by this commit.
       write_tile_flush(flush_of(std::move(generation)));
     }
@@ -984,8 +990,9 @@ class RocksDbStore final : public Store {
   // (flush_behind()), until a commit writes it; invalid when there is none.
   std::future<TileFlush> merging_;
   // Where flushes are merged on the side (started with the first): one thread for the store's
-  // life, not one a flush.
-  std::unique_ptr<SerialWorker> merging_thread_;
+  // life, not a std::async thread a flush, whose end cost mimalloc ~4 M instructions
+  // (docs/performance.md).
+  std::optional<boost::asio::thread_pool> merging_thread_;
   // The users whose day tiles the next fold into base tiles must visit (commit() and
   // expire() only).
   UnfoldedDays unfolded_days_{options_.fold_index_users};

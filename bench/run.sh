@@ -447,7 +447,7 @@ kafka_ingest_note() {  # how the Kafka ingest row was measured, below the Ingest
   echo
   echo "Kafka ingest: the same events, produced before \`serve\` starts to a topic of $(fmt "$(get ingest_kafka.partitions)") partitions keyed by"
   echo "user_id, timed from when \`serve\` started consuming until its \`/metrics\` counted every event accepted or"
-  echo "rejected (polled every 10 ms). One consumer with the ingest's defaults (\`batch_size: 8192\`, \`batch_linger: 20ms\`):"
+  echo "rejected (polled 50 ms down to 2 ms apart as the end nears). One consumer with the ingest's defaults (\`batch_size: 8192\`, \`batch_linger: 20ms\`):"
   echo "each batch is committed to the store, then its offsets to Kafka."
 }
 kafka_report() {  # the section alone (--only kafka)

@@ -1148,11 +1148,10 @@ int run_kafka_ingest(const Args& args) {
   while (counts->accepted + counts->rejected < n) {
     const double done = counts->accepted + counts->rejected - start.accepted - start.rejected;
     const double elapsed = std::chrono::duration<double>(counts->at - started).count();
-    const double left_s = done > 0 ? (n - counts->accepted - counts->rejected) * elapsed / done
-                                   : 0.0;
-    std::this_thread::sleep_for(std::chrono::microseconds(
-        std::clamp(static_cast<std::int64_t>(left_s / 4 * 1e6), std::int64_t{2000},
-                   std::int64_t{50000})));
+    const double left_s =
+        done > 0 ? (n - counts->accepted - counts->rejected) * elapsed / done : 0.0;
+    std::this_thread::sleep_for(std::chrono::microseconds(std::clamp(
+        static_cast<std::int64_t>(left_s / 4 * 1e6), std::int64_t{2000}, std::int64_t{50000})));
     auto c = poller.poll();
     if (!c) fail("signalbox serve stopped answering GET /metrics");
     counts = c;

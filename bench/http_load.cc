@@ -73,10 +73,12 @@ modes:
              no --rate: closed loop at saturation; with --rate: open loop at R requests/s,
              latency from each request's intended send time
   ingest     --events FILE (NDJSON) [--batch N (1000)] [--connections C] [--skip N] [--limit N]
-             [--rate R] [--until-file F] [--restamp MS]  (--skip: lines of the file left out
-             first; --rate: events/s offered, each batch sent no earlier than its turn;
-             without it, as fast as answered; --until-file: no batch is sent once F exists;
-             --restamp: each event's ts set to MS plus the ms since the start, when sent)
+             [--rate R] [--until-file F] [--started-file F] [--restamp MS]  (--skip: lines
+             of the file left out first; --rate: events/s offered, each batch sent no earlier
+             than its turn; without it, as fast as answered; --until-file: no batch is sent
+             once F exists; --started-file: written when the first batch is about to be sent,
+             the file read; --restamp: each event's ts set to MS plus the ms since the start,
+             when sent)
   freshness  --samples N --as-of MS --ts MS [--user-base U] [--poll-gap-us N (0)]
              [--give-up-ms N (10000)]
   kafka-freshness  --samples N --as-of MS --ts MS --brokers-file F --done-file F [--topic T]
@@ -166,6 +168,12 @@ tcp::endpoint endpoint_of(const Args& args) {
   auto port = static_cast<unsigned short>(args.number("--port", 0));
   if (port == 0) fail("--port is required");
   return tcp::endpoint(asio::ip::make_address(args.get("--host", "127.0.0.1")), port);
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << text;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
 }
 
 std::string read_whole(const std::string& path) {
@@ -480,6 +488,10 @@ int run_ingest(const Args& args) {
   if (rate > 0)
     pace.per_batch = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(static_cast<double>(batch_lines) / rate));
+  // Reading and splitting a large file takes a second or more: whoever measures beside this
+  // load waits for this file rather than guessing how long that takes.
+  if (const std::string started_file = args.get("--started-file", ""); !started_file.empty())
+    write_file_atomically(started_file, "started\n");
   for (unsigned c = 0; c < connections; ++c) {
     asio::co_spawn(io,
                    ingest_connection(endpoint, &batches, &next, &totals,
@@ -714,12 +726,6 @@ bool serve_answers(const Args& args) {
   } catch (const std::exception&) {
     return false;
   }
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << text;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write " + path);
 }
 
 // A librdkafka mock cluster (the real Kafka protocol on loopback) holding one topic, and one

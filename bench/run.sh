@@ -564,12 +564,17 @@ fresh_load_rate="$(half_rate ingest_http)"
 # second or two). The samples' events carry that first ts, within every window of the query
 # as of the log's end.
 echo "== freshness: POST -> visible over HTTP, $fresh_samples samples, while posting $fresh_load_rate events/s"
-rm -f "$work/fresh-http-stop"
+rm -f "$work/fresh-http-stop" "$work/fresh-http-started"
 "$http_load" ingest --port "$port" --events "$data/events.ndjson" --skip "$http_ingest_events" \
-  --batch 1000 --connections 2 --rate "$fresh_load_rate" --until-file "$work/fresh-http-stop" --restamp "$fresh_ts" \
+  --batch 1000 --connections 2 --rate "$fresh_load_rate" --until-file "$work/fresh-http-stop" \
+  --started-file "$work/fresh-http-started" --restamp "$fresh_ts" \
   --label fresh_http_load --metrics "$metrics" &
 fresh_load_pid=$!
 pids+=("$fresh_load_pid")
+# The samples start a second after the load sends its first batch (reading the log takes it a
+# second or more before that), so that every sample is taken under the load.
+for _ in $(seq 600); do [[ -e "$work/fresh-http-started" ]] && break; sleep 0.1; done
+[[ -e "$work/fresh-http-started" ]] || { echo "bench/run.sh: the posting beside the freshness run did not start in 60 s" >&2; exit 1; }
 sleep 1
 "$http_load" freshness --port "$port" --samples "$fresh_samples" --as-of "$end_ms" \
   --ts "$fresh_ts" --label fresh_http --metrics "$metrics"

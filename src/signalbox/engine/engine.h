@@ -124,6 +124,14 @@ class Engine {
   // on-time events late; while an input is open, ids are kept for the late horizon behind the
   // slowest input. Call release_lanes() when an input goes away (a partition revoked).
   IngestResult ingest(std::vector<Event> events, const std::vector<std::string>& lanes);
+  // The inputs of a batch of several: each input's name once, and for each event the index of
+  // its input's name (a batch of thousands of events holds a few dozen inputs, so names are
+  // neither built nor looked up event by event).
+  struct Lanes {
+    std::vector<std::string> names;
+    std::vector<std::uint32_t> of_event;  // of_event[i]: names[of_event[i]] is events[i]'s
+  };
+  IngestResult ingest(std::vector<Event> events, const Lanes& lanes);
   // Announces inputs that have not sent anything yet (partitions just assigned): until each
   // has sent its first event or is settled, the id horizon stays where it is, so that a
   // backlog of old events on it is not refused as too late meanwhile.
@@ -155,8 +163,9 @@ class Engine {
   IngestResult ingest_prepared(PreparedBatch batch);
   // ingest(events, lanes) in the same two steps: prepare_ingest() is prepare_json() for
   // decoded events of several inputs (a Kafka consumer prepares its next batch while the one
-  // before is being stored). Throws std::invalid_argument when the sizes differ.
-  PreparedBatch prepare_ingest(std::vector<Event> events, std::vector<std::string> lanes);
+  // before is being stored).
+  // Throws std::invalid_argument when the sizes differ or an index names no lane.
+  PreparedBatch prepare_ingest(std::vector<Event> events, Lanes lanes);
 
   // The signals and views named (all when `names` is empty) for one user, as of `as_of`
   // (the wall clock when absent): {"user_id", "as_of", "as_of_iso", "signals": {name: result}},

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -58,7 +60,7 @@ struct Engine::PreparedBatch::Work {
   std::vector<bool> repeat;          // an earlier event of the batch has the same id
   std::vector<std::size_t> firsts;   // the events that are not repeats
   std::vector<TileDelta> tiles;      // the tile deltas of the events in `firsts`
-  std::vector<std::string> lanes;    // the input of each event, by input index; empty: one input
+  Lanes lanes;                       // the input of each event, by input index; no names: one input
 };
 
 Engine::PreparedBatch::PreparedBatch() = default;
@@ -94,13 +96,29 @@ IngestResult Engine::ingest(std::vector<Event> events) {
 }
 
 IngestResult Engine::ingest(std::vector<Event> events, const std::vector<std::string>& lanes) {
+  Lanes named;
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  named.of_event.reserve(lanes.size());
+  for (const std::string& lane : lanes) {
+    auto [at, added] = index.try_emplace(lane, static_cast<std::uint32_t>(named.names.size()));
+    if (added) named.names.push_back(lane);
+    named.of_event.push_back(at->second);
+  }
+  return ingest(std::move(events), named);
+}
+
+IngestResult Engine::ingest(std::vector<Event> events, const Lanes& lanes) {
   return ingest_prepared(prepare_ingest(std::move(events), lanes));
 }
 
-Engine::PreparedBatch Engine::prepare_ingest(std::vector<Event> events,
-                                             std::vector<std::string> lanes) {
-  if (lanes.size() != events.size())
-    throw std::invalid_argument(fmt::format("{} lanes for {} events", lanes.size(), events.size()));
+Engine::PreparedBatch Engine::prepare_ingest(std::vector<Event> events, Lanes lanes) {
+  if (lanes.of_event.size() != events.size())
+    throw std::invalid_argument(
+        fmt::format("{} lanes for {} events", lanes.of_event.size(), events.size()));
+  for (std::uint32_t lane : lanes.of_event)
+    if (lane >= lanes.names.size())
+      throw std::invalid_argument(
+          fmt::format("lane {} of an event, of {} named", lane, lanes.names.size()));
   std::vector<std::size_t> indexes = input_indexes(events.size());
   PreparedBatch batch = prepare(std::move(events), std::move(indexes), IngestResult());
   batch.work_->lanes = std::move(lanes);
@@ -247,11 +265,16 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   // An event of an input with a clock of its own is judged by that clock, but never below the
   // id horizon: older ids may be forgotten.
   const TimeMs ids_horizon = store_->ids_expired_through();
+  // Each input's clock, looked up once a batch: an input with none yet has kBeginningOfTime.
+  std::vector<std::optional<TimeMs>> lane_clocks(w.lanes.names.size());
+  for (std::size_t k = 0; k < lane_clocks.size(); ++k)
+    if (auto clock = lane_clocks_.find(w.lanes.names[k]); clock != lane_clocks_.end())
+      lane_clocks[k] = clock->second;
   std::vector<bool> is_late(w.events.size(), false);
   std::size_t late = 0;
   for (std::size_t i = 0; i < w.events.size(); ++i) {
     const Event& e = w.events[i].event;
-    if (w.lanes.empty()) {
+    if (w.lanes.names.empty()) {
       if (e.ts > too_late_through) continue;
       result.rejected.push_back(late_event(
           w.indexes[i],
@@ -260,10 +283,9 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
                       "be deduplicated",
                       e.ts, high_water, late_horizon)));
     } else {
-      const std::string& lane = w.lanes[w.indexes[i]];
-      auto clock = lane_clocks_.find(lane);
-      const TimeMs lane_through =
-          clock == lane_clocks_.end() ? kBeginningOfTime : clock->second - late_horizon;
+      const std::uint32_t lane = w.lanes.of_event[w.indexes[i]];
+      const std::optional<TimeMs> clock = lane_clocks[lane];
+      const TimeMs lane_through = clock ? *clock - late_horizon : kBeginningOfTime;
       if (e.ts > std::max(lane_through, ids_horizon)) continue;
       result.rejected.push_back(late_event(
           w.indexes[i],
@@ -275,7 +297,7 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
                     "{} is too late: the stream time of {} is {}, and events more than the "
                     "late horizon ({} ms, event_store.late_horizon) behind it can no longer be "
                     "deduplicated",
-                    e.ts, lane, clock->second, late_horizon)));
+                    e.ts, w.lanes.names[lane], *clock, late_horizon)));
     }
     is_late[i] = true;
     ++late;
@@ -341,11 +363,17 @@ IngestResult Engine::ingest_prepared(PreparedBatch prepared) {
   // stream time (the copy stored first stands, its ts too), so a re-sent id with a wrong,
   // newer ts cannot make the input's next events look late. An input that sent only
   // duplicates so far stays pending: its backlog has not shown its times yet.
-  if (!w.lanes.empty()) {
+  if (!w.lanes.names.empty()) {
+    std::vector<std::optional<TimeMs>> newest(w.lanes.names.size());
     for (std::size_t i : fresh) {
-      const std::string& lane = w.lanes[w.indexes[i]];
-      auto [clock, inserted] = lane_clocks_.try_emplace(lane, w.events[i].event.ts);
-      if (!inserted) clock->second = std::max(clock->second, w.events[i].event.ts);
+      std::optional<TimeMs>& lane_newest = newest[w.lanes.of_event[w.indexes[i]]];
+      lane_newest = std::max(lane_newest.value_or(kBeginningOfTime), w.events[i].event.ts);
+    }
+    for (std::size_t k = 0; k < newest.size(); ++k) {
+      if (!newest[k]) continue;
+      const std::string& lane = w.lanes.names[k];
+      auto [clock, inserted] = lane_clocks_.try_emplace(lane, *newest[k]);
+      if (!inserted) clock->second = std::max(clock->second, *newest[k]);
       if (inserted) pending_lanes_.erase(lane);
     }
   }

@@ -199,7 +199,9 @@ struct KafkaIngest::Impl {
   struct Batch {
     std::vector<Event> events;         // decoded events
     std::vector<Delivery> deliveries;  // deliveries[i] carried events[i]
-    std::vector<std::string> lanes;    // lanes[i]: the input of events[i] (its partition)
+    Engine::Lanes lanes;               // the input of events[i] (its partition)
+    // By partition: the index of its name in lanes.names, -1 while it has none.
+    std::vector<std::int32_t> lane_of_partition;
     // With a dead-letter topic: the key and value of the message that carried events[i], in
     // case the engine refuses it as late.
     std::vector<std::pair<std::string, std::string>> messages;
@@ -437,7 +439,7 @@ struct KafkaIngest::Impl {
     if (ok) {
       polled.events.push_back(std::move(event));
       polled.deliveries.push_back(delivery);
-      polled.lanes.push_back(lane(delivery.partition));
+      polled.lanes.of_event.push_back(lane_index(delivery.partition));
       if (dead_letters) polled.messages.emplace_back(message_key(message), message_value(message));
       return;
     }
@@ -468,6 +470,17 @@ struct KafkaIngest::Impl {
   // on-time events late.
   std::string lane(std::int32_t partition) const {
     return fmt::format("partition {} of {}", partition, options.topic);
+  }
+  // The index of `partition`'s lane in the polled batch's names, added on its first event.
+  std::uint32_t lane_index(std::int32_t partition) {
+    const auto at = static_cast<std::size_t>(partition);
+    if (at >= polled.lane_of_partition.size()) polled.lane_of_partition.resize(at + 1, -1);
+    std::int32_t& index = polled.lane_of_partition[at];
+    if (index < 0) {
+      index = static_cast<std::int32_t>(polled.lanes.names.size());
+      polled.lanes.names.push_back(lane(partition));
+    }
+    return static_cast<std::uint32_t>(index);
   }
   void release_lanes(const std::set<std::int32_t>& partitions) {
     std::vector<std::string> lanes;

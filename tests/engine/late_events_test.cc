@@ -33,9 +33,14 @@ class LateEvents : public ::testing::Test {
   LateEvents() : world(3 * kDayMs, {"1h", "1d", "3d", "10d", "40d"}) {}
 
   void check_all(Engine& engine, TimeMs as_of, std::size_t users) {
+    check_all(engine, rule->taken, as_of, users);
+  }
+  // Every user's answer as of `as_of` against the reference over the events `taken`.
+  void check_all(Engine& engine, const std::vector<RefEvent>& taken, TimeMs as_of,
+                 std::size_t users) {
     for (std::uint64_t user = 1000; user < 1000 + users; ++user) {
       Value actual = engine.query(user, {}, as_of);
-      Value expected = world.expected(rule->taken, user, as_of);
+      Value expected = world.expected(taken, user, as_of);
       ASSERT_EQ(diff(expected, actual, kTolerance), "") << "user " << user << " as_of " << as_of;
     }
   }
@@ -258,11 +263,7 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
   EXPECT_EQ(result_again.accepted, again.size() - expected_again.size());
   EXPECT_EQ(result_again.duplicates, result_again.accepted) << "held ids recognise these";
   const TimeMs head = engine.stream_time();
-  for (std::uint64_t user = 1000; user < 1000 + users; ++user)
-    ASSERT_EQ(diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head),
-                   kTolerance),
-              "")
-        << "user " << user;
+  ASSERT_NO_FATAL_FAILURE(check_all(engine, lanes_rule.taken, head, users));
 
   // Once the behind input is gone, the id horizon moves to stream time - late horizon: a new
   // input without a clock is judged by that floor alone.
@@ -286,14 +287,14 @@ TEST_F(LateEvents, EachInputIsLateOnlyAgainstItsOwnStreamTime) {
 // more than the late horizon behind itself, or a copy of an earlier event: each event is
 // judged by its own input's clock, and a refusal names that input.
 TEST_F(LateEvents, InputsInterleavedInOneBatchAreEachJudgedByTheirOwnClock) {
-  Engine engine(world.config);
-  const TimeMs horizon = engine.late_horizon();
-  LaneRule lanes_rule(horizon);
-  const std::size_t users = 10;
-  auto& rng = world.rng();
   const std::vector<std::string> inputs = {"partition 0", "partition 1", "partition 2"};
   const std::vector<TimeMs> offsets = {0, 20 * kDayMs, 60 * kDayMs};
+  const std::size_t users = 10;
+  Engine engine(world.config);
   engine.open_lanes(inputs);
+  const TimeMs horizon = engine.late_horizon();
+  LaneRule lanes_rule(horizon);
+  auto& rng = world.rng();
   std::size_t serial = 0, refused = 0, named = 0;
   std::vector<Event> sent;
   for (int hour = 0; hour < 10 * 24; ++hour) {
@@ -330,11 +331,7 @@ TEST_F(LateEvents, InputsInterleavedInOneBatchAreEachJudgedByTheirOwnClock) {
   EXPECT_GT(refused, 0u);
   EXPECT_GT(named, 0u);
   const TimeMs head = engine.stream_time();
-  for (std::uint64_t user = 1000; user < 1000 + users; ++user)
-    ASSERT_EQ(diff(world.expected(lanes_rule.taken, user, head), engine.query(user, {}, head),
-                   kTolerance),
-              "")
-        << "user " << user;
+  ASSERT_NO_FATAL_FAILURE(check_all(engine, lanes_rule.taken, head, users));
 }
 
 TEST_F(LateEvents, ADuplicateWithANewerTimeMovesNeitherItsInputsClockNorStreamTime) {

@@ -1,6 +1,3 @@
-// <utility> first: Boost 1.74's Asio headers use std::exchange without including it.
-#include <utility>
-
 #include "signalbox/ingest/kafka/kafka_ingest.h"
 
 #include <librdkafka/rdkafka.h>
@@ -14,14 +11,13 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
 
+#include "signalbox/common/asio.h"
 #include "signalbox/common/error.h"
 #include "signalbox/event/decode.h"
 #include "signalbox/event_proto/event_json.h"

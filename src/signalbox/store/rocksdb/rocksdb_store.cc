@@ -1,6 +1,3 @@
-// <utility> first: Boost 1.74's Asio headers use std::exchange without including it.
-#include <utility>
-
 #include "signalbox/store/rocksdb/rocksdb_store.h"
 
 #include <sys/stat.h>
@@ -19,6 +16,7 @@
 #include <set>
 #include <span>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,11 +25,9 @@
 #include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table_properties.h>
 #include <rocksdb/write_batch.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "signalbox/common/asio.h"
 #include "signalbox/common/error.h"
 #include "signalbox/store/rocksdb/base_fold.h"
 #include "signalbox/store/rocksdb/bulk_load.h"

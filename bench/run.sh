@@ -82,6 +82,8 @@ configure=(-DCMAKE_BUILD_TYPE=Release)
 cmake -S "$root" -B "$build" "${configure[@]}" >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 rm -f "$build.cmake.log"
+# Absolute from here: the runs below start the binaries from inside WORK.
+build="$(cd "$build" && pwd)"
 if [[ -n "$only" ]]; then
   case "$only" in
     signal-costs) ninja -C "$build" signalbox-demo-data signal_costs >/dev/null ;;

@@ -387,6 +387,12 @@ std::string restamped(std::string_view events, std::int64_t ts) {
   return out;
 }
 
+// The ts a restamped load gives what it sends `elapsed` after its start: `from` plus the
+// milliseconds since.
+std::int64_t restamp_ts(std::int64_t from, Clock::duration elapsed) {
+  return from + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+}
+
 // What the ingest connections saw (they share one single-threaded io_context).
 struct IngestTotals {
   std::uint64_t accepted = 0, rejected = 0, failures = 0;
@@ -425,10 +431,7 @@ asio::awaitable<void> ingest_connection(tcp::endpoint endpoint,
     std::string_view body = (*batches)[i];
     std::string stamped;
     if (pace.restamp_from != 0) {
-      stamped = restamped(
-          body, pace.restamp_from +
-                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - pace.start)
-                        .count());
+      stamped = restamped(body, restamp_ts(pace.restamp_from, Clock::now() - pace.start));
       body = stamped;
     }
     std::string head = fmt::format(
@@ -912,8 +915,7 @@ class KafkaLoad {
     while (!stop_ && next < total) {
       const Clock::duration elapsed = Clock::now() - start;
       const double due = std::chrono::duration<double>(elapsed).count() * rate_;
-      const std::int64_t ts =
-          restamp_from_ + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+      const std::int64_t ts = restamp_ts(restamp_from_, elapsed);
       for (; next < total && static_cast<double>(next) < due; ++next) {
         std::string_view event = events_[next % events_.size()];
         std::string stamped;

@@ -55,7 +55,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 
 namespace {
 

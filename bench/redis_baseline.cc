@@ -35,7 +35,7 @@
 
 #include <fmt/format.h>
 
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 #include "signalbox/common/time.h"
 #include "signalbox/common/value.h"
 #include "signalbox/event/decode.h"

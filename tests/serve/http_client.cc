@@ -4,7 +4,7 @@
 
 #include <poll.h>
 
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 
 namespace signalbox::testing {
 

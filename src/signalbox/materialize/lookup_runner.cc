@@ -1,22 +1,10 @@
-// <utility> first: Boost 1.74's asio/awaitable.hpp uses std::exchange without including it.
-#include <utility>
-
 #include "signalbox/materialize/lookup_runner.h"
 
 #include <exception>
 #include <optional>
 #include <thread>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
+#include "signalbox/common/asio.h"
 
 namespace signalbox {
 

@@ -12,8 +12,6 @@
 
 #include "signalbox/common/asio.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-
 namespace signalbox {
 
 namespace asio = boost::asio;

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 #include "signalbox/common/outage_log.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/metrics/engine_metrics.h"

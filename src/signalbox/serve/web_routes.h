@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 #include "signalbox/engine/engine.h"
 #include "signalbox/serve/api_request.h"
 #include "signalbox/web/web_assets.h"

@@ -6,7 +6,7 @@
 #include <thread>
 
 // Asio and Beast only through the project's one include of them (it fixes an include order).
-#include "signalbox/common/asio.h"
+#include "signalbox/common/beast.h"
 
 namespace signalbox {
 
